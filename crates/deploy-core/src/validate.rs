@@ -1,0 +1,502 @@
+//! Validated names and values, each a type.
+//!
+//! Every constructor checks the value against its rule and answers
+//! [`Error::InvalidInput`] naming the field, the value's fault and the rule, so
+//! that bad input is rejected before any request. All types deserialize through
+//! the same check.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+macro_rules! validated_string {
+    ($(#[$meta:meta])* $name:ident, $field:literal, $check:path) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The default field name used in errors.
+            pub const FIELD: &'static str = $field;
+
+            /// Validate `value`.
+            ///
+            /// # Errors
+            /// [`Error::InvalidInput`] naming the field, the fault and the rule.
+            pub fn new(value: impl Into<String>) -> Result<Self> {
+                let value = value.into();
+                $check(&value).map_err(|(problem, rule)| Error::invalid($field, problem, rule))?;
+                Ok($name(value))
+            }
+
+            /// The value.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(value: String) -> Result<Self> {
+                $name::new(value)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Error;
+            fn try_from(value: &str) -> Result<Self> {
+                $name::new(value)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = Error;
+            fn from_str(value: &str) -> Result<Self> {
+                $name::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    };
+}
+
+type Check = std::result::Result<(), (String, String)>;
+
+fn fault(problem: impl Into<String>, rule: &str) -> Check {
+    Err((problem.into(), rule.to_owned()))
+}
+
+const BUCKET_RULE: &str = "S3 bucket names: 3-63 characters of lowercase letters, digits, hyphens and dots; begin and end with a letter or digit; no two adjacent dots; not an IP address; no prefix `xn--`, `sthree-` or `amzn-s3-demo-`; no suffix `-s3alias`, `--ol-s3`, `.mrap` or `--x-s3`";
+
+fn check_bucket(v: &str) -> Check {
+    let len = v.len();
+    if !(3..=63).contains(&len) {
+        return fault(format!("is {len} characters long"), BUCKET_RULE);
+    }
+    if let Some(c) = v.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.')) {
+        return fault(format!("contains {c:?}"), BUCKET_RULE);
+    }
+    let first = v.as_bytes()[0];
+    let last = v.as_bytes()[len - 1];
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return fault("does not begin and end with a letter or digit", BUCKET_RULE);
+    }
+    if v.contains("..") {
+        return fault("has two adjacent dots", BUCKET_RULE);
+    }
+    if v.parse::<std::net::Ipv4Addr>().is_ok() {
+        return fault("is formatted as an IP address", BUCKET_RULE);
+    }
+    for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+        if v.starts_with(prefix) {
+            return fault(format!("begins with the reserved prefix `{prefix}`"), BUCKET_RULE);
+        }
+    }
+    for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3"] {
+        if v.ends_with(suffix) {
+            return fault(format!("ends with the reserved suffix `{suffix}`"), BUCKET_RULE);
+        }
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// An S3 bucket name, the neutral bucket name of [`crate::ObjectStore`]
+    /// (Azure backends additionally check [`ContainerName`]'s rule).
+    BucketName, "bucket", check_bucket
+);
+
+const CONTAINER_RULE: &str = "Azure container names: 3-63 characters of lowercase letters, digits and hyphens; begin with a letter or digit; every hyphen between letters or digits";
+
+fn check_container(v: &str) -> Check {
+    let len = v.len();
+    if !(3..=63).contains(&len) {
+        return fault(format!("is {len} characters long"), CONTAINER_RULE);
+    }
+    if let Some(c) = v.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return fault(format!("contains {c:?}"), CONTAINER_RULE);
+    }
+    if v.starts_with('-') || v.ends_with('-') || v.contains("--") {
+        return fault("has a hyphen that is not between letters or digits", CONTAINER_RULE);
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// An Azure Blob Storage container name.
+    ContainerName, "container", check_container
+);
+
+const KEY_RULE: &str = "object keys: 1-1024 bytes of UTF-8";
+
+fn check_key(v: &str) -> Check {
+    if v.is_empty() || v.len() > 1024 {
+        return fault(format!("is {} bytes long", v.len()), KEY_RULE);
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// An object key: 1 to 1,024 bytes of UTF-8.
+    ObjectKey, "key", check_key
+);
+
+const PG_IDENT_RULE: &str = "PostgreSQL identifiers: 1-63 bytes, no NUL character";
+
+fn check_pg_ident(v: &str) -> Check {
+    if v.is_empty() || v.len() > 63 {
+        return fault(format!("is {} bytes long", v.len()), PG_IDENT_RULE);
+    }
+    if v.contains('\0') {
+        return fault("contains a NUL character", PG_IDENT_RULE);
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// A PostgreSQL identifier (database, role, extension, schema name). Any
+    /// name PostgreSQL accepts is accepted; rendering always quotes it.
+    PgIdentifier, "identifier", check_pg_ident
+);
+
+const RESOURCE_RULE: &str = "resource names: 1-63 characters of lowercase letters, digits and hyphens; begin with a letter; no two adjacent hyphens; do not end with a hyphen";
+
+fn check_resource(v: &str) -> Check {
+    let len = v.len();
+    if !(1..=63).contains(&len) {
+        return fault(format!("is {len} characters long"), RESOURCE_RULE);
+    }
+    if let Some(c) = v.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return fault(format!("contains {c:?}"), RESOURCE_RULE);
+    }
+    if !v.as_bytes()[0].is_ascii_lowercase() {
+        return fault("does not begin with a letter", RESOURCE_RULE);
+    }
+    if v.contains("--") {
+        return fault("has two adjacent hyphens", RESOURCE_RULE);
+    }
+    if v.ends_with('-') {
+        return fault("ends with a hyphen", RESOURCE_RULE);
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// The name of a cluster, node pool, database instance, snapshot, backup vault or plan:
+    /// the rule that every cloud accepts (RDS identifiers are the strictest).
+    ResourceName, "name", check_resource
+);
+
+const SECRET_NAME_RULE: &str = "secret names: 1-127 characters of letters, digits and hyphens; begin with a letter (valid in AWS Secrets Manager and Azure Key Vault alike)";
+
+fn check_secret_name(v: &str) -> Check {
+    let len = v.len();
+    if !(1..=127).contains(&len) {
+        return fault(format!("is {len} characters long"), SECRET_NAME_RULE);
+    }
+    if let Some(c) = v.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        return fault(format!("contains {c:?}"), SECRET_NAME_RULE);
+    }
+    if !v.as_bytes()[0].is_ascii_alphabetic() {
+        return fault("does not begin with a letter", SECRET_NAME_RULE);
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// The name of a secret.
+    SecretName, "secret", check_secret_name
+);
+
+const K8S_VERSION_RULE: &str = "Kubernetes versions: MAJOR.MINOR such as 1.31";
+
+fn check_k8s_version(v: &str) -> Check {
+    let ok = v.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+    });
+    if ok { Ok(()) } else { fault("is not MAJOR.MINOR", K8S_VERSION_RULE) }
+}
+
+validated_string!(
+    /// A Kubernetes version, `MAJOR.MINOR`.
+    KubernetesVersion, "version", check_k8s_version
+);
+
+const CRON_RULE: &str = "cron schedules: five fields `minute hour day-of-month month day-of-week`, or AWS's `cron(minute hour day-of-month month day-of-week year)`";
+
+fn check_cron(v: &str) -> Check {
+    let inner = v.strip_prefix("cron(").and_then(|s| s.strip_suffix(')'));
+    let fields = inner.unwrap_or(v).split_whitespace().count();
+    let want = if inner.is_some() { 6 } else { 5 };
+    if fields != want {
+        return fault(format!("has {fields} fields, not {want}"), CRON_RULE);
+    }
+    Ok(())
+}
+
+validated_string!(
+    /// A cron schedule: five-field Unix form or AWS's six-field `cron(...)` form.
+    CronSchedule, "schedule", check_cron
+);
+
+impl CronSchedule {
+    /// The schedule in AWS's `cron(m h dom mon dow year)` form.
+    pub fn to_aws(&self) -> String {
+        if self.0.starts_with("cron(") {
+            return self.0.clone();
+        }
+        let f: Vec<&str> = self.0.split_whitespace().collect();
+        // AWS needs `?` in one of day-of-month and day-of-week.
+        let (dom, dow) = if f[4] == "*" { (f[2], "?") } else { ("?", f[4]) };
+        format!("cron({} {} {} {} {} *)", f[0], f[1], dom, f[3], dow)
+    }
+}
+
+/// A retention period in days: 1 to 36,500.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct RetentionDays(u32);
+
+impl RetentionDays {
+    /// The rule.
+    pub const RULE: &'static str = "retention periods: 1 to 36500 days";
+
+    /// Validate `days`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when outside 1..=36500.
+    pub fn new(days: u32) -> Result<Self> {
+        if (1..=36_500).contains(&days) {
+            Ok(RetentionDays(days))
+        } else {
+            Err(Error::invalid("retention_days", format!("is {days}"), Self::RULE))
+        }
+    }
+
+    /// The number of days.
+    pub fn days(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for RetentionDays {
+    type Error = Error;
+    fn try_from(value: u32) -> Result<Self> {
+        RetentionDays::new(value)
+    }
+}
+
+impl From<RetentionDays> for u32 {
+    fn from(value: RetentionDays) -> u32 {
+        value.0
+    }
+}
+
+impl fmt::Display for RetentionDays {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} days", self.0)
+    }
+}
+
+const CIDR_RULE: &str = "CIDR blocks: an IPv4 or IPv6 address, `/`, a prefix length (0-32 or 0-128), no host bits set";
+
+fn check_cidr(v: &str) -> Check {
+    let Some((addr, len)) = v.split_once('/') else {
+        return fault("has no `/prefix-length`", CIDR_RULE);
+    };
+    let Ok(len) = len.parse::<u8>() else {
+        return fault("has a prefix length that is not a number", CIDR_RULE);
+    };
+    if let Ok(ip) = addr.parse::<std::net::Ipv4Addr>() {
+        if len > 32 {
+            return fault(format!("has prefix length {len} > 32"), CIDR_RULE);
+        }
+        let bits = u32::from(ip);
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        if bits & !mask != 0 {
+            return fault("has host bits set", CIDR_RULE);
+        }
+        return Ok(());
+    }
+    if let Ok(ip) = addr.parse::<std::net::Ipv6Addr>() {
+        if len > 128 {
+            return fault(format!("has prefix length {len} > 128"), CIDR_RULE);
+        }
+        let bits = u128::from(ip);
+        let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+        if bits & !mask != 0 {
+            return fault("has host bits set", CIDR_RULE);
+        }
+        return Ok(());
+    }
+    fault("does not start with an IP address", CIDR_RULE)
+}
+
+validated_string!(
+    /// An IPv4 or IPv6 CIDR block with no host bits set.
+    CidrBlock, "cidr", check_cidr
+);
+
+/// The rules a password must follow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordRules {
+    /// Fewest characters.
+    pub min_len: usize,
+    /// Most characters.
+    pub max_len: usize,
+    /// Characters that must not appear.
+    pub forbidden: String,
+    /// Only printable ASCII (no spaces or control characters).
+    pub printable_ascii_only: bool,
+    /// At least one of each class: lowercase, uppercase, digit, symbol.
+    pub require_classes: bool,
+}
+
+impl PasswordRules {
+    /// The SIMPHERA preset: 8 to 128 characters, none of `/ ' " @`.
+    pub fn simphera() -> Self {
+        PasswordRules {
+            min_len: 8,
+            max_len: 128,
+            forbidden: "/'\"@".to_owned(),
+            printable_ascii_only: true,
+            require_classes: false,
+        }
+    }
+
+    /// The rule as a sentence.
+    pub fn describe(&self) -> String {
+        let mut s = format!("passwords: {}-{} characters", self.min_len, self.max_len);
+        if !self.forbidden.is_empty() {
+            let list: Vec<String> = self.forbidden.chars().map(|c| c.to_string()).collect();
+            s.push_str(&format!(", none of {}", list.join(" ")));
+        }
+        if self.printable_ascii_only {
+            s.push_str(", printable ASCII without spaces");
+        }
+        if self.require_classes {
+            s.push_str(", at least one lowercase letter, uppercase letter, digit and symbol");
+        }
+        s
+    }
+
+    /// Check `value` (never echoed in the error).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the broken rule, never the value.
+    pub fn check(&self, value: &str) -> Result<()> {
+        let rule = self.describe();
+        let n = value.chars().count();
+        if n < self.min_len || n > self.max_len {
+            return Err(Error::invalid("password", format!("is {n} characters long"), rule));
+        }
+        if value.chars().any(|c| self.forbidden.contains(c)) {
+            return Err(Error::invalid("password", "contains a forbidden character", rule));
+        }
+        if self.printable_ascii_only && value.chars().any(|c| !c.is_ascii_graphic()) {
+            return Err(Error::invalid("password", "contains a character that is not printable ASCII", rule));
+        }
+        if self.require_classes {
+            let classes = [
+                value.chars().any(|c| c.is_ascii_lowercase()),
+                value.chars().any(|c| c.is_ascii_uppercase()),
+                value.chars().any(|c| c.is_ascii_digit()),
+                value.chars().any(|c| c.is_ascii_punctuation()),
+            ];
+            if classes.iter().any(|c| !c) {
+                return Err(Error::invalid("password", "lacks a required character class", rule));
+            }
+        }
+        Ok(())
+    }
+
+    /// Generate a random password of `len` characters following these rules.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `len` is outside the rules' length.
+    pub fn generate(&self, len: usize) -> Result<Password> {
+        use rand::Rng;
+        if len < self.min_len || len > self.max_len {
+            return Err(Error::invalid("length", format!("is {len}"), self.describe()));
+        }
+        let alphabet: Vec<char> = ('!'..='~').filter(|c| !self.forbidden.contains(*c)).collect();
+        let mut rng = rand::rng();
+        loop {
+            let value: String = (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect();
+            if self.check(&value).is_ok() {
+                return Ok(Password(SecretString::from(value)));
+            }
+        }
+    }
+}
+
+impl Default for PasswordRules {
+    fn default() -> Self {
+        PasswordRules::simphera()
+    }
+}
+
+/// A password that follows a [`PasswordRules`]; its value never appears in
+/// `Debug` or `Display`.
+#[derive(Clone)]
+pub struct Password(SecretString);
+
+impl Password {
+    /// Validate `value` against `rules`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the broken rule (never the value).
+    pub fn new(value: impl Into<String>, rules: &PasswordRules) -> Result<Self> {
+        let value = SecretString::from(value.into());
+        rules.check(value.expose_secret())?;
+        Ok(Password(value))
+    }
+
+    /// The secret value, for the one call that must carry it.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The value as a [`SecretString`].
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+impl fmt::Display for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
