@@ -18,3 +18,19 @@ pub use validate::{
     BucketName, CidrBlock, ContainerName, CronSchedule, KubernetesVersion, ObjectKey, Password, PasswordRules,
     PgIdentifier, ResourceName, RetentionDays, SecretName,
 };
+
+pub mod backup;
+pub mod cluster;
+pub mod database;
+pub mod object_store;
+pub mod observe;
+pub mod secret_store;
+pub mod waiter;
+
+pub use backup::{BackupPlanSpec, BackupRule, BackupSpec, BackupVault, RecoveryPoint, RestoreOptions, VaultSpec};
+pub use cluster::{Cluster, ClusterCredentials, ClusterSpec, EndpointAccess, NodePoolSpec};
+pub use database::{Database, DatabaseSpec, FinalSnapshot, RestorePoint, RestoreTarget};
+pub use object_store::{BucketSpec, ByteStream, ObjectMeta, ObjectStore, ObjectStoreExt};
+pub use observe::{Event, Observer};
+pub use secret_store::{SecretStore, SecretValue};
+pub use waiter::{Poll, Waiter};
