@@ -20,6 +20,7 @@ pub use validate::{
 };
 
 pub mod backup;
+pub mod memory;
 pub mod cluster;
 pub mod database;
 pub mod object_store;

@@ -1,0 +1,299 @@
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+
+use super::{InMemoryCloud, Pending, current};
+use crate::database::{
+    Database, DatabaseInfo, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotInfo,
+    SnapshotStatus,
+};
+use crate::error::{Confirm, Error, Result};
+use crate::plan::{Change, Plan};
+use crate::validate::ResourceName;
+use crate::waiter::Poll;
+
+pub(super) struct MemDatabase {
+    info: DatabaseInfo,
+    created: Timestamp,
+    pending: Option<Pending>,
+}
+
+pub(super) struct MemSnapshot {
+    info: SnapshotInfo,
+    /// The instance as it was when the snapshot was taken.
+    source: DatabaseInfo,
+    pending: Option<Pending>,
+}
+
+fn info_from_spec(spec: &DatabaseSpec) -> DatabaseInfo {
+    DatabaseInfo {
+        name: spec.name.clone(),
+        status: DatabaseStatus::Creating,
+        engine: spec.engine,
+        engine_version: spec.engine_version.clone(),
+        instance_class: spec.instance_class.clone(),
+        endpoint: Some(Endpoint { host: format!("{}.postgres.memory.invalid", spec.name), port: 5432 }),
+        require_tls: spec.require_tls,
+        allowed_extensions: spec.allowed_extensions.clone(),
+        deletion_protection: spec.deletion_protection,
+        storage_gib: spec.storage_gib,
+        max_storage_gib: spec.max_storage_gib,
+        backup_retention_days: spec.backup_retention_days,
+        encrypted: true,
+        encryption_key: spec.encryption_key.clone(),
+        high_availability: spec.high_availability,
+        network: spec.network.clone(),
+        earliest_restorable_time: None,
+        latest_restorable_time: None,
+        tags: spec.tags.clone(),
+    }
+}
+
+impl MemDatabase {
+    fn view(&mut self) -> DatabaseInfo {
+        let mut info = self.info.clone();
+        info.status = match current(&mut self.pending) {
+            Some("creating") => DatabaseStatus::Creating,
+            Some("modifying") => DatabaseStatus::Modifying,
+            Some("backing-up") => DatabaseStatus::BackingUp,
+            Some("deleting") => DatabaseStatus::Deleting,
+            Some(other) => DatabaseStatus::Other(other.to_owned()),
+            None => DatabaseStatus::Available,
+        };
+        if info.status != DatabaseStatus::Creating {
+            let now = Timestamp::now();
+            let window = SignedDuration::from_hours(24 * i64::from(info.backup_retention_days));
+            let earliest = now.checked_sub(window).unwrap_or(self.created).max(self.created);
+            info.earliest_restorable_time = Some(earliest);
+            info.latest_restorable_time = Some(now);
+        }
+        info
+    }
+}
+
+fn no_database(name: &ResourceName) -> Error {
+    Error::not_found("database", name.as_str())
+}
+
+impl InMemoryCloud {
+    fn database_plan(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        spec.validate()?;
+        let mut state = self.state();
+        Ok(match state.databases.get_mut(spec.name.as_str()) {
+            None => {
+                if spec.admin_password.is_none() {
+                    return Err(Error::invalid("admin_password", "is missing", "creating an instance needs an admin password"));
+                }
+                Plan::from_iter([Change::create("database", spec.name.as_str())])
+            }
+            Some(db) => db.view().diff(spec),
+        })
+    }
+
+    async fn wait_database(&self, name: &ResourceName, what: &str) -> Result<DatabaseInfo> {
+        self.waiter()
+            .wait(&format!("database {name} to be {what}"), || async {
+                let info = self.describe(name)?;
+                Ok(if info.status == DatabaseStatus::Available { Poll::Ready(info) } else { Poll::Pending(info.status.to_string()) })
+            })
+            .await
+    }
+
+    fn describe(&self, name: &ResourceName) -> Result<DatabaseInfo> {
+        let mut state = self.state();
+        state.databases.get_mut(name.as_str()).map(MemDatabase::view).ok_or_else(|| no_database(name))
+    }
+
+    fn insert_database(&self, mut info: DatabaseInfo, target: &RestoreTarget) -> Result<()> {
+        let mut state = self.state();
+        if state.databases.contains_key(target.name.as_str()) {
+            return Err(Error::already_exists("database", target.name.as_str()));
+        }
+        info.name = target.name.clone();
+        info.deletion_protection = target.deletion_protection;
+        info.endpoint = Some(Endpoint { host: format!("{}.postgres.memory.invalid", target.name), port: 5432 });
+        if let Some(network) = &target.network {
+            info.network = network.clone();
+        }
+        if let Some(class) = &target.instance_class {
+            info.instance_class = class.clone();
+        }
+        let until = self.ready_at();
+        state.databases.insert(
+            target.name.as_str().to_owned(),
+            MemDatabase { info, created: Timestamp::now(), pending: Pending::new(until, "creating") },
+        );
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Database for InMemoryCloud {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        let plan = self.database_plan(spec)?;
+        self.enter("plan_database", false)?;
+        Ok(plan)
+    }
+
+    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        let plan = self.database_plan(spec)?;
+        let mutating = plan.has_mutations();
+        self.enter("ensure_database", mutating)?;
+        if mutating {
+            let until = self.ready_at();
+            let mut state = self.state();
+            match state.databases.get_mut(spec.name.as_str()) {
+                None => {
+                    state.databases.insert(
+                        spec.name.as_str().to_owned(),
+                        MemDatabase { info: info_from_spec(spec), created: Timestamp::now(), pending: Pending::new(until, "creating") },
+                    );
+                }
+                Some(db) => {
+                    let keep = db.info.clone();
+                    let mut info = info_from_spec(spec);
+                    // What cannot change in place stays as it is (reported as drift).
+                    info.engine = keep.engine;
+                    info.encryption_key = keep.encryption_key;
+                    info.storage_gib = info.storage_gib.max(keep.storage_gib);
+                    info.network = keep.network;
+                    db.info = info;
+                    db.pending = Pending::new(until, "modifying");
+                }
+            }
+        }
+        self.wait_database(&spec.name, "available").await?;
+        Ok(plan)
+    }
+
+    async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
+        self.enter("describe_database", false)?;
+        self.describe(name)
+    }
+
+    async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
+        self.enter("create_snapshot", true)?;
+        let source = self.describe(database)?;
+        if source.status != DatabaseStatus::Available {
+            return Err(Error::conflict("database", database.as_str(), format!("is {}, not available", source.status)));
+        }
+        {
+            let until = self.ready_at();
+            let mut state = self.state();
+            if state.snapshots.contains_key(snapshot.as_str()) {
+                return Err(Error::already_exists("snapshot", snapshot.as_str()));
+            }
+            let info = SnapshotInfo {
+                name: snapshot.clone(),
+                database: database.clone(),
+                status: SnapshotStatus::Creating,
+                created: Some(Timestamp::now()),
+            };
+            state.snapshots.insert(snapshot.as_str().to_owned(), MemSnapshot { info, source, pending: Pending::new(until, "creating") });
+        }
+        self.waiter()
+            .wait(&format!("snapshot {snapshot} to be available"), || async {
+                let mut state = self.state();
+                let s = state.snapshots.get_mut(snapshot.as_str()).ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
+                Ok(match current(&mut s.pending) {
+                    Some(state) => Poll::Pending(state.to_owned()),
+                    None => {
+                        s.info.status = SnapshotStatus::Available;
+                        Poll::Ready(s.info.clone())
+                    }
+                })
+            })
+            .await
+    }
+
+    async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
+        self.enter("list_snapshots", false)?;
+        let mut state = self.state();
+        let mut list: Vec<SnapshotInfo> = state
+            .snapshots
+            .values_mut()
+            .filter(|s| s.info.database == *database)
+            .map(|s| {
+                if current(&mut s.pending).is_none() {
+                    s.info.status = SnapshotStatus::Available;
+                }
+                s.info.clone()
+            })
+            .collect();
+        list.sort_by_key(|s| s.created);
+        Ok(list)
+    }
+
+    async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete snapshot", snapshot.as_str())?;
+        self.enter("delete_snapshot", true)?;
+        self.state().snapshots.remove(snapshot.as_str()).map(|_| ()).ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))
+    }
+
+    async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        self.enter("restore_snapshot", true)?;
+        let source = {
+            let mut state = self.state();
+            let s = state.snapshots.get_mut(snapshot.as_str()).ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
+            if current(&mut s.pending).is_some() {
+                return Err(Error::conflict("snapshot", snapshot.as_str(), "is not available yet"));
+            }
+            s.source.clone()
+        };
+        self.insert_database(source, target)?;
+        self.wait_database(&target.name, "available").await
+    }
+
+    async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        let info = self.describe(source)?;
+        point.validate(Timestamp::now(), &info)?;
+        self.enter("restore_to_point_in_time", true)?;
+        self.insert_database(info, target)?;
+        self.wait_database(&target.name, "available").await
+    }
+
+    async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
+        let current = self.describe(database)?;
+        self.enter("set_deletion_protection", current.deletion_protection != on)?;
+        if current.deletion_protection != on {
+            let mut state = self.state();
+            let db = state.databases.get_mut(database.as_str()).ok_or_else(|| no_database(database))?;
+            db.info.deletion_protection = on;
+        }
+        Ok(())
+    }
+
+    async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete database", database.as_str())?;
+        let info = self.describe(database)?;
+        if info.deletion_protection {
+            return Err(Error::DeletionProtected { kind: "database", name: database.to_string() });
+        }
+        if let FinalSnapshot::Take(name) = final_snapshot {
+            self.create_snapshot(database, name).await?;
+        }
+        self.enter("delete_database", true)?;
+        {
+            let until = self.ready_at();
+            let mut state = self.state();
+            let db = state.databases.get_mut(database.as_str()).ok_or_else(|| no_database(database))?;
+            db.pending = Pending::new(until, "deleting");
+        }
+        self.waiter()
+            .wait(&format!("database {database} to be deleted"), || async {
+                let mut state = self.state();
+                let Some(db) = state.databases.get_mut(database.as_str()) else { return Ok(Poll::Ready(())) };
+                Ok(match current(&mut db.pending) {
+                    Some(s) => Poll::Pending(s.to_owned()),
+                    None => {
+                        state.databases.remove(database.as_str());
+                        Poll::Ready(())
+                    }
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,250 @@
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use jiff::Timestamp;
+use md5::{Digest, Md5};
+
+use super::InMemoryCloud;
+use crate::error::{Confirm, Error, Result};
+use crate::object_store::{
+    BucketInfo, BucketSpec, ByteStream, GetResult, ListOptions, ObjectMeta, ObjectStore, PutOptions, bytes_stream,
+};
+use crate::plan::{Change, Plan};
+use crate::validate::{BucketName, ObjectKey};
+
+pub(super) struct MemBucket {
+    info: BucketInfo,
+    /// Versions of each key, oldest first; `None` data is a delete marker.
+    objects: BTreeMap<String, Vec<MemVersion>>,
+}
+
+#[derive(Clone)]
+struct MemVersion {
+    data: Option<Bytes>,
+    etag: String,
+    version: Option<String>,
+    modified: Timestamp,
+}
+
+impl MemBucket {
+    fn latest(&self, key: &str) -> Option<&MemVersion> {
+        self.objects.get(key).and_then(|v| v.last()).filter(|v| v.data.is_some())
+    }
+
+    fn write(&mut self, key: &str, version: MemVersion) {
+        let versions = self.objects.entry(key.to_owned()).or_default();
+        if !self.info.versioning {
+            versions.clear();
+        }
+        versions.push(version);
+    }
+}
+
+fn meta(key: &str, v: &MemVersion) -> ObjectMeta {
+    ObjectMeta {
+        key: ObjectKey::new(key).expect("stored keys were validated"),
+        size: v.data.as_ref().map_or(0, |d| d.len() as u64),
+        etag: Some(v.etag.clone()),
+        version: v.version.clone(),
+        last_modified: Some(v.modified),
+    }
+}
+
+fn no_bucket(bucket: &BucketName) -> Error {
+    Error::not_found("bucket", bucket.as_str())
+}
+
+impl InMemoryCloud {
+    fn new_version(&self, versioning: bool, data: Option<Bytes>) -> MemVersion {
+        let etag = data.as_ref().map(|d| hex::encode(Md5::digest(d))).unwrap_or_default();
+        let id = self.state().next_id();
+        MemVersion { data, etag, version: versioning.then(|| format!("v{id}")), modified: Timestamp::now() }
+    }
+
+    fn bucket_plan(&self, spec: &BucketSpec) -> Plan {
+        match self.state().buckets.get(spec.name.as_str()) {
+            None => Plan::from_iter([Change::create("bucket", spec.name.as_str())]),
+            Some(b) => b.info.diff(spec),
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for InMemoryCloud {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        self.enter("plan_bucket", false)?;
+        Ok(self.bucket_plan(spec))
+    }
+
+    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        let plan = self.bucket_plan(spec);
+        self.enter("ensure_bucket", !plan.is_empty())?;
+        if plan.is_empty() {
+            return Ok(plan);
+        }
+        let info = BucketInfo {
+            name: spec.name.clone(),
+            versioning: spec.versioning,
+            encryption: spec.encryption.clone(),
+            block_public_access: spec.block_public_access,
+            require_tls: spec.require_tls,
+            tags: spec.tags.clone(),
+        };
+        let mut state = self.state();
+        match state.buckets.get_mut(spec.name.as_str()) {
+            Some(b) => b.info = info,
+            None => {
+                state.buckets.insert(spec.name.as_str().to_owned(), MemBucket { info, objects: BTreeMap::new() });
+            }
+        }
+        Ok(plan)
+    }
+
+    async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
+        self.enter("describe_bucket", false)?;
+        self.state().buckets.get(bucket.as_str()).map(|b| b.info.clone()).ok_or_else(|| no_bucket(bucket))
+    }
+
+    async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
+        let mut state = self.state();
+        let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        if !b.objects.is_empty() {
+            Confirm::require(confirm.as_ref(), "delete bucket and every object in", bucket.as_str())?;
+        }
+        drop(state);
+        self.enter("delete_bucket", true)?;
+        state = self.state();
+        state.buckets.remove(bucket.as_str());
+        Ok(())
+    }
+
+    async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, _options: &PutOptions) -> Result<ObjectMeta> {
+        self.enter("put", true)?;
+        let versioning = self.state().buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?.info.versioning;
+        let chunks: Vec<Bytes> = body.try_collect().await?;
+        let version = self.new_version(versioning, Some(Bytes::from(chunks.concat())));
+        let mut state = self.state();
+        let b = state.buckets.get_mut(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        let m = meta(key.as_str(), &version);
+        b.write(key.as_str(), version);
+        Ok(m)
+    }
+
+    async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
+        self.enter("get", false)?;
+        let state = self.state();
+        let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        let v = b.latest(key.as_str()).ok_or_else(|| Error::not_found("object", format!("{bucket}/{key}")))?;
+        let data = v.data.clone().unwrap_or_default();
+        // Hand the body out in 64 KiB chunks, as a network body would arrive.
+        let chunks: Vec<Result<Bytes>> = (0..data.len().div_ceil(65_536).max(1))
+            .map(|i| Ok(data.slice(i * 65_536..((i + 1) * 65_536).min(data.len()))))
+            .collect();
+        let body = if data.is_empty() { bytes_stream(Bytes::new()) } else { futures::stream::iter(chunks).boxed() };
+        Ok(GetResult { meta: meta(key.as_str(), v), body })
+    }
+
+    async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
+        self.enter("head", false)?;
+        let state = self.state();
+        let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        let v = b.latest(key.as_str()).ok_or_else(|| Error::not_found("object", format!("{bucket}/{key}")))?;
+        Ok(meta(key.as_str(), v))
+    }
+
+    fn list(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>> {
+        let cloud = self.clone();
+        let bucket = bucket.clone();
+        let page_size = self.inner.config.list_page_size.max(1);
+        let prefix = options.prefix.unwrap_or_default();
+        // One page per step, re-reading state after the last key seen, as a paged API does.
+        futures::stream::try_unfold(Some(options.start_after), move |after| {
+            let (cloud, bucket, prefix) = (cloud.clone(), bucket.clone(), prefix.clone());
+            async move {
+                let Some(after) = after else { return Ok(None) };
+                cloud.enter("list", false)?;
+                let state = cloud.state();
+                let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(&bucket))?;
+                let start = match &after {
+                    Some(a) if a.as_str() >= prefix.as_str() => std::ops::Bound::Excluded(a.clone()),
+                    _ => std::ops::Bound::Included(prefix.clone()),
+                };
+                let page: Vec<ObjectMeta> = b
+                    .objects
+                    .range::<String, _>((start, std::ops::Bound::Unbounded))
+                    .take_while(|(k, _)| k.starts_with(prefix.as_str()))
+                    .filter_map(|(k, _)| b.latest(k).map(|v| meta(k, v)))
+                    .take(page_size)
+                    .collect();
+                let next = (page.len() == page_size).then(|| page.last().map(|m| m.key.as_str().to_owned()));
+                Ok(Some((futures::stream::iter(page.into_iter().map(Ok)), next)))
+            }
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
+        self.enter("copy", true)?;
+        let (data, versioning) = {
+            let state = self.state();
+            let src = state.buckets.get(from_bucket.as_str()).ok_or_else(|| no_bucket(from_bucket))?;
+            let v = src.latest(from.as_str()).ok_or_else(|| Error::not_found("object", format!("{from_bucket}/{from}")))?;
+            let dst = state.buckets.get(to_bucket.as_str()).ok_or_else(|| no_bucket(to_bucket))?;
+            (v.data.clone(), dst.info.versioning)
+        };
+        let version = self.new_version(versioning, data);
+        let mut state = self.state();
+        let dst = state.buckets.get_mut(to_bucket.as_str()).ok_or_else(|| no_bucket(to_bucket))?;
+        let m = meta(to.as_str(), &version);
+        dst.write(to.as_str(), version);
+        Ok(m)
+    }
+
+    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
+        self.enter("delete", true)?;
+        let marker = {
+            let state = self.state();
+            let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+            if b.latest(key.as_str()).is_none() {
+                return Ok(());
+            }
+            b.info.versioning
+        };
+        let version = self.new_version(marker, None);
+        let mut state = self.state();
+        let b = state.buckets.get_mut(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        if marker {
+            b.write(key.as_str(), version);
+        } else {
+            b.objects.remove(key.as_str());
+        }
+        Ok(())
+    }
+
+    async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
+        for key in keys {
+            self.delete(bucket, key).await?;
+        }
+        Ok(())
+    }
+}
+
+impl InMemoryCloud {
+    /// Every version of `key` (oldest first, delete markers as `None`): for
+    /// tests of versioning.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for the bucket.
+    pub fn object_versions(&self, bucket: &BucketName, key: &ObjectKey) -> Result<Vec<Option<Bytes>>> {
+        let state = self.state();
+        let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        Ok(b.objects.get(key.as_str()).map(|vs| vs.iter().map(|v| v.data.clone()).collect()).unwrap_or_default())
+    }
+}
