@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Error, Result, ResultExt};
 use crate::plan::{Change, Diff, Plan};
-use crate::validate::{Password, PgIdentifier, ResourceName};
+use crate::validate::{Password, PgIdentifier, ResourceName, SecretName};
 
 /// The database engine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -99,6 +99,10 @@ pub struct DatabaseSpec {
     /// an environment names the secret that holds it).
     #[serde(skip)]
     pub admin_password: Option<Password>,
+    /// The secret holding the administrator's password: an environment's
+    /// `ensure` generates it when missing and fills `admin_password` from it.
+    #[serde(default)]
+    pub admin_password_secret: Option<SecretName>,
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -130,6 +134,7 @@ impl Debug for DatabaseSpec {
             .field("network", &self.network)
             .field("admin_username", &self.admin_username)
             .field("admin_password", &self.admin_password)
+            .field("admin_password_secret", &self.admin_password_secret)
             .field("tags", &self.tags)
             .finish()
     }
@@ -154,6 +159,7 @@ impl DatabaseSpec {
             network: DatabaseNetwork::default(),
             admin_username,
             admin_password: None,
+            admin_password_secret: None,
             tags: BTreeMap::new(),
         }
     }

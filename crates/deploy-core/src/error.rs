@@ -253,6 +253,13 @@ impl Confirm {
         }
     }
 
+    /// The confirmation to pass on for `name`, when this one covers it (a prefix
+    /// confirmation covers every name it starts); otherwise itself, which the
+    /// callee will refuse.
+    pub fn for_name(&self, name: &str) -> Confirm {
+        if self.check("", name).is_ok() { Confirm(name.to_owned()) } else { self.clone() }
+    }
+
     /// Check an optional confirmation: `None` is always refused.
     ///
     /// # Errors

@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod plan;
+pub mod recipes;
 pub mod validate;
 
 pub use error::{BoxError, Confirm, Error, Result, ResultExt};

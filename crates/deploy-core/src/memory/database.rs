@@ -7,7 +7,7 @@ use crate::database::{
     SnapshotStatus,
 };
 use crate::error::{Confirm, Error, Result};
-use crate::plan::{Change, Plan};
+use crate::plan::{Action, Change, Plan};
 use crate::validate::ResourceName;
 use crate::waiter::Poll;
 
@@ -79,12 +79,7 @@ impl InMemoryCloud {
         spec.validate()?;
         let mut state = self.state();
         Ok(match state.databases.get_mut(spec.name.as_str()) {
-            None => {
-                if spec.admin_password.is_none() {
-                    return Err(Error::invalid("admin_password", "is missing", "creating an instance needs an admin password"));
-                }
-                Plan::from_iter([Change::create("database", spec.name.as_str())])
-            }
+            None => Plan::from_iter([Change::create("database", spec.name.as_str())]),
             Some(db) => db.view().diff(spec),
         })
     }
@@ -140,6 +135,9 @@ impl Database for InMemoryCloud {
 
     async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
         let plan = self.database_plan(spec)?;
+        if plan.changes.iter().any(|c| c.action == Action::Create) && spec.admin_password.is_none() {
+            return Err(Error::invalid("admin_password", "is missing", "creating an instance needs an admin password"));
+        }
         let mutating = plan.has_mutations();
         self.enter("ensure_database", mutating)?;
         if mutating {
