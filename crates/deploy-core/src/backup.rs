@@ -211,6 +211,12 @@ pub trait BackupVault: Send + Sync + Debug {
     /// [`Error::ConfirmationRequired`]; [`Error::NotFound`].
     async fn delete_recovery_point(&self, vault: &ResourceName, recovery_point: &str, confirm: &Confirm) -> Result<()>;
 
+    /// Whether a backup plan of this name exists.
+    ///
+    /// # Errors
+    /// Provider errors.
+    async fn backup_plan_exists(&self, plan: &ResourceName) -> Result<bool>;
+
     /// Delete the backup plan and its selections.
     ///
     /// # Errors

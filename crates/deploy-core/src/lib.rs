@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod env;
 pub mod error;
 pub mod plan;
 pub mod recipes;
@@ -23,6 +24,8 @@ pub use validate::{
 pub mod backup;
 pub mod memory;
 pub mod cluster;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod database;
 pub mod object_store;
 pub mod observe;

@@ -171,6 +171,11 @@ impl BackupVault for InMemoryCloud {
         Ok(())
     }
 
+    async fn backup_plan_exists(&self, plan: &ResourceName) -> Result<bool> {
+        self.enter("backup_plan_exists", false)?;
+        Ok(self.state().plans.contains_key(plan.as_str()))
+    }
+
     async fn delete_plan(&self, plan: &ResourceName) -> Result<()> {
         self.enter("delete_plan", true)?;
         self.state().plans.remove(plan.as_str()).map(|_| ()).ok_or_else(|| Error::not_found("backup plan", plan.as_str()))

@@ -71,6 +71,7 @@ pub enum CopyMode {
 pub struct SnapshotId(String);
 
 const SNAPSHOT_ID_FORMAT: &str = "%Y-%m-%dT%H-%M-%S%.3fZ";
+const SNAPSHOT_ID_PARSE: &str = "%Y-%m-%dT%H-%M-%S%.fZ";
 const SNAPSHOT_ID_RULE: &str = "snapshot ids: a UTC time as YYYY-MM-DDTHH-MM-SS.mmmZ";
 
 impl SnapshotId {
@@ -86,7 +87,7 @@ impl SnapshotId {
 
     /// The time it names.
     pub fn timestamp(&self) -> Timestamp {
-        Timestamp::strptime(SNAPSHOT_ID_FORMAT, &self.0).expect("validated on construction")
+        parse_id(&self.0).expect("validated on construction")
     }
 
     /// The id as a string.
@@ -98,11 +99,16 @@ impl SnapshotId {
 impl FromStr for SnapshotId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match Timestamp::strptime(SNAPSHOT_ID_FORMAT, s) {
-            Ok(t) if SnapshotId::at(t).0 == s => Ok(SnapshotId(s.to_owned())),
+        match parse_id(s) {
+            Some(t) if SnapshotId::at(t).0 == s => Ok(SnapshotId(s.to_owned())),
             _ => Err(Error::invalid("snapshot", format!("`{s}` is not a snapshot id"), SNAPSHOT_ID_RULE)),
         }
     }
+}
+
+fn parse_id(s: &str) -> Option<Timestamp> {
+    let civil = jiff::civil::DateTime::strptime(SNAPSHOT_ID_PARSE, s).ok()?;
+    civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
 }
 
 impl TryFrom<String> for SnapshotId {

@@ -111,7 +111,9 @@ impl Teardown<'_> {
                 }
             }
             for plan in &self.backup_plans {
-                steps.push(step("delete backup plan", plan.as_str(), None));
+                if backup.backup_plan_exists(plan).await? {
+                    steps.push(step("delete backup plan", plan.as_str(), None));
+                }
             }
             for vault in &self.vaults {
                 if gone(backup.describe_vault(vault).await)?.is_some() {

@@ -1,0 +1,71 @@
+use std::collections::BTreeMap;
+
+use super::{Names, expect_err, ok};
+use crate::cluster::{Cluster, ClusterAuth, ClusterSpec, ClusterStatus, EndpointAccess, NodePoolSpec};
+use crate::error::Error;
+use crate::plan::Action;
+use crate::validate::KubernetesVersion;
+
+/// The spec the suite creates: private and public endpoint, one pool of 1 to 3 nodes.
+pub fn conformance_spec(names: &Names) -> ClusterSpec {
+    ClusterSpec {
+        name: names.resource("eks"),
+        version: KubernetesVersion::new("1.31").expect("version"),
+        endpoint_access: EndpointAccess::default(),
+        node_pools: vec![NodePoolSpec {
+            name: names.resource("pool"),
+            instance_types: vec!["m5.large".into()],
+            min: 1,
+            max: 3,
+            desired: 2,
+            disk_gib: 50,
+            labels: BTreeMap::new(),
+        }],
+        secrets_encryption_key: None,
+        subnets: Vec::new(),
+        tags: BTreeMap::from([("app".to_owned(), "conformance".to_owned())]),
+    }
+}
+
+/// The whole Cluster suite.
+pub async fn cluster(c: &dyn Cluster, names: &Names) {
+    let mut spec = conformance_spec(names);
+    let mut bad = spec.clone();
+    bad.node_pools[0].min = 4;
+    let e = expect_err("ensure with min > max", c.ensure_cluster(&bad).await, |e| matches!(e, Error::InvalidInput { .. }));
+    assert_eq!(e.invalid_field(), Some("node_pools[0].min"));
+    expect_err("describe after rejected ensure", c.describe_cluster(&spec.name).await, Error::is_not_found);
+
+    let plan = ok("plan_cluster (missing)", c.plan_cluster(&spec).await);
+    assert!(plan.changes.iter().any(|ch| ch.kind == "cluster" && ch.action == Action::Create), "{plan:?}");
+    assert!(plan.changes.iter().any(|ch| ch.kind == "node pool" && ch.action == Action::Create), "{plan:?}");
+    ok("ensure_cluster", c.ensure_cluster(&spec).await);
+    let info = ok("describe_cluster", c.describe_cluster(&spec.name).await);
+    assert_eq!(info.status, ClusterStatus::Active, "ensure returned before the cluster was active");
+    assert!(info.endpoint_access.public && info.endpoint_access.private, "endpoint access: {:?}", info.endpoint_access);
+    assert_eq!(info.node_pools.len(), 1);
+    assert_eq!(info.node_pools[0].status, ClusterStatus::Active, "node pool not active");
+    assert_eq!((info.node_pools[0].spec.min, info.node_pools[0].spec.max, info.node_pools[0].spec.desired), (1, 3, 2));
+    assert!(ok("ensure_cluster (again)", c.ensure_cluster(&spec).await).is_empty(), "second ensure changed something");
+
+    spec.node_pools[0].desired = 3;
+    let plan = ok("plan_cluster (scale)", c.plan_cluster(&spec).await);
+    assert!(
+        plan.changes.iter().any(|ch| matches!(&ch.action, Action::Update { fields } if fields.iter().any(|f| f.field == "desired"))),
+        "scaling not planned: {plan:?}"
+    );
+    ok("ensure_cluster (scale)", c.ensure_cluster(&spec).await);
+    assert_eq!(ok("describe", c.describe_cluster(&spec.name).await).node_pools[0].spec.desired, 3);
+
+    let creds = ok("credentials", c.credentials(&spec.name).await);
+    assert!(!creds.server.is_empty(), "no API server URL");
+    match &creds.auth {
+        ClusterAuth::BearerToken { .. } | ClusterAuth::Kubeconfig(_) => {}
+    }
+    assert!(format!("{creds:?}").contains("<redacted>"), "credentials Debug does not redact: {creds:?}");
+
+    ok("delete_node_pool", c.delete_node_pool(&spec.name, &spec.node_pools[0].name).await);
+    assert!(ok("describe", c.describe_cluster(&spec.name).await).node_pools.is_empty(), "node pool still there");
+    ok("delete_cluster", c.delete_cluster(&spec.name).await);
+    expect_err("describe deleted cluster", c.describe_cluster(&spec.name).await, Error::is_not_found);
+}

@@ -1,0 +1,7 @@
+//! deploy-core's integration tests: one binary, one module per subject.
+
+mod conformance;
+mod env;
+mod recipes;
+mod secrecy_sentinel;
+mod support;
