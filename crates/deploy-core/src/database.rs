@@ -174,26 +174,24 @@ impl DatabaseSpec {
         if !version_ok {
             return Err(Error::invalid("engine_version", "is not a version number", "engine versions: digits and dots, e.g. 15 or 15.7"));
         }
-        if let Ok(major) = self.engine_version.split('.').next().unwrap_or("").parse::<u32>() {
-            if self.engine == Engine::Postgres && !(11..=17).contains(&major) {
+        if let Ok(major) = self.engine_version.split('.').next().unwrap_or("").parse::<u32>()
+            && self.engine == Engine::Postgres && !(11..=17).contains(&major) {
                 return Err(Error::invalid("engine_version", format!("is major version {major}"), "PostgreSQL major versions 11 to 17"));
             }
-        }
         if self.instance_class.trim().is_empty() {
             return Err(Error::invalid("instance_class", "is empty", "an instance class such as db.t4g.medium"));
         }
         if !(20..=65_536).contains(&self.storage_gib) {
             return Err(Error::invalid("storage_gib", format!("is {}", self.storage_gib), "storage: 20 to 65536 GiB"));
         }
-        if let Some(max) = self.max_storage_gib {
-            if max <= self.storage_gib || max > 65_536 {
+        if let Some(max) = self.max_storage_gib
+            && (max <= self.storage_gib || max > 65_536) {
                 return Err(Error::invalid(
                     "max_storage_gib",
                     format!("is {max} with storage_gib {}", self.storage_gib),
                     "the autoscaling ceiling is above storage_gib and at most 65536 GiB",
                 ));
             }
-        }
         if !(1..=35).contains(&self.backup_retention_days) {
             return Err(Error::invalid(
                 "backup_retention_days",
@@ -397,11 +395,10 @@ impl RestorePoint {
         } else {
             return Err(Error::invalid("restore_time", format!("{t}: `{}` has no restorable window (backups off?)", source.name), rule));
         }
-        if let Some(latest) = source.latest_restorable_time {
-            if *t > latest {
+        if let Some(latest) = source.latest_restorable_time
+            && *t > latest {
                 return Err(Error::invalid("restore_time", format!("{t} is after the latest restorable time {latest}"), rule));
             }
-        }
         Ok(())
     }
 }

@@ -143,15 +143,14 @@ impl Environment {
             if !instances.insert(db.name.as_str()) {
                 return Err(Error::invalid(format!("{field}.name"), format!("repeats `{}`", db.name), "instance names are unique"));
             }
-            if let Some(secret) = &db.admin_password_secret {
-                if !secrets.contains(secret.as_str()) {
+            if let Some(secret) = &db.admin_password_secret
+                && !secrets.contains(secret.as_str()) {
                     return Err(Error::invalid(
                         format!("{field}.admin_password_secret"),
                         format!("names `{secret}`, which is not among the environment's secrets"),
                         "an admin password secret is one of `secrets`",
                     ));
                 }
-            }
         }
         for (i, app) in self.application_databases.iter().enumerate() {
             if !instances.contains(app.instance.as_str()) {

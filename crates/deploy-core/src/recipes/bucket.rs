@@ -422,11 +422,10 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
                     copy_etag,
                     sha256,
                 };
-                if let Some(have) = existing.get(&key) {
-                    if have.size == meta.size && have.etag.is_some() && have.etag == meta.etag {
+                if let Some(have) = existing.get(&key)
+                    && have.size == meta.size && have.etag.is_some() && have.etag == meta.etag {
                         return Ok(Ok(entry(have.etag.clone(), None)));
                     }
-                }
                 let outcome = async {
                     let to_key = prefixed_key(folder, &key)?;
                     let (written, sha256, read) = copy_object(source, &meta.key, destination, &to_key, server_side, options.attempts).await?;
@@ -680,11 +679,10 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
         .map(|entry| {
             let (before, folder, restored) = (&before, &folder, &restored);
             async move {
-                if let Some(have) = before.get(&entry.key) {
-                    if matches(entry, have) {
+                if let Some(have) = before.get(&entry.key)
+                    && matches(entry, have) {
                         return Ok((entry.key.clone(), have.etag.clone()));
                     }
-                }
                 let outcome = async {
                     let from = prefixed_key(folder, &entry.key)?;
                     let to = prefixed_key(&options.target_prefix, &entry.key)?;
@@ -701,11 +699,10 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
                         if want != got {
                             faults.push("SHA-256 differs from the manifest".to_owned());
                         }
-                    } else if let Some(read) = read {
-                        if read.etag != entry.copy_etag {
+                    } else if let Some(read) = read
+                        && read.etag != entry.copy_etag {
                             faults.push(format!("snapshot copy's ETag {:?} is not the recorded {:?}", read.etag, entry.copy_etag));
                         }
-                    }
                     if faults.is_empty() {
                         Ok(written.etag)
                     } else {
