@@ -92,25 +92,57 @@ fn fault(problem: impl Into<String>, rule: &str) -> Check {
     Err((problem.into(), rule.to_owned()))
 }
 
-const BUCKET_RULE: &str = "S3 bucket names: 3-63 characters of lowercase letters, digits, hyphens and dots; begin and end with a letter or digit; no two adjacent dots; not an IP address; no prefix `xn--`, `sthree-` or `amzn-s3-demo-`; no suffix `-s3alias`, `--ol-s3`, `.mrap` or `--x-s3`";
+/// `n` counted in `unit` (`character`, `byte`) against `range`.
+fn check_length(n: usize, range: std::ops::RangeInclusive<usize>, unit: &str, rule: &str) -> Check {
+    let (min, max) = (*range.start(), *range.end());
+    let units = if n == 1 { unit.to_owned() } else { format!("{unit}s") };
+    if n == 0 && min > 0 {
+        fault("is empty", rule)
+    } else if n < min {
+        fault(format!("is {n} {units} long, fewer than {min}"), rule)
+    } else if n > max {
+        fault(format!("is {n} {units} long, more than {max}"), rule)
+    } else {
+        Ok(())
+    }
+}
+
+/// Every character of `v` passes `allowed`, which accepts `what` (`a lowercase letter or digit`).
+fn check_chars(v: &str, allowed: impl Fn(char) -> bool, what: &str, rule: &str) -> Check {
+    match v.chars().find(|c| !allowed(*c)) {
+        Some(c) => fault(format!("contains {c:?}, which is not {what}"), rule),
+        None => Ok(()),
+    }
+}
+
+const BUCKET_RULE: &str = "S3 bucket names: 3-63 characters of lowercase letters, digits, dots and hyphens; begin and end with a letter or digit; no two adjacent dots, and no dot next to a hyphen (`.-` and `-.` do not make valid DNS labels); not formatted as an IP address (such as 192.168.5.4); no prefix `xn--`, `sthree-` or `amzn-s3-demo-`; no suffix `-s3alias`, `--ol-s3`, `.mrap`, `--x-s3` or `--table-s3`";
+
+/// Four dot-separated groups of one to three digits, like `192.168.5.4`.
+fn is_ip_formatted(v: &str) -> bool {
+    let groups: Vec<&str> = v.split('.').collect();
+    groups.len() == 4 && groups.iter().all(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()))
+}
 
 fn check_bucket(v: &str) -> Check {
-    let len = v.len();
-    if !(3..=63).contains(&len) {
-        return fault(format!("is {len} characters long"), BUCKET_RULE);
+    check_length(v.chars().count(), 3..=63, "character", BUCKET_RULE)?;
+    check_chars(
+        v,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.',
+        "a lowercase letter, digit, dot or hyphen",
+        BUCKET_RULE,
+    )?;
+    if !v.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return fault("does not begin with a letter or digit", BUCKET_RULE);
     }
-    if let Some(c) = v.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.')) {
-        return fault(format!("contains {c:?}"), BUCKET_RULE);
+    if !v.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        return fault("does not end with a letter or digit", BUCKET_RULE);
     }
-    let first = v.as_bytes()[0];
-    let last = v.as_bytes()[len - 1];
-    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
-        return fault("does not begin and end with a letter or digit", BUCKET_RULE);
+    for pair in ["..", ".-", "-."] {
+        if v.contains(pair) {
+            return fault(format!("contains `{pair}`"), BUCKET_RULE);
+        }
     }
-    if v.contains("..") {
-        return fault("has two adjacent dots", BUCKET_RULE);
-    }
-    if v.parse::<std::net::Ipv4Addr>().is_ok() {
+    if is_ip_formatted(v) {
         return fault("is formatted as an IP address", BUCKET_RULE);
     }
     for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
@@ -118,7 +150,7 @@ fn check_bucket(v: &str) -> Check {
             return fault(format!("begins with the reserved prefix `{prefix}`"), BUCKET_RULE);
         }
     }
-    for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3"] {
+    for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
         if v.ends_with(suffix) {
             return fault(format!("ends with the reserved suffix `{suffix}`"), BUCKET_RULE);
         }
@@ -127,39 +159,46 @@ fn check_bucket(v: &str) -> Check {
 }
 
 validated_string!(
-    /// An S3 bucket name, the neutral bucket name of [`crate::ObjectStore`]
+    /// An S3 general purpose bucket name, the neutral bucket name of [`crate::ObjectStore`]
     /// (Azure backends additionally check [`ContainerName`]'s rule).
     BucketName, "bucket", check_bucket
 );
 
-const CONTAINER_RULE: &str = "Azure container names: 3-63 characters of lowercase letters, digits and hyphens; begin with a letter or digit; every hyphen between letters or digits";
+const CONTAINER_RULE: &str = "Azure container names: 3-63 characters of lowercase letters, digits and hyphens; begin with a letter or digit; every hyphen immediately preceded and followed by a letter or digit (no two adjacent hyphens, no hyphen at the end); or one of the special names `$root`, `$web` and `$logs`";
 
 fn check_container(v: &str) -> Check {
-    let len = v.len();
-    if !(3..=63).contains(&len) {
-        return fault(format!("is {len} characters long"), CONTAINER_RULE);
+    if ["$root", "$web", "$logs"].contains(&v) {
+        return Ok(());
     }
-    if let Some(c) = v.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return fault(format!("contains {c:?}"), CONTAINER_RULE);
+    check_length(v.chars().count(), 3..=63, "character", CONTAINER_RULE)?;
+    check_chars(
+        v,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+        "a lowercase letter, digit or hyphen",
+        CONTAINER_RULE,
+    )?;
+    if v.starts_with('-') {
+        return fault("begins with a hyphen", CONTAINER_RULE);
     }
-    if v.starts_with('-') || v.ends_with('-') || v.contains("--") {
-        return fault("has a hyphen that is not between letters or digits", CONTAINER_RULE);
+    if v.contains("--") {
+        return fault("has two adjacent hyphens", CONTAINER_RULE);
+    }
+    if v.ends_with('-') {
+        return fault("ends with a hyphen", CONTAINER_RULE);
     }
     Ok(())
 }
 
 validated_string!(
-    /// An Azure Blob Storage container name.
+    /// An Azure Blob Storage container name, including the special containers
+    /// `$root`, `$web` and `$logs`.
     ContainerName, "container", check_container
 );
 
 const KEY_RULE: &str = "object keys: 1-1024 bytes of UTF-8";
 
 fn check_key(v: &str) -> Check {
-    if v.is_empty() || v.len() > 1024 {
-        return fault(format!("is {} bytes long", v.len()), KEY_RULE);
-    }
-    Ok(())
+    check_length(v.len(), 1..=1024, "byte", KEY_RULE)
 }
 
 validated_string!(
@@ -167,12 +206,10 @@ validated_string!(
     ObjectKey, "key", check_key
 );
 
-const PG_IDENT_RULE: &str = "PostgreSQL identifiers: 1-63 bytes, no NUL character";
+const PG_IDENT_RULE: &str = "PostgreSQL identifiers: 1-63 bytes of UTF-8, no NUL character";
 
 fn check_pg_ident(v: &str) -> Check {
-    if v.is_empty() || v.len() > 63 {
-        return fault(format!("is {} bytes long", v.len()), PG_IDENT_RULE);
-    }
+    check_length(v.len(), 1..=63, "byte", PG_IDENT_RULE)?;
     if v.contains('\0') {
         return fault("contains a NUL character", PG_IDENT_RULE);
     }
@@ -188,14 +225,14 @@ validated_string!(
 const RESOURCE_RULE: &str = "resource names: 1-63 characters of lowercase letters, digits and hyphens; begin with a letter; no two adjacent hyphens; do not end with a hyphen";
 
 fn check_resource(v: &str) -> Check {
-    let len = v.len();
-    if !(1..=63).contains(&len) {
-        return fault(format!("is {len} characters long"), RESOURCE_RULE);
-    }
-    if let Some(c) = v.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return fault(format!("contains {c:?}"), RESOURCE_RULE);
-    }
-    if !v.as_bytes()[0].is_ascii_lowercase() {
+    check_length(v.chars().count(), 1..=63, "character", RESOURCE_RULE)?;
+    check_chars(
+        v,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+        "a lowercase letter, digit or hyphen",
+        RESOURCE_RULE,
+    )?;
+    if !v.starts_with(|c: char| c.is_ascii_lowercase()) {
         return fault("does not begin with a letter", RESOURCE_RULE);
     }
     if v.contains("--") {
@@ -216,14 +253,9 @@ validated_string!(
 const SECRET_NAME_RULE: &str = "secret names: 1-127 characters of letters, digits and hyphens; begin with a letter (valid in AWS Secrets Manager and Azure Key Vault alike)";
 
 fn check_secret_name(v: &str) -> Check {
-    let len = v.len();
-    if !(1..=127).contains(&len) {
-        return fault(format!("is {len} characters long"), SECRET_NAME_RULE);
-    }
-    if let Some(c) = v.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
-        return fault(format!("contains {c:?}"), SECRET_NAME_RULE);
-    }
-    if !v.as_bytes()[0].is_ascii_alphabetic() {
+    check_length(v.chars().count(), 1..=127, "character", SECRET_NAME_RULE)?;
+    check_chars(v, |c| c.is_ascii_alphanumeric() || c == '-', "a letter, digit or hyphen", SECRET_NAME_RULE)?;
+    if !v.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return fault("does not begin with a letter", SECRET_NAME_RULE);
     }
     Ok(())
@@ -500,3 +532,7 @@ impl fmt::Display for Password {
         f.write_str("<redacted>")
     }
 }
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
