@@ -6,6 +6,7 @@
 //! the same check.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -699,6 +700,9 @@ impl CronSchedule {
 pub struct RetentionDays(u32);
 
 impl RetentionDays {
+    /// The default field name used in errors.
+    pub const FIELD: &'static str = "retention_days";
+
     /// The rule.
     pub const RULE: &'static str = "retention periods: 1 to 36500 days";
 
@@ -707,10 +711,10 @@ impl RetentionDays {
     /// # Errors
     /// [`Error::InvalidInput`] when outside 1..=36500.
     pub fn new(days: u32) -> Result<Self> {
-        if (1..=36_500).contains(&days) {
-            Ok(RetentionDays(days))
-        } else {
-            Err(Error::invalid("retention_days", format!("is {days}"), Self::RULE))
+        match days {
+            0 => Err(Error::invalid(Self::FIELD, "is 0 days, fewer than 1", Self::RULE)),
+            1..=36_500 => Ok(RetentionDays(days)),
+            _ => Err(Error::invalid(Self::FIELD, format!("is {days} days, more than 36500"), Self::RULE)),
         }
     }
 
@@ -739,44 +743,131 @@ impl fmt::Display for RetentionDays {
     }
 }
 
-const CIDR_RULE: &str = "CIDR blocks: an IPv4 or IPv6 address, `/`, a prefix length (0-32 or 0-128), no host bits set";
+impl std::str::FromStr for RetentionDays {
+    type Err = Error;
+
+    /// A decimal number of days, optionally followed by ` days` (or ` day`) as
+    /// [`Display`](fmt::Display) writes it.
+    fn from_str(value: &str) -> Result<Self> {
+        let number = value.strip_suffix(" days").or_else(|| value.strip_suffix(" day")).unwrap_or(value);
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid(Self::FIELD, format!("`{value}` is not a whole number of days"), Self::RULE));
+        }
+        // All digits: only too many of them fail to parse.
+        RetentionDays::new(number.parse().unwrap_or(u32::MAX))
+    }
+}
+
+const CIDR_RULE: &str = "CIDR blocks: an IPv4 address (four decimal octets 0-255 without leading zeros) or an IPv6 address, then `/` and a prefix length in decimal without sign or leading zeros, 0-32 for IPv4 and 0-128 for IPv6; no host bits set; no spaces";
+
+/// The address and prefix length of a CIDR block; the error is the problem.
+fn parse_cidr(v: &str) -> std::result::Result<(IpAddr, u8), String> {
+    if v.contains(char::is_whitespace) {
+        return Err("contains whitespace".to_owned());
+    }
+    let Some((addr, len)) = v.split_once('/') else {
+        return Err("has no `/` and prefix length".to_owned());
+    };
+    if len.is_empty() {
+        return Err("has an empty prefix length".to_owned());
+    }
+    if !len.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("has prefix length `{len}`, which is not a decimal number"));
+    }
+    if len.len() > 1 && len.starts_with('0') {
+        return Err(format!("has prefix length `{len}` with a leading zero"));
+    }
+    let ip: IpAddr = addr.parse().map_err(|_| {
+        let octets: Vec<&str> = addr.split('.').collect();
+        match octets.iter().find(|o| o.len() > 1 && o.starts_with('0') && o.bytes().all(|b| b.is_ascii_digit())) {
+            Some(octet) if octets.len() == 4 => format!("has the IPv4 octet `{octet}` with a leading zero"),
+            _ => format!("has `{addr}`, which is not an IPv4 or IPv6 address"),
+        }
+    })?;
+    let (bits, width) = address_bits(ip);
+    let len = match len.parse::<u8>() {
+        Ok(len) if len <= width => len,
+        _ => return Err(format!("has prefix length {len}, more than {width} for {}", family(ip))),
+    };
+    let host = host_mask(width, len);
+    if bits & host != 0 {
+        let network = bits_address(ip, bits & !host);
+        return Err(format!("has host bits set: the network of {addr}/{len} is {network}/{len}"));
+    }
+    Ok((ip, len))
+}
+
+fn family(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+}
+
+/// The address as bits and how many bits its family has.
+fn address_bits(ip: IpAddr) -> (u128, u8) {
+    match ip {
+        IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+        IpAddr::V6(v6) => (u128::from(v6), 128),
+    }
+}
+
+/// An address of `ip`'s family from `bits`.
+fn bits_address(ip: IpAddr, bits: u128) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(bits as u32)),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(bits)),
+    }
+}
+
+/// The host bits of a `width`-bit address under prefix length `len`.
+fn host_mask(width: u8, len: u8) -> u128 {
+    u128::MAX.checked_shr(u32::from(128 - (width - len))).unwrap_or(0)
+}
 
 fn check_cidr(v: &str) -> Check {
-    let Some((addr, len)) = v.split_once('/') else {
-        return fault("has no `/prefix-length`", CIDR_RULE);
-    };
-    let Ok(len) = len.parse::<u8>() else {
-        return fault("has a prefix length that is not a number", CIDR_RULE);
-    };
-    if let Ok(ip) = addr.parse::<std::net::Ipv4Addr>() {
-        if len > 32 {
-            return fault(format!("has prefix length {len} > 32"), CIDR_RULE);
-        }
-        let bits = u32::from(ip);
-        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-        if bits & !mask != 0 {
-            return fault("has host bits set", CIDR_RULE);
-        }
-        return Ok(());
+    match parse_cidr(v) {
+        Ok(_) => Ok(()),
+        Err(problem) => fault(problem, CIDR_RULE),
     }
-    if let Ok(ip) = addr.parse::<std::net::Ipv6Addr>() {
-        if len > 128 {
-            return fault(format!("has prefix length {len} > 128"), CIDR_RULE);
-        }
-        let bits = u128::from(ip);
-        let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
-        if bits & !mask != 0 {
-            return fault("has host bits set", CIDR_RULE);
-        }
-        return Ok(());
-    }
-    fault("does not start with an IP address", CIDR_RULE)
 }
 
 validated_string!(
     /// An IPv4 or IPv6 CIDR block with no host bits set.
     CidrBlock, "cidr", check_cidr
 );
+
+impl CidrBlock {
+    fn parts(&self) -> (IpAddr, u8) {
+        parse_cidr(&self.0).expect("a CidrBlock holds a valid block")
+    }
+
+    /// The network address (`10.0.0.0` of `10.0.0.0/16`).
+    pub fn network(&self) -> IpAddr {
+        self.parts().0
+    }
+
+    /// The prefix length (`16` of `10.0.0.0/16`).
+    pub fn prefix_len(&self) -> u8 {
+        self.parts().1
+    }
+
+    /// Whether this is an IPv4 block.
+    pub fn is_ipv4(&self) -> bool {
+        self.network().is_ipv4()
+    }
+
+    /// Whether every address of `other` is in this block, as a subnet's block is in
+    /// its VPC's. A block contains itself; blocks of different families contain
+    /// nothing of each other.
+    pub fn contains(&self, other: &CidrBlock) -> bool {
+        let (network, len) = self.parts();
+        let (other_network, other_len) = other.parts();
+        if network.is_ipv4() != other_network.is_ipv4() || other_len < len {
+            return false;
+        }
+        let (bits, width) = address_bits(network);
+        let (other_bits, _) = address_bits(other_network);
+        other_bits & !host_mask(width, len) == bits
+    }
+}
 
 /// The rules a password must follow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
