@@ -30,6 +30,7 @@ pub mod database;
 pub mod object_store;
 pub mod observe;
 pub mod secret_store;
+pub mod throttle;
 pub mod waiter;
 
 pub use backup::{BackupPlanSpec, BackupRule, BackupSpec, BackupVault, RecoveryPoint, RestoreOptions, VaultSpec};

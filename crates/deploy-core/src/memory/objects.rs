@@ -59,6 +59,10 @@ fn no_bucket(bucket: &BucketName) -> Error {
 impl InMemoryCloud {
     fn new_version(&self, versioning: bool, data: Option<Bytes>) -> MemVersion {
         let etag = data.as_ref().map(|d| hex::encode(Md5::digest(d))).unwrap_or_default();
+        self.version_with_etag(versioning, data, etag)
+    }
+
+    fn version_with_etag(&self, versioning: bool, data: Option<Bytes>, etag: String) -> MemVersion {
         let id = self.state().next_id();
         MemVersion { data, etag, version: versioning.then(|| format!("v{id}")), modified: Timestamp::now() }
     }
@@ -192,14 +196,15 @@ impl ObjectStore for InMemoryCloud {
 
     async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
         self.enter("copy", true)?;
-        let (data, versioning) = {
+        let (data, etag, versioning) = {
             let state = self.state();
             let src = state.buckets.get(from_bucket.as_str()).ok_or_else(|| no_bucket(from_bucket))?;
             let v = src.latest(from.as_str()).ok_or_else(|| Error::not_found("object", format!("{from_bucket}/{from}")))?;
             let dst = state.buckets.get(to_bucket.as_str()).ok_or_else(|| no_bucket(to_bucket))?;
-            (v.data.clone(), dst.info.versioning)
+            (v.data.clone(), v.etag.clone(), dst.info.versioning)
         };
-        let version = self.new_version(versioning, data);
+        // Same content, same fingerprint: no need to hash it again.
+        let version = self.version_with_etag(versioning, data, etag);
         let mut state = self.state();
         let dst = state.buckets.get_mut(to_bucket.as_str()).ok_or_else(|| no_bucket(to_bucket))?;
         let m = meta(to.as_str(), &version);

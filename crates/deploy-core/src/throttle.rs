@@ -1,0 +1,149 @@
+//! [`Throttled`]: a decorator that adds a fixed latency to every request of
+//! any [`ObjectStore`], deterministically — for benchmarks of the recipes
+//! (how concurrency hides per-request latency) and for tests of timeouts.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+
+use crate::error::{Confirm, Result};
+use crate::object_store::{BucketInfo, BucketSpec, ByteStream, GetResult, ListOptions, ObjectMeta, ObjectStore, PutOptions};
+use crate::plan::Plan;
+use crate::validate::{BucketName, ObjectKey};
+
+/// Latencies added by [`Throttled`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    /// Added before every request (put, get, head, copy, delete, bucket calls).
+    pub per_request: Duration,
+    /// Added before every page of a listing.
+    pub per_list_page: Duration,
+    /// Objects per listing page (default 1,000 when zero).
+    pub list_page_size: usize,
+}
+
+impl ThrottleConfig {
+    /// The same latency for every request and listing page.
+    pub fn uniform(latency: Duration) -> Self {
+        ThrottleConfig { per_request: latency, per_list_page: latency, list_page_size: 1000 }
+    }
+}
+
+/// Wraps a store, adding [`ThrottleConfig`]'s latencies to every call.
+#[derive(Debug)]
+pub struct Throttled<T> {
+    inner: T,
+    config: ThrottleConfig,
+}
+
+impl<T: ObjectStore> Throttled<T> {
+    /// Wrap `inner`.
+    pub fn new(inner: T, config: ThrottleConfig) -> Self {
+        Throttled { inner, config }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
+    async fn delay(&self) {
+        if !self.config.per_request.is_zero() {
+            tokio::time::sleep(self.config.per_request).await;
+        }
+    }
+}
+
+#[deny(clippy::missing_trait_methods)]
+#[async_trait]
+impl<T: ObjectStore> ObjectStore for Throttled<T> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        self.delay().await;
+        self.inner.plan_bucket(spec).await
+    }
+
+    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        self.delay().await;
+        self.inner.ensure_bucket(spec).await
+    }
+
+    async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
+        self.delay().await;
+        self.inner.describe_bucket(bucket).await
+    }
+
+    async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
+        self.delay().await;
+        self.inner.delete_bucket(bucket, confirm).await
+    }
+
+    async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
+        self.delay().await;
+        self.inner.put(bucket, key, body, options).await
+    }
+
+    async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
+        self.delay().await;
+        self.inner.get(bucket, key).await
+    }
+
+    async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
+        self.delay().await;
+        self.inner.head(bucket, key).await
+    }
+
+    fn list(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>> {
+        let page = if self.config.list_page_size == 0 { 1000 } else { self.config.list_page_size };
+        let latency = self.config.per_list_page;
+        self.inner
+            .list(bucket, options)
+            .enumerate()
+            .then(move |(i, item)| async move {
+                if i % page == 0 && !latency.is_zero() {
+                    tokio::time::sleep(latency).await;
+                }
+                item
+            })
+            .boxed()
+    }
+
+    async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
+        self.delay().await;
+        self.inner.copy(from_bucket, from, to_bucket, to).await
+    }
+
+    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
+        self.delay().await;
+        self.inner.delete(bucket, key).await
+    }
+
+    async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
+        self.delay().await;
+        self.inner.delete_many(bucket, keys).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::InMemoryCloud;
+    use crate::object_store::ObjectStoreExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn adds_the_latency_to_each_request() {
+        let store = Throttled::new(InMemoryCloud::new(), ThrottleConfig::uniform(Duration::from_millis(5)));
+        let b = BucketName::new("bench").unwrap();
+        let start = tokio::time::Instant::now();
+        store.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
+        for i in 0..4 {
+            store.put_bytes(&b, &ObjectKey::new(format!("k{i}")).unwrap(), bytes::Bytes::from_static(b"x")).await.unwrap();
+        }
+        assert_eq!(store.list_all(&b, ListOptions::default()).await.unwrap().len(), 4);
+        assert_eq!(start.elapsed(), Duration::from_millis(5 * 6), "5 requests and 1 listing page of 5 ms each");
+    }
+}
