@@ -69,7 +69,11 @@ const SERVICE_ORDER: &str = "btqf";
 const RESOURCE_TYPE_ORDER: &str = "sco";
 
 /// Everything but RFC 3986 unreserved characters is percent-encoded in values.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Protocols a SAS may be used over (`spr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,7 +102,9 @@ pub enum SasError {
     #[error("account SAS: {0} is required")]
     Missing(&'static str),
     /// A field holds a character that field does not allow, or holds one twice.
-    #[error("account SAS: invalid {field} {value:?} (allowed characters: {allowed:?}, each at most once)")]
+    #[error(
+        "account SAS: invalid {field} {value:?} (allowed characters: {allowed:?}, each at most once)"
+    )]
     InvalidCharacters {
         /// `services`, `resource_types` or `permissions`.
         field: &'static str,
@@ -251,7 +257,8 @@ impl AccountSas {
         let key = BASE64
             .decode(self.key.expose_secret())
             .expect("the key was checked to be base64 when the SAS was built");
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
         mac.update(self.string_to_sign().as_bytes());
         BASE64.encode(mac.finalize().into_bytes())
     }
@@ -366,17 +373,23 @@ impl AccountSasBuilder {
         }
         let services = canonical(
             "services",
-            self.services.as_deref().ok_or(SasError::Missing("services"))?,
+            self.services
+                .as_deref()
+                .ok_or(SasError::Missing("services"))?,
             SERVICE_ORDER,
         )?;
         let resource_types = canonical(
             "resource_types",
-            self.resource_types.as_deref().ok_or(SasError::Missing("resource_types"))?,
+            self.resource_types
+                .as_deref()
+                .ok_or(SasError::Missing("resource_types"))?,
             RESOURCE_TYPE_ORDER,
         )?;
         let permissions = canonical(
             "permissions",
-            self.permissions.as_deref().ok_or(SasError::Missing("permissions"))?,
+            self.permissions
+                .as_deref()
+                .ok_or(SasError::Missing("permissions"))?,
             PERMISSION_ORDER,
         )?;
         let expiry = self.expiry.ok_or(SasError::Missing("expiry"))?;
@@ -410,7 +423,11 @@ impl AccountSasBuilder {
 /// Checks that `value` is a non-empty set of characters from `order`, each at
 /// most once, and returns them in `order`'s order.
 fn canonical(field: &'static str, value: &str, order: &'static str) -> Result<String, SasError> {
-    let invalid = || SasError::InvalidCharacters { field, value: value.to_owned(), allowed: order };
+    let invalid = || SasError::InvalidCharacters {
+        field,
+        value: value.to_owned(),
+        allowed: order,
+    };
     if value.is_empty() {
         return Err(invalid());
     }
@@ -428,7 +445,13 @@ fn canonical(field: &'static str, value: &str, order: &'static str) -> Result<St
 fn is_version(version: &str) -> bool {
     let b = version.as_bytes();
     b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 /// Whether this service version's string-to-sign has the encryption-scope line.
@@ -473,7 +496,10 @@ mod tests {
             sas.string_to_sign(),
             "devstoreaccount1\nrwdlac\nb\nsco\n2029-12-31T23:00:00Z\n2030-01-01T00:00:00Z\n\nhttps,http\n2020-12-06\n\n"
         );
-        assert_eq!(sas.signature(), "ncFvffrs/M7p34KVYo5P2afVRf7SIoUgfc7wuE2DvdY=");
+        assert_eq!(
+            sas.signature(),
+            "ncFvffrs/M7p34KVYo5P2afVRf7SIoUgfc7wuE2DvdY="
+        );
         assert_eq!(
             sas.query_string(),
             "sv=2020-12-06&ss=b&srt=sco&sp=rwdlac&st=2029-12-31T23%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z\
@@ -492,8 +518,14 @@ mod tests {
             .version("2019-12-12")
             .build()
             .unwrap();
-        assert_eq!(sas.string_to_sign(), "myaccount\nr\nb\nsco\n\n2030-01-01T00:00:00Z\n\nhttps\n2019-12-12\n");
-        assert_eq!(sas.signature(), "AOIwSz3w2AjLNSHXXUdsP+uhuzchCizoBldPk3iXf6Q=");
+        assert_eq!(
+            sas.string_to_sign(),
+            "myaccount\nr\nb\nsco\n\n2030-01-01T00:00:00Z\n\nhttps\n2019-12-12\n"
+        );
+        assert_eq!(
+            sas.signature(),
+            "AOIwSz3w2AjLNSHXXUdsP+uhuzchCizoBldPk3iXf6Q="
+        );
     }
 
     #[test]
@@ -521,33 +553,91 @@ mod tests {
 
     #[test]
     fn invalid_input_is_rejected() {
-        let base = || azurite().services("b").resource_types("sco").permissions("r").expiry(ts("2030-01-01T00:00:00Z"));
-        assert!(matches!(base().permissions("rr").build(), Err(SasError::InvalidCharacters { field: "permissions", .. })));
-        assert!(matches!(base().permissions("rz").build(), Err(SasError::InvalidCharacters { field: "permissions", .. })));
-        assert!(matches!(base().services("").build(), Err(SasError::InvalidCharacters { field: "services", .. })));
-        assert!(matches!(base().resource_types("x").build(), Err(SasError::InvalidCharacters { .. })));
-        assert_eq!(base().version("2020-1-1").build().unwrap_err(), SasError::InvalidVersion("2020-1-1".into()));
-        assert!(matches!(base().start(ts("2030-01-01T00:00:00Z")).build(), Err(SasError::StartNotBeforeExpiry { .. })));
+        let base = || {
+            azurite()
+                .services("b")
+                .resource_types("sco")
+                .permissions("r")
+                .expiry(ts("2030-01-01T00:00:00Z"))
+        };
+        assert!(matches!(
+            base().permissions("rr").build(),
+            Err(SasError::InvalidCharacters {
+                field: "permissions",
+                ..
+            })
+        ));
+        assert!(matches!(
+            base().permissions("rz").build(),
+            Err(SasError::InvalidCharacters {
+                field: "permissions",
+                ..
+            })
+        ));
+        assert!(matches!(
+            base().services("").build(),
+            Err(SasError::InvalidCharacters {
+                field: "services",
+                ..
+            })
+        ));
+        assert!(matches!(
+            base().resource_types("x").build(),
+            Err(SasError::InvalidCharacters { .. })
+        ));
         assert_eq!(
-            base().version("2019-12-12").encryption_scope("s").build().unwrap_err(),
+            base().version("2020-1-1").build().unwrap_err(),
+            SasError::InvalidVersion("2020-1-1".into())
+        );
+        assert!(matches!(
+            base().start(ts("2030-01-01T00:00:00Z")).build(),
+            Err(SasError::StartNotBeforeExpiry { .. })
+        ));
+        assert_eq!(
+            base()
+                .version("2019-12-12")
+                .encryption_scope("s")
+                .build()
+                .unwrap_err(),
             SasError::EncryptionScopeNeedsNewerVersion("2019-12-12".into())
         );
         assert_eq!(
-            AccountSas::builder("a", SecretString::from("not base64!")).services("b").build().unwrap_err(),
+            AccountSas::builder("a", SecretString::from("not base64!"))
+                .services("b")
+                .build()
+                .unwrap_err(),
             SasError::InvalidKey
         );
-        assert_eq!(AccountSas::builder("", SecretString::from(AZURITE_KEY)).build().unwrap_err(), SasError::EmptyAccount);
         assert_eq!(
-            azurite().services("b").resource_types("sco").permissions("r").build().unwrap_err(),
+            AccountSas::builder("", SecretString::from(AZURITE_KEY))
+                .build()
+                .unwrap_err(),
+            SasError::EmptyAccount
+        );
+        assert_eq!(
+            azurite()
+                .services("b")
+                .resource_types("sco")
+                .permissions("r")
+                .build()
+                .unwrap_err(),
             SasError::Missing("expiry")
         );
     }
 
     #[test]
     fn debug_never_shows_the_key() {
-        let builder = azurite().services("b").resource_types("sco").permissions("r").expiry(ts("2030-01-01T00:00:00Z"));
+        let builder = azurite()
+            .services("b")
+            .resource_types("sco")
+            .permissions("r")
+            .expiry(ts("2030-01-01T00:00:00Z"));
         let sas = builder.clone().build().unwrap();
-        for text in [format!("{builder:?}"), format!("{sas:?}"), format!("{sas:#?}")] {
+        for text in [
+            format!("{builder:?}"),
+            format!("{sas:?}"),
+            format!("{sas:#?}"),
+        ] {
             assert!(!text.contains(AZURITE_KEY), "{text}");
             assert!(!text.contains("Eby8"), "{text}");
             assert!(text.contains("[REDACTED]"), "{text}");
