@@ -360,7 +360,10 @@ peers_stop() {
             </dev/null >/dev/null 2>&1 || {
             local pm
             pm=$(head -n 1 "$PEERS_PG_DATA/postmaster.pid" 2>/dev/null || true)
-            if [ -n "$pm" ]; then kill -KILL "$pm" 2>/dev/null || true; fi
+            # Only if that pid is still our postmaster, not a reused pid.
+            if [ -n "$pm" ] && grep -qF "$PEERS_PG_DATA" "/proc/$pm/cmdline" 2>/dev/null; then
+                kill -KILL "$pm" 2>/dev/null || true
+            fi
         }
     fi
     PEERS_PG_DATA=""
