@@ -385,6 +385,7 @@ peers_keep_logs() {
     rm -rf "$dest"
     mkdir -p "$dest"
     chmod 0700 "$dest"
+    [ -n "$PEERS_STARTING" ] && peers_log "error: starting the peers failed; the last lines of their logs follow"
     for f in moto.log azurite.log initdb.log pg_ctl.log pg/postgres.log; do
         [ -f "$PEERS_RUN_DIR/$f" ] || continue
         cp "$PEERS_RUN_DIR/$f" "$dest/" 2>/dev/null || true
