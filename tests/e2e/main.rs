@@ -1,1 +1,9 @@
 //! End-to-end tests against the local peers started by `scripts/test`.
+//!
+//! One test binary for the whole root package (`cargo test -p deploy --test e2e`);
+//! areas are modules. [`support`] reads the peers' addresses from the
+//! environment that `scripts/test` (or `scripts/peers`) sets up.
+
+mod support;
+
+mod peers_smoke;

@@ -2,3 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub use deploy_core as core;
+
+pub mod sas;

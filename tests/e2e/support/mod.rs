@@ -1,0 +1,300 @@
+//! Reaching the real local peers (moto, Azurite, PostgreSQL) from the tests.
+//!
+//! `scripts/test` starts the peers and exports their addresses as `DEPLOY_*`
+//! variables, with `DEPLOY_REQUIRE_PEERS=1`. Each `*_peer()` function below
+//! reads one peer's variables:
+//! - all set: `Some(config)`;
+//! - some missing and `DEPLOY_REQUIRE_PEERS=1`: it panics, so the test fails;
+//! - some missing otherwise (a plain `cargo test`): it prints
+//!   `skipping: <peer> not running (start it with scripts/test)` and returns
+//!   `None`; the test returns early.
+//!
+//! A peer that is configured but not answering is never skipped: the test's
+//! first call to it fails.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use azure_core::http::{ClientOptions, RetryOptions, Url};
+use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
+use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY, AccountSas, SasProtocol};
+use secrecy::{ExposeSecret as _, SecretString};
+
+/// The region the moto helpers use: not us-east-1, so that CreateBucket has
+/// to send a LocationConstraint as it must on real AWS.
+pub const MOTO_REGION: &str = "eu-central-1";
+
+/// moto server (`DEPLOY_MOTO_ENDPOINT`).
+#[derive(Debug, Clone)]
+pub struct MotoConfig {
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+}
+
+/// Azurite's blob service (`DEPLOY_AZURITE_BLOB_ENDPOINT`).
+#[derive(Debug, Clone)]
+pub struct AzuriteConfig {
+    /// `http://127.0.0.1:PORT/devstoreaccount1` (path-style: account in the path).
+    pub blob_endpoint: String,
+}
+
+/// The TLS-only PostgreSQL 15 cluster (`DEPLOY_PG_*`).
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// Redacted in `Debug`.
+    pub password: SecretString,
+    /// PEM of the CA that signed the server certificate.
+    pub ca_file: PathBuf,
+    /// PEM of an unrelated CA, for negative tests.
+    pub wrong_ca_file: PathBuf,
+    /// The server log (`log_statement = 'all'`).
+    pub log_file: PathBuf,
+}
+
+/// Whether `DEPLOY_REQUIRE_PEERS=1`: a missing peer then fails the test.
+pub fn peers_required() -> bool {
+    std::env::var("DEPLOY_REQUIRE_PEERS").is_ok_and(|v| v == "1")
+}
+
+/// Reads `vars` for `peer`: all of them, or `None` after the skip message, or a
+/// panic when peers are required.
+fn peer_env(peer: &str, vars: &[&str]) -> Option<Vec<String>> {
+    let values: Vec<Option<String>> = vars
+        .iter()
+        .map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .collect();
+    let missing: Vec<&str> = vars
+        .iter()
+        .zip(&values)
+        .filter(|(_, v)| v.is_none())
+        .map(|(name, _)| *name)
+        .collect();
+    if missing.is_empty() {
+        return Some(values.into_iter().flatten().collect());
+    }
+    if peers_required() {
+        panic!(
+            "{peer} is required (DEPLOY_REQUIRE_PEERS=1) but not configured: {} unset. \
+             Run the tests with scripts/test, or start scripts/peers and source .cache/peers/env.",
+            missing.join(", ")
+        );
+    }
+    eprintln!("skipping: {peer} not running (start it with scripts/test)");
+    None
+}
+
+/// The moto peer, if configured.
+pub fn moto_peer() -> Option<MotoConfig> {
+    let mut v = peer_env("moto", &["DEPLOY_MOTO_ENDPOINT"])?;
+    Some(MotoConfig {
+        endpoint: v.remove(0),
+    })
+}
+
+/// The Azurite blob peer, if configured.
+pub fn azurite_peer() -> Option<AzuriteConfig> {
+    let mut v = peer_env("azurite", &["DEPLOY_AZURITE_BLOB_ENDPOINT"])?;
+    Some(AzuriteConfig {
+        blob_endpoint: v.remove(0).trim_end_matches('/').to_owned(),
+    })
+}
+
+/// The PostgreSQL peer, if configured.
+pub fn postgres_peer() -> Option<PostgresConfig> {
+    let v = peer_env(
+        "postgresql",
+        &[
+            "DEPLOY_PG_HOST",
+            "DEPLOY_PG_PORT",
+            "DEPLOY_PG_USER",
+            "DEPLOY_PG_PASSWORD",
+            "DEPLOY_PG_CA_FILE",
+            "DEPLOY_PG_WRONG_CA_FILE",
+            "DEPLOY_PG_LOG_FILE",
+        ],
+    )?;
+    let [host, port, user, password, ca, wrong_ca, log] =
+        <[String; 7]>::try_from(v).expect("seven values");
+    Some(PostgresConfig {
+        host,
+        port: port
+            .parse()
+            .unwrap_or_else(|_| panic!("DEPLOY_PG_PORT is not a port: {port:?}")),
+        user,
+        password: SecretString::from(password),
+        ca_file: ca.into(),
+        wrong_ca_file: wrong_ca.into(),
+        log_file: log.into(),
+    })
+}
+
+/// A random lowercase suffix for names that must not collide between runs or
+/// tests (moto's S3 bucket names are global across its accounts).
+pub fn unique_suffix() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+// ------------------------------------------------------------------ moto
+
+impl MotoConfig {
+    /// An SDK config for moto: region [`MOTO_REGION`], static test credentials
+    /// `test`/`test`, endpoint URL of the peer.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(MOTO_REGION))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "deploy-e2e-static",
+            ))
+            .endpoint_url(&self.endpoint)
+            .load()
+            .await
+    }
+
+    /// An S3 client for moto, path-style (`http://127.0.0.1:PORT/bucket/key`):
+    /// virtual-host style would need `bucket.127.0.0.1` to resolve.
+    pub async fn s3_client(&self) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}
+
+// ------------------------------------------------------------------ Azurite
+
+impl AzuriteConfig {
+    /// An account SAS for Azurite's development account, signed with its
+    /// public key: blob service, service/container/object, read-write-delete-
+    /// list-add-create, valid from 5 minutes ago (clock skew) for an hour,
+    /// over HTTP too (Azurite is plain HTTP here).
+    pub fn account_sas(&self) -> AccountSas {
+        self.account_sas_with_key(SecretString::from(AZURITE_KEY))
+    }
+
+    /// Like [`Self::account_sas`] but signed with another key (negative tests).
+    pub fn account_sas_with_key(&self, key: SecretString) -> AccountSas {
+        let now = jiff::Timestamp::now();
+        AccountSas::builder(AZURITE_ACCOUNT, key)
+            .services("b")
+            .resource_types("sco")
+            .permissions("racwdl")
+            .start(now - jiff::SignedDuration::from_mins(5))
+            .expiry(now + jiff::SignedDuration::from_hours(1))
+            .protocol(SasProtocol::HttpsAndHttp)
+            .build()
+            .expect("a valid account SAS")
+    }
+
+    /// `{endpoint}/{container}?{sas}`.
+    pub fn container_url(&self, container: &str, sas: &AccountSas) -> Result<Url> {
+        let url = format!("{}/{container}?{}", self.blob_endpoint, sas.query_string());
+        Url::parse(&url).with_context(|| format!("container URL for {container}"))
+    }
+
+    /// A container client (official `azure_storage_blob` crate) that reaches
+    /// Azurite through an account SAS in its URL; no token credential. Few
+    /// retries, so that a peer that is down fails the test quickly.
+    pub fn container_client(&self, container: &str) -> Result<BlobContainerClient> {
+        self.container_client_with_sas(container, &self.account_sas())
+    }
+
+    /// Like [`Self::container_client`] with a given SAS.
+    pub fn container_client_with_sas(
+        &self,
+        container: &str,
+        sas: &AccountSas,
+    ) -> Result<BlobContainerClient> {
+        let options = BlobContainerClientOptions {
+            client_options: ClientOptions {
+                retry: RetryOptions::fixed(azure_core::http::FixedRetryOptions {
+                    delay: azure_core::time::Duration::milliseconds(200),
+                    max_retries: 2,
+                    max_total_elapsed: azure_core::time::Duration::seconds(10),
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Ok(BlobContainerClient::new(
+            self.container_url(container, sas)?,
+            None,
+            Some(options),
+        )?)
+    }
+}
+
+// ------------------------------------------------------------------ PostgreSQL
+
+impl PostgresConfig {
+    /// Connection settings: host (also the TLS name checked against the
+    /// certificate), port, user, password, database `postgres`, TLS required.
+    pub fn pg_config(&self) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .password(self.password.expose_secret())
+            .dbname("postgres")
+            .application_name("deploy-e2e")
+            .ssl_mode(tokio_postgres::config::SslMode::Require)
+            .connect_timeout(Duration::from_secs(10));
+        config
+    }
+
+    /// A TLS connector that trusts only the PEM CA at `ca_file` and checks the
+    /// server name (libpq's `sslmode=verify-full`): native-tls verifies the
+    /// chain and the host name by default; the system roots are left out.
+    pub fn tls_connector(
+        ca_file: &std::path::Path,
+    ) -> Result<postgres_native_tls::MakeTlsConnector> {
+        let pem =
+            std::fs::read(ca_file).with_context(|| format!("reading CA {}", ca_file.display()))?;
+        let ca = native_tls::Certificate::from_pem(&pem).context("parsing CA PEM")?;
+        let connector = native_tls::TlsConnector::builder()
+            .add_root_certificate(ca)
+            .disable_built_in_roots(true)
+            .build()
+            .context("building the TLS connector")?;
+        Ok(postgres_native_tls::MakeTlsConnector::new(connector))
+    }
+
+    /// Connects over TLS (verify-full against [`Self::ca_file`]); the
+    /// connection task runs on the current runtime.
+    pub async fn connect(&self) -> Result<tokio_postgres::Client> {
+        self.connect_with_ca(&self.ca_file).await
+    }
+
+    /// Connects over TLS trusting only `ca_file`.
+    pub async fn connect_with_ca(
+        &self,
+        ca_file: &std::path::Path,
+    ) -> Result<tokio_postgres::Client> {
+        let tls = Self::tls_connector(ca_file)?;
+        let (client, connection) = self.pg_config().connect(tls).await?;
+        spawn_connection(connection);
+        Ok(client)
+    }
+}
+
+fn spawn_connection<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            eprintln!("postgres connection ended with an error: {e}");
+        }
+    });
+}
