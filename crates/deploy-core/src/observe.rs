@@ -78,7 +78,9 @@ impl fmt::Display for Event {
 /// observer.emit(Event::Step { message: "create bucket".into() });
 /// ```
 #[derive(Clone, Default)]
-pub struct Observer(Option<Arc<dyn Fn(&Event) + Send + Sync>>);
+pub struct Observer(Option<Callback>);
+
+type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
 
 impl Observer {
     /// An observer calling `f` for every event.

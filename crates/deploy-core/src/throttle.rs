@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 
-use crate::error::{Confirm, Result};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::error::{Confirm, Error, Result};
 use crate::object_store::{BucketInfo, BucketSpec, ByteStream, GetResult, ListOptions, ObjectMeta, ObjectStore, PutOptions};
 use crate::plan::Plan;
 use crate::validate::{BucketName, ObjectKey};
@@ -21,12 +23,15 @@ pub struct ThrottleConfig {
     pub per_list_page: Duration,
     /// Objects per listing page (default 1,000 when zero).
     pub list_page_size: usize,
+    /// Answer [`crate::Error::Throttled`] (as S3 answers `503 SlowDown`) to a
+    /// request arriving while this many are already in flight.
+    pub max_in_flight: Option<usize>,
 }
 
 impl ThrottleConfig {
     /// The same latency for every request and listing page.
     pub fn uniform(latency: Duration) -> Self {
-        ThrottleConfig { per_request: latency, per_list_page: latency, list_page_size: 1000 }
+        ThrottleConfig { per_request: latency, per_list_page: latency, list_page_size: 1000, max_in_flight: None }
     }
 }
 
@@ -35,12 +40,28 @@ impl ThrottleConfig {
 pub struct Throttled<T> {
     inner: T,
     config: ThrottleConfig,
+    in_flight: AtomicUsize,
+    refused: AtomicU64,
+}
+
+/// One request in flight.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl<T: ObjectStore> Throttled<T> {
     /// Wrap `inner`.
     pub fn new(inner: T, config: ThrottleConfig) -> Self {
-        Throttled { inner, config }
+        Throttled { inner, config, in_flight: AtomicUsize::new(0), refused: AtomicU64::new(0) }
+    }
+
+    /// How many requests were answered with [`crate::Error::Throttled`].
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::SeqCst)
     }
 
     /// The wrapped store.
@@ -48,10 +69,18 @@ impl<T: ObjectStore> Throttled<T> {
         &self.inner
     }
 
-    async fn delay(&self) {
+    /// Wait the request's latency, refusing it when too many are in flight.
+    async fn delay(&self) -> Result<InFlight<'_>> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let guard = InFlight(&self.in_flight);
         if !self.config.per_request.is_zero() {
             tokio::time::sleep(self.config.per_request).await;
         }
+        if self.config.max_in_flight.is_some_and(|max| now > max) {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(Error::Throttled { provider: "throttle", message: format!("SlowDown: {now} requests in flight"), source: None });
+        }
+        Ok(guard)
     }
 }
 
@@ -63,37 +92,37 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
     }
 
     async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.plan_bucket(spec).await
     }
 
     async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.ensure_bucket(spec).await
     }
 
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.describe_bucket(bucket).await
     }
 
     async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.delete_bucket(bucket, confirm).await
     }
 
     async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.put(bucket, key, body, options).await
     }
 
     async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.get(bucket, key).await
     }
 
     async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.head(bucket, key).await
     }
 
@@ -113,17 +142,17 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
     }
 
     async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.copy(from_bucket, from, to_bucket, to).await
     }
 
     async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.delete(bucket, key).await
     }
 
     async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
-        self.delay().await;
+        let _in_flight = self.delay().await?;
         self.inner.delete_many(bucket, keys).await
     }
 }

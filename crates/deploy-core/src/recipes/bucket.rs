@@ -33,6 +33,8 @@ use crate::object_store::{ListOptions, ObjectMeta, ObjectStore, ObjectStoreExt, 
 use crate::observe::{Event, Observer};
 use crate::validate::{BucketName, ObjectKey};
 
+use super::limit::AdaptiveLimit;
+
 /// A bucket in a store.
 #[derive(Clone, Copy, Debug)]
 pub struct Location<'a> {
@@ -226,7 +228,7 @@ pub struct SnapshotOptions {
     pub concurrency: usize,
     /// Server-side or streamed.
     pub copy_mode: CopyMode,
-    /// Attempts per object for retryable errors (default 4).
+    /// Attempts per object for retryable errors (default 8).
     pub attempts: usize,
     /// Progress events.
     pub observer: Observer,
@@ -241,7 +243,7 @@ impl SnapshotOptions {
             id: None,
             concurrency: 32,
             copy_mode: CopyMode::Auto,
-            attempts: 4,
+            attempts: 8,
             observer: Observer::default(),
         }
     }
@@ -282,6 +284,10 @@ pub struct SnapshotReport {
     pub skipped: u64,
     /// Whether copies were server-side.
     pub server_side: bool,
+    /// Throttling answers seen (each halved the copies in flight).
+    pub throttled: u64,
+    /// The fewest copies allowed in flight after throttling (the configured concurrency when never throttled).
+    pub lowest_concurrency: usize,
     /// How long it took.
     pub duration: Duration,
 }
@@ -299,7 +305,11 @@ impl fmt::Display for SnapshotReport {
             self.skipped,
             self.duration.as_secs_f64(),
             self.manifest_key
-        )
+        )?;
+        if self.throttled > 0 {
+            write!(f, "; throttled {} times, slowed to {} copies at once", self.throttled, self.lowest_concurrency)?;
+        }
+        Ok(())
     }
 }
 
@@ -321,8 +331,29 @@ async fn copy_object(
     to_key: &ObjectKey,
     server_side: bool,
     attempts: usize,
+    limit: &AdaptiveLimit,
 ) -> Result<(ObjectMeta, Option<String>, Option<ObjectMeta>)> {
     let once = || async {
+        let slot = limit.acquire().await;
+        let outcome = copy_once(from, from_key, to, to_key, server_side).await;
+        match &outcome {
+            Ok(_) => slot.succeeded(),
+            Err(Error::Throttled { .. }) => slot.throttled(),
+            Err(_) => {}
+        }
+        outcome
+    };
+    once.retry(retry_policy(attempts)).when(Error::is_retryable).await
+}
+
+async fn copy_once(
+    from: Location<'_>,
+    from_key: &ObjectKey,
+    to: Location<'_>,
+    to_key: &ObjectKey,
+    server_side: bool,
+) -> Result<(ObjectMeta, Option<String>, Option<ObjectMeta>)> {
+    {
         if server_side {
             let written = from.store.copy(from.bucket, from_key, to.bucket, to_key).await?;
             return Ok((written, None, None));
@@ -338,8 +369,7 @@ async fn copy_object(
         let written = to.store.put(to.bucket, to_key, body, &options).await?;
         let digest = hasher.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().finalize();
         Ok((written, Some(hex::encode(digest)), Some(got.meta)))
-    };
-    once.retry(retry_policy(attempts)).when(Error::is_retryable).await
+    }
 }
 
 fn prefixed_key(prefix: &str, key: &str) -> Result<ObjectKey> {
@@ -407,6 +437,7 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
 
     let copied = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
+    let limit = &AdaptiveLimit::new(options.concurrency);
     let listing = source.store.list(source.bucket, ListOptions { prefix: options.source_prefix.clone(), start_after: None });
     let outcomes: Vec<Result<std::result::Result<ManifestEntry, (String, Error)>>> = listing
         .map(|item| {
@@ -428,7 +459,7 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
                     }
                 let outcome = async {
                     let to_key = prefixed_key(folder, &key)?;
-                    let (written, sha256, read) = copy_object(source, &meta.key, destination, &to_key, server_side, options.attempts).await?;
+                    let (written, sha256, read) = copy_object(source, &meta.key, destination, &to_key, server_side, options.attempts, limit).await?;
                     let size = read.as_ref().map_or(meta.size, |r| r.size);
                     if written.size != size {
                         return Err(Error::Verification {
@@ -513,9 +544,14 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
         copied,
         skipped,
         server_side,
+        throttled: limit.stats().0,
+        lowest_concurrency: limit.stats().1,
         duration: started.elapsed(),
     })
 }
+
+/// What happened to one key: a value, or the key and its error.
+type KeyOutcome<T> = std::result::Result<(String, T), (String, Error)>;
 
 /// The complete snapshots under `layout`, oldest first (those with a manifest).
 ///
@@ -576,7 +612,7 @@ pub struct RestoreBucketOptions {
     pub concurrency: usize,
     /// Server-side or streamed.
     pub copy_mode: CopyMode,
-    /// Attempts per object (default 4).
+    /// Attempts per object for retryable errors (default 8).
     pub attempts: usize,
     /// Progress events.
     pub observer: Observer,
@@ -591,7 +627,7 @@ impl RestoreBucketOptions {
             target_prefix: String::new(),
             concurrency: 32,
             copy_mode: CopyMode::Auto,
-            attempts: 4,
+            attempts: 8,
             observer: Observer::default(),
         }
     }
@@ -675,7 +711,8 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
         have.size == entry.size && have.etag.is_some() && (have.etag == entry.etag || have.etag == entry.copy_etag)
     };
     let restored = AtomicU64::new(0);
-    let results: Vec<std::result::Result<(String, Option<String>), (String, Error)>> = futures::stream::iter(manifest.objects.iter())
+    let limit = &AdaptiveLimit::new(options.concurrency);
+    let results: Vec<KeyOutcome<Option<String>>> = futures::stream::iter(manifest.objects.iter())
         .map(|entry| {
             let (before, folder, restored) = (&before, &folder, &restored);
             async move {
@@ -686,7 +723,7 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
                 let outcome = async {
                     let from = prefixed_key(folder, &entry.key)?;
                     let to = prefixed_key(&options.target_prefix, &entry.key)?;
-                    let (written, sha256, read) = copy_object(backup, &from, target, &to, server_side, options.attempts).await?;
+                    let (written, sha256, read) = copy_object(backup, &from, target, &to, server_side, options.attempts, limit).await?;
                     let mut faults = Vec::new();
                     if written.size != entry.size {
                         faults.push(format!("wrote {} bytes, manifest says {}", written.size, entry.size));

@@ -3,6 +3,7 @@
 
 pub mod bucket;
 pub mod dr;
+mod limit;
 pub mod teardown;
 
 pub use bucket::{

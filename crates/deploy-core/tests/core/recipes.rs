@@ -260,3 +260,77 @@ async fn teardown_refuses_everything_without_confirmation_then_goes_in_order() {
     assert!(teardown.plan().await.unwrap().steps.is_empty(), "something is left");
     teardown.run().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_throttling_server_slows_the_snapshot_down_and_nothing_is_lost() {
+    use deploy_core::throttle::{ThrottleConfig, Throttled};
+    let cloud = InMemoryCloud::new();
+    let src = filled_bucket(&cloud, "assets", 300).await;
+    let dst = bucket("backup");
+    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let config = ThrottleConfig { max_in_flight: Some(6), ..ThrottleConfig::uniform(std::time::Duration::from_millis(2)) };
+    let store = Throttled::new(cloud.clone(), config);
+    let mut options = SnapshotOptions::new(layout());
+    options.concurrency = 64;
+    options.attempts = 20;
+    let report = snapshot_bucket(Location::new(&store, &src), Location::new(&store, &dst), &options).await.unwrap();
+    assert_eq!(report.objects, 300);
+    assert!(report.throttled > 0, "the server never throttled: {report}");
+    assert!(report.lowest_concurrency <= 6, "concurrency never came down to what the server takes: {report}");
+    assert!(report.lowest_concurrency >= 2, "one burst of refusals cut concurrency to {}: {report}", report.lowest_concurrency);
+    eprintln!("{report}; {} requests refused", store.refused());
+    // Backing off keeps the refusals to a fraction of the work instead of one per retry storm.
+    assert!(store.refused() < 300, "{} requests refused for 300 copies: the recipe hammered the server", store.refused());
+    let manifest = read_manifest(Location::new(&cloud, &dst), &layout(), &report.id).await.unwrap();
+    assert_eq!(manifest.objects.len(), 300);
+}
+
+#[tokio::test]
+async fn a_snapshot_dropped_half_way_resumes_copying_only_what_is_missing() {
+    use deploy_core::throttle::{ThrottleConfig, Throttled};
+    let cloud = InMemoryCloud::new();
+    let src = filled_bucket(&cloud, "assets", 400).await;
+    let dst = bucket("backup");
+    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let slow = Throttled::new(cloud.clone(), ThrottleConfig::uniform(std::time::Duration::from_millis(2)));
+    let mut options = SnapshotOptions::new(layout());
+    options.concurrency = 8;
+    options.id = Some(SnapshotId::now());
+
+    // Cancel by dropping the future once about half the objects are copied.
+    {
+        let run = snapshot_bucket(Location::new(&slow, &src), Location::new(&slow, &dst), &options);
+        let watch = async {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                if cloud.count("copy") >= 200 {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            r = run => panic!("the snapshot finished before it was cancelled: {r:?}"),
+            () = watch => {}
+        }
+    }
+    let copied_before = cloud.count("copy");
+    assert!((200..400).contains(&copied_before), "{copied_before} copies before the cancel");
+    let id = options.id.clone().unwrap();
+    let refused = restore_bucket(
+        Location::new(&cloud, &dst),
+        Location::new(&cloud, &src),
+        &RestoreBucketOptions::new(layout(), SnapshotSelector::Id(id.clone())),
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.is_not_found(), "a restore of the unfinished snapshot was not refused: {refused}");
+
+    cloud.reset_calls();
+    let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options).await.unwrap();
+    let in_folder_before = 400 - report.copied;
+    assert_eq!(report.objects, 400);
+    assert_eq!(cloud.count("copy") as u64, report.copied, "the resumed run copied more than it reported");
+    assert!(report.copied <= 400 - 200 + 8, "the resume copied {} objects though about 200 were there", report.copied);
+    assert_eq!(report.skipped, in_folder_before);
+    assert_eq!(read_manifest(Location::new(&cloud, &dst), &layout(), &id).await.unwrap().objects.len(), 400);
+}
