@@ -1,5 +1,6 @@
 //! deploy-core's integration tests: one binary, one module per subject.
 
+mod bad_input;
 mod conformance;
 mod env;
 mod recipes;
