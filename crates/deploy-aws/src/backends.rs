@@ -68,6 +68,12 @@ impl AwsBackends {
     pub fn s3(&self) -> crate::s3::S3Store {
         crate::s3::S3Store::from_client(crate::s3::client(&self.sdk_config, &self.interceptors))
     }
+
+    /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
+    #[cfg(feature = "secrets")]
+    pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {
+        crate::secrets::SecretsManagerStore::from_client(crate::secrets::client(&self.sdk_config, &self.interceptors))
+    }
 }
 
 impl fmt::Debug for AwsBackends {

@@ -267,7 +267,7 @@ pub(crate) fn build_error(op: Op, err: aws_smithy_types::error::operation::Build
 }
 
 /// An answer of the service that lacks a field this crate needs.
-#[cfg_attr(not(feature = "s3"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "s3", feature = "secrets")), allow(dead_code))]
 pub(crate) fn missing(op: Op, what: &str) -> Error {
     Error::Provider {
         provider: op.service,

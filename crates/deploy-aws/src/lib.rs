@@ -7,6 +7,7 @@
 //! | feature   | what                                                                   |
 //! | --------- | ---------------------------------------------------------------------- |
 //! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
+//! | `secrets` | [`SecretsManagerStore`](secrets::SecretsManagerStore): [`SecretStore`](deploy_core::SecretStore) on Secrets Manager |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
 //! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.
@@ -43,6 +44,8 @@ pub mod record;
 
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 
 mod backends;
 mod convert;

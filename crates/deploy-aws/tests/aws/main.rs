@@ -8,3 +8,4 @@
 mod support;
 
 mod s3;
+mod secrets;
