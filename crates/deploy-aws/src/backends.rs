@@ -69,6 +69,12 @@ impl AwsBackends {
         crate::s3::S3Store::from_client(crate::s3::client(&self.sdk_config, &self.interceptors))
     }
 
+    /// KMS keys.
+    #[cfg(feature = "kms")]
+    pub fn kms(&self) -> crate::kms::Kms {
+        crate::kms::Kms::from_client(crate::kms::client(&self.sdk_config, &self.interceptors))
+    }
+
     /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
     #[cfg(feature = "secrets")]
     pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {

@@ -7,6 +7,7 @@
 //! | feature   | what                                                                   |
 //! | --------- | ---------------------------------------------------------------------- |
 //! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
+//! | `kms`     | [`kms`]: symmetric keys by alias, rotation, key policies |
 //! | `secrets` | [`SecretsManagerStore`](secrets::SecretsManagerStore): [`SecretStore`](deploy_core::SecretStore) on Secrets Manager |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
@@ -42,6 +43,8 @@ pub mod error;
 pub mod policy;
 pub mod record;
 
+#[cfg(feature = "kms")]
+pub mod kms;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "secrets")]

@@ -7,5 +7,6 @@
 
 mod support;
 
+mod kms;
 mod s3;
 mod secrets;

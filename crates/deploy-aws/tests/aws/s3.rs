@@ -257,3 +257,25 @@ async fn bad_specs_fail_before_any_request() {
     let e = store.describe_bucket(&spec.name).await.unwrap_err();
     assert!(e.is_retryable(), "{e:?}");
 }
+
+#[tokio::test]
+async fn sse_kms_with_the_spec_key_is_read_back() {
+    let conf = moto!("s3::sse_kms_with_the_spec_key_is_read_back");
+    let alias = deploy_aws::kms::KeyAlias::new(format!("alias/{}-bucket", names().prefix())).unwrap();
+    let kms = deploy_aws::kms::Kms::new(&conf);
+    let arn = kms.ensure_key(&deploy_aws::kms::KeySpec::new(alias.clone())).await.unwrap().info.arn;
+    let store = S3Store::new(&conf);
+    let bucket = names().bucket("kms");
+    let mut spec = BucketSpec::new(bucket.clone());
+    spec.encryption = Encryption::Key(arn.clone());
+    store.ensure_bucket(&spec).await.unwrap();
+    assert_eq!(store.describe_bucket(&bucket).await.unwrap().encryption, Encryption::Key(arn.clone()));
+    let raw = store.client().get_bucket_encryption().bucket(bucket.as_str()).send().await.unwrap();
+    let rule = &raw.server_side_encryption_configuration().unwrap().rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!((default.sse_algorithm().as_str(), default.kms_master_key_id()), ("aws:kms", Some(arn.as_str())));
+    assert_eq!(rule.bucket_key_enabled(), Some(true));
+    assert!(store.ensure_bucket(&spec).await.unwrap().is_empty());
+    store.delete_bucket(&bucket, None).await.unwrap();
+    kms.schedule_key_deletion(&alias, 7, &deploy_core::Confirm::new(alias.as_str())).await.unwrap();
+}
