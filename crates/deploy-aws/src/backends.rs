@@ -69,6 +69,12 @@ impl AwsBackends {
         crate::s3::S3Store::from_client(crate::s3::client(&self.sdk_config, &self.interceptors))
     }
 
+    /// IAM users, policies and roles.
+    #[cfg(feature = "iam")]
+    pub fn iam(&self) -> crate::iam::Iam {
+        crate::iam::Iam::from_client(crate::iam::client(&self.sdk_config, &self.interceptors))
+    }
+
     /// KMS keys.
     #[cfg(feature = "kms")]
     pub fn kms(&self) -> crate::kms::Kms {

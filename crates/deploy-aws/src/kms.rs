@@ -30,6 +30,7 @@ use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 use serde_json::Value;
 
+use crate::Ensured;
 use crate::error::{Op, SdkResultExt, build_error, missing};
 use crate::policy::{PolicyDocument, deeploy_key_policy, equivalent, parse_policy};
 
@@ -212,15 +213,6 @@ pub struct KeyInfo {
     pub tags: BTreeMap<String, String>,
 }
 
-/// What [`Kms::ensure_key`] answers: the key as it is now, and the changes made.
-#[derive(Clone, Debug)]
-pub struct EnsuredKey {
-    /// The key.
-    pub info: KeyInfo,
-    /// The changes made (empty when the key already matched).
-    pub plan: Plan,
-}
-
 /// KMS keys. See the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Kms {
@@ -352,7 +344,7 @@ impl Kms {
     ///
     /// # Errors
     /// As [`Kms::plan_key`].
-    pub async fn ensure_key(&self, spec: &KeySpec) -> Result<EnsuredKey> {
+    pub async fn ensure_key(&self, spec: &KeySpec) -> Result<Ensured<KeyInfo>> {
         spec.validate()?;
         let (key, created) = match self.describe_key(&spec.alias).await {
             Ok(key) => (key, false),
@@ -366,7 +358,7 @@ impl Kms {
         self.apply(&key, spec, &fields).await?;
         let plan = if created { Plan::from_iter([Change::create("kms key", spec.alias.as_str())]) } else { plan_of(spec, fields.clone()) };
         let info = if fields.is_empty() { key } else { self.describe_key(&spec.alias).await? };
-        Ok(EnsuredKey { info, plan })
+        Ok(Ensured { info, plan })
     }
 
     /// `CreateKey` then `CreateAlias` at once, so that a retry after a later

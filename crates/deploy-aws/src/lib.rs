@@ -8,6 +8,7 @@
 //! | --------- | ---------------------------------------------------------------------- |
 //! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
 //! | `kms`     | [`kms`]: symmetric keys by alias, rotation, key policies |
+//! | `iam`     | [`iam`]: users, managed policies, access keys, roles |
 //! | `secrets` | [`SecretsManagerStore`](secrets::SecretsManagerStore): [`SecretStore`](deploy_core::SecretStore) on Secrets Manager |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
@@ -43,6 +44,8 @@ pub mod error;
 pub mod policy;
 pub mod record;
 
+#[cfg(feature = "iam")]
+pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
 #[cfg(feature = "s3")]
@@ -54,5 +57,15 @@ mod backends;
 mod convert;
 
 pub use backends::AwsBackends;
+
+/// What an `ensure_*` call of a typed module (`kms`, `iam`) answers: the
+/// resource as it is now, and the changes made (empty when it already matched).
+#[derive(Clone, Debug)]
+pub struct Ensured<T> {
+    /// The resource.
+    pub info: T,
+    /// The changes made.
+    pub plan: deploy_core::Plan,
+}
 pub use error::{ErrorClass, classify};
 pub use record::RequestLog;

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod iam;
 mod kms;
 mod s3;
 mod secrets;
