@@ -1,5 +1,71 @@
-//! AWS backends of `deploy`. The services land behind their own cargo features
-//! (`s3`, `rds`, `eks`, `backup`, `secrets`, `kms`, `iam`, `ec2`).
+//! # deploy-aws
+//!
+//! AWS backends of `deploy`'s traits, and typed modules for the AWS pieces
+//! that have no cloud-neutral meaning. Each service sits behind its own cargo
+//! feature, so a program that needs only S3 compiles only S3:
+//!
+//! | feature   | what                                                                   |
+//! | --------- | ---------------------------------------------------------------------- |
+//! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
+//! | `kms`     | [`kms`]: symmetric keys by alias, rotation, key policies |
+//! | `iam`     | [`iam`]: users, managed policies, access keys, roles |
+//! | `secrets` | [`SecretsManagerStore`](secrets::SecretsManagerStore): [`SecretStore`](deploy_core::SecretStore) on Secrets Manager |
+//!
+//! The pure pieces — typed IAM policy documents ([`policy`]), the one error
+//! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.
+//!
+//! Every backend takes the caller's own [`SdkConfig`] (region, credentials,
+//! retry settings, endpoint) rather than loading one itself:
+//!
+//! ```no_run
+//! # #[cfg(feature = "s3")]
+//! # async fn example() -> deploy_core::Result<()> {
+//! use deploy_aws::AwsBackends;
+//! use deploy_core::{BucketName, BucketSpec, ObjectStore};
+//!
+//! let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let aws = AwsBackends::from_conf(&sdk_config);
+//! let plan = aws.s3().ensure_bucket(&BucketSpec::new(BucketName::new("prod-assets")?)).await?;
+//! println!("{plan}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With a custom endpoint (`AWS_ENDPOINT_URL`, a local peer such as moto), S3
+//! is addressed path-style.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub use deploy_core as core;
+
+pub use aws_types::SdkConfig;
+
+pub mod error;
+pub mod policy;
+pub mod record;
+
+#[cfg(feature = "iam")]
+pub mod iam;
+#[cfg(feature = "kms")]
+pub mod kms;
+#[cfg(feature = "s3")]
+pub mod s3;
+#[cfg(feature = "secrets")]
+pub mod secrets;
+
+mod backends;
+mod convert;
+
+pub use backends::AwsBackends;
+
+/// What an `ensure_*` call of a typed module (`kms`, `iam`) answers: the
+/// resource as it is now, and the changes made (empty when it already matched).
+#[derive(Clone, Debug)]
+pub struct Ensured<T> {
+    /// The resource.
+    pub info: T,
+    /// The changes made.
+    pub plan: deploy_core::Plan,
+}
+pub use error::{ErrorClass, classify};
+pub use record::RequestLog;

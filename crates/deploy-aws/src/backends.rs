@@ -1,0 +1,105 @@
+//! [`AwsBackends`]: every enabled service, from the caller's `SdkConfig`.
+
+use std::fmt;
+
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_types::SdkConfig;
+use deploy_core::waiter::Waiter;
+
+use crate::record::RequestLog;
+
+/// The entry point: the caller's [`SdkConfig`] (region, credentials, retry
+/// settings, endpoint), optional interceptors and the waiter for long
+/// operations; hands out the backend of each enabled service.
+///
+/// Each backend can also be built on its own (`S3Store::new(&sdk_config)`,
+/// `S3Store::from_client(client)`) when you already hold a client.
+#[derive(Clone)]
+pub struct AwsBackends {
+    sdk_config: SdkConfig,
+    interceptors: Vec<SharedInterceptor>,
+    waiter: Waiter,
+}
+
+impl AwsBackends {
+    /// Backends over `sdk_config`, waiting up to 60 minutes for long operations.
+    pub fn from_conf(sdk_config: &SdkConfig) -> Self {
+        AwsBackends { sdk_config: sdk_config.clone(), interceptors: Vec::new(), waiter: default_waiter() }
+    }
+
+    /// Record every operation of the backends handed out from now on in `log`.
+    #[must_use]
+    pub fn with_request_log(mut self, log: &RequestLog) -> Self {
+        self.interceptors.push(log.interceptor());
+        self
+    }
+
+    /// Install an SDK interceptor on every client handed out from now on.
+    #[must_use]
+    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
+        self.interceptors.push(interceptor);
+        self
+    }
+
+    /// Wait for long operations (an instance becoming available) with `waiter`.
+    #[must_use]
+    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
+        self.waiter = waiter;
+        self
+    }
+
+    /// The SDK configuration.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk_config
+    }
+
+    /// The waiter of long operations.
+    pub fn waiter(&self) -> &Waiter {
+        &self.waiter
+    }
+
+    /// The interceptors installed on every client.
+    pub fn interceptors(&self) -> &[SharedInterceptor] {
+        &self.interceptors
+    }
+
+    /// The [`ObjectStore`](deploy_core::ObjectStore) on S3.
+    #[cfg(feature = "s3")]
+    pub fn s3(&self) -> crate::s3::S3Store {
+        crate::s3::S3Store::from_client(crate::s3::client(&self.sdk_config, &self.interceptors))
+    }
+
+    /// IAM users, policies and roles.
+    #[cfg(feature = "iam")]
+    pub fn iam(&self) -> crate::iam::Iam {
+        crate::iam::Iam::from_client(crate::iam::client(&self.sdk_config, &self.interceptors))
+    }
+
+    /// KMS keys.
+    #[cfg(feature = "kms")]
+    pub fn kms(&self) -> crate::kms::Kms {
+        crate::kms::Kms::from_client(crate::kms::client(&self.sdk_config, &self.interceptors))
+    }
+
+    /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
+    #[cfg(feature = "secrets")]
+    pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {
+        crate::secrets::SecretsManagerStore::from_client(crate::secrets::client(&self.sdk_config, &self.interceptors))
+    }
+}
+
+impl fmt::Debug for AwsBackends {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsBackends")
+            .field("region", &self.sdk_config.region())
+            .field("endpoint_url", &self.sdk_config.endpoint_url())
+            .field("interceptors", &self.interceptors.len())
+            .field("waiter", &self.waiter)
+            .finish()
+    }
+}
+
+/// 60 minutes, polling every 5 to 30 seconds: an RDS instance takes 5 to 20.
+pub(crate) fn default_waiter() -> Waiter {
+    Waiter::new(std::time::Duration::from_secs(60 * 60)).with_delays(std::time::Duration::from_secs(5), std::time::Duration::from_secs(30))
+}

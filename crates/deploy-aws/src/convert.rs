@@ -1,0 +1,100 @@
+//! Small conversions shared by the services.
+
+#![allow(dead_code)] // each service uses a subset, depending on the features
+
+use aws_smithy_types::DateTime;
+use jiff::Timestamp;
+
+/// An SDK time as a [`Timestamp`].
+pub(crate) fn timestamp(t: &DateTime) -> Option<Timestamp> {
+    Timestamp::new(t.secs(), i32::try_from(t.subsec_nanos()).ok()?).ok()
+}
+
+/// A [`Timestamp`] as an SDK time.
+pub(crate) fn datetime(t: Timestamp) -> DateTime {
+    DateTime::from_secs_and_nanos(t.as_second(), u32::try_from(t.subsec_nanosecond()).unwrap_or(0))
+}
+
+/// An ETag without its quotes (`"abc"` and `W/"abc"` become `abc`).
+pub(crate) fn unquote_etag(etag: &str) -> String {
+    let etag = etag.strip_prefix("W/").unwrap_or(etag);
+    etag.trim_matches('"').to_owned()
+}
+
+/// Percent-encode everything but RFC 3986's unreserved characters and `/`:
+/// the form of a key inside `x-amz-copy-source`.
+pub(crate) fn encode_path(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decode `%XX` escapes (a `+` stays a `+`); `None` when an escape is broken
+/// or the result is not UTF-8.
+pub(crate) fn decode_percent(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The AWS partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
+pub(crate) fn partition(region: Option<&str>) -> &'static str {
+    match region {
+        Some(r) if r.starts_with("cn-") => "aws-cn",
+        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_lose_their_quotes() {
+        assert_eq!(unquote_etag("\"d41d8cd98f00b204e9800998ecf8427e\""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(unquote_etag("W/\"abc-2\""), "abc-2");
+        assert_eq!(unquote_etag("abc"), "abc");
+    }
+
+    #[test]
+    fn paths_encode_and_decode() {
+        let key = "a b/ключ+%2F#?&=🦀.txt";
+        let encoded = encode_path(key);
+        assert_eq!(encode_path("dir/file name+1"), "dir/file%20name%2B1");
+        assert!(encoded.is_ascii() && !encoded.contains(' ') && !encoded.contains('+'));
+        assert_eq!(decode_percent(&encoded).as_deref(), Some(key));
+        assert_eq!(decode_percent("bad%2"), None);
+    }
+
+    #[test]
+    fn times_round_trip() {
+        let t: Timestamp = "2024-05-06T07:08:09.123456789Z".parse().unwrap();
+        assert_eq!(timestamp(&datetime(t)), Some(t));
+    }
+
+    #[test]
+    fn partitions() {
+        assert_eq!(partition(Some("eu-central-1")), "aws");
+        assert_eq!(partition(Some("cn-north-1")), "aws-cn");
+        assert_eq!(partition(Some("us-gov-west-1")), "aws-us-gov");
+        assert_eq!(partition(None), "aws");
+    }
+}

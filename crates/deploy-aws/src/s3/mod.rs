@@ -1,0 +1,227 @@
+//! [`S3Store`]: the [`ObjectStore`] on Amazon S3.
+//!
+//! - `ensure_bucket` creates the bucket (with a `LocationConstraint` outside
+//!   `us-east-1`) and brings five settings to the spec, each read back and
+//!   written only when it differs: versioning, default encryption (SSE-S3, or
+//!   SSE-KMS with the spec's key and an S3 Bucket Key), the public access
+//!   block (all four switches), a bucket policy statement denying requests
+//!   that are not over TLS (`aws:SecureTransport` `false`; other statements of
+//!   the policy are kept), and tags. A second `ensure` makes no mutating request.
+//! - `put` reads the body stream part by part: a body smaller than
+//!   [`S3Options::part_size`] goes in one `PutObject`, a larger one as a
+//!   multipart upload (aborted on failure), so memory stays bounded by the
+//!   part size whatever the object's size.
+//! - `get` hands out the SDK's response body as a stream, never buffered whole.
+//! - `list` pages through `ListObjectsV2` lazily.
+//! - `copy` is server-side: `CopyObject` up to [`S3Options::copy_threshold`]
+//!   (5 GiB, S3's limit), `UploadPartCopy` above it.
+//! - `delete_many` deletes 1,000 keys a request; `delete_bucket` empties every
+//!   version and delete marker first (with confirmation when there are any).
+//!
+//! ETags are answered without their quotes.
+
+mod bucket;
+mod objects;
+
+use aws_sdk_s3::Client;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_types::SdkConfig;
+use deploy_core::{Error, Result};
+
+use crate::error::Op;
+
+pub(crate) const SERVICE: &str = "aws-s3";
+
+pub(crate) const fn op(operation: &'static str) -> Op {
+    Op::new(SERVICE, operation)
+}
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+
+/// S3's smallest part (all but the last part of a multipart upload).
+pub const MIN_PART_SIZE: u64 = 5 * MIB;
+/// S3's largest part, and the largest single `CopyObject`.
+pub const MAX_PART_SIZE: u64 = 5 * GIB;
+/// S3's most parts of one multipart upload.
+pub const MAX_PARTS: u64 = 10_000;
+
+/// Sizes and limits of an [`S3Store`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Options {
+    /// Bodies up to this size go in one `PutObject`; larger ones in parts of
+    /// this size (grown when the size hint says 10,000 parts would not do).
+    /// Memory held per upload is about one part. 5 MiB to 5 GiB; default 8 MiB.
+    pub part_size: u64,
+    /// Objects up to this size are copied with one `CopyObject`; larger ones
+    /// with `UploadPartCopy`. At most 5 GiB (S3's limit, the default).
+    pub copy_threshold: u64,
+    /// The part size of a multipart copy. 5 MiB to 5 GiB; default 512 MiB.
+    pub copy_part_size: u64,
+    /// Parts copied at once in a multipart copy (the data stays in S3). Default 4.
+    pub copy_concurrency: usize,
+}
+
+impl Default for S3Options {
+    fn default() -> Self {
+        S3Options { part_size: 8 * MIB, copy_threshold: MAX_PART_SIZE, copy_part_size: 512 * MIB, copy_concurrency: 4 }
+    }
+}
+
+impl S3Options {
+    /// Check the limits S3 puts on these values.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let part_rule = "S3 parts: 5 MiB to 5 GiB";
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.part_size) {
+            return Err(Error::invalid("part_size", format!("is {} bytes", self.part_size), part_rule));
+        }
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.copy_part_size) {
+            return Err(Error::invalid("copy_part_size", format!("is {} bytes", self.copy_part_size), part_rule));
+        }
+        if self.copy_threshold > MAX_PART_SIZE {
+            return Err(Error::invalid(
+                "copy_threshold",
+                format!("is {} bytes", self.copy_threshold),
+                "a single CopyObject copies at most 5 GiB",
+            ));
+        }
+        if self.copy_concurrency == 0 {
+            return Err(Error::invalid("copy_concurrency", "is 0", "at least one part at a time"));
+        }
+        Ok(())
+    }
+}
+
+/// The [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 (and
+/// S3-compatible peers). See the [module docs](self).
+///
+/// ```no_run
+/// # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+/// use deploy_aws::s3::{S3Options, S3Store};
+/// use deploy_core::{BucketName, BucketSpec, ObjectStore};
+///
+/// let store = S3Store::new(sdk_config).with_options(S3Options { part_size: 16 << 20, ..S3Options::default() })?;
+/// store.ensure_bucket(&BucketSpec::new(BucketName::new("prod-assets")?)).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: Client,
+    options: S3Options,
+    partition: &'static str,
+    region: Option<String>,
+}
+
+/// An S3 client for `sdk_config`: path-style addressing when the config names
+/// a custom endpoint (a local peer), with `interceptors` installed.
+pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(sdk_config).force_path_style(sdk_config.endpoint_url().is_some());
+    for i in interceptors {
+        builder.push_interceptor(i.clone());
+    }
+    Client::from_conf(builder.build())
+}
+
+impl S3Store {
+    /// A store over the caller's configuration (path-style with a custom endpoint).
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        S3Store::from_client(client(sdk_config, &[]))
+    }
+
+    /// A store over a client the caller built.
+    pub fn from_client(client: Client) -> Self {
+        let region = client.config().region().map(|r| r.as_ref().to_owned());
+        S3Store { partition: crate::convert::partition(region.as_deref()), region, client, options: S3Options::default() }
+    }
+
+    /// With other sizes and limits.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `options` break S3's limits.
+    pub fn with_options(mut self, options: S3Options) -> Result<Self> {
+        options.validate()?;
+        self.options = options;
+        Ok(self)
+    }
+
+    /// The sizes and limits.
+    pub fn options(&self) -> &S3Options {
+        &self.options
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+#[async_trait::async_trait]
+impl deploy_core::ObjectStore for S3Store {
+    fn backend(&self) -> &'static str {
+        SERVICE
+    }
+
+    async fn plan_bucket(&self, spec: &deploy_core::BucketSpec) -> Result<deploy_core::Plan> {
+        self.plan(spec).await
+    }
+
+    async fn ensure_bucket(&self, spec: &deploy_core::BucketSpec) -> Result<deploy_core::Plan> {
+        self.ensure(spec).await
+    }
+
+    async fn describe_bucket(&self, bucket: &deploy_core::BucketName) -> Result<deploy_core::object_store::BucketInfo> {
+        self.describe(bucket).await
+    }
+
+    async fn delete_bucket(&self, bucket: &deploy_core::BucketName, confirm: Option<deploy_core::Confirm>) -> Result<()> {
+        self.delete(bucket, confirm).await
+    }
+
+    async fn put(
+        &self,
+        bucket: &deploy_core::BucketName,
+        key: &deploy_core::ObjectKey,
+        body: deploy_core::ByteStream,
+        options: &deploy_core::object_store::PutOptions,
+    ) -> Result<deploy_core::ObjectMeta> {
+        self.put_object(bucket, key, body, options).await
+    }
+
+    async fn get(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<deploy_core::object_store::GetResult> {
+        self.get_object(bucket, key).await
+    }
+
+    async fn head(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<deploy_core::ObjectMeta> {
+        self.head_object(bucket, key).await
+    }
+
+    fn list(
+        &self,
+        bucket: &deploy_core::BucketName,
+        options: deploy_core::object_store::ListOptions,
+    ) -> futures::stream::BoxStream<'static, Result<deploy_core::ObjectMeta>> {
+        self.list_objects(bucket, options)
+    }
+
+    async fn copy(
+        &self,
+        from_bucket: &deploy_core::BucketName,
+        from: &deploy_core::ObjectKey,
+        to_bucket: &deploy_core::BucketName,
+        to: &deploy_core::ObjectKey,
+    ) -> Result<deploy_core::ObjectMeta> {
+        self.copy_object(from_bucket, from, to_bucket, to).await
+    }
+
+    async fn delete(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<()> {
+        self.delete_object(bucket, key).await
+    }
+
+    async fn delete_many(&self, bucket: &deploy_core::BucketName, keys: &[deploy_core::ObjectKey]) -> Result<()> {
+        self.delete_objects(bucket, keys).await
+    }
+}

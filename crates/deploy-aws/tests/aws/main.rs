@@ -1,0 +1,13 @@
+//! deploy-aws's integration tests: one binary, one module per service, each
+//! against the local AWS peer (moto) named by `DEPLOY_MOTO_ENDPOINT`.
+//!
+//! Without that variable every test prints why it skips and passes, unless
+//! `DEPLOY_REQUIRE_PEERS=1` (as `scripts/test` sets it), where a missing peer
+//! fails the test. Tests never reset moto: they isolate by unique names.
+
+mod support;
+
+mod iam;
+mod kms;
+mod s3;
+mod secrets;

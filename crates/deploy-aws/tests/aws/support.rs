@@ -1,0 +1,145 @@
+//! Shared setup: the moto endpoint, SDK configs, unique names.
+
+#![allow(dead_code)]
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use deploy_core::conformance::Names;
+
+pub const REGION: &str = "eu-central-1";
+
+/// The moto endpoint, or `None` with the skip reason printed; panics when
+/// `DEPLOY_REQUIRE_PEERS=1` and the endpoint is missing.
+pub fn moto_endpoint(test: &str) -> Option<String> {
+    match std::env::var("DEPLOY_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ => {
+            if std::env::var("DEPLOY_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
+                panic!("{test}: DEPLOY_MOTO_ENDPOINT is not set but DEPLOY_REQUIRE_PEERS=1 (run the tests through scripts/test)");
+            }
+            eprintln!("skipping {test}: DEPLOY_MOTO_ENDPOINT is not set (start moto, or run scripts/test)");
+            None
+        }
+    }
+}
+
+/// An SDK config for `endpoint`: region eu-central-1, static credentials test/test.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "deploy-aws-tests"))
+        .load()
+        .await
+}
+
+/// An SDK config pointing at a port nothing listens on: any request would fail
+/// with a connection error, so an `InvalidInput` proves none was sent.
+pub async fn unreachable_config() -> SdkConfig {
+    sdk_config("http://127.0.0.1:9").await
+}
+
+/// The SDK config of moto, or skip the test (`return`) when there is none.
+macro_rules! moto {
+    ($test:expr) => {
+        match crate::support::moto_endpoint($test) {
+            Some(endpoint) => crate::support::sdk_config(&endpoint).await,
+            None => return,
+        }
+    };
+}
+pub(crate) use moto;
+
+/// Unique names for one test (every resource starts with a random prefix).
+pub fn names() -> Names {
+    Names::unique()
+}
+
+/// moto's quirk with TLS-only buckets: it evaluates bucket policies on object
+/// requests but ignores `Bool` conditions, so the statement denying
+/// `aws:SecureTransport = false` denies *every* object request (HTTP 403).
+/// This rewrites that statement's action `s3:*` to `S3:*`: the same policy for
+/// AWS, where action names are case-insensitive (and for `S3Store`, which reads
+/// it back as TLS-only), but one that moto's case-sensitive matcher skips.
+pub async fn let_moto_serve_tls_only_bucket(client: &aws_sdk_s3::Client, bucket: &deploy_core::BucketName) {
+    let Ok(out) = client.get_bucket_policy().bucket(bucket.as_str()).send().await else { return };
+    let Some(policy) = out.policy() else { return };
+    let mut policy: serde_json::Value = serde_json::from_str(policy).expect("policy JSON");
+    let mut changed = false;
+    for statement in policy["Statement"].as_array_mut().into_iter().flatten() {
+        if statement["Sid"] == "DenyInsecureTransport" && statement["Action"] != serde_json::json!(["S3:*"]) {
+            statement["Action"] = serde_json::json!(["S3:*"]);
+            changed = true;
+        }
+    }
+    if changed {
+        client.put_bucket_policy().bucket(bucket.as_str()).policy(policy.to_string()).send().await.expect("put policy");
+    }
+}
+
+/// An [`S3Store`](deploy_aws::s3::S3Store) whose `ensure_bucket` is followed by
+/// [`let_moto_serve_tls_only_bucket`]; every other call goes straight through.
+#[derive(Debug)]
+pub struct MotoS3(pub deploy_aws::s3::S3Store);
+
+#[async_trait::async_trait]
+impl deploy_core::ObjectStore for MotoS3 {
+    fn backend(&self) -> &'static str {
+        self.0.backend()
+    }
+    async fn plan_bucket(&self, spec: &deploy_core::BucketSpec) -> deploy_core::Result<deploy_core::Plan> {
+        self.0.plan_bucket(spec).await
+    }
+    async fn ensure_bucket(&self, spec: &deploy_core::BucketSpec) -> deploy_core::Result<deploy_core::Plan> {
+        let plan = self.0.ensure_bucket(spec).await?;
+        let_moto_serve_tls_only_bucket(self.0.client(), &spec.name).await;
+        Ok(plan)
+    }
+    async fn describe_bucket(&self, bucket: &deploy_core::BucketName) -> deploy_core::Result<deploy_core::object_store::BucketInfo> {
+        self.0.describe_bucket(bucket).await
+    }
+    async fn delete_bucket(&self, bucket: &deploy_core::BucketName, confirm: Option<deploy_core::Confirm>) -> deploy_core::Result<()> {
+        self.0.delete_bucket(bucket, confirm).await
+    }
+    async fn put(
+        &self,
+        bucket: &deploy_core::BucketName,
+        key: &deploy_core::ObjectKey,
+        body: deploy_core::ByteStream,
+        options: &deploy_core::object_store::PutOptions,
+    ) -> deploy_core::Result<deploy_core::ObjectMeta> {
+        self.0.put(bucket, key, body, options).await
+    }
+    async fn get(
+        &self,
+        bucket: &deploy_core::BucketName,
+        key: &deploy_core::ObjectKey,
+    ) -> deploy_core::Result<deploy_core::object_store::GetResult> {
+        self.0.get(bucket, key).await
+    }
+    async fn head(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> deploy_core::Result<deploy_core::ObjectMeta> {
+        self.0.head(bucket, key).await
+    }
+    fn list(
+        &self,
+        bucket: &deploy_core::BucketName,
+        options: deploy_core::object_store::ListOptions,
+    ) -> futures::stream::BoxStream<'static, deploy_core::Result<deploy_core::ObjectMeta>> {
+        self.0.list(bucket, options)
+    }
+    async fn copy(
+        &self,
+        from_bucket: &deploy_core::BucketName,
+        from: &deploy_core::ObjectKey,
+        to_bucket: &deploy_core::BucketName,
+        to: &deploy_core::ObjectKey,
+    ) -> deploy_core::Result<deploy_core::ObjectMeta> {
+        self.0.copy(from_bucket, from, to_bucket, to).await
+    }
+    async fn delete(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> deploy_core::Result<()> {
+        self.0.delete(bucket, key).await
+    }
+    async fn delete_many(&self, bucket: &deploy_core::BucketName, keys: &[deploy_core::ObjectKey]) -> deploy_core::Result<()> {
+        self.0.delete_many(bucket, keys).await
+    }
+}
