@@ -1,5 +1,6 @@
 //! deploy-core's integration tests: one binary, one module per subject.
 
+mod bootstrap;
 mod conformance;
 mod env;
 mod recipes;
