@@ -22,6 +22,7 @@ pub use validate::{
 };
 
 pub mod backup;
+pub mod bootstrap;
 pub mod memory;
 pub mod cluster;
 #[cfg(feature = "conformance")]
@@ -33,6 +34,7 @@ pub mod secret_store;
 pub mod throttle;
 pub mod waiter;
 
+pub use bootstrap::{BootstrapSpec, DatabaseSetup, Grant, Privilege, PsqlScript, RoleSpec, RolePassword};
 pub use backup::{BackupPlanSpec, BackupRule, BackupSpec, BackupVault, RecoveryPoint, RestoreOptions, VaultSpec};
 pub use cluster::{Cluster, ClusterCredentials, ClusterSpec, EndpointAccess, NodePoolSpec};
 pub use database::{Database, DatabaseSpec, FinalSnapshot, RestorePoint, RestoreTarget};

@@ -1,4 +1,31 @@
-//! In-cluster database bootstrap for `deploy`, with `kube`.
+//! In-cluster database work for `deploy`, with `kube`: [`DatabaseBootstrapJob`]
+//! runs a [`deploy_core::BootstrapSpec`] as a psql script in a Job (Vectice
+//! appendix 4: the `vectice` and `keycloak` databases created from inside the
+//! cluster), [`PgCopyJob`] runs SIMPHERA's `pg_dump -Fc | pg_restore --clean
+//! --if-exists` between two instances.
+//!
+//! Both run as a Job with `backoffLimit: 0`, `activeDeadlineSeconds`,
+//! `ttlSecondsAfterFinished`, `restartPolicy: Never` and restricted pod
+//! security; passwords only through a Secret; TLS `verify-full` with the CA
+//! bundle from a ConfigMap. The caller waits for `Complete` or `Failed` within
+//! a timeout, gets the pod's log (secrets scrubbed) and the changes made, and
+//! everything is deleted afterwards. [`minimal_role_yaml`] is the RBAC the
+//! caller needs.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub use deploy_core as core;
+
+pub mod bootstrap;
+pub mod client;
+pub mod copy;
+pub mod error;
+pub mod job;
+pub mod rbac;
+
+pub use bootstrap::DatabaseBootstrapJob;
+pub use client::{client_from_credentials, client_from_env};
+pub use copy::PgCopyJob;
+pub use error::{Error, Result};
+pub use job::{JobOutcome, JobResources, JobSettings, JobState, PgEndpoint, is_job_finished, job_state};
+pub use rbac::minimal_role_yaml;

@@ -1,0 +1,403 @@
+//! An in-process fake Kubernetes API server (a `tower::service_fn` behind a
+//! real `kube::Client`): Secrets, ConfigMaps, Jobs with list + watch, Pods with
+//! logs, and a simulated pod lifecycle per Job. Deleting a Job with background
+//! propagation removes its pods, as the garbage collector would; without it
+//! they are orphaned.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus};
+use k8s_openapi::api::core::v1::{Pod, PodStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// What the simulated pod of a Job does.
+#[derive(Clone, Debug)]
+pub enum Behavior {
+    /// Runs, prints `logs`, exits 0: the Job completes.
+    Succeed { logs: String },
+    /// Runs, prints `logs`, exits 1: the Job fails (`BackoffLimitExceeded`).
+    Fail { logs: String },
+    /// Runs until the Job's `activeDeadlineSeconds` (read as milliseconds here, to keep tests fast):
+    /// the Job fails (`DeadlineExceeded`).
+    Hang { logs: String },
+    /// Never starts and never finishes.
+    Stuck,
+    /// Run the container's command for real on this machine: files of the
+    /// ConfigMap in a temp dir in place of the mount, env from the Job and
+    /// the Secret (a fake kubelet).
+    Exec,
+}
+
+#[derive(Default)]
+struct Inner {
+    rv: u64,
+    secrets: BTreeMap<String, Value>,
+    config_maps: BTreeMap<String, Value>,
+    jobs: BTreeMap<String, Job>,
+    pods: BTreeMap<String, Pod>,
+    logs: BTreeMap<String, String>,
+    /// Job watch events: (resourceVersion, type, job).
+    events: Vec<(u64, &'static str, Job)>,
+    requests: Vec<String>,
+    /// Deletions of Jobs: (name, propagationPolicy).
+    job_deletions: Vec<(String, Option<String>)>,
+    /// Every Secret and ConfigMap ever created.
+    created_secrets: Vec<Value>,
+    created_config_maps: Vec<Value>,
+}
+
+/// The fake API server.
+#[derive(Clone)]
+pub struct FakeApi {
+    inner: Arc<Mutex<Inner>>,
+    changed: Arc<Notify>,
+    behavior: Arc<Mutex<Behavior>>,
+}
+
+impl FakeApi {
+    pub fn new(behavior: Behavior) -> Self {
+        FakeApi { inner: Arc::default(), changed: Arc::new(Notify::new()), behavior: Arc::new(Mutex::new(behavior)) }
+    }
+
+    /// A `kube::Client` talking to this fake, default namespace `ns`.
+    pub fn client(&self) -> kube::Client {
+        let fake = self.clone();
+        let service = tower::service_fn(move |req: Request<kube::client::Body>| {
+            let fake = fake.clone();
+            async move { Ok::<_, Infallible>(fake.handle(req).await) }
+        });
+        kube::Client::new(service, "ns")
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+
+    pub fn job_deletions(&self) -> Vec<(String, Option<String>)> {
+        self.inner.lock().unwrap().job_deletions.clone()
+    }
+
+    pub fn created_secrets(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().created_secrets.clone()
+    }
+
+    pub fn created_config_maps(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().created_config_maps.clone()
+    }
+
+    /// Names of what exists now: (secrets, config maps, jobs, pods).
+    pub fn existing(&self) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
+        let i = self.inner.lock().unwrap();
+        (i.secrets.keys().cloned().collect(), i.config_maps.keys().cloned().collect(), i.jobs.keys().cloned().collect(), i.pods.keys().cloned().collect())
+    }
+
+    /// Put a Job (and a pod of it) in place, as a previous run would have left it.
+    pub fn seed_job(&self, name: &str, state: Option<&str>) {
+        let mut job = Job { metadata: ObjectMeta { name: Some(name.into()), namespace: Some("ns".into()), ..ObjectMeta::default() }, ..Job::default() };
+        if let Some(state) = state {
+            job.status = Some(JobStatus { conditions: Some(vec![condition(state, "Seeded")]), ..JobStatus::default() });
+        }
+        let mut i = self.inner.lock().unwrap();
+        self.store_job(&mut i, job, "ADDED");
+        let pod = format!("{name}-seed");
+        i.pods.insert(pod.clone(), pod_of(name, &pod, "Running"));
+    }
+
+    fn store_job(&self, i: &mut Inner, mut job: Job, kind: &'static str) {
+        i.rv += 1;
+        job.metadata.resource_version = Some(i.rv.to_string());
+        let name = job.metadata.name.clone().unwrap();
+        let rv = i.rv;
+        if kind == "DELETED" {
+            i.jobs.remove(&name);
+        } else {
+            i.jobs.insert(name, job.clone());
+        }
+        i.events.push((rv, kind, job));
+        self.changed.notify_waiters();
+    }
+
+    async fn handle(&self, req: Request<kube::client::Body>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let path = parts.uri.path().to_owned();
+        let query: BTreeMap<String, String> = parts
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), percent_decode(v))
+            })
+            .collect();
+        self.inner.lock().unwrap().requests.push(format!("{} {}{}", parts.method, path, parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default()));
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (&parts.method, segments.as_slice()) {
+            (&Method::POST, ["api", "v1", "namespaces", _, kind @ ("secrets" | "configmaps")]) => self.create_plain(kind, &body),
+            (&Method::DELETE, ["api", "v1", "namespaces", _, kind @ ("secrets" | "configmaps"), name]) => self.delete_plain(kind, name),
+            (&Method::POST, ["apis", "batch", "v1", "namespaces", _, "jobs"]) => self.create_job(&body),
+            (&Method::GET, ["apis", "batch", "v1", "namespaces", _, "jobs", name]) => {
+                match self.inner.lock().unwrap().jobs.get(*name) {
+                    Some(job) => json_response(StatusCode::OK, &serde_json::to_value(job).unwrap()),
+                    None => not_found("jobs", name),
+                }
+            }
+            (&Method::GET, ["apis", "batch", "v1", "namespaces", _, "jobs"]) => {
+                let name = query.get("fieldSelector").and_then(|f| f.strip_prefix("metadata.name=")).map(str::to_owned);
+                if query.get("watch").is_some_and(|w| w == "true") {
+                    let since: u64 = query.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
+                    self.watch_jobs(name, since)
+                } else {
+                    let i = self.inner.lock().unwrap();
+                    let items: Vec<Value> =
+                        i.jobs.values().filter(|j| name.as_deref().is_none_or(|n| j.metadata.name.as_deref() == Some(n))).map(|j| serde_json::to_value(j).unwrap()).collect();
+                    json_response(StatusCode::OK, &json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {"resourceVersion": i.rv.to_string()}, "items": items}))
+                }
+            }
+            (&Method::DELETE, ["apis", "batch", "v1", "namespaces", _, "jobs", name]) => {
+                let options: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let policy = options.get("propagationPolicy").and_then(Value::as_str).map(str::to_owned);
+                self.delete_job(name, policy)
+            }
+            (&Method::GET, ["api", "v1", "namespaces", _, "pods"]) => {
+                let job = query.get("labelSelector").and_then(|l| l.strip_prefix("job-name=")).map(str::to_owned);
+                let i = self.inner.lock().unwrap();
+                let items: Vec<Value> = i
+                    .pods
+                    .values()
+                    .filter(|p| job.as_deref().is_none_or(|j| p.metadata.labels.as_ref().and_then(|l| l.get("job-name")).map(String::as_str) == Some(j)))
+                    .map(|p| serde_json::to_value(p).unwrap())
+                    .collect();
+                json_response(StatusCode::OK, &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": i.rv.to_string()}, "items": items}))
+            }
+            (&Method::GET, ["api", "v1", "namespaces", _, "pods", name, "log"]) => match self.inner.lock().unwrap().logs.get(*name) {
+                Some(logs) => Response::builder().status(200).body(full(Bytes::from(logs.clone()))).unwrap(),
+                None => not_found("pods", name),
+            },
+            _ => json_response(StatusCode::NOT_IMPLEMENTED, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": format!("fake: {} {path}", parts.method), "code": 501})),
+        }
+    }
+
+    fn create_plain(&self, kind: &str, body: &[u8]) -> Response<Body> {
+        let mut object: Value = serde_json::from_slice(body).unwrap();
+        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        let mut i = self.inner.lock().unwrap();
+        i.rv += 1;
+        object["metadata"]["resourceVersion"] = json!(i.rv.to_string());
+        let store = if kind == "secrets" { &mut i.secrets } else { &mut i.config_maps };
+        if store.contains_key(&name) {
+            return json_response(StatusCode::CONFLICT, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "message": format!("{kind} \"{name}\" already exists"), "code": 409}));
+        }
+        store.insert(name, object.clone());
+        if kind == "secrets" { i.created_secrets.push(object.clone()) } else { i.created_config_maps.push(object.clone()) }
+        json_response(StatusCode::CREATED, &object)
+    }
+
+    fn delete_plain(&self, kind: &str, name: &str) -> Response<Body> {
+        let mut i = self.inner.lock().unwrap();
+        let store = if kind == "secrets" { &mut i.secrets } else { &mut i.config_maps };
+        match store.remove(name) {
+            Some(object) => json_response(StatusCode::OK, &object),
+            None => not_found(kind, name),
+        }
+    }
+
+    fn create_job(&self, body: &[u8]) -> Response<Body> {
+        let mut job: Job = serde_json::from_slice(body).unwrap();
+        let name = job.metadata.name.clone().unwrap();
+        {
+            let mut i = self.inner.lock().unwrap();
+            if i.jobs.contains_key(&name) {
+                return json_response(StatusCode::CONFLICT, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "message": "job exists", "code": 409}));
+            }
+            job.metadata.uid = Some(format!("uid-{name}"));
+            job.metadata.creation_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
+            self.store_job(&mut i, job.clone(), "ADDED");
+        }
+        let fake = self.clone();
+        let behavior = self.behavior.lock().unwrap().clone();
+        tokio::spawn(async move { fake.lifecycle(job, behavior).await });
+        let stored = self.inner.lock().unwrap().jobs.get(&name).cloned().unwrap();
+        json_response(StatusCode::CREATED, &serde_json::to_value(stored).unwrap())
+    }
+
+    /// The simulated kubelet and job controller.
+    async fn lifecycle(&self, job: Job, behavior: Behavior) {
+        let name = job.metadata.name.clone().unwrap();
+        let pod_name = format!("{name}-abcde");
+        if matches!(behavior, Behavior::Stuck) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        {
+            let mut i = self.inner.lock().unwrap();
+            if !i.jobs.contains_key(&name) {
+                return;
+            }
+            i.pods.insert(pod_name.clone(), pod_of(&name, &pod_name, "Running"));
+        }
+        let (logs, outcome) = match behavior {
+            Behavior::Succeed { logs } => (logs, Some("Complete")),
+            Behavior::Fail { logs } => (logs, Some("BackoffLimitExceeded")),
+            Behavior::Hang { logs } => {
+                let deadline = job.spec.as_ref().and_then(|s| s.active_deadline_seconds).unwrap_or(1);
+                tokio::time::sleep(Duration::from_millis(u64::try_from(deadline).unwrap())).await;
+                (logs, Some("DeadlineExceeded"))
+            }
+            Behavior::Exec => {
+                let (ok, logs) = self.exec(&job).await;
+                (logs, Some(if ok { "Complete" } else { "BackoffLimitExceeded" }))
+            }
+            Behavior::Stuck => unreachable!(),
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let mut i = self.inner.lock().unwrap();
+        let Some(mut job) = i.jobs.get(&name).cloned() else { return };
+        let phase = if outcome == Some("Complete") { "Succeeded" } else { "Failed" };
+        if let Some(pod) = i.pods.get_mut(&pod_name) {
+            pod.status = Some(PodStatus { phase: Some(phase.into()), ..PodStatus::default() });
+        }
+        i.logs.insert(pod_name, logs);
+        let condition = match outcome {
+            Some("Complete") => condition("Complete", "Completed"),
+            Some(reason) => condition("Failed", reason),
+            None => return,
+        };
+        job.status = Some(JobStatus { conditions: Some(vec![condition]), ..JobStatus::default() });
+        self.store_job(&mut i, job, "MODIFIED");
+    }
+
+    /// Run the Job's container command here, as a kubelet would.
+    async fn exec(&self, job: &Job) -> (bool, String) {
+        let dir = std::env::temp_dir().join(format!("fake-kubelet-{}-{}", std::process::id(), job.metadata.name.as_deref().unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files_dir = dir.to_str().unwrap().to_owned();
+        let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        let container = &pod.containers[0];
+        let rewrite = |s: &str| s.replace(deploy_k8s::job::FILES_DIR, &files_dir);
+        let (config_map, secret) = {
+            let i = self.inner.lock().unwrap();
+            let cm_name = &pod.volumes.as_ref().unwrap()[0].config_map.as_ref().unwrap().name;
+            let secret_name = &container.env_from.as_ref().unwrap()[0].secret_ref.as_ref().unwrap().name;
+            (i.config_maps[cm_name].clone(), i.secrets[secret_name].clone())
+        };
+        for (file, content) in config_map["data"].as_object().unwrap() {
+            std::fs::write(dir.join(file), content.as_str().unwrap()).unwrap();
+        }
+        let command = container.command.as_ref().unwrap();
+        let mut cmd = tokio::process::Command::new(&command[0]);
+        cmd.args(command[1..].iter().map(|a| rewrite(a))).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for e in container.env.as_ref().unwrap() {
+            cmd.env(&e.name, rewrite(e.value.as_deref().unwrap_or("")));
+        }
+        for (k, v) in secret["stringData"].as_object().unwrap() {
+            cmd.env(k, v.as_str().unwrap());
+        }
+        let out = cmd.stdin(std::process::Stdio::null()).output().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut logs = String::from_utf8_lossy(&out.stdout).into_owned();
+        logs.push_str(&String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), logs)
+    }
+
+    fn delete_job(&self, name: &str, policy: Option<String>) -> Response<Body> {
+        let mut i = self.inner.lock().unwrap();
+        i.job_deletions.push((name.to_owned(), policy.clone()));
+        let Some(job) = i.jobs.get(name).cloned() else { return not_found("jobs", name) };
+        if matches!(policy.as_deref(), Some("Background" | "Foreground")) {
+            let prefix = format!("{name}-");
+            i.pods.retain(|pod, _| !pod.starts_with(&prefix));
+        }
+        self.store_job(&mut i, job.clone(), "DELETED");
+        json_response(StatusCode::OK, &serde_json::to_value(job).unwrap())
+    }
+
+    fn watch_jobs(&self, name: Option<String>, since: u64) -> Response<Body> {
+        let fake = self.clone();
+        let stream = futures::stream::unfold((fake, since), move |(fake, mut seen)| {
+            let name = name.clone();
+            async move {
+                loop {
+                    let changed = fake.changed.clone();
+                    let notified = changed.notified();
+                    let next = {
+                        let i = fake.inner.lock().unwrap();
+                        i.events.iter().find(|(rv, _, job)| *rv > seen && name.as_deref().is_none_or(|n| job.metadata.name.as_deref() == Some(n))).cloned()
+                    };
+                    if let Some((rv, kind, job)) = next {
+                        seen = rv;
+                        let mut line = serde_json::to_vec(&json!({"type": kind, "object": job})).unwrap();
+                        line.push(b'\n');
+                        return Some((Ok::<_, Infallible>(http_body::Frame::data(Bytes::from(line))), (fake, seen)));
+                    }
+                    notified.await;
+                }
+            }
+        });
+        Response::builder().status(200).header("content-type", "application/json").body(StreamBody::new(stream).boxed_unsync()).unwrap()
+    }
+}
+
+fn condition(type_: &str, reason: &str) -> JobCondition {
+    JobCondition { type_: type_.into(), status: "True".into(), reason: Some(reason.into()), ..JobCondition::default() }
+}
+
+fn pod_of(job: &str, name: &str, phase: &str) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("ns".into()),
+            labels: Some(BTreeMap::from([("job-name".to_owned(), job.to_owned())])),
+            creation_timestamp: Some(Time(k8s_openapi::jiff::Timestamp::now())),
+            ..ObjectMeta::default()
+        },
+        status: Some(PodStatus { phase: Some(phase.into()), ..PodStatus::default() }),
+        ..Pod::default()
+    }
+}
+
+fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).boxed_unsync()
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    Response::builder().status(status).header("content-type", "application/json").body(full(Bytes::from(serde_json::to_vec(value).unwrap()))).unwrap()
+}
+
+fn not_found(kind: &str, name: &str) -> Response<Body> {
+    json_response(
+        StatusCode::NOT_FOUND,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "NotFound", "message": format!("{kind} \"{name}\" not found"), "code": 404}),
+    )
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

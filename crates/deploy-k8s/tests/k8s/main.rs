@@ -1,0 +1,7 @@
+//! deploy-k8s integration tests: one binary, one module per subject.
+
+mod fake_api;
+mod lifecycle;
+mod resources;
+mod sequences;
+mod support;
