@@ -1,6 +1,24 @@
 //! Azure backends of `deploy`: Blob Storage, the Resource Manager plane, Key Vault.
+//!
+//! Each service is behind its own cargo feature:
+//!
+//! | feature | module | what |
+//! | --- | --- | --- |
+//! | (always) | [`sas`] | account SAS signer (and Azurite's dev-account constants) |
+//! | `blob` | `blob` | [`deploy_core::ObjectStore`] on Blob Storage (`BlobStore`) |
+//! | `blob` or `arm` | `credential` | service-principal login (`ServicePrincipal`) |
+//! | `arm` | `arm` | Azure Resource Manager client and resources |
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub use deploy_core as core;
 
 pub mod sas;
+
+#[cfg(any(feature = "blob", feature = "arm"))]
+pub mod credential;
+#[cfg(any(feature = "blob", feature = "arm"))]
+mod error;
+
+#[cfg(feature = "blob")]
+pub mod blob;

@@ -1,0 +1,963 @@
+//! [`ObjectStore`] on Azure Blob Storage: [`BlobStore`], over the official
+//! `azure_storage_blob` crate.
+//!
+//! A bucket is a blob container, an object a block blob.
+//!
+//! - **Names.** The trait takes a [`BucketName`]; it must also be a valid
+//!   [`ContainerName`] (no dots, no `--`): otherwise the call fails with
+//!   [`Error::InvalidInput`] on field `bucket` before any request.
+//! - **Uploads** stream: below [`BlobStoreBuilder::single_put_limit`] one
+//!   *Put Blob*, above it *Put Block* of [`BlobStoreBuilder::block_size`] each
+//!   (at most [`BlobStoreBuilder::concurrency`] in flight, so memory stays
+//!   bounded whatever the size) and one *Put Block List*. The MD5 of the
+//!   content is computed while streaming and set as the blob's Content-MD5
+//!   (`x-ms-blob-content-md5`) in both cases, so every blob written here
+//!   carries one.
+//! - **ETags.** [`ObjectMeta::etag`] is the blob's Content-MD5 in lowercase
+//!   hex, not Azure's `ETag` header (an opaque version tag that changes on
+//!   every write, even of the same bytes). It equals S3's ETag of a
+//!   single-part upload, so the core snapshot recipe recognises the same
+//!   content across clouds. A blob written by another tool without a
+//!   Content-MD5 has no etag (`None`).
+//! - **Downloads** stream (ranged requests under the hood, pinned to the
+//!   blob's `ETag` so that a concurrent overwrite fails the read rather than
+//!   mixing two versions).
+//! - **Listing** pages with the service's marker; `start_after` is applied by
+//!   skipping keys up to it.
+//! - **Copy** is server-side: *Copy Blob* from the source blob's URL (with the
+//!   store's SAS when it has one), then polling the copy status through the
+//!   core [`Waiter`] until it succeeds. A copy keeps the Content-MD5.
+//! - **delete_many** sends concurrent *Delete Blob* requests (the blob batch
+//!   API is not in the official crate).
+//!
+//! ## Bucket settings: container versus account
+//!
+//! Of a [`BucketSpec`], only the container's own settings go through the data
+//! plane: its privacy (containers are created private, and one found public
+//! is made private again) and its tags (container metadata: names must be C#
+//! identifiers, values ASCII). Versioning, "allow blob public access" and
+//! "secure transfer required" (HTTPS only) belong to the *storage account*,
+//! which only Azure Resource Manager can set (`arm::storage` with the `arm`
+//! feature). A [`BlobStore`] therefore reports them from the
+//! [`AccountSettings`] it was built with — what the account is known to
+//! enforce, by default the secure settings that `arm::storage` applies — and
+//! answers [`Error::NotSupported`] naming the field when a spec asks for
+//! something else. Encryption at rest is always on with platform-managed keys;
+//! a customer-managed key is an account setting too (`NotSupported` on
+//! `encryption`).
+//!
+//! ## Authentication
+//!
+//! An Entra ID [`TokenCredential`] (for example
+//! [`crate::credential::ServicePrincipal`] holding the "Storage Blob Data
+//! Contributor" role; HTTPS endpoints only), or a SAS (for example an
+//! [`AccountSas`] signed locally from the account key, which is how the tests
+//! reach Azurite). The SAS signature and tokens never appear in `Debug` output
+//! or errors.
+
+mod upload;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use azure_core::credentials::TokenCredential;
+use azure_core::http::{
+    ClientOptions, ExponentialRetryOptions, FixedRetryOptions, HttpClientOptions, RetryOptions,
+    Transport, Url, new_http_client,
+};
+use azure_storage_blob::models::{
+    BlobClientDeleteOptions, BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders,
+    BlobClientStartCopyFromUrlResultHeaders, BlobContainerClientCreateOptions,
+    BlobContainerClientGetPropertiesResultHeaders, BlobContainerClientListBlobsOptions,
+    BlobContainerClientSetAccessPolicyOptions, CopyStatus, DeleteSnapshotsOptionType,
+    SignedIdentifiers,
+};
+use azure_storage_blob::{BlobClient, BlobContainerClient, BlobContainerClientOptions};
+use deploy_core::object_store::{
+    BucketInfo, BucketSpec, Encryption, GetResult, ListOptions, ObjectMeta, PutOptions,
+};
+use deploy_core::plan::{Change, Plan};
+use deploy_core::{
+    BucketName, ByteStream, Confirm, ContainerName, Error, ObjectKey, ObjectStore, Poll, Result,
+    Waiter,
+};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Call, from_azure};
+use crate::sas::AccountSas;
+
+/// The backend name in reports and errors.
+pub const BACKEND: &str = "azure-blob";
+
+/// The storage account's settings that a bucket spec asks about but that only
+/// Azure Resource Manager can set (see the [module docs](self)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountSettings {
+    /// Blob versioning is on (blob service property `isVersioningEnabled`).
+    pub versioning: bool,
+    /// The account allows containers to be made public (`allowBlobPublicAccess`).
+    pub allow_blob_public_access: bool,
+    /// The account refuses plain HTTP (`supportsHttpsTrafficOnly`).
+    pub https_only: bool,
+}
+
+impl AccountSettings {
+    /// Versioning on, public access disallowed, HTTPS only: what
+    /// `arm::storage::StorageAccountSpec` applies by default.
+    pub const SECURE: AccountSettings = AccountSettings {
+        versioning: true,
+        allow_blob_public_access: false,
+        https_only: true,
+    };
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        AccountSettings::SECURE
+    }
+}
+
+#[derive(Clone)]
+enum Auth {
+    Token(Arc<dyn TokenCredential>),
+    /// A SAS query string (without `?`).
+    Sas(SecretString),
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Auth::Token(_) => "Token(<credential>)",
+            Auth::Sas(_) => "Sas(<redacted>)",
+        })
+    }
+}
+
+/// Builds a [`BlobStore`].
+///
+/// ```
+/// use deploy_azure::blob::BlobStore;
+/// use deploy_azure::sas::{AccountSas, SasProtocol, AZURITE_ACCOUNT, AZURITE_KEY};
+/// use secrecy::SecretString;
+///
+/// let sas = AccountSas::builder(AZURITE_ACCOUNT, SecretString::from(AZURITE_KEY))
+///     .services("b")
+///     .resource_types("sco")
+///     .permissions("racwdl")
+///     .expiry(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1))
+///     .protocol(SasProtocol::HttpsAndHttp)
+///     .build()
+///     .unwrap();
+/// let store = BlobStore::builder()
+///     .endpoint("http://127.0.0.1:10000/devstoreaccount1")
+///     .sas(&sas)
+///     .build()
+///     .unwrap();
+/// assert!(!format!("{store:?}").contains(&sas.signature()));
+/// ```
+#[derive(Debug, Clone)]
+pub struct BlobStoreBuilder {
+    endpoint: Option<String>,
+    auth: Option<Auth>,
+    account: AccountSettings,
+    retry: Option<RetryOptions>,
+    single_put_limit: usize,
+    block_size: usize,
+    concurrency: usize,
+    copy_waiter: Waiter,
+}
+
+impl Default for BlobStoreBuilder {
+    fn default() -> Self {
+        BlobStoreBuilder {
+            endpoint: None,
+            auth: None,
+            account: AccountSettings::SECURE,
+            retry: None,
+            single_put_limit: 8 * 1024 * 1024,
+            block_size: 8 * 1024 * 1024,
+            concurrency: 4,
+            copy_waiter: Waiter::new(Duration::from_secs(30 * 60))
+                .with_delays(Duration::from_millis(200), Duration::from_secs(10)),
+        }
+    }
+}
+
+impl BlobStoreBuilder {
+    /// The blob service endpoint: `https://ACCOUNT.blob.core.windows.net`, or
+    /// path-style `http://127.0.0.1:PORT/devstoreaccount1` for Azurite.
+    #[must_use]
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Authenticate with an Entra ID token credential (HTTPS endpoints only).
+    #[must_use]
+    pub fn token_credential(mut self, credential: Arc<dyn TokenCredential>) -> Self {
+        self.auth = Some(Auth::Token(credential));
+        self
+    }
+
+    /// Authenticate with an account SAS (its query string is added to every URL).
+    #[must_use]
+    pub fn sas(mut self, sas: &AccountSas) -> Self {
+        self.auth = Some(Auth::Sas(SecretString::from(sas.query_string())));
+        self
+    }
+
+    /// Authenticate with a SAS query string obtained elsewhere (`sv=...&sig=...`, with or without `?`).
+    #[must_use]
+    pub fn sas_token(mut self, query: SecretString) -> Self {
+        let trimmed = query.expose_secret().trim_start_matches('?').to_owned();
+        self.auth = Some(Auth::Sas(SecretString::from(trimmed)));
+        self
+    }
+
+    /// What the storage account enforces ([`AccountSettings::SECURE`] unless set).
+    #[must_use]
+    pub fn account_settings(mut self, settings: AccountSettings) -> Self {
+        self.account = settings;
+        self
+    }
+
+    /// The retry policy of every request (the SDK's exponential default unless set).
+    #[must_use]
+    pub fn retry(mut self, retry: RetryOptions) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Bodies up to this many bytes go in one Put Blob (default 8 MiB; at most 5,000 MiB).
+    #[must_use]
+    pub fn single_put_limit(mut self, bytes: usize) -> Self {
+        self.single_put_limit = bytes;
+        self
+    }
+
+    /// The block size of staged uploads (default 8 MiB; 1 byte to 4,000 MiB).
+    #[must_use]
+    pub fn block_size(mut self, bytes: usize) -> Self {
+        self.block_size = bytes;
+        self
+    }
+
+    /// Blocks (and ranged reads, deletes) in flight at once (default 4).
+    #[must_use]
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// How to wait for a server-side copy to finish (30 minutes, polls from 200 ms to 10 s, unless set).
+    #[must_use]
+    pub fn copy_waiter(mut self, waiter: Waiter) -> Self {
+        self.copy_waiter = waiter;
+        self
+    }
+
+    /// Check the settings and build the store. No request is made.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `endpoint` (missing, not an http(s) URL, has
+    /// a query, or plain HTTP with a token credential), `credential` (none
+    /// given), `single_put_limit`, `block_size` or `concurrency` (out of range).
+    pub fn build(self) -> Result<BlobStore> {
+        let raw = self.endpoint.ok_or_else(|| {
+            Error::invalid(
+                "endpoint",
+                "is not set",
+                "the blob service URL, e.g. https://ACCOUNT.blob.core.windows.net",
+            )
+        })?;
+        let rule = "an http(s) URL of the blob service without query or fragment, e.g. https://ACCOUNT.blob.core.windows.net";
+        let endpoint = Url::parse(raw.trim_end_matches('/'))
+            .map_err(|e| Error::invalid("endpoint", format!("{raw:?} is not a URL: {e}"), rule))?;
+        if !matches!(endpoint.scheme(), "http" | "https")
+            || endpoint.cannot_be_a_base()
+            || endpoint.host_str().is_none()
+        {
+            return Err(Error::invalid(
+                "endpoint",
+                format!("{raw:?} is not an http(s) URL"),
+                rule,
+            ));
+        }
+        if endpoint.query().is_some() || endpoint.fragment().is_some() {
+            return Err(Error::invalid(
+                "endpoint",
+                "has a query or fragment (pass a SAS with .sas(), not in the URL)",
+                rule,
+            ));
+        }
+        let auth = self.auth.ok_or_else(|| {
+            Error::invalid("credential", "is not set", "a token credential or a SAS")
+        })?;
+        if matches!(auth, Auth::Token(_)) && endpoint.scheme() != "https" {
+            return Err(Error::invalid(
+                "endpoint",
+                "is plain HTTP with a token credential",
+                "bearer tokens are sent over HTTPS only; use a SAS for a local emulator",
+            ));
+        }
+        if !(1..=5000 * 1024 * 1024).contains(&self.single_put_limit) {
+            return Err(Error::invalid(
+                "single_put_limit",
+                format!("is {}", self.single_put_limit),
+                "1 byte to 5,000 MiB (the Put Blob limit)",
+            ));
+        }
+        if !(1..=4000 * 1024 * 1024).contains(&self.block_size) {
+            return Err(Error::invalid(
+                "block_size",
+                format!("is {}", self.block_size),
+                "1 byte to 4,000 MiB (the Put Block limit)",
+            ));
+        }
+        if !(1..=64).contains(&self.concurrency) {
+            return Err(Error::invalid(
+                "concurrency",
+                format!("is {}", self.concurrency),
+                "1 to 64 requests in flight",
+            ));
+        }
+        Ok(BlobStore {
+            inner: Arc::new(Inner {
+                endpoint,
+                auth,
+                account: self.account,
+                retry: self.retry,
+                single_put_limit: self.single_put_limit,
+                block_size: self.block_size,
+                concurrency: self.concurrency,
+                copy_waiter: self.copy_waiter,
+                // One connection pool for every client of this store (the SDK would build one per client).
+                transport: shared_transport(),
+            }),
+        })
+    }
+}
+
+/// Azure Blob Storage as an [`ObjectStore`]; see the [module docs](self). Cheap to clone.
+#[derive(Clone)]
+pub struct BlobStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Url,
+    auth: Auth,
+    account: AccountSettings,
+    retry: Option<RetryOptions>,
+    single_put_limit: usize,
+    block_size: usize,
+    concurrency: usize,
+    copy_waiter: Waiter,
+    transport: Transport,
+}
+
+impl fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobStore")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("auth", &self.inner.auth)
+            .field("account", &self.inner.account)
+            .field("single_put_limit", &self.inner.single_put_limit)
+            .field("block_size", &self.inner.block_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for BlobStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{BACKEND} {}", self.inner.endpoint)
+    }
+}
+
+/// One HTTP transport, as the SDK builds it for storage clients (no automatic decompression).
+#[allow(clippy::needless_update)] // fields may be added to HttpClientOptions
+fn shared_transport() -> Transport {
+    Transport::new(new_http_client(Some(HttpClientOptions {
+        automatic_decompression: false,
+        ..Default::default()
+    })))
+}
+
+/// The container name of `bucket`, or `InvalidInput` on field `bucket`.
+fn container(bucket: &BucketName) -> Result<ContainerName> {
+    ContainerName::new(bucket.as_str()).map_err(|e| match e {
+        Error::InvalidInput { problem, rule, .. } => Error::InvalidInput {
+            field: "bucket".into(),
+            problem,
+            rule: format!("Azure container names: {rule}"),
+        },
+        other => other,
+    })
+}
+
+/// Container metadata names are C# identifiers; values travel as HTTP header values.
+fn check_tags(tags: &BTreeMap<String, String>) -> Result<()> {
+    for (k, v) in tags {
+        let mut chars = k.chars();
+        let ident = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident {
+            return Err(Error::invalid(
+                format!("tags.{k}"),
+                "is not a valid container metadata name",
+                "Azure container metadata names are C# identifiers: a letter or `_`, then letters, digits or `_`",
+            ));
+        }
+        if !v.chars().all(|c| c.is_ascii() && !c.is_ascii_control()) || v.trim() != v {
+            return Err(Error::invalid(
+                format!("tags.{k}"),
+                "has a value that is not printable ASCII or has surrounding spaces",
+                "Azure container metadata values are printable ASCII without leading or trailing spaces",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn timestamp(t: azure_core::time::OffsetDateTime) -> Option<Timestamp> {
+    Timestamp::from_nanosecond(t.unix_timestamp_nanos()).ok()
+}
+
+fn etag_of(md5: Option<&[u8]>) -> Option<String> {
+    md5.filter(|m| m.len() == 16).map(hex::encode)
+}
+
+impl BlobStore {
+    /// A builder.
+    pub fn builder() -> BlobStoreBuilder {
+        BlobStoreBuilder::default()
+    }
+
+    /// A store for the Azurite emulator at `endpoint`
+    /// (`http://127.0.0.1:PORT/devstoreaccount1`) authenticated by `sas` (see
+    /// [`crate::sas`]), with few quick retries so that a dead emulator fails fast.
+    ///
+    /// # Errors
+    /// As [`BlobStoreBuilder::build`].
+    pub fn azurite(endpoint: &str, sas: &AccountSas) -> Result<BlobStore> {
+        BlobStore::builder()
+            .endpoint(endpoint)
+            .sas(sas)
+            .retry(RetryOptions::fixed(FixedRetryOptions {
+                delay: azure_core::time::Duration::milliseconds(100),
+                max_retries: 2,
+                max_total_elapsed: azure_core::time::Duration::seconds(10),
+            }))
+            .build()
+    }
+
+    /// The account settings this store reports for its containers.
+    pub fn account_settings(&self) -> AccountSettings {
+        self.inner.account
+    }
+
+    fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            retry: self
+                .inner
+                .retry
+                .clone()
+                .unwrap_or_else(|| RetryOptions::exponential(ExponentialRetryOptions::default())),
+            transport: Some(self.inner.transport.clone()),
+            ..ClientOptions::default()
+        }
+    }
+
+    /// `{endpoint}/{container}` with the SAS query when there is one.
+    fn container_url(&self, name: &ContainerName) -> Url {
+        let mut url = self.inner.endpoint.clone();
+        url.path_segments_mut()
+            .expect("checked to be a base URL")
+            .pop_if_empty()
+            .push(name.as_str());
+        if let Auth::Sas(sas) = &self.inner.auth {
+            url.set_query(Some(sas.expose_secret()));
+        }
+        url
+    }
+
+    fn container_client(&self, name: &ContainerName) -> Result<BlobContainerClient> {
+        let credential = match &self.inner.auth {
+            Auth::Token(c) => Some(c.clone()),
+            Auth::Sas(_) => None,
+        };
+        let options = BlobContainerClientOptions {
+            client_options: self.client_options(),
+            ..Default::default()
+        };
+        BlobContainerClient::new(self.container_url(name), credential, Some(options)).map_err(|e| {
+            from_azure(
+                Call {
+                    provider: BACKEND,
+                    operation: "client",
+                    kind: "bucket",
+                    name: name.as_str(),
+                },
+                e,
+            )
+        })
+    }
+
+    fn blob_client(&self, name: &ContainerName, key: &ObjectKey) -> Result<BlobClient> {
+        Ok(self.container_client(name)?.blob_client(key.as_str()))
+    }
+
+    fn call<'a>(operation: &'a str, kind: &'static str, name: &'a str) -> Call<'a> {
+        Call {
+            provider: BACKEND,
+            operation,
+            kind,
+            name,
+        }
+    }
+
+    /// What the data plane sees of a container, or `None` when it does not exist.
+    async fn container_info(
+        &self,
+        bucket: &BucketName,
+        name: &ContainerName,
+    ) -> Result<Option<BucketInfo>> {
+        let client = self.container_client(name)?;
+        let props = match client.get_properties(None).await {
+            Ok(p) => p,
+            Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 404) => return Ok(None),
+            Err(e) => {
+                return Err(from_azure(
+                    Self::call("GetContainerProperties", "bucket", name.as_str()),
+                    e,
+                ));
+            }
+        };
+        let header = |e: azure_core::Error| {
+            from_azure(
+                Self::call("GetContainerProperties", "bucket", name.as_str()),
+                e,
+            )
+        };
+        let public = props.access().map_err(header)?.is_some();
+        let tags: BTreeMap<String, String> =
+            props.metadata().map_err(header)?.into_iter().collect();
+        let account = self.inner.account;
+        Ok(Some(BucketInfo {
+            name: bucket.clone(),
+            versioning: account.versioning,
+            encryption: Encryption::ProviderManaged,
+            block_public_access: !public && !account.allow_blob_public_access,
+            require_tls: account.https_only,
+            tags,
+        }))
+    }
+
+    /// Refuse what the data plane cannot set, naming the field.
+    fn check_spec(&self, spec: &BucketSpec) -> Result<ContainerName> {
+        let name = container(&spec.name)?;
+        check_tags(&spec.tags)?;
+        let account = self.inner.account;
+        let account_level = |field: &str, have: bool| {
+            Error::not_supported(
+                BACKEND,
+                field,
+                format!(
+                    "an account-level setting (the account has it {}); set it on the storage account with Azure Resource Manager (deploy_azure::arm::storage) and declare it with BlobStoreBuilder::account_settings",
+                    if have { "on" } else { "off" }
+                ),
+            )
+        };
+        if spec.versioning != account.versioning {
+            return Err(account_level("versioning", account.versioning));
+        }
+        if spec.require_tls != account.https_only {
+            return Err(account_level("require_tls", account.https_only));
+        }
+        if spec.block_public_access == account.allow_blob_public_access {
+            if !spec.block_public_access {
+                return Err(Error::not_supported(
+                    BACKEND,
+                    "block_public_access",
+                    "deploy never makes a container public",
+                ));
+            }
+            return Err(account_level(
+                "block_public_access",
+                !account.allow_blob_public_access,
+            ));
+        }
+        if let Encryption::Key(_) = spec.encryption {
+            return Err(Error::not_supported(
+                BACKEND,
+                "encryption",
+                "customer-managed keys are a storage-account setting (Microsoft.Storage encryption.keySource); containers are always encrypted with the account's key",
+            ));
+        }
+        Ok(name)
+    }
+
+    /// Head of one blob, as core metadata.
+    async fn blob_meta(
+        &self,
+        name: &ContainerName,
+        key: &ObjectKey,
+    ) -> Result<(ObjectMeta, Option<azure_core::http::Etag>)> {
+        let blob = self.blob_client(name, key)?;
+        let object = format!("{name}/{key}");
+        let call = Self::call("GetBlobProperties", "object", &object);
+        let props = blob
+            .get_properties(None)
+            .await
+            .map_err(|e| from_azure(call, e))?;
+        let h = |e| from_azure(call, e);
+        let meta = ObjectMeta {
+            key: key.clone(),
+            size: props.content_length().map_err(h)?.unwrap_or(0),
+            etag: etag_of(props.content_md5().map_err(h)?.as_deref()),
+            version: props.version_id().map_err(h)?,
+            last_modified: props.last_modified().map_err(h)?.and_then(timestamp),
+        };
+        Ok((meta, props.etag().map_err(h)?))
+    }
+}
+
+#[async_trait]
+impl ObjectStore for BlobStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        let name = self.check_spec(spec)?;
+        Ok(match self.container_info(&spec.name, &name).await? {
+            None => Plan::from_iter([Change::create("bucket", spec.name.as_str())]),
+            Some(info) => info.diff(spec),
+        })
+    }
+
+    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        let name = self.check_spec(spec)?;
+        let client = self.container_client(&name)?;
+        let Some(info) = self.container_info(&spec.name, &name).await? else {
+            let metadata: HashMap<String, String> = spec.tags.clone().into_iter().collect();
+            let options = BlobContainerClientCreateOptions {
+                metadata: (!metadata.is_empty()).then_some(metadata),
+                ..Default::default()
+            };
+            client.create(Some(options)).await.map_err(|e| {
+                from_azure(Self::call("CreateContainer", "bucket", name.as_str()), e)
+            })?;
+            return Ok(Plan::from_iter([Change::create(
+                "bucket",
+                spec.name.as_str(),
+            )]));
+        };
+        let plan = info.diff(spec);
+        if plan.is_empty() {
+            return Ok(plan);
+        }
+        if !info.block_public_access {
+            // Private again, keeping the stored access policies.
+            let call = Self::call("SetContainerACL", "bucket", name.as_str());
+            let acl: SignedIdentifiers = client
+                .get_access_policy(None)
+                .await
+                .map_err(|e| from_azure(call, e))?
+                .into_model()
+                .map_err(|e| from_azure(call, e))?;
+            let body = acl.try_into().map_err(|e| from_azure(call, e))?;
+            client
+                .set_access_policy(
+                    body,
+                    Some(BlobContainerClientSetAccessPolicyOptions::default()),
+                )
+                .await
+                .map_err(|e| from_azure(call, e))?;
+        }
+        if info.tags != spec.tags {
+            let metadata: HashMap<String, String> = spec.tags.clone().into_iter().collect();
+            client.set_metadata(&metadata, None).await.map_err(|e| {
+                from_azure(
+                    Self::call("SetContainerMetadata", "bucket", name.as_str()),
+                    e,
+                )
+            })?;
+        }
+        Ok(plan)
+    }
+
+    async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
+        let name = container(bucket)?;
+        self.container_info(bucket, &name)
+            .await?
+            .ok_or_else(|| Error::not_found("bucket", bucket.as_str()))
+    }
+
+    async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
+        let name = container(bucket)?;
+        if self.container_info(bucket, &name).await?.is_none() {
+            return Err(Error::not_found("bucket", bucket.as_str()));
+        }
+        let client = self.container_client(&name)?;
+        let call = Self::call("ListBlobs", "bucket", name.as_str());
+        let options = BlobContainerClientListBlobsOptions {
+            maxresults: Some(1),
+            ..Default::default()
+        };
+        let mut pages = client
+            .list_blobs(Some(options))
+            .map_err(|e| from_azure(call, e))?
+            .into_pages();
+        let first = pages.try_next().await.map_err(|e| from_azure(call, e))?;
+        let empty = match first {
+            None => true,
+            Some(page) => page
+                .into_model()
+                .map_err(|e| from_azure(call, e))?
+                .blob_items
+                .is_empty(),
+        };
+        if !empty {
+            Confirm::require(
+                confirm.as_ref(),
+                "delete bucket and every object in",
+                bucket.as_str(),
+            )?;
+        }
+        client
+            .delete(None)
+            .await
+            .map_err(|e| from_azure(Self::call("DeleteContainer", "bucket", name.as_str()), e))?;
+        Ok(())
+    }
+
+    async fn put(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        body: ByteStream,
+        options: &PutOptions,
+    ) -> Result<ObjectMeta> {
+        let name = container(bucket)?;
+        let blob = self.blob_client(&name, key)?;
+        let written =
+            upload::upload(&self.inner, &blob, &format!("{name}/{key}"), body, options).await?;
+        Ok(ObjectMeta {
+            key: key.clone(),
+            size: written.size,
+            etag: Some(hex::encode(written.md5)),
+            version: written.version,
+            last_modified: written.last_modified.and_then(timestamp),
+        })
+    }
+
+    async fn get(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<deploy_core::object_store::GetResult> {
+        let name = container(bucket)?;
+        let (meta, etag) = self.blob_meta(&name, key).await?;
+        let blob = self.blob_client(&name, key)?;
+        let object = format!("{name}/{key}");
+        let concurrency = std::num::NonZero::new(self.inner.concurrency)
+            .unwrap_or(std::num::NonZero::<usize>::MIN);
+        let partition = std::num::NonZero::new(self.inner.block_size.min(4 * 1024 * 1024))
+            .unwrap_or(std::num::NonZero::<usize>::MIN);
+        let options = BlobClientDownloadOptions {
+            if_match: etag,
+            parallel: Some(concurrency),
+            partition_size: Some(partition),
+            ..Default::default()
+        };
+        let downloaded = blob
+            .download(Some(options))
+            .await
+            .map_err(|e| from_azure(Self::call("GetBlob", "object", &object), e))?;
+        let body = downloaded
+            .body
+            .map_err(move |e| {
+                from_azure(
+                    Call {
+                        provider: BACKEND,
+                        operation: "GetBlob",
+                        kind: "object",
+                        name: &object,
+                    },
+                    e,
+                )
+            })
+            .boxed();
+        Ok(GetResult { meta, body })
+    }
+
+    async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
+        let name = container(bucket)?;
+        Ok(self.blob_meta(&name, key).await?.0)
+    }
+
+    fn list(
+        &self,
+        bucket: &BucketName,
+        options: ListOptions,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let name = match container(bucket) {
+            Ok(n) => n,
+            Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
+        };
+        let client = match self.container_client(&name) {
+            Ok(c) => c,
+            Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
+        };
+        let list_options = BlobContainerClientListBlobsOptions {
+            prefix: options.prefix.clone(),
+            ..Default::default()
+        };
+        let container_name = name.as_str().to_owned();
+        let call_err = move |e: azure_core::Error| {
+            from_azure(
+                Call {
+                    provider: BACKEND,
+                    operation: "ListBlobs",
+                    kind: "bucket",
+                    name: &container_name,
+                },
+                e,
+            )
+        };
+        let pages = match client.list_blobs(Some(list_options)) {
+            Ok(p) => p.into_pages(),
+            Err(e) => return futures::stream::once(async move { Err(call_err(e)) }).boxed(),
+        };
+        let start_after = options.start_after;
+        let mut failed = false;
+        pages
+            .map(move |page| {
+                let page = page.and_then(|p| p.into_model()).map_err(&call_err)?;
+                let metas: Vec<Result<ObjectMeta>> = page
+                    .blob_items
+                    .into_iter()
+                    .filter_map(|item| {
+                        let key = item.name?;
+                        if start_after
+                            .as_deref()
+                            .is_some_and(|after| key.as_str() <= after)
+                        {
+                            return None;
+                        }
+                        let props = item.properties.unwrap_or_default();
+                        Some(ObjectKey::new(key).map(|key| ObjectMeta {
+                            key,
+                            size: props.content_length.unwrap_or(0),
+                            etag: etag_of(props.content_md5.as_deref()),
+                            version: item.version_id,
+                            last_modified: props.last_modified.and_then(timestamp),
+                        }))
+                    })
+                    .collect();
+                Ok::<_, Error>(futures::stream::iter(metas))
+            })
+            // One error ends the listing: a missing container answers a single NotFound.
+            .take_while(move |page| {
+                let go = !failed;
+                failed |= page.is_err();
+                futures::future::ready(go)
+            })
+            .try_flatten()
+            .boxed()
+    }
+
+    async fn copy(
+        &self,
+        from_bucket: &BucketName,
+        from: &ObjectKey,
+        to_bucket: &BucketName,
+        to: &ObjectKey,
+    ) -> Result<ObjectMeta> {
+        let (source_name, dest_name) = (container(from_bucket)?, container(to_bucket)?);
+        // The source must exist: its NotFound names the source, not the destination.
+        let (source, source_etag) = self.blob_meta(&source_name, from).await?;
+        let source_url = self.blob_client(&source_name, from)?.url().to_string();
+        let dest = self.blob_client(&dest_name, to)?;
+        let object = format!("{dest_name}/{to}");
+        let call = Self::call("CopyBlob", "object", &object);
+        let options = azure_storage_blob::models::BlobClientStartCopyFromUrlOptions {
+            source_if_match: source_etag,
+            ..Default::default()
+        };
+        let started = dest
+            .start_copy_from_url(source_url, Some(options))
+            .await
+            .map_err(|e| from_azure(call, e))?;
+        let status = started.copy_status().map_err(|e| from_azure(call, e))?;
+        if status != Some(CopyStatus::Success) {
+            let what = format!("copy of {source_name}/{from} to {object}");
+            self.inner
+                .copy_waiter
+                .wait(&what, || async {
+                    let props = dest
+                        .get_properties(None)
+                        .await
+                        .map_err(|e| from_azure(call, e))?;
+                    let status = props.copy_status().map_err(|e| from_azure(call, e))?;
+                    Ok(match status {
+                        Some(CopyStatus::Success) | None => Poll::Ready(()),
+                        Some(CopyStatus::Pending) => Poll::Pending("pending".into()),
+                        Some(other) => Poll::Failed(format!(
+                            "{other:?}: {}",
+                            props
+                                .copy_status_description()
+                                .ok()
+                                .flatten()
+                                .unwrap_or_default()
+                        )),
+                    })
+                })
+                .await?;
+        }
+        let (meta, _) = self.blob_meta(&dest_name, to).await?;
+        // Copy Blob keeps the Content-MD5; fall back to the source's when a service does not.
+        Ok(ObjectMeta {
+            etag: meta.etag.clone().or(source.etag),
+            ..meta
+        })
+    }
+
+    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
+        let name = container(bucket)?;
+        let blob = self.blob_client(&name, key)?;
+        let options = BlobClientDeleteOptions {
+            delete_snapshots: Some(DeleteSnapshotsOptionType::Include),
+            ..Default::default()
+        };
+        match blob.delete(Some(options)).await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error::error_code(&e) == Some("BlobNotFound") => Ok(()),
+            Err(e) => Err(from_azure(
+                Self::call("DeleteBlob", "object", &format!("{name}/{key}")),
+                e,
+            )),
+        }
+    }
+
+    async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
+        container(bucket)?;
+        let concurrency = self.inner.concurrency * 4;
+        futures::stream::iter(keys.iter().cloned())
+            .map(|key| {
+                let (store, bucket) = (self.clone(), bucket.clone());
+                async move { store.delete(&bucket, &key).await }
+            })
+            .buffer_unordered(concurrency)
+            .try_collect::<()>()
+            .await
+    }
+}
