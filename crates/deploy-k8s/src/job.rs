@@ -97,8 +97,8 @@ pub(crate) fn env_var(name: &str, value: &str) -> EnvVar {
     EnvVar { name: name.to_owned(), value: Some(value.to_owned()), ..EnvVar::default() }
 }
 
-/// The objects of one run.
-#[derive(Clone, Debug)]
+/// The objects of one run. Its `Debug` shows the Secret's keys, never its values.
+#[derive(Clone)]
 pub struct JobResources {
     /// `PGPASSWORD` and the other secret environment variables.
     pub secret: Secret,
@@ -106,6 +106,17 @@ pub struct JobResources {
     pub config_map: ConfigMap,
     /// The Job.
     pub job: Job,
+}
+
+impl std::fmt::Debug for JobResources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&String> = self.secret.string_data.iter().flat_map(|d| d.keys()).collect();
+        f.debug_struct("JobResources")
+            .field("secret", &format_args!("Secret {:?} with keys {keys:?} (values redacted)", self.secret.metadata.name))
+            .field("config_map", &self.config_map)
+            .field("job", &self.job)
+            .finish()
+    }
 }
 
 /// What a run that completed reports.

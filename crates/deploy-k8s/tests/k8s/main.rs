@@ -1,5 +1,6 @@
 //! deploy-k8s integration tests: one binary, one module per subject.
 
+mod client;
 mod fake_api;
 mod lifecycle;
 mod resources;

@@ -49,8 +49,10 @@ fn the_bootstrap_job_is_restricted_and_secrets_go_only_to_the_secret() {
     assert!(files["bootstrap.sql"].contains("\\gexec"));
     assert!(files["ca.crt"].contains("BEGIN CERTIFICATE"));
     assert!(!serde_json::to_string(&r.config_map).unwrap().contains("SENTINEL"));
-    // Debug of the job holds no secret either.
+    // Debug of the job and of its objects holds no secret either.
     assert!(!format!("{job:?}").contains("SENTINEL"));
+    let debug = format!("{r:?}");
+    assert!(!debug.contains("SENTINEL") && !debug.contains("SCRAM-SHA-256$") && debug.contains("PGPASSWORD"), "{debug}");
 }
 
 #[test]
