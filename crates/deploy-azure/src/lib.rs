@@ -22,3 +22,6 @@ mod error;
 
 #[cfg(feature = "blob")]
 pub mod blob;
+
+#[cfg(feature = "arm")]
+pub mod arm;
