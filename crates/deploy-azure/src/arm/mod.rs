@@ -12,7 +12,8 @@
 //! - Resources, one module each: [`group`] (resource groups), [`storage`]
 //!   (storage account, blob versioning, container), [`network`] (virtual
 //!   network, delegated subnet, peering both ways), [`dns`] (Private DNS zone
-//!   and virtual-network link), [`role`] (role assignments) and [`lock`]
+//!   and virtual-network link), [`postgres`] (flexible server as the core
+//!   [`deploy_core::Database`], its databases, point-in-time restore), [`role`] (role assignments) and [`lock`]
 //!   (management locks, the flexible server's deletion protection).
 //!
 //! Every `ensure_*` reads the resource first and sends a PUT only when it is
@@ -26,6 +27,7 @@ pub mod dns;
 pub mod group;
 pub mod lock;
 pub mod network;
+pub mod postgres;
 
 pub mod role;
 pub mod storage;

@@ -36,6 +36,7 @@ struct State {
     throttle: u32,
     fail: Option<(u16, Value)>,
     fail_operation: Option<Value>,
+    poll_retry_after: u32,
     requests: Vec<(String, String)>,
 }
 
@@ -307,7 +308,11 @@ impl FakeArm {
 
     /// Answer mutations this way from now on.
     pub fn set_lro(&self, lro: Lro) {
-        self.state.lock().unwrap().lro = Some(lro);
+        let mut state = self.state.lock().unwrap();
+        state.lro = Some(lro);
+        if let Lro::AsyncOperation { retry_after, .. } = lro {
+            state.poll_retry_after = retry_after;
+        }
     }
 
     /// Answer the next `n` mutations 429.

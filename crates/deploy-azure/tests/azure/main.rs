@@ -10,3 +10,4 @@ mod support;
 
 mod arm;
 mod blob;
+mod postgres;
