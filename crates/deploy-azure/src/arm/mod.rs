@@ -13,7 +13,8 @@
 //!   (storage account, blob versioning, container), [`network`] (virtual
 //!   network, delegated subnet, peering both ways), [`dns`] (Private DNS zone
 //!   and virtual-network link), [`postgres`] (flexible server as the core
-//!   [`deploy_core::Database`], its databases, point-in-time restore), [`role`] (role assignments) and [`lock`]
+//!   [`deploy_core::Database`], its databases, point-in-time restore), [`aks`]
+//!   (managed cluster as the core [`deploy_core::Cluster`]), [`role`] (role assignments) and [`lock`]
 //!   (management locks, the flexible server's deletion protection).
 //!
 //! Every `ensure_*` reads the resource first and sends a PUT only when it is
@@ -23,6 +24,7 @@
 //! Request and response shapes follow the public Azure REST API specifications
 //! (`Azure/azure-rest-api-specs`) at the api-versions in [`api`].
 
+pub mod aks;
 pub mod dns;
 pub mod group;
 pub mod lock;

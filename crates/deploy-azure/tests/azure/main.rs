@@ -8,6 +8,7 @@
 mod fake_arm;
 mod support;
 
+mod aks;
 mod arm;
 mod blob;
 mod postgres;
