@@ -7,12 +7,14 @@
 //! | (always) | [`sas`] | account SAS signer (and Azurite's dev-account constants) |
 //! | `blob` | `blob` | [`deploy_core::ObjectStore`] on Blob Storage (`BlobStore`) |
 //! | `blob` or `arm` | `credential` | service-principal login (`ServicePrincipal`) |
-//! | `arm` | `arm` | Azure Resource Manager client and resources |
+//! | `arm` | `arm` | Azure Resource Manager client and resources: resource groups, storage accounts, networks and peerings, private DNS links, PostgreSQL flexible server (`Database`), AKS (`Cluster`), role assignments, locks |
+//! | (always) | [`backup`] | how backups map on Azure (no `BackupVault` implementation) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use deploy_core as core;
 
+pub mod backup;
 pub mod sas;
 
 #[cfg(any(feature = "blob", feature = "arm"))]
@@ -22,3 +24,6 @@ mod error;
 
 #[cfg(feature = "blob")]
 pub mod blob;
+
+#[cfg(feature = "arm")]
+pub mod arm;

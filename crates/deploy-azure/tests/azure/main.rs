@@ -5,6 +5,10 @@
 //! it they print a skip reason and pass, unless `DEPLOY_REQUIRE_PEERS=1`.
 //! The management-plane tests run against an in-test fake ARM endpoint.
 
+mod fake_arm;
 mod support;
 
+mod aks;
+mod arm;
 mod blob;
+mod postgres;

@@ -1,0 +1,685 @@
+//! Azure Database for PostgreSQL flexible server as the core [`Database`]
+//! (`Microsoft.DBforPostgreSQL/flexibleServers`), its databases, and
+//! point-in-time restore into a new server.
+//!
+//! How the neutral [`DatabaseSpec`] maps:
+//!
+//! | spec | flexible server |
+//! | --- | --- |
+//! | `engine_version` | `properties.version` (major, 13 or later) |
+//! | `instance_class` | `sku.name` (`Standard_D2ds_v4`); the tier follows from it (B: Burstable, D: GeneralPurpose, E: MemoryOptimized) |
+//! | `storage_gib` | `storage.storageSizeGB` (one of Azure's sizes: 32, 64, ... 32767) |
+//! | `max_storage_gib` | `storage.autoGrow`: Azure grows without a ceiling of its own, so only `Some(32767)` (the maximum) turns it on; other ceilings are `NotSupported` |
+//! | `require_tls` | server parameter `require_secure_transport` = `ON`/`OFF` |
+//! | `allowed_extensions` | server parameter `azure.extensions` (uppercase, comma-separated) |
+//! | `deletion_protection` | a `CanNotDelete` management lock named `deploy-deletion-protection` |
+//! | `backup_retention_days` | `backup.backupRetentionDays` (7 to 35 on Azure: fewer is `InvalidInput`) |
+//! | `high_availability` | `highAvailability.mode` `ZoneRedundant` / `Disabled` |
+//! | `network.delegated_subnet`, `network.private_dns_zone` | `network.delegatedSubnetResourceId`, `network.privateDnsZoneArmResourceId` (private access) |
+//! | `network.publicly_accessible` | `network.publicNetworkAccess` |
+//! | `encryption_key`, `network.subnet_group`, `network.security_groups` | `NotSupported` |
+//!
+//! Manual snapshots do not exist on a flexible server: its backups are taken
+//! by the service (daily, kept `backup_retention_days`) and restored with
+//! [`Database::restore_to_point_in_time`]; the snapshot operations answer
+//! `NotSupported` naming the operation. Geo-redundant backup is
+//! [`FlexibleServers::geo_redundant_backup`].
+
+use async_trait::async_trait;
+use deploy_core::database::{
+    DatabaseInfo, DatabaseNetwork, DatabaseStatus, Endpoint, Engine, SnapshotInfo,
+};
+use deploy_core::plan::{Change, Plan};
+use deploy_core::{
+    Confirm, Database, DatabaseSpec, Error, FinalSnapshot, PgIdentifier, ResourceName,
+    RestorePoint, RestoreTarget, Result,
+};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::lock::LockLevel;
+use super::{
+    ArmClient, Target, api, check_location, check_name, check_resource_id, str_at, tags_of,
+};
+
+/// The backend name in errors.
+pub const BACKEND: &str = "azure-postgres-flexible";
+
+/// The name of the lock that is the server's deletion protection.
+pub const DELETION_LOCK: &str = "deploy-deletion-protection";
+
+const STORAGE_SIZES: [u32; 11] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
+
+/// The flexible servers of one resource group and location, as a [`Database`].
+#[derive(Clone, Debug)]
+pub struct FlexibleServers {
+    arm: ArmClient,
+    resource_group: String,
+    location: String,
+    geo_redundant_backup: bool,
+}
+
+impl FlexibleServers {
+    /// Servers in `resource_group` (which must exist) at `location`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `resource_group` or `location`.
+    pub fn new(
+        arm: ArmClient,
+        resource_group: impl Into<String>,
+        location: impl Into<String>,
+    ) -> Result<Self> {
+        let (resource_group, location) = (resource_group.into(), location.into());
+        check_name("resource_group", &resource_group, 90, "-_.()")?;
+        check_location(&location)?;
+        Ok(FlexibleServers {
+            arm,
+            resource_group,
+            location,
+            geo_redundant_backup: false,
+        })
+    }
+
+    /// Keep backups geo-redundant (a paired region); fixed at creation.
+    #[must_use]
+    pub fn geo_redundant_backup(mut self, on: bool) -> Self {
+        self.geo_redundant_backup = on;
+        self
+    }
+
+    /// The resource id of server `name`.
+    pub fn server_id(&self, name: &str) -> String {
+        format!(
+            "{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}",
+            self.arm.group_path(&self.resource_group)
+        )
+    }
+
+    fn target(name: &str) -> Target<'_> {
+        Target {
+            kind: "database",
+            name,
+        }
+    }
+
+    /// Refuse what Azure cannot take, naming the field.
+    fn check(spec: &DatabaseSpec) -> Result<()> {
+        spec.validate()?;
+        let major: u32 = spec
+            .engine_version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        if major < 13 {
+            return Err(Error::invalid(
+                "engine_version",
+                format!("is {}", spec.engine_version),
+                "flexible servers run PostgreSQL 13 or later",
+            ));
+        }
+        tier_of(&spec.instance_class)?;
+        if !STORAGE_SIZES.contains(&spec.storage_gib) {
+            return Err(Error::invalid(
+                "storage_gib",
+                format!("is {}", spec.storage_gib),
+                "flexible server storage sizes: 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384 or 32767 GiB",
+            ));
+        }
+        if let Some(max) = spec.max_storage_gib
+            && max != 32767
+        {
+            return Err(Error::not_supported(
+                BACKEND,
+                "max_storage_gib",
+                "storage auto-grow has no ceiling but the 32767 GiB maximum: use Some(32767) to turn it on, None to keep it off",
+            ));
+        }
+        if spec.backup_retention_days < 7 {
+            return Err(Error::invalid(
+                "backup_retention_days",
+                format!("is {}", spec.backup_retention_days),
+                "flexible servers keep backups 7 to 35 days",
+            ));
+        }
+        if spec.encryption_key.is_some() {
+            return Err(Error::not_supported(
+                BACKEND,
+                "encryption_key",
+                "customer-managed keys need a user-assigned identity with access to the key vault; not done by deploy yet (data is encrypted with platform-managed keys)",
+            ));
+        }
+        if spec.network.subnet_group.is_some() || !spec.network.security_groups.is_empty() {
+            return Err(Error::not_supported(
+                BACKEND,
+                "network.subnet_group",
+                "AWS placement: on Azure use network.delegated_subnet and network.private_dns_zone",
+            ));
+        }
+        if let Some(subnet) = &spec.network.delegated_subnet {
+            check_resource_id("network.delegated_subnet", subnet)?;
+        }
+        if let Some(zone) = &spec.network.private_dns_zone {
+            check_resource_id("network.private_dns_zone", zone)?;
+        }
+        if spec.network.delegated_subnet.is_some() != spec.network.private_dns_zone.is_some() {
+            return Err(Error::invalid(
+                "network.private_dns_zone",
+                "is set without network.delegated_subnet or the other way round",
+                "private access needs both the delegated subnet and the private DNS zone",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn get_server(&self, name: &str) -> Result<Option<Value>> {
+        self.arm
+            .get(&self.server_id(name), api::POSTGRES, Self::target(name))
+            .await
+    }
+
+    async fn parameter(&self, server: &str, parameter: &str) -> Result<Option<String>> {
+        let path = format!("{}/configurations/{parameter}", self.server_id(server));
+        let v = self
+            .arm
+            .get(
+                &path,
+                api::POSTGRES,
+                Target {
+                    kind: "server parameter",
+                    name: parameter,
+                },
+            )
+            .await?;
+        Ok(v.as_ref()
+            .and_then(|v| str_at(v, "/properties/value"))
+            .map(str::to_owned))
+    }
+
+    async fn set_parameter(&self, server: &str, parameter: &str, value: &str) -> Result<()> {
+        let path = format!("{}/configurations/{parameter}", self.server_id(server));
+        let body = json!({ "properties": { "value": value, "source": "user-override" } });
+        self.arm
+            .put(
+                &path,
+                api::POSTGRES,
+                &body,
+                Target {
+                    kind: "server parameter",
+                    name: parameter,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn info(&self, name: &ResourceName, server: &Value) -> Result<DatabaseInfo> {
+        let require_tls = self
+            .parameter(name.as_str(), "require_secure_transport")
+            .await?
+            .is_none_or(|v| v.eq_ignore_ascii_case("on"));
+        let extensions = self
+            .parameter(name.as_str(), "azure.extensions")
+            .await?
+            .unwrap_or_default();
+        let allowed_extensions = extensions
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .filter_map(|e| PgIdentifier::new(e.to_ascii_lowercase()).ok())
+            .collect();
+        let deletion_protection = self
+            .arm
+            .lock_level(&self.server_id(name.as_str()), DELETION_LOCK)
+            .await?
+            .is_some();
+        Ok(info_of(
+            name,
+            server,
+            require_tls,
+            allowed_extensions,
+            deletion_protection,
+        ))
+    }
+
+    async fn wait_ready(&self, name: &str) -> Result<()> {
+        let what = format!("postgres server {name} to be ready");
+        self.arm
+            .inner
+            .waiter
+            .wait(&what, || async {
+                let server = self
+                    .get_server(name)
+                    .await?
+                    .ok_or_else(|| Error::not_found("database", name))?;
+                Ok(
+                    match str_at(&server, "/properties/state").unwrap_or("Ready") {
+                        "Ready" => deploy_core::Poll::Ready(()),
+                        "Disabled" | "Dropping" => deploy_core::Poll::Failed(
+                            str_at(&server, "/properties/state")
+                                .unwrap_or("")
+                                .to_owned(),
+                        ),
+                        other => deploy_core::Poll::Pending(other.to_owned()),
+                    },
+                )
+            })
+            .await
+    }
+
+    /// The databases (`vectice`, `keycloak`) on server `server`: create those
+    /// missing (UTF8, `en_US.utf8`); answers the changes. `apply = false` only plans.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for the server; ARM errors.
+    pub async fn ensure_databases(
+        &self,
+        server: &ResourceName,
+        databases: &[PgIdentifier],
+        apply: bool,
+    ) -> Result<Plan> {
+        let mut plan = Plan::new();
+        for (i, db) in databases.iter().enumerate() {
+            check_name(&format!("databases[{i}]"), db.as_str(), 63, "_")?;
+        }
+        for db in databases {
+            let path = format!(
+                "{}/databases/{}",
+                self.server_id(server.as_str()),
+                db.as_str()
+            );
+            let target = Target {
+                kind: "postgres database",
+                name: db.as_str(),
+            };
+            if self.arm.get(&path, api::POSTGRES, target).await?.is_some() {
+                continue;
+            }
+            plan.push(Change::create(
+                "postgres database",
+                format!("{server}/{db}"),
+            ));
+            if apply {
+                self.arm
+                    .put(
+                        &path,
+                        api::POSTGRES,
+                        &json!({ "properties": { "charset": "UTF8", "collation": "en_US.utf8" } }),
+                        target,
+                    )
+                    .await?;
+            }
+        }
+        Ok(plan)
+    }
+
+    fn server_body(&self, spec: &DatabaseSpec, password: Option<&str>) -> Value {
+        let mut network = json!({ "publicNetworkAccess": if spec.network.publicly_accessible { "Enabled" } else { "Disabled" } });
+        if let (Some(subnet), Some(zone)) = (
+            &spec.network.delegated_subnet,
+            &spec.network.private_dns_zone,
+        ) {
+            network["delegatedSubnetResourceId"] = json!(subnet);
+            network["privateDnsZoneArmResourceId"] = json!(zone);
+        }
+        let mut properties = json!({
+            "version": spec.engine_version.split('.').next().unwrap_or_default(),
+            "administratorLogin": spec.admin_username.as_str(),
+            "storage": { "storageSizeGB": spec.storage_gib, "autoGrow": if spec.max_storage_gib.is_some() { "Enabled" } else { "Disabled" } },
+            "backup": { "backupRetentionDays": spec.backup_retention_days, "geoRedundantBackup": if self.geo_redundant_backup { "Enabled" } else { "Disabled" } },
+            "highAvailability": { "mode": if spec.high_availability { "ZoneRedundant" } else { "Disabled" } },
+            "network": network,
+            "createMode": "Create",
+        });
+        if let Some(p) = password {
+            properties["administratorLoginPassword"] = json!(p);
+        }
+        json!({
+            "location": self.location,
+            "sku": { "name": spec.instance_class, "tier": tier_of(&spec.instance_class).unwrap_or("GeneralPurpose") },
+            "tags": spec.tags,
+            "properties": properties,
+        })
+    }
+}
+
+fn tier_of(instance_class: &str) -> Result<&'static str> {
+    let family = instance_class
+        .strip_prefix("Standard_")
+        .and_then(|s| s.chars().next());
+    match family {
+        Some('B') => Ok("Burstable"),
+        Some('D') => Ok("GeneralPurpose"),
+        Some('E') => Ok("MemoryOptimized"),
+        _ => Err(Error::invalid(
+            "instance_class",
+            format!("{instance_class:?} is not a flexible server size"),
+            "Azure sizes such as Standard_B1ms, Standard_D2ds_v4 or Standard_E4ds_v5",
+        )),
+    }
+}
+
+fn timestamp_at(v: &Value, pointer: &str) -> Option<Timestamp> {
+    str_at(v, pointer).and_then(|s| s.parse().ok())
+}
+
+fn info_of(
+    name: &ResourceName,
+    v: &Value,
+    require_tls: bool,
+    allowed_extensions: Vec<PgIdentifier>,
+    deletion_protection: bool,
+) -> DatabaseInfo {
+    let status = match str_at(v, "/properties/state").unwrap_or("") {
+        "Ready" => DatabaseStatus::Available,
+        "Starting" | "Provisioning" | "" => DatabaseStatus::Creating,
+        "Updating" | "Restarting" => DatabaseStatus::Modifying,
+        "Dropping" => DatabaseStatus::Deleting,
+        "Disabled" => DatabaseStatus::Failed,
+        other => DatabaseStatus::Other(other.to_owned()),
+    };
+    let storage = v
+        .pointer("/properties/storage/storageSizeGB")
+        .and_then(Value::as_u64)
+        .unwrap_or(0) as u32;
+    let auto_grow = str_at(v, "/properties/storage/autoGrow") == Some("Enabled");
+    DatabaseInfo {
+        name: name.clone(),
+        status,
+        engine: Engine::Postgres,
+        engine_version: str_at(v, "/properties/version").unwrap_or("").to_owned(),
+        instance_class: str_at(v, "/sku/name").unwrap_or("").to_owned(),
+        endpoint: str_at(v, "/properties/fullyQualifiedDomainName").map(|host| Endpoint {
+            host: host.to_owned(),
+            port: 5432,
+        }),
+        require_tls,
+        allowed_extensions,
+        deletion_protection,
+        storage_gib: storage,
+        max_storage_gib: auto_grow.then_some(32767),
+        backup_retention_days: v
+            .pointer("/properties/backup/backupRetentionDays")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as u32,
+        encrypted: true,
+        encryption_key: None,
+        high_availability: str_at(v, "/properties/highAvailability/mode")
+            .is_some_and(|m| m != "Disabled"),
+        network: DatabaseNetwork {
+            subnet_group: None,
+            security_groups: Vec::new(),
+            delegated_subnet: str_at(v, "/properties/network/delegatedSubnetResourceId")
+                .map(str::to_owned),
+            private_dns_zone: str_at(v, "/properties/network/privateDnsZoneArmResourceId")
+                .map(str::to_owned),
+            publicly_accessible: str_at(v, "/properties/network/publicNetworkAccess")
+                == Some("Enabled"),
+        },
+        earliest_restorable_time: timestamp_at(v, "/properties/backup/earliestRestoreDate"),
+        latest_restorable_time: Some(Timestamp::now()),
+        tags: tags_of(v),
+    }
+}
+
+fn extensions_value(spec: &DatabaseSpec) -> String {
+    let mut v: Vec<String> = spec
+        .allowed_extensions
+        .iter()
+        .map(|e| e.as_str().to_ascii_uppercase())
+        .collect();
+    v.sort();
+    v.join(",")
+}
+
+#[async_trait]
+impl Database for FlexibleServers {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        Self::check(spec)?;
+        match self.get_server(spec.name.as_str()).await? {
+            None => Ok(Plan::from_iter([Change::create(
+                "database",
+                spec.name.as_str(),
+            )])),
+            Some(server) => Ok(self.info(&spec.name, &server).await?.diff(spec)),
+        }
+    }
+
+    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        Self::check(spec)?;
+        let name = spec.name.as_str();
+        let target = Self::target(name);
+        let path = self.server_id(name);
+        let plan = match self.get_server(name).await? {
+            None => {
+                let password = spec.admin_password.as_ref().ok_or_else(|| {
+                    Error::invalid(
+                        "admin_password",
+                        "is not set",
+                        "creating a server needs the administrator's password",
+                    )
+                })?;
+                deploy_core::PasswordRules::azure_postgres()
+                    .check(password.expose())
+                    .map_err(|e| e.in_field("admin_password"))?;
+                self.arm
+                    .put(
+                        &path,
+                        api::POSTGRES,
+                        &self.server_body(spec, Some(password.expose())),
+                        target,
+                    )
+                    .await?;
+                Plan::from_iter([Change::create("database", name)])
+            }
+            Some(server) => {
+                let info = self.info(&spec.name, &server).await?;
+                let plan = info.diff(spec);
+                let server_fields = [
+                    "engine_version",
+                    "instance_class",
+                    "storage_gib",
+                    "max_storage_gib",
+                    "backup_retention_days",
+                    "high_availability",
+                    "tags",
+                ];
+                let changes_server = plan.changes.iter().any(|c| matches!(&c.action, deploy_core::Action::Update { fields } if fields.iter().any(|f| server_fields.contains(&f.field.as_str()))));
+                if changes_server {
+                    let mut body = self.server_body(spec, None);
+                    // Creation-only fields stay out of an update.
+                    for k in ["administratorLogin", "createMode", "network"] {
+                        body["properties"].as_object_mut().map(|p| p.remove(k));
+                    }
+                    body["properties"]["backup"]
+                        .as_object_mut()
+                        .map(|b| b.remove("geoRedundantBackup"));
+                    self.arm.patch(&path, api::POSTGRES, &body, target).await?;
+                }
+                plan
+            }
+        };
+        self.wait_ready(name).await?;
+        let tls = if spec.require_tls { "ON" } else { "OFF" };
+        if self
+            .parameter(name, "require_secure_transport")
+            .await?
+            .is_none_or(|v| !v.eq_ignore_ascii_case(tls))
+        {
+            self.set_parameter(name, "require_secure_transport", tls)
+                .await?;
+        }
+        let extensions = extensions_value(spec);
+        if self
+            .parameter(name, "azure.extensions")
+            .await?
+            .unwrap_or_default()
+            .to_ascii_uppercase()
+            != extensions
+        {
+            self.set_parameter(name, "azure.extensions", &extensions)
+                .await?;
+        }
+        self.set_deletion_protection(&spec.name, spec.deletion_protection)
+            .await?;
+        Ok(plan)
+    }
+
+    async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
+        let server = self
+            .get_server(name.as_str())
+            .await?
+            .ok_or_else(|| Error::not_found("database", name.as_str()))?;
+        self.info(name, &server).await
+    }
+
+    async fn create_snapshot(
+        &self,
+        _database: &ResourceName,
+        _snapshot: &ResourceName,
+    ) -> Result<SnapshotInfo> {
+        Err(Error::not_supported(
+            BACKEND,
+            "create_snapshot",
+            "flexible servers take their own backups; restore them with restore_to_point_in_time",
+        ))
+    }
+
+    async fn list_snapshots(&self, _database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
+        Err(Error::not_supported(
+            BACKEND,
+            "list_snapshots",
+            "flexible servers have no manual snapshots; see describe_database's restorable window",
+        ))
+    }
+
+    async fn delete_snapshot(&self, _snapshot: &ResourceName, _confirm: &Confirm) -> Result<()> {
+        Err(Error::not_supported(
+            BACKEND,
+            "delete_snapshot",
+            "flexible servers have no manual snapshots",
+        ))
+    }
+
+    async fn restore_snapshot(
+        &self,
+        _snapshot: &ResourceName,
+        _target: &RestoreTarget,
+    ) -> Result<DatabaseInfo> {
+        Err(Error::not_supported(
+            BACKEND,
+            "restore_snapshot",
+            "flexible servers have no manual snapshots; use restore_to_point_in_time",
+        ))
+    }
+
+    async fn restore_to_point_in_time(
+        &self,
+        source: &ResourceName,
+        point: RestorePoint,
+        target: &RestoreTarget,
+    ) -> Result<DatabaseInfo> {
+        if target.instance_class.is_some() {
+            return Err(Error::not_supported(
+                BACKEND,
+                "instance_class",
+                "a restored server keeps its source's size; change it after the restore",
+            ));
+        }
+        if let Some(network) = &target.network
+            && (network.subnet_group.is_some() || !network.security_groups.is_empty())
+        {
+            return Err(Error::not_supported(
+                BACKEND,
+                "network.subnet_group",
+                "AWS placement: on Azure use network.delegated_subnet and network.private_dns_zone",
+            ));
+        }
+        let source_info = self.describe_database(source).await?;
+        let now = Timestamp::now();
+        point.validate(now, &source_info)?;
+        if self.get_server(target.name.as_str()).await?.is_some() {
+            return Err(Error::already_exists("database", target.name.as_str()));
+        }
+        let at = match point {
+            RestorePoint::Latest => now - jiff::SignedDuration::from_mins(1),
+            RestorePoint::At(t) => t,
+        };
+        let mut properties = json!({
+            "createMode": "PointInTimeRestore",
+            "sourceServerResourceId": self.server_id(source.as_str()),
+            "pointInTimeUTC": at.to_string(),
+        });
+        let network = target
+            .network
+            .clone()
+            .unwrap_or(source_info.network.clone());
+        if let (Some(subnet), Some(zone)) = (&network.delegated_subnet, &network.private_dns_zone) {
+            properties["network"] = json!({ "delegatedSubnetResourceId": subnet, "privateDnsZoneArmResourceId": zone, "publicNetworkAccess": "Disabled" });
+        }
+        let body = json!({ "location": self.location, "properties": properties });
+        let name = target.name.as_str();
+        self.arm
+            .put(
+                &self.server_id(name),
+                api::POSTGRES,
+                &body,
+                Self::target(name),
+            )
+            .await?;
+        self.wait_ready(name).await?;
+        self.set_deletion_protection(&target.name, target.deletion_protection)
+            .await?;
+        self.describe_database(&target.name).await
+    }
+
+    async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
+        let scope = self.server_id(database.as_str());
+        if on {
+            self.arm
+                .ensure_lock(
+                    &scope,
+                    DELETION_LOCK,
+                    LockLevel::CanNotDelete,
+                    "deletion protection (deploy)",
+                )
+                .await?;
+        } else {
+            self.arm.remove_lock(&scope, DELETION_LOCK).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_database(
+        &self,
+        database: &ResourceName,
+        final_snapshot: &FinalSnapshot,
+        confirm: &Confirm,
+    ) -> Result<()> {
+        confirm.check("delete database server", database.as_str())?;
+        if let FinalSnapshot::Take(_) = final_snapshot {
+            return Err(Error::not_supported(
+                BACKEND,
+                "final_snapshot",
+                "flexible servers have no manual snapshots: restore to a point in time first if the data is needed, then delete with FinalSnapshot::Skip",
+            ));
+        }
+        let scope = self.server_id(database.as_str());
+        if self.get_server(database.as_str()).await?.is_none() {
+            return Err(Error::not_found("database", database.as_str()));
+        }
+        if self.arm.lock_level(&scope, DELETION_LOCK).await?.is_some() {
+            return Err(Error::DeletionProtected {
+                kind: "database",
+                name: database.as_str().to_owned(),
+            });
+        }
+        self.arm
+            .delete(&scope, api::POSTGRES, Self::target(database.as_str()))
+            .await
+    }
+}

@@ -1,0 +1,432 @@
+//! The ARM client against the fake endpoint: long-running operations, error
+//! mapping, throttling, and ensures that make no PUT the second time.
+
+use std::time::{Duration, Instant};
+
+use deploy_azure::arm::ArmClient;
+use deploy_azure::arm::dns::DnsLinkSpec;
+use deploy_azure::arm::group::ResourceGroupSpec;
+use deploy_azure::arm::network::{POSTGRES_DELEGATION, SubnetSpec, VirtualNetworkSpec};
+use deploy_azure::arm::role::{RoleAssignmentSpec, STORAGE_BLOB_DATA_CONTRIBUTOR};
+use deploy_azure::arm::storage::StorageAccountSpec;
+use deploy_core::plan::Action;
+use deploy_core::{CidrBlock, Confirm, ContainerName, Error};
+use serde_json::json;
+
+use crate::fake_arm::{FakeArm, Lro, SUBSCRIPTION, fake_token};
+
+fn group() -> ResourceGroupSpec {
+    let mut spec = ResourceGroupSpec::new("vectice-rg", "westeurope");
+    spec.tags.insert("app".into(), "vectice".into());
+    spec
+}
+
+#[tokio::test]
+async fn resource_group_201_with_async_operation_polling_and_retry_after() {
+    let fake = FakeArm::start().await;
+    fake.set_lro(Lro::AsyncOperation {
+        polls: 2,
+        retry_after: 1,
+    });
+    let arm = fake.client();
+    let started = Instant::now();
+    let plan = arm.ensure_resource_group(&group()).await.unwrap();
+    assert!(
+        matches!(plan.changes.as_slice(), [c] if c.action == Action::Create),
+        "{plan:?}"
+    );
+    // Retry-After: 1 on the 201 and on each InProgress poll: at least 3 s in all.
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "Retry-After not honoured: {:?}",
+        started.elapsed()
+    );
+    let requests = fake.requests();
+    let polls = requests
+        .iter()
+        .filter(|r| r.starts_with("GET /operations/"))
+        .count();
+    assert_eq!(polls, 3, "two InProgress then Succeeded: {requests:?}");
+    assert_eq!(
+        requests.last().unwrap(),
+        &format!("GET /subscriptions/{SUBSCRIPTION}/resourceGroups/vectice-rg"),
+        "final GET of the resource: {requests:?}"
+    );
+    let stored = fake.resource(&arm.group_path("vectice-rg")).unwrap();
+    assert_eq!(stored["location"], "westeurope");
+    assert_eq!(stored["tags"]["app"], "vectice");
+}
+
+#[tokio::test]
+async fn second_ensure_makes_no_put() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    arm.ensure_resource_group(&group()).await.unwrap();
+    let vnet = VirtualNetworkSpec {
+        resource_group: "vectice-rg".into(),
+        name: "pg-vnet".into(),
+        location: "westeurope".into(),
+        address_space: vec![CidrBlock::new("10.1.0.0/16").unwrap()],
+        tags: Default::default(),
+    };
+    let subnet = SubnetSpec {
+        resource_group: "vectice-rg".into(),
+        virtual_network: "pg-vnet".into(),
+        name: "pg-subnet".into(),
+        address_prefix: CidrBlock::new("10.1.0.0/24").unwrap(),
+        delegation: Some(POSTGRES_DELEGATION.into()),
+    };
+    let link = DnsLinkSpec {
+        resource_group: "vectice-rg".into(),
+        zone: "vectice.private.postgres.database.azure.com".into(),
+        name: "aks-link".into(),
+        virtual_network_id: arm.virtual_network_id("vectice-rg", "aks-vnet"),
+        registration_enabled: true,
+    };
+    let account = StorageAccountSpec::new("vectice-rg", "vecticeassets", "westeurope");
+    let container = ContainerName::new("assets").unwrap();
+    let role = RoleAssignmentSpec::blob_data_contributor(
+        arm.container_id("vectice-rg", "vecticeassets", &container),
+        "11111111-2222-4333-8444-555555555555",
+    );
+    let run = |arm: ArmClient| {
+        let (vnet, subnet, link, account, container, role) = (
+            vnet.clone(),
+            subnet.clone(),
+            link.clone(),
+            account.clone(),
+            container.clone(),
+            role.clone(),
+        );
+        async move {
+            let mut plan = arm.ensure_resource_group(&group()).await.unwrap();
+            plan.extend(arm.ensure_virtual_network(&vnet, true).await.unwrap());
+            plan.extend(arm.ensure_subnet(&subnet, true).await.unwrap());
+            plan.extend(
+                arm.ensure_private_dns_zone("vectice-rg", &link.zone, &Default::default(), true)
+                    .await
+                    .unwrap(),
+            );
+            plan.extend(arm.ensure_dns_link(&link, true).await.unwrap());
+            plan.extend(
+                arm.ensure_peering_both_ways(
+                    ("vectice-rg", "pg-vnet"),
+                    ("vectice-rg", "aks-vnet"),
+                    true,
+                )
+                .await
+                .unwrap(),
+            );
+            plan.extend(arm.ensure_storage_account(&account, true).await.unwrap());
+            plan.extend(
+                arm.ensure_container("vectice-rg", "vecticeassets", &container, true)
+                    .await
+                    .unwrap(),
+            );
+            plan.extend(arm.ensure_role_assignment(&role).await.unwrap());
+            plan
+        }
+    };
+    let first = run(arm.clone()).await;
+    assert_eq!(first.len(), 10, "{first}");
+    let puts = fake.count("PUT");
+    assert_eq!(
+        puts,
+        11,
+        "one PUT per resource plus the initial group: {:?}",
+        fake.requests()
+    );
+    fake.reset_requests();
+    let second = run(arm.clone()).await;
+    assert!(second.is_empty(), "second run planned changes: {second}");
+    assert_eq!(
+        fake.count("PUT") + fake.count("PATCH") + fake.count("DELETE"),
+        0,
+        "second run mutated: {:?}",
+        fake.requests()
+    );
+    // The subnet is delegated and the link registers; the role assignment name is stable.
+    let stored = fake
+        .resource(&arm.subnet_id("vectice-rg", "pg-vnet", "pg-subnet"))
+        .unwrap();
+    assert_eq!(
+        stored["properties"]["delegations"][0]["properties"]["serviceName"],
+        POSTGRES_DELEGATION
+    );
+    let assignment = fake
+        .resource(&format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+            role.scope,
+            role.assignment_name()
+        ))
+        .unwrap();
+    assert!(
+        assignment["properties"]["roleDefinitionId"]
+            .as_str()
+            .unwrap()
+            .ends_with(STORAGE_BLOB_DATA_CONTRIBUTOR)
+    );
+    assert_eq!(
+        assignment["properties"]["principalType"],
+        "ServicePrincipal"
+    );
+    // A changed tag is an update: PATCH, not PUT.
+    let mut changed = group();
+    changed.tags.insert("team".into(), "platform".into());
+    fake.reset_requests();
+    let plan = arm.ensure_resource_group(&changed).await.unwrap();
+    assert!(
+        matches!(&plan.changes[0].action, Action::Update { fields } if fields[0].field == "tags"),
+        "{plan:?}"
+    );
+    assert_eq!(
+        (fake.count("PATCH"), fake.count("PUT")),
+        (1, 0),
+        "{:?}",
+        fake.requests()
+    );
+    // Versioning switched off is planned on the blob service and applied.
+    let mut unversioned = account.clone();
+    unversioned.versioning = false;
+    let plan = arm
+        .ensure_storage_account(&unversioned, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        plan.to_string(),
+        "  ~ update blob service vecticeassets\n      versioning: true -> false"
+    );
+}
+
+#[tokio::test]
+async fn location_polling_for_202_and_delete() {
+    let fake = FakeArm::start().await;
+    fake.set_lro(Lro::Location { polls: 2 });
+    let arm = fake.client();
+    arm.ensure_resource_group(&group()).await.unwrap();
+    assert!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.starts_with("GET /locations/"))
+            .count()
+            == 3,
+        "{:?}",
+        fake.requests()
+    );
+    let err = arm
+        .delete_resource_group("vectice-rg", &Confirm::new("other"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ConfirmationRequired { .. }), "{err:?}");
+    arm.delete_resource_group("vectice-rg", &Confirm::new("vectice-rg"))
+        .await
+        .unwrap();
+    assert!(fake.resource(&arm.group_path("vectice-rg")).is_none());
+    // Deleting what is gone succeeds.
+    arm.delete_resource_group("vectice-rg", &Confirm::new("vectice-rg"))
+        .await
+        .unwrap();
+}
+
+/// A status, an ARM error code, and the check of the core error it becomes.
+type Case = (u16, &'static str, fn(&Error) -> bool);
+
+#[tokio::test]
+async fn arm_error_bodies_map_to_core_errors() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    let cases: [Case; 4] = [
+        (
+            409,
+            "Conflict",
+            |e: &Error| matches!(e, Error::Conflict { reason, .. } if reason.contains("ResourceGroupBeingDeleted")),
+        ),
+        (
+            403,
+            "AuthorizationFailed",
+            |e: &Error| matches!(e, Error::Unauthorized { message, .. } if message.contains("AuthorizationFailed")),
+        ),
+        (
+            400,
+            "InvalidResourceLocation",
+            |e: &Error| matches!(e, Error::Provider { retryable: false, message, .. } if message.contains("InvalidResourceLocation: nope")),
+        ),
+        (500, "InternalServerError", |e: &Error| {
+            matches!(
+                e,
+                Error::Provider {
+                    retryable: true,
+                    ..
+                }
+            )
+        }),
+    ];
+    for (status, code, check) in cases {
+        let code = if status == 409 {
+            "ResourceGroupBeingDeleted"
+        } else {
+            code
+        };
+        fake.fail_next(
+            status,
+            json!({ "error": { "code": code, "message": "nope" } }),
+        );
+        // 500 is retried by the pipeline and then succeeds: inject it on every try.
+        if status == 500 {
+            let err = {
+                fake.throttle(0);
+                let arm = ArmClient::builder(SUBSCRIPTION, fake_token())
+                    .endpoint(fake.server.uri())
+                    .retry(azure_core::http::RetryOptions::none())
+                    .build()
+                    .unwrap();
+                arm.ensure_resource_group(&group()).await.unwrap_err()
+            };
+            assert!(check(&err), "{status}: {err:?}");
+            continue;
+        }
+        let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+        assert!(check(&err), "{status}: {err:?}");
+        assert!(!err.to_string().contains("fake-arm-token"), "{err}");
+    }
+    // A failed long-running operation is a Conflict naming the state and the error.
+    fake.set_lro(Lro::AsyncOperation {
+        polls: 0,
+        retry_after: 0,
+    });
+    fake.fail_next_operation(json!({ "code": "SubnetIsFull", "message": "no room" }));
+    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict { reason, .. } if reason.contains("Failed: SubnetIsFull no room")),
+        "{err:?}"
+    );
+    // A missing parent of a GET is NotFound.
+    let err = arm
+        .get(
+            "/nope",
+            "2021-04-01",
+            deploy_azure::arm::Target {
+                kind: "thing",
+                name: "nope",
+            },
+        )
+        .await
+        .unwrap();
+    assert!(err.is_none());
+}
+
+#[tokio::test]
+async fn throttling_is_retried_then_reported() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    // Two 429s, then success: the pipeline's retries absorb them (Retry-After: 0).
+    fake.throttle(2);
+    arm.ensure_resource_group(&group()).await.unwrap();
+    assert_eq!(fake.count("PUT"), 3, "{:?}", fake.requests());
+    // More 429s than retries: Throttled, retryable.
+    let mut other = group();
+    other.name = "other-rg".into();
+    fake.throttle(10);
+    let err = arm.ensure_resource_group(&other).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Throttled { .. }) && err.is_retryable(),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_rejected_before_any_request() {
+    // An endpoint where nothing listens: any request would fail with a Provider error.
+    let dead = crate::support::dead_endpoint();
+    let arm = ArmClient::builder(SUBSCRIPTION, fake_token())
+        .endpoint(&dead)
+        .quick_retries()
+        .build()
+        .unwrap();
+    let err = arm
+        .ensure_resource_group(&ResourceGroupSpec::new("bad name!", "westeurope"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.invalid_field(), Some("name"), "{err:?}");
+    let err = arm
+        .ensure_resource_group(&ResourceGroupSpec::new("rg", "West Europe"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.invalid_field(), Some("location"), "{err:?}");
+    let err = arm
+        .ensure_storage_account(
+            &StorageAccountSpec::new("rg", "Has-Caps", "westeurope"),
+            true,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.invalid_field(), Some("name"), "{err:?}");
+    let err = arm
+        .ensure_role_assignment(&RoleAssignmentSpec::blob_data_contributor(
+            "/subscriptions/x/providers/y",
+            "not-a-guid",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.invalid_field(), Some("principal_id"), "{err:?}");
+    let err = arm
+        .ensure_role_assignment(&RoleAssignmentSpec::blob_data_contributor(
+            "storage-account",
+            "11111111-2222-4333-8444-555555555555",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.invalid_field(), Some("scope"), "{err:?}");
+    let link = DnsLinkSpec {
+        resource_group: "rg".into(),
+        zone: "nodots".into(),
+        name: "l".into(),
+        virtual_network_id: "x".into(),
+        registration_enabled: true,
+    };
+    assert_eq!(
+        arm.ensure_dns_link(&link, true)
+            .await
+            .unwrap_err()
+            .invalid_field(),
+        Some("zone")
+    );
+    // The client itself: subscription and endpoint.
+    let err = ArmClient::builder("not-a-guid", fake_token())
+        .build()
+        .unwrap_err();
+    assert_eq!(err.invalid_field(), Some("subscription_id"));
+    let err = ArmClient::builder(SUBSCRIPTION, fake_token())
+        .endpoint("http://management.example.com")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.invalid_field(),
+        Some("endpoint"),
+        "plain HTTP only to loopback"
+    );
+    // The dead endpoint really is dead: a valid call fails retryably, naming no token.
+    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+}
+
+#[test]
+fn role_assignment_names_are_deterministic_guids() {
+    let a = RoleAssignmentSpec::blob_data_contributor(
+        "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a",
+        "11111111-2222-4333-8444-555555555555",
+    );
+    let mut b = a.clone();
+    b.scope = b.scope.to_uppercase();
+    assert_eq!(
+        a.assignment_name(),
+        b.assignment_name(),
+        "scope case does not matter"
+    );
+    let mut c = a.clone();
+    c.principal_id = "11111111-2222-4333-8444-555555555556".into();
+    assert_ne!(a.assignment_name(), c.assignment_name());
+    let name = a.assignment_name();
+    assert_eq!(name.len(), 36);
+    assert_eq!(&name[14..15], "5");
+}

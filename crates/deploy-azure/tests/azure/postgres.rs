@@ -1,0 +1,293 @@
+//! The flexible server as the core `Database`, against the fake ARM endpoint.
+
+use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers};
+use deploy_core::database::DatabaseNetwork;
+use deploy_core::plan::Action;
+use deploy_core::{
+    Confirm, Database, DatabaseSpec, Error, FinalSnapshot, Password, PasswordRules, PgIdentifier,
+    ResourceName, RestorePoint, RestoreTarget,
+};
+
+use crate::fake_arm::{FakeArm, Lro};
+
+const PASSWORD: &str = "SENTINEL-Pw-42!x";
+
+fn spec(arm: &deploy_azure::arm::ArmClient) -> DatabaseSpec {
+    let mut spec = DatabaseSpec::postgres(
+        ResourceName::new("vectice-pg").unwrap(),
+        "16",
+        "Standard_D2ds_v4",
+        PgIdentifier::new("vecticeadmin").unwrap(),
+    );
+    spec.storage_gib = 128;
+    spec.allowed_extensions = vec![PgIdentifier::new("unaccent").unwrap()];
+    spec.admin_password = Some(Password::new(PASSWORD, &PasswordRules::azure_postgres()).unwrap());
+    spec.network = DatabaseNetwork {
+        delegated_subnet: Some(arm.subnet_id("vectice-rg", "pg-vnet", "pg-subnet")),
+        private_dns_zone: Some(format!(
+            "{}/providers/Microsoft.Network/privateDnsZones/vectice.private.postgres.database.azure.com",
+            arm.group_path("vectice-rg")
+        )),
+        ..DatabaseNetwork::default()
+    };
+    spec
+}
+
+#[tokio::test]
+async fn flexible_server_private_access_parameters_lock_and_databases() {
+    let fake = FakeArm::start().await;
+    fake.set_lro(Lro::AsyncOperation {
+        polls: 1,
+        retry_after: 0,
+    });
+    let arm = fake.client();
+    let servers = FlexibleServers::new(arm.clone(), "vectice-rg", "westeurope").unwrap();
+    let spec = spec(&arm);
+    let plan = servers.plan_database(&spec).await.unwrap();
+    assert!(
+        matches!(plan.changes.as_slice(), [c] if c.action == Action::Create),
+        "{plan:?}"
+    );
+    assert_eq!(fake.count("PUT"), 0, "plan mutated");
+    let made = servers.ensure_database(&spec).await.unwrap();
+    assert_eq!(made, plan);
+    let id = servers.server_id("vectice-pg");
+    let server = fake.resource(&id).unwrap();
+    assert_eq!(server["sku"]["tier"], "GeneralPurpose");
+    assert_eq!(server["properties"]["version"], "16");
+    assert_eq!(
+        server["properties"]["network"]["publicNetworkAccess"],
+        "Disabled"
+    );
+    assert!(
+        server["properties"]["network"]["delegatedSubnetResourceId"]
+            .as_str()
+            .unwrap()
+            .ends_with("/subnets/pg-subnet")
+    );
+    assert_eq!(server["properties"]["backup"]["backupRetentionDays"], 7);
+    assert_eq!(
+        server["properties"]["backup"]["geoRedundantBackup"],
+        "Disabled"
+    );
+    assert_eq!(
+        fake.resource(&format!("{id}/configurations/require_secure_transport"))
+            .unwrap()["properties"]["value"],
+        "ON"
+    );
+    assert_eq!(
+        fake.resource(&format!("{id}/configurations/azure.extensions"))
+            .unwrap()["properties"]["value"],
+        "UNACCENT"
+    );
+    assert_eq!(
+        fake.resource(&format!(
+            "{id}/providers/Microsoft.Authorization/locks/{DELETION_LOCK}"
+        ))
+        .unwrap()["properties"]["level"],
+        "CanNotDelete"
+    );
+    let info = servers.describe_database(&spec.name).await.unwrap();
+    assert!(
+        info.require_tls
+            && info.deletion_protection
+            && info.allowed_extensions[0].as_str() == "unaccent",
+        "{info:?}"
+    );
+    assert!(
+        !format!("{info:?} {spec:?}").contains("SENTINEL"),
+        "the password leaked into Debug"
+    );
+    // Second ensure: nothing to do, no mutating request.
+    fake.reset_requests();
+    assert!(servers.ensure_database(&spec).await.unwrap().is_empty());
+    assert_eq!(
+        fake.count("PUT") + fake.count("PATCH") + fake.count("DELETE"),
+        0,
+        "{:?}",
+        fake.requests()
+    );
+    // The runbook's two databases, once.
+    let dbs = [
+        PgIdentifier::new("vectice").unwrap(),
+        PgIdentifier::new("keycloak").unwrap(),
+    ];
+    assert_eq!(
+        servers
+            .ensure_databases(&spec.name, &dbs, true)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    fake.reset_requests();
+    assert!(
+        servers
+            .ensure_databases(&spec.name, &dbs, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(fake.count("PUT"), 0);
+    // A changed retention is an update (PATCH) that leaves creation-only fields alone.
+    let mut longer = spec.clone();
+    longer.backup_retention_days = 14;
+    let plan = servers.ensure_database(&longer).await.unwrap();
+    assert!(
+        matches!(&plan.changes[0].action, Action::Update { fields } if fields[0].field == "backup_retention_days"),
+        "{plan:?}"
+    );
+    assert_eq!(fake.count("PATCH"), 1, "{:?}", fake.requests());
+    // Deletion protection is the lock.
+    let err = servers
+        .delete_database(
+            &spec.name,
+            &FinalSnapshot::Skip,
+            &Confirm::new("vectice-pg"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DeletionProtected { .. }), "{err:?}");
+    // Point-in-time restore into a new server, placed like its source.
+    let restored = servers
+        .restore_to_point_in_time(
+            &spec.name,
+            RestorePoint::Latest,
+            &RestoreTarget::new(ResourceName::new("vectice-pg-restored").unwrap()),
+        )
+        .await
+        .unwrap();
+    assert!(restored.deletion_protection);
+    let new = fake
+        .resource(&servers.server_id("vectice-pg-restored"))
+        .unwrap();
+    assert_eq!(new["properties"]["createMode"], "PointInTimeRestore");
+    assert_eq!(
+        new["properties"]["sourceServerResourceId"]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase(),
+        id.to_ascii_lowercase()
+    );
+    assert!(
+        new["properties"]["pointInTimeUTC"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert!(
+        new["properties"]["network"]["privateDnsZoneArmResourceId"]
+            .as_str()
+            .unwrap()
+            .contains("privateDnsZones")
+    );
+    let again = servers
+        .restore_to_point_in_time(
+            &spec.name,
+            RestorePoint::Latest,
+            &RestoreTarget::new(ResourceName::new("vectice-pg-restored").unwrap()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(again, Error::AlreadyExists { .. }), "{again:?}");
+    // Off, then delete.
+    servers
+        .set_deletion_protection(&spec.name, false)
+        .await
+        .unwrap();
+    servers
+        .delete_database(
+            &spec.name,
+            &FinalSnapshot::Skip,
+            &Confirm::new("vectice-pg"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        servers
+            .describe_database(&spec.name)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[tokio::test]
+async fn what_azure_cannot_take_is_refused_before_any_request() {
+    let dead = crate::support::dead_endpoint();
+    let arm = deploy_azure::arm::ArmClient::builder(
+        crate::fake_arm::SUBSCRIPTION,
+        crate::fake_arm::fake_token(),
+    )
+    .endpoint(&dead)
+    .quick_retries()
+    .build()
+    .unwrap();
+    let servers = FlexibleServers::new(arm.clone(), "vectice-rg", "westeurope").unwrap();
+    let field = |e: Error| match e {
+        Error::InvalidInput { field, .. } | Error::NotSupported { field, .. } => field,
+        other => panic!("a request was made or the wrong error: {other:?}"),
+    };
+    let base = spec(&arm);
+    let mut s = base.clone();
+    s.engine_version = "12".into();
+    assert_eq!(
+        field(servers.ensure_database(&s).await.unwrap_err()),
+        "engine_version"
+    );
+    let mut s = base.clone();
+    s.storage_gib = 100;
+    assert_eq!(
+        field(servers.ensure_database(&s).await.unwrap_err()),
+        "storage_gib"
+    );
+    let mut s = base.clone();
+    s.max_storage_gib = Some(1024);
+    assert_eq!(
+        field(servers.ensure_database(&s).await.unwrap_err()),
+        "max_storage_gib"
+    );
+    let mut s = base.clone();
+    s.instance_class = "db.t4g.medium".into();
+    assert_eq!(
+        field(servers.plan_database(&s).await.unwrap_err()),
+        "instance_class"
+    );
+    let mut s = base.clone();
+    s.encryption_key = Some("https://kv.vault.azure.net/keys/k".into());
+    assert_eq!(
+        field(servers.ensure_database(&s).await.unwrap_err()),
+        "encryption_key"
+    );
+    let mut s = base.clone();
+    s.network.private_dns_zone = None;
+    assert_eq!(
+        field(servers.ensure_database(&s).await.unwrap_err()),
+        "network.private_dns_zone"
+    );
+    let name = ResourceName::new("vectice-pg").unwrap();
+    assert_eq!(
+        field(servers.create_snapshot(&name, &name).await.unwrap_err()),
+        "create_snapshot"
+    );
+    assert_eq!(
+        field(
+            servers
+                .restore_snapshot(&name, &RestoreTarget::new(name.clone()))
+                .await
+                .unwrap_err()
+        ),
+        "restore_snapshot"
+    );
+    let err = servers
+        .delete_database(&name, &FinalSnapshot::Skip, &Confirm::new("other"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ConfirmationRequired { .. }), "{err:?}");
+    assert_eq!(
+        FlexibleServers::new(arm, "rg", "West Europe")
+            .unwrap_err()
+            .invalid_field(),
+        Some("location")
+    );
+}
