@@ -16,7 +16,9 @@
 # a file, handed to initdb with --pwfile and to psql/cargo through the
 # environment; it never appears on a command line or in this script's output.
 
-PEERS_MOTO_VERSION=5.2.5
+# 5.1.22, not 5.2.x: moto 5.2.5 answers GetBucketVersioning of a never-versioned
+# bucket with a <GetBucketVersioningResponse/> root the AWS SDK cannot parse.
+PEERS_MOTO_VERSION=5.1.22
 PEERS_AZURITE_VERSION=3.37.0
 PEERS_PG_BIN=${PEERS_PG_BIN:-/usr/lib/postgresql/15/bin}
 # How long (seconds) each peer may take to answer after it was started.
