@@ -6,4 +6,5 @@
 
 mod support;
 
+mod faults;
 mod peers_smoke;
