@@ -7,3 +7,4 @@
 mod support;
 
 mod peers_smoke;
+mod cross_cloud;
