@@ -8,3 +8,4 @@ mod support;
 
 mod peers_smoke;
 mod cross_cloud;
+mod azure_examples;

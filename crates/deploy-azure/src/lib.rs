@@ -8,6 +8,7 @@
 //! | `blob` | `blob` | [`deploy_core::ObjectStore`] on Blob Storage (`BlobStore`) |
 //! | `blob` or `arm` | `credential` | service-principal login (`ServicePrincipal`) |
 //! | `arm` | `arm` | Azure Resource Manager client and resources: resource groups, storage accounts, networks and peerings, private DNS links, PostgreSQL flexible server (`Database`), AKS (`Cluster`), role assignments, locks |
+//! | (always) | [`runbook`] | the container part of the disaster-recovery runbook over any `ObjectStore` |
 //! | (always) | [`backup`] | how backups map on Azure (no `BackupVault` implementation) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -27,3 +28,5 @@ pub mod blob;
 
 #[cfg(feature = "arm")]
 pub mod arm;
+
+pub mod runbook;
