@@ -12,3 +12,4 @@ mod aks;
 mod arm;
 mod blob;
 mod postgres;
+mod runbook;

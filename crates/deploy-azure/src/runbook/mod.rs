@@ -11,6 +11,8 @@
 //!
 //! Every function has a `plan_*` twin that only reads.
 //!
+//! With the `arm` feature, [`provision`] holds the provisioning appendices.
+//!
 //! ```
 //! use deploy_azure::runbook::DrNames;
 //! let names = DrNames::new("vectice").unwrap();
@@ -20,6 +22,9 @@
 //! assert_eq!(names.restored_server, "vectice-db-restored");
 //! assert_eq!(DrNames::new("Bad_Prefix").unwrap_err().invalid_field(), Some("prefix"));
 //! ```
+
+#[cfg(feature = "arm")]
+pub mod provision;
 
 use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::recipes::{
