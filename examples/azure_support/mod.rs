@@ -4,13 +4,16 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+#[cfg(feature = "azure-blob")]
 use std::time::Duration;
 
 use deploy::azure::arm::ArmClient;
+#[cfg(feature = "azure-blob")]
 use deploy::azure::blob::BlobStore;
 use deploy::azure::credential::ServicePrincipal;
 use deploy::core::{Error, Plan, Result};
 
+#[cfg(feature = "azure-blob")]
 /// The environment variable holding a storage account key for `--account-key`
 /// (a key is a secret: never on the command line, where `ps` shows it).
 pub const ACCOUNT_KEY_VAR: &str = "AZURE_STORAGE_KEY";
@@ -48,7 +51,7 @@ impl Args {
                 };
                 args.options.insert(name.to_owned(), value);
             } else {
-                return Err(Error::invalid(name, "is not an option of this example", "see --help"));
+                return Err(Error::invalid(name, "is not an option of this example", "one of the options in the usage below"));
             }
         }
         Ok(args)
@@ -93,6 +96,7 @@ pub fn arm_client(args: &Args) -> Result<ArmClient> {
 /// `https://ACCOUNT.blob.core.windows.net`): with `--account-key`, an account
 /// SAS signed here from the key in [`ACCOUNT_KEY_VAR`] (valid one hour);
 /// otherwise the service principal's token.
+#[cfg(feature = "azure-blob")]
 pub fn blob_store(args: &Args) -> Result<BlobStore> {
     let account = args.get("account-name");
     let endpoint = match (args.get("blob-endpoint"), account) {
@@ -124,4 +128,31 @@ pub fn exit_on_error(result: Result<()>, usage: &str) {
         }
         std::process::exit(1);
     }
+}
+
+/// The options every provisioning example takes.
+pub const PROVISION_OPTIONS: &[&str] = &["prefix", "location", "arm-endpoint"];
+
+/// Print the plan of `step` (`apply = false`); unless `--plan`, run it
+/// (`apply = true`) and print a summary. A second run finds nothing to do.
+pub async fn plan_then_apply<F, Fut>(args: &Args, title: &str, step: F) -> Result<()>
+where
+    F: Fn(bool) -> Fut,
+    Fut: std::future::Future<Output = Result<Plan>>,
+{
+    let planned = step(false).await?;
+    print_plan(title, &planned);
+    if args.has("plan") {
+        println!("summary: --plan given, nothing changed");
+        return Ok(());
+    }
+    if planned.is_empty() {
+        println!("summary: {title}: everything already matches, nothing changed");
+        return Ok(());
+    }
+    println!("applying {} changes (long operations are awaited)...", planned.len());
+    let made = step(true).await?;
+    println!("{made}");
+    println!("summary: {title}: {} changes made", made.len());
+    Ok(())
 }
