@@ -34,7 +34,7 @@ use azure_support::{Args, exit_on_error, print_plan};
 use deploy::azure::arm::postgres::FlexibleServers;
 use deploy::azure::runbook::{self, ContainerBackup, DrNames};
 use deploy::core::recipes::{SnapshotId, SnapshotSelector};
-use deploy::core::{Database, Event, Observer, ResourceName, RestorePoint, RestoreTarget, Result};
+use deploy::core::{Database, Event, Observer, ResourceName, Result};
 
 const USAGE: &str = "usage: azure_disaster_recovery backup|restore --prefix P [--from TIMESTAMP|latest] [--id TIMESTAMP] \
 [--plan] [--objects-only] [--blob-endpoint URL] [--account-name NAME] [--account-key] [--arm-endpoint URL] \
@@ -115,36 +115,17 @@ async fn run() -> Result<()> {
             let from: SnapshotSelector = args.require("from")?.parse().map_err(|e: deploy::core::Error| e.in_field("from"))?;
             let (id, plan) = runbook::plan_container_restore(&store, &names, &from).await?;
             print_plan(&format!("container restore of backup {id}"), &plan);
-            let restored = ResourceName::new(names.restored_server.clone())?;
-            let server_exists = match &servers {
-                Some(servers) => match servers.describe_database(&restored).await {
-                    Ok(_) => true,
-                    Err(e) if e.is_not_found() => false,
-                    Err(e) => return Err(e),
-                },
-                None => true,
-            };
-            if servers.is_some() {
-                if server_exists {
-                    println!("  (server {} exists: left alone)", names.restored_server);
-                } else {
-                    println!("  + create server {} (point-in-time restore of {} at {})", names.restored_server, names.server, id.timestamp());
-                }
+            if let Some(servers) = &servers {
+                print_plan("server restore", &runbook::server_restore(servers, &names, id.timestamp(), false).await?);
             }
             if plan_only {
                 return Ok(());
             }
             let report = runbook::container_restore(&store, &names, SnapshotSelector::Id(id.clone()), observer()).await?;
             println!("{report}");
-            if let (Some(servers), false) = (&servers, server_exists) {
-                let info = servers
-                    .restore_to_point_in_time(
-                        &ResourceName::new(names.server.clone())?,
-                        RestorePoint::At(id.timestamp()),
-                        &RestoreTarget::new(restored),
-                    )
-                    .await?;
-                println!("server {} restored: {:?}", info.name, info.status);
+            if let Some(servers) = &servers {
+                let made = runbook::server_restore(servers, &names, id.timestamp(), true).await?;
+                println!("server {}: {}", names.restored_server, if made.is_empty() { "exists, left alone" } else { "restored" });
             }
             println!(
                 "summary: restore of backup {id}: {} blobs written, {} already identical, {} verified",

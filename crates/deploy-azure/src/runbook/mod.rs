@@ -237,3 +237,41 @@ pub async fn container_restore(
     )
     .await
 }
+
+/// The server part of a restore: a point-in-time restore of `P-db` at `at`
+/// (the timestamp of the container backup restored, so that blobs and rows
+/// agree) into the new server `P-db-restored`, placed like its source and
+/// deletion-protected. Nothing is done when `P-db-restored` exists (an empty
+/// plan). `apply = false` only reads.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when `at` lies outside the server's restorable
+/// window; [`Error::NotFound`] for `P-db`; ARM errors.
+#[cfg(feature = "arm")]
+pub async fn server_restore(
+    servers: &crate::arm::postgres::FlexibleServers,
+    names: &DrNames,
+    at: jiff::Timestamp,
+    apply: bool,
+) -> Result<Plan> {
+    use deploy_core::{Database as _, ResourceName, RestorePoint, RestoreTarget};
+    let source = ResourceName::new(names.server.clone())?;
+    let target = ResourceName::new(names.restored_server.clone())?;
+    match servers.describe_database(&target).await {
+        Ok(_) => return Ok(Plan::new()),
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e),
+    }
+    let source_info = servers.describe_database(&source).await?;
+    RestorePoint::At(at).validate(jiff::Timestamp::now(), &source_info)?;
+    let plan = Plan::from_iter([Change::create(
+        "database",
+        format!("{} (point-in-time restore of {} at {at})", names.restored_server, names.server),
+    )]);
+    if apply {
+        servers
+            .restore_to_point_in_time(&source, RestorePoint::At(at), &RestoreTarget::new(target))
+            .await?;
+    }
+    Ok(plan)
+}

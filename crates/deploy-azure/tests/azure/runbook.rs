@@ -119,3 +119,43 @@ async fn aks_cluster_then_private_network_links_zone_and_peers_both_ways() {
         .unwrap();
     assert_eq!(link["properties"]["registrationEnabled"], true);
 }
+
+#[tokio::test]
+async fn disaster_recovery_server_part_restores_to_the_backup_time_once() {
+    use deploy_azure::arm::postgres::FlexibleServers;
+    use deploy_azure::runbook::{DrNames, server_restore};
+
+    let (fake, arm, stack) = fake().await;
+    let settings = PostgresSettings {
+        admin_password: Some(Password::new(PASSWORD, &PasswordRules::azure_postgres()).unwrap()),
+        ..PostgresSettings::default()
+    };
+    postgres_flexible(&arm, &stack, &settings, true).await.unwrap();
+    let servers = FlexibleServers::new(arm.clone(), &stack.resource_group, &stack.location).unwrap();
+    let names = DrNames::new("vectice").unwrap();
+    // ARM reports the restorable window once the first backup ran: an hour ago here.
+    let with_backups = |fake: &FakeArm, servers: &FlexibleServers| {
+        let id = servers.server_id("vectice-db");
+        let mut server = fake.resource(&id).unwrap();
+        server["properties"]["backup"]["earliestRestoreDate"] =
+            serde_json::json!((jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string());
+        fake.seed(&id, server);
+    };
+    with_backups(&fake, &servers);
+    let at = jiff::Timestamp::now();
+    let made = plan_run_rerun(&fake, |apply| server_restore(&servers, &names, at, apply)).await;
+    assert_eq!(created(&made).len(), 1, "{made}");
+    let restored = fake.resource(&servers.server_id("vectice-db-restored")).unwrap();
+    assert_eq!(restored["properties"]["createMode"], "PointInTimeRestore");
+    assert_eq!(restored["properties"]["pointInTimeUTC"], at.to_string());
+
+    // A time in the future is refused before any request that writes.
+    let (fake, arm, _) = self::fake().await;
+    postgres_flexible(&arm, &stack, &settings, true).await.unwrap();
+    let servers = FlexibleServers::new(arm.clone(), &stack.resource_group, &stack.location).unwrap();
+    with_backups(&fake, &servers);
+    fake.reset_requests();
+    let err = server_restore(&servers, &names, at + jiff::SignedDuration::from_hours(1), true).await.unwrap_err();
+    assert!(err.invalid_field().is_some(), "{err:?}");
+    assert_eq!(fake.count("PUT"), 0);
+}
