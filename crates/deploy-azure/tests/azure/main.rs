@@ -13,3 +13,5 @@ mod arm;
 mod blob;
 mod postgres;
 mod runbook;
+#[cfg(feature = "keyvault")]
+mod keyvault;
