@@ -10,6 +10,7 @@ use std::time::Duration;
 use deploy::azure::arm::ArmClient;
 #[cfg(feature = "azure-blob")]
 use deploy::azure::blob::BlobStore;
+#[cfg(feature = "azure-blob")]
 use deploy::azure::credential::ServicePrincipal;
 use deploy::core::{Error, Plan, Result};
 
@@ -81,11 +82,16 @@ pub fn subscription_id() -> Result<String> {
         .ok_or_else(|| Error::invalid("AZURE_SUBSCRIPTION_ID", "is not set", "the subscription to work in"))
 }
 
+/// The environment variable that may hold a bearer token for ARM obtained
+/// elsewhere (`az account get-access-token`); when set, it is used instead of
+/// the service principal.
+pub const ARM_TOKEN_VAR: &str = "AZURE_ARM_ACCESS_TOKEN";
+
 /// The ARM client of the service principal in `AZURE_TENANT_ID`,
-/// `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, on `--arm-endpoint` when given.
+/// `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` (or of the token in
+/// [`ARM_TOKEN_VAR`]), on `--arm-endpoint` when given.
 pub fn arm_client(args: &Args) -> Result<ArmClient> {
-    let principal = ServicePrincipal::from_env()?;
-    let mut builder = ArmClient::builder(subscription_id()?, principal.token_credential()?);
+    let mut builder = ArmClient::builder(subscription_id()?, deploy::azure::credential::from_env(ARM_TOKEN_VAR)?);
     if let Some(endpoint) = args.get("arm-endpoint") {
         builder = builder.endpoint(endpoint);
     }

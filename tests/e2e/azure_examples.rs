@@ -146,3 +146,67 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     ensure!(planned.contains("(no changes"), "{planned}");
     Ok(())
 }
+
+/// The fake ARM endpoint of deploy-azure's own tests.
+#[path = "../../crates/deploy-azure/tests/azure/fake_arm.rs"]
+mod fake_arm;
+
+/// Run a provisioning example against the fake ARM endpoint, signed in with
+/// the fake's token through `AZURE_ARM_ACCESS_TOKEN`.
+fn run_arm(binary: &PathBuf, fake: &fake_arm::FakeArm, args: &[&str]) -> Result<String> {
+    const PASSWORD: &str = "SENTINEL-Pw-42!x";
+    let Output { status, stdout, stderr } = Command::new(binary)
+        .args(args)
+        .args(["--arm-endpoint", &fake.server.uri()])
+        .env("AZURE_ARM_ACCESS_TOKEN", "fake-arm-token")
+        .env("AZURE_SUBSCRIPTION_ID", fake_arm::SUBSCRIPTION)
+        .env("PG_ADMIN_PASSWORD", PASSWORD)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .output()
+        .with_context(|| format!("running {}", binary.display()))?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
+    for text in [&stdout, &stderr] {
+        ensure!(!text.contains("fake-arm-token") && !text.contains(PASSWORD), "a secret was printed");
+    }
+    ensure!(status.success(), "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    println!("$ {} {}\n{stdout}", binary.file_name().unwrap_or_default().to_string_lossy(), args.join(" "));
+    Ok(stdout.into_owned())
+}
+
+#[tokio::test]
+async fn provisioning_examples_plan_apply_and_change_nothing_the_second_time_on_fake_arm() -> Result<()> {
+    let names = ["azure_postgres_flexible", "azure_aks_cluster", "azure_private_network", "azure_blob_access"];
+    let mut binaries = Vec::new();
+    for name in names {
+        let Some(binary) = example_binary(name) else {
+            return Ok(());
+        };
+        binaries.push(binary);
+    }
+    let fake = fake_arm::FakeArm::start().await;
+    const PRINCIPAL: [&str; 2] = ["--principal-id", "11111111-2222-4333-8444-555555555555"];
+    for binary in &binaries {
+        let extra: &[&'static str] = if binary.ends_with("azure_blob_access") { &PRINCIPAL } else { &[] };
+        let with = |more: &[&'static str]| -> Vec<&'static str> { [&["--prefix", "vectice"], extra, more].concat() };
+
+        fake.reset_requests();
+        let planned = run_arm(binary, &fake, &with(&["--plan"]))?;
+        ensure!(planned.contains("  + create "), "a fresh subscription needs creating:\n{planned}");
+        ensure!(planned.contains("summary: --plan given, nothing changed"), "{planned}");
+        ensure!(
+            (fake.count("PUT"), fake.count("PATCH"), fake.count("DELETE")) == (0, 0, 0),
+            "--plan mutated: {:?}",
+            fake.requests()
+        );
+
+        let made = run_arm(binary, &fake, &with(&[]))?;
+        ensure!(made.contains(" changes made"), "{made}");
+        ensure!(fake.count("PUT") > 0);
+
+        fake.reset_requests();
+        let again = run_arm(binary, &fake, &with(&[]))?;
+        ensure!(again.contains("everything already matches, nothing changed"), "{again}");
+        ensure!((fake.count("PUT"), fake.count("PATCH")) == (0, 0), "second run mutated: {:?}", fake.requests());
+    }
+    Ok(())
+}
