@@ -8,3 +8,5 @@ mod support;
 
 mod faults;
 mod peers_smoke;
+mod cross_cloud;
+mod azure_examples;

@@ -139,3 +139,68 @@ impl ServicePrincipal {
         Ok(credential)
     }
 }
+
+/// A bearer token obtained elsewhere (for example
+/// `az account get-access-token --query accessToken -o tsv`), handed out for
+/// whatever scope is asked: use it with the one service it was issued for
+/// (Azure Resource Manager, typically). It is assumed valid for an hour; its
+/// `Debug` never shows it.
+///
+/// ```
+/// use deploy_azure::credential::StaticToken;
+/// use secrecy::SecretString;
+/// let token = StaticToken::new(SecretString::from("eyJ-not-a-real-token"));
+/// assert!(!format!("{token:?}").contains("eyJ"));
+/// ```
+#[derive(Clone)]
+pub struct StaticToken {
+    token: SecretString,
+}
+
+impl fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StaticToken(<redacted>)")
+    }
+}
+
+impl StaticToken {
+    /// The credential of `token`.
+    pub fn new(token: SecretString) -> Self {
+        StaticToken { token }
+    }
+
+    /// The token in environment variable `var`, or `None` when it is unset or empty.
+    pub fn from_env(var: &str) -> Option<Self> {
+        std::env::var(var)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(|t| StaticToken::new(SecretString::from(t)))
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for StaticToken {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+        _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        Ok(azure_core::credentials::AccessToken::new(
+            Secret::new(self.token.expose_secret().to_owned()),
+            azure_core::time::OffsetDateTime::now_utc() + azure_core::time::Duration::hours(1),
+        ))
+    }
+}
+
+/// The credential the environment configures: the [`StaticToken`] in
+/// `token_var` when that variable is set, otherwise the
+/// [`ServicePrincipal::from_env`].
+///
+/// # Errors
+/// As [`ServicePrincipal::from_env`] and [`ServicePrincipal::token_credential`].
+pub fn from_env(token_var: &str) -> Result<Arc<dyn TokenCredential>> {
+    match StaticToken::from_env(token_var) {
+        Some(token) => Ok(Arc::new(token)),
+        None => ServicePrincipal::from_env()?.token_credential(),
+    }
+}

@@ -8,6 +8,8 @@
 //! | `blob` | `blob` | [`deploy_core::ObjectStore`] on Blob Storage (`BlobStore`) |
 //! | `blob` or `arm` | `credential` | service-principal login (`ServicePrincipal`) |
 //! | `arm` | `arm` | Azure Resource Manager client and resources: resource groups, storage accounts, networks and peerings, private DNS links, PostgreSQL flexible server (`Database`), AKS (`Cluster`), role assignments, locks |
+//! | (always) | [`runbook`] | the container part of the disaster-recovery runbook over any `ObjectStore` |
+//! | `keyvault` | `keyvault` | [`deploy_core::SecretStore`] on Key Vault (`KeyVaultSecrets`) |
 //! | (always) | [`backup`] | how backups map on Azure (no `BackupVault` implementation) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,7 +21,7 @@ pub mod sas;
 
 #[cfg(any(feature = "blob", feature = "arm"))]
 pub mod credential;
-#[cfg(any(feature = "blob", feature = "arm"))]
+#[cfg(any(feature = "blob", feature = "arm", feature = "keyvault"))]
 mod error;
 
 #[cfg(feature = "blob")]
@@ -27,3 +29,8 @@ pub mod blob;
 
 #[cfg(feature = "arm")]
 pub mod arm;
+
+#[cfg(feature = "keyvault")]
+pub mod keyvault;
+
+pub mod runbook;

@@ -211,6 +211,52 @@ impl BlobStoreBuilder {
         self
     }
 
+    /// Authenticate with an account SAS for the blob service signed here from
+    /// `account`'s key, read from environment variable `key_var` (a key never
+    /// belongs on a command line), valid from 5 minutes ago for `valid`, over
+    /// plain HTTP too only when the endpoint set so far is `http://` (a local
+    /// emulator). Set the endpoint first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on field `key_var` (its name, never its value)
+    /// when the variable is unset or empty, or as [`AccountSas`]'s builder.
+    pub fn account_key_from_env(
+        self,
+        account: &str,
+        key_var: &str,
+        valid: Duration,
+    ) -> Result<Self> {
+        let key = std::env::var(key_var)
+            .ok()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                Error::invalid(
+                    key_var,
+                    "is not set",
+                    "the storage account key, to sign an account SAS locally",
+                )
+            })?;
+        let plain_http = self
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"));
+        let now = Timestamp::now();
+        let sas = AccountSas::builder(account, SecretString::from(key))
+            .services("b")
+            .resource_types("sco")
+            .permissions("racwdl")
+            .start(now - jiff::SignedDuration::from_mins(5))
+            .expiry(now + jiff::SignedDuration::try_from(valid).unwrap_or(jiff::SignedDuration::from_hours(1)))
+            .protocol(if plain_http {
+                crate::sas::SasProtocol::HttpsAndHttp
+            } else {
+                crate::sas::SasProtocol::HttpsOnly
+            })
+            .build()
+            .map_err(|e| Error::invalid(key_var, e.to_string(), "a storage account name and its base64 key"))?;
+        Ok(self.sas(&sas))
+    }
+
     /// Authenticate with a SAS query string obtained elsewhere (`sv=...&sig=...`, with or without `?`).
     #[must_use]
     pub fn sas_token(mut self, query: SecretString) -> Self {

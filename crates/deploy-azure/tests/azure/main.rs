@@ -12,3 +12,6 @@ mod aks;
 mod arm;
 mod blob;
 mod postgres;
+mod runbook;
+#[cfg(feature = "keyvault")]
+mod keyvault;

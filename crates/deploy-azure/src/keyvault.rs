@@ -1,0 +1,211 @@
+//! [`SecretStore`] on Azure Key Vault: [`KeyVaultSecrets`], over the official
+//! `azure_security_keyvault_secrets` crate.
+//!
+//! - **Names** map directly: a [`SecretName`] is the Key Vault secret's name
+//!   (its rule, 1 to 127 letters, digits and hyphens, is Key Vault's).
+//! - **Versions**: every *Set Secret* makes a new version; [`SecretStore::put_secret`]
+//!   reads the current value first and writes only when it differs, so
+//!   putting the same value twice makes one version. A version id is the last
+//!   segment of the secret's id.
+//! - **Options**: `description` becomes the secret's content type (Key Vault
+//!   has no description field), `tags` its tags; a customer-managed
+//!   `encryption_key` is a property of the vault, not of a secret
+//!   ([`Error::NotSupported`]).
+//! - **Delete** is Key Vault's soft delete: the secret is gone for reads but
+//!   kept, recoverable, for the vault's retention period, and its name stays
+//!   taken until it is purged or recovered (a put then answers `Conflict`).
+//! - **Authentication**: an Entra ID [`TokenCredential`] (for example
+//!   [`crate::credential::ServicePrincipal`] with the "Key Vault Secrets
+//!   Officer" role), through Key Vault's challenge; HTTPS only. Values are
+//!   [`SecretString`]s and never appear in `Debug`, errors or logs.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use azure_core::credentials::TokenCredential;
+use azure_core::http::ClientOptions;
+use azure_security_keyvault_secrets::models::{Secret, SecretClientGetSecretOptions, SetSecretParameters};
+use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+use deploy_core::secret_store::{PutSecretOptions, SecretVersion};
+use deploy_core::{Confirm, Error, Result, SecretName, SecretStore, SecretValue};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Call, from_azure};
+
+/// The backend name in reports and errors.
+pub const BACKEND: &str = "azure-keyvault";
+
+/// Builds a [`KeyVaultSecrets`].
+pub struct KeyVaultSecretsBuilder {
+    vault_url: String,
+    credential: Arc<dyn TokenCredential>,
+    client_options: ClientOptions,
+}
+
+impl fmt::Debug for KeyVaultSecretsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyVaultSecretsBuilder").field("vault_url", &self.vault_url).finish_non_exhaustive()
+    }
+}
+
+impl KeyVaultSecretsBuilder {
+    /// The pipeline options of the SDK client: retries, and the transport
+    /// (tests route requests to a local fake with it).
+    #[must_use]
+    pub fn client_options(mut self, options: ClientOptions) -> Self {
+        self.client_options = options;
+        self
+    }
+
+    /// Check the vault URL and build the store. No request is made.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `vault_url` unless it is an `https://` URL
+    /// (such as `https://NAME.vault.azure.net`).
+    pub fn build(self) -> Result<KeyVaultSecrets> {
+        let rule = "the vault's https URL, e.g. https://NAME.vault.azure.net";
+        if !self.vault_url.starts_with("https://") {
+            return Err(Error::invalid("vault_url", format!("{:?} is not an https URL", self.vault_url), rule));
+        }
+        let options = SecretClientOptions { client_options: self.client_options, ..SecretClientOptions::default() };
+        let client = SecretClient::new(&self.vault_url, self.credential, Some(options))
+            .map_err(|e| Error::invalid("vault_url", e.to_string(), rule))?;
+        Ok(KeyVaultSecrets { client, vault_url: self.vault_url })
+    }
+}
+
+/// The [`SecretStore`] on one Azure Key Vault. See the [module docs](self).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # fn example(credential: Arc<dyn azure_core::credentials::TokenCredential>) -> deploy_core::Result<()> {
+/// use deploy_azure::keyvault::KeyVaultSecrets;
+/// let secrets = KeyVaultSecrets::builder("https://vectice-kv.vault.azure.net", credential).build()?;
+/// # Ok(()) }
+/// ```
+pub struct KeyVaultSecrets {
+    client: SecretClient,
+    vault_url: String,
+}
+
+impl fmt::Debug for KeyVaultSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyVaultSecrets").field("vault_url", &self.vault_url).finish_non_exhaustive()
+    }
+}
+
+fn call<'a>(operation: &'a str, name: &'a str) -> Call<'a> {
+    Call { provider: BACKEND, operation, kind: "secret", name }
+}
+
+/// The version of a secret: the last segment of its id.
+fn version_of(secret: &Secret) -> String {
+    secret.id.as_deref().and_then(|id| id.rsplit('/').next()).unwrap_or_default().to_owned()
+}
+
+impl KeyVaultSecrets {
+    /// A builder for the vault at `vault_url`, signing in with `credential`.
+    pub fn builder(vault_url: impl Into<String>, credential: Arc<dyn TokenCredential>) -> KeyVaultSecretsBuilder {
+        KeyVaultSecretsBuilder {
+            vault_url: vault_url.into().trim_end_matches('/').to_owned(),
+            credential,
+            client_options: ClientOptions::default(),
+        }
+    }
+
+    /// The vault's URL.
+    pub fn vault_url(&self) -> &str {
+        &self.vault_url
+    }
+
+    /// The current secret, or `None`.
+    async fn current(&self, name: &str) -> Result<Option<Secret>> {
+        match self.client.get_secret(name, None::<SecretClientGetSecretOptions<'_>>).await {
+            Ok(response) => Ok(Some(response.into_model().map_err(|e| from_azure(call("GetSecret", name), e))?)),
+            Err(e) => match from_azure(call("GetSecret", name), e) {
+                e if e.is_not_found() => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
+    async fn set(&self, name: &str, value: &SecretString, options: &PutSecretOptions) -> Result<String> {
+        let parameters = SetSecretParameters {
+            value: Some(value.expose_secret().to_owned()),
+            content_type: options.description.clone(),
+            tags: (!options.tags.is_empty()).then(|| options.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>()),
+            ..SetSecretParameters::default()
+        };
+        let body = parameters.try_into().map_err(|e| from_azure(call("SetSecret", name), e))?;
+        let secret = self
+            .client
+            .set_secret(name, body, None)
+            .await
+            .map_err(|e| from_azure(call("SetSecret", name), e))?
+            .into_model()
+            .map_err(|e| from_azure(call("SetSecret", name), e))?;
+        Ok(version_of(&secret))
+    }
+}
+
+#[async_trait]
+impl SecretStore for KeyVaultSecrets {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn put_secret(&self, name: &SecretName, value: SecretString, options: &PutSecretOptions) -> Result<SecretVersion> {
+        let n = name.as_str();
+        if options.encryption_key.is_some() {
+            return Err(Error::not_supported(BACKEND, "encryption_key", "Key Vault encrypts with the vault's keys; a key per secret does not exist"));
+        }
+        if let Some(current) = self.current(n).await?
+            && current.value.as_deref() == Some(value.expose_secret())
+        {
+            return Ok(SecretVersion { name: name.clone(), version: version_of(&current), changed: false });
+        }
+        let version = self.set(n, &value, options).await?;
+        Ok(SecretVersion { name: name.clone(), version, changed: true })
+    }
+
+    async fn get_secret(&self, name: &SecretName) -> Result<SecretValue> {
+        let n = name.as_str();
+        let secret = self.current(n).await?.ok_or_else(|| Error::not_found("secret", n))?;
+        Ok(SecretValue {
+            name: name.clone(),
+            version: version_of(&secret),
+            value: SecretString::from(secret.value.unwrap_or_default()),
+        })
+    }
+
+    async fn secret_exists(&self, name: &SecretName) -> Result<bool> {
+        use futures::TryStreamExt as _;
+        let n = name.as_str();
+        let mut pager = self.client.list_secret_properties_versions(n, None).map_err(|e| from_azure(call("GetSecretVersions", n), e))?;
+        match pager.try_next().await {
+            Ok(_) => Ok(true),
+            Err(e) => match from_azure(call("GetSecretVersions", n), e) {
+                e if e.is_not_found() => Ok(false),
+                e => Err(e),
+            },
+        }
+    }
+
+    async fn rotate_secret(&self, name: &SecretName, value: SecretString) -> Result<SecretVersion> {
+        let n = name.as_str();
+        if !self.secret_exists(name).await? {
+            return Err(Error::not_found("secret", n));
+        }
+        let version = self.set(n, &value, &PutSecretOptions::default()).await?;
+        Ok(SecretVersion { name: name.clone(), version, changed: true })
+    }
+
+    async fn delete_secret(&self, name: &SecretName, confirm: &Confirm) -> Result<()> {
+        let n = name.as_str();
+        confirm.check("delete secret", n)?;
+        self.client.delete_secret(n, None).await.map_err(|e| from_azure(call("DeleteSecret", n), e))?;
+        Ok(())
+    }
+}

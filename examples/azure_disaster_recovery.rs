@@ -1,0 +1,140 @@
+//! Vectice Azure appendix 5, the disaster-recovery plan: back up the blob
+//! container and the PostgreSQL flexible server, and restore them.
+//!
+//! ```text
+//! azure_disaster_recovery backup  --prefix P [--id TIMESTAMP] [--plan] [--objects-only] [blob and ARM options]
+//! azure_disaster_recovery restore --prefix P --from TIMESTAMP|latest [--plan] [--objects-only] [...]
+//! ```
+//!
+//! - backup: container `P-assets` is copied into container `P-backup`
+//!   (created if missing) under a folder named with the backup's timestamp,
+//!   its manifest written last; `--id` resumes that backup (or does nothing
+//!   when it is complete). The server `P-db` keeps its own daily backups: the
+//!   backup prints the point in time that matches the container copy.
+//! - restore: the folder of backup `--from` is copied back into `P-assets`
+//!   (identical blobs left alone) and verified; then the server `P-db` is
+//!   restored to that point in time into the new server `P-db-restored`
+//!   through ARM (left alone when it exists).
+//! - `--objects-only`: only the container part; no ARM call (this is what
+//!   runs against Azurite).
+//! - `--plan`: print what would change; no mutating call.
+//!
+//! Blob endpoint: `--blob-endpoint URL` (default
+//! `https://ACCOUNT.blob.core.windows.net` of `--account-name`), signed in by
+//! `--account-key` (an account SAS signed here from the key in the
+//! environment variable `AZURE_STORAGE_KEY`) or else by the service principal
+//! of `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`. ARM:
+//! `AZURE_SUBSCRIPTION_ID`, the same service principal, `--arm-endpoint URL`,
+//! `--resource-group` (default `P-rg`), `--location` (default `westeurope`).
+
+#[path = "azure_support/mod.rs"]
+mod azure_support;
+
+use azure_support::{Args, exit_on_error, print_plan};
+use deploy::azure::arm::postgres::FlexibleServers;
+use deploy::azure::runbook::{self, ContainerBackup, DrNames};
+use deploy::core::recipes::{SnapshotId, SnapshotSelector};
+use deploy::core::{Database, Event, Observer, ResourceName, Result};
+
+const USAGE: &str = "usage: azure_disaster_recovery backup|restore --prefix P [--from TIMESTAMP|latest] [--id TIMESTAMP] \
+[--plan] [--objects-only] [--blob-endpoint URL] [--account-name NAME] [--account-key] [--arm-endpoint URL] \
+[--resource-group G] [--location L]";
+
+#[tokio::main]
+async fn main() {
+    exit_on_error(run().await, USAGE);
+}
+
+fn observer() -> Observer {
+    Observer::new(|event: &Event| println!("  .. {event}"))
+}
+
+async fn run() -> Result<()> {
+    let args = Args::parse(
+        &["prefix", "from", "id", "blob-endpoint", "account-name", "arm-endpoint", "resource-group", "location"],
+        &["plan", "objects-only", "account-key"],
+    )?;
+    let command = args.positional.first().map(String::as_str).unwrap_or("");
+    let prefix = args.require("prefix")?;
+    let names = DrNames::new(prefix)?;
+    let plan_only = args.has("plan");
+    let objects_only = args.has("objects-only");
+    let store = azure_support::blob_store(&args)?;
+    let servers = if objects_only {
+        None
+    } else {
+        let group = args.get("resource-group").map_or_else(|| format!("{prefix}-rg"), str::to_owned);
+        let location = args.get("location").unwrap_or("westeurope");
+        Some(FlexibleServers::new(azure_support::arm_client(&args)?, group, location)?)
+    };
+    println!(
+        "{command} for prefix {prefix}: containers {} and {}{}{}",
+        names.assets,
+        names.backup,
+        if objects_only { String::new() } else { format!(", servers {} and {}", names.server, names.restored_server) },
+        if plan_only { " (plan only: no changes are made)" } else { "" }
+    );
+    match command {
+        "backup" => {
+            // One id for the plan and the run, so that what is printed is what is written.
+            let id: SnapshotId = match args.get("id") {
+                Some(id) => id.parse().map_err(|e: deploy::core::Error| e.in_field("id"))?,
+                None => SnapshotId::now(),
+            };
+            let plan = runbook::plan_container_backup(&store, &names, Some(&id)).await?;
+            print_plan("container backup", &plan);
+            if let Some(servers) = &servers {
+                let info = servers.describe_database(&ResourceName::new(names.server.clone())?).await?;
+                println!(
+                    "server {}: automatic backups, {} days kept, restorable from {}",
+                    names.server,
+                    info.backup_retention_days,
+                    info.earliest_restorable_time.map_or_else(|| "(not reported)".to_owned(), |t| t.to_string())
+                );
+            }
+            if plan_only {
+                return Ok(());
+            }
+            match runbook::container_backup(&store, &names, Some(id), observer()).await? {
+                ContainerBackup::Taken(report) => {
+                    println!(
+                        "backup {}: {} objects, {} bytes in {}/{} ({} copied, {} already there)",
+                        report.id, report.objects, report.bytes, names.backup, report.folder, report.copied, report.skipped
+                    );
+                    if servers.is_some() {
+                        println!("server {}: restore point {}", names.server, report.id.timestamp());
+                    }
+                    println!("summary: backup {} complete; restore it with: restore --prefix {prefix} --from {}", report.id, report.id);
+                }
+                ContainerBackup::AlreadyComplete(id) => {
+                    println!("summary: backup {id} is already complete; nothing changed");
+                }
+            }
+        }
+        "restore" => {
+            let from: SnapshotSelector = args.require("from")?.parse().map_err(|e: deploy::core::Error| e.in_field("from"))?;
+            let (id, plan) = runbook::plan_container_restore(&store, &names, &from).await?;
+            print_plan(&format!("container restore of backup {id}"), &plan);
+            if let Some(servers) = &servers {
+                print_plan("server restore", &runbook::server_restore(servers, &names, id.timestamp(), false).await?);
+            }
+            if plan_only {
+                return Ok(());
+            }
+            let report = runbook::container_restore(&store, &names, SnapshotSelector::Id(id.clone()), observer()).await?;
+            println!("{report}");
+            if let Some(servers) = &servers {
+                let made = runbook::server_restore(servers, &names, id.timestamp(), true).await?;
+                println!("server {}: {}", names.restored_server, if made.is_empty() { "exists, left alone" } else { "restored" });
+            }
+            println!(
+                "summary: restore of backup {id}: {} blobs written, {} already identical, {} verified",
+                report.restored, report.unchanged, report.verified
+            );
+        }
+        other => {
+            return Err(deploy::core::Error::invalid("command", format!("{other:?} is not backup or restore"), "backup | restore"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! The `azure_disaster_recovery` example, run as a user would (the compiled
+//! binary, `--objects-only`) against Azurite: backup, the same backup again,
+//! damage, restore of the latest backup, the same restore again.
+//!
+//! The binary is the one `cargo test --workspace --all-features` builds next
+//! to this test's own (`target/<profile>/examples/`).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use anyhow::{Context as _, Result, ensure};
+use bytes::Bytes;
+use deploy::core::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreExt as _};
+use deploy_azure::blob::BlobStore;
+use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY};
+
+use crate::support::{self, AzuriteConfig};
+
+/// The example binary, or `None` (skipped) when it was not built.
+fn example_binary(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/e2e-HASH -> target/<profile>/examples/NAME
+    let path = exe.parent()?.parent()?.join("examples").join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    let message = format!(
+        "{} is not built: run `cargo test --workspace --all-features`, or \
+         `cargo build -p deploy --features azure-blob,azure-arm --example {name}` first",
+        path.display()
+    );
+    if support::peers_required() {
+        panic!("{message}");
+    }
+    eprintln!("skipping: {message}");
+    None
+}
+
+/// Run the example with `args`, the account key in the environment only.
+fn run(binary: &PathBuf, azurite: &AzuriteConfig, args: &[&str]) -> Result<String> {
+    let mut command = Command::new(binary);
+    command
+        .args(args)
+        .args([
+            "--objects-only",
+            "--blob-endpoint",
+            &azurite.blob_endpoint,
+            "--account-name",
+            AZURITE_ACCOUNT,
+            "--account-key",
+        ])
+        .env("AZURE_STORAGE_KEY", AZURITE_KEY)
+        // Nothing may fall back to a real service principal.
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_SUBSCRIPTION_ID");
+    let Output { status, stdout, stderr } = command
+        .output()
+        .with_context(|| format!("running {}", binary.display()))?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
+    for text in [&stdout, &stderr] {
+        ensure!(!text.contains(AZURITE_KEY), "the account key was printed");
+        ensure!(!text.contains("sig="), "a SAS signature was printed");
+    }
+    ensure!(
+        status.success(),
+        "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    println!("$ azure_disaster_recovery {}\n{stdout}", args.join(" "));
+    Ok(stdout.into_owned())
+}
+
+/// The line of `output` starting with `prefix`.
+fn line<'a>(output: &'a str, prefix: &str) -> Result<&'a str> {
+    output
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .with_context(|| format!("no line starting with {prefix:?} in:\n{output}"))
+}
+
+#[tokio::test]
+async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite() -> Result<()> {
+    let Some(azurite) = support::azurite_peer() else {
+        return Ok(());
+    };
+    let Some(binary) = example_binary("azure_disaster_recovery") else {
+        return Ok(());
+    };
+    let store = BlobStore::azurite(&azurite.blob_endpoint, &azurite.account_sas())?;
+    let prefix = format!("dr{}", support::unique_suffix());
+    let assets = BucketName::new(format!("{prefix}-assets"))?;
+    let backup = BucketName::new(format!("{prefix}-backup"))?;
+    store.ensure_bucket(&BucketSpec::new(assets.clone())).await?;
+    let blobs: Vec<(&str, Bytes)> = vec![
+        ("models/m1.json", Bytes::from_static(b"{\"model\":1}")),
+        ("datasets/d 1.csv", Bytes::from(b"a,b\n1,2\n".repeat(500))),
+        ("notes/empty", Bytes::new()),
+    ];
+    for (key, body) in &blobs {
+        store.put_bytes(&assets, &ObjectKey::new(*key)?, body.clone()).await?;
+    }
+
+    // Plan first: nothing is created.
+    let planned = run(&binary, &azurite, &["backup", "--prefix", &prefix, "--plan"])?;
+    ensure!(planned.contains(&format!("+ create bucket {backup}")), "plan names the backup container:\n{planned}");
+    ensure!(planned.contains("3 objects"), "plan counts the blobs:\n{planned}");
+    assert!(store.describe_bucket(&backup).await.is_err_and(|e| e.is_not_found()), "--plan created nothing");
+
+    // Backup: P-backup created, one timestamped folder with every blob.
+    let out = run(&binary, &azurite, &["backup", "--prefix", &prefix])?;
+    let summary = line(&out, "summary: backup ")?;
+    let id = summary["summary: backup ".len()..].split_whitespace().next().context("backup id")?.to_owned();
+    ensure!(line(&out, &format!("backup {id}: 3 objects"))?.contains("(3 copied, 0 already there)"));
+    for (key, body) in &blobs {
+        let copy = store.get_bytes(&backup, &ObjectKey::new(format!("{id}/{key}"))?).await?;
+        ensure!(copy == *body, "backup copy of {key} differs");
+    }
+
+    // The same backup again changes nothing, planned or run.
+    let again = run(&binary, &azurite, &["backup", "--prefix", &prefix, "--id", &id, "--plan"])?;
+    ensure!(again.contains("(no changes"), "second plan is empty:\n{again}");
+    let again = run(&binary, &azurite, &["backup", "--prefix", &prefix, "--id", &id])?;
+    ensure!(again.contains(&format!("summary: backup {id} is already complete; nothing changed")), "{again}");
+
+    // Damage: one blob lost, one overwritten.
+    store.delete(&assets, &ObjectKey::new("models/m1.json")?).await?;
+    store.put_bytes(&assets, &ObjectKey::new("datasets/d 1.csv")?, Bytes::from_static(b"garbage")).await?;
+
+    // Restore the latest backup: exactly the two damaged blobs are written.
+    let planned = run(&binary, &azurite, &["restore", "--prefix", &prefix, "--from", "latest", "--plan"])?;
+    ensure!(planned.contains(&format!("plan: container restore of backup {id}")), "{planned}");
+    ensure!(planned.matches("+ create blob").count() == 2, "two blobs to restore:\n{planned}");
+    let out = run(&binary, &azurite, &["restore", "--prefix", &prefix, "--from", "latest"])?;
+    ensure!(
+        out.contains(&format!("summary: restore of backup {id}: 2 blobs written, 1 already identical, 3 verified")),
+        "{out}"
+    );
+    for (key, body) in &blobs {
+        let got = store.get_bytes(&assets, &ObjectKey::new(*key)?).await?;
+        ensure!(got == *body, "restored {key} differs");
+    }
+
+    // The same restore again writes nothing.
+    let out = run(&binary, &azurite, &["restore", "--prefix", &prefix, "--from", &id])?;
+    ensure!(out.contains("0 blobs written, 3 already identical, 3 verified"), "{out}");
+    let planned = run(&binary, &azurite, &["restore", "--prefix", &prefix, "--from", &id, "--plan"])?;
+    ensure!(planned.contains("(no changes"), "{planned}");
+    Ok(())
+}
+
+/// The fake ARM endpoint of deploy-azure's own tests.
+#[path = "../../crates/deploy-azure/tests/azure/fake_arm.rs"]
+mod fake_arm;
+
+/// Run a provisioning example against the fake ARM endpoint, signed in with
+/// the fake's token through `AZURE_ARM_ACCESS_TOKEN`.
+fn run_arm(binary: &PathBuf, fake: &fake_arm::FakeArm, args: &[&str]) -> Result<String> {
+    run_arm_command(Command::new(binary), fake, args)
+}
+
+/// [`run_arm`] of a command prepared by the caller (more environment).
+fn run_arm_command(mut command: Command, fake: &fake_arm::FakeArm, args: &[&str]) -> Result<String> {
+    const PASSWORD: &str = "SENTINEL-Pw-42!x";
+    let binary = PathBuf::from(command.get_program());
+    let Output { status, stdout, stderr } = command
+        .args(args)
+        .args(["--arm-endpoint", &fake.server.uri()])
+        .env("AZURE_ARM_ACCESS_TOKEN", "fake-arm-token")
+        .env("AZURE_SUBSCRIPTION_ID", fake_arm::SUBSCRIPTION)
+        .env("PG_ADMIN_PASSWORD", PASSWORD)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .output()
+        .with_context(|| format!("running {}", binary.display()))?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
+    for text in [&stdout, &stderr] {
+        ensure!(
+            !text.contains("fake-arm-token") && !text.contains(PASSWORD) && !text.contains(AZURITE_KEY) && !text.contains("sig="),
+            "a secret was printed"
+        );
+    }
+    ensure!(status.success(), "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    println!("$ {} {}\n{stdout}", binary.file_name().unwrap_or_default().to_string_lossy(), args.join(" "));
+    Ok(stdout.into_owned())
+}
+
+#[tokio::test]
+async fn provisioning_examples_plan_apply_and_change_nothing_the_second_time_on_fake_arm() -> Result<()> {
+    let names = ["azure_postgres_flexible", "azure_aks_cluster", "azure_private_network", "azure_blob_access"];
+    let mut binaries = Vec::new();
+    for name in names {
+        let Some(binary) = example_binary(name) else {
+            return Ok(());
+        };
+        binaries.push(binary);
+    }
+    let fake = fake_arm::FakeArm::start().await;
+    const PRINCIPAL: [&str; 2] = ["--principal-id", "11111111-2222-4333-8444-555555555555"];
+    for binary in &binaries {
+        let extra: &[&'static str] = if binary.ends_with("azure_blob_access") { &PRINCIPAL } else { &[] };
+        let with = |more: &[&'static str]| -> Vec<&'static str> { [&["--prefix", "vectice"], extra, more].concat() };
+
+        fake.reset_requests();
+        let planned = run_arm(binary, &fake, &with(&["--plan"]))?;
+        ensure!(planned.contains("  + create "), "a fresh subscription needs creating:\n{planned}");
+        ensure!(planned.contains("summary: --plan given, nothing changed"), "{planned}");
+        ensure!(
+            (fake.count("PUT"), fake.count("PATCH"), fake.count("DELETE")) == (0, 0, 0),
+            "--plan mutated: {:?}",
+            fake.requests()
+        );
+
+        let made = run_arm(binary, &fake, &with(&[]))?;
+        ensure!(made.contains(" changes made"), "{made}");
+        ensure!(fake.count("PUT") > 0);
+
+        fake.reset_requests();
+        let again = run_arm(binary, &fake, &with(&[]))?;
+        ensure!(again.contains("everything already matches, nothing changed"), "{again}");
+        ensure!((fake.count("PUT"), fake.count("PATCH")) == (0, 0), "second run mutated: {:?}", fake.requests());
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm() -> Result<()> {
+    let Some(azurite) = support::azurite_peer() else {
+        return Ok(());
+    };
+    let (Some(dr), Some(postgres)) = (example_binary("azure_disaster_recovery"), example_binary("azure_postgres_flexible")) else {
+        return Ok(());
+    };
+    let fake = fake_arm::FakeArm::start().await;
+    let prefix = format!("dr{}", support::unique_suffix());
+    run_arm(&postgres, &fake, &["--prefix", &prefix])?;
+    // ARM reports a restorable window once the first automatic backup ran: an hour ago here.
+    let server_path = format!(
+        "/subscriptions/{}/resourceGroups/{prefix}-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/{prefix}-db",
+        fake_arm::SUBSCRIPTION
+    );
+    let mut server = fake.resource(&server_path).context("the server the example made")?;
+    server["properties"]["backup"]["earliestRestoreDate"] =
+        serde_json::json!((jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string());
+    fake.seed(&server_path, server);
+
+    let store = BlobStore::azurite(&azurite.blob_endpoint, &azurite.account_sas())?;
+    let assets = BucketName::new(format!("{prefix}-assets"))?;
+    store.ensure_bucket(&BucketSpec::new(assets.clone())).await?;
+    store.put_bytes(&assets, &ObjectKey::new("models/m.json")?, Bytes::from_static(b"{}")).await?;
+
+    let blob_args = [
+        "--blob-endpoint",
+        azurite.blob_endpoint.as_str(),
+        "--account-name",
+        AZURITE_ACCOUNT,
+        "--account-key",
+    ];
+    let run_dr = |args: &[&str]| -> Result<String> {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend_from_slice(&blob_args);
+        let mut command = Command::new(&dr);
+        command.env("AZURE_STORAGE_KEY", AZURITE_KEY);
+        run_arm_command(command, &fake, &all)
+    };
+    let out = run_dr(&["backup", "--prefix", &prefix])?;
+    ensure!(out.contains(&format!("server {prefix}-db: automatic backups, 7 days kept")), "{out}");
+    let id = line(&out, "summary: backup ")?["summary: backup ".len()..]
+        .split_whitespace()
+        .next()
+        .context("backup id")?
+        .to_owned();
+    ensure!(out.contains(&format!("server {prefix}-db: restore point ")), "{out}");
+
+    let planned = run_dr(&["restore", "--prefix", &prefix, "--from", "latest", "--plan"])?;
+    ensure!(planned.contains(&format!("+ create database {prefix}-db-restored (point-in-time restore of {prefix}-db")), "{planned}");
+    let out = run_dr(&["restore", "--prefix", &prefix, "--from", "latest"])?;
+    ensure!(out.contains(&format!("server {prefix}-db-restored: restored")), "{out}");
+    let restored = fake.resource(&format!("{server_path}-restored")).context("the restored server")?;
+    ensure!(restored["properties"]["createMode"] == "PointInTimeRestore");
+    let point = restored["properties"]["pointInTimeUTC"].as_str().unwrap_or_default().to_owned();
+    let expected: deploy::core::recipes::SnapshotId = id.parse()?;
+    ensure!(point == expected.timestamp().to_string(), "restored to {point}, backup {id}");
+
+    fake.reset_requests();
+    let again = run_dr(&["restore", "--prefix", &prefix, "--from", &id])?;
+    ensure!(again.contains(&format!("server {prefix}-db-restored: exists, left alone")), "{again}");
+    ensure!(again.contains("0 blobs written"), "{again}");
+    ensure!(fake.count("PUT") == 0, "second restore mutated: {:?}", fake.requests());
+    Ok(())
+}
