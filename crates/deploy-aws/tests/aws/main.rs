@@ -9,6 +9,7 @@ mod support;
 
 mod iam;
 mod kms;
+mod mocked;
 mod rds;
 mod s3;
 mod secrets;
