@@ -69,6 +69,13 @@ impl AwsBackends {
         crate::s3::S3Store::from_client(crate::s3::client(&self.sdk_config, &self.interceptors))
     }
 
+    /// The [`Cluster`](deploy_core::Cluster) on EKS, running as `roles`, waiting with [`AwsBackends::waiter`].
+    #[cfg(feature = "eks")]
+    pub fn eks(&self, roles: crate::eks::EksRoles) -> crate::eks::EksCluster {
+        crate::eks::EksCluster::from_client(crate::eks::client(&self.sdk_config, &self.interceptors), &self.sdk_config, roles)
+            .with_waiter(self.waiter.clone())
+    }
+
     /// IAM users, policies and roles.
     #[cfg(feature = "iam")]
     pub fn iam(&self) -> crate::iam::Iam {

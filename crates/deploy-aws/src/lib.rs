@@ -8,6 +8,7 @@
 //! | --------- | ---------------------------------------------------------------------- |
 //! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
 //! | `kms`     | [`kms`]: symmetric keys by alias, rotation, key policies |
+//! | `eks`     | [`EksCluster`](eks::EksCluster): [`Cluster`](deploy_core::Cluster) on EKS, `k8s-aws-v1.` tokens |
 //! | `iam`     | [`iam`]: users, managed policies, access keys, roles |
 //! | `rds`     | [`RdsDatabase`](rds::RdsDatabase): [`Database`](deploy_core::Database) on RDS for PostgreSQL |
 //! | `secrets` | [`SecretsManagerStore`](secrets::SecretsManagerStore): [`SecretStore`](deploy_core::SecretStore) on Secrets Manager |
@@ -45,6 +46,8 @@ pub mod error;
 pub mod policy;
 pub mod record;
 
+#[cfg(feature = "eks")]
+pub mod eks;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "kms")]

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod eks;
 mod iam;
 mod kms;
 mod mocked;
