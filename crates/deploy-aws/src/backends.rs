@@ -69,6 +69,13 @@ impl AwsBackends {
         crate::s3::S3Store::from_client(crate::s3::client(&self.sdk_config, &self.interceptors))
     }
 
+    /// The [`BackupVault`](deploy_core::BackupVault) on AWS Backup, waiting with [`AwsBackends::waiter`].
+    #[cfg(feature = "backup")]
+    pub fn backup(&self) -> crate::backup::AwsBackupVault {
+        crate::backup::AwsBackupVault::from_client(crate::backup::client(&self.sdk_config, &self.interceptors))
+            .with_waiter(self.waiter.clone())
+    }
+
     /// The [`Cluster`](deploy_core::Cluster) on EKS, running as `roles`, waiting with [`AwsBackends::waiter`].
     #[cfg(feature = "eks")]
     pub fn eks(&self, roles: crate::eks::EksRoles) -> crate::eks::EksCluster {

@@ -8,6 +8,7 @@
 //! | --------- | ---------------------------------------------------------------------- |
 //! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
 //! | `kms`     | [`kms`]: symmetric keys by alias, rotation, key policies |
+//! | `backup`  | [`AwsBackupVault`](backup::AwsBackupVault): [`BackupVault`](deploy_core::BackupVault) on AWS Backup |
 //! | `eks`     | [`EksCluster`](eks::EksCluster): [`Cluster`](deploy_core::Cluster) on EKS, `k8s-aws-v1.` tokens |
 //! | `iam`     | [`iam`]: users, managed policies, access keys, roles |
 //! | `rds`     | [`RdsDatabase`](rds::RdsDatabase): [`Database`](deploy_core::Database) on RDS for PostgreSQL |
@@ -46,6 +47,8 @@ pub mod error;
 pub mod policy;
 pub mod record;
 
+#[cfg(feature = "backup")]
+pub mod backup;
 #[cfg(feature = "eks")]
 pub mod eks;
 #[cfg(feature = "iam")]

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod backup;
 mod eks;
 mod iam;
 mod kms;
