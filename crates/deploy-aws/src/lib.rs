@@ -4,15 +4,15 @@
 //! that have no cloud-neutral meaning. Each service sits behind its own cargo
 //! feature, so a program that needs only S3 compiles only S3:
 //!
-//! | feature   | what                                                                   |
-//! | --------- | ---------------------------------------------------------------------- |
-//! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
-//! | `kms`     | [`kms`]: symmetric keys by alias, rotation, key policies |
-//! | `backup`  | [`AwsBackupVault`](backup::AwsBackupVault): [`BackupVault`](deploy_core::BackupVault) on AWS Backup |
-//! | `eks`     | [`EksCluster`](eks::EksCluster): [`Cluster`](deploy_core::Cluster) on EKS, `k8s-aws-v1.` tokens |
-//! | `iam`     | [`iam`]: users, managed policies, access keys, roles |
-//! | `rds`     | [`RdsDatabase`](rds::RdsDatabase): [`Database`](deploy_core::Database) on RDS for PostgreSQL |
-//! | `secrets` | [`SecretsManagerStore`](secrets::SecretsManagerStore): [`SecretStore`](deploy_core::SecretStore) on Secrets Manager |
+//! | feature   | what                                                          |
+//! | --------- | ------------------------------------------------------------- |
+//! | `s3`      | `s3::S3Store`: the `ObjectStore` on Amazon S3                 |
+//! | `secrets` | `secrets::SecretsManagerStore`: the `SecretStore` on Secrets Manager |
+//! | `kms`     | `kms`: symmetric keys by alias, rotation, key policies        |
+//! | `iam`     | `iam`: users, managed policies, access keys, roles            |
+//! | `rds`     | `rds::RdsDatabase`: the `Database` on RDS for PostgreSQL      |
+//! | `eks`     | `eks::EksCluster`: the `Cluster` on EKS, `k8s-aws-v1.` tokens |
+//! | `backup`  | `backup::AwsBackupVault`: the `BackupVault` on AWS Backup     |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
 //! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.

@@ -756,13 +756,20 @@ impl Database for RdsDatabase {
         if let Some(network) = &target.network {
             validate_network(network, "target.network")?;
         }
-        let snap = self.snapshot(snapshot).await?;
+        let describe = op("DescribeDBSnapshots");
+        let out = self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await.on(describe, "snapshot", snapshot.as_str())?;
+        let raw = out.db_snapshots().first().ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
+        let snap = snapshot_info(raw, describe)?;
         let source = self.find(snap.database.as_str()).await?;
         let network = Self::placement(target, source.as_ref().map(|s| &s.info));
-        // The source's parameter group keeps TLS and extensions as they were.
+        // The source's parameter group keeps TLS and extensions as they were; when the
+        // source is gone (disaster recovery), the group made for it, if it is still there.
         let group = match &source {
             Some(s) => s.parameter_group.clone(),
-            None => None,
+            None => {
+                let candidate = format!("{}-postgres{}", snap.database, major(raw.engine_version().unwrap_or_default()));
+                self.read_parameters(&candidate).await?.map(|_| candidate)
+            }
         };
         let tags = source.as_ref().map(|s| s.info.tags.clone()).unwrap_or_default();
         let name = target.name.as_str();

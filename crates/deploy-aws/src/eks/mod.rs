@@ -2,7 +2,7 @@
 //!
 //! - The cluster: Kubernetes version, private and public endpoint access (and
 //!   the public CIDRs), secrets encryption with a KMS key, subnets, tags; it
-//!   runs as the cluster role of [`EksRoles`] (see [`ensure_roles`] with the
+//!   runs as the cluster role of [`EksRoles`] (see `ensure_roles` with the
 //!   `iam` feature for the roles and their AWS-managed policies).
 //! - Managed node groups: instance types, min/max/desired, disk, labels,
 //!   running as the node role, in the cluster's subnets.

@@ -178,7 +178,11 @@ async fn restores_are_placed_like_their_source() {
     let last = n.resource("final");
     db.delete_database(&spec.name, &FinalSnapshot::Take(last.clone()), &Confirm::new(spec.name.as_str())).await.unwrap();
     assert!(db.client().describe_db_snapshots().db_snapshot_identifier(last.as_str()).send().await.is_ok(), "no final snapshot");
-    for name in [&pitr.name, &elsewhere.name] {
+    // Disaster recovery: the source is gone; its final snapshot comes back with the source's parameter group.
+    let recovered = RestoreTarget { deletion_protection: false, ..RestoreTarget::new(n.resource("recovered")) };
+    let back = db.restore_snapshot(&last, &recovered).await.unwrap();
+    assert!(back.require_tls && back.allowed_extensions.iter().any(|e| e.as_str() == "unaccent"), "{back:?}");
+    for name in [&pitr.name, &elsewhere.name, &recovered.name] {
         db.delete_database(name, &FinalSnapshot::Skip, &Confirm::new(name.as_str())).await.unwrap();
     }
     for s in [&snap, &last] {
