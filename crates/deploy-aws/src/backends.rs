@@ -101,6 +101,15 @@ impl AwsBackends {
         crate::rds::RdsDatabase::from_client(crate::rds::client(&self.sdk_config, &self.interceptors)).with_waiter(self.waiter.clone())
     }
 
+    /// Who the configured credentials belong to.
+    ///
+    /// # Errors
+    /// As [`crate::sts::caller_identity`].
+    #[cfg(feature = "sts")]
+    pub async fn caller_identity(&self) -> deploy_core::Result<crate::sts::CallerIdentity> {
+        crate::sts::caller_identity(&crate::sts::client(&self.sdk_config, &self.interceptors)).await
+    }
+
     /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
     #[cfg(feature = "secrets")]
     pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {

@@ -13,6 +13,7 @@
 //! | `rds`     | `rds::RdsDatabase`: the `Database` on RDS for PostgreSQL      |
 //! | `eks`     | `eks::EksCluster`: the `Cluster` on EKS, `k8s-aws-v1.` tokens |
 //! | `backup`  | `backup::AwsBackupVault`: the `BackupVault` on AWS Backup     |
+//! | `sts`     | `sts`: the caller's account and ARN                           |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
 //! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.
@@ -61,6 +62,8 @@ pub mod rds;
 pub mod s3;
 #[cfg(feature = "secrets")]
 pub mod secrets;
+#[cfg(feature = "sts")]
+pub mod sts;
 
 mod backends;
 mod convert;

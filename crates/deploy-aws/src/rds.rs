@@ -757,7 +757,11 @@ impl Database for RdsDatabase {
             validate_network(network, "target.network")?;
         }
         let describe = op("DescribeDBSnapshots");
-        let out = self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await.on(describe, "snapshot", snapshot.as_str())?;
+        let out = self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await.on(
+            describe,
+            "snapshot",
+            snapshot.as_str(),
+        )?;
         let raw = out.db_snapshots().first().ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
         let snap = snapshot_info(raw, describe)?;
         let source = self.find(snap.database.as_str()).await?;
