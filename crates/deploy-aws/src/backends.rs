@@ -69,6 +69,20 @@ impl AwsBackends {
         crate::s3::S3Store::from_client(crate::s3::client(&self.sdk_config, &self.interceptors))
     }
 
+    /// The [`BackupVault`](deploy_core::BackupVault) on AWS Backup, waiting with [`AwsBackends::waiter`].
+    #[cfg(feature = "backup")]
+    pub fn backup(&self) -> crate::backup::AwsBackupVault {
+        crate::backup::AwsBackupVault::from_client(crate::backup::client(&self.sdk_config, &self.interceptors))
+            .with_waiter(self.waiter.clone())
+    }
+
+    /// The [`Cluster`](deploy_core::Cluster) on EKS, running as `roles`, waiting with [`AwsBackends::waiter`].
+    #[cfg(feature = "eks")]
+    pub fn eks(&self, roles: crate::eks::EksRoles) -> crate::eks::EksCluster {
+        crate::eks::EksCluster::from_client(crate::eks::client(&self.sdk_config, &self.interceptors), &self.sdk_config, roles)
+            .with_waiter(self.waiter.clone())
+    }
+
     /// IAM users, policies and roles.
     #[cfg(feature = "iam")]
     pub fn iam(&self) -> crate::iam::Iam {
@@ -79,6 +93,21 @@ impl AwsBackends {
     #[cfg(feature = "kms")]
     pub fn kms(&self) -> crate::kms::Kms {
         crate::kms::Kms::from_client(crate::kms::client(&self.sdk_config, &self.interceptors))
+    }
+
+    /// The [`Database`](deploy_core::Database) on RDS for PostgreSQL, waiting with [`AwsBackends::waiter`].
+    #[cfg(feature = "rds")]
+    pub fn rds(&self) -> crate::rds::RdsDatabase {
+        crate::rds::RdsDatabase::from_client(crate::rds::client(&self.sdk_config, &self.interceptors)).with_waiter(self.waiter.clone())
+    }
+
+    /// Who the configured credentials belong to.
+    ///
+    /// # Errors
+    /// As [`crate::sts::caller_identity`].
+    #[cfg(feature = "sts")]
+    pub async fn caller_identity(&self) -> deploy_core::Result<crate::sts::CallerIdentity> {
+        crate::sts::caller_identity(&crate::sts::client(&self.sdk_config, &self.interceptors)).await
     }
 
     /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.

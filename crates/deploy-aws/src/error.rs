@@ -255,7 +255,7 @@ where
 
 /// A request could not be built (a required field was missing): a bug of this
 /// crate rather than of the caller's input, reported as a provider error.
-#[cfg_attr(not(any(feature = "s3", feature = "kms", feature = "iam")), allow(dead_code))] // used by the services, each behind a feature
+#[cfg_attr(not(any(feature = "s3", feature = "kms", feature = "iam", feature = "backup")), allow(dead_code))] // used by the services, each behind a feature
 pub(crate) fn build_error(op: Op, err: aws_smithy_types::error::operation::BuildError) -> Error {
     Error::Provider {
         provider: op.service,

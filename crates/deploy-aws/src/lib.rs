@@ -4,12 +4,16 @@
 //! that have no cloud-neutral meaning. Each service sits behind its own cargo
 //! feature, so a program that needs only S3 compiles only S3:
 //!
-//! | feature   | what                                                                   |
-//! | --------- | ---------------------------------------------------------------------- |
-//! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
-//! | `kms`     | [`kms`]: symmetric keys by alias, rotation, key policies |
-//! | `iam`     | [`iam`]: users, managed policies, access keys, roles |
-//! | `secrets` | [`SecretsManagerStore`](secrets::SecretsManagerStore): [`SecretStore`](deploy_core::SecretStore) on Secrets Manager |
+//! | feature   | what                                                          |
+//! | --------- | ------------------------------------------------------------- |
+//! | `s3`      | `s3::S3Store`: the `ObjectStore` on Amazon S3                 |
+//! | `secrets` | `secrets::SecretsManagerStore`: the `SecretStore` on Secrets Manager |
+//! | `kms`     | `kms`: symmetric keys by alias, rotation, key policies        |
+//! | `iam`     | `iam`: users, managed policies, access keys, roles            |
+//! | `rds`     | `rds::RdsDatabase`: the `Database` on RDS for PostgreSQL      |
+//! | `eks`     | `eks::EksCluster`: the `Cluster` on EKS, `k8s-aws-v1.` tokens |
+//! | `backup`  | `backup::AwsBackupVault`: the `BackupVault` on AWS Backup     |
+//! | `sts`     | `sts`: the caller's account and ARN                           |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
 //! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.
@@ -44,14 +48,22 @@ pub mod error;
 pub mod policy;
 pub mod record;
 
+#[cfg(feature = "backup")]
+pub mod backup;
+#[cfg(feature = "eks")]
+pub mod eks;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "rds")]
+pub mod rds;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "secrets")]
 pub mod secrets;
+#[cfg(feature = "sts")]
+pub mod sts;
 
 mod backends;
 mod convert;

@@ -1,4 +1,4 @@
-//! [`S3Store`]: the [`ObjectStore`] on Amazon S3.
+//! [`S3Store`]: the [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3.
 //!
 //! - `ensure_bucket` creates the bucket (with a `LocationConstraint` outside
 //!   `us-east-1`) and brings five settings to the spec, each read back and

@@ -126,3 +126,17 @@ async fn bad_input_fails_before_any_request() {
     assert_eq!(KeyAlias::new("alias/aws/ebs").unwrap_err().invalid_field(), Some("alias"));
     assert!(log.requests().is_empty(), "{:?}", log.requests());
 }
+
+#[tokio::test]
+async fn the_deeploy_key_policy_names_the_callers_account() {
+    let conf = moto!("kms::the_deeploy_key_policy_names_the_callers_account");
+    let aws = AwsBackends::from_conf(&conf);
+    let me = aws.caller_identity().await.unwrap();
+    assert_eq!(me.account.len(), 12);
+    let app = me.user_arn("deeploy");
+    let spec = KeySpec::new(alias("account")).with_policy(KeyPolicy::Deeploy { application_principal: app.clone() });
+    let key = aws.kms().ensure_key(&spec).await.unwrap().info;
+    assert_eq!(key.account_id, me.account);
+    assert!(equivalent(&key.policy, &serde_json::to_value(deeploy_key_policy(me.partition(), &me.account, &app)).unwrap()));
+    aws.kms().schedule_key_deletion(&spec.alias, 7, &Confirm::new(spec.alias.as_str())).await.unwrap();
+}

@@ -7,7 +7,11 @@
 
 mod support;
 
+mod backup;
+mod eks;
 mod iam;
 mod kms;
+mod mocked;
+mod rds;
 mod s3;
 mod secrets;

@@ -1,0 +1,219 @@
+//! What moto cannot show, with `aws-smithy-mocks` in place of the service:
+//! waits following RDS through its states (moto makes instances available at
+//! once), a wait ending on a failed state or at its deadline, and the SDK's
+//! retries of throttling (503 SlowDown) before an error reaches the caller.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_rds::operation::create_db_instance::CreateDbInstanceOutput;
+use aws_sdk_rds::operation::create_db_parameter_group::CreateDbParameterGroupOutput;
+use aws_sdk_rds::operation::delete_db_instance::DeleteDbInstanceOutput;
+use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+use aws_sdk_rds::operation::describe_db_parameters::DescribeDbParametersOutput;
+use aws_sdk_rds::operation::modify_db_parameter_group::ModifyDbParameterGroupOutput;
+use aws_sdk_rds::types::{DbInstance, DbParameterGroupStatus, Parameter};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+use deploy_aws::rds::RdsDatabase;
+use deploy_aws::s3::S3Store;
+use deploy_core::database::{DatabaseSpec, FinalSnapshot};
+use deploy_core::observe::{Event, Observer};
+use deploy_core::plan::Action;
+use deploy_core::waiter::Waiter;
+use deploy_core::{BucketName, Confirm, Database, Error, ObjectKey, ObjectStoreExt, PasswordRules, PgIdentifier, ResourceName};
+
+const DB: &str = "prod-db";
+
+fn retries(max: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(max)
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(20))
+}
+
+fn spec() -> DatabaseSpec {
+    let mut spec = DatabaseSpec::postgres(ResourceName::new(DB).unwrap(), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
+    spec.allowed_extensions = vec![PgIdentifier::new("unaccent").unwrap()];
+    spec.admin_password = Some(PasswordRules::rds_master().generate(24).unwrap());
+    spec
+}
+
+fn instance(status: &str) -> DescribeDbInstancesOutput {
+    let db = DbInstance::builder()
+        .db_instance_identifier(DB)
+        .db_instance_status(status)
+        .engine("postgres")
+        .engine_version("15.7")
+        .db_instance_class("db.t4g.medium")
+        .allocated_storage(20)
+        .storage_encrypted(true)
+        .deletion_protection(true)
+        .backup_retention_period(7)
+        .db_instance_arn(format!("arn:aws:rds:eu-central-1:123456789012:db:{DB}"))
+        .db_parameter_groups(DbParameterGroupStatus::builder().db_parameter_group_name(format!("{DB}-postgres15")).build())
+        .build();
+    DescribeDbInstancesOutput::builder().db_instances(db).build()
+}
+
+/// An RDS error response, as RDS's query protocol sends it.
+fn rds_error(status: u16, code: &str) -> HttpResponse {
+    let body = format!(
+        r#"<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}</Message></Error><RequestId>1</RequestId></ErrorResponse>"#
+    );
+    HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
+}
+
+fn group_parameters() -> DescribeDbParametersOutput {
+    DescribeDbParametersOutput::builder()
+        .parameters(Parameter::builder().parameter_name("rds.force_ssl").parameter_value("1").build())
+        .parameters(Parameter::builder().parameter_name("rds.allowed_extensions").parameter_value("unaccent").build())
+        .build()
+}
+
+/// A waiter polling every few milliseconds that records the states it saw.
+fn recording_waiter(timeout: Duration) -> (Waiter, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let observer = Observer::new(move |e| {
+        if let Event::WaitPolled { state, .. } = e {
+            s.lock().unwrap().push(state.clone());
+        }
+    });
+    let waiter = Waiter::new(timeout).with_delays(Duration::from_millis(2), Duration::from_millis(10)).with_observer(observer);
+    (waiter, seen)
+}
+
+#[tokio::test]
+async fn ensure_waits_from_creating_to_available() {
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .sequence()
+        .http_response(|| rds_error(404, "DBInstanceNotFound"))
+        .output(|| instance("creating"))
+        .output(|| instance("creating"))
+        .output(|| instance("backing-up"))
+        .output(|| instance("available"))
+        .repeatedly()
+        .build();
+    let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters)
+        .sequence()
+        .http_response(|| rds_error(404, "DBParameterGroupNotFound"))
+        .output(group_parameters)
+        .repeatedly()
+        .build();
+    let create_group =
+        mock!(aws_sdk_rds::Client::create_db_parameter_group).then_output(|| CreateDbParameterGroupOutput::builder().build());
+    let modify_group =
+        mock!(aws_sdk_rds::Client::modify_db_parameter_group).then_output(|| ModifyDbParameterGroupOutput::builder().build());
+    let create = mock!(aws_sdk_rds::Client::create_db_instance).then_output(|| CreateDbInstanceOutput::builder().build());
+    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe, &parameters, &create_group, &modify_group, &create]);
+    let (waiter, seen) = recording_waiter(Duration::from_secs(10));
+    let db = RdsDatabase::from_client(client).with_waiter(waiter);
+
+    let plan = db.ensure_database(&spec()).await.unwrap();
+    assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Create));
+    assert_eq!(*seen.lock().unwrap(), ["creating", "creating", "backing-up"]);
+    assert_eq!((create.num_calls(), describe.num_calls()), (1, 5));
+}
+
+#[tokio::test]
+async fn delete_waits_until_the_instance_is_gone() {
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .sequence()
+        .output(|| {
+            let mut out = instance("available");
+            out.db_instances.as_mut().unwrap()[0].deletion_protection = Some(false);
+            out
+        })
+        .output(|| instance("deleting"))
+        .output(|| instance("deleting"))
+        .http_response(|| rds_error(404, "DBInstanceNotFound"))
+        .build();
+    let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters).then_output(group_parameters);
+    let delete = mock!(aws_sdk_rds::Client::delete_db_instance).then_output(|| DeleteDbInstanceOutput::builder().build());
+    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe, &parameters, &delete]);
+    let (waiter, seen) = recording_waiter(Duration::from_secs(10));
+    let db = RdsDatabase::from_client(client).with_waiter(waiter);
+    let name = ResourceName::new(DB).unwrap();
+    db.delete_database(&name, &FinalSnapshot::Skip, &Confirm::new(DB)).await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["deleting", "deleting"]);
+    assert_eq!(delete.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_state_ends_the_wait_and_a_stuck_one_times_out() {
+    let failing = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .sequence()
+        .output(|| instance("modifying"))
+        .output(|| instance("incompatible-parameters"))
+        .repeatedly()
+        .build();
+    let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters).then_output(group_parameters);
+    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&failing, &parameters]);
+    let (waiter, _) = recording_waiter(Duration::from_secs(10));
+    let e = RdsDatabase::from_client(client).with_waiter(waiter).ensure_database(&spec()).await.unwrap_err();
+    assert!(matches!(&e, Error::Conflict { reason, .. } if reason.contains("failed")), "{e:?}");
+
+    let stuck = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| instance("modifying"));
+    let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters).then_output(group_parameters);
+    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&stuck, &parameters]);
+    let (waiter, _) = recording_waiter(Duration::from_millis(100));
+    let e = RdsDatabase::from_client(client).with_waiter(waiter).ensure_database(&spec()).await.unwrap_err();
+    match e {
+        Error::Timeout { what, last_state, .. } => {
+            assert_eq!(what, format!("database {DB} to be available"));
+            assert_eq!(last_state, "modifying");
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn throttling_while_waiting_is_one_more_pending_poll() {
+    let describe = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .sequence()
+        .output(|| instance("creating"))
+        .times(2)
+        .http_response(|| rds_error(400, "Throttling"))
+        .output(|| instance("available"))
+        .repeatedly()
+        .build();
+    let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters).then_output(group_parameters);
+    // No SDK retries: the waiter sees the throttling error itself.
+    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe, &parameters], |c| c.retry_config(retries(1)));
+    let (waiter, seen) = recording_waiter(Duration::from_secs(10));
+    RdsDatabase::from_client(client).with_waiter(waiter).ensure_database(&spec()).await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0], "creating");
+    assert!(seen[1].starts_with("error: throttled by aws-rds"), "{seen:?}");
+}
+
+fn slow_down() -> Option<String> {
+    Some("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_owned())
+}
+
+#[tokio::test]
+async fn s3_slow_down_is_retried_by_the_sdk_then_reported_as_throttled() {
+    let bucket = BucketName::new("prod-assets").unwrap();
+    let key = ObjectKey::new("k").unwrap();
+    let recovering = mock!(aws_sdk_s3::Client::get_object)
+        .sequence()
+        .http_status(503, slow_down())
+        .times(2)
+        .output(|| GetObjectOutput::builder().body(aws_sdk_s3::primitives::ByteStream::from_static(b"data")).content_length(4).build())
+        .build();
+    let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&recovering], |c| c.retry_config(retries(3)));
+    let store = S3Store::from_client(client);
+    assert_eq!(store.get_bytes(&bucket, &key).await.unwrap(), "data");
+    assert_eq!(recovering.num_calls(), 3);
+
+    let throttled = mock!(aws_sdk_s3::Client::get_object).sequence().http_status(503, slow_down()).times(3).build();
+    let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&throttled], |c| c.retry_config(retries(3)));
+    let e = S3Store::from_client(client).get_bytes(&bucket, &key).await.unwrap_err();
+    assert!(matches!(&e, Error::Throttled { provider: "aws-s3", message, .. } if message.contains("SlowDown")), "{e:?}");
+    assert!(e.is_retryable());
+    assert_eq!(throttled.num_calls(), 3);
+}
