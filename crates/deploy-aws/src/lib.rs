@@ -48,6 +48,8 @@ pub mod record;
 pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "ec2")]
+pub mod network;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "secrets")]
