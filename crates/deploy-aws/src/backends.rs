@@ -110,6 +110,12 @@ impl AwsBackends {
         crate::sts::caller_identity(&crate::sts::client(&self.sdk_config, &self.interceptors)).await
     }
 
+    /// VPCs, subnets, security groups and VPC endpoints (waiting with the backends' waiter).
+    #[cfg(feature = "ec2")]
+    pub fn network(&self) -> crate::network::Network {
+        crate::network::Network::from_client(crate::network::client(&self.sdk_config, &self.interceptors)).with_waiter(self.waiter.clone())
+    }
+
     /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
     #[cfg(feature = "secrets")]
     pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {

@@ -58,6 +58,8 @@ pub mod iam;
 pub mod kms;
 #[cfg(feature = "rds")]
 pub mod rds;
+#[cfg(feature = "ec2")]
+pub mod network;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "secrets")]

@@ -13,5 +13,6 @@ mod iam;
 mod kms;
 mod mocked;
 mod rds;
+mod network;
 mod s3;
 mod secrets;

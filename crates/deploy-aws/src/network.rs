@@ -1,0 +1,1147 @@
+//! Network: the VPC and subnets the database and the cluster live in, the
+//! database's security group and the VPC's S3 gateway endpoint — the
+//! networking of the Deeploy seed (RDS and EKS in one VPC, the node group's
+//! security group the only one admitted to the database) and of the SIMPHERA
+//! reference architecture (a `/18` VPC with public, private and database subnets).
+//!
+//! Every call is idempotent and finds resources by what names them: a VPC and
+//! its subnets by their `Name` tag, the security group by its group name in
+//! the VPC, the endpoint by its VPC and service. A second `ensure` makes no
+//! mutating request. What cannot change in place (the CIDR block of a VPC or
+//! a subnet, a subnet's availability zone) is reported as
+//! [`Action::Drift`](deploy_core::plan::Action::Drift), never applied.
+//!
+//! ```no_run
+//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! use deploy_aws::network::{Network, SubnetSpec, SubnetTier, VpcSpec};
+//! use deploy_core::{CidrBlock, ResourceName};
+//!
+//! let spec = VpcSpec::new(ResourceName::new("simphera")?, CidrBlock::new("10.1.0.0/18")?)
+//!     .with_subnet(SubnetSpec::new(ResourceName::new("simphera-private-a")?, CidrBlock::new("10.1.0.0/22")?, "eu-central-1a", SubnetTier::Private))
+//!     .with_subnet(SubnetSpec::new(ResourceName::new("simphera-db-a")?, CidrBlock::new("10.1.8.0/24")?, "eu-central-1a", SubnetTier::Database));
+//! let network = Network::new(sdk_config);
+//! let vpc = network.ensure_vpc(&spec).await?;
+//! let tables: Vec<String> = network.route_tables(&vpc.info.vpc_id).await?.into_iter().map(|t| t.route_table_id).collect();
+//! network.ensure_s3_gateway_endpoint(&vpc.info.vpc_id, "eu-central-1", &tables).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, Subnet, Tag,
+    TagSpecification, UserIdGroupPair, Vpc, VpcEndpoint, VpcEndpointType,
+};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_types::SdkConfig;
+use deploy_core::plan::{Change, FieldChange, Plan};
+use deploy_core::waiter::{Poll, Waiter};
+use deploy_core::{CidrBlock, Error, ResourceName, Result};
+
+use crate::Ensured;
+use crate::error::{Op, SdkResultExt, missing};
+
+const SERVICE: &str = "aws-ec2";
+
+const fn op(operation: &'static str) -> Op {
+    Op::new(SERVICE, operation)
+}
+
+/// The tag that records a subnet's [`SubnetTier`].
+pub const TIER_TAG: &str = "deploy:tier";
+
+/// An EC2 client for `sdk_config` with `interceptors` installed.
+pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
+    let mut builder = aws_sdk_ec2::config::Builder::from(sdk_config);
+    for i in interceptors {
+        builder.push_interceptor(i.clone());
+    }
+    Client::from_conf(builder.build())
+}
+
+/// What a subnet is for; recorded in its [`TIER_TAG`] tag, and in the tags
+/// the AWS load balancer controller reads (`kubernetes.io/role/elb` on public,
+/// `kubernetes.io/role/internal-elb` on private subnets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SubnetTier {
+    /// Internet-facing load balancers.
+    Public,
+    /// The cluster's nodes.
+    Private,
+    /// The database (an RDS DB subnet group).
+    Database,
+}
+
+impl SubnetTier {
+    /// `public`, `private` or `database`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubnetTier::Public => "public",
+            SubnetTier::Private => "private",
+            SubnetTier::Database => "database",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [SubnetTier::Public, SubnetTier::Private, SubnetTier::Database].into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The tags a subnet of this tier carries besides its name and the spec's tags.
+    fn tags(self) -> BTreeMap<String, String> {
+        let mut tags = BTreeMap::from([(TIER_TAG.to_owned(), self.as_str().to_owned())]);
+        match self {
+            SubnetTier::Public => tags.insert("kubernetes.io/role/elb".to_owned(), "1".to_owned()),
+            SubnetTier::Private => tags.insert("kubernetes.io/role/internal-elb".to_owned(), "1".to_owned()),
+            SubnetTier::Database => None,
+        };
+        tags
+    }
+}
+
+impl fmt::Display for SubnetTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a subnet should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubnetSpec {
+    /// Its `Name` tag, unique in the VPC.
+    pub name: ResourceName,
+    /// Its IPv4 block: inside the VPC's, overlapping no other subnet's, `/16` to `/28`.
+    pub cidr: CidrBlock,
+    /// The availability zone (`eu-central-1a`).
+    pub availability_zone: String,
+    /// What it is for.
+    pub tier: SubnetTier,
+}
+
+impl SubnetSpec {
+    /// A subnet named `name` with block `cidr` in `availability_zone`.
+    pub fn new(name: ResourceName, cidr: CidrBlock, availability_zone: impl Into<String>, tier: SubnetTier) -> Self {
+        SubnetSpec { name, cidr, availability_zone: availability_zone.into(), tier }
+    }
+}
+
+/// What a VPC should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VpcSpec {
+    /// Its `Name` tag, which finds it.
+    pub name: ResourceName,
+    /// Its primary IPv4 block, `/16` to `/28`.
+    pub cidr: CidrBlock,
+    /// Its subnets.
+    pub subnets: Vec<SubnetSpec>,
+    /// Tags of the VPC and of every subnet (besides `Name`). Tags found on the
+    /// resources but not here are kept: EKS and Kubernetes add their own.
+    pub tags: BTreeMap<String, String>,
+}
+
+const VPC_CIDR_RULE: &str = "VPC and subnet blocks: IPv4, prefix length /16 to /28";
+const SUBNET_RULE: &str = "subnet blocks lie inside the VPC's block and overlap no other subnet's";
+const TAG_RULE: &str =
+    "EC2 tags: at most 49 besides `Name`; keys 1-128 characters, not `Name`, not starting with `aws:`; values at most 256 characters";
+const AZ_RULE: &str = "availability zones: lowercase letters, digits and hyphens, in the client's region (`eu-central-1a`)";
+
+fn check_block(field: String, cidr: &CidrBlock) -> Result<()> {
+    if !cidr.is_ipv4() {
+        return Err(Error::invalid(field, format!("`{cidr}` is not an IPv4 block"), VPC_CIDR_RULE));
+    }
+    if !(16..=28).contains(&cidr.prefix_len()) {
+        return Err(Error::invalid(field, format!("`{cidr}` has prefix length /{}", cidr.prefix_len()), VPC_CIDR_RULE));
+    }
+    Ok(())
+}
+
+impl VpcSpec {
+    /// A VPC named `name` with block `cidr` and no subnets.
+    pub fn new(name: ResourceName, cidr: CidrBlock) -> Self {
+        VpcSpec { name, cidr, subnets: Vec::new(), tags: BTreeMap::new() }
+    }
+
+    /// With one more subnet.
+    #[must_use]
+    pub fn with_subnet(mut self, subnet: SubnetSpec) -> Self {
+        self.subnets.push(subnet);
+        self
+    }
+
+    /// With a tag.
+    #[must_use]
+    pub fn with_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// Check what no type carries: the blocks are IPv4 `/16` to `/28`, every
+    /// subnet lies inside the VPC and overlaps no other, names are unique,
+    /// zones and tags are well-formed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field (`cidr`, `subnets[1].cidr`,
+    /// `subnets[0].name`, `subnets[0].availability_zone`, `tags.KEY`).
+    pub fn validate(&self) -> Result<()> {
+        check_block("cidr".to_owned(), &self.cidr)?;
+        for (i, subnet) in self.subnets.iter().enumerate() {
+            let field = |f: &str| format!("subnets[{i}].{f}");
+            check_block(field("cidr"), &subnet.cidr)?;
+            if !self.cidr.contains(&subnet.cidr) {
+                return Err(Error::invalid(
+                    field("cidr"),
+                    format!("`{}` is not inside the VPC's `{}`", subnet.cidr, self.cidr),
+                    SUBNET_RULE,
+                ));
+            }
+            let az = &subnet.availability_zone;
+            if az.is_empty() || !az.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                return Err(Error::invalid(field("availability_zone"), format!("is `{az}`"), AZ_RULE));
+            }
+            for (j, earlier) in self.subnets[..i].iter().enumerate() {
+                if earlier.cidr.contains(&subnet.cidr) || subnet.cidr.contains(&earlier.cidr) {
+                    let problem = format!("`{}` overlaps `{}` of subnets[{j}] ({})", subnet.cidr, earlier.cidr, earlier.name);
+                    return Err(Error::invalid(field("cidr"), problem, SUBNET_RULE));
+                }
+                if earlier.name == subnet.name {
+                    return Err(Error::invalid(
+                        field("name"),
+                        format!("`{}` is also the name of subnets[{j}]", subnet.name),
+                        "subnet names are unique",
+                    ));
+                }
+            }
+        }
+        if self.tags.len() > 49 {
+            return Err(Error::invalid("tags", format!("has {} tags", self.tags.len()), TAG_RULE));
+        }
+        for (k, v) in &self.tags {
+            if k.is_empty() || k.chars().count() > 128 || k == "Name" || k.starts_with("aws:") || v.chars().count() > 256 {
+                return Err(Error::invalid(format!("tags.{k}"), "breaks a tag rule", TAG_RULE));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A subnet as EC2 reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubnetInfo {
+    /// The subnet id (`subnet-...`).
+    pub subnet_id: String,
+    /// Its `Name` tag.
+    pub name: String,
+    /// Its IPv4 block.
+    pub cidr: String,
+    /// Its availability zone.
+    pub availability_zone: String,
+    /// Its tier, from its [`TIER_TAG`] tag.
+    pub tier: Option<SubnetTier>,
+    /// `pending` or `available`.
+    pub state: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A VPC as EC2 reports it, with the subnets of its spec that exist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VpcInfo {
+    /// The VPC id (`vpc-...`).
+    pub vpc_id: String,
+    /// Its `Name` tag.
+    pub name: String,
+    /// Its primary IPv4 block.
+    pub cidr: String,
+    /// `pending` or `available`.
+    pub state: String,
+    /// Whether the Amazon DNS server answers in the VPC.
+    pub dns_support: bool,
+    /// Whether instances get public DNS host names.
+    pub dns_hostnames: bool,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// The subnets of the spec that exist, in the spec's order.
+    pub subnets: Vec<SubnetInfo>,
+}
+
+/// Where an ingress rule admits traffic from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleSource {
+    /// An IPv4 block.
+    Cidr(String),
+    /// An IPv6 block.
+    Ipv6Cidr(String),
+    /// A managed prefix list.
+    PrefixList(String),
+    /// Members of a security group.
+    SecurityGroup(String),
+}
+
+impl fmt::Display for RuleSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleSource::Cidr(c) | RuleSource::Ipv6Cidr(c) => f.write_str(c),
+            RuleSource::PrefixList(p) => write!(f, "prefix list {p}"),
+            RuleSource::SecurityGroup(g) => write!(f, "security group {g}"),
+        }
+    }
+}
+
+/// One ingress rule: a protocol, a port range and one source.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IngressRule {
+    /// `tcp`, `udp`, `icmp`, `-1` (all) or a protocol number, as EC2 reports it.
+    pub protocol: String,
+    /// The first port (or ICMP type); `None` for all.
+    pub from_port: Option<i32>,
+    /// The last port (or ICMP code); `None` for all.
+    pub to_port: Option<i32>,
+    /// Where the traffic comes from.
+    pub source: RuleSource,
+}
+
+impl IngressRule {
+    /// TCP on `port` from members of `security_group_id`.
+    pub fn tcp_from_group(port: u16, security_group_id: &str) -> Self {
+        IngressRule {
+            protocol: "tcp".to_owned(),
+            from_port: Some(i32::from(port)),
+            to_port: Some(i32::from(port)),
+            source: RuleSource::SecurityGroup(security_group_id.to_owned()),
+        }
+    }
+
+    /// Whether this is the same rule as `other` (`6` is `tcp`).
+    fn same(&self, other: &IngressRule) -> bool {
+        let norm = |p: &str| match p {
+            "6" => "tcp".to_owned(),
+            "17" => "udp".to_owned(),
+            "1" => "icmp".to_owned(),
+            p => p.to_ascii_lowercase(),
+        };
+        norm(&self.protocol) == norm(&other.protocol)
+            && self.from_port == other.from_port
+            && self.to_port == other.to_port
+            && self.source == other.source
+    }
+
+    fn to_permission(&self) -> IpPermission {
+        let builder = IpPermission::builder().ip_protocol(&self.protocol).set_from_port(self.from_port).set_to_port(self.to_port);
+        match &self.source {
+            RuleSource::Cidr(c) => builder.ip_ranges(IpRange::builder().cidr_ip(c).build()),
+            RuleSource::Ipv6Cidr(c) => builder.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).build()),
+            RuleSource::PrefixList(p) => builder.prefix_list_ids(PrefixListId::builder().prefix_list_id(p).build()),
+            RuleSource::SecurityGroup(g) => builder.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build()),
+        }
+        .build()
+    }
+}
+
+impl fmt::Display for IngressRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ports = match (self.from_port, self.to_port) {
+            (Some(a), Some(b)) if a == b => format!(" {a}"),
+            (Some(a), Some(b)) if a >= 0 => format!(" {a}-{b}"),
+            _ => String::new(),
+        };
+        let protocol = if self.protocol == "-1" { "all" } else { &self.protocol };
+        write!(f, "{protocol}{ports} from {}", self.source)
+    }
+}
+
+/// A security group as EC2 reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityGroupInfo {
+    /// The group id (`sg-...`).
+    pub group_id: String,
+    /// The group name.
+    pub name: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Its ingress rules, one per source.
+    pub ingress: Vec<IngressRule>,
+}
+
+/// A VPC endpoint as EC2 reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointInfo {
+    /// The endpoint id (`vpce-...`).
+    pub endpoint_id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// The service (`com.amazonaws.eu-central-1.s3`).
+    pub service_name: String,
+    /// `Gateway` or `Interface`.
+    pub endpoint_type: String,
+    /// Its state (`available`, `pending`, ...).
+    pub state: String,
+    /// The route tables it is attached to, sorted.
+    pub route_table_ids: Vec<String>,
+}
+
+/// A route table of a VPC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteTableInfo {
+    /// The route table id (`rtb-...`).
+    pub route_table_id: String,
+    /// Its `Name` tag, if any.
+    pub name: Option<String>,
+    /// Whether it is the VPC's main route table.
+    pub main: bool,
+    /// The subnets explicitly associated with it.
+    pub subnet_ids: Vec<String>,
+}
+
+/// VPCs, subnets, security groups and VPC endpoints. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Network {
+    client: Client,
+    waiter: Waiter,
+}
+
+fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+}
+
+fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// The tags of `wanted` that `current` lacks or holds with another value.
+fn missing_tags(current: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    wanted.iter().filter(|(k, v)| current.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn show_tags(tags: &BTreeMap<String, String>) -> String {
+    tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}
+
+fn check_id(field: &str, value: &str, prefix: &str) -> Result<()> {
+    let ok = value.strip_prefix(prefix).is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, format!("`{value}` is not an EC2 id"), format!("EC2 ids: `{prefix}` and 8 or 17 hexadecimal digits")))
+    }
+}
+
+/// What the VPC of a spec is now: found or not, with its subnets.
+struct Found {
+    vpc: Option<VpcInfo>,
+    /// The spec's subnets that exist, by index in the spec.
+    subnets: BTreeMap<usize, SubnetInfo>,
+}
+
+/// The changes of one resource of a VPC spec.
+#[derive(Default)]
+struct Diff {
+    drift: Vec<FieldChange>,
+    update: Vec<FieldChange>,
+    tags: BTreeMap<String, String>,
+    dns_support: bool,
+    dns_hostnames: bool,
+}
+
+impl Diff {
+    fn push_to(self, plan: &mut Plan, kind: &str, name: &str) {
+        if !self.drift.is_empty() {
+            plan.push(Change::drift(kind, name, self.drift));
+        }
+        if !self.update.is_empty() {
+            plan.push(Change::update(kind, name, self.update));
+        }
+    }
+}
+
+fn vpc_diff(vpc: &VpcInfo, spec: &VpcSpec) -> Diff {
+    let mut diff = Diff::default();
+    if vpc.cidr != spec.cidr.as_str() {
+        diff.drift.push(FieldChange::new("cidr", &vpc.cidr, &spec.cidr));
+    }
+    if !vpc.dns_support {
+        diff.dns_support = true;
+        diff.update.push(FieldChange::new("enable_dns_support", false, true));
+    }
+    if !vpc.dns_hostnames {
+        diff.dns_hostnames = true;
+        diff.update.push(FieldChange::new("enable_dns_hostnames", false, true));
+    }
+    diff.tags = missing_tags(&vpc.tags, &spec.tags);
+    if !diff.tags.is_empty() {
+        diff.update.push(FieldChange::new("tags", show_tags(&vpc.tags), show_tags(&diff.tags)));
+    }
+    diff
+}
+
+fn subnet_tags(spec: &VpcSpec, subnet: &SubnetSpec) -> BTreeMap<String, String> {
+    let mut tags = spec.tags.clone();
+    tags.extend(subnet.tier.tags());
+    tags
+}
+
+fn subnet_diff(found: &SubnetInfo, spec: &VpcSpec, subnet: &SubnetSpec) -> Diff {
+    let mut diff = Diff::default();
+    if found.cidr != subnet.cidr.as_str() {
+        diff.drift.push(FieldChange::new("cidr", &found.cidr, &subnet.cidr));
+    }
+    if found.availability_zone != subnet.availability_zone {
+        diff.drift.push(FieldChange::new("availability_zone", &found.availability_zone, &subnet.availability_zone));
+    }
+    diff.tags = missing_tags(&found.tags, &subnet_tags(spec, subnet));
+    if !diff.tags.is_empty() {
+        diff.update.push(FieldChange::new("tags", show_tags(&found.tags), show_tags(&diff.tags)));
+    }
+    diff
+}
+
+impl Network {
+    /// EC2 over the caller's configuration, waiting up to 10 minutes for a
+    /// VPC or subnet to become available.
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        Network::from_client(client(sdk_config, &[]))
+    }
+
+    /// EC2 over a client the caller built.
+    pub fn from_client(client: Client) -> Self {
+        let waiter = Waiter::new(Duration::from_secs(600)).with_delays(Duration::from_secs(1), Duration::from_secs(15));
+        Network { client, waiter }
+    }
+
+    /// Wait for VPCs and subnets with `waiter`.
+    #[must_use]
+    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
+        self.waiter = waiter;
+        self
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    // ---- VPC and subnets --------------------------------------------------
+
+    /// The VPCs tagged `Name` = `name`.
+    async fn vpcs_named(&self, name: &str) -> Result<Vec<Vpc>> {
+        let mut vpcs = Vec::new();
+        let mut pages = self.client.describe_vpcs().filters(filter("tag:Name", name)).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            vpcs.extend(page.on(op("DescribeVpcs"), "vpc", name)?.vpcs().iter().cloned());
+        }
+        Ok(vpcs)
+    }
+
+    async fn vpc_by_id(&self, vpc_id: &str, name: &str) -> Result<Vpc> {
+        let describe = op("DescribeVpcs");
+        let out = self.client.describe_vpcs().vpc_ids(vpc_id).send().await.on(describe, "vpc", name)?;
+        out.vpcs().first().cloned().ok_or_else(|| Error::not_found("vpc", name))
+    }
+
+    async fn vpc_attribute(&self, vpc_id: &str, name: &str, attribute: aws_sdk_ec2::types::VpcAttributeName) -> Result<bool> {
+        let hostnames = attribute == aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames;
+        let out = self.client.describe_vpc_attribute().vpc_id(vpc_id).attribute(attribute).send().await.on(
+            op("DescribeVpcAttribute"),
+            "vpc",
+            name,
+        )?;
+        let value = if hostnames { out.enable_dns_hostnames() } else { out.enable_dns_support() };
+        Ok(value.and_then(AttributeBooleanValue::value).unwrap_or(false))
+    }
+
+    async fn vpc_info(&self, vpc: &Vpc, name: &str) -> Result<VpcInfo> {
+        let describe = op("DescribeVpcs");
+        let vpc_id = vpc.vpc_id().ok_or_else(|| missing(describe, "VPC id"))?.to_owned();
+        let (dns_support, dns_hostnames) = futures::try_join!(
+            self.vpc_attribute(&vpc_id, name, aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport),
+            self.vpc_attribute(&vpc_id, name, aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames),
+        )?;
+        Ok(VpcInfo {
+            vpc_id,
+            name: name.to_owned(),
+            cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
+            state: vpc.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            dns_support,
+            dns_hostnames,
+            tags: tags_of(vpc.tags()),
+            subnets: Vec::new(),
+        })
+    }
+
+    /// The VPC tagged `Name` = `name`, without subnets.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is none; [`Error::Conflict`] when more
+    /// than one VPC has the name; provider errors.
+    pub async fn find_vpc(&self, name: &ResourceName) -> Result<VpcInfo> {
+        let vpcs = self.vpcs_named(name.as_str()).await?;
+        match vpcs.as_slice() {
+            [] => Err(Error::not_found("vpc", name.as_str())),
+            [vpc] => self.vpc_info(vpc, name.as_str()).await,
+            more => {
+                let ids: Vec<&str> = more.iter().filter_map(Vpc::vpc_id).collect();
+                Err(Error::conflict("vpc", name.as_str(), format!("{} VPCs are tagged with this name: {}", ids.len(), ids.join(", "))))
+            }
+        }
+    }
+
+    fn subnet_info(subnet: &Subnet) -> SubnetInfo {
+        let tags = tags_of(subnet.tags());
+        SubnetInfo {
+            subnet_id: subnet.subnet_id().unwrap_or_default().to_owned(),
+            name: tags.get("Name").cloned().unwrap_or_default(),
+            cidr: subnet.cidr_block().unwrap_or_default().to_owned(),
+            availability_zone: subnet.availability_zone().unwrap_or_default().to_owned(),
+            tier: tags.get(TIER_TAG).and_then(|t| SubnetTier::parse(t)),
+            state: subnet.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            tags,
+        }
+    }
+
+    /// Every subnet of the VPC `vpc_id`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `vpc_id` (before any request); provider errors.
+    pub async fn subnets(&self, vpc_id: &str) -> Result<Vec<SubnetInfo>> {
+        check_id("vpc_id", vpc_id, "vpc-")?;
+        let mut subnets = Vec::new();
+        let mut pages = self.client.describe_subnets().filters(filter("vpc-id", vpc_id)).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            subnets.extend(page.on(op("DescribeSubnets"), "subnet", vpc_id)?.subnets().iter().map(Self::subnet_info));
+        }
+        Ok(subnets)
+    }
+
+    /// The VPC of `spec` and those of its subnets that exist, found by name.
+    async fn find(&self, spec: &VpcSpec) -> Result<Found> {
+        let vpc = match self.find_vpc(&spec.name).await {
+            Ok(vpc) => vpc,
+            Err(e) if e.is_not_found() => return Ok(Found { vpc: None, subnets: BTreeMap::new() }),
+            Err(e) => return Err(e),
+        };
+        let all = self.subnets(&vpc.vpc_id).await?;
+        let mut subnets = BTreeMap::new();
+        for (i, subnet) in spec.subnets.iter().enumerate() {
+            let named: Vec<&SubnetInfo> = all.iter().filter(|s| s.name == subnet.name.as_str()).collect();
+            match named.as_slice() {
+                [] => {}
+                [one] => {
+                    subnets.insert(i, (*one).clone());
+                }
+                more => {
+                    let ids: Vec<&str> = more.iter().map(|s| s.subnet_id.as_str()).collect();
+                    let reason = format!("{} subnets of {} are tagged with this name: {}", ids.len(), vpc.vpc_id, ids.join(", "));
+                    return Err(Error::conflict("subnet", subnet.name.as_str(), reason));
+                }
+            }
+        }
+        Ok(Found { vpc: Some(vpc), subnets })
+    }
+
+    /// The changes [`Network::ensure_vpc`] would make; mutates nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request ([`VpcSpec::validate`]);
+    /// [`Error::Conflict`] when a name tags more than one VPC or subnet;
+    /// provider errors.
+    pub async fn plan_vpc(&self, spec: &VpcSpec) -> Result<Plan> {
+        spec.validate()?;
+        let found = self.find(spec).await?;
+        let mut plan = Plan::new();
+        let Some(vpc) = &found.vpc else {
+            plan.push(Change::create("vpc", spec.name.as_str()));
+            plan.extend(spec.subnets.iter().map(|s| Change::create("subnet", s.name.as_str())).collect());
+            return Ok(plan);
+        };
+        let diff = vpc_diff(vpc, spec);
+        let drifted = !diff.drift.is_empty();
+        diff.push_to(&mut plan, "vpc", spec.name.as_str());
+        if drifted {
+            return Ok(plan);
+        }
+        for (i, subnet) in spec.subnets.iter().enumerate() {
+            match found.subnets.get(&i) {
+                Some(existing) => subnet_diff(existing, spec, subnet).push_to(&mut plan, "subnet", subnet.name.as_str()),
+                None => plan.push(Change::create("subnet", subnet.name.as_str())),
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Find the VPC by its `Name` tag or create it (DNS support and host names
+    /// on, waiting until it is available), then each subnet by its `Name` tag
+    /// in the VPC or create it; add missing tags. A VPC or subnet whose block
+    /// or zone differs is reported as drift and left alone; when the VPC
+    /// drifts, no subnet is created (it would be planned against the wrong
+    /// block). A second call makes no mutating request.
+    ///
+    /// # Errors
+    /// As [`Network::plan_vpc`]; [`Error::Timeout`] when the VPC or a subnet
+    /// does not become available in time.
+    pub async fn ensure_vpc(&self, spec: &VpcSpec) -> Result<Ensured<VpcInfo>> {
+        spec.validate()?;
+        let name = spec.name.as_str();
+        let found = self.find(spec).await?;
+        let mut plan = Plan::new();
+        let mut vpc = match found.vpc {
+            Some(vpc) => {
+                let diff = vpc_diff(&vpc, spec);
+                if !diff.drift.is_empty() {
+                    diff.push_to(&mut plan, "vpc", name);
+                    let mut vpc = vpc;
+                    vpc.subnets = found.subnets.into_values().collect();
+                    return Ok(Ensured { info: vpc, plan });
+                }
+                self.apply_vpc(&vpc.vpc_id, name, &diff).await?;
+                let changed = !diff.update.is_empty();
+                diff.push_to(&mut plan, "vpc", name);
+                if changed { self.find_vpc(&spec.name).await? } else { vpc }
+            }
+            None => {
+                let vpc = self.create_vpc(spec).await?;
+                plan.push(Change::create("vpc", name));
+                vpc
+            }
+        };
+        for (i, subnet) in spec.subnets.iter().enumerate() {
+            let info = match found.subnets.get(&i) {
+                Some(existing) => {
+                    let diff = subnet_diff(existing, spec, subnet);
+                    let tagged = !diff.tags.is_empty();
+                    if tagged {
+                        self.create_tags(&existing.subnet_id, "subnet", subnet.name.as_str(), &diff.tags).await?;
+                    }
+                    diff.push_to(&mut plan, "subnet", subnet.name.as_str());
+                    let mut info = existing.clone();
+                    if tagged {
+                        info.tags.extend(subnet_tags(spec, subnet));
+                    }
+                    info
+                }
+                None => {
+                    plan.push(Change::create("subnet", subnet.name.as_str()));
+                    self.create_subnet(&vpc.vpc_id, spec, subnet).await?
+                }
+            };
+            vpc.subnets.push(info);
+        }
+        Ok(Ensured { info: vpc, plan })
+    }
+
+    async fn apply_vpc(&self, vpc_id: &str, name: &str, diff: &Diff) -> Result<()> {
+        // One attribute per ModifyVpcAttribute call; DNS host names need DNS support first.
+        if diff.dns_support {
+            self.enable_dns(vpc_id, name, false).await?;
+        }
+        if diff.dns_hostnames {
+            self.enable_dns(vpc_id, name, true).await?;
+        }
+        if !diff.tags.is_empty() {
+            self.create_tags(vpc_id, "vpc", name, &diff.tags).await?;
+        }
+        Ok(())
+    }
+
+    async fn enable_dns(&self, vpc_id: &str, name: &str, hostnames: bool) -> Result<()> {
+        let on = AttributeBooleanValue::builder().value(true).build();
+        let request = self.client.modify_vpc_attribute().vpc_id(vpc_id);
+        let request = if hostnames { request.enable_dns_hostnames(on) } else { request.enable_dns_support(on) };
+        request.send().await.on(op("ModifyVpcAttribute"), "vpc", name)?;
+        Ok(())
+    }
+
+    async fn create_tags(&self, id: &str, kind: &'static str, name: &str, tags: &BTreeMap<String, String>) -> Result<()> {
+        self.client.create_tags().resources(id).set_tags(Some(ec2_tags(tags))).send().await.on(op("CreateTags"), kind, name)?;
+        Ok(())
+    }
+
+    /// `CreateVpc` tagged with its name at once (so a retry after a later
+    /// failure finds it), wait until available, DNS support and host names on.
+    async fn create_vpc(&self, spec: &VpcSpec) -> Result<VpcInfo> {
+        let (create, name) = (op("CreateVpc"), spec.name.as_str());
+        let mut tags = spec.tags.clone();
+        tags.insert("Name".to_owned(), name.to_owned());
+        let tagging = TagSpecification::builder().resource_type(ResourceType::Vpc).set_tags(Some(ec2_tags(&tags))).build();
+        let out =
+            self.client.create_vpc().cidr_block(spec.cidr.as_str()).tag_specifications(tagging).send().await.on(create, "vpc", name)?;
+        let vpc = out.vpc().ok_or_else(|| missing(create, "VPC"))?;
+        let vpc_id = vpc.vpc_id().ok_or_else(|| missing(create, "VPC id"))?.to_owned();
+        if vpc.state().map(|s| s.as_str()) != Some("available") {
+            let what = format!("vpc {name} ({vpc_id}) to become available");
+            self.waiter
+                .wait(&what, || async {
+                    let vpc = self.vpc_by_id(&vpc_id, name).await?;
+                    Ok(match vpc.state().map(|s| s.as_str()) {
+                        Some("available") => Poll::Ready(()),
+                        state => Poll::Pending(state.unwrap_or("unknown").to_owned()),
+                    })
+                })
+                .await?;
+        }
+        self.enable_dns(&vpc_id, name, false).await?;
+        self.enable_dns(&vpc_id, name, true).await?;
+        self.find_vpc(&spec.name).await
+    }
+
+    async fn create_subnet(&self, vpc_id: &str, spec: &VpcSpec, subnet: &SubnetSpec) -> Result<SubnetInfo> {
+        let (create, name) = (op("CreateSubnet"), subnet.name.as_str());
+        let mut tags = subnet_tags(spec, subnet);
+        tags.insert("Name".to_owned(), name.to_owned());
+        let tagging = TagSpecification::builder().resource_type(ResourceType::Subnet).set_tags(Some(ec2_tags(&tags))).build();
+        let out = self
+            .client
+            .create_subnet()
+            .vpc_id(vpc_id)
+            .cidr_block(subnet.cidr.as_str())
+            .availability_zone(&subnet.availability_zone)
+            .tag_specifications(tagging)
+            .send()
+            .await
+            .on(create, "subnet", name)?;
+        let created = out.subnet().ok_or_else(|| missing(create, "subnet"))?;
+        let info = Self::subnet_info(created);
+        if info.state == "available" {
+            return Ok(info);
+        }
+        let what = format!("subnet {name} ({}) to become available", info.subnet_id);
+        self.waiter
+            .wait(&what, || async {
+                let out =
+                    self.client.describe_subnets().subnet_ids(&info.subnet_id).send().await.on(op("DescribeSubnets"), "subnet", name)?;
+                let subnet = out.subnets().first().map(Self::subnet_info).ok_or_else(|| Error::not_found("subnet", name))?;
+                Ok(if subnet.state == "available" { Poll::Ready(subnet) } else { Poll::Pending(subnet.state) })
+            })
+            .await
+    }
+
+    // ---- the database security group ---------------------------------------
+
+    fn group_info(group: &SecurityGroup) -> SecurityGroupInfo {
+        let mut ingress = Vec::new();
+        for permission in group.ip_permissions() {
+            let rule = |source| IngressRule {
+                protocol: permission.ip_protocol().unwrap_or("-1").to_owned(),
+                from_port: permission.from_port(),
+                to_port: permission.to_port(),
+                source,
+            };
+            ingress.extend(permission.ip_ranges().iter().filter_map(|r| r.cidr_ip()).map(|c| rule(RuleSource::Cidr(c.to_owned()))));
+            ingress.extend(permission.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).map(|c| rule(RuleSource::Ipv6Cidr(c.to_owned()))));
+            ingress.extend(
+                permission.prefix_list_ids().iter().filter_map(|p| p.prefix_list_id()).map(|p| rule(RuleSource::PrefixList(p.to_owned()))),
+            );
+            ingress.extend(
+                permission.user_id_group_pairs().iter().filter_map(|p| p.group_id()).map(|g| rule(RuleSource::SecurityGroup(g.to_owned()))),
+            );
+        }
+        ingress.sort();
+        SecurityGroupInfo {
+            group_id: group.group_id().unwrap_or_default().to_owned(),
+            name: group.group_name().unwrap_or_default().to_owned(),
+            vpc_id: group.vpc_id().unwrap_or_default().to_owned(),
+            ingress,
+        }
+    }
+
+    /// The security group named `name` in the VPC `vpc_id`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `vpc_id` (before any request);
+    /// [`Error::NotFound`] when there is none; provider errors.
+    pub async fn find_security_group(&self, vpc_id: &str, name: &ResourceName) -> Result<SecurityGroupInfo> {
+        check_id("vpc_id", vpc_id, "vpc-")?;
+        let out = self
+            .client
+            .describe_security_groups()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(filter("group-name", name.as_str()))
+            .send()
+            .await
+            .on(op("DescribeSecurityGroups"), "security group", name.as_str())?;
+        // Filter again: a peer that ignores a filter must not hand out another group.
+        out.security_groups()
+            .iter()
+            .find(|g| g.group_name() == Some(name.as_str()) && g.vpc_id() == Some(vpc_id))
+            .map(Self::group_info)
+            .ok_or_else(|| Error::not_found("security group", name.as_str()))
+    }
+
+    /// A security group named `name` in the VPC `vpc_id` whose only ingress
+    /// rule is TCP `port` from members of `node_security_group_id` (the EKS
+    /// node group's security group): created if missing; any other ingress
+    /// rule found on it is revoked and reported in the plan. Egress is left
+    /// as it is. A second call makes no mutating request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `vpc_id`, `node_security_group_id` or `port`
+    /// before any request; provider errors ([`Error::NotFound`] when the VPC
+    /// or the node group's security group does not exist).
+    pub async fn ensure_database_security_group(
+        &self,
+        vpc_id: &str,
+        name: &ResourceName,
+        node_security_group_id: &str,
+        port: u16,
+    ) -> Result<Ensured<SecurityGroupInfo>> {
+        check_id("vpc_id", vpc_id, "vpc-")?;
+        check_id("node_security_group_id", node_security_group_id, "sg-")?;
+        if port == 0 {
+            return Err(Error::invalid("port", "is 0", "ports: 1-65535"));
+        }
+        let kind = "security group";
+        let mut plan = Plan::new();
+        let group = match self.find_security_group(vpc_id, name).await {
+            Ok(group) => group,
+            Err(e) if e.is_not_found() => {
+                let tagging = TagSpecification::builder()
+                    .resource_type(ResourceType::SecurityGroup)
+                    .tags(Tag::builder().key("Name").value(name.as_str()).build())
+                    .build();
+                self.client
+                    .create_security_group()
+                    .vpc_id(vpc_id)
+                    .group_name(name.as_str())
+                    .description(format!("deploy: the database; TCP {port} from {node_security_group_id} only"))
+                    .tag_specifications(tagging)
+                    .send()
+                    .await
+                    .on(op("CreateSecurityGroup"), kind, name.as_str())?;
+                plan.push(Change::create(kind, name.as_str()));
+                self.find_security_group(vpc_id, name).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let wanted = IngressRule::tcp_from_group(port, node_security_group_id);
+        let stale: Vec<&IngressRule> = group.ingress.iter().filter(|r| !r.same(&wanted)).collect();
+        let present = group.ingress.iter().any(|r| r.same(&wanted));
+        let mut fields = Vec::new();
+        if !stale.is_empty() {
+            self.client
+                .revoke_security_group_ingress()
+                .group_id(&group.group_id)
+                .set_ip_permissions(Some(stale.iter().map(|r| r.to_permission()).collect()))
+                .send()
+                .await
+                .on(op("RevokeSecurityGroupIngress"), kind, name.as_str())?;
+            fields.extend(stale.iter().map(|r| FieldChange::new("ingress", r, "-")));
+        }
+        if !present {
+            self.client
+                .authorize_security_group_ingress()
+                .group_id(&group.group_id)
+                .ip_permissions(wanted.to_permission())
+                .send()
+                .await
+                .on(op("AuthorizeSecurityGroupIngress"), kind, name.as_str())?;
+            fields.push(FieldChange::new("ingress", "-", &wanted));
+        }
+        if fields.is_empty() {
+            return Ok(Ensured { info: group, plan });
+        }
+        if plan.is_empty() {
+            plan.push(Change::update(kind, name.as_str(), fields));
+        }
+        Ok(Ensured { info: self.find_security_group(vpc_id, name).await?, plan })
+    }
+
+    // ---- route tables and the S3 gateway endpoint -----------------------------
+
+    /// The route tables of the VPC `vpc_id`, the main one first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `vpc_id` (before any request); provider errors.
+    pub async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTableInfo>> {
+        check_id("vpc_id", vpc_id, "vpc-")?;
+        let mut tables = Vec::new();
+        let mut pages = self.client.describe_route_tables().filters(filter("vpc-id", vpc_id)).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for table in page.on(op("DescribeRouteTables"), "route table", vpc_id)?.route_tables() {
+                let associations = table.associations();
+                tables.push(RouteTableInfo {
+                    route_table_id: table.route_table_id().unwrap_or_default().to_owned(),
+                    name: tags_of(table.tags()).remove("Name"),
+                    main: associations.iter().any(|a| a.main() == Some(true)),
+                    subnet_ids: associations.iter().filter_map(|a| a.subnet_id()).map(str::to_owned).collect(),
+                });
+            }
+        }
+        tables.sort_by(|a, b| b.main.cmp(&a.main).then_with(|| a.route_table_id.cmp(&b.route_table_id)));
+        Ok(tables)
+    }
+
+    fn endpoint_info(endpoint: &VpcEndpoint) -> EndpointInfo {
+        let mut route_table_ids = endpoint.route_table_ids().to_vec();
+        route_table_ids.sort();
+        EndpointInfo {
+            endpoint_id: endpoint.vpc_endpoint_id().unwrap_or_default().to_owned(),
+            vpc_id: endpoint.vpc_id().unwrap_or_default().to_owned(),
+            service_name: endpoint.service_name().unwrap_or_default().to_owned(),
+            endpoint_type: endpoint.vpc_endpoint_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+            state: endpoint.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            route_table_ids,
+        }
+    }
+
+    /// The gateway endpoint of `service_name` in the VPC `vpc_id`, if any
+    /// (endpoints being deleted or failed are not counted).
+    async fn find_gateway_endpoint(&self, vpc_id: &str, service_name: &str) -> Result<Option<EndpointInfo>> {
+        let mut found = None;
+        let mut pages = self
+            .client
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(filter("service-name", service_name))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for endpoint in page.on(op("DescribeVpcEndpoints"), "vpc endpoint", service_name)?.vpc_endpoints() {
+                let info = Self::endpoint_info(endpoint);
+                let live = !matches!(info.state.to_ascii_lowercase().as_str(), "deleting" | "deleted" | "failed" | "rejected" | "expired");
+                if live
+                    && info.vpc_id == vpc_id
+                    && info.service_name == service_name
+                    && info.endpoint_type == VpcEndpointType::Gateway.as_str()
+                {
+                    found.get_or_insert(info);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// A gateway VPC endpoint for S3 (`com.amazonaws.REGION.s3`) in the VPC
+    /// `vpc_id`, attached to every route table of `route_table_ids` (see
+    /// [`Network::route_tables`]): created if missing; missing route tables are
+    /// added with `ModifyVpcEndpoint`. Route tables it is attached to beyond
+    /// these are left attached. A second call makes no mutating request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `vpc_id`, `region` or `route_table_ids[i]`
+    /// (none given, or not a route table id) before any request; provider errors.
+    pub async fn ensure_s3_gateway_endpoint(
+        &self,
+        vpc_id: &str,
+        region: &str,
+        route_table_ids: &[String],
+    ) -> Result<Ensured<EndpointInfo>> {
+        check_id("vpc_id", vpc_id, "vpc-")?;
+        let region_ok =
+            !region.is_empty() && region.contains('-') && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !region_ok {
+            return Err(Error::invalid(
+                "region",
+                format!("is `{region}`"),
+                "AWS regions: lowercase letters, digits and hyphens (`eu-central-1`)",
+            ));
+        }
+        if route_table_ids.is_empty() {
+            return Err(Error::invalid("route_table_ids", "is empty", "a gateway endpoint is attached to at least one route table"));
+        }
+        for (i, id) in route_table_ids.iter().enumerate() {
+            check_id(&format!("route_table_ids[{i}]"), id, "rtb-")?;
+        }
+        let service_name = format!("com.amazonaws.{region}.s3");
+        let kind = "vpc endpoint";
+        let wanted: BTreeSet<&str> = route_table_ids.iter().map(String::as_str).collect();
+        let Some(endpoint) = self.find_gateway_endpoint(vpc_id, &service_name).await? else {
+            let create = op("CreateVpcEndpoint");
+            let out = self
+                .client
+                .create_vpc_endpoint()
+                .vpc_id(vpc_id)
+                .vpc_endpoint_type(VpcEndpointType::Gateway)
+                .service_name(&service_name)
+                .set_route_table_ids(Some(wanted.iter().map(|s| (*s).to_owned()).collect()))
+                .send()
+                .await
+                .on(create, kind, &service_name)?;
+            let info = Self::endpoint_info(out.vpc_endpoint().ok_or_else(|| missing(create, "VPC endpoint"))?);
+            return Ok(Ensured { info, plan: Plan::from_iter([Change::create(kind, &service_name)]) });
+        };
+        let attached: BTreeSet<&str> = endpoint.route_table_ids.iter().map(String::as_str).collect();
+        let add: Vec<String> = wanted.difference(&attached).map(|s| (*s).to_owned()).collect();
+        if add.is_empty() {
+            return Ok(Ensured { info: endpoint, plan: Plan::new() });
+        }
+        self.client
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(&endpoint.endpoint_id)
+            .set_add_route_table_ids(Some(add.clone()))
+            .send()
+            .await
+            .on(op("ModifyVpcEndpoint"), kind, &service_name)?;
+        let field = FieldChange::new("route_table_ids", endpoint.route_table_ids.join(", "), format!("+ {}", add.join(", ")));
+        let plan = Plan::from_iter([Change::update(kind, &service_name, vec![field])]);
+        let info = self.find_gateway_endpoint(vpc_id, &service_name).await?.ok_or_else(|| Error::not_found(kind, &service_name))?;
+        Ok(Ensured { info, plan })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> ResourceName {
+        ResourceName::new(s).unwrap()
+    }
+
+    fn cidr(s: &str) -> CidrBlock {
+        CidrBlock::new(s).unwrap()
+    }
+
+    fn simphera() -> VpcSpec {
+        VpcSpec::new(name("simphera"), cidr("10.1.0.0/18"))
+            .with_subnet(SubnetSpec::new(name("private-a"), cidr("10.1.0.0/22"), "eu-central-1a", SubnetTier::Private))
+            .with_subnet(SubnetSpec::new(name("public-a"), cidr("10.1.4.0/24"), "eu-central-1a", SubnetTier::Public))
+            .with_subnet(SubnetSpec::new(name("db-a"), cidr("10.1.8.0/24"), "eu-central-1a", SubnetTier::Database))
+    }
+
+    #[test]
+    fn the_simphera_layout_is_valid() {
+        simphera().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_blocks_name_their_field() {
+        let field = |spec: VpcSpec| spec.validate().unwrap_err().invalid_field().map(str::to_owned);
+        assert_eq!(field(VpcSpec::new(name("v"), cidr("10.0.0.0/8"))).as_deref(), Some("cidr"));
+        assert_eq!(field(VpcSpec::new(name("v"), cidr("10.0.0.0/30"))).as_deref(), Some("cidr"));
+        assert_eq!(field(VpcSpec::new(name("v"), cidr("fd00::/56"))).as_deref(), Some("cidr"));
+        let outside = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.2.0.0/24"), "eu-central-1b", SubnetTier::Private));
+        assert_eq!(field(outside).as_deref(), Some("subnets[3].cidr"));
+        let overlap = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.2.0/24"), "eu-central-1b", SubnetTier::Private));
+        assert_eq!(field(overlap).as_deref(), Some("subnets[3].cidr"));
+        let duplicate = simphera().with_subnet(SubnetSpec::new(name("db-a"), cidr("10.1.9.0/24"), "eu-central-1b", SubnetTier::Private));
+        assert_eq!(field(duplicate).as_deref(), Some("subnets[3].name"));
+        let zone = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.9.0/24"), "EU 1", SubnetTier::Private));
+        assert_eq!(field(zone).as_deref(), Some("subnets[3].availability_zone"));
+        assert_eq!(field(simphera().with_tag("Name", "x")).as_deref(), Some("tags.Name"));
+        assert_eq!(field(simphera().with_tag("aws:x", "y")).as_deref(), Some("tags.aws:x"));
+    }
+
+    #[test]
+    fn rules_compare_protocol_numbers_and_render() {
+        let rule = IngressRule::tcp_from_group(5432, "sg-0123456789abcdef0");
+        let numeric = IngressRule { protocol: "6".into(), ..rule.clone() };
+        assert!(rule.same(&numeric));
+        assert_eq!(rule.to_string(), "tcp 5432 from security group sg-0123456789abcdef0");
+        let all = IngressRule { protocol: "-1".into(), from_port: None, to_port: None, source: RuleSource::Cidr("0.0.0.0/0".into()) };
+        assert!(!rule.same(&all));
+        assert_eq!(all.to_string(), "all from 0.0.0.0/0");
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(check_id("vpc_id", "vpc-0123abcd", "vpc-").is_ok());
+        assert!(check_id("vpc_id", "vpc-0123456789abcdef0", "vpc-").is_ok());
+        for bad in ["vpc-", "vpc-xyz12345", "subnet-0123abcd", "vpc-0123"] {
+            assert_eq!(check_id("vpc_id", bad, "vpc-").unwrap_err().invalid_field(), Some("vpc_id"), "{bad}");
+        }
+    }
+}
