@@ -81,6 +81,12 @@ impl AwsBackends {
         crate::kms::Kms::from_client(crate::kms::client(&self.sdk_config, &self.interceptors))
     }
 
+    /// The [`Database`](deploy_core::Database) on RDS for PostgreSQL, waiting with [`AwsBackends::waiter`].
+    #[cfg(feature = "rds")]
+    pub fn rds(&self) -> crate::rds::RdsDatabase {
+        crate::rds::RdsDatabase::from_client(crate::rds::client(&self.sdk_config, &self.interceptors)).with_waiter(self.waiter.clone())
+    }
+
     /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
     #[cfg(feature = "secrets")]
     pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {

@@ -9,6 +9,7 @@
 //! | `s3`      | [`S3Store`](s3::S3Store): [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 |
 //! | `kms`     | [`kms`]: symmetric keys by alias, rotation, key policies |
 //! | `iam`     | [`iam`]: users, managed policies, access keys, roles |
+//! | `rds`     | [`RdsDatabase`](rds::RdsDatabase): [`Database`](deploy_core::Database) on RDS for PostgreSQL |
 //! | `secrets` | [`SecretsManagerStore`](secrets::SecretsManagerStore): [`SecretStore`](deploy_core::SecretStore) on Secrets Manager |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
@@ -48,6 +49,8 @@ pub mod record;
 pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "rds")]
+pub mod rds;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "secrets")]

@@ -9,5 +9,6 @@ mod support;
 
 mod iam;
 mod kms;
+mod rds;
 mod s3;
 mod secrets;

@@ -1,0 +1,958 @@
+//! [`RdsDatabase`]: the [`Database`] on Amazon RDS for PostgreSQL.
+//!
+//! - TLS and extensions live in a DB parameter group made for the instance,
+//!   named [`parameter_group_name`] (`NAME-postgresMAJOR`, family
+//!   `postgresMAJOR`): `rds.force_ssl` is `1` when TLS is required and
+//!   `rds.allowed_extensions` lists the allowed extensions (`*`, RDS's default,
+//!   when the spec allows any). Both are dynamic parameters, applied
+//!   `immediate`ly.
+//! - The instance: class, storage and its autoscaling ceiling
+//!   (`MaxAllocatedStorage`), storage always encrypted (with the spec's KMS key,
+//!   else RDS's), deletion protection, backup retention, subnet group and
+//!   security groups, multi-AZ, the master user — its password is sent on
+//!   creation only, never compared or changed afterwards.
+//! - `ensure_database` compares what RDS reports with the spec and sends one
+//!   `ModifyDBInstance` (`ApplyImmediately`) with only the fields that differ;
+//!   engine, encryption key and subnet group cannot change in place and are
+//!   reported as drift. A second call makes no mutating request.
+//! - Snapshots, restore from a snapshot and point-in-time restore create new
+//!   instances placed like their source (its subnet group, security groups and
+//!   parameter group) unless the target says otherwise.
+//! - Every long operation waits through [`deploy_core::waiter::Waiter`] until
+//!   the instance is `available` with no pending modification (or gone).
+//!
+//! `storage-optimization` (after a storage change, for hours, the instance
+//! serving) is reported as available.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use aws_sdk_rds::Client;
+use aws_sdk_rds::error::SdkError;
+use aws_sdk_rds::types::{ApplyMethod, DbInstance, Parameter, Tag};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_types::SdkConfig;
+use deploy_core::database::{
+    Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget,
+    SnapshotInfo, SnapshotStatus,
+};
+use deploy_core::plan::{Action, Change, FieldChange, Plan};
+use deploy_core::waiter::{Poll, Waiter};
+use deploy_core::{Confirm, Error, PasswordRules, PgIdentifier, ResourceName, Result};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::convert::{datetime, timestamp};
+use crate::error::{Op, SdkResultExt, error_code, map_sdk_error, missing};
+
+const SERVICE: &str = "aws-rds";
+
+const fn op(operation: &'static str) -> Op {
+    Op::new(SERVICE, operation)
+}
+
+/// An RDS client for `sdk_config` with `interceptors` installed.
+pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
+    let mut builder = aws_sdk_rds::config::Builder::from(sdk_config);
+    for i in interceptors {
+        builder.push_interceptor(i.clone());
+    }
+    Client::from_conf(builder.build())
+}
+
+/// Map an RDS error to the resource its code is about: `DBSnapshot*` codes
+/// name the snapshot, `DBParameterGroup*` the parameter group,
+/// `DBSubnetGroup*` the subnet group, anything else `subject`.
+fn rds_error<E>(
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    op: Op,
+    subject: (&'static str, &str),
+    others: &[(&str, &'static str, &str)],
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = error_code(&err).unwrap_or_default().to_owned();
+    let (kind, name) = others.iter().find(|(prefix, _, _)| code.starts_with(prefix)).map_or(subject, |(_, kind, name)| (*kind, *name));
+    map_sdk_error(err, op, kind, name)
+}
+
+/// The parameter group made for `spec`: `NAME-postgresMAJOR`.
+pub fn parameter_group_name(spec: &DatabaseSpec) -> String {
+    format!("{}-postgres{}", spec.name, major(&spec.engine_version))
+}
+
+fn major(version: &str) -> &str {
+    version.split('.').next().unwrap_or(version)
+}
+
+const FORCE_SSL: &str = "rds.force_ssl";
+const ALLOWED_EXTENSIONS: &str = "rds.allowed_extensions";
+
+/// The parameters `spec` asks for, in the form RDS holds them.
+fn wanted_parameters(spec: &DatabaseSpec) -> BTreeMap<&'static str, String> {
+    let extensions = if spec.allowed_extensions.is_empty() {
+        "*".to_owned()
+    } else {
+        spec.allowed_extensions.iter().map(|e| e.as_str().to_ascii_lowercase()).collect::<Vec<_>>().join(",")
+    };
+    BTreeMap::from([(FORCE_SSL, if spec.require_tls { "1" } else { "0" }.to_owned()), (ALLOWED_EXTENSIONS, extensions)])
+}
+
+/// The checks RDS makes that [`DatabaseSpec::validate`] does not, before any request.
+fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
+    spec.validate()?;
+    if !spec.instance_class.starts_with("db.") {
+        return Err(Error::invalid(
+            "instance_class",
+            format!("`{}` is not an RDS instance class", spec.instance_class),
+            "RDS instance classes start with `db.` (db.t4g.medium)",
+        ));
+    }
+    let user = spec.admin_username.as_str();
+    let user_rule = "RDS for PostgreSQL master user names: 1-63 letters, digits and underscores, starting with a letter; not `rdsadmin`";
+    if !user.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || user.eq_ignore_ascii_case("rdsadmin")
+    {
+        return Err(Error::invalid("admin_username", format!("`{user}` breaks the rule"), user_rule));
+    }
+    if let Some(password) = &spec.admin_password {
+        PasswordRules::rds_master().check(password.expose()).map_err(|e| match e {
+            Error::InvalidInput { problem, rule, .. } => Error::InvalidInput { field: "admin_password".into(), problem, rule },
+            other => other,
+        })?;
+    }
+    if spec.network.delegated_subnet.is_some() {
+        return Err(Error::not_supported(
+            SERVICE,
+            "network.delegated_subnet",
+            "an Azure setting: RDS places instances with network.subnet_group",
+        ));
+    }
+    if spec.network.private_dns_zone.is_some() {
+        return Err(Error::not_supported(SERVICE, "network.private_dns_zone", "an Azure setting: RDS names its endpoints itself"));
+    }
+    validate_network(&spec.network, "network")?;
+    let rule = "RDS tags: at most 50; keys 1-128 characters, not starting with `aws:` or `rds:`; values at most 256 characters";
+    if spec.tags.len() > 50 {
+        return Err(Error::invalid("tags", format!("has {} tags", spec.tags.len()), rule));
+    }
+    for (k, v) in &spec.tags {
+        if k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:") || k.starts_with("rds:") || v.chars().count() > 256 {
+            return Err(Error::invalid(format!("tags.{k}"), "breaks a tag rule", rule));
+        }
+    }
+    Ok(())
+}
+
+fn validate_network(network: &DatabaseNetwork, field: &str) -> Result<()> {
+    for (i, sg) in network.security_groups.iter().enumerate() {
+        let hex = sg.strip_prefix("sg-").unwrap_or("");
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid(
+                format!("{field}.security_groups[{i}]"),
+                format!("`{sg}` is not a security group id"),
+                "VPC security group ids: sg- and hexadecimal digits",
+            ));
+        }
+    }
+    if let Some(group) = &network.subnet_group
+        && (group.is_empty() || group.len() > 255 || !group.chars().all(|c| c.is_ascii_alphanumeric() || " ._-".contains(c)))
+    {
+        return Err(Error::invalid(
+            format!("{field}.subnet_group"),
+            format!("`{group}` is not a DB subnet group name"),
+            "DB subnet group names: 1-255 letters, digits, spaces, periods, underscores and hyphens",
+        ));
+    }
+    Ok(())
+}
+
+fn status_of(s: &str) -> DatabaseStatus {
+    match s {
+        "available" | "storage-optimization" => DatabaseStatus::Available,
+        "creating" => DatabaseStatus::Creating,
+        "backing-up" => DatabaseStatus::BackingUp,
+        "deleting" => DatabaseStatus::Deleting,
+        "modifying"
+        | "configuring-enhanced-monitoring"
+        | "configuring-iam-database-auth"
+        | "configuring-log-exports"
+        | "converting-to-vpc"
+        | "moving-to-vpc"
+        | "rebooting"
+        | "renaming"
+        | "resetting-master-credentials"
+        | "upgrading"
+        | "maintenance"
+        | "starting"
+        | "storage-config-upgrade" => DatabaseStatus::Modifying,
+        "failed"
+        | "incompatible-network"
+        | "incompatible-option-group"
+        | "incompatible-parameters"
+        | "incompatible-restore"
+        | "inaccessible-encryption-credentials"
+        | "restore-error"
+        | "storage-full" => DatabaseStatus::Failed,
+        other => DatabaseStatus::Other(other.to_owned()),
+    }
+}
+
+/// An instance as RDS reports it, with what [`DatabaseInfo`] does not carry.
+#[derive(Clone, Debug)]
+struct Instance {
+    info: DatabaseInfo,
+    arn: String,
+    parameter_group: Option<String>,
+    created: Option<Timestamp>,
+    /// A modification is waiting to be applied.
+    pending: bool,
+}
+
+fn has_pending(db: &DbInstance) -> bool {
+    db.pending_modified_values().is_some_and(|p| {
+        p.db_instance_class().is_some()
+            || p.allocated_storage().is_some()
+            || p.backup_retention_period().is_some()
+            || p.multi_az().is_some()
+            || p.engine_version().is_some()
+            || p.storage_type().is_some()
+            || p.db_subnet_group_name().is_some()
+            || p.iops().is_some()
+            || p.storage_throughput().is_some()
+    })
+}
+
+/// The [`Database`] on RDS for PostgreSQL. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct RdsDatabase {
+    client: Client,
+    waiter: Waiter,
+}
+
+impl RdsDatabase {
+    /// RDS over the caller's configuration, waiting up to 60 minutes.
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        RdsDatabase::from_client(client(sdk_config, &[]))
+    }
+
+    /// RDS over a client the caller built.
+    pub fn from_client(client: Client) -> Self {
+        RdsDatabase { client, waiter: crate::backends::default_waiter() }
+    }
+
+    /// Wait for long operations with `waiter`.
+    #[must_use]
+    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
+        self.waiter = waiter;
+        self
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The user-set parameters of a parameter group; `None` when it does not exist.
+    async fn read_parameters(&self, group: &str) -> Result<Option<BTreeMap<String, String>>> {
+        let describe = op("DescribeDBParameters");
+        let mut parameters = BTreeMap::new();
+        let mut pages = self.client.describe_db_parameters().db_parameter_group_name(group).source("user").into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => match map_sdk_error(e, describe, "parameter group", group) {
+                    e if e.is_not_found() => return Ok(None),
+                    e => return Err(e),
+                },
+            };
+            for p in page.parameters() {
+                if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
+                    parameters.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        Ok(Some(parameters))
+    }
+
+    /// The instance, or `None` when it does not exist.
+    async fn find(&self, name: &str) -> Result<Option<Instance>> {
+        let describe = op("DescribeDBInstances");
+        let out = match self.client.describe_db_instances().db_instance_identifier(name).send().await {
+            Ok(out) => out,
+            Err(e) => match map_sdk_error(e, describe, "database", name) {
+                e if e.is_not_found() => return Ok(None),
+                e => return Err(e),
+            },
+        };
+        let Some(db) = out.db_instances().first() else { return Ok(None) };
+        self.instance(db).await.map(Some)
+    }
+
+    async fn instance(&self, db: &DbInstance) -> Result<Instance> {
+        let describe = op("DescribeDBInstances");
+        let id = db.db_instance_identifier().ok_or_else(|| missing(describe, "instance identifier"))?;
+        let name = ResourceName::new(id)?;
+        let parameter_group = db.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()).map(str::to_owned);
+        let parameters = match &parameter_group {
+            Some(group) => self.read_parameters(group).await?.unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        let allowed_extensions = match parameters.get(ALLOWED_EXTENSIONS).map(String::as_str) {
+            None | Some("*" | "") => Vec::new(),
+            Some(list) => {
+                list.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "*").map(PgIdentifier::new).collect::<Result<_>>()?
+            }
+        };
+        let allocated = db.allocated_storage().and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+        // RDS turns autoscaling off with a ceiling equal to the allocated storage.
+        let max_storage = db.max_allocated_storage().and_then(|s| u32::try_from(s).ok()).filter(|m| *m > allocated);
+        let info = DatabaseInfo {
+            name,
+            status: status_of(db.db_instance_status().unwrap_or("unknown")),
+            engine: Engine::Postgres,
+            engine_version: db.engine_version().unwrap_or_default().to_owned(),
+            instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
+            endpoint: db.endpoint().and_then(|e| Some(Endpoint { host: e.address()?.to_owned(), port: u16::try_from(e.port()?).ok()? })),
+            require_tls: parameters.get(FORCE_SSL).is_some_and(|v| v == "1"),
+            allowed_extensions,
+            deletion_protection: db.deletion_protection().unwrap_or(false),
+            storage_gib: allocated,
+            max_storage_gib: max_storage,
+            backup_retention_days: db.backup_retention_period().and_then(|d| u32::try_from(d).ok()).unwrap_or(0),
+            encrypted: db.storage_encrypted().unwrap_or(false),
+            encryption_key: db.kms_key_id().map(str::to_owned),
+            high_availability: db.multi_az().unwrap_or(false),
+            network: DatabaseNetwork {
+                subnet_group: db.db_subnet_group().and_then(|g| g.db_subnet_group_name()).map(str::to_owned),
+                security_groups: db.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id().map(str::to_owned)).collect(),
+                delegated_subnet: None,
+                private_dns_zone: None,
+                publicly_accessible: db.publicly_accessible().unwrap_or(false),
+            },
+            earliest_restorable_time: None,
+            latest_restorable_time: db.latest_restorable_time().and_then(timestamp),
+            tags: db.tag_list().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect(),
+        };
+        if db.engine().is_some_and(|e| e != "postgres") {
+            return Err(Error::not_supported(
+                SERVICE,
+                "engine",
+                format!("`{}` runs {}, not postgres", info.name, db.engine().unwrap_or_default()),
+            ));
+        }
+        Ok(Instance {
+            info,
+            arn: db.db_instance_arn().ok_or_else(|| missing(describe, "instance ARN"))?.to_owned(),
+            parameter_group,
+            created: db.instance_create_time().and_then(timestamp),
+            pending: has_pending(db),
+        })
+    }
+
+    async fn get(&self, name: &ResourceName) -> Result<Instance> {
+        self.find(name.as_str()).await?.ok_or_else(|| Error::not_found("database", name.as_str()))
+    }
+
+    /// The earliest restorable time as RDS's automated backups report it.
+    async fn earliest_restorable_time(&self, name: &ResourceName) -> Result<Option<Timestamp>> {
+        let out = self.client.describe_db_instance_automated_backups().db_instance_identifier(name.as_str()).send().await.on(
+            op("DescribeDBInstanceAutomatedBackups"),
+            "database",
+            name.as_str(),
+        )?;
+        Ok(out.db_instance_automated_backups().iter().filter_map(|b| b.restore_window()?.earliest_time()).filter_map(timestamp).min())
+    }
+
+    /// Wait until the instance is available with no pending modification and `done` holds.
+    async fn wait_ready(&self, name: &ResourceName, what: &str, done: impl Fn(&DatabaseInfo) -> bool) -> Result<DatabaseInfo> {
+        self.waiter
+            .wait(&format!("database {name} to be {what}"), || async {
+                let instance = self.get(name).await?;
+                let info = instance.info;
+                Ok(match &info.status {
+                    DatabaseStatus::Failed => Poll::Failed(format!("failed ({name})")),
+                    DatabaseStatus::Available if !instance.pending && done(&info) => Poll::Ready(info),
+                    DatabaseStatus::Available if instance.pending => Poll::Pending("available, modifications pending".to_owned()),
+                    status => Poll::Pending(status.to_string()),
+                })
+            })
+            .await
+    }
+
+    /// The plan of an existing instance: the neutral diff, the AWS-only
+    /// placement fields, and where the parameter group must change.
+    fn plan_existing(&self, instance: &Instance, spec: &DatabaseSpec) -> Plan {
+        let mut info = instance.info.clone();
+        // `15` asks for any 15.x; RDS reports the minor version it runs.
+        let spec_parts: Vec<&str> = spec.engine_version.split('.').collect();
+        if info.engine_version.split('.').take(spec_parts.len()).eq(spec_parts.iter().copied()) {
+            info.engine_version = spec.engine_version.clone();
+        }
+        // Without a key in the spec, whichever key RDS chose is fine; with one,
+        // RDS reports its ARN for the id or ARN the spec gave.
+        info.encryption_key = match (&spec.encryption_key, &info.encryption_key) {
+            (None, _) => None,
+            (Some(wanted), Some(actual)) if actual == wanted || actual.ends_with(&format!("key/{wanted}")) => Some(wanted.clone()),
+            (_, actual) => actual.clone(),
+        };
+        let mut plan = info.diff(spec);
+        let mut updates = Vec::new();
+        let mut drift = Vec::new();
+        let wanted_sgs: BTreeSet<&String> = spec.network.security_groups.iter().collect();
+        let actual_sgs: BTreeSet<&String> = info.network.security_groups.iter().collect();
+        if !wanted_sgs.is_empty() && wanted_sgs != actual_sgs {
+            updates.push(FieldChange::new("network.security_groups", format!("{actual_sgs:?}"), format!("{wanted_sgs:?}")));
+        }
+        if info.network.publicly_accessible != spec.network.publicly_accessible {
+            updates.push(FieldChange::new(
+                "network.publicly_accessible",
+                info.network.publicly_accessible,
+                spec.network.publicly_accessible,
+            ));
+        }
+        if let Some(wanted) = &spec.network.subnet_group
+            && info.network.subnet_group.as_ref() != Some(wanted)
+        {
+            drift.push(FieldChange::new("network.subnet_group", info.network.subnet_group.as_deref().unwrap_or("-"), wanted));
+        }
+        if !info.encrypted {
+            drift.push(FieldChange::new("encrypted", false, true));
+        }
+        let parameters_differ =
+            info.require_tls != spec.require_tls || sorted(&info.allowed_extensions) != sorted(&spec.allowed_extensions);
+        let group = parameter_group_name(spec);
+        if (parameters_differ || major(&info.engine_version) != major(&spec.engine_version))
+            && instance.parameter_group.as_deref() != Some(group.as_str())
+        {
+            updates.push(FieldChange::new("parameter_group", instance.parameter_group.as_deref().unwrap_or("-"), &group));
+        }
+        merge(&mut plan, spec, updates, drift);
+        plan
+    }
+
+    /// Create the parameter group if missing and set the two parameters where they differ.
+    async fn ensure_parameter_group(&self, spec: &DatabaseSpec) -> Result<String> {
+        let group = parameter_group_name(spec);
+        let current = match self.read_parameters(&group).await? {
+            Some(current) => current,
+            None => {
+                self.client
+                    .create_db_parameter_group()
+                    .db_parameter_group_name(&group)
+                    .db_parameter_group_family(format!("postgres{}", major(&spec.engine_version)))
+                    .description(format!("deploy: TLS and extensions of {}", spec.name))
+                    .send()
+                    .await
+                    .on(op("CreateDBParameterGroup"), "parameter group", &group)?;
+                BTreeMap::new()
+            }
+        };
+        let changed: Vec<Parameter> = wanted_parameters(spec)
+            .into_iter()
+            .filter(|(name, value)| current.get(*name) != Some(value))
+            .map(|(name, value)| {
+                Parameter::builder().parameter_name(name).parameter_value(value).apply_method(ApplyMethod::Immediate).build()
+            })
+            .collect();
+        if !changed.is_empty() {
+            self.client.modify_db_parameter_group().db_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
+                op("ModifyDBParameterGroup"),
+                "parameter group",
+                &group,
+            )?;
+        }
+        Ok(group)
+    }
+
+    /// Delete a parameter group (once no instance uses it).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Conflict`] while an instance uses it.
+    pub async fn delete_parameter_group(&self, group: &str) -> Result<()> {
+        self.client.delete_db_parameter_group().db_parameter_group_name(group).send().await.on(
+            op("DeleteDBParameterGroup"),
+            "parameter group",
+            group,
+        )?;
+        Ok(())
+    }
+
+    async fn create(&self, spec: &DatabaseSpec) -> Result<()> {
+        let Some(password) = &spec.admin_password else {
+            return Err(Error::invalid("admin_password", "is missing", "creating an instance needs an admin password"));
+        };
+        let group = self.ensure_parameter_group(spec).await?;
+        let name = spec.name.as_str();
+        self.client
+            .create_db_instance()
+            .db_instance_identifier(name)
+            .engine("postgres")
+            .engine_version(&spec.engine_version)
+            .db_instance_class(&spec.instance_class)
+            .allocated_storage(i32::try_from(spec.storage_gib).unwrap_or(i32::MAX))
+            .set_max_allocated_storage(spec.max_storage_gib.and_then(|m| i32::try_from(m).ok()))
+            .storage_encrypted(true)
+            .set_kms_key_id(spec.encryption_key.clone())
+            .deletion_protection(spec.deletion_protection)
+            .backup_retention_period(i32::try_from(spec.backup_retention_days).unwrap_or(35))
+            .set_db_subnet_group_name(spec.network.subnet_group.clone())
+            .set_vpc_security_group_ids((!spec.network.security_groups.is_empty()).then(|| spec.network.security_groups.clone()))
+            .publicly_accessible(spec.network.publicly_accessible)
+            .multi_az(spec.high_availability)
+            .master_username(spec.admin_username.as_str())
+            .master_user_password(password.expose())
+            .db_parameter_group_name(group)
+            .copy_tags_to_snapshot(true)
+            .set_tags(rds_tags(&spec.tags))
+            .send()
+            .await
+            .map_err(|e| {
+                rds_error(
+                    e,
+                    op("CreateDBInstance"),
+                    ("database", name),
+                    &[
+                        ("DBSubnetGroup", "subnet group", spec.network.subnet_group.as_deref().unwrap_or("-")),
+                        ("DBParameterGroup", "parameter group", name),
+                    ],
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn update(&self, instance: &Instance, spec: &DatabaseSpec, plan: &Plan) -> Result<()> {
+        let fields: BTreeSet<&str> = plan
+            .changes
+            .iter()
+            .filter_map(|c| match &c.action {
+                Action::Update { fields } => Some(fields),
+                _ => None,
+            })
+            .flatten()
+            .map(|f| f.field.as_str())
+            .collect();
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let name = spec.name.as_str();
+        let needs_group = ["require_tls", "allowed_extensions", "parameter_group", "engine_version"].iter().any(|f| fields.contains(f));
+        let group = if needs_group { Some(self.ensure_parameter_group(spec).await?) } else { None };
+        let switch_group = group.filter(|g| instance.parameter_group.as_deref() != Some(g.as_str()));
+        let has = |f: &str| fields.contains(f);
+        let major_upgrade = has("engine_version") && major(&instance.info.engine_version) != major(&spec.engine_version);
+        let modify = has("engine_version")
+            || has("instance_class")
+            || has("storage_gib")
+            || has("max_storage_gib")
+            || has("deletion_protection")
+            || has("backup_retention_days")
+            || has("high_availability")
+            || has("network.security_groups")
+            || has("network.publicly_accessible")
+            || switch_group.is_some();
+        if modify {
+            let storage = spec.storage_gib.max(instance.info.storage_gib);
+            self.client
+                .modify_db_instance()
+                .db_instance_identifier(name)
+                .apply_immediately(true)
+                .set_engine_version(has("engine_version").then(|| spec.engine_version.clone()))
+                .set_allow_major_version_upgrade(major_upgrade.then_some(true))
+                .set_db_instance_class(has("instance_class").then(|| spec.instance_class.clone()))
+                .set_allocated_storage((has("storage_gib")).then(|| i32::try_from(storage).unwrap_or(i32::MAX)))
+                // No ceiling: a ceiling equal to the storage turns autoscaling off.
+                .set_max_allocated_storage(
+                    has("max_storage_gib").then(|| i32::try_from(spec.max_storage_gib.unwrap_or(storage)).unwrap_or(i32::MAX)),
+                )
+                .set_deletion_protection(has("deletion_protection").then_some(spec.deletion_protection))
+                .set_backup_retention_period(has("backup_retention_days").then(|| i32::try_from(spec.backup_retention_days).unwrap_or(35)))
+                .set_multi_az(has("high_availability").then_some(spec.high_availability))
+                .set_vpc_security_group_ids(has("network.security_groups").then(|| spec.network.security_groups.clone()))
+                .set_publicly_accessible(has("network.publicly_accessible").then_some(spec.network.publicly_accessible))
+                .set_db_parameter_group_name(switch_group)
+                .send()
+                .await
+                .map_err(|e| rds_error(e, op("ModifyDBInstance"), ("database", name), &[("DBParameterGroup", "parameter group", name)]))?;
+        }
+        if has("tags") {
+            let stale: Vec<String> = instance.info.tags.keys().filter(|k| !spec.tags.contains_key(*k)).cloned().collect();
+            if !stale.is_empty() {
+                self.client.remove_tags_from_resource().resource_name(&instance.arn).set_tag_keys(Some(stale)).send().await.on(
+                    op("RemoveTagsFromResource"),
+                    "database",
+                    name,
+                )?;
+            }
+            let changed: BTreeMap<String, String> =
+                spec.tags.iter().filter(|(k, v)| instance.info.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            if !changed.is_empty() {
+                self.client.add_tags_to_resource().resource_name(&instance.arn).set_tags(rds_tags(&changed)).send().await.on(
+                    op("AddTagsToResource"),
+                    "database",
+                    name,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a restored instance goes: the target's network, else the source's.
+    fn placement(target: &RestoreTarget, source: Option<&DatabaseInfo>) -> DatabaseNetwork {
+        target.network.clone().or_else(|| source.map(|s| s.network.clone())).unwrap_or_default()
+    }
+
+    async fn wait_snapshot(&self, snapshot: &ResourceName) -> Result<SnapshotInfo> {
+        self.waiter
+            .wait(&format!("snapshot {snapshot} to be available"), || async {
+                let info = self.snapshot(snapshot).await?;
+                Ok(match &info.status {
+                    SnapshotStatus::Available => Poll::Ready(info),
+                    SnapshotStatus::Other(s) if s == "failed" => Poll::Failed(s.clone()),
+                    other => Poll::Pending(format!("{other:?}")),
+                })
+            })
+            .await
+    }
+
+    async fn snapshot(&self, snapshot: &ResourceName) -> Result<SnapshotInfo> {
+        let describe = op("DescribeDBSnapshots");
+        let out = self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await.on(
+            describe,
+            "snapshot",
+            snapshot.as_str(),
+        )?;
+        let s = out.db_snapshots().first().ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
+        snapshot_info(s, describe)
+    }
+}
+
+fn snapshot_info(s: &aws_sdk_rds::types::DbSnapshot, describe: Op) -> Result<SnapshotInfo> {
+    Ok(SnapshotInfo {
+        name: ResourceName::new(s.db_snapshot_identifier().ok_or_else(|| missing(describe, "snapshot identifier"))?)?,
+        database: ResourceName::new(s.db_instance_identifier().ok_or_else(|| missing(describe, "instance identifier"))?)?,
+        status: match s.status() {
+            Some("available") => SnapshotStatus::Available,
+            Some("creating") => SnapshotStatus::Creating,
+            other => SnapshotStatus::Other(other.unwrap_or("unknown").to_owned()),
+        },
+        created: s.snapshot_create_time().and_then(timestamp),
+    })
+}
+
+fn sorted(v: &[PgIdentifier]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|e| e.as_str().to_ascii_lowercase()).collect();
+    v.sort();
+    v
+}
+
+fn rds_tags(tags: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
+    (!tags.is_empty()).then(|| tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect())
+}
+
+/// Add AWS-only fields to the neutral plan's update and drift changes.
+fn merge(plan: &mut Plan, spec: &DatabaseSpec, updates: Vec<FieldChange>, drift: Vec<FieldChange>) {
+    for (fields, is_update) in [(updates, true), (drift, false)] {
+        if fields.is_empty() {
+            continue;
+        }
+        let existing = plan.changes.iter_mut().find(|c| match &c.action {
+            Action::Update { .. } => is_update,
+            Action::Drift { .. } => !is_update,
+            _ => false,
+        });
+        match existing.map(|c| &mut c.action) {
+            Some(Action::Update { fields: have } | Action::Drift { fields: have }) => have.extend(fields),
+            _ if is_update => plan.push(Change::update("database", spec.name.as_str(), fields)),
+            _ => plan.push(Change::drift("database", spec.name.as_str(), fields)),
+        }
+    }
+}
+
+#[async_trait]
+impl Database for RdsDatabase {
+    fn backend(&self) -> &'static str {
+        SERVICE
+    }
+
+    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        validate_spec(spec)?;
+        Ok(match self.find(spec.name.as_str()).await? {
+            None => Plan::from_iter([Change::create("database", spec.name.as_str())]),
+            Some(instance) => self.plan_existing(&instance, spec),
+        })
+    }
+
+    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        validate_spec(spec)?;
+        let Some(mut instance) = self.find(spec.name.as_str()).await? else {
+            self.create(spec).await?;
+            self.wait_ready(&spec.name, "available", |_| true).await?;
+            return Ok(Plan::from_iter([Change::create("database", spec.name.as_str())]));
+        };
+        if instance.info.status == DatabaseStatus::Failed {
+            return Err(Error::conflict("database", spec.name.as_str(), "is in a failed state"));
+        }
+        if instance.info.status != DatabaseStatus::Available || instance.pending {
+            self.wait_ready(&spec.name, "available", |_| true).await?;
+            instance = self.get(&spec.name).await?;
+        }
+        let plan = self.plan_existing(&instance, spec);
+        if plan.has_mutations() {
+            self.update(&instance, spec, &plan).await?;
+            let protection = spec.deletion_protection;
+            self.wait_ready(&spec.name, "modified", |info| info.deletion_protection == protection).await?;
+        }
+        Ok(plan)
+    }
+
+    async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
+        let mut info = self.get(name).await?.info;
+        info.earliest_restorable_time = self.earliest_restorable_time(name).await?;
+        Ok(info)
+    }
+
+    async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
+        self.client
+            .create_db_snapshot()
+            .db_instance_identifier(database.as_str())
+            .db_snapshot_identifier(snapshot.as_str())
+            .send()
+            .await
+            .map_err(|e| {
+            rds_error(e, op("CreateDBSnapshot"), ("database", database.as_str()), &[("DBSnapshot", "snapshot", snapshot.as_str())])
+        })?;
+        self.wait_snapshot(snapshot).await
+    }
+
+    async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
+        let describe = op("DescribeDBSnapshots");
+        let mut snapshots = Vec::new();
+        let mut pages =
+            self.client.describe_db_snapshots().db_instance_identifier(database.as_str()).snapshot_type("manual").into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for s in page.on(describe, "database", database.as_str())?.db_snapshots() {
+                if s.snapshot_type().is_none_or(|t| t == "manual") && s.db_instance_identifier() == Some(database.as_str()) {
+                    snapshots.push(snapshot_info(s, describe)?);
+                }
+            }
+        }
+        snapshots.sort_by_key(|s| s.created);
+        Ok(snapshots)
+    }
+
+    async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete snapshot", snapshot.as_str())?;
+        self.client.delete_db_snapshot().db_snapshot_identifier(snapshot.as_str()).send().await.on(
+            op("DeleteDBSnapshot"),
+            "snapshot",
+            snapshot.as_str(),
+        )?;
+        Ok(())
+    }
+
+    async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        if let Some(network) = &target.network {
+            validate_network(network, "target.network")?;
+        }
+        let snap = self.snapshot(snapshot).await?;
+        let source = self.find(snap.database.as_str()).await?;
+        let network = Self::placement(target, source.as_ref().map(|s| &s.info));
+        // The source's parameter group keeps TLS and extensions as they were.
+        let group = match &source {
+            Some(s) => s.parameter_group.clone(),
+            None => None,
+        };
+        let tags = source.as_ref().map(|s| s.info.tags.clone()).unwrap_or_default();
+        let name = target.name.as_str();
+        self.client
+            .restore_db_instance_from_db_snapshot()
+            .db_instance_identifier(name)
+            .db_snapshot_identifier(snapshot.as_str())
+            .set_db_instance_class(target.instance_class.clone().or_else(|| source.as_ref().map(|s| s.info.instance_class.clone())))
+            .set_db_subnet_group_name(network.subnet_group.clone())
+            .set_vpc_security_group_ids((!network.security_groups.is_empty()).then(|| network.security_groups.clone()))
+            .publicly_accessible(network.publicly_accessible)
+            .set_multi_az(source.as_ref().map(|s| s.info.high_availability))
+            .set_db_parameter_group_name(group)
+            .deletion_protection(target.deletion_protection)
+            .copy_tags_to_snapshot(true)
+            .set_tags(rds_tags(&tags))
+            .send()
+            .await
+            .map_err(|e| {
+                rds_error(e, op("RestoreDBInstanceFromDBSnapshot"), ("database", name), &[("DBSnapshot", "snapshot", snapshot.as_str())])
+            })?;
+        self.wait_ready(&target.name, "available", |_| true).await
+    }
+
+    async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        if let Some(network) = &target.network {
+            validate_network(network, "target.network")?;
+        }
+        // A time in the future is wrong whatever the source: refuse it before any request.
+        let now = Timestamp::now();
+        if let RestorePoint::At(t) = point
+            && t > now
+        {
+            let rule = "restore times: not in the future and within the source's restorable window (its backup retention)";
+            return Err(Error::invalid("restore_time", format!("{t} is in the future (now {now})"), rule));
+        }
+        let instance = self.get(source).await?;
+        let mut window = instance.info.clone();
+        window.earliest_restorable_time = match self.earliest_restorable_time(source).await? {
+            Some(t) => Some(t),
+            // A provider that reports no restore window (moto): the retention
+            // period back from now, but not before the instance existed.
+            None if window.backup_retention_days > 0 => {
+                let back = Timestamp::now().checked_sub(SignedDuration::from_hours(24 * i64::from(window.backup_retention_days))).ok();
+                match (back, instance.created) {
+                    (Some(back), Some(created)) => Some(back.max(created)),
+                    (back, created) => back.or(created),
+                }
+            }
+            None => None,
+        };
+        point.validate(now, &window)?;
+        let network = Self::placement(target, Some(&instance.info));
+        let name = target.name.as_str();
+        let mut request = self
+            .client
+            .restore_db_instance_to_point_in_time()
+            .source_db_instance_identifier(source.as_str())
+            .target_db_instance_identifier(name)
+            .set_db_instance_class(Some(target.instance_class.clone().unwrap_or_else(|| instance.info.instance_class.clone())))
+            .set_db_subnet_group_name(network.subnet_group.clone())
+            .set_vpc_security_group_ids((!network.security_groups.is_empty()).then(|| network.security_groups.clone()))
+            .publicly_accessible(network.publicly_accessible)
+            .multi_az(instance.info.high_availability)
+            .set_db_parameter_group_name(instance.parameter_group.clone())
+            .set_max_allocated_storage(instance.info.max_storage_gib.and_then(|m| i32::try_from(m).ok()))
+            .deletion_protection(target.deletion_protection)
+            .copy_tags_to_snapshot(true)
+            .set_tags(rds_tags(&instance.info.tags));
+        request = match point {
+            RestorePoint::Latest => request.use_latest_restorable_time(true),
+            RestorePoint::At(t) => request.restore_time(datetime(t)),
+        };
+        request.send().await.map_err(|e| {
+            rds_error(e, op("RestoreDBInstanceToPointInTime"), ("database", name), &[("DBInstanceNotFound", "database", source.as_str())])
+        })?;
+        self.wait_ready(&target.name, "available", |_| true).await
+    }
+
+    async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
+        let current = self.get(database).await?;
+        if current.info.deletion_protection == on {
+            return Ok(());
+        }
+        self.client
+            .modify_db_instance()
+            .db_instance_identifier(database.as_str())
+            .deletion_protection(on)
+            .apply_immediately(true)
+            .send()
+            .await
+            .on(op("ModifyDBInstance"), "database", database.as_str())?;
+        self.wait_ready(database, if on { "deletion-protected" } else { "unprotected" }, |info| info.deletion_protection == on).await?;
+        Ok(())
+    }
+
+    async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete database", database.as_str())?;
+        let instance = self.get(database).await?;
+        if instance.info.deletion_protection {
+            return Err(Error::DeletionProtected { kind: "database", name: database.to_string() });
+        }
+        let name = database.as_str();
+        let request = self.client.delete_db_instance().db_instance_identifier(name);
+        let request = match final_snapshot {
+            FinalSnapshot::Skip => request.skip_final_snapshot(true),
+            FinalSnapshot::Take(snapshot) => request.skip_final_snapshot(false).final_db_snapshot_identifier(snapshot.as_str()),
+        };
+        let snapshot_name = match final_snapshot {
+            FinalSnapshot::Take(s) => s.as_str(),
+            FinalSnapshot::Skip => "-",
+        };
+        request
+            .send()
+            .await
+            .map_err(|e| rds_error(e, op("DeleteDBInstance"), ("database", name), &[("DBSnapshot", "snapshot", snapshot_name)]))?;
+        self.waiter
+            .wait(&format!("database {database} to be deleted"), || async {
+                Ok(match self.find(name).await? {
+                    None => Poll::Ready(()),
+                    Some(instance) => Poll::Pending(instance.info.status.to_string()),
+                })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deploy_core::Password;
+
+    fn spec() -> DatabaseSpec {
+        let mut spec =
+            DatabaseSpec::postgres(ResourceName::new("prod-db").unwrap(), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
+        spec.allowed_extensions = vec![PgIdentifier::new("unaccent").unwrap()];
+        spec
+    }
+
+    #[test]
+    fn parameters_map_tls_and_extensions() {
+        let mut s = spec();
+        assert_eq!(parameter_group_name(&s), "prod-db-postgres15");
+        let p = wanted_parameters(&s);
+        assert_eq!((p[FORCE_SSL].as_str(), p[ALLOWED_EXTENSIONS].as_str()), ("1", "unaccent"));
+        s.require_tls = false;
+        s.allowed_extensions.clear();
+        s.engine_version = "16.3".into();
+        let p = wanted_parameters(&s);
+        assert_eq!((p[FORCE_SSL].as_str(), p[ALLOWED_EXTENSIONS].as_str()), ("0", "*"));
+        assert_eq!(parameter_group_name(&s), "prod-db-postgres16");
+    }
+
+    #[test]
+    fn rds_rules_are_checked_before_any_request() {
+        let mut s = spec();
+        s.instance_class = "Standard_D2ds_v4".into();
+        assert_eq!(validate_spec(&s).unwrap_err().invalid_field(), Some("instance_class"));
+        let mut s = spec();
+        s.admin_username = PgIdentifier::new("db-admin").unwrap();
+        assert_eq!(validate_spec(&s).unwrap_err().invalid_field(), Some("admin_username"));
+        let mut s = spec();
+        s.admin_password = Some(
+            Password::new(
+                "has a space!",
+                &PasswordRules { forbidden: String::new(), printable_ascii_only: false, ..PasswordRules::rds_master() },
+            )
+            .unwrap(),
+        );
+        let e = validate_spec(&s).unwrap_err();
+        assert_eq!(e.invalid_field(), Some("admin_password"));
+        assert!(!e.to_string().contains("has a space"), "the password leaked: {e}");
+        let mut s = spec();
+        s.network.security_groups = vec!["default".into()];
+        assert_eq!(validate_spec(&s).unwrap_err().invalid_field(), Some("network.security_groups[0]"));
+        let mut s = spec();
+        s.network.delegated_subnet = Some("/subscriptions/x".into());
+        assert!(matches!(validate_spec(&s).unwrap_err(), Error::NotSupported { .. }));
+        let mut s = spec();
+        s.tags.insert("rds:x".into(), "y".into());
+        assert_eq!(validate_spec(&s).unwrap_err().invalid_field(), Some("tags.rds:x"));
+        assert!(validate_spec(&spec()).is_ok());
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(status_of("available"), DatabaseStatus::Available);
+        assert_eq!(status_of("storage-optimization"), DatabaseStatus::Available);
+        assert_eq!(status_of("modifying"), DatabaseStatus::Modifying);
+        assert_eq!(status_of("incompatible-parameters"), DatabaseStatus::Failed);
+        assert_eq!(status_of("stopped"), DatabaseStatus::Other("stopped".into()));
+    }
+}
