@@ -6,4 +6,5 @@
 
 mod support;
 
+mod aws_examples;
 mod peers_smoke;
