@@ -146,3 +146,23 @@ where
     println!("mutating requests: {}", log.mutating().len());
     code
 }
+
+/// An observer printing recipe progress (steps, waits, copies) indented.
+pub fn observer() -> deploy::Observer {
+    deploy::Observer::new(|event: &deploy::Event| match event {
+        deploy::Event::WaitPolled { .. } => {}
+        other => println!("    . {other}"),
+    })
+}
+
+/// `Ok(false)` for [`Error::NotFound`], `Ok(true)` for success.
+///
+/// # Errors
+/// Any other error.
+pub fn exists<T>(r: deploy::Result<T>) -> deploy::Result<bool> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
