@@ -286,6 +286,13 @@ async fn aws_disaster_recovery_brings_deleted_objects_back() -> Result<()> {
     objects.assert_ok("restore --objects-only");
     ensure!(s3.get_bytes(&assets, &key(3)).await? == body(3), "--objects-only did not restore the object");
 
+    // --skip-bucket-setup uses the backup bucket as it is: it must exist.
+    let skip = run(&moto, "aws_disaster_recovery", &["backup", "--prefix", &p, "--skip-bucket-setup"])?;
+    ensure!(skip.assert_ok("backup --skip-bucket-setup").stdout.contains("used as it is"), "{}", skip.show());
+    s3.delete_bucket(&backup, Some(deploy::Confirm::new(backup.as_str()))).await?;
+    let missing = run(&moto, "aws_disaster_recovery", &["backup", "--prefix", &p, "--skip-bucket-setup"])?;
+    ensure!(!missing.ok && missing.stderr.contains(backup.as_str()), "--skip-bucket-setup made the missing bucket\n{}", missing.show());
+
     // Bad input, before any request.
     let bad = run(&moto, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", "yesterday"])?;
     ensure!(!bad.ok && bad.stderr.contains("from") && bad.mutating.unwrap_or(0) == 0, "a bad --from was accepted\n{}", bad.show());
