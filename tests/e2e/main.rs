@@ -7,4 +7,5 @@
 mod support;
 
 mod aws_examples;
+mod faults;
 mod peers_smoke;

@@ -13,6 +13,8 @@
 //! first call to it fails.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -455,22 +455,14 @@ async fn execute(client: &Client, spec: &BootstrapSpec, step: &Step) -> Result<(
     client.batch_execute(&sql).await.map_err(|e| pg_error(step.change.to_string().trim(), e))
 }
 
-/// Decode `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.
+/// Decode `%XX` escapes; `None` for a `%` without two hex digits after it, or
+/// for bytes that are not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let malformed = s.match_indices('%').any(|(i, _)| !s.get(i + 1..i + 3).is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())));
+    if malformed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s).decode_utf8().ok().map(std::borrow::Cow::into_owned)
 }
 
 #[cfg(test)]

@@ -1,0 +1,228 @@
+//! A fault-injecting HTTP proxy between the SDK clients and a local peer.
+//!
+//! Seeded and deterministic per request number: for each request it rolls one
+//! number from `StdRng::seed_from_u64(seed ^ n)` and either answers an error
+//! itself without forwarding (503 `SlowDown`, 429, 500: `error_rate`), forwards
+//! and then cuts the connection half-way through the response body
+//! (`reset_rate`), or forwards untouched; it can add a fixed latency to every
+//! request. Every request is recorded (method, path and query, and bodies up
+//! to a size) so tests can count mutating requests and search for secrets.
+//!
+//! Traffic stays on 127.0.0.1: the proxy listens on a free loopback port and
+//! forwards only to the peer it is given.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use tokio::net::TcpListener;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type ProxyBody = BoxBody<Bytes, BoxError>;
+
+/// What the proxy does to traffic.
+#[derive(Clone, Copy, Debug)]
+pub struct FaultConfig {
+    /// Seed of the per-request rolls.
+    pub seed: u64,
+    /// Share of requests answered with 503 SlowDown / 429 / 500 (2:1:1) without forwarding.
+    pub error_rate: f64,
+    /// Share of requests whose response is cut half-way through its body.
+    pub reset_rate: f64,
+    /// Added before every request.
+    pub latency: Duration,
+    /// Request bodies up to this size are recorded.
+    pub capture_body_limit: usize,
+}
+
+impl FaultConfig {
+    /// Forward everything untouched, recording requests.
+    pub fn transparent() -> Self {
+        FaultConfig { seed: 0, error_rate: 0.0, reset_rate: 0.0, latency: Duration::ZERO, capture_body_limit: 0 }
+    }
+}
+
+/// One request that reached the proxy.
+#[derive(Clone, Debug)]
+pub struct Captured {
+    /// The HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Header values, as text where they are text.
+    pub headers: Vec<(String, String)>,
+    /// The body, when at most `capture_body_limit` bytes.
+    pub body: Option<Bytes>,
+    /// What the proxy did: `forwarded`, `error 503`, `reset`.
+    pub fate: String,
+}
+
+impl Captured {
+    /// Whether the request may change state at the peer (not GET or HEAD).
+    pub fn is_mutating(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD")
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    captured: Mutex<Vec<Captured>>,
+    counter: AtomicU64,
+}
+
+/// A running proxy; stops when dropped.
+pub struct FaultProxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Listen on a free 127.0.0.1 port and forward to `upstream` (`http://127.0.0.1:PORT`).
+    pub async fn start(upstream: &str, config: FaultConfig) -> anyhow::Result<FaultProxy> {
+        let upstream: hyper::Uri = upstream.parse()?;
+        anyhow::ensure!(
+            upstream.host() == Some("127.0.0.1") || upstream.host() == Some("localhost"),
+            "the fault proxy only forwards to loopback peers, not {upstream}"
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::default());
+        let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let state = shared.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (client, state, upstream) = (client.clone(), state.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let (client, state, upstream) = (client.clone(), state.clone(), upstream.clone());
+                        async move { Ok::<_, Infallible>(handle(req, client, state, upstream, config).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Ok(FaultProxy { addr, shared, task })
+    }
+
+    /// `http://127.0.0.1:PORT`, to give to the clients instead of the peer's.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request so far.
+    pub fn captured(&self) -> Vec<Captured> {
+        self.shared.captured.lock().unwrap().clone()
+    }
+
+    /// Requests that may have changed state at the peer and were forwarded to it.
+    pub fn mutating_forwarded(&self) -> Vec<Captured> {
+        self.captured().into_iter().filter(|c| c.is_mutating() && c.fate != "error" && !c.fate.starts_with("error")).collect()
+    }
+
+    /// How many requests met each fate.
+    pub fn count(&self, fate_prefix: &str) -> usize {
+        self.captured().iter().filter(|c| c.fate.starts_with(fate_prefix)).count()
+    }
+
+    /// Forget what was recorded.
+    pub fn clear(&self) {
+        self.shared.captured.lock().unwrap().clear();
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn full(bytes: impl Into<Bytes>) -> ProxyBody {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    shared: Arc<Shared>,
+    upstream: hyper::Uri,
+    config: FaultConfig,
+) -> Response<ProxyBody> {
+    let n = shared.counter.fetch_add(1, Ordering::SeqCst);
+    let mut rng = StdRng::seed_from_u64(config.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let roll: f64 = rng.random();
+    if !config.latency.is_zero() {
+        tokio::time::sleep(config.latency).await;
+    }
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Response::builder().status(StatusCode::BAD_REQUEST).body(full(format!("proxy: {e}"))).unwrap(),
+    };
+    let path = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    let headers: Vec<(String, String)> =
+        parts.headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+    let record = |fate: String| {
+        shared.captured.lock().unwrap().push(Captured {
+            method: parts.method.to_string(),
+            path: path.clone(),
+            headers: headers.clone(),
+            body: (body.len() <= config.capture_body_limit).then(|| body.clone()),
+            fate,
+        });
+    };
+    if roll < config.error_rate {
+        let (status, code) = match (roll / config.error_rate * 4.0) as u32 {
+            0 | 1 => (StatusCode::SERVICE_UNAVAILABLE, "SlowDown"),
+            2 => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+        };
+        record(format!("error {}", status.as_u16()));
+        let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the fault proxy</Message></Error>");
+        return Response::builder().status(status).header("content-type", "application/xml").body(full(xml)).unwrap();
+    }
+    let reset = roll < config.error_rate + config.reset_rate;
+    let mut forward = Request::builder().method(parts.method.clone()).uri(format!(
+        "{}://{}{}",
+        upstream.scheme_str().unwrap_or("http"),
+        upstream.authority().map(|a| a.as_str()).unwrap_or_default(),
+        path
+    ));
+    for (name, value) in &parts.headers {
+        forward = forward.header(name, value);
+    }
+    let response = match client.request(forward.body(Full::new(body.clone())).unwrap()).await {
+        Ok(r) => r,
+        Err(e) => {
+            record("upstream error".into());
+            return Response::builder().status(StatusCode::BAD_GATEWAY).body(full(format!("proxy: {e}"))).unwrap();
+        }
+    };
+    let (rparts, rbody) = response.into_parts();
+    let rbytes = match rbody.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return Response::builder().status(StatusCode::BAD_GATEWAY).body(full(format!("proxy: {e}"))).unwrap(),
+    };
+    if reset && rbytes.len() >= 2 {
+        record("reset".into());
+        // Headers (with the full Content-Length) and half the body, then the connection drops.
+        let half = rbytes.slice(..rbytes.len() / 2);
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> =
+            vec![Ok(Frame::data(half)), Err(Box::new(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")))];
+        let body = StreamBody::new(futures::stream::iter(frames)).boxed();
+        return Response::from_parts(rparts, body);
+    }
+    record("forwarded".into());
+    Response::from_parts(rparts, full(rbytes))
+}
