@@ -1,0 +1,102 @@
+//! Vectice AWS appendix 1: the RDS parameter group that forces TLS and allows
+//! `unaccent`, and an encrypted, deletion-protected PostgreSQL instance using it.
+//!
+//! Creates (each only when missing or different; a second run changes nothing):
+//! - secret `P-db-admin`: the administrator's password, generated to the
+//!   SIMPHERA rules (8-128 printable ASCII characters, none of `/ ' " @`),
+//!   only when the secret is missing. The password is never printed;
+//! - parameter group `P-db-postgres15` (family postgres15): `rds.force_ssl=1`,
+//!   `rds.allowed_extensions=unaccent`;
+//! - instance `P-db`: PostgreSQL 15, `db.t4g.medium`, 20 GiB autoscaling to
+//!   100 GiB, storage encrypted, deletion protection on, 7 days of backups,
+//!   administrator `dbadmin`.
+//!
+//! Configured by the standard AWS environment (`AWS_REGION`, credentials,
+//! `AWS_ENDPOINT_URL` for a local endpoint such as moto):
+//!
+//! ```text
+//! cargo run --features aws --example aws_database_ssl -- --prefix acme-prod [--plan]
+//! ```
+//!
+//! `--plan` prints what would change and makes no mutating request. The last
+//! line is `mutating requests: N`. Creating an instance on AWS takes 5 to 20 minutes.
+
+#[path = "aws_support/mod.rs"]
+mod aws_support;
+
+use std::process::ExitCode;
+
+use deploy::aws::RequestLog;
+use deploy::aws::rds::parameter_group_name;
+use deploy::core::secret_store::PutSecretOptions;
+use deploy::{Change, Database, DatabaseSpec, Password, PasswordRules, PgIdentifier, Plan, ResourceName, SecretName, SecretStore};
+
+use aws_support::{parse_args, print_plan, section};
+
+const PASSWORD_LENGTH: usize = 32;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let log = RequestLog::new();
+    aws_support::finish(&log, run(&log)).await
+}
+
+fn spec(prefix: &str) -> deploy::Result<DatabaseSpec> {
+    let mut spec = DatabaseSpec::postgres(ResourceName::new(format!("{prefix}-db"))?, "15", "db.t4g.medium", PgIdentifier::new("dbadmin")?);
+    spec.storage_gib = 20;
+    spec.max_storage_gib = Some(100);
+    spec.require_tls = true;
+    spec.allowed_extensions = vec![PgIdentifier::new("unaccent")?];
+    spec.deletion_protection = true;
+    spec.backup_retention_days = 7;
+    spec.admin_password_secret = Some(SecretName::new(format!("{prefix}-db-admin"))?);
+    spec.tags.insert("deploy-prefix".into(), prefix.into());
+    spec.validate()?;
+    Ok(spec)
+}
+
+async fn run(log: &RequestLog) -> deploy::Result<()> {
+    let args = parse_args(&[], &[])?;
+    let mut spec = spec(&args.prefix)?;
+    let secret = spec.admin_password_secret.clone().expect("set above");
+    let aws = aws_support::backends(log).await;
+    let (rds, secrets) = (aws.rds(), aws.secrets());
+
+    section(&format!("plan for prefix {}", args.prefix));
+    println!("  parameter group {}: rds.force_ssl=1, rds.allowed_extensions=unaccent", parameter_group_name(&spec));
+    let mut plan = Plan::new();
+    if !secrets.secret_exists(&secret).await? {
+        plan.push(Change::create("secret", format!("{secret} (generated admin password)")));
+    }
+    plan.extend(rds.plan_database(&spec).await?);
+    print_plan(&plan);
+    if args.plan {
+        println!("\n--plan: nothing changed");
+        return Ok(());
+    }
+
+    section("ensure");
+    let mut done = Plan::new();
+    println!("  admin password in secret {secret}");
+    let options = PutSecretOptions { description: Some(format!("administrator password of database {}", spec.name)), ..PutSecretOptions::default() };
+    let version = secrets.ensure_password(&secret, &PasswordRules::simphera(), PASSWORD_LENGTH, &options).await?;
+    if version.changed {
+        done.push(Change::create("secret", secret.as_str()));
+    }
+    let stored = secrets.get_secret(&secret).await?;
+    spec.admin_password = Some(Password::new(secrecy::ExposeSecret::expose_secret(&stored.value), &PasswordRules::simphera()).map_err(|e| e.in_field("admin_password_secret"))?);
+    println!("  database {} with parameter group {} (waits until available)", spec.name, parameter_group_name(&spec));
+    done.extend(rds.ensure_database(&spec).await?);
+
+    section("changes made");
+    print_plan(&done);
+
+    section("summary");
+    let db = rds.describe_database(&spec.name).await?;
+    let endpoint = db.endpoint.as_ref().map(|e| format!("{}:{}", e.host, e.port)).unwrap_or_else(|| "-".into());
+    println!("  database {}: {} at {endpoint}", db.name, db.status);
+    println!("  TLS required {}, extensions {:?}", db.require_tls, db.allowed_extensions.iter().map(PgIdentifier::as_str).collect::<Vec<_>>());
+    println!("  deletion protection {}, backups kept {} days", db.deletion_protection, db.backup_retention_days);
+    println!("  admin dbadmin, password in secret {secret} (not shown)");
+    Ok(())
+}

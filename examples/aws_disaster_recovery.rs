@@ -1,0 +1,213 @@
+//! Vectice AWS appendix 5, the disaster recovery plan: back up the database
+//! and the application bucket, and restore them.
+//!
+//! ```text
+//! cargo run --features aws --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--skip-bucket-setup]
+//! cargo run --features aws --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
+//!     [--to <RFC 3339 time|latest>] [--objects-only] [--plan] [--skip-bucket-setup]
+//! ```
+//!
+//! Names:
+//! - `P-assets`: the application bucket (made by `aws_bucket_access`);
+//! - `P-backup`: the backup bucket, created if missing with the bucket defaults
+//!   (versioned, encrypted, private, TLS only); each backup copies `P-assets`
+//!   server-side into the folder `P-backup/<SNAPSHOT-ID>/` (the snapshot id is
+//!   its UTC start time, `2026-11-23T20-21-40.123Z`) and writes the manifest
+//!   `P-backup/manifests/<SNAPSHOT-ID>.json` last;
+//! - `P-db`: the database (made by `aws_database_ssl`); `backup` takes the
+//!   manual snapshot `P-db-<snapshot id, lowercase alphanumerics>` when the
+//!   instance exists, and says so when it does not;
+//! - `P-db-restored`: `restore` restores `P-db` to a point in time (`--to`,
+//!   default the latest restorable time) into this new instance, placed like
+//!   the source; when it exists already it is left alone.
+//!
+//! `restore` copies the snapshot's objects back into `P-assets` (objects
+//! already identical are left alone) and verifies every object against the
+//! manifest. `--objects-only` skips the database part.
+//!
+//! `--skip-bucket-setup` uses the destination bucket (`P-backup` for backup,
+//! `P-assets` for restore) as it is, without applying the bucket defaults: for
+//! S3-compatible servers that answer NotImplemented to bucket configuration.
+//! Never the default.
+//!
+//! A restore run again changes nothing. A backup run again takes a new
+//! snapshot, by design: each backup is a new timestamped folder.
+//!
+//! `--plan` prints what would be done and makes no mutating request. The last
+//! line is `mutating requests: N`.
+
+#[path = "aws_support/mod.rs"]
+mod aws_support;
+
+use std::process::ExitCode;
+
+use deploy::aws::{AwsBackends, RequestLog};
+use deploy::core::recipes::{
+    DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, dr_backup, dr_restore,
+    SnapshotId, list_snapshots, read_manifest,
+};
+use deploy::core::recipes::dr::snapshot_name;
+use deploy::object_store::ListOptions;
+use deploy::{BucketName, BucketSpec, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
+
+use aws_support::{Args, exists, parse_args, print_plan, section};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let log = RequestLog::new();
+    aws_support::finish(&log, run(&log)).await
+}
+
+struct Names {
+    assets: BucketName,
+    backup: BucketName,
+    db: ResourceName,
+    restored: ResourceName,
+}
+
+async fn run(log: &RequestLog) -> deploy::Result<()> {
+    let args = parse_args(&["from", "to"], &["objects-only", "skip-bucket-setup"])?;
+    let names = Names {
+        assets: BucketName::new(format!("{}-assets", args.prefix))?,
+        backup: BucketName::new(format!("{}-backup", args.prefix))?,
+        db: ResourceName::new(format!("{}-db", args.prefix))?,
+        restored: ResourceName::new(format!("{}-db-restored", args.prefix))?,
+    };
+    let layout = SnapshotLayout::new("")?;
+    match args.words.as_slice() {
+        [w] if w == "backup" => {
+            let aws = aws_support::backends(log).await;
+            backup(&aws, &names, layout, &args).await
+        }
+        [w] if w == "restore" => {
+            let snapshot: SnapshotSelector = args
+                .option("from")
+                .ok_or_else(|| Error::invalid("from", "is missing", "restore --from <SNAPSHOT-ID|latest>"))?
+                .parse()
+                .map_err(|e: Error| e.in_field("from"))?;
+            let point = match args.option("to") {
+                None | Some("latest") => RestorePoint::Latest,
+                Some(t) => RestorePoint::At(t.parse().map_err(|e| Error::invalid("to", format!("`{t}`: {e}"), "an RFC 3339 time (2026-11-23T20:00:00Z) or `latest`"))?),
+            };
+            let aws = aws_support::backends(log).await;
+            restore(&aws, &names, layout, snapshot, point, &args).await
+        }
+        _ => Err(Error::invalid("command", format!("{:?}", args.words), "one of `backup` or `restore`")),
+    }
+}
+
+/// Make sure `bucket` exists with the defaults, or (`--skip-bucket-setup`) that it exists.
+async fn setup_bucket(store: &dyn ObjectStore, bucket: &BucketName, args: &Args) -> deploy::Result<()> {
+    if args.flag("skip-bucket-setup") {
+        println!("  bucket {bucket}: used as it is (--skip-bucket-setup)");
+        store.describe_bucket(bucket).await.map(drop)
+    } else {
+        println!("  bucket {bucket} (versioned, encrypted, private, TLS only)");
+        print_plan(&store.ensure_bucket(&BucketSpec::new(bucket.clone())).await?);
+        Ok(())
+    }
+}
+
+async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: &Args) -> deploy::Result<()> {
+    let (s3, rds) = (aws.s3(), aws.rds());
+    let database_exists = exists(rds.describe_database(&names.db).await)?;
+    let id = SnapshotId::now();
+
+    section(&format!("plan: backup {id} of prefix {}", args.prefix));
+    if !exists(s3.describe_bucket(&names.assets).await)? {
+        return Err(Error::not_found("bucket", names.assets.as_str()));
+    }
+    let objects = s3.list_all(&names.assets, ListOptions::default()).await?;
+    if args.flag("skip-bucket-setup") {
+        println!("  use bucket {} as it is", names.backup);
+    } else {
+        print_plan(&s3.plan_bucket(&BucketSpec::new(names.backup.clone())).await?);
+    }
+    if database_exists {
+        println!("  snapshot database {} as {}", names.db, snapshot_name(&names.db, &id)?);
+    } else {
+        println!("  database {} does not exist: no database snapshot", names.db);
+    }
+    println!("  copy {} objects of {} into {}/{}", objects.len(), names.assets, names.backup, layout.folder(&id));
+    if args.plan {
+        println!("\n--plan: nothing changed");
+        return Ok(());
+    }
+
+    section("backup");
+    setup_bucket(&s3, &names.backup, args).await?;
+    let database = if database_exists { DatabaseBackup::Snapshot { backend: &rds, instance: &names.db } } else { DatabaseBackup::None };
+    let mut options = SnapshotOptions::new(layout);
+    options.id = Some(id);
+    options.observer = aws_support::observer();
+    let report = dr_backup(database, Location::new(&s3, &names.assets), Location::new(&s3, &names.backup), &options).await?;
+
+    section("report");
+    println!("{report}");
+    println!("  restore with: restore --prefix {} --from {}", args.prefix, report.bucket.id);
+    Ok(())
+}
+
+async fn restore(
+    aws: &AwsBackends,
+    names: &Names,
+    layout: SnapshotLayout,
+    snapshot: SnapshotSelector,
+    point: RestorePoint,
+    args: &Args,
+) -> deploy::Result<()> {
+    let (s3, rds) = (aws.s3(), aws.rds());
+    let backup = Location::new(&s3, &names.backup);
+    // Resolve `latest` once: the plan and the restore name the same snapshot.
+    let id = match snapshot {
+        SnapshotSelector::Id(id) => id,
+        SnapshotSelector::Latest => {
+            list_snapshots(backup, &layout).await?.pop().ok_or_else(|| Error::not_found("complete snapshot", names.backup.as_str()))?
+        }
+    };
+    let manifest = read_manifest(backup, &layout, &id).await?;
+    let with_database = if args.flag("objects-only") {
+        false
+    } else if exists(rds.describe_database(&names.restored).await)? {
+        println!("database {} exists already: left alone (delete it to restore again)", names.restored);
+        false
+    } else if exists(rds.describe_database(&names.db).await)? {
+        true
+    } else {
+        println!("database {} does not exist: objects only", names.db);
+        false
+    };
+
+    section(&format!("plan: restore {id} of prefix {}", args.prefix));
+    if with_database {
+        println!("  restore database {} at {point} into new instance {}", names.db, names.restored);
+    }
+    if !args.flag("skip-bucket-setup") {
+        print_plan(&s3.plan_bucket(&BucketSpec::new(names.assets.clone())).await?);
+    }
+    println!(
+        "  copy {} objects ({} bytes) from {}/{} back into {} (identical objects left alone), verify against the manifest",
+        manifest.objects.len(),
+        manifest.total_bytes,
+        names.backup,
+        layout.folder(&id),
+        names.assets
+    );
+    if args.plan {
+        println!("\n--plan: nothing changed");
+        return Ok(());
+    }
+
+    section("restore");
+    setup_bucket(&s3, &names.assets, args).await?;
+    let target = RestoreTarget::new(names.restored.clone());
+    let database =
+        if with_database { DatabaseRestore::PointInTime { backend: &rds, source: &names.db, point, target: &target } } else { DatabaseRestore::None };
+    let mut options = RestoreBucketOptions::new(layout, SnapshotSelector::Id(id));
+    options.observer = aws_support::observer();
+    let report = dr_restore(database, backup, Location::new(&s3, &names.assets), &options).await?;
+
+    section("report");
+    println!("{report}");
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The Deeploy seed's KMS key: a symmetric key named by an alias, with yearly
+//! rotation and the Deeploy key policy, which lets the application's IAM user
+//! use the key (Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey)
+//! while the account root keeps its administration.
+//!
+//! Creates (each only when missing or different; a second run changes nothing):
+//! - IAM user `P-app` (the application principal; `aws_bucket_access` makes
+//!   the same user), when missing;
+//! - KMS key with alias `alias/P-app`: rotation on, description
+//!   `application key of P`, the Deeploy key policy for `P-app`'s ARN.
+//!
+//! Configured by the standard AWS environment (`AWS_REGION`, credentials,
+//! `AWS_ENDPOINT_URL` for a local endpoint such as moto):
+//!
+//! ```text
+//! cargo run --features aws --example aws_kms_key -- --prefix acme-prod [--plan]
+//! ```
+//!
+//! `--plan` prints what would change and makes no mutating request. The last
+//! line is `mutating requests: N`.
+
+#[path = "aws_support/mod.rs"]
+mod aws_support;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use deploy::aws::RequestLog;
+use deploy::aws::iam::IamName;
+use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
+use deploy::{Change, Plan};
+
+use aws_support::{parse_args, print_plan, section};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let log = RequestLog::new();
+    aws_support::finish(&log, run(&log)).await
+}
+
+fn key_spec(alias: &KeyAlias, prefix: &str, principal: String) -> KeySpec {
+    KeySpec { description: format!("application key of {prefix}"), ..KeySpec::new(alias.clone()) }
+        .with_policy(KeyPolicy::Deeploy { application_principal: principal })
+}
+
+async fn run(log: &RequestLog) -> deploy::Result<()> {
+    let args = parse_args(&[], &[])?;
+    let user = IamName::new(format!("{}-app", args.prefix))?;
+    let alias = KeyAlias::new(format!("alias/{}-app", args.prefix))?;
+    let aws = aws_support::backends(log).await;
+    let (iam, kms) = (aws.iam(), aws.kms());
+
+    section(&format!("plan for prefix {}", args.prefix));
+    let mut plan = Plan::new();
+    match iam.describe_user(&user).await {
+        Ok(info) => plan.extend(kms.plan_key(&key_spec(&alias, &args.prefix, info.arn)).await?),
+        Err(e) if e.is_not_found() => {
+            plan.push(Change::create("iam user", user.as_str()));
+            plan.push(Change::create("kms key", format!("{alias} (rotated, Deeploy key policy for user {user})")));
+        }
+        Err(e) => return Err(e),
+    }
+    print_plan(&plan);
+    if args.plan {
+        println!("\n--plan: nothing changed");
+        return Ok(());
+    }
+
+    section("ensure");
+    let mut done = Plan::new();
+    println!("  iam user {user}");
+    let principal = iam.ensure_user(&user, &BTreeMap::from([("deploy-prefix".to_owned(), args.prefix.clone())])).await?;
+    done.extend(principal.plan);
+    println!("  kms key {alias} for {}", principal.info.arn);
+    let key = kms.ensure_key(&key_spec(&alias, &args.prefix, principal.info.arn.clone())).await?;
+    done.extend(key.plan);
+
+    section("changes made");
+    print_plan(&done);
+
+    section("summary");
+    let k = &key.info;
+    println!("  key      {} ({}), {}", k.alias, k.arn, k.state);
+    println!("  rotation {}", if k.rotation { "on (yearly)" } else { "off" });
+    println!("  policy   {} may use the key; arn:aws:iam::{}:root administers it", principal.info.arn, k.account_id);
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! The `aws_*` examples as real processes against moto: each runs twice (the
+//! second run makes no mutating request), `--plan` makes none, bad input fails
+//! before any request naming the field, and the state they leave is read back
+//! through deploy-aws and the SDK.
+//!
+//! The binaries are those `cargo test --workspace --all-features` builds
+//! (`target/<profile>/examples/NAME`); build them with
+//! `cargo build --features aws --examples` when running this test alone.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use anyhow::{Context as _, Result, bail, ensure};
+use bytes::Bytes;
+use deploy::{BucketName, BucketSpec, Database as _, ObjectKey, ObjectStore as _, ObjectStoreExt as _, ResourceName, SecretName, SecretStore};
+use deploy_aws::iam::{Iam, IamName};
+use deploy_aws::kms::{KeyAlias, Kms};
+use deploy_aws::policy::{PolicyDocument, denies_insecure_transport};
+use deploy_aws::rds::RdsDatabase;
+use deploy_aws::s3::S3Store;
+use deploy_aws::secrets::SecretsManagerStore;
+use secrecy::ExposeSecret as _;
+
+use crate::support::{self, MOTO_REGION, MotoConfig};
+
+/// One finished run of an example.
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+    /// The number on the last line `mutating requests: N`, when printed.
+    mutating: Option<usize>,
+}
+
+impl Run {
+    fn mutating(&self) -> usize {
+        self.mutating.unwrap_or_else(|| panic!("no `mutating requests:` line\n{}", self.show()))
+    }
+
+    fn show(&self) -> String {
+        format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
+    }
+
+    fn assert_ok(&self, what: &str) -> &Self {
+        assert!(self.ok, "{what} failed\n{}", self.show());
+        self
+    }
+}
+
+/// `target/<profile>/examples/NAME`, next to this test binary's `deps/`.
+fn example_binary(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).context("test binary has no profile directory")?;
+    let path = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        bail!(
+            "example binary {} is missing: build the examples first (`cargo build --features aws --examples`, \
+             or `cargo test --workspace --all-features`, which builds them)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Run example `name` with `args` against moto, in the standard AWS environment.
+fn run(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<Run> {
+    let binary = example_binary(name)?;
+    let Output { status, stdout, stderr } = Command::new(&binary)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", MOTO_REGION)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .with_context(|| format!("running {}", binary.display()))?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
+    let mutating = stdout.lines().rev().find_map(|l| l.strip_prefix("mutating requests: ")).map(|n| n.trim().parse().expect("a count"));
+    Ok(Run { ok: status.success(), stdout, stderr, mutating })
+}
+
+/// A prefix no other test or run uses.
+fn prefix() -> String {
+    format!("e{}", &support::unique_suffix()[..10])
+}
+
+/// The shared checks: `--plan` first makes no mutating request; the first run
+/// makes some; the second none and says so; a later `--plan` none.
+fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)> {
+    let planned: Vec<&str> = args.iter().copied().chain(["--plan"]).collect();
+    let plan = run(moto, name, &planned)?;
+    plan.assert_ok("--plan");
+    ensure!(plan.mutating() == 0, "--plan made mutating requests\n{}", plan.show());
+    let first = run(moto, name, args)?;
+    first.assert_ok("first run");
+    ensure!(first.mutating() > 0, "the first run made no mutating request\n{}", first.show());
+    let second = run(moto, name, args)?;
+    second.assert_ok("second run");
+    ensure!(second.mutating() == 0, "the second run changed something\n{}", second.show());
+    let replan = run(moto, name, &planned)?;
+    replan.assert_ok("--plan after the runs");
+    ensure!(replan.mutating() == 0 && replan.stdout.contains("(no changes)"), "--plan after the runs still plans changes\n{}", replan.show());
+    Ok((first, second))
+}
+
+/// Bad input: non-zero exit, the field named, no mutating request.
+fn refuses_bad_prefix(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<()> {
+    let bad = run(moto, name, &[args, &["--prefix", "UPPER_case"]].concat())?;
+    ensure!(!bad.ok, "a bad prefix was accepted\n{}", bad.show());
+    ensure!(bad.stderr.contains("prefix"), "the error does not name the field `prefix`\n{}", bad.show());
+    ensure!(bad.mutating.unwrap_or(0) == 0, "a bad prefix made requests\n{}", bad.show());
+    Ok(())
+}
+
+#[tokio::test]
+async fn aws_bucket_access_makes_a_tls_only_bucket_and_a_scoped_user() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let p = prefix();
+    let (first, second) = twice(&moto, "aws_bucket_access", &["--prefix", &p])?;
+    refuses_bad_prefix(&moto, "aws_bucket_access", &[])?;
+
+    let sdk = moto.sdk_config().await;
+    // The bucket refuses plain HTTP.
+    let s3 = moto.s3_client().await;
+    let policy = s3.get_bucket_policy().bucket(format!("{p}-assets")).send().await?;
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().context("no bucket policy")?)?;
+    let statements = policy["Statement"].as_array().context("no statements")?;
+    ensure!(statements.iter().any(denies_insecure_transport), "the bucket policy does not deny non-TLS requests: {policy}");
+
+    // The user's policy names the bucket, never "*", and is attached.
+    let iam = Iam::new(&sdk);
+    let user = IamName::new(format!("{p}-app"))?;
+    let info = iam.describe_policy(&IamName::new(format!("{p}-assets-access"))?).await?;
+    let document = PolicyDocument::from_json(&info.document.to_string())?;
+    ensure!(!document.has_wildcard_resource(), "the access policy has Resource \"*\": {}", info.document);
+    ensure!(info.document.to_string().contains(&format!("arn:aws:s3:::{p}-assets/*")), "the policy does not name the bucket's objects");
+    let attached = iam.client().list_attached_user_policies().user_name(user.as_str()).send().await?;
+    ensure!(attached.attached_policies().iter().any(|a| a.policy_arn() == Some(info.arn.as_str())), "the policy is not attached");
+
+    // The key is in Secrets Manager, is the user's only key, and was never printed.
+    let keys = iam.list_access_keys(&user).await?;
+    ensure!(keys.len() == 1, "expected one access key, found {keys:?}");
+    let secret = SecretsManagerStore::new(&sdk).get_secret(&SecretName::new(format!("{p}-app-access-key"))?).await?;
+    let stored: serde_json::Value = serde_json::from_str(secret.value.expose_secret())?;
+    ensure!(stored["AccessKeyId"] == keys[0].as_str(), "the stored key is not the user's");
+    let secret_key = stored["SecretAccessKey"].as_str().context("no SecretAccessKey")?;
+    for r in [&first, &second] {
+        ensure!(!r.stdout.contains(secret_key) && !r.stderr.contains(secret_key), "the secret access key was printed");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn aws_kms_key_grants_the_application_principal() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let p = prefix();
+    twice(&moto, "aws_kms_key", &["--prefix", &p])?;
+    refuses_bad_prefix(&moto, "aws_kms_key", &[])?;
+
+    let sdk = moto.sdk_config().await;
+    let user = Iam::new(&sdk).describe_user(&IamName::new(format!("{p}-app"))?).await?;
+    let key = Kms::new(&sdk).describe_key(&KeyAlias::new(format!("alias/{p}-app"))?).await?;
+    ensure!(key.rotation, "rotation is off");
+    let statements = key.policy["Statement"].as_array().context("no statements")?;
+    let grants = statements.iter().find(|s| s.to_string().contains(&user.arn)).context("no statement for the application principal")?;
+    for action in ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"] {
+        ensure!(grants.to_string().contains(action), "the principal lacks {action}: {grants}");
+    }
+    ensure!(key.policy.to_string().contains(&format!("arn:aws:iam::{}:root", key.account_id)), "the account root lost the key");
+    Ok(())
+}
+
+/// moto evaluates bucket policies on object requests but ignores `Bool`
+/// conditions, so the statement denying `aws:SecureTransport = false` denies
+/// every object request there. Rewrite its action `s3:*` to `S3:*`: the same
+/// policy for AWS (action names are case-insensitive) and for `S3Store` (still
+/// TLS-only, so the examples see no drift), one moto's matcher skips.
+async fn let_moto_serve_tls_only_bucket(moto: &MotoConfig, bucket: &str) -> Result<()> {
+    let s3 = moto.s3_client().await;
+    let out = s3.get_bucket_policy().bucket(bucket).send().await?;
+    let mut policy: serde_json::Value = serde_json::from_str(out.policy().context("no policy")?)?;
+    for statement in policy["Statement"].as_array_mut().into_iter().flatten() {
+        if statement["Sid"] == "DenyInsecureTransport" {
+            statement["Action"] = serde_json::json!(["S3:*"]);
+        }
+    }
+    s3.put_bucket_policy().bucket(bucket).policy(policy.to_string()).send().await?;
+    Ok(())
+}
+
+fn key(i: usize) -> ObjectKey {
+    ObjectKey::new(format!("models/item {i}.json")).expect("a valid key")
+}
+
+fn body(i: usize) -> Bytes {
+    Bytes::from(format!("asset {i}: {}", "metadata ".repeat(i + 1)))
+}
+
+/// `aws_bucket_access` for bucket `P-assets`, made usable on moto, holding `n` objects.
+async fn assets_with_objects(moto: &MotoConfig, p: &str, n: usize) -> Result<(S3Store, BucketName)> {
+    run(moto, "aws_bucket_access", &["--prefix", p])?.assert_ok("aws_bucket_access");
+    let assets = BucketName::new(format!("{p}-assets"))?;
+    let_moto_serve_tls_only_bucket(moto, assets.as_str()).await?;
+    let s3 = S3Store::new(&moto.sdk_config().await);
+    for i in 0..n {
+        s3.put_bytes(&assets, &key(i), body(i)).await?;
+    }
+    Ok((s3, assets))
+}
+
+#[tokio::test]
+async fn aws_database_ssl_makes_a_tls_only_protected_instance() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let p = prefix();
+    let (first, second) = twice(&moto, "aws_database_ssl", &["--prefix", &p])?;
+    refuses_bad_prefix(&moto, "aws_database_ssl", &[])?;
+
+    let sdk = moto.sdk_config().await;
+    let db = RdsDatabase::new(&sdk).describe_database(&ResourceName::new(format!("{p}-db"))?).await?;
+    ensure!(db.require_tls, "TLS is not required");
+    ensure!(db.allowed_extensions.iter().any(|e| e.as_str() == "unaccent"), "unaccent is not allowed: {:?}", db.allowed_extensions);
+    ensure!(db.deletion_protection && db.encrypted, "not deletion-protected and encrypted: {db:?}");
+    let rds = RdsDatabase::new(&sdk);
+    let params = rds.client().describe_db_parameters().db_parameter_group_name(format!("{p}-db-postgres15")).send().await?;
+    let value = |name: &str| params.parameters().iter().find(|x| x.parameter_name() == Some(name)).and_then(|x| x.parameter_value().map(str::to_owned));
+    ensure!(value("rds.force_ssl").as_deref() == Some("1"), "rds.force_ssl is {:?}", value("rds.force_ssl"));
+    ensure!(value("rds.allowed_extensions").as_deref() == Some("unaccent"), "rds.allowed_extensions is {:?}", value("rds.allowed_extensions"));
+
+    let secret = SecretsManagerStore::new(&sdk).get_secret(&SecretName::new(format!("{p}-db-admin"))?).await?;
+    let password = secret.value.expose_secret();
+    deploy::PasswordRules::simphera().check(password)?;
+    for r in [&first, &second] {
+        ensure!(!r.stdout.contains(password) && !r.stderr.contains(password), "the admin password was printed");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn aws_disaster_recovery_brings_deleted_objects_back() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let p = prefix();
+    let (s3, assets) = assets_with_objects(&moto, &p, 6).await?;
+    run(&moto, "aws_database_ssl", &["--prefix", &p])?.assert_ok("aws_database_ssl");
+    // The backup bucket with the defaults, made usable on moto before the example sees it.
+    let backup = BucketName::new(format!("{p}-backup"))?;
+    s3.ensure_bucket(&BucketSpec::new(backup.clone())).await?;
+    let_moto_serve_tls_only_bucket(&moto, backup.as_str()).await?;
+
+    let plan = run(&moto, "aws_disaster_recovery", &["backup", "--prefix", &p, "--plan"])?;
+    ensure!(plan.assert_ok("backup --plan").mutating() == 0, "backup --plan made mutating requests\n{}", plan.show());
+    let backed = run(&moto, "aws_disaster_recovery", &["backup", "--prefix", &p])?;
+    ensure!(backed.assert_ok("backup").mutating() > 0, "backup made no request\n{}", backed.show());
+    ensure!(backed.stdout.contains(&format!("snapshot database {p}-db")), "no database snapshot\n{}", backed.show());
+    let id = backed
+        .stdout
+        .lines()
+        .find_map(|l| l.split("--from ").nth(1))
+        .context("the backup names no snapshot id")?
+        .trim()
+        .to_owned();
+
+    // Disaster: two objects deleted, one overwritten.
+    s3.delete(&assets, &key(0)).await?;
+    s3.delete(&assets, &key(1)).await?;
+    s3.put_bytes(&assets, &key(2), Bytes::from_static(b"corrupted")).await?;
+
+    let plan = run(&moto, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", "latest", "--plan"])?;
+    ensure!(plan.assert_ok("restore --plan").mutating() == 0, "restore --plan made mutating requests\n{}", plan.show());
+    ensure!(s3.head(&assets, &key(0)).await.is_err(), "restore --plan restored something");
+    let restored = run(&moto, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", &id])?;
+    ensure!(restored.assert_ok("restore").mutating() > 0, "restore made no request\n{}", restored.show());
+    for i in 0..6 {
+        ensure!(s3.get_bytes(&assets, &key(i)).await? == body(i), "object {i} is not back as it was\n{}", restored.show());
+    }
+    RdsDatabase::new(&moto.sdk_config().await).describe_database(&ResourceName::new(format!("{p}-db-restored"))?).await?;
+    let again = run(&moto, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", &id])?;
+    ensure!(again.assert_ok("second restore").mutating() == 0, "the second restore changed something\n{}", again.show());
+
+    // Objects only.
+    s3.delete(&assets, &key(3)).await?;
+    let objects = run(&moto, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", "latest", "--objects-only"])?;
+    objects.assert_ok("restore --objects-only");
+    ensure!(s3.get_bytes(&assets, &key(3)).await? == body(3), "--objects-only did not restore the object");
+
+    // --skip-bucket-setup uses the backup bucket as it is: it must exist.
+    let skip = run(&moto, "aws_disaster_recovery", &["backup", "--prefix", &p, "--skip-bucket-setup"])?;
+    ensure!(skip.assert_ok("backup --skip-bucket-setup").stdout.contains("used as it is"), "{}", skip.show());
+    s3.delete_bucket(&backup, Some(deploy::Confirm::new(backup.as_str()))).await?;
+    let missing = run(&moto, "aws_disaster_recovery", &["backup", "--prefix", &p, "--skip-bucket-setup"])?;
+    ensure!(!missing.ok && missing.stderr.contains(backup.as_str()), "--skip-bucket-setup made the missing bucket\n{}", missing.show());
+
+    // Bad input, before any request.
+    let bad = run(&moto, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", "yesterday"])?;
+    ensure!(!bad.ok && bad.stderr.contains("from") && bad.mutating.unwrap_or(0) == 0, "a bad --from was accepted\n{}", bad.show());
+    refuses_bad_prefix(&moto, "aws_disaster_recovery", &["backup"])?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn aws_teardown_deletes_nothing_without_confirmation() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let p = prefix();
+    let (s3, assets) = assets_with_objects(&moto, &p, 3).await?;
+    run(&moto, "aws_database_ssl", &["--prefix", &p])?.assert_ok("aws_database_ssl");
+    let rds = RdsDatabase::new(&moto.sdk_config().await);
+    let db = ResourceName::new(format!("{p}-db"))?;
+
+    let plan = run(&moto, "aws_teardown", &["--prefix", &p, "--plan"])?;
+    ensure!(plan.assert_ok("--plan").mutating() == 0, "--plan made mutating requests\n{}", plan.show());
+    ensure!(plan.stdout.contains("turn off deletion protection") && plan.stdout.contains(&format!("delete bucket and every object in {p}-assets")), "{}", plan.show());
+
+    let refused = run(&moto, "aws_teardown", &["--prefix", &p])?;
+    ensure!(!refused.ok && refused.mutating.unwrap_or(0) == 0, "teardown without --confirm did something\n{}", refused.show());
+    ensure!(refused.stderr.contains("confirm"), "the refusal does not say what to confirm\n{}", refused.show());
+    ensure!(rds.describe_database(&db).await?.deletion_protection, "deletion protection was turned off");
+    ensure!(s3.head(&assets, &key(0)).await.is_ok(), "an object was deleted");
+
+    let wrong = run(&moto, "aws_teardown", &["--prefix", &p, "--confirm", "someone-else"])?;
+    ensure!(!wrong.ok && wrong.stderr.contains("confirm") && wrong.mutating.unwrap_or(0) == 0, "a wrong --confirm was accepted\n{}", wrong.show());
+
+    let done = run(&moto, "aws_teardown", &["--prefix", &p, "--confirm", &p])?;
+    ensure!(done.assert_ok("teardown --confirm").mutating() > 0, "{}", done.show());
+    ensure!(rds.describe_database(&db).await.is_err_and(|e| e.is_not_found()), "the database is still there");
+    ensure!(s3.describe_bucket(&assets).await.is_err_and(|e| e.is_not_found()), "the bucket is still there");
+    let again = run(&moto, "aws_teardown", &["--prefix", &p, "--confirm", &p])?;
+    ensure!(again.assert_ok("second teardown").mutating() == 0, "the second teardown changed something\n{}", again.show());
+    refuses_bad_prefix(&moto, "aws_teardown", &[])?;
+    Ok(())
+}
