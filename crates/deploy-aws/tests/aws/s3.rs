@@ -279,3 +279,23 @@ async fn sse_kms_with_the_spec_key_is_read_back() {
     store.delete_bucket(&bucket, None).await.unwrap();
     kms.schedule_key_deletion(&alias, 7, &deploy_core::Confirm::new(alias.as_str())).await.unwrap();
 }
+
+#[tokio::test]
+async fn delete_many_sends_at_most_1000_keys_a_request() {
+    let conf = moto!("s3::delete_many_sends_at_most_1000_keys_a_request");
+    let log = RequestLog::new();
+    let store = MotoS3(AwsBackends::from_conf(&conf).with_request_log(&log).s3());
+    let bucket = names().bucket("batches");
+    store.ensure_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
+    let keys: Vec<ObjectKey> = (0..1001).map(|i| key(&format!("batch/{i:04}"))).collect();
+    let puts: Vec<_> =
+        futures::stream::iter(&keys).map(|k| store.put_bytes(&bucket, k, Bytes::from_static(b"x"))).buffer_unordered(16).collect().await;
+    puts.into_iter().for_each(|p| drop(p.unwrap()));
+    log.clear();
+    store.delete_many(&bucket, &keys).await.unwrap();
+    assert_eq!(log.count("DeleteObjects"), 2, "1,001 keys take two requests");
+    store.delete_many(&bucket, &[]).await.unwrap();
+    assert_eq!(log.count("DeleteObjects"), 2, "no keys, no request");
+    assert!(store.list_all(&bucket, ListOptions::prefix("batch/")).await.unwrap().is_empty());
+    store.delete_bucket(&bucket, Some(Confirm::new(bucket.as_str()))).await.unwrap();
+}
