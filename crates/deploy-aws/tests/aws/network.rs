@@ -239,13 +239,13 @@ async fn the_s3_gateway_endpoint_is_attached_to_the_route_tables() {
     assert!(tables[0].main);
 
     let service = format!("com.amazonaws.{REGION}.s3");
-    let created = network.ensure_s3_gateway_endpoint(&vpc_id, REGION, &[main.clone()]).await.unwrap();
+    let created = network.ensure_s3_gateway_endpoint(&vpc_id, REGION, std::slice::from_ref(&main)).await.unwrap();
     assert!(matches!(created.plan.changes.as_slice(), [c] if c.action == Action::Create), "{}", created.plan);
     assert_eq!(created.info.service_name, service);
-    assert_eq!(created.info.route_table_ids, [main.clone()]);
+    assert_eq!(created.info.route_table_ids, std::slice::from_ref(&main));
 
     log.clear();
-    let again = network.ensure_s3_gateway_endpoint(&vpc_id, REGION, &[main.clone()]).await.unwrap();
+    let again = network.ensure_s3_gateway_endpoint(&vpc_id, REGION, std::slice::from_ref(&main)).await.unwrap();
     assert!(again.plan.is_empty(), "{}", again.plan);
     assert!(log.mutating().is_empty(), "second ensure made mutating requests: {:?}", log.mutating());
     assert_eq!(again.info.endpoint_id, created.info.endpoint_id);
