@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
-use futures::stream::{StreamExt, TryStreamExt};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -243,7 +243,7 @@ impl SnapshotOptions {
             id: None,
             concurrency: 32,
             copy_mode: CopyMode::Auto,
-            attempts: 8,
+            attempts: DEFAULT_ATTEMPTS,
             observer: Observer::default(),
         }
     }
@@ -313,12 +313,70 @@ impl fmt::Display for SnapshotReport {
     }
 }
 
+/// Attempts per request for retryable errors, unless the options say otherwise.
+const DEFAULT_ATTEMPTS: usize = 8;
+
 fn retry_policy(attempts: usize) -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(50))
         .with_max_delay(Duration::from_secs(5))
         .with_max_times(attempts.saturating_sub(1))
         .with_jitter()
+}
+
+/// Every object of `location` matching `options`, as a stream that survives
+/// retryable errors: after one, the listing starts again after the last key it
+/// handed out (up to `attempts` failures in a row), so a throttled page does
+/// not end a snapshot of a million objects.
+fn list_resilient<'a>(location: Location<'a>, options: ListOptions, attempts: usize) -> BoxStream<'a, Result<ObjectMeta>> {
+    struct State<'a> {
+        location: Location<'a>,
+        options: ListOptions,
+        inner: Option<BoxStream<'static, Result<ObjectMeta>>>,
+        last: Option<String>,
+        failures: usize,
+        done: bool,
+    }
+    let state = State { location, options, inner: None, last: None, failures: 0, done: false };
+    futures::stream::unfold(state, move |mut st| async move {
+        loop {
+            if st.done {
+                return None;
+            }
+            let inner = st.inner.get_or_insert_with(|| {
+                let start_after = st.last.clone().or_else(|| st.options.start_after.clone());
+                st.location.store.list(st.location.bucket, ListOptions { prefix: st.options.prefix.clone(), start_after })
+            });
+            match inner.next().await {
+                None => return None,
+                Some(Ok(meta)) => {
+                    st.last = Some(meta.key.as_str().to_owned());
+                    st.failures = 0;
+                    return Some((Ok(meta), st));
+                }
+                Some(Err(e)) if e.is_retryable() && st.failures + 1 < attempts => {
+                    st.failures += 1;
+                    st.inner = None;
+                    let delay = Duration::from_millis(50 << st.failures.min(7)).min(Duration::from_secs(5));
+                    tokio::time::sleep(delay).await;
+                }
+                Some(Err(e)) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Run `op` again on retryable errors, up to `attempts` times.
+async fn retried<T, F, Fut>(attempts: usize, op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    op.retry(retry_policy(attempts)).when(Error::is_retryable).await
 }
 
 /// Copy one object, server-side or streamed, retrying retryable errors.
@@ -413,7 +471,7 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
         }
     }
     let server_side = same_store && options.copy_mode == CopyMode::Auto;
-    match destination.store.head(destination.bucket, &manifest_key).await {
+    match retried(options.attempts, || destination.store.head(destination.bucket, &manifest_key)).await {
         Ok(_) => return Err(Error::already_exists("snapshot", format!("{}/{}", destination.bucket, folder))),
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(e),
@@ -428,9 +486,7 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
     ));
 
     // What an earlier run of this snapshot already copied.
-    let existing: HashMap<String, ObjectMeta> = destination
-        .store
-        .list(destination.bucket, ListOptions::prefix(folder.clone()))
+    let existing: HashMap<String, ObjectMeta> = list_resilient(destination, ListOptions::prefix(folder.clone()), options.attempts)
         .map_ok(|m| (m.key.as_str()[folder.len()..].to_owned(), m))
         .try_collect()
         .await?;
@@ -438,7 +494,7 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
     let copied = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let limit = &AdaptiveLimit::new(options.concurrency);
-    let listing = source.store.list(source.bucket, ListOptions { prefix: options.source_prefix.clone(), start_after: None });
+    let listing = list_resilient(source, ListOptions { prefix: options.source_prefix.clone(), start_after: None }, options.attempts);
     let outcomes: Vec<Result<std::result::Result<ManifestEntry, (String, Error)>>> = listing
         .map(|item| {
             let (existing, folder, copied, bytes) = (&existing, &folder, &copied, &bytes);
@@ -559,7 +615,7 @@ type KeyOutcome<T> = std::result::Result<(String, T), (String, Error)>;
 /// Listing errors; [`Error::NotFound`] for the bucket.
 pub async fn list_snapshots(backup: Location<'_>, layout: &SnapshotLayout) -> Result<Vec<SnapshotId>> {
     let prefix = layout.manifests_prefix();
-    let metas = backup.store.list_all(backup.bucket, ListOptions::prefix(prefix.clone())).await?;
+    let metas: Vec<ObjectMeta> = list_resilient(backup, ListOptions::prefix(prefix.clone()), DEFAULT_ATTEMPTS).try_collect().await?;
     let mut ids: Vec<SnapshotId> = metas
         .iter()
         .filter_map(|m| m.key.as_str()[prefix.len()..].strip_suffix(".json").and_then(|id| id.parse().ok()))
@@ -574,7 +630,7 @@ pub async fn list_snapshots(backup: Location<'_>, layout: &SnapshotLayout) -> Re
 /// [`Error::NotFound`] naming the snapshot as incomplete when it has no manifest.
 pub async fn read_manifest(backup: Location<'_>, layout: &SnapshotLayout, id: &SnapshotId) -> Result<Manifest> {
     let key = ObjectKey::new(layout.manifest_key(id))?;
-    let bytes = match backup.store.get_bytes(backup.bucket, &key).await {
+    let bytes = match retried(DEFAULT_ATTEMPTS, || backup.store.get_bytes(backup.bucket, &key)).await {
         Err(e) if e.is_not_found() => {
             return Err(Error::not_found("complete snapshot (no manifest: missing or unfinished)", format!("{}/{}", backup.bucket, layout.folder(id))));
         }
@@ -627,7 +683,7 @@ impl RestoreBucketOptions {
             target_prefix: String::new(),
             concurrency: 32,
             copy_mode: CopyMode::Auto,
-            attempts: 8,
+            attempts: DEFAULT_ATTEMPTS,
             observer: Observer::default(),
         }
     }
@@ -699,9 +755,7 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
         if server_side { "server-side" } else { "streamed" }
     ));
     let prefix_listing = || async {
-        target
-            .store
-            .list(target.bucket, ListOptions::prefix(options.target_prefix.clone()))
+        list_resilient(target, ListOptions::prefix(options.target_prefix.clone()), options.attempts)
             .map_ok(|m| (m.key.as_str()[options.target_prefix.len()..].to_owned(), m))
             .try_collect::<HashMap<String, ObjectMeta>>()
             .await

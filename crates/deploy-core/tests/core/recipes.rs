@@ -334,3 +334,16 @@ async fn a_snapshot_dropped_half_way_resumes_copying_only_what_is_missing() {
     assert_eq!(report.skipped, in_folder_before);
     assert_eq!(read_manifest(Location::new(&cloud, &dst), &layout(), &id).await.unwrap().objects.len(), 400);
 }
+
+#[tokio::test]
+async fn a_listing_that_fails_half_way_resumes_after_the_last_key() {
+    let cloud = InMemoryCloud::new();
+    let src = filled_bucket(&cloud, "assets", 2500).await;
+    let dst = bucket("backup");
+    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    // The listing's pages (and the snapshot's other listings) fail three times in all.
+    cloud.fail_op("list", 3);
+    let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &SnapshotOptions::new(layout())).await.unwrap();
+    assert_eq!((report.objects, report.copied), (2500, 2500), "{report}");
+    assert_eq!(cloud.count("copy"), 2500, "an object was copied twice or missed");
+}
