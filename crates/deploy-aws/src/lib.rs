@@ -14,6 +14,7 @@
 //! | `eks`     | `eks::EksCluster`: the `Cluster` on EKS, `k8s-aws-v1.` tokens |
 //! | `backup`  | `backup::AwsBackupVault`: the `BackupVault` on AWS Backup     |
 //! | `sts`     | `sts`: the caller's account and ARN                           |
+//! | `ec2`     | `network::Network`: VPC and subnets, the database security group, the S3 gateway endpoint |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
 //! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.
