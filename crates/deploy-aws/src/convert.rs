@@ -4,6 +4,7 @@
 
 use aws_smithy_types::DateTime;
 use jiff::Timestamp;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// An SDK time as a [`Timestamp`].
 pub(crate) fn timestamp(t: &DateTime) -> Option<Timestamp> {
@@ -21,37 +22,23 @@ pub(crate) fn unquote_etag(etag: &str) -> String {
     etag.trim_matches('"').to_owned()
 }
 
+/// What [`encode_path`] leaves as it is: RFC 3986's unreserved characters and `/`.
+const PATH_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+
 /// Percent-encode everything but RFC 3986's unreserved characters and `/`:
 /// the form of a key inside `x-amz-copy-source`.
 pub(crate) fn encode_path(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(value, PATH_KEEP).to_string()
 }
 
-/// Decode `%XX` escapes (a `+` stays a `+`); `None` when an escape is broken
-/// or the result is not UTF-8.
+/// Decode `%XX` escapes (a `+` stays a `+`); `None` when a `%` is not
+/// followed by two hex digits or the result is not UTF-8.
 pub(crate) fn decode_percent(value: &str) -> Option<String> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = value.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let malformed = value.match_indices('%').any(|(i, _)| !value.get(i + 1..i + 3).is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())));
+    if malformed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(value).decode_utf8().ok().map(std::borrow::Cow::into_owned)
 }
 
 /// The AWS partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
