@@ -26,7 +26,6 @@
 //! From `sv=2020-12-06` on, the string-to-sign carries a signed encryption
 //! scope line (empty when there is none) before the final newline.
 
-use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -137,8 +136,9 @@ pub enum SasError {
 
 /// A validated account SAS, ready to produce its query string.
 ///
-/// Built with [`AccountSas::builder`]. Its `Debug` output never shows the key.
-#[derive(Clone)]
+/// Built with [`AccountSas::builder`]. Its `Debug` output never shows the key
+/// (a [`SecretString`] prints as `[REDACTED]`).
+#[derive(Clone, Debug)]
 pub struct AccountSas {
     account: String,
     /// Invariant: valid base64 (checked in [`AccountSasBuilder::build`]).
@@ -154,26 +154,8 @@ pub struct AccountSas {
     encryption_scope: Option<String>,
 }
 
-impl fmt::Debug for AccountSas {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccountSas")
-            .field("account", &self.account)
-            .field("key", &"[REDACTED]")
-            .field("services", &self.services)
-            .field("resource_types", &self.resource_types)
-            .field("permissions", &self.permissions)
-            .field("start", &self.start)
-            .field("expiry", &self.expiry)
-            .field("ip", &self.ip)
-            .field("protocol", &self.protocol)
-            .field("version", &self.version)
-            .field("encryption_scope", &self.encryption_scope)
-            .finish()
-    }
-}
-
 /// Builder of an [`AccountSas`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AccountSasBuilder {
     account: String,
     key: SecretString,
@@ -186,24 +168,6 @@ pub struct AccountSasBuilder {
     protocol: SasProtocol,
     version: String,
     encryption_scope: Option<String>,
-}
-
-impl fmt::Debug for AccountSasBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccountSasBuilder")
-            .field("account", &self.account)
-            .field("key", &"[REDACTED]")
-            .field("services", &self.services)
-            .field("resource_types", &self.resource_types)
-            .field("permissions", &self.permissions)
-            .field("start", &self.start)
-            .field("expiry", &self.expiry)
-            .field("ip", &self.ip)
-            .field("protocol", &self.protocol)
-            .field("version", &self.version)
-            .field("encryption_scope", &self.encryption_scope)
-            .finish()
-    }
 }
 
 impl AccountSas {
