@@ -23,7 +23,6 @@ use aws_sdk_backup::Client;
 use aws_sdk_backup::types::{
     BackupJobState, BackupPlanInput, BackupRuleInput, BackupSelection, Lifecycle, RecoveryPointStatus as AwsPointStatus, RestoreJobStatus,
 };
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_types::SdkConfig;
 use deploy_core::backup::{
     BackupPlanSpec, BackupSpec, BackupVault, RecoveryPoint, RecoveryPointStatus, RestoreOptions, RestoreResult, VaultInfo,
@@ -44,14 +43,7 @@ const fn op(operation: &'static str) -> Op {
 /// The name of the selection `ensure_backup` manages in each plan.
 pub const SELECTION_NAME: &str = "deploy-resources";
 
-/// An AWS Backup client for `sdk_config` with `interceptors` installed.
-pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
-    let mut builder = aws_sdk_backup::config::Builder::from(sdk_config);
-    for i in interceptors {
-        builder.push_interceptor(i.clone());
-    }
-    Client::from_conf(builder.build())
-}
+service_client!(aws_sdk_backup, "n AWS Backup");
 
 fn is_arn(s: &str, service: Option<&str>) -> bool {
     let parts: Vec<&str> = s.splitn(6, ':').collect();

@@ -30,7 +30,6 @@ use std::fmt;
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::secret_store::{PutSecretOptions, SecretStore};
@@ -49,14 +48,7 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
-/// An IAM client for `sdk_config` with `interceptors` installed.
-pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
-    let mut builder = aws_sdk_iam::config::Builder::from(sdk_config);
-    for i in interceptors {
-        builder.push_interceptor(i.clone());
-    }
-    Client::from_conf(builder.build())
-}
+service_client!(aws_sdk_iam, "n IAM");
 
 /// The name of an IAM user, role or managed policy: 1 to 64 letters, digits
 /// and `+ = , . @ _ -`.

@@ -24,7 +24,6 @@ use std::fmt;
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec as AwsKeySpec, KeyState, KeyUsageType, Tag};
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
@@ -40,14 +39,7 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
-/// A KMS client for `sdk_config` with `interceptors` installed.
-pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
-    let mut builder = aws_sdk_kms::config::Builder::from(sdk_config);
-    for i in interceptors {
-        builder.push_interceptor(i.clone());
-    }
-    Client::from_conf(builder.build())
-}
+service_client!(aws_sdk_kms, " KMS");
 
 /// A key alias: `alias/` and 1 to 250 letters, digits, `/`, `_` and `-`; not
 /// `alias/aws/` (reserved for AWS managed keys).

@@ -45,6 +45,26 @@ pub use deploy_core as core;
 
 pub use aws_types::SdkConfig;
 
+/// `pub fn client(sdk_config, interceptors)` for one service crate: its
+/// config built from the caller's `SdkConfig`, with `interceptors` installed.
+/// Every service module but S3 (which adds path-style addressing) uses it.
+#[allow(unused_macros)] // an S3-only build uses none
+macro_rules! service_client {
+    ($krate:ident, $doc:literal) => {
+        #[doc = concat!("A", $doc, " client for `sdk_config` with `interceptors` installed.")]
+        pub fn client(
+            sdk_config: &aws_types::SdkConfig,
+            interceptors: &[aws_smithy_runtime_api::client::interceptors::SharedInterceptor],
+        ) -> $krate::Client {
+            let mut builder = $krate::config::Builder::from(sdk_config);
+            for i in interceptors {
+                builder.push_interceptor(i.clone());
+            }
+            $krate::Client::from_conf(builder.build())
+        }
+    };
+}
+
 pub mod error;
 pub mod policy;
 pub mod record;

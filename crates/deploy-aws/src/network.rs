@@ -36,7 +36,6 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, Subnet, Tag,
     TagSpecification, UserIdGroupPair, Vpc, VpcEndpoint, VpcEndpointType,
 };
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
@@ -54,14 +53,7 @@ const fn op(operation: &'static str) -> Op {
 /// The tag that records a subnet's [`SubnetTier`].
 pub const TIER_TAG: &str = "deploy:tier";
 
-/// An EC2 client for `sdk_config` with `interceptors` installed.
-pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
-    let mut builder = aws_sdk_ec2::config::Builder::from(sdk_config);
-    for i in interceptors {
-        builder.push_interceptor(i.clone());
-    }
-    Client::from_conf(builder.build())
-}
+service_client!(aws_sdk_ec2, "n EC2");
 
 /// What a subnet is for; recorded in its [`TIER_TAG`] tag, and in the tags
 /// the AWS load balancer controller reads (`kubernetes.io/role/elb` on public,

@@ -30,7 +30,6 @@ use async_trait::async_trait;
 use aws_sdk_rds::Client;
 use aws_sdk_rds::error::SdkError;
 use aws_sdk_rds::types::{ApplyMethod, DbInstance, Parameter, Tag};
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_types::SdkConfig;
 use deploy_core::database::{
     Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget,
@@ -50,14 +49,7 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
-/// An RDS client for `sdk_config` with `interceptors` installed.
-pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
-    let mut builder = aws_sdk_rds::config::Builder::from(sdk_config);
-    for i in interceptors {
-        builder.push_interceptor(i.clone());
-    }
-    Client::from_conf(builder.build())
-}
+service_client!(aws_sdk_rds, "n RDS");
 
 /// Map an RDS error to the resource its code is about: `DBSnapshot*` codes
 /// name the snapshot, `DBParameterGroup*` the parameter group,

@@ -18,7 +18,6 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::types::Tag;
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_types::SdkConfig;
 use deploy_core::secret_store::{PutSecretOptions, SecretStore, SecretValue, SecretVersion};
 use deploy_core::{Confirm, Error, PasswordRules, Result, SecretName};
@@ -32,14 +31,7 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
-/// A Secrets Manager client for `sdk_config` with `interceptors` installed.
-pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
-    let mut builder = aws_sdk_secretsmanager::config::Builder::from(sdk_config);
-    for i in interceptors {
-        builder.push_interceptor(i.clone());
-    }
-    Client::from_conf(builder.build())
-}
+service_client!(aws_sdk_secretsmanager, " Secrets Manager");
 
 /// Map an error about the secret `name`. Secrets Manager answers
 /// `InvalidRequestException` for a secret scheduled for deletion: a conflict.

@@ -2,22 +2,13 @@
 //! the KMS key policy's account root are built from.
 
 use aws_sdk_sts::Client;
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
-use aws_types::SdkConfig;
 use deploy_core::Result;
 
 use crate::error::{Op, SdkResultExt, missing};
 
 const OP: Op = Op::new("aws-sts", "GetCallerIdentity");
 
-/// An STS client for `sdk_config` with `interceptors` installed.
-pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
-    let mut builder = aws_sdk_sts::config::Builder::from(sdk_config);
-    for i in interceptors {
-        builder.push_interceptor(i.clone());
-    }
-    Client::from_conf(builder.build())
-}
+service_client!(aws_sdk_sts, "n STS");
 
 /// Who the credentials belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -26,7 +26,6 @@ use aws_sdk_eks::types::{
     ClusterStatus as EksStatus, EncryptionConfig, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Provider, UpdateLabelsPayload,
     VpcConfigRequest,
 };
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_types::SdkConfig;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -45,14 +44,7 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
-/// An EKS client for `sdk_config` with `interceptors` installed.
-pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
-    let mut builder = aws_sdk_eks::config::Builder::from(sdk_config);
-    for i in interceptors {
-        builder.push_interceptor(i.clone());
-    }
-    Client::from_conf(builder.build())
-}
+service_client!(aws_sdk_eks, "n EKS");
 
 /// The IAM roles EKS runs as: the cluster role (trusting `eks.amazonaws.com`,
 /// with `AmazonEKSClusterPolicy`) and the node role (trusting
