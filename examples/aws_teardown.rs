@@ -1,18 +1,21 @@
 //! SIMPHERA's teardown order over the resources of one prefix, through
-//! `deploy_core::recipes::Teardown`: deletion protection off, databases,
-//! buckets (emptied, every object version). There is no AWS Backup backend
-//! yet, so recovery points and vaults are not part of it.
+//! `deploy_core::recipes::Teardown`: recovery points, the backup plan and
+//! vault, deletion protection off, databases, buckets (emptied, every object
+//! version), node groups, the cluster.
 //!
 //! Tears down (whatever of it exists):
+//! - every recovery point in vault `P-vault`, backup plan `P-plan` (its
+//!   selections first) and vault `P-vault` (`aws_backup_plan`);
 //! - databases `P-db-restored` and `P-db` (deletion protection turned off
 //!   first; no final snapshot unless `--final-snapshots`);
-//! - buckets `P-assets` and `P-backup`, with every object.
+//! - buckets `P-assets` and `P-backup`, with every object;
+//! - EKS cluster `P-eks` with its node groups (`aws_eks_cluster`).
 //!
-//! Every data-bearing deletion (a database, a bucket holding objects) needs
-//! `--confirm P` (the prefix); without it nothing at all is deleted and the
-//! example exits non-zero naming the first refused deletion. Left in place:
-//! IAM user `P-app` and policy `P-assets-access`, KMS key `alias/P-app`,
-//! secrets `P-app-access-key` and `P-db-admin`, parameter group `P-db-postgres15`.
+//! Every data-bearing deletion (a recovery point, a database, a bucket holding
+//! objects) needs `--confirm P` (the prefix); without it nothing at all is
+//! deleted and the example exits non-zero naming the first refused deletion.
+//! Left in place: IAM users, roles and policies, KMS keys (they cannot be
+//! deleted at once, only scheduled), secrets, the parameter group, the VPC.
 //!
 //! ```text
 //! cargo run --features aws --example aws_teardown -- --prefix acme-prod [--plan] [--confirm acme-prod] [--final-snapshots]
@@ -27,6 +30,7 @@ mod aws_support;
 use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
+use deploy::aws::eks::EksRoles;
 use deploy::core::recipes::Teardown;
 use deploy::{BucketName, Confirm, Error, ObjectStore, ResourceName};
 
@@ -49,7 +53,9 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     let databases = vec![ResourceName::new(format!("{p}-db-restored"))?, ResourceName::new(format!("{p}-db"))?];
     let buckets = [BucketName::new(format!("{p}-assets"))?, BucketName::new(format!("{p}-backup"))?];
     let aws = aws_support::backends(log).await;
-    let (s3, rds) = (aws.s3(), aws.rds());
+    let (s3, rds, backup) = (aws.s3(), aws.rds(), aws.backup());
+    // Deleting a cluster and its node groups needs none of the roles they run as.
+    let eks = aws.eks(EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() });
 
     // Only buckets that exist: the recipe deletes listed buckets without asking first.
     let mut present = Vec::new();
@@ -59,14 +65,18 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         }
     }
     let teardown = Teardown {
+        backup: Some(&backup),
+        vaults: vec![ResourceName::new(format!("{p}-vault"))?],
+        backup_plans: vec![ResourceName::new(format!("{p}-plan"))?],
         database: Some(&rds),
         databases,
         final_snapshots: args.flag("final-snapshots"),
         objects: Some(&s3 as &dyn ObjectStore),
         buckets: present,
+        cluster: Some(&eks),
+        clusters: vec![ResourceName::new(format!("{p}-eks"))?],
         confirm,
         observer: aws_support::observer(),
-        ..Teardown::default()
     };
 
     section(&format!("teardown plan for prefix {p}"));

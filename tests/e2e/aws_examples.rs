@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use bytes::Bytes;
-use deploy::{BucketName, BucketSpec, Database as _, ObjectKey, ObjectStore as _, ObjectStoreExt as _, ResourceName, SecretName, SecretStore};
+use deploy::{BackupVault as _, BucketName, BucketSpec, Cluster as _, Database as _, ObjectKey, ObjectStore as _, ObjectStoreExt as _, ResourceName, SecretName, SecretStore};
 use deploy_aws::iam::{Iam, IamName};
 use deploy_aws::kms::{KeyAlias, Kms};
 use deploy_aws::policy::{PolicyDocument, denies_insecure_transport};
@@ -100,7 +100,7 @@ fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)> {
     ensure!(first.mutating() > 0, "the first run made no mutating request\n{}", first.show());
     let second = run(moto, name, args)?;
     second.assert_ok("second run");
-    ensure!(second.mutating() == 0, "the second run changed something\n{}", second.show());
+    ensure!(second.mutating() == 0, "the second run changed something\n{}\n=== the first run\n{}", second.show(), first.show());
     let replan = run(moto, name, &planned)?;
     replan.assert_ok("--plan after the runs");
     ensure!(replan.mutating() == 0 && replan.stdout.contains("(no changes)"), "--plan after the runs still plans changes\n{}", replan.show());
@@ -300,24 +300,36 @@ async fn aws_disaster_recovery_brings_deleted_objects_back() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxy serves while the test blocks on the example
 async fn aws_teardown_deletes_nothing_without_confirmation() -> Result<()> {
     let Some(moto) = support::moto_peer() else { return Ok(()) };
+    // moto has no backup selections nor recovery-point listings: the proxy serves them (support::backup_gaps).
+    let (_proxy, moto) = moto.with_backup_gaps().await?;
     let p = prefix();
     let (s3, assets) = assets_with_objects(&moto, &p, 3).await?;
     run(&moto, "aws_database_ssl", &["--prefix", &p])?.assert_ok("aws_database_ssl");
-    let rds = RdsDatabase::new(&moto.sdk_config().await);
+    run(&moto, "aws_backup_plan", &["--prefix", &p])?.assert_ok("aws_backup_plan");
+    run(&moto, "aws_eks_cluster", &["--prefix", &p])?.assert_ok("aws_eks_cluster");
+    let sdk = moto.sdk_config().await;
+    let rds = RdsDatabase::new(&sdk);
     let db = ResourceName::new(format!("{p}-db"))?;
+    let backup = deploy_aws::backup::AwsBackupVault::new(&sdk);
+    let (vault, plan_name) = (ResourceName::new(format!("{p}-vault"))?, ResourceName::new(format!("{p}-plan"))?);
+    let eks = deploy_aws::eks::EksCluster::new(&sdk, deploy_aws::eks::EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() });
+    let cluster = ResourceName::new(format!("{p}-eks"))?;
 
     let plan = run(&moto, "aws_teardown", &["--prefix", &p, "--plan"])?;
     ensure!(plan.assert_ok("--plan").mutating() == 0, "--plan made mutating requests\n{}", plan.show());
-    ensure!(plan.stdout.contains("turn off deletion protection") && plan.stdout.contains(&format!("delete bucket and every object in {p}-assets")), "{}", plan.show());
+    for step in ["turn off deletion protection", &format!("delete bucket and every object in {p}-assets"), &format!("delete backup plan {p}-plan"), &format!("delete backup vault {p}-vault"), &format!("delete node pool {p}-eks/{p}-nodes"), &format!("delete cluster {p}-eks")] {
+        ensure!(plan.stdout.contains(step), "the plan lacks `{step}`\n{}", plan.show());
+    }
 
     let refused = run(&moto, "aws_teardown", &["--prefix", &p])?;
     ensure!(!refused.ok && refused.mutating.unwrap_or(0) == 0, "teardown without --confirm did something\n{}", refused.show());
     ensure!(refused.stderr.contains("confirm"), "the refusal does not say what to confirm\n{}", refused.show());
     ensure!(rds.describe_database(&db).await?.deletion_protection, "deletion protection was turned off");
     ensure!(s3.head(&assets, &key(0)).await.is_ok(), "an object was deleted");
+    ensure!(backup.backup_plan_exists(&plan_name).await? && eks.describe_cluster(&cluster).await.is_ok(), "something was deleted");
 
     let wrong = run(&moto, "aws_teardown", &["--prefix", &p, "--confirm", "someone-else"])?;
     ensure!(!wrong.ok && wrong.stderr.contains("confirm") && wrong.mutating.unwrap_or(0) == 0, "a wrong --confirm was accepted\n{}", wrong.show());
@@ -326,8 +338,107 @@ async fn aws_teardown_deletes_nothing_without_confirmation() -> Result<()> {
     ensure!(done.assert_ok("teardown --confirm").mutating() > 0, "{}", done.show());
     ensure!(rds.describe_database(&db).await.is_err_and(|e| e.is_not_found()), "the database is still there");
     ensure!(s3.describe_bucket(&assets).await.is_err_and(|e| e.is_not_found()), "the bucket is still there");
+    ensure!(backup.describe_vault(&vault).await.is_err_and(|e| e.is_not_found()), "the vault is still there");
+    ensure!(!backup.backup_plan_exists(&plan_name).await?, "the backup plan is still there");
+    ensure!(eks.describe_cluster(&cluster).await.is_err_and(|e| e.is_not_found()), "the cluster is still there");
     let again = run(&moto, "aws_teardown", &["--prefix", &p, "--confirm", &p])?;
     ensure!(again.assert_ok("second teardown").mutating() == 0, "the second teardown changed something\n{}", again.show());
     refuses_bad_prefix(&moto, "aws_teardown", &[])?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn aws_eks_cluster_makes_a_private_and_public_cluster_and_a_kubeconfig() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let p = prefix();
+    let kubeconfig = std::env::temp_dir().join(format!("{p}-kubeconfig.yaml"));
+    let path = kubeconfig.to_str().context("a UTF-8 temp path")?.to_owned();
+    let (first, second) = twice(&moto, "aws_eks_cluster", &["--prefix", &p, "--kubeconfig", &path])?;
+    refuses_bad_prefix(&moto, "aws_eks_cluster", &[])?;
+    let bad = run(&moto, "aws_eks_cluster", &["--prefix", &p, "--min", "5", "--max", "2"])?;
+    ensure!(!bad.ok && bad.stderr.contains("min") && bad.mutating.unwrap_or(0) == 0, "min > max was accepted\n{}", bad.show());
+
+    let sdk = moto.sdk_config().await;
+    let eks = deploy_aws::eks::client(&sdk, &[]);
+    let cluster = eks.describe_cluster().name(format!("{p}-eks")).send().await?.cluster.context("no cluster")?;
+    let vpc = cluster.resources_vpc_config().context("no VPC config")?;
+    ensure!(vpc.endpoint_private_access() && vpc.endpoint_public_access(), "the endpoint is not private and public: {vpc:?}");
+    ensure!(vpc.subnet_ids().len() == 2, "the cluster is not in the two private subnets: {:?}", vpc.subnet_ids());
+    ensure!(cluster.role_arn().is_some_and(|r| r.ends_with(&format!("role/{p}-eks-cluster"))), "cluster role: {:?}", cluster.role_arn());
+    let key = Kms::new(&sdk).describe_key(&KeyAlias::new(format!("alias/{p}-eks"))?).await?;
+    let encryption = cluster.encryption_config().first().context("secrets are not encrypted")?;
+    ensure!(encryption.resources().iter().any(|r| r == "secrets"), "the encryption config does not cover secrets");
+    ensure!(encryption.provider().and_then(|p| p.key_arn()) == Some(key.arn.as_str()), "secrets are not encrypted with alias/{p}-eks");
+
+    let group = eks.describe_nodegroup().cluster_name(format!("{p}-eks")).nodegroup_name(format!("{p}-nodes")).send().await?.nodegroup.context("no node group")?;
+    let scaling = group.scaling_config().context("no scaling config")?;
+    ensure!((scaling.min_size(), scaling.desired_size(), scaling.max_size()) == (Some(1), Some(2), Some(4)), "scaling: {scaling:?}");
+    ensure!(group.disk_size() == Some(100) && group.instance_types() == ["m5.xlarge"], "node group: {group:?}");
+    ensure!(group.node_role().is_some_and(|r| r.ends_with(&format!("role/{p}-eks-node"))), "node role: {:?}", group.node_role());
+    let iam = Iam::new(&sdk);
+    let cluster_role = iam.describe_role(&IamName::new(format!("{p}-eks-cluster"))?).await?;
+    ensure!(cluster_role.trust.to_string().contains("eks.amazonaws.com"), "the cluster role does not trust EKS: {}", cluster_role.trust);
+    ensure!(cluster_role.managed_policies.iter().any(|a| a.ends_with("/AmazonEKSClusterPolicy")), "{:?}", cluster_role.managed_policies);
+
+    // The kubeconfig: owner-only, the cluster's server, a k8s-aws-v1. token that was never printed.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&kubeconfig)?.permissions().mode() & 0o777;
+        ensure!(mode == 0o600, "the kubeconfig is mode {mode:o}");
+    }
+    let text = std::fs::read_to_string(&kubeconfig)?;
+    std::fs::remove_file(&kubeconfig)?;
+    ensure!(text.contains(&format!("server: {}", cluster.endpoint().context("no endpoint")?)), "the kubeconfig names another server");
+    let token = text.lines().find_map(|l| l.trim().strip_prefix("token: ")).context("no token in the kubeconfig")?;
+    ensure!(token.starts_with("k8s-aws-v1.") && token.len() > 100, "not an EKS token");
+    for r in [&first, &second] {
+        ensure!(!r.stdout.contains(token) && !r.stderr.contains(token), "the bearer token was printed");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxy serves while the test blocks on the example
+async fn aws_backup_plan_selects_the_database_and_bucket_for_continuous_backup() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    // moto has no backup selections: the proxy serves them (support::backup_gaps).
+    let (_proxy, moto) = moto.with_backup_gaps().await?;
+    let p = prefix();
+    twice(&moto, "aws_backup_plan", &["--prefix", &p])?;
+    refuses_bad_prefix(&moto, "aws_backup_plan", &[])?;
+    let bad = run(&moto, "aws_backup_plan", &["--prefix", &p, "--retention-days", "36"])?;
+    ensure!(!bad.ok && bad.stderr.contains("retention-days") && bad.mutating.unwrap_or(0) == 0, "36 days were accepted\n{}", bad.show());
+
+    let sdk = moto.sdk_config().await;
+    let key = Kms::new(&sdk).describe_key(&KeyAlias::new(format!("alias/{p}-backup"))?).await?;
+    let vault = deploy_aws::backup::AwsBackupVault::new(&sdk).describe_vault(&ResourceName::new(format!("{p}-vault"))?).await?;
+    ensure!(vault.encryption_key.as_deref() == Some(key.arn.as_str()), "the vault is not encrypted with alias/{p}-backup: {vault:?}");
+
+    let backup = deploy_aws::backup::client(&sdk, &[]);
+    let plans = backup.list_backup_plans().send().await?;
+    let id = plans
+        .backup_plans_list()
+        .iter()
+        .find(|pl| pl.backup_plan_name() == Some(&format!("{p}-plan")))
+        .and_then(|pl| pl.backup_plan_id())
+        .context("no plan")?
+        .to_owned();
+    let plan = backup.get_backup_plan().backup_plan_id(&id).send().await?.backup_plan.context("no plan body")?;
+    let rule = plan.rules().first().context("no rule")?;
+    ensure!(rule.enable_continuous_backup() == Some(true), "the rule is not continuous: {rule:?}");
+    ensure!(rule.lifecycle().and_then(|l| l.delete_after_days()) == Some(35), "retention: {:?}", rule.lifecycle());
+    ensure!(rule.target_backup_vault_name() == format!("{p}-vault") && rule.schedule_expression() == Some("cron(0 5 * * ? *)"), "{rule:?}");
+
+    let selections = backup.list_backup_selections().backup_plan_id(&id).send().await?;
+    ensure!(selections.backup_selections_list().len() == 1, "expected one selection: {selections:?}");
+    let sid = selections.backup_selections_list()[0].selection_id().context("no selection id")?;
+    let selection = backup.get_backup_selection().backup_plan_id(&id).selection_id(sid).send().await?.backup_selection.context("no selection")?;
+    let account = key.account_id;
+    let wanted = [format!("arn:aws:rds:{MOTO_REGION}:{account}:db:{p}-db"), format!("arn:aws:s3:::{p}-assets")];
+    ensure!(selection.resources() == wanted, "the selection is {:?}", selection.resources());
+    ensure!(selection.iam_role_arn().ends_with(&format!("role/{p}-backup")), "selection role {}", selection.iam_role_arn());
+    let role = Iam::new(&sdk).describe_role(&IamName::new(format!("{p}-backup"))?).await?;
+    ensure!(role.trust.to_string().contains("backup.amazonaws.com"), "the role does not trust AWS Backup: {}", role.trust);
+    ensure!(role.managed_policies.len() == deploy_aws::backup::ROLE_POLICIES.len(), "{:?}", role.managed_policies);
     Ok(())
 }

@@ -45,6 +45,40 @@ pub const SELECTION_NAME: &str = "deploy-resources";
 
 service_client!(aws_sdk_backup, "n AWS Backup");
 
+/// The AWS-managed policies of the role AWS Backup assumes: backups and
+/// restores of RDS (under `service-role/`) and of S3, as SIMPHERA's runbook
+/// attaches them.
+pub const ROLE_POLICIES: &[&str] = &[
+    "service-role/AWSBackupServiceRolePolicyForBackup",
+    "service-role/AWSBackupServiceRolePolicyForRestores",
+    "AWSBackupServiceRolePolicyForS3Backup",
+    "AWSBackupServiceRolePolicyForS3Restore",
+];
+
+/// Ensure the role `PREFIX-backup` that AWS Backup assumes for a plan's
+/// selection and for restore jobs: trusting `backup.amazonaws.com`, with
+/// [`ROLE_POLICIES`]. Answers the role's ARN.
+///
+/// # Errors
+/// As [`crate::iam::Iam::ensure_role`].
+#[cfg(feature = "iam")]
+pub async fn ensure_role(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<crate::Ensured<crate::iam::RoleInfo>> {
+    iam.ensure_role(&role_spec(prefix, partition)?).await
+}
+
+/// The spec [`ensure_role`] ensures.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when `PREFIX-backup` is not an IAM name.
+#[cfg(feature = "iam")]
+pub fn role_spec(prefix: &str, partition: &str) -> Result<crate::iam::RoleSpec> {
+    use crate::iam::{IamName, RoleSpec};
+    let mut role = RoleSpec::new(IamName::new(format!("{prefix}-backup"))?, crate::policy::trust_service("backup.amazonaws.com"));
+    role.managed_policies = ROLE_POLICIES.iter().map(|p| format!("arn:{partition}:iam::aws:policy/{p}")).collect();
+    role.description = "AWS Backup: backups and restores of RDS and S3".into();
+    Ok(role)
+}
+
 fn is_arn(s: &str, service: Option<&str>) -> bool {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     parts.len() == 6 && parts[0] == "arn" && !parts[5].is_empty() && service.is_none_or(|svc| parts[2] == svc)

@@ -30,6 +30,19 @@ use tokio::net::TcpListener;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ProxyBody = BoxBody<Bytes, BoxError>;
 
+/// What [`LocalRoutes`] make of a request.
+pub enum Local {
+    /// Answer it with this status and JSON body (recorded with fate `local`).
+    Answer(u16, String),
+    /// Forward it with this path and query instead.
+    Rewrite(String),
+}
+
+/// Routes the proxy handles itself: given the method, the path and query and
+/// the body, `Some(Local)` answers or rewrites the request; `None` forwards it
+/// as it is. For the few operations a peer does not model (see `backup_gaps`).
+pub type LocalRoutes = Arc<dyn Fn(&hyper::Method, &str, &Bytes) -> Option<Local> + Send + Sync>;
+
 /// What the proxy does to traffic.
 #[derive(Clone, Copy, Debug)]
 pub struct FaultConfig {
@@ -90,6 +103,11 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listen on a free 127.0.0.1 port and forward to `upstream` (`http://127.0.0.1:PORT`).
     pub async fn start(upstream: &str, config: FaultConfig) -> anyhow::Result<FaultProxy> {
+        Self::start_with(upstream, config, None).await
+    }
+
+    /// As [`FaultProxy::start`], answering `local` routes itself.
+    pub async fn start_with(upstream: &str, config: FaultConfig, local: Option<LocalRoutes>) -> anyhow::Result<FaultProxy> {
         let upstream: hyper::Uri = upstream.parse()?;
         anyhow::ensure!(
             upstream.host() == Some("127.0.0.1") || upstream.host() == Some("localhost"),
@@ -103,11 +121,11 @@ impl FaultProxy {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
-                let (client, state, upstream) = (client.clone(), state.clone(), upstream.clone());
+                let (client, state, upstream, local) = (client.clone(), state.clone(), upstream.clone(), local.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
-                        let (client, state, upstream) = (client.clone(), state.clone(), upstream.clone());
-                        async move { Ok::<_, Infallible>(handle(req, client, state, upstream, config).await) }
+                        let (client, state, upstream, local) = (client.clone(), state.clone(), upstream.clone(), local.clone());
+                        async move { Ok::<_, Infallible>(handle(req, client, state, upstream, config, local).await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
@@ -158,6 +176,7 @@ async fn handle(
     shared: Arc<Shared>,
     upstream: hyper::Uri,
     config: FaultConfig,
+    local: Option<LocalRoutes>,
 ) -> Response<ProxyBody> {
     let n = shared.counter.fetch_add(1, Ordering::SeqCst);
     let mut rng = StdRng::seed_from_u64(config.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -170,7 +189,16 @@ async fn handle(
         Ok(b) => b.to_bytes(),
         Err(e) => return Response::builder().status(StatusCode::BAD_REQUEST).body(full(format!("proxy: {e}"))).unwrap(),
     };
-    let path = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    let mut path = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    let local = local.and_then(|routes| routes(&parts.method, &path, &body));
+    let answer = match local {
+        Some(Local::Rewrite(rewritten)) => {
+            path = rewritten;
+            None
+        }
+        Some(Local::Answer(status, json)) => Some((status, json)),
+        None => None,
+    };
     let headers: Vec<(String, String)> =
         parts.headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let record = |fate: String| {
@@ -182,6 +210,11 @@ async fn handle(
             fate,
         });
     };
+    if let Some((status, json)) = answer {
+        record("local".into());
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Response::builder().status(status).header("content-type", "application/json").body(full(json)).unwrap();
+    }
     if roll < config.error_rate {
         let (status, code) = match (roll / config.error_rate * 4.0) as u32 {
             0 | 1 => (StatusCode::SERVICE_UNAVAILABLE, "SlowDown"),

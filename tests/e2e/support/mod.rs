@@ -13,6 +13,7 @@
 //! first call to it fails.
 #![allow(dead_code)]
 
+pub mod backup_gaps;
 pub mod fault_proxy;
 
 use std::path::PathBuf;
@@ -169,6 +170,15 @@ impl MotoConfig {
             .force_path_style(true)
             .build();
         aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// moto behind a transparent proxy that also serves the AWS Backup
+    /// operations moto lacks ([`backup_gaps`]); keep the proxy alive while
+    /// the returned config is used.
+    pub async fn with_backup_gaps(&self) -> anyhow::Result<(fault_proxy::FaultProxy, MotoConfig)> {
+        let proxy = fault_proxy::FaultProxy::start_with(&self.endpoint, fault_proxy::FaultConfig::transparent(), Some(backup_gaps::routes())).await?;
+        let endpoint = proxy.endpoint();
+        Ok((proxy, MotoConfig { endpoint }))
     }
 }
 
