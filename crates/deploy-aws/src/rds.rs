@@ -1,5 +1,5 @@
 //! [`RdsDatabase`]: the [`Database`] on Amazon RDS for PostgreSQL and MySQL,
-//! and on Aurora PostgreSQL and Aurora MySQL clusters (see [`aurora`](self#aurora-clusters)).
+//! and on Aurora PostgreSQL and Aurora MySQL clusters.
 //!
 //! - TLS and extensions live in a DB parameter group made for the instance,
 //!   named [`parameter_group_name`] (`NAME-postgresMAJOR`, family
@@ -21,6 +21,21 @@
 //!   parameter group) unless the target says otherwise.
 //! - Every long operation waits through [`deploy_core::waiter::Waiter`] until
 //!   the instance is `available` with no pending modification (or gone).
+//!
+//! MySQL: TLS is `require_secure_transport=ON` in the parameter group (family
+//! `mysql8.0`, group `NAME-mysql8-0`); there are no extensions. Multi-AZ is
+//! `high_availability`; `topology.writer_zone` pins a single-AZ instance's zone.
+//!
+//! # Aurora clusters
+//!
+//! The Aurora engines make a DB cluster `NAME` with a DB *cluster* parameter
+//! group, its writer `NAME-1` in `topology.writer_zone` and a reader `NAME-N`
+//! per `topology.readers` entry in that zone (never the writer's). A
+//! `topology.cross_region_replica` is an Aurora global database `NAME-global`
+//! whose secondary cluster `NAME-replica` (instance `NAME-replica-1`) runs in
+//! the replica's region. Snapshots, restores, deletion protection and deletion
+//! take the same calls as for instances, with the cluster's name; restores
+//! create the new cluster's writer and readers in the source's zones.
 //!
 //! `storage-optimization` (after a storage change, for hours, the instance
 //! serving) is reported as available.
