@@ -6,6 +6,7 @@
 
 mod support;
 
+mod aws_aurora;
 mod aws_examples;
 mod faults;
 mod peers_smoke;

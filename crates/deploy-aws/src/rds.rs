@@ -1,4 +1,5 @@
-//! [`RdsDatabase`]: the [`Database`] on Amazon RDS for PostgreSQL.
+//! [`RdsDatabase`]: the [`Database`] on Amazon RDS for PostgreSQL and MySQL,
+//! and on Aurora PostgreSQL and Aurora MySQL clusters.
 //!
 //! - TLS and extensions live in a DB parameter group made for the instance,
 //!   named [`parameter_group_name`] (`NAME-postgresMAJOR`, family
@@ -21,6 +22,21 @@
 //! - Every long operation waits through [`deploy_core::waiter::Waiter`] until
 //!   the instance is `available` with no pending modification (or gone).
 //!
+//! MySQL: TLS is `require_secure_transport=ON` in the parameter group (family
+//! `mysql8.0`, group `NAME-mysql8-0`); there are no extensions. Multi-AZ is
+//! `high_availability`; `topology.writer_zone` pins a single-AZ instance's zone.
+//!
+//! # Aurora clusters
+//!
+//! The Aurora engines make a DB cluster `NAME` with a DB *cluster* parameter
+//! group, its writer `NAME-1` in `topology.writer_zone` and a reader `NAME-N`
+//! per `topology.readers` entry in that zone (never the writer's). A
+//! `topology.cross_region_replica` is an Aurora global database `NAME-global`
+//! whose secondary cluster `NAME-replica` (instance `NAME-replica-1`) runs in
+//! the replica's region. Snapshots, restores, deletion protection and deletion
+//! take the same calls as for instances, with the cluster's name; restores
+//! create the new cluster's writer and readers in the source's zones.
+//!
 //! `storage-optimization` (after a storage change, for hours, the instance
 //! serving) is reported as available.
 
@@ -33,7 +49,7 @@ use aws_sdk_rds::types::{ApplyMethod, DbInstance, Parameter, Tag};
 use aws_types::SdkConfig;
 use deploy_core::database::{
     Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget,
-    SnapshotInfo, SnapshotStatus,
+    SnapshotInfo, SnapshotStatus, Topology,
 };
 use deploy_core::plan::{Action, Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
@@ -50,6 +66,8 @@ const fn op(operation: &'static str) -> Op {
 }
 
 service_client!(aws_sdk_rds, "n RDS");
+
+mod aurora;
 
 /// Map an RDS error to the resource its code is about: `DBSnapshot*` codes
 /// name the snapshot, `DBParameterGroup*` the parameter group,
@@ -68,20 +86,67 @@ where
     map_sdk_error(err, op, kind, name)
 }
 
-/// The parameter group made for `spec`: `NAME-postgresMAJOR`.
+/// The parameter group made for `spec` (a DB cluster parameter group for the
+/// Aurora engines): `NAME-FAMILY` with the family's dots as hyphens
+/// (`prod-db-postgres15`, `prod-db-mysql8-0`, `prod-db-aurora-postgresql15`).
 pub fn parameter_group_name(spec: &DatabaseSpec) -> String {
-    format!("{}-postgres{}", spec.name, major(&spec.engine_version))
+    format!("{}-{}", spec.name, family(spec.engine, &spec.engine_version).replace('.', "-"))
 }
 
-fn major(version: &str) -> &str {
-    version.split('.').next().unwrap_or(version)
+/// The engine's name in the RDS API.
+pub fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Mysql => "mysql",
+        Engine::AuroraPostgresql => "aurora-postgresql",
+        Engine::AuroraMysql => "aurora-mysql",
+        _ => "postgres",
+    }
+}
+
+fn engine_of(name: &str) -> Option<Engine> {
+    Some(match name {
+        "postgres" => Engine::Postgres,
+        "mysql" => Engine::Mysql,
+        "aurora-postgresql" => Engine::AuroraPostgresql,
+        "aurora-mysql" => Engine::AuroraMysql,
+        _ => return None,
+    })
+}
+
+/// The parameter group family of an engine version: `postgres15`, `mysql8.0`,
+/// `aurora-postgresql15`, `aurora-mysql8.0`.
+pub fn family(engine: Engine, version: &str) -> String {
+    format!("{}{}", engine_name(engine), engine.major_version(version))
 }
 
 const FORCE_SSL: &str = "rds.force_ssl";
 const ALLOWED_EXTENSIONS: &str = "rds.allowed_extensions";
+const REQUIRE_SECURE_TRANSPORT: &str = "require_secure_transport";
 
-/// The parameters `spec` asks for, in the form RDS holds them.
+/// Whether the parameters say TLS is required, for `engine`.
+fn tls_of(engine: Engine, parameters: &BTreeMap<String, String>) -> bool {
+    if engine.is_postgres() {
+        parameters.get(FORCE_SSL).is_some_and(|v| v == "1")
+    } else {
+        parameters.get(REQUIRE_SECURE_TRANSPORT).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("on"))
+    }
+}
+
+/// The extensions the parameters allow (none for MySQL engines).
+fn extensions_of(parameters: &BTreeMap<String, String>) -> Result<Vec<PgIdentifier>> {
+    Ok(match parameters.get(ALLOWED_EXTENSIONS).map(String::as_str) {
+        None | Some("*" | "") => Vec::new(),
+        Some(list) => list.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "*").map(PgIdentifier::new).collect::<Result<_>>()?,
+    })
+}
+
+/// The parameters `spec` asks for, in the form RDS holds them: PostgreSQL
+/// engines `rds.force_ssl` and `rds.allowed_extensions`, MySQL engines
+/// `require_secure_transport` (`ON`/`OFF`).
 fn wanted_parameters(spec: &DatabaseSpec) -> BTreeMap<&'static str, String> {
+    if !spec.engine.is_postgres() {
+        return BTreeMap::from([(REQUIRE_SECURE_TRANSPORT, if spec.require_tls { "ON" } else { "OFF" }.to_owned())]);
+    }
     let extensions = if spec.allowed_extensions.is_empty() {
         "*".to_owned()
     } else {
@@ -101,8 +166,13 @@ fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
         ));
     }
     let user = spec.admin_username.as_str();
-    let user_rule = "RDS for PostgreSQL master user names: 1-63 letters, digits and underscores, starting with a letter; not `rdsadmin`";
+    let (user_rule, max_len) = if spec.engine.is_postgres() {
+        ("RDS for PostgreSQL master user names: 1-63 letters, digits and underscores, starting with a letter; not `rdsadmin`", 63)
+    } else {
+        ("RDS for MySQL master user names: 1-16 letters, digits and underscores, starting with a letter; not `rdsadmin`", 16)
+    };
     if !user.starts_with(|c: char| c.is_ascii_alphabetic())
+        || user.len() > max_len
         || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         || user.eq_ignore_ascii_case("rdsadmin")
     {
@@ -125,6 +195,31 @@ fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
         return Err(Error::not_supported(SERVICE, "network.private_dns_zone", "an Azure setting: RDS names its endpoints itself"));
     }
     validate_network(&spec.network, "network")?;
+    if spec.engine.is_aurora() {
+        aurora::validate_cluster_spec(spec)?;
+    } else {
+        if !spec.topology.readers.is_empty() {
+            return Err(Error::not_supported(
+                SERVICE,
+                "topology.readers",
+                format!("readers are Aurora cluster instances; engine {} gets a standby in another zone with high_availability", spec.engine),
+            ));
+        }
+        if spec.topology.cross_region_replica.is_some() {
+            return Err(Error::not_supported(
+                SERVICE,
+                "topology.cross_region_replica",
+                format!("cross-region replicas are Aurora global databases here; engine {} is an RDS instance", spec.engine),
+            ));
+        }
+        if spec.high_availability && spec.topology.writer_zone.is_some() {
+            return Err(Error::invalid(
+                "topology.writer_zone",
+                "is set with high_availability",
+                "RDS places a Multi-AZ instance and its standby itself: leave topology.writer_zone unset",
+            ));
+        }
+    }
     let rule = "RDS tags: at most 50; keys 1-128 characters, not starting with `aws:` or `rds:`; values at most 256 characters";
     if spec.tags.len() > 50 {
         return Err(Error::invalid("tags", format!("has {} tags", spec.tags.len()), rule));
@@ -291,23 +386,26 @@ impl RdsDatabase {
             Some(group) => self.read_parameters(group).await?.unwrap_or_default(),
             None => BTreeMap::new(),
         };
-        let allowed_extensions = match parameters.get(ALLOWED_EXTENSIONS).map(String::as_str) {
-            None | Some("*" | "") => Vec::new(),
-            Some(list) => {
-                list.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "*").map(PgIdentifier::new).collect::<Result<_>>()?
+        let engine = match db.engine().map(|e| (e, engine_of(e))) {
+            Some((_, Some(engine))) if !engine.is_aurora() => engine,
+            Some((raw, _)) => {
+                let what = if raw.starts_with("aurora") { format!("is an instance of an Aurora cluster ({raw})") } else { format!("runs {raw}") };
+                return Err(Error::not_supported(SERVICE, "engine", format!("`{id}` {what}: not an RDS instance deploy manages")));
             }
+            None => Engine::Postgres,
         };
+        let allowed_extensions = extensions_of(&parameters)?;
         let allocated = db.allocated_storage().and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
         // RDS turns autoscaling off with a ceiling equal to the allocated storage.
         let max_storage = db.max_allocated_storage().and_then(|s| u32::try_from(s).ok()).filter(|m| *m > allocated);
         let info = DatabaseInfo {
             name,
             status: status_of(db.db_instance_status().unwrap_or("unknown")),
-            engine: Engine::Postgres,
+            engine,
             engine_version: db.engine_version().unwrap_or_default().to_owned(),
             instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
             endpoint: db.endpoint().and_then(|e| Some(Endpoint { host: e.address()?.to_owned(), port: u16::try_from(e.port()?).ok()? })),
-            require_tls: parameters.get(FORCE_SSL).is_some_and(|v| v == "1"),
+            require_tls: tls_of(engine, &parameters),
             allowed_extensions,
             deletion_protection: db.deletion_protection().unwrap_or(false),
             storage_gib: allocated,
@@ -323,17 +421,11 @@ impl RdsDatabase {
                 private_dns_zone: None,
                 publicly_accessible: db.publicly_accessible().unwrap_or(false),
             },
+            topology: Topology { writer_zone: db.availability_zone().map(str::to_owned), ..Topology::default() },
             earliest_restorable_time: None,
             latest_restorable_time: db.latest_restorable_time().and_then(timestamp),
             tags: db.tag_list().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect(),
         };
-        if db.engine().is_some_and(|e| e != "postgres") {
-            return Err(Error::not_supported(
-                SERVICE,
-                "engine",
-                format!("`{}` runs {}, not postgres", info.name, db.engine().unwrap_or_default()),
-            ));
-        }
         Ok(Instance {
             info,
             arn: db.db_instance_arn().ok_or_else(|| missing(describe, "instance ARN"))?.to_owned(),
@@ -389,6 +481,10 @@ impl RdsDatabase {
             (Some(wanted), Some(actual)) if actual == wanted || actual.ends_with(&format!("key/{wanted}")) => Some(wanted.clone()),
             (_, actual) => actual.clone(),
         };
+        // Without a zone in the spec, whichever zone RDS chose is fine.
+        if spec.topology.writer_zone.is_none() {
+            info.topology.writer_zone = None;
+        }
         let mut plan = info.diff(spec);
         let mut updates = Vec::new();
         let mut drift = Vec::new();
@@ -415,7 +511,7 @@ impl RdsDatabase {
         let parameters_differ =
             info.require_tls != spec.require_tls || sorted(&info.allowed_extensions) != sorted(&spec.allowed_extensions);
         let group = parameter_group_name(spec);
-        if (parameters_differ || major(&info.engine_version) != major(&spec.engine_version))
+        if (parameters_differ || spec.engine.major_version(&info.engine_version) != spec.engine.major_version(&spec.engine_version))
             && instance.parameter_group.as_deref() != Some(group.as_str())
         {
             updates.push(FieldChange::new("parameter_group", instance.parameter_group.as_deref().unwrap_or("-"), &group));
@@ -433,7 +529,7 @@ impl RdsDatabase {
                 self.client
                     .create_db_parameter_group()
                     .db_parameter_group_name(&group)
-                    .db_parameter_group_family(format!("postgres{}", major(&spec.engine_version)))
+                    .db_parameter_group_family(family(spec.engine, &spec.engine_version))
                     .description(format!("deploy: TLS and extensions of {}", spec.name))
                     .send()
                     .await
@@ -480,8 +576,9 @@ impl RdsDatabase {
         self.client
             .create_db_instance()
             .db_instance_identifier(name)
-            .engine("postgres")
+            .engine(engine_name(spec.engine))
             .engine_version(&spec.engine_version)
+            .set_availability_zone(spec.topology.writer_zone.clone())
             .db_instance_class(&spec.instance_class)
             .allocated_storage(i32::try_from(spec.storage_gib).unwrap_or(i32::MAX))
             .set_max_allocated_storage(spec.max_storage_gib.and_then(|m| i32::try_from(m).ok()))
@@ -533,7 +630,8 @@ impl RdsDatabase {
         let group = if needs_group { Some(self.ensure_parameter_group(spec).await?) } else { None };
         let switch_group = group.filter(|g| instance.parameter_group.as_deref() != Some(g.as_str()));
         let has = |f: &str| fields.contains(f);
-        let major_upgrade = has("engine_version") && major(&instance.info.engine_version) != major(&spec.engine_version);
+        let major_upgrade =
+            has("engine_version") && spec.engine.major_version(&instance.info.engine_version) != spec.engine.major_version(&spec.engine_version);
         let modify = has("engine_version")
             || has("instance_class")
             || has("storage_gib")
@@ -670,6 +768,10 @@ impl Database for RdsDatabase {
 
     async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
         validate_spec(spec)?;
+        self.check_replica_region(spec)?;
+        if spec.engine.is_aurora() {
+            return self.plan_cluster_spec(spec).await;
+        }
         Ok(match self.find(spec.name.as_str()).await? {
             None => Plan::from_iter([Change::create("database", spec.name.as_str())]),
             Some(instance) => self.plan_existing(&instance, spec),
@@ -678,6 +780,10 @@ impl Database for RdsDatabase {
 
     async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
         validate_spec(spec)?;
+        self.check_replica_region(spec)?;
+        if spec.engine.is_aurora() {
+            return self.ensure_cluster(spec).await;
+        }
         let Some(mut instance) = self.find(spec.name.as_str()).await? else {
             self.create(spec).await?;
             self.wait_ready(&spec.name, "available", |_| true).await?;
@@ -700,12 +806,16 @@ impl Database for RdsDatabase {
     }
 
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
-        let mut info = self.get(name).await?.info;
+        let Some(instance) = self.find(name.as_str()).await? else { return self.describe_cluster(name).await };
+        let mut info = instance.info;
         info.earliest_restorable_time = self.earliest_restorable_time(name).await?;
         Ok(info)
     }
 
     async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
+        if self.find(database.as_str()).await?.is_none() && self.find_cluster(database.as_str()).await?.is_some() {
+            return self.create_cluster_snapshot(database, snapshot).await;
+        }
         self.client
             .create_db_snapshot()
             .db_instance_identifier(database.as_str())
@@ -730,18 +840,22 @@ impl Database for RdsDatabase {
                 }
             }
         }
+        if snapshots.is_empty() {
+            snapshots = self.list_cluster_snapshots(database).await?;
+        }
         snapshots.sort_by_key(|s| s.created);
         Ok(snapshots)
     }
 
     async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()> {
         confirm.check("delete snapshot", snapshot.as_str())?;
-        self.client.delete_db_snapshot().db_snapshot_identifier(snapshot.as_str()).send().await.on(
-            op("DeleteDBSnapshot"),
-            "snapshot",
-            snapshot.as_str(),
-        )?;
-        Ok(())
+        match self.client.delete_db_snapshot().db_snapshot_identifier(snapshot.as_str()).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match map_sdk_error(e, op("DeleteDBSnapshot"), "snapshot", snapshot.as_str()) {
+                e if e.is_not_found() && self.delete_cluster_snapshot(snapshot).await? => Ok(()),
+                e => Err(e),
+            },
+        }
     }
 
     async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo> {
@@ -749,12 +863,17 @@ impl Database for RdsDatabase {
             validate_network(network, "target.network")?;
         }
         let describe = op("DescribeDBSnapshots");
-        let out = self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await.on(
-            describe,
-            "snapshot",
-            snapshot.as_str(),
-        )?;
-        let raw = out.db_snapshots().first().ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
+        let out = match self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await {
+            Ok(out) => Some(out),
+            Err(e) => match map_sdk_error(e, describe, "snapshot", snapshot.as_str()) {
+                e if e.is_not_found() => None,
+                e => return Err(e),
+            },
+        };
+        let Some(raw) = out.as_ref().and_then(|o| o.db_snapshots().first()) else {
+            let (snap, raw) = self.cluster_snapshot(snapshot).await?.ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
+            return self.restore_cluster_snapshot(&snap, &raw, target).await;
+        };
         let snap = snapshot_info(raw, describe)?;
         let source = self.find(snap.database.as_str()).await?;
         let network = Self::placement(target, source.as_ref().map(|s| &s.info));
@@ -763,7 +882,8 @@ impl Database for RdsDatabase {
         let group = match &source {
             Some(s) => s.parameter_group.clone(),
             None => {
-                let candidate = format!("{}-postgres{}", snap.database, major(raw.engine_version().unwrap_or_default()));
+                let engine = raw.engine().and_then(engine_of).unwrap_or(Engine::Postgres);
+                let candidate = format!("{}-{}", snap.database, family(engine, raw.engine_version().unwrap_or_default()).replace('.', "-"));
                 self.read_parameters(&candidate).await?.map(|_| candidate)
             }
         };
@@ -802,7 +922,10 @@ impl Database for RdsDatabase {
             let rule = "restore times: not in the future and within the source's restorable window (its backup retention)";
             return Err(Error::invalid("restore_time", format!("{t} is in the future (now {now})"), rule));
         }
-        let instance = self.get(source).await?;
+        let Some(instance) = self.find(source.as_str()).await? else {
+            let cluster = self.get_cluster(source).await?;
+            return self.restore_cluster_to_point_in_time(cluster, point, target).await;
+        };
         let mut window = instance.info.clone();
         window.earliest_restorable_time = match self.earliest_restorable_time(source).await? {
             Some(t) => Some(t),
@@ -846,7 +969,10 @@ impl Database for RdsDatabase {
     }
 
     async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
-        let current = self.get(database).await?;
+        let Some(current) = self.find(database.as_str()).await? else {
+            let cluster = self.get_cluster(database).await?;
+            return self.set_cluster_deletion_protection(&cluster, on).await;
+        };
         if current.info.deletion_protection == on {
             return Ok(());
         }
@@ -864,7 +990,10 @@ impl Database for RdsDatabase {
 
     async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
         confirm.check("delete database", database.as_str())?;
-        let instance = self.get(database).await?;
+        let Some(instance) = self.find(database.as_str()).await? else {
+            let cluster = self.get_cluster(database).await?;
+            return self.delete_cluster(cluster, final_snapshot).await;
+        };
         if instance.info.deletion_protection {
             return Err(Error::DeletionProtected { kind: "database", name: database.to_string() });
         }

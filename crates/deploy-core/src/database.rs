@@ -19,13 +19,175 @@ pub enum Engine {
     /// PostgreSQL (RDS for PostgreSQL, Azure Database for PostgreSQL flexible server).
     #[default]
     Postgres,
+    /// MySQL (RDS for MySQL): TLS is `require_secure_transport`, no extensions.
+    Mysql,
+    /// Aurora PostgreSQL: a cluster of a writer and reader instances.
+    AuroraPostgresql,
+    /// Aurora MySQL (version 3, MySQL 8.0 compatible): a cluster of a writer and reader instances.
+    AuroraMysql,
+}
+
+impl Engine {
+    /// Whether the engine runs as an Aurora cluster (writer and readers sharing storage).
+    pub fn is_aurora(self) -> bool {
+        matches!(self, Engine::AuroraPostgresql | Engine::AuroraMysql)
+    }
+
+    /// Whether the engine speaks PostgreSQL (extensions, `rds.force_ssl`).
+    pub fn is_postgres(self) -> bool {
+        matches!(self, Engine::Postgres | Engine::AuroraPostgresql)
+    }
+
+    /// The engine's major version of `version`: the first part for PostgreSQL
+    /// (`15` of `15.7`), the first two for MySQL (`8.0` of `8.0.36`).
+    pub fn major_version(self, version: &str) -> String {
+        let take = if self.is_postgres() { 1 } else { 2 };
+        version.split('.').take(take).collect::<Vec<_>>().join(".")
+    }
+
+    /// Check `version` against the versions the engine has, before any request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `engine_version`.
+    pub fn check_version(self, version: &str) -> Result<()> {
+        let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        let parts: Vec<&str> = version.split('.').collect();
+        let (ok, rule) = match self {
+            Engine::Postgres | Engine::AuroraPostgresql => {
+                let ok = parts.iter().all(|p| digits(p)) && parts[0].parse::<u32>().is_ok_and(|m| (11..=17).contains(&m));
+                (ok, format!("{self}: PostgreSQL major versions 11 to 17 (15 or 15.7)"))
+            }
+            Engine::Mysql => {
+                let ok = parts.len() >= 2
+                    && parts.iter().all(|p| digits(p))
+                    && matches!((parts[0], parts[1]), ("5", "7") | ("8", "0") | ("8", "4"));
+                (ok, format!("{self}: MySQL 5.7, 8.0 or 8.4 (8.0 or 8.0.36)"))
+            }
+            Engine::AuroraMysql => {
+                let ok = matches!(parts.as_slice(), ["8", "0"])
+                    || matches!(parts.as_slice(), ["8", "0", "mysql_aurora", "3", minor, patch] if digits(minor) && digits(patch));
+                (ok, format!("{self}: Aurora MySQL 3, MySQL 8.0 compatible (8.0 or 8.0.mysql_aurora.3.05.2)"))
+            }
+        };
+        if ok { Ok(()) } else { Err(Error::invalid("engine_version", format!("`{version}` is not a {self} version"), rule)) }
+    }
 }
 
 impl fmt::Display for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::AuroraPostgresql => "aurora_postgresql",
+            Engine::AuroraMysql => "aurora_mysql",
         })
+    }
+}
+
+/// A reader instance of a cluster, in its own availability zone.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reader {
+    /// The availability zone (`eu-central-1b`); not the writer's.
+    pub zone: String,
+}
+
+/// A copy of the database in another region, kept in sync by the provider
+/// (on AWS an Aurora global database's secondary cluster).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrossRegionReplica {
+    /// The region (`eu-west-1`); not the source's.
+    pub region: String,
+    /// Where the replica lives in its region (AWS: a DB subnet group and
+    /// security groups of that region); default: the region's defaults.
+    #[serde(default)]
+    pub network: DatabaseNetwork,
+}
+
+/// Where a database's instances run: the writer's zone, readers in other
+/// zones, a replica in another region. The default is one instance wherever
+/// the provider puts it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// The writer's availability zone (`eu-central-1a`); needed with readers.
+    #[serde(default)]
+    pub writer_zone: Option<String>,
+    /// Reader instances, each in another zone than the writer.
+    #[serde(default)]
+    pub readers: Vec<Reader>,
+    /// A replica in another region.
+    #[serde(default)]
+    pub cross_region_replica: Option<CrossRegionReplica>,
+}
+
+/// The region of an availability zone: `eu-central-1` of `eu-central-1a`.
+pub fn zone_region(zone: &str) -> &str {
+    zone.strip_suffix(|c: char| c.is_ascii_lowercase()).unwrap_or(zone)
+}
+
+fn looks_like_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn looks_like_zone(zone: &str) -> bool {
+    zone.len() > 1 && zone.ends_with(|c: char| c.is_ascii_lowercase()) && looks_like_region(&zone[..zone.len() - 1])
+}
+
+impl Topology {
+    /// Check zones and regions against each other, before any request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field under `topology`.
+    pub fn validate(&self) -> Result<()> {
+        let zone_rule = "availability zones: a region and a letter (eu-central-1a)";
+        if let Some(zone) = &self.writer_zone
+            && !looks_like_zone(zone)
+        {
+            return Err(Error::invalid("topology.writer_zone", format!("`{zone}` is not an availability zone"), zone_rule));
+        }
+        if !self.readers.is_empty() && self.writer_zone.is_none() {
+            return Err(Error::invalid(
+                "topology.writer_zone",
+                "is missing while readers are set",
+                "readers go to other zones than the writer's: name the writer's zone",
+            ));
+        }
+        if self.readers.len() > 15 {
+            return Err(Error::invalid("topology.readers", format!("has {} readers", self.readers.len()), "at most 15 readers"));
+        }
+        let writer = self.writer_zone.as_deref().unwrap_or_default();
+        for (i, reader) in self.readers.iter().enumerate() {
+            let field = format!("topology.readers[{i}].zone");
+            if !looks_like_zone(&reader.zone) {
+                return Err(Error::invalid(field, format!("`{}` is not an availability zone", reader.zone), zone_rule));
+            }
+            let rule = "a reader runs in another availability zone of the writer's region, so that it survives the loss of the writer's zone";
+            if reader.zone == writer {
+                return Err(Error::invalid(field, format!("`{}` is the writer's own zone", reader.zone), rule));
+            }
+            if zone_region(&reader.zone) != zone_region(writer) {
+                return Err(Error::invalid(field, format!("`{}` is not in the writer's region {}", reader.zone, zone_region(writer)), rule));
+            }
+        }
+        if let Some(replica) = &self.cross_region_replica {
+            let field = "topology.cross_region_replica.region";
+            if !looks_like_region(&replica.region) {
+                return Err(Error::invalid(field, format!("`{}` is not a region", replica.region), "regions: eu-west-1, us-east-2, ..."));
+            }
+            if self.writer_zone.as_deref().is_some_and(|z| zone_region(z) == replica.region) {
+                return Err(Error::invalid(
+                    field,
+                    format!("`{}` is the source's own region", replica.region),
+                    "a cross-region replica runs in another region than its source",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -87,12 +249,16 @@ pub struct DatabaseSpec {
     /// A customer-managed key for storage encryption (storage is always encrypted).
     #[serde(default)]
     pub encryption_key: Option<String>,
-    /// A standby in another availability zone.
+    /// A standby in another availability zone (RDS Multi-AZ; on Aurora, a
+    /// reader in another zone, so it needs `topology.readers`).
     #[serde(default)]
     pub high_availability: bool,
     /// Network placement.
     #[serde(default)]
     pub network: DatabaseNetwork,
+    /// Where the instances run: writer zone, readers, cross-region replica.
+    #[serde(default)]
+    pub topology: Topology,
     /// The administrator's user name.
     pub admin_username: PgIdentifier,
     /// The administrator's password, needed to create the instance (never serialized;
@@ -132,6 +298,7 @@ impl Debug for DatabaseSpec {
             .field("encryption_key", &self.encryption_key)
             .field("high_availability", &self.high_availability)
             .field("network", &self.network)
+            .field("topology", &self.topology)
             .field("admin_username", &self.admin_username)
             .field("admin_password", &self.admin_password)
             .field("admin_password_secret", &self.admin_password_secret)
@@ -157,6 +324,7 @@ impl DatabaseSpec {
             encryption_key: None,
             high_availability: false,
             network: DatabaseNetwork::default(),
+            topology: Topology::default(),
             admin_username,
             admin_password: None,
             admin_password_secret: None,
@@ -164,20 +332,50 @@ impl DatabaseSpec {
         }
     }
 
+    /// An instance of `engine` with the safe defaults (`DatabaseSpec::postgres`
+    /// with another engine).
+    pub fn with_engine(
+        name: ResourceName,
+        engine: Engine,
+        engine_version: &str,
+        instance_class: &str,
+        admin_username: PgIdentifier,
+    ) -> Self {
+        DatabaseSpec { engine, ..DatabaseSpec::postgres(name, engine_version, instance_class, admin_username) }
+    }
+
     /// Check the fields' rules that no type carries.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the field.
     pub fn validate(&self) -> Result<()> {
-        let version_ok = !self.engine_version.is_empty()
-            && self.engine_version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        let version_ok = !self.engine_version.is_empty() && self.engine_version.split('.').all(|p| !p.is_empty());
         if !version_ok {
             return Err(Error::invalid("engine_version", "is not a version number", "engine versions: digits and dots, e.g. 15 or 15.7"));
         }
-        if let Ok(major) = self.engine_version.split('.').next().unwrap_or("").parse::<u32>()
-            && self.engine == Engine::Postgres && !(11..=17).contains(&major) {
-                return Err(Error::invalid("engine_version", format!("is major version {major}"), "PostgreSQL major versions 11 to 17"));
-            }
+        self.engine.check_version(&self.engine_version)?;
+        if !self.engine.is_postgres() && !self.allowed_extensions.is_empty() {
+            return Err(Error::invalid(
+                "allowed_extensions",
+                format!("is set for engine {}", self.engine),
+                "extensions are PostgreSQL's: only postgres and aurora_postgresql take allowed_extensions",
+            ));
+        }
+        if self.engine.is_aurora() && self.max_storage_gib.is_some() {
+            return Err(Error::invalid(
+                "max_storage_gib",
+                format!("is set for engine {}", self.engine),
+                "Aurora storage grows by itself: leave max_storage_gib unset",
+            ));
+        }
+        if self.engine.is_aurora() && self.high_availability && self.topology.readers.is_empty() {
+            return Err(Error::invalid(
+                "high_availability",
+                "is on with no reader",
+                "an Aurora cluster's standby is a reader in another zone: add topology.readers",
+            ));
+        }
+        self.topology.validate()?;
         if self.instance_class.trim().is_empty() {
             return Err(Error::invalid("instance_class", "is empty", "an instance class such as db.t4g.medium"));
         }
@@ -296,6 +494,9 @@ pub struct DatabaseInfo {
     pub high_availability: bool,
     /// Network placement.
     pub network: DatabaseNetwork,
+    /// Where the instances run, as the provider reports it.
+    #[serde(default)]
+    pub topology: Topology,
     /// The earliest time a point-in-time restore can go back to.
     pub earliest_restorable_time: Option<Timestamp>,
     /// The latest time a point-in-time restore can go to.
@@ -319,9 +520,14 @@ impl DatabaseInfo {
             .field("deletion_protection", &self.deletion_protection, &spec.deletion_protection)
             .field("backup_retention_days", &self.backup_retention_days, &spec.backup_retention_days)
             .field("high_availability", &self.high_availability, &spec.high_availability)
+            .field("topology.readers", &sorted_readers(&self.topology.readers), &sorted_readers(&spec.topology.readers))
+            .field("topology.cross_region_replica", &self.topology.cross_region_replica, &spec.topology.cross_region_replica)
             .field("tags", &self.tags, &spec.tags);
         let mut drift = Diff::new();
         drift.field("engine", &self.engine, &spec.engine).field("encryption_key", &self.encryption_key, &spec.encryption_key);
+        if spec.topology.writer_zone.is_some() {
+            drift.field("topology.writer_zone", &self.topology.writer_zone, &spec.topology.writer_zone);
+        }
         let mut plan = Plan::new();
         if !update.is_empty() {
             plan.push(Change::update("database", spec.name.as_str(), update.into_fields()));
@@ -331,6 +537,12 @@ impl DatabaseInfo {
         }
         plan
     }
+}
+
+fn sorted_readers(v: &[Reader]) -> Vec<&str> {
+    let mut v: Vec<&str> = v.iter().map(|r| r.zone.as_str()).collect();
+    v.sort_unstable();
+    v
 }
 
 fn sorted(v: &[PgIdentifier]) -> Vec<String> {

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod aurora;
 mod backup;
 mod eks;
 mod iam;

@@ -217,3 +217,95 @@ async fn s3_slow_down_is_retried_by_the_sdk_then_reported_as_throttled() {
     assert!(e.is_retryable());
     assert_eq!(throttled.num_calls(), 3);
 }
+
+/// An Aurora cluster as RDS answers it, with its writer listed as a member.
+fn cluster(status: &str) -> aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput {
+    let c = aws_sdk_rds::types::DbCluster::builder()
+        .db_cluster_identifier(DB)
+        .status(status)
+        .engine("aurora-postgresql")
+        .engine_version("15.4")
+        .storage_encrypted(true)
+        .deletion_protection(true)
+        .backup_retention_period(7)
+        .db_cluster_arn(format!("arn:aws:rds:eu-central-1:123456789012:cluster:{DB}"))
+        .db_cluster_parameter_group(format!("{DB}-aurora-postgresql15"))
+        .db_cluster_members(aws_sdk_rds::types::DbClusterMember::builder().db_instance_identifier(format!("{DB}-1")).is_cluster_writer(true).build())
+        .build();
+    aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput::builder().db_clusters(c).build()
+}
+
+fn cluster_instances(status: Option<&str>) -> DescribeDbInstancesOutput {
+    let mut out = DescribeDbInstancesOutput::builder();
+    if let Some(status) = status {
+        out = out.db_instances(
+            DbInstance::builder()
+                .db_instance_identifier(format!("{DB}-1"))
+                .db_cluster_identifier(DB)
+                .db_instance_status(status)
+                .db_instance_class("db.r6g.large")
+                .availability_zone("eu-central-1a")
+                .build(),
+        );
+    }
+    out.build()
+}
+
+#[tokio::test]
+async fn an_aurora_ensure_waits_for_the_cluster_then_for_its_writer() {
+    let clusters = mock!(aws_sdk_rds::Client::describe_db_clusters)
+        .sequence()
+        .http_response(|| rds_error(404, "DBClusterNotFoundFault"))
+        .times(2)
+        .output(|| cluster("creating"))
+        .output(|| cluster("creating"))
+        .output(|| cluster("available"))
+        .repeatedly()
+        .build();
+    let instances = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .sequence()
+        .output(|| cluster_instances(None))
+        .times(3)
+        .output(|| cluster_instances(Some("creating")))
+        .output(|| cluster_instances(Some("available")))
+        .repeatedly()
+        .build();
+    let parameters = mock!(aws_sdk_rds::Client::describe_db_cluster_parameters)
+        .sequence()
+        .http_response(|| rds_error(404, "DBParameterGroupNotFound"))
+        .output(|| {
+            aws_sdk_rds::operation::describe_db_cluster_parameters::DescribeDbClusterParametersOutput::builder()
+                .parameters(Parameter::builder().parameter_name("rds.force_ssl").parameter_value("1").build())
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let globals = mock!(aws_sdk_rds::Client::describe_global_clusters).then_http_response(|| rds_error(404, "GlobalClusterNotFoundFault"));
+    let create_group = mock!(aws_sdk_rds::Client::create_db_cluster_parameter_group)
+        .then_output(|| aws_sdk_rds::operation::create_db_cluster_parameter_group::CreateDbClusterParameterGroupOutput::builder().build());
+    let modify_group = mock!(aws_sdk_rds::Client::modify_db_cluster_parameter_group)
+        .then_output(|| aws_sdk_rds::operation::modify_db_cluster_parameter_group::ModifyDbClusterParameterGroupOutput::builder().build());
+    let create_cluster =
+        mock!(aws_sdk_rds::Client::create_db_cluster).then_output(|| aws_sdk_rds::operation::create_db_cluster::CreateDbClusterOutput::builder().build());
+    let create_instance = mock!(aws_sdk_rds::Client::create_db_instance).then_output(|| CreateDbInstanceOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        [&clusters, &instances, &parameters, &globals, &create_group, &modify_group, &create_cluster, &create_instance]
+    );
+    let (waiter, seen) = recording_waiter(Duration::from_secs(10));
+    let db = RdsDatabase::from_client(client).with_waiter(waiter);
+    let mut spec = DatabaseSpec::with_engine(
+        ResourceName::new(DB).unwrap(),
+        deploy_core::database::Engine::AuroraPostgresql,
+        "15",
+        "db.r6g.large",
+        PgIdentifier::new("dbadmin").unwrap(),
+    );
+    spec.admin_password = Some(PasswordRules::rds_master().generate(24).unwrap());
+
+    let plan = db.ensure_database(&spec).await.unwrap();
+    assert!(plan.changes.iter().all(|c| c.action == Action::Create), "{plan}");
+    assert_eq!(*seen.lock().unwrap(), ["creating", "creating", &format!("instance {DB}-1 creating")]);
+    assert_eq!((create_cluster.num_calls(), create_instance.num_calls()), (1, 1));
+}

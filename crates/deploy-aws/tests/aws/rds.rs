@@ -22,11 +22,11 @@ fn vectice_spec(names: &deploy_core::conformance::Names) -> DatabaseSpec {
     spec
 }
 
-fn fast() -> Waiter {
+pub(crate) fn fast() -> Waiter {
     Waiter::new(Duration::from_secs(60)).with_delays(Duration::from_millis(10), Duration::from_millis(200))
 }
 
-fn rds(conf: &aws_config::SdkConfig, log: &RequestLog) -> RdsDatabase {
+pub(crate) fn rds(conf: &aws_config::SdkConfig, log: &RequestLog) -> RdsDatabase {
     AwsBackends::from_conf(conf).with_request_log(log).with_waiter(fast()).rds()
 }
 
@@ -111,7 +111,7 @@ async fn the_parameter_group_and_instance_settings_are_read_back_and_a_second_en
 }
 
 /// A VPC with two subnets, a DB subnet group over them and a security group.
-async fn network(conf: &aws_config::SdkConfig, db: &RdsDatabase, prefix: &str) -> DatabaseNetwork {
+pub(crate) async fn network(conf: &aws_config::SdkConfig, db: &RdsDatabase, prefix: &str) -> DatabaseNetwork {
     let ec2 = aws_sdk_ec2::Client::new(conf);
     let vpc = ec2.create_vpc().cidr_block("10.7.0.0/16").send().await.unwrap();
     let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();

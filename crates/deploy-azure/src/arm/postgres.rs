@@ -105,6 +105,34 @@ impl FlexibleServers {
     /// Refuse what Azure cannot take, naming the field.
     fn check(spec: &DatabaseSpec) -> Result<()> {
         spec.validate()?;
+        if spec.engine != Engine::Postgres {
+            return Err(Error::not_supported(
+                BACKEND,
+                "engine",
+                format!("a flexible server runs PostgreSQL; engine {} is not offered by deploy on Azure", spec.engine),
+            ));
+        }
+        if !spec.topology.readers.is_empty() {
+            return Err(Error::not_supported(
+                BACKEND,
+                "topology.readers",
+                "flexible server read replicas are separate servers: not done by deploy yet (high_availability gives a zone-redundant standby)",
+            ));
+        }
+        if spec.topology.cross_region_replica.is_some() {
+            return Err(Error::not_supported(
+                BACKEND,
+                "topology.cross_region_replica",
+                "geo-replicas of flexible servers are not done by deploy yet",
+            ));
+        }
+        if spec.topology.writer_zone.is_some() {
+            return Err(Error::not_supported(
+                BACKEND,
+                "topology.writer_zone",
+                "deploy does not pin a flexible server's zone yet",
+            ));
+        }
         let major: u32 = spec
             .engine_version
             .split('.')
@@ -416,6 +444,7 @@ fn info_of(
             publicly_accessible: str_at(v, "/properties/network/publicNetworkAccess")
                 == Some("Enabled"),
         },
+        topology: Default::default(),
         earliest_restorable_time: timestamp_at(v, "/properties/backup/earliestRestoreDate"),
         latest_restorable_time: Some(Timestamp::now()),
         tags: tags_of(v),

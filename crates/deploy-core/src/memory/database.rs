@@ -3,7 +3,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{InMemoryCloud, Pending, current};
 use crate::database::{
-    Database, DatabaseInfo, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotInfo,
+    Database, DatabaseInfo, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotInfo,
     SnapshotStatus,
 };
 use crate::error::{Confirm, Error, Result};
@@ -31,7 +31,7 @@ fn info_from_spec(spec: &DatabaseSpec) -> DatabaseInfo {
         engine: spec.engine,
         engine_version: spec.engine_version.clone(),
         instance_class: spec.instance_class.clone(),
-        endpoint: Some(Endpoint { host: format!("{}.postgres.memory.invalid", spec.name), port: 5432 }),
+        endpoint: Some(Endpoint { host: format!("{}.{}.memory.invalid", spec.name, spec.engine), port: port(spec.engine) }),
         require_tls: spec.require_tls,
         allowed_extensions: spec.allowed_extensions.clone(),
         deletion_protection: spec.deletion_protection,
@@ -42,10 +42,16 @@ fn info_from_spec(spec: &DatabaseSpec) -> DatabaseInfo {
         encryption_key: spec.encryption_key.clone(),
         high_availability: spec.high_availability,
         network: spec.network.clone(),
+        topology: spec.topology.clone(),
         earliest_restorable_time: None,
         latest_restorable_time: None,
         tags: spec.tags.clone(),
     }
+}
+
+/// The engine's usual port.
+fn port(engine: Engine) -> u16 {
+    if engine.is_postgres() { 5432 } else { 3306 }
 }
 
 impl MemDatabase {
@@ -105,7 +111,9 @@ impl InMemoryCloud {
         }
         info.name = target.name.clone();
         info.deletion_protection = target.deletion_protection;
-        info.endpoint = Some(Endpoint { host: format!("{}.postgres.memory.invalid", target.name), port: 5432 });
+        info.endpoint = Some(Endpoint { host: format!("{}.{}.memory.invalid", target.name, info.engine), port: port(info.engine) });
+        // A restore is a new database in the source's region: no replica in another one.
+        info.topology.cross_region_replica = None;
         if let Some(network) = &target.network {
             info.network = network.clone();
         }
@@ -158,6 +166,7 @@ impl Database for InMemoryCloud {
                     info.encryption_key = keep.encryption_key;
                     info.storage_gib = info.storage_gib.max(keep.storage_gib);
                     info.network = keep.network;
+                    info.topology.writer_zone = keep.topology.writer_zone;
                     db.info = info;
                     db.pending = Pending::new(until, "modifying");
                 }
