@@ -15,6 +15,8 @@
 //! | `backup`  | `backup::AwsBackupVault`: the `BackupVault` on AWS Backup     |
 //! | `sts`     | `sts`: the caller's account and ARN                           |
 //! | `ec2`     | `network::Network`: VPC and subnets, the database security group, the S3 gateway endpoint |
+//! | `route53` | `dns::Dns`: hosted zones (public, or private to a VPC) and their records |
+//! | `cloudwatch` | `alarms::Alarms`: the database and backup health alarms, notifying an SNS topic |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
 //! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.
@@ -69,8 +71,12 @@ pub mod error;
 pub mod policy;
 pub mod record;
 
+#[cfg(feature = "cloudwatch")]
+pub mod alarms;
 #[cfg(feature = "backup")]
 pub mod backup;
+#[cfg(feature = "route53")]
+pub mod dns;
 #[cfg(feature = "eks")]
 pub mod eks;
 #[cfg(feature = "iam")]

@@ -7,7 +7,9 @@
 
 mod support;
 
+mod alarms;
 mod backup;
+mod dns;
 mod eks;
 mod iam;
 mod kms;
