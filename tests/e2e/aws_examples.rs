@@ -24,24 +24,24 @@ use secrecy::ExposeSecret as _;
 use crate::support::{self, MOTO_REGION, MotoConfig};
 
 /// One finished run of an example.
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) ok: bool,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
     /// The number on the last line `mutating requests: N`, when printed.
-    mutating: Option<usize>,
+    pub(crate) mutating: Option<usize>,
 }
 
 impl Run {
-    fn mutating(&self) -> usize {
+    pub(crate) fn mutating(&self) -> usize {
         self.mutating.unwrap_or_else(|| panic!("no `mutating requests:` line\n{}", self.show()))
     }
 
-    fn show(&self) -> String {
+    pub(crate) fn show(&self) -> String {
         format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
     }
 
-    fn assert_ok(&self, what: &str) -> &Self {
+    pub(crate) fn assert_ok(&self, what: &str) -> &Self {
         assert!(self.ok, "{what} failed\n{}", self.show());
         self
     }
@@ -63,7 +63,7 @@ fn example_binary(name: &str) -> Result<PathBuf> {
 }
 
 /// Run example `name` with `args` against moto, in the standard AWS environment.
-fn run(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<Run> {
+pub(crate) fn run(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<Run> {
     let binary = example_binary(name)?;
     let Output { status, stdout, stderr } = Command::new(&binary)
         .args(args)
@@ -84,13 +84,13 @@ fn run(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<Run> {
 }
 
 /// A prefix no other test or run uses.
-fn prefix() -> String {
+pub(crate) fn prefix() -> String {
     format!("e{}", &support::unique_suffix()[..10])
 }
 
 /// The shared checks: `--plan` first makes no mutating request; the first run
 /// makes some; the second none and says so; a later `--plan` none.
-fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)> {
+pub(crate) fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)> {
     let planned: Vec<&str> = args.iter().copied().chain(["--plan"]).collect();
     let plan = run(moto, name, &planned)?;
     plan.assert_ok("--plan");
@@ -108,7 +108,7 @@ fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)> {
 }
 
 /// Bad input: non-zero exit, the field named, no mutating request.
-fn refuses_bad_prefix(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn refuses_bad_prefix(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<()> {
     let bad = run(moto, name, &[args, &["--prefix", "UPPER_case"]].concat())?;
     ensure!(!bad.ok, "a bad prefix was accepted\n{}", bad.show());
     ensure!(bad.stderr.contains("prefix"), "the error does not name the field `prefix`\n{}", bad.show());

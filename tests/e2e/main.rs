@@ -6,6 +6,7 @@
 
 mod support;
 
+mod aws_dns_alarms;
 mod aws_examples;
 mod faults;
 mod peers_smoke;
