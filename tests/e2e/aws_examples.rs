@@ -41,7 +41,7 @@ impl Run {
         format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
     }
 
-    fn assert_ok(&self, what: &str) -> &Self {
+    pub(crate) fn assert_ok(&self, what: &str) -> &Self {
         assert!(self.ok, "{what} failed\n{}", self.show());
         self
     }
@@ -108,7 +108,7 @@ pub(crate) fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run
 }
 
 /// Bad input: non-zero exit, the field named, no mutating request.
-fn refuses_bad_prefix(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn refuses_bad_prefix(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<()> {
     let bad = run(moto, name, &[args, &["--prefix", "UPPER_case"]].concat())?;
     ensure!(!bad.ok, "a bad prefix was accepted\n{}", bad.show());
     ensure!(bad.stderr.contains("prefix"), "the error does not name the field `prefix`\n{}", bad.show());

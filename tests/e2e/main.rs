@@ -7,6 +7,7 @@
 mod support;
 
 mod aws_aurora;
+mod aws_dns_alarms;
 mod aws_examples;
 mod faults;
 mod peers_smoke;

@@ -89,6 +89,21 @@ impl AwsBackends {
         crate::iam::Iam::from_client(crate::iam::client(&self.sdk_config, &self.interceptors))
     }
 
+    /// Route 53 hosted zones and records.
+    #[cfg(feature = "route53")]
+    pub fn dns(&self) -> crate::dns::Dns {
+        crate::dns::Dns::from_client(crate::dns::client(&self.sdk_config, &self.interceptors))
+    }
+
+    /// CloudWatch health alarms and the SNS topic they notify.
+    #[cfg(feature = "cloudwatch")]
+    pub fn alarms(&self) -> crate::alarms::Alarms {
+        crate::alarms::Alarms::from_clients(
+            crate::alarms::cloudwatch_client(&self.sdk_config, &self.interceptors),
+            crate::alarms::sns_client(&self.sdk_config, &self.interceptors),
+        )
+    }
+
     /// KMS keys.
     #[cfg(feature = "kms")]
     pub fn kms(&self) -> crate::kms::Kms {

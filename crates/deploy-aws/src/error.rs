@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | [`Error::NotFound`] | `NoSuch*`, `*NotFound`, `*NotFoundFault`, `*NotFoundException`, `NotFound`, 404 |
 //! | [`Error::AlreadyExists`] | `*AlreadyExists*`, `BucketAlreadyOwnedByYou`, `ResourceExistsException` |
-//! | [`Error::Conflict`] | `Invalid*State*`, `*Conflict*`, `*InUse*`, `BucketNotEmpty`, `OperationAborted`, `DependencyViolation`, 409 |
+//! | [`Error::Conflict`] | `Invalid*State*`, `*Conflict*`, `*InUse*`, `BucketNotEmpty`, `HostedZoneNotEmpty`, `OperationAborted`, `DependencyViolation`, 409 |
 //! | [`Error::Throttled`] | `SlowDown`, `Throttling*`, `TooManyRequests*`, `RequestLimitExceeded`, ..., 429, 503 |
 //! | [`Error::Unauthorized`] | `AccessDenied*`, `InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken*`, ..., 401, 403 |
 //! | [`Error::Provider`] | everything else; retryable for 5xx, `InternalError`-like codes, timeouts and dispatch (connection) failures |
@@ -47,7 +47,7 @@ pub enum ErrorClass {
 
 const NOT_FOUND: &[&str] = &["NotFound", "NoSuchEntity", "ResourceNotFound"];
 const ALREADY_EXISTS: &[&str] = &["BucketAlreadyOwnedByYou", "ResourceExistsException", "EntityAlreadyExists"];
-const CONFLICT: &[&str] = &["BucketNotEmpty", "OperationAborted", "DependencyViolation", "DeleteConflict", "IncorrectState"];
+const CONFLICT: &[&str] = &["BucketNotEmpty", "OperationAborted", "DependencyViolation", "DeleteConflict", "IncorrectState", "HostedZoneNotEmpty"];
 const THROTTLED: &[&str] = &[
     "SlowDown",
     "Throttling",
@@ -255,7 +255,7 @@ where
 
 /// A request could not be built (a required field was missing): a bug of this
 /// crate rather than of the caller's input, reported as a provider error.
-#[cfg_attr(not(any(feature = "s3", feature = "kms", feature = "iam", feature = "backup")), allow(dead_code))] // used by the services, each behind a feature
+#[cfg_attr(not(any(feature = "s3", feature = "kms", feature = "iam", feature = "backup", feature = "route53")), allow(dead_code))] // used by the services, each behind a feature
 pub(crate) fn build_error(op: Op, err: aws_smithy_types::error::operation::BuildError) -> Error {
     Error::Provider {
         provider: op.service,
@@ -267,7 +267,7 @@ pub(crate) fn build_error(op: Op, err: aws_smithy_types::error::operation::Build
 }
 
 /// An answer of the service that lacks a field this crate needs.
-#[cfg_attr(not(any(feature = "s3", feature = "secrets")), allow(dead_code))]
+#[cfg_attr(not(any(feature = "s3", feature = "secrets", feature = "route53", feature = "cloudwatch")), allow(dead_code))]
 pub(crate) fn missing(op: Op, what: &str) -> Error {
     Error::Provider {
         provider: op.service,
@@ -341,6 +341,7 @@ mod tests {
             ("KMSInvalidStateException", 400, ErrorClass::Conflict),
             ("BucketNotEmpty", 409, ErrorClass::Conflict),
             ("DeleteConflict", 409, ErrorClass::Conflict),
+            ("HostedZoneNotEmpty", 400, ErrorClass::Conflict),
             ("ResourceInUseException", 409, ErrorClass::Conflict),
             ("SlowDown", 503, ErrorClass::Throttled),
             ("Throttling", 400, ErrorClass::Throttled),

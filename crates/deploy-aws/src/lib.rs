@@ -15,6 +15,8 @@
 //! | `backup`  | `backup::AwsBackupVault`: the `BackupVault` on AWS Backup     |
 //! | `sts`     | `sts`: the caller's account and ARN                           |
 //! | `ec2`     | `network::Network`: VPC and subnets, the database security group, the S3 gateway endpoint |
+//! | `route53` | `dns::Dns`: hosted zones (public, or private to a VPC) and their records |
+//! | `cloudwatch` | `alarms::Alarms`: the database and backup health alarms, notifying an SNS topic |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
 //! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.
@@ -46,11 +48,12 @@ pub use deploy_core as core;
 pub use aws_types::SdkConfig;
 
 /// `pub fn client(sdk_config, interceptors)` for one service crate: its
-/// config built from the caller's `SdkConfig`, with `interceptors` installed.
+/// config built from the caller's `SdkConfig`, with `interceptors` installed
+/// (then the service's own, when given after the doc text).
 /// Every service module but S3 (which adds path-style addressing) uses it.
 #[allow(unused_macros)] // an S3-only build uses none
 macro_rules! service_client {
-    ($krate:ident, $doc:literal) => {
+    ($krate:ident, $doc:literal $(, $own:expr)*) => {
         #[doc = concat!("A", $doc, " client for `sdk_config` with `interceptors` installed.")]
         pub fn client(
             sdk_config: &aws_types::SdkConfig,
@@ -60,6 +63,7 @@ macro_rules! service_client {
             for i in interceptors {
                 builder.push_interceptor(i.clone());
             }
+            $(builder.push_interceptor(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new($own));)*
             $krate::Client::from_conf(builder.build())
         }
     };
@@ -69,8 +73,12 @@ pub mod error;
 pub mod policy;
 pub mod record;
 
+#[cfg(feature = "cloudwatch")]
+pub mod alarms;
 #[cfg(feature = "backup")]
 pub mod backup;
+#[cfg(feature = "route53")]
+pub mod dns;
 #[cfg(feature = "eks")]
 pub mod eks;
 #[cfg(feature = "iam")]
@@ -89,6 +97,8 @@ pub mod secrets;
 pub mod sts;
 
 mod backends;
+#[cfg(feature = "route53")]
+mod cdata;
 mod convert;
 
 pub use backends::AwsBackends;

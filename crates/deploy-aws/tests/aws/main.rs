@@ -7,8 +7,10 @@
 
 mod support;
 
+mod alarms;
 mod aurora;
 mod backup;
+mod dns;
 mod eks;
 mod iam;
 mod kms;

@@ -1,0 +1,1019 @@
+//! CloudWatch health alarms — what the Deeploy seed advises watching ("resource
+//! health and credit balance") — notifying an SNS topic.
+//!
+//! The alarms are typed ([`HealthMetric`]): the database's `CPUUtilization`,
+//! `FreeStorageSpace`, `DatabaseConnections`, `BurstBalance` and
+//! `CPUCreditBalance` (namespace `AWS/RDS`, dimension `DBInstanceIdentifier`),
+//! and AWS Backup's `NumberOfBackupJobsFailed` (namespace `AWS/Backup`,
+//! optionally per vault). Each metric knows its statistic, its comparison and
+//! the range of its threshold; thresholds, periods (multiples of 60 seconds)
+//! and evaluation periods are checked before any request, and a bad one is an
+//! [`Error::InvalidInput`] naming the field (`alarms[2].threshold`).
+//! CloudWatch accepts alarms on any dimension value, so the alarms of a
+//! database can be made before the database exists.
+//!
+//! [`Alarms::ensure`] is idempotent: it finds the topic by name (creating it
+//! when missing, with an optional KMS key and e-mail subscription), then reads
+//! the alarms with `DescribeAlarms` and calls `PutMetricAlarm` only for those
+//! that are missing or differ from the spec. A second call makes no mutating
+//! request.
+//!
+//! ```no_run
+//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! use deploy_aws::alarms::{Alarms, EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
+//! use deploy_core::ResourceName;
+//!
+//! let topic = TopicSpec::new(TopicName::new("acme-alerts")?).with_email(EmailAddress::new("ops@example.com")?);
+//! let spec = HealthAlarmsSpec::deeploy("acme", &ResourceName::new("acme-db")?, None, topic)?;
+//! let ensured = Alarms::new(sdk_config).ensure(&spec).await?;
+//! println!("{}\n{}", ensured.info.topic.arn, ensured.plan);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic};
+use aws_types::SdkConfig;
+use deploy_core::error::ResultExt;
+use deploy_core::plan::{Change, FieldChange, Plan};
+use deploy_core::{Confirm, Error, ResourceName, Result};
+
+use crate::Ensured;
+use crate::error::{Op, SdkResultExt, missing};
+
+const CLOUDWATCH: &str = "aws-cloudwatch";
+const SNS: &str = "aws-sns";
+
+mod cw {
+    service_client!(aws_sdk_cloudwatch, " CloudWatch");
+}
+mod sns {
+    service_client!(aws_sdk_sns, "n SNS");
+}
+pub use cw::client as cloudwatch_client;
+pub use sns::client as sns_client;
+
+/// An alarm name: 1 to 255 printable ASCII characters.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AlarmName(String);
+
+impl AlarmName {
+    /// The field name used in errors.
+    pub const FIELD: &'static str = "name";
+
+    /// Validate `name`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on field `name`.
+    pub fn new(name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        let rule = "CloudWatch alarm names: 1-255 printable ASCII characters";
+        if name.is_empty() || name.len() > 255 {
+            return Err(Error::invalid(Self::FIELD, format!("has {} characters", name.len()), rule));
+        }
+        if let Some(c) = name.chars().find(|c| !(' '..='~').contains(c)) {
+            return Err(Error::invalid(Self::FIELD, format!("contains {c:?}"), rule));
+        }
+        Ok(AlarmName(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AlarmName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for AlarmName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// An SNS topic name: 1 to 256 letters, digits, `_` and `-` (standard topics).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicName(String);
+
+impl TopicName {
+    /// The field name used in errors.
+    pub const FIELD: &'static str = "topic.name";
+
+    /// Validate `name`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on field `topic.name`.
+    pub fn new(name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        let ok = (1..=256).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(Error::invalid(Self::FIELD, format!("`{name}` breaks the rule"), "SNS topic names: 1-256 letters, digits, `_` and `-`"));
+        }
+        Ok(TopicName(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An e-mail address to subscribe to a topic: `local@domain.tld`, at most 254
+/// characters, no spaces.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// The field name used in errors.
+    pub const FIELD: &'static str = "topic.email";
+
+    /// Validate `address`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on field `topic.email`.
+    pub fn new(address: impl Into<String>) -> Result<Self> {
+        let address = address.into();
+        let ok = address.len() <= 254
+            && address.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+            })
+            && address.chars().all(|c| c.is_ascii_graphic());
+        if !ok {
+            return Err(Error::invalid(Self::FIELD, "is not an e-mail address", "e-mail addresses: local@domain.tld, at most 254 printable ASCII characters"));
+        }
+        Ok(EmailAddress(address))
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The SNS topic the alarms notify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// The topic's name.
+    pub name: TopicName,
+    /// An e-mail address to subscribe (AWS mails a confirmation link first).
+    pub email: Option<EmailAddress>,
+    /// The KMS key (id, ARN or `alias/...`) encrypting the topic; `None` leaves
+    /// the topic's encryption as it is (a new topic is unencrypted).
+    pub kms_key_id: Option<String>,
+}
+
+impl TopicSpec {
+    /// A topic named `name`, without subscription or KMS key.
+    pub fn new(name: TopicName) -> Self {
+        TopicSpec { name, email: None, kms_key_id: None }
+    }
+
+    /// With an e-mail subscription.
+    #[must_use]
+    pub fn with_email(mut self, email: EmailAddress) -> Self {
+        self.email = Some(email);
+        self
+    }
+
+    /// Encrypted with this KMS key.
+    #[must_use]
+    pub fn with_kms_key(mut self, key: impl Into<String>) -> Self {
+        self.kms_key_id = Some(key.into());
+        self
+    }
+
+    /// Check the KMS key reference.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `topic.kms_key_id`.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(key) = &self.kms_key_id {
+            let ok = (1..=2048).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic());
+            if !ok {
+                return Err(Error::invalid("topic.kms_key_id", "is not a key reference", "KMS key ids, ARNs or `alias/NAME`: 1-2048 characters, no spaces"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a threshold measures, and so its range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThresholdUnit {
+    /// A percentage: 0 to 100.
+    Percent,
+    /// Bytes: more than 0.
+    Bytes,
+    /// A count (connections, failed jobs): at least 1.
+    Count,
+    /// CPU credits: more than 0.
+    Credits,
+}
+
+impl ThresholdUnit {
+    fn check(self, value: f64) -> std::result::Result<(), &'static str> {
+        let ok = value.is_finite()
+            && match self {
+                ThresholdUnit::Percent => (0.0..=100.0).contains(&value),
+                ThresholdUnit::Bytes | ThresholdUnit::Credits => value > 0.0,
+                ThresholdUnit::Count => value >= 1.0,
+            };
+        if ok {
+            return Ok(());
+        }
+        Err(match self {
+            ThresholdUnit::Percent => "percentages: 0 to 100",
+            ThresholdUnit::Bytes => "bytes: more than 0",
+            ThresholdUnit::Count => "counts: at least 1",
+            ThresholdUnit::Credits => "CPU credits: more than 0",
+        })
+    }
+}
+
+/// The metric an alarm watches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HealthMetric {
+    /// `AWS/RDS` `CPUUtilization` (average percent) above the threshold.
+    DatabaseCpu(ResourceName),
+    /// `AWS/RDS` `FreeStorageSpace` (average bytes) below the threshold.
+    DatabaseFreeStorage(ResourceName),
+    /// `AWS/RDS` `DatabaseConnections` (average) above the threshold.
+    DatabaseConnections(ResourceName),
+    /// `AWS/RDS` `BurstBalance` (average percent of gp2 I/O credits) below the threshold.
+    DatabaseBurstBalance(ResourceName),
+    /// `AWS/RDS` `CPUCreditBalance` (average credits of a burstable `db.t*` class) below the threshold.
+    DatabaseCpuCredits(ResourceName),
+    /// `AWS/Backup` `NumberOfBackupJobsFailed` (sum) at or above the threshold:
+    /// of one vault (dimension `BackupVaultName`), or of the account.
+    BackupJobsFailed(Option<String>),
+}
+
+impl HealthMetric {
+    /// The CloudWatch namespace.
+    pub fn namespace(&self) -> &'static str {
+        if matches!(self, HealthMetric::BackupJobsFailed(_)) { "AWS/Backup" } else { "AWS/RDS" }
+    }
+
+    /// The metric's name.
+    pub fn metric_name(&self) -> &'static str {
+        match self {
+            HealthMetric::DatabaseCpu(_) => "CPUUtilization",
+            HealthMetric::DatabaseFreeStorage(_) => "FreeStorageSpace",
+            HealthMetric::DatabaseConnections(_) => "DatabaseConnections",
+            HealthMetric::DatabaseBurstBalance(_) => "BurstBalance",
+            HealthMetric::DatabaseCpuCredits(_) => "CPUCreditBalance",
+            HealthMetric::BackupJobsFailed(_) => "NumberOfBackupJobsFailed",
+        }
+    }
+
+    /// The dimensions (`DBInstanceIdentifier`, `BackupVaultName`).
+    pub fn dimensions(&self) -> BTreeMap<String, String> {
+        match self {
+            HealthMetric::DatabaseCpu(db)
+            | HealthMetric::DatabaseFreeStorage(db)
+            | HealthMetric::DatabaseConnections(db)
+            | HealthMetric::DatabaseBurstBalance(db)
+            | HealthMetric::DatabaseCpuCredits(db) => BTreeMap::from([("DBInstanceIdentifier".to_owned(), db.to_string())]),
+            HealthMetric::BackupJobsFailed(Some(vault)) => BTreeMap::from([("BackupVaultName".to_owned(), vault.clone())]),
+            HealthMetric::BackupJobsFailed(None) => BTreeMap::new(),
+        }
+    }
+
+    /// The statistic: `Sum` for failed jobs, else `Average`.
+    pub fn statistic(&self) -> Statistic {
+        if matches!(self, HealthMetric::BackupJobsFailed(_)) { Statistic::Sum } else { Statistic::Average }
+    }
+
+    /// The comparison with the threshold.
+    pub fn comparison(&self) -> ComparisonOperator {
+        match self {
+            HealthMetric::DatabaseCpu(_) | HealthMetric::DatabaseConnections(_) => ComparisonOperator::GreaterThanThreshold,
+            HealthMetric::DatabaseFreeStorage(_) | HealthMetric::DatabaseBurstBalance(_) | HealthMetric::DatabaseCpuCredits(_) => {
+                ComparisonOperator::LessThanThreshold
+            }
+            HealthMetric::BackupJobsFailed(_) => ComparisonOperator::GreaterThanOrEqualToThreshold,
+        }
+    }
+
+    /// What the threshold measures.
+    pub fn unit(&self) -> ThresholdUnit {
+        match self {
+            HealthMetric::DatabaseCpu(_) | HealthMetric::DatabaseBurstBalance(_) => ThresholdUnit::Percent,
+            HealthMetric::DatabaseFreeStorage(_) => ThresholdUnit::Bytes,
+            HealthMetric::DatabaseConnections(_) | HealthMetric::BackupJobsFailed(_) => ThresholdUnit::Count,
+            HealthMetric::DatabaseCpuCredits(_) => ThresholdUnit::Credits,
+        }
+    }
+
+    /// How missing data counts: no backup job is no failure (`notBreaching`);
+    /// a database that reports nothing is `missing` (the alarm goes to INSUFFICIENT_DATA).
+    pub fn treat_missing_data(&self) -> &'static str {
+        if matches!(self, HealthMetric::BackupJobsFailed(_)) { "notBreaching" } else { "missing" }
+    }
+}
+
+/// One alarm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmSpec {
+    /// The alarm's name.
+    pub name: AlarmName,
+    /// What it watches.
+    pub metric: HealthMetric,
+    /// The threshold, in the metric's [`ThresholdUnit`].
+    pub threshold: f64,
+    /// The period of one datapoint: a multiple of 60 seconds, at most one day.
+    pub period_seconds: u32,
+    /// How many periods in a row must breach: at least 1; periods × period at most 7 days.
+    pub evaluation_periods: u32,
+    /// The description.
+    pub description: String,
+}
+
+impl AlarmSpec {
+    /// An alarm on `metric` at `threshold`, over 3 periods of 5 minutes (1 of 1 hour for failed backup jobs).
+    pub fn new(name: AlarmName, metric: HealthMetric, threshold: f64) -> Self {
+        let (period_seconds, evaluation_periods) = if matches!(metric, HealthMetric::BackupJobsFailed(_)) { (3600, 1) } else { (300, 3) };
+        let description = format!("{} {} {threshold}", metric.metric_name(), comparison_sign(&metric.comparison()));
+        AlarmSpec { name, metric, threshold, period_seconds, evaluation_periods, description }
+    }
+
+    /// Check the threshold against its unit, the period and the evaluation periods.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `threshold`, `period_seconds`, `evaluation_periods`,
+    /// `description` or `metric` (a vault name).
+    pub fn validate(&self) -> Result<()> {
+        let unit = self.metric.unit();
+        if let Err(rule) = unit.check(self.threshold) {
+            return Err(Error::invalid("threshold", format!("is {} for {}", self.threshold, self.metric.metric_name()), rule));
+        }
+        if self.period_seconds == 0 || self.period_seconds % 60 != 0 || self.period_seconds > 86_400 {
+            return Err(Error::invalid("period_seconds", format!("is {}", self.period_seconds), "alarm periods: a multiple of 60 seconds, at most 86,400"));
+        }
+        if self.evaluation_periods == 0 || u64::from(self.evaluation_periods) * u64::from(self.period_seconds) > 7 * 86_400 {
+            return Err(Error::invalid(
+                "evaluation_periods",
+                format!("is {} (of {} s)", self.evaluation_periods, self.period_seconds),
+                "evaluation periods: at least 1, and periods × period at most 7 days",
+            ));
+        }
+        if self.description.chars().count() > 1024 {
+            return Err(Error::invalid("description", "is longer than 1,024 characters", "alarm descriptions: at most 1,024 characters"));
+        }
+        if let HealthMetric::BackupJobsFailed(Some(vault)) = &self.metric {
+            let ok = (2..=50).contains(&vault.len()) && vault.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            if !ok {
+                return Err(Error::invalid("metric.vault", format!("`{vault}` is not a vault name"), "backup vault names: 2-50 letters, digits, `-`, `_` and `.`"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn comparison_sign(c: &ComparisonOperator) -> &'static str {
+    match c {
+        ComparisonOperator::GreaterThanThreshold => ">",
+        ComparisonOperator::GreaterThanOrEqualToThreshold => ">=",
+        ComparisonOperator::LessThanThreshold => "<",
+        ComparisonOperator::LessThanOrEqualToThreshold => "<=",
+        _ => "?",
+    }
+}
+
+/// The topic and the alarms that notify it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HealthAlarmsSpec {
+    /// The topic.
+    pub topic: TopicSpec,
+    /// The alarms; each notifies the topic when it fires and when it recovers.
+    pub alarms: Vec<AlarmSpec>,
+}
+
+impl HealthAlarmsSpec {
+    /// The Deeploy seed's monitoring for database `db` (and the backups of
+    /// `backup_vault`, or of the account): alarms named `{prefix}-db-cpu`
+    /// (CPU > 80 %), `-db-free-storage` (< 2 GiB), `-db-connections` (> 100),
+    /// `-db-burst-balance` (< 20 %), `-db-cpu-credits` (< 20 credits) and
+    /// `{prefix}-backup-jobs-failed` (>= 1 in an hour).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when a name made from `prefix` is not valid.
+    pub fn deeploy(prefix: &str, db: &ResourceName, backup_vault: Option<&str>, topic: TopicSpec) -> Result<Self> {
+        let name = |suffix: &str| AlarmName::new(format!("{prefix}-{suffix}"));
+        let alarms = vec![
+            AlarmSpec::new(name("db-cpu")?, HealthMetric::DatabaseCpu(db.clone()), 80.0),
+            AlarmSpec::new(name("db-free-storage")?, HealthMetric::DatabaseFreeStorage(db.clone()), 2.0 * 1024.0 * 1024.0 * 1024.0),
+            AlarmSpec::new(name("db-connections")?, HealthMetric::DatabaseConnections(db.clone()), 100.0),
+            AlarmSpec::new(name("db-burst-balance")?, HealthMetric::DatabaseBurstBalance(db.clone()), 20.0),
+            AlarmSpec::new(name("db-cpu-credits")?, HealthMetric::DatabaseCpuCredits(db.clone()), 20.0),
+            AlarmSpec::new(name("backup-jobs-failed")?, HealthMetric::BackupJobsFailed(backup_vault.map(str::to_owned)), 1.0),
+        ];
+        Ok(HealthAlarmsSpec { topic, alarms })
+    }
+
+    /// The alarm named `name`, to change its threshold or periods.
+    pub fn alarm_mut(&mut self, name: &str) -> Option<&mut AlarmSpec> {
+        self.alarms.iter_mut().find(|a| a.name.as_str() == name)
+    }
+
+    /// Check the topic and every alarm (at most 100, names not repeated).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field (`alarms[1].threshold`).
+    pub fn validate(&self) -> Result<()> {
+        self.topic.validate()?;
+        if self.alarms.len() > 100 {
+            return Err(Error::invalid("alarms", format!("has {} alarms", self.alarms.len()), "at most 100 alarms per spec"));
+        }
+        for (i, alarm) in self.alarms.iter().enumerate() {
+            let field = format!("alarms[{i}]");
+            alarm.validate().in_field(&field)?;
+            if let Some(first) = self.alarms[..i].iter().position(|a| a.name == alarm.name) {
+                return Err(Error::invalid(format!("{field}.name"), format!("repeats alarms[{first}]"), "alarm names: unique"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One subscription of a topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionInfo {
+    /// `email`, `https`, `sqs`, ...
+    pub protocol: String,
+    /// The address, URL or ARN.
+    pub endpoint: String,
+    /// Whether the subscriber has not confirmed yet (`PendingConfirmation`).
+    pub pending: bool,
+}
+
+/// A topic as SNS reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// The name.
+    pub name: TopicName,
+    /// The ARN, which the alarms notify.
+    pub arn: String,
+    /// The KMS key encrypting it.
+    pub kms_key_id: Option<String>,
+    /// Its subscriptions.
+    pub subscriptions: Vec<SubscriptionInfo>,
+}
+
+/// An alarm as CloudWatch reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmInfo {
+    /// The name.
+    pub name: String,
+    /// The ARN.
+    pub arn: String,
+    /// The namespace (`AWS/RDS`).
+    pub namespace: String,
+    /// The metric's name.
+    pub metric_name: String,
+    /// The dimensions.
+    pub dimensions: BTreeMap<String, String>,
+    /// The statistic (`Average`).
+    pub statistic: String,
+    /// The comparison (`GreaterThanThreshold`).
+    pub comparison: String,
+    /// The threshold.
+    pub threshold: f64,
+    /// The period in seconds.
+    pub period_seconds: u32,
+    /// The evaluation periods.
+    pub evaluation_periods: u32,
+    /// How missing data counts.
+    pub treat_missing_data: String,
+    /// The description.
+    pub description: String,
+    /// Whether actions run.
+    pub actions_enabled: bool,
+    /// What runs when the alarm fires (topic ARNs), sorted.
+    pub alarm_actions: Vec<String>,
+    /// What runs when it recovers, sorted.
+    pub ok_actions: Vec<String>,
+    /// The state (`OK`, `ALARM`, `INSUFFICIENT_DATA`).
+    pub state: String,
+}
+
+/// The topic and the alarms, after an ensure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HealthAlarmsInfo {
+    /// The topic.
+    pub topic: TopicInfo,
+    /// The alarms of the spec, as read back, in the spec's order.
+    pub alarms: Vec<AlarmInfo>,
+}
+
+/// The fields of an alarm that `ensure` manages, comparable between spec and answer.
+#[derive(Clone, Debug, PartialEq)]
+struct AlarmState {
+    namespace: String,
+    metric_name: String,
+    dimensions: BTreeMap<String, String>,
+    statistic: String,
+    comparison: String,
+    threshold: f64,
+    period_seconds: u32,
+    evaluation_periods: u32,
+    treat_missing_data: String,
+    description: String,
+    actions_enabled: bool,
+    alarm_actions: Vec<String>,
+    ok_actions: Vec<String>,
+}
+
+impl AlarmState {
+    fn wanted(spec: &AlarmSpec, topic_arn: &str) -> Self {
+        AlarmState {
+            namespace: spec.metric.namespace().to_owned(),
+            metric_name: spec.metric.metric_name().to_owned(),
+            dimensions: spec.metric.dimensions(),
+            statistic: spec.metric.statistic().as_str().to_owned(),
+            comparison: spec.metric.comparison().as_str().to_owned(),
+            threshold: spec.threshold,
+            period_seconds: spec.period_seconds,
+            evaluation_periods: spec.evaluation_periods,
+            treat_missing_data: spec.metric.treat_missing_data().to_owned(),
+            description: spec.description.clone(),
+            actions_enabled: true,
+            alarm_actions: vec![topic_arn.to_owned()],
+            ok_actions: vec![topic_arn.to_owned()],
+        }
+    }
+
+    fn of(info: &AlarmInfo) -> Self {
+        AlarmState {
+            namespace: info.namespace.clone(),
+            metric_name: info.metric_name.clone(),
+            dimensions: info.dimensions.clone(),
+            statistic: info.statistic.clone(),
+            comparison: info.comparison.clone(),
+            threshold: info.threshold,
+            period_seconds: info.period_seconds,
+            evaluation_periods: info.evaluation_periods,
+            treat_missing_data: info.treat_missing_data.clone(),
+            description: info.description.clone(),
+            actions_enabled: info.actions_enabled,
+            alarm_actions: info.alarm_actions.clone(),
+            ok_actions: info.ok_actions.clone(),
+        }
+    }
+
+    fn diff(&self, wanted: &AlarmState) -> Vec<FieldChange> {
+        let mut fields = Vec::new();
+        let mut field = |name: &str, have: String, want: String| {
+            if have != want {
+                fields.push(FieldChange::new(name, have, want));
+            }
+        };
+        field("namespace", self.namespace.clone(), wanted.namespace.clone());
+        field("metric", self.metric_name.clone(), wanted.metric_name.clone());
+        field("dimensions", format!("{:?}", self.dimensions), format!("{:?}", wanted.dimensions));
+        field("statistic", self.statistic.clone(), wanted.statistic.clone());
+        field("comparison", self.comparison.clone(), wanted.comparison.clone());
+        let same_threshold = (self.threshold - wanted.threshold).abs() <= 1e-9 * wanted.threshold.abs().max(1.0);
+        if !same_threshold {
+            field("threshold", self.threshold.to_string(), wanted.threshold.to_string());
+        }
+        field("period_seconds", self.period_seconds.to_string(), wanted.period_seconds.to_string());
+        field("evaluation_periods", self.evaluation_periods.to_string(), wanted.evaluation_periods.to_string());
+        field("treat_missing_data", self.treat_missing_data.clone(), wanted.treat_missing_data.clone());
+        field("description", self.description.clone(), wanted.description.clone());
+        field("actions_enabled", self.actions_enabled.to_string(), wanted.actions_enabled.to_string());
+        field("alarm_actions", self.alarm_actions.join(","), wanted.alarm_actions.join(","));
+        field("ok_actions", self.ok_actions.join(","), wanted.ok_actions.join(","));
+        fields
+    }
+}
+
+/// CloudWatch alarms and the SNS topic they notify. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Alarms {
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    sns: aws_sdk_sns::Client,
+}
+
+impl Alarms {
+    /// CloudWatch and SNS over the caller's configuration.
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        Alarms::from_clients(cloudwatch_client(sdk_config, &[]), sns_client(sdk_config, &[]))
+    }
+
+    /// Over clients the caller built.
+    pub fn from_clients(cloudwatch: aws_sdk_cloudwatch::Client, sns: aws_sdk_sns::Client) -> Self {
+        Alarms { cloudwatch, sns }
+    }
+
+    /// The CloudWatch client.
+    pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        &self.cloudwatch
+    }
+
+    /// The SNS client.
+    pub fn sns(&self) -> &aws_sdk_sns::Client {
+        &self.sns
+    }
+
+    async fn find_topic_arn(&self, name: &TopicName) -> Result<Option<String>> {
+        let suffix = format!(":{name}");
+        let mut pages = self.sns.list_topics().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.on(Op::new(SNS, "ListTopics"), "sns topic", name.as_str())?;
+            if let Some(arn) = page.topics().iter().filter_map(|t| t.topic_arn()).find(|arn| arn.ends_with(&suffix)) {
+                return Ok(Some(arn.to_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The topic named `name`, with its KMS key and subscriptions.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; provider errors.
+    pub async fn describe_topic(&self, name: &TopicName) -> Result<TopicInfo> {
+        let arn = self.find_topic_arn(name).await?.ok_or_else(|| Error::not_found("sns topic", name.as_str()))?;
+        self.topic_info(name, arn).await
+    }
+
+    async fn topic_info(&self, name: &TopicName, arn: String) -> Result<TopicInfo> {
+        let attributes = self.sns.get_topic_attributes().topic_arn(&arn).send().await.on(Op::new(SNS, "GetTopicAttributes"), "sns topic", name.as_str())?;
+        let kms_key_id = attributes.attributes().and_then(|a| a.get("KmsMasterKeyId")).filter(|k| !k.is_empty()).cloned();
+        let mut subscriptions = Vec::new();
+        let mut pages = self.sns.list_subscriptions_by_topic().topic_arn(&arn).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.on(Op::new(SNS, "ListSubscriptionsByTopic"), "sns topic", name.as_str())?;
+            subscriptions.extend(page.subscriptions().iter().map(|s| SubscriptionInfo {
+                protocol: s.protocol().unwrap_or_default().to_owned(),
+                endpoint: s.endpoint().unwrap_or_default().to_owned(),
+                pending: s.subscription_arn() == Some("PendingConfirmation"),
+            }));
+        }
+        Ok(TopicInfo { name: name.clone(), arn, kms_key_id, subscriptions })
+    }
+
+    fn topic_changes(spec: &TopicSpec, topic: Option<&TopicInfo>) -> Plan {
+        let Some(topic) = topic else {
+            let mut plan = Plan::from_iter([Change::create("sns topic", spec.name.as_str())]);
+            if let Some(email) = &spec.email {
+                plan.push(Change::create("sns subscription", format!("email {} to {}", email.as_str(), spec.name)));
+            }
+            return plan;
+        };
+        let mut plan = Plan::new();
+        if let Some(key) = &spec.kms_key_id
+            && topic.kms_key_id.as_ref() != Some(key)
+        {
+            plan.push(Change::update("sns topic", spec.name.as_str(), vec![FieldChange::new("kms_key_id", topic.kms_key_id.as_deref().unwrap_or("-"), key)]));
+        }
+        if let Some(email) = &spec.email
+            && !topic.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email.as_str())
+        {
+            plan.push(Change::create("sns subscription", format!("email {} to {}", email.as_str(), spec.name)));
+        }
+        plan
+    }
+
+    /// The changes [`Alarms::ensure_topic`] would make; mutates nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; provider errors.
+    pub async fn plan_topic(&self, spec: &TopicSpec) -> Result<Plan> {
+        spec.validate()?;
+        let topic = match self.find_topic_arn(&spec.name).await? {
+            Some(arn) => Some(self.topic_info(&spec.name, arn).await?),
+            None => None,
+        };
+        Ok(Self::topic_changes(spec, topic.as_ref()))
+    }
+
+    /// Find the topic by name or create it; set its KMS key when the spec names
+    /// another; subscribe the e-mail address when it is not subscribed (pending
+    /// or confirmed). A second call makes no mutating request.
+    ///
+    /// # Errors
+    /// As [`Alarms::plan_topic`].
+    pub async fn ensure_topic(&self, spec: &TopicSpec) -> Result<Ensured<TopicInfo>> {
+        spec.validate()?;
+        let name = spec.name.as_str();
+        let (arn, current) = match self.find_topic_arn(&spec.name).await? {
+            Some(arn) => {
+                let info = self.topic_info(&spec.name, arn.clone()).await?;
+                (arn, Some(info))
+            }
+            None => {
+                let create = Op::new(SNS, "CreateTopic");
+                let mut request = self.sns.create_topic().name(name);
+                if let Some(key) = &spec.kms_key_id {
+                    request = request.attributes("KmsMasterKeyId", key);
+                }
+                let out = request.send().await.on(create, "sns topic", name)?;
+                (out.topic_arn().ok_or_else(|| missing(create, "topic ARN"))?.to_owned(), None)
+            }
+        };
+        let plan = Self::topic_changes(spec, current.as_ref());
+        let have_key = current.as_ref().and_then(|t| t.kms_key_id.clone());
+        if let (Some(key), Some(_)) = (&spec.kms_key_id, &current)
+            && have_key.as_ref() != Some(key)
+        {
+            self.sns
+                .set_topic_attributes()
+                .topic_arn(&arn)
+                .attribute_name("KmsMasterKeyId")
+                .attribute_value(key)
+                .send()
+                .await
+                .on(Op::new(SNS, "SetTopicAttributes"), "sns topic", name)?;
+        }
+        if let Some(email) = &spec.email {
+            let subscribed = current.as_ref().is_some_and(|t| t.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email.as_str()));
+            if !subscribed {
+                self.sns.subscribe().topic_arn(&arn).protocol("email").endpoint(email.as_str()).send().await.on(
+                    Op::new(SNS, "Subscribe"),
+                    "sns topic",
+                    name,
+                )?;
+            }
+        }
+        let info = match current {
+            Some(info) if plan.is_empty() => info,
+            _ => self.topic_info(&spec.name, arn).await?,
+        };
+        Ok(Ensured { info, plan })
+    }
+
+    /// Delete the topic named `name` (its subscriptions go with it), when it
+    /// exists. `confirm` must name the topic.
+    ///
+    /// # Errors
+    /// [`Error::ConfirmationRequired`] before any request; provider errors.
+    pub async fn delete_topic(&self, name: &TopicName, confirm: &Confirm) -> Result<Plan> {
+        confirm.check("delete sns topic", name.as_str())?;
+        let Some(arn) = self.find_topic_arn(name).await? else { return Ok(Plan::new()) };
+        self.sns.delete_topic().topic_arn(arn).send().await.on(Op::new(SNS, "DeleteTopic"), "sns topic", name.as_str())?;
+        Ok(Plan::from_iter([Change::delete("sns topic", name.as_str())]))
+    }
+
+    /// The metric alarms named `names` that exist, in the order CloudWatch answers.
+    ///
+    /// # Errors
+    /// Provider errors.
+    pub async fn describe_alarms(&self, names: &[AlarmName]) -> Result<Vec<AlarmInfo>> {
+        let mut alarms = Vec::new();
+        for chunk in names.chunks(100) {
+            let describe = Op::new(CLOUDWATCH, "DescribeAlarms");
+            let label = chunk.first().map(AlarmName::as_str).unwrap_or_default();
+            let mut pages = self
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.iter().map(|n| n.as_str().to_owned()).collect()))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.on(describe, "cloudwatch alarm", label)?;
+                alarms.extend(page.metric_alarms().iter().map(alarm_info));
+            }
+        }
+        Ok(alarms)
+    }
+
+    /// Every metric alarm whose name starts with `prefix`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on an empty `prefix` (before any request); provider errors.
+    pub async fn list_alarms(&self, prefix: &str) -> Result<Vec<AlarmInfo>> {
+        if prefix.is_empty() || prefix.len() > 255 {
+            return Err(Error::invalid("prefix", format!("has {} characters", prefix.len()), "alarm name prefixes: 1-255 characters"));
+        }
+        let mut alarms = Vec::new();
+        let mut pages = self.cloudwatch.describe_alarms().alarm_name_prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.on(Op::new(CLOUDWATCH, "DescribeAlarms"), "cloudwatch alarm", prefix)?;
+            alarms.extend(page.metric_alarms().iter().map(alarm_info));
+        }
+        Ok(alarms)
+    }
+
+    fn alarm_changes(spec: &HealthAlarmsSpec, topic_arn: &str, current: &[AlarmInfo]) -> (Plan, Vec<usize>) {
+        let mut plan = Plan::new();
+        let mut puts = Vec::new();
+        for (i, alarm) in spec.alarms.iter().enumerate() {
+            let wanted = AlarmState::wanted(alarm, topic_arn);
+            match current.iter().find(|a| a.name == alarm.name.as_str()) {
+                None => {
+                    plan.push(Change::create("cloudwatch alarm", alarm_label(alarm)));
+                    puts.push(i);
+                }
+                Some(info) => {
+                    let fields = AlarmState::of(info).diff(&wanted);
+                    if !fields.is_empty() {
+                        plan.push(Change::update("cloudwatch alarm", alarm_label(alarm), fields));
+                        puts.push(i);
+                    }
+                }
+            }
+        }
+        (plan, puts)
+    }
+
+    /// The changes [`Alarms::ensure`] would make; mutates nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; provider errors.
+    pub async fn plan(&self, spec: &HealthAlarmsSpec) -> Result<Plan> {
+        spec.validate()?;
+        let mut plan = self.plan_topic(&spec.topic).await?;
+        let topic_arn = match self.find_topic_arn(&spec.topic.name).await? {
+            Some(arn) => arn,
+            None => format!("(the new topic {})", spec.topic.name),
+        };
+        let names: Vec<AlarmName> = spec.alarms.iter().map(|a| a.name.clone()).collect();
+        let current = self.describe_alarms(&names).await?;
+        plan.extend(Self::alarm_changes(spec, &topic_arn, &current).0);
+        Ok(plan)
+    }
+
+    /// Ensure the topic ([`Alarms::ensure_topic`]), then put every alarm that
+    /// is missing or differs from the spec, notifying the topic on `ALARM` and
+    /// on `OK`. A second call makes no mutating request.
+    ///
+    /// # Errors
+    /// As [`Alarms::plan`].
+    pub async fn ensure(&self, spec: &HealthAlarmsSpec) -> Result<Ensured<HealthAlarmsInfo>> {
+        spec.validate()?;
+        let topic = self.ensure_topic(&spec.topic).await?;
+        let mut plan = topic.plan;
+        let topic = topic.info;
+        let names: Vec<AlarmName> = spec.alarms.iter().map(|a| a.name.clone()).collect();
+        let current = self.describe_alarms(&names).await?;
+        let (changes, puts) = Self::alarm_changes(spec, &topic.arn, &current);
+        for i in &puts {
+            self.put_alarm(&spec.alarms[*i], &topic.arn).await?;
+        }
+        plan.extend(changes);
+        let current = if puts.is_empty() { current } else { self.describe_alarms(&names).await? };
+        let alarms = spec.alarms.iter().filter_map(|a| current.iter().find(|c| c.name == a.name.as_str()).cloned()).collect();
+        Ok(Ensured { info: HealthAlarmsInfo { topic, alarms }, plan })
+    }
+
+    async fn put_alarm(&self, alarm: &AlarmSpec, topic_arn: &str) -> Result<()> {
+        let put = Op::new(CLOUDWATCH, "PutMetricAlarm");
+        let mut request = self
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(alarm.name.as_str())
+            .alarm_description(&alarm.description)
+            .actions_enabled(true)
+            .alarm_actions(topic_arn)
+            .ok_actions(topic_arn)
+            .namespace(alarm.metric.namespace())
+            .metric_name(alarm.metric.metric_name())
+            .statistic(alarm.metric.statistic())
+            .period(i32::try_from(alarm.period_seconds).unwrap_or(i32::MAX))
+            .evaluation_periods(i32::try_from(alarm.evaluation_periods).unwrap_or(i32::MAX))
+            .threshold(alarm.threshold)
+            .comparison_operator(alarm.metric.comparison())
+            .treat_missing_data(alarm.metric.treat_missing_data());
+        for (name, value) in alarm.metric.dimensions() {
+            request = request.dimensions(Dimension::builder().name(name).value(value).build());
+        }
+        request.send().await.on(put, "cloudwatch alarm", alarm.name.as_str())?;
+        Ok(())
+    }
+
+    /// Delete the alarms named `names` (those missing are skipped by CloudWatch).
+    /// `confirm` must cover every name (`Confirm::prefix` for a set).
+    ///
+    /// # Errors
+    /// [`Error::ConfirmationRequired`] before any request; provider errors.
+    pub async fn delete_alarms(&self, names: &[AlarmName], confirm: &Confirm) -> Result<Plan> {
+        for name in names {
+            confirm.check("delete cloudwatch alarm", name.as_str())?;
+        }
+        let existing = self.describe_alarms(names).await?;
+        if existing.is_empty() {
+            return Ok(Plan::new());
+        }
+        let delete = Op::new(CLOUDWATCH, "DeleteAlarms");
+        for chunk in existing.chunks(100) {
+            self.cloudwatch
+                .delete_alarms()
+                .set_alarm_names(Some(chunk.iter().map(|a| a.name.clone()).collect()))
+                .send()
+                .await
+                .on(delete, "cloudwatch alarm", chunk[0].name.as_str())?;
+        }
+        Ok(existing.iter().map(|a| Change::delete("cloudwatch alarm", a.name.as_str())).collect())
+    }
+}
+
+fn alarm_label(alarm: &AlarmSpec) -> String {
+    let dims: Vec<String> = alarm.metric.dimensions().values().cloned().collect();
+    let on = if dims.is_empty() { String::new() } else { format!(" of {}", dims.join(",")) };
+    format!(
+        "{} ({} {}{on} {} {} over {}×{} s)",
+        alarm.name,
+        alarm.metric.namespace(),
+        alarm.metric.metric_name(),
+        comparison_sign(&alarm.metric.comparison()),
+        alarm.threshold,
+        alarm.evaluation_periods,
+        alarm.period_seconds
+    )
+}
+
+fn alarm_info(a: &MetricAlarm) -> AlarmInfo {
+    let mut alarm_actions = a.alarm_actions().to_vec();
+    alarm_actions.sort();
+    let mut ok_actions = a.ok_actions().to_vec();
+    ok_actions.sort();
+    AlarmInfo {
+        name: a.alarm_name().unwrap_or_default().to_owned(),
+        arn: a.alarm_arn().unwrap_or_default().to_owned(),
+        namespace: a.namespace().unwrap_or_default().to_owned(),
+        metric_name: a.metric_name().unwrap_or_default().to_owned(),
+        dimensions: a.dimensions().iter().map(|d| (d.name().unwrap_or_default().to_owned(), d.value().unwrap_or_default().to_owned())).collect(),
+        statistic: a.statistic().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        comparison: a.comparison_operator().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        threshold: a.threshold().unwrap_or(f64::NAN),
+        period_seconds: a.period().and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+        evaluation_periods: a.evaluation_periods().and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+        treat_missing_data: a.treat_missing_data().unwrap_or("missing").to_owned(),
+        description: a.alarm_description().unwrap_or_default().to_owned(),
+        actions_enabled: a.actions_enabled().unwrap_or(true),
+        alarm_actions,
+        ok_actions,
+        state: a.state_value().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> HealthAlarmsSpec {
+        let topic = TopicSpec::new(TopicName::new("p-alerts").unwrap());
+        HealthAlarmsSpec::deeploy("p", &ResourceName::new("p-db").unwrap(), None, topic).unwrap()
+    }
+
+    #[test]
+    fn the_deeploy_set_is_valid_and_complete() {
+        let s = spec();
+        s.validate().unwrap();
+        let metrics: Vec<&str> = s.alarms.iter().map(|a| a.metric.metric_name()).collect();
+        assert_eq!(metrics, ["CPUUtilization", "FreeStorageSpace", "DatabaseConnections", "BurstBalance", "CPUCreditBalance", "NumberOfBackupJobsFailed"]);
+    }
+
+    #[test]
+    fn thresholds_periods_and_names_are_checked_with_the_field() {
+        let field = |f: fn(&mut HealthAlarmsSpec)| {
+            let mut s = spec();
+            f(&mut s);
+            s.validate().unwrap_err().invalid_field().map(str::to_owned)
+        };
+        assert_eq!(field(|s| s.alarms[0].threshold = 101.0).as_deref(), Some("alarms[0].threshold"));
+        assert_eq!(field(|s| s.alarms[3].threshold = -1.0).as_deref(), Some("alarms[3].threshold"));
+        assert_eq!(field(|s| s.alarms[1].threshold = 0.0).as_deref(), Some("alarms[1].threshold"));
+        assert_eq!(field(|s| s.alarms[2].threshold = f64::NAN).as_deref(), Some("alarms[2].threshold"));
+        assert_eq!(field(|s| s.alarms[5].threshold = 0.5).as_deref(), Some("alarms[5].threshold"));
+        assert_eq!(field(|s| s.alarms[0].period_seconds = 90).as_deref(), Some("alarms[0].period_seconds"));
+        assert_eq!(field(|s| s.alarms[0].evaluation_periods = 0).as_deref(), Some("alarms[0].evaluation_periods"));
+        assert_eq!(field(|s| s.alarms[0].evaluation_periods = 10_000).as_deref(), Some("alarms[0].evaluation_periods"));
+        assert_eq!(field(|s| s.alarms[1].name = s.alarms[0].name.clone()).as_deref(), Some("alarms[1].name"));
+        assert_eq!(field(|s| s.topic.kms_key_id = Some("has space".into())).as_deref(), Some("topic.kms_key_id"));
+        assert_eq!(field(|s| s.alarms[5].metric = HealthMetric::BackupJobsFailed(Some("a b".into()))).as_deref(), Some("alarms[5].metric.vault"));
+        assert_eq!(AlarmName::new("").unwrap_err().invalid_field(), Some("name"));
+        assert_eq!(TopicName::new("a.b").unwrap_err().invalid_field(), Some("topic.name"));
+        assert_eq!(EmailAddress::new("nobody").unwrap_err().invalid_field(), Some("topic.email"));
+        assert!(EmailAddress::new("ops@example.com").is_ok());
+    }
+
+    #[test]
+    fn an_alarm_matching_its_spec_has_no_diff() {
+        let s = spec();
+        let wanted = AlarmState::wanted(&s.alarms[1], "arn:aws:sns:eu-central-1:123456789012:p-alerts");
+        let mut have = wanted.clone();
+        assert!(have.diff(&wanted).is_empty());
+        have.threshold = 2_147_483_648.000_000_2;
+        assert!(have.diff(&wanted).is_empty(), "rounding is no change");
+        have.threshold = 1e9;
+        assert_eq!(have.diff(&wanted)[0].field, "threshold");
+    }
+}

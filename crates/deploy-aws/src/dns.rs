@@ -1,0 +1,1064 @@
+//! Route 53: a hosted zone found by its name (public, or private to one VPC)
+//! and the records in it — the host names the Okera seed assigns to services.
+//!
+//! Names and values are typed and checked before any request: [`DnsName`]
+//! (labels of 1 to 63 letters, digits, `-` and `_`, at most 253 characters, an
+//! optional leading `*` label), [`Ttl`], and per type the values of a
+//! [`RecordSpec`] (IPv4 for `A`, IPv6 for `AAAA`, one target name for
+//! `CNAME`, printable text for `TXT`, or an alias to a load balancer). Every
+//! record must lie in its zone.
+//!
+//! [`Dns::ensure_zone`] is idempotent: it finds the zone by name (and VPC, for
+//! a private zone) before creating one, with a `CallerReference` made from the
+//! name; then it sends one `ChangeResourceRecordSets` of `UPSERT`s for the
+//! records that are missing or differ, and none when all match. Records of the
+//! zone that the spec does not name are left alone. Deleting records or the
+//! zone needs a [`Confirm`] naming the zone.
+//!
+//! ```no_run
+//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! use deploy_aws::dns::{Dns, DnsName, RecordSpec, Ttl, ZoneSpec};
+//!
+//! let zone = DnsName::new("acme.example.com")?;
+//! let spec = ZoneSpec::public(zone).with_records([
+//!     RecordSpec::a(DnsName::new("app.acme.example.com")?, Ttl::new(300)?, ["203.0.113.10".parse().unwrap()]),
+//!     RecordSpec::txt(DnsName::new("acme.example.com")?, Ttl::new(300)?, ["owner=platform"])?,
+//! ]);
+//! let ensured = Dns::new(sdk_config).ensure_zone(&spec).await?;
+//! println!("{} {:?}\n{}", ensured.info.zone.id, ensured.info.zone.name_servers, ensured.plan);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use aws_sdk_route53::Client;
+use aws_sdk_route53::types::{
+    AliasTarget as AwsAliasTarget, Change as AwsChange, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecord, ResourceRecordSet, RrType, Vpc,
+    VpcRegion,
+};
+use aws_types::SdkConfig;
+use deploy_core::error::ResultExt;
+use deploy_core::plan::{Change, FieldChange, Plan};
+use deploy_core::{Confirm, Error, Result};
+
+use crate::Ensured;
+use crate::error::{Op, SdkResultExt, build_error, missing};
+
+const SERVICE: &str = "aws-route53";
+
+const fn op(operation: &'static str) -> Op {
+    Op::new(SERVICE, operation)
+}
+
+service_client!(aws_sdk_route53, " Route 53", crate::cdata::UnwrapCdata);
+
+const NAME_RULE: &str = "DNS names: at most 253 characters; labels of 1-63 letters, digits, `-` and `_`, not starting or ending with `-`; \
+                         `*` only as the whole leftmost label";
+
+/// A DNS name: lowercase, without the trailing dot (`app.acme.example.com`).
+///
+/// At most 253 characters, labels of 1 to 63 ASCII letters, digits, `-` and
+/// `_` (`_acme-challenge`), not starting or ending with `-`; the leftmost label
+/// may be `*` (a wildcard record). Letters are lowercased; one trailing dot is
+/// dropped.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DnsName(String);
+
+impl DnsName {
+    /// The field name used in errors.
+    pub const FIELD: &'static str = "name";
+
+    /// Validate `name`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on field `name` naming the rule.
+    pub fn new(name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        let trimmed = name.strip_suffix('.').unwrap_or(&name).to_ascii_lowercase();
+        if trimmed.is_empty() {
+            return Err(Error::invalid(Self::FIELD, "is empty", NAME_RULE));
+        }
+        if trimmed.len() > 253 {
+            return Err(Error::invalid(Self::FIELD, format!("has {} characters", trimmed.len()), NAME_RULE));
+        }
+        for (i, label) in trimmed.split('.').enumerate() {
+            if label.is_empty() {
+                return Err(Error::invalid(Self::FIELD, format!("`{name}` has an empty label"), NAME_RULE));
+            }
+            if label.len() > 63 {
+                return Err(Error::invalid(Self::FIELD, format!("has a label of {} characters", label.len()), NAME_RULE));
+            }
+            if label == "*" {
+                if i == 0 {
+                    continue;
+                }
+                return Err(Error::invalid(Self::FIELD, format!("`{name}` has `*` below the leftmost label"), NAME_RULE));
+            }
+            if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))) {
+                return Err(Error::invalid(Self::FIELD, format!("`{name}` contains {c:?}"), NAME_RULE));
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(Error::invalid(Self::FIELD, format!("`{name}` has a label starting or ending with `-`"), NAME_RULE));
+            }
+        }
+        Ok(DnsName(trimmed))
+    }
+
+    /// A name as Route 53 answers it: with a trailing dot, `*` escaped as `\052`.
+    fn from_route53(name: &str) -> Result<Self> {
+        DnsName::new(name.replace("\\052", "*"))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this name is `zone` or a name below it.
+    pub fn is_within(&self, zone: &DnsName) -> bool {
+        self.0 == zone.0 || self.0.strip_suffix(zone.as_str()).is_some_and(|head| head.ends_with('.'))
+    }
+}
+
+impl fmt::Display for DnsName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for DnsName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// A record's time to live in seconds: 0 to 2,147,483,647 (Route 53's range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ttl(u32);
+
+impl Ttl {
+    /// The field name used in errors.
+    pub const FIELD: &'static str = "ttl";
+    /// Route 53's largest TTL.
+    pub const MAX: u32 = 2_147_483_647;
+
+    /// Validate `seconds`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on field `ttl`.
+    pub fn new(seconds: u32) -> Result<Self> {
+        if seconds > Self::MAX {
+            return Err(Error::invalid(Self::FIELD, format!("is {seconds} seconds"), "Route 53 TTLs: 0 to 2,147,483,647 seconds"));
+        }
+        Ok(Ttl(seconds))
+    }
+
+    /// The seconds.
+    pub fn seconds(self) -> u32 {
+        self.0
+    }
+}
+
+/// The record types this module manages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordType {
+    /// IPv4 addresses.
+    A,
+    /// IPv6 addresses.
+    Aaaa,
+    /// Another name (canonical name).
+    Cname,
+    /// Text.
+    Txt,
+}
+
+impl RecordType {
+    /// The type as DNS names it (`A`, `AAAA`, `CNAME`, `TXT`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::Aaaa => "AAAA",
+            RecordType::Cname => "CNAME",
+            RecordType::Txt => "TXT",
+        }
+    }
+
+    /// Parse `A`, `AAAA`, `CNAME` or `TXT` (any case).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on field `type`.
+    pub fn parse(value: &str) -> Result<Self> {
+        match value.to_ascii_uppercase().as_str() {
+            "A" => Ok(RecordType::A),
+            "AAAA" => Ok(RecordType::Aaaa),
+            "CNAME" => Ok(RecordType::Cname),
+            "TXT" => Ok(RecordType::Txt),
+            _ => Err(Error::invalid("type", format!("`{value}` is not a managed record type"), "record types: A, AAAA, CNAME, TXT")),
+        }
+    }
+
+    fn rr_type(self) -> RrType {
+        RrType::from(self.as_str())
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An alias record's target: a load balancer (or another AWS resource Route 53
+/// can alias) by its DNS name and the hosted zone id AWS publishes for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AliasTarget {
+    /// The target's hosted zone id (for a load balancer, its `CanonicalHostedZoneId`).
+    pub hosted_zone_id: String,
+    /// The target's DNS name (`my-lb-123.eu-central-1.elb.amazonaws.com`).
+    pub dns_name: DnsName,
+    /// Whether Route 53 answers only while the target is healthy.
+    pub evaluate_target_health: bool,
+}
+
+/// What a record holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordData {
+    /// `A` records: IPv4 addresses, with a TTL.
+    A(Ttl, Vec<Ipv4Addr>),
+    /// `AAAA` records: IPv6 addresses, with a TTL.
+    Aaaa(Ttl, Vec<Ipv6Addr>),
+    /// A `CNAME` record: one target name, with a TTL.
+    Cname(Ttl, DnsName),
+    /// `TXT` records: strings of printable ASCII (at most 255 characters each), with a TTL.
+    Txt(Ttl, Vec<String>),
+    /// An alias of type `A` or `AAAA` (no TTL: the target's applies).
+    Alias(RecordType, AliasTarget),
+}
+
+/// One record set: a name, and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordSpec {
+    /// The record's name, in the zone.
+    pub name: DnsName,
+    /// Type, TTL and values.
+    pub data: RecordData,
+}
+
+const TXT_RULE: &str = "TXT values: 1-255 printable ASCII characters each (Route 53 quotes them)";
+
+impl RecordSpec {
+    /// `A` records.
+    pub fn a(name: DnsName, ttl: Ttl, addresses: impl IntoIterator<Item = Ipv4Addr>) -> Self {
+        RecordSpec { name, data: RecordData::A(ttl, addresses.into_iter().collect()) }
+    }
+
+    /// `AAAA` records.
+    pub fn aaaa(name: DnsName, ttl: Ttl, addresses: impl IntoIterator<Item = Ipv6Addr>) -> Self {
+        RecordSpec { name, data: RecordData::Aaaa(ttl, addresses.into_iter().collect()) }
+    }
+
+    /// A `CNAME` record.
+    pub fn cname(name: DnsName, ttl: Ttl, target: DnsName) -> Self {
+        RecordSpec { name, data: RecordData::Cname(ttl, target) }
+    }
+
+    /// `TXT` records.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on field `values[i]` when a text breaks [`TXT_RULE`](self).
+    pub fn txt<S: Into<String>>(name: DnsName, ttl: Ttl, texts: impl IntoIterator<Item = S>) -> Result<Self> {
+        let texts: Vec<String> = texts.into_iter().map(Into::into).collect();
+        for (i, t) in texts.iter().enumerate() {
+            check_txt(t).map_err(|problem| Error::invalid(format!("values[{i}]"), problem, TXT_RULE))?;
+        }
+        Ok(RecordSpec { name, data: RecordData::Txt(ttl, texts) })
+    }
+
+    /// An alias (`A` or `AAAA`) to a load balancer: its DNS name and the hosted
+    /// zone id AWS publishes for it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `type` (not `A`/`AAAA`), `alias.hosted_zone_id` or `alias.dns_name`.
+    pub fn alias_to_load_balancer(
+        name: DnsName,
+        record_type: RecordType,
+        hosted_zone_id: &str,
+        dns_name: &str,
+        evaluate_target_health: bool,
+    ) -> Result<Self> {
+        if !matches!(record_type, RecordType::A | RecordType::Aaaa) {
+            return Err(Error::invalid("type", format!("is {record_type}"), "alias records: type A or AAAA"));
+        }
+        let id_ok = (1..=32).contains(&hosted_zone_id.len()) && hosted_zone_id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !id_ok {
+            return Err(Error::invalid("alias.hosted_zone_id", format!("`{hosted_zone_id}` is not a hosted zone id"), "hosted zone ids: 1-32 uppercase letters and digits"));
+        }
+        let dns_name = DnsName::new(dns_name).in_field("alias")?;
+        Ok(RecordSpec {
+            name,
+            data: RecordData::Alias(record_type, AliasTarget { hosted_zone_id: hosted_zone_id.to_owned(), dns_name, evaluate_target_health }),
+        })
+    }
+
+    /// A record from text, as a command line or a file gives it: the name, the
+    /// type (`A`, `AAAA`, `CNAME`, `TXT`), the TTL and the values, each checked
+    /// against its type.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `name`, `type`, `ttl` or `values[i]`.
+    pub fn parse(name: &str, record_type: &str, ttl: u32, values: &[&str]) -> Result<Self> {
+        let name = DnsName::new(name)?;
+        let record_type = RecordType::parse(record_type)?;
+        let ttl = Ttl::new(ttl)?;
+        let bad = |i: usize, v: &str, rule: &str| Error::invalid(format!("values[{i}]"), format!("`{v}` is not valid for {record_type}"), rule);
+        match record_type {
+            RecordType::A => {
+                let ips = values.iter().enumerate().map(|(i, v)| v.parse::<Ipv4Addr>().map_err(|_| bad(i, v, "A values: IPv4 addresses"))).collect::<Result<Vec<_>>>()?;
+                Ok(RecordSpec::a(name, ttl, ips))
+            }
+            RecordType::Aaaa => {
+                let ips = values.iter().enumerate().map(|(i, v)| v.parse::<Ipv6Addr>().map_err(|_| bad(i, v, "AAAA values: IPv6 addresses"))).collect::<Result<Vec<_>>>()?;
+                Ok(RecordSpec::aaaa(name, ttl, ips))
+            }
+            RecordType::Cname => match values {
+                [one] => Ok(RecordSpec::cname(name, ttl, DnsName::new(*one).in_field("values[0]")?)),
+                _ => Err(Error::invalid("values", format!("has {} values", values.len()), "CNAME records: exactly one target name")),
+            },
+            RecordType::Txt => RecordSpec::txt(name, ttl, values.iter().copied()),
+        }
+    }
+
+    /// The record's type.
+    pub fn record_type(&self) -> RecordType {
+        match &self.data {
+            RecordData::A(..) => RecordType::A,
+            RecordData::Aaaa(..) => RecordType::Aaaa,
+            RecordData::Cname(..) => RecordType::Cname,
+            RecordData::Txt(..) => RecordType::Txt,
+            RecordData::Alias(t, _) => *t,
+        }
+    }
+
+    /// Check what the constructors cannot: at least one value, at most one
+    /// CNAME target, TXT texts (when the fields were set directly).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let count = match &self.data {
+            RecordData::A(_, v) => v.len(),
+            RecordData::Aaaa(_, v) => v.len(),
+            RecordData::Txt(_, v) => {
+                for (i, t) in v.iter().enumerate() {
+                    check_txt(t).map_err(|problem| Error::invalid(format!("values[{i}]"), problem, TXT_RULE))?;
+                }
+                v.len()
+            }
+            RecordData::Cname(..) | RecordData::Alias(..) => 1,
+        };
+        if count == 0 {
+            return Err(Error::invalid("values", "is empty", "records: at least one value"));
+        }
+        if count > 400 {
+            return Err(Error::invalid("values", format!("has {count} values"), "Route 53 record sets: at most 400 values"));
+        }
+        if let RecordData::Alias(t, _) = &self.data
+            && !matches!(t, RecordType::A | RecordType::Aaaa)
+        {
+            return Err(Error::invalid("type", format!("is {t}"), "alias records: type A or AAAA"));
+        }
+        Ok(())
+    }
+
+    /// The record as it reads back: TTL and values in Route 53's form, sorted.
+    fn wanted(&self) -> RecordState {
+        let (ttl, mut values, alias) = match &self.data {
+            RecordData::A(ttl, v) => (Some(ttl.0), v.iter().map(ToString::to_string).collect(), None),
+            RecordData::Aaaa(ttl, v) => (Some(ttl.0), v.iter().map(ToString::to_string).collect(), None),
+            RecordData::Cname(ttl, target) => (Some(ttl.0), vec![target.to_string()], None),
+            RecordData::Txt(ttl, v) => (Some(ttl.0), v.iter().map(|t| quote_txt(t)).collect::<Vec<_>>(), None),
+            RecordData::Alias(_, target) => (None, Vec::new(), Some(target.clone())),
+        };
+        values.sort();
+        RecordState { ttl, values, alias }
+    }
+}
+
+fn check_txt(text: &str) -> std::result::Result<(), String> {
+    if text.is_empty() || text.len() > 255 {
+        return Err(format!("has {} characters", text.len()));
+    }
+    if let Some(c) = text.chars().find(|c| !(' '..='~').contains(c)) {
+        return Err(format!("contains {c:?}"));
+    }
+    Ok(())
+}
+
+/// `"text"`, with `"` and `\` escaped: a TXT value as Route 53 takes and answers it.
+fn quote_txt(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Who can resolve a zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZoneVisibility {
+    /// The internet.
+    Public,
+    /// One VPC (the zone is found by its name and this VPC).
+    Private {
+        /// The VPC id (`vpc-0123456789abcdef0`).
+        vpc_id: String,
+        /// The VPC's region (`eu-central-1`).
+        vpc_region: String,
+    },
+}
+
+/// What a hosted zone should be, with the records it should hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneSpec {
+    /// The zone's name (`acme.example.com`).
+    pub name: DnsName,
+    /// Public, or private to a VPC.
+    pub visibility: ZoneVisibility,
+    /// The zone's comment.
+    pub comment: String,
+    /// The records to ensure; other records of the zone are left alone.
+    pub records: Vec<RecordSpec>,
+}
+
+impl ZoneSpec {
+    /// A public zone named `name`, with no records to manage.
+    pub fn public(name: DnsName) -> Self {
+        ZoneSpec { name, visibility: ZoneVisibility::Public, comment: String::new(), records: Vec::new() }
+    }
+
+    /// A private zone named `name`, associated with the VPC `vpc_id` in `vpc_region`.
+    pub fn private(name: DnsName, vpc_id: impl Into<String>, vpc_region: impl Into<String>) -> Self {
+        ZoneSpec {
+            visibility: ZoneVisibility::Private { vpc_id: vpc_id.into(), vpc_region: vpc_region.into() },
+            ..ZoneSpec::public(name)
+        }
+    }
+
+    /// With these records.
+    #[must_use]
+    pub fn with_records(mut self, records: impl IntoIterator<Item = RecordSpec>) -> Self {
+        self.records = records.into_iter().collect();
+        self
+    }
+
+    /// With a comment.
+    #[must_use]
+    pub fn with_comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = comment.into();
+        self
+    }
+
+    /// Check what no type carries: the VPC of a private zone, the comment,
+    /// every record (in the zone, not twice, no CNAME at the apex or beside
+    /// other types).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field (`records[2].name`).
+    pub fn validate(&self) -> Result<()> {
+        if let ZoneVisibility::Private { vpc_id, vpc_region } = &self.visibility {
+            let hex = vpc_id.strip_prefix("vpc-").unwrap_or("");
+            if !(matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())) {
+                return Err(Error::invalid("visibility.vpc_id", format!("`{vpc_id}` is not a VPC id"), "VPC ids: `vpc-` and 8 or 17 lowercase hex digits"));
+            }
+            if !VpcRegion::values().contains(&vpc_region.as_str()) {
+                return Err(Error::invalid("visibility.vpc_region", format!("`{vpc_region}` is not a region Route 53 knows"), "an AWS region name (`eu-central-1`)"));
+            }
+        }
+        if self.comment.chars().count() > 256 {
+            return Err(Error::invalid("comment", "is longer than 256 characters", "hosted zone comments: at most 256 characters"));
+        }
+        let mut seen: BTreeMap<(&DnsName, RecordType), usize> = BTreeMap::new();
+        for (i, record) in self.records.iter().enumerate() {
+            let field = format!("records[{i}]");
+            record.validate().in_field(&field)?;
+            if !record.name.is_within(&self.name) {
+                return Err(Error::invalid(format!("{field}.name"), format!("`{}` is not in zone `{}`", record.name, self.name), "record names: the zone's name or a name ending with `.` and the zone's name"));
+            }
+            if let Some(first) = seen.insert((&record.name, record.record_type()), i) {
+                return Err(Error::invalid(format!("{field}.name"), format!("repeats the {} record of records[{first}]", record.record_type()), "one record set per name and type"));
+            }
+        }
+        for (i, record) in self.records.iter().enumerate() {
+            if record.record_type() == RecordType::Cname {
+                if record.name == self.name {
+                    return Err(Error::invalid(format!("records[{i}].name"), "is the zone apex", "CNAME records: not at the zone apex (use an alias)"));
+                }
+                if self.records.iter().any(|r| r.name == record.name && r.record_type() != RecordType::Cname) {
+                    return Err(Error::invalid(format!("records[{i}].name"), "has other record types beside its CNAME", "CNAME records: no other record at the same name"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn caller_reference(&self) -> String {
+        let scope = match &self.visibility {
+            ZoneVisibility::Public => "public".to_owned(),
+            ZoneVisibility::Private { vpc_id, .. } => vpc_id.clone(),
+        };
+        let mut reference = format!("deploy/{scope}/{}", self.name);
+        reference.truncate(128);
+        reference
+    }
+}
+
+/// A hosted zone as Route 53 reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneInfo {
+    /// The zone id, without `/hostedzone/` (`Z0123456789ABCDEFGHIJ`).
+    pub id: String,
+    /// The zone's name.
+    pub name: DnsName,
+    /// Whether the zone is private.
+    pub private: bool,
+    /// The VPCs of a private zone: `(vpc id, region)`.
+    pub vpcs: Vec<(String, String)>,
+    /// The name servers of a public zone.
+    pub name_servers: Vec<String>,
+    /// The zone's comment.
+    pub comment: String,
+    /// The zone's `CallerReference`.
+    pub caller_reference: String,
+}
+
+/// One record set of a zone, as Route 53 reports it (any type, `NS` and `SOA` too).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// The name.
+    pub name: DnsName,
+    /// The type (`A`, `NS`, `SOA`, ...).
+    pub record_type: String,
+    /// The TTL (none for an alias).
+    pub ttl: Option<u32>,
+    /// The values, sorted (TXT values quoted, as Route 53 keeps them).
+    pub values: Vec<String>,
+    /// The alias target.
+    pub alias: Option<AliasTarget>,
+}
+
+/// What the zone and its records are, after an ensure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneState {
+    /// The zone.
+    pub zone: ZoneInfo,
+    /// Every record set of the zone, as read back.
+    pub records: Vec<RecordInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RecordState {
+    ttl: Option<u32>,
+    values: Vec<String>,
+    alias: Option<AliasTarget>,
+}
+
+impl RecordState {
+    fn of(info: &RecordInfo) -> Self {
+        RecordState { ttl: info.ttl, values: info.values.clone(), alias: info.alias.clone() }
+    }
+}
+
+/// Route 53 hosted zones and records. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Dns {
+    client: Client,
+}
+
+impl Dns {
+    /// Route 53 over the caller's configuration.
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        Dns::from_client(client(sdk_config, &[]))
+    }
+
+    /// Route 53 over a client the caller built.
+    pub fn from_client(client: Client) -> Self {
+        Dns { client }
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The zone named `name` with this visibility: the public zone of that
+    /// name, or the private zone of that name associated with the VPC.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Conflict`] when several public zones have the name.
+    pub async fn describe_zone(&self, name: &DnsName, visibility: &ZoneVisibility) -> Result<ZoneInfo> {
+        self.find_zone(name, visibility).await?.ok_or_else(|| Error::not_found("hosted zone", name.as_str()))
+    }
+
+    async fn find_zone(&self, name: &DnsName, visibility: &ZoneVisibility) -> Result<Option<ZoneInfo>> {
+        let list = op("ListHostedZonesByName");
+        let mut candidates = Vec::new();
+        let (mut next_name, mut next_id): (Option<String>, Option<String>) = (Some(name.to_string()), None);
+        'pages: while let Some(dns_name) = next_name.take() {
+            let out = self
+                .client
+                .list_hosted_zones_by_name()
+                .dns_name(dns_name)
+                .set_hosted_zone_id(next_id.take())
+                .max_items(100)
+                .send()
+                .await
+                .on(list, "hosted zone", name.as_str())?;
+            for zone in out.hosted_zones() {
+                // Zones come sorted by name from the one asked for: stop at the first other name.
+                if DnsName::from_route53(zone.name()).ok().as_ref() != Some(name) {
+                    break 'pages;
+                }
+                let private = zone.config().is_some_and(|c| c.private_zone());
+                if private == matches!(visibility, ZoneVisibility::Private { .. }) {
+                    candidates.push(zone.id().to_owned());
+                }
+            }
+            if out.is_truncated() {
+                next_name = out.next_dns_name().map(str::to_owned);
+                next_id = out.next_hosted_zone_id().map(str::to_owned);
+            }
+        }
+        let mut matching = Vec::new();
+        for id in candidates {
+            let zone = self.get_zone(&id, name).await?;
+            match visibility {
+                ZoneVisibility::Public => matching.push(zone),
+                ZoneVisibility::Private { vpc_id, .. } => {
+                    if zone.vpcs.iter().any(|(v, _)| v == vpc_id) {
+                        matching.push(zone);
+                    }
+                }
+            }
+        }
+        match matching.len() {
+            0 => Ok(None),
+            1 => Ok(matching.pop()),
+            _ => Err(Error::conflict(
+                "hosted zone",
+                name.as_str(),
+                format!("{} zones match: {}", matching.len(), matching.iter().map(|z| z.id.as_str()).collect::<Vec<_>>().join(", ")),
+            )),
+        }
+    }
+
+    async fn get_zone(&self, id: &str, name: &DnsName) -> Result<ZoneInfo> {
+        let get = op("GetHostedZone");
+        let out = self.client.get_hosted_zone().id(id).send().await.on(get, "hosted zone", name.as_str())?;
+        let zone = out.hosted_zone().ok_or_else(|| missing(get, "hosted zone"))?;
+        Ok(ZoneInfo {
+            id: zone.id().trim_start_matches("/hostedzone/").to_owned(),
+            name: DnsName::from_route53(zone.name()).unwrap_or_else(|_| name.clone()),
+            private: zone.config().is_some_and(|c| c.private_zone()),
+            vpcs: out
+                .vpcs()
+                .iter()
+                .filter_map(|v| Some((v.vpc_id()?.to_owned(), v.vpc_region().map(|r| r.as_str().to_owned()).unwrap_or_default())))
+                .filter(|(id, _)| !id.is_empty())
+                .collect(),
+            name_servers: out.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default(),
+            comment: zone.config().and_then(|c| c.comment()).unwrap_or_default().to_owned(),
+            caller_reference: zone.caller_reference().to_owned(),
+        })
+    }
+
+    /// Every record set of `zone`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the zone is gone; provider errors.
+    pub async fn list_records(&self, zone: &ZoneInfo) -> Result<Vec<RecordInfo>> {
+        let list = op("ListResourceRecordSets");
+        let mut records = Vec::new();
+        let (mut start_name, mut start_type): (Option<String>, Option<RrType>) = (None, None);
+        loop {
+            let out = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(&zone.id)
+                .set_start_record_name(start_name.take())
+                .set_start_record_type(start_type.take())
+                .send()
+                .await
+                .on(list, "hosted zone", zone.name.as_str())?;
+            for set in out.resource_record_sets() {
+                records.push(record_info(set).map_err(|e| bad_answer(list, &format!("a record name Route 53 answered is not valid: {e}")))?);
+            }
+            if !out.is_truncated() || out.next_record_name().is_none() {
+                break;
+            }
+            start_name = out.next_record_name().map(str::to_owned);
+            start_type = out.next_record_type().cloned();
+        }
+        Ok(records)
+    }
+
+    /// The changes [`Dns::ensure_zone`] would make; mutates nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; [`Error::Conflict`] when
+    /// several zones match; provider errors.
+    pub async fn plan_zone(&self, spec: &ZoneSpec) -> Result<Plan> {
+        spec.validate()?;
+        match self.find_zone(&spec.name, &spec.visibility).await? {
+            None => {
+                let mut plan = Plan::from_iter([Change::create("hosted zone", zone_label(spec))]);
+                plan.extend(Plan::from_iter(spec.records.iter().map(|r| Change::create("dns record", record_label(r)))));
+                Ok(plan)
+            }
+            Some(zone) => {
+                let mut plan = Plan::new();
+                if zone.comment != spec.comment {
+                    plan.push(Change::update("hosted zone", zone_label(spec), vec![FieldChange::new("comment", &zone.comment, &spec.comment)]));
+                }
+                let current = self.list_records(&zone).await?;
+                plan.extend(record_changes(spec, &current).0);
+                Ok(plan)
+            }
+        }
+    }
+
+    /// Find the zone (by name, and VPC when private) or create it, bring its
+    /// comment to the spec, and upsert the records that are missing or differ
+    /// in one change batch. A second call makes no mutating request.
+    ///
+    /// # Errors
+    /// As [`Dns::plan_zone`].
+    pub async fn ensure_zone(&self, spec: &ZoneSpec) -> Result<Ensured<ZoneState>> {
+        spec.validate()?;
+        let mut plan = Plan::new();
+        let zone = match self.find_zone(&spec.name, &spec.visibility).await? {
+            Some(zone) => {
+                if zone.comment != spec.comment {
+                    self.client.update_hosted_zone_comment().id(&zone.id).comment(&spec.comment).send().await.on(
+                        op("UpdateHostedZoneComment"),
+                        "hosted zone",
+                        spec.name.as_str(),
+                    )?;
+                    plan.push(Change::update("hosted zone", zone_label(spec), vec![FieldChange::new("comment", &zone.comment, &spec.comment)]));
+                    ZoneInfo { comment: spec.comment.clone(), ..zone }
+                } else {
+                    zone
+                }
+            }
+            None => {
+                let zone = self.create_zone(spec).await?;
+                plan.push(Change::create("hosted zone", zone_label(spec)));
+                zone
+            }
+        };
+        let current = self.list_records(&zone).await?;
+        let (changes, upserts) = record_changes(spec, &current);
+        if !upserts.is_empty() {
+            let change = op("ChangeResourceRecordSets");
+            let mut batch = ChangeBatch::builder().comment(format!("deploy: ensure records of {}", spec.name));
+            for record in &upserts {
+                let set = record_set(record).map_err(|e| build_error(change, e))?;
+                batch = batch.changes(AwsChange::builder().action(ChangeAction::Upsert).resource_record_set(set).build().map_err(|e| build_error(change, e))?);
+            }
+            self.client
+                .change_resource_record_sets()
+                .hosted_zone_id(&zone.id)
+                .change_batch(batch.build().map_err(|e| build_error(change, e))?)
+                .send()
+                .await
+                .on(change, "hosted zone", spec.name.as_str())?;
+        }
+        plan.extend(changes);
+        let records = if upserts.is_empty() { current } else { self.list_records(&zone).await? };
+        Ok(Ensured { info: ZoneState { zone, records }, plan })
+    }
+
+    async fn create_zone(&self, spec: &ZoneSpec) -> Result<ZoneInfo> {
+        let create = op("CreateHostedZone");
+        let mut reference = spec.caller_reference();
+        for attempt in 0..2 {
+            let mut request = self
+                .client
+                .create_hosted_zone()
+                .name(spec.name.as_str())
+                .caller_reference(&reference)
+                .hosted_zone_config(
+                    HostedZoneConfig::builder()
+                        .comment(&spec.comment)
+                        .private_zone(matches!(spec.visibility, ZoneVisibility::Private { .. }))
+                        .build(),
+                );
+            if let ZoneVisibility::Private { vpc_id, vpc_region } = &spec.visibility {
+                request = request.vpc(Vpc::builder().vpc_id(vpc_id).vpc_region(VpcRegion::from(vpc_region.as_str())).build());
+            }
+            match request.send().await.on(create, "hosted zone", spec.name.as_str()) {
+                Ok(out) => {
+                    let id = out.hosted_zone().ok_or_else(|| missing(create, "hosted zone"))?.id().to_owned();
+                    return self.get_zone(&id, &spec.name).await;
+                }
+                // The reference was used before: by a concurrent or retried create
+                // (the zone exists now), or by a zone since deleted (a fresh reference).
+                Err(e) if matches!(e, Error::AlreadyExists { .. }) && attempt == 0 => {
+                    if let Some(zone) = self.find_zone(&spec.name, &spec.visibility).await? {
+                        return Ok(zone);
+                    }
+                    let now = jiff::Timestamp::now().as_second().to_string();
+                    reference.truncate(128 - now.len() - 1);
+                    reference = format!("{reference}/{now}");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::already_exists("hosted zone", spec.name.as_str()))
+    }
+
+    /// Delete the record sets `records` (name and type) from `zone`, where
+    /// present. `confirm` must name the zone.
+    ///
+    /// # Errors
+    /// [`Error::ConfirmationRequired`] before any request; provider errors.
+    pub async fn delete_records(&self, zone: &ZoneInfo, records: &[(DnsName, RecordType)], confirm: &Confirm) -> Result<Plan> {
+        confirm.check("delete records of hosted zone", zone.name.as_str())?;
+        let current = self.list_records(zone).await?;
+        let doomed: Vec<&RecordInfo> =
+            current.iter().filter(|r| records.iter().any(|(name, t)| *name == r.name && t.as_str() == r.record_type)).collect();
+        self.delete_record_sets(zone, &doomed).await
+    }
+
+    async fn delete_record_sets(&self, zone: &ZoneInfo, doomed: &[&RecordInfo]) -> Result<Plan> {
+        if doomed.is_empty() {
+            return Ok(Plan::new());
+        }
+        let change = op("ChangeResourceRecordSets");
+        let mut batch = ChangeBatch::builder().comment(format!("deploy: delete records of {}", zone.name));
+        for record in doomed {
+            let set = current_record_set(record).map_err(|e| build_error(change, e))?;
+            batch = batch.changes(AwsChange::builder().action(ChangeAction::Delete).resource_record_set(set).build().map_err(|e| build_error(change, e))?);
+        }
+        self.client
+            .change_resource_record_sets()
+            .hosted_zone_id(&zone.id)
+            .change_batch(batch.build().map_err(|e| build_error(change, e))?)
+            .send()
+            .await
+            .on(change, "hosted zone", zone.name.as_str())?;
+        Ok(doomed.iter().map(|r| Change::delete("dns record", format!("{} {}", r.record_type, r.name))).collect())
+    }
+
+    /// Delete `zone` with every record in it (but its own `NS` and `SOA`,
+    /// which go with it). `confirm` must name the zone.
+    ///
+    /// # Errors
+    /// [`Error::ConfirmationRequired`] before any request; [`Error::NotFound`]
+    /// when the zone is gone; provider errors.
+    pub async fn delete_zone(&self, zone: &ZoneInfo, confirm: &Confirm) -> Result<Plan> {
+        confirm.check("delete hosted zone", zone.name.as_str())?;
+        let current = self.list_records(zone).await?;
+        let doomed: Vec<&RecordInfo> =
+            current.iter().filter(|r| !(r.name == zone.name && matches!(r.record_type.as_str(), "NS" | "SOA"))).collect();
+        let mut plan = self.delete_record_sets(zone, &doomed).await?;
+        self.client.delete_hosted_zone().id(&zone.id).send().await.on(op("DeleteHostedZone"), "hosted zone", zone.name.as_str())?;
+        plan.push(Change::delete("hosted zone", zone.name.as_str()));
+        Ok(plan)
+    }
+}
+
+fn zone_label(spec: &ZoneSpec) -> String {
+    match &spec.visibility {
+        ZoneVisibility::Public => format!("{} (public)", spec.name),
+        ZoneVisibility::Private { vpc_id, vpc_region } => format!("{} (private to {vpc_id} in {vpc_region})", spec.name),
+    }
+}
+
+fn record_label(record: &RecordSpec) -> String {
+    format!("{} {}", record.record_type(), record.name)
+}
+
+/// The plan for the spec's records against `current`, and the records to upsert.
+fn record_changes<'a>(spec: &'a ZoneSpec, current: &[RecordInfo]) -> (Plan, Vec<&'a RecordSpec>) {
+    let mut plan = Plan::new();
+    let mut upserts = Vec::new();
+    for record in &spec.records {
+        let found = current.iter().find(|r| r.name == record.name && r.record_type == record.record_type().as_str());
+        let wanted = record.wanted();
+        match found {
+            None => {
+                plan.push(Change::create("dns record", record_label(record)));
+                upserts.push(record);
+            }
+            Some(info) => {
+                let have = RecordState::of(info);
+                if have != wanted {
+                    let mut fields = Vec::new();
+                    if have.ttl != wanted.ttl {
+                        fields.push(FieldChange::new("ttl", opt(have.ttl), opt(wanted.ttl)));
+                    }
+                    if have.values != wanted.values {
+                        fields.push(FieldChange::new("values", have.values.join(" "), wanted.values.join(" ")));
+                    }
+                    if have.alias != wanted.alias {
+                        fields.push(FieldChange::new("alias", alias_label(have.alias.as_ref()), alias_label(wanted.alias.as_ref())));
+                    }
+                    plan.push(Change::update("dns record", record_label(record), fields));
+                    upserts.push(record);
+                }
+            }
+        }
+    }
+    (plan, upserts)
+}
+
+fn opt(v: Option<u32>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+fn alias_label(alias: Option<&AliasTarget>) -> String {
+    alias.map_or_else(
+        || "-".to_owned(),
+        |a| format!("{} in {}{}", a.dns_name, a.hosted_zone_id, if a.evaluate_target_health { " (health evaluated)" } else { "" }),
+    )
+}
+
+fn record_set(record: &RecordSpec) -> std::result::Result<ResourceRecordSet, aws_smithy_types::error::operation::BuildError> {
+    let wanted = record.wanted();
+    let mut set = ResourceRecordSet::builder().name(record.name.as_str()).r#type(record.record_type().rr_type());
+    if let Some(alias) = &wanted.alias {
+        set = set.alias_target(
+            AwsAliasTarget::builder()
+                .hosted_zone_id(&alias.hosted_zone_id)
+                .dns_name(alias.dns_name.as_str())
+                .evaluate_target_health(alias.evaluate_target_health)
+                .build()?,
+        );
+    } else {
+        set = set.ttl(i64::from(wanted.ttl.unwrap_or(300)));
+        for value in &wanted.values {
+            set = set.resource_records(ResourceRecord::builder().value(value).build()?);
+        }
+    }
+    set.build()
+}
+
+/// A record set exactly as it is (a `DELETE` must repeat every value).
+fn current_record_set(record: &RecordInfo) -> std::result::Result<ResourceRecordSet, aws_smithy_types::error::operation::BuildError> {
+    let mut set = ResourceRecordSet::builder().name(record.name.as_str()).r#type(RrType::from(record.record_type.as_str()));
+    if let Some(alias) = &record.alias {
+        set = set.alias_target(
+            AwsAliasTarget::builder()
+                .hosted_zone_id(&alias.hosted_zone_id)
+                .dns_name(alias.dns_name.as_str())
+                .evaluate_target_health(alias.evaluate_target_health)
+                .build()?,
+        );
+    } else {
+        if let Some(ttl) = record.ttl {
+            set = set.ttl(i64::from(ttl));
+        }
+        for value in &record.values {
+            set = set.resource_records(ResourceRecord::builder().value(value).build()?);
+        }
+    }
+    set.build()
+}
+
+fn record_info(set: &ResourceRecordSet) -> Result<RecordInfo> {
+    let record_type = set.r#type().as_str().to_owned();
+    let mut values: Vec<String> = set
+        .resource_records()
+        .iter()
+        .map(|r| normalize_value(&record_type, r.value()))
+        .collect();
+    values.sort();
+    let alias = match set.alias_target() {
+        Some(a) => Some(AliasTarget {
+            hosted_zone_id: a.hosted_zone_id().to_owned(),
+            dns_name: DnsName::from_route53(a.dns_name())?,
+            evaluate_target_health: a.evaluate_target_health(),
+        }),
+        None => None,
+    };
+    Ok(RecordInfo {
+        name: DnsName::from_route53(set.name())?,
+        ttl: if alias.is_some() { None } else { set.ttl().and_then(|t| u32::try_from(t).ok()) },
+        record_type,
+        values,
+        alias,
+    })
+}
+
+/// A value as the spec renders it: addresses in their canonical form, CNAME
+/// targets lowercase without the trailing dot.
+fn normalize_value(record_type: &str, value: &str) -> String {
+    match record_type {
+        "A" => value.parse::<Ipv4Addr>().map_or_else(|_| value.to_owned(), |ip| ip.to_string()),
+        "AAAA" => value.parse::<Ipv6Addr>().map_or_else(|_| value.to_owned(), |ip| ip.to_string()),
+        "CNAME" => DnsName::new(value).map_or_else(|_| value.to_owned(), |n| n.to_string()),
+        _ => value.to_owned(),
+    }
+}
+
+fn bad_answer(op: Op, message: &str) -> Error {
+    Error::Provider { provider: op.service, operation: op.operation.to_owned(), message: message.to_owned(), retryable: false, source: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_dns_rules() {
+        assert_eq!(DnsName::new("App.Example.COM.").unwrap().as_str(), "app.example.com");
+        assert!(DnsName::new("_acme-challenge.example.com").is_ok());
+        assert!(DnsName::new("*.example.com").is_ok());
+        let long_label = format!("{}.example.com", "a".repeat(64));
+        let long_name = format!("{}.com", vec!["a".repeat(60); 5].join("."));
+        for bad in ["", ".", "a..b", "-a.example.com", "a-.example.com", "a b.example.com", "x.*.example.com", "é.example.com", &long_label, &long_name] {
+            assert_eq!(DnsName::new(bad).unwrap_err().invalid_field(), Some("name"), "{bad:?}");
+        }
+        assert!(DnsName::new(format!("{}.example.com", "a".repeat(63))).is_ok());
+        let zone = DnsName::new("example.com").unwrap();
+        assert!(DnsName::new("a.example.com").unwrap().is_within(&zone));
+        assert!(zone.is_within(&zone));
+        assert!(!DnsName::new("badexample.com").unwrap().is_within(&zone));
+        assert_eq!(DnsName::from_route53("\\052.example.com.").unwrap().as_str(), "*.example.com");
+    }
+
+    #[test]
+    fn records_are_checked_against_their_type_and_zone() {
+        assert!(RecordSpec::parse("a.example.com", "a", 60, &["192.0.2.1"]).is_ok());
+        let field = |r: Result<RecordSpec>| r.unwrap_err().invalid_field().map(str::to_owned);
+        assert_eq!(field(RecordSpec::parse("a.example.com", "A", 60, &["2001:db8::1"])).as_deref(), Some("values[0]"));
+        assert_eq!(field(RecordSpec::parse("a.example.com", "AAAA", 60, &["::1", "nope"])).as_deref(), Some("values[1]"));
+        assert_eq!(field(RecordSpec::parse("a.example.com", "MX", 60, &["x"])).as_deref(), Some("type"));
+        assert_eq!(field(RecordSpec::parse("a.example.com", "CNAME", 60, &["b.example.com", "c.example.com"])).as_deref(), Some("values"));
+        assert_eq!(field(RecordSpec::parse("a.example.com", "TXT", 60, &["tab\there"])).as_deref(), Some("values[0]"));
+        assert_eq!(field(RecordSpec::parse("a.example.com", "TXT", 3_000_000_000, &["x"])).as_deref(), Some("ttl"));
+        assert_eq!(field(RecordSpec::parse("a..example.com", "A", 60, &["192.0.2.1"])).as_deref(), Some("name"));
+
+        let zone = DnsName::new("example.com").unwrap();
+        let outside = RecordSpec::parse("a.example.org", "A", 60, &["192.0.2.1"]).unwrap();
+        let spec = ZoneSpec::public(zone.clone()).with_records([outside]);
+        assert_eq!(spec.validate().unwrap_err().invalid_field(), Some("records[0].name"));
+        let apex = RecordSpec::parse("example.com", "CNAME", 60, &["b.example.org"]).unwrap();
+        assert_eq!(ZoneSpec::public(zone.clone()).with_records([apex]).validate().unwrap_err().invalid_field(), Some("records[0].name"));
+        let twice = RecordSpec::parse("a.example.com", "A", 60, &["192.0.2.1"]).unwrap();
+        let spec = ZoneSpec::public(zone.clone()).with_records([twice.clone(), twice]);
+        assert_eq!(spec.validate().unwrap_err().invalid_field(), Some("records[1].name"));
+        let private = ZoneSpec::private(zone.clone(), "vpc-12", "eu-central-1");
+        assert_eq!(private.validate().unwrap_err().invalid_field(), Some("visibility.vpc_id"));
+        let private = ZoneSpec::private(zone, "vpc-0123456789abcdef0", "mars-1");
+        assert_eq!(private.validate().unwrap_err().invalid_field(), Some("visibility.vpc_region"));
+    }
+
+    #[test]
+    fn wanted_values_are_in_route53_form() {
+        let txt = RecordSpec::txt(DnsName::new("example.com").unwrap(), Ttl::new(60).unwrap(), ["say \"hi\""]).unwrap();
+        assert_eq!(txt.wanted().values, ["\"say \\\"hi\\\"\""]);
+        let aaaa = RecordSpec::parse("a.example.com", "AAAA", 60, &["2001:DB8:0:0:0:0:0:1"]).unwrap();
+        assert_eq!(aaaa.wanted().values, [normalize_value("AAAA", "2001:db8::1")]);
+        assert_eq!(normalize_value("CNAME", "Target.Example.com."), "target.example.com");
+    }
+}

@@ -1,0 +1,123 @@
+//! The CloudWatch alarms the Deeploy seed advises ("set up CloudWatch for
+//! monitoring and alerting resource health and credit balance"), notifying an
+//! SNS topic.
+//!
+//! Creates (each only when missing or different; a second run changes nothing):
+//! - SNS topic `P-alerts` (optionally encrypted with `--kms-key KEY`), with an
+//!   e-mail subscription when `--email ADDRESS` is given (AWS mails a
+//!   confirmation link; until it is followed the subscription is pending);
+//! - alarms on database `P-db`, each notifying the topic on ALARM and on OK:
+//!   `P-db-cpu` (CPUUtilization > 80 %), `P-db-free-storage` (FreeStorageSpace
+//!   < 2 GiB), `P-db-connections` (DatabaseConnections > 100),
+//!   `P-db-burst-balance` (BurstBalance < 20 %), `P-db-cpu-credits`
+//!   (CPUCreditBalance < 20), each over 3 periods of 5 minutes;
+//! - `P-backup-jobs-failed`: AWS/Backup NumberOfBackupJobsFailed >= 1 in an hour,
+//!   for the account, or for one vault with `--backup-vault NAME`.
+//!
+//! The database does not have to exist: CloudWatch accepts alarms on any
+//! dimension value, so the alarms can be set up before `aws_database_ssl`
+//! makes `P-db` (they stay INSUFFICIENT_DATA until it reports). Thresholds can
+//! be changed with `--cpu-percent N` and `--free-storage-gib N`, checked before
+//! any request.
+//!
+//! Configured by the standard AWS environment (`AWS_REGION`, credentials,
+//! `AWS_ENDPOINT_URL` for a local endpoint such as moto):
+//!
+//! ```text
+//! cargo run --features aws --example aws_health_alarms -- --prefix acme-prod [--plan] [--email ops@example.com] [--kms-key alias/KEY] [--backup-vault NAME]
+//! ```
+//!
+//! `--plan` prints what would change and makes no mutating request. The last
+//! line is `mutating requests: N`.
+
+#[path = "aws_support/mod.rs"]
+mod aws_support;
+
+use std::process::ExitCode;
+
+use deploy::aws::RequestLog;
+use deploy::aws::alarms::{EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
+use deploy::{Error, ResourceName};
+
+use aws_support::{parse_args, print_plan, section};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let log = RequestLog::new();
+    aws_support::finish(&log, run(&log)).await
+}
+
+fn number(args: &aws_support::Args, name: &str) -> deploy::Result<Option<f64>> {
+    args.option(name)
+        .map(|v| v.parse::<f64>().map_err(|_| Error::invalid(name, format!("`{v}` is not a number"), format!("--{name} NUMBER"))))
+        .transpose()
+}
+
+fn spec(args: &aws_support::Args) -> deploy::Result<HealthAlarmsSpec> {
+    let p = &args.prefix;
+    let mut topic = TopicSpec::new(TopicName::new(format!("{p}-alerts"))?);
+    if let Some(email) = args.option("email") {
+        topic = topic.with_email(EmailAddress::new(email)?);
+    }
+    if let Some(key) = args.option("kms-key") {
+        topic = topic.with_kms_key(key);
+    }
+    let db = ResourceName::new(format!("{p}-db"))?;
+    let mut spec = HealthAlarmsSpec::deeploy(p, &db, args.option("backup-vault"), topic)?;
+    if let Some(percent) = number(args, "cpu-percent")? {
+        spec.alarm_mut(&format!("{p}-db-cpu")).expect("the cpu alarm").threshold = percent;
+    }
+    if let Some(gib) = number(args, "free-storage-gib")? {
+        spec.alarm_mut(&format!("{p}-db-free-storage")).expect("the storage alarm").threshold = gib * 1024.0 * 1024.0 * 1024.0;
+    }
+    spec.validate()?;
+    Ok(spec)
+}
+
+async fn run(log: &RequestLog) -> deploy::Result<()> {
+    let args = parse_args(&["email", "kms-key", "backup-vault", "cpu-percent", "free-storage-gib"], &[])?;
+    let spec = spec(&args)?;
+    let aws = aws_support::backends(log).await;
+    let alarms = aws.alarms();
+
+    section(&format!("plan for prefix {}", args.prefix));
+    let plan = alarms.plan(&spec).await?;
+    print_plan(&plan);
+    if args.plan {
+        println!("\n--plan: nothing changed");
+        return Ok(());
+    }
+
+    section("ensure");
+    println!("  sns topic {}", spec.topic.name);
+    for a in &spec.alarms {
+        println!("  alarm {}", a.name);
+    }
+    let ensured = alarms.ensure(&spec).await?;
+
+    section("changes made");
+    print_plan(&ensured.plan);
+
+    section("summary");
+    let t = &ensured.info.topic;
+    println!("  topic    {} ({})", t.arn, t.kms_key_id.as_deref().map_or("not encrypted".to_owned(), |k| format!("KMS key {k}")));
+    for s in &t.subscriptions {
+        println!("  notifies {} {}{}", s.protocol, s.endpoint, if s.pending { " (pending confirmation)" } else { "" });
+    }
+    for a in &ensured.info.alarms {
+        let dims: Vec<String> = a.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!(
+            "  alarm    {:<32} {} {} [{}] {} {} over {}x{}s, {}",
+            a.name,
+            a.namespace,
+            a.metric_name,
+            dims.join(","),
+            a.comparison,
+            a.threshold,
+            a.evaluation_periods,
+            a.period_seconds,
+            a.state
+        );
+    }
+    Ok(())
+}
