@@ -7,12 +7,14 @@
 //! message saying what the backend got wrong. Each sub-check is public too.
 
 mod backup;
+mod bad_input;
 mod cluster;
 mod database;
 mod objects;
 mod secrets;
 
 pub use backup::{backup_recovery_points, backup_vault_and_plan};
+pub use bad_input::{bad_restore_times, bad_specs};
 pub use cluster::cluster;
 pub use database::database;
 pub use objects::{
