@@ -9,6 +9,7 @@ mod support;
 mod aws_aurora;
 mod aws_dns_alarms;
 mod aws_examples;
+mod aws_replication;
 mod bad_input;
 mod faults;
 mod peers_smoke;

@@ -6,7 +6,7 @@
 //!
 //! | feature   | what                                                          |
 //! | --------- | ------------------------------------------------------------- |
-//! | `s3`      | `s3::S3Store`: the `ObjectStore` on Amazon S3                 |
+//! | `s3`      | `s3::S3Store`: the `ObjectStore` on Amazon S3; cross-region replication (`s3::ReplicationSpec`, the role part with `iam`) |
 //! | `secrets` | `secrets::SecretsManagerStore`: the `SecretStore` on Secrets Manager |
 //! | `kms`     | `kms`: symmetric keys by alias, rotation, key policies        |
 //! | `iam`     | `iam`: users, managed policies, access keys, roles            |

@@ -18,10 +18,18 @@
 //! - `delete_many` deletes 1,000 keys a request; `delete_bucket` empties every
 //!   version and delete marker first (with confirmation when there are any).
 //!
+//! - Cross-region replication ([`ReplicationSpec`]): `ensure_replication` (with
+//!   the `iam` feature) sets up the destination bucket in its region, the
+//!   source's versioning, a least-privilege role and the replication rule;
+//!   `check_replication` reports whether it is all as the spec says.
+//!
 //! ETags are answered without their quotes.
 
 mod bucket;
 mod objects;
+mod replication;
+
+pub use replication::{ReplicationCheck, ReplicationKms, ReplicationReport, ReplicationSpec, REPLICATION_SERVICE, RoleName};
 
 use aws_sdk_s3::Client;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;

@@ -17,5 +17,6 @@ mod kms;
 mod mocked;
 mod rds;
 mod network;
+mod replication;
 mod s3;
 mod secrets;
