@@ -17,5 +17,6 @@ mod kms;
 mod mocked;
 mod rds;
 mod network;
+mod pod_access;
 mod s3;
 mod secrets;
