@@ -9,6 +9,7 @@ mod support;
 mod aws_aurora;
 mod aws_dns_alarms;
 mod aws_examples;
+mod aws_pod_role;
 mod faults;
 mod peers_smoke;
 mod cross_cloud;

@@ -48,10 +48,16 @@ async fn oidc_provider_and_service_account_role_are_ensured_once() {
     let name = cluster(&aws, &prefix).await;
     let access = aws.pod_access();
 
+    // moto quirk: every cluster gets the same issuer (drawn once per moto
+    // process), so its provider may be left by an earlier run: remove it to
+    // see the create.
+    let issuer = access.cluster_issuer(&name).await.unwrap();
+    if let Some(old) = access.find_oidc_provider(&issuer).await.unwrap() {
+        access.iam().client().delete_open_id_connect_provider().open_id_connect_provider_arn(&old.arn).send().await.unwrap();
+    }
     log.clear();
     let first = access.ensure_oidc_provider(&name).await.unwrap();
     assert_eq!(log.count("CreateOpenIDConnectProvider"), 1, "{}", first.plan);
-    let issuer = access.cluster_issuer(&name).await.unwrap();
     assert!(issuer.starts_with("https://oidc.eks."), "{issuer}");
     assert_eq!(first.info.issuer, issuer);
     assert!(first.info.arn.ends_with(&format!(":oidc-provider/{}", first.info.issuer_host_path())), "{:?}", first.info);
