@@ -89,6 +89,12 @@ impl AwsBackends {
         crate::iam::Iam::from_client(crate::iam::client(&self.sdk_config, &self.interceptors))
     }
 
+    /// Keyless pod access: the cluster's OIDC provider, service-account roles, pod identity associations.
+    #[cfg(all(feature = "eks", feature = "iam"))]
+    pub fn pod_access(&self) -> crate::pod_access::PodAccess {
+        crate::pod_access::PodAccess::from_clients(crate::eks::client(&self.sdk_config, &self.interceptors), self.iam())
+    }
+
     /// Route 53 hosted zones and records.
     #[cfg(feature = "route53")]
     pub fn dns(&self) -> crate::dns::Dns {

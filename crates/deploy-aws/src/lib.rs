@@ -17,6 +17,7 @@
 //! | `ec2`     | `network::Network`: VPC and subnets, the database security group, the S3 gateway endpoint |
 //! | `route53` | `dns::Dns`: hosted zones (public, or private to a VPC) and their records |
 //! | `cloudwatch` | `alarms::Alarms`: the database and backup health alarms, notifying an SNS topic |
+//! | `eks` + `iam` | `pod_access::PodAccess`: keyless pod access — the cluster's IAM OIDC provider and service-account roles (IRSA), EKS Pod Identity associations |
 //!
 //! The pure pieces — typed IAM policy documents ([`policy`]), the one error
 //! mapping ([`error`]) and the request recorder ([`record`]) — need no feature.
@@ -85,6 +86,8 @@ pub mod eks;
 pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(all(feature = "eks", feature = "iam"))]
+pub mod pod_access;
 #[cfg(feature = "rds")]
 pub mod rds;
 #[cfg(feature = "ec2")]

@@ -11,7 +11,10 @@
 //! - [`deny_insecure_transport`]: the bucket policy statement refusing requests
 //!   that are not over TLS;
 //! - [`trust_service`]: a role's trust policy for an AWS service
-//!   (`eks.amazonaws.com`, `backup.amazonaws.com`).
+//!   (`eks.amazonaws.com`, `backup.amazonaws.com`);
+//! - [`trust_service_account`]: a role's trust policy for exactly one
+//!   Kubernetes service account through the cluster's IAM OIDC provider (IRSA);
+//! - [`trust_pod_identity`]: a role's trust policy for EKS Pod Identity.
 //!
 //! ```
 //! use deploy_aws::policy::bucket_access_policy;
@@ -108,6 +111,13 @@ impl Principal {
     /// An AWS service (`eks.amazonaws.com`).
     pub fn service(service: impl Into<String>) -> Self {
         Principal::typed("Service", [service])
+    }
+
+    /// A federated identity provider: the ARN of an IAM OIDC provider
+    /// (`arn:aws:iam::ACCOUNT:oidc-provider/oidc.eks.REGION.amazonaws.com/id/ID`)
+    /// or a SAML provider.
+    pub fn federated(provider_arn: impl Into<String>) -> Self {
+        Principal::typed("Federated", [provider_arn])
     }
 
     fn typed(kind: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Self {
@@ -440,10 +450,60 @@ pub fn trust_service(service: &str) -> PolicyDocument {
     PolicyDocument::new([Statement::allow(["sts:AssumeRole"], Vec::<String>::new()).with_principal(Principal::service(service))])
 }
 
+/// The audience of the web identity tokens STS takes: the OIDC provider's
+/// client id, and the `aud` the trust policy requires.
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+
+/// A role's trust policy for exactly one Kubernetes service account (IRSA):
+/// the IAM OIDC provider `provider_arn` of the cluster whose issuer is
+/// `issuer` (`https://oidc.eks.REGION.amazonaws.com/id/ID`, with or without
+/// the scheme) is trusted with `sts:AssumeRoleWithWebIdentity` on the
+/// conditions `StringEquals` `ISSUER:sub` = `system:serviceaccount:NS:NAME`
+/// and `ISSUER:aud` = `sts.amazonaws.com` (ISSUER without `https://`).
+pub fn trust_service_account(provider_arn: &str, issuer: &str, service_account: &deploy_core::ServiceAccountRef) -> PolicyDocument {
+    let issuer = issuer.strip_prefix("https://").unwrap_or(issuer);
+    PolicyDocument::new([Statement::allow(["sts:AssumeRoleWithWebIdentity"], Vec::<String>::new())
+        .with_principal(Principal::federated(provider_arn))
+        .with_condition("StringEquals", &format!("{issuer}:sub"), [service_account.subject()])
+        .with_condition("StringEquals", &format!("{issuer}:aud"), [STS_AUDIENCE])])
+}
+
+/// The service principal of EKS Pod Identity.
+pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
+
+/// A role's trust policy for EKS Pod Identity: `pods.eks.amazonaws.com` may
+/// `sts:AssumeRole` and `sts:TagSession`. Which service account gets the role
+/// is said by a pod identity association, not by the trust policy.
+pub fn trust_pod_identity() -> PolicyDocument {
+    PolicyDocument::new([Statement::allow(["sts:AssumeRole", "sts:TagSession"], Vec::<String>::new())
+        .with_principal(Principal::service(POD_IDENTITY_SERVICE))])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn service_account_trust_binds_one_account() {
+        let sa = deploy_core::ServiceAccountRef::new("deeploy", "deeploy-app").unwrap();
+        let arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-central-1.amazonaws.com/id/ABC";
+        let doc = trust_service_account(arn, "https://oidc.eks.eu-central-1.amazonaws.com/id/ABC", &sa);
+        let v: Value = serde_json::from_str(&doc.to_json()).unwrap();
+        let s = &v["Statement"][0];
+        assert_eq!(s["Principal"], json!({"Federated": [arn]}));
+        assert_eq!(s["Action"], json!(["sts:AssumeRoleWithWebIdentity"]));
+        assert_eq!(
+            s["Condition"],
+            json!({"StringEquals": {
+                "oidc.eks.eu-central-1.amazonaws.com/id/ABC:sub": ["system:serviceaccount:deeploy:deeploy-app"],
+                "oidc.eks.eu-central-1.amazonaws.com/id/ABC:aud": ["sts.amazonaws.com"]}})
+        );
+        assert_eq!(PolicyDocument::from_json(&doc.to_json()).unwrap(), doc);
+        let pods: Value = serde_json::from_str(&trust_pod_identity().to_json()).unwrap();
+        assert_eq!(pods["Statement"][0]["Principal"], json!({"Service": ["pods.eks.amazonaws.com"]}));
+        assert_eq!(pods["Statement"][0]["Action"], json!(["sts:AssumeRole", "sts:TagSession"]));
+    }
 
     fn bucket() -> BucketName {
         BucketName::new("prod-assets").unwrap()

@@ -31,6 +31,7 @@ pub mod database;
 pub mod object_store;
 pub mod observe;
 pub mod secret_store;
+pub mod service_account;
 pub mod throttle;
 pub mod waiter;
 
@@ -41,4 +42,5 @@ pub use database::{Database, DatabaseSpec, FinalSnapshot, RestorePoint, RestoreT
 pub use object_store::{BucketSpec, ByteStream, ObjectMeta, ObjectStore, ObjectStoreExt};
 pub use observe::{Event, Observer};
 pub use secret_store::{SecretStore, SecretValue};
+pub use service_account::{IrsaRoleAnnotation, ServiceAccountRef};
 pub use waiter::{Poll, Waiter};

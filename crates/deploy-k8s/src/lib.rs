@@ -22,6 +22,7 @@ pub mod copy;
 pub mod error;
 pub mod job;
 pub mod rbac;
+pub mod service_account;
 
 pub use bootstrap::DatabaseBootstrapJob;
 pub use client::{client_from_credentials, client_from_env};
@@ -29,3 +30,4 @@ pub use copy::PgCopyJob;
 pub use error::{Error, Result};
 pub use job::{JobOutcome, JobResources, JobSettings, JobState, PgEndpoint, is_job_finished, job_state};
 pub use rbac::minimal_role_yaml;
+pub use service_account::{apply_irsa_service_account, irsa_service_account, service_account_object};

@@ -18,5 +18,6 @@ mod mocked;
 mod rds;
 mod network;
 mod replication;
+mod pod_access;
 mod s3;
 mod secrets;

@@ -309,3 +309,124 @@ async fn an_aurora_ensure_waits_for_the_cluster_then_for_its_writer() {
     assert_eq!(*seen.lock().unwrap(), ["creating", "creating", &format!("instance {DB}-1 creating")]);
     assert_eq!((create_cluster.num_calls(), create_instance.num_calls()), (1, 1));
 }
+
+/// EKS Pod Identity associations (moto does not model them): created when
+/// missing, left alone when they name the role, updated in place when they
+/// name another, deleted.
+mod pod_identity {
+    use aws_sdk_eks::operation::create_pod_identity_association::CreatePodIdentityAssociationOutput;
+    use aws_sdk_eks::operation::delete_pod_identity_association::DeletePodIdentityAssociationOutput;
+    use aws_sdk_eks::operation::describe_pod_identity_association::DescribePodIdentityAssociationOutput;
+    use aws_sdk_eks::operation::list_pod_identity_associations::ListPodIdentityAssociationsOutput;
+    use aws_sdk_eks::operation::update_pod_identity_association::UpdatePodIdentityAssociationOutput;
+    use aws_sdk_eks::types::{PodIdentityAssociation, PodIdentityAssociationSummary};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use deploy_aws::iam::Iam;
+    use deploy_aws::pod_access::PodAccess;
+    use deploy_core::plan::Action;
+    use deploy_core::{ResourceName, ServiceAccountRef};
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/prod-pod-app";
+    const OTHER: &str = "arn:aws:iam::123456789012:role/prod-pod-old";
+
+    fn association(role: &str) -> PodIdentityAssociation {
+        PodIdentityAssociation::builder()
+            .cluster_name("prod-eks")
+            .namespace("deeploy")
+            .service_account("deeploy-app")
+            .role_arn(role)
+            .association_id("a-123")
+            .association_arn("arn:aws:eks:eu-central-1:123456789012:podidentityassociation/prod-eks/a-123")
+            .build()
+    }
+
+    fn listed(found: bool) -> ListPodIdentityAssociationsOutput {
+        let mut out = ListPodIdentityAssociationsOutput::builder();
+        if found {
+            out = out.associations(
+                PodIdentityAssociationSummary::builder()
+                    .cluster_name("prod-eks")
+                    .namespace("deeploy")
+                    .service_account("deeploy-app")
+                    .association_id("a-123")
+                    .build(),
+            );
+        }
+        out.build()
+    }
+
+    fn access(eks: aws_sdk_eks::Client) -> PodAccess {
+        // IAM is not called by the association methods: a client with no rules.
+        let iam = aws_sdk_iam::Client::from_conf(aws_sdk_iam::Config::builder().behavior_version_latest().region(aws_sdk_iam::config::Region::new("us-east-1")).build());
+        PodAccess::from_clients(eks, Iam::from_client(iam))
+    }
+
+    fn names() -> (ResourceName, ServiceAccountRef) {
+        (ResourceName::new("prod-eks").unwrap(), ServiceAccountRef::new("deeploy", "deeploy-app").unwrap())
+    }
+
+    #[tokio::test]
+    async fn created_when_missing() {
+        let list = mock!(aws_sdk_eks::Client::list_pod_identity_associations)
+            .match_requests(|r| r.namespace() == Some("deeploy") && r.service_account() == Some("deeploy-app"))
+            .then_output(|| listed(false));
+        let create = mock!(aws_sdk_eks::Client::create_pod_identity_association)
+            .match_requests(|r| r.role_arn() == Some(ROLE) && r.namespace() == Some("deeploy") && r.service_account() == Some("deeploy-app"))
+            .then_output(|| CreatePodIdentityAssociationOutput::builder().association(association(ROLE)).build());
+        let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&list, &create]);
+        let (cluster, sa) = names();
+        let done = access(eks).ensure_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
+        assert!(matches!(done.plan.changes.as_slice(), [c] if c.action == Action::Create), "{}", done.plan);
+        assert_eq!((done.info.role_arn.as_str(), done.info.id.as_str()), (ROLE, "a-123"));
+        assert_eq!((list.num_calls(), create.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn no_call_when_it_names_the_role() {
+        let list = mock!(aws_sdk_eks::Client::list_pod_identity_associations).then_output(|| listed(true));
+        let describe = mock!(aws_sdk_eks::Client::describe_pod_identity_association)
+            .match_requests(|r| r.association_id() == Some("a-123"))
+            .then_output(|| DescribePodIdentityAssociationOutput::builder().association(association(ROLE)).build());
+        let create = mock!(aws_sdk_eks::Client::create_pod_identity_association)
+            .then_output(|| CreatePodIdentityAssociationOutput::builder().build());
+        let update = mock!(aws_sdk_eks::Client::update_pod_identity_association)
+            .then_output(|| UpdatePodIdentityAssociationOutput::builder().build());
+        let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&list, &describe, &create, &update]);
+        let (cluster, sa) = names();
+        let access = access(eks);
+        let done = access.ensure_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
+        assert!(done.plan.is_empty(), "{}", done.plan);
+        assert!(access.plan_pod_identity_association(&cluster, &sa, ROLE).await.unwrap().is_empty());
+        assert_eq!((describe.num_calls(), create.num_calls(), update.num_calls()), (2, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn updated_in_place_when_the_role_differs_then_deleted() {
+        let list = mock!(aws_sdk_eks::Client::list_pod_identity_associations).then_output(|| listed(true));
+        let describe = mock!(aws_sdk_eks::Client::describe_pod_identity_association)
+            .then_output(|| DescribePodIdentityAssociationOutput::builder().association(association(OTHER)).build());
+        let update = mock!(aws_sdk_eks::Client::update_pod_identity_association)
+            .match_requests(|r| r.association_id() == Some("a-123") && r.role_arn() == Some(ROLE))
+            .then_output(|| UpdatePodIdentityAssociationOutput::builder().association(association(ROLE)).build());
+        let create = mock!(aws_sdk_eks::Client::create_pod_identity_association)
+            .then_output(|| CreatePodIdentityAssociationOutput::builder().build());
+        let delete = mock!(aws_sdk_eks::Client::delete_pod_identity_association)
+            .match_requests(|r| r.association_id() == Some("a-123") && r.cluster_name() == Some("prod-eks"))
+            .then_output(|| DeletePodIdentityAssociationOutput::builder().build());
+        let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&list, &describe, &update, &create, &delete]);
+        let (cluster, sa) = names();
+        let access = access(eks);
+        let planned = access.plan_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
+        assert_eq!(update.num_calls(), 0, "planning changes nothing");
+        let done = access.ensure_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
+        for plan in [&planned, &done.plan] {
+            let [c] = plan.changes.as_slice() else { panic!("{plan}") };
+            let Action::Update { fields } = &c.action else { panic!("{plan}") };
+            assert_eq!((fields[0].field.as_str(), fields[0].from.as_str(), fields[0].to.as_str()), ("role_arn", OTHER, ROLE));
+        }
+        assert_eq!(done.info.role_arn, ROLE);
+        assert_eq!((update.num_calls(), create.num_calls()), (1, 0));
+        access.delete_pod_identity_association(&cluster, &sa).await.unwrap();
+        assert_eq!(delete.num_calls(), 1);
+    }
+}
