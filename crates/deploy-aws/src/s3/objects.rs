@@ -356,8 +356,22 @@ impl S3Store {
         to: &ObjectKey,
     ) -> Result<ObjectMeta> {
         let source = self.head_object(from_bucket, from).await?;
-        if source.size > self.options.copy_threshold {
-            return self.copy_multipart(from_bucket, from, to_bucket, to, source.size).await;
+        self.copy_sized(from_bucket, from, source.size, to_bucket, to).await
+    }
+
+    /// Copy `from`, of `size` bytes: one `CopyObject` up to the copy threshold,
+    /// `UploadPartCopy` above it. No request reads the source's metadata first
+    /// for a single `CopyObject`.
+    pub(super) async fn copy_sized(
+        &self,
+        from_bucket: &BucketName,
+        from: &ObjectKey,
+        size: u64,
+        to_bucket: &BucketName,
+        to: &ObjectKey,
+    ) -> Result<ObjectMeta> {
+        if size > self.options.copy_threshold {
+            return self.copy_multipart(from_bucket, from, to_bucket, to, size).await;
         }
         let copy = op("CopyObject");
         let out = self
@@ -371,7 +385,7 @@ impl S3Store {
             .map_err(|e| object_error(e, copy, to_bucket, to))?;
         Ok(ObjectMeta {
             key: to.clone(),
-            size: source.size,
+            size,
             etag: out.copy_object_result().and_then(|r| r.e_tag()).map(unquote_etag),
             version: out.version_id().map(str::to_owned),
             last_modified: out.copy_object_result().and_then(|r| r.last_modified()).and_then(timestamp),
