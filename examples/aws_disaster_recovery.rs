@@ -129,7 +129,9 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     if !bucket_exists(&s3, &names.assets).await? {
         return Err(Error::not_found("bucket", names.assets.as_str()));
     }
-    let objects = s3.list_all(&names.assets, ListOptions::default()).await?;
+    // Counting the objects is a listing of the whole bucket: for --plan only; a
+    // backup lists it once, copying while the pages arrive, and reports the count.
+    let objects = if args.plan { Some(s3.list_all(&names.assets, ListOptions::default()).await?.len()) } else { None };
     if args.flag("skip-bucket-setup") {
         println!("  use bucket {} as it is", names.backup);
     } else {
@@ -142,7 +144,8 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     } else {
         println!("  database {} does not exist: no database snapshot", names.db);
     }
-    println!("  copy {} objects of {} into {}/{}", objects.len(), names.assets, names.backup, layout.folder(&id));
+    let what = objects.map_or_else(|| "every object".to_owned(), |n| format!("{n} objects"));
+    println!("  copy {what} of {} into {}/{}", names.assets, names.backup, layout.folder(&id));
     if args.plan {
         println!("\n--plan: nothing changed");
         return Ok(());
