@@ -313,6 +313,9 @@ impl fmt::Display for SnapshotReport {
     }
 }
 
+/// Listed objects held ahead of the copies (an S3 listing page).
+const LIST_AHEAD: usize = 1000;
+
 /// Attempts per request for retryable errors, unless the options say otherwise.
 const DEFAULT_ATTEMPTS: usize = 8;
 
@@ -497,8 +500,13 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
     let bytes = AtomicU64::new(0);
     let limit = &AdaptiveLimit::new(options.concurrency);
     let listing = list_resilient(source, ListOptions { prefix: options.source_prefix.clone(), start_after: None }, options.attempts);
-    let outcomes: Vec<Result<std::result::Result<ManifestEntry, (String, Error)>>> = listing
-        .map(|item| {
+    // The listing runs ahead of the copies by up to a page: the next page is
+    // requested while the copies of this one are in flight, instead of when
+    // the last of them was handed out.
+    let (ahead, listed) = futures::channel::mpsc::channel(LIST_AHEAD);
+    let lister = listing.map(Ok::<_, futures::channel::mpsc::SendError>).forward(ahead);
+    let copies = listed
+        .map(|item: Result<ObjectMeta>| {
             let (existing, folder, copied, bytes) = (&existing, &folder, &copied, &bytes);
             async move {
                 let meta = item?;
@@ -546,8 +554,10 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
             }
         })
         .buffer_unordered(options.concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<Result<std::result::Result<ManifestEntry, (String, Error)>>>>();
+    // The lister ends when the listing does; it fails only if the copies
+    // stopped listening, which they do not before the listing ends.
+    let (_, outcomes) = futures::join!(lister, copies);
 
     let mut objects = Vec::with_capacity(outcomes.len());
     let mut failed = Vec::new();
