@@ -219,7 +219,10 @@ impl deploy_core::ObjectStore for S3Store {
         self.copy_object(from_bucket, from, to_bucket, to).await
     }
 
-    /// The listed size picks `CopyObject` or `UploadPartCopy`: no `HeadObject` per object.
+    /// The listed size picks `CopyObject` or `UploadPartCopy`: no `HeadObject`
+    /// per object. A single `CopyObject` carries the listed ETag as
+    /// `x-amz-copy-source-if-match`, so what is copied is what was listed (its
+    /// size included), or the copy fails with `Conflict`.
     async fn copy_listed(
         &self,
         from_bucket: &deploy_core::BucketName,
@@ -227,7 +230,7 @@ impl deploy_core::ObjectStore for S3Store {
         to_bucket: &deploy_core::BucketName,
         to: &deploy_core::ObjectKey,
     ) -> Result<deploy_core::ObjectMeta> {
-        self.copy_sized(from_bucket, &source.key, source.size, to_bucket, to).await
+        self.copy_sized(from_bucket, &source.key, source.size, source.etag.as_deref(), to_bucket, to).await
     }
 
     async fn delete(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<()> {
