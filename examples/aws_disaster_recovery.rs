@@ -2,7 +2,7 @@
 //! and the application bucket, and restore them.
 //!
 //! ```text
-//! cargo run --features aws --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--skip-bucket-setup]
+//! cargo run --features aws --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--objects-only] [--skip-bucket-setup]
 //! cargo run --features aws --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
 //!     [--to <RFC 3339 time|latest>] [--objects-only] [--plan] [--skip-bucket-setup]
 //! ```
@@ -23,7 +23,8 @@
 //!
 //! `restore` copies the snapshot's objects back into `P-assets` (objects
 //! already identical are left alone) and verifies every object against the
-//! manifest. `--objects-only` skips the database part.
+//! manifest. `--objects-only` skips the database part (of `backup` too: no
+//! RDS request at all, for S3-only endpoints).
 //!
 //! `--skip-bucket-setup` uses the destination bucket (`P-backup` for backup,
 //! `P-assets` for restore) as it is, without applying the bucket defaults: for
@@ -41,6 +42,8 @@ mod aws_support;
 
 use std::process::ExitCode;
 
+use deploy::aws::error::{Op, SdkResultExt};
+use deploy::aws::s3::S3Store;
 use deploy::aws::{AwsBackends, RequestLog};
 use deploy::core::recipes::{
     DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, dr_backup, dr_restore,
@@ -96,11 +99,18 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     }
 }
 
+/// Whether `bucket` exists: one `HeadBucket`, which S3-compatible servers
+/// without bucket configuration answer too (`describe_bucket` reads five settings).
+async fn bucket_exists(s3: &S3Store, bucket: &BucketName) -> deploy::Result<bool> {
+    let head = s3.client().head_bucket().bucket(bucket.as_str()).send().await;
+    exists(head.on(Op::new("aws-s3", "HeadBucket"), "bucket", bucket.as_str()))
+}
+
 /// Make sure `bucket` exists with the defaults, or (`--skip-bucket-setup`) that it exists.
-async fn setup_bucket(store: &dyn ObjectStore, bucket: &BucketName, args: &Args) -> deploy::Result<()> {
+async fn setup_bucket(store: &S3Store, bucket: &BucketName, args: &Args) -> deploy::Result<()> {
     if args.flag("skip-bucket-setup") {
         println!("  bucket {bucket}: used as it is (--skip-bucket-setup)");
-        store.describe_bucket(bucket).await.map(drop)
+        if bucket_exists(store, bucket).await? { Ok(()) } else { Err(Error::not_found("bucket", bucket.as_str())) }
     } else {
         println!("  bucket {bucket} (versioned, encrypted, private, TLS only)");
         print_plan(&store.ensure_bucket(&BucketSpec::new(bucket.clone())).await?);
@@ -110,25 +120,32 @@ async fn setup_bucket(store: &dyn ObjectStore, bucket: &BucketName, args: &Args)
 
 async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: &Args) -> deploy::Result<()> {
     let (s3, rds) = (aws.s3(), aws.rds());
-    let database_exists = exists(rds.describe_database(&names.db).await)?;
+    // --objects-only: the database is not part of this backup, and not even asked about.
+    let objects_only = args.flag("objects-only");
+    let database_exists = !objects_only && exists(rds.describe_database(&names.db).await)?;
     let id = SnapshotId::now();
 
     section(&format!("plan: backup {id} of prefix {}", args.prefix));
-    if !exists(s3.describe_bucket(&names.assets).await)? {
+    if !bucket_exists(&s3, &names.assets).await? {
         return Err(Error::not_found("bucket", names.assets.as_str()));
     }
-    let objects = s3.list_all(&names.assets, ListOptions::default()).await?;
+    // Counting the objects is a listing of the whole bucket: for --plan only; a
+    // backup lists it once, copying while the pages arrive, and reports the count.
+    let objects = if args.plan { Some(s3.list_all(&names.assets, ListOptions::default()).await?.len()) } else { None };
     if args.flag("skip-bucket-setup") {
         println!("  use bucket {} as it is", names.backup);
     } else {
         print_plan(&s3.plan_bucket(&BucketSpec::new(names.backup.clone())).await?);
     }
-    if database_exists {
+    if objects_only {
+        println!("  database: not part of this backup (--objects-only)");
+    } else if database_exists {
         println!("  snapshot database {} as {}", names.db, snapshot_name(&names.db, &id)?);
     } else {
         println!("  database {} does not exist: no database snapshot", names.db);
     }
-    println!("  copy {} objects of {} into {}/{}", objects.len(), names.assets, names.backup, layout.folder(&id));
+    let what = objects.map_or_else(|| "every object".to_owned(), |n| format!("{n} objects"));
+    println!("  copy {what} of {} into {}/{}", names.assets, names.backup, layout.folder(&id));
     if args.plan {
         println!("\n--plan: nothing changed");
         return Ok(());

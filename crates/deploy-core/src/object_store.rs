@@ -229,6 +229,19 @@ pub trait ObjectStore: Send + Sync + Debug {
     /// [`crate::Error::NotFound`] when the source or the destination bucket does not exist.
     async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta>;
 
+    /// [`ObjectStore::copy`] of `source.key`, an object whose metadata the
+    /// caller already holds (from a listing or a manifest): a backend that would
+    /// read the source's metadata first (S3 reads its size to choose between
+    /// `CopyObject` and `UploadPartCopy`) takes `source.size` instead, saving a
+    /// request per object. The answer's size is `source.size` when the backend
+    /// does not report one. The default calls [`ObjectStore::copy`].
+    ///
+    /// # Errors
+    /// As [`ObjectStore::copy`].
+    async fn copy_listed(&self, from_bucket: &BucketName, source: &ObjectMeta, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
+        self.copy(from_bucket, &source.key, to_bucket, to).await
+    }
+
     /// Delete an object (its latest version: on a versioned bucket the older
     /// versions stay). Deleting a missing object succeeds.
     ///

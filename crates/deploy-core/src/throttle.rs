@@ -146,6 +146,11 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
         self.inner.copy(from_bucket, from, to_bucket, to).await
     }
 
+    async fn copy_listed(&self, from_bucket: &BucketName, source: &ObjectMeta, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
+        let _in_flight = self.delay().await?;
+        self.inner.copy_listed(from_bucket, source, to_bucket, to).await
+    }
+
     async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
         let _in_flight = self.delay().await?;
         self.inner.delete(bucket, key).await

@@ -14,7 +14,9 @@
 //! - `get` hands out the SDK's response body as a stream, never buffered whole.
 //! - `list` pages through `ListObjectsV2` lazily.
 //! - `copy` is server-side: `CopyObject` up to [`S3Options::copy_threshold`]
-//!   (5 GiB, S3's limit), `UploadPartCopy` above it.
+//!   (5 GiB, S3's limit), `UploadPartCopy` above it; it reads the source's size
+//!   with `HeadObject` first, which `copy_listed` (the recipes' call) skips by
+//!   taking the size from the listing.
 //! - `delete_many` deletes 1,000 keys a request; `delete_bucket` empties every
 //!   version and delete marker first (with confirmation when there are any).
 //!
@@ -223,6 +225,20 @@ impl deploy_core::ObjectStore for S3Store {
         to: &deploy_core::ObjectKey,
     ) -> Result<deploy_core::ObjectMeta> {
         self.copy_object(from_bucket, from, to_bucket, to).await
+    }
+
+    /// The listed size picks `CopyObject` or `UploadPartCopy`: no `HeadObject`
+    /// per object. A single `CopyObject` carries the listed ETag as
+    /// `x-amz-copy-source-if-match`, so what is copied is what was listed (its
+    /// size included), or the copy fails with `Conflict`.
+    async fn copy_listed(
+        &self,
+        from_bucket: &deploy_core::BucketName,
+        source: &deploy_core::ObjectMeta,
+        to_bucket: &deploy_core::BucketName,
+        to: &deploy_core::ObjectKey,
+    ) -> Result<deploy_core::ObjectMeta> {
+        self.copy_sized(from_bucket, &source.key, source.size, source.etag.as_deref(), to_bucket, to).await
     }
 
     async fn delete(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<()> {

@@ -356,22 +356,46 @@ impl S3Store {
         to: &ObjectKey,
     ) -> Result<ObjectMeta> {
         let source = self.head_object(from_bucket, from).await?;
-        if source.size > self.options.copy_threshold {
-            return self.copy_multipart(from_bucket, from, to_bucket, to, source.size).await;
+        self.copy_sized(from_bucket, from, source.size, None, to_bucket, to).await
+    }
+
+    /// Copy `from`, of `size` bytes: one `CopyObject` up to the copy threshold,
+    /// `UploadPartCopy` above it. No request reads the source's metadata first
+    /// for a single `CopyObject`; with `if_match` (the ETag the size came with,
+    /// from a listing) it copies that very object or fails with
+    /// [`Error::Conflict`] when the object changed since (`PreconditionFailed`).
+    pub(super) async fn copy_sized(
+        &self,
+        from_bucket: &BucketName,
+        from: &ObjectKey,
+        size: u64,
+        if_match: Option<&str>,
+        to_bucket: &BucketName,
+        to: &ObjectKey,
+    ) -> Result<ObjectMeta> {
+        if size > self.options.copy_threshold {
+            return self.copy_multipart(from_bucket, from, to_bucket, to, size).await;
         }
         let copy = op("CopyObject");
         let out = self
             .client
             .copy_object()
             .copy_source(copy_source(from_bucket, from))
+            .set_copy_source_if_match(if_match.map(|etag| format!("\"{etag}\"")))
             .bucket(to_bucket.as_str())
             .key(to.as_str())
             .send()
             .await
-            .map_err(|e| object_error(e, copy, to_bucket, to))?;
+            .map_err(|e| {
+                if error_code(&e) == Some("PreconditionFailed") {
+                    Error::conflict("object", format!("{from_bucket}/{from}"), "it changed since it was listed (another ETag): copy it again")
+                } else {
+                    object_error(e, copy, to_bucket, to)
+                }
+            })?;
         Ok(ObjectMeta {
             key: to.clone(),
-            size: source.size,
+            size,
             etag: out.copy_object_result().and_then(|r| r.e_tag()).map(unquote_etag),
             version: out.version_id().map(str::to_owned),
             last_modified: out.copy_object_result().and_then(|r| r.last_modified()).and_then(timestamp),

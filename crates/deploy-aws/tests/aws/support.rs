@@ -136,6 +136,15 @@ impl deploy_core::ObjectStore for MotoS3 {
     ) -> deploy_core::Result<deploy_core::ObjectMeta> {
         self.0.copy(from_bucket, from, to_bucket, to).await
     }
+    async fn copy_listed(
+        &self,
+        from_bucket: &deploy_core::BucketName,
+        source: &deploy_core::ObjectMeta,
+        to_bucket: &deploy_core::BucketName,
+        to: &deploy_core::ObjectKey,
+    ) -> deploy_core::Result<deploy_core::ObjectMeta> {
+        self.0.copy_listed(from_bucket, source, to_bucket, to).await
+    }
     async fn delete(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> deploy_core::Result<()> {
         self.0.delete(bucket, key).await
     }

@@ -313,6 +313,9 @@ impl fmt::Display for SnapshotReport {
     }
 }
 
+/// Listed objects held ahead of the copies (an S3 listing page).
+const LIST_AHEAD: usize = 1000;
+
 /// Attempts per request for retryable errors, unless the options say otherwise.
 const DEFAULT_ATTEMPTS: usize = 8;
 
@@ -380,11 +383,13 @@ where
 }
 
 /// Copy one object, server-side or streamed, retrying retryable errors.
+/// `source` is what the caller knows of it (from the listing or the manifest):
+/// a server-side copy does not read its metadata again.
 /// Answers the written object's metadata and, when streamed, the content's
 /// SHA-256 and the source metadata as read.
 async fn copy_object(
     from: Location<'_>,
-    from_key: &ObjectKey,
+    source: &ObjectMeta,
     to: Location<'_>,
     to_key: &ObjectKey,
     server_side: bool,
@@ -393,7 +398,7 @@ async fn copy_object(
 ) -> Result<(ObjectMeta, Option<String>, Option<ObjectMeta>)> {
     let once = || async {
         let slot = limit.acquire().await;
-        let outcome = copy_once(from, from_key, to, to_key, server_side).await;
+        let outcome = copy_once(from, source, to, to_key, server_side).await;
         match &outcome {
             Ok(_) => slot.succeeded(),
             Err(Error::Throttled { .. }) => slot.throttled(),
@@ -406,17 +411,17 @@ async fn copy_object(
 
 async fn copy_once(
     from: Location<'_>,
-    from_key: &ObjectKey,
+    source: &ObjectMeta,
     to: Location<'_>,
     to_key: &ObjectKey,
     server_side: bool,
 ) -> Result<(ObjectMeta, Option<String>, Option<ObjectMeta>)> {
     {
         if server_side {
-            let written = from.store.copy(from.bucket, from_key, to.bucket, to_key).await?;
+            let written = from.store.copy_listed(from.bucket, source, to.bucket, to_key).await?;
             return Ok((written, None, None));
         }
-        let got = from.store.get(from.bucket, from_key).await?;
+        let got = from.store.get(from.bucket, &source.key).await?;
         let hasher = Arc::new(Mutex::new(Sha256::new()));
         let h = hasher.clone();
         let body = got
@@ -495,8 +500,13 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
     let bytes = AtomicU64::new(0);
     let limit = &AdaptiveLimit::new(options.concurrency);
     let listing = list_resilient(source, ListOptions { prefix: options.source_prefix.clone(), start_after: None }, options.attempts);
-    let outcomes: Vec<Result<std::result::Result<ManifestEntry, (String, Error)>>> = listing
-        .map(|item| {
+    // The listing runs ahead of the copies by up to a page: the next page is
+    // requested while the copies of this one are in flight, instead of when
+    // the last of them was handed out.
+    let (ahead, listed) = futures::channel::mpsc::channel(LIST_AHEAD);
+    let lister = listing.map(Ok::<_, futures::channel::mpsc::SendError>).forward(ahead);
+    let copies = listed
+        .map(|item: Result<ObjectMeta>| {
             let (existing, folder, copied, bytes) = (&existing, &folder, &copied, &bytes);
             async move {
                 let meta = item?;
@@ -515,7 +525,7 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
                     }
                 let outcome = async {
                     let to_key = prefixed_key(folder, &key)?;
-                    let (written, sha256, read) = copy_object(source, &meta.key, destination, &to_key, server_side, options.attempts, limit).await?;
+                    let (written, sha256, read) = copy_object(source, &meta, destination, &to_key, server_side, options.attempts, limit).await?;
                     let size = read.as_ref().map_or(meta.size, |r| r.size);
                     if written.size != size {
                         return Err(Error::Verification {
@@ -544,8 +554,10 @@ pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, op
             }
         })
         .buffer_unordered(options.concurrency)
-        .collect()
-        .await;
+        .collect::<Vec<Result<std::result::Result<ManifestEntry, (String, Error)>>>>();
+    // The lister ends when the listing does; it fails only if the copies
+    // stopped listening, which they do not before the listing ends.
+    let (_, outcomes) = futures::join!(lister, copies);
 
     let mut objects = Vec::with_capacity(outcomes.len());
     let mut failed = Vec::new();
@@ -775,7 +787,13 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
                         return Ok((entry.key.clone(), have.etag.clone()));
                     }
                 let outcome = async {
-                    let from = prefixed_key(folder, &entry.key)?;
+                    let from = ObjectMeta {
+                        key: prefixed_key(folder, &entry.key)?,
+                        size: entry.size,
+                        etag: entry.copy_etag.clone(),
+                        version: None,
+                        last_modified: None,
+                    };
                     let to = prefixed_key(&options.target_prefix, &entry.key)?;
                     let (written, sha256, read) = copy_object(backup, &from, target, &to, server_side, options.attempts, limit).await?;
                     let mut faults = Vec::new();
