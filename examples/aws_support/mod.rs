@@ -135,6 +135,11 @@ pub async fn finish<F>(log: &RequestLog, body: F) -> ExitCode
 where
     F: std::future::Future<Output = deploy::Result<()>>,
 {
+    // `DEPLOY_LOG=trace|debug|info|warn|error`: the library's and the SDK's tracing on stderr.
+    if let Ok(level) = std::env::var("DEPLOY_LOG") {
+        let level: tracing_subscriber::filter::LevelFilter = level.parse().unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+        tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
+    }
     let outcome = body.await;
     let code = match &outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -64,10 +64,16 @@ fn example_binary(name: &str) -> Result<PathBuf> {
 
 /// Run example `name` with `args` against moto, in the standard AWS environment.
 pub(crate) fn run(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<Run> {
+    run_with_env(moto, name, args, &[])
+}
+
+/// As [`run`], with more environment variables (`DEPLOY_LOG=trace`).
+pub(crate) fn run_with_env(moto: &MotoConfig, name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Run> {
     let binary = example_binary(name)?;
     let Output { status, stdout, stderr } = Command::new(&binary)
         .args(args)
         .env_clear()
+        .envs(env.iter().copied())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_REGION", MOTO_REGION)
