@@ -2,7 +2,7 @@
 //! and the application bucket, and restore them.
 //!
 //! ```text
-//! cargo run --features aws --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--objects-only] [--skip-bucket-setup]
+//! cargo run --features aws --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--objects-only] [--skip-bucket-setup] [--resume ID]
 //! cargo run --features aws --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
 //!     [--to <RFC 3339 time|latest>] [--objects-only] [--plan] [--skip-bucket-setup]
 //! ```
@@ -25,6 +25,10 @@
 //! already identical are left alone) and verifies every object against the
 //! manifest. `--objects-only` skips the database part (of `backup` too: no
 //! RDS request at all, for S3-only endpoints).
+//!
+//! `backup --resume ID` finishes a backup that was interrupted (killed,
+//! cancelled): it copies only what the folder of snapshot ID lacks, then writes
+//! the manifest; until then `restore --from ID` refuses the snapshot.
 //!
 //! `--skip-bucket-setup` uses the destination bucket (`P-backup` for backup,
 //! `P-assets` for restore) as it is, without applying the bucket defaults: for
@@ -69,7 +73,7 @@ struct Names {
 }
 
 async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["from", "to"], &["objects-only", "skip-bucket-setup"])?;
+    let args = parse_args(&["from", "to", "resume"], &["objects-only", "skip-bucket-setup"])?;
     let names = Names {
         assets: BucketName::new(format!("{}-assets", args.prefix))?,
         backup: BucketName::new(format!("{}-backup", args.prefix))?,
@@ -123,7 +127,11 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     // --objects-only: the database is not part of this backup, and not even asked about.
     let objects_only = args.flag("objects-only");
     let database_exists = !objects_only && exists(rds.describe_database(&names.db).await)?;
-    let id = SnapshotId::now();
+    // --resume ID: finish an interrupted backup; what its folder already holds is not copied again.
+    let id = match args.option("resume") {
+        Some(v) => v.parse::<SnapshotId>().map_err(|e| e.in_field("resume"))?,
+        None => SnapshotId::now(),
+    };
 
     section(&format!("plan: backup {id} of prefix {}", args.prefix));
     if !bucket_exists(&s3, &names.assets).await? {

@@ -69,8 +69,17 @@ pub(crate) fn run(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<Run> {
 
 /// As [`run`], with more environment variables (`DEPLOY_LOG=trace`).
 pub(crate) fn run_with_env(moto: &MotoConfig, name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Run> {
-    let binary = example_binary(name)?;
-    let Output { status, stdout, stderr } = Command::new(&binary)
+    let Output { status, stdout, stderr } = command(moto, name, args, env)?.output().with_context(|| format!("running {name}"))?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
+    let mutating = stdout.lines().rev().find_map(|l| l.strip_prefix("mutating requests: ")).map(|n| n.trim().parse().expect("a count"));
+    Ok(Run { ok: status.success(), stdout, stderr, mutating })
+}
+
+/// The command that runs example `name` against moto in the standard AWS
+/// environment (for tests that spawn and stop it themselves).
+pub(crate) fn command(moto: &MotoConfig, name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Command> {
+    let mut command = Command::new(example_binary(name)?);
+    command
         .args(args)
         .env_clear()
         .envs(env.iter().copied())
@@ -81,12 +90,8 @@ pub(crate) fn run_with_env(moto: &MotoConfig, name: &str, args: &[&str], env: &[
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .with_context(|| format!("running {}", binary.display()))?;
-    let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
-    let mutating = stdout.lines().rev().find_map(|l| l.strip_prefix("mutating requests: ")).map(|n| n.trim().parse().expect("a count"));
-    Ok(Run { ok: status.success(), stdout, stderr, mutating })
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    Ok(command)
 }
 
 /// A prefix no other test or run uses.

@@ -14,6 +14,7 @@ mod bad_input;
 mod sentinel;
 mod aws_pod_role;
 mod faults;
+mod kill_resume;
 mod peers_smoke;
 mod cross_cloud;
 mod azure_examples;
