@@ -32,7 +32,7 @@ use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{Confirm, Error, ResourceName, Result};
 
 use crate::convert::timestamp;
-use crate::error::{Op, SdkResultExt, build_error, error_code, map_sdk_error, missing};
+use crate::error::{Op, SdkResultExt, build_error, error_code, missing};
 
 const SERVICE: &str = "aws-backup";
 
@@ -186,17 +186,13 @@ impl AwsBackupVault {
 
     async fn vault(&self, name: &str) -> Result<Option<VaultState>> {
         let describe = op("DescribeBackupVault");
-        match self.client.describe_backup_vault().backup_vault_name(name).send().await {
-            Ok(out) => Ok(Some(VaultState {
-                arn: out.backup_vault_arn().ok_or_else(|| missing(describe, "vault ARN"))?.to_owned(),
-                encryption_key: out.encryption_key_arn().map(str::to_owned),
-                recovery_points: out.number_of_recovery_points(),
-            })),
-            Err(e) => match map_sdk_error(e, describe, "backup vault", name) {
-                e if e.is_not_found() => Ok(None),
-                e => Err(e),
-            },
-        }
+        let out = self.client.describe_backup_vault().backup_vault_name(name).send().await;
+        let Some(out) = out.found(describe, "backup vault", name)? else { return Ok(None) };
+        Ok(Some(VaultState {
+            arn: out.backup_vault_arn().ok_or_else(|| missing(describe, "vault ARN"))?.to_owned(),
+            encryption_key: out.encryption_key_arn().map(str::to_owned),
+            recovery_points: out.number_of_recovery_points(),
+        }))
     }
 
     async fn vault_tags(&self, arn: &str, name: &str) -> Result<BTreeMap<String, String>> {
@@ -458,20 +454,16 @@ impl AwsBackupVault {
 
     async fn recovery_point(&self, vault: &ResourceName, arn: &str) -> Result<Option<RecoveryPoint>> {
         let describe = op("DescribeRecoveryPoint");
-        match self.client.describe_recovery_point().backup_vault_name(vault.as_str()).recovery_point_arn(arn).send().await {
-            Ok(out) => Ok(Some(RecoveryPoint {
-                id: out.recovery_point_arn().unwrap_or(arn).to_owned(),
-                vault: vault.clone(),
-                resource: out.resource_arn().unwrap_or_default().to_owned(),
-                created: out.creation_date().and_then(timestamp),
-                status: point_status(out.status()),
-                continuous: arn.contains(":recovery-point:continuous:"),
-            })),
-            Err(e) => match map_sdk_error(e, describe, "recovery point", arn) {
-                e if e.is_not_found() => Ok(None),
-                e => Err(e),
-            },
-        }
+        let request = self.client.describe_recovery_point().backup_vault_name(vault.as_str()).recovery_point_arn(arn);
+        let Some(out) = request.send().await.found(describe, "recovery point", arn)? else { return Ok(None) };
+        Ok(Some(RecoveryPoint {
+            id: out.recovery_point_arn().unwrap_or(arn).to_owned(),
+            vault: vault.clone(),
+            resource: out.resource_arn().unwrap_or_default().to_owned(),
+            created: out.creation_date().and_then(timestamp),
+            status: point_status(out.status()),
+            continuous: arn.contains(":recovery-point:continuous:"),
+        }))
     }
 }
 

@@ -242,6 +242,12 @@ pub trait SdkResultExt<T> {
     /// # Errors
     /// The mapped error.
     fn on(self, op: Op, kind: &'static str, name: &str) -> Result<T>;
+
+    /// As [`SdkResultExt::on`], with [`Error::NotFound`] answered as `Ok(None)`.
+    ///
+    /// # Errors
+    /// Every other mapped error.
+    fn found(self, op: Op, kind: &'static str, name: &str) -> Result<Option<T>>;
 }
 
 impl<T, E> SdkResultExt<T> for std::result::Result<T, SdkError<E, HttpResponse>>
@@ -250,6 +256,14 @@ where
 {
     fn on(self, op: Op, kind: &'static str, name: &str) -> Result<T> {
         self.map_err(|e| map_sdk_error(e, op, kind, name))
+    }
+
+    fn found(self, op: Op, kind: &'static str, name: &str) -> Result<Option<T>> {
+        match self.on(op, kind, name) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -45,7 +45,7 @@ use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Error, IrsaRoleAnnotation, ResourceName, Result, ServiceAccountRef};
 
 use crate::Ensured;
-use crate::error::{Op, SdkResultExt, map_sdk_error, missing};
+use crate::error::{Op, SdkResultExt, missing};
 use crate::iam::{Iam, IamName, RoleInfo, RoleSpec};
 use crate::policy::{STS_AUDIENCE, trust_pod_identity, trust_service_account};
 
@@ -219,13 +219,11 @@ impl PodAccess {
             return Ok(None);
         };
         let get = iam_op("GetOpenIDConnectProvider");
-        let out = match self.iam.client().get_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await {
-            Ok(out) => out,
-            Err(e) => match map_sdk_error(e, get, "iam oidc provider", arn) {
-                // Deleted between the list and the get.
-                e if e.is_not_found() => return Ok(None),
-                e => return Err(e),
-            },
+        // Deleted between the list and the get.
+        let Some(out) =
+            self.iam.client().get_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await.found(get, "iam oidc provider", arn)?
+        else {
+            return Ok(None);
         };
         let url = out.url().ok_or_else(|| missing(get, "url"))?;
         Ok(Some(OidcProvider {

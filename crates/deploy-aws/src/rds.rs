@@ -155,6 +155,15 @@ fn wanted_parameters(spec: &DatabaseSpec) -> BTreeMap<&'static str, String> {
     BTreeMap::from([(FORCE_SSL, if spec.require_tls { "1" } else { "0" }.to_owned()), (ALLOWED_EXTENSIONS, extensions)])
 }
 
+/// The parameters of `spec` whose values differ from `current`, set immediately.
+pub(crate) fn changed_parameters(spec: &DatabaseSpec, current: &BTreeMap<String, String>) -> Vec<Parameter> {
+    wanted_parameters(spec)
+        .into_iter()
+        .filter(|(name, value)| current.get(*name) != Some(value))
+        .map(|(name, value)| Parameter::builder().parameter_name(name).parameter_value(value).apply_method(ApplyMethod::Immediate).build())
+        .collect()
+}
+
 /// The checks RDS makes that [`DatabaseSpec::validate`] does not, before any request.
 fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
     spec.validate()?;
@@ -347,13 +356,7 @@ impl RdsDatabase {
         let mut parameters = BTreeMap::new();
         let mut pages = self.client.describe_db_parameters().db_parameter_group_name(group).source("user").into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(page) => page,
-                Err(e) => match map_sdk_error(e, describe, "parameter group", group) {
-                    e if e.is_not_found() => return Ok(None),
-                    e => return Err(e),
-                },
-            };
+            let Some(page) = page.found(describe, "parameter group", group)? else { return Ok(None) };
             for p in page.parameters() {
                 if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
                     parameters.insert(name.to_owned(), value.to_owned());
@@ -366,12 +369,9 @@ impl RdsDatabase {
     /// The instance, or `None` when it does not exist.
     async fn find(&self, name: &str) -> Result<Option<Instance>> {
         let describe = op("DescribeDBInstances");
-        let out = match self.client.describe_db_instances().db_instance_identifier(name).send().await {
-            Ok(out) => out,
-            Err(e) => match map_sdk_error(e, describe, "database", name) {
-                e if e.is_not_found() => return Ok(None),
-                e => return Err(e),
-            },
+        let Some(out) = self.client.describe_db_instances().db_instance_identifier(name).send().await.found(describe, "database", name)?
+        else {
+            return Ok(None);
         };
         let Some(db) = out.db_instances().first() else { return Ok(None) };
         self.instance(db).await.map(Some)
@@ -537,13 +537,7 @@ impl RdsDatabase {
                 BTreeMap::new()
             }
         };
-        let changed: Vec<Parameter> = wanted_parameters(spec)
-            .into_iter()
-            .filter(|(name, value)| current.get(*name) != Some(value))
-            .map(|(name, value)| {
-                Parameter::builder().parameter_name(name).parameter_value(value).apply_method(ApplyMethod::Immediate).build()
-            })
-            .collect();
+        let changed = changed_parameters(spec, &current);
         if !changed.is_empty() {
             self.client.modify_db_parameter_group().db_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
                 op("ModifyDBParameterGroup"),
@@ -863,13 +857,11 @@ impl Database for RdsDatabase {
             validate_network(network, "target.network")?;
         }
         let describe = op("DescribeDBSnapshots");
-        let out = match self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await {
-            Ok(out) => Some(out),
-            Err(e) => match map_sdk_error(e, describe, "snapshot", snapshot.as_str()) {
-                e if e.is_not_found() => None,
-                e => return Err(e),
-            },
-        };
+        let out = self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await.found(
+            describe,
+            "snapshot",
+            snapshot.as_str(),
+        )?;
         let Some(raw) = out.as_ref().and_then(|o| o.db_snapshots().first()) else {
             let (snap, raw) = self.cluster_snapshot(snapshot).await?.ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
             return self.restore_cluster_snapshot(&snap, &raw, target).await;

@@ -36,7 +36,7 @@ use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{CidrBlock, Cluster, Error, KubernetesVersion, ResourceName, Result};
 
-use crate::error::{Op, SdkResultExt, map_sdk_error, missing};
+use crate::error::{Op, SdkResultExt, missing};
 
 const SERVICE: &str = "aws-eks";
 
@@ -191,13 +191,7 @@ impl EksCluster {
 
     async fn find(&self, name: &str) -> Result<Option<(ClusterInfo, Option<String>)>> {
         let describe = op("DescribeCluster");
-        let out = match self.client.describe_cluster().name(name).send().await {
-            Ok(out) => out,
-            Err(e) => match map_sdk_error(e, describe, "cluster", name) {
-                e if e.is_not_found() => return Ok(None),
-                e => return Err(e),
-            },
-        };
+        let Some(out) = self.client.describe_cluster().name(name).send().await.found(describe, "cluster", name)? else { return Ok(None) };
         let c = out.cluster().ok_or_else(|| missing(describe, "cluster"))?;
         let vpc = c.resources_vpc_config();
         let public = vpc.is_some_and(|v| v.endpoint_public_access());
@@ -248,13 +242,9 @@ impl EksCluster {
 
     async fn nodegroup(&self, cluster: &str, name: &str) -> Result<Option<Nodegroup>> {
         let describe = op("DescribeNodegroup");
-        match self.client.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
-            Ok(out) => Ok(Some(out.nodegroup().ok_or_else(|| missing(describe, "node group"))?.clone())),
-            Err(e) => match map_sdk_error(e, describe, "node pool", &format!("{cluster}/{name}")) {
-                e if e.is_not_found() => Ok(None),
-                e => Err(e),
-            },
-        }
+        let out = self.client.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await;
+        let Some(out) = out.found(describe, "node pool", &format!("{cluster}/{name}"))? else { return Ok(None) };
+        Ok(Some(out.nodegroup().ok_or_else(|| missing(describe, "node group"))?.clone()))
     }
 
     /// The neutral diff of an existing cluster.

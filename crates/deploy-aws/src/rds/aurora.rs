@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_rds::Client;
-use aws_sdk_rds::types::{ApplyMethod, DbCluster, DbClusterSnapshot, DbInstance, Filter, Parameter};
+use aws_sdk_rds::types::{DbCluster, DbClusterSnapshot, DbInstance, Filter};
 use aws_types::region::Region;
 use deploy_core::database::{
     CrossRegionReplica, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, Reader, RestorePoint,
@@ -36,8 +36,8 @@ use deploy_core::{Error, ResourceName, Result};
 use jiff::Timestamp;
 
 use super::{
-    RdsDatabase, SERVICE, engine_name, engine_of, extensions_of, family, merge, op, parameter_group_name, rds_error, rds_tags, sorted,
-    status_of, tls_of, validate_network, wanted_parameters,
+    RdsDatabase, SERVICE, changed_parameters, engine_name, engine_of, extensions_of, family, merge, op, parameter_group_name, rds_error, rds_tags, sorted,
+    status_of, tls_of, validate_network,
 };
 use crate::convert::{datetime, timestamp};
 use crate::error::{SdkResultExt, map_sdk_error, missing};
@@ -142,13 +142,7 @@ impl RdsDatabase {
         let mut pages =
             self.client.describe_db_cluster_parameters().db_cluster_parameter_group_name(group).source("user").into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(page) => page,
-                Err(e) => match map_sdk_error(e, describe, "parameter group", group) {
-                    e if e.is_not_found() => return Ok(None),
-                    e => return Err(e),
-                },
-            };
+            let Some(page) = page.found(describe, "parameter group", group)? else { return Ok(None) };
             for p in page.parameters() {
                 if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
                     parameters.insert(name.to_owned(), value.to_owned());
@@ -175,13 +169,7 @@ impl RdsDatabase {
                 BTreeMap::new()
             }
         };
-        let changed: Vec<Parameter> = wanted_parameters(spec)
-            .into_iter()
-            .filter(|(name, value)| current.get(*name) != Some(value))
-            .map(|(name, value)| {
-                Parameter::builder().parameter_name(name).parameter_value(value).apply_method(ApplyMethod::Immediate).build()
-            })
-            .collect();
+        let changed = changed_parameters(spec, &current);
         if !changed.is_empty() {
             self.client
                 .modify_db_cluster_parameter_group()
@@ -197,12 +185,9 @@ impl RdsDatabase {
     /// The cluster, or `None` when it does not exist.
     pub(super) async fn find_cluster(&self, name: &str) -> Result<Option<Cluster>> {
         let describe = op("DescribeDBClusters");
-        let out = match self.client.describe_db_clusters().db_cluster_identifier(name).send().await {
-            Ok(out) => out,
-            Err(e) => match map_sdk_error(e, describe, "database", name) {
-                e if e.is_not_found() => return Ok(None),
-                e => return Err(e),
-            },
+        let Some(out) = self.client.describe_db_clusters().db_cluster_identifier(name).send().await.found(describe, "database", name)?
+        else {
+            return Ok(None);
         };
         let Some(c) = out.db_clusters().iter().find(|c| c.db_cluster_identifier() == Some(name)) else { return Ok(None) };
         self.cluster(c).await.map(Some)
@@ -300,12 +285,14 @@ impl RdsDatabase {
     /// The members of the global database `NAME-global`, when there is one.
     async fn global_members(&self, name: &str) -> Result<Option<Vec<(String, bool)>>> {
         let global = global_name(name);
-        let out = match self.client.describe_global_clusters().global_cluster_identifier(&global).send().await {
-            Ok(out) => out,
-            Err(e) => match map_sdk_error(e, op("DescribeGlobalClusters"), "global database", &global) {
-                e if e.is_not_found() => return Ok(None),
-                e => return Err(e),
-            },
+        let Some(out) =
+            self.client.describe_global_clusters().global_cluster_identifier(&global).send().await.found(
+                op("DescribeGlobalClusters"),
+                "global database",
+                &global,
+            )?
+        else {
+            return Ok(None);
         };
         // moto answers every global cluster whatever the identifier: keep ours.
         Ok(out.global_clusters().iter().find(|g| g.global_cluster_identifier() == Some(global.as_str())).map(|g| {
@@ -765,12 +752,14 @@ impl RdsDatabase {
     /// A cluster snapshot, or `None`.
     pub(super) async fn cluster_snapshot(&self, snapshot: &ResourceName) -> Result<Option<(SnapshotInfo, DbClusterSnapshot)>> {
         let describe = op("DescribeDBClusterSnapshots");
-        let out = match self.client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot.as_str()).send().await {
-            Ok(out) => out,
-            Err(e) => match map_sdk_error(e, describe, "snapshot", snapshot.as_str()) {
-                e if e.is_not_found() => return Ok(None),
-                e => return Err(e),
-            },
+        let Some(out) =
+            self.client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot.as_str()).send().await.found(
+                describe,
+                "snapshot",
+                snapshot.as_str(),
+            )?
+        else {
+            return Ok(None);
         };
         let Some(s) = out.db_cluster_snapshots().iter().find(|s| s.db_cluster_snapshot_identifier() == Some(snapshot.as_str())) else {
             return Ok(None);
