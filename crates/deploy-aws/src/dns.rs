@@ -53,6 +53,8 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
+const CHANGE: Op = op("ChangeResourceRecordSets");
+
 service_client!(aws_sdk_route53, " Route 53", crate::cdata::UnwrapCdata);
 
 const NAME_RULE: &str = "DNS names: at most 253 characters; labels of 1-63 letters, digits, `-` and `_`, not starting or ending with `-`; \
@@ -757,19 +759,8 @@ impl Dns {
         let current = self.list_records(&zone).await?;
         let (changes, upserts) = record_changes(spec, &current);
         if !upserts.is_empty() {
-            let change = op("ChangeResourceRecordSets");
-            let mut batch = ChangeBatch::builder().comment(format!("deploy: ensure records of {}", spec.name));
-            for record in &upserts {
-                let set = record_set(record).map_err(|e| build_error(change, e))?;
-                batch = batch.changes(AwsChange::builder().action(ChangeAction::Upsert).resource_record_set(set).build().map_err(|e| build_error(change, e))?);
-            }
-            self.client
-                .change_resource_record_sets()
-                .hosted_zone_id(&zone.id)
-                .change_batch(batch.build().map_err(|e| build_error(change, e))?)
-                .send()
-                .await
-                .on(change, "hosted zone", spec.name.as_str())?;
+            let sets = upserts.iter().map(|r| record_set(r).map_err(|e| build_error(CHANGE, e))).collect::<Result<Vec<_>>>()?;
+            self.change_records(&zone, format!("deploy: ensure records of {}", spec.name), ChangeAction::Upsert, sets).await?;
         }
         plan.extend(changes);
         let records = if upserts.is_empty() { current } else { self.list_records(&zone).await? };
@@ -832,20 +823,25 @@ impl Dns {
         if doomed.is_empty() {
             return Ok(Plan::new());
         }
-        let change = op("ChangeResourceRecordSets");
-        let mut batch = ChangeBatch::builder().comment(format!("deploy: delete records of {}", zone.name));
-        for record in doomed {
-            let set = current_record_set(record).map_err(|e| build_error(change, e))?;
-            batch = batch.changes(AwsChange::builder().action(ChangeAction::Delete).resource_record_set(set).build().map_err(|e| build_error(change, e))?);
+        let sets = doomed.iter().map(|r| current_record_set(r).map_err(|e| build_error(CHANGE, e))).collect::<Result<Vec<_>>>()?;
+        self.change_records(zone, format!("deploy: delete records of {}", zone.name), ChangeAction::Delete, sets).await?;
+        Ok(doomed.iter().map(|r| Change::delete("dns record", format!("{} {}", r.record_type, r.name))).collect())
+    }
+
+    /// One `ChangeResourceRecordSets` applying `action` to every set in `zone`.
+    async fn change_records(&self, zone: &ZoneInfo, comment: String, action: ChangeAction, sets: Vec<ResourceRecordSet>) -> Result<()> {
+        let mut batch = ChangeBatch::builder().comment(comment);
+        for set in sets {
+            batch = batch.changes(AwsChange::builder().action(action.clone()).resource_record_set(set).build().map_err(|e| build_error(CHANGE, e))?);
         }
         self.client
             .change_resource_record_sets()
             .hosted_zone_id(&zone.id)
-            .change_batch(batch.build().map_err(|e| build_error(change, e))?)
+            .change_batch(batch.build().map_err(|e| build_error(CHANGE, e))?)
             .send()
             .await
-            .on(change, "hosted zone", zone.name.as_str())?;
-        Ok(doomed.iter().map(|r| Change::delete("dns record", format!("{} {}", r.record_type, r.name))).collect())
+            .on(CHANGE, "hosted zone", zone.name.as_str())?;
+        Ok(())
     }
 
     /// Delete `zone` with every record in it (but its own `NS` and `SOA`,
