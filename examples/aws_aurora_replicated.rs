@@ -34,12 +34,9 @@ use std::process::ExitCode;
 use deploy::aws::RequestLog;
 use deploy::aws::rds::parameter_group_name;
 use deploy::core::database::{CrossRegionReplica, Engine, Reader};
-use deploy::core::secret_store::PutSecretOptions;
-use deploy::{Change, Database, DatabaseSpec, Password, PasswordRules, PgIdentifier, Plan, ResourceName, SecretName, SecretStore};
+use deploy::{Change, Database, DatabaseSpec, PgIdentifier, Plan, ResourceName, SecretName, SecretStore};
 
 use aws_support::{parse_args, print_plan, section};
-
-const PASSWORD_LENGTH: usize = 32;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -96,16 +93,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
 
     section("ensure");
     let mut done = Plan::new();
-    println!("  admin password in secret {secret}");
-    let options = PutSecretOptions { description: Some(format!("administrator password of cluster {}", spec.name)), ..PutSecretOptions::default() };
-    let version = secrets.ensure_password(&secret, &PasswordRules::simphera(), PASSWORD_LENGTH, &options).await?;
-    if version.changed {
-        done.push(Change::create("secret", secret.as_str()));
-    }
-    let stored = secrets.get_secret(&secret).await?;
-    spec.admin_password = Some(
-        Password::new(secrecy::ExposeSecret::expose_secret(&stored.value), &PasswordRules::simphera()).map_err(|e| e.in_field("admin_password_secret"))?,
-    );
+    aws_support::ensure_admin_password(&secrets, &mut spec, "cluster", &mut done).await?;
     println!("  cluster {} with its writer, reader and replica in {replica_region} (waits until all are available)", spec.name);
     done.extend(rds.ensure_database(&spec).await?);
 

@@ -171,3 +171,37 @@ pub fn exists<T>(r: deploy::Result<T>) -> deploy::Result<bool> {
         Err(e) => Err(e),
     }
 }
+
+/// Length of the generated administrator passwords.
+pub const PASSWORD_LENGTH: usize = 32;
+
+/// Make sure the spec's `admin_password_secret` holds an administrator
+/// password (generated to the SIMPHERA rules when missing; recorded in
+/// `done`) and put it into `spec.admin_password`. `what` names the resource
+/// in the secret's description (`database`, `cluster`).
+///
+/// # Errors
+/// Secrets Manager errors; [`Error::InvalidInput`] on `admin_password_secret`
+/// when the stored value breaks the rules.
+pub async fn ensure_admin_password(
+    secrets: &deploy::aws::secrets::SecretsManagerStore,
+    spec: &mut deploy::DatabaseSpec,
+    what: &str,
+    done: &mut deploy::Plan,
+) -> deploy::Result<()> {
+    use deploy::SecretStore as _;
+    let secret = spec.admin_password_secret.clone().ok_or_else(|| Error::invalid("admin_password_secret", "is missing", "the examples keep the password in a secret"))?;
+    println!("  admin password in secret {secret}");
+    let options = deploy::core::secret_store::PutSecretOptions {
+        description: Some(format!("administrator password of {what} {}", spec.name)),
+        ..Default::default()
+    };
+    let rules = deploy::PasswordRules::simphera();
+    if secrets.ensure_password(&secret, &rules, PASSWORD_LENGTH, &options).await?.changed {
+        done.push(deploy::Change::create("secret", secret.as_str()));
+    }
+    let stored = secrets.get_secret(&secret).await?;
+    spec.admin_password =
+        Some(deploy::Password::new(secrecy::ExposeSecret::expose_secret(&stored.value), &rules).map_err(|e| e.in_field("admin_password_secret"))?);
+    Ok(())
+}
