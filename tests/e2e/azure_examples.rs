@@ -14,7 +14,8 @@ use deploy::core::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreEx
 use deploy_azure::blob::BlobStore;
 use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY};
 
-use crate::support::{self, AzuriteConfig};
+use crate::support::fault_proxy::{FaultConfig, FaultProxy};
+use crate::support;
 
 /// The example binary, or `None` (skipped) when it was not built.
 fn example_binary(name: &str) -> Option<PathBuf> {
@@ -36,15 +37,33 @@ fn example_binary(name: &str) -> Option<PathBuf> {
     None
 }
 
-/// Run the example with `args`, the account key in the environment only.
-fn run(binary: &PathBuf, azurite: &AzuriteConfig, args: &[&str]) -> Result<String> {
+/// A recording proxy in front of `endpoint`, and `endpoint` with the proxy's
+/// address in place of the peer's (the path kept): the examples are pointed
+/// there so that what they send can be counted.
+async fn recorded(endpoint: &str) -> Result<(FaultProxy, String)> {
+    let proxy = FaultProxy::start(endpoint, FaultConfig::transparent()).await?;
+    let path = endpoint.parse::<hyper::Uri>()?.path().trim_end_matches('/').to_owned();
+    let through = format!("{}{path}", proxy.endpoint());
+    Ok((proxy, through))
+}
+
+/// Fails naming them when the proxy forwarded requests that may change state.
+fn none_mutating(proxy: &FaultProxy, what: &str) -> Result<()> {
+    let mutating: Vec<String> = proxy.mutating_forwarded().iter().map(|c| format!("{} {}", c.method, c.path)).collect();
+    ensure!(mutating.is_empty(), "{what} sent {} mutating requests: {mutating:#?}", mutating.len());
+    ensure!(!proxy.captured().is_empty(), "{what} sent nothing through the proxy: the count would prove nothing");
+    Ok(())
+}
+
+/// Run the example with `args` against the Blob endpoint `blob_endpoint`, the account key in the environment only.
+fn run(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Result<String> {
     let mut command = Command::new(binary);
     command
         .args(args)
         .args([
             "--objects-only",
             "--blob-endpoint",
-            &azurite.blob_endpoint,
+            blob_endpoint,
             "--account-name",
             AZURITE_ACCOUNT,
             "--account-key",
@@ -77,7 +96,7 @@ fn line<'a>(output: &'a str, prefix: &str) -> Result<&'a str> {
         .with_context(|| format!("no line starting with {prefix:?} in:\n{output}"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxy serves while the test blocks on the example
 async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite() -> Result<()> {
     let Some(azurite) = support::azurite_peer() else {
         return Ok(());
@@ -86,6 +105,8 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
         return Ok(());
     };
     let store = BlobStore::azurite(&azurite.blob_endpoint, &azurite.account_sas())?;
+    // The example goes through a recording proxy; the test's own calls go straight to Azurite.
+    let (proxy, blob) = recorded(&azurite.blob_endpoint).await?;
     let prefix = format!("dr{}", support::unique_suffix());
     let assets = BucketName::new(format!("{prefix}-assets"))?;
     let backup = BucketName::new(format!("{prefix}-backup"))?;
@@ -100,13 +121,15 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     }
 
     // Plan first: nothing is created.
-    let planned = run(&binary, &azurite, &["backup", "--prefix", &prefix, "--plan"])?;
+    proxy.clear();
+    let planned = run(&binary, &blob, &["backup", "--prefix", &prefix, "--plan"])?;
     ensure!(planned.contains(&format!("+ create bucket {backup}")), "plan names the backup container:\n{planned}");
     ensure!(planned.contains("3 objects"), "plan counts the blobs:\n{planned}");
     assert!(store.describe_bucket(&backup).await.is_err_and(|e| e.is_not_found()), "--plan created nothing");
+    none_mutating(&proxy, "backup --plan")?;
 
     // Backup: P-backup created, one timestamped folder with every blob.
-    let out = run(&binary, &azurite, &["backup", "--prefix", &prefix])?;
+    let out = run(&binary, &blob, &["backup", "--prefix", &prefix])?;
     let summary = line(&out, "summary: backup ")?;
     let id = summary["summary: backup ".len()..].split_whitespace().next().context("backup id")?.to_owned();
     ensure!(line(&out, &format!("backup {id}: 3 objects"))?.contains("(3 copied, 0 already there)"));
@@ -116,20 +139,22 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     }
 
     // The same backup again changes nothing, planned or run.
-    let again = run(&binary, &azurite, &["backup", "--prefix", &prefix, "--id", &id, "--plan"])?;
+    proxy.clear();
+    let again = run(&binary, &blob, &["backup", "--prefix", &prefix, "--id", &id, "--plan"])?;
     ensure!(again.contains("(no changes"), "second plan is empty:\n{again}");
-    let again = run(&binary, &azurite, &["backup", "--prefix", &prefix, "--id", &id])?;
+    let again = run(&binary, &blob, &["backup", "--prefix", &prefix, "--id", &id])?;
     ensure!(again.contains(&format!("summary: backup {id} is already complete; nothing changed")), "{again}");
+    none_mutating(&proxy, "the second backup")?;
 
     // Damage: one blob lost, one overwritten.
     store.delete(&assets, &ObjectKey::new("models/m1.json")?).await?;
     store.put_bytes(&assets, &ObjectKey::new("datasets/d 1.csv")?, Bytes::from_static(b"garbage")).await?;
 
     // Restore the latest backup: exactly the two damaged blobs are written.
-    let planned = run(&binary, &azurite, &["restore", "--prefix", &prefix, "--from", "latest", "--plan"])?;
+    let planned = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", "latest", "--plan"])?;
     ensure!(planned.contains(&format!("plan: container restore of backup {id}")), "{planned}");
     ensure!(planned.matches("+ create blob").count() == 2, "two blobs to restore:\n{planned}");
-    let out = run(&binary, &azurite, &["restore", "--prefix", &prefix, "--from", "latest"])?;
+    let out = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", "latest"])?;
     ensure!(
         out.contains(&format!("summary: restore of backup {id}: 2 blobs written, 1 already identical, 3 verified")),
         "{out}"
@@ -140,10 +165,12 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     }
 
     // The same restore again writes nothing.
-    let out = run(&binary, &azurite, &["restore", "--prefix", &prefix, "--from", &id])?;
+    proxy.clear();
+    let out = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", &id])?;
     ensure!(out.contains("0 blobs written, 3 already identical, 3 verified"), "{out}");
-    let planned = run(&binary, &azurite, &["restore", "--prefix", &prefix, "--from", &id, "--plan"])?;
+    let planned = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", &id, "--plan"])?;
     ensure!(planned.contains("(no changes"), "{planned}");
+    none_mutating(&proxy, "the second restore")?;
     Ok(())
 }
 
@@ -151,19 +178,35 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
 #[path = "../../crates/deploy-azure/tests/azure/fake_arm.rs"]
 mod fake_arm;
 
+/// The fake ARM endpoint behind a recording proxy: the examples talk to the
+/// proxy, which counts what they send; the test reads and seeds the fake's state.
+struct Arm {
+    fake: fake_arm::FakeArm,
+    proxy: FaultProxy,
+    endpoint: String,
+}
+
+impl Arm {
+    async fn start() -> Result<Arm> {
+        let fake = fake_arm::FakeArm::start().await;
+        let (proxy, endpoint) = recorded(&fake.server.uri()).await?;
+        Ok(Arm { fake, proxy, endpoint })
+    }
+}
+
 /// Run a provisioning example against the fake ARM endpoint, signed in with
 /// the fake's token through `AZURE_ARM_ACCESS_TOKEN`.
-fn run_arm(binary: &PathBuf, fake: &fake_arm::FakeArm, args: &[&str]) -> Result<String> {
-    run_arm_command(Command::new(binary), fake, args)
+fn run_arm(binary: &PathBuf, arm: &Arm, args: &[&str]) -> Result<String> {
+    run_arm_command(Command::new(binary), arm, args)
 }
 
 /// [`run_arm`] of a command prepared by the caller (more environment).
-fn run_arm_command(mut command: Command, fake: &fake_arm::FakeArm, args: &[&str]) -> Result<String> {
+fn run_arm_command(mut command: Command, arm: &Arm, args: &[&str]) -> Result<String> {
     const PASSWORD: &str = "SENTINEL-Pw-42!x";
     let binary = PathBuf::from(command.get_program());
     let Output { status, stdout, stderr } = command
         .args(args)
-        .args(["--arm-endpoint", &fake.server.uri()])
+        .args(["--arm-endpoint", &arm.endpoint])
         .env("AZURE_ARM_ACCESS_TOKEN", "fake-arm-token")
         .env("AZURE_SUBSCRIPTION_ID", fake_arm::SUBSCRIPTION)
         .env("PG_ADMIN_PASSWORD", PASSWORD)
@@ -182,7 +225,7 @@ fn run_arm_command(mut command: Command, fake: &fake_arm::FakeArm, args: &[&str]
     Ok(stdout.into_owned())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxy serves while the test blocks on the examples
 async fn provisioning_examples_plan_apply_and_change_nothing_the_second_time_on_fake_arm() -> Result<()> {
     let names = ["azure_postgres_flexible", "azure_aks_cluster", "azure_private_network", "azure_blob_access"];
     let mut binaries = Vec::new();
@@ -192,35 +235,32 @@ async fn provisioning_examples_plan_apply_and_change_nothing_the_second_time_on_
         };
         binaries.push(binary);
     }
-    let fake = fake_arm::FakeArm::start().await;
+    let arm = Arm::start().await?;
     const PRINCIPAL: [&str; 2] = ["--principal-id", "11111111-2222-4333-8444-555555555555"];
     for binary in &binaries {
         let extra: &[&'static str] = if binary.ends_with("azure_blob_access") { &PRINCIPAL } else { &[] };
         let with = |more: &[&'static str]| -> Vec<&'static str> { [&["--prefix", "vectice"], extra, more].concat() };
 
-        fake.reset_requests();
-        let planned = run_arm(binary, &fake, &with(&["--plan"]))?;
+        arm.proxy.clear();
+        let planned = run_arm(binary, &arm, &with(&["--plan"]))?;
         ensure!(planned.contains("  + create "), "a fresh subscription needs creating:\n{planned}");
         ensure!(planned.contains("summary: --plan given, nothing changed"), "{planned}");
-        ensure!(
-            (fake.count("PUT"), fake.count("PATCH"), fake.count("DELETE")) == (0, 0, 0),
-            "--plan mutated: {:?}",
-            fake.requests()
-        );
+        none_mutating(&arm.proxy, "--plan")?;
 
-        let made = run_arm(binary, &fake, &with(&[]))?;
+        arm.proxy.clear();
+        let made = run_arm(binary, &arm, &with(&[]))?;
         ensure!(made.contains(" changes made"), "{made}");
-        ensure!(fake.count("PUT") > 0);
+        ensure!(!arm.proxy.mutating_forwarded().is_empty(), "the first run sent no PUT through the proxy");
 
-        fake.reset_requests();
-        let again = run_arm(binary, &fake, &with(&[]))?;
+        arm.proxy.clear();
+        let again = run_arm(binary, &arm, &with(&[]))?;
         ensure!(again.contains("everything already matches, nothing changed"), "{again}");
-        ensure!((fake.count("PUT"), fake.count("PATCH")) == (0, 0), "second run mutated: {:?}", fake.requests());
+        none_mutating(&arm.proxy, "the second run")?;
     }
     Ok(())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxies serve while the test blocks on the examples
 async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm() -> Result<()> {
     let Some(azurite) = support::azurite_peer() else {
         return Ok(());
@@ -228,9 +268,10 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     let (Some(dr), Some(postgres)) = (example_binary("azure_disaster_recovery"), example_binary("azure_postgres_flexible")) else {
         return Ok(());
     };
-    let fake = fake_arm::FakeArm::start().await;
+    let arm = Arm::start().await?;
+    let fake = &arm.fake;
     let prefix = format!("dr{}", support::unique_suffix());
-    run_arm(&postgres, &fake, &["--prefix", &prefix])?;
+    run_arm(&postgres, &arm, &["--prefix", &prefix])?;
     // ARM reports a restorable window once the first automatic backup ran: an hour ago here.
     let server_path = format!(
         "/subscriptions/{}/resourceGroups/{prefix}-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/{prefix}-db",
@@ -242,13 +283,14 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     fake.seed(&server_path, server);
 
     let store = BlobStore::azurite(&azurite.blob_endpoint, &azurite.account_sas())?;
+    let (blob_proxy, blob) = recorded(&azurite.blob_endpoint).await?;
     let assets = BucketName::new(format!("{prefix}-assets"))?;
     store.ensure_bucket(&BucketSpec::new(assets.clone())).await?;
     store.put_bytes(&assets, &ObjectKey::new("models/m.json")?, Bytes::from_static(b"{}")).await?;
 
     let blob_args = [
         "--blob-endpoint",
-        azurite.blob_endpoint.as_str(),
+        blob.as_str(),
         "--account-name",
         AZURITE_ACCOUNT,
         "--account-key",
@@ -258,7 +300,7 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
         all.extend_from_slice(&blob_args);
         let mut command = Command::new(&dr);
         command.env("AZURE_STORAGE_KEY", AZURITE_KEY);
-        run_arm_command(command, &fake, &all)
+        run_arm_command(command, &arm, &all)
     };
     let out = run_dr(&["backup", "--prefix", &prefix])?;
     ensure!(out.contains(&format!("server {prefix}-db: automatic backups, 7 days kept")), "{out}");
@@ -279,10 +321,12 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     let expected: deploy::core::recipes::SnapshotId = id.parse()?;
     ensure!(point == expected.timestamp().to_string(), "restored to {point}, backup {id}");
 
-    fake.reset_requests();
+    arm.proxy.clear();
+    blob_proxy.clear();
     let again = run_dr(&["restore", "--prefix", &prefix, "--from", &id])?;
     ensure!(again.contains(&format!("server {prefix}-db-restored: exists, left alone")), "{again}");
     ensure!(again.contains("0 blobs written"), "{again}");
-    ensure!(fake.count("PUT") == 0, "second restore mutated: {:?}", fake.requests());
+    none_mutating(&arm.proxy, "the second restore (ARM)")?;
+    none_mutating(&blob_proxy, "the second restore (Blob)")?;
     Ok(())
 }
