@@ -3,7 +3,12 @@
 //! SNS topic.
 //!
 //! Creates (each only when missing or different; a second run changes nothing):
-//! - SNS topic `P-alerts` (optionally encrypted with `--kms-key KEY`), with an
+//! - KMS key `alias/P-alerts` (rotated; its policy lets CloudWatch publish to
+//!   a topic encrypted with it, which the AWS-managed `alias/aws/sns` key does
+//!   not), unless `--kms-key KEY` names an existing key to use instead (its
+//!   policy must let `cloudwatch.amazonaws.com` `kms:Decrypt` and
+//!   `kms:GenerateDataKey*`);
+//! - SNS topic `P-alerts`, encrypted with that key, with an
 //!   e-mail subscription when `--email ADDRESS` is given (AWS mails a
 //!   confirmation link; until it is followed the subscription is pending);
 //! - alarms on database `P-db`, each notifying the topic on ALARM and on OK:
@@ -37,6 +42,7 @@ use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
 use deploy::aws::alarms::{EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
+use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::{Error, ResourceName};
 
 use aws_support::{parse_args, print_plan, section};
@@ -59,9 +65,7 @@ fn spec(args: &aws_support::Args) -> deploy::Result<HealthAlarmsSpec> {
     if let Some(email) = args.option("email") {
         topic = topic.with_email(EmailAddress::new(email)?);
     }
-    if let Some(key) = args.option("kms-key") {
-        topic = topic.with_kms_key(key);
-    }
+    topic = topic.with_kms_key(args.option("kms-key").map_or_else(|| format!("alias/{p}-alerts"), str::to_owned));
     let db = ResourceName::new(format!("{p}-db"))?;
     let mut spec = HealthAlarmsSpec::deeploy(p, &db, args.option("backup-vault"), topic)?;
     if let Some(percent) = number(args, "cpu-percent")? {
@@ -74,14 +78,30 @@ fn spec(args: &aws_support::Args) -> deploy::Result<HealthAlarmsSpec> {
     Ok(spec)
 }
 
+/// The topic's own key, unless `--kms-key` names one.
+fn topic_key(args: &aws_support::Args) -> deploy::Result<Option<KeySpec>> {
+    if args.option("kms-key").is_some() {
+        return Ok(None);
+    }
+    let mut key = KeySpec::new(KeyAlias::new(format!("alias/{}-alerts", args.prefix))?)
+        .with_policy(KeyPolicy::ServiceUse { services: vec!["cloudwatch.amazonaws.com".into()] });
+    key.description = format!("{}-alerts SNS topic (CloudWatch alarms)", args.prefix);
+    key.validate()?;
+    Ok(Some(key))
+}
+
 async fn run(log: &RequestLog) -> deploy::Result<()> {
     let args = parse_args(&["email", "kms-key", "backup-vault", "cpu-percent", "free-storage-gib"], &[])?;
-    let spec = spec(&args)?;
+    let (spec, key) = (spec(&args)?, topic_key(&args)?);
     let aws = aws_support::backends(log).await;
-    let alarms = aws.alarms();
+    let (alarms, kms) = (aws.alarms(), aws.kms());
 
     section(&format!("plan for prefix {}", args.prefix));
-    let plan = alarms.plan(&spec).await?;
+    let mut plan = match &key {
+        Some(key) => kms.plan_key(key).await?,
+        None => deploy::Plan::new(),
+    };
+    plan.extend(alarms.plan(&spec).await?);
     print_plan(&plan);
     if args.plan {
         println!("\n--plan: nothing changed");
@@ -89,14 +109,20 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     }
 
     section("ensure");
+    let mut done = deploy::Plan::new();
+    if let Some(key) = &key {
+        println!("  kms key {}", key.alias);
+        done.extend(kms.ensure_key(key).await?.plan);
+    }
     println!("  sns topic {}", spec.topic.name);
     for a in &spec.alarms {
         println!("  alarm {}", a.name);
     }
     let ensured = alarms.ensure(&spec).await?;
+    done.extend(ensured.plan.clone());
 
     section("changes made");
-    print_plan(&ensured.plan);
+    print_plan(&done);
 
     section("summary");
     let t = &ensured.info.topic;

@@ -5,6 +5,7 @@
 use anyhow::{Context as _, Result, ensure};
 use deploy_aws::alarms::{Alarms, TopicName};
 use deploy_aws::dns::{Dns, DnsName, ZoneVisibility};
+use deploy_aws::kms::{KeyAlias, Kms};
 
 use crate::aws_examples::{prefix, refuses_bad_prefix, run, twice};
 use crate::support;
@@ -63,6 +64,15 @@ async fn aws_health_alarms_makes_the_deeploy_alarms_and_topic() -> Result<()> {
     let alarms = Alarms::new(&moto.sdk_config().await);
     let topic = alarms.describe_topic(&TopicName::new(format!("{p}-alerts"))?).await?;
     ensure!(topic.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email), "no e-mail subscription: {topic:?}");
+    // Encrypted by default, with a key CloudWatch may publish with.
+    let alias = format!("alias/{p}-alerts");
+    ensure!(topic.kms_key_id.as_deref() == Some(alias.as_str()), "topic key {:?}", topic.kms_key_id);
+    let key = Kms::new(&moto.sdk_config().await).describe_key(&KeyAlias::new(&alias)?).await?;
+    ensure!(key.rotation && key.state == "Enabled", "{key:?}");
+    let publisher = key.policy["Statement"].as_array().into_iter().flatten().any(|s| {
+        s["Principal"]["Service"] == serde_json::json!(["cloudwatch.amazonaws.com"]) || s["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+    });
+    ensure!(publisher, "CloudWatch may not use the topic key: {}", key.policy);
     let described = alarms.cloudwatch().describe_alarms().alarm_name_prefix(format!("{p}-")).send().await?;
     let found = described.metric_alarms();
     ensure!(found.len() == 6, "expected 6 alarms, found {}", found.len());

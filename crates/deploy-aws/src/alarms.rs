@@ -174,7 +174,11 @@ pub struct TopicSpec {
     /// An e-mail address to subscribe (AWS mails a confirmation link first).
     pub email: Option<EmailAddress>,
     /// The KMS key (id, ARN or `alias/...`) encrypting the topic; `None` leaves
-    /// the topic's encryption as it is (a new topic is unencrypted).
+    /// the topic's encryption as it is (a new topic is unencrypted). CloudWatch
+    /// can publish only to a topic whose key lets `cloudwatch.amazonaws.com`
+    /// use it, which the AWS-managed `alias/aws/sns` key does not: make one
+    /// with `kms::KeyPolicy::ServiceUse` (feature `kms`),
+    /// as `aws_health_alarms` does.
     pub kms_key_id: Option<String>,
 }
 

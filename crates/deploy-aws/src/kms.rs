@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::Ensured;
 use crate::error::{Op, SdkResultExt, build_error, missing};
-use crate::policy::{PolicyDocument, deeploy_key_policy, equivalent, parse_policy};
+use crate::policy::{PolicyDocument, deeploy_key_policy, equivalent, parse_policy, service_key_policy};
 
 const SERVICE: &str = "aws-kms";
 
@@ -102,6 +102,14 @@ pub enum KeyPolicy {
         /// The ARN of the application's IAM user or role.
         application_principal: String,
     },
+    /// AWS services (`cloudwatch.amazonaws.com`, ...) may use the key to
+    /// encrypt and decrypt ([`service_key_policy`]); the account root keeps
+    /// `kms:*`. What a topic encrypted for CloudWatch alarms needs: the
+    /// AWS-managed `alias/aws/sns` key does not let CloudWatch publish.
+    ServiceUse {
+        /// The service principals, `NAME.amazonaws.com`.
+        services: Vec<String>,
+    },
     /// This document.
     Document(PolicyDocument),
 }
@@ -111,6 +119,7 @@ impl KeyPolicy {
         match self {
             KeyPolicy::Unmanaged => None,
             KeyPolicy::Deeploy { application_principal } => Some(deeploy_key_policy(partition, account_id, application_principal)),
+            KeyPolicy::ServiceUse { services } => Some(service_key_policy(partition, account_id, services)),
             KeyPolicy::Document(doc) => Some(doc.clone()),
         }
     }
@@ -164,6 +173,21 @@ impl KeySpec {
                     format!("`{application_principal}` is not the ARN of an IAM user or role"),
                     "arn:PARTITION:iam::ACCOUNT:user/NAME or arn:PARTITION:iam::ACCOUNT:role/NAME",
                 ));
+            }
+        }
+        if let KeyPolicy::ServiceUse { services } = &self.policy {
+            let rule = "one or more AWS service principals such as cloudwatch.amazonaws.com: lowercase letters, digits, `-` and `.`";
+            if services.is_empty() {
+                return Err(Error::invalid("policy.services", "is empty", rule));
+            }
+            for service in services {
+                let name = service.strip_suffix(".amazonaws.com").unwrap_or_default();
+                let ok = !name.is_empty()
+                    && !name.starts_with(['.', '-'])
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+                if !ok {
+                    return Err(Error::invalid("policy.services", format!("`{service}` is not an AWS service principal"), rule));
+                }
             }
         }
         if self.description.chars().count() > 8192 {
@@ -489,5 +513,24 @@ mod tests {
         let mut tagged = KeySpec::new(KeyAlias::new("alias/k").unwrap());
         tagged.tags.insert("aws:x".into(), "y".into());
         assert_eq!(tagged.validate().unwrap_err().invalid_field(), Some("tags.aws:x"));
+    }
+
+    #[test]
+    fn a_service_use_policy_names_aws_services_and_keeps_the_root() {
+        let spec = |services: &[&str]| {
+            KeySpec::new(KeyAlias::new("alias/k").unwrap())
+                .with_policy(KeyPolicy::ServiceUse { services: services.iter().map(|s| (*s).to_owned()).collect() })
+        };
+        assert!(spec(&["cloudwatch.amazonaws.com", "events.amazonaws.com"]).validate().is_ok());
+        for bad in [&[][..], &["cloudwatch"], &[".amazonaws.com"], &["*.amazonaws.com"], &["CloudWatch.amazonaws.com"], &["arn:aws:iam::123456789012:root"]] {
+            assert_eq!(spec(bad).validate().unwrap_err().invalid_field(), Some("policy.services"), "{bad:?}");
+        }
+        let doc = spec(&["cloudwatch.amazonaws.com"]).policy.render("aws", "123456789012").unwrap();
+        let json: Value = serde_json::from_str(&doc.to_json()).unwrap();
+        let statements = json["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[0]["Principal"]["Service"], serde_json::json!(["cloudwatch.amazonaws.com"]));
+        assert_eq!(statements[0]["Action"], serde_json::json!(["kms:Decrypt", "kms:GenerateDataKey*"]));
+        assert_eq!(statements[1]["Principal"]["AWS"], serde_json::json!(["arn:aws:iam::123456789012:root"]));
     }
 }

@@ -444,6 +444,18 @@ pub fn deeploy_key_policy(partition: &str, account_id: &str, application_princip
     ])
 }
 
+/// A KMS key policy letting the AWS `services` (`cloudwatch.amazonaws.com`)
+/// `kms:Decrypt` and `kms:GenerateDataKey*`, the two actions a service needs
+/// to write to a resource encrypted with the key; the account root keeps
+/// `kms:*` so the key stays administrable.
+pub fn service_key_policy(partition: &str, account_id: &str, services: &[String]) -> PolicyDocument {
+    PolicyDocument::new(services.iter().map(|service| {
+        Statement::allow(["kms:Decrypt", "kms:GenerateDataKey*"], ["*"]).with_principal(Principal::service(service.as_str()))
+    }).chain([Statement::allow(["kms:*"], ["*"])
+        .with_sid("AccountRootAdministersTheKey")
+        .with_principal(Principal::aws([format!("arn:{partition}:iam::{account_id}:root")]))]))
+}
+
 /// A role's trust policy letting the AWS service `service`
 /// (`eks.amazonaws.com`, `ec2.amazonaws.com`, `backup.amazonaws.com`) assume it.
 pub fn trust_service(service: &str) -> PolicyDocument {
