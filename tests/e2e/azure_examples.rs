@@ -176,7 +176,7 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
 
 /// The fake ARM endpoint of deploy-azure's own tests.
 #[path = "../../crates/deploy-azure/tests/azure/fake_arm.rs"]
-mod fake_arm;
+pub(crate) mod fake_arm;
 
 /// The fake ARM endpoint behind a recording proxy: the examples talk to the
 /// proxy, which counts what they send; the test reads and seeds the fake's state.

@@ -11,6 +11,7 @@ mod aws_dns_alarms;
 mod aws_examples;
 mod aws_replication;
 mod bad_input;
+mod defaults;
 mod sentinel;
 mod aws_pod_role;
 mod faults;
