@@ -9,7 +9,7 @@ use deploy::{Database as _, ResourceName};
 use deploy::core::database::Engine;
 use deploy_aws::rds::RdsDatabase;
 
-use crate::aws_examples::{prefix, run, twice};
+use crate::support::examples::{prefix, run, twice};
 use crate::support::{self, MOTO_REGION};
 
 #[tokio::test]

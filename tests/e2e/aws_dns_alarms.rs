@@ -7,7 +7,7 @@ use deploy_aws::alarms::{Alarms, TopicName};
 use deploy_aws::dns::{Dns, DnsName, ZoneVisibility};
 use deploy_aws::kms::{KeyAlias, Kms};
 
-use crate::aws_examples::{prefix, refuses_bad_prefix, run, twice};
+use crate::support::examples::{prefix, refuses_bad_prefix, run, twice};
 use crate::support;
 
 #[tokio::test]

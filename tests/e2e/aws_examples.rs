@@ -3,14 +3,9 @@
 //! before any request naming the field, and the state they leave is read back
 //! through deploy-aws and the SDK.
 //!
-//! The binaries are those `cargo test --workspace --all-features` builds
-//! (`target/<profile>/examples/NAME`); build them with
-//! `cargo build --features aws --examples` when running this test alone.
+//! How the examples are run and counted: [`crate::support::examples`].
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, ensure};
 use bytes::Bytes;
 use deploy::{BackupVault as _, BucketName, BucketSpec, Cluster as _, Database as _, ObjectKey, ObjectStore as _, ObjectStoreExt as _, ResourceName, SecretName, SecretStore};
 use deploy_aws::iam::{Iam, IamName};
@@ -21,111 +16,8 @@ use deploy_aws::s3::S3Store;
 use deploy_aws::secrets::SecretsManagerStore;
 use secrecy::ExposeSecret as _;
 
+use crate::support::examples::{prefix, refuses_bad_prefix, run, twice};
 use crate::support::{self, MOTO_REGION, MotoConfig};
-
-/// One finished run of an example.
-pub(crate) struct Run {
-    pub(crate) ok: bool,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-    /// The number on the last line `mutating requests: N`, when printed.
-    pub(crate) mutating: Option<usize>,
-}
-
-impl Run {
-    pub(crate) fn mutating(&self) -> usize {
-        self.mutating.unwrap_or_else(|| panic!("no `mutating requests:` line\n{}", self.show()))
-    }
-
-    pub(crate) fn show(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
-    }
-
-    pub(crate) fn assert_ok(&self, what: &str) -> &Self {
-        assert!(self.ok, "{what} failed\n{}", self.show());
-        self
-    }
-}
-
-/// `target/<profile>/examples/NAME`, next to this test binary's `deps/`.
-fn example_binary(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).context("test binary has no profile directory")?;
-    let path = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.is_file() {
-        bail!(
-            "example binary {} is missing: build the examples first (`cargo build --features aws --examples`, \
-             or `cargo test --workspace --all-features`, which builds them)",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-/// Run example `name` with `args` against moto, in the standard AWS environment.
-pub(crate) fn run(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<Run> {
-    run_with_env(moto, name, args, &[])
-}
-
-/// As [`run`], with more environment variables (`DEPLOY_LOG=trace`).
-pub(crate) fn run_with_env(moto: &MotoConfig, name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Run> {
-    let Output { status, stdout, stderr } = command(moto, name, args, env)?.output().with_context(|| format!("running {name}"))?;
-    let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
-    let mutating = stdout.lines().rev().find_map(|l| l.strip_prefix("mutating requests: ")).map(|n| n.trim().parse().expect("a count"));
-    Ok(Run { ok: status.success(), stdout, stderr, mutating })
-}
-
-/// The command that runs example `name` against moto in the standard AWS
-/// environment (for tests that spawn and stop it themselves).
-pub(crate) fn command(moto: &MotoConfig, name: &str, args: &[&str], env: &[(&str, &str)]) -> Result<Command> {
-    let mut command = Command::new(example_binary(name)?);
-    command
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", MOTO_REGION)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    Ok(command)
-}
-
-/// A prefix no other test or run uses.
-pub(crate) fn prefix() -> String {
-    format!("e{}", &support::unique_suffix()[..10])
-}
-
-/// The shared checks: `--plan` first makes no mutating request; the first run
-/// makes some; the second none and says so; a later `--plan` none.
-pub(crate) fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)> {
-    let planned: Vec<&str> = args.iter().copied().chain(["--plan"]).collect();
-    let plan = run(moto, name, &planned)?;
-    plan.assert_ok("--plan");
-    ensure!(plan.mutating() == 0, "--plan made mutating requests\n{}", plan.show());
-    let first = run(moto, name, args)?;
-    first.assert_ok("first run");
-    ensure!(first.mutating() > 0, "the first run made no mutating request\n{}", first.show());
-    let second = run(moto, name, args)?;
-    second.assert_ok("second run");
-    ensure!(second.mutating() == 0, "the second run changed something\n{}\n=== the first run\n{}", second.show(), first.show());
-    let replan = run(moto, name, &planned)?;
-    replan.assert_ok("--plan after the runs");
-    ensure!(replan.mutating() == 0 && replan.stdout.contains("(no changes)"), "--plan after the runs still plans changes\n{}", replan.show());
-    Ok((first, second))
-}
-
-/// Bad input: non-zero exit, the field named, no mutating request.
-pub(crate) fn refuses_bad_prefix(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<()> {
-    let bad = run(moto, name, &[args, &["--prefix", "UPPER_case"]].concat())?;
-    ensure!(!bad.ok, "a bad prefix was accepted\n{}", bad.show());
-    ensure!(bad.stderr.contains("prefix"), "the error does not name the field `prefix`\n{}", bad.show());
-    ensure!(bad.mutating.unwrap_or(0) == 0, "a bad prefix made requests\n{}", bad.show());
-    Ok(())
-}
 
 #[tokio::test]
 async fn aws_bucket_access_makes_a_tls_only_bucket_and_a_scoped_user() -> Result<()> {

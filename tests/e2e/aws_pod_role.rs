@@ -12,7 +12,7 @@ use deploy_aws::pod_access::PodAccess;
 use deploy_core::ResourceName;
 use serde_json::{Value, json};
 
-use crate::aws_examples::{prefix, refuses_bad_prefix, run, twice};
+use crate::support::examples::{prefix, refuses_bad_prefix, run, twice};
 use crate::support;
 
 /// One value or a list of them, as a list (IAM may answer either).

@@ -8,7 +8,7 @@ use aws_sdk_s3::types::ReplicationRuleStatus;
 use deploy_aws::iam::{Iam, IamName};
 use deploy_aws::policy::PolicyDocument;
 
-use crate::aws_examples::{prefix, refuses_bad_prefix, run, twice};
+use crate::support::examples::{prefix, refuses_bad_prefix, run, twice};
 use crate::support::{self, MOTO_REGION};
 
 #[tokio::test]

@@ -2,8 +2,7 @@
 //! binary, `--objects-only`) against Azurite: backup, the same backup again,
 //! damage, restore of the latest backup, the same restore again.
 //!
-//! The binary is the one `cargo test --workspace --all-features` builds next
-//! to this test's own (`target/<profile>/examples/`).
+//! How the binaries are found: [`crate::support::examples`].
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -16,26 +15,7 @@ use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY};
 
 use crate::support::fault_proxy::{FaultConfig, FaultProxy};
 use crate::support;
-
-/// The example binary, or `None` (skipped) when it was not built.
-fn example_binary(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/e2e-HASH -> target/<profile>/examples/NAME
-    let path = exe.parent()?.parent()?.join("examples").join(name);
-    if path.is_file() {
-        return Some(path);
-    }
-    let message = format!(
-        "{} is not built: run `cargo test --workspace --all-features`, or \
-         `cargo build -p deploy --features azure-blob,azure-arm --example {name}` first",
-        path.display()
-    );
-    if support::peers_required() {
-        panic!("{message}");
-    }
-    eprintln!("skipping: {message}");
-    None
-}
+use crate::support::examples::example_binary;
 
 /// A recording proxy in front of `endpoint`, and `endpoint` with the proxy's
 /// address in place of the peer's (the path kept): the examples are pointed
@@ -101,9 +81,7 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     let Some(azurite) = support::azurite_peer() else {
         return Ok(());
     };
-    let Some(binary) = example_binary("azure_disaster_recovery") else {
-        return Ok(());
-    };
+    let binary = example_binary("azure_disaster_recovery")?;
     let store = BlobStore::azurite(&azurite.blob_endpoint, &azurite.account_sas())?;
     // The example goes through a recording proxy; the test's own calls go straight to Azurite.
     let (proxy, blob) = recorded(&azurite.blob_endpoint).await?;
@@ -230,10 +208,7 @@ async fn provisioning_examples_plan_apply_and_change_nothing_the_second_time_on_
     let names = ["azure_postgres_flexible", "azure_aks_cluster", "azure_private_network", "azure_blob_access"];
     let mut binaries = Vec::new();
     for name in names {
-        let Some(binary) = example_binary(name) else {
-            return Ok(());
-        };
-        binaries.push(binary);
+        binaries.push(example_binary(name)?);
     }
     let arm = Arm::start().await?;
     const PRINCIPAL: [&str; 2] = ["--principal-id", "11111111-2222-4333-8444-555555555555"];
@@ -265,9 +240,7 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     let Some(azurite) = support::azurite_peer() else {
         return Ok(());
     };
-    let (Some(dr), Some(postgres)) = (example_binary("azure_disaster_recovery"), example_binary("azure_postgres_flexible")) else {
-        return Ok(());
-    };
+    let (dr, postgres) = (example_binary("azure_disaster_recovery")?, example_binary("azure_postgres_flexible")?);
     let arm = Arm::start().await?;
     let fake = &arm.fake;
     let prefix = format!("dr{}", support::unique_suffix());

@@ -34,7 +34,7 @@ use deploy_aws::policy::denies_insecure_transport;
 use deploy_aws::rds::RdsDatabase;
 use deploy_aws::s3::{ReplicationSpec, RoleName};
 
-use crate::aws_examples::prefix;
+use crate::support::examples::prefix;
 use crate::support;
 
 /// What makes a bucket safe: encrypted by default, all four public-access

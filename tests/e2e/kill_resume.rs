@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, ensure};
 
-use crate::aws_examples::{command, prefix, run};
+use crate::support::examples::{command, prefix, run};
 use crate::support::fault_proxy::{FaultConfig, FaultProxy};
 use crate::support::{self, MOTO_REGION, MotoConfig};
 

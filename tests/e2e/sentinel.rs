@@ -27,18 +27,9 @@ use deploy_aws::AwsBackends;
 use deploy_aws::secrets::SecretsManagerStore;
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::aws_examples::{prefix, run_with_env};
+use crate::support::examples::{prefix, run_with_env};
 use crate::support::fault_proxy::{Captured, FaultConfig, FaultProxy};
 use crate::support::{self, MotoConfig};
-
-/// What a request is: the `X-Amz-Target` (JSON protocols) or the `Action` (query protocol).
-fn operation(c: &Captured) -> String {
-    if let Some((_, target)) = c.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target")) {
-        return target.clone();
-    }
-    let body = c.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-    body.split('&').find_map(|kv| kv.strip_prefix("Action=").map(str::to_owned)).unwrap_or_else(|| format!("{} {}", c.method, c.path))
-}
 
 fn carries(c: &Captured, secret: &str) -> bool {
     let encoded: String = percent_encode(secret);
@@ -86,7 +77,7 @@ async fn secrets_show_only_where_they_must() -> Result<()> {
         for r in &runs {
             ensure!(!r.stdout.contains(secret.as_str()) && !r.stderr.contains(secret.as_str()), "{what} is in an example's output or TRACE log");
         }
-        let carriers: Vec<String> = proxy.captured().iter().filter(|c| carries(c, secret)).map(operation).collect();
+        let carriers: Vec<String> = proxy.captured().iter().filter(|c| carries(c, secret)).map(Captured::operation).collect();
         ensure!(!carriers.is_empty(), "{what} is in no captured request: the capture would prove nothing");
         ensure!(carriers.iter().all(|op| allowed.contains(&op.as_str())), "{what} was sent by {carriers:?}; only {allowed:?} may carry it");
     }
@@ -195,7 +186,7 @@ fn a_library_run_shows_the_sentinel_only_where_it_must() -> Result<()> {
     for text in &seen {
         ensure!(!text.contains(&sentinel), "the sentinel is in what a program sees: {text}");
     }
-    let carriers: Vec<String> = proxy.captured().iter().filter(|c| carries(c, &sentinel)).map(operation).collect();
+    let carriers: Vec<String> = proxy.captured().iter().filter(|c| carries(c, &sentinel)).map(Captured::operation).collect();
     let allowed = ["secretsmanager.CreateSecret", "CreateDBInstance"];
     ensure!(carriers.contains(&allowed[0].to_owned()) && carriers.contains(&allowed[1].to_owned()), "the calls that must carry it did not: {carriers:?}");
     ensure!(carriers.iter().all(|op| allowed.contains(&op.as_str())), "the sentinel was sent by {carriers:?}; only {allowed:?} may carry it");

@@ -78,12 +78,30 @@ pub struct Captured {
     pub body: Option<Bytes>,
     /// What the proxy did: `forwarded`, `error 503`, `reset`.
     pub fate: String,
+    /// The AWS operation of a JSON-protocol (`X-Amz-Target`, as
+    /// `secretsmanager.CreateSecret`) or query-protocol (`Action=`) request,
+    /// read whatever the capture limit; `None` for REST requests, whose
+    /// method tells what they do.
+    pub aws_operation: Option<String>,
 }
 
 impl Captured {
-    /// Whether the request may change state at the peer (not GET or HEAD).
+    /// What the request is, for messages: its AWS operation, or `METHOD PATH`.
+    pub fn operation(&self) -> String {
+        self.aws_operation.clone().unwrap_or_else(|| format!("{} {}", self.method, self.path))
+    }
+
+    /// Whether the request may change state at the peer: an AWS operation
+    /// not named `Get*`, `Head*`, `List*` or `Describe*` (query and JSON
+    /// protocols send every call as a POST), else a method other than GET or HEAD.
     pub fn is_mutating(&self) -> bool {
-        !matches!(self.method.as_str(), "GET" | "HEAD")
+        match &self.aws_operation {
+            Some(op) => {
+                let name = op.rsplit('.').next().unwrap_or(op);
+                !["Get", "Head", "List", "Describe"].iter().any(|read| name.starts_with(read))
+            }
+            None => !matches!(self.method.as_str(), "GET" | "HEAD"),
+        }
     }
 }
 
@@ -166,6 +184,18 @@ impl Drop for FaultProxy {
     }
 }
 
+/// See [`Captured::aws_operation`].
+fn aws_operation(headers: &hyper::HeaderMap, body: &Bytes) -> Option<String> {
+    if let Some(target) = headers.get("x-amz-target") {
+        return Some(String::from_utf8_lossy(target.as_bytes()).into_owned());
+    }
+    let form = headers.get("content-type").is_some_and(|t| t.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    form.then(|| {
+        let text = String::from_utf8_lossy(body);
+        text.split('&').find_map(|kv| kv.strip_prefix("Action=").map(str::to_owned))
+    })?
+}
+
 fn full(bytes: impl Into<Bytes>) -> ProxyBody {
     Full::new(bytes.into()).map_err(|never| match never {}).boxed()
 }
@@ -208,6 +238,7 @@ async fn handle(
             headers: headers.clone(),
             body: (body.len() <= config.capture_body_limit).then(|| body.clone()),
             fate,
+            aws_operation: aws_operation(&parts.headers, &body),
         });
     };
     if let Some((status, json)) = answer {

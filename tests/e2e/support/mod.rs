@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod backup_gaps;
+pub mod examples;
 pub mod fault_proxy;
 
 use std::path::PathBuf;
