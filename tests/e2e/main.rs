@@ -17,5 +17,6 @@ mod aws_pod_role;
 mod faults;
 mod kill_resume;
 mod peers_smoke;
+mod pg_examples;
 mod cross_cloud;
 mod azure_examples;
