@@ -1,6 +1,7 @@
 //! An in-process fake Kubernetes API server (a `tower::service_fn` behind a
 //! real `kube::Client`): Secrets, ConfigMaps, Jobs with list + watch, Pods with
-//! logs, and a simulated pod lifecycle per Job. Deleting a Job with background
+//! logs, a simulated pod lifecycle per Job, and server-side apply of
+//! ServiceAccounts' labels and annotations. Deleting a Job with background
 //! propagation removes its pods, as the garbage collector would; without it
 //! they are orphaned.
 
@@ -44,6 +45,8 @@ struct Inner {
     rv: u64,
     secrets: BTreeMap<String, Value>,
     config_maps: BTreeMap<String, Value>,
+    /// ServiceAccounts by `namespace/name`.
+    service_accounts: BTreeMap<String, Value>,
     jobs: BTreeMap<String, Job>,
     pods: BTreeMap<String, Pod>,
     logs: BTreeMap<String, String>,
@@ -172,6 +175,16 @@ impl FakeApi {
                 let policy = options.get("propagationPolicy").and_then(Value::as_str).map(str::to_owned);
                 self.delete_job(name, policy)
             }
+            (&Method::PATCH, ["api", "v1", "namespaces", ns, "serviceaccounts", name]) => {
+                let apply = parts.headers.get("content-type").is_some_and(|t| t.as_bytes() == b"application/apply-patch+yaml");
+                self.apply_service_account(ns, name, &body, apply, &query)
+            }
+            (&Method::GET, ["api", "v1", "namespaces", ns, "serviceaccounts", name]) => {
+                match self.inner.lock().unwrap().service_accounts.get(&format!("{ns}/{name}")) {
+                    Some(sa) => json_response(StatusCode::OK, sa),
+                    None => not_found("serviceaccounts", name),
+                }
+            }
             (&Method::GET, ["api", "v1", "namespaces", _, "pods"]) => {
                 let job = query.get("labelSelector").and_then(|l| l.strip_prefix("job-name=")).map(str::to_owned);
                 let i = self.inner.lock().unwrap();
@@ -189,6 +202,58 @@ impl FakeApi {
             },
             _ => json_response(StatusCode::NOT_IMPLEMENTED, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": format!("fake: {} {path}", parts.method), "code": 501})),
         }
+    }
+
+    /// Server-side apply, as far as a ServiceAccount's metadata goes: the
+    /// applied labels and annotations are set, others (another manager's)
+    /// kept; the resourceVersion moves only when something changed. Refused
+    /// unless it is an apply patch with a field manager; a conflict with
+    /// another manager's annotation needs `force=true`.
+    fn apply_service_account(&self, ns: &str, name: &str, body: &[u8], apply: bool, query: &BTreeMap<String, String>) -> Response<Body> {
+        let status = |code: StatusCode, reason: &str, message: String| {
+            json_response(code, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "message": message, "code": code.as_u16()}))
+        };
+        if !apply || query.get("fieldManager").is_none_or(String::is_empty) {
+            return status(StatusCode::BAD_REQUEST, "BadRequest", "fake: only server-side apply with a fieldManager".into());
+        }
+        let Ok(applied) = serde_json::from_slice::<Value>(body) else {
+            return status(StatusCode::BAD_REQUEST, "BadRequest", "fake: the body is not JSON".into());
+        };
+        if applied["kind"] != "ServiceAccount" || applied["metadata"]["name"] != name || applied["metadata"]["namespace"].as_str().is_some_and(|n| n != ns) {
+            return status(StatusCode::BAD_REQUEST, "BadRequest", "fake: kind, name or namespace differ from the URL".into());
+        }
+        let forced = query.get("force").is_some_and(|f| f == "true");
+        let mut i = self.inner.lock().unwrap();
+        let key = format!("{ns}/{name}");
+        let mut object = i.service_accounts.get(&key).cloned().unwrap_or_else(|| {
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{name}")}})
+        });
+        let before = object.clone();
+        for field in ["labels", "annotations"] {
+            let Some(wanted) = applied["metadata"][field].as_object() else { continue };
+            for (k, v) in wanted {
+                let current = &object["metadata"][field][k];
+                if !current.is_null() && current != v && !forced {
+                    return status(StatusCode::CONFLICT, "Conflict", format!("Apply failed with 1 conflict: conflict with another manager: .metadata.{field}.{k}"));
+                }
+                object["metadata"][field][k] = v.clone();
+            }
+        }
+        if object != before || !i.service_accounts.contains_key(&key) {
+            i.rv += 1;
+            object["metadata"]["resourceVersion"] = json!(i.rv.to_string());
+            i.service_accounts.insert(key, object.clone());
+        }
+        json_response(StatusCode::OK, &object)
+    }
+
+    /// A ServiceAccount made by someone else (a Helm chart), with these annotations.
+    pub fn seed_service_account(&self, ns: &str, name: &str, annotations: Value) {
+        let mut i = self.inner.lock().unwrap();
+        i.rv += 1;
+        let object = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{name}"), "resourceVersion": i.rv.to_string(), "annotations": annotations}});
+        i.service_accounts.insert(format!("{ns}/{name}"), object);
     }
 
     fn create_plain(&self, kind: &str, body: &[u8]) -> Response<Body> {

@@ -5,4 +5,5 @@ mod fake_api;
 mod lifecycle;
 mod resources;
 mod sequences;
+mod service_account;
 mod support;
