@@ -207,7 +207,7 @@ async fn aws_disaster_recovery_brings_deleted_objects_back() -> Result<()> {
 async fn aws_teardown_deletes_nothing_without_confirmation() -> Result<()> {
     let Some(moto) = support::moto_peer() else { return Ok(()) };
     // moto has no backup selections nor recovery-point listings: the proxy serves them (support::backup_gaps).
-    let (_proxy, moto) = moto.with_backup_gaps().await?;
+    let (_proxy, moto) = moto.with_gaps().await?;
     let p = prefix();
     let (s3, assets) = assets_with_objects(&moto, &p, 3).await?;
     run(&moto, "aws_database_ssl", &["--prefix", &p])?.assert_ok("aws_database_ssl");
@@ -305,7 +305,7 @@ async fn aws_eks_cluster_makes_a_private_and_public_cluster_and_a_kubeconfig() -
 async fn aws_backup_plan_selects_the_database_and_bucket_for_continuous_backup() -> Result<()> {
     let Some(moto) = support::moto_peer() else { return Ok(()) };
     // moto has no backup selections: the proxy serves them (support::backup_gaps).
-    let (_proxy, moto) = moto.with_backup_gaps().await?;
+    let (_proxy, moto) = moto.with_gaps().await?;
     let p = prefix();
     twice(&moto, "aws_backup_plan", &["--prefix", &p])?;
     refuses_bad_prefix(&moto, "aws_backup_plan", &[])?;

@@ -3,13 +3,14 @@
 //! some, the second none; the role's trust policy, read back through the SDK,
 //! names exactly the service account and the `sts.amazonaws.com` audience;
 //! a bad service account, a missing cluster and a bad prefix fail before any
-//! mutating request.
+//! mutating request. Then `--mode pod-identity` on the same service account:
+//! the role trusts the Pod Identity service and one association names it.
 
 use anyhow::{Context as _, Result, ensure};
 use deploy_aws::iam::{Iam, IamName};
 use deploy_aws::kms::{KeyAlias, Kms};
 use deploy_aws::pod_access::PodAccess;
-use deploy_core::ResourceName;
+use deploy_core::{ResourceName, ServiceAccountRef};
 use serde_json::{Value, json};
 
 use crate::support::examples::{prefix, refuses_bad_prefix, run, twice};
@@ -20,7 +21,7 @@ fn one(v: &Value) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_else(|| vec![v.clone()])
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the gaps proxy serves while the test blocks on the example
 async fn aws_pod_role_binds_one_service_account_to_a_role() -> Result<()> {
     let Some(moto) = support::moto_peer() else { return Ok(()) };
     let p = prefix();
@@ -72,5 +73,28 @@ async fn aws_pod_role_binds_one_service_account_to_a_role() -> Result<()> {
     let long_ns = "n".repeat(64);
     let bad_ns = run(&moto, "aws_pod_role", &["--prefix", &p, "--namespace", &long_ns])?;
     ensure!(!bad_ns.ok && bad_ns.stderr.contains("service_account.namespace") && bad_ns.mutating() == 0, "{}", bad_ns.show());
+
+    // The same service account switched to EKS Pod Identity, through the proxy
+    // that serves the association calls moto lacks (support/eks_gaps.rs): the
+    // role's trust becomes the Pod Identity service, an association is made;
+    // a second run changes nothing.
+    let (_proxy, gaps) = moto.with_gaps().await?;
+    let args = ["--prefix", p.as_str(), "--namespace", ns, "--mode", "pod-identity"];
+    let (first, _) = twice(&gaps, "aws_pod_role", &args)?;
+    ensure!(first.stdout.contains("pod identity association"), "{}", first.show());
+    let through = PodAccess::new(&gaps.sdk_config().await);
+    let sa = ServiceAccountRef::new(ns, format!("{p}-app"))?;
+    let association = through
+        .find_pod_identity_association(&ResourceName::new(format!("{p}-eks"))?, &sa)
+        .await?
+        .context("no pod identity association")?;
+    let role = iam.describe_role(&IamName::new(format!("{p}-pod-app"))?).await?;
+    ensure!(association.role_arn == role.arn, "the association names {}, not {}", association.role_arn, role.arn);
+    let statements = one(&role.trust["Statement"]);
+    ensure!(
+        statements.len() == 1 && one(&statements[0]["Principal"]["Service"]) == [json!("pods.eks.amazonaws.com")],
+        "the role does not trust Pod Identity (only): {}",
+        role.trust
+    );
     Ok(())
 }

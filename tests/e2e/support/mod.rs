@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod backup_gaps;
+pub mod eks_gaps;
 pub mod examples;
 pub mod fault_proxy;
 
@@ -173,11 +174,16 @@ impl MotoConfig {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
-    /// moto behind a transparent proxy that also serves the AWS Backup
-    /// operations moto lacks ([`backup_gaps`]); keep the proxy alive while
-    /// the returned config is used.
-    pub async fn with_backup_gaps(&self) -> anyhow::Result<(fault_proxy::FaultProxy, MotoConfig)> {
-        let proxy = fault_proxy::FaultProxy::start_with(&self.endpoint, fault_proxy::FaultConfig::transparent(), Some(backup_gaps::routes())).await?;
+    /// moto behind a transparent proxy that also serves what moto lacks: the
+    /// AWS Backup operations of [`backup_gaps`] and the EKS Pod Identity
+    /// associations of [`eks_gaps`]; keep the proxy alive while the returned
+    /// config is used.
+    pub async fn with_gaps(&self) -> anyhow::Result<(fault_proxy::FaultProxy, MotoConfig)> {
+        let (backup, eks) = (backup_gaps::routes(), eks_gaps::routes());
+        let routes: fault_proxy::LocalRoutes = std::sync::Arc::new(move |method: &hyper::Method, path: &str, body: &bytes::Bytes| {
+            backup(method, path, body).or_else(|| eks(method, path, body).map(|(status, json)| fault_proxy::Local::Answer(status, json)))
+        });
+        let proxy = fault_proxy::FaultProxy::start_with(&self.endpoint, fault_proxy::FaultConfig::transparent(), Some(routes)).await?;
         let endpoint = proxy.endpoint();
         Ok((proxy, MotoConfig { endpoint }))
     }
