@@ -1,16 +1,11 @@
 //! Reaching the real local peers (moto, Azurite, PostgreSQL) from the tests.
 //!
 //! `scripts/test` starts the peers and exports their addresses as `DEPLOY_*`
-//! variables, with `DEPLOY_REQUIRE_PEERS=1`. Each `*_peer()` function below
-//! reads one peer's variables:
-//! - all set: `Some(config)`;
-//! - some missing and `DEPLOY_REQUIRE_PEERS=1`: it panics, so the test fails;
-//! - some missing otherwise (a plain `cargo test`): it prints
-//!   `skipping: <peer> not running (start it with scripts/test)` and returns
-//!   `None`; the test returns early.
-//!
-//! A peer that is configured but not answering is never skipped: the test's
-//! first call to it fails.
+//! variables, with `DEPLOY_REQUIRE_PEERS=1`; `*_peer()` below read them
+//! through [`deploy_core::conformance::peers`], which every crate's tests
+//! share: `Some(config)`, or a failure when peers are required, or `None`
+//! after a `skipping:` line in a plain `cargo test`. A peer that is configured
+//! but not answering is never skipped: the test's first call to it fails.
 #![allow(dead_code)]
 
 pub mod backup_gaps;
@@ -18,7 +13,6 @@ pub mod eks_gaps;
 pub mod examples;
 pub mod fault_proxy;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -26,6 +20,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use azure_core::http::{ClientOptions, RetryOptions, Url};
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY, AccountSas, SasProtocol};
+use deploy_core::conformance::peers::{self, PgPeer};
 use secrecy::{ExposeSecret as _, SecretString};
 
 /// The region the moto helpers use: not us-east-1, so that CreateBucket has
@@ -46,97 +41,31 @@ pub struct AzuriteConfig {
     pub blob_endpoint: String,
 }
 
-/// The TLS-only PostgreSQL 15 cluster (`DEPLOY_PG_*`).
+/// The TLS-only PostgreSQL 15 cluster (`DEPLOY_PG_*`): deploy-core's
+/// [`PgPeer`], with the tokio-postgres helpers of these tests.
 #[derive(Debug, Clone)]
-pub struct PostgresConfig {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    /// Redacted in `Debug`.
-    pub password: SecretString,
-    /// PEM of the CA that signed the server certificate.
-    pub ca_file: PathBuf,
-    /// PEM of an unrelated CA, for negative tests.
-    pub wrong_ca_file: PathBuf,
-    /// The server log (`log_statement = 'all'`).
-    pub log_file: PathBuf,
-}
+pub struct PostgresConfig(pub PgPeer);
 
-/// Whether `DEPLOY_REQUIRE_PEERS=1`: a missing peer then fails the test.
-pub fn peers_required() -> bool {
-    std::env::var("DEPLOY_REQUIRE_PEERS").is_ok_and(|v| v == "1")
-}
-
-/// Reads `vars` for `peer`: all of them, or `None` after the skip message, or a
-/// panic when peers are required.
-fn peer_env(peer: &str, vars: &[&str]) -> Option<Vec<String>> {
-    let values: Vec<Option<String>> = vars
-        .iter()
-        .map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .collect();
-    let missing: Vec<&str> = vars
-        .iter()
-        .zip(&values)
-        .filter(|(_, v)| v.is_none())
-        .map(|(name, _)| *name)
-        .collect();
-    if missing.is_empty() {
-        return Some(values.into_iter().flatten().collect());
+impl std::ops::Deref for PostgresConfig {
+    type Target = PgPeer;
+    fn deref(&self) -> &PgPeer {
+        &self.0
     }
-    if peers_required() {
-        panic!(
-            "{peer} is required (DEPLOY_REQUIRE_PEERS=1) but not configured: {} unset. \
-             Run the tests with scripts/test, or start scripts/peers and source .cache/peers/env.",
-            missing.join(", ")
-        );
-    }
-    eprintln!("skipping: {peer} not running (start it with scripts/test)");
-    None
 }
 
-/// The moto peer, if configured.
+/// The moto peer, if configured (found or skipped as [`deploy_core::conformance::peers`] says).
 pub fn moto_peer() -> Option<MotoConfig> {
-    let mut v = peer_env("moto", &["DEPLOY_MOTO_ENDPOINT"])?;
-    Some(MotoConfig {
-        endpoint: v.remove(0),
-    })
+    peers::moto_endpoint().map(|endpoint| MotoConfig { endpoint })
 }
 
 /// The Azurite blob peer, if configured.
 pub fn azurite_peer() -> Option<AzuriteConfig> {
-    let mut v = peer_env("azurite", &["DEPLOY_AZURITE_BLOB_ENDPOINT"])?;
-    Some(AzuriteConfig {
-        blob_endpoint: v.remove(0).trim_end_matches('/').to_owned(),
-    })
+    peers::azurite_blob_endpoint().map(|blob_endpoint| AzuriteConfig { blob_endpoint })
 }
 
 /// The PostgreSQL peer, if configured.
 pub fn postgres_peer() -> Option<PostgresConfig> {
-    let v = peer_env(
-        "postgresql",
-        &[
-            "DEPLOY_PG_HOST",
-            "DEPLOY_PG_PORT",
-            "DEPLOY_PG_USER",
-            "DEPLOY_PG_PASSWORD",
-            "DEPLOY_PG_CA_FILE",
-            "DEPLOY_PG_WRONG_CA_FILE",
-            "DEPLOY_PG_LOG_FILE",
-        ],
-    )?;
-    let [host, port, user, password, ca, wrong_ca, log] =
-        <[String; 7]>::try_from(v).expect("seven values");
-    Some(PostgresConfig {
-        host,
-        port: port
-            .parse()
-            .unwrap_or_else(|_| panic!("DEPLOY_PG_PORT is not a port: {port:?}")),
-        user,
-        password: SecretString::from(password),
-        ca_file: ca.into(),
-        wrong_ca_file: wrong_ca.into(),
-        log_file: log.into(),
-    })
+    peers::postgres().map(PostgresConfig)
 }
 
 /// A random lowercase suffix for names that must not collide between runs or

@@ -9,18 +9,14 @@ use deploy_core::conformance::Names;
 pub const REGION: &str = "eu-central-1";
 
 /// The moto endpoint, or `None` with the skip reason printed; panics when
-/// `DEPLOY_REQUIRE_PEERS=1` and the endpoint is missing.
+/// `DEPLOY_REQUIRE_PEERS=1` and the endpoint is missing
+/// ([`deploy_core::conformance::peers`]).
 pub fn moto_endpoint(test: &str) -> Option<String> {
-    match std::env::var("DEPLOY_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
-        _ => {
-            if std::env::var("DEPLOY_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
-                panic!("{test}: DEPLOY_MOTO_ENDPOINT is not set but DEPLOY_REQUIRE_PEERS=1 (run the tests through scripts/test)");
-            }
-            eprintln!("skipping {test}: DEPLOY_MOTO_ENDPOINT is not set (start moto, or run scripts/test)");
-            None
-        }
+    let endpoint = deploy_core::conformance::peers::moto_endpoint();
+    if endpoint.is_none() {
+        eprintln!("  (in {test})");
     }
+    endpoint
 }
 
 /// An SDK config for `endpoint`: region eu-central-1, static credentials test/test.

@@ -5,26 +5,13 @@ use deploy_azure::blob::BlobStore;
 use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY, AccountSas, SasProtocol};
 use secrecy::SecretString;
 
-/// Azurite's blob endpoint, or `None` after printing why the test is skipped.
+/// Azurite's blob endpoint, or `None` after printing why the test is skipped
+/// ([`deploy_core::conformance::peers`]).
 ///
 /// # Panics
 /// When `DEPLOY_REQUIRE_PEERS=1` and the endpoint is not set.
 pub fn azurite_endpoint() -> Option<String> {
-    match std::env::var("DEPLOY_AZURITE_BLOB_ENDPOINT")
-        .ok()
-        .filter(|v| !v.is_empty())
-    {
-        Some(e) => Some(e.trim_end_matches('/').to_owned()),
-        None if std::env::var("DEPLOY_REQUIRE_PEERS").is_ok_and(|v| v == "1") => {
-            panic!(
-                "Azurite is required (DEPLOY_REQUIRE_PEERS=1) but DEPLOY_AZURITE_BLOB_ENDPOINT is unset: run scripts/test"
-            )
-        }
-        None => {
-            eprintln!("skipping: azurite not running (start it with scripts/test)");
-            None
-        }
-    }
+    deploy_core::conformance::peers::azurite_blob_endpoint()
 }
 
 /// An account SAS of Azurite's dev account, valid for an hour, over HTTP too.

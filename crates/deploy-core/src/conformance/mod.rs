@@ -11,6 +11,7 @@ mod bad_input;
 mod cluster;
 mod database;
 mod objects;
+pub mod peers;
 mod secrets;
 
 pub use backup::{backup_recovery_points, backup_vault_and_plan};

@@ -6,61 +6,26 @@ use std::process::Stdio;
 
 use deploy_core::bootstrap::direct::{Bootstrapper, CaRoots, PgConnection, TlsMode};
 use deploy_core::bootstrap::{BootstrapSpec, DatabaseSetup, PsqlScript, RolePassword, RoleSpec};
+use deploy_core::conformance::peers::{self, PgPeer};
 use deploy_core::{Error, PgIdentifier};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::AsyncReadExt;
 
-struct Pg {
-    host: String,
-    port: u16,
-    user: String,
-    password: String,
-    ca_file: String,
-    wrong_ca_file: String,
-    log_file: String,
+/// The harness's server ([`peers::postgres`]), with this module's helpers.
+struct Pg(PgPeer);
+
+impl std::ops::Deref for Pg {
+    type Target = PgPeer;
+    fn deref(&self) -> &PgPeer {
+        &self.0
+    }
 }
 
-/// The harness's server, or `None` (with the reason on stderr) when it is not
-/// running and peers are not required.
 fn pg() -> Option<Pg> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let names = [
-        "DEPLOY_PG_HOST",
-        "DEPLOY_PG_PORT",
-        "DEPLOY_PG_USER",
-        "DEPLOY_PG_PASSWORD",
-        "DEPLOY_PG_CA_FILE",
-        "DEPLOY_PG_WRONG_CA_FILE",
-        "DEPLOY_PG_LOG_FILE",
-    ];
-    let missing: Vec<&str> = names.iter().copied().filter(|n| var(n).is_none()).collect();
-    if !missing.is_empty() {
-        if var("DEPLOY_REQUIRE_PEERS").as_deref() == Some("1") {
-            panic!("DEPLOY_REQUIRE_PEERS=1 but {} not set: start the peers with scripts/test", missing.join(", "));
-        }
-        eprintln!("skipped: no test PostgreSQL ({} not set; scripts/test starts one)", missing.join(", "));
-        return None;
-    }
-    let v = |n: &str| var(n).expect("checked");
-    Some(Pg {
-        host: v("DEPLOY_PG_HOST"),
-        port: v("DEPLOY_PG_PORT").parse().expect("DEPLOY_PG_PORT is a port"),
-        user: v("DEPLOY_PG_USER"),
-        password: v("DEPLOY_PG_PASSWORD"),
-        ca_file: v("DEPLOY_PG_CA_FILE"),
-        wrong_ca_file: v("DEPLOY_PG_WRONG_CA_FILE"),
-        log_file: v("DEPLOY_PG_LOG_FILE"),
-    })
+    peers::postgres().map(Pg)
 }
 
 impl Pg {
-    fn admin(&self) -> PgConnection {
-        PgConnection::new(&self.host, &self.user)
-            .with_port(self.port)
-            .with_password(SecretString::from(self.password.clone()))
-            .with_ca_file(&self.ca_file)
-    }
-
     fn as_role(&self, role: &str, password: &str) -> PgConnection {
         self.admin().with_user(role).with_password(SecretString::from(password.to_owned()))
     }
@@ -94,7 +59,7 @@ impl Pg {
             .env("PGHOST", &self.host)
             .env("PGPORT", self.port.to_string())
             .env("PGUSER", &self.user)
-            .env("PGPASSWORD", &self.password)
+            .env("PGPASSWORD", self.password.expose_secret())
             .env("PGDATABASE", "postgres")
             .env("PGSSLMODE", "verify-full")
             .env("PGSSLROOTCERT", &self.ca_file)
@@ -246,7 +211,7 @@ async fn plaintext_is_refused() {
     // Named explicitly, plaintext reaches the server, which refuses it (hostnossl reject).
     let err = pg.admin().with_tls(TlsMode::InsecurePlaintext).connect().await.unwrap_err();
     assert!(matches!(err, Error::Unauthorized { .. } | Error::Provider { .. }), "{err:?}");
-    assert!(!err.to_string().contains(&pg.password));
+    assert!(!err.to_string().contains(pg.password.expose_secret()));
 
     // By default, a server that does not speak TLS gets no startup message and no password.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

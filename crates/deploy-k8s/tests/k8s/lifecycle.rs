@@ -6,7 +6,8 @@ use deploy_core::bootstrap::direct::Bootstrapper;
 use deploy_k8s::{DatabaseBootstrapJob, Error, PgCopyJob};
 
 use crate::fake_api::{Behavior, FakeApi};
-use crate::support::{ADMIN_PASSWORD, ROLE_PASSWORD, endpoint, pg, settings, unique, vectice_spec};
+use crate::support::{ADMIN_PASSWORD, ROLE_PASSWORD, endpoint, endpoint_of, pg, settings, unique, vectice_spec};
+use secrecy::ExposeSecret as _;
 
 const JOB: &str = "vectice-databases";
 
@@ -112,7 +113,7 @@ async fn the_job_command_bootstraps_a_real_server_twice() {
     let u = unique();
     let suffix = format!("_k8s_{u}");
     let spec = vectice_spec(&suffix, "role-pw-k8s");
-    let job = DatabaseBootstrapJob::new(format!("boot-{u}"), pg.endpoint("postgres", &pg.ca_file), spec.clone(), settings()).unwrap();
+    let job = DatabaseBootstrapJob::new(format!("boot-{u}"), endpoint_of(&pg, "postgres", &pg.ca_file), spec.clone(), settings()).unwrap();
     let fake = FakeApi::new(Behavior::Exec);
     let first = job.run(fake.client()).await.unwrap();
     assert!(first.changes.iter().any(|c| c.contains("create database") && c.contains(&format!("keycloak{suffix}"))), "{first:?}");
@@ -122,10 +123,10 @@ async fn the_job_command_bootstraps_a_real_server_twice() {
     assert_cleaned_up(&fake);
 
     // Under verify-full, a CA that did not sign the server's certificate fails the Job with psql's error.
-    let wrong = DatabaseBootstrapJob::new(format!("wrong-{u}"), pg.endpoint("postgres", &pg.wrong_ca_file), spec, settings()).unwrap();
+    let wrong = DatabaseBootstrapJob::new(format!("wrong-{u}"), endpoint_of(&pg, "postgres", &pg.wrong_ca_file), spec, settings()).unwrap();
     let err = wrong.run(fake.client()).await.unwrap_err();
     assert!(err.job_errors().iter().any(|l| l.contains("certificate verify failed")), "{err:?}");
-    assert!(!format!("{err:?}").contains(&pg.password));
+    assert!(!format!("{err:?}").contains(pg.password.expose_secret()));
 
     let admin = pg.admin().connect().await.unwrap();
     for db in [format!("vectice{suffix}"), format!("keycloak{suffix}")] {
@@ -150,7 +151,7 @@ async fn the_copy_job_copies_a_real_database_twice() {
     let dst = pg.admin().connect_to(&target).await.unwrap();
     dst.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (9, 'stale')").await.unwrap();
 
-    let copy = PgCopyJob::new(format!("copy-{u}"), pg.endpoint(&source, &pg.ca_file), pg.endpoint(&target, &pg.ca_file), settings()).unwrap();
+    let copy = PgCopyJob::new(format!("copy-{u}"), endpoint_of(&pg, &source, &pg.ca_file), endpoint_of(&pg, &target, &pg.ca_file), settings()).unwrap();
     let fake = FakeApi::new(Behavior::Exec);
     for _ in 0..2 {
         let outcome = copy.run(fake.client()).await.unwrap_or_else(|e| panic!("{e}"));

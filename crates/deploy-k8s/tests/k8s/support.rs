@@ -40,55 +40,17 @@ pub fn settings() -> JobSettings {
     JobSettings { active_deadline: Duration::from_secs(1), wait_timeout: Duration::from_secs(10), ..JobSettings::new("ns") }
 }
 
-pub struct Pg {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub password: String,
-    pub ca_file: String,
-    pub wrong_ca_file: String,
-}
+pub use deploy_core::conformance::peers::{PgPeer, postgres as pg};
 
-/// The harness's PostgreSQL, or `None` with the reason on stderr (a failure when peers are required).
-pub fn pg() -> Option<Pg> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let names = ["DEPLOY_PG_HOST", "DEPLOY_PG_PORT", "DEPLOY_PG_USER", "DEPLOY_PG_PASSWORD", "DEPLOY_PG_CA_FILE", "DEPLOY_PG_WRONG_CA_FILE"];
-    let missing: Vec<&str> = names.iter().copied().filter(|n| var(n).is_none()).collect();
-    if !missing.is_empty() {
-        if var("DEPLOY_REQUIRE_PEERS").as_deref() == Some("1") {
-            panic!("DEPLOY_REQUIRE_PEERS=1 but {} not set: start the peers with scripts/test", missing.join(", "));
-        }
-        eprintln!("skipped: no test PostgreSQL ({} not set; scripts/test starts one)", missing.join(", "));
-        return None;
-    }
-    let v = |n: &str| var(n).unwrap();
-    Some(Pg {
-        host: v("DEPLOY_PG_HOST"),
-        port: v("DEPLOY_PG_PORT").parse().unwrap(),
-        user: v("DEPLOY_PG_USER"),
-        password: v("DEPLOY_PG_PASSWORD"),
-        ca_file: v("DEPLOY_PG_CA_FILE"),
-        wrong_ca_file: v("DEPLOY_PG_WRONG_CA_FILE"),
-    })
-}
-
-impl Pg {
-    pub fn endpoint(&self, dbname: &str, ca_file: &str) -> PgEndpoint {
-        PgEndpoint {
-            host: self.host.clone(),
-            port: self.port,
-            user: self.user.clone(),
-            dbname: dbname.into(),
-            password: SecretString::from(self.password.clone()),
-            ca_bundle_pem: std::fs::read_to_string(ca_file).unwrap(),
-        }
-    }
-
-    pub fn admin(&self) -> deploy_core::bootstrap::direct::PgConnection {
-        deploy_core::bootstrap::direct::PgConnection::new(&self.host, &self.user)
-            .with_port(self.port)
-            .with_password(SecretString::from(self.password.clone()))
-            .with_ca_file(&self.ca_file)
+/// What a Job needs to reach the harness's PostgreSQL as its superuser, in `dbname`, trusting `ca_file`.
+pub fn endpoint_of(pg: &PgPeer, dbname: &str, ca_file: &std::path::Path) -> PgEndpoint {
+    PgEndpoint {
+        host: pg.host.clone(),
+        port: pg.port,
+        user: pg.user.clone(),
+        dbname: dbname.into(),
+        password: pg.password.clone(),
+        ca_bundle_pem: std::fs::read_to_string(ca_file).unwrap(),
     }
 }
 
