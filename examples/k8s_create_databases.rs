@@ -11,7 +11,10 @@
 //! Optional: `DEPLOY_NAMESPACE` (default `vectice`), `DEPLOY_PG_PORT` (5432),
 //! `DEPLOY_PG_USER` (`postgres`), `DEPLOY_PG_IMAGE` (`postgres:17`). Each
 //! database is owned by a login role of the same name; `unaccent` is created in
-//! `vectice`. Running it again changes nothing. `--print-role` prints the
+//! `vectice`. Running it again changes nothing but the two role passwords,
+//! which the Job sets every time: it receives SCRAM verifiers, never the
+//! passwords, so it cannot tell whether the stored ones match (the direct path,
+//! `postgres_bootstrap`, can, and changes nothing). `--print-role` prints the
 //! minimal RBAC Role the caller needs and exits.
 
 use deploy::PgIdentifier;

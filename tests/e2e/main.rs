@@ -15,6 +15,7 @@ mod defaults;
 mod sentinel;
 mod aws_pod_role;
 mod faults;
+mod k8s_examples;
 mod kill_resume;
 mod peers_smoke;
 mod pg_examples;

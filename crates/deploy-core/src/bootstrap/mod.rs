@@ -335,6 +335,11 @@ impl BootstrapSpec {
     /// block; in-database steps run after `\connect` to each database. psql
     /// prints one line `deploy-change: <change>` per change it makes.
     ///
+    /// Role passwords are set on every run (`~ update role NAME password`):
+    /// the script holds fresh SCRAM verifiers, never the passwords, so it
+    /// cannot tell whether a stored one matches. The direct `direct::Bootstrapper`
+    /// compares and leaves a matching password alone.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] when the spec breaks a rule of [`BootstrapSpec::validate`].
     pub fn psql_script(&self) -> Result<PsqlScript> {

@@ -131,7 +131,8 @@ impl FakeApi {
         self.changed.notify_waiters();
     }
 
-    async fn handle(&self, req: Request<kube::client::Body>) -> Response<Body> {
+    /// Answer one request (what `client` routes through; tests that need it over HTTP serve this).
+    pub async fn handle(&self, req: Request<kube::client::Body>) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         let path = parts.uri.path().to_owned();
