@@ -29,7 +29,7 @@ mod fake_api;
 use fake_api::{Behavior, FakeApi};
 
 /// Serve `fake` on a free loopback port; a kubeconfig file naming it.
-async fn serve(fake: FakeApi) -> Result<tempfile_path::Kubeconfig> {
+async fn serve(fake: FakeApi) -> Result<Kubeconfig> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     tokio::spawn(async move {
@@ -49,37 +49,33 @@ async fn serve(fake: FakeApi) -> Result<tempfile_path::Kubeconfig> {
             });
         }
     });
-    tempfile_path::Kubeconfig::write(port)
+    Kubeconfig::write(port)
 }
 
-/// A kubeconfig file in the temp dir, removed on drop.
-mod tempfile_path {
-    use std::path::PathBuf;
+/// A kubeconfig file in the temp dir naming the fake at `http://127.0.0.1:PORT`, removed on drop.
+struct Kubeconfig(std::path::PathBuf);
 
-    pub struct Kubeconfig(pub PathBuf);
-
-    impl Kubeconfig {
-        pub fn write(port: u16) -> anyhow::Result<Kubeconfig> {
-            let path = std::env::temp_dir().join(format!("deploy-e2e-kubeconfig-{}-{port}", std::process::id()));
-            let yaml = format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-                 users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: nobody\n\
-                 current-context: fake\n"
-            );
-            std::fs::write(&path, yaml)?;
-            Ok(Kubeconfig(path))
-        }
+impl Kubeconfig {
+    fn write(port: u16) -> Result<Kubeconfig> {
+        let path = std::env::temp_dir().join(format!("deploy-e2e-kubeconfig-{}-{port}", std::process::id()));
+        let yaml = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: nobody\n\
+             current-context: fake\n"
+        );
+        std::fs::write(&path, yaml)?;
+        Ok(Kubeconfig(path))
     }
+}
 
-    impl Drop for Kubeconfig {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
+impl Drop for Kubeconfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
 /// Run example `name` with the kubeconfig and `env`; (success, stdout, stderr).
-fn run(name: &str, kubeconfig: &tempfile_path::Kubeconfig, args: &[&str], env: &[(&str, &str)]) -> Result<(bool, String, String)> {
+fn run(name: &str, kubeconfig: &Kubeconfig, args: &[&str], env: &[(&str, &str)]) -> Result<(bool, String, String)> {
     let out = std::process::Command::new(example_binary(name)?)
         .args(args)
         .env_clear()
