@@ -369,10 +369,11 @@ impl Bootstrapper {
     }
 
     /// Bring the instance to `spec` and answer the changes made (empty when it
-    /// already matched). A role's password is compared with the stored SCRAM
-    /// verifier when `pg_authid` is readable (a superuser) and set only when
-    /// it differs; where it is not readable (managed instances) it is set on
-    /// every run and reported.
+    /// already matched). A role's password is set only when it differs: it is
+    /// compared with the stored SCRAM verifier when `pg_authid` is readable (a
+    /// superuser); where it is not (a managed instance's admin), a login as the
+    /// role with the password tells (a failed one appears in the server log),
+    /// and a password given only as a verifier is set on every run and reported.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad spec (before connecting); connection
@@ -412,7 +413,7 @@ impl Bootstrapper {
                 (None, Some(password)) => {
                     let role = &spec.roles[password.role_index];
                     let wanted = role.password.as_ref().expect("password steps are made for roles with a password");
-                    password_matches(client, password.role.as_str(), wanted).await?
+                    password_matches(client, &self.connection, password.role.as_str(), wanted).await?
                 }
                 (None, None) => false,
             };
@@ -437,13 +438,20 @@ async fn is_done(client: &Client, check: &str, what: &str) -> Result<bool> {
     Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
 }
 
-/// Whether the stored verifier of `role` is one of `password`; `false` when
-/// it cannot be read (no such role, no password, `pg_authid` not readable).
-async fn password_matches(client: &Client, role: &str, password: &super::RolePassword) -> Result<bool> {
+/// Whether `role`'s stored password is `password`: its verifier compared
+/// where `pg_authid` is readable (a superuser); elsewhere (a managed
+/// instance's admin) a login as `role` with a plaintext `password` through
+/// `connection` (same server, same TLS) tells, and the server logs a failed
+/// one. `false` when neither can tell (no such role, no password, a verifier
+/// given where `pg_authid` is not readable, a role that may not log in).
+async fn password_matches(client: &Client, connection: &PgConnection, role: &str, password: &super::RolePassword) -> Result<bool> {
     match client.query_opt("SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = $1", &[&role]).await {
         Ok(Some(row)) => Ok(row.get::<_, Option<String>>(0).is_some_and(|stored| scram::matches(&stored, password))),
         Ok(None) => Ok(false),
-        Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => Ok(false),
+        Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => match password {
+            super::RolePassword::Plain(plain) => Ok(connection.clone().with_user(role).with_password(plain.clone()).connect().await.is_ok()),
+            super::RolePassword::Verifier(_) => Ok(false),
+        },
         Err(e) => Err(pg_error(&format!("read the password verifier of role {role}"), e)),
     }
 }

@@ -137,6 +137,37 @@ async fn bootstrap_twice_the_second_run_changes_nothing() {
     pg.drop_all(&[&app, &keycloak], &[&rw, &app]).await;
 }
 
+/// As on RDS or Azure, the administrator is no superuser (`CREATEROLE`,
+/// `CREATEDB`) and cannot read `pg_authid`: a second run still leaves matching
+/// passwords alone (it logs in as the role to tell), and a changed one is set.
+#[tokio::test]
+async fn a_managed_admin_leaves_matching_passwords_alone() {
+    let Some(pg) = pg() else { return };
+    let u = unique();
+    let (admin_name, admin_pw) = (format!("managed_admin_{u}"), format!("Adm-{u}-pw"));
+    let superuser = pg.admin().connect().await.unwrap();
+    superuser
+        .batch_execute(&format!("CREATE ROLE \"{admin_name}\" LOGIN CREATEROLE CREATEDB PASSWORD '{admin_pw}'"))
+        .await
+        .unwrap();
+    let boot = Bootstrapper::new(pg.as_role(&admin_name, &admin_pw));
+    let (spec, [app, keycloak, rw, _]) = vectice_spec(&u, "app-pw-1", "rw-pw-1");
+    let first = boot.ensure(&spec).await.unwrap();
+    assert!(first.changes.iter().any(|c| c.kind == "database" && c.name == keycloak), "{first}");
+    let admin = pg.as_role(&admin_name, &admin_pw).connect().await.unwrap();
+    let unreadable = admin.query_opt("SELECT rolpassword FROM pg_catalog.pg_authid LIMIT 1", &[]).await;
+    assert!(unreadable.is_err(), "the managed admin can read pg_authid: the test would prove nothing");
+    let second = boot.ensure(&spec).await.unwrap();
+    assert!(second.is_empty(), "second run as a managed admin changed:\n{second}");
+    let (changed_spec, _) = vectice_spec(&u, "app-pw-2", "rw-pw-1");
+    let changed = boot.ensure(&changed_spec).await.unwrap();
+    assert!(changed.len() == 1 && changed.changes[0].to_string().contains("password") && changed.changes[0].name == app, "{changed}");
+    pg.as_role(&app, "app-pw-2").connect().await.expect("the new password works");
+    drop(admin);
+    pg.drop_all(&[&app, &keycloak], &[&rw, &app]).await;
+    superuser.batch_execute(&format!("DROP ROLE IF EXISTS \"{admin_name}\"")).await.unwrap();
+}
+
 fn awkward_names(u: &str) -> Vec<String> {
     let mut names = vec![
         format!("Vectice_{u}"),
