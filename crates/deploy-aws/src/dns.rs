@@ -759,7 +759,10 @@ impl Dns {
         let current = self.list_records(&zone).await?;
         let (changes, upserts) = record_changes(spec, &current);
         if !upserts.is_empty() {
-            let sets = upserts.iter().map(|r| record_set(r).map_err(|e| build_error(CHANGE, e))).collect::<Result<Vec<_>>>()?;
+            let sets = upserts
+                .iter()
+                .map(|r| record_set(r.name.as_str(), r.record_type().rr_type(), &r.wanted()).map_err(|e| build_error(CHANGE, e)))
+                .collect::<Result<Vec<_>>>()?;
             self.change_records(&zone, format!("deploy: ensure records of {}", spec.name), ChangeAction::Upsert, sets).await?;
         }
         plan.extend(changes);
@@ -823,7 +826,10 @@ impl Dns {
         if doomed.is_empty() {
             return Ok(Plan::new());
         }
-        let sets = doomed.iter().map(|r| current_record_set(r).map_err(|e| build_error(CHANGE, e))).collect::<Result<Vec<_>>>()?;
+        let sets = doomed
+            .iter()
+            .map(|r| record_set(r.name.as_str(), RrType::from(r.record_type.as_str()), &RecordState::of(r)).map_err(|e| build_error(CHANGE, e)))
+            .collect::<Result<Vec<_>>>()?;
         self.change_records(zone, format!("deploy: delete records of {}", zone.name), ChangeAction::Delete, sets).await?;
         Ok(doomed.iter().map(|r| Change::delete("dns record", format!("{} {}", r.record_type, r.name))).collect())
     }
@@ -918,10 +924,12 @@ fn alias_label(alias: Option<&AliasTarget>) -> String {
     )
 }
 
-fn record_set(record: &RecordSpec) -> std::result::Result<ResourceRecordSet, aws_smithy_types::error::operation::BuildError> {
-    let wanted = record.wanted();
-    let mut set = ResourceRecordSet::builder().name(record.name.as_str()).r#type(record.record_type().rr_type());
-    if let Some(alias) = &wanted.alias {
+/// The Route 53 record set `name` of type `rr_type` holding `state`: the
+/// wanted one for an UPSERT, or one exactly as it is for a `DELETE` (which
+/// must repeat every value).
+fn record_set(name: &str, rr_type: RrType, state: &RecordState) -> std::result::Result<ResourceRecordSet, aws_smithy_types::error::operation::BuildError> {
+    let mut set = ResourceRecordSet::builder().name(name).r#type(rr_type);
+    if let Some(alias) = &state.alias {
         set = set.alias_target(
             AwsAliasTarget::builder()
                 .hosted_zone_id(&alias.hosted_zone_id)
@@ -930,30 +938,10 @@ fn record_set(record: &RecordSpec) -> std::result::Result<ResourceRecordSet, aws
                 .build()?,
         );
     } else {
-        set = set.ttl(i64::from(wanted.ttl.unwrap_or(300)));
-        for value in &wanted.values {
-            set = set.resource_records(ResourceRecord::builder().value(value).build()?);
-        }
-    }
-    set.build()
-}
-
-/// A record set exactly as it is (a `DELETE` must repeat every value).
-fn current_record_set(record: &RecordInfo) -> std::result::Result<ResourceRecordSet, aws_smithy_types::error::operation::BuildError> {
-    let mut set = ResourceRecordSet::builder().name(record.name.as_str()).r#type(RrType::from(record.record_type.as_str()));
-    if let Some(alias) = &record.alias {
-        set = set.alias_target(
-            AwsAliasTarget::builder()
-                .hosted_zone_id(&alias.hosted_zone_id)
-                .dns_name(alias.dns_name.as_str())
-                .evaluate_target_health(alias.evaluate_target_health)
-                .build()?,
-        );
-    } else {
-        if let Some(ttl) = record.ttl {
+        if let Some(ttl) = state.ttl {
             set = set.ttl(i64::from(ttl));
         }
-        for value in &record.values {
+        for value in &state.values {
             set = set.resource_records(ResourceRecord::builder().value(value).build()?);
         }
     }
