@@ -8,10 +8,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::Names;
 use crate::backup::{BackupPlanSpec, BackupRule, BackupSpec, BackupVault, VaultSpec};
-use crate::cluster::{Cluster, ClusterSpec, EndpointAccess, NodePoolSpec};
+use crate::cluster::{Cluster, ClusterSpec, EndpointAccess};
 use crate::database::{Database, DatabaseSpec, RestorePoint, RestoreTarget};
 use crate::error::{Error, Result};
-use crate::validate::{CidrBlock, CronSchedule, KubernetesVersion, PasswordRules, PgIdentifier, ResourceName, RetentionDays};
+use crate::validate::{CidrBlock, CronSchedule, PasswordRules, PgIdentifier, ResourceName, RetentionDays};
 
 fn field_of<T: std::fmt::Debug>(what: &str, r: Result<T>) -> String {
     match r {
@@ -29,24 +29,9 @@ fn db(names: &Names) -> DatabaseSpec {
     spec
 }
 
+/// The cluster suite's valid spec, under a name of its own.
 fn cluster(names: &Names) -> ClusterSpec {
-    ClusterSpec {
-        name: names.resource("bad-cluster"),
-        version: KubernetesVersion::new("1.31").expect("version"),
-        endpoint_access: EndpointAccess::default(),
-        node_pools: vec![NodePoolSpec {
-            name: ResourceName::new("p").expect("name"),
-            instance_types: vec!["m5.large".into()],
-            min: 1,
-            max: 3,
-            desired: 2,
-            disk_gib: 50,
-            labels: BTreeMap::new(),
-        }],
-        secrets_encryption_key: None,
-        subnets: vec![],
-        tags: BTreeMap::new(),
-    }
+    ClusterSpec { name: names.resource("bad-cluster"), ..super::cluster::conformance_spec(names) }
 }
 
 fn backup(names: &Names) -> BackupSpec {
