@@ -20,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use secrecy::ExposeSecret as _;
 
 use crate::support::examples::example_binary;
-use crate::support::{self, PostgresConfig};
+use crate::support::{self, changing_statements};
 
 #[path = "../../crates/deploy-k8s/tests/k8s/fake_api.rs"]
 #[allow(dead_code)]
@@ -86,27 +86,6 @@ fn run(name: &str, kubeconfig: &Kubeconfig, args: &[&str], env: &[(&str, &str)])
     Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
-/// The log lines the server wrote while `f` ran.
-fn logged_during<T>(pg: &PostgresConfig, f: impl FnOnce() -> Result<T>) -> Result<(T, String)> {
-    let before = std::fs::metadata(&pg.log_file)?.len();
-    let value = f()?;
-    std::thread::sleep(std::time::Duration::from_millis(200)); // the server writes its log asynchronously
-    let log = std::fs::read(&pg.log_file)?;
-    Ok((value, String::from_utf8_lossy(&log[usize::try_from(before)?..]).into_owned()))
-}
-
-/// Statements that change something, in database or about role `vectice`/`keycloak`
-/// (the word in the statement, or in the line's `user@database` prefix; psql's
-/// `\gexec` runs what the script generated, unquoted where no quotes are needed).
-fn changes(log: &str) -> Vec<String> {
-    const CHANGING: [&str; 5] = ["CREATE", "ALTER", "GRANT", "REVOKE", "DROP"];
-    log.lines()
-        .filter(|l| l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| word == "vectice" || word == "keycloak"))
-        .filter_map(|l| l.split_once("statement: ").map(|(_, sql)| sql.trim_start().to_owned()))
-        .filter(|sql| sql.split_whitespace().next().is_some_and(|w| CHANGING.contains(&w.to_ascii_uppercase().as_str())))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the fake API serves while the test blocks on the example
 async fn k8s_create_databases_twice_the_second_run_only_sets_the_passwords_again() -> Result<()> {
     let Some(pg) = support::postgres_peer() else { return Ok(()) };
@@ -130,21 +109,21 @@ async fn k8s_create_databases_twice_the_second_run_only_sets_the_passwords_again
     ];
     let show = |(ok, out, err): &(bool, String, String)| format!("ok={ok}\n--- stdout\n{out}--- stderr\n{err}");
 
-    let (first, log) = logged_during(&pg, || run("k8s_create_databases", &kubeconfig, &[], &env))?;
+    let (first, log) = pg.logged_during(|| run("k8s_create_databases", &kubeconfig, &[], &env))?;
     ensure!(first.0, "the first run failed\n{}", show(&first));
-    let made = changes(&log);
+    let made = changing_statements(&log, &["vectice", "keycloak"]);
     ensure!(
         ["CREATE ROLE", "CREATE DATABASE", "CREATE EXTENSION"].iter().all(|s| made.iter().any(|m| m.starts_with(s))),
         "the first run did not create roles, databases and the extension: {made:?}\n{}",
         show(&first)
     );
-    let (second, log) = logged_during(&pg, || run("k8s_create_databases", &kubeconfig, &[], &env))?;
+    let (second, log) = pg.logged_during(|| run("k8s_create_databases", &kubeconfig, &[], &env))?;
     // A Job holds SCRAM verifiers, never the passwords, so it cannot tell whether
     // a stored password matches: it sets the two passwords again, and nothing else.
     ensure!(second.0, "the second run failed\n{}", show(&second));
     let reported: Vec<&str> = second.1.lines().filter(|l| l.starts_with(['+', '~', '-'])).collect();
     ensure!(reported.len() == 2 && reported.iter().all(|l| l.contains("password")), "the second run reports more than the passwords\n{}", show(&second));
-    let again = changes(&log);
+    let again = changing_statements(&log, &["vectice", "keycloak"]);
     ensure!(
         again.len() == 2 && again.iter().all(|sql| sql.starts_with("ALTER ROLE") && sql.contains(" PASSWORD ")),
         "the second run changed more than the passwords: {again:?}"

@@ -11,25 +11,10 @@ use anyhow::{Context as _, Result, ensure};
 use secrecy::ExposeSecret as _;
 
 use crate::support::examples::example_binary;
-use crate::support::{self, PostgresConfig};
+use crate::support::{self, PostgresConfig, changing_statements};
 
-/// The statements in `log` that change something and concern `name` (in
-/// their text, or in the line's `user@database` prefix). The bootstrap's reads
-/// run as prepared statements (`execute <unnamed>: SELECT ...`); its changes
-/// as simple-protocol `statement:` lines.
-fn changes_in(log: &str, name: &str) -> Vec<String> {
-    const CHANGING: [&str; 7] = ["CREATE", "ALTER", "GRANT", "REVOKE", "DROP", "COMMENT", "REASSIGN"];
-    log.lines()
-        .filter(|line| line.contains(name))
-        .filter_map(|line| line.split_once("statement: ").map(|(_, sql)| sql.trim_start()))
-        .filter(|sql| sql.split_whitespace().next().is_some_and(|word| CHANGING.contains(&word.to_ascii_uppercase().as_str())))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Run the example; its stdout, and what the server logged meanwhile.
-fn bootstrap(pg: &PostgresConfig, name: &str, password: &str, plan: bool) -> Result<(String, String)> {
-    let before = std::fs::metadata(&pg.log_file)?.len();
+/// Run the example; its stdout.
+fn bootstrap(pg: &PostgresConfig, name: &str, password: &str, plan: bool) -> Result<String> {
     let url = format!("postgres://{}@{}:{}/postgres", pg.user, pg.host, pg.port);
     let mut args = vec!["--url", &url, "--ca-file", pg.ca_file.to_str().context("CA path")?, "--database", name, "--extension", "unaccent"];
     if plan {
@@ -47,19 +32,7 @@ fn bootstrap(pg: &PostgresConfig, name: &str, password: &str, plan: bool) -> Res
     for text in [&stdout, &stderr] {
         ensure!(!text.contains(password) && !text.contains(pg.password.expose_secret()), "a password was printed");
     }
-    // The server writes its log asynchronously: wait until it is quiet.
-    let mut len = std::fs::metadata(&pg.log_file)?.len();
-    for _ in 0..20 {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let now = std::fs::metadata(&pg.log_file)?.len();
-        if now == len {
-            break;
-        }
-        len = now;
-    }
-    let log = std::fs::read(&pg.log_file)?;
-    let logged = String::from_utf8_lossy(&log[usize::try_from(before)?..]).into_owned();
-    Ok((stdout, logged))
+    Ok(stdout)
 }
 
 #[test]
@@ -68,22 +41,24 @@ fn postgres_bootstrap_twice_changes_nothing_the_second_time() -> Result<()> {
     let name = format!("boot{}", &support::unique_suffix()[..10]);
     let password = format!("Role-{}-pw", support::unique_suffix());
 
-    let (planned, logged) = bootstrap(&pg, &name, &password, true)?;
+    let (planned, logged) = pg.logged_during(|| bootstrap(&pg, &name, &password, true))?;
     ensure!(planned.contains("would change:") && planned.contains(&name), "the plan does not name {name}:\n{planned}");
-    ensure!(changes_in(&logged, &name).is_empty(), "--plan changed something: {:?}", changes_in(&logged, &name));
+    let changed = changing_statements(&logged, &[&name]);
+    ensure!(changed.is_empty(), "--plan changed something: {changed:?}");
     ensure!(logged.contains(&name), "the plan's reads are not in the log: the count would prove nothing");
 
-    let (_, logged) = bootstrap(&pg, &name, &password, false)?;
-    let made = changes_in(&logged, &name);
+    let (_, logged) = pg.logged_during(|| bootstrap(&pg, &name, &password, false))?;
+    let made = changing_statements(&logged, &[&name]);
     ensure!(made.iter().any(|s| s.contains("CREATE ROLE")), "no CREATE ROLE logged: {made:?}");
     ensure!(made.iter().any(|s| s.contains("CREATE DATABASE")), "no CREATE DATABASE logged: {made:?}");
     ensure!(made.iter().any(|s| s.starts_with("CREATE EXTENSION")), "the extension was not created in {name}: {made:?}");
     ensure!(!logged.contains(&password), "the role's password reached the server in plain text");
 
-    let (again, logged) = bootstrap(&pg, &name, &password, false)?;
-    ensure!(changes_in(&logged, &name).is_empty(), "the second run changed something: {:?}", changes_in(&logged, &name));
+    let (again, logged) = pg.logged_during(|| bootstrap(&pg, &name, &password, false))?;
+    let changed = changing_statements(&logged, &[&name]);
+    ensure!(changed.is_empty(), "the second run changed something: {changed:?}");
     ensure!(again.contains("(no changes"), "the second run reports changes:\n{again}");
-    let (replanned, _) = bootstrap(&pg, &name, &password, true)?;
+    let replanned = bootstrap(&pg, &name, &password, true)?;
     ensure!(replanned.contains("(no changes"), "a plan after the runs is not empty:\n{replanned}");
     Ok(())
 }

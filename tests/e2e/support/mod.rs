@@ -74,6 +74,21 @@ pub fn unique_suffix() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// The statements in a server `log` that change something and concern one
+/// of `names`: the word in the statement, or in the line's `user@database`
+/// prefix. Changes run as simple-protocol `statement:` lines (psql's `\gexec`
+/// leaves names unquoted where it can); reads as prepared statements
+/// (`execute <unnamed>: SELECT ...`), which do not count.
+pub fn changing_statements(log: &str, names: &[&str]) -> Vec<String> {
+    const CHANGING: [&str; 7] = ["CREATE", "ALTER", "GRANT", "REVOKE", "DROP", "COMMENT", "REASSIGN"];
+    log.lines()
+        .filter(|line| line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| names.contains(&word)))
+        .filter_map(|line| line.split_once("statement: ").map(|(_, sql)| sql.trim_start()))
+        .filter(|sql| sql.split_whitespace().next().is_some_and(|word| CHANGING.contains(&word.to_ascii_uppercase().as_str())))
+        .map(str::to_owned)
+        .collect()
+}
+
 // ------------------------------------------------------------------ moto
 
 impl MotoConfig {
@@ -184,6 +199,24 @@ impl AzuriteConfig {
 // ------------------------------------------------------------------ PostgreSQL
 
 impl PostgresConfig {
+    /// What the server logged (`log_statement = 'all'`) while `f` ran; waits
+    /// until the log is quiet, as the server writes it asynchronously.
+    pub fn logged_during<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<(T, String)> {
+        let before = std::fs::metadata(&self.log_file)?.len();
+        let value = f()?;
+        let mut len = std::fs::metadata(&self.log_file)?.len();
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = std::fs::metadata(&self.log_file)?.len();
+            if now == len {
+                break;
+            }
+            len = now;
+        }
+        let log = std::fs::read(&self.log_file)?;
+        Ok((value, String::from_utf8_lossy(&log[usize::try_from(before)?..]).into_owned()))
+    }
+
     /// Connection settings: host (also the TLS name checked against the
     /// certificate), port, user, password, database `postgres`, TLS required.
     pub fn pg_config(&self) -> tokio_postgres::Config {
