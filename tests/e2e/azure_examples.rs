@@ -13,27 +13,8 @@ use deploy::core::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreEx
 use deploy_azure::blob::BlobStore;
 use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY};
 
-use crate::support::fault_proxy::{FaultConfig, FaultProxy};
 use crate::support;
-use crate::support::examples::example_binary;
-
-/// A recording proxy in front of `endpoint`, and `endpoint` with the proxy's
-/// address in place of the peer's (the path kept): the examples are pointed
-/// there so that what they send can be counted.
-async fn recorded(endpoint: &str) -> Result<(FaultProxy, String)> {
-    let proxy = FaultProxy::start(endpoint, FaultConfig::transparent()).await?;
-    let path = endpoint.parse::<hyper::Uri>()?.path().trim_end_matches('/').to_owned();
-    let through = format!("{}{path}", proxy.endpoint());
-    Ok((proxy, through))
-}
-
-/// Fails naming them when the proxy forwarded requests that may change state.
-fn none_mutating(proxy: &FaultProxy, what: &str) -> Result<()> {
-    let mutating: Vec<String> = proxy.mutating_forwarded().iter().map(|c| format!("{} {}", c.method, c.path)).collect();
-    ensure!(mutating.is_empty(), "{what} sent {} mutating requests: {mutating:#?}", mutating.len());
-    ensure!(!proxy.captured().is_empty(), "{what} sent nothing through the proxy: the count would prove nothing");
-    Ok(())
-}
+use crate::support::examples::{Recorder, example_binary};
 
 /// Run the example with `args` against the Blob endpoint `blob_endpoint`, the account key in the environment only.
 fn run(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Result<String> {
@@ -76,7 +57,7 @@ fn line<'a>(output: &'a str, prefix: &str) -> Result<&'a str> {
         .with_context(|| format!("no line starting with {prefix:?} in:\n{output}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxy serves while the test blocks on the example
+#[tokio::test]
 async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite() -> Result<()> {
     let Some(azurite) = support::azurite_peer() else {
         return Ok(());
@@ -84,7 +65,8 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     let binary = example_binary("azure_disaster_recovery")?;
     let store = BlobStore::azurite(&azurite.blob_endpoint, &azurite.account_sas())?;
     // The example goes through a recording proxy; the test's own calls go straight to Azurite.
-    let (proxy, blob) = recorded(&azurite.blob_endpoint).await?;
+    let recorder = Recorder::start(&azurite.blob_endpoint)?;
+    let blob = recorder.endpoint.clone();
     let prefix = format!("dr{}", support::unique_suffix());
     let assets = BucketName::new(format!("{prefix}-assets"))?;
     let backup = BucketName::new(format!("{prefix}-backup"))?;
@@ -99,12 +81,12 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     }
 
     // Plan first: nothing is created.
-    proxy.clear();
+    recorder.proxy.clear();
     let planned = run(&binary, &blob, &["backup", "--prefix", &prefix, "--plan"])?;
     ensure!(planned.contains(&format!("+ create bucket {backup}")), "plan names the backup container:\n{planned}");
     ensure!(planned.contains("3 objects"), "plan counts the blobs:\n{planned}");
     assert!(store.describe_bucket(&backup).await.is_err_and(|e| e.is_not_found()), "--plan created nothing");
-    none_mutating(&proxy, "backup --plan")?;
+    recorder.none_mutating("backup --plan")?;
 
     // Backup: P-backup created, one timestamped folder with every blob.
     let out = run(&binary, &blob, &["backup", "--prefix", &prefix])?;
@@ -117,12 +99,12 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     }
 
     // The same backup again changes nothing, planned or run.
-    proxy.clear();
+    recorder.proxy.clear();
     let again = run(&binary, &blob, &["backup", "--prefix", &prefix, "--id", &id, "--plan"])?;
     ensure!(again.contains("(no changes"), "second plan is empty:\n{again}");
     let again = run(&binary, &blob, &["backup", "--prefix", &prefix, "--id", &id])?;
     ensure!(again.contains(&format!("summary: backup {id} is already complete; nothing changed")), "{again}");
-    none_mutating(&proxy, "the second backup")?;
+    recorder.none_mutating("the second backup")?;
 
     // Damage: one blob lost, one overwritten.
     store.delete(&assets, &ObjectKey::new("models/m1.json")?).await?;
@@ -143,12 +125,12 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     }
 
     // The same restore again writes nothing.
-    proxy.clear();
+    recorder.proxy.clear();
     let out = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", &id])?;
     ensure!(out.contains("0 blobs written, 3 already identical, 3 verified"), "{out}");
     let planned = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", &id, "--plan"])?;
     ensure!(planned.contains("(no changes"), "{planned}");
-    none_mutating(&proxy, "the second restore")?;
+    recorder.none_mutating("the second restore")?;
     Ok(())
 }
 
@@ -160,15 +142,14 @@ pub(crate) mod fake_arm;
 /// proxy, which counts what they send; the test reads and seeds the fake's state.
 struct Arm {
     fake: fake_arm::FakeArm,
-    proxy: FaultProxy,
-    endpoint: String,
+    recorder: Recorder,
 }
 
 impl Arm {
     async fn start() -> Result<Arm> {
         let fake = fake_arm::FakeArm::start().await;
-        let (proxy, endpoint) = recorded(&fake.server.uri()).await?;
-        Ok(Arm { fake, proxy, endpoint })
+        let recorder = Recorder::start(&fake.server.uri())?;
+        Ok(Arm { fake, recorder })
     }
 }
 
@@ -184,7 +165,7 @@ fn run_arm_command(mut command: Command, arm: &Arm, args: &[&str]) -> Result<Str
     let binary = PathBuf::from(command.get_program());
     let Output { status, stdout, stderr } = command
         .args(args)
-        .args(["--arm-endpoint", &arm.endpoint])
+        .args(["--arm-endpoint", &arm.recorder.endpoint])
         .env("AZURE_ARM_ACCESS_TOKEN", "fake-arm-token")
         .env("AZURE_SUBSCRIPTION_ID", fake_arm::SUBSCRIPTION)
         .env("PG_ADMIN_PASSWORD", PASSWORD)
@@ -203,7 +184,7 @@ fn run_arm_command(mut command: Command, arm: &Arm, args: &[&str]) -> Result<Str
     Ok(stdout.into_owned())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxy serves while the test blocks on the examples
+#[tokio::test]
 async fn provisioning_examples_plan_apply_and_change_nothing_the_second_time_on_fake_arm() -> Result<()> {
     let names = ["azure_postgres_flexible", "azure_aks_cluster", "azure_private_network", "azure_blob_access"];
     let mut binaries = Vec::new();
@@ -216,26 +197,26 @@ async fn provisioning_examples_plan_apply_and_change_nothing_the_second_time_on_
         let extra: &[&'static str] = if binary.ends_with("azure_blob_access") { &PRINCIPAL } else { &[] };
         let with = |more: &[&'static str]| -> Vec<&'static str> { [&["--prefix", "vectice"], extra, more].concat() };
 
-        arm.proxy.clear();
+        arm.recorder.proxy.clear();
         let planned = run_arm(binary, &arm, &with(&["--plan"]))?;
         ensure!(planned.contains("  + create "), "a fresh subscription needs creating:\n{planned}");
         ensure!(planned.contains("summary: --plan given, nothing changed"), "{planned}");
-        none_mutating(&arm.proxy, "--plan")?;
+        arm.recorder.none_mutating("--plan")?;
 
-        arm.proxy.clear();
+        arm.recorder.proxy.clear();
         let made = run_arm(binary, &arm, &with(&[]))?;
         ensure!(made.contains(" changes made"), "{made}");
-        ensure!(!arm.proxy.mutating_forwarded().is_empty(), "the first run sent no PUT through the proxy");
+        ensure!(!arm.recorder.mutating().is_empty(), "the first run sent no PUT through the proxy");
 
-        arm.proxy.clear();
+        arm.recorder.proxy.clear();
         let again = run_arm(binary, &arm, &with(&[]))?;
         ensure!(again.contains("everything already matches, nothing changed"), "{again}");
-        none_mutating(&arm.proxy, "the second run")?;
+        arm.recorder.none_mutating("the second run")?;
     }
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxies serve while the test blocks on the examples
+#[tokio::test]
 async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm() -> Result<()> {
     let Some(azurite) = support::azurite_peer() else {
         return Ok(());
@@ -256,7 +237,8 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     fake.seed(&server_path, server);
 
     let store = BlobStore::azurite(&azurite.blob_endpoint, &azurite.account_sas())?;
-    let (blob_proxy, blob) = recorded(&azurite.blob_endpoint).await?;
+    let blob_recorder = Recorder::start(&azurite.blob_endpoint)?;
+    let blob = blob_recorder.endpoint.clone();
     let assets = BucketName::new(format!("{prefix}-assets"))?;
     store.ensure_bucket(&BucketSpec::new(assets.clone())).await?;
     store.put_bytes(&assets, &ObjectKey::new("models/m.json")?, Bytes::from_static(b"{}")).await?;
@@ -294,12 +276,12 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     let expected: deploy::core::recipes::SnapshotId = id.parse()?;
     ensure!(point == expected.timestamp().to_string(), "restored to {point}, backup {id}");
 
-    arm.proxy.clear();
-    blob_proxy.clear();
+    arm.recorder.proxy.clear();
+    blob_recorder.proxy.clear();
     let again = run_dr(&["restore", "--prefix", &prefix, "--from", &id])?;
     ensure!(again.contains(&format!("server {prefix}-db-restored: exists, left alone")), "{again}");
     ensure!(again.contains("0 blobs written"), "{again}");
-    none_mutating(&arm.proxy, "the second restore (ARM)")?;
-    none_mutating(&blob_proxy, "the second restore (Blob)")?;
+    arm.recorder.none_mutating("the second restore (ARM)")?;
+    blob_recorder.none_mutating("the second restore (Blob)")?;
     Ok(())
 }

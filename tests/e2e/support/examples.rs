@@ -18,21 +18,41 @@ use super::{MOTO_REGION, MotoConfig};
 /// A recording proxy served by a runtime of its own, so that a test on a
 /// current-thread runtime can block on a child process while it serves.
 pub struct Recorder {
-    /// The proxy; give the examples its [`FaultProxy::endpoint`].
+    /// The proxy, for what it recorded.
     pub proxy: FaultProxy,
+    /// The upstream endpoint with the proxy's address in place of the
+    /// peer's, its path kept: what to give the examples.
+    pub endpoint: String,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Recorder {
-    /// A transparent recording proxy in front of `upstream`.
+    /// A transparent recording proxy in front of `upstream`
+    /// (`http://127.0.0.1:PORT[/path]`).
     pub fn start(upstream: &str) -> Result<Recorder> {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-        let (handle, upstream) = (runtime.handle().clone(), upstream.to_owned());
+        let (handle, target) = (runtime.handle().clone(), upstream.to_owned());
         // Started from a plain thread: `block_on` is not allowed on a runtime's own.
-        let proxy = std::thread::spawn(move || handle.block_on(FaultProxy::start(&upstream, FaultConfig::transparent())))
+        let proxy = std::thread::spawn(move || handle.block_on(FaultProxy::start(&target, FaultConfig::transparent())))
             .join()
             .map_err(|_| anyhow::anyhow!("the proxy thread panicked"))??;
-        Ok(Recorder { proxy, runtime: Some(runtime) })
+        let path = upstream.parse::<hyper::Uri>()?.path().trim_end_matches('/').to_owned();
+        let endpoint = format!("{}{path}", proxy.endpoint());
+        Ok(Recorder { proxy, endpoint, runtime: Some(runtime) })
+    }
+
+    /// The mutating requests forwarded since the last [`FaultProxy::clear`], as `operation` names.
+    pub fn mutating(&self) -> Vec<String> {
+        self.proxy.mutating_forwarded().iter().map(Captured::operation).collect()
+    }
+
+    /// Fails, naming them, when mutating requests went through since the last
+    /// clear, or when nothing did (the count would prove nothing).
+    pub fn none_mutating(&self, what: &str) -> Result<()> {
+        let mutating = self.mutating();
+        ensure!(mutating.is_empty(), "{what} sent {} mutating requests: {mutating:#?}", mutating.len());
+        ensure!(!self.proxy.captured().is_empty(), "{what} sent nothing through the proxy: the count would prove nothing");
+        Ok(())
     }
 }
 
@@ -126,12 +146,12 @@ pub fn prefix() -> String {
 /// a later `--plan` none.
 pub fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)> {
     let recorder = Recorder::start(&moto.endpoint)?;
-    let through = MotoConfig { endpoint: recorder.proxy.endpoint() };
+    let through = MotoConfig { endpoint: recorder.endpoint.clone() };
     let counted = |what: &str, args: &[&str]| -> Result<(Run, Vec<String>)> {
         recorder.proxy.clear();
         let r = run(&through, name, args)?;
         r.assert_ok(what);
-        let seen: Vec<String> = recorder.proxy.mutating_forwarded().iter().map(Captured::operation).collect();
+        let seen = recorder.mutating();
         ensure!(!recorder.proxy.captured().is_empty(), "{what}: nothing reached the proxy\n{}", r.show());
         ensure!(r.mutating() == seen.len(), "{what}: the example counted {} mutating requests, the proxy {seen:?}\n{}", r.mutating(), r.show());
         Ok((r, seen))
