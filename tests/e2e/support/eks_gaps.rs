@@ -15,6 +15,8 @@ use bytes::Bytes;
 use hyper::Method;
 use serde_json::{Value, json};
 
+use super::fault_proxy::{Local, LocalRoutes};
+
 #[derive(Default)]
 struct State {
     /// association id → the association (full shape).
@@ -24,9 +26,11 @@ struct State {
 
 /// Routes for [`super::fault_proxy::FaultProxy::start_with`]: `None` for
 /// everything that is not a Pod Identity association call.
-pub fn routes() -> impl Fn(&Method, &str, &Bytes) -> Option<(u16, String)> + Send + Sync + 'static {
+pub fn routes() -> LocalRoutes {
     let state = Arc::new(Mutex::new(State::default()));
-    move |method: &Method, path_and_query: &str, body: &Bytes| answer(&state, method, path_and_query, body)
+    Arc::new(move |method: &Method, path_and_query: &str, body: &Bytes| {
+        answer(&state, method, path_and_query, body).map(|(status, json)| Local::Answer(status, json))
+    })
 }
 
 fn query_value<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {

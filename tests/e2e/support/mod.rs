@@ -124,9 +124,8 @@ impl MotoConfig {
     /// config is used.
     pub async fn with_gaps(&self) -> anyhow::Result<(fault_proxy::FaultProxy, MotoConfig)> {
         let (backup, eks) = (backup_gaps::routes(), eks_gaps::routes());
-        let routes: fault_proxy::LocalRoutes = std::sync::Arc::new(move |method: &hyper::Method, path: &str, body: &bytes::Bytes| {
-            backup(method, path, body).or_else(|| eks(method, path, body).map(|(status, json)| fault_proxy::Local::Answer(status, json)))
-        });
+        let routes: fault_proxy::LocalRoutes =
+            std::sync::Arc::new(move |method: &hyper::Method, path: &str, body: &bytes::Bytes| backup(method, path, body).or_else(|| eks(method, path, body)));
         let proxy = fault_proxy::FaultProxy::start_with(&self.endpoint, fault_proxy::FaultConfig::transparent(), Some(routes)).await?;
         let endpoint = proxy.endpoint();
         Ok((proxy, MotoConfig { endpoint }))
