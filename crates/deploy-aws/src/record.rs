@@ -22,11 +22,16 @@ pub struct Request {
     pub operation: String,
 }
 
+/// Whether AWS operation `operation` (`CreateBucket`) may change state:
+/// everything but `Get*`, `Head*`, `List*` and `Describe*`.
+pub fn is_mutating_operation(operation: &str) -> bool {
+    !["Get", "Head", "List", "Describe"].iter().any(|p| operation.starts_with(p))
+}
+
 impl Request {
-    /// Whether the operation may change state: everything but `Get*`, `Head*`,
-    /// `List*` and `Describe*`.
+    /// Whether the operation may change state ([`is_mutating_operation`]).
     pub fn is_mutating(&self) -> bool {
-        !["Get", "Head", "List", "Describe"].iter().any(|p| self.operation.starts_with(p))
+        is_mutating_operation(&self.operation)
     }
 }
 

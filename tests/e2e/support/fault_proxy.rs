@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use deploy_aws::record::is_mutating_operation;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
@@ -91,15 +92,12 @@ impl Captured {
         self.aws_operation.clone().unwrap_or_else(|| format!("{} {}", self.method, self.path))
     }
 
-    /// Whether the request may change state at the peer: an AWS operation
-    /// not named `Get*`, `Head*`, `List*` or `Describe*` (query and JSON
-    /// protocols send every call as a POST), else a method other than GET or HEAD.
+    /// Whether the request may change state at the peer: for an AWS
+    /// operation, deploy-aws's own rule ([`is_mutating_operation`]: query and
+    /// JSON protocols send every call as a POST); else a method other than GET or HEAD.
     pub fn is_mutating(&self) -> bool {
         match &self.aws_operation {
-            Some(op) => {
-                let name = op.rsplit('.').next().unwrap_or(op);
-                !["Get", "Head", "List", "Describe"].iter().any(|read| name.starts_with(read))
-            }
+            Some(op) => is_mutating_operation(op.rsplit('.').next().unwrap_or(op)),
             None => !matches!(self.method.as_str(), "GET" | "HEAD"),
         }
     }
