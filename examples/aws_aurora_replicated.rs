@@ -34,9 +34,9 @@ use std::process::ExitCode;
 use deploy::aws::RequestLog;
 use deploy::aws::rds::parameter_group_name;
 use deploy::core::database::{CrossRegionReplica, Engine, Reader};
-use deploy::{Change, Database, DatabaseSpec, PgIdentifier, Plan, ResourceName, SecretName, SecretStore};
+use deploy::{Database, DatabaseSpec, PgIdentifier, Plan, ResourceName, SecretName};
 
-use aws_support::{parse_args, print_plan, section};
+use aws_support::{parse_args, plan_only, print_plan, section};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -81,13 +81,9 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     println!("  cluster parameter group {}: require_secure_transport=ON", parameter_group_name(&spec));
     println!("  writer in {region}a, reader in {region}b, replica in {replica_region}");
     let mut plan = Plan::new();
-    if !secrets.secret_exists(&secret).await? {
-        plan.push(Change::create("secret", format!("{secret} (generated admin password)")));
-    }
+    aws_support::plan_admin_password(&secrets, &secret, &mut plan).await?;
     plan.extend(rds.plan_database(&spec).await?);
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 

@@ -34,7 +34,7 @@ use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::core::backup::{BackupPlanSpec, BackupRule, BackupSpec, VaultSpec};
 use deploy::{BackupVault as _, Change, CronSchedule, Error, Plan, ResourceName, RetentionDays};
 
-use aws_support::{parse_args, print_plan, section};
+use aws_support::{parse_args, plan_only, print_plan, section};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -102,9 +102,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     };
     // Before the key and role exist the vault and plan are compared without them.
     plan.extend(backup.plan_backup(&backup_spec(&p, retention, resources.clone(), key_arn, role_arn)?).await?);
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 

@@ -32,7 +32,7 @@ use deploy::aws::policy::{bucket_access_policy, equivalent};
 use deploy::aws::{AwsBackends, RequestLog};
 use deploy::{BucketName, BucketSpec, Change, FieldChange, ObjectStore, Plan, SecretName, SecretStore};
 
-use aws_support::{Args, parse_args, print_plan, section};
+use aws_support::{Args, parse_args, plan_only, print_plan, section};
 
 /// The names this example uses for prefix `p`.
 struct Names {
@@ -71,9 +71,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
 
     section(&format!("plan for prefix {}", args.prefix));
     let plan = plan(&aws, &names, &policy).await?;
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
     apply(&aws, &names, &policy, &args).await

@@ -36,7 +36,7 @@ use deploy::aws::iam::IamName;
 use deploy::aws::s3::ReplicationSpec;
 use deploy::{BucketName, BucketSpec, ObjectStore, Plan};
 
-use aws_support::{parse_args, print_plan, section};
+use aws_support::{parse_args, plan_only, print_plan, section};
 
 /// Where the replica goes unless `--replica-region` says otherwise.
 const DEFAULT_REPLICA_REGION: &str = "us-west-2";
@@ -72,9 +72,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         plan.extend(s3.in_region(&spec.destination_region).plan_bucket(&BucketSpec::new(spec.destination.clone())).await?);
         plan.push(deploy::Change::create("replication setup", format!("role and policy {}, rule {}", spec.role, spec.rule_id())));
     }
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 

@@ -28,9 +28,9 @@ use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
 use deploy::aws::rds::parameter_group_name;
-use deploy::{Change, Database, DatabaseSpec, PgIdentifier, Plan, ResourceName, SecretName, SecretStore};
+use deploy::{Database, DatabaseSpec, PgIdentifier, Plan, ResourceName, SecretName};
 
-use aws_support::{parse_args, print_plan, section};
+use aws_support::{parse_args, plan_only, print_plan, section};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -62,13 +62,9 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     section(&format!("plan for prefix {}", args.prefix));
     println!("  parameter group {}: rds.force_ssl=1, rds.allowed_extensions=unaccent", parameter_group_name(&spec));
     let mut plan = Plan::new();
-    if !secrets.secret_exists(&secret).await? {
-        plan.push(Change::create("secret", format!("{secret} (generated admin password)")));
-    }
+    aws_support::plan_admin_password(&secrets, &secret, &mut plan).await?;
     plan.extend(rds.plan_database(&spec).await?);
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 

@@ -57,7 +57,7 @@ use deploy::core::recipes::dr::snapshot_name;
 use deploy::object_store::ListOptions;
 use deploy::{BucketName, BucketSpec, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
 
-use aws_support::{Args, exists, parse_args, print_plan, section};
+use aws_support::{Args, exists, parse_args, print_plan, section, stop_if_plan};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -154,8 +154,7 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     }
     let what = objects.map_or_else(|| "every object".to_owned(), |n| format!("{n} objects"));
     println!("  copy {what} of {} into {}/{}", names.assets, names.backup, layout.folder(&id));
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if stop_if_plan(&args) {
         return Ok(());
     }
 
@@ -218,8 +217,7 @@ async fn restore(
         layout.folder(&id),
         names.assets
     );
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if stop_if_plan(&args) {
         return Ok(());
     }
 

@@ -32,7 +32,7 @@ use deploy::Error;
 use deploy::aws::RequestLog;
 use deploy::aws::dns::{DnsName, RecordSpec, RecordType, Ttl, ZoneSpec};
 
-use aws_support::{parse_args, print_plan, section};
+use aws_support::{parse_args, plan_only, print_plan, section};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -76,9 +76,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
 
     section(&format!("plan for prefix {}", args.prefix));
     let plan = dns.plan_zone(&spec).await?;
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 

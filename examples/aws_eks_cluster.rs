@@ -44,7 +44,7 @@ use deploy::core::cluster::{ClusterAuth, EndpointAccess, NodePoolSpec};
 use deploy::{Change, CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, ResourceName};
 use secrecy::ExposeSecret as _;
 
-use aws_support::{Args, parse_args, print_plan, section};
+use aws_support::{Args, parse_args, plan_only, print_plan, section};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -125,9 +125,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         Err(e) => return Err(e),
     };
     plan.extend(aws.eks(roles).plan_cluster(&cluster_spec(&args, Vec::new(), key_arn)?).await?);
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 

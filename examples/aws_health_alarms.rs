@@ -45,7 +45,7 @@ use deploy::aws::alarms::{EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::{Error, ResourceName};
 
-use aws_support::{parse_args, print_plan, section};
+use aws_support::{parse_args, plan_only, print_plan, section};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -102,9 +102,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         None => deploy::Plan::new(),
     };
     plan.extend(alarms.plan(&spec).await?);
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 
@@ -118,19 +116,19 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     for a in &spec.alarms {
         println!("  alarm {}", a.name);
     }
-    let ensured = alarms.ensure(&spec).await?;
-    done.extend(ensured.plan.clone());
+    let deploy::aws::Ensured { plan: made, info } = alarms.ensure(&spec).await?;
+    done.extend(made);
 
     section("changes made");
     print_plan(&done);
 
     section("summary");
-    let t = &ensured.info.topic;
+    let t = &info.topic;
     println!("  topic    {} ({})", t.arn, t.kms_key_id.as_deref().map_or("not encrypted".to_owned(), |k| format!("KMS key {k}")));
     for s in &t.subscriptions {
         println!("  notifies {} {}{}", s.protocol, s.endpoint, if s.pending { " (pending confirmation)" } else { "" });
     }
-    for a in &ensured.info.alarms {
+    for a in &info.alarms {
         let dims: Vec<String> = a.dimensions.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!(
             "  alarm    {:<32} {} {} [{}] {} {} over {}x{}s, {}",

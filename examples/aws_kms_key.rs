@@ -30,7 +30,7 @@ use deploy::aws::iam::IamName;
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::{Change, Plan};
 
-use aws_support::{parse_args, print_plan, section};
+use aws_support::{parse_args, plan_only, print_plan, section};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -60,9 +60,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         }
         Err(e) => return Err(e),
     }
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 

@@ -42,7 +42,7 @@ use deploy::aws::policy::{bucket_access_policy, equivalent, trust_pod_identity};
 use deploy::{BucketName, Change, Error, FieldChange, Plan, ResourceName};
 use deploy::core::{IrsaRoleAnnotation, ServiceAccountRef};
 
-use aws_support::{exists, parse_args, print_plan, section};
+use aws_support::{exists, parse_args, plan_only, print_plan, section};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -102,9 +102,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     };
     println!("  cluster {} issuer {issuer}", n.cluster);
     let plan = plan(&aws, &access, &n, mode, &issuer, &policy).await?;
-    print_plan(&plan);
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if plan_only(&args, &plan) {
         return Ok(());
     }
 

@@ -34,7 +34,7 @@ use deploy::aws::eks::EksRoles;
 use deploy::core::recipes::Teardown;
 use deploy::{BucketName, Confirm, Error, ObjectStore, ResourceName};
 
-use aws_support::{exists, parse_args, section};
+use aws_support::{exists, parse_args, section, stop_if_plan};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -82,8 +82,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     section(&format!("teardown plan for prefix {p}"));
     let plan = teardown.plan().await?;
     println!("{plan}");
-    if args.plan {
-        println!("\n--plan: nothing changed");
+    if stop_if_plan(&args) {
         return Ok(());
     }
     if plan.steps.is_empty() {

@@ -129,6 +129,20 @@ pub fn print_plan(plan: &deploy::Plan) {
     }
 }
 
+/// Under `--plan`, say that nothing changed and answer true: the example stops there.
+pub fn stop_if_plan(args: &Args) -> bool {
+    if args.plan {
+        println!("\n--plan: nothing changed");
+    }
+    args.plan
+}
+
+/// Print `plan`, then [`stop_if_plan`].
+pub fn plan_only(args: &Args, plan: &deploy::Plan) -> bool {
+    print_plan(plan);
+    stop_if_plan(args)
+}
+
 /// Run `body`, then print `mutating requests: N` last, and turn the outcome
 /// into the exit code (1 on any error, printed to stderr).
 pub async fn finish<F>(log: &RequestLog, body: F) -> ExitCode
@@ -174,6 +188,23 @@ pub fn exists<T>(r: deploy::Result<T>) -> deploy::Result<bool> {
 
 /// Length of the generated administrator passwords.
 pub const PASSWORD_LENGTH: usize = 32;
+
+/// What [`ensure_admin_password`] would do: create secret `secret`, with a
+/// generated password, when it is missing.
+///
+/// # Errors
+/// Secrets Manager errors.
+pub async fn plan_admin_password(
+    secrets: &deploy::aws::secrets::SecretsManagerStore,
+    secret: &deploy::SecretName,
+    plan: &mut deploy::Plan,
+) -> deploy::Result<()> {
+    use deploy::SecretStore as _;
+    if !secrets.secret_exists(secret).await? {
+        plan.push(deploy::Change::create("secret", format!("{secret} (generated admin password)")));
+    }
+    Ok(())
+}
 
 /// Make sure the spec's `admin_password_secret` holds an administrator
 /// password (generated to the SIMPHERA rules when missing; recorded in
