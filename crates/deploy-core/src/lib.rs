@@ -33,6 +33,7 @@ pub mod observe;
 pub mod secret_store;
 pub mod service_account;
 pub mod throttle;
+pub mod timeouts;
 pub mod waiter;
 
 pub use bootstrap::{BootstrapSpec, DatabaseSetup, Grant, Privilege, PsqlScript, RoleSpec, RolePassword};
@@ -43,4 +44,5 @@ pub use object_store::{BucketSpec, ByteStream, ObjectMeta, ObjectStore, ObjectSt
 pub use observe::{Event, Observer};
 pub use secret_store::{SecretStore, SecretValue};
 pub use service_account::{IrsaRoleAnnotation, ServiceAccountRef};
+pub use timeouts::Timeouts;
 pub use waiter::{Poll, Waiter};
