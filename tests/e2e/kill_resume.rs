@@ -72,7 +72,19 @@ async fn a_killed_backup_resumes_copying_only_what_is_missing() -> Result<()> {
         }
         anyhow::Ok(n)
     };
-    let held = count_in_snapshot().await?;
+    // Copies the proxy was forwarding at the kill still land at moto: wait until
+    // the folder and the proxy's record have both been still for a second.
+    let mut seen = (count_in_snapshot().await?, copies(&proxy));
+    let (mut still_since, settle) = (Instant::now(), Instant::now());
+    while still_since.elapsed() < Duration::from_secs(1) {
+        ensure!(settle.elapsed() < Duration::from_secs(30), "the snapshot folder kept changing for 30 s after the kill");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = (count_in_snapshot().await?, copies(&proxy));
+        if now != seen {
+            (seen, still_since) = (now, Instant::now());
+        }
+    }
+    let (held, first) = (seen.0, first.max(seen.1));
     ensure!(held >= first && held < OBJECTS, "the killed run left {held} objects after {first} recorded copies");
 
     proxy.clear();
