@@ -6,6 +6,7 @@
 
 mod support;
 
+mod aws_alarms;
 mod aws_aurora;
 mod aws_dns_alarms;
 mod aws_examples;

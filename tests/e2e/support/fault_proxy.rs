@@ -28,6 +28,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tokio::net::TcpListener;
 
+use super::cbor;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ProxyBody = BoxBody<Bytes, BoxError>;
 
@@ -183,7 +185,10 @@ impl Drop for FaultProxy {
 }
 
 /// See [`Captured::aws_operation`].
-fn aws_operation(headers: &hyper::HeaderMap, body: &Bytes) -> Option<String> {
+fn aws_operation(path: &str, headers: &hyper::HeaderMap, body: &Bytes) -> Option<String> {
+    if let Some((service, operation)) = cbor::rpc_v2_operation(path, headers) {
+        return Some(format!("{service}.{operation}"));
+    }
     if let Some(target) = headers.get("x-amz-target") {
         return Some(String::from_utf8_lossy(target.as_bytes()).into_owned());
     }
@@ -236,7 +241,7 @@ async fn handle(
             headers: headers.clone(),
             body: (body.len() <= config.capture_body_limit).then(|| body.clone()),
             fate,
-            aws_operation: aws_operation(&parts.headers, &body),
+            aws_operation: aws_operation(&path, &parts.headers, &body),
         });
     };
     if let Some((status, json)) = answer {
@@ -255,27 +260,54 @@ async fn handle(
         return Response::builder().status(status).header("content-type", "application/xml").body(full(xml)).unwrap();
     }
     let reset = roll < config.error_rate + config.reset_rate;
+    // RPC v2 CBOR (current aws-sdk-cloudwatch) goes to moto as JSON 1.0 and comes back as CBOR.
+    let rpc_v2 = cbor::rpc_v2_operation(&path, &parts.headers);
+    let (forward_path, forward_headers, forward_body) = match &rpc_v2 {
+        Some((service, operation)) => match cbor::request_to_json(service, operation, &body) {
+            Ok((set, json)) => {
+                let mut headers = parts.headers.clone();
+                for name in ["smithy-protocol", "content-length", "accept"] {
+                    headers.remove(name);
+                }
+                for (name, value) in set {
+                    headers.insert(name, value.parse().expect("a header value"));
+                }
+                ("/".to_owned(), headers, json)
+            }
+            Err(e) => return Response::builder().status(StatusCode::BAD_REQUEST).body(full(format!("proxy: {e}"))).unwrap(),
+        },
+        None => (path.clone(), parts.headers.clone(), body.clone()),
+    };
     let mut forward = Request::builder().method(parts.method.clone()).uri(format!(
         "{}://{}{}",
         upstream.scheme_str().unwrap_or("http"),
         upstream.authority().map(|a| a.as_str()).unwrap_or_default(),
-        path
+        forward_path
     ));
-    for (name, value) in &parts.headers {
+    for (name, value) in &forward_headers {
         forward = forward.header(name, value);
     }
-    let response = match client.request(forward.body(Full::new(body.clone())).unwrap()).await {
+    let response = match client.request(forward.body(Full::new(forward_body)).unwrap()).await {
         Ok(r) => r,
         Err(e) => {
             record("upstream error".into());
             return Response::builder().status(StatusCode::BAD_GATEWAY).body(full(format!("proxy: {e}"))).unwrap();
         }
     };
-    let (rparts, rbody) = response.into_parts();
-    let rbytes = match rbody.collect().await {
+    let (mut rparts, rbody) = response.into_parts();
+    let mut rbytes = match rbody.collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => return Response::builder().status(StatusCode::BAD_GATEWAY).body(full(format!("proxy: {e}"))).unwrap(),
     };
+    if rpc_v2.is_some() {
+        rbytes = match cbor::response_to_cbor(&rbytes) {
+            Ok(b) => b,
+            Err(e) => return Response::builder().status(StatusCode::BAD_GATEWAY).body(full(format!("proxy: {e}"))).unwrap(),
+        };
+        rparts.headers.insert("content-type", hyper::header::HeaderValue::from_static("application/cbor"));
+        rparts.headers.insert("smithy-protocol", hyper::header::HeaderValue::from_static("rpc-v2-cbor"));
+        rparts.headers.insert("content-length", rbytes.len().into());
+    }
     if reset && rbytes.len() >= 2 {
         record("reset".into());
         // Headers (with the full Content-Length) and half the body, then the connection drops.

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod backup_gaps;
+pub mod cbor;
 pub mod eks_gaps;
 pub mod examples;
 pub mod fault_proxy;

@@ -209,11 +209,9 @@ impl EksCluster {
             version: KubernetesVersion::new(c.version().ok_or_else(|| missing(describe, "version"))?)?,
             endpoint: c.endpoint().map(str::to_owned),
             endpoint_access: EndpointAccess { public, private: vpc.is_some_and(|v| v.endpoint_private_access()), public_cidrs },
-            secrets_encryption_key: c
-                .encryption_config()
-                .iter()
-                .find(|e| e.resources().iter().any(|r| r == "secrets"))
-                .and_then(|e| e.provider()?.key_arn().map(str::to_owned)),
+            // EKS encrypts all Kubernetes API data with the configured key (the
+            // `resources` list no longer selects anything, and the SDK deprecates it).
+            secrets_encryption_key: c.encryption_config().iter().find_map(|e| e.provider()?.key_arn().map(str::to_owned)),
             node_pools: self.node_pools(name).await?,
             tags: c.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
         };
@@ -289,7 +287,7 @@ impl EksCluster {
         let encryption = spec
             .secrets_encryption_key
             .as_ref()
-            .map(|key| vec![EncryptionConfig::builder().resources("secrets").provider(Provider::builder().key_arn(key).build()).build()]);
+            .map(|key| vec![EncryptionConfig::builder().provider(Provider::builder().key_arn(key).build()).build()]);
         self.client
             .create_cluster()
             .name(name)
