@@ -1,7 +1,7 @@
 //! Bootstrap application databases directly over TLS (verify-full).
 //!
 //! ```text
-//! cargo run --example postgres_bootstrap -- --url postgres://postgres@db.example.com/postgres \
+//! cargo run --features postgres --example postgres_bootstrap -- --url postgres://postgres@db.example.com/postgres \
 //!     --ca-file rds-global-bundle.pem --database vectice --database keycloak --extension unaccent [--plan]
 //! ```
 //!
