@@ -155,6 +155,10 @@ impl Arm {
         // The examples reach the fake through the recorder: polling URLs name the recorder's host (the
         // client refuses polling URLs on any other host than its endpoint's).
         fake.polling_base(&recorder.endpoint);
+        // Each example run is a new process: a role assignment made by the first run is read by the next one
+        // at once here, minutes later in real use. The lag within one run is deploy-azure's own test
+        // (arm::role_assignment_is_done_at_201_and_replication_lag_is_tolerated).
+        fake.role_assignment_lag(0);
         Ok(Arm { fake, recorder })
     }
 }

@@ -62,6 +62,7 @@ struct State {
     poll_delay: Option<Duration>,
     polling_base: Option<String>,
     lose_operations: bool,
+    role_lag: u32,
     lag: HashMap<String, u32>,
     requests: Vec<(String, String, Option<Value>)>,
     violations: Vec<String>,
@@ -298,6 +299,10 @@ impl Respond for Responder {
                 if method == "PATCH" && !exists {
                     return arm_error(404, "ResourceNotFound", "not found");
                 }
+                if method == "PUT" && exists && contract.fixture == "role_assignments" {
+                    // Assignments cannot change in place: ARM answers a second PUT with RoleAssignmentExists.
+                    return arm_error(409, "RoleAssignmentExists", "The role assignment already exists.");
+                }
                 if method == "PUT" && exists && contract.create_only("PUT") {
                     // BlobContainers_Create on an existing container changes nothing.
                     let current = view(&state, &key).unwrap();
@@ -365,7 +370,8 @@ impl Respond for Responder {
                     }
                 }
                 if contract.fixture == "role_assignments" && !exists {
-                    state.lag.insert(key.clone(), ROLE_ASSIGNMENT_LAG);
+                    let lag = state.role_lag;
+                    state.lag.insert(key.clone(), lag);
                     resource["properties"]["scope"] = json!(path.split("/providers/Microsoft.Authorization").next().unwrap_or_default());
                 }
                 state.resources.insert(key.clone(), resource);
@@ -442,6 +448,7 @@ impl FakeArm {
             poll_delay: None,
             polling_base: None,
             lose_operations: false,
+            role_lag: ROLE_ASSIGNMENT_LAG,
             lag: HashMap::new(),
             requests: Vec::new(),
             violations: Vec::new(),
@@ -494,6 +501,11 @@ impl FakeArm {
     /// Name polling URLs on `base` (another host) instead of the fake's own.
     pub fn polling_base(&self, base: &str) {
         self.state.lock().unwrap().polling_base = Some(base.to_owned());
+    }
+
+    /// GETs of a new role assignment that answer 404 ([`ROLE_ASSIGNMENT_LAG`] unless set).
+    pub fn role_assignment_lag(&self, reads: u32) {
+        self.state.lock().unwrap().role_lag = reads;
     }
 
     /// Forget every operation as soon as it starts: its polling URL answers 404.
