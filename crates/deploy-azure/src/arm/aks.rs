@@ -7,7 +7,7 @@
 //! | spec | managed cluster |
 //! | --- | --- |
 //! | `version` | `kubernetesVersion` (`1.31`) |
-//! | `endpoint_access` | private only (`public: false`): `apiServerAccessProfile.enablePrivateCluster`; public: a public API server, `authorizedIPRanges` = `public_cidrs` (the nodes reach it from inside the network either way) |
+//! | `endpoint_access` | private only (`public: false`): `apiServerAccessProfile.enablePrivateCluster`, set at creation only (a change is reported as drift); public: a public API server, `authorizedIPRanges` = `public_cidrs`, changed in place (the nodes reach it from inside the network either way) |
 //! | `node_pools[i]` | an agent pool: `vmSize` (one instance type), `minCount`/`maxCount`/`count` with `enableAutoScaling`, `osDiskSizeGB`, `nodeLabels`; the first pool is the `System` pool (`min` at least 1) |
 //! | `subnets` | `vnetSubnetID` of every pool (at most one subnet) |
 //! | `secrets_encryption_key` | `NotSupported` (KMS etcd encryption needs a key vault identity) |
@@ -200,6 +200,36 @@ impl AksClusters {
     }
 }
 
+/// The neutral diff, with what AKS cannot change in place reported as drift:
+/// whether the API server is private (`enablePrivateCluster` is chosen when
+/// the cluster is created; existing clusters cannot be converted).
+fn diff(info: &ClusterInfo, spec: &ClusterSpec) -> Plan {
+    let mut plan = info.diff(spec);
+    let (have, want) = (info.endpoint_access.public, spec.endpoint_access.public);
+    if have == want {
+        return plan;
+    }
+    for change in &mut plan.changes {
+        if let Action::Update { fields } = &mut change.action
+            && change.kind == "cluster"
+        {
+            fields.retain(|f| f.field != "endpoint_access");
+        }
+    }
+    plan.changes
+        .retain(|c| !matches!(&c.action, Action::Update { fields } if fields.is_empty()));
+    plan.push(Change::drift(
+        "cluster",
+        spec.name.as_str(),
+        vec![deploy_core::FieldChange::new(
+            "endpoint_access.public",
+            have,
+            format!("{want} (AKS makes a cluster private or public at creation only: recreate it)"),
+        )],
+    ));
+    plan
+}
+
 fn api_server_access(access: &EndpointAccess) -> Value {
     let ranges: Vec<String> = access.public_cidrs.iter().map(ToString::to_string).collect();
     json!({ "enablePrivateCluster": !access.public, "authorizedIPRanges": ranges })
@@ -309,7 +339,7 @@ impl Cluster for AksClusters {
                 "cluster",
                 spec.name.as_str(),
             )])),
-            Some(v) => Ok(info_of(&spec.name, &v)?.diff(spec)),
+            Some(v) => Ok(diff(&info_of(&spec.name, &v)?, spec)),
         }
     }
 
@@ -323,7 +353,7 @@ impl Cluster for AksClusters {
             return Ok(Plan::from_iter([Change::create("cluster", name)]));
         };
         let info = info_of(&spec.name, &current)?;
-        let plan = info.diff(spec);
+        let plan = diff(&info, spec);
         let cluster_fields: Vec<&str> = plan
             .changes
             .iter()
@@ -344,7 +374,9 @@ impl Cluster for AksClusters {
             let mut body = super::aks_pools::writable_cluster(&current);
             body["tags"] = json!(spec.tags);
             body["properties"]["kubernetesVersion"] = json!(spec.version.to_string());
-            body["properties"]["apiServerAccessProfile"] = api_server_access(&spec.endpoint_access);
+            // The authorized ranges change in place; `enablePrivateCluster` stays as the cluster has it.
+            body["properties"]["apiServerAccessProfile"]["authorizedIPRanges"] =
+                api_server_access(&spec.endpoint_access)["authorizedIPRanges"].clone();
             self.arm.put(&id, api::AKS, &body, Self::target(name)).await?;
         }
         // Pools: per-pool operations (a managed cluster PUT that adds a pool is refused by AKS).

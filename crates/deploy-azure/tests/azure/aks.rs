@@ -88,19 +88,34 @@ async fn aks_cluster_autoscaling_pool_private_flag_and_kubeconfig() {
             [0]["maxCount"],
         8
     );
-    // Private only.
+    // Authorized ranges change in place.
+    spec.endpoint_access.public_cidrs = vec![deploy_core::CidrBlock::new("203.0.113.0/24").unwrap()];
+    aks.ensure_cluster(&spec).await.unwrap();
+    let access = &fake.resource(&aks.cluster_id("vectice-aks")).unwrap()["properties"]["apiServerAccessProfile"];
+    assert_eq!(access["authorizedIPRanges"], serde_json::json!(["203.0.113.0/24"]));
+    assert!(aks.plan_cluster(&spec).await.unwrap().is_empty());
+    // Private only: AKS makes a cluster private at creation only (the fake refuses the change as AKS does),
+    // so an existing public cluster is drift, and nothing is sent.
     spec.endpoint_access = EndpointAccess {
         public: false,
         private: true,
         public_cidrs: Vec::new(),
     };
-    aks.ensure_cluster(&spec).await.unwrap();
+    fake.reset_requests();
+    let plan = aks.ensure_cluster(&spec).await.unwrap();
+    assert!(plan.to_string().contains("endpoint_access.public: true -> false (AKS makes a cluster private or public at creation only"), "{plan}");
+    assert!(!plan.has_mutations(), "{plan}");
+    assert_eq!(fake.count("PUT") + fake.count("PATCH"), 0, "{:?}", fake.requests());
+    // Created private, it is private.
+    let mut private = spec.clone();
+    private.name = ResourceName::new("private-aks").unwrap();
+    aks.ensure_cluster(&private).await.unwrap();
     assert_eq!(
-        fake.resource(&aks.cluster_id("vectice-aks")).unwrap()["properties"]["apiServerAccessProfile"]
-            ["enablePrivateCluster"],
+        fake.resource(&aks.cluster_id("private-aks")).unwrap()["properties"]["apiServerAccessProfile"]["enablePrivateCluster"],
         true
     );
-    assert!(aks.plan_cluster(&spec).await.unwrap().is_empty());
+    assert!(aks.plan_cluster(&private).await.unwrap().is_empty());
+    spec.endpoint_access = EndpointAccess::default();
     // The user kubeconfig for deploy-k8s, never shown in Debug.
     let creds = aks.credentials(&spec.name).await.unwrap();
     assert!(

@@ -214,7 +214,8 @@ impl Contract {
             let properties = schema["properties"].as_object();
             for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
                 let read_only = properties.and_then(|p| p.get(required)).is_some_and(|p| p["readOnly"] == true);
-                if !object.contains_key(required) && !read_only && !(required == "location" && mode == Mode::Update) {
+                let sent_back_unchanged = required == "location" && mode == Mode::Update;
+                if !(object.contains_key(required) || read_only || sent_back_unchanged) {
                     out.push(format!("{at}.{required}: required"));
                 }
             }

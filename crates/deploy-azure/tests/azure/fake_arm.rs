@@ -343,6 +343,10 @@ impl Respond for Responder {
                         .flatten()
                         .map(|p| format!("{key}/agentpools/{}", p["name"].as_str().unwrap_or_default().to_ascii_lowercase()))
                         .collect();
+                    let private = |v: Option<&Value>| v.and_then(|v| v.pointer("/properties/apiServerAccessProfile/enablePrivateCluster")).and_then(Value::as_bool).unwrap_or(false);
+                    if exists && private(state.resources.get(&key)) != private(Some(&resource)) {
+                        return arm_error(400, "PrivateClusterUpdateNotSupported", "Changing property 'enablePrivateCluster' is not allowed: a cluster is made private at creation.");
+                    }
                     if exists && let Some(new) = wanted.iter().find(|w| !existing.contains(w)) {
                         return arm_error(
                             400,
