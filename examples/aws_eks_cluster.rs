@@ -13,7 +13,10 @@
 //! - EKS cluster `P-eks` (Kubernetes `--version`, default 1.31; private and
 //!   public endpoint access; tag `deploy-prefix = P`);
 //! - managed node group `P-nodes` (`--instance-type`, default m5.xlarge;
-//!   `--min`/`--desired`/`--max`, default 1/2/4; 100 GiB disks).
+//!   `--min`/`--desired`/`--max`, default 1/2/4; 100 GiB disks). `--desired`
+//!   is the initial size: later runs change min and max and leave the current
+//!   size to the cluster autoscaler unless it lies outside them (then it is
+//!   clamped, and the plan says so).
 //!
 //! With `--kubeconfig PATH` it writes a kubeconfig for `P-eks` to PATH (mode
 //! 0600: it holds a bearer token valid for 15 minutes); the token is never

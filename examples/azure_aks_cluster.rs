@@ -8,6 +8,10 @@
 //! Signs in as the service principal of `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
 //! `AZURE_CLIENT_SECRET` in `AZURE_SUBSCRIPTION_ID`. Creation takes about 30
 //! minutes and is awaited. `--plan` only reads; a second run changes nothing.
+//! The pool starts at 2 nodes (inside `--min`..`--max`); later runs change min
+//! and max with the pool's own `agentPools` operation and leave its node count
+//! to the autoscaler unless it lies outside them (then it is clamped, and the
+//! plan says so). The system pool's `--min` is at least 1.
 
 #[path = "azure_support/mod.rs"]
 mod azure_support;

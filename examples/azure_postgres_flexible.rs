@@ -5,13 +5,16 @@
 //! `vectice` and `keycloak`.
 //!
 //! ```text
-//! azure_postgres_flexible --prefix P [--location L] [--version 13] [--sku Standard_D2ds_v4] [--plan] [--arm-endpoint URL]
+//! azure_postgres_flexible --prefix P [--location L] [--version 13] [--sku Standard_D2ds_v4] [--start-if-stopped] [--plan] [--arm-endpoint URL]
 //! ```
 //!
 //! Signs in as the service principal of `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
 //! `AZURE_CLIENT_SECRET` in `AZURE_SUBSCRIPTION_ID`. Creating the server needs
 //! the administrator's password in `PG_ADMIN_PASSWORD` (never on the command
 //! line, never printed). `--plan` only reads; a second run changes nothing.
+//! `--version` is a major version of the api-version's `ServerVersion` enum
+//! (13 to 16). A server found `Stopped` is an error unless `--start-if-stopped`
+//! is given (then it is started first).
 
 #[path = "azure_support/mod.rs"]
 mod azure_support;
@@ -20,7 +23,7 @@ use azure_support::{Args, PROVISION_OPTIONS, exit_on_error, plan_then_apply};
 use deploy::azure::runbook::provision::{PostgresSettings, Stack, postgres_flexible};
 use deploy::core::{Password, PasswordRules, Result};
 
-const USAGE: &str = "usage: azure_postgres_flexible --prefix P [--location L] [--version 13] [--sku SKU] [--plan] [--arm-endpoint URL] \
+const USAGE: &str = "usage: azure_postgres_flexible --prefix P [--location L] [--version 13] [--sku SKU] [--start-if-stopped] [--plan] [--arm-endpoint URL] \
 (PG_ADMIN_PASSWORD in the environment to create the server)";
 
 #[tokio::main]
@@ -29,7 +32,7 @@ async fn main() {
 }
 
 async fn run() -> Result<()> {
-    let args = Args::parse(&[PROVISION_OPTIONS, &["version", "sku"]].concat(), &["plan"])?;
+    let args = Args::parse(&[PROVISION_OPTIONS, &["version", "sku"]].concat(), &["plan", "start-if-stopped"])?;
     let stack = Stack::new(args.require("prefix")?, args.get("location").unwrap_or("westeurope"))?;
     let mut settings = PostgresSettings::default();
     if let Some(version) = args.get("version") {
@@ -38,6 +41,7 @@ async fn run() -> Result<()> {
     if let Some(sku) = args.get("sku") {
         settings.sku = sku.to_owned();
     }
+    settings.start_stopped = args.has("start-if-stopped");
     settings.admin_password = match std::env::var("PG_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => Some(Password::new(p, &PasswordRules::azure_postgres()).map_err(|e| e.in_field("PG_ADMIN_PASSWORD"))?),
         _ => None,

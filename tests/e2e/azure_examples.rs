@@ -134,9 +134,12 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     Ok(())
 }
 
-/// The fake ARM endpoint of deploy-azure's own tests.
+/// The fake ARM endpoint of deploy-azure's own tests, and the contracts (from the public REST API specs) it
+/// checks every request against.
 #[path = "../../crates/deploy-azure/tests/azure/fake_arm.rs"]
 pub(crate) mod fake_arm;
+#[path = "../../crates/deploy-azure/tests/azure/contract.rs"]
+pub(crate) mod contract;
 
 /// The fake ARM endpoint behind a recording proxy: the examples talk to the
 /// proxy, which counts what they send; the test reads and seeds the fake's state.
@@ -149,6 +152,13 @@ impl Arm {
     async fn start() -> Result<Arm> {
         let fake = fake_arm::FakeArm::start().await;
         let recorder = Recorder::start(&fake.server.uri())?;
+        // The examples reach the fake through the recorder: polling URLs name the recorder's host (the
+        // client refuses polling URLs on any other host than its endpoint's).
+        fake.polling_base(&recorder.endpoint);
+        // Each example run is a new process: a role assignment made by the first run is read by the next one
+        // at once here, minutes later in real use. The lag within one run is deploy-azure's own test
+        // (arm::role_assignment_is_done_at_201_and_replication_lag_is_tolerated).
+        fake.role_assignment_lag(0);
         Ok(Arm { fake, recorder })
     }
 }

@@ -84,11 +84,21 @@ pub(crate) fn error_code(e: &azure_core::Error) -> Option<&str> {
 
 /// Map an `azure_core` error of a data-plane call (Blob, Key Vault).
 ///
+/// An attempt that got no whole answer within its time limit (the ARM and Key
+/// Vault transports') is [`Error::Timeout`].
 /// 404 is `NotFound` (of a `bucket` for `ContainerNotFound`, else of
 /// `call.kind`), 409 `AlreadyExists` for `*AlreadyExists` codes and
 /// `Conflict` otherwise, 401/403 `Unauthorized`, 429 and 503 `Throttled`,
 /// other 5xx and connection failures retryable `Provider` errors.
 pub(crate) fn from_azure(call: Call<'_>, e: azure_core::Error) -> Error {
+    #[cfg(any(feature = "arm", feature = "keyvault"))]
+    if let Some(attempt) = crate::timeouts::attempt_timeout(&e) {
+        return Error::Timeout {
+            what: format!("an answer to {} of {} {}", call.operation, call.kind, call.name),
+            elapsed: attempt,
+            last_state: format!("the last attempt got no whole answer within {attempt:?}"),
+        };
+    }
     let source = Some(Box::new(Redacted::of(&e)) as deploy_core::BoxError);
     let code = error_code(&e).map(str::to_owned);
     let message = redact(&match &code {

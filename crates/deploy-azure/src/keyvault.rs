@@ -14,6 +14,10 @@
 //! - **Delete** is Key Vault's soft delete: the secret is gone for reads but
 //!   kept, recoverable, for the vault's retention period, and its name stays
 //!   taken until it is purged or recovered (a put then answers `Conflict`).
+//! - **Time limits**: [`Timeouts::default`] unless the builder is given others
+//!   ([`KeyVaultSecretsBuilder::timeouts`]): a connect limit, a limit on every
+//!   attempt (answer and body), and one on every operation with its retries;
+//!   running past one is [`Error::Timeout`].
 //! - **Authentication**: an Entra ID [`TokenCredential`] (for example
 //!   [`crate::credential::ServicePrincipal`] with the "Key Vault Secrets
 //!   Officer" role), through Key Vault's challenge; HTTPS only. Values are
@@ -29,6 +33,7 @@ use azure_core::http::ClientOptions;
 use azure_security_keyvault_secrets::models::{Secret, SecretClientGetSecretOptions, SetSecretParameters};
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use deploy_core::secret_store::{PutSecretOptions, SecretVersion};
+use deploy_core::timeouts::Timeouts;
 use deploy_core::{Confirm, Error, Result, SecretName, SecretStore, SecretValue};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -42,6 +47,7 @@ pub struct KeyVaultSecretsBuilder {
     vault_url: String,
     credential: Arc<dyn TokenCredential>,
     client_options: ClientOptions,
+    timeouts: Timeouts,
 }
 
 impl fmt::Debug for KeyVaultSecretsBuilder {
@@ -59,6 +65,15 @@ impl KeyVaultSecretsBuilder {
         self
     }
 
+    /// The time limits of each call ([`Timeouts::default`] unless set). They
+    /// also apply over a transport given in [`KeyVaultSecretsBuilder::client_options`]
+    /// (whose connections keep their own connect limit).
+    #[must_use]
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
     /// Check the vault URL and build the store. No request is made.
     ///
     /// # Errors
@@ -69,10 +84,12 @@ impl KeyVaultSecretsBuilder {
         if !self.vault_url.starts_with("https://") {
             return Err(Error::invalid("vault_url", format!("{:?} is not an https URL", self.vault_url), rule));
         }
-        let options = SecretClientOptions { client_options: self.client_options, ..SecretClientOptions::default() };
+        let mut client_options = self.client_options;
+        client_options.transport = Some(crate::timeouts::transport(&self.timeouts, client_options.transport.take()));
+        let options = SecretClientOptions { client_options, ..SecretClientOptions::default() };
         let client = SecretClient::new(&self.vault_url, self.credential, Some(options))
             .map_err(|e| Error::invalid("vault_url", e.to_string(), rule))?;
-        Ok(KeyVaultSecrets { client, vault_url: self.vault_url })
+        Ok(KeyVaultSecrets { client, vault_url: self.vault_url, timeouts: self.timeouts })
     }
 }
 
@@ -88,6 +105,7 @@ impl KeyVaultSecretsBuilder {
 pub struct KeyVaultSecrets {
     client: SecretClient,
     vault_url: String,
+    timeouts: Timeouts,
 }
 
 impl fmt::Debug for KeyVaultSecrets {
@@ -112,7 +130,20 @@ impl KeyVaultSecrets {
             vault_url: vault_url.into().trim_end_matches('/').to_owned(),
             credential,
             client_options: ClientOptions::default(),
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// Run one operation within the per-operation limit.
+    async fn within<T>(&self, operation: &str, name: &str, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let limit = self.timeouts.operation;
+        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                what: format!("an answer to {operation} of secret {name}"),
+                elapsed: limit,
+                last_state: format!("no answer within the per-operation limit of {limit:?}"),
+            })
+        })
     }
 
     /// The vault's URL.
@@ -122,6 +153,10 @@ impl KeyVaultSecrets {
 
     /// The current secret, or `None`.
     async fn current(&self, name: &str) -> Result<Option<Secret>> {
+        self.within("GetSecret", name, self.current_unbounded(name)).await
+    }
+
+    async fn current_unbounded(&self, name: &str) -> Result<Option<Secret>> {
         match self.client.get_secret(name, None::<SecretClientGetSecretOptions<'_>>).await {
             Ok(response) => Ok(Some(response.into_model().map_err(|e| from_azure(call("GetSecret", name), e))?)),
             Err(e) => match from_azure(call("GetSecret", name), e) {
@@ -132,6 +167,10 @@ impl KeyVaultSecrets {
     }
 
     async fn set(&self, name: &str, value: &SecretString, options: &PutSecretOptions) -> Result<String> {
+        self.within("SetSecret", name, self.set_unbounded(name, value, options)).await
+    }
+
+    async fn set_unbounded(&self, name: &str, value: &SecretString, options: &PutSecretOptions) -> Result<String> {
         let parameters = SetSecretParameters {
             value: Some(value.expose_secret().to_owned()),
             content_type: options.description.clone(),
@@ -183,14 +222,17 @@ impl SecretStore for KeyVaultSecrets {
     async fn secret_exists(&self, name: &SecretName) -> Result<bool> {
         use futures::TryStreamExt as _;
         let n = name.as_str();
-        let mut pager = self.client.list_secret_properties_versions(n, None).map_err(|e| from_azure(call("GetSecretVersions", n), e))?;
-        match pager.try_next().await {
-            Ok(_) => Ok(true),
-            Err(e) => match from_azure(call("GetSecretVersions", n), e) {
-                e if e.is_not_found() => Ok(false),
-                e => Err(e),
-            },
-        }
+        self.within("GetSecretVersions", n, async {
+            let mut pager = self.client.list_secret_properties_versions(n, None).map_err(|e| from_azure(call("GetSecretVersions", n), e))?;
+            match pager.try_next().await {
+                Ok(_) => Ok(true),
+                Err(e) => match from_azure(call("GetSecretVersions", n), e) {
+                    e if e.is_not_found() => Ok(false),
+                    e => Err(e),
+                },
+            }
+        })
+        .await
     }
 
     async fn rotate_secret(&self, name: &SecretName, value: SecretString) -> Result<SecretVersion> {
@@ -205,7 +247,10 @@ impl SecretStore for KeyVaultSecrets {
     async fn delete_secret(&self, name: &SecretName, confirm: &Confirm) -> Result<()> {
         let n = name.as_str();
         confirm.check("delete secret", n)?;
-        self.client.delete_secret(n, None).await.map_err(|e| from_azure(call("DeleteSecret", n), e))?;
-        Ok(())
+        self.within("DeleteSecret", n, async {
+            self.client.delete_secret(n, None).await.map_err(|e| from_azure(call("DeleteSecret", n), e))?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -33,4 +33,7 @@ pub mod arm;
 #[cfg(feature = "keyvault")]
 pub mod keyvault;
 
+#[cfg(any(feature = "arm", feature = "keyvault"))]
+mod timeouts;
+
 pub mod runbook;

@@ -52,7 +52,9 @@ pub struct NodePoolSpec {
     pub min: u32,
     /// Most nodes.
     pub max: u32,
-    /// Nodes wanted now.
+    /// The pool's initial size. Later runs leave the current size to the
+    /// cluster autoscaler unless it lies outside `min..=max`; then it is
+    /// clamped into that range ([`NodePoolSpec::size_after`]).
     pub desired: u32,
     /// Disk size per node in GiB.
     #[serde(default = "default_disk")]
@@ -92,6 +94,23 @@ impl NodePoolSpec {
             return Err(Error::invalid(format!("instance_types[{i}]"), "is blank or has white space", "instance types such as m5.large"));
         }
         Ok(())
+    }
+}
+
+impl NodePoolSpec {
+    /// The size a pool of `current` nodes gets when brought to this spec:
+    /// `current` itself while it lies in `min..=max` (the autoscaler's
+    /// business), else the nearest bound. `desired` only sizes a new pool.
+    ///
+    /// ```
+    /// # use deploy_core::cluster::NodePoolSpec;
+    /// # let mut pool: NodePoolSpec = serde_json::from_str(r#"{"name":"p","instance_types":["m5.large"],"min":2,"max":5,"desired":3}"#).unwrap();
+    /// assert_eq!(pool.size_after(4), 4);
+    /// assert_eq!(pool.size_after(1), 2);
+    /// assert_eq!(pool.size_after(9), 5);
+    /// ```
+    pub fn size_after(&self, current: u32) -> u32 {
+        current.clamp(self.min, self.max.max(self.min))
     }
 }
 
@@ -209,6 +228,11 @@ pub struct ClusterInfo {
 impl ClusterInfo {
     /// The plan that brings this cluster to `spec`. Node pools missing from the
     /// spec are left alone (delete them explicitly).
+    ///
+    /// A pool's `desired` is its initial size: an existing pool whose current
+    /// size lies in the wanted `min..=max` keeps it (the autoscaler moves it),
+    /// so no change is planned for `desired` alone. A current size outside the
+    /// range is planned as `desired: N -> M (clamped into min..=max)`.
     pub fn diff(&self, spec: &ClusterSpec) -> Plan {
         let mut plan = Plan::new();
         let mut update = Diff::new();
@@ -231,12 +255,15 @@ impl ClusterInfo {
                 Some(have) => {
                     let have = &have.spec;
                     let mut d = Diff::new();
-                    d.field("min", &have.min, &want.min)
-                        .field("max", &have.max, &want.max)
-                        .field("desired", &have.desired, &want.desired)
-                        .field("labels", &have.labels, &want.labels);
-                    if !d.is_empty() {
-                        plan.push(Change::update("node pool", name.clone(), d.into_fields()));
+                    d.field("min", &have.min, &want.min).field("max", &have.max, &want.max).field("labels", &have.labels, &want.labels);
+                    let mut fields = d.into_fields();
+                    let size = want.size_after(have.desired);
+                    if size != have.desired {
+                        let to = format!("{size} (clamped into {}..={}; the size is otherwise left to the autoscaler)", want.min, want.max);
+                        fields.push(crate::plan::FieldChange::new("desired", have.desired, to));
+                    }
+                    if !fields.is_empty() {
+                        plan.push(Change::update("node pool", name.clone(), fields));
                     }
                     let mut drift = Diff::new();
                     drift.field("instance_types", &have.instance_types, &want.instance_types).field("disk_gib", &have.disk_gib, &want.disk_gib);

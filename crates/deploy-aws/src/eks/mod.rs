@@ -5,7 +5,11 @@
 //!   runs as the cluster role of [`EksRoles`] (see `ensure_roles` with the
 //!   `iam` feature for the roles and their AWS-managed policies).
 //! - Managed node groups: instance types, min/max/desired, disk, labels,
-//!   running as the node role, in the cluster's subnets.
+//!   running as the node role, in the cluster's subnets. `desired` is the
+//!   initial size: later runs change min/max and leave the current size to the
+//!   cluster autoscaler unless it lies outside them (then it is clamped, and the
+//!   plan says so), as Terraform users do with
+//!   `ignore_changes = [scaling_config[0].desired_size]`.
 //! - Updates in place: endpoint access (`UpdateClusterConfig`), version
 //!   (`UpdateClusterVersion`), tags, node group scaling and labels
 //!   (`UpdateNodegroupConfig`); instance types, disk and the secrets key cannot
@@ -382,7 +386,10 @@ impl EksCluster {
                 .set_remove_labels((!remove.is_empty()).then_some(remove))
                 .build()
         });
-        let scaling = (have.min, have.max, have.desired) != (want.min, want.max, want.desired);
+        // `desired` is the initial size: the current one is the cluster autoscaler's, and is sent
+        // only when it lies outside the new min..=max (clamped), never reset to the spec's value.
+        let size = want.size_after(have.desired);
+        let scaling = (have.min, have.max) != (want.min, want.max) || size != have.desired;
         self.client
             .update_nodegroup_config()
             .cluster_name(spec.name.as_str())
@@ -391,7 +398,7 @@ impl EksCluster {
                 NodegroupScalingConfig::builder()
                     .min_size(to_i32(want.min))
                     .max_size(to_i32(want.max))
-                    .desired_size(to_i32(want.desired))
+                    .set_desired_size((size != have.desired).then(|| to_i32(size)))
                     .build()
             }))
             .set_labels(labels)

@@ -123,6 +123,53 @@ async fn private_and_public_endpoint_kubeconfig_and_only_what_differs_is_updated
     assert!(eks.describe_cluster(&spec.name).await.unwrap_err().is_not_found());
 }
 
+/// The cluster autoscaler moves a node group's desired size: a later ensure leaves it alone while it lies
+/// in min..=max, and clamps it (saying so in the plan) only when the spec's range no longer holds it.
+#[tokio::test]
+async fn autoscaled_desired_size_is_left_alone_unless_outside_min_max() {
+    let conf = moto!("eks::autoscaled_desired_size_is_left_alone_unless_outside_min_max");
+    let log = RequestLog::new();
+    let n = names();
+    let eks = eks(&conf, &log, n.prefix()).await;
+    let mut spec = vectice_spec(&n);
+    eks.ensure_cluster(&spec).await.unwrap();
+    let (cluster, pool) = (spec.name.as_str().to_owned(), spec.node_pools[0].name.as_str().to_owned());
+    let desired = |eks: EksCluster| {
+        let (cluster, pool) = (cluster.clone(), pool.clone());
+        async move {
+            let group = eks.client().describe_nodegroup().cluster_name(cluster).nodegroup_name(pool).send().await.unwrap();
+            group.nodegroup().unwrap().scaling_config().unwrap().desired_size().unwrap()
+        }
+    };
+    // The autoscaler scales the group out to 5, behind the SDK's back.
+    eks.client()
+        .update_nodegroup_config()
+        .cluster_name(&cluster)
+        .nodegroup_name(&pool)
+        .scaling_config(aws_sdk_eks::types::NodegroupScalingConfig::builder().desired_size(5).build())
+        .send()
+        .await
+        .unwrap();
+    log.clear();
+    assert!(eks.plan_cluster(&spec).await.unwrap().is_empty());
+    assert!(eks.ensure_cluster(&spec).await.unwrap().is_empty());
+    assert_eq!(log.count("UpdateNodegroupConfig"), 0, "ensure reset the autoscaled size: {:?}", log.mutating());
+    assert_eq!(desired(eks.clone()).await, 5);
+    // A new max inside the current size: max changes, the size stays 5 and is not sent.
+    spec.node_pools[0].max = 8;
+    let plan = eks.ensure_cluster(&spec).await.unwrap();
+    assert_eq!(plan.to_string().matches("desired").count(), 0, "{plan}");
+    assert_eq!(desired(eks.clone()).await, 5);
+    // A max below the current size: clamped to 4, and the plan says so.
+    spec.node_pools[0].max = 4;
+    let plan = eks.ensure_cluster(&spec).await.unwrap();
+    assert!(plan.to_string().contains("desired: 5 -> 4 (clamped into 3..=4"), "{plan}");
+    assert_eq!(desired(eks.clone()).await, 4);
+    log.clear();
+    assert!(eks.ensure_cluster(&spec).await.unwrap().is_empty());
+    assert!(log.mutating().is_empty(), "{:?}", log.mutating());
+}
+
 #[tokio::test]
 async fn bad_input_fails_before_any_request() {
     let conf = crate::support::unreachable_config().await;

@@ -7,19 +7,28 @@
 //! | spec | managed cluster |
 //! | --- | --- |
 //! | `version` | `kubernetesVersion` (`1.31`) |
-//! | `endpoint_access` | private only (`public: false`): `apiServerAccessProfile.enablePrivateCluster`; public: a public API server, `authorizedIPRanges` = `public_cidrs` (the nodes reach it from inside the network either way) |
-//! | `node_pools[i]` | `agentPoolProfiles[i]`: `vmSize` (one instance type), `minCount`/`maxCount`/`count` with `enableAutoScaling`, `osDiskSizeGB`, `nodeLabels`; the first pool is the `System` pool |
+//! | `endpoint_access` | private only (`public: false`): `apiServerAccessProfile.enablePrivateCluster`, set at creation only (a change is reported as drift); public: a public API server, `authorizedIPRanges` = `public_cidrs`, changed in place (the nodes reach it from inside the network either way) |
+//! | `node_pools[i]` | an agent pool: `vmSize` (one instance type), `minCount`/`maxCount`/`count` with `enableAutoScaling`, `osDiskSizeGB`, `nodeLabels`; the first pool is the `System` pool (`min` at least 1) |
 //! | `subnets` | `vnetSubnetID` of every pool (at most one subnet) |
 //! | `secrets_encryption_key` | `NotSupported` (KMS etcd encryption needs a key vault identity) |
 //! | credentials | `listClusterUserCredential` → [`ClusterAuth::Kubeconfig`] |
 //!
 //! Pool names are AKS's: 1-12 lowercase letters and digits, starting with a letter.
+//!
+//! A new cluster is one managed-cluster PUT with its pools. After that, pools
+//! are added, changed and removed with the per-pool `agentPools` operations
+//! (AKS refuses a managed-cluster PUT that introduces a pool), each read,
+//! modified and written back whole. `desired` is a pool's initial `count`:
+//! later runs change `minCount`/`maxCount` and leave `count` to the cluster
+//! autoscaler unless it lies outside them, then it is clamped (and the plan
+//! says so). Cluster changes (version, API server access) are a
+//! read-modify-write PUT of the managed cluster; tags alone a PATCH.
 
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use deploy_core::cluster::{ClusterAuth, ClusterInfo, ClusterStatus, NodePoolInfo, NodePoolSpec};
-use deploy_core::plan::{Change, Plan};
+use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::{
     Cluster, ClusterCredentials, ClusterSpec, EndpointAccess, Error, KubernetesVersion,
     ResourceName, Result,
@@ -58,7 +67,7 @@ impl Default for AksNetwork {
 /// The AKS clusters of one resource group and location, as a [`Cluster`].
 #[derive(Clone, Debug)]
 pub struct AksClusters {
-    arm: ArmClient,
+    pub(super) arm: ArmClient,
     resource_group: String,
     location: String,
     network: AksNetwork,
@@ -100,7 +109,7 @@ impl AksClusters {
         )
     }
 
-    fn target(name: &str) -> Target<'_> {
+    pub(super) fn target(name: &str) -> Target<'_> {
         Target {
             kind: "cluster",
             name,
@@ -128,6 +137,13 @@ impl AksClusters {
                     format!("node_pools[{i}].name"),
                     format!("{name:?} is not an AKS pool name"),
                     "1 to 12 lowercase letters and digits, starting with a letter",
+                ));
+            }
+            if i == 0 && pool.min < 1 {
+                return Err(Error::invalid(
+                    format!("node_pools[{i}].min"),
+                    format!("is {}", pool.min),
+                    "the first pool is the cluster's System pool: 1 to 1000 nodes (AKS: system pools never scale to 0)",
                 ));
             }
             if pool.instance_types.len() != 1 {
@@ -164,30 +180,10 @@ impl AksClusters {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let mut pool = json!({
-                    "name": p.name.as_str(),
-                    "mode": if i == 0 { "System" } else { "User" },
-                    "vmSize": p.instance_types[0],
-                    "count": p.desired,
-                    "minCount": p.min,
-                    "maxCount": p.max,
-                    "enableAutoScaling": true,
-                    "osDiskSizeGB": p.disk_gib,
-                    "nodeLabels": p.labels,
-                    "type": "VirtualMachineScaleSets",
-                    "osType": "Linux",
-                });
-                if let Some(subnet) = spec.subnets.first() {
-                    pool["vnetSubnetID"] = json!(subnet);
-                }
+                let mut pool = super::aks_pools::pool_properties(i, p, spec.subnets.first());
+                pool["name"] = json!(p.name.as_str());
                 pool
             })
-            .collect();
-        let access = &spec.endpoint_access;
-        let ranges: Vec<String> = access
-            .public_cidrs
-            .iter()
-            .map(ToString::to_string)
             .collect();
         json!({
             "location": self.location,
@@ -198,10 +194,45 @@ impl AksClusters {
                 "dnsPrefix": spec.name.as_str(),
                 "agentPoolProfiles": pools,
                 "networkProfile": { "networkPlugin": self.network.plugin, "serviceCidr": self.network.service_cidr, "dnsServiceIP": self.network.dns_service_ip },
-                "apiServerAccessProfile": { "enablePrivateCluster": !access.public, "authorizedIPRanges": ranges },
+                "apiServerAccessProfile": api_server_access(&spec.endpoint_access),
             }
         })
     }
+}
+
+/// The neutral diff, with what AKS cannot change in place reported as drift:
+/// whether the API server is private (`enablePrivateCluster` is chosen when
+/// the cluster is created; existing clusters cannot be converted).
+fn diff(info: &ClusterInfo, spec: &ClusterSpec) -> Plan {
+    let mut plan = info.diff(spec);
+    let (have, want) = (info.endpoint_access.public, spec.endpoint_access.public);
+    if have == want {
+        return plan;
+    }
+    for change in &mut plan.changes {
+        if let Action::Update { fields } = &mut change.action
+            && change.kind == "cluster"
+        {
+            fields.retain(|f| f.field != "endpoint_access");
+        }
+    }
+    plan.changes
+        .retain(|c| !matches!(&c.action, Action::Update { fields } if fields.is_empty()));
+    plan.push(Change::drift(
+        "cluster",
+        spec.name.as_str(),
+        vec![deploy_core::FieldChange::new(
+            "endpoint_access.public",
+            have,
+            format!("{want} (AKS makes a cluster private or public at creation only: recreate it)"),
+        )],
+    ));
+    plan
+}
+
+fn api_server_access(access: &EndpointAccess) -> Value {
+    let ranges: Vec<String> = access.public_cidrs.iter().map(ToString::to_string).collect();
+    json!({ "enablePrivateCluster": !access.public, "authorizedIPRanges": ranges })
 }
 
 fn status_of(state: Option<&str>) -> ClusterStatus {
@@ -308,22 +339,53 @@ impl Cluster for AksClusters {
                 "cluster",
                 spec.name.as_str(),
             )])),
-            Some(v) => Ok(info_of(&spec.name, &v)?.diff(spec)),
+            Some(v) => Ok(diff(&info_of(&spec.name, &v)?, spec)),
         }
     }
 
     async fn ensure_cluster(&self, spec: &ClusterSpec) -> Result<Plan> {
-        let plan = self.plan_cluster(spec).await?;
-        if plan.has_mutations() {
-            // A managed cluster PUT is declarative: the whole wanted state, pools included.
+        Self::check(spec)?;
+        let name = spec.name.as_str();
+        let id = self.cluster_id(name);
+        let Some(current) = self.arm.get(&id, api::AKS, Self::target(name)).await? else {
+            // Creation is the one time the managed cluster PUT carries the pools.
+            self.arm.put(&id, api::AKS, &self.body(spec), Self::target(name)).await?;
+            return Ok(Plan::from_iter([Change::create("cluster", name)]));
+        };
+        let info = info_of(&spec.name, &current)?;
+        let plan = diff(&info, spec);
+        let cluster_fields: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| c.kind == "cluster")
+            .filter_map(|c| match &c.action {
+                Action::Update { fields } => Some(fields.iter().map(|f| f.field.as_str())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if cluster_fields == ["tags"] {
+            // ManagedClusters_UpdateTags.
             self.arm
-                .put(
-                    &self.cluster_id(spec.name.as_str()),
-                    api::AKS,
-                    &self.body(spec),
-                    Self::target(spec.name.as_str()),
-                )
+                .patch(&id, api::AKS, &json!({ "tags": spec.tags }), Self::target(name))
                 .await?;
+        } else if !cluster_fields.is_empty() {
+            // Read, modify, write: every writable property the cluster has stays, pools as they are.
+            let mut body = super::aks_pools::writable_cluster(&current);
+            body["tags"] = json!(spec.tags);
+            body["properties"]["kubernetesVersion"] = json!(spec.version.to_string());
+            // The authorized ranges change in place; `enablePrivateCluster` stays as the cluster has it.
+            body["properties"]["apiServerAccessProfile"]["authorizedIPRanges"] =
+                api_server_access(&spec.endpoint_access)["authorizedIPRanges"].clone();
+            self.arm.put(&id, api::AKS, &body, Self::target(name)).await?;
+        }
+        // Pools: per-pool operations (a managed cluster PUT that adds a pool is refused by AKS).
+        for (i, want) in spec.node_pools.iter().enumerate() {
+            let pool_name = format!("{}/{}", spec.name, want.name);
+            let planned = plan.changes.iter().any(|c| c.kind == "node pool" && c.name == pool_name && c.is_mutation());
+            if planned {
+                self.ensure_pool(spec, i, want).await?;
+            }
         }
         Ok(plan)
     }

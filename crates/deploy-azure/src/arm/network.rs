@@ -64,6 +64,85 @@ pub struct PeeringSpec {
     pub allow_forwarded_traffic: bool,
 }
 
+/// A subnet's prefixes, from `addressPrefix` or `addressPrefixes` (either may be used).
+fn subnet_prefixes(subnet: &Value) -> Vec<String> {
+    match str_at(subnet, "/properties/addressPrefix") {
+        Some(p) => vec![p.to_owned()],
+        None => {
+            let mut v: Vec<String> = subnet
+                .pointer("/properties/addressPrefixes")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            v.sort();
+            v
+        }
+    }
+}
+
+/// A virtual network as read, without what `VirtualNetwork` (2024-05-01) marks read-only; its subnets
+/// likewise.
+fn writable_network(current: &Value) -> Value {
+    let mut body = current.clone();
+    if let Some(o) = body.as_object_mut() {
+        for key in ["name", "type", "etag"] {
+            o.remove(key);
+        }
+    }
+    if let Some(p) = body.get_mut("properties").and_then(Value::as_object_mut) {
+        for key in ["provisioningState", "resourceGuid", "flowLogs"] {
+            p.remove(key);
+        }
+        if let Some(subnets) = p.get_mut("subnets").and_then(Value::as_array_mut) {
+            for subnet in subnets {
+                let mut writable = writable_subnet(subnet);
+                for key in ["id", "name"] {
+                    if let Some(v) = subnet.get(key) {
+                        writable[key] = v.clone();
+                    }
+                }
+                *subnet = writable;
+            }
+        }
+    }
+    body
+}
+
+/// A subnet as read, without the properties `SubnetPropertiesFormat` (2024-05-01) marks read-only.
+fn writable_subnet(current: &Value) -> Value {
+    let mut body = json!({ "properties": current.get("properties").cloned().unwrap_or_else(|| json!({})) });
+    if let Some(p) = body["properties"].as_object_mut() {
+        for key in [
+            "provisioningState",
+            "purpose",
+            "privateEndpoints",
+            "ipConfigurations",
+            "ipConfigurationProfiles",
+            "resourceNavigationLinks",
+            "serviceAssociationLinks",
+        ] {
+            p.remove(key);
+        }
+    }
+    for list in ["delegations", "serviceEndpoints"] {
+        if let Some(items) = body["properties"].get_mut(list).and_then(Value::as_array_mut) {
+            for item in items {
+                if let Some(o) = item.as_object_mut() {
+                    o.remove("etag");
+                }
+                if let Some(o) = item.get_mut("properties").and_then(Value::as_object_mut) {
+                    o.remove("provisioningState");
+                    o.remove("actions");
+                }
+                if let Some(o) = item.as_object_mut() {
+                    o.remove("provisioningState");
+                }
+            }
+        }
+    }
+    body
+}
+
 fn sorted(v: &[String]) -> Vec<String> {
     let mut v = v.to_vec();
     v.sort();
@@ -170,7 +249,7 @@ impl ArmClient {
                 Plan::from_iter([Change::create("virtual network", &spec.name)]),
                 json!({ "location": spec.location, "tags": spec.tags, "properties": { "addressSpace": { "addressPrefixes": wanted } } }),
             ),
-            Some(mut v) => {
+            Some(v) => {
                 let have: Vec<String> = v
                     .pointer("/properties/addressSpace/addressPrefixes")
                     .and_then(Value::as_array)
@@ -186,7 +265,10 @@ impl ArmClient {
                 if d.is_empty() {
                     return Ok(Plan::new());
                 }
-                v["properties"]["addressSpace"] = json!({ "addressPrefixes": wanted });
+                // Read, modify, write: subnets and every other writable property stay (a PUT without the
+                // subnets would delete them), read-only ones are not sent.
+                let mut v = writable_network(&v);
+                v["properties"]["addressSpace"]["addressPrefixes"] = json!(wanted);
                 v["tags"] = json!(spec.tags);
                 (
                     Plan::from_iter([Change::update(
@@ -204,7 +286,12 @@ impl ArmClient {
         Ok(plan)
     }
 
-    /// Create the subnet or bring its prefix and delegation to the spec. `apply = false` only plans.
+    /// Create the subnet or bring its prefix and delegation to the spec, keeping
+    /// every other writable property it has (network security group, route
+    /// table, NAT gateway, service endpoints, network policies): an update reads
+    /// the subnet, changes the two fields and PUTs it back whole. A subnet
+    /// defined with `addressPrefixes` (one prefix) matches the spec's prefix.
+    /// `apply = false` only plans.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] before any request; [`Error::NotFound`] for the network; ARM errors.
@@ -216,21 +303,17 @@ impl ArmClient {
             name: &spec.name,
         };
         let current = self.get(&path, api::NETWORK, target).await?;
+        let wanted_prefix = spec.address_prefix.to_string();
         let plan = match &current {
             None => Plan::from_iter([Change::create("subnet", &spec.name)]),
             Some(v) => {
-                let prefix = str_at(v, "/properties/addressPrefix").map(str::to_owned);
                 let delegation = v
                     .pointer("/properties/delegations/0/properties/serviceName")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
                 let mut d = Diff::new();
-                d.field(
-                    "address_prefix",
-                    &prefix,
-                    &Some(spec.address_prefix.to_string()),
-                )
-                .field("delegation", &delegation, &spec.delegation);
+                d.field("address_prefix", &subnet_prefixes(v), &vec![wanted_prefix.clone()])
+                    .field("delegation", &delegation, &spec.delegation);
                 if d.is_empty() {
                     Plan::new()
                 } else {
@@ -244,7 +327,22 @@ impl ArmClient {
                 .iter()
                 .map(|s| json!({ "name": s.replace('/', "."), "properties": { "serviceName": s } }))
                 .collect();
-            let body = json!({ "properties": { "addressPrefix": spec.address_prefix.to_string(), "delegations": delegations } });
+            let body = match &current {
+                None => json!({ "properties": { "addressPrefix": wanted_prefix, "delegations": delegations } }),
+                Some(v) => {
+                    // Read, modify, write: the NSG, route table, NAT gateway, service endpoints and
+                    // private-endpoint policies of the subnet stay (a PUT without them removes them).
+                    let mut body = writable_subnet(v);
+                    let properties = &mut body["properties"];
+                    if properties.get("addressPrefixes").is_some() {
+                        properties["addressPrefixes"] = json!([wanted_prefix]);
+                    } else {
+                        properties["addressPrefix"] = json!(wanted_prefix);
+                    }
+                    properties["delegations"] = json!(delegations);
+                    body
+                }
+            };
             self.put(&path, api::NETWORK, &body, target).await?;
         }
         Ok(plan)

@@ -6,7 +6,7 @@
 //!
 //! | spec | flexible server |
 //! | --- | --- |
-//! | `engine_version` | `properties.version` (major, 13 or later) |
+//! | `engine_version` | `properties.version` (major, one of api-version 2024-08-01's `ServerVersion` enum, 13 to 16) |
 //! | `instance_class` | `sku.name` (`Standard_D2ds_v4`); the tier follows from it (B: Burstable, D: GeneralPurpose, E: MemoryOptimized) |
 //! | `storage_gib` | `storage.storageSizeGB` (one of Azure's sizes: 32, 64, ... 32767) |
 //! | `max_storage_gib` | `storage.autoGrow`: Azure grows without a ceiling of its own, so only `Some(32767)` (the maximum) turns it on; other ceilings are `NotSupported` |
@@ -16,7 +16,7 @@
 //! | `backup_retention_days` | `backup.backupRetentionDays` (7 to 35 on Azure: fewer is `InvalidInput`) |
 //! | `high_availability` | `highAvailability.mode` `ZoneRedundant` / `Disabled` |
 //! | `network.delegated_subnet`, `network.private_dns_zone` | `network.delegatedSubnetResourceId`, `network.privateDnsZoneArmResourceId` (private access) |
-//! | `network.publicly_accessible` | `network.publicNetworkAccess` |
+//! | `network.publicly_accessible` | `network.publicNetworkAccess`, also changed on an existing server |
 //! | `encryption_key`, `network.subnet_group`, `network.security_groups` | `NotSupported` |
 //!
 //! Manual snapshots do not exist on a flexible server: its backups are taken
@@ -24,6 +24,11 @@
 //! [`Database::restore_to_point_in_time`]; the snapshot operations answer
 //! `NotSupported` naming the operation. Geo-redundant backup is
 //! [`FlexibleServers::geo_redundant_backup`].
+//!
+//! Updates are PATCHes whose body is `ServerForUpdate` (only the changed
+//! properties; never `location` or a creation-only property). A `Stopped`
+//! server is reported at once ([`Error::Conflict`]) or, with
+//! [`FlexibleServers::start_stopped`], started.
 
 use async_trait::async_trait;
 use deploy_core::database::{
@@ -38,6 +43,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::lock::LockLevel;
+use super::postgres_body::{create_body, server_version, tier_of, update_body, updated_fields};
 use super::{
     ArmClient, Target, api, check_location, check_name, check_resource_id, str_at, tags_of,
 };
@@ -57,6 +63,7 @@ pub struct FlexibleServers {
     resource_group: String,
     location: String,
     geo_redundant_backup: bool,
+    start_stopped: bool,
 }
 
 impl FlexibleServers {
@@ -77,6 +84,7 @@ impl FlexibleServers {
             resource_group,
             location,
             geo_redundant_backup: false,
+            start_stopped: false,
         })
     }
 
@@ -84,6 +92,14 @@ impl FlexibleServers {
     #[must_use]
     pub fn geo_redundant_backup(mut self, on: bool) -> Self {
         self.geo_redundant_backup = on;
+        self
+    }
+
+    /// Start a server found `Stopped` (and wait until it is ready) instead of
+    /// reporting it at once with [`Error::Conflict`] (the default).
+    #[must_use]
+    pub fn start_stopped(mut self, on: bool) -> Self {
+        self.start_stopped = on;
         self
     }
 
@@ -133,19 +149,7 @@ impl FlexibleServers {
                 "deploy does not pin a flexible server's zone yet",
             ));
         }
-        let major: u32 = spec
-            .engine_version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0);
-        if major < 13 {
-            return Err(Error::invalid(
-                "engine_version",
-                format!("is {}", spec.engine_version),
-                "flexible servers run PostgreSQL 13 or later",
-            ));
-        }
+        server_version(&spec.engine_version)?;
         tier_of(&spec.instance_class)?;
         if !STORAGE_SIZES.contains(&spec.storage_gib) {
             return Err(Error::invalid(
@@ -270,8 +274,33 @@ impl FlexibleServers {
         ))
     }
 
+    /// Wait until the server is `Ready`. A `Stopped` or `Stopping` server is
+    /// reported at once (it would never become ready by itself), or started
+    /// when [`FlexibleServers::start_stopped`] is on.
     async fn wait_ready(&self, name: &str) -> Result<()> {
-        let what = format!("postgres server {name} to be ready");
+        let state = self
+            .get_server(name)
+            .await?
+            .and_then(|s| str_at(&s, "/properties/state").map(str::to_owned));
+        if let Some(state) = state.filter(|s| s == "Stopped" || s == "Stopping") {
+            if !self.start_stopped {
+                return Err(Error::conflict(
+                    "database",
+                    name,
+                    format!("the flexible server is {state}: start it (FlexibleServers::start_stopped, or `az postgres flexible-server start`) and run again"),
+                ));
+            }
+            if state == "Stopping" {
+                self.wait_state(name, &["Stopped"]).await?;
+            }
+            let path = format!("{}/start", self.server_id(name));
+            self.arm.post_action(&path, api::POSTGRES, Self::target(name)).await?;
+        }
+        self.wait_state(name, &["Ready"]).await
+    }
+
+    async fn wait_state(&self, name: &str, wanted: &[&str]) -> Result<()> {
+        let what = format!("postgres server {name} to be {}", wanted.join(" or "));
         self.arm
             .inner
             .waiter
@@ -282,7 +311,7 @@ impl FlexibleServers {
                     .ok_or_else(|| Error::not_found("database", name))?;
                 Ok(
                     match str_at(&server, "/properties/state").unwrap_or("Ready") {
-                        "Ready" => deploy_core::Poll::Ready(()),
+                        s if wanted.contains(&s) => deploy_core::Poll::Ready(()),
                         "Disabled" | "Dropping" => deploy_core::Poll::Failed(
                             str_at(&server, "/properties/state")
                                 .unwrap_or("")
@@ -339,51 +368,6 @@ impl FlexibleServers {
             }
         }
         Ok(plan)
-    }
-
-    fn server_body(&self, spec: &DatabaseSpec, password: Option<&str>) -> Value {
-        let mut network = json!({ "publicNetworkAccess": if spec.network.publicly_accessible { "Enabled" } else { "Disabled" } });
-        if let (Some(subnet), Some(zone)) = (
-            &spec.network.delegated_subnet,
-            &spec.network.private_dns_zone,
-        ) {
-            network["delegatedSubnetResourceId"] = json!(subnet);
-            network["privateDnsZoneArmResourceId"] = json!(zone);
-        }
-        let mut properties = json!({
-            "version": spec.engine_version.split('.').next().unwrap_or_default(),
-            "administratorLogin": spec.admin_username.as_str(),
-            "storage": { "storageSizeGB": spec.storage_gib, "autoGrow": if spec.max_storage_gib.is_some() { "Enabled" } else { "Disabled" } },
-            "backup": { "backupRetentionDays": spec.backup_retention_days, "geoRedundantBackup": if self.geo_redundant_backup { "Enabled" } else { "Disabled" } },
-            "highAvailability": { "mode": if spec.high_availability { "ZoneRedundant" } else { "Disabled" } },
-            "network": network,
-            "createMode": "Create",
-        });
-        if let Some(p) = password {
-            properties["administratorLoginPassword"] = json!(p);
-        }
-        json!({
-            "location": self.location,
-            "sku": { "name": spec.instance_class, "tier": tier_of(&spec.instance_class).unwrap_or("GeneralPurpose") },
-            "tags": spec.tags,
-            "properties": properties,
-        })
-    }
-}
-
-fn tier_of(instance_class: &str) -> Result<&'static str> {
-    let family = instance_class
-        .strip_prefix("Standard_")
-        .and_then(|s| s.chars().next());
-    match family {
-        Some('B') => Ok("Burstable"),
-        Some('D') => Ok("GeneralPurpose"),
-        Some('E') => Ok("MemoryOptimized"),
-        _ => Err(Error::invalid(
-            "instance_class",
-            format!("{instance_class:?} is not a flexible server size"),
-            "Azure sizes such as Standard_B1ms, Standard_D2ds_v4 or Standard_E4ds_v5",
-        )),
     }
 }
 
@@ -451,6 +435,20 @@ fn info_of(
     }
 }
 
+/// The neutral diff, and public access (applied to an existing server with a PATCH of `network.publicNetworkAccess`).
+fn diff(info: &DatabaseInfo, spec: &DatabaseSpec) -> Plan {
+    let mut plan = info.diff(spec);
+    let (have, want) = (info.network.publicly_accessible, spec.network.publicly_accessible);
+    if have != want {
+        let field = deploy_core::FieldChange::new("network.publicly_accessible", have, want);
+        match plan.changes.iter_mut().find(|c| c.kind == "database" && matches!(c.action, deploy_core::Action::Update { .. })) {
+            Some(Change { action: deploy_core::Action::Update { fields }, .. }) => fields.push(field),
+            _ => plan.push(Change::update("database", spec.name.as_str(), vec![field])),
+        }
+    }
+    plan
+}
+
 fn extensions_value(spec: &DatabaseSpec) -> String {
     let mut v: Vec<String> = spec
         .allowed_extensions
@@ -474,7 +472,7 @@ impl Database for FlexibleServers {
                 "database",
                 spec.name.as_str(),
             )])),
-            Some(server) => Ok(self.info(&spec.name, &server).await?.diff(spec)),
+            Some(server) => Ok(diff(&self.info(&spec.name, &server).await?, spec)),
         }
     }
 
@@ -495,38 +493,14 @@ impl Database for FlexibleServers {
                 deploy_core::PasswordRules::azure_postgres()
                     .check(password.expose())
                     .map_err(|e| e.in_field("admin_password"))?;
-                self.arm
-                    .put(
-                        &path,
-                        api::POSTGRES,
-                        &self.server_body(spec, Some(password.expose())),
-                        target,
-                    )
-                    .await?;
+                let body = create_body(spec, &self.location, self.geo_redundant_backup, password.expose())?;
+                self.arm.put(&path, api::POSTGRES, &body, target).await?;
                 Plan::from_iter([Change::create("database", name)])
             }
             Some(server) => {
                 let info = self.info(&spec.name, &server).await?;
-                let plan = info.diff(spec);
-                let server_fields = [
-                    "engine_version",
-                    "instance_class",
-                    "storage_gib",
-                    "max_storage_gib",
-                    "backup_retention_days",
-                    "high_availability",
-                    "tags",
-                ];
-                let changes_server = plan.changes.iter().any(|c| matches!(&c.action, deploy_core::Action::Update { fields } if fields.iter().any(|f| server_fields.contains(&f.field.as_str()))));
-                if changes_server {
-                    let mut body = self.server_body(spec, None);
-                    // Creation-only fields stay out of an update.
-                    for k in ["administratorLogin", "createMode", "network"] {
-                        body["properties"].as_object_mut().map(|p| p.remove(k));
-                    }
-                    body["properties"]["backup"]
-                        .as_object_mut()
-                        .map(|b| b.remove("geoRedundantBackup"));
+                let plan = diff(&info, spec);
+                if let Some(body) = update_body(spec, &updated_fields(&plan))? {
                     self.arm.patch(&path, api::POSTGRES, &body, target).await?;
                 }
                 plan

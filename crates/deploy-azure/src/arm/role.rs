@@ -125,6 +125,8 @@ impl ArmClient {
             )
             .await?;
         Ok(match current {
+            // Role assignments replicate for a while after their 201: one this client made is there.
+            None if self.was_created(&spec.path()) => Plan::new(),
             None => Plan::from_iter([Change::create("role assignment", &name)]),
             Some(v) => {
                 let principal = str_at(&v, "/properties/principalId").unwrap_or("");
@@ -151,8 +153,11 @@ impl ArmClient {
         })
     }
 
-    /// Assign the role if it is not assigned yet. An equal assignment made
-    /// under another name (ARM's `RoleAssignmentExists`) counts as done.
+    /// Assign the role if it is not assigned yet. The assignment is done at
+    /// ARM's synchronous 201 (no read follows it: a read may answer 404 for a
+    /// while as the assignment replicates, and later reads by this client take
+    /// such a 404 as the assignment it made). An equal assignment made under
+    /// another name (ARM's `RoleAssignmentExists`) counts as done.
     ///
     /// # Errors
     /// As [`ArmClient::plan_role_assignment`].
@@ -181,7 +186,10 @@ impl ArmClient {
             )
             .await
         {
-            Ok(_) => Ok(plan),
+            Ok(_) => {
+                self.remember_created(&spec.path());
+                Ok(plan)
+            }
             Err(Error::Conflict { reason, .. }) if reason.contains("RoleAssignmentExists") => {
                 Ok(Plan::new())
             }

@@ -222,24 +222,29 @@ impl ArmClient {
                 }
             }
             if versioning_change {
-                let body = json!({ "properties": { "isVersioningEnabled": spec.versioning } });
-                self.put(
-                    &blob_path,
-                    api::STORAGE,
-                    &body,
-                    Target {
-                        kind: "blob service",
-                        name: &spec.name,
-                    },
-                )
-                .await?;
+                // Read, modify, write: a blob-service PUT without its CORS rules (or any other
+                // property) deletes them, so every property read is sent back.
+                let target = Target {
+                    kind: "blob service",
+                    name: &spec.name,
+                };
+                let current = self.get(&blob_path, api::STORAGE, target).await?;
+                let mut properties = current
+                    .as_ref()
+                    .and_then(|b| b.get("properties"))
+                    .cloned()
+                    .unwrap_or_else(|| json!({}));
+                properties["isVersioningEnabled"] = json!(spec.versioning);
+                self.put(&blob_path, api::STORAGE, &json!({ "properties": properties }), target)
+                    .await?;
             }
         }
         Ok(plan)
     }
 
-    /// Create a private container in the account (a container found public is
-    /// made private). `apply = false` only plans.
+    /// Create a private container in the account (PUT); a container found
+    /// public is made private with a PATCH (the update operation).
+    /// `apply = false` only plans.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] before any request; ARM errors.
@@ -278,13 +283,13 @@ impl ArmClient {
             }
         };
         if apply && !plan.is_empty() {
-            self.put(
-                &path,
-                api::STORAGE,
-                &json!({ "properties": { "publicAccess": "None" } }),
-                target,
-            )
-            .await?;
+            let body = json!({ "properties": { "publicAccess": "None" } });
+            if plan.changes[0].action == deploy_core::Action::Create {
+                self.put(&path, api::STORAGE, &body, target).await?;
+            } else {
+                // BlobContainers_Update: a PUT is BlobContainers_Create and may leave an existing container public.
+                self.patch(&path, api::STORAGE, &body, target).await?;
+            }
         }
         Ok(plan)
     }

@@ -196,6 +196,8 @@ pub struct PostgresSettings {
     pub admin_password: Option<Password>,
     /// The databases (default `vectice`, `keycloak`).
     pub databases: Vec<PgIdentifier>,
+    /// Start the server when it is found `Stopped` (default: report it, [`Error::Conflict`]).
+    pub start_stopped: bool,
 }
 
 impl Default for PostgresSettings {
@@ -207,6 +209,7 @@ impl Default for PostgresSettings {
             admin: PgIdentifier::new("vecticeadmin").expect("valid identifier"),
             admin_password: None,
             databases: ["vectice", "keycloak"].map(|d| PgIdentifier::new(d).expect("valid identifier")).to_vec(),
+            start_stopped: false,
         }
     }
 }
@@ -229,7 +232,7 @@ pub async fn postgres_flexible(arm: &ArmClient, stack: &Stack, settings: &Postgr
     plan.extend(arm.ensure_private_dns_zone(&stack.resource_group, &stack.dns_zone, &Default::default(), apply).await?);
     plan.extend(stack.dns_link(arm, &stack.postgres_network, false, apply).await?);
 
-    let servers = FlexibleServers::new(arm.clone(), &stack.resource_group, &stack.location)?;
+    let servers = FlexibleServers::new(arm.clone(), &stack.resource_group, &stack.location)?.start_stopped(settings.start_stopped);
     let name = ResourceName::new(stack.server.clone())?;
     let mut spec = DatabaseSpec::postgres(name.clone(), &settings.version, &settings.sku, settings.admin.clone());
     spec.storage_gib = settings.storage_gib;

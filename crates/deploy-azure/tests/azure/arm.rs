@@ -13,7 +13,7 @@ use deploy_core::plan::Action;
 use deploy_core::{CidrBlock, Confirm, ContainerName, Error};
 use serde_json::json;
 
-use crate::fake_arm::{FakeArm, Lro, SUBSCRIPTION, fake_token};
+use crate::fake_arm::{FakeArm, Lro, ROLE_ASSIGNMENT_LAG, SUBSCRIPTION, fake_token};
 
 fn group() -> ResourceGroupSpec {
     let mut spec = ResourceGroupSpec::new("vectice-rg", "westeurope");
@@ -300,19 +300,19 @@ async fn arm_error_bodies_map_to_core_errors() {
         matches!(&err, Error::Conflict { reason, .. } if reason.contains("Failed: SubnetIsFull no room")),
         "{err:?}"
     );
-    // A missing parent of a GET is NotFound.
-    let err = arm
+    // A missing resource's GET is None.
+    let missing = arm
         .get(
-            "/nope",
+            &arm.group_path("nope"),
             "2021-04-01",
             deploy_azure::arm::Target {
-                kind: "thing",
+                kind: "resource group",
                 name: "nope",
             },
         )
         .await
         .unwrap();
-    assert!(err.is_none());
+    assert!(missing.is_none());
 }
 
 #[tokio::test]
@@ -429,4 +429,239 @@ fn role_assignment_names_are_deterministic_guids() {
     let name = a.assignment_name();
     assert_eq!(name.len(), 36);
     assert_eq!(&name[14..15], "5");
+}
+
+/// Issue 13.6: the bearer token goes to the Resource Manager host only. A polling URL (either header) on
+/// another host is refused with a typed error, and that host never sees a request.
+#[tokio::test]
+async fn polling_urls_on_another_host_are_refused_and_get_no_token() {
+    let elsewhere = wiremock::MockServer::start().await;
+    // Another port of the same loopback address is another origin: the token's scope is scheme, host and port.
+    let foreign = elsewhere.uri();
+    for lro in [Lro::AsyncOperation { polls: 1, retry_after: 0 }, Lro::Location { polls: 1 }] {
+        let fake = FakeArm::start().await;
+        fake.set_lro(lro);
+        fake.polling_base(&foreign);
+        let err = fake.client().ensure_resource_group(&group()).await.unwrap_err();
+        let header = if matches!(lro, Lro::Location { .. }) { "Location" } else { "Azure-AsyncOperation" };
+        assert!(
+            matches!(&err, Error::Provider { retryable: false, message, .. } if message.contains("refused") && message.contains(header)),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("fake-arm-token"), "{err}");
+    }
+    assert_eq!(elsewhere.received_requests().await.unwrap_or_default().len(), 0, "the other host was called");
+}
+
+/// The LRO rules of the specs: a Location URL that answers 404 is an error, not success; a DELETE answered
+/// 202 without polling headers is done when the resource answers 404.
+#[tokio::test]
+async fn lro_location_404_is_an_error_and_a_bare_202_delete_polls_the_resource() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    fake.set_lro(Lro::Location { polls: 1 });
+    fake.lose_operations();
+    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    assert!(err.is_not_found(), "a 404 on the Location URL must fail the operation: {err:?}");
+
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    arm.ensure_resource_group(&group()).await.unwrap();
+    fake.set_lro(Lro::Bare);
+    fake.reset_requests();
+    arm.delete_resource_group("vectice-rg", &Confirm::new("vectice-rg")).await.unwrap();
+    let requests = fake.requests();
+    assert_eq!(
+        requests,
+        [
+            format!("DELETE /subscriptions/{SUBSCRIPTION}/resourceGroups/vectice-rg"),
+            format!("GET /subscriptions/{SUBSCRIPTION}/resourceGroups/vectice-rg"),
+        ],
+        "the deletion is awaited on the resource itself"
+    );
+    assert!(fake.resource(&arm.group_path("vectice-rg")).is_none());
+}
+
+/// A role assignment is done at its synchronous 201: no read follows it, and the 404s of its replication
+/// lag neither fail the run nor make the next run assign it again.
+#[tokio::test]
+async fn role_assignment_is_done_at_201_and_replication_lag_is_tolerated() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    let container = ContainerName::new("assets").unwrap();
+    let role = RoleAssignmentSpec::blob_data_contributor(
+        arm.container_id("vectice-rg", "vecticeassets", &container),
+        "11111111-2222-4333-8444-555555555555",
+    );
+    let path = format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", role.scope, role.assignment_name());
+    let plan = arm.ensure_role_assignment(&role).await.unwrap();
+    assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Create), "{plan}");
+    let requests = fake.requests();
+    assert_eq!(requests.last().unwrap(), &format!("PUT {path}"), "nothing after the 201: {requests:?}");
+    // The fake still answers 404 for this assignment: the client knows it made it.
+    fake.reset_requests();
+    assert!(arm.plan_role_assignment(&role).await.unwrap().is_empty());
+    assert!(arm.ensure_role_assignment(&role).await.unwrap().is_empty());
+    assert_eq!(fake.count("PUT"), 0, "{:?}", fake.requests());
+    assert_eq!(fake.count("GET"), 2);
+    const { assert!(ROLE_ASSIGNMENT_LAG > 2, "the reads above were inside the lag") };
+    // Another client (a new process) in the lag sees no assignment, PUTs it, and ARM's RoleAssignmentExists
+    // counts as done.
+    let other = fake.client();
+    let plan = other.ensure_role_assignment(&role).await.unwrap();
+    assert!(plan.is_empty(), "{plan}");
+    assert_eq!(fake.count("PUT"), 1);
+}
+
+/// 12.3: a server that accepts connections and never answers ends in a typed Timeout within the bound.
+#[tokio::test]
+async fn a_server_that_never_answers_ends_in_a_timeout_within_the_bound() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    // The attempt limit alone (the operation limit is the default 10 minutes) ends it.
+    let timeouts = deploy_core::timeouts::Timeouts::default().with_connect(Duration::from_secs(1)).with_attempt(Duration::from_millis(300));
+    let arm = ArmClient::builder(SUBSCRIPTION, fake_token()).endpoint(&endpoint).quick_retries().timeouts(timeouts).build().unwrap();
+    assert_eq!(arm.timeouts(), timeouts);
+    let started = Instant::now();
+    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(&err, Error::Timeout { what, .. } if what.contains("resource group vectice-rg")), "{err:?}");
+    assert!(elapsed < Duration::from_secs(4), "not bounded: {elapsed:?}");
+    // The operation limit alone (attempts unbounded) ends it too.
+    let arm = ArmClient::builder(SUBSCRIPTION, fake_token())
+        .endpoint(&endpoint)
+        .quick_retries()
+        .timeouts(timeouts.with_attempt(Duration::from_secs(600)).with_operation(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(4), "not bounded: {:?}", started.elapsed());
+    held.abort();
+}
+
+/// 12.3: the long-running operation's waiter deadline bounds each poll, however long the attempt limit.
+#[tokio::test]
+async fn the_waiter_deadline_bounds_each_poll() {
+    let fake = FakeArm::start().await;
+    fake.set_lro(Lro::AsyncOperation { polls: 5, retry_after: 0 });
+    fake.slow_polls(Duration::from_secs(60));
+    let arm = ArmClient::builder(SUBSCRIPTION, fake_token())
+        .endpoint(fake.server.uri())
+        .quick_retries()
+        .timeouts(deploy_core::timeouts::Timeouts::default().with_attempt(Duration::from_secs(600)))
+        .waiter(deploy_core::Waiter::new(Duration::from_secs(1)).with_delays(Duration::from_millis(10), Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    assert!(matches!(&err, Error::Timeout { what, .. } if what.contains("to finish provisioning")), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "a poll outlived the deadline: {:?}", started.elapsed());
+}
+
+/// Updates read, modify and write back what the SDK does not manage: a subnet keeps its NSG, route table and
+/// service endpoints (the fake drops what a PUT leaves out, as the service does), a blob service keeps its CORS
+/// rules, and a public container is made private with PATCH (the fake's PUT, like BlobContainers_Create, does
+/// not update an existing container).
+#[tokio::test]
+async fn updates_keep_every_writable_property_the_sdk_does_not_manage() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    let vnet_id = arm.virtual_network_id("vectice-rg", "pg-vnet");
+    let subnet_id = arm.subnet_id("vectice-rg", "pg-vnet", "pg-subnet");
+    let nsg = format!("{}/providers/Microsoft.Network/networkSecurityGroups/pg-nsg", arm.group_path("vectice-rg"));
+    let routes = format!("{}/providers/Microsoft.Network/routeTables/pg-routes", arm.group_path("vectice-rg"));
+    fake.seed(&vnet_id, json!({ "id": vnet_id, "name": "pg-vnet", "location": "westeurope", "etag": "W/\"1\"", "properties": {
+        "provisioningState": "Succeeded", "resourceGuid": "g", "addressSpace": { "addressPrefixes": ["10.1.0.0/16"] },
+        "subnets": [{ "id": subnet_id, "name": "pg-subnet", "properties": { "addressPrefixes": ["10.1.0.0/24"], "provisioningState": "Succeeded" } }] } }));
+    fake.seed(&subnet_id, json!({ "id": subnet_id, "name": "pg-subnet", "etag": "W/\"1\"", "properties": {
+        "addressPrefixes": ["10.1.0.0/24"],
+        "networkSecurityGroup": { "id": nsg },
+        "routeTable": { "id": routes },
+        "serviceEndpoints": [{ "service": "Microsoft.Storage", "locations": ["westeurope"], "provisioningState": "Succeeded" }],
+        "privateEndpointNetworkPolicies": "Disabled",
+        "ipConfigurations": [{ "id": "/x" }],
+        "provisioningState": "Succeeded"
+    } }));
+    let mut subnet = SubnetSpec {
+        resource_group: "vectice-rg".into(),
+        virtual_network: "pg-vnet".into(),
+        name: "pg-subnet".into(),
+        address_prefix: CidrBlock::new("10.1.0.0/24").unwrap(),
+        delegation: None,
+    };
+    // A subnet defined with addressPrefixes holding the spec's prefix is no drift.
+    assert!(arm.ensure_subnet(&subnet, false).await.unwrap().is_empty());
+    subnet.delegation = Some(POSTGRES_DELEGATION.into());
+    arm.ensure_subnet(&subnet, true).await.unwrap();
+    let stored = fake.resource(&subnet_id).unwrap();
+    assert_eq!(stored["properties"]["networkSecurityGroup"]["id"], nsg.as_str(), "the NSG was dropped: {stored}");
+    assert_eq!(stored["properties"]["routeTable"]["id"], routes.as_str());
+    assert_eq!(stored["properties"]["serviceEndpoints"][0]["service"], "Microsoft.Storage");
+    assert_eq!(stored["properties"]["addressPrefixes"], json!(["10.1.0.0/24"]));
+    assert_eq!(stored["properties"]["delegations"][0]["properties"]["serviceName"], POSTGRES_DELEGATION);
+    assert!(arm.ensure_subnet(&subnet, true).await.unwrap().is_empty());
+    // The network's own update keeps its subnets and sends nothing read-only.
+    let vnet = VirtualNetworkSpec {
+        resource_group: "vectice-rg".into(),
+        name: "pg-vnet".into(),
+        location: "westeurope".into(),
+        address_space: vec![CidrBlock::new("10.1.0.0/16").unwrap(), CidrBlock::new("10.9.0.0/16").unwrap()],
+        tags: Default::default(),
+    };
+    arm.ensure_virtual_network(&vnet, true).await.unwrap();
+    assert_eq!(fake.resource(&vnet_id).unwrap()["properties"]["subnets"][0]["name"], "pg-subnet");
+
+    // Blob service: versioning on, CORS kept.
+    let account = StorageAccountSpec::new("vectice-rg", "vecticeassets", "westeurope");
+    let account_id = arm.storage_account_id("vectice-rg", "vecticeassets");
+    arm.ensure_resource_group(&group()).await.unwrap();
+    let mut unversioned = account.clone();
+    unversioned.versioning = false;
+    arm.ensure_storage_account(&unversioned, true).await.unwrap();
+    let cors = json!({ "corsRules": [{ "allowedOrigins": ["https://app.example.com"], "allowedMethods": ["GET"], "maxAgeInSeconds": 60, "exposedHeaders": [], "allowedHeaders": ["*"] }] });
+    fake.seed(&format!("{account_id}/blobServices/default"), json!({ "name": "default", "properties": { "cors": cors, "isVersioningEnabled": false, "deleteRetentionPolicy": { "enabled": true, "days": 7 } } }));
+    let plan = arm.ensure_storage_account(&account, true).await.unwrap();
+    assert!(plan.to_string().contains("versioning: false -> true"), "{plan}");
+    let service = fake.resource(&format!("{account_id}/blobServices/default")).unwrap();
+    assert_eq!(service["properties"]["isVersioningEnabled"], true);
+    assert_eq!(service["properties"]["cors"], cors, "the CORS rules were deleted");
+    assert_eq!(service["properties"]["deleteRetentionPolicy"]["days"], 7);
+
+    // Container found public: PATCH makes it private.
+    let container = ContainerName::new("assets").unwrap();
+    let container_id = arm.container_id("vectice-rg", "vecticeassets", &container);
+    fake.seed(&container_id, json!({ "name": "assets", "properties": { "publicAccess": "Container", "leaseState": "Available" } }));
+    fake.reset_requests();
+    let plan = arm.ensure_container("vectice-rg", "vecticeassets", &container, true).await.unwrap();
+    assert!(plan.to_string().contains("public_access: Container -> None"), "{plan}");
+    assert_eq!((fake.count("PATCH"), fake.count("PUT")), (1, 0), "{:?}", fake.requests());
+    assert_eq!(fake.resource(&container_id).unwrap()["properties"]["publicAccess"], "None");
+    assert!(arm.ensure_container("vectice-rg", "vecticeassets", &container, true).await.unwrap().is_empty());
+}
+
+/// The contract check itself: a body that breaks the spec fails with the property's path.
+#[tokio::test]
+async fn a_body_that_breaks_the_spec_fails_with_the_property_path() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    let body = json!({ "location": "westeurope", "tags": { "a": "b" }, "properties": { "provisioningState": "Succeeded" } });
+    let err = arm
+        .put(&arm.group_path("vectice-rg"), "2021-04-01", &body, deploy_azure::arm::Target { kind: "resource group", name: "vectice-rg" })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ResourceGroup.properties.provisioningState: read-only, never sent"), "{err}");
+    let err = arm
+        .put(&arm.group_path("vectice-rg"), "2020-01-01", &json!({ "location": "westeurope" }), deploy_azure::arm::Target { kind: "resource group", name: "vectice-rg" })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("api-version"), "{err}");
+    assert_eq!(fake.take_violations().len(), 2);
 }

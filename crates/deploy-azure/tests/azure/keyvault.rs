@@ -241,3 +241,41 @@ fn vault_url_must_be_https() {
     let err = KeyVaultSecrets::builder("http://cfkv.vault.azure.net", fake_token()).build().unwrap_err();
     assert_eq!(err.invalid_field(), Some("vault_url"));
 }
+
+/// 12.3: a vault host that accepts connections and never answers ends in a typed Timeout within the bound,
+/// through the caller's own transport too; first with the per-attempt limit alone, then the per-operation one.
+#[tokio::test]
+async fn a_vault_that_never_answers_ends_in_a_timeout() {
+    use std::time::{Duration, Instant};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let to = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let store = |timeouts: deploy_core::timeouts::Timeouts| {
+        let options = ClientOptions {
+            transport: Some(Transport::new(Arc::new(Redirect { to: to.clone(), inner: new_http_client(None) }))),
+            retry: RetryOptions::fixed(FixedRetryOptions {
+                delay: azure_core::time::Duration::milliseconds(10),
+                max_retries: 2,
+                max_total_elapsed: azure_core::time::Duration::seconds(600),
+            }),
+            ..ClientOptions::default()
+        };
+        KeyVaultSecrets::builder(VAULT, fake_token()).client_options(options).timeouts(timeouts).build().unwrap()
+    };
+    let name = SecretName::new("pg-admin").unwrap();
+    let attempt_only = deploy_core::timeouts::Timeouts::default().with_attempt(Duration::from_millis(300));
+    let operation_only =
+        deploy_core::timeouts::Timeouts::default().with_attempt(Duration::from_secs(600)).with_operation(Duration::from_secs(1));
+    for timeouts in [attempt_only, operation_only] {
+        let started = Instant::now();
+        let err = store(timeouts).get_secret(&name).await.unwrap_err();
+        assert!(matches!(&err, Error::Timeout { what, .. } if what.contains("pg-admin")), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(4), "not bounded: {:?}", started.elapsed());
+    }
+    held.abort();
+}

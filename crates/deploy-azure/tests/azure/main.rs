@@ -5,6 +5,7 @@
 //! it they print a skip reason and pass, unless `DEPLOY_REQUIRE_PEERS=1`.
 //! The management-plane tests run against an in-test fake ARM endpoint.
 
+mod contract;
 mod fake_arm;
 mod support;
 

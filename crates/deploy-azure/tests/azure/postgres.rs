@@ -138,6 +138,22 @@ async fn flexible_server_private_access_parameters_lock_and_databases() {
         "{plan:?}"
     );
     assert_eq!(fake.count("PATCH"), 1, "{:?}", fake.requests());
+    // The PATCH body is a ServerForUpdate: the changed property only, no location, nothing creation-only.
+    assert_eq!(
+        fake.bodies("PATCH", "/flexibleServers/vectice-pg"),
+        [serde_json::json!({ "properties": { "backup": { "backupRetentionDays": 14 } } })]
+    );
+    // A change of public access is applied to the existing server.
+    let mut public = longer.clone();
+    public.network.publicly_accessible = true;
+    let plan = servers.ensure_database(&public).await.unwrap();
+    assert!(plan.to_string().contains("network.publicly_accessible: false -> true"), "{plan}");
+    assert_eq!(
+        fake.bodies("PATCH", "/flexibleServers/vectice-pg").last().unwrap(),
+        &serde_json::json!({ "properties": { "network": { "publicNetworkAccess": "Enabled" } } })
+    );
+    assert_eq!(fake.resource(&id).unwrap()["properties"]["network"]["publicNetworkAccess"], "Enabled");
+    assert!(servers.plan_database(&public).await.unwrap().is_empty());
     // Deletion protection is the lock.
     let err = servers
         .delete_database(
@@ -235,6 +251,11 @@ async fn what_azure_cannot_take_is_refused_before_any_request() {
         field(servers.ensure_database(&s).await.unwrap_err()),
         "engine_version"
     );
+    // Version 17 is not in api-version 2024-08-01's ServerVersion enum.
+    let mut s = base.clone();
+    s.engine_version = "17".into();
+    let err = servers.plan_database(&s).await.unwrap_err();
+    assert!(matches!(&err, Error::InvalidInput { field, rule, .. } if field == "engine_version" && rule.contains("2024-08-01")), "{err:?}");
     let mut s = base.clone();
     s.storage_gib = 100;
     assert_eq!(
@@ -290,4 +311,25 @@ async fn what_azure_cannot_take_is_refused_before_any_request() {
             .invalid_field(),
         Some("location")
     );
+}
+
+/// A stopped server never becomes ready by itself: it is reported at once, or started on request.
+#[tokio::test]
+async fn a_stopped_server_is_reported_at_once_or_started_on_request() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    let servers = FlexibleServers::new(arm.clone(), "vectice-rg", "westeurope").unwrap();
+    let spec = spec(&arm);
+    servers.ensure_database(&spec).await.unwrap();
+    let id = servers.server_id("vectice-pg");
+    fake.set_property(&id, "state", serde_json::json!("Stopped"));
+    let started = std::time::Instant::now();
+    let err = servers.ensure_database(&spec).await.unwrap_err();
+    assert!(matches!(&err, Error::Conflict { reason, .. } if reason.contains("Stopped")), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "waited on a stopped server");
+    assert_eq!(fake.count("POST"), 0);
+    let starting = FlexibleServers::new(arm.clone(), "vectice-rg", "westeurope").unwrap().start_stopped(true);
+    starting.ensure_database(&spec).await.unwrap();
+    assert!(fake.requests().iter().any(|r| r == &format!("POST {id}/start")), "{:?}", fake.requests());
+    assert_eq!(fake.resource(&id).unwrap()["properties"]["state"], "Ready");
 }

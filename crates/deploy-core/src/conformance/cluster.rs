@@ -48,14 +48,28 @@ pub async fn cluster(c: &dyn Cluster, names: &Names) {
     assert_eq!((info.node_pools[0].spec.min, info.node_pools[0].spec.max, info.node_pools[0].spec.desired), (1, 3, 2));
     assert!(ok("ensure_cluster (again)", c.ensure_cluster(&spec).await).is_empty(), "second ensure changed something");
 
+    // `desired` is the initial size: changing it alone changes nothing (the autoscaler owns the size).
     spec.node_pools[0].desired = 3;
-    let plan = ok("plan_cluster (scale)", c.plan_cluster(&spec).await);
-    assert!(
-        plan.changes.iter().any(|ch| matches!(&ch.action, Action::Update { fields } if fields.iter().any(|f| f.field == "desired"))),
-        "scaling not planned: {plan:?}"
-    );
-    ok("ensure_cluster (scale)", c.ensure_cluster(&spec).await);
-    assert_eq!(ok("describe", c.describe_cluster(&spec.name).await).node_pools[0].spec.desired, 3);
+    let plan = ok("plan_cluster (desired only)", c.plan_cluster(&spec).await);
+    assert!(plan.is_empty(), "a new desired size alone was planned: {plan}");
+    // Raising min above the current size clamps the size into the new range, and the plan says so.
+    spec.node_pools[0].min = 3;
+    let plan = ok("plan_cluster (min above the size)", c.plan_cluster(&spec).await);
+    let fields: Vec<(String, String, String)> = plan
+        .changes
+        .iter()
+        .filter_map(|ch| match &ch.action {
+            Action::Update { fields } if ch.kind == "node pool" => Some(fields.iter().map(|f| (f.field.clone(), f.from.clone(), f.to.clone()))),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(fields.iter().any(|(f, from, to)| f == "min" && from == "1" && to == "3"), "min not planned: {plan}");
+    assert!(fields.iter().any(|(f, from, to)| f == "desired" && from == "2" && to.starts_with("3 (clamped")), "clamp not planned: {plan}");
+    ok("ensure_cluster (min above the size)", c.ensure_cluster(&spec).await);
+    let pool = ok("describe", c.describe_cluster(&spec.name).await).node_pools[0].spec.clone();
+    assert_eq!((pool.min, pool.desired), (3, 3), "the size was not clamped into the new range");
+    assert!(ok("ensure_cluster (again)", c.ensure_cluster(&spec).await).is_empty(), "ensure after the clamp changed something");
 
     let creds = ok("credentials", c.credentials(&spec.name).await);
     assert!(!creds.server.is_empty(), "no API server URL");

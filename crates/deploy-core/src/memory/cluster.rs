@@ -47,6 +47,24 @@ fn no_cluster(name: &ResourceName) -> Error {
 }
 
 impl InMemoryCloud {
+    /// Set a node pool's current size the way a cluster autoscaler does,
+    /// behind the back of [`Cluster::ensure_cluster`] (which then leaves it
+    /// alone while it lies in the pool's `min..=max`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for the cluster or the pool.
+    pub fn autoscale_node_pool(&self, cluster: &ResourceName, pool: &ResourceName, size: u32) -> Result<()> {
+        let mut state = self.state();
+        let c = state.clusters.get_mut(cluster.as_str()).ok_or_else(|| no_cluster(cluster))?;
+        let p = c
+            .pools
+            .iter_mut()
+            .find(|p| p.info.spec.name == *pool)
+            .ok_or_else(|| Error::not_found("node pool", format!("{cluster}/{pool}")))?;
+        p.info.spec.desired = size;
+        Ok(())
+    }
+
     fn cluster_plan(&self, spec: &ClusterSpec) -> Result<Plan> {
         spec.validate()?;
         let mut state = self.state();
@@ -131,7 +149,10 @@ impl Cluster for InMemoryCloud {
                             }),
                             (Action::Update { .. }, Some(have)) => {
                                 let (types, disk) = (have.info.spec.instance_types.clone(), have.info.spec.disk_gib);
+                                let size = want.size_after(have.info.spec.desired);
                                 have.info.spec = want.clone();
+                                // `desired` is the initial size: the current one stays unless outside min..=max.
+                                have.info.spec.desired = size;
                                 // Instance types and disk do not change in place (reported as drift).
                                 have.info.spec.instance_types = types;
                                 have.info.spec.disk_gib = disk;

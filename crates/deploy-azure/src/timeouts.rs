@@ -1,0 +1,90 @@
+//! The time limits of [`deploy_core::timeouts::Timeouts`] on an `azure_core`
+//! pipeline: a transport whose connections time out after `connect` and whose
+//! every attempt (request sent, answer and its whole body read) ends after
+//! `attempt`, so that a server that accepts and never answers cannot hang a
+//! call. The pipeline's retry policy retries a timed-out attempt (it is an
+//! I/O error); the caller bounds the whole operation with `operation`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use azure_core::error::ErrorKind;
+use azure_core::http::policies::{Policy, PolicyResult};
+use azure_core::http::{AsyncRawResponse, Context, HttpClient, Request, Transport};
+use deploy_core::timeouts::Timeouts;
+
+/// The source of the error of an attempt that got no whole answer in time.
+#[derive(Debug)]
+pub(crate) struct AttemptTimedOut(pub Duration);
+
+impl fmt::Display for AttemptTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no whole answer within the per-attempt limit of {:?}", self.0)
+    }
+}
+
+impl std::error::Error for AttemptTimedOut {}
+
+/// The per-attempt limit that ended `e`, when one did.
+pub(crate) fn attempt_timeout(e: &(dyn std::error::Error + 'static)) -> Option<Duration> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(t) = err.downcast_ref::<AttemptTimedOut>() {
+            return Some(t.0);
+        }
+        if let Some(t) = err.downcast_ref::<azure_core::Error>().and_then(|core| core.downcast_ref::<AttemptTimedOut>()) {
+            return Some(t.0);
+        }
+        next = err.source();
+    }
+    None
+}
+
+/// The transport that ends each attempt after `attempt`.
+struct AttemptLimit {
+    inner: Transport,
+    attempt: Duration,
+}
+
+impl fmt::Debug for AttemptLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttemptLimit").field("attempt", &self.attempt).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Policy for AttemptLimit {
+    async fn send(&self, ctx: &Context, request: &mut Request, _next: &[Arc<dyn Policy>]) -> PolicyResult {
+        let whole = async {
+            let response = self.inner.send(ctx, request).await?;
+            let (status, headers, body) = response.deconstruct();
+            let bytes = body.collect().await?;
+            Ok(AsyncRawResponse::from_bytes(status, headers, bytes))
+        };
+        match tokio::time::timeout(self.attempt, whole).await {
+            Ok(result) => result,
+            Err(_) => Err(azure_core::Error::with_error(
+                ErrorKind::Io,
+                AttemptTimedOut(self.attempt),
+                format!("no whole answer within {:?}", self.attempt),
+            )),
+        }
+    }
+}
+
+/// A transport with `timeouts.connect` on its connections (unless `inner` is
+/// given: the caller's own transport keeps its connection settings) and
+/// `timeouts.attempt` on every attempt.
+pub(crate) fn transport(timeouts: &Timeouts, inner: Option<Transport>) -> Transport {
+    let inner = inner.unwrap_or_else(|| {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a reqwest client with a connect timeout builds");
+        Transport::new(Arc::new(client) as Arc<dyn HttpClient>)
+    });
+    Transport::with_policy(Arc::new(AttemptLimit { inner, attempt: timeouts.attempt }))
+}

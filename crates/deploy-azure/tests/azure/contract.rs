@@ -1,0 +1,310 @@
+//! The contract of every ARM request the client sends, written from the
+//! public REST API specifications (repo Azure/azure-rest-api-specs) at the
+//! client's api-versions: one fixture per resource type in `schemas/`, each
+//! naming its spec file and api-version, with the operations the client uses
+//! (verb, operationId, the body's definition, status codes, long-running
+//! style) and the definitions of the bodies (a JSON-schema subset: `type`,
+//! `properties`, `required`, `readOnly`, `x-ms-mutability`, `enum`,
+//! `pattern`, `minimum`/`maximum`, `maxItems`, `items`,
+//! `additionalProperties`, `$ref`).
+//!
+//! [`Contracts::check`] answers every rule a request breaks, each with the
+//! JSON path of the property (`properties.location: not in ServerForUpdate`).
+
+#![allow(dead_code)]
+
+use regex::Regex;
+use serde_json::Value;
+
+/// The fixtures, compiled in.
+const FIXTURES: [(&str, &str); 16] = [
+    ("resource_groups", include_str!("schemas/resource_groups.json")),
+    ("storage_accounts", include_str!("schemas/storage_accounts.json")),
+    ("blob_services", include_str!("schemas/blob_services.json")),
+    ("blob_containers", include_str!("schemas/blob_containers.json")),
+    ("virtual_networks", include_str!("schemas/virtual_networks.json")),
+    ("subnets", include_str!("schemas/subnets.json")),
+    ("virtual_network_peerings", include_str!("schemas/virtual_network_peerings.json")),
+    ("private_dns_zones", include_str!("schemas/private_dns_zones.json")),
+    ("virtual_network_links", include_str!("schemas/virtual_network_links.json")),
+    ("flexible_servers", include_str!("schemas/flexible_servers.json")),
+    ("flexible_server_configurations", include_str!("schemas/flexible_server_configurations.json")),
+    ("flexible_server_databases", include_str!("schemas/flexible_server_databases.json")),
+    ("managed_clusters", include_str!("schemas/managed_clusters.json")),
+    ("agent_pools", include_str!("schemas/agent_pools.json")),
+    ("role_assignments", include_str!("schemas/role_assignments.json")),
+    ("locks", include_str!("schemas/locks.json")),
+];
+
+/// Whether a body creates the resource or updates one that exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// PUT of a missing resource.
+    Create,
+    /// PUT of an existing resource, or PATCH.
+    Update,
+}
+
+/// One resource type's contract.
+pub struct Contract {
+    /// The fixture's file stem.
+    pub fixture: &'static str,
+    /// `Microsoft.X/y`.
+    pub resource_type: String,
+    /// The api-version the fixture follows.
+    pub api_version: String,
+    path: Regex,
+    name: Option<Regex>,
+    doc: Value,
+}
+
+/// How the service answers one operation, from the spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// `Servers_Update`.
+    pub id: String,
+    /// The status codes the spec lists.
+    pub responses: Vec<u16>,
+    /// `azure-async-operation`, `location`, or none (synchronous).
+    pub lro: Option<String>,
+}
+
+/// Every contract.
+pub struct Contracts(Vec<Contract>);
+
+impl Contracts {
+    /// Load and compile the fixtures.
+    ///
+    /// # Panics
+    /// On a fixture that is not valid (a test bug).
+    pub fn load() -> Contracts {
+        Contracts(
+            FIXTURES
+                .iter()
+                .map(|(stem, text)| {
+                    let doc: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("schemas/{stem}.json: {e}"));
+                    let s = |k: &str| doc[k].as_str().unwrap_or_else(|| panic!("schemas/{stem}.json has no {k}")).to_owned();
+                    assert!(s("spec").starts_with("specification/") && s("spec").contains(&s("apiVersion")), "{stem}: spec file of the api-version");
+                    Contract {
+                        fixture: stem,
+                        resource_type: s("resourceType"),
+                        api_version: s("apiVersion"),
+                        path: Regex::new(&s("path")).unwrap(),
+                        name: doc["name"].as_str().map(|p| Regex::new(p).unwrap()),
+                        doc,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The contract of a resource path (lower-cased), if any.
+    pub fn of(&self, path: &str) -> Option<&Contract> {
+        self.0.iter().find(|c| c.path.is_match(path))
+    }
+
+    /// Every contract.
+    pub fn all(&self) -> &[Contract] {
+        &self.0
+    }
+}
+
+impl Contract {
+    /// The operation `verb` (`PUT`, `POST start`), if the client may use it.
+    pub fn operation(&self, verb: &str) -> Option<Operation> {
+        let op = self.doc["operations"].get(verb)?;
+        Some(Operation {
+            id: op["operationId"].as_str().unwrap_or_default().to_owned(),
+            responses: op["responses"].as_array().map(|a| a.iter().filter_map(|s| s.as_u64().map(|s| s as u16)).collect()).unwrap_or_default(),
+            lro: op["lro"].as_str().map(str::to_owned),
+        })
+    }
+
+    /// Whether a PUT of an existing resource leaves it as it is (`BlobContainers_Create`).
+    pub fn create_only(&self, verb: &str) -> bool {
+        self.doc["operations"][verb]["createOnly"].as_bool().unwrap_or(false)
+    }
+
+    /// Every rule that a request breaks: api-version, resource name, the body against the operation's definition.
+    pub fn check(&self, verb: &str, path: &str, api_version: Option<&str>, body: Option<&Value>, mode: Mode) -> Vec<String> {
+        let mut out = Vec::new();
+        if api_version != Some(self.api_version.as_str()) {
+            out.push(format!("api-version {api_version:?}: the contract is {} ({})", self.api_version, self.fixture));
+        }
+        if let (Some(re), Some(name)) = (&self.name, self.path.captures(path).and_then(|c| c.name("name"))) {
+            // Names are matched as sent (the path is lower-cased only for lookup).
+            let sent = &path[name.start()..name.end()];
+            if !re.is_match(sent) && !re.is_match(&sent.to_ascii_lowercase()) {
+                out.push(format!("resource name {sent:?} does not match {}", re.as_str()));
+            }
+        }
+        let Some(op) = self.doc["operations"].get(verb) else {
+            out.push(format!("{verb} is not an operation of {} in the contract", self.resource_type));
+            return out;
+        };
+        match (op["body"].as_str(), body) {
+            (Some(def), Some(body)) => {
+                let schema = serde_json::json!({ "$ref": format!("#/definitions/{def}") });
+                self.check_value(&schema, body, def, mode, &mut out)
+            }
+            (Some(def), None) => out.push(format!("{verb}: the body ({def}) is required")),
+            (None, Some(body)) if !body.is_null() => out.push(format!("{verb}: the operation takes no body")),
+            _ => {}
+        }
+        out
+    }
+
+    fn resolve<'a>(&'a self, schema: &'a Value) -> (&'a Value, Option<&'a str>) {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let name = r.trim_start_matches("#/definitions/");
+                let target = &self.doc["definitions"][name];
+                assert!(!target.is_null(), "{}: no definition {name}", self.fixture);
+                (target, Some(name))
+            }
+            None => (schema, None),
+        }
+    }
+
+    fn check_value(&self, schema: &Value, value: &Value, at: &str, mode: Mode, out: &mut Vec<String>) {
+        let (schema, def) = self.resolve(schema);
+        let typed = schema["type"].as_str();
+        let ok = match typed {
+            Some("object") => value.is_object(),
+            Some("array") => value.is_array(),
+            Some("string") => value.is_string(),
+            Some("integer") => value.is_i64() || value.is_u64(),
+            Some("number") => value.is_number(),
+            Some("boolean") => value.is_boolean(),
+            _ => true,
+        };
+        if !ok {
+            out.push(format!("{at}: {value} is not of type {}", typed.unwrap_or_default()));
+            return;
+        }
+        if let Some(values) = schema["enum"].as_array()
+            && !values.contains(value)
+        {
+            out.push(format!("{at}: {value} is not one of the enum {}", Value::Array(values.clone())));
+        }
+        if let (Some(p), Some(s)) = (schema["pattern"].as_str(), value.as_str())
+            && !Regex::new(p).unwrap().is_match(s)
+        {
+            out.push(format!("{at}: {s:?} does not match the pattern {p}"));
+        }
+        if let Some(n) = value.as_f64() {
+            if let Some(min) = schema["minimum"].as_f64().filter(|min| n < *min) {
+                out.push(format!("{at}: {n} is below the minimum {min}"));
+            }
+            if let Some(max) = schema["maximum"].as_f64().filter(|max| n > *max) {
+                out.push(format!("{at}: {n} is above the maximum {max}"));
+            }
+        }
+        if let Some(items) = value.as_array() {
+            if let Some(max) = schema["maxItems"].as_u64().filter(|m| items.len() as u64 > *m) {
+                out.push(format!("{at}: {} items, at most {max}", items.len()));
+            }
+            if let Some(item) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    self.check_value(item, v, &format!("{at}[{i}]"), mode, out);
+                }
+            }
+        }
+        if let Some(object) = value.as_object() {
+            let properties = schema["properties"].as_object();
+            for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                let read_only = properties.and_then(|p| p.get(required)).is_some_and(|p| p["readOnly"] == true);
+                let sent_back_unchanged = required == "location" && mode == Mode::Update;
+                if !(object.contains_key(required) || read_only || sent_back_unchanged) {
+                    out.push(format!("{at}.{required}: required"));
+                }
+            }
+            for (key, v) in object {
+                let path = format!("{at}.{key}");
+                match properties.and_then(|p| p.get(key)) {
+                    Some(property) => {
+                        if property["readOnly"] == true {
+                            out.push(format!("{path}: read-only, never sent"));
+                            continue;
+                        }
+                        if let Some(mutability) = property["x-ms-mutability"].as_array() {
+                            let allowed = |m: &str| mutability.iter().any(|x| x == m);
+                            match mode {
+                                Mode::Create if !allowed("create") => out.push(format!("{path}: cannot be set at creation (x-ms-mutability)")),
+                                Mode::Update if !allowed("update") && !is_unchanged_create_only(key) => {
+                                    out.push(format!("{path}: cannot be updated (x-ms-mutability)"))
+                                }
+                                _ => {}
+                            }
+                        }
+                        self.check_value(property, v, &path, mode, out);
+                    }
+                    None => match schema.get("additionalProperties") {
+                        Some(Value::Bool(false)) => {
+                            out.push(format!("{path}: not a property of {}", def.unwrap_or("the object")));
+                        }
+                        Some(extra @ Value::Object(_)) => self.check_value(extra, v, &path, mode, out),
+                        _ => {}
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// `location` of a tracked resource is create-only, but a read-modify-write PUT
+/// sends it back unchanged, which ARM accepts.
+fn is_unchanged_create_only(key: &str) -> bool {
+    key == "location"
+}
+
+#[test]
+fn every_fixture_names_its_spec_file_and_api_version_and_every_client_api_version_is_covered() {
+    use deploy_azure::arm::api;
+    let contracts = Contracts::load();
+    assert_eq!(contracts.all().len(), FIXTURES.len());
+    for version in [
+        api::RESOURCE_GROUPS,
+        api::STORAGE,
+        api::NETWORK,
+        api::PRIVATE_DNS,
+        api::POSTGRES,
+        api::AKS,
+        api::ROLE_ASSIGNMENTS,
+        api::LOCKS,
+    ] {
+        assert!(contracts.all().iter().any(|c| c.api_version == version), "no fixture at api-version {version}");
+    }
+}
+
+#[test]
+fn the_checker_names_the_property_path_of_each_broken_rule() {
+    let contracts = Contracts::load();
+    let server = contracts
+        .of("/subscriptions/s/resourcegroups/g/providers/microsoft.dbforpostgresql/flexibleservers/db")
+        .unwrap();
+    let bad = serde_json::json!({
+        "location": "westeurope",
+        "properties": { "version": "17", "state": "Ready", "backup": { "geoRedundantBackup": "Enabled" } },
+        "sku": { "name": "Standard_D2ds_v4", "tier": "Cheap" }
+    });
+    let found = server.check("PATCH", "/x/flexibleservers/db", Some("2024-08-01"), Some(&bad), Mode::Update);
+    for expected in [
+        "ServerForUpdate.location: not a property of ServerForUpdate",
+        "ServerForUpdate.properties.version: \"17\" is not one of the enum",
+        "ServerForUpdate.properties.state: not a property of ServerPropertiesForUpdate",
+        "ServerForUpdate.properties.backup.geoRedundantBackup: cannot be updated",
+        "ServerForUpdate.sku.tier: \"Cheap\" is not one of the enum",
+    ] {
+        assert!(found.iter().any(|f| f.starts_with(expected)), "{expected} not in {found:#?}");
+    }
+    let put = server.check("PUT", "/x/flexibleservers/db", Some("2024-08-01"), Some(&serde_json::json!({ "properties": { "state": "Ready" } })), Mode::Create);
+    assert!(put.iter().any(|f| f == "Server.location: required"), "{put:?}");
+    assert!(put.iter().any(|f| f == "Server.properties.state: read-only, never sent"), "{put:?}");
+    let pool = contracts
+        .of("/subscriptions/s/resourcegroups/g/providers/microsoft.containerservice/managedclusters/c/agentpools/p")
+        .unwrap();
+    let wrong = pool.check("PUT", "/x/agentpools/p", Some("2024-09-01"), Some(&serde_json::json!({ "properties": { "count": 1001 } })), Mode::Create);
+    assert!(wrong.iter().any(|f| f.starts_with("AgentPool.properties.count: 1001 is above the maximum")), "{wrong:?}");
+    assert!(!pool.check("PUT", "/x/agentpools/p", Some("2024-08-01"), None, Mode::Create).is_empty());
+}
