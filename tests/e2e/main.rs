@@ -15,6 +15,7 @@ mod defaults;
 mod sentinel;
 mod aws_pod_role;
 mod faults;
+mod faults_examples;
 mod k8s_examples;
 mod kill_resume;
 mod peers_smoke;

@@ -174,10 +174,26 @@ impl Iam {
         }
     }
 
+    /// Create a key, at most three attempts: after an attempt that failed in
+    /// a way that may hide a success, the key it made (nobody has its secret)
+    /// is deleted before trying again.
+    async fn create_key_once(&self, user: &IamName, before: &[AccessKeyInfo]) -> Result<AccessKey> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.create_key_cleanly(user, before).await {
+                Err(e) if e.is_retryable() && attempt < 3 => {
+                    tracing::warn!(target: "deploy", user = user.as_str(), error = %e, "creating an access key failed; trying again");
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Create a key and make sure no other key appeared meanwhile: a key that
     /// was not there before and is not the one answered was made by this call
     /// (a lost answer) and nobody has its secret, so it is deleted.
-    async fn create_key_once(&self, user: &IamName, before: &[AccessKeyInfo]) -> Result<AccessKey> {
+    async fn create_key_cleanly(&self, user: &IamName, before: &[AccessKeyInfo]) -> Result<AccessKey> {
         let created = self.create_access_key(user).await;
         let keep = created.as_ref().ok().map(|k| k.id.clone());
         let strays: Vec<String> = match self.access_keys(user).await {

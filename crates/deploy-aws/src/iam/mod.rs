@@ -303,11 +303,19 @@ impl Iam {
             Ok(info) => Ok(Ensured { info, plan: Plan::new() }),
             Err(e) if e.is_not_found() => {
                 let create = op("CreateUser");
-                let out = self.client.create_user().user_name(name.as_str()).set_tags(iam_tags(tags, create)?).send().await.on(
+                let out = match self.client.create_user().user_name(name.as_str()).set_tags(iam_tags(tags, create)?).send().await.on(
                     create,
                     "iam user",
                     name.as_str(),
-                )?;
+                ) {
+                    Ok(out) => out,
+                    // The answer to an earlier attempt was lost after IAM made the user.
+                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                        let info = self.describe_user(name).await?;
+                        return Ok(Ensured { info, plan: Plan::from_iter([Change::create("iam user", name.as_str())]) });
+                    }
+                    Err(e) => return Err(e),
+                };
                 let user = out.user().ok_or_else(|| missing(create, "user"))?;
                 let info = UserInfo { name: name.clone(), arn: user.arn().to_owned(), id: user.user_id().to_owned() };
                 Ok(Ensured { info, plan: Plan::from_iter([Change::create("iam user", name.as_str())]) })
@@ -359,7 +367,7 @@ impl Iam {
             Ok(current) => current,
             Err(e) if e.is_not_found() => {
                 let create = op("CreatePolicy");
-                let out = self
+                let out = match self
                     .client
                     .create_policy()
                     .policy_name(name)
@@ -367,7 +375,16 @@ impl Iam {
                     .set_description((!spec.description.is_empty()).then(|| spec.description.clone()))
                     .send()
                     .await
-                    .on(create, "iam policy", name)?;
+                    .on(create, "iam policy", name)
+                {
+                    Ok(out) => out,
+                    // Made by an attempt whose answer was lost: compare it as any existing policy.
+                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                        self.describe_policy(&spec.name).await?;
+                        return Box::pin(self.ensure_policy(spec)).await;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let policy = out.policy().ok_or_else(|| missing(create, "policy"))?;
                 let info = PolicyInfo {
                     name: spec.name.clone(),
@@ -489,7 +506,8 @@ impl Iam {
         let attached = match &current {
             None => {
                 let create = op("CreateRole");
-                self.client
+                let made = self
+                    .client
                     .create_role()
                     .role_name(name)
                     .assume_role_policy_document(spec.trust.to_json())
@@ -497,7 +515,16 @@ impl Iam {
                     .set_tags(iam_tags(&spec.tags, create)?)
                     .send()
                     .await
-                    .on(create, "iam role", name)?;
+                    .on(create, "iam role", name);
+                match made {
+                    Ok(_) => {}
+                    // Made by an attempt whose answer was lost: compare it as any existing role.
+                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                        self.describe_role(&spec.name).await?;
+                        return Box::pin(self.ensure_role(spec)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
                 plan.push(Change::create("iam role", name));
                 BTreeSet::new()
             }

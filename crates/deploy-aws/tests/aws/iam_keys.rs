@@ -145,7 +145,8 @@ async fn ensure_access_key_never_strands_a_key() {
     let conf = moto!("iam_keys::ensure_access_key_never_strands_a_key");
     let store = FailOperation::new("CreateSecret", When::Before, 0);
     let lost = FailOperation::new("CreateAccessKey", When::After, 0);
-    let f = Fixture::new(&conf, &[&store, &lost]).await;
+    let lost_500 = FailOperation::new("CreateAccessKey", When::AfterAs500, 0);
+    let f = Fixture::new(&conf, &[&store, &lost, &lost_500]).await;
 
     // The secret cannot be stored: the new key is deleted again.
     store.arm(1);
@@ -159,8 +160,11 @@ async fn ensure_access_key_never_strands_a_key() {
     assert_eq!(lost.hits(), 1);
     assert!(f.keys().await.is_empty(), "the key of the lost answer was left: {:?}", f.keys().await);
 
+    // The same answered 500 (IAM made the key): the key is deleted and a new one made, stored, alone.
+    lost_500.arm(1);
     let made = f.iam.ensure_access_key(&f.user, &f.secrets, &f.secret).await.unwrap();
+    assert_eq!(lost_500.hits(), 1);
     assert_eq!(f.assert_working_key_stored("ensure").await, made.info);
-    assert_eq!(f.keys().await.len(), 1);
+    assert_eq!(f.keys().await.len(), 1, "the key of the lost answer was left: {:?}", f.keys().await);
     f.clean_up().await;
 }
