@@ -171,3 +171,24 @@ async fn a_lost_answer_to_create_key_makes_one_key_per_alias() {
     assert!(kms.ensure_key(&spec).await.unwrap().plan.is_empty());
     assert!(log.mutating().is_empty(), "{:?}", log.mutating());
 }
+
+/// A key for AWS services (CloudWatch alarms publishing to an encrypted SNS
+/// topic): read back from moto, each service statement is bound to the
+/// account (`aws:SourceAccount`), CloudWatch's to its alarms (`aws:SourceArn`).
+#[tokio::test]
+async fn a_service_key_policy_binds_each_service_to_the_account() {
+    let conf = moto!("kms::a_service_key_policy_binds_each_service_to_the_account");
+    let kms = AwsBackends::from_conf(&conf).kms();
+    let spec = KeySpec::new(alias("alerts")).with_policy(KeyPolicy::ServiceUse { services: vec!["cloudwatch.amazonaws.com".into()] });
+    let key = kms.ensure_key(&spec).await.unwrap().info;
+    let policy = kms.client().get_key_policy().key_id(&key.key_id).policy_name("default").send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let service = policy["Statement"].as_array().unwrap().iter().find(|s| s["Principal"].get("Service").is_some()).expect("a service statement");
+    assert_eq!(service["Condition"]["StringEquals"]["aws:SourceAccount"], serde_json::json!([key.account_id]), "{service}");
+    assert_eq!(
+        service["Condition"]["ArnLike"]["aws:SourceArn"],
+        serde_json::json!([format!("arn:aws:cloudwatch:*:{}:alarm:*", key.account_id)]),
+        "{service}"
+    );
+    assert!(kms.ensure_key(&spec).await.unwrap().plan.is_empty());
+}
