@@ -19,6 +19,7 @@ mod faults_examples;
 mod k8s_examples;
 mod kill_resume;
 mod peers_smoke;
+mod rotation_examples;
 mod pg_examples;
 mod cross_cloud;
 mod azure_examples;
