@@ -14,12 +14,15 @@ use crate::support::{ROLE_PASSWORD, endpoint, settings, vectice_spec};
 
 type Run = Pin<Box<dyn Future<Output = deploy_k8s::Result<JobOutcome>> + Send>>;
 
-/// Start `job` on `fake` and poll it until the fake holds its Secret (the
-/// Job and its Secret exist, the run is waiting): the future, mid-run.
+/// Start `job` on `fake` and poll it until the fake holds its Secret and
+/// ConfigMap (the run created all three objects and is waiting): the future, mid-run.
 async fn started(fake: &FakeApi, job: DatabaseBootstrapJob) -> Run {
     let client = fake.client();
     let mut run: Run = Box::pin(async move { job.run(client).await });
-    let has_secret = fake.wait_until("the run to create its secret", Duration::from_secs(5), |f| !f.existing().0.is_empty());
+    let has_secret = fake.wait_until("the run to create its objects", Duration::from_secs(5), |f| {
+        let (secrets, config_maps, _, _) = f.existing();
+        !secrets.is_empty() && !config_maps.is_empty()
+    });
     tokio::select! {
         outcome = &mut run => panic!("the run ended before it was dropped: {outcome:?}"),
         () = has_secret => {}
