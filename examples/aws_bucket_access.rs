@@ -15,8 +15,13 @@
 //! `AWS_ENDPOINT_URL` for a local endpoint such as moto):
 //!
 //! ```text
-//! cargo run --features aws --example aws_bucket_access -- --prefix acme-prod [--plan]
+//! cargo run --features aws --example aws_bucket_access -- --prefix acme-prod [--plan] [--rotate-key]
 //! ```
+//!
+//! `--rotate-key` rotates the access key (SIMPHERA's credential rotation): a
+//! new key is created and stored in the secret, then the old one deactivated
+//! and deleted; the user never has more than two keys, and a failure at any
+//! step leaves a working key in the secret (run it again to finish).
 //!
 //! `--plan` prints what would change and makes no mutating request. The last
 //! line is `mutating requests: N`.
@@ -27,7 +32,7 @@ mod aws_support;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use deploy::aws::iam::{IamName, ManagedPolicySpec};
+use deploy::aws::iam::{IamName, ManagedPolicySpec, RotateOptions};
 use deploy::aws::policy::{bucket_access_policy, equivalent};
 use deploy::aws::{AwsBackends, RequestLog};
 use deploy::{BucketName, BucketSpec, Change, FieldChange, ObjectStore, Plan, SecretName, SecretStore};
@@ -60,7 +65,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&[], &[])?;
+    let args = parse_args(&[], &["rotate-key"])?;
     let names = Names::new(&args.prefix)?;
     let aws = aws_support::backends(log).await;
     let policy = ManagedPolicySpec {
@@ -70,7 +75,10 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     assert!(!policy.document.has_wildcard_resource(), "the bucket policy names its resources");
 
     section(&format!("plan for prefix {}", args.prefix));
-    let plan = plan(&aws, &names, &policy).await?;
+    let mut plan = plan(&aws, &names, &policy).await?;
+    if args.flag("rotate-key") {
+        plan.push(Change::update("access key", names.user.as_str(), vec![FieldChange::new("id", "the stored key", "a new key (the old one deactivated, then deleted)")]));
+    }
     if plan_only(&args, &plan) {
         return Ok(());
     }
@@ -140,6 +148,14 @@ async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, arg
     println!("  access key of {} in secret {}", names.user, names.secret);
     let key = iam.ensure_access_key(&names.user, &secrets as &dyn SecretStore, &names.secret).await?;
     done.extend(key.plan);
+    let mut key_id = key.info;
+    if args.flag("rotate-key") {
+        println!("  rotate the access key of {} (new key stored first, then the old one deactivated and deleted)", names.user);
+        let rotated = iam.rotate_access_key(&names.user, &secrets as &dyn SecretStore, &names.secret, &RotateOptions::default()).await?;
+        done.extend(rotated.plan);
+        println!("  retired  {}", rotated.info.retired.join(", "));
+        key_id = rotated.info.current;
+    }
 
     section("changes made");
     print_plan(&done);
@@ -149,7 +165,7 @@ async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, arg
     println!("  bucket   {}: versioning {}, public access blocked {}, TLS only {}", bucket.name, bucket.versioning, bucket.block_public_access, bucket.require_tls);
     println!("  user     {} ({})", user.info.name, user.info.arn);
     println!("  policy   {} ({}, {}), resources: {}", policy.info.name, policy.info.arn, policy.info.default_version, resources(&policy.info.document));
-    println!("  key id   {} (secret access key in secret {}, not shown)", key.info, names.secret);
+    println!("  key id   {key_id} (secret access key in secret {}, not shown)", names.secret);
     Ok(())
 }
 

@@ -15,8 +15,15 @@
 //! `AWS_ENDPOINT_URL` for a local endpoint such as moto):
 //!
 //! ```text
-//! cargo run --features aws --example aws_database_ssl -- --prefix acme-prod [--plan]
+//! cargo run --features aws --example aws_database_ssl -- --prefix acme-prod [--plan] [--rotate-password]
 //! ```
+//!
+//! `--rotate-password` rotates the administrator's password (SIMPHERA's
+//! credential rotation, `deploy::recipes::rotate_admin_password`): the new
+//! password goes to secret `P-db-admin-pending`, then to the instance (waiting
+//! until RDS applied it), then to `P-db-admin` (the old one stays its previous
+//! version), and the pending secret is deleted. Run it again after a failure:
+//! it finishes with the pending password.
 //!
 //! `--plan` prints what would change and makes no mutating request. The last
 //! line is `mutating requests: N`. Creating an instance on AWS takes 5 to 20 minutes.
@@ -28,7 +35,7 @@ use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
 use deploy::aws::rds::parameter_group_name;
-use deploy::{Database, DatabaseSpec, PgIdentifier, Plan, ResourceName, SecretName};
+use deploy::{Change, Database, DatabaseSpec, FieldChange, PgIdentifier, Plan, ResourceName, SecretName};
 
 use aws_support::{parse_args, plan_only, print_plan, section};
 
@@ -53,7 +60,7 @@ fn spec(prefix: &str) -> deploy::Result<DatabaseSpec> {
 }
 
 async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&[], &[])?;
+    let args = parse_args(&[], &["rotate-password"])?;
     let mut spec = spec(&args.prefix)?;
     let secret = spec.admin_password_secret.clone().expect("set above");
     let aws = aws_support::backends(log).await;
@@ -64,6 +71,9 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     let mut plan = Plan::new();
     aws_support::plan_admin_password(&secrets, &secret, &mut plan).await?;
     plan.extend(rds.plan_database(&spec).await?);
+    if args.flag("rotate-password") {
+        plan.push(Change::update("admin password", spec.name.as_str(), vec![FieldChange::new("secret", secret.as_str(), "a new password (pending secret, instance, then secret)")]));
+    }
     if plan_only(&args, &plan) {
         return Ok(());
     }
@@ -73,6 +83,20 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     aws_support::ensure_admin_password(&secrets, &mut spec, "database", &mut done).await?;
     println!("  database {} with parameter group {} (waits until available)", spec.name, parameter_group_name(&spec));
     done.extend(rds.ensure_database(&spec).await?);
+    if args.flag("rotate-password") {
+        println!("  rotate the admin password of {} (pending secret, instance, then {secret})", spec.name);
+        let rotated = deploy::core::recipes::rotate_admin_password(
+            &rds,
+            &spec.name,
+            &secrets,
+            &secret,
+            &deploy::PasswordRules::simphera(),
+            aws_support::PASSWORD_LENGTH,
+        )
+        .await?;
+        println!("  {rotated}");
+        done.push(rotated.into());
+    }
 
     section("changes made");
     print_plan(&done);

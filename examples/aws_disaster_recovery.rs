@@ -27,8 +27,12 @@
 //! RDS request at all, for S3-only endpoints).
 //!
 //! `backup --resume ID` finishes a backup that was interrupted (killed,
-//! cancelled): it copies only what the folder of snapshot ID lacks, then writes
-//! the manifest; until then `restore --from ID` refuses the snapshot.
+//! cancelled): the database snapshot `P-db-<id>` the interrupted run took
+//! counts as taken (waited for while still being taken; a snapshot of that
+//! name of another instance is refused), it copies only what the folder of
+//! snapshot ID lacks, then writes the manifest; until then `restore --from ID`
+//! refuses the snapshot. Resuming a complete backup succeeds and changes
+//! nothing.
 //!
 //! `--skip-bucket-setup` uses the destination bucket (`P-backup` for backup,
 //! `P-assets` for restore) as it is, without applying the bucket defaults: for
@@ -148,7 +152,13 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     if objects_only {
         println!("  database: not part of this backup (--objects-only)");
     } else if database_exists {
-        println!("  snapshot database {} as {}", names.db, snapshot_name(&names.db, &id)?);
+        let snapshot = snapshot_name(&names.db, &id)?;
+        let resumed = args.option("resume").is_some() && rds.list_snapshots(&names.db).await?.iter().any(|s| s.name == snapshot);
+        if resumed {
+            println!("  database snapshot {snapshot} of {}: taken by the interrupted run, kept", names.db);
+        } else {
+            println!("  snapshot database {} as {snapshot}", names.db);
+        }
     } else {
         println!("  database {} does not exist: no database snapshot", names.db);
     }

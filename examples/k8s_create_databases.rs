@@ -14,8 +14,10 @@
 //! `vectice`. Running it again changes nothing but the two role passwords,
 //! which the Job sets every time: it receives SCRAM verifiers, never the
 //! passwords, so it cannot tell whether the stored ones match (the direct path,
-//! `postgres_bootstrap`, can, and changes nothing). `--print-role` prints the
-//! minimal RBAC Role the caller needs and exits.
+//! `postgres_bootstrap`, can, and changes nothing). Each run is a Job
+//! `vectice-create-databases-xxxxx` owning its Secret and ConfigMap, deleted
+//! afterwards; a run is refused while another one runs. `--print-role` prints
+//! the minimal RBAC Role the caller needs and exits.
 
 use deploy::PgIdentifier;
 use deploy::bootstrap::{BootstrapSpec, DatabaseSetup, RolePassword, RoleSpec};

@@ -10,7 +10,8 @@
 //! database sees the roles, databases and extension made the first time, and
 //! the second time only the two passwords set again (the Job holds SCRAM
 //! verifiers, not passwords, so it cannot compare them), counted in the
-//! server's statement log. `k8s_pg_copy` without `--confirm` sends nothing.
+//! server's statement log. `k8s_pg_copy` without `--confirm TARGET_HOST/DATABASE`
+//! (the database name alone no longer does), or into its own source, sends nothing.
 
 use std::convert::Infallible;
 
@@ -150,10 +151,18 @@ async fn k8s_pg_copy_without_confirmation_sends_nothing() -> Result<()> {
         ("DEPLOY_SOURCE_PG_PASSWORD", "src-pw"),
         ("DEPLOY_TARGET_PG_PASSWORD", "dst-pw"),
     ];
-    for args in [&[][..], &["--confirm", "not-simphera"][..]] {
+    // The database name is the same on both sides: the confirmation names the target's host too.
+    for args in [&[][..], &["--confirm", "not-simphera"][..], &["--confirm", "simphera"][..], &["--confirm", "restored.example/simphera"][..]] {
         let (ok, out, err) = run("k8s_pg_copy", &kubeconfig, args, &env)?;
-        ensure!(!ok && err.contains("simphera"), "{args:?} was not refused naming the database\n{out}\n{err}");
+        ensure!(!ok && err.contains("production.example/simphera"), "{args:?} was not refused naming the target\n{out}\n{err}");
     }
+    // Confirmed, but into its own source: refused before any request, naming the field.
+    let ca = kubeconfig.0.to_str().context("path")?.to_owned();
+    let mut same = env.to_vec();
+    same[0] = ("DEPLOY_SOURCE_PG_HOST", "Production.example");
+    same.push(("DEPLOY_PG_CA_FILE", ca.as_str()));
+    let (ok, out, err) = run("k8s_pg_copy", &kubeconfig, &["--confirm", "production.example/simphera"], &same)?;
+    ensure!(!ok && err.contains("target") && err.contains("source itself"), "a copy into its own source was not refused\n{out}\n{err}");
     ensure!(fake.requests().is_empty(), "the refused copies reached the API server: {:?}", fake.requests());
     Ok(())
 }

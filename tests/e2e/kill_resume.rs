@@ -101,3 +101,78 @@ async fn a_killed_backup_resumes_copying_only_what_is_missing() -> Result<()> {
     ensure!(snapshot_objects == OBJECTS, "the snapshot holds {snapshot_objects} of {OBJECTS} objects");
     Ok(())
 }
+
+/// The same with the database part (issue 13.3): the killed backup had taken
+/// its database snapshot `P-db-<id>`; `--resume ID` finds it (one snapshot of
+/// that id, no second CreateDBSnapshot), copies what is missing and writes the
+/// manifest; resuming the complete backup succeeds with no mutating request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_backup_with_its_database_resumes_and_a_complete_one_changes_nothing() -> Result<()> {
+    use deploy::Database as _;
+    use deploy_aws::rds::RdsDatabase;
+    use deploy_core::ResourceName;
+
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let p = prefix();
+    let s3 = moto.s3_client().await;
+    for bucket in [format!("{p}-assets"), format!("{p}-backup")] {
+        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(MOTO_REGION))
+            .build();
+        s3.create_bucket().bucket(&bucket).create_bucket_configuration(location).send().await?;
+    }
+    for i in 0..OBJECTS {
+        s3.put_object().bucket(format!("{p}-assets")).key(format!("data/{i:04}.json")).body(format!("object {i}").into_bytes().into()).send().await?;
+    }
+    run(&moto, "aws_database_ssl", &["--prefix", &p])?.assert_ok("aws_database_ssl");
+    let rds = RdsDatabase::new(&moto.sdk_config().await);
+    let db = ResourceName::new(format!("{p}-db"))?;
+    let snapshots = || async { anyhow::Ok(rds.list_snapshots(&db).await?) };
+
+    let proxy = FaultProxy::start(&moto.endpoint, FaultConfig { latency: Duration::from_millis(10), ..FaultConfig::transparent() }).await?;
+    let through = MotoConfig { endpoint: proxy.endpoint() };
+    let copies = |proxy: &FaultProxy| proxy.captured().iter().filter(|c| c.headers.iter().any(|(k, _)| k == "x-amz-copy-source")).count();
+    let snapshot_requests = |proxy: &FaultProxy| proxy.captured().iter().filter(|c| c.aws_operation.as_deref() == Some("CreateDBSnapshot")).count();
+    let args = ["backup", "--prefix", &p, "--skip-bucket-setup"];
+
+    let mut child = command(&through, "aws_disaster_recovery", &args, &[])?.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(id) = line.split("plan: backup ").nth(1).and_then(|rest| rest.split_whitespace().next()) {
+                let _ = tx.send(id.to_owned());
+            }
+        }
+    });
+    let id = rx.recv_timeout(Duration::from_secs(60)).context("the backup named no snapshot id")?;
+    let started = Instant::now();
+    while copies(&proxy) < OBJECTS / 3 {
+        ensure!(started.elapsed() < Duration::from_secs(60), "the backup made only {} copies in 60 s", copies(&proxy));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill()?;
+    child.wait()?;
+    ensure!(copies(&proxy) < OBJECTS, "the backup finished before it was killed");
+    ensure!(snapshot_requests(&proxy) == 1, "the killed run sent {} CreateDBSnapshot", snapshot_requests(&proxy));
+    let taken = snapshots().await?;
+    ensure!(taken.len() == 1, "after the kill: {taken:?}");
+
+    proxy.clear();
+    let resumed = run(&through, "aws_disaster_recovery", &[&args[..], &["--resume", &id]].concat())?;
+    resumed.assert_ok("backup --resume with the database");
+    ensure!(snapshot_requests(&proxy) == 0, "the resume asked for another database snapshot\n{}", resumed.show());
+    ensure!(snapshots().await? == taken, "the resume changed the database snapshots: {:?}", snapshots().await?);
+    ensure!(resumed.stdout.contains(taken[0].name.as_str()), "the report does not name the snapshot\n{}", resumed.show());
+    let manifests = s3.list_objects_v2().bucket(format!("{p}-backup")).prefix("manifests/").send().await?;
+    ensure!(manifests.contents().iter().filter_map(|o| o.key()).any(|k| k.contains(&id)), "no manifest for {id} after the resume");
+
+    proxy.clear();
+    let again = run(&through, "aws_disaster_recovery", &[&args[..], &["--resume", &id]].concat())?;
+    again.assert_ok("backup --resume of a complete backup");
+    let mutating: Vec<String> = proxy.captured().iter().filter(|c| c.is_mutating()).map(|c| c.operation()).collect();
+    ensure!(again.mutating() == 0 && mutating.is_empty(), "resuming a complete backup changed something: {mutating:?}\n{}", again.show());
+    ensure!(again.stdout.contains("complete already"), "{}", again.show());
+    ensure!(snapshots().await? == taken, "a second database snapshot: {:?}", snapshots().await?);
+    Ok(())
+}

@@ -19,7 +19,7 @@
 //! # }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use aws_sdk_kms::Client;
@@ -300,7 +300,14 @@ impl Kms {
         })
     }
 
+    /// The key's tags, without the creation token ([`crate::once::TOKEN_TAG`]).
     async fn read_tags(&self, key_id: &str, alias: &str) -> Result<BTreeMap<String, String>> {
+        let mut tags = self.read_all_tags(key_id, alias).await?;
+        tags.remove(crate::once::TOKEN_TAG);
+        Ok(tags)
+    }
+
+    async fn read_all_tags(&self, key_id: &str, alias: &str) -> Result<BTreeMap<String, String>> {
         let mut tags = BTreeMap::new();
         let mut pages = self.client.list_resource_tags().key_id(key_id).into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -308,6 +315,16 @@ impl Kms {
             tags.extend(page.tags().iter().map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned())));
         }
         Ok(tags)
+    }
+
+    /// The ids of every key of the account in this region.
+    async fn key_ids(&self, alias: &str) -> Result<BTreeSet<String>> {
+        let mut ids = BTreeSet::new();
+        let mut pages = self.client.list_keys().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            ids.extend(page.on(op("ListKeys"), "kms key", alias)?.keys().iter().filter_map(|k| k.key_id().map(str::to_owned)));
+        }
+        Ok(ids)
     }
 
     /// The fields of `key` that differ from `spec`, in the order they are applied.
@@ -379,26 +396,52 @@ impl Kms {
 
     /// `CreateKey` then `CreateAlias` at once, so that a retry after a later
     /// failure finds the key by its alias instead of creating another.
+    ///
+    /// `CreateKey` has no client token: the key carries a creation token as
+    /// tag [`crate::once::TOKEN_TAG`], the SDK does not retry it, and when an
+    /// attempt fails in a way that may hide a success, the keys that appeared
+    /// since are searched for the token before creating again (see
+    /// [`crate::once`]). One key per alias, even when answers are lost.
     async fn create_key(&self, spec: &KeySpec) -> Result<()> {
-        let create = op("CreateKey");
-        let tags = kms_tags(&spec.tags, create)?;
-        let out = self
-            .client
-            .create_key()
-            .key_spec(AwsKeySpec::SymmetricDefault)
-            .key_usage(KeyUsageType::EncryptDecrypt)
-            .description(&spec.description)
-            .set_tags((!tags.is_empty()).then_some(tags))
-            .send()
-            .await
-            .on(create, "kms key", spec.alias.as_str())?;
-        let key_id = out.key_metadata().ok_or_else(|| missing(create, "key metadata"))?.key_id().to_owned();
-        self.client.create_alias().alias_name(spec.alias.as_str()).target_key_id(&key_id).send().await.on(
-            op("CreateAlias"),
-            "kms alias",
-            spec.alias.as_str(),
-        )?;
-        Ok(())
+        let (create, alias) = (op("CreateKey"), spec.alias.as_str());
+        let token = crate::once::new_token();
+        let mut with_token = spec.tags.clone();
+        with_token.insert(crate::once::TOKEN_TAG.to_owned(), token.clone());
+        let tags = kms_tags(&with_token, create)?;
+        let before = self.key_ids(alias).await?;
+        let key_id = crate::once::create_once(
+            &format!("kms key {alias}"),
+            || async {
+                let out = self
+                    .client
+                    .create_key()
+                    .key_spec(AwsKeySpec::SymmetricDefault)
+                    .key_usage(KeyUsageType::EncryptDecrypt)
+                    .description(&spec.description)
+                    .set_tags(Some(tags.clone()))
+                    .customize()
+                    .config_override(aws_sdk_kms::config::Builder::default().retry_config(crate::once::no_retry()))
+                    .send()
+                    .await
+                    .on(create, "kms key", alias)?;
+                Ok(out.key_metadata().ok_or_else(|| missing(create, "key metadata"))?.key_id().to_owned())
+            },
+            || async {
+                for id in self.key_ids(alias).await?.difference(&before) {
+                    if self.read_all_tags(id, alias).await?.get(crate::once::TOKEN_TAG) == Some(&token) {
+                        return Ok(Some(id.clone()));
+                    }
+                }
+                Ok(None)
+            },
+        )
+        .await?;
+        match self.client.create_alias().alias_name(alias).target_key_id(&key_id).send().await.on(op("CreateAlias"), "kms alias", alias) {
+            Ok(_) => Ok(()),
+            // An earlier attempt made it (its answer was lost), or another caller did: it must name this key.
+            Err(e) if crate::once::already_exists(&e) && self.describe_key(&spec.alias).await.is_ok_and(|k| k.key_id == key_id) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn apply(&self, key: &KeyInfo, spec: &KeySpec, fields: &[FieldChange]) -> Result<()> {

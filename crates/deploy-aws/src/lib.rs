@@ -100,6 +100,8 @@ pub mod secrets;
 pub mod sts;
 
 mod backends;
+#[cfg(any(feature = "ec2", feature = "kms"))]
+mod once;
 #[cfg(feature = "route53")]
 mod cdata;
 mod convert;

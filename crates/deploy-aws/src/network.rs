@@ -43,6 +43,7 @@ use deploy_core::{CidrBlock, Error, ResourceName, Result};
 
 use crate::Ensured;
 use crate::error::{Op, SdkResultExt, missing};
+use crate::once::{self, TOKEN_TAG};
 
 const SERVICE: &str = "aws-ec2";
 
@@ -394,8 +395,9 @@ pub struct Network {
     waiter: Waiter,
 }
 
+/// The tags of a resource, without the creation token ([`TOKEN_TAG`]).
 fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+    tags.iter().filter(|t| t.key() != Some(TOKEN_TAG)).filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
 }
 
 fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
@@ -522,8 +524,13 @@ impl Network {
 
     /// The VPCs tagged `Name` = `name`.
     async fn vpcs_named(&self, name: &str) -> Result<Vec<Vpc>> {
+        self.vpcs_tagged("Name", name, name).await
+    }
+
+    /// The VPCs tagged `key` = `value` (`name` for errors).
+    async fn vpcs_tagged(&self, key: &str, value: &str, name: &str) -> Result<Vec<Vpc>> {
         let mut vpcs = Vec::new();
-        let mut pages = self.client.describe_vpcs().filters(filter("tag:Name", name)).into_paginator().send();
+        let mut pages = self.client.describe_vpcs().filters(filter(&format!("tag:{key}"), value)).into_paginator().send();
         while let Some(page) = pages.next().await {
             vpcs.extend(page.on(op("DescribeVpcs"), "vpc", name)?.vpcs().iter().cloned());
         }
@@ -754,15 +761,34 @@ impl Network {
     }
 
     /// `CreateVpc` tagged with its name at once (so a retry after a later
-    /// failure finds it), wait until available, DNS support and host names on.
+    /// failure finds it) and with a creation token (CreateVpc has no client
+    /// token: a lost answer is found by it, never created twice; see
+    /// [`once`]), wait until available, DNS support and host names on.
     async fn create_vpc(&self, spec: &VpcSpec) -> Result<VpcInfo> {
         let (create, name) = (op("CreateVpc"), spec.name.as_str());
+        let token = once::new_token();
         let mut tags = spec.tags.clone();
         tags.insert("Name".to_owned(), name.to_owned());
+        tags.insert(TOKEN_TAG.to_owned(), token.clone());
         let tagging = TagSpecification::builder().resource_type(ResourceType::Vpc).set_tags(Some(ec2_tags(&tags))).build();
-        let out =
-            self.client.create_vpc().cidr_block(spec.cidr.as_str()).tag_specifications(tagging).send().await.on(create, "vpc", name)?;
-        let vpc = out.vpc().ok_or_else(|| missing(create, "VPC"))?;
+        let vpc = once::create_once(
+            &format!("vpc {name}"),
+            || async {
+                let out = self
+                    .client
+                    .create_vpc()
+                    .cidr_block(spec.cidr.as_str())
+                    .tag_specifications(tagging.clone())
+                    .customize()
+                    .config_override(aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry()))
+                    .send()
+                    .await
+                    .on(create, "vpc", name)?;
+                out.vpc().cloned().ok_or_else(|| missing(create, "VPC"))
+            },
+            || async { Ok(self.vpcs_tagged(TOKEN_TAG, &token, name).await?.into_iter().next()) },
+        )
+        .await?;
         let vpc_id = vpc.vpc_id().ok_or_else(|| missing(create, "VPC id"))?.to_owned();
         if vpc.state().map(|s| s.as_str()) != Some("available") {
             let what = format!("vpc {name} ({vpc_id}) to become available");
@@ -781,23 +807,44 @@ impl Network {
         self.find_vpc(&spec.name).await
     }
 
+    /// `CreateSubnet` tagged with its name and a creation token, as [`Network::create_vpc`].
     async fn create_subnet(&self, vpc_id: &str, spec: &VpcSpec, subnet: &SubnetSpec) -> Result<SubnetInfo> {
         let (create, name) = (op("CreateSubnet"), subnet.name.as_str());
+        let token = once::new_token();
         let mut tags = subnet_tags(spec, subnet);
         tags.insert("Name".to_owned(), name.to_owned());
+        tags.insert(TOKEN_TAG.to_owned(), token.clone());
         let tagging = TagSpecification::builder().resource_type(ResourceType::Subnet).set_tags(Some(ec2_tags(&tags))).build();
-        let out = self
-            .client
-            .create_subnet()
-            .vpc_id(vpc_id)
-            .cidr_block(subnet.cidr.as_str())
-            .availability_zone(&subnet.availability_zone)
-            .tag_specifications(tagging)
-            .send()
-            .await
-            .on(create, "subnet", name)?;
-        let created = out.subnet().ok_or_else(|| missing(create, "subnet"))?;
-        let info = Self::subnet_info(created);
+        let created = once::create_once(
+            &format!("subnet {name}"),
+            || async {
+                let out = self
+                    .client
+                    .create_subnet()
+                    .vpc_id(vpc_id)
+                    .cidr_block(subnet.cidr.as_str())
+                    .availability_zone(&subnet.availability_zone)
+                    .tag_specifications(tagging.clone())
+                    .customize()
+                    .config_override(aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry()))
+                    .send()
+                    .await
+                    .on(create, "subnet", name)?;
+                out.subnet().cloned().ok_or_else(|| missing(create, "subnet"))
+            },
+            || async {
+                let out = self
+                    .client
+                    .describe_subnets()
+                    .filters(filter(&format!("tag:{TOKEN_TAG}"), &token))
+                    .send()
+                    .await
+                    .on(op("DescribeSubnets"), "subnet", name)?;
+                Ok(out.subnets().first().cloned())
+            },
+        )
+        .await?;
+        let info = Self::subnet_info(&created);
         if info.state == "available" {
             return Ok(info);
         }

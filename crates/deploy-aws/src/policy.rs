@@ -3,15 +3,21 @@
 //! serde, compared semantically ([`equivalent`]), and the ready-made
 //! documents of the runbooks:
 //!
-//! - [`bucket_access_policy`]: the Deeploy seed's bucket-scoped policy
-//!   (`s3:ListBucket` on the bucket, object actions on `bucket/*`, never
-//!   `Resource: "*"`);
+//! - [`bucket_access_policy`]: the Deeploy seed's bucket-scoped policy, least
+//!   privilege: the object actions it lists (read, write, list, multipart) on
+//!   `bucket/*` and listing on the bucket, never `Resource: "*"`, never `s3:*`,
+//!   `s3:DeleteObjectVersion`, `s3:BypassGovernanceRetention` or a change of
+//!   the bucket's policy ([`NEVER_GRANTED`]): a leaked key can overwrite and
+//!   delete objects, but versioning keeps their older versions;
 //! - [`deeploy_key_policy`]: the Deeploy seed's KMS key policy (the
 //!   application principal may use the key, the account root administers it);
 //! - [`deny_insecure_transport`]: the bucket policy statement refusing requests
 //!   that are not over TLS;
 //! - [`trust_service`]: a role's trust policy for an AWS service
-//!   (`eks.amazonaws.com`, `backup.amazonaws.com`);
+//!   (`eks.amazonaws.com`, `backup.amazonaws.com`), and [`trust_service_in`]
+//!   the same bound to one account (`aws:SourceAccount`) and resource
+//!   (`aws:SourceArn`) against the confused deputy, for the services that say
+//!   in the request whom they act for;
 //! - [`trust_service_account`]: a role's trust policy for exactly one
 //!   Kubernetes service account through the cluster's IAM OIDC provider (IRSA);
 //! - [`trust_pod_identity`]: a role's trust policy for EKS Pod Identity.
@@ -354,22 +360,20 @@ pub fn bucket_arn(partition: &str, bucket: &BucketName) -> String {
 /// What [`bucket_access_policy_with`] allows on the bucket's objects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ObjectAccess {
-    /// `s3:*` on the objects, as the Deeploy seed grants.
-    Full,
-    /// Read, write and delete objects and their versions, and multipart uploads.
+    /// Read, write (a delete of a versioned object leaves its versions) and
+    /// multipart uploads; list the bucket and its uploads.
     ReadWrite,
-    /// Read objects and their versions.
+    /// Read objects and their versions; list the bucket.
     ReadOnly,
 }
 
 impl ObjectAccess {
-    fn actions(&self) -> Vec<&'static str> {
+    /// The actions on the bucket's objects (`arn:aws:s3:::BUCKET/*`).
+    pub fn object_actions(&self) -> Vec<&'static str> {
         match self {
-            ObjectAccess::Full => vec!["s3:*"],
             ObjectAccess::ReadWrite => vec![
                 "s3:AbortMultipartUpload",
                 "s3:DeleteObject",
-                "s3:DeleteObjectVersion",
                 "s3:GetObject",
                 "s3:GetObjectVersion",
                 "s3:ListMultipartUploadParts",
@@ -378,22 +382,62 @@ impl ObjectAccess {
             ObjectAccess::ReadOnly => vec!["s3:GetObject", "s3:GetObjectVersion"],
         }
     }
+
+    /// The actions on the bucket itself (`arn:aws:s3:::BUCKET`).
+    pub fn bucket_actions(&self) -> Vec<&'static str> {
+        match self {
+            ObjectAccess::ReadWrite => vec!["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            ObjectAccess::ReadOnly => vec!["s3:GetBucketLocation", "s3:ListBucket"],
+        }
+    }
 }
 
-/// The Deeploy seed's minimal bucket policy for the application's IAM user or
-/// role: `s3:ListBucket` on `arn:aws:s3:::BUCKET`, `s3:*` on
-/// `arn:aws:s3:::BUCKET/*`. Never `Resource: "*"`.
+/// What [`bucket_access_policy`] never grants, whatever the access: every
+/// action (`s3:*`), deleting object versions (what versioning keeps after a
+/// delete or an overwrite), bypassing Object Lock governance retention, and
+/// changing the bucket's policy.
+pub const NEVER_GRANTED: &[&str] = &[
+    "s3:*",
+    "s3:DeleteObjectVersion",
+    "s3:BypassGovernanceRetention",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+];
+
+/// The Deeploy seed's bucket-scoped policy for the application's IAM user or
+/// role, least privilege: [`ObjectAccess::ReadWrite`] — the object actions it
+/// needs on `arn:aws:s3:::BUCKET/*` and listing on `arn:aws:s3:::BUCKET`.
+/// Never `Resource: "*"`, nothing of [`NEVER_GRANTED`]. (The seed grants
+/// `s3:*` on the objects; a leaked key could then delete every version.)
 pub fn bucket_access_policy(partition: &str, bucket: &BucketName) -> PolicyDocument {
-    bucket_access_policy_with(partition, bucket, &ObjectAccess::Full)
+    bucket_access_policy_with(partition, bucket, &ObjectAccess::ReadWrite)
 }
 
-/// [`bucket_access_policy`] with a narrower grant on the objects.
-pub fn bucket_access_policy_with(partition: &str, bucket: &BucketName, objects: &ObjectAccess) -> PolicyDocument {
+/// [`bucket_access_policy`] with another access.
+pub fn bucket_access_policy_with(partition: &str, bucket: &BucketName, access: &ObjectAccess) -> PolicyDocument {
     let arn = bucket_arn(partition, bucket);
     PolicyDocument::new([
-        Statement::allow(["s3:ListBucket"], [arn.clone()]).with_sid("ListBucket"),
-        Statement::allow(objects.actions(), [format!("{arn}/*")]).with_sid("ObjectAccess"),
+        Statement::allow(access.bucket_actions(), [arn.clone()]).with_sid("ListBucket"),
+        Statement::allow(access.object_actions(), [format!("{arn}/*")]).with_sid("ObjectAccess"),
     ])
+}
+
+/// The actions of a document's `Allow` statements that [`NEVER_GRANTED`]
+/// names or that end in a wildcard, compared case-insensitively as AWS does.
+pub fn overly_broad_actions(document: &Value) -> Vec<String> {
+    let statements = match &document["Statement"] {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let mut broad = Vec::new();
+    for s in statements.iter().filter(|s| s["Effect"] == "Allow") {
+        for action in strings(s["Action"].clone()).unwrap_or_default() {
+            if action.ends_with('*') || NEVER_GRANTED.iter().any(|n| n.eq_ignore_ascii_case(&action)) {
+                broad.push(action);
+            }
+        }
+    }
+    broad
 }
 
 /// The statement id of [`deny_insecure_transport`].
@@ -446,20 +490,58 @@ pub fn deeploy_key_policy(partition: &str, account_id: &str, application_princip
 
 /// A KMS key policy letting the AWS `services` (`cloudwatch.amazonaws.com`)
 /// `kms:Decrypt` and `kms:GenerateDataKey*`, the two actions a service needs
-/// to write to a resource encrypted with the key; the account root keeps
-/// `kms:*` so the key stays administrable.
+/// to write to a resource encrypted with the key, only for resources of this
+/// account (`aws:SourceAccount`; for CloudWatch, only for its alarms:
+/// `aws:SourceArn` `arn:PARTITION:cloudwatch:*:ACCOUNT:alarm:*`), as the SNS
+/// documentation shows for encrypted topics; the account root keeps `kms:*`
+/// so the key stays administrable.
 pub fn service_key_policy(partition: &str, account_id: &str, services: &[String]) -> PolicyDocument {
-    PolicyDocument::new(services.iter().map(|service| {
-        Statement::allow(["kms:Decrypt", "kms:GenerateDataKey*"], ["*"]).with_principal(Principal::service(service.as_str()))
-    }).chain([Statement::allow(["kms:*"], ["*"])
-        .with_sid("AccountRootAdministersTheKey")
-        .with_principal(Principal::aws([format!("arn:{partition}:iam::{account_id}:root")]))]))
+    PolicyDocument::new(
+        services
+            .iter()
+            .map(|service| {
+                let statement = Statement::allow(["kms:Decrypt", "kms:GenerateDataKey*"], ["*"])
+                    .with_principal(Principal::service(service.as_str()))
+                    .with_condition("StringEquals", "aws:SourceAccount", [account_id]);
+                match service.as_str() {
+                    "cloudwatch.amazonaws.com" => {
+                        statement.with_condition("ArnLike", "aws:SourceArn", [format!("arn:{partition}:cloudwatch:*:{account_id}:alarm:*")])
+                    }
+                    _ => statement,
+                }
+            })
+            .chain([Statement::allow(["kms:*"], ["*"])
+                .with_sid("AccountRootAdministersTheKey")
+                .with_principal(Principal::aws([format!("arn:{partition}:iam::{account_id}:root")]))]),
+    )
 }
 
 /// A role's trust policy letting the AWS service `service`
 /// (`eks.amazonaws.com`, `ec2.amazonaws.com`, `backup.amazonaws.com`) assume it.
+///
+/// It carries no `aws:SourceAccount` condition: the documented trust policies
+/// of the EKS cluster role, the EC2 node role and the AWS Backup role carry
+/// none, and a condition on a key a service does not send denies it the role
+/// (the cluster stops, nodes never join). These roles are passed to the
+/// service by the account itself (`iam:PassRole`). Use [`trust_service_in`]
+/// for services that send the keys.
 pub fn trust_service(service: &str) -> PolicyDocument {
     PolicyDocument::new([Statement::allow(["sts:AssumeRole"], Vec::<String>::new()).with_principal(Principal::service(service))])
+}
+
+/// [`trust_service`] bound against the confused deputy: `service` may assume
+/// the role only when acting for account `account_id` (`aws:SourceAccount`)
+/// and, when given, for the resource `source_arn` (`aws:SourceArn`, `ArnLike`:
+/// `arn:aws:s3:::BUCKET` for S3 replication). For services that send these
+/// keys when they assume a role (S3 replication does).
+pub fn trust_service_in(service: &str, account_id: &str, source_arn: Option<&str>) -> PolicyDocument {
+    let statement = Statement::allow(["sts:AssumeRole"], Vec::<String>::new())
+        .with_principal(Principal::service(service))
+        .with_condition("StringEquals", "aws:SourceAccount", [account_id]);
+    PolicyDocument::new([match source_arn {
+        Some(arn) => statement.with_condition("ArnLike", "aws:SourceArn", [arn]),
+        None => statement,
+    }])
 }
 
 /// The audience of the web identity tokens STS takes: the OIDC provider's
@@ -527,22 +609,27 @@ mod tests {
         assert!(!doc.has_wildcard_resource(), "{doc}");
         let v: Value = serde_json::from_str(&doc.to_json()).unwrap();
         assert_eq!(v["Version"], "2012-10-17");
-        assert_eq!(v["Statement"][0]["Action"], json!(["s3:ListBucket"]));
+        assert_eq!(v["Statement"][0]["Action"], json!(["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]));
         assert_eq!(v["Statement"][0]["Resource"], json!(["arn:aws:s3:::prod-assets"]));
         assert_eq!(v["Statement"][1]["Resource"], json!(["arn:aws:s3:::prod-assets/*"]));
-        for access in [ObjectAccess::Full, ObjectAccess::ReadWrite, ObjectAccess::ReadOnly] {
+        for access in [ObjectAccess::ReadWrite, ObjectAccess::ReadOnly] {
             let doc = bucket_access_policy_with("aws", &bucket(), &access);
             assert!(!doc.has_wildcard_resource());
             assert!(!doc.to_json().contains(r#""*""#), "{doc}");
+            assert!(overly_broad_actions(&serde_json::to_value(&doc).unwrap()).is_empty(), "{doc}");
         }
-        // The seed's JSON means the same as ours.
+        // Listed actions: read, write, list, multipart; never s3:*, version deletion, retention bypass, policy changes.
+        assert_eq!(v["Statement"][1]["Action"], json!(["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:ListMultipartUploadParts", "s3:PutObject"]));
+        for never in NEVER_GRANTED {
+            assert!(!doc.to_json().contains(&format!("\"{never}\"")), "{never} in {doc}");
+        }
+        // The seed's `s3:*` on the objects is what this no longer grants.
         let seed = json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::prod-assets"]},
             {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::prod-assets/*"]}]});
-        let mut ours: Value = serde_json::from_str(&doc_without_sids(&bucket_access_policy("aws", &bucket()))).unwrap();
-        assert!(equivalent(&seed, &ours));
-        ours["Statement"][1]["Resource"] = json!("*");
-        assert!(!equivalent(&seed, &ours));
+        assert_eq!(overly_broad_actions(&seed), ["s3:*"]);
+        let shouting = json!({"Statement": {"Effect": "Allow", "Action": "S3:DeleteObjectVersion", "Resource": "arn:aws:s3:::b/*"}});
+        assert_eq!(overly_broad_actions(&shouting), ["S3:DeleteObjectVersion"]);
     }
 
     fn doc_without_sids(doc: &PolicyDocument) -> String {
@@ -606,6 +693,22 @@ mod tests {
         assert!(!denies_insecure_transport(&secure_only));
         let json = deny_insecure_transport("aws", &bucket());
         assert_eq!(json.condition["Bool"]["aws:SecureTransport"], ["false"]);
+    }
+
+    #[test]
+    fn service_principals_of_key_and_bound_trust_policies_name_the_account() {
+        let doc = service_key_policy("aws", "123456789012", &["cloudwatch.amazonaws.com".to_owned(), "events.amazonaws.com".to_owned()]);
+        let v: Value = serde_json::from_str(&doc.to_json()).unwrap();
+        for s in v["Statement"].as_array().unwrap().iter().filter(|s| s["Principal"].get("Service").is_some()) {
+            assert_eq!(s["Condition"]["StringEquals"]["aws:SourceAccount"], json!(["123456789012"]), "{s}");
+        }
+        assert_eq!(v["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"], json!(["arn:aws:cloudwatch:*:123456789012:alarm:*"]));
+        assert!(v["Statement"][1]["Condition"].get("ArnLike").is_none());
+        let trust: Value = serde_json::from_str(&trust_service_in("s3.amazonaws.com", "123456789012", Some("arn:aws:s3:::prod-assets")).to_json()).unwrap();
+        assert_eq!(
+            trust["Statement"][0]["Condition"],
+            json!({"StringEquals": {"aws:SourceAccount": ["123456789012"]}, "ArnLike": {"aws:SourceArn": ["arn:aws:s3:::prod-assets"]}})
+        );
     }
 
     #[test]

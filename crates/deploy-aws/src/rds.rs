@@ -11,7 +11,10 @@
 //!   (`MaxAllocatedStorage`), storage always encrypted (with the spec's KMS key,
 //!   else RDS's), deletion protection, backup retention, subnet group and
 //!   security groups, multi-AZ, the master user — its password is sent on
-//!   creation only, never compared or changed afterwards.
+//!   creation only, never compared or changed by `ensure_database`;
+//!   [`Database::set_admin_password`] changes it (`ModifyDBInstance` or
+//!   `ModifyDBCluster` `MasterUserPassword`) and waits until RDS applied it,
+//!   for [`deploy_core::recipes::rotate_admin_password`].
 //! - `ensure_database` compares what RDS reports with the spec and sends one
 //!   `ModifyDBInstance` (`ApplyImmediately`) with only the fields that differ;
 //!   engine, encryption key and subnet group cannot change in place and are
@@ -317,6 +320,7 @@ fn has_pending(db: &DbInstance) -> bool {
             || p.db_subnet_group_name().is_some()
             || p.iops().is_some()
             || p.storage_throughput().is_some()
+            || p.master_user_password().is_some()
     })
 }
 
@@ -978,6 +982,25 @@ impl Database for RdsDatabase {
             .on(op("ModifyDBInstance"), "database", database.as_str())?;
         self.wait_ready(database, if on { "deletion-protected" } else { "unprotected" }, |info| info.deletion_protection == on).await?;
         Ok(())
+    }
+
+    async fn set_admin_password(&self, database: &ResourceName, password: &deploy_core::Password) -> Result<()> {
+        PasswordRules::rds_master().check(password.expose()).map_err(|e| match e {
+            Error::InvalidInput { problem, rule, .. } => Error::InvalidInput { field: "admin_password".into(), problem, rule },
+            other => other,
+        })?;
+        if self.find(database.as_str()).await?.is_none() {
+            return self.set_cluster_admin_password(database, password).await;
+        }
+        self.client
+            .modify_db_instance()
+            .db_instance_identifier(database.as_str())
+            .master_user_password(password.expose())
+            .apply_immediately(true)
+            .send()
+            .await
+            .on(op("ModifyDBInstance"), "database", database.as_str())?;
+        self.wait_ready(database, "using the new admin password", |_| true).await.map(|_| ())
     }
 
     async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {

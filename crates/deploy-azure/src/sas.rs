@@ -25,6 +25,13 @@
 //! Reference: "Create an account SAS" in the Azure Storage REST documentation.
 //! From `sv=2020-12-06` on, the string-to-sign carries a signed encryption
 //! scope line (empty when there is none) before the final newline.
+//!
+//! A SAS is a bearer credential: whoever reads it off the wire uses it. It
+//! travels over plain HTTP only to a loopback endpoint (an emulator on this
+//! machine), as the ARM client's tokens do: [`SasProtocol::for_endpoint`]
+//! answers the protocol to sign for an endpoint (`https` unless the endpoint
+//! is plain HTTP on loopback) and refuses plain HTTP to any other host, and
+//! `BlobStore` refuses to send a SAS over plain HTTP elsewhere.
 
 
 use base64::Engine as _;
@@ -92,6 +99,41 @@ impl SasProtocol {
             SasProtocol::HttpsAndHttp => "https,http",
         }
     }
+
+    /// The protocol to sign a SAS for, to be sent to an endpoint of `scheme`
+    /// (`https`, `http`) and `host` (without port; IPv6 with or without
+    /// brackets): `https` only, unless the endpoint is plain HTTP on a
+    /// loopback host ([`is_loopback_host`]).
+    ///
+    /// # Errors
+    /// [`SasError::PlainHttpToRemoteHost`] for plain HTTP to any other host;
+    /// [`SasError::UnsupportedScheme`] for a scheme other than `http`/`https`.
+    pub fn for_endpoint(scheme: &str, host: &str) -> Result<SasProtocol, SasError> {
+        match scheme.to_ascii_lowercase().as_str() {
+            "https" => Ok(SasProtocol::HttpsOnly),
+            "http" if is_loopback_host(host) => Ok(SasProtocol::HttpsAndHttp),
+            "http" => Err(SasError::PlainHttpToRemoteHost(host.to_owned())),
+            other => Err(SasError::UnsupportedScheme(other.to_owned())),
+        }
+    }
+}
+
+/// The rule [`SasProtocol::for_endpoint`] enforces, for error messages.
+pub const PLAIN_HTTP_RULE: &str =
+    "a SAS is sent over HTTPS, or over plain HTTP only to a loopback endpoint (localhost, 127.0.0.0/8, ::1)";
+
+/// Whether `host` is this machine's loopback: `localhost` (and names under
+/// it), an IPv4 address in `127.0.0.0/8`, or `::1` (bracketed or not).
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(&host);
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>().is_ok_and(|ip| match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    })
 }
 
 /// Why an [`AccountSas`] could not be built.
@@ -132,6 +174,12 @@ pub enum SasError {
     /// An encryption scope was given with a version older than 2020-12-06.
     #[error("account SAS: an encryption scope needs sv=2020-12-06 or later, not {0}")]
     EncryptionScopeNeedsNewerVersion(String),
+    /// A SAS would travel over plain HTTP to a host other than loopback.
+    #[error("account SAS: plain HTTP to {0:?}, which is not a loopback host; use HTTPS")]
+    PlainHttpToRemoteHost(String),
+    /// The endpoint's scheme is neither `https` nor `http`.
+    #[error("account SAS: endpoint scheme {0:?} (https, or http to a loopback host)")]
+    UnsupportedScheme(String),
 }
 
 /// A validated account SAS, ready to produce its query string.
@@ -590,6 +638,26 @@ mod tests {
     }
 
     #[test]
+    fn a_sas_is_signed_for_https_unless_the_endpoint_is_loopback_http() {
+        for (scheme, host) in [("https", "acct.blob.core.windows.net"), ("HTTPS", "127.0.0.1"), ("https", "localhost")] {
+            assert_eq!(SasProtocol::for_endpoint(scheme, host), Ok(SasProtocol::HttpsOnly), "{scheme}://{host}");
+        }
+        for host in ["127.0.0.1", "127.8.9.10", "localhost", "LOCALHOST.", "azurite.localhost", "::1", "[::1]", "::ffff:127.0.0.1"] {
+            assert_eq!(SasProtocol::for_endpoint("http", host), Ok(SasProtocol::HttpsAndHttp), "{host}");
+        }
+    }
+
+    #[test]
+    fn plain_http_to_any_other_host_is_refused() {
+        for host in ["acct.blob.core.windows.net", "10.0.0.5", "0.0.0.0", "192.168.1.1", "localhost.example.com", "127.0.0.1.nip.io", "[::2]", "::"] {
+            assert_eq!(SasProtocol::for_endpoint("http", host), Err(SasError::PlainHttpToRemoteHost(host.to_owned())), "{host}");
+        }
+        assert!(matches!(SasProtocol::for_endpoint("ftp", "127.0.0.1"), Err(SasError::UnsupportedScheme(_))));
+        let text = SasError::PlainHttpToRemoteHost("acct.blob.core.windows.net".into()).to_string();
+        assert!(text.contains("not a loopback host"), "{text}");
+    }
+
+    #[test]
     fn debug_never_shows_the_key() {
         let builder = azurite()
             .services("b")
@@ -606,5 +674,60 @@ mod tests {
             assert!(!text.contains("Eby8"), "{text}");
             assert!(text.contains("[REDACTED]"), "{text}");
         }
+    }
+}
+
+/// `BlobStore` sends a SAS over plain HTTP only to loopback.
+#[cfg(all(test, feature = "blob"))]
+mod blob_store_refusal {
+    use super::*;
+    use deploy_core::Error;
+
+    fn sas() -> AccountSas {
+        AccountSas::builder(AZURITE_ACCOUNT, SecretString::from(AZURITE_KEY))
+            .services("b")
+            .resource_types("sco")
+            .permissions("rl")
+            .expiry("2030-01-01T00:00:00Z".parse().unwrap())
+            .protocol(SasProtocol::HttpsAndHttp)
+            .build()
+            .unwrap()
+    }
+
+    fn build(endpoint: &str) -> deploy_core::Result<crate::blob::BlobStore> {
+        crate::blob::BlobStore::builder().endpoint(endpoint).sas(&sas()).build()
+    }
+
+    #[test]
+    fn a_sas_over_plain_http_to_a_remote_host_is_refused_before_any_request() {
+        for endpoint in ["http://acct.blob.core.windows.net", "http://10.1.2.3:10000/devstoreaccount1"] {
+            match build(endpoint) {
+                Err(Error::InvalidInput { field, problem, rule }) => {
+                    assert_eq!(field, "endpoint");
+                    assert!(problem.contains("not a loopback host") && rule.contains("loopback"), "{problem} / {rule}");
+                    assert!(!problem.contains(&sas().signature()));
+                }
+                other => panic!("{endpoint}: {other:?}"),
+            }
+            let token = crate::blob::BlobStore::builder().endpoint(endpoint).sas_token(SecretString::from(sas().query_string())).build();
+            assert!(matches!(token, Err(Error::InvalidInput { .. })), "{endpoint}: a SAS query string too");
+        }
+        for endpoint in ["http://127.0.0.1:10000/devstoreaccount1", "http://localhost:10000/devstoreaccount1", "https://acct.blob.core.windows.net"] {
+            assert!(build(endpoint).is_ok(), "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn a_key_from_the_environment_is_never_signed_for_plain_http_to_a_remote_host() {
+        // Refused on the endpoint before the key is even read (the variable is unset).
+        let var = "DEPLOY_SAS_TEST_KEY_NEVER_SET";
+        let field = |endpoint: &str| match crate::blob::BlobStore::builder().endpoint(endpoint).account_key_from_env("acct", var, std::time::Duration::from_secs(60)) {
+            Err(Error::InvalidInput { field, .. }) => field,
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("{endpoint}: accepted without a key"),
+        };
+        assert_eq!(field("http://acct.blob.core.windows.net"), "endpoint");
+        assert_eq!(field("https://acct.blob.core.windows.net"), var);
+        assert_eq!(field("http://127.0.0.1:10000/devstoreaccount1"), var);
     }
 }

@@ -729,4 +729,17 @@ pub trait Database: Send + Sync + Debug {
     /// # Errors
     /// [`Error::ConfirmationRequired`]; [`Error::DeletionProtected`]; [`Error::NotFound`].
     async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()>;
+
+    /// Set the administrator's password and wait until the instance uses it
+    /// (see [`crate::recipes::rotate_admin_password`] for a rotation that
+    /// keeps a working password stored throughout).
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] on backends that cannot (the default);
+    /// [`Error::NotFound`]; [`Error::InvalidInput`] on `admin_password` when
+    /// the backend's rules refuse it (before any request); [`Error::Timeout`].
+    async fn set_admin_password(&self, database: &ResourceName, password: &crate::validate::Password) -> Result<()> {
+        let _ = (database, password);
+        Err(Error::not_supported(self.backend(), "admin_password", "this backend cannot change the administrator's password"))
+    }
 }

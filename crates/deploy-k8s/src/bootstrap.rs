@@ -49,6 +49,7 @@ impl DatabaseBootstrapJob {
     pub fn new(name: impl Into<String>, endpoint: PgEndpoint, spec: BootstrapSpec, settings: JobSettings) -> Result<Self> {
         let name = name.into();
         check_job_name(&name)?;
+        settings.validate()?;
         spec.validate()?;
         Ok(DatabaseBootstrapJob { name, endpoint, spec, settings })
     }
@@ -58,7 +59,7 @@ impl DatabaseBootstrapJob {
         &self.name
     }
 
-    /// The Secret, ConfigMap and Job this run creates (verifiers freshly computed).
+    /// The Secret, ConfigMap and Job of one run (a fresh run name, verifiers freshly computed).
     ///
     /// # Errors
     /// [`crate::Error::Invalid`] when the script cannot be rendered.
@@ -79,17 +80,21 @@ impl DatabaseBootstrapJob {
         Ok((job::resources(&self.name, &self.settings, command, env, &secret_env, files), secrets))
     }
 
-    /// Create the objects, wait for the Job to complete or fail within the
-    /// wait timeout, read the pod's log, and delete the Job (background
-    /// propagation), Secret and ConfigMap whatever happened.
+    /// Run it once: create the Job (named `NAME-xxxxx`, new for each run),
+    /// then its Secret and ConfigMap owned by it; wait for the Job to complete
+    /// or fail within the wait timeout; read the pod's log; and delete the
+    /// Job (background propagation), Secret and ConfigMap this run created
+    /// whatever happened — also when the future is dropped (see
+    /// [Runs](crate#runs)).
     ///
     /// # Errors
-    /// [`crate::Error::AlreadyRunning`] when a Job of this name is still
-    /// running; [`crate::Error::JobFailed`] with psql's error lines;
+    /// [`crate::Error::AlreadyRunning`] when another run of this Job is still
+    /// running (nothing is created, nothing of it touched);
+    /// [`crate::Error::JobFailed`] with psql's error lines;
     /// [`crate::Error::Timeout`]; [`crate::Error::Kube`] and
     /// [`crate::Error::Watch`] for API failures.
     pub async fn run(&self, client: Client) -> Result<JobOutcome> {
         let (resources, secrets) = self.resources_and_secrets()?;
-        job::run(client, &self.settings, resources, &secrets).await
+        crate::run::run(client, &self.settings, &self.name, resources, &secrets).await
     }
 }

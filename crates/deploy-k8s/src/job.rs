@@ -1,22 +1,19 @@
 //! What every database Job shares: its settings, restricted pod security, the
-//! Secret + ConfigMap + Job it is made of, the wait for `Complete` or `Failed`
-//! within a deadline, the pod's logs, and the clean-up.
+//! Secret + ConfigMap + Job one run is made of, each run's unique name, and
+//! the Job's state. Running it is [`crate::run`]'s.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvFromSource, EnvVar, Pod, PodSecurityContext,
-    PodSpec, PodTemplateSpec, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Volume, VolumeMount,
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvFromSource, EnvVar, PodSecurityContext, PodSpec,
+    PodTemplateSpec, SeccompProfile, Secret, SecretEnvSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{DeleteParams, ListParams, LogParams, PostParams};
-use kube::runtime::wait::await_condition;
-use kube::{Api, Client};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Where the ConfigMap is mounted in the pod.
 pub const FILES_DIR: &str = "/etc/deploy";
@@ -37,7 +34,8 @@ pub struct JobSettings {
     pub active_deadline: Duration,
     /// `ttlSecondsAfterFinished`: a backstop that removes the Job should the clean-up not run.
     pub ttl_after_finished: Duration,
-    /// How long to wait for `Complete` or `Failed` before deleting the Job.
+    /// How long to wait for `Complete` or `Failed` before deleting the Job:
+    /// every wait has this deadline.
     pub wait_timeout: Duration,
     /// The service account of the pod (its token is never mounted).
     pub service_account: Option<String>,
@@ -56,6 +54,24 @@ impl JobSettings {
             wait_timeout: Duration::from_secs(660),
             service_account: None,
         }
+    }
+
+    /// Check the durations: a deadline and a wait of at least a second, a
+    /// wait of at most a day.
+    ///
+    /// # Errors
+    /// [`crate::Error::Invalid`] naming the field, before any request.
+    pub fn validate(&self) -> Result<()> {
+        let rule = "Job durations: at least 1 second; the wait at most 24 hours";
+        for (field, d) in [("settings.active_deadline", self.active_deadline), ("settings.wait_timeout", self.wait_timeout)] {
+            if d < Duration::from_secs(1) {
+                return Err(deploy_core::Error::invalid(field, format!("is {d:?}"), rule).into());
+            }
+        }
+        if self.wait_timeout > Duration::from_secs(24 * 3600) {
+            return Err(deploy_core::Error::invalid("settings.wait_timeout", format!("is {:?}", self.wait_timeout), rule).into());
+        }
+        Ok(())
     }
 }
 
@@ -140,31 +156,60 @@ pub fn config_map_name(job: &str) -> String {
     format!("{job}-files")
 }
 
-/// Check a Job name: a DNS label of at most 52 characters (the pod adds a suffix).
+/// The longest Job name a caller gives: each run appends `-` and five
+/// characters, and the pod's name adds its own suffix to the run's.
+pub const MAX_JOB_NAME: usize = 46;
+
+/// Check a Job name: a DNS label of at most [`MAX_JOB_NAME`] characters.
 pub(crate) fn check_job_name(name: &str) -> Result<()> {
-    let rule = "job names: 1-52 lowercase letters, digits and hyphens; begin with a letter, end with a letter or digit";
+    let rule = "job names: 1-46 lowercase letters, digits and hyphens; begin with a letter, end with a letter or digit";
     let ok = !name.is_empty()
-        && name.len() <= 52
+        && name.len() <= MAX_JOB_NAME
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && !name.ends_with('-');
     if ok { Ok(()) } else { Err(deploy_core::Error::invalid("job_name", format!("`{name}` breaks the rule"), rule).into()) }
 }
 
-fn labels(job: &str) -> BTreeMap<String, String> {
+/// The name of one run of the Job `job`: `job-xxxxx`, five random lowercase
+/// letters and digits, so that two runs never share an object.
+pub fn run_name(job: &str) -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut rng = rand::rng();
+    let suffix: String = (0..5).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect();
+    format!("{job}-{suffix}")
+}
+
+/// The label naming the Job every run belongs to (`app.kubernetes.io/name`).
+pub const JOB_LABEL: &str = "app.kubernetes.io/name";
+/// The label naming the run (`app.kubernetes.io/instance`).
+pub const RUN_LABEL: &str = "app.kubernetes.io/instance";
+/// The label every object of a run carries: `app.kubernetes.io/managed-by=deploy`.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "deploy");
+
+/// The label selector of every run of `job`.
+pub fn runs_selector(job: &str) -> String {
+    format!("{}={},{JOB_LABEL}={job}", MANAGED_BY.0, MANAGED_BY.1)
+}
+
+fn labels(job: &str, run: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_owned(), "deploy".to_owned()),
-        ("app.kubernetes.io/name".to_owned(), job.to_owned()),
+        (MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned()),
+        (JOB_LABEL.to_owned(), job.to_owned()),
+        (RUN_LABEL.to_owned(), run.to_owned()),
     ])
 }
 
-fn meta(name: String, namespace: &str, job: &str) -> ObjectMeta {
-    ObjectMeta { name: Some(name), namespace: Some(namespace.to_owned()), labels: Some(labels(job)), ..ObjectMeta::default() }
+fn meta(name: String, namespace: &str, job: &str, run: &str) -> ObjectMeta {
+    ObjectMeta { name: Some(name), namespace: Some(namespace.to_owned()), labels: Some(labels(job, run)), ..ObjectMeta::default() }
 }
 
-/// Build the Secret, ConfigMap and Job of a run: `command` runs in the
-/// container with `env` and every key of `secret_env` (through the Secret);
-/// `files` are mounted read-only under [`FILES_DIR`].
+/// Build the Secret, ConfigMap and Job of one run of `job`, named after
+/// [`run_name`]: `command` runs in the container with `env` and every key of
+/// `secret_env` (through the Secret); `files` are mounted read-only under
+/// [`FILES_DIR`]. The run sets the Secret's and ConfigMap's owner (the Job)
+/// once the Job exists.
 pub(crate) fn resources(
     job: &str,
     settings: &JobSettings,
@@ -174,20 +219,21 @@ pub(crate) fn resources(
     files: BTreeMap<String, String>,
 ) -> JobResources {
     let ns = &settings.namespace;
+    let run = run_name(job);
     let secret = Secret {
-        metadata: meta(secret_name(job), ns, job),
+        metadata: meta(secret_name(&run), ns, job, &run),
         string_data: Some(secret_env.iter().map(|(k, v)| (k.clone(), v.expose_secret().to_owned())).collect()),
         type_: Some("Opaque".to_owned()),
         ..Secret::default()
     };
-    let config_map = ConfigMap { metadata: meta(config_map_name(job), ns, job), data: Some(files), ..ConfigMap::default() };
+    let config_map = ConfigMap { metadata: meta(config_map_name(&run), ns, job, &run), data: Some(files), ..ConfigMap::default() };
     let container = Container {
         name: CONTAINER.to_owned(),
         image: Some(settings.image.clone()),
         command: Some(command),
         env: Some(env),
         env_from: Some(vec![EnvFromSource {
-            secret_ref: Some(SecretEnvSource { name: secret_name(job), optional: Some(false) }),
+            secret_ref: Some(SecretEnvSource { name: secret_name(&run), optional: Some(false) }),
             ..EnvFromSource::default()
         }]),
         volume_mounts: Some(vec![
@@ -220,7 +266,7 @@ pub(crate) fn resources(
         volumes: Some(vec![
             Volume {
                 name: "files".into(),
-                config_map: Some(ConfigMapVolumeSource { name: config_map_name(job), default_mode: Some(0o444), ..ConfigMapVolumeSource::default() }),
+                config_map: Some(ConfigMapVolumeSource { name: config_map_name(&run), default_mode: Some(0o444), ..ConfigMapVolumeSource::default() }),
                 ..Volume::default()
             },
             Volume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() },
@@ -229,12 +275,12 @@ pub(crate) fn resources(
     };
     let seconds = |d: Duration| i64::try_from(d.as_secs().max(1)).unwrap_or(i64::MAX);
     let job_object = Job {
-        metadata: meta(job.to_owned(), ns, job),
+        metadata: meta(run.clone(), ns, job, &run),
         spec: Some(JobSpec {
             backoff_limit: Some(0),
             active_deadline_seconds: Some(seconds(settings.active_deadline)),
             ttl_seconds_after_finished: Some(i32::try_from(settings.ttl_after_finished.as_secs()).unwrap_or(i32::MAX)),
-            template: PodTemplateSpec { metadata: Some(ObjectMeta { labels: Some(labels(job)), ..ObjectMeta::default() }), spec: Some(pod) },
+            template: PodTemplateSpec { metadata: Some(ObjectMeta { labels: Some(labels(job, &run)), ..ObjectMeta::default() }), spec: Some(pod) },
             ..JobSpec::default()
         }),
         ..Job::default()
@@ -271,113 +317,6 @@ pub fn job_state(job: &Job) -> JobState {
 /// The condition for `await_condition`: the Job completed or failed (or is gone).
 pub fn is_job_finished() -> impl Fn(Option<&Job>) -> bool {
     |job| job.is_none_or(|j| job_state(j) != JobState::Running)
-}
-
-fn not_found(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 404)
-}
-
-/// Run the objects: make way for them (a finished Job of the same name is
-/// deleted; a running one is an error), create them, wait, read the logs,
-/// clean up whatever happens.
-pub(crate) async fn run(client: Client, settings: &JobSettings, resources: JobResources, secrets: &[SecretString]) -> Result<JobOutcome> {
-    let job_name = resources.job.metadata.name.clone().expect("resources have names");
-    let ns = settings.namespace.as_str();
-    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
-    let secrets_api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-
-    make_way(&jobs, &job_name, settings.wait_timeout).await?;
-    delete_quietly(&secrets_api, &secret_name(&job_name), "secret").await?;
-    delete_quietly(&config_maps, &config_map_name(&job_name), "configmap").await?;
-
-    let pp = PostParams::default();
-    let created = async {
-        secrets_api.create(&pp, &resources.secret).await.map_err(|e| Error::kube(format!("create secret {}", secret_name(&job_name)), e))?;
-        config_maps.create(&pp, &resources.config_map).await.map_err(|e| Error::kube(format!("create configmap {}", config_map_name(&job_name)), e))?;
-        jobs.create(&pp, &resources.job).await.map_err(|e| Error::kube(format!("create job {job_name}"), e))?;
-        Ok::<_, Error>(())
-    }
-    .await;
-    let outcome = match created {
-        Ok(()) => wait_and_collect(&client, ns, &jobs, &job_name, settings.wait_timeout, secrets).await,
-        Err(e) => Err(e),
-    };
-    let cleaned = clean_up(&jobs, &secrets_api, &config_maps, &job_name).await;
-    let outcome = outcome?;
-    cleaned?;
-    Ok(outcome)
-}
-
-async fn make_way(jobs: &Api<Job>, name: &str, timeout: Duration) -> Result<()> {
-    let Some(previous) = jobs.get_opt(name).await.map_err(|e| Error::kube(format!("get job {name}"), e))? else { return Ok(()) };
-    if job_state(&previous) == JobState::Running && previous.metadata.deletion_timestamp.is_none() {
-        return Err(Error::AlreadyRunning { job: name.to_owned() });
-    }
-    tracing::info!(target: "deploy", job = name, "deleting the finished job of a previous run");
-    match jobs.delete(name, &DeleteParams::background()).await {
-        Ok(_) => {}
-        Err(e) if not_found(&e) => return Ok(()),
-        Err(e) => return Err(Error::kube(format!("delete job {name}"), e)),
-    }
-    let gone = await_condition(jobs.clone(), name, |j: Option<&Job>| j.is_none());
-    match tokio::time::timeout(timeout, gone).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(source)) => Err(Error::Watch { job: name.to_owned(), source }),
-        Err(_) => Err(Error::Timeout { job: name.to_owned(), waited: timeout }),
-    }
-}
-
-async fn delete_quietly<K>(api: &Api<K>, name: &str, kind: &str) -> Result<()>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    match api.delete(name, &DeleteParams::background()).await {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e) => Ok(()),
-        Err(e) => Err(Error::kube(format!("delete {kind} {name}"), e)),
-    }
-}
-
-async fn wait_and_collect(client: &Client, ns: &str, jobs: &Api<Job>, name: &str, timeout: Duration, secrets: &[SecretString]) -> Result<JobOutcome> {
-    let finished = await_condition(jobs.clone(), name, is_job_finished());
-    let job = match tokio::time::timeout(timeout, finished).await {
-        Ok(Ok(job)) => job,
-        Ok(Err(source)) => return Err(Error::Watch { job: name.to_owned(), source }),
-        Err(_) => return Err(Error::Timeout { job: name.to_owned(), waited: timeout }),
-    };
-    let state = job.as_ref().map_or(JobState::Failed("Deleted".into()), job_state);
-    let logs = scrub(&pod_logs(client, ns, name).await?, secrets);
-    match state {
-        JobState::Complete => Ok(JobOutcome { job: name.to_owned(), changes: deploy_core::PsqlScript::changes_in_output(&logs), logs }),
-        JobState::Failed(reason) => Err(Error::JobFailed { job: name.to_owned(), reason, errors: error_lines(&logs) }),
-        JobState::Running => unreachable!("the condition holds"),
-    }
-}
-
-/// The log of the newest pod labelled `job-name=<job>` (empty when none ran).
-async fn pod_logs(client: &Client, ns: &str, job: &str) -> Result<String> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let list = pods.list(&ListParams::default().labels(&format!("job-name={job}"))).await.map_err(|e| Error::kube(format!("list pods of job {job}"), e))?;
-    let Some(pod) = list.items.iter().max_by_key(|p| p.metadata.creation_timestamp.clone()) else { return Ok(String::new()) };
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    let params = LogParams { container: Some(CONTAINER.to_owned()), tail_lines: Some(2000), ..LogParams::default() };
-    match pods.logs(&pod_name, &params).await {
-        Ok(logs) => Ok(logs),
-        // A pod that never started has no log.
-        Err(kube::Error::Api(s)) if s.code == 400 || s.code == 404 => Ok(String::new()),
-        Err(e) => Err(Error::kube(format!("read the log of pod {pod_name}"), e)),
-    }
-}
-
-async fn clean_up(jobs: &Api<Job>, secrets: &Api<Secret>, config_maps: &Api<ConfigMap>, job: &str) -> Result<()> {
-    // batch/v1 Jobs orphan their pods unless deleted with background (or foreground) propagation.
-    let results = [
-        delete_quietly(jobs, job, "job").await,
-        delete_quietly(secrets, &secret_name(job), "secret").await,
-        delete_quietly(config_maps, &config_map_name(job), "configmap").await,
-    ];
-    results.into_iter().collect()
 }
 
 /// `logs` with every secret value and every SCRAM verifier replaced by `<redacted>`.
@@ -426,8 +365,32 @@ mod tests {
     #[test]
     fn job_names_are_dns_labels() {
         assert!(check_job_name("deploy-bootstrap").is_ok());
-        for bad in ["", "Upper", "-a", "a-", "a_b", &"a".repeat(53)] {
+        assert!(check_job_name(&"a".repeat(MAX_JOB_NAME)).is_ok());
+        for bad in ["", "Upper", "-a", "a-", "a_b", &"a".repeat(MAX_JOB_NAME + 1)] {
             assert!(check_job_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn every_run_has_its_own_name_within_the_dns_label_limit() {
+        let job = "a".repeat(MAX_JOB_NAME);
+        let runs: std::collections::BTreeSet<String> = (0..50).map(|_| run_name(&job)).collect();
+        assert_eq!(runs.len(), 50, "{runs:?}");
+        assert!(runs.iter().all(|r| r.len() == MAX_JOB_NAME + 6 && r.starts_with(&job)));
+        // The pod adds `-xxxxx` to the Job's name: still a 63-character label at most.
+        assert!(MAX_JOB_NAME + 6 + 6 <= 63);
+    }
+
+    #[test]
+    fn settings_need_a_deadline_and_a_bounded_wait() {
+        assert!(JobSettings::new("ns").validate().is_ok());
+        let mut s = JobSettings::new("ns");
+        s.wait_timeout = Duration::ZERO;
+        assert_eq!(deploy_core::Error::from(s.validate().unwrap_err()).invalid_field(), Some("settings.wait_timeout"));
+        s.wait_timeout = Duration::from_secs(25 * 3600);
+        assert!(s.validate().is_err());
+        let mut s = JobSettings::new("ns");
+        s.active_deadline = Duration::from_millis(10);
+        assert_eq!(deploy_core::Error::from(s.validate().unwrap_err()).invalid_field(), Some("settings.active_deadline"));
     }
 }

@@ -11,6 +11,19 @@
 //! a timeout, gets the pod's log (secrets scrubbed) and the changes made, and
 //! everything is deleted afterwards. [`minimal_role_yaml`] is the RBAC the
 //! caller needs.
+//!
+//! # Runs
+//!
+//! Each run has its own name (`NAME-xxxxx`) and objects. The Job is created
+//! first and owns its Secret and ConfigMap (`ownerReferences`), so the
+//! garbage collector removes them with it, and the Job's deadline and TTL
+//! remove the Job even when this process dies. A run deletes only what it
+//! created, each object on the precondition of its uid, also when its future
+//! is dropped. A run is refused while another run of the same Job is running.
+//!
+//! The clients [`client_from_env`] and [`client_from_credentials`] build have
+//! the connect and read timeouts of [`deploy_core::timeouts::Timeouts`]
+//! (`*_with` variants take the caller's).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -22,12 +35,13 @@ pub mod copy;
 pub mod error;
 pub mod job;
 pub mod rbac;
+mod run;
 pub mod service_account;
 
 pub use bootstrap::DatabaseBootstrapJob;
-pub use client::{client_from_credentials, client_from_env};
+pub use client::{client_from_credentials, client_from_credentials_with, client_from_env, client_from_env_with};
 pub use copy::PgCopyJob;
 pub use error::{Error, Result};
-pub use job::{JobOutcome, JobResources, JobSettings, JobState, PgEndpoint, is_job_finished, job_state};
+pub use job::{JobOutcome, JobResources, JobSettings, JobState, PgEndpoint, is_job_finished, job_state, run_name};
 pub use rbac::minimal_role_yaml;
 pub use service_account::{apply_irsa_service_account, irsa_service_account, service_account_object};

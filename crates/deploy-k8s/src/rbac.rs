@@ -2,7 +2,7 @@
 
 /// The minimal namespaced Role (YAML) for running [`crate::DatabaseBootstrapJob`]
 /// and [`crate::PgCopyJob`] in `namespace`: create and delete the Secret and
-/// ConfigMap; create, get, list, watch and delete Jobs; list pods and read their logs.
+/// ConfigMap; create, list, watch and delete Jobs; list pods and read their logs.
 /// Bind it to the caller with a RoleBinding.
 ///
 /// ```
@@ -22,7 +22,7 @@ rules:
   verbs: ["create", "delete"]
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["create", "get", "list", "watch", "delete"]
+  verbs: ["create", "list", "watch", "delete"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]

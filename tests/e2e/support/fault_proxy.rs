@@ -4,14 +4,15 @@
 //! number from `StdRng::seed_from_u64(seed ^ n)` and either answers an error
 //! itself without forwarding (503 `SlowDown`, 429, 500: `error_rate`), forwards
 //! and then cuts the connection half-way through the response body
-//! (`reset_rate`), or forwards untouched; it can add a fixed latency to every
-//! request. Every request is recorded (method, path and query, and bodies up
+//! (`reset_rate`), forwards and then answers 500 or drops the connection
+//! before any byte of the answer (`forward_fail_rate`: the server applied the
+//! request and the client does not know — where duplicates come from), or
+//! forwards untouched; it can add a fixed latency to every request. Every request is recorded (method, path and query, and bodies up
 //! to a size) so tests can count mutating requests and search for secrets.
 //!
 //! Traffic stays on 127.0.0.1: the proxy listens on a free loopback port and
 //! forwards only to the peer it is given.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -55,6 +56,14 @@ pub struct FaultConfig {
     pub error_rate: f64,
     /// Share of requests whose response is cut half-way through its body.
     pub reset_rate: f64,
+    /// Share of requests forwarded (the peer applies them) and then answered
+    /// 500 `InternalError` or cut before any byte of the answer, half each.
+    pub forward_fail_rate: f64,
+    /// The first request of each of these is forwarded and then failed as by
+    /// `forward_fail_rate`: an AWS operation (`CreateVpc`, matched on the last
+    /// part of `secretsmanager.CreateSecret`), or `METHOD /path` prefix for
+    /// REST requests (`POST /clusters`).
+    pub forward_fail_first: &'static [&'static str],
     /// Added before every request.
     pub latency: Duration,
     /// Request bodies up to this size are recorded.
@@ -64,7 +73,15 @@ pub struct FaultConfig {
 impl FaultConfig {
     /// Forward everything untouched, recording requests.
     pub fn transparent() -> Self {
-        FaultConfig { seed: 0, error_rate: 0.0, reset_rate: 0.0, latency: Duration::ZERO, capture_body_limit: 0 }
+        FaultConfig {
+            seed: 0,
+            error_rate: 0.0,
+            reset_rate: 0.0,
+            forward_fail_rate: 0.0,
+            forward_fail_first: &[],
+            latency: Duration::ZERO,
+            capture_body_limit: 0,
+        }
     }
 }
 
@@ -109,6 +126,8 @@ impl Captured {
 struct Shared {
     captured: Mutex<Vec<Captured>>,
     counter: AtomicU64,
+    /// The entries of `forward_fail_first` already used.
+    failed_first: Mutex<std::collections::HashSet<&'static str>>,
 }
 
 /// A running proxy; stops when dropped.
@@ -143,7 +162,14 @@ impl FaultProxy {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let (client, state, upstream, local) = (client.clone(), state.clone(), upstream.clone(), local.clone());
-                        async move { Ok::<_, Infallible>(handle(req, client, state, upstream, config, local).await) }
+                        async move {
+                            let response = handle(req, client, state, upstream, config, local).await;
+                            // A service error makes hyper close the connection without an answer.
+                            match response.extensions().get::<DropConnection>() {
+                                Some(_) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected: dropped after forwarding")),
+                                None => Ok(response),
+                            }
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
@@ -183,6 +209,10 @@ impl Drop for FaultProxy {
         self.task.abort();
     }
 }
+
+/// Marks a response the proxy does not send: it closes the connection instead.
+#[derive(Clone, Copy)]
+struct DropConnection;
 
 /// See [`Captured::aws_operation`].
 fn aws_operation(path: &str, headers: &hyper::HeaderMap, body: &Bytes) -> Option<String> {
@@ -260,6 +290,14 @@ async fn handle(
         return Response::builder().status(status).header("content-type", "application/xml").body(full(xml)).unwrap();
     }
     let reset = roll < config.error_rate + config.reset_rate;
+    let operation = aws_operation(&path, &parts.headers, &body);
+    let first = config.forward_fail_first.iter().copied().find(|entry| match &operation {
+        Some(op) => op.rsplit('.').next() == Some(*entry),
+        None => format!("{} {path}", parts.method).starts_with(*entry),
+    });
+    let first = first.filter(|entry| shared.failed_first.lock().unwrap().insert(*entry));
+    let fail_after = !reset && (first.is_some() || roll < config.error_rate + config.reset_rate + config.forward_fail_rate);
+    let drop_after = rng.random::<bool>();
     // RPC v2 CBOR (current aws-sdk-cloudwatch) goes to moto as JSON 1.0 and comes back as CBOR.
     let rpc_v2 = cbor::rpc_v2_operation(&path, &parts.headers);
     let (forward_path, forward_headers, forward_body) = match &rpc_v2 {
@@ -299,6 +337,18 @@ async fn handle(
         Ok(b) => b.to_bytes(),
         Err(e) => return Response::builder().status(StatusCode::BAD_GATEWAY).body(full(format!("proxy: {e}"))).unwrap(),
     };
+    if fail_after {
+        // The peer applied the request; its answer never reaches the client.
+        if drop_after {
+            record("forwarded, then dropped".into());
+            let mut response = Response::new(full(Bytes::new()));
+            response.extensions_mut().insert(DropConnection);
+            return response;
+        }
+        record("forwarded, then error 500".into());
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>injected by the fault proxy after forwarding</Message></Error>";
+        return Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).header("content-type", "application/xml").body(full(xml)).unwrap();
+    }
     if rpc_v2.is_some() {
         rbytes = match cbor::response_to_cbor(&rbytes) {
             Ok(b) => b,

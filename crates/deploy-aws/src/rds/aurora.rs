@@ -904,6 +904,31 @@ impl RdsDatabase {
         Ok(())
     }
 
+    /// Set the cluster's master password and wait until no change of it is pending.
+    pub(super) async fn set_cluster_admin_password(&self, name: &ResourceName, password: &deploy_core::Password) -> Result<()> {
+        self.get_cluster(name).await?;
+        self.client
+            .modify_db_cluster()
+            .db_cluster_identifier(name.as_str())
+            .master_user_password(password.expose())
+            .apply_immediately(true)
+            .send()
+            .await
+            .on(op("ModifyDBCluster"), "database", name.as_str())?;
+        self.waiter
+            .wait(&format!("cluster {name} to use the new admin password"), || async {
+                let out = self.client.describe_db_clusters().db_cluster_identifier(name.as_str()).send().await.on(
+                    op("DescribeDBClusters"),
+                    "database",
+                    name.as_str(),
+                )?;
+                let pending = out.db_clusters().first().and_then(|c| c.pending_modified_values()).is_some_and(|p| p.master_user_password().is_some());
+                Ok(if pending { Poll::Pending("resetting-master-credentials".into()) } else { Poll::Ready(()) })
+            })
+            .await?;
+        self.wait_cluster(name, "available", |_| true).await.map(|_| ())
+    }
+
     async fn modify_protection(&self, name: &ResourceName, on: bool) -> Result<()> {
         self.client
             .modify_db_cluster()

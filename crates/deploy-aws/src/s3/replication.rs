@@ -464,7 +464,7 @@ mod with_iam {
 
     use super::*;
     use crate::iam::{Iam, ManagedPolicySpec, RoleSpec};
-    use crate::policy::{equivalent, trust_service};
+    use crate::policy::{bucket_arn, equivalent, trust_service_in};
 
     impl ReplicationSpec {
         /// The managed policy of the role: [`ReplicationSpec::role_policy`],
@@ -476,11 +476,21 @@ mod with_iam {
             }
         }
 
-        /// The role: trusting `s3.amazonaws.com`, with `policy_arn` attached.
+        /// The role's trust: `s3.amazonaws.com`, only for account `account_id`
+        /// (`aws:SourceAccount`) and the source bucket (`aws:SourceArn`), as
+        /// S3's replication documentation shows, against the confused deputy.
+        pub fn role_trust(&self, partition: &str, account_id: &str) -> crate::policy::PolicyDocument {
+            trust_service_in(REPLICATION_SERVICE, account_id, Some(&bucket_arn(partition, &self.source)))
+        }
+
+        /// The role: trusting `s3.amazonaws.com` for the source bucket of the
+        /// account of `policy_arn` ([`ReplicationSpec::role_trust`]), with `policy_arn` attached.
         pub fn role_spec(&self, policy_arn: &str) -> RoleSpec {
+            let mut parts = policy_arn.split(':');
+            let (partition, account) = (parts.nth(1).unwrap_or("aws"), parts.nth(2).unwrap_or_default());
             RoleSpec {
                 description: format!("S3 replication of {} to {}", self.source, self.destination),
-                ..RoleSpec::new(self.role.clone(), trust_service(REPLICATION_SERVICE)).with_managed_policy(policy_arn)
+                ..RoleSpec::new(self.role.clone(), self.role_trust(partition, account)).with_managed_policy(policy_arn)
             }
         }
     }
@@ -520,7 +530,7 @@ mod with_iam {
             let rule = format!("{} on {}", spec.rule_id(), spec.source);
             match (&role, &policy) {
                 (Some(role), Some(policy)) => {
-                    let trust = serde_json::to_value(trust_service(REPLICATION_SERVICE)).expect("a policy serializes");
+                    let trust = serde_json::to_value(&spec.role_spec(&policy.arn).trust).expect("a policy serializes");
                     if !equivalent(&role.trust, &trust) {
                         plan.push(Change::update("iam role", spec.role.as_str(), vec![FieldChange::new("trust", &role.trust, &trust)]));
                     }
@@ -612,7 +622,8 @@ mod with_iam {
             match &role {
                 None => checks.push(ReplicationCheck::new("role", false, format!("`{}` does not exist", spec.role))),
                 Some(role) => {
-                    let trust = serde_json::to_value(trust_service(REPLICATION_SERVICE)).expect("a policy serializes");
+                    let account = role.arn.split(':').nth(4).unwrap_or_default();
+                    let trust = serde_json::to_value(spec.role_trust(self.partition, account)).expect("a policy serializes");
                     let ok = equivalent(&role.trust, &trust);
                     let detail = if ok { format!("{} trusts {REPLICATION_SERVICE}", role.arn) } else { format!("trust is {}, should be {trust}", role.trust) };
                     checks.push(ReplicationCheck::new("role trust", ok, detail));

@@ -45,6 +45,12 @@ async fn bucket_user_policy_and_access_key_as_in_the_runbook_then_nothing() {
     let held = parse_policy(version.policy_version().unwrap().document().unwrap()).unwrap();
     assert!(equivalent(&held, &serde_json::to_value(&document).unwrap()), "{held}");
     assert!(!held.to_string().contains(r#""Resource":"*""#) && !held.to_string().contains(r#""*"]"#), "{held}");
+    // Least privilege, read back from IAM: the object actions listed, nothing of NEVER_GRANTED, no wildcard action.
+    assert!(deploy_aws::policy::overly_broad_actions(&held).is_empty(), "{held}");
+    for never in deploy_aws::policy::NEVER_GRANTED {
+        assert!(!held.to_string().contains(&format!("\"{never}\"")), "{never} granted: {held}");
+    }
+    assert!(held.to_string().contains("s3:PutObject") && held.to_string().contains("s3:AbortMultipartUpload"), "{held}");
     let attached = raw.list_attached_user_policies().user_name(user_name.as_str()).send().await.unwrap();
     assert!(attached.attached_policies().iter().any(|p| p.policy_arn() == Some(policy.info.arn.as_str())));
     let stored = secrets.get_secret(&secret).await.unwrap();

@@ -140,3 +140,55 @@ async fn the_deeploy_key_policy_names_the_callers_account() {
     assert!(equivalent(&key.policy, &serde_json::to_value(deeploy_key_policy(me.partition(), &me.account, &app)).unwrap()));
     aws.kms().schedule_key_deletion(&spec.alias, 7, &Confirm::new(spec.alias.as_str())).await.unwrap();
 }
+
+/// CreateKey has no client token: when its answer is lost after KMS made the
+/// key, the key is found by its creation token; one key per alias.
+#[tokio::test]
+async fn a_lost_answer_to_create_key_makes_one_key_per_alias() {
+    use crate::faults::{FailOperation, When};
+    let conf = moto!("kms::a_lost_answer_to_create_key_makes_one_key_per_alias");
+    let lost = FailOperation::new("CreateKey", When::AfterAs500, 1);
+    let log = RequestLog::new();
+    let kms = AwsBackends::from_conf(&conf).with_request_log(&log).with_interceptor(lost.interceptor()).kms();
+    let description = format!("lost answer {}", names().prefix());
+    let spec = KeySpec { description: description.clone(), ..KeySpec::new(alias("lost")) };
+    let key = kms.ensure_key(&spec).await.unwrap();
+    assert_eq!(lost.hits(), 1);
+    assert_eq!(log.count("CreateKey"), 1, "the creation whose answer was lost was sent again");
+    let mut same = Vec::new();
+    let mut pages = kms.client().list_keys().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for k in page.unwrap().keys() {
+            let meta = kms.client().describe_key().key_id(k.key_id().unwrap()).send().await.unwrap();
+            if meta.key_metadata().unwrap().description() == Some(description.as_str()) {
+                same.push(k.key_id().unwrap().to_owned());
+            }
+        }
+    }
+    assert_eq!(same, [key.info.key_id.clone()], "keys made for {}", spec.alias);
+    assert!(!key.info.tags.contains_key("deploy:client-token"), "the creation token shows as a tag of the spec");
+    log.clear();
+    assert!(kms.ensure_key(&spec).await.unwrap().plan.is_empty());
+    assert!(log.mutating().is_empty(), "{:?}", log.mutating());
+}
+
+/// A key for AWS services (CloudWatch alarms publishing to an encrypted SNS
+/// topic): read back from moto, each service statement is bound to the
+/// account (`aws:SourceAccount`), CloudWatch's to its alarms (`aws:SourceArn`).
+#[tokio::test]
+async fn a_service_key_policy_binds_each_service_to_the_account() {
+    let conf = moto!("kms::a_service_key_policy_binds_each_service_to_the_account");
+    let kms = AwsBackends::from_conf(&conf).kms();
+    let spec = KeySpec::new(alias("alerts")).with_policy(KeyPolicy::ServiceUse { services: vec!["cloudwatch.amazonaws.com".into()] });
+    let key = kms.ensure_key(&spec).await.unwrap().info;
+    let policy = kms.client().get_key_policy().key_id(&key.key_id).policy_name("default").send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let service = policy["Statement"].as_array().unwrap().iter().find(|s| s["Principal"].get("Service").is_some()).expect("a service statement");
+    assert_eq!(service["Condition"]["StringEquals"]["aws:SourceAccount"], serde_json::json!([key.account_id]), "{service}");
+    assert_eq!(
+        service["Condition"]["ArnLike"]["aws:SourceArn"],
+        serde_json::json!([format!("arn:aws:cloudwatch:*:{}:alarm:*", key.account_id)]),
+        "{service}"
+    );
+    assert!(kms.ensure_key(&spec).await.unwrap().plan.is_empty());
+}

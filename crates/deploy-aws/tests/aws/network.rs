@@ -301,3 +301,28 @@ async fn bad_input_is_rejected_before_any_request() {
     let e = network.ensure_vpc(&vpc("10.1.0.0/18")).await.unwrap_err();
     assert!(e.invalid_field().is_none() && e.is_retryable(), "{e:?}");
 }
+
+/// CreateVpc and CreateSubnet have no client token: when their answer is lost
+/// after EC2 made them (an interceptor fails the answer), the creation token
+/// finds what was made, and nothing is made twice.
+#[tokio::test]
+async fn a_lost_answer_to_create_vpc_or_create_subnet_makes_nothing_twice() {
+    use crate::faults::{FailOperation, When};
+    let conf = moto!("network::a_lost_answer_to_create_vpc_or_create_subnet_makes_nothing_twice");
+    let (vpc_lost, subnet_lost) = (FailOperation::new("CreateVpc", When::AfterAs500, 1), FailOperation::new("CreateSubnet", When::After, 2));
+    let log = RequestLog::new();
+    let network = AwsBackends::from_conf(&conf).with_request_log(&log).with_interceptor(vpc_lost.interceptor()).with_interceptor(subnet_lost.interceptor()).network();
+    let spec = simphera(names().prefix());
+    let made = network.ensure_vpc(&spec).await.unwrap();
+    assert_eq!((vpc_lost.hits(), subnet_lost.hits()), (1, 2));
+    assert_eq!((log.count("CreateVpc"), log.count("CreateSubnet")), (1, 5), "a creation whose answer was lost was sent again");
+    let raw = network.client();
+    let named = raw.describe_vpcs().filters(aws_sdk_ec2::types::Filter::builder().name("tag:Name").values(spec.name.as_str()).build()).send().await.unwrap();
+    assert_eq!(named.vpcs().len(), 1, "two VPCs named {}", spec.name);
+    let subnets = network.subnets(&made.info.vpc_id).await.unwrap();
+    assert_eq!(subnets.len(), 5, "{subnets:?}");
+    // The creation token is not part of the spec: a second ensure changes nothing.
+    log.clear();
+    assert!(network.ensure_vpc(&spec).await.unwrap().plan.is_empty());
+    assert!(log.mutating().is_empty(), "{:?}", log.mutating());
+}

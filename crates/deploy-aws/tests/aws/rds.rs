@@ -213,3 +213,56 @@ async fn bad_input_fails_before_any_request() {
     assert!(matches!(e, Error::ConfirmationRequired { .. }));
     assert!(log.requests().is_empty(), "{:?}", log.requests());
 }
+
+/// SIMPHERA's credential rotation of the administrator password on moto: the
+/// new password goes to the pending secret, then to the instance
+/// (`ModifyDBInstance` `MasterUserPassword`), then to the secret; with
+/// `ModifyDBInstance` failing, the secret keeps the old password and the
+/// pending one holds the new, which the next run finishes with.
+#[tokio::test]
+async fn the_admin_password_rotates_through_a_pending_secret_and_survives_a_failed_modify() {
+    use deploy_core::SecretStore as _;
+    use deploy_core::recipes::{password::pending_secret, rotate_admin_password};
+    use secrecy::ExposeSecret as _;
+
+    use crate::faults::{FailOperation, When};
+    let conf = moto!("rds::the_admin_password_rotates_through_a_pending_secret_and_survives_a_failed_modify");
+    let log = RequestLog::new();
+    let modify = FailOperation::new("ModifyDBInstance", When::Before, 0);
+    let aws = AwsBackends::from_conf(&conf).with_request_log(&log).with_waiter(fast()).with_interceptor(modify.interceptor());
+    let (db, secrets) = (aws.rds(), aws.secrets());
+    let n = names();
+    let mut spec = vectice_spec(&n);
+    let secret = deploy_core::SecretName::new(format!("{}-db-admin", n.prefix())).unwrap();
+    let first = spec.admin_password.clone().unwrap();
+    secrets.put_secret(&secret, first.secret().clone(), &Default::default()).await.unwrap();
+    spec.admin_password_secret = Some(secret.clone());
+    db.ensure_database(&spec).await.unwrap();
+    let value = |s: deploy_core::SecretName| {
+        let secrets = secrets.clone();
+        async move { secrets.get_secret(&s).await.unwrap().value.expose_secret().to_owned() }
+    };
+
+    log.clear();
+    rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::simphera(), 24).await.unwrap();
+    let second = value(secret.clone()).await;
+    assert_ne!(second, first.expose());
+    let ops: Vec<String> = log.mutating().iter().map(|r| r.operation.clone()).collect();
+    assert_eq!(ops, ["CreateSecret", "ModifyDBInstance", "PutSecretValue", "DeleteSecret"], "{ops:?}");
+    let pending = pending_secret(&secret).unwrap();
+    assert!(!secrets.secret_exists(&pending).await.unwrap());
+
+    modify.arm(1);
+    rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::simphera(), 24).await.unwrap_err();
+    assert_eq!(modify.hits(), 1);
+    assert_eq!(value(secret.clone()).await, second, "the secret changed before the instance took the password");
+    let third = value(pending.clone()).await;
+    let finished = rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::simphera(), 24).await.unwrap();
+    assert!(finished.resumed);
+    assert_eq!(value(secret.clone()).await, third);
+    assert!(!secrets.secret_exists(&pending).await.unwrap());
+
+    db.set_deletion_protection(&spec.name, false).await.unwrap();
+    db.delete_database(&spec.name, &FinalSnapshot::Skip, &Confirm::new(spec.name.as_str())).await.unwrap();
+    secrets.delete_secret(&secret, &Confirm::new(secret.as_str())).await.unwrap();
+}

@@ -3,7 +3,7 @@
 
 use aws_sdk_s3::types::{ReplicationConfiguration, ReplicationRuleStatus};
 use deploy_aws::iam::IamName;
-use deploy_aws::policy::{PolicyDocument, equivalent, trust_service};
+use deploy_aws::policy::{PolicyDocument, equivalent};
 use deploy_aws::s3::{REPLICATION_SERVICE, ReplicationSpec, S3Store};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::{BucketSpec, Error, ObjectStore};
@@ -64,8 +64,14 @@ async fn ensure_sets_up_replication_once_check_reports_it_and_drift_is_fixed() {
     assert_eq!(rule.destination().unwrap().bucket(), format!("arn:aws:s3:::{}", spec.destination));
     assert_eq!(rule.filter().and_then(|f| f.prefix()).unwrap_or_default(), "");
 
-    // The role trusts S3 only; its policy names both buckets and never "*".
-    assert!(equivalent(&role.trust, &serde_json::to_value(trust_service(REPLICATION_SERVICE)).unwrap()), "{}", role.trust);
+    // The role trusts S3 only, acting for this account and the source bucket (read back from moto);
+    // its policy names both buckets and never "*".
+    let account = role.arn.split(':').nth(4).unwrap();
+    assert!(equivalent(&role.trust, &serde_json::to_value(spec.role_trust("aws", account)).unwrap()), "{}", role.trust);
+    let statement = &role.trust["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"], serde_json::json!([REPLICATION_SERVICE]), "{statement}");
+    assert_eq!(statement["Condition"]["StringEquals"]["aws:SourceAccount"], serde_json::json!([account]), "{statement}");
+    assert_eq!(statement["Condition"]["ArnLike"]["aws:SourceArn"], serde_json::json!([format!("arn:aws:s3:::{}", spec.source)]), "{statement}");
     let policy = iam.describe_policy(&spec.role).await.unwrap();
     assert!(role.managed_policies.contains(&policy.arn), "{role:?}");
     let text = policy.document.to_string();

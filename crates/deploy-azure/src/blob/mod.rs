@@ -214,18 +214,25 @@ impl BlobStoreBuilder {
     /// Authenticate with an account SAS for the blob service signed here from
     /// `account`'s key, read from environment variable `key_var` (a key never
     /// belongs on a command line), valid from 5 minutes ago for `valid`, over
-    /// plain HTTP too only when the endpoint set so far is `http://` (a local
-    /// emulator). Set the endpoint first.
+    /// HTTPS only, or plain HTTP too when the endpoint set so far is
+    /// `http://` on a loopback host (a local emulator). Set the endpoint first.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] on field `key_var` (its name, never its value)
-    /// when the variable is unset or empty, or as [`AccountSas`]'s builder.
+    /// [`Error::InvalidInput`] on field `endpoint` when it is plain HTTP to a
+    /// host other than loopback (before the key is read); on field `key_var`
+    /// (its name, never its value) when the variable is unset or empty, or as
+    /// [`AccountSas`]'s builder.
     pub fn account_key_from_env(
         self,
         account: &str,
         key_var: &str,
         valid: Duration,
     ) -> Result<Self> {
+        let protocol = match self.endpoint.as_deref().map(Url::parse) {
+            Some(Ok(url)) => crate::sas::SasProtocol::for_endpoint(url.scheme(), url.host_str().unwrap_or_default())
+                .map_err(|e| Error::invalid("endpoint", e.to_string(), crate::sas::PLAIN_HTTP_RULE))?,
+            _ => crate::sas::SasProtocol::HttpsOnly,
+        };
         let key = std::env::var(key_var)
             .ok()
             .filter(|k| !k.is_empty())
@@ -236,10 +243,6 @@ impl BlobStoreBuilder {
                     "the storage account key, to sign an account SAS locally",
                 )
             })?;
-        let plain_http = self
-            .endpoint
-            .as_deref()
-            .is_some_and(|e| e.starts_with("http://"));
         let now = Timestamp::now();
         let sas = AccountSas::builder(account, SecretString::from(key))
             .services("b")
@@ -247,11 +250,7 @@ impl BlobStoreBuilder {
             .permissions("racwdl")
             .start(now - jiff::SignedDuration::from_mins(5))
             .expiry(now + jiff::SignedDuration::try_from(valid).unwrap_or(jiff::SignedDuration::from_hours(1)))
-            .protocol(if plain_http {
-                crate::sas::SasProtocol::HttpsAndHttp
-            } else {
-                crate::sas::SasProtocol::HttpsOnly
-            })
+            .protocol(protocol)
             .build()
             .map_err(|e| Error::invalid(key_var, e.to_string(), "a storage account name and its base64 key"))?;
         Ok(self.sas(&sas))
@@ -350,6 +349,10 @@ impl BlobStoreBuilder {
                 "is plain HTTP with a token credential",
                 "bearer tokens are sent over HTTPS only; use a SAS for a local emulator",
             ));
+        }
+        if matches!(auth, Auth::Sas(_)) {
+            crate::sas::SasProtocol::for_endpoint(endpoint.scheme(), endpoint.host_str().unwrap_or_default())
+                .map_err(|e| Error::invalid("endpoint", e.to_string(), crate::sas::PLAIN_HTTP_RULE))?;
         }
         if !(1..=5000 * 1024 * 1024).contains(&self.single_put_limit) {
             return Err(Error::invalid(

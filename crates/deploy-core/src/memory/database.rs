@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{InMemoryCloud, Pending, current};
 use crate::database::{
@@ -8,13 +9,15 @@ use crate::database::{
 };
 use crate::error::{Confirm, Error, Result};
 use crate::plan::{Action, Change, Plan};
-use crate::validate::ResourceName;
+use crate::validate::{Password, ResourceName};
 use crate::waiter::Poll;
 
 pub(super) struct MemDatabase {
     info: DatabaseInfo,
     created: Timestamp,
     pending: Option<Pending>,
+    /// The administrator's password the instance uses now.
+    admin_password: Option<SecretString>,
 }
 
 pub(super) struct MemSnapshot {
@@ -105,6 +108,7 @@ impl InMemoryCloud {
     }
 
     fn insert_database(&self, mut info: DatabaseInfo, target: &RestoreTarget) -> Result<()> {
+        let source_name = info.name.clone();
         let mut state = self.state();
         if state.databases.contains_key(target.name.as_str()) {
             return Err(Error::already_exists("database", target.name.as_str()));
@@ -121,11 +125,23 @@ impl InMemoryCloud {
             info.instance_class = class.clone();
         }
         let until = self.ready_at();
+        // A restored instance keeps its source's administrator password.
+        let admin_password = state.databases.values().find(|d| d.info.name == source_name).and_then(|d| d.admin_password.clone());
         state.databases.insert(
             target.name.as_str().to_owned(),
-            MemDatabase { info, created: Timestamp::now(), pending: Pending::new(until, "creating") },
+            MemDatabase { info, created: Timestamp::now(), pending: Pending::new(until, "creating"), admin_password },
         );
         Ok(())
+    }
+
+    /// Whether `database` uses `password` as its administrator's password now
+    /// (what a sign-in would tell; for tests of password rotation).
+    pub fn admin_password_is(&self, database: &ResourceName, password: &str) -> bool {
+        self.state()
+            .databases
+            .get(database.as_str())
+            .and_then(|d| d.admin_password.as_ref())
+            .is_some_and(|p| p.expose_secret() == password)
     }
 }
 
@@ -153,9 +169,10 @@ impl Database for InMemoryCloud {
             let mut state = self.state();
             match state.databases.get_mut(spec.name.as_str()) {
                 None => {
+                    let admin_password = spec.admin_password.as_ref().map(|p| p.secret().clone());
                     state.databases.insert(
                         spec.name.as_str().to_owned(),
-                        MemDatabase { info: info_from_spec(spec), created: Timestamp::now(), pending: Pending::new(until, "creating") },
+                        MemDatabase { info: info_from_spec(spec), created: Timestamp::now(), pending: Pending::new(until, "creating"), admin_password },
                     );
                 }
                 Some(db) => {
@@ -271,6 +288,19 @@ impl Database for InMemoryCloud {
             db.info.deletion_protection = on;
         }
         Ok(())
+    }
+
+    async fn set_admin_password(&self, database: &ResourceName, password: &Password) -> Result<()> {
+        self.describe(database)?;
+        self.enter("set_admin_password", true)?;
+        {
+            let until = self.ready_at();
+            let mut state = self.state();
+            let db = state.databases.get_mut(database.as_str()).ok_or_else(|| no_database(database))?;
+            db.admin_password = Some(password.secret().clone());
+            db.pending = Pending::new(until, "resetting-master-credentials");
+        }
+        self.wait_database(database, "using the new administrator password").await.map(|_| ())
     }
 
     async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {

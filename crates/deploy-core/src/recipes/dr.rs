@@ -3,6 +3,7 @@
 //! SIMPHERA recovery runbooks).
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -11,9 +12,11 @@ use super::bucket::{
     snapshot_bucket,
 };
 use crate::backup::{BackupVault, RecoveryPoint};
-use crate::database::{Database, DatabaseInfo, DatabaseStatus, RestorePoint, RestoreTarget, SnapshotInfo};
+use crate::database::{Database, DatabaseInfo, DatabaseStatus, RestorePoint, RestoreTarget, SnapshotInfo, SnapshotStatus};
 use crate::error::{Error, Result};
+use crate::observe::Observer;
 use crate::validate::ResourceName;
+use crate::waiter::{Poll, Waiter};
 
 /// How the database part of a backup is taken.
 #[derive(Clone, Copy, Debug)]
@@ -51,11 +54,14 @@ pub struct DrBackupReport {
     /// The recovery point, when one was taken.
     #[serde(skip)]
     pub recovery_point: Option<RecoveryPoint>,
+    /// The backup resumed was complete already: nothing was done.
+    pub already_complete: bool,
 }
 
 impl fmt::Display for DrBackupReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "DR backup {}", self.bucket.id)?;
+        let complete = if self.already_complete { " (complete already: nothing done)" } else { "" };
+        writeln!(f, "DR backup {}{complete}", self.bucket.id)?;
         match (&self.database_snapshot, &self.recovery_point) {
             (Some(s), _) => writeln!(f, "  database: snapshot {} of {} ({:?})", s.name, s.database, s.status)?,
             (_, Some(p)) => writeln!(f, "  database: recovery point {} of {}", p.id, p.resource)?,
@@ -74,20 +80,35 @@ pub fn snapshot_name(instance: &ResourceName, id: &SnapshotId) -> Result<Resourc
     ResourceName::new(format!("{instance}-{stamp}")).map_err(|e| e.in_field("database snapshot name"))
 }
 
+/// How long a DR backup waits for a database snapshot that an earlier run
+/// started and that is still being taken.
+pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(6 * 3600);
+
 /// Back up: the database (snapshot or recovery point), then the bucket snapshot.
 /// The database is first so that the bucket copy is at least as new as it.
 ///
+/// Resumable as a whole: with [`SnapshotOptions::id`] of an earlier run, a
+/// database snapshot of that id *of that instance* counts as taken (waited
+/// for while it is still being taken), the bucket snapshot copies only what
+/// is missing, and a backup that is complete already (its manifest exists)
+/// succeeds changing nothing ([`DrBackupReport::already_complete`]).
+///
 /// # Errors
-/// Errors of the database backup (nothing else is done then) and of the bucket snapshot.
+/// Errors of the database backup (nothing else is done then) and of the
+/// bucket snapshot; [`Error::Conflict`] when a snapshot of that name exists
+/// but was taken of another instance.
 pub async fn dr_backup(database: DatabaseBackup<'_>, source: Location<'_>, backup: Location<'_>, options: &SnapshotOptions) -> Result<DrBackupReport> {
     let mut options = options.clone();
+    let resuming = options.id.is_some();
     let id = options.id.get_or_insert_with(SnapshotId::now).clone();
+    if resuming && let Some(report) = complete_backup(database, backup, &options, &id).await? {
+        return Ok(report);
+    }
     let (mut database_snapshot, mut recovery_point) = (None, None);
     match database {
         DatabaseBackup::Snapshot { backend, instance } => {
             let name = snapshot_name(instance, &id)?;
-            options.observer.step(format!("snapshot database {instance} as {name}"));
-            database_snapshot = Some(backend.create_snapshot(instance, &name).await?);
+            database_snapshot = Some(take_snapshot(backend, instance, &name, &options.observer).await?);
         }
         DatabaseBackup::RecoveryPoint { backend, vault, resource, role } => {
             options.observer.step(format!("back up {resource} into vault {vault}"));
@@ -96,7 +117,89 @@ pub async fn dr_backup(database: DatabaseBackup<'_>, source: Location<'_>, backu
         DatabaseBackup::None => {}
     }
     let bucket = snapshot_bucket(source, backup, &options).await?;
-    Ok(DrBackupReport { bucket, database_snapshot, recovery_point })
+    Ok(DrBackupReport { bucket, database_snapshot, recovery_point, already_complete: false })
+}
+
+/// The report of backup `id` when it is complete (its manifest exists), having
+/// changed nothing; `None` when it is not.
+async fn complete_backup(database: DatabaseBackup<'_>, backup: Location<'_>, options: &SnapshotOptions, id: &SnapshotId) -> Result<Option<DrBackupReport>> {
+    let manifest = match super::bucket::read_manifest(backup, &options.layout, id).await {
+        Ok(manifest) => manifest,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    options.observer.step(format!("backup {id} is complete already: nothing to do"));
+    let database_snapshot = match database {
+        DatabaseBackup::Snapshot { backend, instance } => {
+            let name = snapshot_name(instance, id)?;
+            backend.list_snapshots(instance).await?.into_iter().find(|s| s.name == name)
+        }
+        DatabaseBackup::RecoveryPoint { .. } | DatabaseBackup::None => None,
+    };
+    let objects = manifest.objects.len() as u64;
+    let bucket = SnapshotReport {
+        id: id.clone(),
+        folder: options.layout.folder(id),
+        manifest_key: options.layout.manifest_key(id),
+        objects,
+        bytes: manifest.total_bytes,
+        copied: 0,
+        skipped: objects,
+        server_side: false,
+        throttled: 0,
+        lowest_concurrency: options.concurrency,
+        duration: Duration::ZERO,
+    };
+    Ok(Some(DrBackupReport { bucket, database_snapshot, recovery_point: None, already_complete: true }))
+}
+
+/// Take snapshot `name` of `instance`, or find it taken by an earlier run of
+/// this backup: a snapshot of that name *of this instance* counts as taken
+/// (waited for while it is being taken); one of another instance is a conflict.
+async fn take_snapshot(backend: &dyn Database, instance: &ResourceName, name: &ResourceName, observer: &Observer) -> Result<SnapshotInfo> {
+    let existing = |list: Vec<SnapshotInfo>| list.into_iter().find(|s| s.name == *name);
+    if let Some(found) = existing(backend.list_snapshots(instance).await?) {
+        observer.step(format!("database snapshot {name} of {instance} was taken by an earlier run"));
+        return wait_snapshot(backend, instance, found, observer).await;
+    }
+    observer.step(format!("snapshot database {instance} as {name}"));
+    match backend.create_snapshot(instance, name).await {
+        Ok(info) => Ok(info),
+        // Taken meanwhile (a run beside this one, or an earlier attempt whose
+        // answer was lost), or a snapshot of that name of another instance.
+        Err(Error::AlreadyExists { .. }) => match existing(backend.list_snapshots(instance).await?) {
+            Some(found) => wait_snapshot(backend, instance, found, observer).await,
+            None => Err(Error::conflict(
+                "database snapshot",
+                name.as_str(),
+                format!("exists, but not as a snapshot of {instance}: it belongs to another instance"),
+            )),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// `found` once it is available.
+async fn wait_snapshot(backend: &dyn Database, instance: &ResourceName, found: SnapshotInfo, observer: &Observer) -> Result<SnapshotInfo> {
+    if found.status == SnapshotStatus::Available {
+        return Ok(found);
+    }
+    let name = found.name.clone();
+    let waiter = Waiter::new(SNAPSHOT_WAIT).with_delays(Duration::from_millis(500), Duration::from_secs(30)).with_observer(observer.clone());
+    waiter
+        .wait(&format!("database snapshot {name} to be available"), || async {
+            let current = backend.list_snapshots(instance).await?.into_iter().find(|s| s.name == name);
+            Ok(match current {
+                None => Poll::Failed("deleted".into()),
+                Some(s) => match &s.status {
+                    SnapshotStatus::Available => Poll::Ready(s),
+                    SnapshotStatus::Other(state) if ["failed", "error", "deleted", "deleting"].iter().any(|f| state.contains(f)) => Poll::Failed(state.clone()),
+                    SnapshotStatus::Creating => Poll::Pending("creating".into()),
+                    SnapshotStatus::Other(state) => Poll::Pending(state.clone()),
+                },
+            })
+        })
+        .await
 }
 
 /// How the database part of a restore is done.

@@ -3,7 +3,9 @@
 mod bad_input;
 mod bootstrap;
 mod conformance;
+mod dr;
 mod env;
 mod recipes;
+mod rotation;
 mod secrecy_sentinel;
 mod support;

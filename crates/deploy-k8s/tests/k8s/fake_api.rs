@@ -1,9 +1,17 @@
 //! An in-process fake Kubernetes API server (a `tower::service_fn` behind a
-//! real `kube::Client`): Secrets, ConfigMaps, Jobs with list + watch, Pods with
-//! logs, a simulated pod lifecycle per Job, and server-side apply of
-//! ServiceAccounts' labels and annotations. Deleting a Job with background
-//! propagation removes its pods, as the garbage collector would; without it
-//! they are orphaned.
+//! real `kube::Client`): Secrets, ConfigMaps, Jobs with list (field and label
+//! selectors) + watch, Pods with logs, a simulated pod lifecycle per Job, and
+//! server-side apply of ServiceAccounts' labels and annotations.
+//!
+//! As a cluster does: every object gets a uid; a delete with a uid
+//! precondition that does not match is refused (409); deleting a Job with
+//! background propagation removes its pods and the Secrets and ConfigMaps it
+//! owns (`ownerReferences`), as the garbage collector would, and without it
+//! they are orphaned; the kubelet starts a Job's pod only once the Secret and
+//! ConfigMap it mounts exist; the job controller fails a Job at its
+//! `activeDeadlineSeconds` and deletes it `ttlSecondsAfterFinished` after it
+//! finished. Those durations count in "seconds" of [`FakeApi::with_seconds`]
+//! (1 s unless a test speeds time up).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -29,10 +37,10 @@ pub enum Behavior {
     Succeed { logs: String },
     /// Runs, prints `logs`, exits 1: the Job fails (`BackoffLimitExceeded`).
     Fail { logs: String },
-    /// Runs until the Job's `activeDeadlineSeconds` (read as milliseconds here, to keep tests fast):
-    /// the Job fails (`DeadlineExceeded`).
+    /// Runs, prints `logs`, and never exits: at the Job's `activeDeadlineSeconds`
+    /// the job controller fails it (`DeadlineExceeded`).
     Hang { logs: String },
-    /// Never starts and never finishes.
+    /// Nothing happens: no pod, no deadline (a cluster whose controllers are down).
     Stuck,
     /// Run the container's command for real on this machine: files of the
     /// ConfigMap in a temp dir in place of the mount, env from the Job and
@@ -55,9 +63,20 @@ struct Inner {
     requests: Vec<String>,
     /// Deletions of Jobs: (name, propagationPolicy).
     job_deletions: Vec<(String, Option<String>)>,
+    /// Every DELETE: (kind, name, the uid precondition).
+    deletions: Vec<Deletion>,
+    uids: u64,
     /// Every Secret and ConfigMap ever created.
     created_secrets: Vec<Value>,
     created_config_maps: Vec<Value>,
+}
+
+/// One DELETE request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deletion {
+    pub kind: String,
+    pub name: String,
+    pub uid_precondition: Option<String>,
 }
 
 /// The fake API server.
@@ -66,11 +85,45 @@ pub struct FakeApi {
     inner: Arc<Mutex<Inner>>,
     changed: Arc<Notify>,
     behavior: Arc<Mutex<Behavior>>,
+    /// How long a "second" of `activeDeadlineSeconds` and `ttlSecondsAfterFinished` lasts.
+    seconds: Duration,
 }
 
 impl FakeApi {
     pub fn new(behavior: Behavior) -> Self {
-        FakeApi { inner: Arc::default(), changed: Arc::new(Notify::new()), behavior: Arc::new(Mutex::new(behavior)) }
+        FakeApi { inner: Arc::default(), changed: Arc::new(Notify::new()), behavior: Arc::new(Mutex::new(behavior)), seconds: Duration::from_secs(1) }
+    }
+
+    /// Make each second of a Job's deadline and TTL last `second` instead.
+    pub fn with_seconds(mut self, second: Duration) -> Self {
+        self.seconds = second;
+        self
+    }
+
+    /// Wait until `done` holds of the fake, at most `timeout` (a failed test then says what it waited for).
+    pub async fn wait_until(&self, what: &str, timeout: Duration, done: impl Fn(&FakeApi) -> bool) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.changed.notified();
+            if done(self) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                assert!(done(self), "waited {timeout:?} for {what}");
+                return;
+            }
+        }
+    }
+
+    /// Every DELETE request, in order.
+    pub fn deletions(&self) -> Vec<Deletion> {
+        self.inner.lock().unwrap().deletions.clone()
+    }
+
+    /// The names of the Jobs ever created (in order).
+    pub fn created_jobs(&self) -> Vec<String> {
+        let i = self.inner.lock().unwrap();
+        i.events.iter().filter(|(_, kind, _)| *kind == "ADDED").filter_map(|(_, _, j)| j.metadata.name.clone()).collect()
     }
 
     /// A `kube::Client` talking to this fake, default namespace `ns`.
@@ -105,9 +158,16 @@ impl FakeApi {
         (i.secrets.keys().cloned().collect(), i.config_maps.keys().cloned().collect(), i.jobs.keys().cloned().collect(), i.pods.keys().cloned().collect())
     }
 
-    /// Put a Job (and a pod of it) in place, as a previous run would have left it.
-    pub fn seed_job(&self, name: &str, state: Option<&str>) {
-        let mut job = Job { metadata: ObjectMeta { name: Some(name.into()), namespace: Some("ns".into()), ..ObjectMeta::default() }, ..Job::default() };
+    /// Put a run `name` of Job `job` (and a pod of it) in place, as a previous run would have left it.
+    pub fn seed_job(&self, job: &str, name: &str, state: Option<&str>) {
+        let labels = BTreeMap::from([
+            ("app.kubernetes.io/managed-by".to_owned(), "deploy".to_owned()),
+            ("app.kubernetes.io/name".to_owned(), job.to_owned()),
+            ("app.kubernetes.io/instance".to_owned(), name.to_owned()),
+        ]);
+        let metadata =
+            ObjectMeta { name: Some(name.into()), namespace: Some("ns".into()), uid: Some(format!("uid-seed-{name}")), labels: Some(labels), ..ObjectMeta::default() };
+        let mut job = Job { metadata, ..Job::default() };
         if let Some(state) = state {
             job.status = Some(JobStatus { conditions: Some(vec![condition(state, "Seeded")]), ..JobStatus::default() });
         }
@@ -148,10 +208,12 @@ impl FakeApi {
             })
             .collect();
         self.inner.lock().unwrap().requests.push(format!("{} {}{}", parts.method, path, parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default()));
+        let delete_options: Value = if parts.method == Method::DELETE { serde_json::from_slice(&body).unwrap_or(Value::Null) } else { Value::Null };
+        let uid_precondition = delete_options.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_owned);
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (&parts.method, segments.as_slice()) {
             (&Method::POST, ["api", "v1", "namespaces", _, kind @ ("secrets" | "configmaps")]) => self.create_plain(kind, &body),
-            (&Method::DELETE, ["api", "v1", "namespaces", _, kind @ ("secrets" | "configmaps"), name]) => self.delete_plain(kind, name),
+            (&Method::DELETE, ["api", "v1", "namespaces", _, kind @ ("secrets" | "configmaps"), name]) => self.delete_plain(kind, name, uid_precondition),
             (&Method::POST, ["apis", "batch", "v1", "namespaces", _, "jobs"]) => self.create_job(&body),
             (&Method::GET, ["apis", "batch", "v1", "namespaces", _, "jobs", name]) => {
                 match self.inner.lock().unwrap().jobs.get(*name) {
@@ -161,20 +223,26 @@ impl FakeApi {
             }
             (&Method::GET, ["apis", "batch", "v1", "namespaces", _, "jobs"]) => {
                 let name = query.get("fieldSelector").and_then(|f| f.strip_prefix("metadata.name=")).map(str::to_owned);
+                let selector: Vec<(String, String)> = query
+                    .get("labelSelector")
+                    .map(|l| l.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+                    .unwrap_or_default();
+                let selected = |j: &Job| {
+                    name.as_deref().is_none_or(|n| j.metadata.name.as_deref() == Some(n))
+                        && selector.iter().all(|(k, v)| j.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v))
+                };
                 if query.get("watch").is_some_and(|w| w == "true") {
                     let since: u64 = query.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
                     self.watch_jobs(name, since)
                 } else {
                     let i = self.inner.lock().unwrap();
-                    let items: Vec<Value> =
-                        i.jobs.values().filter(|j| name.as_deref().is_none_or(|n| j.metadata.name.as_deref() == Some(n))).map(|j| serde_json::to_value(j).unwrap()).collect();
+                    let items: Vec<Value> = i.jobs.values().filter(|j| selected(j)).map(|j| serde_json::to_value(j).unwrap()).collect();
                     json_response(StatusCode::OK, &json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {"resourceVersion": i.rv.to_string()}, "items": items}))
                 }
             }
             (&Method::DELETE, ["apis", "batch", "v1", "namespaces", _, "jobs", name]) => {
-                let options: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let policy = options.get("propagationPolicy").and_then(Value::as_str).map(str::to_owned);
-                self.delete_job(name, policy)
+                let policy = delete_options.get("propagationPolicy").and_then(Value::as_str).map(str::to_owned);
+                self.delete_job(name, policy, uid_precondition)
             }
             (&Method::PATCH, ["api", "v1", "namespaces", ns, "serviceaccounts", name]) => {
                 let apply = parts.headers.get("content-type").is_some_and(|t| t.as_bytes() == b"application/apply-patch+yaml");
@@ -262,23 +330,34 @@ impl FakeApi {
         let name = object["metadata"]["name"].as_str().unwrap().to_owned();
         let mut i = self.inner.lock().unwrap();
         i.rv += 1;
+        i.uids += 1;
         object["metadata"]["resourceVersion"] = json!(i.rv.to_string());
+        object["metadata"]["uid"] = json!(format!("uid-{kind}-{name}-{}", i.uids));
         let store = if kind == "secrets" { &mut i.secrets } else { &mut i.config_maps };
         if store.contains_key(&name) {
             return json_response(StatusCode::CONFLICT, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "message": format!("{kind} \"{name}\" already exists"), "code": 409}));
         }
         store.insert(name, object.clone());
         if kind == "secrets" { i.created_secrets.push(object.clone()) } else { i.created_config_maps.push(object.clone()) }
+        drop(i);
+        self.changed.notify_waiters();
         json_response(StatusCode::CREATED, &object)
     }
 
-    fn delete_plain(&self, kind: &str, name: &str) -> Response<Body> {
+    fn delete_plain(&self, kind: &str, name: &str, uid: Option<String>) -> Response<Body> {
         let mut i = self.inner.lock().unwrap();
+        i.deletions.push(Deletion { kind: kind.to_owned(), name: name.to_owned(), uid_precondition: uid.clone() });
         let store = if kind == "secrets" { &mut i.secrets } else { &mut i.config_maps };
-        match store.remove(name) {
-            Some(object) => json_response(StatusCode::OK, &object),
-            None => not_found(kind, name),
+        let Some(object) = store.get(name) else { return not_found(kind, name) };
+        if let Some(uid) = uid
+            && object["metadata"]["uid"] != json!(uid)
+        {
+            return precondition_failed(kind, name, &uid);
         }
+        let object = store.remove(name).unwrap();
+        drop(i);
+        self.changed.notify_waiters();
+        json_response(StatusCode::OK, &object)
     }
 
     fn create_job(&self, body: &[u8]) -> Response<Body> {
@@ -289,7 +368,8 @@ impl FakeApi {
             if i.jobs.contains_key(&name) {
                 return json_response(StatusCode::CONFLICT, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "message": "job exists", "code": 409}));
             }
-            job.metadata.uid = Some(format!("uid-{name}"));
+            i.uids += 1;
+            job.metadata.uid = Some(format!("uid-job-{name}-{}", i.uids));
             job.metadata.creation_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
             self.store_job(&mut i, job.clone(), "ADDED");
         }
@@ -300,50 +380,88 @@ impl FakeApi {
         json_response(StatusCode::CREATED, &serde_json::to_value(stored).unwrap())
     }
 
-    /// The simulated kubelet and job controller.
+    /// The simulated job controller (deadline, TTL) and kubelet (a pod once
+    /// the Secret and ConfigMap it mounts exist, running the behavior).
     async fn lifecycle(&self, job: Job, behavior: Behavior) {
-        let name = job.metadata.name.clone().unwrap();
-        let pod_name = format!("{name}-abcde");
         if matches!(behavior, Behavior::Stuck) {
             return;
         }
+        let name = job.metadata.name.clone().unwrap();
+        let uid = job.metadata.uid.clone().unwrap();
+        let pod_name = format!("{name}-abcde");
+        let deadline = job.spec.as_ref().and_then(|s| s.active_deadline_seconds).map(|d| self.seconds * u32::try_from(d).unwrap());
+        if let Some(deadline) = deadline {
+            let (fake, name, uid) = (self.clone(), name.clone(), uid.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(deadline).await;
+                fake.finish(&name, &uid, None, "DeadlineExceeded");
+            });
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        {
-            let mut i = self.inner.lock().unwrap();
-            if !i.jobs.contains_key(&name) {
-                return;
+        // The kubelet: the pod starts once its Secret and ConfigMap exist.
+        let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        let cm_name = pod.volumes.as_ref().unwrap()[0].config_map.as_ref().unwrap().name.clone();
+        let secret_name = pod.containers[0].env_from.as_ref().unwrap()[0].secret_ref.as_ref().unwrap().name.clone();
+        loop {
+            let changed = self.changed.notified();
+            {
+                let mut i = self.inner.lock().unwrap();
+                let running = i.jobs.get(&name).is_some_and(|j| j.metadata.uid.as_deref() == Some(uid.as_str()) && j.status.is_none());
+                if !running {
+                    return;
+                }
+                if i.secrets.contains_key(&secret_name) && i.config_maps.contains_key(&cm_name) {
+                    i.pods.insert(pod_name.clone(), pod_of(&name, &pod_name, "Running"));
+                    break;
+                }
             }
-            i.pods.insert(pod_name.clone(), pod_of(&name, &pod_name, "Running"));
+            let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
         }
         let (logs, outcome) = match behavior {
-            Behavior::Succeed { logs } => (logs, Some("Complete")),
-            Behavior::Fail { logs } => (logs, Some("BackoffLimitExceeded")),
+            Behavior::Succeed { logs } => (logs, "Complete"),
+            Behavior::Fail { logs } => (logs, "BackoffLimitExceeded"),
             Behavior::Hang { logs } => {
-                let deadline = job.spec.as_ref().and_then(|s| s.active_deadline_seconds).unwrap_or(1);
-                tokio::time::sleep(Duration::from_millis(u64::try_from(deadline).unwrap())).await;
-                (logs, Some("DeadlineExceeded"))
+                // Runs until the deadline ends it.
+                self.inner.lock().unwrap().logs.insert(pod_name, logs);
+                return;
             }
             Behavior::Exec => {
                 let (ok, logs) = self.exec(&job).await;
-                (logs, Some(if ok { "Complete" } else { "BackoffLimitExceeded" }))
+                (logs, if ok { "Complete" } else { "BackoffLimitExceeded" })
             }
             Behavior::Stuck => unreachable!(),
         };
         tokio::time::sleep(Duration::from_millis(30)).await;
+        self.finish(&name, &uid, Some(logs), outcome);
+    }
+
+    /// The Job `name` (if it is still the one of `uid`, and running) ends:
+    /// `Complete`, or `Failed` with `reason`; its pod stops; the TTL starts.
+    fn finish(&self, name: &str, uid: &str, logs: Option<String>, outcome: &str) {
         let mut i = self.inner.lock().unwrap();
-        let Some(mut job) = i.jobs.get(&name).cloned() else { return };
-        let phase = if outcome == Some("Complete") { "Succeeded" } else { "Failed" };
+        let Some(mut job) = i.jobs.get(name).cloned() else { return };
+        if job.metadata.uid.as_deref() != Some(uid) || job.status.is_some() {
+            return;
+        }
+        let pod_name = format!("{name}-abcde");
+        let phase = if outcome == "Complete" { "Succeeded" } else { "Failed" };
         if let Some(pod) = i.pods.get_mut(&pod_name) {
             pod.status = Some(PodStatus { phase: Some(phase.into()), ..PodStatus::default() });
         }
-        i.logs.insert(pod_name, logs);
-        let condition = match outcome {
-            Some("Complete") => condition("Complete", "Completed"),
-            Some(reason) => condition("Failed", reason),
-            None => return,
-        };
+        if let Some(logs) = logs {
+            i.logs.insert(pod_name, logs);
+        }
+        let condition = if outcome == "Complete" { condition("Complete", "Completed") } else { condition("Failed", outcome) };
         job.status = Some(JobStatus { conditions: Some(vec![condition]), ..JobStatus::default() });
+        let ttl = job.spec.as_ref().and_then(|s| s.ttl_seconds_after_finished).map(|t| self.seconds * u32::try_from(t).unwrap());
         self.store_job(&mut i, job, "MODIFIED");
+        if let Some(ttl) = ttl {
+            let (fake, name, uid) = (self.clone(), name.to_owned(), uid.to_owned());
+            tokio::spawn(async move {
+                tokio::time::sleep(ttl).await;
+                let _ = fake.delete_job(&name, Some("Background".into()), Some(uid));
+            });
+        }
     }
 
     /// Run the Job's container command here, as a kubelet would.
@@ -379,13 +497,24 @@ impl FakeApi {
         (out.status.success(), logs)
     }
 
-    fn delete_job(&self, name: &str, policy: Option<String>) -> Response<Body> {
+    fn delete_job(&self, name: &str, policy: Option<String>, uid: Option<String>) -> Response<Body> {
         let mut i = self.inner.lock().unwrap();
         i.job_deletions.push((name.to_owned(), policy.clone()));
+        i.deletions.push(Deletion { kind: "jobs".into(), name: name.to_owned(), uid_precondition: uid.clone() });
         let Some(job) = i.jobs.get(name).cloned() else { return not_found("jobs", name) };
+        if let Some(uid) = uid
+            && job.metadata.uid.as_deref() != Some(uid.as_str())
+        {
+            return precondition_failed("jobs", name, &uid);
+        }
         if matches!(policy.as_deref(), Some("Background" | "Foreground")) {
+            // The garbage collector: the Job's pods, and what the Job owns.
             let prefix = format!("{name}-");
             i.pods.retain(|pod, _| !pod.starts_with(&prefix));
+            let job_uid = json!(job.metadata.uid.clone().unwrap_or_default());
+            let owned = |o: &Value| o["metadata"]["ownerReferences"].as_array().is_some_and(|refs| refs.iter().any(|r| r["uid"] == job_uid && r["kind"] == "Job"));
+            i.secrets.retain(|_, o| !owned(o));
+            i.config_maps.retain(|_, o| !owned(o));
         }
         self.store_job(&mut i, job.clone(), "DELETED");
         json_response(StatusCode::OK, &serde_json::to_value(job).unwrap())
@@ -441,6 +570,14 @@ fn full(bytes: Bytes) -> Body {
 
 fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     Response::builder().status(status).header("content-type", "application/json").body(full(Bytes::from(serde_json::to_vec(value).unwrap()))).unwrap()
+}
+
+fn precondition_failed(kind: &str, name: &str, uid: &str) -> Response<Body> {
+    json_response(
+        StatusCode::CONFLICT,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Conflict",
+            "message": format!("Precondition failed: UID in precondition: {uid}, UID in object meta: another ({kind} \"{name}\")"), "code": 409}),
+    )
 }
 
 fn not_found(kind: &str, name: &str) -> Response<Body> {

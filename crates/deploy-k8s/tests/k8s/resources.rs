@@ -7,7 +7,7 @@ use crate::support::{ADMIN_PASSWORD, ROLE_PASSWORD, endpoint, settings, vectice_
 fn check_restricted(job: &k8s_openapi::api::batch::v1::Job) {
     let spec = job.spec.as_ref().unwrap();
     assert_eq!(spec.backoff_limit, Some(0));
-    assert_eq!(spec.active_deadline_seconds, Some(1));
+    assert_eq!(spec.active_deadline_seconds, Some(60));
     assert_eq!(spec.ttl_seconds_after_finished, Some(3600));
     let pod = spec.template.spec.as_ref().unwrap();
     assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
@@ -39,7 +39,16 @@ fn the_bootstrap_job_is_restricted_and_secrets_go_only_to_the_secret() {
     assert!(env.contains(&("PGSSLMODE".into(), "verify-full".into())));
     assert!(env.contains(&("PGSSLROOTCERT".into(), "/etc/deploy/ca.crt".into())));
     assert!(!env.iter().any(|(k, _)| k == "PGPASSWORD"), "the password comes from the Secret only");
-    assert_eq!(c.env_from.as_ref().unwrap()[0].secret_ref.as_ref().unwrap().name, "vectice-databases-env");
+    // Each run is named `vectice-databases-xxxxx`; its Secret and ConfigMap after it.
+    let run = r.job.metadata.name.clone().unwrap();
+    assert!(run.starts_with("vectice-databases-") && run.len() == "vectice-databases".len() + 6, "{run}");
+    assert_eq!(c.env_from.as_ref().unwrap()[0].secret_ref.as_ref().unwrap().name, format!("{run}-env"));
+    assert_eq!(r.secret.metadata.name.as_deref(), Some(format!("{run}-env").as_str()));
+    assert_eq!(r.config_map.metadata.name.as_deref(), Some(format!("{run}-files").as_str()));
+    let labels = r.job.metadata.labels.as_ref().unwrap();
+    assert_eq!(labels["app.kubernetes.io/name"], "vectice-databases");
+    assert_eq!(labels["app.kubernetes.io/instance"], run);
+    assert_ne!(job.resources().unwrap().job.metadata.name, r.job.metadata.name, "two runs, two names");
 
     let data = r.secret.string_data.as_ref().unwrap();
     assert_eq!(data["PGPASSWORD"], ADMIN_PASSWORD);
@@ -58,6 +67,7 @@ fn the_bootstrap_job_is_restricted_and_secrets_go_only_to_the_secret() {
 #[test]
 fn the_copy_job_is_restricted_and_both_passwords_go_only_to_the_secret() {
     let mut source = endpoint();
+    source.host = "restored.internal.example".into();
     source.password = "SENTINEL-source".to_owned().into();
     let copy = PgCopyJob::new("simphera-restore", source, endpoint(), settings()).unwrap();
     let r = copy.resources();
@@ -66,14 +76,23 @@ fn the_copy_job_is_restricted_and_both_passwords_go_only_to_the_secret() {
     assert_eq!(data["SOURCE_PGPASSWORD"], "SENTINEL-source");
     assert_eq!(data["TARGET_PGPASSWORD"], ADMIN_PASSWORD);
     let script = &r.config_map.data.as_ref().unwrap()["copy.sh"];
-    assert!(script.contains("pg_dump -Fc") && script.contains("pg_restore --clean --if-exists"));
+    assert!(script.contains("pg_dump -Fc") && script.contains("pg_restore --clean --if-exists --single-transaction"));
     assert!(script.contains("set -euo pipefail"));
 }
 
 #[test]
-fn bad_job_names_are_refused_before_any_request() {
+fn bad_job_names_and_settings_are_refused_before_any_request() {
     let err = DatabaseBootstrapJob::new("Not_A_Label", endpoint(), vectice_spec("", ROLE_PASSWORD), settings()).unwrap_err();
     assert!(matches!(err, deploy_k8s::Error::Invalid(_)), "{err:?}");
+    let no_wait = deploy_k8s::JobSettings { wait_timeout: std::time::Duration::ZERO, ..settings() };
+    let err = DatabaseBootstrapJob::new("vectice-databases", endpoint(), vectice_spec("", ROLE_PASSWORD), no_wait.clone()).unwrap_err();
+    assert_eq!(deploy_core::Error::from(err).invalid_field(), Some("settings.wait_timeout"));
+    let mut source = endpoint();
+    source.password = "SENTINEL-source".to_owned().into();
+    assert!(PgCopyJob::new("copy", source.clone(), endpoint(), no_wait).is_err());
+    // A copy into its own source (same host, port and database) is refused, naming the target.
+    let err = PgCopyJob::new("copy", source, endpoint(), settings()).unwrap_err();
+    assert_eq!(deploy_core::Error::from(err).invalid_field(), Some("target"));
 }
 
 #[test]
@@ -83,7 +102,7 @@ fn the_minimal_role_covers_exactly_what_a_run_calls() {
         "kind: Role",
         "namespace: \"vectice\"",
         "resources: [\"secrets\", \"configmaps\"]\n  verbs: [\"create\", \"delete\"]",
-        "resources: [\"jobs\"]\n  verbs: [\"create\", \"get\", \"list\", \"watch\", \"delete\"]",
+        "resources: [\"jobs\"]\n  verbs: [\"create\", \"list\", \"watch\", \"delete\"]",
         "resources: [\"pods\"]\n  verbs: [\"list\"]",
         "resources: [\"pods/log\"]\n  verbs: [\"get\"]",
     ] {

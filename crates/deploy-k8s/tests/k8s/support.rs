@@ -35,9 +35,9 @@ pub fn endpoint() -> PgEndpoint {
     }
 }
 
-/// Fast settings for the fakes.
+/// Settings for the fakes: a deadline of 60 (fake) seconds, a wait of 10 s.
 pub fn settings() -> JobSettings {
-    JobSettings { active_deadline: Duration::from_secs(1), wait_timeout: Duration::from_secs(10), ..JobSettings::new("ns") }
+    JobSettings { active_deadline: Duration::from_secs(60), wait_timeout: Duration::from_secs(10), ..JobSettings::new("ns") }
 }
 
 pub use deploy_core::conformance::peers::{PgPeer, postgres as pg};

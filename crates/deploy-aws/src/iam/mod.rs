@@ -25,6 +25,8 @@
 //! # }
 //! ```
 
+mod access_keys;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -32,11 +34,10 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
-use deploy_core::secret_store::{PutSecretOptions, SecretStore};
-use deploy_core::{Error, Result, SecretName};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use deploy_core::{Error, Result};
 use serde_json::Value;
+
+pub use access_keys::{AccessKey, AccessKeyInfo, RotateOptions, Rotation};
 
 use crate::Ensured;
 use crate::error::{Op, SdkResultExt, build_error, missing};
@@ -259,32 +260,6 @@ pub struct RoleInfo {
     pub managed_policies: BTreeSet<String>,
 }
 
-/// An access key: its secret is a [`SecretString`], redacted in `Debug`.
-#[derive(Clone)]
-pub struct AccessKey {
-    /// The user it belongs to.
-    pub user: IamName,
-    /// The access key id (`AKIA...`), not secret.
-    pub id: String,
-    /// The secret access key.
-    pub secret: SecretString,
-}
-
-impl fmt::Debug for AccessKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessKey").field("user", &self.user).field("id", &self.id).field("secret", &"<redacted>").finish()
-    }
-}
-
-/// How [`Iam::ensure_access_key`] stores a key in a [`SecretStore`]: JSON with
-/// the field names of the AWS CLI and SDK credential files.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct StoredAccessKey {
-    access_key_id: String,
-    secret_access_key: String,
-}
-
 /// IAM. See the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Iam {
@@ -328,11 +303,19 @@ impl Iam {
             Ok(info) => Ok(Ensured { info, plan: Plan::new() }),
             Err(e) if e.is_not_found() => {
                 let create = op("CreateUser");
-                let out = self.client.create_user().user_name(name.as_str()).set_tags(iam_tags(tags, create)?).send().await.on(
+                let out = match self.client.create_user().user_name(name.as_str()).set_tags(iam_tags(tags, create)?).send().await.on(
                     create,
                     "iam user",
                     name.as_str(),
-                )?;
+                ) {
+                    Ok(out) => out,
+                    // The answer to an earlier attempt was lost after IAM made the user.
+                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                        let info = self.describe_user(name).await?;
+                        return Ok(Ensured { info, plan: Plan::from_iter([Change::create("iam user", name.as_str())]) });
+                    }
+                    Err(e) => return Err(e),
+                };
                 let user = out.user().ok_or_else(|| missing(create, "user"))?;
                 let info = UserInfo { name: name.clone(), arn: user.arn().to_owned(), id: user.user_id().to_owned() };
                 Ok(Ensured { info, plan: Plan::from_iter([Change::create("iam user", name.as_str())]) })
@@ -384,7 +367,7 @@ impl Iam {
             Ok(current) => current,
             Err(e) if e.is_not_found() => {
                 let create = op("CreatePolicy");
-                let out = self
+                let out = match self
                     .client
                     .create_policy()
                     .policy_name(name)
@@ -392,7 +375,16 @@ impl Iam {
                     .set_description((!spec.description.is_empty()).then(|| spec.description.clone()))
                     .send()
                     .await
-                    .on(create, "iam policy", name)?;
+                    .on(create, "iam policy", name)
+                {
+                    Ok(out) => out,
+                    // Made by an attempt whose answer was lost: compare it as any existing policy.
+                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                        self.describe_policy(&spec.name).await?;
+                        return Box::pin(self.ensure_policy(spec)).await;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let policy = out.policy().ok_or_else(|| missing(create, "policy"))?;
                 let info = PolicyInfo {
                     name: spec.name.clone(),
@@ -470,80 +462,6 @@ impl Iam {
         Ok(Plan::from_iter([Change::create("policy attachment", format!("{policy_arn} to user {user}"))]))
     }
 
-    /// Create an access key for the user. The secret is handed out once, here:
-    /// keep it (or use [`Iam::ensure_access_key`], which stores it).
-    ///
-    /// # Errors
-    /// [`Error::NotFound`]; a provider error when the user has two keys already.
-    pub async fn create_access_key(&self, user: &IamName) -> Result<AccessKey> {
-        let create = op("CreateAccessKey");
-        let out = self.client.create_access_key().user_name(user.as_str()).send().await.on(create, "iam user", user.as_str())?;
-        let key = out.access_key().ok_or_else(|| missing(create, "access key"))?;
-        Ok(AccessKey {
-            user: user.clone(),
-            id: key.access_key_id().to_owned(),
-            secret: SecretString::from(key.secret_access_key().to_owned()),
-        })
-    }
-
-    /// The user's access key ids.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    pub async fn list_access_keys(&self, user: &IamName) -> Result<Vec<String>> {
-        let list = op("ListAccessKeys");
-        let mut ids = Vec::new();
-        let mut pages = self.client.list_access_keys().user_name(user.as_str()).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            ids.extend(
-                page.on(list, "iam user", user.as_str())?.access_key_metadata().iter().filter_map(|k| k.access_key_id().map(str::to_owned)),
-            );
-        }
-        Ok(ids)
-    }
-
-    /// Make sure `store` holds a working access key of the user under `secret`
-    /// (JSON `{"AccessKeyId": .., "SecretAccessKey": ..}`): when the stored key
-    /// still exists nothing is done; otherwise a new key is created and stored.
-    /// Answers the key id.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for the user; [`Error::Conflict`] when a new key is
-    /// needed but the user has two keys already (IAM's limit); store errors.
-    pub async fn ensure_access_key(&self, user: &IamName, store: &dyn SecretStore, secret: &SecretName) -> Result<Ensured<String>> {
-        let keys = self.list_access_keys(user).await?;
-        let stored = if store.secret_exists(secret).await? {
-            let value = store.get_secret(secret).await?;
-            serde_json::from_str::<StoredAccessKey>(value.value.expose_secret()).ok().map(|k| k.access_key_id)
-        } else {
-            None
-        };
-        if let Some(id) = stored.as_ref().filter(|id| keys.contains(id)) {
-            return Ok(Ensured { info: id.clone(), plan: Plan::new() });
-        }
-        if keys.len() >= 2 {
-            return Err(Error::conflict(
-                "iam user",
-                user.as_str(),
-                format!("has two access keys already ({}), none of them in secret `{secret}`: delete one first", keys.join(", ")),
-            ));
-        }
-        let key = self.create_access_key(user).await?;
-        let json = serde_json::to_string(&StoredAccessKey {
-            access_key_id: key.id.clone(),
-            secret_access_key: key.secret.expose_secret().to_owned(),
-        })
-        .expect("two strings serialize");
-        let options = PutSecretOptions { description: Some(format!("access key of IAM user {user}")), ..PutSecretOptions::default() };
-        store.put_secret(secret, SecretString::from(json), &options).await?;
-        let change = if stored.is_some() {
-            Change::update("access key", user.as_str(), vec![FieldChange::new("id", stored.unwrap_or_default(), &key.id)])
-        } else {
-            Change::create("access key", user.as_str())
-        };
-        Ok(Ensured { info: key.id, plan: Plan::from_iter([change]) })
-    }
-
     /// The role named `name`, with its attached managed policies.
     ///
     /// # Errors
@@ -588,7 +506,8 @@ impl Iam {
         let attached = match &current {
             None => {
                 let create = op("CreateRole");
-                self.client
+                let made = self
+                    .client
                     .create_role()
                     .role_name(name)
                     .assume_role_policy_document(spec.trust.to_json())
@@ -596,7 +515,16 @@ impl Iam {
                     .set_tags(iam_tags(&spec.tags, create)?)
                     .send()
                     .await
-                    .on(create, "iam role", name)?;
+                    .on(create, "iam role", name);
+                match made {
+                    Ok(_) => {}
+                    // Made by an attempt whose answer was lost: compare it as any existing role.
+                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                        self.describe_role(&spec.name).await?;
+                        return Box::pin(self.ensure_role(spec)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
                 plan.push(Change::create("iam role", name));
                 BTreeSet::new()
             }
@@ -743,13 +671,6 @@ mod tests {
         assert_eq!(no_principal.validate().unwrap_err().invalid_field(), Some("trust.statement[0].principal"));
         let bad_arn = role.clone().with_managed_policy("AmazonEKSClusterPolicy");
         assert_eq!(bad_arn.validate().unwrap_err().invalid_field(), Some("managed_policies[0]"));
-    }
-
-    #[test]
-    fn access_keys_redact_their_secret() {
-        let key = AccessKey { user: IamName::new("u").unwrap(), id: "AKIAEXAMPLE".into(), secret: SecretString::from("wJalrXUtnFEMI") };
-        let shown = format!("{key:?}");
-        assert!(shown.contains("AKIAEXAMPLE") && !shown.contains("wJalrXUtnFEMI"), "{shown}");
     }
 
     #[test]

@@ -1,0 +1,186 @@
+//! `dr_backup` resumed with its database: the snapshot of that id and that
+//! instance counts as taken (waited for while being taken), one of another
+//! instance is a conflict, a lost answer to the create is not a failure, and a
+//! complete backup resumed changes nothing.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deploy_core::database::{DatabaseInfo, DatabaseSpec, FinalSnapshot, SnapshotInfo, SnapshotStatus};
+use deploy_core::memory::InMemoryCloud;
+use deploy_core::recipes::dr::snapshot_name;
+use deploy_core::recipes::{DatabaseBackup, Location, SnapshotId, SnapshotLayout, SnapshotOptions, dr_backup, list_snapshots};
+use deploy_core::{BucketSpec, Confirm, Database, Error, ObjectStore, PasswordRules, PgIdentifier, Plan, ResourceName, RestorePoint, RestoreTarget, Result};
+
+use crate::support::{bucket, filled_bucket, slow_cloud};
+
+fn layout() -> SnapshotLayout {
+    SnapshotLayout::new("backups").unwrap()
+}
+
+fn name(s: &str) -> ResourceName {
+    ResourceName::new(s).unwrap()
+}
+
+async fn database(cloud: &InMemoryCloud, db: &str) -> ResourceName {
+    let mut spec = DatabaseSpec::postgres(name(db), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
+    spec.admin_password = Some(PasswordRules::simphera().generate(20).unwrap());
+    cloud.ensure_database(&spec).await.unwrap();
+    name(db)
+}
+
+fn options(id: &SnapshotId) -> SnapshotOptions {
+    SnapshotOptions { id: Some(id.clone()), attempts: 1, ..SnapshotOptions::new(layout()) }
+}
+
+/// A cloud with `prod-db`, `prod-assets` (30 objects) and `prod-backup`.
+async fn setup(cloud: &InMemoryCloud) -> (ResourceName, deploy_core::BucketName, deploy_core::BucketName) {
+    let db = database(cloud, "prod-db").await;
+    let src = filled_bucket(cloud, "prod-assets", 30).await;
+    let backup = bucket("prod-backup");
+    cloud.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
+    (db, src, backup)
+}
+
+#[tokio::test]
+async fn a_resumed_backup_keeps_its_database_snapshot_and_completes_the_bucket() {
+    let cloud = slow_cloud();
+    let (db, src, backup) = setup(&cloud).await;
+    let id = SnapshotId::now();
+    // The first run takes the snapshot, copies, then cannot write its manifest.
+    cloud.fail_op("put", 1);
+    let err = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(cloud.count("create_snapshot"), 1);
+    assert!(list_snapshots(Location::new(&cloud, &backup), &layout()).await.unwrap().is_empty(), "no manifest yet");
+
+    let report = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
+        .await
+        .unwrap_or_else(|e| panic!("the resume failed: {e}"));
+    assert_eq!(cloud.count("create_snapshot"), 1, "the resume took a second snapshot");
+    let snapshot = report.database_snapshot.clone().unwrap();
+    assert_eq!((snapshot.name, snapshot.status), (snapshot_name(&db, &id).unwrap(), SnapshotStatus::Available));
+    assert_eq!((report.bucket.objects, report.bucket.copied), (30, 0), "{report}");
+    assert!(!report.already_complete);
+    assert_eq!(list_snapshots(Location::new(&cloud, &backup), &layout()).await.unwrap(), [id]);
+}
+
+#[tokio::test]
+async fn a_resumed_backup_waits_for_a_snapshot_still_being_taken() {
+    let cloud = InMemoryCloud::with_provisioning_delay(Duration::from_millis(600));
+    let (db, src, backup) = setup(&cloud).await;
+    let id = SnapshotId::now();
+    let snapshot = snapshot_name(&db, &id).unwrap();
+    // An earlier run started the snapshot and was killed while it was being taken.
+    let (c, d, s) = (cloud.clone(), db.clone(), snapshot.clone());
+    let killed = tokio::spawn(async move { c.create_snapshot(&d, &s).await });
+    let listed = |cloud: InMemoryCloud, db: ResourceName| async move { cloud.list_snapshots(&db).await.unwrap() };
+    while listed(cloud.clone(), db.clone()).await.is_empty() {
+        tokio::task::yield_now().await;
+    }
+    killed.abort();
+    assert_eq!(listed(cloud.clone(), db.clone()).await[0].status, SnapshotStatus::Creating);
+
+    let report = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
+        .await
+        .unwrap();
+    let taken = report.database_snapshot.unwrap();
+    assert_eq!((taken.name, taken.status), (snapshot, SnapshotStatus::Available), "the backup did not wait for the snapshot");
+    assert_eq!(cloud.count("create_snapshot"), 1, "the killed run's snapshot is the backup's");
+    assert_eq!(report.bucket.copied, 30);
+}
+
+#[tokio::test]
+async fn a_snapshot_of_that_name_of_another_instance_is_a_conflict_and_nothing_is_copied() {
+    let cloud = slow_cloud();
+    let (db, src, backup) = setup(&cloud).await;
+    let other = database(&cloud, "other-db").await;
+    let id = SnapshotId::now();
+    cloud.create_snapshot(&other, &snapshot_name(&db, &id).unwrap()).await.unwrap();
+    cloud.reset_calls();
+    let err = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::Conflict { reason, .. } if reason.contains("another instance")), "{err:?}");
+    assert_eq!(cloud.count("copy") + cloud.count("put"), 0, "the bucket was touched after the database part failed");
+}
+
+#[tokio::test]
+async fn resuming_a_complete_backup_succeeds_and_changes_nothing() {
+    let cloud = slow_cloud();
+    let (db, src, backup) = setup(&cloud).await;
+    let id = SnapshotId::now();
+    let first = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
+        .await
+        .unwrap();
+    assert!(!first.already_complete);
+    cloud.reset_calls();
+    let again = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
+        .await
+        .unwrap();
+    assert!(again.already_complete, "{again}");
+    assert!(cloud.mutating_calls().is_empty(), "a complete backup resumed changed something: {:?}", cloud.mutating_calls());
+    assert_eq!(again.database_snapshot, first.database_snapshot);
+    assert_eq!((again.bucket.objects, again.bucket.copied, again.bucket.skipped), (30, 0, 30));
+    assert!(again.to_string().contains("complete already"), "{again}");
+}
+
+/// A backend whose answer to CreateDBSnapshot is lost once the snapshot was
+/// made (the SDK retries and the service answers "already exists"), as the
+/// fault proxy does on AWS.
+#[derive(Debug)]
+struct LostAnswer(InMemoryCloud);
+
+#[async_trait]
+impl Database for LostAnswer {
+    fn backend(&self) -> &'static str {
+        "lost-answer"
+    }
+    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        self.0.plan_database(spec).await
+    }
+    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        self.0.ensure_database(spec).await
+    }
+    async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
+        self.0.describe_database(name).await
+    }
+    async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
+        self.0.create_snapshot(database, snapshot).await?;
+        // The retry of the request whose answer was lost.
+        self.0.create_snapshot(database, snapshot).await
+    }
+    async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
+        self.0.list_snapshots(database).await
+    }
+    async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()> {
+        self.0.delete_snapshot(snapshot, confirm).await
+    }
+    async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        self.0.restore_snapshot(snapshot, target).await
+    }
+    async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        self.0.restore_to_point_in_time(source, point, target).await
+    }
+    async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
+        self.0.set_deletion_protection(database, on).await
+    }
+    async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
+        self.0.delete_database(database, final_snapshot, confirm).await
+    }
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_the_snapshot_request_is_not_a_failed_backup() {
+    let cloud = slow_cloud();
+    let (db, src, backup) = setup(&cloud).await;
+    let lossy = LostAnswer(cloud.clone());
+    let id = SnapshotId::now();
+    let report = dr_backup(DatabaseBackup::Snapshot { backend: &lossy, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.database_snapshot.unwrap().status, SnapshotStatus::Available);
+    assert_eq!(cloud.list_snapshots(&db).await.unwrap().len(), 1, "one snapshot per id");
+}
