@@ -79,6 +79,8 @@ async fn snapshot_and_restore_survive_injected_faults() {
     assert_eq!(snap.objects as usize, SMALL + 3);
     let mut restore = RestoreBucketOptions::new(layout, SnapshotSelector::Latest);
     restore.attempts = 12;
+    // Into a fresh bucket, not the snapshot's source: named as such.
+    restore.other_target = true;
     let r = restore_bucket(Location::new(&faulty, &backup), Location::new(&faulty, &restored), &restore).await.expect("restore under faults");
     assert_eq!((r.objects as usize, r.verified as usize), (SMALL + 3, SMALL + 3));
 

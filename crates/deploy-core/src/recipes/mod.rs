@@ -7,8 +7,9 @@ mod limit;
 pub mod teardown;
 
 pub use bucket::{
-    CopyMode, Location, Manifest, ManifestEntry, RestoreBucketOptions, RestoreBucketReport, SnapshotId, SnapshotLayout, SnapshotOptions,
-    SnapshotReport, SnapshotSelector, list_snapshots, read_manifest, restore_bucket, snapshot_bucket,
+    CopyMode, KeyClass, Location, Manifest, ManifestEntry, ManifestInfo, NamedKeys, RestoreBucketOptions, RestoreBucketReport, RestorePlan,
+    SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotReport, SnapshotSelector, list_snapshots, plan_restore, read_manifest,
+    read_manifest_info, resolve_restore, restore_bucket, snapshot_bucket,
 };
 pub use dr::{DatabaseBackup, DatabaseRestore, DrBackupReport, DrRestoreReport, dr_backup, dr_restore};
 pub use teardown::{Teardown, TeardownPlan, TeardownStep};

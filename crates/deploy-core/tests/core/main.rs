@@ -5,5 +5,7 @@ mod bootstrap;
 mod conformance;
 mod env;
 mod recipes;
+mod restore;
+mod snapshot_guards;
 mod secrecy_sentinel;
 mod support;
