@@ -415,6 +415,18 @@ pub trait ObjectStore: Send + Sync + Debug {
     /// [`crate::Error::NotFound`] when the bucket does not exist.
     async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()>;
 
+    /// Whether overwriting or deleting an object of this bucket keeps its old
+    /// content as an older version, as far as the store can tell: what a
+    /// restore relies on before it overwrites anything without a
+    /// confirmation. The default reads [`ObjectStore::describe_bucket`];
+    /// backends that can observe it on the objects themselves do.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] when the bucket does not exist.
+    async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
+        Ok(self.describe_bucket(bucket).await?.versioning)
+    }
+
     /// Whether the bucket holds anything that deleting it would destroy:
     /// objects, older versions, delete markers or snapshots — what
     /// [`ObjectStore::delete_bucket`] asks a confirmation for. The default

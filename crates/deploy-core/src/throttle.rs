@@ -194,6 +194,11 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
         let _in_flight = self.delay().await?;
         self.inner.holds_data(bucket).await
     }
+
+    async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
+        let _in_flight = self.delay().await?;
+        self.inner.versioning_enabled(bucket).await
+    }
 }
 
 #[cfg(test)]

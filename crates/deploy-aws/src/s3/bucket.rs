@@ -182,6 +182,11 @@ impl S3Store {
         Ok(())
     }
 
+    /// Whether versioning is on (`GetBucketVersioning`); [`Error::NotFound`] for a missing bucket.
+    pub(super) async fn versioning(&self, bucket: &BucketName) -> Result<bool> {
+        self.read_versioning(bucket).await
+    }
+
     /// Whether the bucket holds an object, an older version or a delete marker.
     pub(super) async fn holds_versions(&self, bucket: &BucketName) -> Result<bool> {
         let name = bucket.as_str();

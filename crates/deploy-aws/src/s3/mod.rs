@@ -46,6 +46,7 @@ mod bucket;
 mod objects;
 mod replication;
 
+pub use bucket::{ABORT_INCOMPLETE_UPLOADS_DAYS, ABORT_INCOMPLETE_UPLOADS_RULE};
 pub use replication::{ReplicationCheck, ReplicationKms, ReplicationReport, ReplicationSpec, REPLICATION_SERVICE, RoleName};
 
 use aws_sdk_s3::Client;
@@ -265,6 +266,11 @@ impl deploy_core::ObjectStore for S3Store {
 
     async fn delete_many(&self, bucket: &deploy_core::BucketName, keys: &[deploy_core::ObjectKey]) -> Result<()> {
         self.delete_objects(bucket, keys).await
+    }
+
+    /// `GetBucketVersioning` alone.
+    async fn versioning_enabled(&self, bucket: &deploy_core::BucketName) -> Result<bool> {
+        self.versioning(bucket).await
     }
 
     /// Objects, older versions and delete markers (`ListObjectVersions`, one key).

@@ -207,20 +207,38 @@ impl S3Store {
     }
 
     /// Start a multipart upload, aborted if dropped before [`Upload::close`].
+    /// The request runs on its own task: a caller dropped while it is in
+    /// flight would never learn the upload's id, so the task aborts the upload
+    /// when nobody is left to take it.
     async fn create_upload(&self, bucket: &BucketName, key: &ObjectKey, content_type: Option<String>, metadata: Option<std::collections::HashMap<String, String>>) -> Result<Upload> {
         let create = op("CreateMultipartUpload");
-        let out = self
+        let request = self
             .client
             .create_multipart_upload()
             .bucket(bucket.as_str())
             .key(key.as_str())
             .set_content_type(content_type)
-            .set_metadata(metadata)
-            .send()
-            .await
-            .map_err(|e| object_error(e, create, bucket, key))?;
-        let id = out.upload_id().ok_or_else(|| missing(create, "upload id"))?.to_owned();
-        Ok(Upload { client: self.client.clone(), bucket: bucket.clone(), key: key.clone(), id, open: true })
+            .set_metadata(metadata);
+        let (client, bucket, key) = (self.client.clone(), bucket.clone(), key.clone());
+        let (answer, started) = futures::channel::oneshot::channel();
+        tokio::spawn(async move {
+            let created = match request.send().await {
+                Ok(out) => match out.upload_id() {
+                    Some(id) => Ok(Upload { client, bucket, key, id: id.to_owned(), open: true }),
+                    None => Err(missing(create, "upload id")),
+                },
+                Err(e) => Err(object_error(e, create, &bucket, &key)),
+            };
+            // The caller is gone: dropping the upload here aborts it.
+            drop(answer.send(created));
+        });
+        started.await.map_err(|_| Error::Provider {
+            provider: super::SERVICE,
+            operation: "CreateMultipartUpload".to_owned(),
+            message: "the task starting the upload ended without an answer".to_owned(),
+            retryable: true,
+            source: None,
+        })?
     }
 
     async fn put_multipart(

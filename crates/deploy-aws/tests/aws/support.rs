@@ -148,4 +148,7 @@ impl deploy_core::ObjectStore for MotoS3 {
     async fn holds_data(&self, bucket: &deploy_core::BucketName) -> deploy_core::Result<bool> {
         self.0.holds_data(bucket).await
     }
+    async fn versioning_enabled(&self, bucket: &deploy_core::BucketName) -> deploy_core::Result<bool> {
+        self.0.versioning_enabled(bucket).await
+    }
 }

@@ -38,6 +38,10 @@
 //! - **delete_many** sends concurrent *Delete Blob* requests (the blob batch
 //!   API is not in the official crate). `delete_bucket` asks a confirmation
 //!   when the container holds any blob, older version or snapshot.
+//! - **Versioning** is an account setting ([`AccountSettings`]), but whether
+//!   overwrites keep versions is also seen on the blobs (each has a version id
+//!   when they do): `versioning_enabled`, which restores rely on, answers true
+//!   only when both say so.
 //! - **Uncommitted blocks** of an upload that never commits (failed, dropped,
 //!   killed) are never part of a blob; Azure discards them after 7 days, so
 //!   nothing needs cleaning up.
@@ -806,6 +810,17 @@ impl ObjectStore for BlobStore {
             .buffer_unordered(concurrency)
             .try_collect::<()>()
             .await
+    }
+
+    /// Declared by the account settings, and checked on the container's
+    /// blobs: a blob listed without a version id (as Azurite lists every blob)
+    /// shows that overwrites do not keep versions, whatever is declared.
+    async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
+        let name = container(bucket)?;
+        if self.container_info(bucket, &name).await?.is_none() {
+            return Err(Error::not_found("bucket", bucket.as_str()));
+        }
+        Ok(self.inner.account.versioning && self.observed_versioning(&name).await? != Some(false))
     }
 
     /// Blobs, older versions and snapshots (List Blobs with `include=versions,snapshots`, one item).

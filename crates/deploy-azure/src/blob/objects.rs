@@ -209,6 +209,19 @@ impl BlobStore {
             .boxed()
     }
 
+    /// Whether the container's blobs carry version ids: `None` for an empty
+    /// container, else whether the first blob listed has one.
+    pub(super) async fn observed_versioning(&self, name: &ContainerName) -> Result<Option<bool>> {
+        let client = self.container_client(name)?;
+        let call = Self::call("ListBlobs", "bucket", name.as_str());
+        let options = BlobContainerClientListBlobsOptions { maxresults: Some(1), include: Some(vec![ListBlobsIncludeItem::Versions]), ..Default::default() };
+        let mut pages = client.list_blobs(Some(options)).map_err(|e| from_azure(call, e))?.into_pages();
+        let first = self.bounded(|| format!("{BACKEND} ListBlobs of bucket `{name}`"), async { pages.try_next().await.map_err(|e| from_azure(call, e)) }).await?;
+        let Some(page) = first else { return Ok(None) };
+        let items = page.into_model().map_err(|e| from_azure(call, e))?.blob_items;
+        Ok(items.first().map(|item| item.version_id.is_some()))
+    }
+
     /// Whether the container holds any blob, older version or snapshot.
     pub(super) async fn holds_anything(&self, name: &ContainerName) -> Result<bool> {
         let client = self.container_client(name)?;

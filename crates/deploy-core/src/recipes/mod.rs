@@ -8,7 +8,7 @@ pub mod teardown;
 
 pub use bucket::{
     CopyMode, KeyClass, Location, Manifest, ManifestEntry, ManifestInfo, NamedKeys, RestoreBucketOptions, RestoreBucketReport, RestorePlan,
-    SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotReport, SnapshotSelector, list_snapshots, plan_restore, read_manifest,
+    SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotReport, SnapshotSelector, latest_snapshot_of, list_snapshots, plan_restore, read_manifest,
     read_manifest_info, resolve_restore, restore_bucket, snapshot_bucket,
 };
 pub use dr::{DatabaseBackup, DatabaseRestore, DrBackupReport, DrRestoreReport, dr_backup, dr_restore};

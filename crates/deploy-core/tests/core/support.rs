@@ -141,4 +141,7 @@ impl ObjectStore for Hooked {
     async fn holds_data(&self, bucket: &BucketName) -> deploy_core::Result<bool> {
         self.inner.holds_data(bucket).await
     }
+    async fn versioning_enabled(&self, bucket: &BucketName) -> deploy_core::Result<bool> {
+        self.inner.versioning_enabled(bucket).await
+    }
 }

@@ -196,6 +196,34 @@ impl RestorePlan {
         }
     }
 
+    /// The plan as changes to `target` (`bucket/prefix`), one per named key of
+    /// `kind` (`object`, `blob`), the keys beyond the named ones counted in one line.
+    pub fn changes(&self, kind: &str, target: &str) -> crate::plan::Plan {
+        use crate::plan::{Change, FieldChange, Plan};
+        let mut plan = Plan::new();
+        let more = |keys: &NamedKeys| keys.count - keys.first.len() as u64;
+        for k in &self.missing.first {
+            plan.push(Change::create(kind, format!("{target}{k}")));
+        }
+        if more(&self.missing) > 0 {
+            plan.push(Change::create(format!("{kind}s"), format!("{} more missing from {target}", more(&self.missing))));
+        }
+        let kept = if self.versioned { "the snapshot's (current content kept as a noncurrent version)" } else { "the snapshot's (current content lost)" };
+        for k in &self.overwrite.first {
+            plan.push(Change::update(kind, format!("{target}{k}"), vec![FieldChange::new("content", "differs from the snapshot", kept)]));
+        }
+        if more(&self.overwrite) > 0 {
+            plan.push(Change::update(format!("{kind}s"), format!("{} more in {target}", more(&self.overwrite)), vec![FieldChange::new("content", "differs from the snapshot", kept)]));
+        }
+        for k in &self.delete.first {
+            plan.push(Change::delete(kind, format!("{target}{k}")));
+        }
+        if more(&self.delete) > 0 {
+            plan.push(Change::delete(format!("{kind}s"), format!("{} more not in the snapshot from {target}", more(&self.delete))));
+        }
+        plan
+    }
+
     /// Whether the restore overwrites or deletes anything.
     pub fn destroys(&self) -> bool {
         !self.overwrite.is_empty() || !self.delete.is_empty()

@@ -141,6 +141,22 @@ pub async fn list_snapshots(backup: Location<'_>, layout: &SnapshotLayout) -> Re
     Ok(ids)
 }
 
+/// The newest complete snapshot under `layout` of `source` (its backend and
+/// bucket; any prefix): `latest` for a restore into `source`, never a
+/// snapshot of another bucket sharing the backup bucket.
+///
+/// # Errors
+/// [`Error::NotFound`] when there is none; listing and reading errors.
+pub async fn latest_snapshot_of(backup: Location<'_>, layout: &SnapshotLayout, source: Location<'_>) -> Result<SnapshotId> {
+    for id in list_snapshots(backup, layout).await?.into_iter().rev() {
+        let info = open_manifest(backup, layout, &id, DEFAULT_ATTEMPTS).await?.info;
+        if info.source_bucket == source.bucket.as_str() && info.source_backend == source.store.backend() {
+            return Ok(id);
+        }
+    }
+    Err(Error::not_found("complete snapshot", format!("of {} in {}/{}", source.bucket, backup.bucket, layout.root())))
+}
+
 /// Read a snapshot's manifest whole, every entry in memory: for small
 /// snapshots and tests. Restores stream the entries instead.
 ///

@@ -44,7 +44,7 @@ use crate::validate::{BucketName, ObjectKey};
 
 pub use classify::{KeyClass, RestorePlan, plan_restore};
 pub use layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
-pub use manifest::{Manifest, ManifestEntry, ManifestInfo, list_snapshots, read_manifest, read_manifest_info};
+pub use manifest::{Manifest, ManifestEntry, ManifestInfo, latest_snapshot_of, list_snapshots, read_manifest, read_manifest_info};
 pub use restore::{RestoreBucketOptions, RestoreBucketReport, resolve_restore, restore_bucket};
 pub use snapshot::{SnapshotOptions, SnapshotReport, snapshot_bucket};
 

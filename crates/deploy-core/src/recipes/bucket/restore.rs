@@ -235,8 +235,8 @@ pub(super) async fn prepare<'a>(backup: Location<'a>, target: Location<'a>, opti
             "a snapshot is restored into its own source unless the restore names another target explicitly (other_target)",
         ));
     }
-    let versioned = match retried(options.attempts, || target.store.describe_bucket(target.bucket)).await {
-        Ok(info) => info.versioning,
+    let versioned = match retried(options.attempts, || target.store.versioning_enabled(target.bucket)).await {
+        Ok(versioning) => versioning,
         Err(e) if e.is_not_found() => return Err(e),
         // A store that cannot say (an S3-compatible server without bucket configuration) is taken as unversioned: the safe side.
         Err(_) => false,
@@ -247,12 +247,42 @@ pub(super) async fn prepare<'a>(backup: Location<'a>, target: Location<'a>, opti
 
 /// The snapshot a restore with `options` would copy back, checked as the
 /// restore checks it before its first write: complete, of the target's source
-/// (unless `other_target`), the confirmation naming the target. Reads only.
+/// (unless `other_target`), the confirmation naming the target, and on an
+/// unversioned target no object overwritten or deleted without it. Reads only.
 ///
 /// # Errors
 /// As [`restore_bucket`] before its first write.
 pub async fn resolve_restore(backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<ManifestInfo> {
-    Ok(prepare(backup, target, options).await?.manifest.info)
+    Ok(checked(backup, target, options).await?.0.manifest.info)
+}
+
+/// [`prepare`], then on an unversioned target without a confirmation, a
+/// classification of every key: refused while anything would be lost.
+/// Answers whether the target may lose objects (versioned, or confirmed).
+async fn checked<'a>(backup: Location<'a>, target: Location<'a>, options: &'a RestoreBucketOptions) -> Result<(Prepared<'a>, bool)> {
+    let p = prepare(backup, target, options).await?;
+    let confirmed = p.versioned || options.confirm.as_ref().is_some_and(|c| c.check("", target.bucket.as_str()).is_ok());
+    if !confirmed {
+        let scope = p.scope();
+        let id = p.manifest.info.id.clone();
+        let mut plan = RestorePlan::new(id.clone(), target.bucket.to_string(), p.manifest.info.objects, p.manifest.info.total_bytes, false);
+        let mut classified = classify(&scope, &p.manifest);
+        while let Some(c) = classified.try_next().await? {
+            plan.count(&c, resolve(&c, options));
+        }
+        if plan.destroys() {
+            return Err(Error::ConfirmationRequired {
+                action: format!(
+                    "restore of snapshot {id} into unversioned bucket `{}`: overwrite {}, delete {}",
+                    target.bucket,
+                    plan.overwrite.describe(),
+                    plan.delete.describe()
+                ),
+                expected: target.bucket.to_string(),
+            });
+        }
+    }
+    Ok((p, confirmed))
 }
 
 #[derive(Default)]
@@ -382,29 +412,10 @@ async fn write_back(p: &Prepared<'_>, c: &Classified, how: CopyHow<'_>) -> std::
 /// failure, after every other object was restored.
 pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<RestoreBucketReport> {
     let started = std::time::Instant::now();
-    let p = prepare(backup, target, options).await?;
+    // Classify everything before the first write where the target could lose objects.
+    let (p, confirmed) = checked(backup, target, options).await?;
     let scope = p.scope();
     let id = p.manifest.info.id.clone();
-    let confirmed = p.versioned || options.confirm.as_ref().is_some_and(|c| c.check("", target.bucket.as_str()).is_ok());
-    if !confirmed {
-        // Classify everything before the first write: refuse while anything would be lost.
-        let mut plan = RestorePlan::new(id.clone(), target.bucket.to_string(), p.manifest.info.objects, p.manifest.info.total_bytes, false);
-        let mut classified = classify(&scope, &p.manifest);
-        while let Some(c) = classified.try_next().await? {
-            plan.count(&c, resolve(&c, options));
-        }
-        if plan.destroys() {
-            return Err(Error::ConfirmationRequired {
-                action: format!(
-                    "restore of snapshot {id} into unversioned bucket `{}`: overwrite {}, delete {}",
-                    target.bucket,
-                    plan.overwrite.describe(),
-                    plan.delete.describe()
-                ),
-                expected: target.bucket.to_string(),
-            });
-        }
-    }
     let server_side = backup.same_store(&target) && options.copy_mode == CopyMode::Auto;
     options.observer.step(format!(
         "restore snapshot {id} ({} objects) from {}/{} -> {}/{} ({}{})",
