@@ -20,4 +20,6 @@ mod kill_resume;
 mod peers_smoke;
 mod pg_examples;
 mod cross_cloud;
+mod restore_safety;
+mod snapshot_safety;
 mod azure_examples;

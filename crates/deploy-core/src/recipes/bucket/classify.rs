@@ -65,8 +65,12 @@ pub(super) fn identical(entry: &ManifestEntry, have: &ObjectMeta) -> bool {
     have.size == entry.size && have.etag.is_some() && (have.etag == entry.etag || have.etag == entry.copy_etag)
 }
 
+/// Whether `have` was written after the snapshot started. Listings give
+/// whole seconds (S3's `LastModified`): an object of the second the snapshot
+/// started in counts as newer, so `keep_newer` errs on the side of keeping.
 fn newer(scope: &Scope<'_>, have: &ObjectMeta) -> bool {
-    have.last_modified.is_some_and(|t| t > scope.started)
+    let started_second = jiff::Timestamp::from_second(scope.started.as_second()).unwrap_or(scope.started);
+    have.last_modified.is_some_and(|t| t > scope.started || (t.subsec_nanosecond() == 0 && t >= started_second))
 }
 
 fn classified(scope: &Scope<'_>, key: String, entry: Option<ManifestEntry>, target: Option<ObjectMeta>) -> Classified {

@@ -531,6 +531,11 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
         });
     }
     let restored = o.created + o.report_overwritten.count;
+    // Written concurrently, named in key order.
+    let mut o = o;
+    for keys in [&mut o.report_overwritten, &mut o.kept_newer, &mut o.deleted] {
+        keys.first.sort();
+    }
     Ok(RestoreBucketReport {
         id,
         objects: p.manifest.info.objects,
