@@ -5,6 +5,7 @@
 //! cargo run --features aws --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--objects-only] [--skip-bucket-setup] [--resume ID]
 //! cargo run --features aws --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
 //!     [--to <RFC 3339 time|latest>] [--objects-only] [--plan] [--skip-bucket-setup]
+//!     [--keep-newer] [--exact] [--confirm-overwrite acme-prod-assets]
 //! ```
 //!
 //! Names:
@@ -21,10 +22,27 @@
 //!   default the latest restorable time) into this new instance, placed like
 //!   the source; when it exists already it is left alone.
 //!
-//! `restore` copies the snapshot's objects back into `P-assets` (objects
-//! already identical are left alone) and verifies every object against the
-//! manifest. `--objects-only` skips the database part (of `backup` too: no
-//! RDS request at all, for S3-only endpoints).
+//! `restore` first classifies every key of `P-assets` against the snapshot's
+//! manifest — missing, identical, differs, not in the snapshot — and its plan
+//! (and report) names the objects it overwrites (count, the first 20, and how
+//! many were written after the snapshot started). Then it copies the
+//! snapshot's objects back (identical ones are left alone) and verifies every
+//! object against the manifest:
+//! - on a versioned `P-assets` (the default), an overwritten object's current
+//!   content stays as a noncurrent version: nothing is lost;
+//! - on an unversioned one, nothing is written while any object would be
+//!   overwritten or deleted, unless `--confirm-overwrite P-assets` names the
+//!   bucket (missing objects alone need no confirmation);
+//! - `--keep-newer` leaves objects written after the snapshot started as they are;
+//! - `--exact` also deletes the objects that are not in the snapshot (on an
+//!   unversioned bucket only with `--confirm-overwrite`);
+//! - each snapshot object is copied on the condition of the ETag its manifest
+//!   recorded (a damaged or replaced one is refused, the live object stays,
+//!   the restore ends with an error naming it) and each overwrite on the
+//!   condition of the ETag the object was classified with;
+//! - `latest` picks the newest snapshot of `P-assets` only.
+//! `--objects-only` skips the database part (of `backup` too: no RDS request
+//! at all, for S3-only endpoints).
 //!
 //! `backup --resume ID` finishes a backup that was interrupted (killed,
 //! cancelled): the database snapshot `P-db-<id>` the interrupted run took
@@ -55,11 +73,11 @@ use deploy::aws::s3::S3Store;
 use deploy::aws::{AwsBackends, RequestLog};
 use deploy::core::recipes::{
     DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, dr_backup, dr_restore,
-    SnapshotId, list_snapshots, read_manifest,
+    SnapshotId, latest_snapshot_of, plan_restore, read_manifest_info,
 };
 use deploy::core::recipes::dr::snapshot_name;
 use deploy::object_store::ListOptions;
-use deploy::{BucketName, BucketSpec, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
+use deploy::{BucketName, BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
 
 use aws_support::{Args, exists, parse_args, print_plan, section, stop_if_plan};
 
@@ -77,7 +95,7 @@ struct Names {
 }
 
 async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["from", "to", "resume"], &["objects-only", "skip-bucket-setup"])?;
+    let args = parse_args(&["from", "to", "resume", "confirm-overwrite"], &["objects-only", "skip-bucket-setup", "keep-newer", "exact"])?;
     let names = Names {
         assets: BucketName::new(format!("{}-assets", args.prefix))?,
         backup: BucketName::new(format!("{}-backup", args.prefix))?,
@@ -100,6 +118,16 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
                 None | Some("latest") => RestorePoint::Latest,
                 Some(t) => RestorePoint::At(t.parse().map_err(|e| Error::invalid("to", format!("`{t}`: {e}"), "an RFC 3339 time (2026-11-23T20:00:00Z) or `latest`"))?),
             };
+            // A confirmation naming another bucket is a mistake: refused before any request.
+            if let Some(named) = args.option("confirm-overwrite")
+                && named != names.assets.as_str()
+            {
+                return Err(Error::invalid(
+                    "confirm-overwrite",
+                    format!("names `{named}`, but the restore writes into `{}`", names.assets),
+                    "--confirm-overwrite takes the name of the bucket the restore overwrites",
+                ));
+            }
             let aws = aws_support::backends(log).await;
             restore(&aws, &names, layout, snapshot, point, &args).await
         }
@@ -195,11 +223,10 @@ async fn restore(
     // Resolve `latest` once: the plan and the restore name the same snapshot.
     let id = match snapshot {
         SnapshotSelector::Id(id) => id,
-        SnapshotSelector::Latest => {
-            list_snapshots(backup, &layout).await?.pop().ok_or_else(|| Error::not_found("complete snapshot", names.backup.as_str()))?
-        }
+        // The newest snapshot of P-assets, never one of another bucket backed up into P-backup.
+        SnapshotSelector::Latest => latest_snapshot_of(backup, &layout, Location::new(&s3, &names.assets)).await?,
     };
-    let manifest = read_manifest(backup, &layout, &id).await?;
+    let manifest = read_manifest_info(backup, &layout, &id).await?;
     let with_database = if args.flag("objects-only") {
         false
     } else if exists(rds.describe_database(&names.restored).await)? {
@@ -219,14 +246,31 @@ async fn restore(
     if !args.flag("skip-bucket-setup") {
         print_plan(&s3.plan_bucket(&BucketSpec::new(names.assets.clone())).await?);
     }
-    println!(
-        "  copy {} objects ({} bytes) from {}/{} back into {} (identical objects left alone), verify against the manifest",
-        manifest.objects.len(),
-        manifest.total_bytes,
-        names.backup,
-        layout.folder(&id),
-        names.assets
-    );
+    let mut options = RestoreBucketOptions::new(layout.clone(), SnapshotSelector::Id(id.clone()));
+    options.keep_newer = args.flag("keep-newer");
+    options.exact = args.flag("exact");
+    options.confirm = args.option("confirm-overwrite").map(Confirm::new);
+    let target_location = Location::new(&s3, &names.assets);
+    if bucket_exists(&s3, &names.assets).await? {
+        // Every key of the target classified against the manifest: what is written, overwritten, kept, deleted.
+        let plan = plan_restore(backup, target_location, &options).await?;
+        for line in plan.to_string().lines() {
+            println!("  {line}");
+        }
+        if !plan.versioned && plan.destroys() && options.confirm.is_none() {
+            println!("  ! {} is not versioned: the restore is refused unless --confirm-overwrite {} names it", names.assets, names.assets);
+        }
+    } else {
+        println!(
+            "  write back all {} objects ({} bytes) of {}/{} into the new bucket {}",
+            manifest.objects,
+            manifest.total_bytes,
+            names.backup,
+            layout.folder(&id),
+            names.assets
+        );
+    }
+    println!("  verify every object against the manifest");
     if stop_if_plan(&args) {
         return Ok(());
     }
@@ -236,9 +280,8 @@ async fn restore(
     let target = RestoreTarget::new(names.restored.clone());
     let database =
         if with_database { DatabaseRestore::PointInTime { backend: &rds, source: &names.db, point, target: &target } } else { DatabaseRestore::None };
-    let mut options = RestoreBucketOptions::new(layout, SnapshotSelector::Id(id));
     options.observer = aws_support::observer();
-    let report = dr_restore(database, backup, Location::new(&s3, &names.assets), &options).await?;
+    let report = dr_restore(database, backup, target_location, &options).await?;
 
     section("report");
     println!("{report}");

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! azure_disaster_recovery backup  --prefix P [--id TIMESTAMP] [--plan] [--objects-only] [blob and ARM options]
-//! azure_disaster_recovery restore --prefix P --from TIMESTAMP|latest [--plan] [--objects-only] [...]
+//! azure_disaster_recovery restore --prefix P --from TIMESTAMP|latest [--plan] [--objects-only]
+//!     [--keep-newer] [--exact] [--confirm-overwrite P-assets] [...]
 //! ```
 //!
 //! - backup: container `P-assets` is copied into container `P-backup`
@@ -11,10 +12,20 @@
 //!   its manifest written last; `--id` resumes that backup (or does nothing
 //!   when it is complete). The server `P-db` keeps its own daily backups: the
 //!   backup prints the point in time that matches the container copy.
-//! - restore: the folder of backup `--from` is copied back into `P-assets`
-//!   (identical blobs left alone) and verified; then the server `P-db` is
-//!   restored to that point in time into the new server `P-db-restored`
-//!   through ARM (left alone when it exists).
+//! - restore: every blob of `P-assets` is classified against backup
+//!   `--from` (`latest`: the newest backup of `P-assets`), the plan names the
+//!   blobs written back, overwritten and deleted; then the backup's blobs are
+//!   copied back (identical blobs left alone), each on the condition of the
+//!   ETag the backup recorded (a damaged backup blob is refused, the live one
+//!   stays) and each overwrite on the condition of the blob's ETag as
+//!   classified, and verified; then the server `P-db` is restored to that
+//!   point in time into the new server `P-db-restored` through ARM (left
+//!   alone when it exists). With blob versioning on (the account default of
+//!   `arm::storage`), an overwritten blob stays as a previous version; without
+//!   it (`--unversioned-account`), nothing is overwritten or deleted unless
+//!   `--confirm-overwrite P-assets` names the container. `--keep-newer` leaves
+//!   blobs written after the backup started alone; `--exact` also deletes the
+//!   blobs that are not in the backup.
 //! - `--objects-only`: only the container part; no ARM call (this is what
 //!   runs against Azurite).
 //! - `--plan`: print what would change; no mutating call.
@@ -37,8 +48,8 @@ use deploy::core::recipes::{SnapshotId, SnapshotSelector};
 use deploy::core::{Database, Event, Observer, ResourceName, Result};
 
 const USAGE: &str = "usage: azure_disaster_recovery backup|restore --prefix P [--from TIMESTAMP|latest] [--id TIMESTAMP] \
-[--plan] [--objects-only] [--blob-endpoint URL] [--account-name NAME] [--account-key] [--arm-endpoint URL] \
-[--resource-group G] [--location L]";
+[--plan] [--objects-only] [--keep-newer] [--exact] [--confirm-overwrite P-assets] [--blob-endpoint URL] [--account-name NAME] \
+[--account-key] [--arm-endpoint URL] [--resource-group G] [--location L]";
 
 #[tokio::main]
 async fn main() {
@@ -51,12 +62,22 @@ fn observer() -> Observer {
 
 async fn run() -> Result<()> {
     let args = Args::parse(
-        &["prefix", "from", "id", "blob-endpoint", "account-name", "arm-endpoint", "resource-group", "location"],
-        &["plan", "objects-only", "account-key"],
+        &["prefix", "from", "id", "blob-endpoint", "account-name", "arm-endpoint", "resource-group", "location", "confirm-overwrite"],
+        &["plan", "objects-only", "account-key", "keep-newer", "exact"],
     )?;
     let command = args.positional.first().map(String::as_str).unwrap_or("");
     let prefix = args.require("prefix")?;
     let names = DrNames::new(prefix)?;
+    // A confirmation naming another container is a mistake: refused before any request.
+    if let Some(named) = args.get("confirm-overwrite")
+        && named != names.assets.as_str()
+    {
+        return Err(deploy::core::Error::invalid(
+            "confirm-overwrite",
+            format!("names `{named}`, but the restore writes into `{}`", names.assets),
+            "--confirm-overwrite takes the name of the container the restore overwrites",
+        ));
+    }
     let plan_only = args.has("plan");
     let objects_only = args.has("objects-only");
     let store = azure_support::blob_store(&args)?;
@@ -113,7 +134,11 @@ async fn run() -> Result<()> {
         }
         "restore" => {
             let from: SnapshotSelector = args.require("from")?.parse().map_err(|e: deploy::core::Error| e.in_field("from"))?;
-            let (id, plan) = runbook::plan_container_restore(&store, &names, &from).await?;
+            let mut options = runbook::restore_options(from);
+            options.keep_newer = args.has("keep-newer");
+            options.exact = args.has("exact");
+            options.confirm = args.get("confirm-overwrite").map(deploy::core::Confirm::new);
+            let (id, plan) = runbook::plan_container_restore(&store, &names, &options).await?;
             print_plan(&format!("container restore of backup {id}"), &plan);
             if let Some(servers) = &servers {
                 print_plan("server restore", &runbook::server_restore(servers, &names, id.timestamp(), false).await?);
@@ -121,7 +146,8 @@ async fn run() -> Result<()> {
             if plan_only {
                 return Ok(());
             }
-            let report = runbook::container_restore(&store, &names, SnapshotSelector::Id(id.clone()), observer()).await?;
+            options.snapshot = SnapshotSelector::Id(id.clone());
+            let report = runbook::container_restore(&store, &names, options, observer()).await?;
             println!("{report}");
             if let Some(servers) = &servers {
                 let made = runbook::server_restore(servers, &names, id.timestamp(), true).await?;
@@ -131,6 +157,15 @@ async fn run() -> Result<()> {
                 "summary: restore of backup {id}: {} blobs written, {} already identical, {} verified",
                 report.restored, report.unchanged, report.verified
             );
+            if !report.overwritten.is_empty() || !report.deleted.is_empty() || !report.kept_newer.is_empty() {
+                println!(
+                    "summary: overwrote {} ({} written after the backup started), deleted {}, kept {} newer than the backup",
+                    report.overwritten.describe(),
+                    report.overwritten_newer,
+                    report.deleted.describe(),
+                    report.kept_newer.describe()
+                );
+            }
         }
         other => {
             return Err(deploy::core::Error::invalid("command", format!("{other:?} is not backup or restore"), "backup | restore"));

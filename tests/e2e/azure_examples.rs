@@ -110,11 +110,22 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     store.delete(&assets, &ObjectKey::new("models/m1.json")?).await?;
     store.put_bytes(&assets, &ObjectKey::new("datasets/d 1.csv")?, Bytes::from_static(b"garbage")).await?;
 
-    // Restore the latest backup: exactly the two damaged blobs are written.
+    // Restore the latest backup: exactly the two damaged blobs are written,
+    // one of them over the live blob, which Azurite keeps no version of: only
+    // with the confirmation naming the container.
     let planned = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", "latest", "--plan"])?;
     ensure!(planned.contains(&format!("plan: container restore of backup {id}")), "{planned}");
-    ensure!(planned.matches("+ create blob").count() == 2, "two blobs to restore:\n{planned}");
-    let out = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", "latest"])?;
+    ensure!(planned.matches("+ create blob").count() == 1, "one blob to write back:\n{planned}");
+    ensure!(planned.contains(&format!("~ update blob {assets}/datasets/d 1.csv")), "one blob to overwrite, named:\n{planned}");
+    ensure!(planned.contains("current content lost"), "the plan does not say the overwrite loses the live blob:\n{planned}");
+    recorder.proxy.clear();
+    let refused = Command::new(&binary)
+        .args(["restore", "--prefix", &prefix, "--from", "latest", "--objects-only", "--blob-endpoint", &blob, "--account-name", AZURITE_ACCOUNT, "--account-key"])
+        .env("AZURE_STORAGE_KEY", AZURITE_KEY)
+        .output()?;
+    ensure!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains(&format!("{prefix}-assets")), "an unconfirmed overwrite was not refused");
+    recorder.none_mutating("the refused restore")?;
+    let out = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", "latest", "--confirm-overwrite", &format!("{prefix}-assets")])?;
     ensure!(
         out.contains(&format!("summary: restore of backup {id}: 2 blobs written, 1 already identical, 3 verified")),
         "{out}"

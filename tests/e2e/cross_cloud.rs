@@ -178,6 +178,8 @@ async fn s3_bucket_snapshotted_into_blob_and_restored_into_fresh_s3_bucket() -> 
         Location::new(&s3, &restored),
         &RestoreBucketOptions {
             concurrency: 4,
+            // A fresh bucket, not the snapshot's source: named as such.
+            other_target: true,
             ..RestoreBucketOptions::new(layout, SnapshotSelector::Latest)
         },
     )

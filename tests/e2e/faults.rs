@@ -79,6 +79,8 @@ async fn snapshot_and_restore_survive_injected_faults() {
     assert_eq!(snap.objects as usize, SMALL + 3);
     let mut restore = RestoreBucketOptions::new(layout, SnapshotSelector::Latest);
     restore.attempts = 12;
+    // Into a fresh bucket, not the snapshot's source: named as such.
+    restore.other_target = true;
     let r = restore_bucket(Location::new(&faulty, &backup), Location::new(&faulty, &restored), &restore).await.expect("restore under faults");
     assert_eq!((r.objects as usize, r.verified as usize), (SMALL + 3, SMALL + 3));
 
@@ -140,6 +142,7 @@ async fn snapshot_and_restore_survive_answers_lost_after_the_server_acted() {
     let snap = snapshot_bucket(Location::new(&faulty, &src), Location::new(&faulty, &backup), &options).await.expect("snapshot");
     let mut restore = RestoreBucketOptions::new(layout.clone(), SnapshotSelector::Latest);
     restore.attempts = 12;
+    restore.other_target = true; // into a fresh bucket, not the snapshot's source
     let r = restore_bucket(Location::new(&faulty, &backup), Location::new(&faulty, &restored), &restore).await.expect("restore");
     assert_eq!((r.objects as usize, r.verified as usize), (N + 2, N + 2));
 

@@ -23,4 +23,6 @@ mod peers_smoke;
 mod rotation_examples;
 mod pg_examples;
 mod cross_cloud;
+mod restore_safety;
+mod snapshot_safety;
 mod azure_examples;

@@ -41,6 +41,16 @@ impl AwsBackends {
         self
     }
 
+    /// Bound every request of the clients handed out from now on by
+    /// `timeouts` (connect, per attempt, per operation), replacing the
+    /// timeouts of the `SdkConfig`. Without it, the `SdkConfig`'s own limits
+    /// apply, and [`deploy_core::Timeouts::default`] wherever it sets none.
+    #[must_use]
+    pub fn with_timeouts(mut self, timeouts: deploy_core::Timeouts) -> Self {
+        self.sdk_config = self.sdk_config.to_builder().timeout_config(crate::timeout_config(&timeouts)).build();
+        self
+    }
+
     /// Wait for long operations (an instance becoming available) with `waiter`.
     #[must_use]
     pub fn with_waiter(mut self, waiter: Waiter) -> Self {

@@ -12,7 +12,9 @@
 //! | [`Error::Conflict`] | `Invalid*State*`, `*Conflict*`, `*InUse*`, `BucketNotEmpty`, `HostedZoneNotEmpty`, `OperationAborted`, `DependencyViolation`, 409 |
 //! | [`Error::Throttled`] | `SlowDown`, `Throttling*`, `TooManyRequests*`, `RequestLimitExceeded`, ..., 429, 503 |
 //! | [`Error::Unauthorized`] | `AccessDenied*`, `InvalidClientTokenId`, `SignatureDoesNotMatch`, `ExpiredToken*`, ..., 401, 403 |
-//! | [`Error::Provider`] | everything else; retryable for 5xx, `InternalError`-like codes, timeouts and dispatch (connection) failures |
+//! | [`Error::PreconditionFailed`] | `PreconditionFailed`, 412: a conditional request (`If-Match`, `x-amz-copy-source-if-match`, `If-None-Match`) found another object |
+//! | [`Error::Timeout`] | the SDK's timeout error: an operation (or its last attempt, after the SDK's own retries) got no answer in time; not retryable, so callers do not multiply the bound |
+//! | [`Error::Provider`] | everything else; retryable for 5xx, `InternalError`-like codes and dispatch (connection) failures |
 //!
 //! The SDK retries throttling and transient errors itself (its retry config
 //! comes from the caller's `SdkConfig`); what reaches this module is what is
@@ -187,7 +189,13 @@ where
     let cause = StdError::source(&err).map_or_else(|| err.to_string(), |s| DisplayErrorContext(s).to_string());
     match &err {
         SdkError::ServiceError(_) | SdkError::ResponseError(_) => {}
-        SdkError::TimeoutError(_) => return provider(op, format!("the request timed out: {cause}"), true, err),
+        SdkError::TimeoutError(_) => {
+            return Error::Timeout {
+                what: format!("{} {} of {kind} `{name}`", op.service, op.operation),
+                elapsed: timeout_after(&cause),
+                last_state: format!("no answer ({cause})"),
+            };
+        }
         SdkError::DispatchFailure(failure) => {
             let retryable = !failure.is_user();
             return provider(op, format!("the request could not be sent: {cause}"), retryable, err);
@@ -198,6 +206,10 @@ where
         _ => {}
     }
     let code = err.code().map(str::to_owned);
+    if status == Some(412) || code.as_deref() == Some("PreconditionFailed") {
+        let condition = err.message().map_or_else(|| "a condition of the request does not hold".to_owned(), str::to_owned);
+        return Error::precondition(kind, name, format!("{}: {condition}", op.operation));
+    }
     let message = match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),
@@ -219,6 +231,24 @@ where
             provider(op, message, retryable, err)
         }
     }
+}
+
+/// The duration in the SDK's timeout message (`... timeout occurred after 250ms`), or zero.
+fn timeout_after(cause: &str) -> std::time::Duration {
+    let Some(text) = cause.split("after ").nth(1) else { return std::time::Duration::ZERO };
+    let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == 'µ')).unwrap_or(text.len());
+    let text = &text[..end];
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let Ok(n) = number.parse::<f64>() else { return std::time::Duration::ZERO };
+    let seconds = match unit {
+        "s" => n,
+        "ms" => n / 1e3,
+        "µs" | "us" => n / 1e6,
+        "ns" => n / 1e9,
+        _ => return std::time::Duration::ZERO,
+    };
+    std::time::Duration::try_from_secs_f64(seconds).unwrap_or_default()
 }
 
 fn boxed<E>(err: SdkError<E, HttpResponse>) -> BoxError
@@ -415,10 +445,19 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_and_dispatch_failures_are_retryable_providers() {
-        let timeout: SdkError<FakeServiceError, HttpResponse> = SdkError::timeout_error("deadline");
+    fn timeouts_are_not_retryable_and_name_the_call_dispatch_failures_are() {
+        let timeout: SdkError<FakeServiceError, HttpResponse> =
+            SdkError::timeout_error("operation timeout (all attempts including retries) occurred after 2.5s");
         let e = map_sdk_error(timeout, OP, "widget", "w1");
-        assert!(matches!(&e, Error::Provider { retryable: true, .. }), "{e:?}");
+        assert!(
+            matches!(&e, Error::Timeout { what, elapsed, .. } if what.contains("DoThing") && what.contains("w1") && *elapsed == std::time::Duration::from_millis(2500)),
+            "{e:?}"
+        );
+        assert!(!e.is_retryable(), "a whole operation's timeout retried by the caller multiplies the bound");
+        assert_eq!(timeout_after("occurred after 250ms"), std::time::Duration::from_millis(250));
+        assert_eq!(timeout_after("no duration"), std::time::Duration::ZERO);
+        let precondition = map(Some("PreconditionFailed"), 412);
+        assert!(precondition.is_precondition_failed() && !precondition.is_retryable(), "{precondition:?}");
         let failure = aws_smithy_runtime_api::client::result::ConnectorError::io("connection refused".into());
         let dispatch: SdkError<FakeServiceError, HttpResponse> = SdkError::dispatch_failure(failure);
         let e = map_sdk_error(dispatch, OP, "widget", "w1");

@@ -49,8 +49,9 @@ pub use deploy_core as core;
 pub use aws_types::SdkConfig;
 
 /// `pub fn client(sdk_config, interceptors)` for one service crate: its
-/// config built from the caller's `SdkConfig`, with `interceptors` installed
-/// (then the service's own, when given after the doc text).
+/// config built from the caller's `SdkConfig`, its timeouts bounded
+/// ([`bounded_timeouts`]), with `interceptors` installed (then the service's
+/// own, when given after the doc text).
 /// Every service module but S3 (which adds path-style addressing) uses it.
 #[allow(unused_macros)] // an S3-only build uses none
 macro_rules! service_client {
@@ -61,6 +62,7 @@ macro_rules! service_client {
             interceptors: &[aws_smithy_runtime_api::client::interceptors::SharedInterceptor],
         ) -> $krate::Client {
             let mut builder = $krate::config::Builder::from(sdk_config);
+            builder.set_timeout_config(Some($crate::bounded_timeouts(sdk_config.timeout_config())));
             for i in interceptors {
                 builder.push_interceptor(i.clone());
             }
@@ -118,4 +120,28 @@ pub struct Ensured<T> {
     pub plan: deploy_core::Plan,
 }
 pub use error::{ErrorClass, classify};
+
+/// The SDK's timeout configuration for `timeouts`: connect, read and
+/// per-attempt limits, and the per-operation limit over every retry. The
+/// SDK's stalled-stream protection (on with `behavior-version-latest`) keeps
+/// bounding streamed bodies, which outlive an operation.
+pub fn timeout_config(timeouts: &deploy_core::Timeouts) -> aws_smithy_types::timeout::TimeoutConfig {
+    aws_smithy_types::timeout::TimeoutConfig::builder()
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.attempt)
+        .operation_attempt_timeout(timeouts.attempt)
+        .operation_timeout(timeouts.operation)
+        .build()
+}
+
+/// The caller's timeout configuration (from its `SdkConfig`) with every limit
+/// it leaves unset taken from [`deploy_core::Timeouts::default`]: no client
+/// of this crate waits forever on a server that does not answer.
+pub fn bounded_timeouts(caller: Option<&aws_smithy_types::timeout::TimeoutConfig>) -> aws_smithy_types::timeout::TimeoutConfig {
+    let defaults = timeout_config(&deploy_core::Timeouts::default());
+    match caller {
+        None => defaults,
+        Some(caller) => caller.to_builder().take_unset_from(defaults.to_builder()).build(),
+    }
+}
 pub use record::RequestLog;

@@ -92,7 +92,10 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
-    /// A wait ran past its deadline.
+    /// A whole operation or wait ran past its deadline (every retry of it
+    /// included): not retryable, so that a caller's retries do not multiply
+    /// the bound. A single attempt that times out and is retried by the
+    /// client is a retryable [`Error::Provider`] instead.
     #[error("timed out after {elapsed:?} waiting for {what}; last state seen: {last_state}")]
     Timeout {
         /// What was awaited (`database prod-db to be available`).
@@ -121,6 +124,19 @@ pub enum Error {
         /// What did not match.
         detail: String,
     },
+    /// A conditional request was refused: the object is not the one the
+    /// request was conditional on (another ETag or version, or it exists when
+    /// it should not). Not retryable: the caller decides what to do with the
+    /// changed object.
+    #[error("{kind} `{name}` changed: {condition}")]
+    PreconditionFailed {
+        /// What kind of resource (`object`).
+        kind: &'static str,
+        /// Its name (`bucket/key`).
+        name: String,
+        /// The condition that failed (`If-Match "abc"`).
+        condition: String,
+    },
     /// Any other provider error.
     #[error("{provider} {operation} failed: {message}")]
     Provider {
@@ -142,7 +158,7 @@ impl Error {
     /// Whether trying the same call again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Throttled { .. } | Error::Timeout { .. } => true,
+            Error::Throttled { .. } => true,
             Error::Provider { retryable, .. } => *retryable,
             _ => false,
         }
@@ -186,6 +202,16 @@ impl Error {
             },
             other => other,
         }
+    }
+
+    /// An [`Error::PreconditionFailed`].
+    pub fn precondition(kind: &'static str, name: impl Into<String>, condition: impl Into<String>) -> Self {
+        Error::PreconditionFailed { kind, name: name.into(), condition: condition.into() }
+    }
+
+    /// Whether this is [`Error::PreconditionFailed`].
+    pub fn is_precondition_failed(&self) -> bool {
+        matches!(self, Error::PreconditionFailed { .. })
     }
 
     /// Whether this is [`Error::NotFound`].

@@ -10,7 +10,10 @@ use futures::stream::{BoxStream, StreamExt};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::error::{Confirm, Error, Result};
-use crate::object_store::{BucketInfo, BucketSpec, ByteStream, GetResult, ListOptions, ObjectMeta, ObjectStore, PutOptions};
+use crate::object_store::{
+    BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, KeyOrder, ListOptions, ObjectMeta, ObjectStore,
+    PutOptions,
+};
 use crate::plan::Plan;
 use crate::validate::{BucketName, ObjectKey};
 
@@ -116,6 +119,11 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
         self.inner.put(bucket, key, body, options).await
     }
 
+    async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
+        let _in_flight = self.delay().await?;
+        self.inner.get_opts(bucket, key, options).await
+    }
+
     async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
         let _in_flight = self.delay().await?;
         self.inner.get(bucket, key).await
@@ -141,6 +149,22 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
             .boxed()
     }
 
+    fn key_order(&self) -> KeyOrder {
+        self.inner.key_order()
+    }
+
+    async fn copy_opts(
+        &self,
+        from_bucket: &BucketName,
+        from: &ObjectKey,
+        to_bucket: &BucketName,
+        to: &ObjectKey,
+        options: &CopyOptions,
+    ) -> Result<ObjectMeta> {
+        let _in_flight = self.delay().await?;
+        self.inner.copy_opts(from_bucket, from, to_bucket, to, options).await
+    }
+
     async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
         let _in_flight = self.delay().await?;
         self.inner.copy(from_bucket, from, to_bucket, to).await
@@ -151,6 +175,11 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
         self.inner.copy_listed(from_bucket, source, to_bucket, to).await
     }
 
+    async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
+        let _in_flight = self.delay().await?;
+        self.inner.delete_opts(bucket, key, options).await
+    }
+
     async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
         let _in_flight = self.delay().await?;
         self.inner.delete(bucket, key).await
@@ -159,6 +188,16 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
     async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
         let _in_flight = self.delay().await?;
         self.inner.delete_many(bucket, keys).await
+    }
+
+    async fn holds_data(&self, bucket: &BucketName) -> Result<bool> {
+        let _in_flight = self.delay().await?;
+        self.inner.holds_data(bucket).await
+    }
+
+    async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
+        let _in_flight = self.delay().await?;
+        self.inner.versioning_enabled(bucket).await
     }
 }
 

@@ -117,7 +117,7 @@ impl Waiter {
     ///
     /// # Errors
     /// [`Error::Timeout`] naming `what` and the last state seen when the deadline
-    /// passes; [`Error::Conflict`] when a poll answers [`Poll::Failed`]; the
+    /// passes, also in the middle of a poll that does not answer; [`Error::Conflict`] when a poll answers [`Poll::Failed`]; the
     /// poll's own error when it is not retryable.
     pub async fn wait<T, F, Fut>(&self, what: &str, mut poll: F) -> Result<T>
     where
@@ -136,11 +136,22 @@ impl Waiter {
             builder = builder.with_jitter();
         }
         let mut delays = builder.build();
-        let mut last_state;
+        let mut last_state = String::from("no answer yet");
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            match poll().await {
+            // The deadline bounds each poll too: a poll that never answers ends the wait on time.
+            let polled = match tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), poll()).await {
+                Ok(polled) => polled,
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        what: what.to_owned(),
+                        elapsed: start.elapsed(),
+                        last_state: format!("{last_state} (poll {attempt} did not answer before the deadline)"),
+                    });
+                }
+            };
+            match polled {
                 Ok(Poll::Ready(value)) => {
                     self.observer.emit(Event::WaitFinished { what: what.to_owned(), elapsed: start.elapsed() });
                     return Ok(value);
@@ -205,6 +216,37 @@ mod tests {
             other => panic!("expected Timeout, got {other:?}"),
         }
         assert!(n > 3 && n < 20, "polled {n} times in 60 s with backoff from 1 s to 30 s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_that_never_answers_ends_at_the_deadline() {
+        let waiter = Waiter::new(Duration::from_secs(30)).with_delays(Duration::from_secs(1), Duration::from_secs(1));
+        let mut n = 0;
+        let start = Instant::now();
+        let err = waiter
+            .wait::<(), _, _>("copy c to finish", || {
+                n += 1;
+                let n = n;
+                async move {
+                    if n < 3 {
+                        Ok(Poll::Pending("pending".into()))
+                    } else {
+                        std::future::pending::<()>().await;
+                        unreachable!()
+                    }
+                }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(start.elapsed(), Duration::from_secs(30), "the hung poll was not cut at the deadline");
+        match err {
+            Error::Timeout { what, last_state, .. } => {
+                assert_eq!(what, "copy c to finish");
+                assert!(last_state.starts_with("pending (poll 3 did not answer"), "{last_state}");
+            }
+            other => panic!("expected Timeout, got {other:?}"),
+        }
+        assert!(!Error::Timeout { what: String::new(), elapsed: Duration::ZERO, last_state: String::new() }.is_retryable());
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,10 +9,12 @@
 #![allow(dead_code)]
 
 pub mod backup_gaps;
+pub mod black_hole;
 pub mod cbor;
 pub mod eks_gaps;
 pub mod examples;
 pub mod fault_proxy;
+pub mod s3_conditions;
 
 use std::time::Duration;
 

@@ -1,11 +1,12 @@
-//! Buckets: read the five settings back, plan, apply only what differs, delete.
+//! Buckets: read the five settings and the lifecycle rules back, plan, apply
+//! only what differs, delete.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete, ObjectIdentifier, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
-    VersioningConfiguration,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+    Delete, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
 use deploy_core::object_store::{BucketInfo, Encryption};
 use deploy_core::plan::{Change, FieldChange, Plan};
@@ -29,11 +30,36 @@ pub(super) struct BucketState {
     /// The bucket policy, when there is one.
     policy: Option<Value>,
     tags: BTreeMap<String, String>,
+    /// The lifecycle rules (kept when the abort rule is added).
+    lifecycle: Vec<LifecycleRule>,
+}
+
+/// The id of the lifecycle rule that `ensure_bucket` adds.
+pub const ABORT_INCOMPLETE_UPLOADS_RULE: &str = "deploy-abort-incomplete-multipart-uploads";
+
+/// Days after which an incomplete multipart upload is aborted by the bucket's lifecycle rule.
+pub const ABORT_INCOMPLETE_UPLOADS_DAYS: i32 = 1;
+
+/// Whether `rule` aborts every incomplete upload of the bucket within [`ABORT_INCOMPLETE_UPLOADS_DAYS`].
+fn aborts_incomplete_uploads(rule: &LifecycleRule) -> bool {
+    #[allow(deprecated)] // the rule-level prefix is deprecated, but an old rule may still carry one
+    let rule_prefix = rule.prefix();
+    let whole_bucket = rule_prefix.is_none_or(str::is_empty)
+        && rule.filter().is_none_or(|f| {
+            f.prefix().is_none_or(str::is_empty) && f.tag().is_none() && f.and().is_none() && f.object_size_greater_than().is_none() && f.object_size_less_than().is_none()
+        });
+    *rule.status() == ExpirationStatus::Enabled
+        && whole_bucket
+        && rule.abort_incomplete_multipart_upload().and_then(AbortIncompleteMultipartUpload::days_after_initiation).is_some_and(|d| d <= ABORT_INCOMPLETE_UPLOADS_DAYS)
 }
 
 impl BucketState {
     fn require_tls(&self) -> bool {
         self.policy_statements().iter().any(denies_insecure_transport)
+    }
+
+    fn aborts_incomplete_uploads(&self) -> bool {
+        self.lifecycle.iter().any(aborts_incomplete_uploads)
     }
 
     fn policy_statements(&self) -> Vec<Value> {
@@ -74,6 +100,10 @@ impl BucketState {
         }
         if self.tags != spec.tags {
             fields.push(FieldChange::new("tags", format!("{:?}", self.tags), format!("{:?}", spec.tags)));
+        }
+        // Not a field of the neutral spec: every bucket the SDK ensures gets it.
+        if !self.aborts_incomplete_uploads() {
+            fields.push(FieldChange::new("abort_incomplete_uploads", "never", format!("after {ABORT_INCOMPLETE_UPLOADS_DAYS} day")));
         }
         fields
     }
@@ -116,14 +146,52 @@ impl S3Store {
     pub(super) async fn bucket_state(&self, bucket: &BucketName) -> Result<BucketState> {
         let name = bucket.as_str();
         self.client.head_bucket().bucket(name).send().await.on(op("HeadBucket"), "bucket", name)?;
-        let (versioning, encryption, block, policy, tags) = futures::try_join!(
+        let (versioning, encryption, block, policy, tags, lifecycle) = futures::try_join!(
             self.read_versioning(bucket),
             self.read_encryption(bucket),
             self.read_public_access_block(bucket),
             self.read_policy(bucket),
             self.read_tags(bucket),
+            self.read_lifecycle(bucket),
         )?;
-        Ok(BucketState { versioning, encryption, block_public_access: block, policy, tags })
+        Ok(BucketState { versioning, encryption, block_public_access: block, policy, tags, lifecycle })
+    }
+
+    async fn read_lifecycle(&self, bucket: &BucketName) -> Result<Vec<LifecycleRule>> {
+        match self.client.get_bucket_lifecycle_configuration().bucket(bucket.as_str()).send().await {
+            Ok(out) => Ok(out.rules().to_vec()),
+            Err(e) if error_code(&e) == Some("NoSuchLifecycleConfiguration") => Ok(Vec::new()),
+            Err(e) => Err(e).on(op("GetBucketLifecycleConfiguration"), "bucket", bucket.as_str()),
+        }
+    }
+
+    /// Add the rule aborting incomplete uploads after a day, keeping the bucket's other rules.
+    async fn put_abort_rule(&self, bucket: &str, state: &BucketState) -> Result<()> {
+        let put = op("PutBucketLifecycleConfiguration");
+        let rule = LifecycleRule::builder()
+            .id(ABORT_INCOMPLETE_UPLOADS_RULE)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::builder().days_after_initiation(ABORT_INCOMPLETE_UPLOADS_DAYS).build())
+            .build()
+            .map_err(|e| build_error(put, e))?;
+        let mut rules: Vec<LifecycleRule> = state.lifecycle.iter().filter(|r| r.id() != Some(ABORT_INCOMPLETE_UPLOADS_RULE)).cloned().collect();
+        rules.push(rule);
+        let config = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().map_err(|e| build_error(put, e))?;
+        self.client.put_bucket_lifecycle_configuration().bucket(bucket).lifecycle_configuration(config).send().await.on(put, "bucket", bucket)?;
+        Ok(())
+    }
+
+    /// Whether versioning is on (`GetBucketVersioning`); [`Error::NotFound`] for a missing bucket.
+    pub(super) async fn versioning(&self, bucket: &BucketName) -> Result<bool> {
+        self.read_versioning(bucket).await
+    }
+
+    /// Whether the bucket holds an object, an older version or a delete marker.
+    pub(super) async fn holds_versions(&self, bucket: &BucketName) -> Result<bool> {
+        let name = bucket.as_str();
+        let first = self.client.list_object_versions().bucket(name).max_keys(1).send().await.on(op("ListObjectVersions"), "bucket", name)?;
+        Ok(!first.versions().is_empty() || !first.delete_markers().is_empty())
     }
 
     async fn read_versioning(&self, bucket: &BucketName) -> Result<bool> {
@@ -255,6 +323,7 @@ impl S3Store {
                 "block_public_access" => self.put_public_access_block(bucket, spec.block_public_access).await?,
                 "require_tls" => self.put_tls_policy(&spec.name, state, spec.require_tls).await?,
                 "tags" => self.put_tags(bucket, &spec.tags).await?,
+                "abort_incomplete_uploads" => self.put_abort_rule(bucket, state).await?,
                 other => unreachable!("no bucket field {other}"),
             }
         }
@@ -350,9 +419,7 @@ impl S3Store {
     pub(super) async fn delete(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
         let name = bucket.as_str();
         self.client.head_bucket().bucket(name).send().await.on(op("HeadBucket"), "bucket", name)?;
-        let first =
-            self.client.list_object_versions().bucket(name).max_keys(1).send().await.on(op("ListObjectVersions"), "bucket", name)?;
-        if !first.versions().is_empty() || !first.delete_markers().is_empty() {
+        if self.holds_versions(bucket).await? {
             Confirm::require(confirm.as_ref(), "delete bucket and every object in", name)?;
             self.delete_all_versions(bucket).await?;
         }
@@ -446,7 +513,7 @@ mod tests {
     #[test]
     fn a_fresh_bucket_differs_in_every_default() {
         let fields: Vec<String> = BucketState::default().diff(&spec()).into_iter().map(|f| f.field).collect();
-        assert_eq!(fields, ["versioning", "encryption", "block_public_access", "require_tls"]);
+        assert_eq!(fields, ["versioning", "encryption", "block_public_access", "require_tls", "abort_incomplete_uploads"]);
     }
 
     #[test]
@@ -461,6 +528,14 @@ mod tests {
             block_public_access: true,
             policy: Some(policy),
             tags: BTreeMap::new(),
+            lifecycle: vec![
+                LifecycleRule::builder()
+                    .status(ExpirationStatus::Enabled)
+                    .filter(LifecycleRuleFilter::builder().prefix("").build())
+                    .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::builder().days_after_initiation(1).build())
+                    .build()
+                    .unwrap(),
+            ],
         };
         assert!(state.diff(&s).is_empty(), "{:?}", state.diff(&s));
         let info = state.info(&s.name);

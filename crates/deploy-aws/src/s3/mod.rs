@@ -6,7 +6,10 @@
 //!   SSE-KMS with the spec's key and an S3 Bucket Key), the public access
 //!   block (all four switches), a bucket policy statement denying requests
 //!   that are not over TLS (`aws:SecureTransport` `false`; other statements of
-//!   the policy are kept), and tags. A second `ensure` makes no mutating request.
+//!   the policy are kept), and tags; and one the spec does not name: a
+//!   lifecycle rule aborting incomplete multipart uploads after a day (other
+//!   rules are kept; planned as field `abort_incomplete_uploads`). A second
+//!   `ensure` makes no mutating request.
 //! - `put` reads the body stream part by part: a body smaller than
 //!   [`S3Options::part_size`] goes in one `PutObject`, a larger one as a
 //!   multipart upload (aborted on failure), so memory stays bounded by the
@@ -16,7 +19,19 @@
 //! - `copy` is server-side: `CopyObject` up to [`S3Options::copy_threshold`]
 //!   (5 GiB, S3's limit), `UploadPartCopy` above it; it reads the source's size
 //!   with `HeadObject` first, which `copy_listed` (the recipes' call) skips by
-//!   taking the size from the listing.
+//!   taking the size from the listing. A multipart copy reads the source's
+//!   version and entity tag once and pins every part to them.
+//! - Conditions: `get_opts`, `put` (`PutOptions::mode`), `copy_opts` and
+//!   `delete_opts` send `If-Match`, `If-None-Match`,
+//!   `x-amz-copy-source-if-match` and version ids; a refused condition (412)
+//!   is [`deploy_core::Error::PreconditionFailed`].
+//! - A multipart upload (or copy) that fails is aborted; one whose future is
+//!   dropped is aborted from its `Drop`; and every bucket `ensure_bucket`
+//!   makes carries an `AbortIncompleteMultipartUpload` lifecycle rule (one
+//!   day), which removes what a killed process leaves.
+//! - Timeouts: [`client`] bounds connect, each attempt and each operation
+//!   ([`crate::bounded_timeouts`]); an operation that gets no answer in time
+//!   is a [`deploy_core::Error::Timeout`] naming it.
 //! - `delete_many` deletes 1,000 keys a request; `delete_bucket` empties every
 //!   version and delete marker first (with confirmation when there are any).
 //!
@@ -31,6 +46,7 @@ mod bucket;
 mod objects;
 mod replication;
 
+pub use bucket::{ABORT_INCOMPLETE_UPLOADS_DAYS, ABORT_INCOMPLETE_UPLOADS_RULE};
 pub use replication::{ReplicationCheck, ReplicationKms, ReplicationReport, ReplicationSpec, REPLICATION_SERVICE, RoleName};
 
 use aws_sdk_s3::Client;
@@ -127,9 +143,11 @@ pub struct S3Store {
 }
 
 /// An S3 client for `sdk_config`: path-style addressing when the config names
-/// a custom endpoint (a local peer), with `interceptors` installed.
+/// a custom endpoint (a local peer), timeouts bounded
+/// ([`crate::bounded_timeouts`]), with `interceptors` installed.
 pub fn client(sdk_config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Client {
     let mut builder = aws_sdk_s3::config::Builder::from(sdk_config).force_path_style(sdk_config.endpoint_url().is_some());
+    builder.set_timeout_config(Some(crate::bounded_timeouts(sdk_config.timeout_config())));
     for i in interceptors {
         builder.push_interceptor(i.clone());
     }
@@ -201,8 +219,13 @@ impl deploy_core::ObjectStore for S3Store {
         self.put_object(bucket, key, body, options).await
     }
 
-    async fn get(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<deploy_core::object_store::GetResult> {
-        self.get_object(bucket, key).await
+    async fn get_opts(
+        &self,
+        bucket: &deploy_core::BucketName,
+        key: &deploy_core::ObjectKey,
+        options: &deploy_core::object_store::GetOptions,
+    ) -> Result<deploy_core::object_store::GetResult> {
+        self.get_object(bucket, key, options).await
     }
 
     async fn head(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<deploy_core::ObjectMeta> {
@@ -217,35 +240,41 @@ impl deploy_core::ObjectStore for S3Store {
         self.list_objects(bucket, options)
     }
 
-    async fn copy(
+    /// The listed size (in `options.source_size`) picks `CopyObject` or
+    /// `UploadPartCopy`: no `HeadObject` per object for a single copy. The
+    /// source's entity tag goes as `x-amz-copy-source-if-match` on every
+    /// request, its version into the copy source.
+    async fn copy_opts(
         &self,
         from_bucket: &deploy_core::BucketName,
         from: &deploy_core::ObjectKey,
         to_bucket: &deploy_core::BucketName,
         to: &deploy_core::ObjectKey,
+        options: &deploy_core::object_store::CopyOptions,
     ) -> Result<deploy_core::ObjectMeta> {
-        self.copy_object(from_bucket, from, to_bucket, to).await
+        self.copy_object(from_bucket, from, to_bucket, to, options).await
     }
 
-    /// The listed size picks `CopyObject` or `UploadPartCopy`: no `HeadObject`
-    /// per object. A single `CopyObject` carries the listed ETag as
-    /// `x-amz-copy-source-if-match`, so what is copied is what was listed (its
-    /// size included), or the copy fails with `Conflict`.
-    async fn copy_listed(
+    async fn delete_opts(
         &self,
-        from_bucket: &deploy_core::BucketName,
-        source: &deploy_core::ObjectMeta,
-        to_bucket: &deploy_core::BucketName,
-        to: &deploy_core::ObjectKey,
-    ) -> Result<deploy_core::ObjectMeta> {
-        self.copy_sized(from_bucket, &source.key, source.size, source.etag.as_deref(), to_bucket, to).await
-    }
-
-    async fn delete(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<()> {
-        self.delete_object(bucket, key).await
+        bucket: &deploy_core::BucketName,
+        key: &deploy_core::ObjectKey,
+        options: &deploy_core::object_store::DeleteOptions,
+    ) -> Result<()> {
+        self.delete_object(bucket, key, options).await
     }
 
     async fn delete_many(&self, bucket: &deploy_core::BucketName, keys: &[deploy_core::ObjectKey]) -> Result<()> {
         self.delete_objects(bucket, keys).await
+    }
+
+    /// `GetBucketVersioning` alone.
+    async fn versioning_enabled(&self, bucket: &deploy_core::BucketName) -> Result<bool> {
+        self.versioning(bucket).await
+    }
+
+    /// Objects, older versions and delete markers (`ListObjectVersions`, one key).
+    async fn holds_data(&self, bucket: &deploy_core::BucketName) -> Result<bool> {
+        self.holds_versions(bucket).await
     }
 }

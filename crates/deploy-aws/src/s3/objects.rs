@@ -1,11 +1,14 @@
-//! Objects: streaming put (single or multipart), streaming get, paged list,
-//! server-side copy (single or multipart), batched delete.
+//! Objects: streaming put (single or multipart, aborted when dropped),
+//! streaming get, paged list, server-side copy (single or multipart, every
+//! part of one version), batched delete; reads, writes, copies and deletes on
+//! the conditions the caller gives (`If-Match`, `If-None-Match`,
+//! `x-amz-copy-source-if-match`, version ids).
 
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ObjectIdentifier};
 use bytes::{Bytes, BytesMut};
-use deploy_core::object_store::{ByteStream, GetResult, ListOptions, ObjectMeta, PutOptions};
+use deploy_core::object_store::{ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, ListOptions, ObjectMeta, PutMode, PutOptions};
 use deploy_core::{BucketName, Error, ObjectKey, Result};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
@@ -90,6 +93,67 @@ impl PartReader {
     }
 }
 
+/// `"tag"`: S3 takes entity tags quoted, as HTTP does.
+fn quoted(tag: &str) -> String {
+    if tag.starts_with('"') { tag.to_owned() } else { format!("\"{tag}\"") }
+}
+
+/// The conditions of a write: (`If-Match`, `If-None-Match`).
+fn write_condition(mode: &PutMode) -> (Option<String>, Option<String>) {
+    match mode {
+        PutMode::Overwrite => (None, None),
+        PutMode::Create => (None, Some("*".to_owned())),
+        PutMode::Update { entity_tag } => (Some(quoted(entity_tag)), None),
+    }
+}
+
+/// A multipart upload in progress: aborted when dropped before it completed
+/// (a cancelled future, a panic), so no incomplete upload is left behind; the
+/// bucket's `AbortIncompleteMultipartUpload` rule removes what a killed
+/// process leaves.
+struct Upload {
+    client: aws_sdk_s3::Client,
+    bucket: BucketName,
+    key: ObjectKey,
+    id: String,
+    open: bool,
+}
+
+impl Upload {
+    /// It completed (or was aborted): nothing to do on drop.
+    fn close(&mut self) {
+        self.open = false;
+    }
+
+    /// Abort it now; a failure is logged, not returned (the first error is the one that matters).
+    async fn abort(mut self) {
+        self.open = false;
+        abort_upload(&self.client, &self.bucket, &self.key, &self.id).await;
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let (client, bucket, key, id) = (self.client.clone(), self.bucket.clone(), self.key.clone(), std::mem::take(&mut self.id));
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { abort_upload(&client, &bucket, &key, &id).await });
+            }
+            Err(_) => tracing::warn!(bucket = %bucket, key = %key, upload_id = id, "a dropped multipart upload could not be aborted outside a runtime; the bucket's lifecycle rule removes it after a day"),
+        }
+    }
+}
+
+async fn abort_upload(client: &aws_sdk_s3::Client, bucket: &BucketName, key: &ObjectKey, upload_id: &str) {
+    let aborted = client.abort_multipart_upload().bucket(bucket.as_str()).key(key.as_str()).upload_id(upload_id).send().await;
+    if let Err(e) = aborted {
+        tracing::warn!(bucket = %bucket, key = %key, upload_id, error = %map_sdk_error(e, op("AbortMultipartUpload"), "upload", key.as_str()), "could not abort a multipart upload; the bucket's lifecycle rule removes it after a day");
+    }
+}
+
 impl S3Store {
     /// The part size of an upload: the configured size, grown so that a body of
     /// `size_hint` bytes fits in 10,000 parts.
@@ -117,24 +181,64 @@ impl S3Store {
     async fn put_single(&self, bucket: &BucketName, key: &ObjectKey, body: Bytes, options: &PutOptions) -> Result<ObjectMeta> {
         let put = op("PutObject");
         let len = body.len() as u64;
+        let (if_match, if_none_match) = write_condition(&options.mode);
         let out = self
             .client
             .put_object()
             .bucket(bucket.as_str())
             .key(key.as_str())
             .set_content_type(options.content_type.clone())
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
             .content_length(i64::try_from(len).unwrap_or(i64::MAX))
             .body(SdkByteStream::from(body))
             .send()
             .await
             .map_err(|e| object_error(e, put, bucket, key))?;
+        let etag = out.e_tag().map(unquote_etag);
         Ok(ObjectMeta {
             key: key.clone(),
             size: len,
-            etag: out.e_tag().map(unquote_etag),
+            entity_tag: etag.clone(),
+            etag,
             version: out.version_id().map(str::to_owned),
             last_modified: None,
         })
+    }
+
+    /// Start a multipart upload, aborted if dropped before [`Upload::close`].
+    /// The request runs on its own task: a caller dropped while it is in
+    /// flight would never learn the upload's id, so the task aborts the upload
+    /// when nobody is left to take it.
+    async fn create_upload(&self, bucket: &BucketName, key: &ObjectKey, content_type: Option<String>, metadata: Option<std::collections::HashMap<String, String>>) -> Result<Upload> {
+        let create = op("CreateMultipartUpload");
+        let request = self
+            .client
+            .create_multipart_upload()
+            .bucket(bucket.as_str())
+            .key(key.as_str())
+            .set_content_type(content_type)
+            .set_metadata(metadata);
+        let (client, bucket, key) = (self.client.clone(), bucket.clone(), key.clone());
+        let (answer, started) = futures::channel::oneshot::channel();
+        tokio::spawn(async move {
+            let created = match request.send().await {
+                Ok(out) => match out.upload_id() {
+                    Some(id) => Ok(Upload { client, bucket, key, id: id.to_owned(), open: true }),
+                    None => Err(missing(create, "upload id")),
+                },
+                Err(e) => Err(object_error(e, create, &bucket, &key)),
+            };
+            // The caller is gone: dropping the upload here aborts it.
+            drop(answer.send(created));
+        });
+        started.await.map_err(|_| Error::Provider {
+            provider: super::SERVICE,
+            operation: "CreateMultipartUpload".to_owned(),
+            message: "the task starting the upload ended without an answer".to_owned(),
+            retryable: true,
+            source: None,
+        })?
     }
 
     async fn put_multipart(
@@ -146,17 +250,7 @@ impl S3Store {
         part_size: usize,
         options: &PutOptions,
     ) -> Result<ObjectMeta> {
-        let create = op("CreateMultipartUpload");
-        let out = self
-            .client
-            .create_multipart_upload()
-            .bucket(bucket.as_str())
-            .key(key.as_str())
-            .set_content_type(options.content_type.clone())
-            .send()
-            .await
-            .map_err(|e| object_error(e, create, bucket, key))?;
-        let upload_id = out.upload_id().ok_or_else(|| missing(create, "upload id"))?.to_owned();
+        let mut upload = self.create_upload(bucket, key, options.content_type.clone(), None).await?;
         let mut total = 0u64;
         let uploaded = async {
             let mut parts = Vec::new();
@@ -171,20 +265,23 @@ impl S3Store {
                     ));
                 }
                 total += part.len() as u64;
-                parts.push(self.upload_part(bucket, key, &upload_id, number, part).await?);
+                parts.push(self.upload_part(bucket, key, &upload.id, number, part).await?);
                 next = reader.next_part(part_size).await?;
             }
             Ok(parts)
         }
         .await;
         let completed = match uploaded {
-            Ok(parts) => self.complete(bucket, key, &upload_id, parts).await,
+            Ok(parts) => self.complete(bucket, key, &upload.id, parts, &options.mode).await,
             Err(e) => Err(e),
         };
         match completed {
-            Ok((etag, version)) => Ok(ObjectMeta { key: key.clone(), size: total, etag, version, last_modified: None }),
+            Ok((etag, version)) => {
+                upload.close();
+                Ok(ObjectMeta { key: key.clone(), size: total, entity_tag: etag.clone(), etag, version, last_modified: None })
+            }
             Err(e) => {
-                self.abort(bucket, key, &upload_id).await;
+                upload.abort().await;
                 Err(e)
             }
         }
@@ -216,19 +313,24 @@ impl S3Store {
             .build())
     }
 
+    /// Complete an upload, on the condition of `mode` on what is at the key.
     async fn complete(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
         upload_id: &str,
         parts: Vec<CompletedPart>,
+        mode: &PutMode,
     ) -> Result<(Option<String>, Option<String>)> {
+        let (if_match, if_none_match) = write_condition(mode);
         let out = self
             .client
             .complete_multipart_upload()
             .bucket(bucket.as_str())
             .key(key.as_str())
             .upload_id(upload_id)
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
             .send()
             .await
@@ -236,29 +338,24 @@ impl S3Store {
         Ok((out.e_tag().map(unquote_etag), out.version_id().map(str::to_owned)))
     }
 
-    /// Abort an upload after a failure; its own failure is logged, not returned
-    /// (the first error is the one that matters).
-    async fn abort(&self, bucket: &BucketName, key: &ObjectKey, upload_id: &str) {
-        let aborted = self.client.abort_multipart_upload().bucket(bucket.as_str()).key(key.as_str()).upload_id(upload_id).send().await;
-        if let Err(e) = aborted {
-            tracing::warn!(bucket = %bucket, key = %key, upload_id, error = %map_sdk_error(e, op("AbortMultipartUpload"), "upload", key.as_str()), "could not abort a failed multipart upload; a lifecycle rule removes it later");
-        }
-    }
-
-    pub(super) async fn get_object(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
+    pub(super) async fn get_object(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
         let get = op("GetObject");
         let out = self
             .client
             .get_object()
             .bucket(bucket.as_str())
             .key(key.as_str())
+            .set_if_match(options.if_match.as_deref().map(quoted))
+            .set_version_id(options.version.clone())
             .send()
             .await
             .map_err(|e| object_error(e, get, bucket, key))?;
+        let etag = out.e_tag().map(unquote_etag);
         let meta = ObjectMeta {
             key: key.clone(),
             size: size(out.content_length()),
-            etag: out.e_tag().map(unquote_etag),
+            entity_tag: etag.clone(),
+            etag,
             version: out.version_id().map(str::to_owned),
             last_modified: out.last_modified().and_then(timestamp),
         };
@@ -288,22 +385,39 @@ impl S3Store {
     }
 
     pub(super) async fn head_object(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
+        Ok(self.head_full(bucket, key, None, None).await?.0)
+    }
+
+    /// `HeadObject`, optionally of a version and on the condition of an
+    /// entity tag; answers the metadata and the full output.
+    async fn head_full(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        if_match: Option<&str>,
+        version: Option<&str>,
+    ) -> Result<(ObjectMeta, aws_sdk_s3::operation::head_object::HeadObjectOutput)> {
         let head = op("HeadObject");
         let out = self
             .client
             .head_object()
             .bucket(bucket.as_str())
             .key(key.as_str())
+            .set_if_match(if_match.map(quoted))
+            .set_version_id(version.map(str::to_owned))
             .send()
             .await
             .map_err(|e| object_error(e, head, bucket, key))?;
-        Ok(ObjectMeta {
+        let etag = out.e_tag().map(unquote_etag);
+        let meta = ObjectMeta {
             key: key.clone(),
             size: size(out.content_length()),
-            etag: out.e_tag().map(unquote_etag),
+            entity_tag: etag.clone(),
+            etag,
             version: out.version_id().map(str::to_owned),
             last_modified: out.last_modified().and_then(timestamp),
-        })
+        };
+        Ok((meta, out))
     }
 
     pub(super) fn list_objects(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>> {
@@ -333,10 +447,12 @@ impl S3Store {
                     .contents()
                     .iter()
                     .map(|o| {
+                        let etag = o.e_tag().map(unquote_etag);
                         Ok(ObjectMeta {
                             key: parse_key(list, o.key())?,
                             size: size(o.size()),
-                            etag: o.e_tag().map(unquote_etag),
+                            entity_tag: etag.clone(),
+                            etag,
                             version: None,
                             last_modified: o.last_modified().and_then(timestamp),
                         })
@@ -348,101 +464,89 @@ impl S3Store {
             .boxed()
     }
 
+    /// Copy `from` to `to`: one `CopyObject` up to the copy threshold,
+    /// `UploadPartCopy` above it. The source's size comes from the options
+    /// (a listing) or a `HeadObject`. Every request carries the source's entity
+    /// tag as `x-amz-copy-source-if-match` and its version in the copy source
+    /// when the options give them, and the destination's condition
+    /// (`If-Match` / `If-None-Match`): the copy is of exactly that object, or
+    /// fails with [`Error::PreconditionFailed`].
     pub(super) async fn copy_object(
         &self,
         from_bucket: &BucketName,
         from: &ObjectKey,
         to_bucket: &BucketName,
         to: &ObjectKey,
+        options: &CopyOptions,
     ) -> Result<ObjectMeta> {
-        let source = self.head_object(from_bucket, from).await?;
-        self.copy_sized(from_bucket, from, source.size, None, to_bucket, to).await
-    }
-
-    /// Copy `from`, of `size` bytes: one `CopyObject` up to the copy threshold,
-    /// `UploadPartCopy` above it. No request reads the source's metadata first
-    /// for a single `CopyObject`; with `if_match` (the ETag the size came with,
-    /// from a listing) it copies that very object or fails with
-    /// [`Error::Conflict`] when the object changed since (`PreconditionFailed`).
-    pub(super) async fn copy_sized(
-        &self,
-        from_bucket: &BucketName,
-        from: &ObjectKey,
-        size: u64,
-        if_match: Option<&str>,
-        to_bucket: &BucketName,
-        to: &ObjectKey,
-    ) -> Result<ObjectMeta> {
+        let size = match options.source_size {
+            Some(size) => size,
+            None => {
+                let (meta, _) = self.head_full(from_bucket, from, options.source_if_match.as_deref(), options.source_version.as_deref()).await?;
+                meta.size
+            }
+        };
         if size > self.options.copy_threshold {
-            return self.copy_multipart(from_bucket, from, to_bucket, to, size).await;
+            return self.copy_multipart(from_bucket, from, to_bucket, to, options).await;
         }
         let copy = op("CopyObject");
+        let (if_match, if_none_match) = write_condition(&options.mode);
         let out = self
             .client
             .copy_object()
-            .copy_source(copy_source(from_bucket, from))
-            .set_copy_source_if_match(if_match.map(|etag| format!("\"{etag}\"")))
+            .copy_source(copy_source(from_bucket, from, options.source_version.as_deref()))
+            .set_copy_source_if_match(options.source_if_match.as_deref().map(quoted))
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
             .bucket(to_bucket.as_str())
             .key(to.as_str())
             .send()
             .await
-            .map_err(|e| {
-                if error_code(&e) == Some("PreconditionFailed") {
-                    Error::conflict("object", format!("{from_bucket}/{from}"), "it changed since it was listed (another ETag): copy it again")
-                } else {
-                    object_error(e, copy, to_bucket, to)
-                }
-            })?;
+            .map_err(|e| copy_error(e, copy, from_bucket, from, to_bucket, to))?;
+        let etag = out.copy_object_result().and_then(|r| r.e_tag()).map(unquote_etag);
         Ok(ObjectMeta {
             key: to.clone(),
             size,
-            etag: out.copy_object_result().and_then(|r| r.e_tag()).map(unquote_etag),
+            entity_tag: etag.clone(),
+            etag,
             version: out.version_id().map(str::to_owned),
             last_modified: out.copy_object_result().and_then(|r| r.last_modified()).and_then(timestamp),
         })
     }
 
+    /// A multipart copy whose every part is of one object: the source's size,
+    /// version and entity tag are read once (`HeadObject`, itself on the
+    /// condition of the caller's entity tag), and each `UploadPartCopy` is
+    /// pinned to that version and conditional on that entity tag. A source
+    /// changed half-way fails the copy instead of tearing it.
     async fn copy_multipart(
         &self,
         from_bucket: &BucketName,
         from: &ObjectKey,
         to_bucket: &BucketName,
         to: &ObjectKey,
-        size: u64,
+        options: &CopyOptions,
     ) -> Result<ObjectMeta> {
-        let head = self
-            .client
-            .head_object()
-            .bucket(from_bucket.as_str())
-            .key(from.as_str())
-            .send()
-            .await
-            .map_err(|e| object_error(e, op("HeadObject"), from_bucket, from))?;
-        let create = op("CreateMultipartUpload");
-        let out = self
-            .client
-            .create_multipart_upload()
-            .bucket(to_bucket.as_str())
-            .key(to.as_str())
-            .set_content_type(head.content_type().map(str::to_owned))
-            .set_metadata(head.metadata().cloned())
-            .send()
-            .await
-            .map_err(|e| object_error(e, create, to_bucket, to))?;
-        let upload_id = out.upload_id().ok_or_else(|| missing(create, "upload id"))?.to_owned();
+        let (source, head) = self.head_full(from_bucket, from, options.source_if_match.as_deref(), options.source_version.as_deref()).await?;
+        let size = source.size;
+        let pin_version = source.version.clone().filter(|v| v != "null");
+        let pin_tag = source.entity_tag.clone().or_else(|| options.source_if_match.clone());
+        let mut upload = self.create_upload(to_bucket, to, head.content_type().map(str::to_owned), head.metadata().cloned()).await?;
         let part_size = self.options.copy_part_size.max(size.div_ceil(MAX_PARTS));
         let ranges: Vec<(i32, u64, u64)> = (0..size.div_ceil(part_size))
             .map(|i| (i32::try_from(i + 1).unwrap_or(i32::MAX), i * part_size, ((i + 1) * part_size).min(size) - 1))
             .collect();
-        let source = copy_source(from_bucket, from);
+        let source_path = copy_source(from_bucket, from, pin_version.as_deref());
+        let upload_id = upload.id.clone();
         let copied: Result<Vec<CompletedPart>> = stream::iter(ranges)
             .map(|(number, first, last)| {
-                let (source, upload_id) = (source.clone(), upload_id.clone());
+                let (source_path, upload_id, pin_tag) = (source_path.clone(), upload_id.clone(), pin_tag.clone());
                 async move {
                     let out = self
                         .client
                         .upload_part_copy()
-                        .copy_source(source)
+                        .copy_source(source_path)
+                        .set_copy_source_if_match(pin_tag.as_deref().map(quoted))
                         .copy_source_range(format!("bytes={first}-{last}"))
                         .bucket(to_bucket.as_str())
                         .key(to.as_str())
@@ -450,7 +554,7 @@ impl S3Store {
                         .part_number(number)
                         .send()
                         .await
-                        .map_err(|e| object_error(e, op("UploadPartCopy"), to_bucket, to))?;
+                        .map_err(|e| copy_error(e, op("UploadPartCopy"), from_bucket, from, to_bucket, to))?;
                     let result = out.copy_part_result();
                     Ok(CompletedPart::builder()
                         .part_number(number)
@@ -467,27 +571,39 @@ impl S3Store {
             .try_collect()
             .await;
         let completed = match copied {
-            Ok(parts) => self.complete(to_bucket, to, &upload_id, parts).await,
+            Ok(parts) => self.complete(to_bucket, to, &upload.id, parts, &options.mode).await,
             Err(e) => Err(e),
         };
         match completed {
-            Ok((etag, version)) => Ok(ObjectMeta { key: to.clone(), size, etag, version, last_modified: None }),
+            Ok((etag, version)) => {
+                upload.close();
+                Ok(ObjectMeta { key: to.clone(), size, entity_tag: etag.clone(), etag, version, last_modified: None })
+            }
             Err(e) => {
-                self.abort(to_bucket, to, &upload_id).await;
+                upload.abort().await;
                 Err(e)
             }
         }
     }
 
-    pub(super) async fn delete_object(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
-        self.client
+    pub(super) async fn delete_object(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
+        let deleted = self
+            .client
             .delete_object()
             .bucket(bucket.as_str())
             .key(key.as_str())
+            .set_if_match(options.if_match.as_deref().map(quoted))
             .send()
             .await
-            .map_err(|e| object_error(e, op("DeleteObject"), bucket, key))?;
-        Ok(())
+            .map_err(|e| object_error(e, op("DeleteObject"), bucket, key));
+        match deleted {
+            Ok(_) => Ok(()),
+            // A conditional delete of an object that is gone did not find what it was conditional on.
+            Err(e) if e.is_not_found() && options.if_match.is_some() && !matches!(&e, Error::NotFound { kind: "bucket", .. }) => {
+                Err(Error::precondition("object", format!("{bucket}/{key}"), "If-Match: the object is gone"))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub(super) async fn delete_objects(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
@@ -503,9 +619,35 @@ impl S3Store {
     }
 }
 
-/// `x-amz-copy-source`: the bucket and the URL-encoded key.
-fn copy_source(bucket: &BucketName, key: &ObjectKey) -> String {
-    format!("{bucket}/{}", encode_path(key.as_str()))
+/// Map an error of a copy: a refused condition names both ends (S3 does not
+/// say which condition failed).
+fn copy_error<E>(
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    op: Op,
+    from_bucket: &BucketName,
+    from: &ObjectKey,
+    to_bucket: &BucketName,
+    to: &ObjectKey,
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match object_error(err, op, to_bucket, to) {
+        Error::PreconditionFailed { condition, .. } => {
+            Error::precondition("object", format!("{from_bucket}/{from} -> {to_bucket}/{to}"), condition)
+        }
+        // A 404 of a copy is the source's (the destination bucket's is NoSuchBucket, mapped above).
+        Error::NotFound { kind: "object", .. } => Error::not_found("object", format!("{from_bucket}/{from}")),
+        other => other,
+    }
+}
+
+/// `x-amz-copy-source`: the bucket and the URL-encoded key, and the version when pinned.
+fn copy_source(bucket: &BucketName, key: &ObjectKey, version: Option<&str>) -> String {
+    match version {
+        None => format!("{bucket}/{}", encode_path(key.as_str())),
+        Some(v) => format!("{bucket}/{}?versionId={}", encode_path(key.as_str()), encode_path(v)),
+    }
 }
 
 #[cfg(test)]
@@ -560,6 +702,7 @@ mod tests {
     fn copy_sources_are_url_encoded() {
         let b = BucketName::new("src-bucket").unwrap();
         let k = ObjectKey::new("dir/with space+plus%/ü.txt").unwrap();
-        assert_eq!(copy_source(&b, &k), "src-bucket/dir/with%20space%2Bplus%25/%C3%BC.txt");
+        assert_eq!(copy_source(&b, &k, None), "src-bucket/dir/with%20space%2Bplus%25/%C3%BC.txt");
+        assert_eq!(copy_source(&b, &k, Some("3+L4kqtJl")), "src-bucket/dir/with%20space%2Bplus%25/%C3%BC.txt?versionId=3%2BL4kqtJl");
     }
 }

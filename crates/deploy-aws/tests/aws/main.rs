@@ -22,4 +22,5 @@ mod network;
 mod replication;
 mod pod_access;
 mod s3;
+mod s3_safety;
 mod secrets;

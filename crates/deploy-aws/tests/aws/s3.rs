@@ -196,7 +196,7 @@ async fn copy_above_the_threshold_uses_upload_part_copy() {
     store.ensure_bucket(&BucketSpec::new(src.clone())).await.unwrap();
     store.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
     let data = pattern(11 * MIB);
-    let options = PutOptions { content_type: Some("application/x-test".into()), size_hint: None };
+    let options = PutOptions { content_type: Some("application/x-test".into()), ..PutOptions::default() };
     store.put(&src, &key("src/ü + %.bin"), chunked(&data), &options).await.unwrap();
     log.clear();
     let copied = store.copy(&src, &key("src/ü + %.bin"), &dst, &key("dst/copy #1.bin")).await.unwrap();

@@ -106,12 +106,13 @@ impl deploy_core::ObjectStore for MotoS3 {
     ) -> deploy_core::Result<deploy_core::ObjectMeta> {
         self.0.put(bucket, key, body, options).await
     }
-    async fn get(
+    async fn get_opts(
         &self,
         bucket: &deploy_core::BucketName,
         key: &deploy_core::ObjectKey,
+        options: &deploy_core::object_store::GetOptions,
     ) -> deploy_core::Result<deploy_core::object_store::GetResult> {
-        self.0.get(bucket, key).await
+        self.0.get_opts(bucket, key, options).await
     }
     async fn head(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> deploy_core::Result<deploy_core::ObjectMeta> {
         self.0.head(bucket, key).await
@@ -123,28 +124,31 @@ impl deploy_core::ObjectStore for MotoS3 {
     ) -> futures::stream::BoxStream<'static, deploy_core::Result<deploy_core::ObjectMeta>> {
         self.0.list(bucket, options)
     }
-    async fn copy(
+    async fn copy_opts(
         &self,
         from_bucket: &deploy_core::BucketName,
         from: &deploy_core::ObjectKey,
         to_bucket: &deploy_core::BucketName,
         to: &deploy_core::ObjectKey,
+        options: &deploy_core::object_store::CopyOptions,
     ) -> deploy_core::Result<deploy_core::ObjectMeta> {
-        self.0.copy(from_bucket, from, to_bucket, to).await
+        self.0.copy_opts(from_bucket, from, to_bucket, to, options).await
     }
-    async fn copy_listed(
+    async fn delete_opts(
         &self,
-        from_bucket: &deploy_core::BucketName,
-        source: &deploy_core::ObjectMeta,
-        to_bucket: &deploy_core::BucketName,
-        to: &deploy_core::ObjectKey,
-    ) -> deploy_core::Result<deploy_core::ObjectMeta> {
-        self.0.copy_listed(from_bucket, source, to_bucket, to).await
-    }
-    async fn delete(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> deploy_core::Result<()> {
-        self.0.delete(bucket, key).await
+        bucket: &deploy_core::BucketName,
+        key: &deploy_core::ObjectKey,
+        options: &deploy_core::object_store::DeleteOptions,
+    ) -> deploy_core::Result<()> {
+        self.0.delete_opts(bucket, key, options).await
     }
     async fn delete_many(&self, bucket: &deploy_core::BucketName, keys: &[deploy_core::ObjectKey]) -> deploy_core::Result<()> {
         self.0.delete_many(bucket, keys).await
+    }
+    async fn holds_data(&self, bucket: &deploy_core::BucketName) -> deploy_core::Result<bool> {
+        self.0.holds_data(bucket).await
+    }
+    async fn versioning_enabled(&self, bucket: &deploy_core::BucketName) -> deploy_core::Result<bool> {
+        self.0.versioning_enabled(bucket).await
     }
 }

@@ -19,7 +19,7 @@
 //!   on the endpoint's host ([`ArmClient`]'s `polling_url`); each poll is
 //!   bounded by what is left of the waiter's deadline.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use azure_core::http::headers::HeaderName;
 use azure_core::http::{Method, RawResponse};
@@ -139,23 +139,19 @@ impl ArmClient {
             Finish::Gone => format!("{} {} to be deleted", target.kind, target.name),
             _ => format!("{} {} to finish provisioning", target.kind, target.name),
         };
-        let deadline = Instant::now() + waiter.timeout();
+        // The waiter's deadline bounds each poll (deploy_core::Waiter cuts a poll that outlives it),
+        // the Retry-After sleep inside it included.
         let delay = std::sync::Mutex::new(first_delay);
         waiter
             .wait(&what, || async {
                 if let Some(d) = delay.lock().map(|mut d| d.take()).unwrap_or(None) {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    tokio::time::sleep(d.min(left)).await;
+                    tokio::time::sleep(d).await;
                 }
                 let url = match polling {
                     Polling::AsyncOperation(url) | Polling::Location(url) => url.clone(),
                     Polling::Resource => self.url(path, Some(api_version)),
                 };
-                // The deadline bounds each poll too: a poll that hangs ends with the wait.
-                let left = deadline.saturating_duration_since(Instant::now());
-                let response = self
-                    .send(Method::Get, url, None, "poll", target, Some(left.max(Duration::from_millis(1))))
-                    .await?;
+                let response = self.send(Method::Get, url, None, "poll", target, None).await?;
                 if let Ok(mut d) = delay.lock() {
                     *d = retry_after(&response);
                 }

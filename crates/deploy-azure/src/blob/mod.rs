@@ -19,16 +19,36 @@
 //!   single-part upload, so the core snapshot recipe recognises the same
 //!   content across clouds. A blob written by another tool without a
 //!   Content-MD5 has no etag (`None`).
+//! - **Entity tags.** [`ObjectMeta::entity_tag`] is Azure's `ETag`: what
+//!   conditional requests name (`If-Match`, `If-None-Match`,
+//!   `x-ms-source-if-match`); a refused condition is
+//!   [`Error::PreconditionFailed`].
 //! - **Downloads** stream (ranged requests under the hood, pinned to the
-//!   blob's `ETag` so that a concurrent overwrite fails the read rather than
-//!   mixing two versions).
-//! - **Listing** pages with the service's marker; `start_after` is applied by
-//!   skipping keys up to it.
+//!   blob's `ETag`, or the caller's, so that a concurrent overwrite fails the
+//!   read rather than mixing two versions); a version id reads that version.
+//! - **Listing** pages with the service's marker, in UTF-16 code-unit order
+//!   ([`deploy_core::object_store::KeyOrder::Utf16`], as Azure and Azurite
+//!   sort); `start_after` is sent as `startFrom` and the key itself skipped.
 //! - **Copy** is server-side: *Copy Blob* from the source blob's URL (with the
-//!   store's SAS when it has one), then polling the copy status through the
-//!   core [`Waiter`] until it succeeds. A copy keeps the Content-MD5.
+//!   store's SAS when it has one; of a version when one is given), on the
+//!   condition of the source's `ETag` (`x-ms-source-if-match`: the caller's,
+//!   or the one just read) and of the destination's mode, then polling the
+//!   copy status through the core [`Waiter`] until it succeeds. A copy keeps
+//!   the Content-MD5.
 //! - **delete_many** sends concurrent *Delete Blob* requests (the blob batch
-//!   API is not in the official crate).
+//!   API is not in the official crate). `delete_bucket` asks a confirmation
+//!   when the container holds any blob, older version or snapshot.
+//! - **Versioning** is an account setting ([`AccountSettings`]), but whether
+//!   overwrites keep versions is also seen on the blobs (each has a version id
+//!   when they do): `versioning_enabled`, which restores rely on, answers true
+//!   only when both say so.
+//! - **Uncommitted blocks** of an upload that never commits (failed, dropped,
+//!   killed) are never part of a blob; Azure discards them after 7 days, so
+//!   nothing needs cleaning up.
+//! - **Timeouts** ([`BlobStoreBuilder::timeouts`], [`Timeouts::default`]
+//!   unless set): connecting, each attempt until the answer's headers, each
+//!   pause of a streamed body, and each whole operation (every retry
+//!   included, then [`Error::Timeout`] naming it).
 //!
 //! ## Bucket settings: container versus account
 //!
@@ -55,6 +75,8 @@
 //! reach Azurite). The SAS signature and tokens never appear in `Debug` output
 //! or errors.
 
+mod objects;
+mod transport;
 mod upload;
 
 use std::collections::{BTreeMap, HashMap};
@@ -65,23 +87,20 @@ use std::time::Duration;
 use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{
-    ClientOptions, ExponentialRetryOptions, FixedRetryOptions, HttpClientOptions, RetryOptions,
-    Transport, Url, new_http_client,
+    ClientOptions, ExponentialRetryOptions, FixedRetryOptions, RetryOptions, Transport, Url,
 };
 use azure_storage_blob::models::{
-    BlobClientDeleteOptions, BlobClientDownloadOptions, BlobClientGetPropertiesResultHeaders,
-    BlobClientStartCopyFromUrlResultHeaders, BlobContainerClientCreateOptions,
-    BlobContainerClientGetPropertiesResultHeaders, BlobContainerClientListBlobsOptions,
-    BlobContainerClientSetAccessPolicyOptions, CopyStatus, DeleteSnapshotsOptionType,
-    SignedIdentifiers,
+    BlobContainerClientCreateOptions, BlobContainerClientGetPropertiesResultHeaders,
+    BlobContainerClientSetAccessPolicyOptions, SignedIdentifiers,
 };
 use azure_storage_blob::{BlobClient, BlobContainerClient, BlobContainerClientOptions};
 use deploy_core::object_store::{
     BucketInfo, BucketSpec, Encryption, GetResult, ListOptions, ObjectMeta, PutOptions,
 };
 use deploy_core::plan::{Change, Plan};
+use deploy_core::object_store::{CopyOptions, DeleteOptions, GetOptions, KeyOrder};
 use deploy_core::{
-    BucketName, ByteStream, Confirm, ContainerName, Error, ObjectKey, ObjectStore, Poll, Result,
+    BucketName, ByteStream, Confirm, ContainerName, Error, ObjectKey, ObjectStore, Result, Timeouts,
     Waiter,
 };
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -170,6 +189,7 @@ pub struct BlobStoreBuilder {
     block_size: usize,
     concurrency: usize,
     copy_waiter: Waiter,
+    timeouts: Timeouts,
 }
 
 impl Default for BlobStoreBuilder {
@@ -184,6 +204,7 @@ impl Default for BlobStoreBuilder {
             concurrency: 4,
             copy_waiter: Waiter::new(Duration::from_secs(30 * 60))
                 .with_delays(Duration::from_millis(200), Duration::from_secs(10)),
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -299,6 +320,15 @@ impl BlobStoreBuilder {
         self
     }
 
+    /// The time limits of every request ([`Timeouts::default`] unless set):
+    /// connect, each attempt (until the answer's headers; also each pause of a
+    /// streamed body), each operation with its retries.
+    #[must_use]
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
     /// How to wait for a server-side copy to finish (30 minutes, polls from 200 ms to 10 s, unless set).
     #[must_use]
     pub fn copy_waiter(mut self, waiter: Waiter) -> Self {
@@ -386,7 +416,8 @@ impl BlobStoreBuilder {
                 concurrency: self.concurrency,
                 copy_waiter: self.copy_waiter,
                 // One connection pool for every client of this store (the SDK would build one per client).
-                transport: shared_transport(),
+                transport: transport::transport(&self.timeouts),
+                timeouts: self.timeouts,
             }),
         })
     }
@@ -408,6 +439,7 @@ struct Inner {
     concurrency: usize,
     copy_waiter: Waiter,
     transport: Transport,
+    timeouts: Timeouts,
 }
 
 impl fmt::Debug for BlobStore {
@@ -426,15 +458,6 @@ impl fmt::Display for BlobStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{BACKEND} {}", self.inner.endpoint)
     }
-}
-
-/// One HTTP transport, as the SDK builds it for storage clients (no automatic decompression).
-#[allow(clippy::needless_update)] // fields may be added to HttpClientOptions
-fn shared_transport() -> Transport {
-    Transport::new(new_http_client(Some(HttpClientOptions {
-        automatic_decompression: false,
-        ..Default::default()
-    })))
 }
 
 /// The container name of `bucket`, or `InvalidInput` on field `bucket`.
@@ -653,29 +676,6 @@ impl BlobStore {
         Ok(name)
     }
 
-    /// Head of one blob, as core metadata.
-    async fn blob_meta(
-        &self,
-        name: &ContainerName,
-        key: &ObjectKey,
-    ) -> Result<(ObjectMeta, Option<azure_core::http::Etag>)> {
-        let blob = self.blob_client(name, key)?;
-        let object = format!("{name}/{key}");
-        let call = Self::call("GetBlobProperties", "object", &object);
-        let props = blob
-            .get_properties(None)
-            .await
-            .map_err(|e| from_azure(call, e))?;
-        let h = |e| from_azure(call, e);
-        let meta = ObjectMeta {
-            key: key.clone(),
-            size: props.content_length().map_err(h)?.unwrap_or(0),
-            etag: etag_of(props.content_md5().map_err(h)?.as_deref()),
-            version: props.version_id().map_err(h)?,
-            last_modified: props.last_modified().map_err(h)?.and_then(timestamp),
-        };
-        Ok((meta, props.etag().map_err(h)?))
-    }
 }
 
 #[async_trait]
@@ -755,32 +755,11 @@ impl ObjectStore for BlobStore {
         if self.container_info(bucket, &name).await?.is_none() {
             return Err(Error::not_found("bucket", bucket.as_str()));
         }
-        let client = self.container_client(&name)?;
-        let call = Self::call("ListBlobs", "bucket", name.as_str());
-        let options = BlobContainerClientListBlobsOptions {
-            maxresults: Some(1),
-            ..Default::default()
-        };
-        let mut pages = client
-            .list_blobs(Some(options))
-            .map_err(|e| from_azure(call, e))?
-            .into_pages();
-        let first = pages.try_next().await.map_err(|e| from_azure(call, e))?;
-        let empty = match first {
-            None => true,
-            Some(page) => page
-                .into_model()
-                .map_err(|e| from_azure(call, e))?
-                .blob_items
-                .is_empty(),
-        };
-        if !empty {
-            Confirm::require(
-                confirm.as_ref(),
-                "delete bucket and every object in",
-                bucket.as_str(),
-            )?;
+        // Older versions and snapshots count: deleting the container destroys them too.
+        if self.holds_anything(&name).await? {
+            Confirm::require(confirm.as_ref(), "delete bucket and every object (and version) in", bucket.as_str())?;
         }
+        let client = self.container_client(&name)?;
         client
             .delete(None)
             .await
@@ -788,213 +767,39 @@ impl ObjectStore for BlobStore {
         Ok(())
     }
 
-    async fn put(
-        &self,
-        bucket: &BucketName,
-        key: &ObjectKey,
-        body: ByteStream,
-        options: &PutOptions,
-    ) -> Result<ObjectMeta> {
-        let name = container(bucket)?;
-        let blob = self.blob_client(&name, key)?;
-        let written =
-            upload::upload(&self.inner, &blob, &format!("{name}/{key}"), body, options).await?;
-        Ok(ObjectMeta {
-            key: key.clone(),
-            size: written.size,
-            etag: Some(hex::encode(written.md5)),
-            version: written.version,
-            last_modified: written.last_modified.and_then(timestamp),
-        })
+    async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
+        self.put_blob(bucket, key, body, options).await
     }
 
-    async fn get(
-        &self,
-        bucket: &BucketName,
-        key: &ObjectKey,
-    ) -> Result<deploy_core::object_store::GetResult> {
-        let name = container(bucket)?;
-        let (meta, etag) = self.blob_meta(&name, key).await?;
-        let blob = self.blob_client(&name, key)?;
-        let object = format!("{name}/{key}");
-        let concurrency = std::num::NonZero::new(self.inner.concurrency)
-            .unwrap_or(std::num::NonZero::<usize>::MIN);
-        let partition = std::num::NonZero::new(self.inner.block_size.min(4 * 1024 * 1024))
-            .unwrap_or(std::num::NonZero::<usize>::MIN);
-        let options = BlobClientDownloadOptions {
-            if_match: etag,
-            parallel: Some(concurrency),
-            partition_size: Some(partition),
-            ..Default::default()
-        };
-        let downloaded = blob
-            .download(Some(options))
-            .await
-            .map_err(|e| from_azure(Self::call("GetBlob", "object", &object), e))?;
-        let body = downloaded
-            .body
-            .map_err(move |e| {
-                from_azure(
-                    Call {
-                        provider: BACKEND,
-                        operation: "GetBlob",
-                        kind: "object",
-                        name: &object,
-                    },
-                    e,
-                )
-            })
-            .boxed();
-        Ok(GetResult { meta, body })
+    async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
+        self.get_blob(bucket, key, options).await
     }
 
     async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
-        let name = container(bucket)?;
-        Ok(self.blob_meta(&name, key).await?.0)
+        self.head_blob(bucket, key).await
     }
 
-    fn list(
-        &self,
-        bucket: &BucketName,
-        options: ListOptions,
-    ) -> BoxStream<'static, Result<ObjectMeta>> {
-        let name = match container(bucket) {
-            Ok(n) => n,
-            Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
-        };
-        let client = match self.container_client(&name) {
-            Ok(c) => c,
-            Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
-        };
-        let list_options = BlobContainerClientListBlobsOptions {
-            prefix: options.prefix.clone(),
-            ..Default::default()
-        };
-        let container_name = name.as_str().to_owned();
-        let call_err = move |e: azure_core::Error| {
-            from_azure(
-                Call {
-                    provider: BACKEND,
-                    operation: "ListBlobs",
-                    kind: "bucket",
-                    name: &container_name,
-                },
-                e,
-            )
-        };
-        let pages = match client.list_blobs(Some(list_options)) {
-            Ok(p) => p.into_pages(),
-            Err(e) => return futures::stream::once(async move { Err(call_err(e)) }).boxed(),
-        };
-        let start_after = options.start_after;
-        let mut failed = false;
-        pages
-            .map(move |page| {
-                let page = page.and_then(|p| p.into_model()).map_err(&call_err)?;
-                let metas: Vec<Result<ObjectMeta>> = page
-                    .blob_items
-                    .into_iter()
-                    .filter_map(|item| {
-                        let key = item.name?;
-                        if start_after
-                            .as_deref()
-                            .is_some_and(|after| key.as_str() <= after)
-                        {
-                            return None;
-                        }
-                        let props = item.properties.unwrap_or_default();
-                        Some(ObjectKey::new(key).map(|key| ObjectMeta {
-                            key,
-                            size: props.content_length.unwrap_or(0),
-                            etag: etag_of(props.content_md5.as_deref()),
-                            version: item.version_id,
-                            last_modified: props.last_modified.and_then(timestamp),
-                        }))
-                    })
-                    .collect();
-                Ok::<_, Error>(futures::stream::iter(metas))
-            })
-            // One error ends the listing: a missing container answers a single NotFound.
-            .take_while(move |page| {
-                let go = !failed;
-                failed |= page.is_err();
-                futures::future::ready(go)
-            })
-            .try_flatten()
-            .boxed()
+    fn list(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.list_blobs(bucket, options)
     }
 
-    async fn copy(
+    fn key_order(&self) -> KeyOrder {
+        KeyOrder::Utf16
+    }
+
+    async fn copy_opts(
         &self,
         from_bucket: &BucketName,
         from: &ObjectKey,
         to_bucket: &BucketName,
         to: &ObjectKey,
+        options: &CopyOptions,
     ) -> Result<ObjectMeta> {
-        let (source_name, dest_name) = (container(from_bucket)?, container(to_bucket)?);
-        // The source must exist: its NotFound names the source, not the destination.
-        let (source, source_etag) = self.blob_meta(&source_name, from).await?;
-        let source_url = self.blob_client(&source_name, from)?.url().to_string();
-        let dest = self.blob_client(&dest_name, to)?;
-        let object = format!("{dest_name}/{to}");
-        let call = Self::call("CopyBlob", "object", &object);
-        let options = azure_storage_blob::models::BlobClientStartCopyFromUrlOptions {
-            source_if_match: source_etag,
-            ..Default::default()
-        };
-        let started = dest
-            .start_copy_from_url(source_url, Some(options))
-            .await
-            .map_err(|e| from_azure(call, e))?;
-        let status = started.copy_status().map_err(|e| from_azure(call, e))?;
-        if status != Some(CopyStatus::Success) {
-            let what = format!("copy of {source_name}/{from} to {object}");
-            self.inner
-                .copy_waiter
-                .wait(&what, || async {
-                    let props = dest
-                        .get_properties(None)
-                        .await
-                        .map_err(|e| from_azure(call, e))?;
-                    let status = props.copy_status().map_err(|e| from_azure(call, e))?;
-                    Ok(match status {
-                        Some(CopyStatus::Success) | None => Poll::Ready(()),
-                        Some(CopyStatus::Pending) => Poll::Pending("pending".into()),
-                        Some(other) => Poll::Failed(format!(
-                            "{other:?}: {}",
-                            props
-                                .copy_status_description()
-                                .ok()
-                                .flatten()
-                                .unwrap_or_default()
-                        )),
-                    })
-                })
-                .await?;
-        }
-        let (meta, _) = self.blob_meta(&dest_name, to).await?;
-        // Copy Blob keeps the Content-MD5; fall back to the source's when a service does not.
-        Ok(ObjectMeta {
-            etag: meta.etag.clone().or(source.etag),
-            ..meta
-        })
+        self.copy_blob(from_bucket, from, to_bucket, to, options).await
     }
 
-    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
-        let name = container(bucket)?;
-        let blob = self.blob_client(&name, key)?;
-        let options = BlobClientDeleteOptions {
-            delete_snapshots: Some(DeleteSnapshotsOptionType::Include),
-            ..Default::default()
-        };
-        match blob.delete(Some(options)).await {
-            Ok(_) => Ok(()),
-            Err(e) if crate::error::error_code(&e) == Some("BlobNotFound") => Ok(()),
-            Err(e) => Err(from_azure(
-                Self::call("DeleteBlob", "object", &format!("{name}/{key}")),
-                e,
-            )),
-        }
+    async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
+        self.delete_blob(bucket, key, options).await
     }
 
     async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
@@ -1008,5 +813,22 @@ impl ObjectStore for BlobStore {
             .buffer_unordered(concurrency)
             .try_collect::<()>()
             .await
+    }
+
+    /// Declared by the account settings, and checked on the container's
+    /// blobs: a blob listed without a version id (as Azurite lists every blob)
+    /// shows that overwrites do not keep versions, whatever is declared.
+    async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
+        let name = container(bucket)?;
+        if self.container_info(bucket, &name).await?.is_none() {
+            return Err(Error::not_found("bucket", bucket.as_str()));
+        }
+        Ok(self.inner.account.versioning && self.observed_versioning(&name).await? != Some(false))
+    }
+
+    /// Blobs, older versions and snapshots (List Blobs with `include=versions,snapshots`, one item).
+    async fn holds_data(&self, bucket: &BucketName) -> Result<bool> {
+        let name = container(bucket)?;
+        self.holds_anything(&name).await
     }
 }

@@ -2,7 +2,7 @@
 
 use std::num::NonZero;
 
-use azure_core::http::RequestContent;
+use azure_core::http::{Etag, RequestContent};
 use azure_storage_blob::BlobClient;
 use azure_storage_blob::models::{
     BlockBlobClientCommitBlockListOptions, BlockBlobClientCommitBlockListResultHeaders,
@@ -14,6 +14,7 @@ use deploy_core::{ByteStream, Result};
 use futures::stream::{FuturesOrdered, StreamExt};
 use md5::{Digest, Md5};
 
+use super::objects::conditional_error;
 use super::{BACKEND, Inner};
 use crate::error::{Call, from_azure};
 
@@ -23,19 +24,30 @@ pub(super) struct Written {
     pub md5: [u8; 16],
     pub version: Option<String>,
     pub last_modified: Option<azure_core::time::OffsetDateTime>,
+    /// The blob's `ETag` after the write.
+    pub entity_tag: Option<String>,
 }
 
 /// Write `body` to `blob`: one Put Blob when it ends within the single-put
 /// limit, else Put Block of `block_size` each (at most `concurrency` in
 /// flight) and Put Block List. Memory held: at most the single-put limit, or
-/// `concurrency + 1` blocks, plus one chunk of the input.
+/// `concurrency + 1` blocks, plus one chunk of the input. The write is on the
+/// condition (`If-Match`, `If-None-Match`) given, checked by the request that
+/// creates the blob (Put Blob or Put Block List).
+///
+/// Blocks staged by an upload that never commits (a failure, a dropped future,
+/// a killed process) stay uncommitted: Azure discards them after 7 days, and
+/// they are never part of the blob.
 pub(super) async fn upload(
     inner: &Inner,
     blob: &BlobClient,
     object: &str,
     mut body: ByteStream,
     options: &PutOptions,
+    condition: (Option<Etag>, Option<Etag>),
 ) -> Result<Written> {
+    let (if_match, if_none_match) = condition;
+    let describe = options.mode.describe();
     let call = Call {
         provider: BACKEND,
         operation: "PutBlob",
@@ -75,18 +87,21 @@ pub(super) async fn upload(
                 blob_content_type: options.content_type.clone(),
                 // One request whatever the size: this function already decided.
                 partition_size: Some(partition),
+                if_match,
+                if_none_match,
                 ..Default::default()
             };
             let result = blob
                 .block_blob_client()
                 .upload(content.into(), Some(upload_options))
                 .await
-                .map_err(|e| from_azure(call, e))?;
+                .map_err(|e| conditional_error(call, e, &describe))?;
             Ok(Written {
                 size,
                 md5: digest,
                 version: result.version_id,
                 last_modified: result.last_modified,
+                entity_tag: result.etag.map(String::from),
             })
         }
         Some(mut staging) => {
@@ -106,19 +121,22 @@ pub(super) async fn upload(
             let commit_options = BlockBlobClientCommitBlockListOptions {
                 blob_content_md5: Some(digest.to_vec()),
                 blob_content_type: options.content_type.clone(),
+                if_match,
+                if_none_match,
                 ..Default::default()
             };
             let committed = blob
                 .block_blob_client()
                 .commit_block_list(list, Some(commit_options))
                 .await
-                .map_err(|e| from_azure(commit_call, e))?;
+                .map_err(|e| conditional_error(commit_call, e, &describe))?;
             let h = |e| from_azure(commit_call, e);
             Ok(Written {
                 size,
                 md5: digest,
                 version: committed.version_id().map_err(h)?,
                 last_modified: committed.last_modified().map_err(h)?,
+                entity_tag: committed.etag().map_err(h)?.map(String::from),
             })
         }
     }

@@ -5,9 +5,9 @@
 //! Backup: copy every blob of container `P-assets` into container `P-backup`
 //! under a folder named with the backup's timestamp (the core
 //! [`snapshot_bucket`] recipe: manifest written last, resumable). Restore:
-//! copy one such folder back into `P-assets` ([`restore_bucket`], verified
-//! against the manifest; blobs already identical are left alone, so a second
-//! restore writes nothing).
+//! copy one such folder back into `P-assets` ([`restore_bucket`]: every blob
+//! classified first, nothing lost, verified against the manifest; blobs
+//! already identical are left alone, so a second restore writes nothing).
 //!
 //! Every function has a `plan_*` twin that only reads.
 //!
@@ -29,8 +29,8 @@ pub mod provision;
 use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::recipes::{
     Location, RestoreBucketOptions, RestoreBucketReport, SnapshotId, SnapshotLayout,
-    SnapshotOptions, SnapshotReport, SnapshotSelector, list_snapshots, read_manifest,
-    restore_bucket, snapshot_bucket,
+    SnapshotOptions, SnapshotReport, SnapshotSelector, latest_snapshot_of, list_snapshots,
+    plan_restore, read_manifest_info, restore_bucket, snapshot_bucket,
 };
 use deploy_core::object_store::ListOptions;
 use deploy_core::{BucketName, BucketSpec, ContainerName, Error, ObjectStore, ObjectStoreExt as _, Observer, Result};
@@ -171,49 +171,48 @@ pub async fn list_backups(store: &dyn ObjectStore, names: &DrNames) -> Result<Ve
     list_snapshots(Location::new(store, &names.backup), &backup_layout()).await
 }
 
-/// The changes [`container_restore`] would make; only reads: one update per
-/// blob of the backup that is missing from `P-assets` or differs.
+/// The options of a restore of backup `from` into `P-assets`: the backup
+/// layout, the original keys; set `keep_newer`, `exact` and `confirm` on them.
+pub fn restore_options(from: SnapshotSelector) -> RestoreBucketOptions {
+    RestoreBucketOptions::new(backup_layout(), from)
+}
+
+/// The changes [`container_restore`] would make; only reads: every blob of
+/// `P-assets` is classified against the backup's manifest, and the plan
+/// names the blobs written back, overwritten and deleted (the first 20 of
+/// each, the others counted); `latest` is the newest backup of `P-assets`.
 ///
 /// # Errors
 /// [`Error::NotFound`] when there is no such complete backup.
 pub async fn plan_container_restore(
     store: &dyn ObjectStore,
     names: &DrNames,
-    from: &SnapshotSelector,
+    options: &RestoreBucketOptions,
 ) -> Result<(SnapshotId, Plan)> {
     let backup = Location::new(store, &names.backup);
-    let layout = backup_layout();
-    let id = match from {
+    let target = Location::new(store, &names.assets);
+    let id = match &options.snapshot {
         SnapshotSelector::Id(id) => id.clone(),
-        SnapshotSelector::Latest => list_snapshots(backup, &layout).await?.pop().ok_or_else(|| {
-            Error::not_found("complete backup", names.backup.as_str())
-        })?,
+        SnapshotSelector::Latest => latest_snapshot_of(backup, &options.layout, target).await?,
     };
-    let manifest = read_manifest(backup, &layout, &id).await?;
     let mut plan = store.plan_bucket(&BucketSpec::new(names.assets.clone())).await?;
-    let current: std::collections::HashMap<String, deploy_core::ObjectMeta> =
-        match store.list_all(&names.assets, ListOptions::default()).await {
-            Ok(list) => list.into_iter().map(|m| (m.key.to_string(), m)).collect(),
-            Err(e) if e.is_not_found() => Default::default(),
-            Err(e) => return Err(e),
-        };
-    for entry in &manifest.objects {
-        let same = current.get(&entry.key).is_some_and(|have| {
-            have.size == entry.size
-                && have.etag.is_some()
-                && (have.etag == entry.etag || have.etag == entry.copy_etag)
-        });
-        if !same {
-            plan.push(Change::create(
-                "blob",
-                format!("{}/{} ({} bytes)", names.assets, entry.key, entry.size),
-            ));
+    let options = RestoreBucketOptions { snapshot: SnapshotSelector::Id(id.clone()), ..options.clone() };
+    match plan_restore(backup, target, &options).await {
+        Ok(restore) => plan.extend(restore.changes("blob", &format!("{}/", names.assets))),
+        // No container yet: every blob of the backup is written back.
+        Err(e) if e.is_not_found() && store.describe_bucket(&names.assets).await.is_err_and(|e| e.is_not_found()) => {
+            let info = read_manifest_info(backup, &options.layout, &id).await?;
+            plan.push(Change::create("blobs", format!("{} ({} of them, {} bytes)", names.assets, info.objects, info.total_bytes)));
         }
+        Err(e) => return Err(e),
     }
     Ok((id, plan))
 }
 
-/// Ensure `P-assets` and copy backup `from` back into it, every blob verified
+/// Ensure `P-assets` and copy a backup back into it with `options` (see
+/// [`restore_options`]): nothing in `P-assets` is lost (overwritten blobs
+/// stay as versions on a versioned account; on an unversioned one nothing is
+/// overwritten or deleted without `options.confirm`), every blob verified
 /// against the backup's manifest.
 ///
 /// # Errors
@@ -221,15 +220,12 @@ pub async fn plan_container_restore(
 pub async fn container_restore(
     store: &dyn ObjectStore,
     names: &DrNames,
-    from: SnapshotSelector,
+    options: RestoreBucketOptions,
     observer: Observer,
 ) -> Result<RestoreBucketReport> {
     observer.step(format!("ensure container {}", names.assets));
     store.ensure_bucket(&BucketSpec::new(names.assets.clone())).await?;
-    let options = RestoreBucketOptions {
-        observer,
-        ..RestoreBucketOptions::new(backup_layout(), from)
-    };
+    let options = RestoreBucketOptions { observer, ..options };
     restore_bucket(
         Location::new(store, &names.backup),
         Location::new(store, &names.assets),

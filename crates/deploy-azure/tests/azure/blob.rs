@@ -73,6 +73,7 @@ async fn staged_upload_streams_blocks_and_sets_content_md5() {
         .unwrap();
     assert_eq!(again.etag, put.etag);
     let listed = store.list_all(&bucket, Default::default()).await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
     assert!(
         listed
             .iter()

@@ -12,6 +12,7 @@ mod support;
 mod aks;
 mod arm;
 mod blob;
+mod blob_safety;
 mod postgres;
 mod runbook;
 #[cfg(feature = "keyvault")]

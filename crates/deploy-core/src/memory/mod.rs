@@ -8,6 +8,8 @@
 //! - resources take a configurable time to provision, so waiters really wait;
 //! - deletion protection and confirmations are enforced;
 //! - buckets keep object versions, and listings page (1,000 keys a page);
+//! - conditional reads, writes, copies and deletes are honoured (entity tags
+//!   change at every write, as Azure's do);
 //! - a fault hook fails the next N calls, or the next N calls of one
 //!   operation, with a retryable error;
 //! - every call is recorded ([`InMemoryCloud::calls`]) with whether it mutates,
@@ -38,6 +40,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::object_store::KeyOrder;
 use crate::observe::Observer;
 use crate::waiter::Waiter;
 
@@ -50,6 +53,10 @@ pub struct MemoryConfig {
     pub list_page_size: usize,
     /// How waits are done.
     pub waiter: Waiter,
+    /// The order listings answer keys in: [`KeyOrder::Utf8`] (as S3, the
+    /// default) or [`KeyOrder::Utf16`] (as Azure Blob Storage), to test code
+    /// that merges listings of two kinds of store.
+    pub key_order: KeyOrder,
 }
 
 impl Default for MemoryConfig {
@@ -59,6 +66,7 @@ impl Default for MemoryConfig {
             provisioning_delay: Duration::ZERO,
             list_page_size: 1000,
             waiter: Waiter::new(Duration::from_secs(60)).with_delays(Duration::from_millis(5), Duration::from_millis(50)),
+            key_order: KeyOrder::Utf8,
         }
     }
 }

@@ -9,7 +9,8 @@ use md5::{Digest, Md5};
 use super::InMemoryCloud;
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{
-    BucketInfo, BucketSpec, ByteStream, GetResult, ListOptions, ObjectMeta, ObjectStore, PutOptions, bytes_stream,
+    BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, KeyOrder, ListOptions, ObjectMeta, ObjectStore,
+    PutMode, PutOptions, bytes_stream,
 };
 use crate::plan::{Change, Plan};
 use crate::validate::{BucketName, ObjectKey};
@@ -24,6 +25,9 @@ pub(super) struct MemBucket {
 struct MemVersion {
     data: Option<Bytes>,
     etag: String,
+    /// The entity tag: new at every write, even of the same bytes (as Azure's `ETag`),
+    /// so that code mixing it up with the content's `etag` fails here too.
+    entity_tag: String,
     version: Option<String>,
     modified: Timestamp,
 }
@@ -33,12 +37,30 @@ impl MemBucket {
         self.objects.get(key).and_then(|v| v.last()).filter(|v| v.data.is_some())
     }
 
+    fn version(&self, key: &str, version: Option<&str>) -> Option<&MemVersion> {
+        match version {
+            None => self.latest(key),
+            Some(id) => self.objects.get(key)?.iter().find(|v| v.version.as_deref() == Some(id) && v.data.is_some()),
+        }
+    }
+
     fn write(&mut self, key: &str, version: MemVersion) {
         let versions = self.objects.entry(key.to_owned()).or_default();
         if !self.info.versioning {
             versions.clear();
         }
         versions.push(version);
+    }
+
+    /// Check a write's condition against what is at `key` now.
+    fn check_mode(&self, bucket: &BucketName, key: &str, mode: &PutMode) -> Result<()> {
+        let current = self.latest(key);
+        let holds = match mode {
+            PutMode::Overwrite => true,
+            PutMode::Create => current.is_none(),
+            PutMode::Update { entity_tag } => current.is_some_and(|v| &v.entity_tag == entity_tag),
+        };
+        if holds { Ok(()) } else { Err(Error::precondition("object", format!("{bucket}/{key}"), mode.describe())) }
     }
 }
 
@@ -49,11 +71,19 @@ fn meta(key: &str, v: &MemVersion) -> ObjectMeta {
         etag: Some(v.etag.clone()),
         version: v.version.clone(),
         last_modified: Some(v.modified),
+        entity_tag: Some(v.entity_tag.clone()),
     }
 }
 
 fn no_bucket(bucket: &BucketName) -> Error {
     Error::not_found("bucket", bucket.as_str())
+}
+
+fn no_object(bucket: &BucketName, key: &ObjectKey, version: Option<&str>) -> Error {
+    match version {
+        None => Error::not_found("object", format!("{bucket}/{key}")),
+        Some(v) => Error::not_found("object version", format!("{bucket}/{key}?versionId={v}")),
+    }
 }
 
 impl InMemoryCloud {
@@ -64,7 +94,7 @@ impl InMemoryCloud {
 
     fn version_with_etag(&self, versioning: bool, data: Option<Bytes>, etag: String) -> MemVersion {
         let id = self.state().next_id();
-        MemVersion { data, etag, version: versioning.then(|| format!("v{id}")), modified: Timestamp::now() }
+        MemVersion { data, etag, entity_tag: format!("\"0x{id:x}\""), version: versioning.then(|| format!("v{id}")), modified: Timestamp::now() }
     }
 
     fn bucket_plan(&self, spec: &BucketSpec) -> Plan {
@@ -118,6 +148,7 @@ impl ObjectStore for InMemoryCloud {
     async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
         let mut state = self.state();
         let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        // Older versions and delete markers count: deleting the bucket destroys them too.
         if !b.objects.is_empty() {
             Confirm::require(confirm.as_ref(), "delete bucket and every object in", bucket.as_str())?;
         }
@@ -128,23 +159,30 @@ impl ObjectStore for InMemoryCloud {
         Ok(())
     }
 
-    async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, _options: &PutOptions) -> Result<ObjectMeta> {
+    async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
         self.enter("put", true)?;
         let versioning = self.state().buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?.info.versioning;
         let chunks: Vec<Bytes> = body.try_collect().await?;
         let version = self.new_version(versioning, Some(Bytes::from(chunks.concat())));
         let mut state = self.state();
         let b = state.buckets.get_mut(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        // The condition is checked when the upload completes, as S3 and Azure do.
+        b.check_mode(bucket, key.as_str(), &options.mode)?;
         let m = meta(key.as_str(), &version);
         b.write(key.as_str(), version);
         Ok(m)
     }
 
-    async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
+    async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
         self.enter("get", false)?;
         let state = self.state();
         let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
-        let v = b.latest(key.as_str()).ok_or_else(|| Error::not_found("object", format!("{bucket}/{key}")))?;
+        let v = b.version(key.as_str(), options.version.as_deref()).ok_or_else(|| no_object(bucket, key, options.version.as_deref()))?;
+        if let Some(want) = &options.if_match
+            && want != &v.entity_tag
+        {
+            return Err(Error::precondition("object", format!("{bucket}/{key}"), format!("If-Match {want}")));
+        }
         let data = v.data.clone().unwrap_or_default();
         // Hand the body out in 64 KiB chunks, as a network body would arrive.
         let chunks: Vec<Result<Bytes>> = (0..data.len().div_ceil(65_536).max(1))
@@ -158,7 +196,7 @@ impl ObjectStore for InMemoryCloud {
         self.enter("head", false)?;
         let state = self.state();
         let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
-        let v = b.latest(key.as_str()).ok_or_else(|| Error::not_found("object", format!("{bucket}/{key}")))?;
+        let v = b.latest(key.as_str()).ok_or_else(|| no_object(bucket, key, None))?;
         Ok(meta(key.as_str(), v))
     }
 
@@ -166,6 +204,7 @@ impl ObjectStore for InMemoryCloud {
         let cloud = self.clone();
         let bucket = bucket.clone();
         let page_size = self.inner.config.list_page_size.max(1);
+        let order = self.inner.config.key_order;
         let prefix = options.prefix.unwrap_or_default();
         // One page per step, re-reading state after the last key seen, as a paged API does.
         futures::stream::try_unfold(Some(options.start_after), move |after| {
@@ -175,17 +214,31 @@ impl ObjectStore for InMemoryCloud {
                 cloud.enter("list", false)?;
                 let state = cloud.state();
                 let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(&bucket))?;
-                let start = match &after {
-                    Some(a) if a.as_str() >= prefix.as_str() => std::ops::Bound::Excluded(a.clone()),
-                    _ => std::ops::Bound::Included(prefix.clone()),
+                let page: Vec<ObjectMeta> = match order {
+                    KeyOrder::Utf8 => {
+                        let start = match &after {
+                            Some(a) if a.as_str() >= prefix.as_str() => std::ops::Bound::Excluded(a.clone()),
+                            _ => std::ops::Bound::Included(prefix.clone()),
+                        };
+                        b.objects
+                            .range::<String, _>((start, std::ops::Bound::Unbounded))
+                            .take_while(|(k, _)| k.starts_with(prefix.as_str()))
+                            .filter_map(|(k, _)| b.latest(k).map(|v| meta(k, v)))
+                            .take(page_size)
+                            .collect()
+                    }
+                    KeyOrder::Utf16 => {
+                        // As Azure and Azurite list: by UTF-16 code units.
+                        let mut keys: Vec<&String> = b
+                            .objects
+                            .keys()
+                            .filter(|k| k.starts_with(prefix.as_str()))
+                            .filter(|k| after.as_deref().is_none_or(|a| order.compare(k, a).is_gt()))
+                            .collect();
+                        keys.sort_by(|x, y| order.compare(x, y));
+                        keys.into_iter().filter_map(|k| b.latest(k).map(|v| meta(k, v))).take(page_size).collect()
+                    }
                 };
-                let page: Vec<ObjectMeta> = b
-                    .objects
-                    .range::<String, _>((start, std::ops::Bound::Unbounded))
-                    .take_while(|(k, _)| k.starts_with(prefix.as_str()))
-                    .filter_map(|(k, _)| b.latest(k).map(|v| meta(k, v)))
-                    .take(page_size)
-                    .collect();
                 let next = (page.len() == page_size).then(|| page.last().map(|m| m.key.as_str().to_owned()));
                 Ok(Some((futures::stream::iter(page.into_iter().map(Ok)), next)))
             }
@@ -194,12 +247,30 @@ impl ObjectStore for InMemoryCloud {
         .boxed()
     }
 
-    async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
+    fn key_order(&self) -> KeyOrder {
+        self.inner.config.key_order
+    }
+
+    async fn copy_opts(
+        &self,
+        from_bucket: &BucketName,
+        from: &ObjectKey,
+        to_bucket: &BucketName,
+        to: &ObjectKey,
+        options: &CopyOptions,
+    ) -> Result<ObjectMeta> {
         self.enter("copy", true)?;
         let (data, etag, versioning) = {
             let state = self.state();
             let src = state.buckets.get(from_bucket.as_str()).ok_or_else(|| no_bucket(from_bucket))?;
-            let v = src.latest(from.as_str()).ok_or_else(|| Error::not_found("object", format!("{from_bucket}/{from}")))?;
+            let v = src
+                .version(from.as_str(), options.source_version.as_deref())
+                .ok_or_else(|| no_object(from_bucket, from, options.source_version.as_deref()))?;
+            if let Some(want) = &options.source_if_match
+                && want != &v.entity_tag
+            {
+                return Err(Error::precondition("object", format!("{from_bucket}/{from}"), format!("x-copy-source-if-match {want}")));
+            }
             let dst = state.buckets.get(to_bucket.as_str()).ok_or_else(|| no_bucket(to_bucket))?;
             (v.data.clone(), v.etag.clone(), dst.info.versioning)
         };
@@ -207,16 +278,20 @@ impl ObjectStore for InMemoryCloud {
         let version = self.version_with_etag(versioning, data, etag);
         let mut state = self.state();
         let dst = state.buckets.get_mut(to_bucket.as_str()).ok_or_else(|| no_bucket(to_bucket))?;
+        dst.check_mode(to_bucket, to.as_str(), &options.mode)?;
         let m = meta(to.as_str(), &version);
         dst.write(to.as_str(), version);
         Ok(m)
     }
 
-    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
+    async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
         self.enter("delete", true)?;
         let marker = {
             let state = self.state();
             let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+            if let Some(want) = &options.if_match {
+                b.check_mode(bucket, key.as_str(), &PutMode::Update { entity_tag: want.clone() })?;
+            }
             if b.latest(key.as_str()).is_none() {
                 return Ok(());
             }
@@ -239,6 +314,13 @@ impl ObjectStore for InMemoryCloud {
         }
         Ok(())
     }
+
+    async fn holds_data(&self, bucket: &BucketName) -> Result<bool> {
+        self.enter("holds_data", false)?;
+        let state = self.state();
+        let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        Ok(!b.objects.is_empty())
+    }
 }
 
 impl InMemoryCloud {
@@ -251,5 +333,18 @@ impl InMemoryCloud {
         let state = self.state();
         let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
         Ok(b.objects.get(key.as_str()).map(|vs| vs.iter().map(|v| v.data.clone()).collect()).unwrap_or_default())
+    }
+
+    /// Set an object's last-modified time (as if it was written then): for
+    /// tests of restores that keep objects newer than a snapshot.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for the bucket or the object.
+    pub fn set_last_modified(&self, bucket: &BucketName, key: &ObjectKey, at: Timestamp) -> Result<()> {
+        let mut state = self.state();
+        let b = state.buckets.get_mut(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
+        let v = b.objects.get_mut(key.as_str()).and_then(|v| v.last_mut()).ok_or_else(|| no_object(bucket, key, None))?;
+        v.modified = at;
+        Ok(())
     }
 }

@@ -268,16 +268,10 @@ impl fmt::Display for DrRestoreReport {
 /// # Errors
 /// [`Error::Verification`] when a check fails; errors of either restore.
 pub async fn dr_restore(database: DatabaseRestore<'_>, backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<DrRestoreReport> {
-    // Resolve "latest" once, so the database and the bucket come from the same backup.
-    let id = match &options.snapshot {
-        SnapshotSelector::Id(id) => id.clone(),
-        SnapshotSelector::Latest => super::bucket::list_snapshots(backup, &options.layout)
-            .await?
-            .pop()
-            .ok_or_else(|| Error::not_found("complete snapshot", backup.bucket.as_str()))?,
-    };
-    // Refuse an incomplete snapshot before touching the database.
-    super::bucket::read_manifest(backup, &options.layout, &id).await?;
+    // Resolve "latest" once, so the database and the bucket come from the same
+    // backup; refuse an incomplete snapshot, or one of another source, before
+    // touching the database.
+    let id = super::bucket::resolve_restore(backup, target, options).await?.id;
     let mut checks = Vec::new();
     let restored = match database {
         DatabaseRestore::PointInTime { backend, source, point, target } => {

@@ -9,8 +9,9 @@ pub mod password;
 pub mod teardown;
 
 pub use bucket::{
-    CopyMode, Location, Manifest, ManifestEntry, RestoreBucketOptions, RestoreBucketReport, SnapshotId, SnapshotLayout, SnapshotOptions,
-    SnapshotReport, SnapshotSelector, list_snapshots, read_manifest, restore_bucket, snapshot_bucket,
+    CopyMode, KeyClass, Location, Manifest, ManifestEntry, ManifestInfo, NamedKeys, RestoreBucketOptions, RestoreBucketReport, RestorePlan,
+    SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotReport, SnapshotSelector, latest_snapshot_of, list_snapshots, plan_restore, read_manifest,
+    read_manifest_info, resolve_restore, restore_bucket, snapshot_bucket,
 };
 pub use dr::{DatabaseBackup, DatabaseRestore, DrBackupReport, DrRestoreReport, dr_backup, dr_restore};
 pub use password::{AdminPasswordRotation, rotate_admin_password};

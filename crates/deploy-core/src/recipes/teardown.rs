@@ -2,7 +2,7 @@
 //! deletion protection off, databases, buckets, node pools, clusters.
 //!
 //! Every data-bearing deletion (a recovery point, a database, a bucket holding
-//! objects) needs a [`Confirm`] that names it (or an environment prefix,
+//! objects, older versions or snapshots) needs a [`Confirm`] that names it (or an environment prefix,
 //! [`Confirm::prefix`]); without one, nothing at all is deleted. Resources that
 //! are already gone are skipped, so a teardown can be run again.
 
@@ -14,10 +14,9 @@ use crate::backup::BackupVault;
 use crate::cluster::Cluster;
 use crate::database::{Database, FinalSnapshot};
 use crate::error::{Confirm, Error, Result};
-use crate::object_store::{ListOptions, ObjectStore};
+use crate::object_store::ObjectStore;
 use crate::observe::Observer;
 use crate::validate::{BucketName, ResourceName};
-use futures::StreamExt;
 
 /// What to tear down, and with which backends.
 #[derive(Clone, Debug, Default)]
@@ -137,7 +136,8 @@ impl Teardown<'_> {
             let store = self.objects.ok_or_else(|| Error::invalid("objects", "is missing", "buckets need an object store"))?;
             for bucket in &self.buckets {
                 if gone(store.describe_bucket(bucket).await)?.is_some() {
-                    let empty = store.list(bucket, ListOptions::default()).next().await.is_none();
+                    // Older versions, delete markers and snapshots count: deleting the bucket destroys them too.
+                    let empty = !store.holds_data(bucket).await?;
                     let what = if empty { "delete empty bucket" } else { "delete bucket and every object in" };
                     steps.push(step(what, bucket.as_str(), (!empty).then_some(bucket.as_str())));
                 }

@@ -325,7 +325,9 @@ async fn the_psql_script_runs_twice_for_real_and_agrees_with_the_direct_path() {
     let (code, out, err) = pg.run_psql(&script, &env).await;
     assert_eq!(code, 0, "second run failed:\n{err}\n{out}");
     let second = PsqlScript::changes_in_output(&out);
+    assert!(!second.is_empty(), "the second run set no password (it always sets them from fresh verifiers): {out}");
     assert!(second.iter().all(|c| c.contains("password")), "the second run changes only passwords (always set from fresh verifiers): {second:?}");
+    assert_eq!(second.len(), env.len(), "one password change per role with a password: {second:?}");
 
     // The direct path sees nothing left to do: both renderings agree.
     let left = Bootstrapper::new(pg.admin()).plan(&spec).await.unwrap();

@@ -7,7 +7,7 @@ use futures::FutureExt;
 use futures::stream::{BoxStream, StreamExt};
 
 use deploy_core::conformance::{self, Names};
-use deploy_core::object_store::{BucketInfo, GetResult, ListOptions, PutOptions};
+use deploy_core::object_store::{BucketInfo, CopyOptions, DeleteOptions, GetOptions, GetResult, ListOptions, PutOptions};
 use deploy_core::{BucketName, BucketSpec, ByteStream, Confirm, ObjectKey, ObjectMeta, ObjectStore, Plan, Result};
 
 use crate::support::slow_cloud;
@@ -64,8 +64,8 @@ impl ObjectStore for DropsLastListed {
     async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
         self.0.put(bucket, key, body, options).await
     }
-    async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
-        self.0.get(bucket, key).await
+    async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
+        self.0.get_opts(bucket, key, options).await
     }
     async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
         self.0.head(bucket, key).await
@@ -80,11 +80,11 @@ impl ObjectStore for DropsLastListed {
         .flatten_stream()
         .boxed()
     }
-    async fn copy(&self, fb: &BucketName, f: &ObjectKey, tb: &BucketName, t: &ObjectKey) -> Result<ObjectMeta> {
-        self.0.copy(fb, f, tb, t).await
+    async fn copy_opts(&self, fb: &BucketName, f: &ObjectKey, tb: &BucketName, t: &ObjectKey, o: &CopyOptions) -> Result<ObjectMeta> {
+        self.0.copy_opts(fb, f, tb, t, o).await
     }
-    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
-        self.0.delete(bucket, key).await
+    async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
+        self.0.delete_opts(bucket, key, options).await
     }
     async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
         self.0.delete_many(bucket, keys).await

@@ -7,5 +7,7 @@ mod dr;
 mod env;
 mod recipes;
 mod rotation;
+mod restore;
+mod snapshot_guards;
 mod secrecy_sentinel;
 mod support;

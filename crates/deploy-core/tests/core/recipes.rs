@@ -63,6 +63,7 @@ async fn streamed_copy_between_two_stores_records_sha256_and_restores() {
     let report = snapshot_bucket(Location::new(&aws_like, &src), Location::new(&azure_like, &dst), &options).await.unwrap();
     assert!(!report.server_side);
     let manifest = read_manifest(Location::new(&azure_like, &dst), &layout(), &report.id).await.unwrap();
+    assert_eq!(manifest.objects.len(), 31);
     assert!(manifest.objects.iter().all(|e| e.sha256.as_ref().is_some_and(|s| s.len() == 64)));
 
     let fresh = bucket("fresh-assets");
@@ -70,7 +71,7 @@ async fn streamed_copy_between_two_stores_records_sha256_and_restores() {
     let r = restore_bucket(
         Location::new(&azure_like, &dst),
         Location::new(&aws_like, &fresh),
-        &RestoreBucketOptions::new(layout(), SnapshotSelector::Id(report.id.clone())),
+        &RestoreBucketOptions { other_target: true, ..RestoreBucketOptions::new(layout(), SnapshotSelector::Id(report.id.clone())) },
     )
     .await
     .unwrap();
@@ -325,13 +326,16 @@ async fn a_snapshot_dropped_half_way_resumes_copying_only_what_is_missing() {
     .unwrap_err();
     assert!(refused.is_not_found(), "a restore of the unfinished snapshot was not refused: {refused}");
 
+    // What the cancelled run left in the snapshot's folder, counted independently of the resume.
+    let folder = layout().folder(&id);
+    let in_folder_before = cloud.list_all(&dst, deploy_core::object_store::ListOptions::prefix(folder)).await.unwrap().len() as u64;
+    assert!(in_folder_before >= 200, "{in_folder_before} objects in the folder after {copied_before} copies");
     cloud.reset_calls();
     let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options).await.unwrap();
-    let in_folder_before = 400 - report.copied;
     assert_eq!(report.objects, 400);
+    assert_eq!(report.skipped, in_folder_before, "the resume did not skip exactly what the folder held");
+    assert_eq!(report.copied, 400 - in_folder_before, "the resume did not copy exactly what was missing");
     assert_eq!(cloud.count("copy") as u64, report.copied, "the resumed run copied more than it reported");
-    assert!(report.copied <= 400 - 200 + 8, "the resume copied {} objects though about 200 were there", report.copied);
-    assert_eq!(report.skipped, in_folder_before);
     assert_eq!(read_manifest(Location::new(&cloud, &dst), &layout(), &id).await.unwrap().objects.len(), 400);
 }
 
@@ -346,4 +350,22 @@ async fn a_listing_that_fails_half_way_resumes_after_the_last_key() {
     let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &SnapshotOptions::new(layout())).await.unwrap();
     assert_eq!((report.objects, report.copied), (2500, 2500), "{report}");
     assert_eq!(cloud.count("copy"), 2500, "an object was copied twice or missed");
+}
+
+#[tokio::test]
+async fn teardown_counts_older_versions_as_data() {
+    let cloud = InMemoryCloud::new();
+    let b = bucket("only-versions");
+    cloud.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
+    cloud.put_bytes(&b, &key("report.pdf"), Bytes::from_static(b"v1")).await.unwrap();
+    cloud.delete(&b, &key("report.pdf")).await.unwrap();
+    assert!(cloud.list_all(&b, Default::default()).await.unwrap().is_empty(), "no current object is left");
+    assert!(cloud.holds_data(&b).await.unwrap());
+    let teardown = Teardown { objects: Some(&cloud), buckets: vec![b.clone()], ..Teardown::default() };
+    let plan = teardown.plan().await.unwrap();
+    assert_eq!(plan.steps.len(), 1);
+    assert_eq!((plan.steps[0].action, plan.steps[0].destroys.as_deref()), ("delete bucket and every object in", Some("only-versions")));
+    let e = teardown.run().await.unwrap_err();
+    assert!(matches!(e, Error::ConfirmationRequired { .. }), "{e}");
+    assert!(cloud.describe_bucket(&b).await.is_ok(), "the bucket holding an older version was deleted without confirmation");
 }
