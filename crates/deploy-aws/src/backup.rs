@@ -483,14 +483,17 @@ impl BackupVault for AwsBackupVault {
         SERVICE
     }
 
-    async fn plan_backup(&self, spec: &BackupSpec) -> Result<Plan> {
-        validate_spec(spec)?;
-        self.reconcile(spec, false).await
-    }
-
-    async fn ensure_backup(&self, spec: &BackupSpec) -> Result<Plan> {
-        validate_spec(spec)?;
-        self.reconcile(spec, true).await
+    async fn reconcile_backup(&self, spec: &BackupSpec, mode: deploy_core::Mode) -> Result<Plan> {
+        match mode {
+            deploy_core::Mode::Plan => {
+                validate_spec(spec)?;
+                self.reconcile(spec, false).await
+            }
+            deploy_core::Mode::Apply => {
+                validate_spec(spec)?;
+                self.reconcile(spec, true).await
+            }
+        }
     }
 
     async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo> {

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Error, Result};
+use crate::reconcile::Mode;
 use crate::plan::Plan;
 use crate::validate::{CronSchedule, ResourceName, RetentionDays};
 
@@ -167,18 +168,28 @@ pub trait BackupVault: Send + Sync + Debug {
     /// The backend's name.
     fn backend(&self) -> &'static str;
 
-    /// The changes [`BackupVault::ensure_backup`] would make; mutates nothing.
+    /// Compare the vault, the plan and its resource selection with `spec` and, in [`Mode::Apply`],
+    /// create what is missing and bring them to `spec`; answers the changes planned or made.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] before any request; provider errors.
-    async fn plan_backup(&self, spec: &BackupSpec) -> Result<Plan>;
+    async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan>;
 
-    /// Create the vault, the plan and its resource selection if missing, and
-    /// bring them to `spec`; answers the changes made.
+    /// The changes [`BackupVault::ensure_backup`] would make: [`BackupVault::reconcile_backup`] in [`Mode::Plan`]; mutates nothing.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`]; provider errors.
-    async fn ensure_backup(&self, spec: &BackupSpec) -> Result<Plan>;
+    /// As [`BackupVault::reconcile_backup`].
+    async fn plan_backup(&self, spec: &BackupSpec) -> Result<Plan> {
+        self.reconcile_backup(spec, Mode::Plan).await
+    }
+
+    /// Bring the backup to `spec`: [`BackupVault::reconcile_backup`] in [`Mode::Apply`]; answers the changes made.
+    ///
+    /// # Errors
+    /// As [`BackupVault::reconcile_backup`].
+    async fn ensure_backup(&self, spec: &BackupSpec) -> Result<Plan> {
+        self.reconcile_backup(spec, Mode::Apply).await
+    }
 
     /// The vault as the provider reports it.
     ///

@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::reconcile::Mode;
 use crate::plan::{Change, Diff, Plan};
 use crate::validate::{CidrBlock, KubernetesVersion, ResourceName};
 
@@ -345,18 +346,28 @@ pub trait Cluster: Send + Sync + Debug {
     /// The backend's name.
     fn backend(&self) -> &'static str;
 
-    /// The changes [`Cluster::ensure_cluster`] would make; mutates nothing.
+    /// Compare the cluster and its node pools with `spec` and, in [`Mode::Apply`], create what is
+    /// missing, bring them to `spec` and wait until all are active; answers the changes planned or made.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a bad spec (before any request); provider errors.
-    async fn plan_cluster(&self, spec: &ClusterSpec) -> Result<Plan>;
+    /// [`Error::InvalidInput`] for a bad spec (before any request); [`Error::Timeout`]; provider errors.
+    async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: Mode) -> Result<Plan>;
 
-    /// Create the cluster and node pools if missing, bring them to `spec`, and
-    /// wait until all are active; answers the changes made.
+    /// The changes [`Cluster::ensure_cluster`] would make: [`Cluster::reconcile_cluster`] in [`Mode::Plan`]; mutates nothing.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`]; [`Error::Timeout`]; provider errors.
-    async fn ensure_cluster(&self, spec: &ClusterSpec) -> Result<Plan>;
+    /// As [`Cluster::reconcile_cluster`].
+    async fn plan_cluster(&self, spec: &ClusterSpec) -> Result<Plan> {
+        self.reconcile_cluster(spec, Mode::Plan).await
+    }
+
+    /// Bring the cluster to `spec`: [`Cluster::reconcile_cluster`] in [`Mode::Apply`]; answers the changes made.
+    ///
+    /// # Errors
+    /// As [`Cluster::reconcile_cluster`].
+    async fn ensure_cluster(&self, spec: &ClusterSpec) -> Result<Plan> {
+        self.reconcile_cluster(spec, Mode::Apply).await
+    }
 
     /// The cluster as the provider reports it.
     ///

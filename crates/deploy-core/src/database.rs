@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Error, Result, ResultExt};
+use crate::reconcile::Mode;
 use crate::plan::{Change, Diff, Plan};
 use crate::validate::{Password, PgIdentifier, ResourceName, SecretName};
 
@@ -666,18 +667,29 @@ pub trait Database: Send + Sync + Debug {
     /// The backend's name.
     fn backend(&self) -> &'static str;
 
-    /// The changes [`Database::ensure_database`] would make; mutates nothing.
+    /// Compare the instance with `spec` and, in [`Mode::Apply`], create it if missing (which needs
+    /// `spec.admin_password`), bring it to `spec` and wait until it is available; answers the
+    /// changes planned or made.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a bad spec (before any request); provider errors.
-    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan>;
+    /// [`Error::InvalidInput`] for a bad spec (before any request); [`Error::Timeout`]; provider errors.
+    async fn reconcile_database(&self, spec: &DatabaseSpec, mode: Mode) -> Result<Plan>;
 
-    /// Create the instance if missing, bring it to `spec`, and wait until it is
-    /// available; answers the changes made. Creating needs `spec.admin_password`.
+    /// The changes [`Database::ensure_database`] would make: [`Database::reconcile_database`] in [`Mode::Plan`]; mutates nothing.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a bad spec; [`Error::Timeout`]; provider errors.
-    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan>;
+    /// As [`Database::reconcile_database`].
+    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        self.reconcile_database(spec, Mode::Plan).await
+    }
+
+    /// Bring the database to `spec`: [`Database::reconcile_database`] in [`Mode::Apply`]; answers the changes made.
+    ///
+    /// # Errors
+    /// As [`Database::reconcile_database`].
+    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
+        self.reconcile_database(spec, Mode::Apply).await
+    }
 
     /// The instance as the provider reports it.
     ///

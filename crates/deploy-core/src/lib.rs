@@ -11,11 +11,13 @@
 pub mod env;
 pub mod error;
 pub mod plan;
+pub mod reconcile;
 pub mod recipes;
 pub mod validate;
 
 pub use error::{BoxError, Confirm, Error, Result, ResultExt};
 pub use plan::{Action, Change, Diff, FieldChange, Plan};
+pub use reconcile::{Ensured, Mode, Reconcile, Reconciled};
 pub use validate::{
     BucketName, CidrBlock, ContainerName, CronSchedule, KubernetesVersion, ObjectKey, Password, PasswordRules,
     PgIdentifier, ResourceName, RetentionDays, SecretName,

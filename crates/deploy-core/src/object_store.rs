@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Result};
+use crate::reconcile::Mode;
 use crate::plan::Plan;
 use crate::validate::{BucketName, ObjectKey};
 
@@ -279,19 +280,30 @@ pub trait ObjectStore: Send + Sync + Debug {
     /// The backend's name (`memory`, `aws-s3`, `azure-blob`), for reports and errors.
     fn backend(&self) -> &'static str;
 
-    /// The changes [`ObjectStore::ensure_bucket`] would make; mutates nothing.
+    /// Compare the bucket with `spec` and, in [`Mode::Apply`], create it if missing and bring its
+    /// settings to `spec`; answers the changes planned or made. A second `Apply` with the same spec
+    /// makes no mutating request.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidInput`] for a spec this backend cannot take; provider errors.
-    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan>;
+    /// [`crate::Error::InvalidInput`] for a spec this backend cannot take; [`crate::Error::AlreadyExists`]
+    /// when the name is taken by another account; provider errors.
+    async fn reconcile_bucket(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan>;
 
-    /// Create the bucket if missing and bring its settings to `spec`; answers the changes made.
-    /// A second call with the same spec makes no mutating request.
+    /// The changes [`ObjectStore::ensure_bucket`] would make: [`ObjectStore::reconcile_bucket`] in [`Mode::Plan`]; mutates nothing.
     ///
     /// # Errors
-    /// As [`ObjectStore::plan_bucket`], and [`crate::Error::AlreadyExists`] when the
-    /// name is taken by another account.
-    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan>;
+    /// As [`ObjectStore::reconcile_bucket`].
+    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        self.reconcile_bucket(spec, Mode::Plan).await
+    }
+
+    /// Bring the bucket to `spec`: [`ObjectStore::reconcile_bucket`] in [`Mode::Apply`]; answers the changes made.
+    ///
+    /// # Errors
+    /// As [`ObjectStore::reconcile_bucket`].
+    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        self.reconcile_bucket(spec, Mode::Apply).await
+    }
 
     /// The bucket's settings.
     ///

@@ -9,6 +9,7 @@ use futures::stream::{BoxStream, StreamExt};
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::reconcile::Mode;
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{
     BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, KeyOrder, ListOptions, ObjectMeta, ObjectStore,
@@ -94,14 +95,9 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
         self.inner.backend()
     }
 
-    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+    async fn reconcile_bucket(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan> {
         let _in_flight = self.delay().await?;
-        self.inner.plan_bucket(spec).await
-    }
-
-    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        let _in_flight = self.delay().await?;
-        self.inner.ensure_bucket(spec).await
+        self.inner.reconcile_bucket(spec, mode).await
     }
 
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {

@@ -444,58 +444,61 @@ impl Cluster for EksCluster {
         SERVICE
     }
 
-    async fn plan_cluster(&self, spec: &ClusterSpec) -> Result<Plan> {
-        validate_spec(spec)?;
-        Ok(match self.find(spec.name.as_str()).await? {
-            None => {
-                let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
-                for pool in &spec.node_pools {
-                    plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
-                }
-                plan
+    async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: deploy_core::Mode) -> Result<Plan> {
+        match mode {
+            deploy_core::Mode::Plan => {
+                validate_spec(spec)?;
+                Ok(match self.find(spec.name.as_str()).await? {
+                    None => {
+                        let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
+                        for pool in &spec.node_pools {
+                            plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
+                        }
+                        plan
+                    }
+                    Some((info, _)) => Self::plan_existing(&info, spec),
+                })
             }
-            Some((info, _)) => Self::plan_existing(&info, spec),
-        })
-    }
-
-    async fn ensure_cluster(&self, spec: &ClusterSpec) -> Result<Plan> {
-        validate_spec(spec)?;
-        let (plan, info) = match self.find(spec.name.as_str()).await? {
-            None => {
-                self.create_cluster(spec).await?;
-                let info = self.wait_active(&spec.name).await?;
-                let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
-                for pool in &spec.node_pools {
-                    plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
-                }
-                (plan, info)
-            }
-            Some((info, _)) => {
-                let info = if info.status == ClusterStatus::Active && info.node_pools.iter().all(|p| p.status == ClusterStatus::Active) {
-                    info
-                } else {
-                    self.wait_active(&spec.name).await?
+            deploy_core::Mode::Apply => {
+                validate_spec(spec)?;
+                let (plan, info) = match self.find(spec.name.as_str()).await? {
+                    None => {
+                        self.create_cluster(spec).await?;
+                        let info = self.wait_active(&spec.name).await?;
+                        let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
+                        for pool in &spec.node_pools {
+                            plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
+                        }
+                        (plan, info)
+                    }
+                    Some((info, _)) => {
+                        let info = if info.status == ClusterStatus::Active && info.node_pools.iter().all(|p| p.status == ClusterStatus::Active) {
+                            info
+                        } else {
+                            self.wait_active(&spec.name).await?
+                        };
+                        (Self::plan_existing(&info, spec), info)
+                    }
                 };
-                (Self::plan_existing(&info, spec), info)
-            }
-        };
-        let cluster_fields = fields_of(&plan, "cluster", spec.name.as_str());
-        if !cluster_fields.is_empty() {
-            self.update_cluster(&info, spec, &cluster_fields).await?;
-        }
-        for want in &spec.node_pools {
-            match info.node_pools.iter().find(|p| p.spec.name == want.name) {
-                None => self.create_pool(spec, want).await?,
-                Some(have) if !fields_of(&plan, "node pool", &format!("{}/{}", spec.name, want.name)).is_empty() => {
-                    self.update_pool(spec, &have.spec, want).await?;
+                let cluster_fields = fields_of(&plan, "cluster", spec.name.as_str());
+                if !cluster_fields.is_empty() {
+                    self.update_cluster(&info, spec, &cluster_fields).await?;
                 }
-                Some(_) => {}
+                for want in &spec.node_pools {
+                    match info.node_pools.iter().find(|p| p.spec.name == want.name) {
+                        None => self.create_pool(spec, want).await?,
+                        Some(have) if !fields_of(&plan, "node pool", &format!("{}/{}", spec.name, want.name)).is_empty() => {
+                            self.update_pool(spec, &have.spec, want).await?;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                if plan.has_mutations() {
+                    self.wait_active(&spec.name).await?;
+                }
+                Ok(plan)
             }
         }
-        if plan.has_mutations() {
-            self.wait_active(&spec.name).await?;
-        }
-        Ok(plan)
     }
 
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {

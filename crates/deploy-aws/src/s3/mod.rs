@@ -193,12 +193,15 @@ impl deploy_core::ObjectStore for S3Store {
         SERVICE
     }
 
-    async fn plan_bucket(&self, spec: &deploy_core::BucketSpec) -> Result<deploy_core::Plan> {
-        self.plan(spec).await
-    }
-
-    async fn ensure_bucket(&self, spec: &deploy_core::BucketSpec) -> Result<deploy_core::Plan> {
-        self.ensure(spec).await
+    async fn reconcile_bucket(&self, spec: &deploy_core::BucketSpec, mode: deploy_core::Mode) -> Result<deploy_core::Plan> {
+        match mode {
+            deploy_core::Mode::Plan => {
+                self.plan(spec).await
+            }
+            deploy_core::Mode::Apply => {
+                self.ensure(spec).await
+            }
+        }
     }
 
     async fn describe_bucket(&self, bucket: &deploy_core::BucketName) -> Result<deploy_core::object_store::BucketInfo> {

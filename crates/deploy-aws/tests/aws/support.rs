@@ -83,13 +83,17 @@ impl deploy_core::ObjectStore for MotoS3 {
     fn backend(&self) -> &'static str {
         self.0.backend()
     }
-    async fn plan_bucket(&self, spec: &deploy_core::BucketSpec) -> deploy_core::Result<deploy_core::Plan> {
-        self.0.plan_bucket(spec).await
-    }
-    async fn ensure_bucket(&self, spec: &deploy_core::BucketSpec) -> deploy_core::Result<deploy_core::Plan> {
-        let plan = self.0.ensure_bucket(spec).await?;
-        let_moto_serve_tls_only_bucket(self.0.client(), &spec.name).await;
-        Ok(plan)
+    async fn reconcile_bucket(&self, spec: &deploy_core::BucketSpec, mode: deploy_core::Mode) -> deploy_core::Result<deploy_core::Plan> {
+        match mode {
+            deploy_core::Mode::Plan => {
+                self.0.plan_bucket(spec).await
+            }
+            deploy_core::Mode::Apply => {
+                let plan = self.0.ensure_bucket(spec).await?;
+                let_moto_serve_tls_only_bucket(self.0.client(), &spec.name).await;
+                Ok(plan)
+            }
+        }
     }
     async fn describe_bucket(&self, bucket: &deploy_core::BucketName) -> deploy_core::Result<deploy_core::object_store::BucketInfo> {
         self.0.describe_bucket(bucket).await

@@ -465,71 +465,74 @@ impl Database for FlexibleServers {
         BACKEND
     }
 
-    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
-        Self::check(spec)?;
-        match self.get_server(spec.name.as_str()).await? {
-            None => Ok(Plan::from_iter([Change::create(
-                "database",
-                spec.name.as_str(),
-            )])),
-            Some(server) => Ok(diff(&self.info(&spec.name, &server).await?, spec)),
-        }
-    }
-
-    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
-        Self::check(spec)?;
-        let name = spec.name.as_str();
-        let target = Self::target(name);
-        let path = self.server_id(name);
-        let plan = match self.get_server(name).await? {
-            None => {
-                let password = spec.admin_password.as_ref().ok_or_else(|| {
-                    Error::invalid(
-                        "admin_password",
-                        "is not set",
-                        "creating a server needs the administrator's password",
-                    )
-                })?;
-                deploy_core::PasswordRules::azure_postgres()
-                    .check(password.expose())
-                    .map_err(|e| e.in_field("admin_password"))?;
-                let body = create_body(spec, &self.location, self.geo_redundant_backup, password.expose())?;
-                self.arm.put(&path, api::POSTGRES, &body, target).await?;
-                Plan::from_iter([Change::create("database", name)])
-            }
-            Some(server) => {
-                let info = self.info(&spec.name, &server).await?;
-                let plan = diff(&info, spec);
-                if let Some(body) = update_body(spec, &updated_fields(&plan))? {
-                    self.arm.patch(&path, api::POSTGRES, &body, target).await?;
+    async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
+        match mode {
+            deploy_core::Mode::Plan => {
+                Self::check(spec)?;
+                match self.get_server(spec.name.as_str()).await? {
+                    None => Ok(Plan::from_iter([Change::create(
+                        "database",
+                        spec.name.as_str(),
+                    )])),
+                    Some(server) => Ok(diff(&self.info(&spec.name, &server).await?, spec)),
                 }
-                plan
             }
-        };
-        self.wait_ready(name).await?;
-        let tls = if spec.require_tls { "ON" } else { "OFF" };
-        if self
-            .parameter(name, "require_secure_transport")
-            .await?
-            .is_none_or(|v| !v.eq_ignore_ascii_case(tls))
-        {
-            self.set_parameter(name, "require_secure_transport", tls)
-                .await?;
+            deploy_core::Mode::Apply => {
+                Self::check(spec)?;
+                let name = spec.name.as_str();
+                let target = Self::target(name);
+                let path = self.server_id(name);
+                let plan = match self.get_server(name).await? {
+                    None => {
+                        let password = spec.admin_password.as_ref().ok_or_else(|| {
+                            Error::invalid(
+                                "admin_password",
+                                "is not set",
+                                "creating a server needs the administrator's password",
+                            )
+                        })?;
+                        deploy_core::PasswordRules::azure_postgres()
+                            .check(password.expose())
+                            .map_err(|e| e.in_field("admin_password"))?;
+                        let body = create_body(spec, &self.location, self.geo_redundant_backup, password.expose())?;
+                        self.arm.put(&path, api::POSTGRES, &body, target).await?;
+                        Plan::from_iter([Change::create("database", name)])
+                    }
+                    Some(server) => {
+                        let info = self.info(&spec.name, &server).await?;
+                        let plan = diff(&info, spec);
+                        if let Some(body) = update_body(spec, &updated_fields(&plan))? {
+                            self.arm.patch(&path, api::POSTGRES, &body, target).await?;
+                        }
+                        plan
+                    }
+                };
+                self.wait_ready(name).await?;
+                let tls = if spec.require_tls { "ON" } else { "OFF" };
+                if self
+                    .parameter(name, "require_secure_transport")
+                    .await?
+                    .is_none_or(|v| !v.eq_ignore_ascii_case(tls))
+                {
+                    self.set_parameter(name, "require_secure_transport", tls)
+                        .await?;
+                }
+                let extensions = extensions_value(spec);
+                if self
+                    .parameter(name, "azure.extensions")
+                    .await?
+                    .unwrap_or_default()
+                    .to_ascii_uppercase()
+                    != extensions
+                {
+                    self.set_parameter(name, "azure.extensions", &extensions)
+                        .await?;
+                }
+                self.set_deletion_protection(&spec.name, spec.deletion_protection)
+                    .await?;
+                Ok(plan)
+            }
         }
-        let extensions = extensions_value(spec);
-        if self
-            .parameter(name, "azure.extensions")
-            .await?
-            .unwrap_or_default()
-            .to_ascii_uppercase()
-            != extensions
-        {
-            self.set_parameter(name, "azure.extensions", &extensions)
-                .await?;
-        }
-        self.set_deletion_protection(&spec.name, spec.deletion_protection)
-            .await?;
-        Ok(plan)
     }
 
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {

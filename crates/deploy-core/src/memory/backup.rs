@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{InMemoryCloud, Pending, current};
+use crate::reconcile::Mode;
 use crate::backup::{
     BackupPlanSpec, BackupSpec, BackupVault, RecoveryPoint, RecoveryPointStatus, RestoreOptions, RestoreResult, VaultInfo, VaultSpec,
 };
@@ -75,27 +76,30 @@ impl BackupVault for InMemoryCloud {
         "memory"
     }
 
-    async fn plan_backup(&self, spec: &BackupSpec) -> Result<Plan> {
-        let plan = self.backup_plan(spec)?;
-        self.enter("plan_backup", false)?;
-        Ok(plan)
-    }
-
-    async fn ensure_backup(&self, spec: &BackupSpec) -> Result<Plan> {
-        let plan = self.backup_plan(spec)?;
-        self.enter("ensure_backup", plan.has_mutations())?;
-        if plan.has_mutations() {
-            let mut state = self.state();
-            let vault = state
-                .vaults
-                .entry(spec.vault.name.as_str().to_owned())
-                .or_insert_with(|| MemVault { spec: spec.vault.clone(), points: Vec::new() });
-            vault.spec.tags = spec.vault.tags.clone();
-            if let Some(p) = &spec.plan {
-                state.plans.insert(p.name.as_str().to_owned(), BackupPlanSpec::clone(p));
+    async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
+        match mode {
+            Mode::Plan => {
+                let plan = self.backup_plan(spec)?;
+                self.enter("plan_backup", false)?;
+                Ok(plan)
+            }
+            Mode::Apply => {
+                let plan = self.backup_plan(spec)?;
+                self.enter("ensure_backup", plan.has_mutations())?;
+                if plan.has_mutations() {
+                    let mut state = self.state();
+                    let vault = state
+                        .vaults
+                        .entry(spec.vault.name.as_str().to_owned())
+                        .or_insert_with(|| MemVault { spec: spec.vault.clone(), points: Vec::new() });
+                    vault.spec.tags = spec.vault.tags.clone();
+                    if let Some(p) = &spec.plan {
+                        state.plans.insert(p.name.as_str().to_owned(), BackupPlanSpec::clone(p));
+                    }
+                }
+                Ok(plan)
             }
         }
-        Ok(plan)
     }
 
     async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo> {

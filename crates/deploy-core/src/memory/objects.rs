@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use md5::{Digest, Md5};
 
 use super::InMemoryCloud;
+use crate::reconcile::Mode;
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{
     BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, KeyOrder, ListOptions, ObjectMeta, ObjectStore,
@@ -111,33 +112,36 @@ impl ObjectStore for InMemoryCloud {
         "memory"
     }
 
-    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        self.enter("plan_bucket", false)?;
-        Ok(self.bucket_plan(spec))
-    }
-
-    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        let plan = self.bucket_plan(spec);
-        self.enter("ensure_bucket", !plan.is_empty())?;
-        if plan.is_empty() {
-            return Ok(plan);
-        }
-        let info = BucketInfo {
-            name: spec.name.clone(),
-            versioning: spec.versioning,
-            encryption: spec.encryption.clone(),
-            block_public_access: spec.block_public_access,
-            require_tls: spec.require_tls,
-            tags: spec.tags.clone(),
-        };
-        let mut state = self.state();
-        match state.buckets.get_mut(spec.name.as_str()) {
-            Some(b) => b.info = info,
-            None => {
-                state.buckets.insert(spec.name.as_str().to_owned(), MemBucket { info, objects: BTreeMap::new() });
+    async fn reconcile_bucket(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan> {
+        match mode {
+            Mode::Plan => {
+                self.enter("plan_bucket", false)?;
+                Ok(self.bucket_plan(spec))
+            }
+            Mode::Apply => {
+                let plan = self.bucket_plan(spec);
+                self.enter("ensure_bucket", !plan.is_empty())?;
+                if plan.is_empty() {
+                    return Ok(plan);
+                }
+                let info = BucketInfo {
+                    name: spec.name.clone(),
+                    versioning: spec.versioning,
+                    encryption: spec.encryption.clone(),
+                    block_public_access: spec.block_public_access,
+                    require_tls: spec.require_tls,
+                    tags: spec.tags.clone(),
+                };
+                let mut state = self.state();
+                match state.buckets.get_mut(spec.name.as_str()) {
+                    Some(b) => b.info = info,
+                    None => {
+                        state.buckets.insert(spec.name.as_str().to_owned(), MemBucket { info, objects: BTreeMap::new() });
+                    }
+                }
+                Ok(plan)
             }
         }
-        Ok(plan)
     }
 
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {

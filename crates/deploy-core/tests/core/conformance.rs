@@ -49,11 +49,15 @@ impl ObjectStore for DropsLastListed {
     fn backend(&self) -> &'static str {
         "drops-last-listed"
     }
-    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        self.0.plan_bucket(spec).await
-    }
-    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        self.0.ensure_bucket(spec).await
+    async fn reconcile_bucket(&self, spec: &BucketSpec, mode: deploy_core::Mode) -> Result<Plan> {
+        match mode {
+            deploy_core::Mode::Plan => {
+                self.0.plan_bucket(spec).await
+            }
+            deploy_core::Mode::Apply => {
+                self.0.ensure_bucket(spec).await
+            }
+        }
     }
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
         self.0.describe_bucket(bucket).await

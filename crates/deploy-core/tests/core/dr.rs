@@ -138,11 +138,15 @@ impl Database for LostAnswer {
     fn backend(&self) -> &'static str {
         "lost-answer"
     }
-    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
-        self.0.plan_database(spec).await
-    }
-    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
-        self.0.ensure_database(spec).await
+    async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
+        match mode {
+            deploy_core::Mode::Plan => {
+                self.0.plan_database(spec).await
+            }
+            deploy_core::Mode::Apply => {
+                self.0.ensure_database(spec).await
+            }
+        }
     }
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
         self.0.describe_database(name).await

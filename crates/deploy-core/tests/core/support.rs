@@ -72,11 +72,15 @@ impl ObjectStore for Hooked {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
-    async fn plan_bucket(&self, spec: &BucketSpec) -> deploy_core::Result<deploy_core::Plan> {
-        self.inner.plan_bucket(spec).await
-    }
-    async fn ensure_bucket(&self, spec: &BucketSpec) -> deploy_core::Result<deploy_core::Plan> {
-        self.inner.ensure_bucket(spec).await
+    async fn reconcile_bucket(&self, spec: &BucketSpec, mode: deploy_core::Mode) -> deploy_core::Result<deploy_core::Plan> {
+        match mode {
+            deploy_core::Mode::Plan => {
+                self.inner.plan_bucket(spec).await
+            }
+            deploy_core::Mode::Apply => {
+                self.inner.ensure_bucket(spec).await
+            }
+        }
     }
     async fn describe_bucket(&self, bucket: &BucketName) -> deploy_core::Result<deploy_core::object_store::BucketInfo> {
         self.inner.describe_bucket(bucket).await
