@@ -165,7 +165,7 @@ impl fmt::Debug for AwsBackends {
     }
 }
 
-/// 60 minutes, polling every 5 to 30 seconds: an RDS instance takes 5 to 20.
+/// The core's provisioning preset ([`Waiter::provisioning`]).
 pub(crate) fn default_waiter() -> Waiter {
-    Waiter::new(std::time::Duration::from_secs(60 * 60)).with_delays(std::time::Duration::from_secs(5), std::time::Duration::from_secs(30))
+    Waiter::provisioning()
 }

@@ -29,7 +29,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::time::Duration;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
@@ -504,7 +503,7 @@ impl Network {
 
     /// EC2 over a client the caller built.
     pub fn from_client(client: Client) -> Self {
-        let waiter = Waiter::new(Duration::from_secs(600)).with_delays(Duration::from_secs(1), Duration::from_secs(15));
+        let waiter = Waiter::network();
         Network { client, waiter }
     }
 

@@ -15,6 +15,12 @@ pub mod reconcile;
 pub mod recipes;
 pub mod validate;
 
+/// What the exported macros reach through `$crate`; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
+
 pub use error::{BoxError, Confirm, Error, Result, ResultExt};
 pub use plan::{Action, Change, Diff, FieldChange, Plan};
 pub use reconcile::{Ensured, Mode, Reconcile, Reconciled};

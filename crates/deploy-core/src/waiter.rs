@@ -71,6 +71,41 @@ impl Waiter {
         }
     }
 
+    /// The wait for provisioning a managed resource (a database instance or
+    /// cluster, a Kubernetes cluster or node pool, a backup job, an ARM
+    /// long-running operation): up to 60 minutes, polling after 1 s and then at
+    /// most every 30 s. An RDS instance takes 5 to 20 minutes, an AKS cluster 5 to 10.
+    ///
+    /// The presets are the one place where the waits of every backend are set;
+    /// each backend takes the caller's own waiter too (`with_waiter`).
+    pub fn provisioning() -> Self {
+        Waiter::new(Duration::from_secs(60 * 60)).with_delays(Duration::from_secs(1), Duration::from_secs(30))
+    }
+
+    /// The wait for a network piece to become available (a VPC, a subnet, a
+    /// VPC endpoint): up to 10 minutes, polling after 1 s and at most every 15 s.
+    pub fn network() -> Self {
+        Waiter::new(Duration::from_secs(10 * 60)).with_delays(Duration::from_secs(1), Duration::from_secs(15))
+    }
+
+    /// The wait for a server-side copy of one object (Azure's asynchronous Copy
+    /// Blob): up to 30 minutes, polling after 200 ms and at most every 10 s.
+    pub fn copy() -> Self {
+        Waiter::new(Duration::from_secs(30 * 60)).with_delays(Duration::from_millis(200), Duration::from_secs(10))
+    }
+
+    /// The wait for a database snapshot (of a large instance it takes hours):
+    /// up to 6 hours, polling after 500 ms and at most every 30 s.
+    pub fn snapshot() -> Self {
+        Waiter::new(Duration::from_secs(6 * 3600)).with_delays(Duration::from_millis(500), Duration::from_secs(30))
+    }
+
+    /// The wait of the in-memory backends, whose simulated delays are
+    /// milliseconds: up to 60 s, polling after 5 ms and at most every 50 ms.
+    pub fn simulated() -> Self {
+        Waiter::new(Duration::from_secs(60)).with_delays(Duration::from_millis(5), Duration::from_millis(50))
+    }
+
     /// Set the first and the largest delay between polls.
     #[must_use]
     pub fn with_delays(mut self, min: Duration, max: Duration) -> Self {

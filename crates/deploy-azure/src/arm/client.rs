@@ -265,8 +265,7 @@ impl ArmClient {
             credential,
             endpoint: PUBLIC_ENDPOINT.to_owned(),
             retry: None,
-            waiter: Waiter::new(Duration::from_secs(60 * 60))
-                .with_delays(Duration::from_secs(1), Duration::from_secs(30)),
+            waiter: Waiter::provisioning(),
             timeouts: Timeouts::default(),
         }
     }

@@ -202,8 +202,7 @@ impl Default for BlobStoreBuilder {
             single_put_limit: 8 * 1024 * 1024,
             block_size: 8 * 1024 * 1024,
             concurrency: 4,
-            copy_waiter: Waiter::new(Duration::from_secs(30 * 60))
-                .with_delays(Duration::from_millis(200), Duration::from_secs(10)),
+            copy_waiter: Waiter::copy(),
             timeouts: Timeouts::default(),
         }
     }

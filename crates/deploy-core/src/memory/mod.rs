@@ -65,7 +65,7 @@ impl Default for MemoryConfig {
         MemoryConfig {
             provisioning_delay: Duration::ZERO,
             list_page_size: 1000,
-            waiter: Waiter::new(Duration::from_secs(60)).with_delays(Duration::from_millis(5), Duration::from_millis(50)),
+            waiter: Waiter::simulated(),
             key_order: KeyOrder::Utf8,
         }
     }

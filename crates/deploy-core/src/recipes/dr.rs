@@ -80,10 +80,6 @@ pub fn snapshot_name(instance: &ResourceName, id: &SnapshotId) -> Result<Resourc
     ResourceName::new(format!("{instance}-{stamp}")).map_err(|e| e.in_field("database snapshot name"))
 }
 
-/// How long a DR backup waits for a database snapshot that an earlier run
-/// started and that is still being taken.
-pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(6 * 3600);
-
 /// Back up: the database (snapshot or recovery point), then the bucket snapshot.
 /// The database is first so that the bucket copy is at least as new as it.
 ///
@@ -185,7 +181,7 @@ async fn wait_snapshot(backend: &dyn Database, instance: &ResourceName, found: S
         return Ok(found);
     }
     let name = found.name.clone();
-    let waiter = Waiter::new(SNAPSHOT_WAIT).with_delays(Duration::from_millis(500), Duration::from_secs(30)).with_observer(observer.clone());
+    let waiter = Waiter::snapshot().with_observer(observer.clone());
     waiter
         .wait(&format!("database snapshot {name} to be available"), || async {
             let current = backend.list_snapshots(instance).await?.into_iter().find(|s| s.name == name);
