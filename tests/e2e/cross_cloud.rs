@@ -146,13 +146,18 @@ async fn s3_bucket_snapshotted_into_blob_and_restored_into_fresh_s3_bucket() -> 
         "a complete snapshot is not redone: {again:?}"
     );
 
-    // The same id after an interruption just before the manifest: the resume
-    // copies nothing whose ETag matches across the clouds (S3's single-part
-    // ETag is the content's MD5, and so is the blob's Content-MD5). S3's
-    // multipart ETags are not an MD5 of the content, so those objects are
-    // copied again.
+    // The same id after an interruption just before the manifest (its index
+    // and the shard's record gone): the resume copies nothing whose ETag
+    // matches across the clouds (S3's single-part ETag is the content's MD5,
+    // and so is the blob's Content-MD5). S3's multipart ETags are not an MD5
+    // of the content, so those objects are copied again.
     blob.delete(&backup, &ObjectKey::new(first.manifest_key.clone())?)
         .await?;
+    blob.delete(
+        &backup,
+        &ObjectKey::new(format!("{}shard-00000-of-00001.json", layout.parts_folder(&id)))?,
+    )
+    .await?;
     let resumed = snapshot_bucket(from, into, &options).await?;
     let multipart = multipart_keys(&objects) as u64;
     assert_eq!(resumed.objects, objects.len() as u64);

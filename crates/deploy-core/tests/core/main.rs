@@ -8,4 +8,5 @@ mod recipes;
 mod restore;
 mod snapshot_guards;
 mod secrecy_sentinel;
+mod shards;
 mod support;

@@ -10,12 +10,12 @@ use serde::Serialize;
 
 use super::layout::SnapshotId;
 use super::listing::list_resilient;
-use super::manifest::{ManifestEntry, OpenManifest};
+use super::manifest::{KeyRange, ManifestEntry, OpenManifest};
 use super::merge::{Merged, Side, merge};
 use super::restore::{RestoreBucketOptions, Resolved, resolve};
 use super::{Location, NamedKeys, prefixed_key, retried};
 use crate::error::Result;
-use crate::object_store::{ListOptions, ObjectMeta};
+use crate::object_store::{KeyOrder, ListOptions, ObjectMeta};
 
 /// What a key of the target is, against the snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -59,6 +59,8 @@ pub(super) struct Scope<'a> {
     /// When the snapshot started.
     pub started: Timestamp,
     pub attempts: usize,
+    /// The keys classified (the snapshot's keys, in the manifest's order).
+    pub range: KeyRange,
 }
 
 pub(super) fn identical(entry: &ManifestEntry, have: &ObjectMeta) -> bool {
@@ -86,15 +88,21 @@ fn classified(scope: &Scope<'_>, key: String, entry: Option<ManifestEntry>, targ
 
 /// Every key of the snapshot and of the target's scope, classified, in key order
 /// (order-sensitive keys of a cross-store restore resolved by a lookup, out of order).
-pub(super) fn classify<'a>(scope: &'a Scope<'a>, manifest: &OpenManifest) -> BoxStream<'a, Result<Classified>> {
+pub(super) fn classify<'a>(scope: &'a Scope<'a>, manifest: &OpenManifest<'a>) -> BoxStream<'a, Result<Classified>> {
     let strip = scope.target_prefix.len();
     let exclude = scope.exclude.clone();
-    let listing = list_resilient(scope.target, ListOptions::prefix(scope.list_prefix.clone()), scope.attempts)
+    let (manifest_order, target_order) = (manifest.info.key_order, scope.target.store.key_order());
+    let (past, within) = (scope.range.clone(), scope.range.clone());
+    let start_after = scope.range.after.as_ref().map(|a| format!("{}{a}", scope.target_prefix));
+    let listing = list_resilient(scope.target, ListOptions { prefix: Some(scope.list_prefix.clone()), start_after }, scope.attempts)
         .try_filter(move |m| futures::future::ready(exclude.as_deref().is_none_or(|x| !m.key.as_str().starts_with(x))))
         .map_ok(move |m| (m.key.as_str()[strip..].to_owned(), m))
+        // The range's keys only: stop at the first one past it that both orders agree on.
+        .try_take_while(move |(k, _)| futures::future::ready(Ok(KeyOrder::is_order_sensitive(k) || !past.is_past(target_order, k))))
+        .try_filter(move |(k, _)| futures::future::ready(within.contains(manifest_order, k)))
         .boxed();
     let left = Side {
-        items: manifest.entries().map_ok(|e| (e.key.clone(), e)).boxed(),
+        items: manifest.entries_in(&scope.range).map_ok(|e| (e.key.clone(), e)).boxed(),
         order: manifest.info.key_order,
         name: format!("manifest of snapshot {}", manifest.info.id),
     };
@@ -272,7 +280,7 @@ impl fmt::Display for RestorePlan {
 /// a snapshot of another source, listing errors.
 pub async fn plan_restore(backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<RestorePlan> {
     let prepared = super::restore::prepare(backup, target, options).await?;
-    let scope = prepared.scope();
+    let scope = prepared.scope(options.range.clone());
     let mut plan = RestorePlan::new(
         prepared.manifest.info.id.clone(),
         format!("{}/{}", target.bucket, options.target_prefix),
