@@ -260,12 +260,17 @@ impl<'a> OpenManifest<'a> {
                     })
                     .cloned()
                     .collect();
+                let all = range.is_all();
                 futures::stream::iter(wanted)
                     .map(move |part| async move { read_part(backup, &part, attempts).await })
                     .buffered(2)
-                    .map_ok(|entries| futures::stream::iter(entries.into_iter().map(Ok)))
+                    .map_ok(move |mut entries| {
+                        if !all {
+                            entries.retain(&in_range);
+                        }
+                        futures::stream::iter(entries.into_iter().map(Ok))
+                    })
                     .try_flatten()
-                    .try_filter(move |e| futures::future::ready(in_range(e)))
                     .boxed()
             }
         }

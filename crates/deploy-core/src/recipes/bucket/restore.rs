@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use futures::future::{BoxFuture, Either, FutureExt, Ready, ready};
 use futures::stream::TryStreamExt;
 use serde::Serialize;
 
@@ -464,10 +465,56 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
     let lock = || outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let p = &p;
     let written = std::sync::atomic::AtomicU64::new(0);
-    let act = |scope| classify(scope, &p.manifest)
-        .map_ok(|c| {
-            let (lock, written) = (&lock, &written);
-            async move {
+    let write = |c: Box<Classified>| {
+        let (lock, written) = (&lock, &written);
+        async move {
+            match write_back(p, &c, how).await {
+                Ok(done) => {
+                    let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    if n % 500 == 0 {
+                        options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
+                    }
+                    let mut o = lock();
+                    match (done, c.class) {
+                        (Done::AlreadyThere, _) => o.unchanged += 1,
+                        (Done::Written, KeyClass::Missing) => o.created += 1,
+                        (Done::Written, _) => {
+                            o.report_overwritten.push(&c.key);
+                            if c.newer {
+                                o.overwritten_newer += 1;
+                            }
+                        }
+                    }
+                }
+                Err((true, e)) => lock().refused.push(&c.key, &e),
+                Err((false, e)) if e.is_precondition_failed() => lock().changed.push(&c.key, &e),
+                Err((false, e)) => lock().failed.push(&c.key, &e),
+            }
+            Ok(())
+        }
+    };
+    let delete = |c: Box<Classified>| {
+        let lock = &lock;
+        async move {
+            let to = prefixed_key(&options.target_prefix, &c.key);
+            let if_match = c.target.as_ref().and_then(|t| t.entity_tag.clone());
+            let condition = DeleteOptions { if_match };
+            let deleted = match to {
+                Ok(to) => retried(options.attempts, || target.store.delete_opts(target.bucket, &to, &condition)).await,
+                Err(e) => Err(e),
+            };
+            match deleted {
+                Ok(()) => lock().deleted.push(&c.key),
+                Err(e) if e.is_precondition_failed() => lock().changed.push(&c.key, &e),
+                Err(e) => lock().failed.push(&c.key, &e),
+            }
+            Ok(())
+        }
+    };
+    // What needs no request is counted at once; the rest is boxed, so the futures in flight stay small.
+    let act = |scope| {
+        classify(scope, &p.manifest)
+            .map_ok(|c| -> Either<Ready<Result<()>>, BoxFuture<'_, Result<()>>> {
                 match resolve(&c, options) {
                     Resolved::Leave if c.class == KeyClass::Identical => lock().unchanged += 1,
                     Resolved::Leave => lock().not_in_snapshot += 1,
@@ -477,48 +524,14 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
                         let e = Error::precondition("object", format!("{}/{}", target.bucket, c.key), "changed since it was classified");
                         lock().changed.push(&c.key, &e);
                     }
-                    Resolved::Write => match write_back(p, &c, how).await {
-                        Ok(done) => {
-                            let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                            if n % 500 == 0 {
-                                options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
-                            }
-                            let mut o = lock();
-                            match (done, c.class) {
-                                (Done::AlreadyThere, _) => o.unchanged += 1,
-                                (Done::Written, KeyClass::Missing) => o.created += 1,
-                                (Done::Written, _) => {
-                                    o.report_overwritten.push(&c.key);
-                                    if c.newer {
-                                        o.overwritten_newer += 1;
-                                    }
-                                }
-                            }
-                        }
-                        Err((true, e)) => lock().refused.push(&c.key, &e),
-                        Err((false, e)) if e.is_precondition_failed() => lock().changed.push(&c.key, &e),
-                        Err((false, e)) => lock().failed.push(&c.key, &e),
-                    },
-                    Resolved::Delete => {
-                        let to = prefixed_key(&options.target_prefix, &c.key);
-                        let if_match = c.target.as_ref().and_then(|t| t.entity_tag.clone());
-                        let condition = DeleteOptions { if_match };
-                        let deleted = match to {
-                            Ok(to) => retried(options.attempts, || target.store.delete_opts(target.bucket, &to, &condition)).await,
-                            Err(e) => Err(e),
-                        };
-                        match deleted {
-                            Ok(()) => lock().deleted.push(&c.key),
-                            Err(e) if e.is_precondition_failed() => lock().changed.push(&c.key, &e),
-                            Err(e) => lock().failed.push(&c.key, &e),
-                        }
-                    }
+                    Resolved::Write => return Either::Right(write(c).boxed()),
+                    Resolved::Delete => return Either::Right(delete(c).boxed()),
                 }
-                Ok::<(), Error>(())
-            }
-        })
-        .try_buffer_unordered(options.concurrency)
-        .try_collect::<Vec<()>>();
+                Either::Left(ready(Ok(())))
+            })
+            .try_buffer_unordered(options.concurrency)
+            .try_collect::<Vec<()>>()
+    };
     for done in futures::future::join_all(scopes.iter().map(act)).await {
         done?;
     }

@@ -9,6 +9,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures::future::{BoxFuture, Either, FutureExt, Ready, ready};
 use futures::stream::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -175,6 +176,9 @@ impl fmt::Display for SnapshotReport {
 /// Listed objects held ahead of the copies (an S3 listing page).
 const LIST_AHEAD: usize = 1000;
 
+/// Listed objects handed over at once.
+const LIST_BATCH: usize = 100;
+
 /// Objects that failed, named with their errors (the first [`super::NAMED_KEYS`]).
 #[derive(Default)]
 pub(super) struct Failures {
@@ -308,75 +312,86 @@ pub(super) async fn run_shard(
     // The source's keys in the range, in its order.
     let past = range.clone();
     let listing = list_resilient(source, ListOptions { prefix: options.source_prefix.clone(), start_after: range.after.clone() }, options.attempts)
-        .try_take_while(move |m| futures::future::ready(Ok(!past.is_past(source_order, m.key.as_str()))))
-        .map_ok(|m| (m.key.as_str().to_owned(), m));
+        .try_take_while(move |m| futures::future::ready(Ok(!past.is_past(source_order, m.key.as_str()))));
     // What an earlier run of this snapshot copied in the range: the folder's listing, keys without the folder.
     let strip = folder.len();
     let (past, within) = (range.clone(), range.clone());
     let copies = list_resilient(destination, ListOptions { prefix: Some(folder.clone()), start_after: range.after.as_ref().map(|a| format!("{folder}{a}")) }, options.attempts)
-        .map_ok(move |m| (m.key.as_str()[strip..].to_owned(), m))
         // Stop at the first key past the range that both orders agree on; keep only the range's (in the source's order).
-        .try_take_while(move |(k, _)| futures::future::ready(Ok(KeyOrder::is_order_sensitive(k) || !past.is_past(dest_order, k))))
-        .try_filter(move |(k, _)| futures::future::ready(within.contains(source_order, k)))
+        .try_take_while(move |m| {
+            let k = &m.key.as_str()[strip..];
+            futures::future::ready(Ok(KeyOrder::is_order_sensitive(k) || !past.is_past(dest_order, k)))
+        })
+        .try_filter(move |m| futures::future::ready(within.contains(source_order, &m.key.as_str()[strip..])))
         .boxed();
-    // The listing runs ahead of the copies by up to a page.
-    let (ahead, listed) = futures::channel::mpsc::channel(LIST_AHEAD);
-    let lister = listing.map(Ok::<_, futures::channel::mpsc::SendError>).forward(ahead);
+    // The listing runs ahead of the copies by up to a page, sent in batches:
+    // one channel operation per batch, not per object.
+    let (ahead, listed) = futures::channel::mpsc::channel::<Vec<Result<ObjectMeta>>>(LIST_AHEAD / LIST_BATCH);
+    let lister = listing.ready_chunks(LIST_BATCH).map(Ok::<_, futures::channel::mpsc::SendError>).forward(ahead);
+    let listed = listed.flat_map(futures::stream::iter);
+    let meta_key: fn(&ObjectMeta) -> &str = |m| m.key.as_str();
     let steps = merge(
-        Side { items: listed.boxed(), order: source_order, name: format!("listing of {}", source.bucket) },
-        Side { items: copies, order: dest_order, name: format!("listing of {}/{folder}", destination.bucket) },
+        Side { items: listed.boxed(), key: meta_key, skip: 0, order: source_order, name: format!("listing of {}", source.bucket) },
+        Side { items: copies, key: meta_key, skip: strip, order: dest_order, name: format!("listing of {}/{folder}", destination.bucket) },
     );
     let how = CopyHow { server_side, attempts: options.attempts, limit };
     let copied = AtomicU64::new(0);
     let folder_ref = &folder;
-    let outcomes = steps.map(|step| {
+    let copy = |key: String, listed: ObjectMeta| {
         let copied = &copied;
         async move {
-            let copy = |key: String, listed: ObjectMeta| async move {
-                let to = match prefixed_key(folder_ref, &key) {
-                    Ok(to) => to,
-                    Err(e) => return Outcome::Failed(key, e),
-                };
-                match copy_object(source, &listed, destination, &to, &PutMode::Overwrite, how).await {
-                    Ok(done) => {
-                        // The entry says what was copied: the source as read (streamed) or as
-                        // listed (server-side, on the condition of the listed entity tag).
-                        let read = done.read.as_ref().unwrap_or(&listed);
-                        if done.written.size != read.size {
-                            let e = Error::Verification { what: format!("copy of {key}"), detail: format!("wrote {} bytes, source has {}", done.written.size, read.size) };
-                            return Outcome::Failed(key, e);
-                        }
-                        let n = copied.fetch_add(1, Ordering::Relaxed) + 1;
-                        if n % 500 == 0 {
-                            options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
-                        }
-                        let entry = ManifestEntry {
-                            size: read.size,
-                            etag: read.etag.clone(),
-                            version: read.version.clone(),
-                            copy_etag: done.written.etag.clone(),
-                            sha256: done.sha256,
-                            copy_tag: done.written.entity_tag.clone(),
-                            key,
-                        };
-                        Outcome::Entry(entry, true)
+            let to = match prefixed_key(folder_ref, &key) {
+                Ok(to) => to,
+                Err(e) => return Outcome::Failed(key, e),
+            };
+            match copy_object(source, &listed, destination, &to, &PutMode::Overwrite, how).await {
+                Ok(done) => {
+                    // The entry says what was copied: the source as read (streamed) or as
+                    // listed (server-side, on the condition of the listed entity tag).
+                    let read = done.read.as_ref().unwrap_or(&listed);
+                    if done.written.size != read.size {
+                        let e = Error::Verification { what: format!("copy of {key}"), detail: format!("wrote {} bytes, source has {}", done.written.size, read.size) };
+                        return Outcome::Failed(key, e);
                     }
-                    Err(e) => Outcome::Failed(key, e),
+                    let n = copied.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n % 500 == 0 {
+                        options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
+                    }
+                    let entry = ManifestEntry {
+                        size: read.size,
+                        etag: read.etag.clone(),
+                        version: read.version.clone(),
+                        copy_etag: done.written.etag.clone(),
+                        sha256: done.sha256,
+                        copy_tag: done.written.entity_tag.clone(),
+                        key,
+                    };
+                    Outcome::Entry(entry, true)
                 }
-            };
-            let remove = |key: String, have: ObjectMeta| async move {
-                let condition = DeleteOptions { if_match: have.entity_tag.clone() };
-                match retried(options.attempts, || destination.store.delete_opts(destination.bucket, &have.key, &condition)).await {
-                    Ok(()) => Outcome::Removed,
-                    Err(e) => Outcome::Failed(key, e),
-                }
-            };
-            match step {
-                Err(e) => Outcome::Failed(String::new(), e),
-                Ok(Merged::Both(key, listed, have)) if already_copied(&listed, &have) => Outcome::Entry(skipped(key, &listed, &have), false),
-                Ok(Merged::Both(key, listed, _) | Merged::Left(key, listed)) => copy(key, listed).await,
-                Ok(Merged::LeftAlone(key, listed)) => {
+                Err(e) => Outcome::Failed(key, e),
+            }
+        }
+    };
+    let remove = |key: String, have: ObjectMeta| async move {
+        let condition = DeleteOptions { if_match: have.entity_tag.clone() };
+        match retried(options.attempts, || destination.store.delete_opts(destination.bucket, &have.key, &condition)).await {
+            Ok(()) => Outcome::Removed,
+            Err(e) => Outcome::Failed(key, e),
+        }
+    };
+    // What needs no request is answered at once; the rest is boxed, so the
+    // futures waiting in the window stay small.
+    let outcomes = steps.map(|step| -> Either<Ready<Outcome>, BoxFuture<'_, Outcome>> {
+        let source_key = |m: &ObjectMeta| m.key.as_str().to_owned();
+        let folder_key = |m: &ObjectMeta| m.key.as_str()[strip..].to_owned();
+        match step {
+            Err(e) => Either::Left(ready(Outcome::Failed(String::new(), e))),
+            Ok(Merged::Both(listed, have)) if already_copied(&listed, &have) => Either::Left(ready(Outcome::Entry(skipped(source_key(&listed), &listed, &have), false))),
+            Ok(Merged::Both(listed, _) | Merged::Left(listed)) => Either::Right(copy(source_key(&listed), listed).boxed()),
+            Ok(Merged::LeftAlone(listed)) => Either::Right(
+                async move {
                     // Where the folder's listing puts this key is not known: ask for it.
+                    let key = source_key(&listed);
                     let at = match prefixed_key(folder_ref, &key) {
                         Ok(at) => at,
                         Err(e) => return Outcome::Failed(key, e),
@@ -388,9 +403,13 @@ pub(super) async fn run_shard(
                         Err(e) => Outcome::Failed(key, e),
                     }
                 }
-                // A copy in the folder of an object no longer in the source: from an earlier run.
-                Ok(Merged::Right(key, have)) => remove(key, have).await,
-                Ok(Merged::RightAlone(key, have)) => {
+                .boxed(),
+            ),
+            // A copy in the folder of an object no longer in the source: from an earlier run.
+            Ok(Merged::Right(have)) => Either::Right(remove(folder_key(&have), have).boxed()),
+            Ok(Merged::RightAlone(have)) => Either::Right(
+                async move {
+                    let key = folder_key(&have);
                     let at = match ObjectKey::new(key.clone()) {
                         Ok(at) => at,
                         Err(e) => return Outcome::Failed(key, e),
@@ -401,7 +420,8 @@ pub(super) async fn run_shard(
                         Err(e) => Outcome::Failed(key, e),
                     }
                 }
-            }
+                .boxed(),
+            ),
         }
     });
     // In key order, with a window of finished copies waiting for a slow one
