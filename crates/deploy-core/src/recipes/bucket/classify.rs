@@ -88,6 +88,9 @@ fn classified(scope: &Scope<'_>, key: String, entry: Option<ManifestEntry>, targ
     Box::new(Classified { key, class, entry, target, newer })
 }
 
+/// A classified key at once, or after a lookup; `None` for a key the other side classifies.
+type Step<'a> = Either<Ready<Result<Option<Box<Classified>>>>, BoxFuture<'a, Result<Option<Box<Classified>>>>>;
+
 /// Every key of the snapshot and of the target's scope, classified, in key order
 /// (order-sensitive keys of a cross-store restore resolved by a lookup, out of order).
 pub(super) fn classify<'a>(scope: &'a Scope<'a>, manifest: &OpenManifest<'a>) -> BoxStream<'a, Result<Box<Classified>>> {
@@ -120,7 +123,7 @@ pub(super) fn classify<'a>(scope: &'a Scope<'a>, manifest: &OpenManifest<'a>) ->
         name: format!("listing of {}/{}", scope.target.bucket, scope.list_prefix),
     };
     merge(left, right)
-        .map(move |step| -> Either<Ready<Result<Option<Box<Classified>>>>, BoxFuture<'a, Result<Option<Box<Classified>>>>> {
+        .map(move |step| -> Step<'a> {
             let step = match step {
                 Ok(step) => step,
                 Err(e) => return Either::Left(ready(Err(e))),

@@ -471,7 +471,7 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
             match write_back(p, &c, how).await {
                 Ok(done) => {
                     let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    if n % 500 == 0 {
+                    if n.is_multiple_of(500) {
                         options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
                     }
                     let mut o = lock();

@@ -354,7 +354,7 @@ pub(super) async fn run_shard(
                         return Outcome::Failed(key, e);
                     }
                     let n = copied.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n % 500 == 0 {
+                    if n.is_multiple_of(500) {
                         options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
                     }
                     let entry = ManifestEntry {
