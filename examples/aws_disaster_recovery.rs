@@ -41,6 +41,7 @@
 //!   the restore ends with an error naming it) and each overwrite on the
 //!   condition of the ETag the object was classified with;
 //! - `latest` picks the newest snapshot of `P-assets` only.
+//!
 //! `--objects-only` skips the database part (of `backup` too: no RDS request
 //! at all, for S3-only endpoints).
 //!
@@ -271,7 +272,7 @@ async fn restore(
         );
     }
     println!("  verify every object against the manifest");
-    if stop_if_plan(&args) {
+    if stop_if_plan(args) {
         return Ok(());
     }
 

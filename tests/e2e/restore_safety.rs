@@ -155,7 +155,7 @@ async fn an_unversioned_bucket_is_restored_only_with_its_name_confirmed() -> Res
     ensure!(confirmed.stdout.contains("overwrote 1 (data/1.json)"), "the report does not name the overwrite\n{}", confirmed.show());
     for i in 0..5 {
         let got = s3.get_object().bucket(&assets).key(format!("data/{i}.json")).send().await?.body.collect().await?.into_bytes();
-        ensure!(got == Bytes::from(format!("{{\"n\":{i}}}")), "data/{i}.json is not back");
+        ensure!(got == format!("{{\"n\":{i}}}").as_bytes(), "data/{i}.json is not back");
     }
     Ok(())
 }

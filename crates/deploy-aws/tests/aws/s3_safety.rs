@@ -34,10 +34,13 @@ fn small_parts() -> S3Options {
 
 type Hook = Arc<dyn Fn(&str, &[(String, String)]) + Send + Sync>;
 
+/// A request seen: its operation, headers and URI.
+type Seen = (String, Vec<(String, String)>, String);
+
 /// Records each request's operation and headers, and runs a hook before it is sent.
 #[derive(Clone)]
 struct Wire {
-    seen: Arc<Mutex<Vec<(String, Vec<(String, String)>, String)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     hook: Option<Hook>,
 }
 

@@ -10,4 +10,5 @@ mod rotation;
 mod restore;
 mod snapshot_guards;
 mod secrecy_sentinel;
+mod shards;
 mod support;

@@ -177,14 +177,16 @@ async fn a_damaged_snapshot_object_is_refused_and_the_live_object_stays() {
 async fn a_format_1_manifest_without_copy_tags_checks_each_copy_before_using_it() {
     let cloud = InMemoryCloud::new();
     let (src, backup, id) = snapshotted(&cloud, "legacy", 6, true).await;
-    // Rewrite the manifest as an older version of this crate wrote it: no copy_tag.
-    let manifest_key = key(&layout().manifest_key(&id));
-    let mut json: serde_json::Value = serde_json::from_slice(&cloud.get_bytes(&backup, &manifest_key).await.unwrap()).unwrap();
-    for entry in json["objects"].as_array_mut().unwrap() {
-        entry.as_object_mut().unwrap().remove("copy_tag");
+    // Replace the manifest with what an older version of this crate wrote: format 1, one document, no copy tags.
+    let mut manifest = read_manifest(Location::new(&cloud, &backup), &layout(), &id).await.unwrap();
+    manifest.format = 1;
+    for entry in &mut manifest.objects {
+        entry.copy_tag = None;
     }
+    let mut json = serde_json::to_value(&manifest).unwrap();
     json.as_object_mut().unwrap().remove("key_order");
-    cloud.put_bytes(&backup, &manifest_key, Bytes::from(json.to_string())).await.unwrap();
+    cloud.put_bytes(&backup, &key(&layout().manifest_key(&id)), Bytes::from(json.to_string())).await.unwrap();
+    assert_eq!(read_manifest_info(Location::new(&cloud, &backup), &layout(), &id).await.unwrap().format, 1);
     cloud.put_bytes(&backup, &key(&format!("{}obj/0002", layout().folder(&id))), Bytes::from_static(b"tampered")).await.unwrap();
     for i in [2, 3] {
         cloud.delete(&src, &key(&format!("obj/{i:04}"))).await.unwrap();

@@ -33,7 +33,7 @@ fn writer(cloud: &InMemoryCloud, source: &str, touched: Arc<Mutex<BTreeSet<Strin
             };
             let Some(k) = read.strip_prefix(&source) else { return Ok(()) };
             let n: usize = k.trim_start_matches("obj/").parse().unwrap_or(1);
-            if n % 10 == 0 && touched.lock().unwrap().insert(k.to_owned()) {
+            if n.is_multiple_of(10) && touched.lock().unwrap().insert(k.to_owned()) {
                 let b = bucket(source.trim_end_matches('/'));
                 if (n / 10) % 2 == 1 {
                     cloud.put_bytes(&b, &key(k), Bytes::from(format!("rewritten during the snapshot: {k}"))).await.unwrap();

@@ -4,18 +4,19 @@
 
 use std::fmt;
 
+use futures::future::{BoxFuture, Either, FutureExt, Ready, ready};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::layout::SnapshotId;
 use super::listing::list_resilient;
-use super::manifest::{ManifestEntry, OpenManifest};
+use super::manifest::{KeyRange, ManifestEntry, OpenManifest};
 use super::merge::{Merged, Side, merge};
 use super::restore::{RestoreBucketOptions, Resolved, resolve};
 use super::{Location, NamedKeys, prefixed_key, retried};
 use crate::error::Result;
-use crate::object_store::{ListOptions, ObjectMeta};
+use crate::object_store::{KeyOrder, ListOptions, ObjectMeta};
 
 /// What a key of the target is, against the snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -59,6 +60,8 @@ pub(super) struct Scope<'a> {
     /// When the snapshot started.
     pub started: Timestamp,
     pub attempts: usize,
+    /// The keys classified (the snapshot's keys, in the manifest's order).
+    pub range: KeyRange,
 }
 
 pub(super) fn identical(entry: &ManifestEntry, have: &ObjectMeta) -> bool {
@@ -73,7 +76,8 @@ fn newer(scope: &Scope<'_>, have: &ObjectMeta) -> bool {
     have.last_modified.is_some_and(|t| t > scope.started || (t.subsec_nanosecond() == 0 && t >= started_second))
 }
 
-fn classified(scope: &Scope<'_>, key: String, entry: Option<ManifestEntry>, target: Option<ObjectMeta>) -> Classified {
+/// Boxed: a classified key passes through several stream stages, moved at each.
+fn classified(scope: &Scope<'_>, key: String, entry: Option<ManifestEntry>, target: Option<ObjectMeta>) -> Box<Classified> {
     let class = match (&entry, &target) {
         (Some(_), None) => KeyClass::Missing,
         (Some(e), Some(t)) if identical(e, t) => KeyClass::Identical,
@@ -81,55 +85,87 @@ fn classified(scope: &Scope<'_>, key: String, entry: Option<ManifestEntry>, targ
         (None, _) => KeyClass::NotInSnapshot,
     };
     let newer = target.as_ref().is_some_and(|t| newer(scope, t));
-    Classified { key, class, entry, target, newer }
+    Box::new(Classified { key, class, entry, target, newer })
 }
+
+/// A classified key at once, or after a lookup; `None` for a key the other side classifies.
+type Step<'a> = Either<Ready<Result<Option<Box<Classified>>>>, BoxFuture<'a, Result<Option<Box<Classified>>>>>;
 
 /// Every key of the snapshot and of the target's scope, classified, in key order
 /// (order-sensitive keys of a cross-store restore resolved by a lookup, out of order).
-pub(super) fn classify<'a>(scope: &'a Scope<'a>, manifest: &OpenManifest) -> BoxStream<'a, Result<Classified>> {
+pub(super) fn classify<'a>(scope: &'a Scope<'a>, manifest: &OpenManifest<'a>) -> BoxStream<'a, Result<Box<Classified>>> {
     let strip = scope.target_prefix.len();
     let exclude = scope.exclude.clone();
-    let listing = list_resilient(scope.target, ListOptions::prefix(scope.list_prefix.clone()), scope.attempts)
+    let (manifest_order, target_order) = (manifest.info.key_order, scope.target.store.key_order());
+    let (past, within) = (scope.range.clone(), scope.range.clone());
+    let start_after = scope.range.after.as_ref().map(|a| format!("{}{a}", scope.target_prefix));
+    let listing = list_resilient(scope.target, ListOptions { prefix: Some(scope.list_prefix.clone()), start_after }, scope.attempts)
         .try_filter(move |m| futures::future::ready(exclude.as_deref().is_none_or(|x| !m.key.as_str().starts_with(x))))
-        .map_ok(move |m| (m.key.as_str()[strip..].to_owned(), m))
+        // The range's keys only: stop at the first one past it that both orders agree on.
+        .try_take_while(move |m| {
+            let k = &m.key.as_str()[strip..];
+            futures::future::ready(Ok(KeyOrder::is_order_sensitive(k) || !past.is_past(target_order, k)))
+        })
+        .try_filter(move |m| futures::future::ready(within.contains(manifest_order, &m.key.as_str()[strip..])))
         .boxed();
     let left = Side {
-        items: manifest.entries().map_ok(|e| (e.key.clone(), e)).boxed(),
+        items: manifest.entries_in(&scope.range),
+        key: |e: &ManifestEntry| e.key.as_str(),
+        skip: 0,
         order: manifest.info.key_order,
         name: format!("manifest of snapshot {}", manifest.info.id),
     };
     let right = Side {
         items: listing,
+        key: |m: &ObjectMeta| m.key.as_str(),
+        skip: strip,
         order: scope.target.store.key_order(),
         name: format!("listing of {}/{}", scope.target.bucket, scope.list_prefix),
     };
     merge(left, right)
-        .map(move |step| async move {
-            Ok(match step? {
-                Merged::Left(key, entry) => Some(classified(scope, key, Some(entry), None)),
-                Merged::Right(key, have) => Some(classified(scope, key, None, Some(have))),
-                Merged::Both(key, entry, have) => Some(classified(scope, key, Some(entry), Some(have))),
-                Merged::LeftAlone(key, entry) => {
+        .map(move |step| -> Step<'a> {
+            let step = match step {
+                Ok(step) => step,
+                Err(e) => return Either::Left(ready(Err(e))),
+            };
+            let target_key = move |m: &ObjectMeta| m.key.as_str()[strip..].to_owned();
+            Either::Left(ready(Ok(Some(match step {
+                Merged::Left(entry) => classified(scope, entry.key.clone(), Some(entry), None),
+                Merged::Right(have) => classified(scope, target_key(&have), None, Some(have)),
+                Merged::Both(entry, have) => classified(scope, entry.key.clone(), Some(entry), Some(have)),
+                Merged::LeftAlone(entry) => {
                     // Where the target's listing puts this key is not known: ask for it.
-                    let to = prefixed_key(&scope.target_prefix, &key)?;
-                    let have = match retried(scope.attempts, || scope.target.store.head(scope.target.bucket, &to)).await {
-                        Ok(m) => Some(m),
-                        Err(e) if e.is_not_found() => None,
-                        Err(e) => return Err(e),
-                    };
-                    Some(classified(scope, key, Some(entry), have))
+                    return Either::Right(
+                        async move {
+                            let key = entry.key.clone();
+                            let to = prefixed_key(&scope.target_prefix, &key)?;
+                            let have = match retried(scope.attempts, || scope.target.store.head(scope.target.bucket, &to)).await {
+                                Ok(m) => Some(m),
+                                Err(e) if e.is_not_found() => None,
+                                Err(e) => return Err(e),
+                            };
+                            Ok(Some(classified(scope, key, Some(entry), have)))
+                        }
+                        .boxed(),
+                    );
                 }
-                Merged::RightAlone(key, have) => {
+                Merged::RightAlone(have) => {
                     // In the snapshot exactly when its copy is in the snapshot's folder
                     // (then the manifest's side classifies it).
-                    let copy = prefixed_key(&scope.folder, &key)?;
-                    match retried(scope.attempts, || scope.backup.store.head(scope.backup.bucket, &copy)).await {
-                        Ok(_) => None,
-                        Err(e) if e.is_not_found() => Some(classified(scope, key, None, Some(have))),
-                        Err(e) => return Err(e),
-                    }
+                    return Either::Right(
+                        async move {
+                            let key = target_key(&have);
+                            let copy = prefixed_key(&scope.folder, &key)?;
+                            match retried(scope.attempts, || scope.backup.store.head(scope.backup.bucket, &copy)).await {
+                                Ok(_) => Ok(None),
+                                Err(e) if e.is_not_found() => Ok(Some(classified(scope, key, None, Some(have)))),
+                                Err(e) => Err(e),
+                            }
+                        }
+                        .boxed(),
+                    );
                 }
-            })
+            }))))
         })
         .buffered(16)
         .try_filter_map(|c| futures::future::ready(Ok(c)))
@@ -272,7 +308,7 @@ impl fmt::Display for RestorePlan {
 /// a snapshot of another source, listing errors.
 pub async fn plan_restore(backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<RestorePlan> {
     let prepared = super::restore::prepare(backup, target, options).await?;
-    let scope = prepared.scope();
+    let scope = prepared.scope(options.range.clone());
     let mut plan = RestorePlan::new(
         prepared.manifest.info.id.clone(),
         format!("{}/{}", target.bucket, options.target_prefix),

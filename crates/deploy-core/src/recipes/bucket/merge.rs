@@ -11,8 +11,10 @@
 //! order is an error, never a silent mismatch.
 
 use std::cmp::Ordering;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::{BoxStream, Stream, StreamExt};
 
 use crate::error::{Error, Result};
 use crate::object_store::KeyOrder;
@@ -21,117 +23,153 @@ use crate::object_store::KeyOrder;
 #[derive(Debug)]
 pub(super) enum Merged<L, R> {
     /// A key only the left side has.
-    Left(String, L),
+    Left(L),
     /// A key only the right side has.
-    Right(String, R),
+    Right(R),
     /// A key both sides have.
-    Both(String, L, R),
+    Both(L, R),
     /// An order-sensitive key of the left side, when the sides' orders
     /// differ: whether the right side has it is not known.
-    LeftAlone(String, L),
+    LeftAlone(L),
     /// An order-sensitive key of the right side, when the sides' orders differ.
-    RightAlone(String, R),
+    RightAlone(R),
 }
 
-/// One side of a merge: items keyed by the string they are merged on, in `order`.
+/// One side of a merge: items in `order` of the key `key` reads from them,
+/// after its first `skip` bytes (a prefix all its keys share).
 pub(super) struct Side<'a, T> {
-    pub items: BoxStream<'a, Result<(String, T)>>,
+    pub items: BoxStream<'a, Result<T>>,
+    pub key: fn(&T) -> &str,
+    pub skip: usize,
     pub order: KeyOrder,
     /// What the side is, for errors (`listing of bucket/prefix`).
     pub name: String,
 }
 
+impl<T> Side<'_, T> {
+    fn key_of<'t>(&self, item: &'t T) -> &'t str {
+        (self.key)(item).get(self.skip..).unwrap_or("")
+    }
+}
+
 struct Cursor<'a, T> {
     side: Side<'a, T>,
-    peeked: Option<(String, T)>,
-    previous: Option<String>,
+    peeked: Option<T>,
+    /// The last key taken, in a buffer reused from key to key.
+    previous: String,
+    started: bool,
     done: bool,
 }
 
 enum Pulled<T> {
     Ready,
-    Alone(String, T),
+    Alone(T),
 }
 
 impl<T> Cursor<'_, T> {
     /// Fill `peeked` unless the side is done; answers an order-sensitive item to hand out alone.
-    async fn fill(&mut self, compare: KeyOrder, split: bool) -> Result<Pulled<T>> {
+    fn poll_fill(&mut self, cx: &mut Context<'_>, compare: KeyOrder, split: bool) -> Poll<Result<Pulled<T>>> {
         if self.peeked.is_some() || self.done {
-            return Ok(Pulled::Ready);
+            return Poll::Ready(Ok(Pulled::Ready));
         }
-        match self.side.items.next().await {
+        match ready!(self.side.items.poll_next_unpin(cx)) {
             None => {
                 self.done = true;
-                Ok(Pulled::Ready)
+                Poll::Ready(Ok(Pulled::Ready))
             }
             Some(Err(e)) => {
                 self.done = true;
-                Err(e)
+                Poll::Ready(Err(e))
             }
-            Some(Ok((key, item))) => {
-                if split && KeyOrder::is_order_sensitive(&key) {
-                    return Ok(Pulled::Alone(key, item));
+            Some(Ok(item)) => {
+                let key = self.side.key_of(&item);
+                if split && KeyOrder::is_order_sensitive(key) {
+                    return Poll::Ready(Ok(Pulled::Alone(item)));
                 }
-                if let Some(previous) = &self.previous
-                    && compare.compare(previous, &key) != Ordering::Less
-                {
+                if self.started && compare.compare(&self.previous, key) != Ordering::Less {
                     self.done = true;
-                    return Err(Error::Verification {
+                    return Poll::Ready(Err(Error::Verification {
                         what: self.side.name.clone(),
-                        detail: format!("not in key order ({:?}): `{previous}` came before `{key}`", self.side.order),
-                    });
+                        detail: format!("not in key order ({:?}): `{}` came before `{key}`", self.side.order, self.previous),
+                    }));
                 }
-                self.previous = Some(key.clone());
-                self.peeked = Some((key, item));
-                Ok(Pulled::Ready)
+                self.previous.clear();
+                self.previous.push_str(key);
+                self.started = true;
+                self.peeked = Some(item);
+                Poll::Ready(Ok(Pulled::Ready))
             }
         }
     }
 }
 
+/// The merge, polled in place (its cursors are never moved from step to step).
+struct Merge<'a, L, R> {
+    left: Cursor<'a, L>,
+    right: Cursor<'a, R>,
+    split: bool,
+    compare: KeyOrder,
+    failed: bool,
+}
+
+impl<L: Unpin, R: Unpin> Stream for Merge<'_, L, R> {
+    type Item = Result<Merged<L, R>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.failed {
+            return Poll::Ready(None);
+        }
+        let (compare, split) = (this.compare, this.split);
+        match ready!(this.left.poll_fill(cx, compare, split)) {
+            Ok(Pulled::Alone(item)) => return Poll::Ready(Some(Ok(Merged::LeftAlone(item)))),
+            Ok(Pulled::Ready) => {}
+            Err(e) => {
+                this.failed = true;
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+        match ready!(this.right.poll_fill(cx, compare, split)) {
+            Ok(Pulled::Alone(item)) => return Poll::Ready(Some(Ok(Merged::RightAlone(item)))),
+            Ok(Pulled::Ready) => {}
+            Err(e) => {
+                this.failed = true;
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+        let step = match (this.left.peeked.take(), this.right.peeked.take()) {
+            (None, None) => return Poll::Ready(None),
+            (Some(a), None) => Merged::Left(a),
+            (None, Some(b)) => Merged::Right(b),
+            (Some(a), Some(b)) => match compare.compare(this.left.side.key_of(&a), this.right.side.key_of(&b)) {
+                Ordering::Less => {
+                    this.right.peeked = Some(b);
+                    Merged::Left(a)
+                }
+                Ordering::Greater => {
+                    this.left.peeked = Some(a);
+                    Merged::Right(b)
+                }
+                Ordering::Equal => Merged::Both(a, b),
+            },
+        };
+        Poll::Ready(Some(Ok(step)))
+    }
+}
+
 /// Merge `left` and `right` on their keys.
-pub(super) fn merge<'a, L: Send + 'a, R: Send + 'a>(left: Side<'a, L>, right: Side<'a, R>) -> BoxStream<'a, Result<Merged<L, R>>> {
+pub(super) fn merge<'a, L: Send + Unpin + 'a, R: Send + Unpin + 'a>(left: Side<'a, L>, right: Side<'a, R>) -> BoxStream<'a, Result<Merged<L, R>>> {
     // Equal orders: merge in that order. Different orders: the keys they agree
     // on merge in either (UTF-8 here); the others are handed out alone.
     let split = left.order != right.order;
     let compare = if split { KeyOrder::Utf8 } else { left.order };
-    let state = (
-        Cursor { side: left, peeked: None, previous: None, done: false },
-        Cursor { side: right, peeked: None, previous: None, done: false },
-        false,
-    );
-    futures::stream::unfold(state, move |(mut l, mut r, failed)| async move {
-        if failed {
-            return None;
-        }
-        match l.fill(compare, split).await {
-            Ok(Pulled::Alone(key, item)) => return Some((Ok(Merged::LeftAlone(key, item)), (l, r, false))),
-            Ok(Pulled::Ready) => {}
-            Err(e) => return Some((Err(e), (l, r, true))),
-        }
-        match r.fill(compare, split).await {
-            Ok(Pulled::Alone(key, item)) => return Some((Ok(Merged::RightAlone(key, item)), (l, r, false))),
-            Ok(Pulled::Ready) => {}
-            Err(e) => return Some((Err(e), (l, r, true))),
-        }
-        let step = match (l.peeked.take(), r.peeked.take()) {
-            (None, None) => return None,
-            (Some((k, a)), None) => Merged::Left(k, a),
-            (None, Some((k, b))) => Merged::Right(k, b),
-            (Some((lk, a)), Some((rk, b))) => match compare.compare(&lk, &rk) {
-                Ordering::Less => {
-                    r.peeked = Some((rk, b));
-                    Merged::Left(lk, a)
-                }
-                Ordering::Greater => {
-                    l.peeked = Some((lk, a));
-                    Merged::Right(rk, b)
-                }
-                Ordering::Equal => Merged::Both(lk, a, b),
-            },
-        };
-        Some((Ok(step), (l, r, false)))
-    })
+    Merge {
+        left: Cursor { side: left, peeked: None, previous: String::new(), started: false, done: false },
+        right: Cursor { side: right, peeked: None, previous: String::new(), started: false, done: false },
+        split,
+        compare,
+        failed: false,
+    }
     .boxed()
 }
 
@@ -140,24 +178,24 @@ mod tests {
     use super::*;
     use futures::TryStreamExt;
 
-    fn side(keys: &[&str], order: KeyOrder) -> Side<'static, ()> {
+    fn side(keys: &[&str], order: KeyOrder) -> Side<'static, String> {
         let mut keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
         keys.sort_by(|a, b| order.compare(a, b));
-        Side { items: futures::stream::iter(keys.into_iter().map(|k| Ok((k, ())))).boxed(), order, name: "test".into() }
+        Side { items: futures::stream::iter(keys.into_iter().map(Ok)).boxed(), key: String::as_str, skip: 0, order, name: "test".into() }
     }
 
-    fn describe(step: &Merged<(), ()>) -> String {
+    fn describe(step: &Merged<String, String>) -> String {
         match step {
-            Merged::Left(k, ()) => format!("L {k}"),
-            Merged::Right(k, ()) => format!("R {k}"),
-            Merged::Both(k, (), ()) => format!("B {k}"),
-            Merged::LeftAlone(k, ()) => format!("l {k}"),
-            Merged::RightAlone(k, ()) => format!("r {k}"),
+            Merged::Left(k) => format!("L {k}"),
+            Merged::Right(k) => format!("R {k}"),
+            Merged::Both(k, _) => format!("B {k}"),
+            Merged::LeftAlone(k) => format!("l {k}"),
+            Merged::RightAlone(k) => format!("r {k}"),
         }
     }
 
     async fn run(left: &[&str], lo: KeyOrder, right: &[&str], ro: KeyOrder) -> Vec<String> {
-        let steps: Vec<Merged<(), ()>> = merge(side(left, lo), side(right, ro)).try_collect().await.unwrap();
+        let steps: Vec<Merged<String, String>> = merge(side(left, lo), side(right, ro)).try_collect().await.unwrap();
         steps.iter().map(describe).collect()
     }
 
@@ -183,7 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_side_out_of_order_is_an_error() {
-        let unordered = Side { items: futures::stream::iter(["b", "a"].map(|k| Ok((k.to_owned(), ())))).boxed(), order: KeyOrder::Utf8, name: "listing of x".into() };
+        let unordered = Side { items: futures::stream::iter(["b", "a"].map(|k| Ok(k.to_owned()))).boxed(), key: String::as_str, skip: 0, order: KeyOrder::Utf8, name: "listing of x".into() };
         let err = merge(unordered, side(&[], KeyOrder::Utf8)).try_collect::<Vec<_>>().await.unwrap_err();
         assert!(matches!(&err, Error::Verification { what, detail } if what == "listing of x" && detail.contains("`b` came before `a`")), "{err}");
         // A UTF-16 listing taken for a UTF-8 one is caught too, not merged wrongly.

@@ -6,13 +6,18 @@
 //!
 //! ```text
 //! backups/2026-11-23T20-21-40.123Z/<every source key>
-//! backups/manifests/2026-11-23T20-21-40.123Z.json
+//! backups/manifests/2026-11-23T20-21-40.123Z/...        the manifest's parts (JSON Lines, bounded), per shard
+//! backups/manifests/2026-11-23T20-21-40.123Z.json       the manifest's index, written last
 //! ```
 //!
-//! A snapshot is complete exactly when its manifest exists: the manifest is
-//! written after every object was copied and checked, so an interrupted
-//! snapshot is never taken for a complete one, and running it again with the
-//! same id copies only what is missing.
+//! A snapshot is complete exactly when its index exists: the index is written
+//! after every object was copied and checked and every manifest part written,
+//! so an interrupted snapshot is never taken for a complete one, and running
+//! it again with the same id copies only what is missing. Snapshot, resume and
+//! restore run in constant memory, whatever the object count: listings are
+//! merged in key order, never held; the manifest is written and read a part
+//! at a time. A snapshot (or a restore) splits into shards by key range, run
+//! in this process, in others, or by a Kubernetes Indexed Job ([`shards`]).
 //!
 //! Every copy is conditional on the entity tag (and version) the listing
 //! showed, so a snapshot holds exactly the listed objects: an object that
@@ -31,7 +36,9 @@ mod layout;
 mod listing;
 mod manifest;
 mod merge;
+mod parts;
 mod restore;
+pub mod shards;
 mod snapshot;
 
 use std::time::Duration;
@@ -44,9 +51,14 @@ use crate::validate::{BucketName, ObjectKey};
 
 pub use classify::{KeyClass, RestorePlan, plan_restore};
 pub use layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
-pub use manifest::{Manifest, ManifestEntry, ManifestInfo, latest_snapshot_of, list_snapshots, read_manifest, read_manifest_info};
-pub use restore::{RestoreBucketOptions, RestoreBucketReport, resolve_restore, restore_bucket};
-pub use snapshot::{SnapshotOptions, SnapshotReport, snapshot_bucket};
+pub use manifest::{
+    KeyRange, Manifest, ManifestEntry, ManifestIndex, ManifestInfo, PartInfo, latest_snapshot_of, list_snapshots, read_manifest,
+    read_manifest_info,
+};
+pub use parts::MANIFEST_PART_BYTES;
+pub use restore::{RestoreBucketOptions, RestoreBucketReport, resolve_restore, restore_bucket, restore_ranges};
+pub use shards::{Boundaries, ShardPlan, ShardReport, finalize_snapshot, plan_shards, read_shard_plan};
+pub use snapshot::{SnapshotOptions, SnapshotReport, shard_range, snapshot_bucket, snapshot_shard};
 
 /// A bucket in a store.
 #[derive(Clone, Copy, Debug)]

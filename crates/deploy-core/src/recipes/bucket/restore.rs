@@ -5,13 +5,14 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use futures::future::{BoxFuture, Either, FutureExt, Ready, ready};
 use futures::stream::TryStreamExt;
 use serde::Serialize;
 
 use super::classify::{Classified, KeyClass, RestorePlan, Scope, classify, identical};
 use super::copy::{CopyHow, copy_object};
 use super::layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
-use super::manifest::{ManifestEntry, ManifestInfo, OpenManifest, list_snapshots, open_manifest};
+use super::manifest::{KeyRange, ManifestEntry, ManifestInfo, OpenManifest, list_snapshots, open_manifest};
 use super::snapshot::Failures;
 use super::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, validate_attempts, validate_concurrency};
 use crate::error::{Confirm, Error, Result};
@@ -47,6 +48,12 @@ pub struct RestoreBucketOptions {
     /// or a prefix): without it, a snapshot of another source is refused, and
     /// [`SnapshotSelector::Latest`] picks only snapshots of the target.
     pub other_target: bool,
+    /// Restore only the snapshot's keys in this range (default all): one
+    /// shard of a restore split across processes ([`restore_ranges`]).
+    pub range: KeyRange,
+    /// Ranges restored concurrently by this process (1 to 1024; default 1),
+    /// split at the manifest's part boundaries.
+    pub shards: usize,
     /// Progress events.
     pub observer: Observer,
 }
@@ -65,6 +72,8 @@ impl RestoreBucketOptions {
             exact: false,
             confirm: None,
             other_target: false,
+            range: KeyRange::all(),
+            shards: 1,
             observer: Observer::default(),
         }
     }
@@ -158,14 +167,15 @@ pub(super) fn resolve(c: &Classified, options: &RestoreBucketOptions) -> Resolve
 pub(super) struct Prepared<'a> {
     pub backup: Location<'a>,
     pub target: Location<'a>,
-    pub manifest: OpenManifest,
+    pub manifest: OpenManifest<'a>,
     pub versioned: bool,
     folder: String,
     options: &'a RestoreBucketOptions,
 }
 
 impl<'a> Prepared<'a> {
-    pub(super) fn scope(&self) -> Scope<'a> {
+    /// What the restore classifies, for the keys of `range`.
+    pub(super) fn scope(&self, range: KeyRange) -> Scope<'a> {
         let source_prefix = self.manifest.info.source_prefix.clone().unwrap_or_default();
         // The backup's own area is never part of what a restore into its bucket classifies.
         let exclude = self.backup.same_bucket(&self.target).then(|| self.options.layout.root());
@@ -178,11 +188,12 @@ impl<'a> Prepared<'a> {
             exclude,
             started: self.manifest.info.id.timestamp(),
             attempts: self.options.attempts,
+            range,
         }
     }
 }
 
-fn source_matches(manifest: &OpenManifest, target: Location<'_>, options: &RestoreBucketOptions) -> bool {
+fn source_matches(manifest: &OpenManifest<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> bool {
     manifest.info.source_bucket == target.bucket.as_str() && manifest.info.source_backend == target.store.backend() && options.target_prefix.is_empty()
 }
 
@@ -191,6 +202,9 @@ fn source_matches(manifest: &OpenManifest, target: Location<'_>, options: &Resto
 pub(super) async fn prepare<'a>(backup: Location<'a>, target: Location<'a>, options: &'a RestoreBucketOptions) -> Result<Prepared<'a>> {
     validate_concurrency(options.concurrency)?;
     validate_attempts(options.attempts)?;
+    if !(1..=1024).contains(&options.shards) {
+        return Err(Error::invalid("shards", format!("is {}", options.shards), "1 to 1024 ranges restored at once"));
+    }
     if let Some(confirm) = &options.confirm {
         // A confirmation naming another bucket is a mistake, refused before any request.
         confirm.check("overwrite or delete objects in", target.bucket.as_str())?;
@@ -245,6 +259,21 @@ pub(super) async fn prepare<'a>(backup: Location<'a>, target: Location<'a>, opti
     Ok(Prepared { backup, target, manifest, versioned, folder, options })
 }
 
+/// `n` key ranges splitting the snapshot `id` in parts of about the same
+/// number of objects (at its manifest's part boundaries): the shards of a
+/// restore run by several processes, each with its range in
+/// [`RestoreBucketOptions::range`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] on `shards` (0 or above 1024); [`Error::NotFound`]
+/// when the snapshot is not complete.
+pub async fn restore_ranges(backup: Location<'_>, layout: &SnapshotLayout, id: &SnapshotId, n: usize) -> Result<Vec<KeyRange>> {
+    if !(1..=1024).contains(&n) {
+        return Err(Error::invalid("shards", format!("is {n}"), "1 to 1024 ranges"));
+    }
+    Ok(open_manifest(backup, layout, id, DEFAULT_ATTEMPTS).await?.split(n))
+}
+
 /// The snapshot a restore with `options` would copy back, checked as the
 /// restore checks it before its first write: complete, of the target's source
 /// (unless `other_target`), the confirmation naming the target, and on an
@@ -263,7 +292,7 @@ async fn checked<'a>(backup: Location<'a>, target: Location<'a>, options: &'a Re
     let p = prepare(backup, target, options).await?;
     let confirmed = p.versioned || options.confirm.as_ref().is_some_and(|c| c.check("", target.bucket.as_str()).is_ok());
     if !confirmed {
-        let scope = p.scope();
+        let scope = p.scope(options.range.clone());
         let id = p.manifest.info.id.clone();
         let mut plan = RestorePlan::new(id.clone(), target.bucket.to_string(), p.manifest.info.objects, p.manifest.info.total_bytes, false);
         let mut classified = classify(&scope, &p.manifest);
@@ -414,7 +443,10 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
     let started = std::time::Instant::now();
     // Classify everything before the first write where the target could lose objects.
     let (p, confirmed) = checked(backup, target, options).await?;
-    let scope = p.scope();
+    let scope = p.scope(options.range.clone());
+    // In-process shards: ranges at the manifest's part boundaries, restored concurrently.
+    let ranges = if options.shards > 1 && options.range.is_all() { p.manifest.split(options.shards) } else { vec![options.range.clone()] };
+    let scopes: Vec<Scope<'_>> = ranges.into_iter().map(|r| p.scope(r)).collect();
     let id = p.manifest.info.id.clone();
     let server_side = backup.same_store(&target) && options.copy_mode == CopyMode::Auto;
     options.observer.step(format!(
@@ -433,10 +465,56 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
     let lock = || outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let p = &p;
     let written = std::sync::atomic::AtomicU64::new(0);
-    classify(&scope, &p.manifest)
-        .map_ok(|c| {
-            let (lock, written) = (&lock, &written);
-            async move {
+    let write = |c: Box<Classified>| {
+        let (lock, written) = (&lock, &written);
+        async move {
+            match write_back(p, &c, how).await {
+                Ok(done) => {
+                    let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    if n.is_multiple_of(500) {
+                        options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
+                    }
+                    let mut o = lock();
+                    match (done, c.class) {
+                        (Done::AlreadyThere, _) => o.unchanged += 1,
+                        (Done::Written, KeyClass::Missing) => o.created += 1,
+                        (Done::Written, _) => {
+                            o.report_overwritten.push(&c.key);
+                            if c.newer {
+                                o.overwritten_newer += 1;
+                            }
+                        }
+                    }
+                }
+                Err((true, e)) => lock().refused.push(&c.key, &e),
+                Err((false, e)) if e.is_precondition_failed() => lock().changed.push(&c.key, &e),
+                Err((false, e)) => lock().failed.push(&c.key, &e),
+            }
+            Ok(())
+        }
+    };
+    let delete = |c: Box<Classified>| {
+        let lock = &lock;
+        async move {
+            let to = prefixed_key(&options.target_prefix, &c.key);
+            let if_match = c.target.as_ref().and_then(|t| t.entity_tag.clone());
+            let condition = DeleteOptions { if_match };
+            let deleted = match to {
+                Ok(to) => retried(options.attempts, || target.store.delete_opts(target.bucket, &to, &condition)).await,
+                Err(e) => Err(e),
+            };
+            match deleted {
+                Ok(()) => lock().deleted.push(&c.key),
+                Err(e) if e.is_precondition_failed() => lock().changed.push(&c.key, &e),
+                Err(e) => lock().failed.push(&c.key, &e),
+            }
+            Ok(())
+        }
+    };
+    // What needs no request is counted at once; the rest is boxed, so the futures in flight stay small.
+    let act = |scope| {
+        classify(scope, &p.manifest)
+            .map_ok(|c| -> Either<Ready<Result<()>>, BoxFuture<'_, Result<()>>> {
                 match resolve(&c, options) {
                     Resolved::Leave if c.class == KeyClass::Identical => lock().unchanged += 1,
                     Resolved::Leave => lock().not_in_snapshot += 1,
@@ -446,49 +524,17 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
                         let e = Error::precondition("object", format!("{}/{}", target.bucket, c.key), "changed since it was classified");
                         lock().changed.push(&c.key, &e);
                     }
-                    Resolved::Write => match write_back(p, &c, how).await {
-                        Ok(done) => {
-                            let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                            if n % 500 == 0 {
-                                options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
-                            }
-                            let mut o = lock();
-                            match (done, c.class) {
-                                (Done::AlreadyThere, _) => o.unchanged += 1,
-                                (Done::Written, KeyClass::Missing) => o.created += 1,
-                                (Done::Written, _) => {
-                                    o.report_overwritten.push(&c.key);
-                                    if c.newer {
-                                        o.overwritten_newer += 1;
-                                    }
-                                }
-                            }
-                        }
-                        Err((true, e)) => lock().refused.push(&c.key, &e),
-                        Err((false, e)) if e.is_precondition_failed() => lock().changed.push(&c.key, &e),
-                        Err((false, e)) => lock().failed.push(&c.key, &e),
-                    },
-                    Resolved::Delete => {
-                        let to = prefixed_key(&options.target_prefix, &c.key);
-                        let if_match = c.target.as_ref().and_then(|t| t.entity_tag.clone());
-                        let condition = DeleteOptions { if_match };
-                        let deleted = match to {
-                            Ok(to) => retried(options.attempts, || target.store.delete_opts(target.bucket, &to, &condition)).await,
-                            Err(e) => Err(e),
-                        };
-                        match deleted {
-                            Ok(()) => lock().deleted.push(&c.key),
-                            Err(e) if e.is_precondition_failed() => lock().changed.push(&c.key, &e),
-                            Err(e) => lock().failed.push(&c.key, &e),
-                        }
-                    }
+                    Resolved::Write => return Either::Right(write(c).boxed()),
+                    Resolved::Delete => return Either::Right(delete(c).boxed()),
                 }
-                Ok::<(), Error>(())
-            }
-        })
-        .try_buffer_unordered(options.concurrency)
-        .try_collect::<Vec<()>>()
-        .await?;
+                Either::Left(ready(Ok(())))
+            })
+            .try_buffer_unordered(options.concurrency)
+            .try_collect::<Vec<()>>()
+    };
+    for done in futures::future::join_all(scopes.iter().map(act)).await {
+        done?;
+    }
     let o = outcomes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     let problems = o.refused.count() + o.changed.count() + o.failed.count();
     if problems > 0 {

@@ -1,13 +1,15 @@
 //! Snapshot: copy every object of a bucket into another bucket under a
-//! timestamped folder, then write the manifest.
+//! timestamped folder, then write the manifest — in constant memory: the
+//! source's listing and the snapshot folder's listing are merged in key
+//! order, outcomes are folded as they come, and the manifest is written as it
+//! goes in bounded parts. A snapshot runs as one or more shards
+//! ([`super::shards`]); the one-shard run is [`snapshot_bucket`] by default.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use backon::Retryable;
-use bytes::Bytes;
+use futures::future::{BoxFuture, Either, FutureExt, Ready, ready};
 use futures::stream::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -15,15 +17,18 @@ use serde::Serialize;
 use super::copy::{CopyHow, copy_object};
 use super::layout::{SnapshotId, SnapshotLayout};
 use super::listing::list_resilient;
-use super::manifest::{Manifest, ManifestEntry};
-use super::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, retry_policy, validate_attempts, validate_concurrency};
+use super::manifest::{KeyRange, ManifestEntry};
+use super::merge::{Merged, Side, merge};
+use super::parts::{MANIFEST_PART_BYTES, PartWriter};
+use super::shards::{Boundaries, ShardPlan, ShardRecord, ShardReport, plan_shards, read_json, record_key, shard_folder, write_json};
+use super::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, validate_attempts, validate_concurrency};
 use crate::error::{Error, Result};
-use crate::object_store::{ListOptions, ObjectMeta, ObjectStoreExt, PutMode};
+use crate::object_store::{DeleteOptions, KeyOrder, ListOptions, ObjectMeta, PutMode};
 use crate::observe::{Event, Observer};
 use crate::recipes::limit::AdaptiveLimit;
 use crate::validate::ObjectKey;
 
-/// Options of [`snapshot_bucket`].
+/// Options of [`snapshot_bucket`] and of each shard.
 #[derive(Clone, Debug)]
 pub struct SnapshotOptions {
     /// Only copy source keys under this prefix.
@@ -34,18 +39,24 @@ pub struct SnapshotOptions {
     /// to resume it: what its folder already holds with the same size and ETag
     /// is not copied again.
     pub id: Option<SnapshotId>,
-    /// Copies in flight at once (1 to 1024; default 32).
+    /// Copies in flight at once, for all shards of this process (1 to 1024; default 32).
     pub concurrency: usize,
     /// Server-side or streamed.
     pub copy_mode: CopyMode,
     /// Attempts per object for retryable errors (default 8).
     pub attempts: usize,
+    /// Shards run by [`snapshot_bucket`] in this process (1 to
+    /// [`super::shards::MAX_SHARDS`]; default 1), split by a listing pass.
+    /// A resumed snapshot keeps the shards it was planned with.
+    pub shards: usize,
+    /// The size of a manifest part (default [`MANIFEST_PART_BYTES`]; at least 1 KiB).
+    pub manifest_part_bytes: usize,
     /// Progress events.
     pub observer: Observer,
 }
 
 impl SnapshotOptions {
-    /// A new snapshot under `layout`, 32 copies at once.
+    /// A new snapshot under `layout`, 32 copies at once, one shard.
     pub fn new(layout: SnapshotLayout) -> Self {
         SnapshotOptions {
             source_prefix: None,
@@ -54,13 +65,50 @@ impl SnapshotOptions {
             concurrency: 32,
             copy_mode: CopyMode::Auto,
             attempts: DEFAULT_ATTEMPTS,
+            shards: 1,
+            manifest_part_bytes: MANIFEST_PART_BYTES,
             observer: Observer::default(),
         }
     }
 
     fn validate(&self) -> Result<()> {
         validate_concurrency(self.concurrency)?;
-        validate_attempts(self.attempts)
+        validate_attempts(self.attempts)?;
+        if !(1..=super::shards::MAX_SHARDS).contains(&self.shards) {
+            return Err(Error::invalid("shards", format!("is {}", self.shards), format!("1 to {} shards", super::shards::MAX_SHARDS)));
+        }
+        if self.manifest_part_bytes < 1024 {
+            return Err(Error::invalid("manifest_part_bytes", format!("is {}", self.manifest_part_bytes), "at least 1 KiB"));
+        }
+        Ok(())
+    }
+}
+
+/// Bad options, or a snapshot folder inside its own source: refused before any request.
+pub(super) fn check_options(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions, id: &SnapshotId) -> Result<()> {
+    options.validate()?;
+    if source.same_bucket(&destination) {
+        let src_prefix = options.source_prefix.as_deref().unwrap_or("");
+        let folder = options.layout.folder(id);
+        // The snapshot's objects under its folder, its manifest under `manifests/`.
+        if folder.starts_with(src_prefix) || options.layout.manifests_prefix().starts_with(src_prefix) {
+            return Err(Error::invalid(
+                "layout.prefix",
+                format!("snapshot folder `{folder}` lies inside the source `{}/{src_prefix}`", source.bucket),
+                "a snapshot is written outside what it copies",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// [`Error::AlreadyExists`] when snapshot `id` is complete.
+pub(super) async fn refuse_complete(destination: Location<'_>, layout: &SnapshotLayout, id: &SnapshotId, attempts: usize) -> Result<()> {
+    let manifest_key = ObjectKey::new(layout.manifest_key(id))?;
+    match retried(attempts, || destination.store.head(destination.bucket, &manifest_key)).await {
+        Ok(_) => Err(Error::already_exists("snapshot", format!("{}/{}", destination.bucket, layout.folder(id)))),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -71,7 +119,7 @@ pub struct SnapshotReport {
     pub id: SnapshotId,
     /// The folder holding its objects.
     pub folder: String,
-    /// The manifest's key.
+    /// The manifest's key (its index).
     pub manifest_key: String,
     /// Objects in the snapshot.
     pub objects: u64,
@@ -81,6 +129,12 @@ pub struct SnapshotReport {
     pub copied: u64,
     /// Objects already in the snapshot from an earlier run, left alone.
     pub skipped: u64,
+    /// Copies in the folder of objects no longer in the source (left by an earlier run), removed.
+    pub removed: u64,
+    /// Shards it ran in.
+    pub shards: usize,
+    /// Manifest parts.
+    pub parts: usize,
     /// Whether copies were server-side.
     pub server_side: bool,
     /// Throttling answers seen (each halved the copies in flight).
@@ -95,7 +149,7 @@ impl fmt::Display for SnapshotReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "snapshot {}: {} objects, {} bytes ({} copied {}, {} already there) in {:.2}s; manifest {}",
+            "snapshot {}: {} objects, {} bytes ({} copied {}, {} already there) in {:.2}s; manifest {} ({} parts)",
             self.id,
             self.objects,
             self.bytes,
@@ -103,8 +157,15 @@ impl fmt::Display for SnapshotReport {
             if self.server_side { "server-side" } else { "streamed" },
             self.skipped,
             self.duration.as_secs_f64(),
-            self.manifest_key
+            self.manifest_key,
+            self.parts
         )?;
+        if self.shards > 1 {
+            write!(f, "; {} shards", self.shards)?;
+        }
+        if self.removed > 0 {
+            write!(f, "; removed {} stale copies", self.removed)?;
+        }
         if self.throttled > 0 {
             write!(f, "; throttled {} times, slowed to {} copies at once", self.throttled, self.lowest_concurrency)?;
         }
@@ -114,6 +175,9 @@ impl fmt::Display for SnapshotReport {
 
 /// Listed objects held ahead of the copies (an S3 listing page).
 const LIST_AHEAD: usize = 1000;
+
+/// Listed objects handed over at once.
+const LIST_BATCH: usize = 100;
 
 /// Objects that failed, named with their errors (the first [`super::NAMED_KEYS`]).
 #[derive(Default)]
@@ -151,190 +215,371 @@ impl Failures {
     }
 }
 
-/// Copy every object of `source` (optionally under a prefix) into
-/// `destination` under `<prefix>/<snapshot id>/`, then write the manifest.
-///
-/// Server-side copies when both are the same store (see [`CopyMode`]);
-/// otherwise a streamed copy with one chunk per copy in flight. Every copy is
-/// conditional on the entity tag (and version) the listing showed, and each
-/// manifest entry is built from what was copied. Objects already in the
-/// snapshot folder with the same size and ETag (from an interrupted run,
-/// resumed with [`SnapshotOptions::id`]) are not copied again.
+/// What happened to one key of a shard.
+enum Outcome {
+    /// In the snapshot: copied now (`true`) or by an earlier run.
+    Entry(ManifestEntry, bool),
+    /// A stale copy removed from the folder.
+    Removed,
+    /// Nothing to record (handled from the other side of the merge).
+    Nothing,
+    Failed(String, Error),
+}
+
+/// The entry of an object already copied by an earlier run.
+fn skipped(key: String, listed: &ObjectMeta, have: &ObjectMeta) -> ManifestEntry {
+    ManifestEntry {
+        key,
+        size: listed.size,
+        etag: listed.etag.clone(),
+        version: listed.version.clone(),
+        copy_etag: have.etag.clone(),
+        sha256: None,
+        copy_tag: have.entity_tag.clone(),
+    }
+}
+
+fn already_copied(listed: &ObjectMeta, have: &ObjectMeta) -> bool {
+    have.size == listed.size && have.etag.is_some() && have.etag == listed.etag
+}
+
+/// Run shard `index` of snapshot `options.id` (planned with
+/// [`super::plan_shards`]): copy the source's objects in the shard's key
+/// range, write its manifest parts and, when every object is copied, its
+/// record. Alone, again after a failure or a kill (copying only what is
+/// missing), in this process or another. A shard whose record exists is not
+/// run again.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] for bad options or a destination inside the source
-/// (before any request); [`Error::AlreadyExists`] when the snapshot id is
-/// already complete; [`Error::Verification`] naming the objects that failed,
-/// changed or vanished during the snapshot (no manifest is written then, and
-/// a resume copies only those); listing errors of either store.
-pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions) -> Result<SnapshotReport> {
-    options.validate()?;
+/// [`Error::InvalidInput`] for bad options or no id; [`Error::NotFound`] when
+/// the snapshot was not planned; [`Error::InvalidInput`] on `shard` for an
+/// index out of the plan; [`Error::Verification`] naming the objects that
+/// failed, changed or vanished (no record is written; a rerun copies those).
+pub async fn snapshot_shard(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions, index: usize) -> Result<ShardReport> {
+    let id = options.id.clone().ok_or_else(|| Error::invalid("id", "is missing", "a shard runs a planned snapshot: give its id"))?;
+    check_options(source, destination, options, &id)?;
+    let plan = super::shards::read_shard_plan(destination, &options.layout, &id).await?;
+    let limit = AdaptiveLimit::new(options.concurrency);
+    run_shard(source, destination, options, &plan, index, &limit).await
+}
+
+/// A shard of `plan`, under a concurrency limit shared with the process's other shards.
+pub(super) async fn run_shard(
+    source: Location<'_>,
+    destination: Location<'_>,
+    options: &SnapshotOptions,
+    plan: &ShardPlan,
+    index: usize,
+    limit: &AdaptiveLimit,
+) -> Result<ShardReport> {
     let started = std::time::Instant::now();
-    let id = options.id.clone().unwrap_or_else(SnapshotId::now);
-    let folder = options.layout.folder(&id);
-    let manifest_key = ObjectKey::new(options.layout.manifest_key(&id))?;
-    if source.same_bucket(&destination) {
-        let src_prefix = options.source_prefix.as_deref().unwrap_or("");
-        if folder.starts_with(src_prefix) || manifest_key.as_str().starts_with(src_prefix) {
-            return Err(Error::invalid(
-                "layout.prefix",
-                format!("snapshot folder `{folder}` lies inside the source `{}/{src_prefix}`", source.bucket),
-                "a snapshot is written outside what it copies",
-            ));
-        }
+    let (id, layout, count) = (&plan.id, &options.layout, plan.count);
+    let range = plan.ranges.get(index).cloned().ok_or_else(|| Error::invalid("shard", format!("is {index}"), format!("0 to {} for a snapshot of {count} shards", count - 1)))?;
+    if source.bucket.as_str() != plan.source_bucket || source.store.backend() != plan.source_backend || options.source_prefix != plan.source_prefix {
+        return Err(Error::invalid("source", format!("is not {} bucket {} of the plan", plan.source_backend, plan.source_bucket), "every shard copies the planned source"));
     }
+    let report = |objects, bytes, copied, skipped, removed, parts, already_complete| ShardReport {
+        id: id.clone(),
+        index,
+        count,
+        range: range.clone(),
+        objects,
+        bytes,
+        copied,
+        skipped,
+        removed,
+        parts,
+        already_complete,
+        duration: started.elapsed(),
+    };
+    let record_key = record_key(layout, id, index, count);
+    if let Some(record) = read_json::<ShardRecord>(destination, &record_key, options.attempts).await? {
+        // Every object of the shard was copied by an earlier run.
+        return Ok(report(record.objects, record.total_bytes, 0, record.objects, 0, record.parts.len(), true));
+    }
+    let folder = layout.folder(id);
     let server_side = source.same_store(&destination) && options.copy_mode == CopyMode::Auto;
-    match retried(options.attempts, || destination.store.head(destination.bucket, &manifest_key)).await {
-        Ok(_) => return Err(Error::already_exists("snapshot", format!("{}/{}", destination.bucket, folder))),
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(e),
-    }
     options.observer.step(format!(
-        "snapshot {}{} -> {}/{folder} ({}, {} at once)",
+        "snapshot shard {index} of {count} {range}: {}{} -> {}/{folder} ({}, {} at once)",
         source.bucket,
         options.source_prefix.as_deref().map(|p| format!("/{p}")).unwrap_or_default(),
         destination.bucket,
         if server_side { "server-side" } else { "streamed" },
         options.concurrency
     ));
+    let (source_order, dest_order) = (source.store.key_order(), destination.store.key_order());
 
-    // What an earlier run of this snapshot already copied.
-    let existing: HashMap<String, ObjectMeta> = list_resilient(destination, ListOptions::prefix(folder.clone()), options.attempts)
-        .map_ok(|m| (m.key.as_str()[folder.len()..].to_owned(), m))
-        .try_collect()
-        .await?;
-
-    let copied = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
-    let limit = &AdaptiveLimit::new(options.concurrency);
+    // The source's keys in the range, in its order.
+    let past = range.clone();
+    let listing = list_resilient(source, ListOptions { prefix: options.source_prefix.clone(), start_after: range.after.clone() }, options.attempts)
+        .try_take_while(move |m| futures::future::ready(Ok(!past.is_past(source_order, m.key.as_str()))));
+    // What an earlier run of this snapshot copied in the range: the folder's listing, keys without the folder.
+    let strip = folder.len();
+    let (past, within) = (range.clone(), range.clone());
+    let copies = list_resilient(destination, ListOptions { prefix: Some(folder.clone()), start_after: range.after.as_ref().map(|a| format!("{folder}{a}")) }, options.attempts)
+        // Stop at the first key past the range that both orders agree on; keep only the range's (in the source's order).
+        .try_take_while(move |m| {
+            let k = &m.key.as_str()[strip..];
+            futures::future::ready(Ok(KeyOrder::is_order_sensitive(k) || !past.is_past(dest_order, k)))
+        })
+        .try_filter(move |m| futures::future::ready(within.contains(source_order, &m.key.as_str()[strip..])))
+        .boxed();
+    // The listing runs ahead of the copies by up to a page, sent in batches:
+    // one channel operation per batch, not per object.
+    let (ahead, listed) = futures::channel::mpsc::channel::<Vec<Result<ObjectMeta>>>(LIST_AHEAD / LIST_BATCH);
+    let lister = listing.ready_chunks(LIST_BATCH).map(Ok::<_, futures::channel::mpsc::SendError>).forward(ahead);
+    let listed = listed.flat_map(futures::stream::iter);
+    let meta_key: fn(&ObjectMeta) -> &str = |m| m.key.as_str();
+    let steps = merge(
+        Side { items: listed.boxed(), key: meta_key, skip: 0, order: source_order, name: format!("listing of {}", source.bucket) },
+        Side { items: copies, key: meta_key, skip: strip, order: dest_order, name: format!("listing of {}/{folder}", destination.bucket) },
+    );
     let how = CopyHow { server_side, attempts: options.attempts, limit };
-    let listing = list_resilient(source, ListOptions { prefix: options.source_prefix.clone(), start_after: None }, options.attempts);
-    // The listing runs ahead of the copies by up to a page: the next page is
-    // requested while the copies of this one are in flight, instead of when
-    // the last of them was handed out.
-    let (ahead, listed) = futures::channel::mpsc::channel(LIST_AHEAD);
-    let lister = listing.map(Ok::<_, futures::channel::mpsc::SendError>).forward(ahead);
-    let copies = listed
-        .map(|item: Result<ObjectMeta>| {
-            let (existing, folder, copied, bytes) = (&existing, &folder, &copied, &bytes);
-            async move {
-                let meta = item?;
-                let key = meta.key.as_str().to_owned();
-                if let Some(have) = existing.get(&key)
-                    && have.size == meta.size
-                    && have.etag.is_some()
-                    && have.etag == meta.etag
-                {
-                    let entry = ManifestEntry {
-                        key: key.clone(),
-                        size: meta.size,
-                        etag: meta.etag.clone(),
-                        version: meta.version.clone(),
-                        copy_etag: have.etag.clone(),
-                        sha256: None,
-                        copy_tag: have.entity_tag.clone(),
-                    };
-                    return Ok(Ok(entry));
-                }
-                let outcome = async {
-                    let to_key = prefixed_key(folder, &key)?;
-                    let done = copy_object(source, &meta, destination, &to_key, &PutMode::Overwrite, how).await?;
+    let copied = AtomicU64::new(0);
+    let folder_ref = &folder;
+    let copy = |key: String, listed: ObjectMeta| {
+        let copied = &copied;
+        async move {
+            let to = match prefixed_key(folder_ref, &key) {
+                Ok(to) => to,
+                Err(e) => return Outcome::Failed(key, e),
+            };
+            match copy_object(source, &listed, destination, &to, &PutMode::Overwrite, how).await {
+                Ok(done) => {
                     // The entry says what was copied: the source as read (streamed) or as
                     // listed (server-side, on the condition of the listed entity tag).
-                    let read = done.read.as_ref().unwrap_or(&meta);
+                    let read = done.read.as_ref().unwrap_or(&listed);
                     if done.written.size != read.size {
-                        return Err(Error::Verification {
-                            what: format!("copy of {key}"),
-                            detail: format!("wrote {} bytes, source has {}", done.written.size, read.size),
-                        });
+                        let e = Error::Verification { what: format!("copy of {key}"), detail: format!("wrote {} bytes, source has {}", done.written.size, read.size) };
+                        return Outcome::Failed(key, e);
                     }
-                    Ok(ManifestEntry {
-                        key: key.clone(),
+                    let n = copied.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n.is_multiple_of(500) {
+                        options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
+                    }
+                    let entry = ManifestEntry {
                         size: read.size,
                         etag: read.etag.clone(),
                         version: read.version.clone(),
                         copy_etag: done.written.etag.clone(),
                         sha256: done.sha256,
                         copy_tag: done.written.entity_tag.clone(),
-                    })
+                        key,
+                    };
+                    Outcome::Entry(entry, true)
                 }
-                .await;
-                match outcome {
-                    Ok(e) => {
-                        let n = copied.fetch_add(1, Ordering::Relaxed) + 1;
-                        bytes.fetch_add(e.size, Ordering::Relaxed);
-                        if n % 500 == 0 {
-                            options.observer.emit(Event::Copied { objects: n, bytes: bytes.load(Ordering::Relaxed), total: None });
-                        }
-                        Ok(Ok(e))
-                    }
-                    Err(e) => Ok(Err((key, e))),
-                }
+                Err(e) => Outcome::Failed(key, e),
             }
-        })
-        .buffer_unordered(options.concurrency)
-        .collect::<Vec<Result<std::result::Result<ManifestEntry, (String, Error)>>>>();
-    // The lister ends when the listing does; it fails only if the copies
-    // stopped listening, which they do not before the listing ends.
-    let (_, outcomes) = futures::join!(lister, copies);
-
-    let mut objects = Vec::with_capacity(outcomes.len());
-    let mut failed = Failures::default();
-    for outcome in outcomes {
-        match outcome? {
-            Ok(entry) => objects.push(entry),
-            Err((key, e)) => failed.push(&key, &e),
         }
-    }
+    };
+    let remove = |key: String, have: ObjectMeta| async move {
+        let condition = DeleteOptions { if_match: have.entity_tag.clone() };
+        match retried(options.attempts, || destination.store.delete_opts(destination.bucket, &have.key, &condition)).await {
+            Ok(()) => Outcome::Removed,
+            Err(e) => Outcome::Failed(key, e),
+        }
+    };
+    // What needs no request is answered at once; the rest is boxed, so the
+    // futures waiting in the window stay small.
+    let outcomes = steps.map(|step| -> Either<Ready<Outcome>, BoxFuture<'_, Outcome>> {
+        let source_key = |m: &ObjectMeta| m.key.as_str().to_owned();
+        let folder_key = |m: &ObjectMeta| m.key.as_str()[strip..].to_owned();
+        match step {
+            Err(e) => Either::Left(ready(Outcome::Failed(String::new(), e))),
+            Ok(Merged::Both(listed, have)) if already_copied(&listed, &have) => Either::Left(ready(Outcome::Entry(skipped(source_key(&listed), &listed, &have), false))),
+            Ok(Merged::Both(listed, _) | Merged::Left(listed)) => Either::Right(copy(source_key(&listed), listed).boxed()),
+            Ok(Merged::LeftAlone(listed)) => Either::Right(
+                async move {
+                    // Where the folder's listing puts this key is not known: ask for it.
+                    let key = source_key(&listed);
+                    let at = match prefixed_key(folder_ref, &key) {
+                        Ok(at) => at,
+                        Err(e) => return Outcome::Failed(key, e),
+                    };
+                    match retried(options.attempts, || destination.store.head(destination.bucket, &at)).await {
+                        Ok(have) if already_copied(&listed, &have) => Outcome::Entry(skipped(key, &listed, &have), false),
+                        Ok(_) => copy(key, listed).await,
+                        Err(e) if e.is_not_found() => copy(key, listed).await,
+                        Err(e) => Outcome::Failed(key, e),
+                    }
+                }
+                .boxed(),
+            ),
+            // A copy in the folder of an object no longer in the source: from an earlier run.
+            Ok(Merged::Right(have)) => Either::Right(remove(folder_key(&have), have).boxed()),
+            Ok(Merged::RightAlone(have)) => Either::Right(
+                async move {
+                    let key = folder_key(&have);
+                    let at = match ObjectKey::new(key.clone()) {
+                        Ok(at) => at,
+                        Err(e) => return Outcome::Failed(key, e),
+                    };
+                    match retried(options.attempts, || source.store.head(source.bucket, &at)).await {
+                        Ok(_) => Outcome::Nothing,
+                        Err(e) if e.is_not_found() => remove(key, have).await,
+                        Err(e) => Outcome::Failed(key, e),
+                    }
+                }
+                .boxed(),
+            ),
+        }
+    });
+    // In key order, with a window of finished copies waiting for a slow one
+    // ahead of them: memory stays bounded whatever the object count.
+    let window = (options.concurrency * 32).clamp(256, 8192);
+    let mut writer = PartWriter::new(destination, shard_folder(layout, id, index, count), options.attempts, options.manifest_part_bytes);
+    let mut failures = Failures::default();
+    let (mut objects, mut bytes, mut skipped_count, mut removed) = (0u64, 0u64, 0u64, 0u64);
+    let fold = async {
+        let mut outcomes = outcomes.buffered(window);
+        while let Some(outcome) = outcomes.next().await {
+            match outcome {
+                Outcome::Entry(entry, copied_now) => {
+                    objects += 1;
+                    bytes += entry.size;
+                    if !copied_now {
+                        skipped_count += 1;
+                    }
+                    // Entries of a failed shard are not needed: its parts are rewritten by the rerun.
+                    if failures.count() == 0 {
+                        writer.push(&entry).await?;
+                    }
+                }
+                Outcome::Removed => removed += 1,
+                Outcome::Nothing => {}
+                Outcome::Failed(key, e) if key.is_empty() => return Err(e),
+                Outcome::Failed(key, e) => failures.push(&key, &e),
+            }
+        }
+        Ok::<(), Error>(())
+    };
+    // The lister ends when the listing does; it fails only if the merge stopped listening.
+    let (_, folded) = futures::join!(lister, fold);
+    folded?;
     let copied = copied.into_inner();
-    options.observer.emit(Event::Copied { objects: copied, bytes: bytes.into_inner(), total: Some(objects.len() as u64 + failed.count()) });
-    if failed.count() > 0 {
+    options.observer.emit(Event::Copied { objects: copied, bytes, total: Some(objects + failures.count()) });
+    if failures.count() > 0 {
         return Err(Error::Verification {
-            what: format!("snapshot {id}"),
+            what: format!("snapshot {id}{}", if count > 1 { format!(" shard {index} of {count}") } else { String::new() }),
             detail: format!(
                 "{} of {} objects failed and no manifest was written (resume it to copy only what is missing): {}",
-                failed.count(),
-                failed.count() + objects.len() as u64,
-                failed.describe()
+                failures.count(),
+                failures.count() + objects,
+                failures.describe()
             ),
         });
     }
-    let order = source.store.key_order();
-    objects.sort_by(|a, b| order.compare(&a.key, &b.key));
-    let total_bytes = objects.iter().map(|e| e.size).sum();
-    let manifest = Manifest {
-        format: 1,
+    let parts = writer.finish().await?;
+    remove_stale_parts(destination, layout, id, index, count, &parts, options.attempts).await?;
+    let record = ShardRecord {
+        format: 2,
         id: id.clone(),
-        source_backend: source.store.backend().to_owned(),
-        source_bucket: source.bucket.to_string(),
-        source_prefix: options.source_prefix.clone(),
-        key_order: order,
-        completed: Timestamp::now(),
-        total_bytes,
+        index,
+        count,
+        range: range.clone(),
+        key_order: source_order,
         objects,
+        total_bytes: bytes,
+        parts: parts.clone(),
+        completed: Timestamp::now(),
     };
-    let json = serde_json::to_vec(&manifest).map_err(|e| Error::Provider {
-        provider: "deploy",
-        operation: "serialize manifest".into(),
-        message: e.to_string(),
-        retryable: false,
-        source: Some(Box::new(e)),
-    })?;
-    let json = Bytes::from(json);
-    let put = || destination.store.put_bytes(destination.bucket, &manifest_key, json.clone());
-    put.retry(retry_policy(options.attempts)).when(Error::is_retryable).await?;
-    let skipped = manifest.objects.len() as u64 - copied;
+    write_json(destination, &record_key, &record, options.attempts).await?;
+    Ok(report(objects, bytes, copied, skipped_count, removed, parts.len(), false))
+}
+
+/// Parts of the shard's folder that this run did not write (an earlier run's, with more parts).
+async fn remove_stale_parts(
+    destination: Location<'_>,
+    layout: &SnapshotLayout,
+    id: &SnapshotId,
+    index: usize,
+    count: usize,
+    parts: &[super::manifest::PartInfo],
+    attempts: usize,
+) -> Result<()> {
+    let folder = shard_folder(layout, id, index, count);
+    let mut listing = list_resilient(destination, ListOptions::prefix(folder), attempts);
+    while let Some(meta) = listing.try_next().await? {
+        if !parts.iter().any(|p| p.key == meta.key.as_str()) {
+            retried(attempts, || destination.store.delete(destination.bucket, &meta.key)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Copy every object of `source` (optionally under a prefix) into
+/// `destination` under `<prefix>/<snapshot id>/`, writing the manifest as it
+/// goes; then write its index, last.
+///
+/// Server-side copies when both are the same store (see [`CopyMode`]);
+/// otherwise a streamed copy with one chunk per copy in flight. Every copy is
+/// conditional on the entity tag (and version) the listing showed, and each
+/// manifest entry is built from what was copied. The source's listing and the
+/// snapshot folder's are merged in key order: objects already in the folder
+/// with the same size and ETag (from an interrupted run, resumed with
+/// [`SnapshotOptions::id`]) are not copied again, and copies of objects no
+/// longer in the source are removed. With [`SnapshotOptions::shards`] above
+/// one, a listing pass splits the source into key ranges copied concurrently
+/// ([`super::plan_shards`], [`snapshot_shard`], [`super::finalize_snapshot`]).
+/// Memory does not grow with the object count.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for bad options or a destination inside the source
+/// (before any request); [`Error::AlreadyExists`] when the snapshot id is
+/// already complete; [`Error::Verification`] naming the objects that failed,
+/// changed or vanished during the snapshot (no index is written then, and a
+/// resume copies only those); listing errors of either store.
+pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions) -> Result<SnapshotReport> {
+    let started = std::time::Instant::now();
+    let mut options = options.clone();
+    let id = options.id.get_or_insert_with(SnapshotId::now).clone();
+    check_options(source, destination, &options, &id)?;
+    refuse_complete(destination, &options.layout, &id, options.attempts).await?;
+    // A resumed snapshot keeps the shards it was planned with.
+    let plan = match super::shards::read_shard_plan(destination, &options.layout, &id).await {
+        Ok(plan) => plan,
+        Err(e) if e.is_not_found() => plan_shards(source, destination, &options, options.shards, Boundaries::Listed).await?,
+        Err(e) => return Err(e),
+    };
+    let limit = AdaptiveLimit::new(options.concurrency);
+    let runs = (0..plan.count).map(|i| run_shard(source, destination, &options, &plan, i, &limit));
+    let mut reports = Vec::with_capacity(plan.count);
+    let mut failed = Vec::new();
+    for outcome in futures::future::join_all(runs).await {
+        match outcome {
+            Ok(r) => reports.push(r),
+            Err(e) => failed.push(e),
+        }
+    }
+    match failed.len() {
+        0 => {}
+        1 => return Err(failed.remove(0)),
+        n => {
+            let all: Vec<String> = failed.iter().map(ToString::to_string).collect();
+            return Err(Error::Verification { what: format!("snapshot {id}"), detail: format!("{n} shards failed: {}", all.join(" | ")) });
+        }
+    }
+    let index = super::finalize_snapshot(destination, &options.layout, &id).await?;
+    let sum = |f: fn(&ShardReport) -> u64| reports.iter().map(f).sum::<u64>();
     Ok(SnapshotReport {
-        id,
-        folder,
-        manifest_key: manifest_key.to_string(),
-        objects: manifest.objects.len() as u64,
-        bytes: total_bytes,
-        copied,
-        skipped,
-        server_side,
+        folder: options.layout.folder(&id),
+        manifest_key: options.layout.manifest_key(&id),
+        objects: index.objects,
+        bytes: index.total_bytes,
+        copied: sum(|r| r.copied),
+        skipped: sum(|r| r.skipped),
+        removed: sum(|r| r.removed),
+        shards: plan.count,
+        parts: index.parts.len(),
+        server_side: source.same_store(&destination) && options.copy_mode == CopyMode::Auto,
         throttled: limit.stats().0,
         lowest_concurrency: limit.stats().1,
         duration: started.elapsed(),
+        id,
     })
+}
+
+/// The range of a shard, for callers that run shards themselves.
+pub fn shard_range(plan: &ShardPlan, index: usize) -> Option<&KeyRange> {
+    plan.ranges.get(index)
 }
