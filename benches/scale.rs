@@ -108,10 +108,7 @@ impl ObjectStore for Synthetic {
     fn backend(&self) -> &'static str {
         "synthetic"
     }
-    async fn plan_bucket(&self, _spec: &BucketSpec) -> Result<Plan> {
-        Ok(Plan::new())
-    }
-    async fn ensure_bucket(&self, _spec: &BucketSpec) -> Result<Plan> {
+    async fn reconcile_bucket(&self, _spec: &BucketSpec, _mode: deploy::Mode) -> Result<Plan> {
         Ok(Plan::new())
     }
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {

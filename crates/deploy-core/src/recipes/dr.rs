@@ -119,7 +119,8 @@ pub async fn dr_backup(database: DatabaseBackup<'_>, source: Location<'_>, backu
 /// The report of backup `id` when it is complete (its manifest exists), having
 /// changed nothing; `None` when it is not.
 async fn complete_backup(database: DatabaseBackup<'_>, backup: Location<'_>, options: &SnapshotOptions, id: &SnapshotId) -> Result<Option<DrBackupReport>> {
-    let manifest = match super::bucket::read_manifest(backup, &options.layout, id).await {
+    // The index alone (object and byte totals): a complete backup of any size is recognised in constant memory.
+    let manifest = match super::bucket::read_manifest_info(backup, &options.layout, id).await {
         Ok(manifest) => manifest,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
@@ -132,7 +133,7 @@ async fn complete_backup(database: DatabaseBackup<'_>, backup: Location<'_>, opt
         }
         DatabaseBackup::RecoveryPoint { .. } | DatabaseBackup::None => None,
     };
-    let objects = manifest.objects.len() as u64;
+    let objects = manifest.objects;
     let bucket = SnapshotReport {
         id: id.clone(),
         folder: options.layout.folder(id),
@@ -141,6 +142,9 @@ async fn complete_backup(database: DatabaseBackup<'_>, backup: Location<'_>, opt
         bytes: manifest.total_bytes,
         copied: 0,
         skipped: objects,
+        removed: 0,
+        shards: manifest.shards,
+        parts: manifest.parts,
         server_side: false,
         throttled: 0,
         lowest_concurrency: options.concurrency,

@@ -143,6 +143,10 @@ pub struct ManifestInfo {
     pub objects: u64,
     /// Bytes in the snapshot.
     pub total_bytes: u64,
+    /// Shards it was taken in (1 for a format-1 manifest).
+    pub shards: usize,
+    /// Manifest parts (1 for a format-1 manifest: one document).
+    pub parts: usize,
 }
 
 #[derive(Clone)]
@@ -328,6 +332,8 @@ pub(super) async fn open_manifest<'a>(backup: Location<'a>, layout: &SnapshotLay
                 completed: m.completed,
                 objects: m.objects.len() as u64,
                 total_bytes: m.total_bytes,
+                shards: 1,
+                parts: 1,
             };
             (info, Entries::Whole(Arc::new(m.objects)))
         }
@@ -343,6 +349,8 @@ pub(super) async fn open_manifest<'a>(backup: Location<'a>, layout: &SnapshotLay
                 completed: index.completed,
                 objects: index.objects,
                 total_bytes: index.total_bytes,
+                shards: index.shards,
+                parts: index.parts.len(),
             };
             (info, Entries::Parts(Arc::new(index.parts)))
         }
