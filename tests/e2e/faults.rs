@@ -151,9 +151,11 @@ async fn snapshot_and_restore_survive_answers_lost_after_the_server_acted() {
     eprintln!("{snap}\n{r}\nproxy: {} requests, {} answers lost after forwarding ({mutating_lost} of mutating requests)", proxy.captured().len(), lost.len());
     assert!(mutating_lost > 20, "too few mutating requests lost after forwarding ({mutating_lost}) to mean anything");
 
-    // One snapshot for the id: one manifest, and the snapshot folder holds exactly the source's keys.
+    // One snapshot for the id: one manifest index (`manifests/<id>.json`; its parts and shard
+    // records live in `manifests/<id>/`), and the snapshot folder holds exactly the source's keys.
     let manifests = direct.list_all(&backup, deploy::object_store::ListOptions::prefix("nightly/manifests/")).await.unwrap();
-    assert_eq!(manifests.len(), 1, "{manifests:?}");
+    let indexes: Vec<&str> = manifests.iter().map(|m| &m.key.as_str()["nightly/manifests/".len()..]).filter(|k| !k.contains('/')).collect();
+    assert_eq!(indexes, [format!("{}.json", snap.id)], "{manifests:?}");
     assert_eq!(deploy::recipes::list_snapshots(Location::new(&direct, &backup), &layout).await.unwrap(), [snap.id.clone()]);
     let folder = layout.folder(&snap.id);
     let copies = direct.list_all(&backup, deploy::object_store::ListOptions::prefix(folder)).await.unwrap();

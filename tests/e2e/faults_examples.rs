@@ -163,7 +163,9 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
     let snapshots = rds.list_snapshots(&ResourceName::new(format!("{p}-db"))?).await?;
     ensure!(snapshots.len() == 1, "database snapshots: {snapshots:?}");
     let manifests = s3.list_objects_v2().bucket(format!("{p}-backup")).prefix("manifests/").send().await?;
+    // One manifest index per id (`manifests/<id>.json`; parts and shard records are under `manifests/<id>/`).
     let manifests: Vec<&str> = manifests.contents().iter().filter_map(|o| o.key()).collect();
-    ensure!(manifests.len() == 1 && manifests[0].contains(&id), "manifests: {manifests:?}");
+    let indexes: Vec<&&str> = manifests.iter().filter(|k| !k["manifests/".len()..].contains('/')).collect();
+    ensure!(indexes.len() == 1 && indexes[0].contains(&id), "manifests: {manifests:?}");
     Ok(())
 }

@@ -83,7 +83,8 @@ pub struct Call {
 #[derive(Default)]
 struct Faults {
     next: u32,
-    by_op: BTreeMap<String, u32>,
+    /// Per operation: calls to let through first, then calls to fail.
+    by_op: BTreeMap<String, (u32, u32)>,
 }
 
 /// All five traits, in memory. See the [module docs](self).
@@ -162,7 +163,13 @@ impl InMemoryCloud {
     /// Fail the next `n` calls of operation `op` (`put`, `copy`, `ensure_database`, ...)
     /// with a retryable error.
     pub fn fail_op(&self, op: &str, n: u32) {
-        lock(&self.inner.faults).by_op.insert(op.to_owned(), n);
+        self.fail_op_after(op, 0, n);
+    }
+
+    /// Let the next `skip` calls of operation `op` through, then fail `n`
+    /// (a failure at a given step: the last `put` of a snapshot is its manifest).
+    pub fn fail_op_after(&self, op: &str, skip: u32, n: u32) {
+        lock(&self.inner.faults).by_op.insert(op.to_owned(), (skip, n));
     }
 
     /// Every call made so far, in order.
@@ -192,9 +199,14 @@ impl InMemoryCloud {
         let injected = if faults.next > 0 {
             faults.next -= 1;
             true
-        } else if let Some(n) = faults.by_op.get_mut(op).filter(|n| **n > 0) {
-            *n -= 1;
-            true
+        } else if let Some((skip, n)) = faults.by_op.get_mut(op).filter(|(_, n)| *n > 0) {
+            if *skip > 0 {
+                *skip -= 1;
+                false
+            } else {
+                *n -= 1;
+                true
+            }
         } else {
             false
         };

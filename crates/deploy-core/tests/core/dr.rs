@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use deploy_core::database::{DatabaseInfo, DatabaseSpec, FinalSnapshot, SnapshotInfo, SnapshotStatus};
 use deploy_core::memory::InMemoryCloud;
 use deploy_core::recipes::dr::snapshot_name;
-use deploy_core::recipes::{DatabaseBackup, Location, SnapshotId, SnapshotLayout, SnapshotOptions, dr_backup, list_snapshots};
+use deploy_core::recipes::{DatabaseBackup, Location, SnapshotId, SnapshotLayout, SnapshotOptions, dr_backup, list_snapshots, snapshot_bucket};
 use deploy_core::{BucketSpec, Confirm, Database, Error, ObjectStore, PasswordRules, PgIdentifier, Plan, ResourceName, RestorePoint, RestoreTarget, Result};
 
 use crate::support::{bucket, filled_bucket, slow_cloud};
@@ -47,11 +47,20 @@ async fn a_resumed_backup_keeps_its_database_snapshot_and_completes_the_bucket()
     let cloud = slow_cloud();
     let (db, src, backup) = setup(&cloud).await;
     let id = SnapshotId::now();
-    // The first run takes the snapshot, copies, then cannot write its manifest.
-    cloud.fail_op("put", 1);
+    // The first run takes the snapshot, copies, then cannot write its manifest's index
+    // (the last of the snapshot's writes: as many as a whole snapshot of the bucket makes, counted on a copy).
+    let puts = {
+        let trial = slow_cloud();
+        let (_, src, backup) = setup(&trial).await;
+        trial.reset_calls();
+        snapshot_bucket(Location::new(&trial, &src), Location::new(&trial, &backup), &options(&id)).await.unwrap();
+        u32::try_from(trial.count("put")).unwrap()
+    };
+    cloud.fail_op_after("put", puts - 1, u32::MAX);
     let err = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
         .await
         .unwrap_err();
+    cloud.fail_op("put", 0);
     assert!(err.is_retryable(), "{err:?}");
     assert_eq!(cloud.count("create_snapshot"), 1);
     assert!(list_snapshots(Location::new(&cloud, &backup), &layout()).await.unwrap().is_empty(), "no manifest yet");
