@@ -36,6 +36,9 @@ pub mod cluster;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod database;
+mod forward;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod object_store;
 pub mod observe;
 pub mod secret_store;
