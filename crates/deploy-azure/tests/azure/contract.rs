@@ -5,8 +5,19 @@
 //! (verb, operationId, the body's definition, status codes, long-running
 //! style) and the definitions of the bodies (a JSON-schema subset: `type`,
 //! `properties`, `required`, `readOnly`, `x-ms-mutability`, `enum`,
-//! `pattern`, `minimum`/`maximum`, `maxItems`, `items`,
-//! `additionalProperties`, `$ref`).
+//! `pattern`, `minLength`/`maxLength`, `minimum`/`maximum`, `maxItems`,
+//! `items`, `additionalProperties`, `$ref`).
+//!
+//! An operation names its status codes (`responses`), whether the spec marks
+//! it `x-ms-long-running-operation` (`longRunning`), the spec's
+//! `final-state-via` where it gives one (`finalStateVia`), and `lro`: how the
+//! fake answers it (`azure-async-operation`: 201/200 to a PUT, 202 (200
+//! where the spec lists no 202) to other verbs, with `Azure-AsyncOperation`; `location`: 202 with `Location`), the
+//! final-state-via where the spec names one and otherwise the service's
+//! known answer (`lroBasis` says which). The resource `name` is a pattern, or
+//! `{ pattern, minLength, maxLength }` from the spec's path parameter; a rule
+//! taken from a description rather than a schema keyword says so
+//! (`x-from-description`).
 //!
 //! [`Contracts::check`] answers every rule a request breaks, each with the
 //! JSON path of the property (`properties.location: not in ServerForUpdate`).
@@ -54,8 +65,30 @@ pub struct Contract {
     /// The api-version the fixture follows.
     pub api_version: String,
     path: Regex,
-    name: Option<Regex>,
+    name: Option<NameRule>,
     doc: Value,
+}
+
+/// The rule of the resource name in the path (the spec's path parameter).
+struct NameRule {
+    pattern: Regex,
+    min: Option<usize>,
+    max: Option<usize>,
+}
+
+impl NameRule {
+    fn of(doc: &Value) -> Option<NameRule> {
+        let length = |k: &str| doc[k].as_u64().map(|n| n as usize);
+        match doc {
+            Value::String(p) => Some(NameRule { pattern: Regex::new(p).unwrap(), min: None, max: None }),
+            Value::Object(_) => Some(NameRule {
+                pattern: Regex::new(doc["pattern"].as_str().expect("name.pattern")).unwrap(),
+                min: length("minLength"),
+                max: length("maxLength"),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// How the service answers one operation, from the spec.
@@ -65,8 +98,12 @@ pub struct Operation {
     pub id: String,
     /// The status codes the spec lists.
     pub responses: Vec<u16>,
-    /// `azure-async-operation`, `location`, or none (synchronous).
+    /// How the fake answers it: `azure-async-operation`, `location`, or none (synchronous).
     pub lro: Option<String>,
+    /// The spec marks it `x-ms-long-running-operation`.
+    pub long_running: bool,
+    /// The spec's `final-state-via`, where it gives one.
+    pub final_state_via: Option<String>,
 }
 
 /// Every contract.
@@ -90,7 +127,7 @@ impl Contracts {
                         resource_type: s("resourceType"),
                         api_version: s("apiVersion"),
                         path: Regex::new(&s("path")).unwrap(),
-                        name: doc["name"].as_str().map(|p| Regex::new(p).unwrap()),
+                        name: NameRule::of(&doc["name"]),
                         doc,
                     }
                 })
@@ -117,6 +154,8 @@ impl Contract {
             id: op["operationId"].as_str().unwrap_or_default().to_owned(),
             responses: op["responses"].as_array().map(|a| a.iter().filter_map(|s| s.as_u64().map(|s| s as u16)).collect()).unwrap_or_default(),
             lro: op["lro"].as_str().map(str::to_owned),
+            long_running: op["longRunning"].as_bool().unwrap_or(false),
+            final_state_via: op["finalStateVia"].as_str().map(str::to_owned),
         })
     }
 
@@ -131,11 +170,19 @@ impl Contract {
         if api_version != Some(self.api_version.as_str()) {
             out.push(format!("api-version {api_version:?}: the contract is {} ({})", self.api_version, self.fixture));
         }
-        if let (Some(re), Some(name)) = (&self.name, self.path.captures(path).and_then(|c| c.name("name"))) {
+        if let (Some(rule), Some(name)) = (&self.name, self.path.captures(path).and_then(|c| c.name("name"))) {
             // Names are matched as sent (the path is lower-cased only for lookup).
             let sent = &path[name.start()..name.end()];
+            let re = &rule.pattern;
             if !re.is_match(sent) && !re.is_match(&sent.to_ascii_lowercase()) {
                 out.push(format!("resource name {sent:?} does not match {}", re.as_str()));
+            }
+            let length = sent.chars().count();
+            if let Some(min) = rule.min.filter(|m| length < *m) {
+                out.push(format!("resource name {sent:?}: {length} characters, at least {min}"));
+            }
+            if let Some(max) = rule.max.filter(|m| length > *m) {
+                out.push(format!("resource name {sent:?}: {length} characters, at most {max}"));
             }
         }
         let Some(op) = self.doc["operations"].get(verb) else {
@@ -191,6 +238,15 @@ impl Contract {
             && !Regex::new(p).unwrap().is_match(s)
         {
             out.push(format!("{at}: {s:?} does not match the pattern {p}"));
+        }
+        if let Some(s) = value.as_str() {
+            let length = s.chars().count() as u64;
+            if let Some(min) = schema["minLength"].as_u64().filter(|m| length < *m) {
+                out.push(format!("{at}: {length} characters, at least {min}"));
+            }
+            if let Some(max) = schema["maxLength"].as_u64().filter(|m| length > *m) {
+                out.push(format!("{at}: {length} characters, at most {max}"));
+            }
         }
         if let Some(n) = value.as_f64() {
             if let Some(min) = schema["minimum"].as_f64().filter(|min| n < *min) {
@@ -307,4 +363,49 @@ fn the_checker_names_the_property_path_of_each_broken_rule() {
     let wrong = pool.check("PUT", "/x/agentpools/p", Some("2024-09-01"), Some(&serde_json::json!({ "properties": { "count": 1001 } })), Mode::Create);
     assert!(wrong.iter().any(|f| f.starts_with("AgentPool.properties.count: 1001 is above the maximum")), "{wrong:?}");
     assert!(!pool.check("PUT", "/x/agentpools/p", Some("2024-08-01"), None, Mode::Create).is_empty());
+    // Name rules of the path parameters, lengths included, and a string's maxLength.
+    let account = "/subscriptions/s/resourcegroups/g/providers/microsoft.storage/storageaccounts/ab";
+    let short = contracts.of(account).unwrap().check("DELETE", account, Some("2023-05-01"), None, Mode::Update);
+    assert_eq!(short, ["resource name \"ab\": 2 characters, at least 3"]);
+    let database = "/subscriptions/s/resourcegroups/g/providers/microsoft.dbforpostgresql/flexibleservers/db1/databases/1app";
+    let digit = contracts.of(database).unwrap().check("DELETE", database, Some("2024-08-01"), None, Mode::Update);
+    assert!(digit.iter().any(|f| f.starts_with("resource name \"1app\" does not match")), "{digit:?}");
+    let lock = "/subscriptions/s/resourcegroups/g/providers/microsoft.authorization/locks/keep";
+    let notes = serde_json::json!({ "properties": { "level": "CanNotDelete", "notes": "n".repeat(513) } });
+    let long = contracts.of(lock).unwrap().check("PUT", lock, Some("2020-05-01"), Some(&notes), Mode::Create);
+    assert_eq!(long, ["ManagementLockObject.properties.notes: 513 characters, at most 512"]);
+}
+
+#[test]
+fn every_operation_is_long_running_as_its_spec_says_and_the_fake_answers_a_listed_status() {
+    let contracts = Contracts::load();
+    for c in contracts.all() {
+        for (verb, op) in c.doc["operations"].as_object().unwrap() {
+            let o = c.operation(verb).unwrap();
+            let at = format!("{}: {verb} {}", c.fixture, o.id);
+            assert!(!o.id.is_empty() && !o.responses.is_empty(), "{at}: operationId and responses");
+            assert!(op["longRunning"].is_boolean(), "{at}: longRunning, as the spec marks it");
+            match (&o.lro, o.long_running) {
+                (Some(style), true) => assert!(["azure-async-operation", "location"].contains(&style.as_str()), "{at}: {style}"),
+                (Some(_), false) => panic!("{at}: a polling style on an operation the spec does not mark long-running"),
+                (None, true) => panic!("{at}: long-running in the spec, but the fake would answer it synchronously"),
+                (None, false) => {}
+            }
+            match &o.final_state_via {
+                Some(via) => assert_eq!(o.lro.as_ref(), Some(via), "{at}: the fake polls where the spec reads the final state"),
+                None if o.lro.is_some() => assert!(op["lroBasis"].is_string(), "{at}: no final-state-via: lroBasis says why this style"),
+                None => {}
+            }
+            // The status the fake answers in the spec's style (fake_arm.rs, `Responder::answer`) is one the spec lists.
+            let listed = |any: &[u16]| any.iter().any(|s| o.responses.contains(s));
+            let ok = match (o.lro.as_deref(), verb.as_str()) {
+                (Some("location"), _) => listed(&[202]),
+                (_, "PUT") => listed(&[201, 200]),
+                (Some(_), _) => listed(&[202, 200]),
+                (None, "DELETE") => listed(&[200, 204]),
+                (None, _) => listed(&[200]),
+            };
+            assert!(ok, "{at}: the fake's answer is not among {:?}", o.responses);
+        }
+    }
 }
