@@ -38,15 +38,10 @@ fn password_class(c: char) -> usize {
 }
 
 impl PasswordRules {
-    /// The SIMPHERA preset: 8 to 128 characters, none of `/ ' " @`. SIMPHERA's
-    /// password becomes the RDS master password, so this is [`PasswordRules::rds_master`],
-    /// which also refuses spaces and anything but printable ASCII.
-    pub fn simphera() -> Self {
-        PasswordRules::rds_master()
-    }
-
     /// The master password of RDS for PostgreSQL: 8 to 128 printable ASCII
-    /// characters, none of `/ ' " @` and no space.
+    /// characters, none of `/ ' " @` and no space. The default rules: a password
+    /// that follows them is also accepted by the other presets' length and
+    /// character limits.
     pub fn rds_master() -> Self {
         PasswordRules {
             min_len: 8,
@@ -153,7 +148,7 @@ impl PasswordRules {
 
 impl Default for PasswordRules {
     fn default() -> Self {
-        PasswordRules::simphera()
+        PasswordRules::rds_master()
     }
 }
 

@@ -32,9 +32,8 @@ fn bad_password(rules: &PasswordRules, value: &str, problem: &str) {
     assert_no_piece_of(&format!("{err} {err:?}"), value);
 }
 
-fn all_presets() -> [(&'static str, PasswordRules); 3] {
+fn all_presets() -> [(&'static str, PasswordRules); 2] {
     [
-        ("simphera", PasswordRules::simphera()),
         ("rds_master", PasswordRules::rds_master()),
         ("azure_postgres", PasswordRules::azure_postgres()),
     ]
@@ -47,8 +46,7 @@ fn password_presets() {
     assert_eq!(rds.forbidden, "/'\"@");
     assert!(rds.printable_ascii_only);
     assert_eq!(rds.min_classes, 0);
-    assert_eq!(PasswordRules::simphera(), rds);
-    assert_eq!(PasswordRules::default(), PasswordRules::simphera());
+    assert_eq!(PasswordRules::default(), rds);
     let azure = PasswordRules::azure_postgres();
     assert_eq!((azure.min_len, azure.max_len), (8, 128));
     assert_eq!(azure.forbidden, "");
@@ -58,7 +56,7 @@ fn password_presets() {
 #[test]
 fn password_rule_sentences() {
     assert_eq!(
-        PasswordRules::simphera().describe(),
+        PasswordRules::rds_master().describe(),
         "passwords: 8-128 characters, none of / ' \" @, printable ASCII without spaces"
     );
     assert_eq!(
@@ -92,7 +90,7 @@ fn password_length_edges() {
         bad_password(&rules, "", "has fewer than 8 characters");
     }
     // characters, not bytes
-    let loose = PasswordRules { printable_ascii_only: false, ..PasswordRules::simphera() };
+    let loose = PasswordRules { printable_ascii_only: false, ..PasswordRules::rds_master() };
     assert!(loose.check(&"é".repeat(8)).is_ok());
     assert!(loose.check(&"é".repeat(128)).is_ok());
     bad_password(&loose, &"é".repeat(7), "has fewer than 8 characters");
@@ -100,7 +98,7 @@ fn password_length_edges() {
 
 #[test]
 fn password_forbidden_characters() {
-    for rules in [PasswordRules::simphera(), PasswordRules::rds_master()] {
+    for rules in [PasswordRules::rds_master(), PasswordRules::rds_master()] {
         for c in ['/', '\'', '"', '@'] {
             let value = format!("{SENTINEL}{c}");
             bad_password(&rules, &value, "contains a forbidden character");
@@ -138,12 +136,12 @@ fn password_classes() {
     assert!(all.check("aB3$aaaa").is_ok());
     bad_password(&all, "aB3xaaaa", "has characters of fewer than 4 of the 4 classes");
     // no class rule: one class is enough
-    assert!(PasswordRules::simphera().check("aaaaaaaa").is_ok());
+    assert!(PasswordRules::rds_master().check("aaaaaaaa").is_ok());
 }
 
 #[test]
 fn password_never_shows_its_value() {
-    let password = Password::new(SENTINEL, &PasswordRules::simphera()).unwrap();
+    let password = Password::new(SENTINEL, &PasswordRules::rds_master()).unwrap();
     assert_eq!(format!("{password:?}"), "Password(<redacted>)");
     assert_eq!(password.to_string(), "<redacted>");
     assert_eq!(format!("{password:#?}"), "Password(<redacted>)");
@@ -222,7 +220,7 @@ fn password_generate_meets_every_class_rule() {
 
 #[test]
 fn password_generate_errors() {
-    let rules = PasswordRules::simphera();
+    let rules = PasswordRules::rds_master();
     let rule = rules.describe();
     assert_invalid(rules.generate(7), "length", "is 7, outside 8-128", &rule);
     assert_invalid(rules.generate(129), "length", "is 129, outside 8-128", &rule);
@@ -239,6 +237,6 @@ fn password_generate_errors() {
     assert_invalid(five.generate(8), "password_rules", "leave too few", &five.describe());
     let short = PasswordRules { min_len: 2, min_classes: 3, ..PasswordRules::azure_postgres() };
     assert_invalid(short.generate(2), "password_rules", "for a password of 2 characters", &short.describe());
-    let nothing = PasswordRules { forbidden: ('!'..='~').collect(), ..PasswordRules::simphera() };
+    let nothing = PasswordRules { forbidden: ('!'..='~').collect(), ..PasswordRules::rds_master() };
     assert_invalid(nothing.generate(8), "password_rules", "leave too few", &nothing.describe());
 }
