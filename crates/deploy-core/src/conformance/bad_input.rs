@@ -13,6 +13,9 @@ use crate::database::{Database, DatabaseSpec, RestorePoint, RestoreTarget};
 use crate::error::{Error, Result};
 use crate::validate::{CidrBlock, CronSchedule, PgIdentifier, ResourceName, RetentionDays};
 
+/// One fault put into a valid spec.
+type Edit<S> = Box<dyn Fn(&mut S)>;
+
 fn field_of<T: std::fmt::Debug>(what: &str, r: Result<T>) -> String {
     match r {
         Err(Error::InvalidInput { field, problem, rule }) => {
@@ -65,7 +68,7 @@ pub async fn bad_specs(
 ) -> usize {
     let ((database, db_suite), (clusters, cluster_suite)) = (database, clusters);
     let mut n = 0;
-    let db_cases: Vec<(&str, Box<dyn Fn(&mut DatabaseSpec)>)> = vec![
+    let db_cases: Vec<(&str, Edit<DatabaseSpec>)> = vec![
         ("storage_gib", Box::new(|s| s.storage_gib = 10)),
         ("storage_gib", Box::new(|s| s.storage_gib = 70_000)),
         ("max_storage_gib", Box::new(|s| s.max_storage_gib = Some(20))),
@@ -86,7 +89,7 @@ pub async fn bad_specs(
         assert_eq!(field_of(field, database.ensure_database(&spec).await), field);
         n += 1;
     }
-    let cluster_cases: Vec<(&str, Box<dyn Fn(&mut ClusterSpec)>)> = vec![
+    let cluster_cases: Vec<(&str, Edit<ClusterSpec>)> = vec![
         ("node_pools[0].min", Box::new(|s| s.node_pools[0].min = 4)),
         ("node_pools[0].desired", Box::new(|s| s.node_pools[0].desired = 9)),
         (
@@ -119,7 +122,7 @@ pub async fn bad_specs(
         assert_eq!(field_of(field, clusters.ensure_cluster(&spec).await), field);
         n += 1;
     }
-    let backup_cases: Vec<(&str, Box<dyn Fn(&mut BackupSpec)>)> = vec![
+    let backup_cases: Vec<(&str, Edit<BackupSpec>)> = vec![
         ("plan.rules[0].retention", Box::new(|s| plan(s).rules[0].retention = RetentionDays::new(40).expect("days"))),
         ("plan.rules", Box::new(|s| plan(s).rules.clear())),
         ("plan.resources[0]", Box::new(|s| plan(s).resources = vec![" ".into()])),
