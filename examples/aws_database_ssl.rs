@@ -90,7 +90,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
             &spec.name,
             &secrets,
             &secret,
-            &deploy::PasswordRules::simphera(),
+            &deploy::PasswordRules::rds_master(),
             aws_support::PASSWORD_LENGTH,
         )
         .await?;

@@ -227,7 +227,7 @@ pub async fn ensure_admin_password(
         description: Some(format!("administrator password of {what} {}", spec.name)),
         ..Default::default()
     };
-    let rules = deploy::PasswordRules::simphera();
+    let rules = deploy::PasswordRules::rds_master();
     if secrets.ensure_password(&secret, &rules, PASSWORD_LENGTH, &options).await?.changed {
         done.push(deploy::Change::create("secret", secret.as_str()));
     }

@@ -135,7 +135,7 @@ async fn aws_database_ssl_makes_a_tls_only_protected_instance() -> Result<()> {
 
     let secret = SecretsManagerStore::new(&sdk).get_secret(&SecretName::new(format!("{p}-db-admin"))?).await?;
     let password = secret.value.expose_secret();
-    deploy::PasswordRules::simphera().check(password)?;
+    deploy::PasswordRules::rds_master().check(password)?;
     for r in [&first, &second] {
         ensure!(!r.stdout.contains(password) && !r.stderr.contains(password), "the admin password was printed");
     }

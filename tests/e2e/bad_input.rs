@@ -5,7 +5,7 @@
 
 use anyhow::{Result, ensure};
 use deploy::Database as _;
-use deploy::conformance::{Names, bad_restore_times, bad_specs};
+use deploy::conformance::{ClusterSuite, DatabaseSuite, Names, bad_restore_times, bad_specs};
 use deploy_aws::AwsBackends;
 use deploy_aws::eks::EksRoles;
 
@@ -19,7 +19,8 @@ async fn bad_specs_never_reach_the_wire() -> Result<()> {
     let aws = AwsBackends::from_conf(&MotoConfig { endpoint: proxy.endpoint() }.sdk_config().await);
     let roles = EksRoles { cluster_role_arn: "arn:aws:iam::123456789012:role/c".into(), node_role_arn: "arn:aws:iam::123456789012:role/n".into() };
     let names = Names::unique();
-    let n = bad_specs(&aws.rds(), &aws.eks(roles), &aws.backup(), &names).await;
+    let (db_suite, cluster_suite) = (DatabaseSuite::postgres("15", "db.t3.micro", &deploy::PasswordRules::rds_master()), ClusterSuite::new("1.31", "m5.large"));
+    let n = bad_specs((&aws.rds(), &db_suite), (&aws.eks(roles), &cluster_suite), &aws.backup(), &names).await;
     // One read is expected: a missing admin password is bad input only when the
     // instance has to be created, which RDS learns from one DescribeDBInstances.
     let reached: Vec<String> =

@@ -35,7 +35,7 @@ fn yes() -> bool {
 }
 
 impl Default for EndpointAccess {
-    /// Private and public, as the Vectice runbook asks.
+    /// Private and public.
     fn default() -> Self {
         EndpointAccess { public: true, private: true, public_cidrs: Vec::new() }
     }

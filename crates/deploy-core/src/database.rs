@@ -633,7 +633,7 @@ pub struct RestoreTarget {
     /// Deletion protection of the new instance (default on).
     pub deletion_protection: bool,
     /// Network placement; `None` copies the source's (subnet group and security
-    /// groups on AWS, as the SIMPHERA runbook advises).
+    /// groups on AWS).
     pub network: Option<DatabaseNetwork>,
     /// The size; `None` keeps the source's.
     pub instance_class: Option<String>,

@@ -35,7 +35,7 @@ use crate::validate::{PasswordRules, PgIdentifier, ResourceName, SecretName};
 pub struct GeneratedSecret {
     /// The secret's name.
     pub name: SecretName,
-    /// The rules a generated value follows (default: the SIMPHERA preset).
+    /// The rules a generated value follows (default: [`PasswordRules::rds_master`]).
     #[serde(default)]
     pub rules: PasswordRules,
     /// The generated value's length (default 32).
@@ -48,7 +48,7 @@ fn default_length() -> usize {
 }
 
 /// A database inside an instance, created by the bootstrap (`deploy-k8s` or
-/// direct): the Vectice runbook's `vectice` and `keycloak`.
+/// direct), such as an application's own database and its identity provider's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationDatabase {

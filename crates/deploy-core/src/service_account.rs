@@ -5,12 +5,12 @@
 //! ```
 //! use deploy_core::{IrsaRoleAnnotation, ServiceAccountRef};
 //!
-//! let sa = ServiceAccountRef::new("deeploy", "deeploy-app")?;
-//! assert_eq!(sa.subject(), "system:serviceaccount:deeploy:deeploy-app");
-//! let role = IrsaRoleAnnotation::new("arn:aws:iam::123456789012:role/deeploy-app")?;
+//! let sa = ServiceAccountRef::new("shop", "shop-api")?;
+//! assert_eq!(sa.subject(), "system:serviceaccount:shop:shop-api");
+//! let role = IrsaRoleAnnotation::new("arn:aws:iam::123456789012:role/shop-api")?;
 //! let yaml = sa.to_yaml(&role.annotations());
-//! assert!(yaml.contains(r#""eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/deeploy-app""#));
-//! assert!(ServiceAccountRef::new("deeploy", "Bad_Name").is_err());
+//! assert!(yaml.contains(r#""eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/shop-api""#));
+//! assert!(ServiceAccountRef::new("shop", "Bad_Name").is_err());
 //! # Ok::<(), deploy_core::Error>(())
 //! ```
 

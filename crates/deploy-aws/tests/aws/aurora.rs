@@ -276,3 +276,14 @@ async fn bad_topology_and_engine_input_fails_before_any_request() {
     assert!(matches!(&e, Error::NotSupported { field, .. } if field == "topology.readers"), "{e}");
     assert!(log.requests().is_empty(), "requests were made: {:?}", log.requests());
 }
+
+/// The core Database suite on an Aurora PostgreSQL cluster (no storage
+/// ceiling: Aurora storage grows by itself).
+#[tokio::test]
+async fn conformance_database_on_aurora() {
+    let conf = moto!("aurora::conformance_database_on_aurora");
+    let mut suite = deploy_core::conformance::DatabaseSuite::postgres("15", "db.r6g.large", &PasswordRules::rds_master());
+    suite.spec.engine = Engine::AuroraPostgresql;
+    suite.spec.max_storage_gib = None;
+    suite.run(&rds(&conf, &RequestLog::new()), &names()).await;
+}

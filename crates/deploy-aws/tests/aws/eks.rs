@@ -27,7 +27,7 @@ async fn eks(conf: &aws_config::SdkConfig, log: &RequestLog, prefix: &str) -> Ek
 async fn conformance_cluster() {
     let conf = moto!("eks::conformance_cluster");
     let n = names();
-    deploy_core::conformance::cluster(&eks(&conf, &RequestLog::new(), n.prefix()).await, &n).await;
+    deploy_core::conformance::ClusterSuite::new("1.31", "m5.large").run(&eks(&conf, &RequestLog::new(), n.prefix()).await, &n).await;
 }
 
 #[tokio::test]

@@ -44,7 +44,8 @@ fn updated_fields(plan: &deploy_core::Plan) -> Vec<String> {
 #[tokio::test]
 async fn conformance_database() {
     let conf = moto!("rds::conformance_database");
-    deploy_core::conformance::database(&rds(&conf, &RequestLog::new()), &names()).await;
+    let suite = deploy_core::conformance::DatabaseSuite::postgres("15", "db.t3.micro", &PasswordRules::rds_master());
+    suite.run(&rds(&conf, &RequestLog::new()), &names()).await;
 }
 
 #[tokio::test]
@@ -244,7 +245,7 @@ async fn the_admin_password_rotates_through_a_pending_secret_and_survives_a_fail
     };
 
     log.clear();
-    rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::simphera(), 24).await.unwrap();
+    rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::rds_master(), 24).await.unwrap();
     let second = value(secret.clone()).await;
     assert_ne!(second, first.expose());
     let ops: Vec<String> = log.mutating().iter().map(|r| r.operation.clone()).collect();
@@ -253,11 +254,11 @@ async fn the_admin_password_rotates_through_a_pending_secret_and_survives_a_fail
     assert!(!secrets.secret_exists(&pending).await.unwrap());
 
     modify.arm(1);
-    rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::simphera(), 24).await.unwrap_err();
+    rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::rds_master(), 24).await.unwrap_err();
     assert_eq!(modify.hits(), 1);
     assert_eq!(value(secret.clone()).await, second, "the secret changed before the instance took the password");
     let third = value(pending.clone()).await;
-    let finished = rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::simphera(), 24).await.unwrap();
+    let finished = rotate_admin_password(&db, &spec.name, &secrets, &secret, &PasswordRules::rds_master(), 24).await.unwrap();
     assert!(finished.resumed);
     assert_eq!(value(secret.clone()).await, third);
     assert!(!secrets.secret_exists(&pending).await.unwrap());

@@ -59,7 +59,7 @@ async fn ensure_password_generates_once_to_the_rules() {
     let log = RequestLog::new();
     let store = AwsBackends::from_conf(&conf).with_request_log(&log).secrets();
     let name = names().secret("pg-admin");
-    let rules = PasswordRules::simphera();
+    let rules = PasswordRules::rds_master();
     let made = store.ensure_password(&name, &rules, 32, &PutSecretOptions::default()).await.unwrap();
     assert!(made.changed);
     let value = store.get_secret(&name).await.unwrap();
@@ -105,7 +105,7 @@ async fn bad_input_fails_before_any_request() {
     let log = RequestLog::new();
     let store = AwsBackends::from_conf(&conf).with_request_log(&log).secrets();
     let name = SecretName::new("never-written").unwrap();
-    let e = store.ensure_password(&name, &PasswordRules::simphera(), 4, &PutSecretOptions::default()).await.unwrap_err();
+    let e = store.ensure_password(&name, &PasswordRules::rds_master(), 4, &PutSecretOptions::default()).await.unwrap_err();
     assert_eq!(e.invalid_field(), Some("length"), "{e:?}");
     let e = store.schedule_deletion(&name, 3, &Confirm::new(name.as_str())).await.unwrap_err();
     assert_eq!(e.invalid_field(), Some("recovery_window_days"), "{e:?}");

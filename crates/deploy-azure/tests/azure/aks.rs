@@ -276,3 +276,20 @@ async fn the_autoscaled_count_is_left_alone_unless_outside_min_max() {
     aks.ensure_cluster(&spec).await.unwrap();
     assert_eq!((fake.count("PATCH"), fake.count("PUT")), (1, 0), "{:?}", fake.requests());
 }
+
+/// The core Cluster suite on AKS: an Azure VM size; the pools are created with
+/// the cluster (one planned creation).
+#[tokio::test]
+async fn conformance_cluster_on_aks() {
+    let fake = FakeArm::start().await;
+    fake.set_lro(Lro::AsyncOperation {
+        polls: 1,
+        retry_after: 0,
+    });
+    let aks = AksClusters::new(fake.client(), "conformance-rg", "westeurope").unwrap();
+    deploy_core::conformance::ClusterSuite::new("1.31", "Standard_D4s_v5")
+        .with_pools_in_cluster_create()
+        .run(&aks, &deploy_core::conformance::Names::unique())
+        .await;
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}

@@ -333,3 +333,28 @@ async fn a_stopped_server_is_reported_at_once_or_started_on_request() {
     assert!(fake.requests().iter().any(|r| r == &format!("POST {id}/start")), "{:?}", fake.requests());
     assert_eq!(fake.resource(&id).unwrap()["properties"]["state"], "Ready");
 }
+
+/// The core Database suite on flexible servers: an Azure size, storage and
+/// password rules; no manual snapshots (refused as `NotSupported`), restores to
+/// a point in time.
+#[tokio::test]
+async fn conformance_database_on_flexible_servers() {
+    let fake = FakeArm::start().await;
+    fake.set_lro(Lro::AsyncOperation {
+        polls: 1,
+        retry_after: 0,
+    });
+    let servers = FlexibleServers::new(fake.client(), "conformance-rg", "westeurope").unwrap();
+    let mut suite = deploy_core::conformance::DatabaseSuite::postgres(
+        "16",
+        "Standard_D2ds_v4",
+        &PasswordRules::azure_postgres(),
+    )
+    .without_snapshots();
+    suite.spec.storage_gib = 32;
+    suite.spec.max_storage_gib = Some(32767);
+    suite
+        .run(&servers, &deploy_core::conformance::Names::unique())
+        .await;
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}

@@ -14,8 +14,8 @@
 //!     .with_password(std::env::var("PGPASSWORD").unwrap_or_default().into())
 //!     .with_ca_file("/etc/ssl/rds-global-bundle.pem");
 //! let spec = BootstrapSpec::new()
-//!     .role(RoleSpec::login(PgIdentifier::new("vectice")?))
-//!     .database(DatabaseSetup::new(PgIdentifier::new("vectice")?, PgIdentifier::new("vectice")?));
+//!     .role(RoleSpec::login(PgIdentifier::new("app")?))
+//!     .database(DatabaseSetup::new(PgIdentifier::new("app")?, PgIdentifier::new("app")?));
 //! let changes = Bootstrapper::new(connection).ensure(&spec).await?;
 //! println!("{changes}");
 //! # Ok(()) }

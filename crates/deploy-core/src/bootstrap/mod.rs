@@ -23,9 +23,9 @@
 //! # fn main() -> deploy_core::Result<()> {
 //! let id = |s: &str| PgIdentifier::new(s);
 //! let spec = BootstrapSpec::new()
-//!     .role(RoleSpec::login(id("vectice")?))
-//!     .role(RoleSpec::login(id("deeploy")?))
-//!     .database(DatabaseSetup::new(id("vectice")?, id("vectice")?).extension(id("unaccent")?).read_write(id("deeploy")?));
+//!     .role(RoleSpec::login(id("app")?))
+//!     .role(RoleSpec::login(id("app_rw")?))
+//!     .database(DatabaseSetup::new(id("app")?, id("app")?).extension(id("unaccent")?).read_write(id("app_rw")?));
 //! spec.validate()?;
 //! let script = spec.psql_script()?;
 //! assert!(script.text().contains(r#"\gexec"#));
@@ -204,7 +204,7 @@ impl DatabaseSetup {
         self
     }
 
-    /// A dedicated read-write user (the Deeploy seed's `deeploy`): `CONNECT`,
+    /// A dedicated read-write user: `CONNECT`,
     /// `USAGE` on schema `public` and read-write on its tables and sequences.
     #[must_use]
     pub fn read_write(self, role: PgIdentifier) -> Self {

@@ -9,7 +9,7 @@
 ///
 /// ```
 /// use deploy_core::bootstrap::quote::ident;
-/// assert_eq!(ident("Vectice"), r#""Vectice""#);
+/// assert_eq!(ident("MixedCase"), r#""MixedCase""#);
 /// assert_eq!(ident(r#"a"b"#), r#""a""b""#);
 /// ```
 pub fn ident(name: &str) -> String {

@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::Names;
+use super::{ClusterSuite, DatabaseSuite, Names};
 use crate::backup::{BackupPlanSpec, BackupRule, BackupSpec, BackupVault, VaultSpec};
 use crate::cluster::{Cluster, ClusterSpec, EndpointAccess};
 use crate::database::{Database, DatabaseSpec, RestorePoint, RestoreTarget};
 use crate::error::{Error, Result};
-use crate::validate::{CidrBlock, CronSchedule, PasswordRules, PgIdentifier, ResourceName, RetentionDays};
+use crate::validate::{CidrBlock, CronSchedule, PgIdentifier, ResourceName, RetentionDays};
+
+/// One fault put into a valid spec.
+type Edit<S> = Box<dyn Fn(&mut S)>;
 
 fn field_of<T: std::fmt::Debug>(what: &str, r: Result<T>) -> String {
     match r {
@@ -23,15 +26,14 @@ fn field_of<T: std::fmt::Debug>(what: &str, r: Result<T>) -> String {
     }
 }
 
-fn db(names: &Names) -> DatabaseSpec {
-    let mut spec = DatabaseSpec::postgres(names.resource("bad-db"), "15", "db.t3.micro", PgIdentifier::new("admin").expect("name"));
-    spec.admin_password = Some(PasswordRules::simphera().generate(16).expect("password"));
-    spec
+/// The database suite's valid spec, under a name of its own.
+fn db(suite: &DatabaseSuite, names: &Names) -> DatabaseSpec {
+    DatabaseSpec { name: names.resource("bad-db"), ..suite.spec(names) }
 }
 
 /// The cluster suite's valid spec, under a name of its own.
-fn cluster(names: &Names) -> ClusterSpec {
-    ClusterSpec { name: names.resource("bad-cluster"), ..super::cluster::conformance_spec(names) }
+fn cluster(suite: &ClusterSuite, names: &Names) -> ClusterSpec {
+    ClusterSpec { name: names.resource("bad-cluster"), ..suite.spec(names) }
 }
 
 fn backup(names: &Names) -> BackupSpec {
@@ -52,14 +54,21 @@ fn backup(names: &Names) -> BackupSpec {
 }
 
 /// Bad database, cluster and backup specs (23 of them), each refused by
-/// `ensure_*` naming its field. Answers how many were checked; the caller
-/// asserts that none of them reached its backend.
+/// `ensure_*` naming its field: each is the valid spec of the backend's
+/// [`DatabaseSuite`] or [`ClusterSuite`] with one fault. Answers how many were
+/// checked; the caller asserts that none of them reached its backend.
 ///
 /// # Panics
 /// When a spec is accepted or refused otherwise.
-pub async fn bad_specs(database: &dyn Database, clusters: &dyn Cluster, backups: &dyn BackupVault, names: &Names) -> usize {
+pub async fn bad_specs(
+    database: (&dyn Database, &DatabaseSuite),
+    clusters: (&dyn Cluster, &ClusterSuite),
+    backups: &dyn BackupVault,
+    names: &Names,
+) -> usize {
+    let ((database, db_suite), (clusters, cluster_suite)) = (database, clusters);
     let mut n = 0;
-    let db_cases: Vec<(&str, Box<dyn Fn(&mut DatabaseSpec)>)> = vec![
+    let db_cases: Vec<(&str, Edit<DatabaseSpec>)> = vec![
         ("storage_gib", Box::new(|s| s.storage_gib = 10)),
         ("storage_gib", Box::new(|s| s.storage_gib = 70_000)),
         ("max_storage_gib", Box::new(|s| s.max_storage_gib = Some(20))),
@@ -75,12 +84,12 @@ pub async fn bad_specs(database: &dyn Database, clusters: &dyn Cluster, backups:
         ("admin_password", Box::new(|s| s.admin_password = None)),
     ];
     for (field, edit) in db_cases {
-        let mut spec = db(names);
+        let mut spec = db(db_suite, names);
         edit(&mut spec);
         assert_eq!(field_of(field, database.ensure_database(&spec).await), field);
         n += 1;
     }
-    let cluster_cases: Vec<(&str, Box<dyn Fn(&mut ClusterSpec)>)> = vec![
+    let cluster_cases: Vec<(&str, Edit<ClusterSpec>)> = vec![
         ("node_pools[0].min", Box::new(|s| s.node_pools[0].min = 4)),
         ("node_pools[0].desired", Box::new(|s| s.node_pools[0].desired = 9)),
         (
@@ -108,12 +117,12 @@ pub async fn bad_specs(database: &dyn Database, clusters: &dyn Cluster, backups:
         ),
     ];
     for (field, edit) in cluster_cases {
-        let mut spec = cluster(names);
+        let mut spec = cluster(cluster_suite, names);
         edit(&mut spec);
         assert_eq!(field_of(field, clusters.ensure_cluster(&spec).await), field);
         n += 1;
     }
-    let backup_cases: Vec<(&str, Box<dyn Fn(&mut BackupSpec)>)> = vec![
+    let backup_cases: Vec<(&str, Edit<BackupSpec>)> = vec![
         ("plan.rules[0].retention", Box::new(|s| plan(s).rules[0].retention = RetentionDays::new(40).expect("days"))),
         ("plan.rules", Box::new(|s| plan(s).rules.clear())),
         ("plan.resources[0]", Box::new(|s| plan(s).resources = vec![" ".into()])),

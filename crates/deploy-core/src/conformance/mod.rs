@@ -5,6 +5,10 @@
 //! Each suite is an `async fn` taking the backend as `&dyn Trait` and a
 //! [`Names`] that keeps its resources apart from other runs; it panics with a
 //! message saying what the backend got wrong. Each sub-check is public too.
+//! The suites that create sized resources take their specs from the backend
+//! under test ([`DatabaseSuite`], [`ClusterSuite`]: instance classes,
+//! versions, password rules, and what the backend legitimately does not do),
+//! so that every backend of every trait runs them.
 
 mod backup;
 mod bad_input;
@@ -16,8 +20,8 @@ mod secrets;
 
 pub use backup::{backup_recovery_points, backup_vault_and_plan};
 pub use bad_input::{bad_restore_times, bad_specs};
-pub use cluster::cluster;
-pub use database::database;
+pub use cluster::ClusterSuite;
+pub use database::DatabaseSuite;
 pub use objects::{
     awkward_keys, copy_objects, delete_bucket_needs_confirmation, delete_objects, ensure_bucket_idempotent, listing, not_found,
     object_store, streaming,

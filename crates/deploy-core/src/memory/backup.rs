@@ -77,29 +77,21 @@ impl BackupVault for InMemoryCloud {
     }
 
     async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
-        match mode {
-            Mode::Plan => {
-                let plan = self.backup_plan(spec)?;
-                self.enter("plan_backup", false)?;
-                Ok(plan)
-            }
-            Mode::Apply => {
-                let plan = self.backup_plan(spec)?;
-                self.enter("ensure_backup", plan.has_mutations())?;
-                if plan.has_mutations() {
-                    let mut state = self.state();
-                    let vault = state
-                        .vaults
-                        .entry(spec.vault.name.as_str().to_owned())
-                        .or_insert_with(|| MemVault { spec: spec.vault.clone(), points: Vec::new() });
-                    vault.spec.tags = spec.vault.tags.clone();
-                    if let Some(p) = &spec.plan {
-                        state.plans.insert(p.name.as_str().to_owned(), BackupPlanSpec::clone(p));
-                    }
-                }
-                Ok(plan)
+        let plan = self.backup_plan(spec)?;
+        let apply = mode.is_apply();
+        self.enter(if apply { "ensure_backup" } else { "plan_backup" }, apply && plan.has_mutations())?;
+        if apply && plan.has_mutations() {
+            let mut state = self.state();
+            let vault = state
+                .vaults
+                .entry(spec.vault.name.as_str().to_owned())
+                .or_insert_with(|| MemVault { spec: spec.vault.clone(), points: Vec::new() });
+            vault.spec.tags = spec.vault.tags.clone();
+            if let Some(p) = &spec.plan {
+                state.plans.insert(p.name.as_str().to_owned(), BackupPlanSpec::clone(p));
             }
         }
+        Ok(plan)
     }
 
     async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo> {

@@ -81,6 +81,59 @@ impl InMemoryCloud {
         })
     }
 
+    /// Make the mutations of `plan` (planned against the state now) on the cluster of `spec`.
+    fn apply_cluster(&self, spec: &ClusterSpec, plan: &Plan) {
+        let until = self.ready_at();
+        let mut state = self.state();
+        let cluster = state.clusters.entry(spec.name.as_str().to_owned()).or_insert_with(|| MemCluster {
+            info: ClusterInfo {
+                name: spec.name.clone(),
+                status: ClusterStatus::Creating,
+                version: spec.version.clone(),
+                endpoint: Some(format!("https://{}.k8s.memory.invalid", spec.name)),
+                endpoint_access: spec.endpoint_access.clone(),
+                secrets_encryption_key: spec.secrets_encryption_key.clone(),
+                node_pools: Vec::new(),
+                tags: spec.tags.clone(),
+            },
+            pending: Pending::new(until, "creating"),
+            pools: Vec::new(),
+        });
+        for change in plan.changes.iter().filter(|c| c.is_mutation()) {
+            match (change.kind.as_str(), &change.action) {
+                ("cluster", Action::Update { .. }) => {
+                    cluster.info.version = spec.version.clone();
+                    cluster.info.endpoint_access = spec.endpoint_access.clone();
+                    cluster.info.tags = spec.tags.clone();
+                    cluster.pending = Pending::new(until, "updating");
+                }
+                ("node pool", action) => {
+                    let pool_name = change.name.rsplit('/').next().unwrap_or_default();
+                    let Some(want) = spec.node_pools.iter().find(|p| p.name.as_str() == pool_name) else { continue };
+                    match (action, cluster.pools.iter_mut().find(|p| p.info.spec.name == want.name)) {
+                        (Action::Create, None) => cluster.pools.push(MemPool {
+                            info: NodePoolInfo { spec: want.clone(), status: ClusterStatus::Creating },
+                            pending: Pending::new(until, "creating"),
+                        }),
+                        (Action::Update { .. }, Some(have)) => {
+                            let (types, disk) = (have.info.spec.instance_types.clone(), have.info.spec.disk_gib);
+                            let size = want.size_after(have.info.spec.desired);
+                            have.info.spec = want.clone();
+                            // `desired` is the initial size: the current one stays unless outside min..=max.
+                            have.info.spec.desired = size;
+                            // Instance types and disk do not change in place (reported as drift).
+                            have.info.spec.instance_types = types;
+                            have.info.spec.disk_gib = disk;
+                            have.pending = Pending::new(until, "updating");
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn describe_cluster_now(&self, name: &ResourceName) -> Result<ClusterInfo> {
         self.state().clusters.get_mut(name.as_str()).map(MemCluster::view).ok_or_else(|| no_cluster(name))
     }
@@ -107,70 +160,17 @@ impl Cluster for InMemoryCloud {
     }
 
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: Mode) -> Result<Plan> {
-        match mode {
-            Mode::Plan => {
-                let plan = self.cluster_plan(spec)?;
-                self.enter("plan_cluster", false)?;
-                Ok(plan)
-            }
-            Mode::Apply => {
-                let plan = self.cluster_plan(spec)?;
-                self.enter("ensure_cluster", plan.has_mutations())?;
-                if plan.has_mutations() {
-                    let until = self.ready_at();
-                    let mut state = self.state();
-                    let cluster = state.clusters.entry(spec.name.as_str().to_owned()).or_insert_with(|| MemCluster {
-                        info: ClusterInfo {
-                            name: spec.name.clone(),
-                            status: ClusterStatus::Creating,
-                            version: spec.version.clone(),
-                            endpoint: Some(format!("https://{}.k8s.memory.invalid", spec.name)),
-                            endpoint_access: spec.endpoint_access.clone(),
-                            secrets_encryption_key: spec.secrets_encryption_key.clone(),
-                            node_pools: Vec::new(),
-                            tags: spec.tags.clone(),
-                        },
-                        pending: Pending::new(until, "creating"),
-                        pools: Vec::new(),
-                    });
-                    for change in plan.changes.iter().filter(|c| c.is_mutation()) {
-                        match (change.kind.as_str(), &change.action) {
-                            ("cluster", Action::Update { .. }) => {
-                                cluster.info.version = spec.version.clone();
-                                cluster.info.endpoint_access = spec.endpoint_access.clone();
-                                cluster.info.tags = spec.tags.clone();
-                                cluster.pending = Pending::new(until, "updating");
-                            }
-                            ("node pool", action) => {
-                                let pool_name = change.name.rsplit('/').next().unwrap_or_default();
-                                let Some(want) = spec.node_pools.iter().find(|p| p.name.as_str() == pool_name) else { continue };
-                                match (action, cluster.pools.iter_mut().find(|p| p.info.spec.name == want.name)) {
-                                    (Action::Create, None) => cluster.pools.push(MemPool {
-                                        info: NodePoolInfo { spec: want.clone(), status: ClusterStatus::Creating },
-                                        pending: Pending::new(until, "creating"),
-                                    }),
-                                    (Action::Update { .. }, Some(have)) => {
-                                        let (types, disk) = (have.info.spec.instance_types.clone(), have.info.spec.disk_gib);
-                                        let size = want.size_after(have.info.spec.desired);
-                                        have.info.spec = want.clone();
-                                        // `desired` is the initial size: the current one stays unless outside min..=max.
-                                        have.info.spec.desired = size;
-                                        // Instance types and disk do not change in place (reported as drift).
-                                        have.info.spec.instance_types = types;
-                                        have.info.spec.disk_gib = disk;
-                                        have.pending = Pending::new(until, "updating");
-                                    }
-                                    _ => {}
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                self.wait_cluster_active(&spec.name).await?;
-                Ok(plan)
-            }
+        let plan = self.cluster_plan(spec)?;
+        let apply = mode.is_apply();
+        self.enter(if apply { "ensure_cluster" } else { "plan_cluster" }, apply && plan.has_mutations())?;
+        if !apply {
+            return Ok(plan);
         }
+        if plan.has_mutations() {
+            self.apply_cluster(spec, &plan);
+        }
+        self.wait_cluster_active(&spec.name).await?;
+        Ok(plan)
     }
 
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {

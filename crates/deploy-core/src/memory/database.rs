@@ -94,6 +94,33 @@ impl InMemoryCloud {
         })
     }
 
+    /// Create the instance of `spec`, or bring the one there to it (what can change in place).
+    fn apply_database(&self, spec: &DatabaseSpec) {
+        let until = self.ready_at();
+        let mut state = self.state();
+        match state.databases.get_mut(spec.name.as_str()) {
+            None => {
+                let admin_password = spec.admin_password.as_ref().map(|p| p.secret().clone());
+                state.databases.insert(
+                    spec.name.as_str().to_owned(),
+                    MemDatabase { info: info_from_spec(spec), created: Timestamp::now(), pending: Pending::new(until, "creating"), admin_password },
+                );
+            }
+            Some(db) => {
+                let keep = db.info.clone();
+                let mut info = info_from_spec(spec);
+                // What cannot change in place stays as it is (reported as drift).
+                info.engine = keep.engine;
+                info.encryption_key = keep.encryption_key;
+                info.storage_gib = info.storage_gib.max(keep.storage_gib);
+                info.network = keep.network;
+                info.topology.writer_zone = keep.topology.writer_zone;
+                db.info = info;
+                db.pending = Pending::new(until, "modifying");
+            }
+        }
+    }
+
     async fn wait_database(&self, name: &ResourceName, what: &str) -> Result<DatabaseInfo> {
         self.waiter()
             .wait(&format!("database {name} to be {what}"), || async {
@@ -153,48 +180,20 @@ impl Database for InMemoryCloud {
     }
 
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: Mode) -> Result<Plan> {
-        match mode {
-            Mode::Plan => {
-                let plan = self.database_plan(spec)?;
-                self.enter("plan_database", false)?;
-                Ok(plan)
-            }
-            Mode::Apply => {
-                let plan = self.database_plan(spec)?;
-                if plan.changes.iter().any(|c| c.action == Action::Create) && spec.admin_password.is_none() {
-                    return Err(Error::invalid("admin_password", "is missing", "creating an instance needs an admin password"));
-                }
-                let mutating = plan.has_mutations();
-                self.enter("ensure_database", mutating)?;
-                if mutating {
-                    let until = self.ready_at();
-                    let mut state = self.state();
-                    match state.databases.get_mut(spec.name.as_str()) {
-                        None => {
-                            let admin_password = spec.admin_password.as_ref().map(|p| p.secret().clone());
-                            state.databases.insert(
-                                spec.name.as_str().to_owned(),
-                                MemDatabase { info: info_from_spec(spec), created: Timestamp::now(), pending: Pending::new(until, "creating"), admin_password },
-                            );
-                        }
-                        Some(db) => {
-                            let keep = db.info.clone();
-                            let mut info = info_from_spec(spec);
-                            // What cannot change in place stays as it is (reported as drift).
-                            info.engine = keep.engine;
-                            info.encryption_key = keep.encryption_key;
-                            info.storage_gib = info.storage_gib.max(keep.storage_gib);
-                            info.network = keep.network;
-                            info.topology.writer_zone = keep.topology.writer_zone;
-                            db.info = info;
-                            db.pending = Pending::new(until, "modifying");
-                        }
-                    }
-                }
-                self.wait_database(&spec.name, "available").await?;
-                Ok(plan)
-            }
+        let plan = self.database_plan(spec)?;
+        let apply = mode.is_apply();
+        if apply && plan.changes.iter().any(|c| c.action == Action::Create) && spec.admin_password.is_none() {
+            return Err(Error::invalid("admin_password", "is missing", "creating an instance needs an admin password"));
         }
+        self.enter(if apply { "ensure_database" } else { "plan_database" }, apply && plan.has_mutations())?;
+        if !apply {
+            return Ok(plan);
+        }
+        if plan.has_mutations() {
+            self.apply_database(spec);
+        }
+        self.wait_database(&spec.name, "available").await?;
+        Ok(plan)
     }
 
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {

@@ -1,6 +1,5 @@
 //! Disaster recovery: back up a database and a bucket together, and restore
-//! both, with one report of what was done and verified (the Vectice and
-//! SIMPHERA recovery runbooks).
+//! both, with one report of what was done and verified.
 
 use std::fmt;
 use std::time::Duration;

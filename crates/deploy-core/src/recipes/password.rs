@@ -1,5 +1,5 @@
-//! Rotation of a database administrator's password kept in a secret
-//! (SIMPHERA's credential rotation), in an order that never loses the
+//! Rotation of a database administrator's password kept in a secret, in an
+//! order that never loses the
 //! password the instance uses:
 //!
 //! 1. the new password is written to the *pending* secret `NAME-pending`

@@ -1,4 +1,4 @@
-//! Teardown in the SIMPHERA order: recovery points, backup plans and vaults,
+//! Teardown in dependency order: recovery points, backup plans and vaults,
 //! deletion protection off, databases, buckets, node pools, clusters.
 //!
 //! Every data-bearing deletion (a recovery point, a database, a bucket holding
@@ -31,7 +31,7 @@ pub struct Teardown<'a> {
     pub database: Option<&'a dyn Database>,
     /// Instances to delete.
     pub databases: Vec<ResourceName>,
-    /// Take a final snapshot of each instance before deleting it (default off, as in SIMPHERA's runbook; on is safer).
+    /// Take a final snapshot of each instance before deleting it (default off; on is safer).
     pub final_snapshots: bool,
     /// The object store.
     pub objects: Option<&'a dyn ObjectStore>,

@@ -19,14 +19,14 @@ fn field_of<T: std::fmt::Debug>(r: Result<T>) -> String {
 
 fn db() -> DatabaseSpec {
     let mut spec = DatabaseSpec::postgres(ResourceName::new("db").unwrap(), "15", "db.t3.micro", PgIdentifier::new("admin").unwrap());
-    spec.admin_password = Some(PasswordRules::simphera().generate(16).unwrap());
+    spec.admin_password = Some(PasswordRules::rds_master().generate(16).unwrap());
     spec
 }
 
 #[test]
 fn names_and_values() {
     let long = |n: usize| "a".repeat(n);
-    let simphera = PasswordRules::simphera();
+    let rules = PasswordRules::rds_master();
     let cases: Vec<(String, &str)> = vec![
         (field_of(BucketName::new("ab")), "bucket"),
         (field_of(BucketName::new(long(64))), "bucket"),
@@ -66,11 +66,11 @@ fn names_and_values() {
         (field_of(CidrBlock::new("10.0.0.0/33")), "cidr"),
         (field_of(CidrBlock::new("10.0.0.0")), "cidr"),
         (field_of(CidrBlock::new("::1/129")), "cidr"),
-        (field_of(Password::new("short", &simphera)), "password"),
-        (field_of(Password::new(long(129), &simphera)), "password"),
-        (field_of(Password::new("has-an-@-sign", &simphera)), "password"),
-        (field_of(Password::new("has a space", &simphera)), "password"),
-        (field_of(Password::new("has/a/slash", &simphera)), "password"),
+        (field_of(Password::new("short", &rules)), "password"),
+        (field_of(Password::new(long(129), &rules)), "password"),
+        (field_of(Password::new("has-an-@-sign", &rules)), "password"),
+        (field_of(Password::new("has a space", &rules)), "password"),
+        (field_of(Password::new("has/a/slash", &rules)), "password"),
         (field_of(SnapshotLayout::new("/absolute")), "prefix"),
         (field_of(SnapshotLayout::new("a/../b")), "prefix"),
     ];
@@ -85,7 +85,8 @@ async fn specs_are_rejected_before_any_call() {
     // The same table runs against AWS through a counting proxy (tests/e2e/bad_input.rs).
     let cloud = InMemoryCloud::new();
     let names = conformance::Names::unique();
-    let n = conformance::bad_specs(&cloud, &cloud, &cloud, &names).await;
+    let (db_suite, cluster_suite) = (conformance::DatabaseSuite::postgres("15", "db.t3.micro", &PasswordRules::rds_master()), conformance::ClusterSuite::new("1.31", "m5.large"));
+    let n = conformance::bad_specs((&cloud, &db_suite), (&cloud, &cluster_suite), &cloud, &names).await;
     assert!(cloud.calls().is_empty(), "bad specs reached the backend: {:?}", cloud.calls());
 
     // Restore times are checked against the source's window: reads only, nothing mutated.

@@ -8,7 +8,7 @@ use futures::stream::{BoxStream, StreamExt};
 
 use deploy_core::conformance::{self, Names};
 use deploy_core::object_store::{BucketInfo, CopyOptions, DeleteOptions, GetOptions, GetResult, ListOptions, PutOptions};
-use deploy_core::{BucketName, BucketSpec, ByteStream, Confirm, ObjectKey, ObjectMeta, ObjectStore, Plan, Result};
+use deploy_core::{BucketName, BucketSpec, ByteStream, Confirm, ObjectKey, ObjectMeta, ObjectStore, PasswordRules, Plan, Result};
 
 use crate::support::slow_cloud;
 
@@ -19,12 +19,12 @@ async fn object_store_suite_passes_in_memory() {
 
 #[tokio::test]
 async fn database_suite_passes_in_memory() {
-    conformance::database(&slow_cloud(), &Names::unique()).await;
+    conformance::DatabaseSuite::postgres("15", "db.t3.micro", &PasswordRules::rds_master()).run(&slow_cloud(), &Names::unique()).await;
 }
 
 #[tokio::test]
 async fn cluster_suite_passes_in_memory() {
-    conformance::cluster(&slow_cloud(), &Names::unique()).await;
+    conformance::ClusterSuite::new("1.31", "m5.large").run(&slow_cloud(), &Names::unique()).await;
 }
 
 #[tokio::test]

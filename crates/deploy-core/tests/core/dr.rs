@@ -24,7 +24,7 @@ fn name(s: &str) -> ResourceName {
 
 async fn database(cloud: &InMemoryCloud, db: &str) -> ResourceName {
     let mut spec = DatabaseSpec::postgres(name(db), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
-    spec.admin_password = Some(PasswordRules::simphera().generate(20).unwrap());
+    spec.admin_password = Some(PasswordRules::rds_master().generate(20).unwrap());
     cloud.ensure_database(&spec).await.unwrap();
     name(db)
 }

@@ -161,7 +161,7 @@ async fn bad_options_are_rejected_before_any_call() {
 
 fn db_spec(name: &str) -> DatabaseSpec {
     let mut spec = DatabaseSpec::postgres(ResourceName::new(name).unwrap(), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
-    spec.admin_password = Some(PasswordRules::simphera().generate(20).unwrap());
+    spec.admin_password = Some(PasswordRules::rds_master().generate(20).unwrap());
     spec
 }
 

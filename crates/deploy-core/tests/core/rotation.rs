@@ -14,7 +14,7 @@ use crate::support::slow_cloud;
 
 async fn setup(cloud: &InMemoryCloud) -> (ResourceName, SecretName, String) {
     let name = ResourceName::new("prod-db").unwrap();
-    let password = PasswordRules::simphera().generate(24).unwrap();
+    let password = PasswordRules::rds_master().generate(24).unwrap();
     let secret = SecretName::new("prod-db-admin").unwrap();
     cloud.put_secret(&secret, password.secret().clone(), &PutSecretOptions::default()).await.unwrap();
     let mut spec = DatabaseSpec::postgres(name.clone(), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
@@ -31,7 +31,7 @@ async fn stored(store: &dyn SecretStore, secret: &SecretName) -> String {
 async fn a_rotation_gives_the_instance_and_the_secret_a_new_password() {
     let cloud = slow_cloud();
     let (db, secret, old) = setup(&cloud).await;
-    let rotated = rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::simphera(), 24).await.unwrap();
+    let rotated = rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::rds_master(), 24).await.unwrap();
     let new = stored(&cloud, &secret).await;
     assert_ne!(new, old);
     assert!(cloud.admin_password_is(&db, &new), "the instance does not use the stored password");
@@ -48,12 +48,12 @@ async fn a_failure_setting_the_instance_keeps_the_old_password_stored_and_the_ne
     let cloud = slow_cloud();
     let (db, secret, old) = setup(&cloud).await;
     cloud.fail_op("set_admin_password", 1);
-    rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::simphera(), 24).await.unwrap_err();
+    rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::rds_master(), 24).await.unwrap_err();
     assert_eq!(stored(&cloud, &secret).await, old, "the current secret changed before the instance took the password");
     assert!(cloud.admin_password_is(&db, &old));
     let pending = stored(&cloud, &pending_secret(&secret).unwrap()).await;
 
-    let again = rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::simphera(), 24).await.unwrap();
+    let again = rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::rds_master(), 24).await.unwrap();
     assert!(again.resumed);
     assert_eq!(stored(&cloud, &secret).await, pending, "the second run did not finish with the pending password");
     assert!(cloud.admin_password_is(&db, &pending));
@@ -96,13 +96,13 @@ async fn a_failure_storing_the_new_password_keeps_it_pending_and_the_next_run_st
     let cloud = slow_cloud();
     let (db, secret, old) = setup(&cloud).await;
     let refusing = RefusingStore { inner: cloud.clone(), refused: secret.clone() };
-    rotate_admin_password(&cloud, &db, &refusing, &secret, &PasswordRules::simphera(), 24).await.unwrap_err();
+    rotate_admin_password(&cloud, &db, &refusing, &secret, &PasswordRules::rds_master(), 24).await.unwrap_err();
     let pending = stored(&cloud, &pending_secret(&secret).unwrap()).await;
     assert_ne!(pending, old);
     assert!(cloud.admin_password_is(&db, &pending), "the instance took the new password");
     assert_eq!(stored(&cloud, &secret).await, old);
 
-    let again = rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::simphera(), 24).await.unwrap();
+    let again = rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::rds_master(), 24).await.unwrap();
     assert!(again.resumed);
     assert_eq!(stored(&cloud, &secret).await, pending);
     assert!(cloud.admin_password_is(&db, &pending));
@@ -115,7 +115,7 @@ async fn a_pending_secret_left_after_the_store_starts_a_fresh_rotation() {
     let (db, secret, old) = setup(&cloud).await;
     // The last run stored the password and stopped before deleting the pending secret.
     cloud.put_secret(&pending_secret(&secret).unwrap(), SecretString::from(old.clone()), &PutSecretOptions::default()).await.unwrap();
-    let rotated = rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::simphera(), 24).await.unwrap();
+    let rotated = rotate_admin_password(&cloud, &db, &cloud, &secret, &PasswordRules::rds_master(), 24).await.unwrap();
     assert!(!rotated.resumed);
     let new = stored(&cloud, &secret).await;
     assert_ne!(new, old, "a leftover pending secret stopped the rotation");

@@ -10,15 +10,15 @@ const SENTINEL: &str = "SENTINEL-s3cr3t-value-42";
 #[tokio::test]
 async fn sentinel_never_shows() {
     let mut seen = Vec::new();
-    let password = Password::new(SENTINEL, &PasswordRules::simphera()).unwrap();
+    let password = Password::new(SENTINEL, &PasswordRules::rds_master()).unwrap();
     seen.push(format!("{password:?} {password}"));
     let mut spec = DatabaseSpec::postgres(ResourceName::new("db").unwrap(), "15", "db.t3.micro", PgIdentifier::new("admin").unwrap());
     spec.admin_password = Some(password.clone());
     seen.push(format!("{spec:?}"));
     // A password that breaks a rule is refused without echoing it.
-    let bad = Password::new(format!("{SENTINEL}@"), &PasswordRules::simphera()).unwrap_err();
+    let bad = Password::new(format!("{SENTINEL}@"), &PasswordRules::rds_master()).unwrap_err();
     seen.push(format!("{bad:?} {bad}"));
-    let short = Password::new(&SENTINEL[..5], &PasswordRules::simphera()).unwrap_err();
+    let short = Password::new(&SENTINEL[..5], &PasswordRules::rds_master()).unwrap_err();
     seen.push(format!("{short:?} {short}"));
 
     let cloud = deploy_core::memory::InMemoryCloud::new();
