@@ -114,6 +114,12 @@ impl Tripwire {
 
 /// The example `name` with `args`, every endpoint at `tripwire`, no credentials.
 fn isolated(name: &str, args: &[&str], tripwire: &Tripwire) -> Result<Output> {
+    isolated_with_env(name, args, tripwire, &[])
+}
+
+/// [`isolated`], with more environment variables. An example still running
+/// after 30 s (stuck on the tripwire, which never answers) is killed: an error.
+fn isolated_with_env(name: &str, args: &[&str], tripwire: &Tripwire, env: &[(&str, &str)]) -> Result<Output> {
     let kubeconfig = std::env::temp_dir().join(format!("deploy-cli-{}.kubeconfig", support::unique_suffix()));
     std::fs::write(
         &kubeconfig,
@@ -123,7 +129,7 @@ fn isolated(name: &str, args: &[&str], tripwire: &Tripwire) -> Result<Output> {
             tripwire.url
         ),
     )?;
-    let out = Command::new(example_binary(name)?)
+    let mut child = Command::new(example_binary(name)?)
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -133,10 +139,23 @@ fn isolated(name: &str, args: &[&str], tripwire: &Tripwire) -> Result<Output> {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("KUBECONFIG", &kubeconfig)
-        .output()
-        .with_context(|| format!("running {name}"));
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {name}"))?;
+    let started = std::time::Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill()?;
+            child.wait()?;
+            std::fs::remove_file(&kubeconfig).ok();
+            anyhow::bail!("{name} {args:?} still ran after 30 s (waiting on the tripwire?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     std::fs::remove_file(&kubeconfig).ok();
-    out
+    Ok(child.wait_with_output()?)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -369,5 +388,21 @@ fn the_readme_documents_the_common_flags_and_exit_codes() -> Result<()> {
     for needle in ["--json", "--plan", "exit code", "`2`"] {
         ensure!(readme.contains(needle), "the README does not mention {needle}");
     }
+    Ok(())
+}
+
+#[test]
+fn postgres_bootstrap_refuses_a_password_on_the_command_line_before_connecting() -> Result<()> {
+    const SENTINEL: &str = "Sentinel-Argv-Pw-7";
+    let tripwire = Tripwire::new()?;
+    let port = tripwire.listener.local_addr()?.port();
+    let url = format!("postgres://postgres:{SENTINEL}@127.0.0.1:{port}/postgres");
+    // Everything else it needs is there: without the refusal it would connect.
+    let out = isolated_with_env("postgres_bootstrap", &["--url", &url, "--database", "vectice", "--json"], &tripwire, &[("DEPLOY_DB_PASSWORD_VECTICE", "Role-Pw-1")])?;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    tripwire.untouched("postgres_bootstrap with a password in --url")?;
+    ensure!(out.status.code() == Some(1), "a password in --url was not refused (exit {:?})\n{stdout}\n{stderr}", out.status.code());
+    ensure!(stderr.contains("url") && stderr.contains("DEPLOY_PG_URL"), "the refusal does not name the field and the way out\n{stderr}");
+    ensure!(!stdout.contains(SENTINEL) && !stderr.contains(SENTINEL), "the password was printed");
     Ok(())
 }
