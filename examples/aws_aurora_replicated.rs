@@ -28,6 +28,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 
@@ -36,12 +38,34 @@ use deploy::aws::rds::parameter_group_name;
 use deploy::core::database::{CrossRegionReplica, Engine, Reader};
 use deploy::{Database, DatabaseSpec, PgIdentifier, Plan, ResourceName, SecretName};
 
-use aws_support::{parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
+
+/// Aurora MySQL cluster, replicated to another zone and another region (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Region of the global database's secondary cluster (default eu-west-1; eu-central-1 when AWS_REGION is eu-west-1)
+    #[arg(long, value_name = "REGION")]
+    replica_region: Option<String>,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
 fn spec(prefix: &str, region: &str, replica_region: &str) -> deploy::Result<DatabaseSpec> {
@@ -65,14 +89,14 @@ fn spec(prefix: &str, region: &str, replica_region: &str) -> deploy::Result<Data
     Ok(spec)
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["replica-region"], &[])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let aws = aws_support::backends(log).await;
     let region = aws.sdk_config().region().map(|r| r.as_ref().to_owned()).ok_or_else(|| {
         deploy::Error::invalid("AWS_REGION", "is not set", "the cluster's region comes from the standard AWS environment")
     })?;
     let default_replica = if region == "eu-west-1" { "eu-central-1" } else { "eu-west-1" };
-    let replica_region = args.option("replica-region").unwrap_or(default_replica).to_owned();
+    let replica_region = args.replica_region.as_deref().unwrap_or(default_replica).to_owned();
     let mut spec = spec(&args.prefix, &region, &replica_region)?;
     let secret = spec.admin_password_secret.clone().expect("set above");
     let (rds, secrets) = (aws.rds(), aws.secrets());

@@ -24,6 +24,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -34,12 +36,34 @@ use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::core::backup::{BackupPlanSpec, BackupRule, BackupSpec, VaultSpec};
 use deploy::{BackupVault as _, Change, CronSchedule, Error, Plan, ResourceName, RetentionDays};
 
-use aws_support::{parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
+
+/// AWS Backup vault, plan with continuous backup and its selection of the database and the bucket (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Days the continuous backups are kept (default 35, at most 35)
+    #[arg(long, value_name = "DAYS")]
+    retention_days: Option<String>,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
 /// The vault and plan; `key_arn` and `role_arn` once they exist.
@@ -63,10 +87,10 @@ fn backup_spec(prefix: &str, retention: RetentionDays, resources: Vec<String>, k
     Ok(spec)
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["retention-days"], &[])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let p = args.prefix.clone();
-    let days = match args.option("retention-days") {
+    let days = match args.retention_days.as_deref() {
         None => 35,
         Some(v) => v.parse().map_err(|_| Error::invalid("retention-days", format!("`{v}` is not a number"), "continuous backups: 1 to 35 days"))?,
     };

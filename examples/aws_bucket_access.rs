@@ -28,6 +28,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -37,7 +39,7 @@ use deploy::aws::policy::{bucket_access_policy, equivalent};
 use deploy::aws::{AwsBackends, RequestLog};
 use deploy::{BucketName, BucketSpec, Change, FieldChange, ObjectStore, Plan, SecretName, SecretStore};
 
-use aws_support::{Args, parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
 
 /// The names this example uses for prefix `p`.
 struct Names {
@@ -58,14 +60,36 @@ impl Names {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+/// The application's bucket, its IAM user and policy, an access key in Secrets Manager (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Rotate the access key kept in the secret (a new key, then the old one deleted)
+    #[arg(long)]
+    rotate_key: bool,
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&[], &["rotate-key"])?;
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    let log = RequestLog::new();
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
+}
+
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let names = Names::new(&args.prefix)?;
     let aws = aws_support::backends(log).await;
     let policy = ManagedPolicySpec {
@@ -76,7 +100,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
 
     section(&format!("plan for prefix {}", args.prefix));
     let mut plan = plan(&aws, &names, &policy).await?;
-    if args.flag("rotate-key") {
+    if args.rotate_key {
         plan.push(Change::update("access key", names.user.as_str(), vec![FieldChange::new("id", "the stored key", "a new key (the old one deactivated, then deleted)")]));
     }
     if plan_only(&args, &plan) {
@@ -130,7 +154,7 @@ fn exists<T>(r: deploy::Result<T>) -> deploy::Result<bool> {
     }
 }
 
-async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, args: &Args) -> deploy::Result<()> {
+async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, args: &Cli) -> deploy::Result<()> {
     let (s3, iam, secrets) = (aws.s3(), aws.iam(), aws.secrets());
     let mut done = Plan::new();
 
@@ -149,7 +173,7 @@ async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, arg
     let key = iam.ensure_access_key(&names.user, &secrets as &dyn SecretStore, &names.secret).await?;
     done.extend(key.plan);
     let mut key_id = key.info;
-    if args.flag("rotate-key") {
+    if args.rotate_key {
         println!("  rotate the access key of {} (new key stored first, then the old one deactivated and deleted)", names.user);
         let rotated = iam.rotate_access_key(&names.user, &secrets as &dyn SecretStore, &names.secret, &RotateOptions::default()).await?;
         done.extend(rotated.plan);

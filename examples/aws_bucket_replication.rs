@@ -28,6 +28,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 
@@ -36,24 +38,46 @@ use deploy::aws::iam::IamName;
 use deploy::aws::s3::ReplicationSpec;
 use deploy::{BucketName, BucketSpec, ObjectStore, Plan};
 
-use aws_support::{parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
 
 /// Where the replica goes unless `--replica-region` says otherwise.
 const DEFAULT_REPLICA_REGION: &str = "us-west-2";
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+/// The assets bucket replicated to a bucket in another region (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Region of the replica bucket (default us-west-2; must differ from AWS_REGION)
+    #[arg(long, value_name = "REGION")]
+    replica_region: Option<String>,
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["replica-region"], &[])?;
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    let log = RequestLog::new();
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
+}
+
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let p = &args.prefix;
     let spec = ReplicationSpec::new(
         BucketName::new(format!("{p}-assets"))?,
         BucketName::new(format!("{p}-assets-replica"))?,
-        args.option("replica-region").unwrap_or(DEFAULT_REPLICA_REGION),
+        args.replica_region.as_deref().unwrap_or(DEFAULT_REPLICA_REGION),
         IamName::new(format!("{p}-replication"))?,
     );
     let aws = aws_support::backends(log).await;

@@ -30,6 +30,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 
@@ -37,12 +39,34 @@ use deploy::aws::RequestLog;
 use deploy::aws::rds::parameter_group_name;
 use deploy::{Change, Database, DatabaseSpec, FieldChange, PgIdentifier, Plan, ResourceName, SecretName};
 
-use aws_support::{parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
+
+/// RDS PostgreSQL instance with TLS forced and unaccent allowed, its parameter group and admin password secret (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Rotate the administrator's password (pending secret, instance, secret)
+    #[arg(long)]
+    rotate_password: bool,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
 fn spec(prefix: &str) -> deploy::Result<DatabaseSpec> {
@@ -59,8 +83,8 @@ fn spec(prefix: &str) -> deploy::Result<DatabaseSpec> {
     Ok(spec)
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&[], &["rotate-password"])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let mut spec = spec(&args.prefix)?;
     let secret = spec.admin_password_secret.clone().expect("set above");
     let aws = aws_support::backends(log).await;
@@ -71,7 +95,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     let mut plan = Plan::new();
     aws_support::plan_admin_password(&secrets, &secret, &mut plan).await?;
     plan.extend(rds.plan_database(&spec).await?);
-    if args.flag("rotate-password") {
+    if args.rotate_password {
         plan.push(Change::update("admin password", spec.name.as_str(), vec![FieldChange::new("secret", secret.as_str(), "a new password (pending secret, instance, then secret)")]));
     }
     if plan_only(&args, &plan) {
@@ -83,7 +107,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     aws_support::ensure_admin_password(&secrets, &mut spec, "database", &mut done).await?;
     println!("  database {} with parameter group {} (waits until available)", spec.name, parameter_group_name(&spec));
     done.extend(rds.ensure_database(&spec).await?);
-    if args.flag("rotate-password") {
+    if args.rotate_password {
         println!("  rotate the admin password of {} (pending secret, instance, then {secret})", spec.name);
         let rotated = deploy::core::recipes::rotate_admin_password(
             &rds,

@@ -66,6 +66,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 
@@ -80,12 +82,67 @@ use deploy::core::recipes::dr::snapshot_name;
 use deploy::object_store::ListOptions;
 use deploy::{BucketName, BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
 
-use aws_support::{Args, exists, parse_args, print_plan, section, stop_if_plan};
+use aws_support::{exists, print_plan, section, stop_if_plan};
+
+/// Back up the database and the application bucket P-assets into P-backup, or restore them.
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    /// What to do
+    #[arg(value_enum)]
+    command: Command,
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// restore: the snapshot to restore, an id or `latest`
+    #[arg(long, value_name = "SNAPSHOT-ID|latest")]
+    from: Option<String>,
+    /// restore: the database's point in time, an RFC 3339 time or `latest` (default)
+    #[arg(long, value_name = "TIME|latest")]
+    to: Option<String>,
+    /// backup: finish the interrupted backup ID (what its folder holds is not copied again)
+    #[arg(long, value_name = "ID")]
+    resume: Option<String>,
+    /// restore: allow overwriting objects of an unversioned bucket, by naming it (P-assets)
+    #[arg(long, value_name = "BUCKET")]
+    confirm_overwrite: Option<String>,
+    /// Leave the database out: the bucket only
+    #[arg(long)]
+    objects_only: bool,
+    /// Use the bucket written to as it is (no bucket settings changed; it must exist)
+    #[arg(long)]
+    skip_bucket_setup: bool,
+    /// restore: keep objects written after the snapshot started
+    #[arg(long)]
+    keep_newer: bool,
+    /// restore: also delete objects that are not in the snapshot
+    #[arg(long)]
+    exact: bool,
+}
+
+/// What the example does.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Command {
+    /// Snapshot the database and copy the bucket into a new snapshot
+    Backup,
+    /// Restore the database into P-db-restored and the bucket from a snapshot
+    Restore,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
 struct Names {
@@ -95,8 +152,8 @@ struct Names {
     restored: ResourceName,
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["from", "to", "resume", "confirm-overwrite"], &["objects-only", "skip-bucket-setup", "keep-newer", "exact"])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let names = Names {
         assets: BucketName::new(format!("{}-assets", args.prefix))?,
         backup: BucketName::new(format!("{}-backup", args.prefix))?,
@@ -104,23 +161,24 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         restored: ResourceName::new(format!("{}-db-restored", args.prefix))?,
     };
     let layout = SnapshotLayout::new("")?;
-    match args.words.as_slice() {
-        [w] if w == "backup" => {
+    match args.command {
+        Command::Backup => {
             let aws = aws_support::backends(log).await;
             backup(&aws, &names, layout, &args).await
         }
-        [w] if w == "restore" => {
+        Command::Restore => {
             let snapshot: SnapshotSelector = args
-                .option("from")
+                .from
+                .as_deref()
                 .ok_or_else(|| Error::invalid("from", "is missing", "restore --from <SNAPSHOT-ID|latest>"))?
                 .parse()
                 .map_err(|e: Error| e.in_field("from"))?;
-            let point = match args.option("to") {
+            let point = match args.to.as_deref() {
                 None | Some("latest") => RestorePoint::Latest,
                 Some(t) => RestorePoint::At(t.parse().map_err(|e| Error::invalid("to", format!("`{t}`: {e}"), "an RFC 3339 time (2026-11-23T20:00:00Z) or `latest`"))?),
             };
             // A confirmation naming another bucket is a mistake: refused before any request.
-            if let Some(named) = args.option("confirm-overwrite")
+            if let Some(named) = args.confirm_overwrite.as_deref()
                 && named != names.assets.as_str()
             {
                 return Err(Error::invalid(
@@ -132,7 +190,6 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
             let aws = aws_support::backends(log).await;
             restore(&aws, &names, layout, snapshot, point, &args).await
         }
-        _ => Err(Error::invalid("command", format!("{:?}", args.words), "one of `backup` or `restore`")),
     }
 }
 
@@ -144,8 +201,8 @@ async fn bucket_exists(s3: &S3Store, bucket: &BucketName) -> deploy::Result<bool
 }
 
 /// Make sure `bucket` exists with the defaults, or (`--skip-bucket-setup`) that it exists.
-async fn setup_bucket(store: &S3Store, bucket: &BucketName, args: &Args) -> deploy::Result<()> {
-    if args.flag("skip-bucket-setup") {
+async fn setup_bucket(store: &S3Store, bucket: &BucketName, args: &Cli) -> deploy::Result<()> {
+    if args.skip_bucket_setup {
         println!("  bucket {bucket}: used as it is (--skip-bucket-setup)");
         if bucket_exists(store, bucket).await? { Ok(()) } else { Err(Error::not_found("bucket", bucket.as_str())) }
     } else {
@@ -155,13 +212,13 @@ async fn setup_bucket(store: &S3Store, bucket: &BucketName, args: &Args) -> depl
     }
 }
 
-async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: &Args) -> deploy::Result<()> {
+async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: &Cli) -> deploy::Result<()> {
     let (s3, rds) = (aws.s3(), aws.rds());
     // --objects-only: the database is not part of this backup, and not even asked about.
-    let objects_only = args.flag("objects-only");
+    let objects_only = args.objects_only;
     let database_exists = !objects_only && exists(rds.describe_database(&names.db).await)?;
     // --resume ID: finish an interrupted backup; what its folder already holds is not copied again.
-    let id = match args.option("resume") {
+    let id = match args.resume.as_deref() {
         Some(v) => v.parse::<SnapshotId>().map_err(|e| e.in_field("resume"))?,
         None => SnapshotId::now(),
     };
@@ -172,8 +229,8 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     }
     // Counting the objects is a listing of the whole bucket: for --plan only; a
     // backup lists it once, copying while the pages arrive, and reports the count.
-    let objects = if args.plan { Some(s3.list_all(&names.assets, ListOptions::default()).await?.len()) } else { None };
-    if args.flag("skip-bucket-setup") {
+    let objects = if args.plan() { Some(s3.list_all(&names.assets, ListOptions::default()).await?.len()) } else { None };
+    if args.skip_bucket_setup {
         println!("  use bucket {} as it is", names.backup);
     } else {
         print_plan(&s3.plan_bucket(&BucketSpec::new(names.backup.clone())).await?);
@@ -182,7 +239,7 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
         println!("  database: not part of this backup (--objects-only)");
     } else if database_exists {
         let snapshot = snapshot_name(&names.db, &id)?;
-        let resumed = args.option("resume").is_some() && rds.list_snapshots(&names.db).await?.iter().any(|s| s.name == snapshot);
+        let resumed = args.resume.as_deref().is_some() && rds.list_snapshots(&names.db).await?.iter().any(|s| s.name == snapshot);
         if resumed {
             println!("  database snapshot {snapshot} of {}: taken by the interrupted run, kept", names.db);
         } else {
@@ -193,6 +250,9 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     }
     let what = objects.map_or_else(|| "every object".to_owned(), |n| format!("{n} objects"));
     println!("  copy {what} of {} into {}/{}", names.assets, names.backup, layout.folder(&id));
+    // A backup always makes a snapshot: changes are pending.
+    cli::field("plan", serde_json::json!({ "backup": id.to_string(), "objects": objects, "database_snapshot": database_exists }));
+    cli::pending(true);
     if stop_if_plan(&args) {
         return Ok(());
     }
@@ -202,11 +262,12 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     let database = if database_exists { DatabaseBackup::Snapshot { backend: &rds, instance: &names.db } } else { DatabaseBackup::None };
     let mut options = SnapshotOptions::new(layout);
     options.id = Some(id);
-    options.observer = aws_support::observer();
+    options.observer = cli::progress_observer("    . ");
     let report = dr_backup(database, Location::new(&s3, &names.assets), Location::new(&s3, &names.backup), &options).await?;
 
     section("report");
     println!("{report}");
+    cli::field("report", &report);
     println!("  restore with: restore --prefix {} --from {}", args.prefix, report.bucket.id);
     Ok(())
 }
@@ -217,7 +278,7 @@ async fn restore(
     layout: SnapshotLayout,
     snapshot: SnapshotSelector,
     point: RestorePoint,
-    args: &Args,
+    args: &Cli,
 ) -> deploy::Result<()> {
     let (s3, rds) = (aws.s3(), aws.rds());
     let backup = Location::new(&s3, &names.backup);
@@ -228,7 +289,7 @@ async fn restore(
         SnapshotSelector::Latest => latest_snapshot_of(backup, &layout, Location::new(&s3, &names.assets)).await?,
     };
     let manifest = read_manifest_info(backup, &layout, &id).await?;
-    let with_database = if args.flag("objects-only") {
+    let with_database = if args.objects_only {
         false
     } else if exists(rds.describe_database(&names.restored).await)? {
         println!("database {} exists already: left alone (delete it to restore again)", names.restored);
@@ -242,19 +303,23 @@ async fn restore(
 
     section(&format!("plan: restore {id} of prefix {}", args.prefix));
     if with_database {
+        cli::field("restore_database", serde_json::json!({ "source": names.db.as_str(), "point": point.to_string(), "target": names.restored.as_str() }));
+        cli::pending(true);
         println!("  restore database {} at {point} into new instance {}", names.db, names.restored);
     }
-    if !args.flag("skip-bucket-setup") {
+    if !args.skip_bucket_setup {
         print_plan(&s3.plan_bucket(&BucketSpec::new(names.assets.clone())).await?);
     }
     let mut options = RestoreBucketOptions::new(layout.clone(), SnapshotSelector::Id(id.clone()));
-    options.keep_newer = args.flag("keep-newer");
-    options.exact = args.flag("exact");
-    options.confirm = args.option("confirm-overwrite").map(Confirm::new);
+    options.keep_newer = args.keep_newer;
+    options.exact = args.exact;
+    options.confirm = args.confirm_overwrite.as_deref().map(Confirm::new);
     let target_location = Location::new(&s3, &names.assets);
     if bucket_exists(&s3, &names.assets).await? {
         // Every key of the target classified against the manifest: what is written, overwritten, kept, deleted.
         let plan = plan_restore(backup, target_location, &options).await?;
+        cli::field("plan", &plan);
+        cli::pending(!plan.is_empty());
         for line in plan.to_string().lines() {
             println!("  {line}");
         }
@@ -262,6 +327,8 @@ async fn restore(
             println!("  ! {} is not versioned: the restore is refused unless --confirm-overwrite {} names it", names.assets, names.assets);
         }
     } else {
+        cli::field("plan", serde_json::json!({ "id": id.to_string(), "target": names.assets.as_str(), "objects": manifest.objects, "bytes": manifest.total_bytes, "new_bucket": true }));
+        cli::pending(true);
         println!(
             "  write back all {} objects ({} bytes) of {}/{} into the new bucket {}",
             manifest.objects,
@@ -281,10 +348,11 @@ async fn restore(
     let target = RestoreTarget::new(names.restored.clone());
     let database =
         if with_database { DatabaseRestore::PointInTime { backend: &rds, source: &names.db, point, target: &target } } else { DatabaseRestore::None };
-    options.observer = aws_support::observer();
+    options.observer = cli::progress_observer("    . ");
     let report = dr_restore(database, backup, target_location, &options).await?;
 
     section("report");
     println!("{report}");
+    cli::field("report", serde_json::json!({ "database": report.database, "bucket": report.bucket, "checks": report.checks }));
     Ok(())
 }

@@ -25,6 +25,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 
@@ -32,15 +34,43 @@ use deploy::Error;
 use deploy::aws::RequestLog;
 use deploy::aws::dns::{DnsName, RecordSpec, RecordType, Ttl, ZoneSpec};
 
-use aws_support::{parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
+
+/// Route 53 hosted zone and records of the application's host names (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Make the hosted zone private to this VPC (in the configured region)
+    #[arg(long, value_name = "VPC")]
+    vpc_id: Option<String>,
+    /// DNS name of a load balancer: adds the alias record lb.P.example.com (with --lb-zone-id)
+    #[arg(long, value_name = "NAME")]
+    lb_dns: Option<String>,
+    /// Canonical hosted zone id of the load balancer of --lb-dns
+    #[arg(long, value_name = "ID")]
+    lb_zone_id: Option<String>,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
-fn zone_spec(args: &aws_support::Args, region: &str) -> deploy::Result<ZoneSpec> {
+fn zone_spec(args: &Cli, region: &str) -> deploy::Result<ZoneSpec> {
     let zone = DnsName::new(format!("{}.example.com", args.prefix))?;
     let at = |label: &str| DnsName::new(format!("{label}.{zone}"));
     let ttl = Ttl::new(300)?;
@@ -50,12 +80,12 @@ fn zone_spec(args: &aws_support::Args, region: &str) -> deploy::Result<ZoneSpec>
         RecordSpec::cname(at("www")?, ttl, at("app")?),
         RecordSpec::txt(zone.clone(), ttl, ["managed-by=deploy"])?,
     ];
-    match (args.option("lb-dns"), args.option("lb-zone-id")) {
+    match (args.lb_dns.as_deref(), args.lb_zone_id.as_deref()) {
         (Some(dns), Some(id)) => records.push(RecordSpec::alias_to_load_balancer(at("lb")?, RecordType::A, id, dns, true)?),
         (None, None) => {}
         _ => return Err(Error::invalid("lb-dns", "is given without --lb-zone-id, or the other way round", "--lb-dns NAME --lb-zone-id ID together")),
     }
-    let spec = match args.option("vpc-id") {
+    let spec = match args.vpc_id.as_deref() {
         Some(vpc) => ZoneSpec::private(zone, vpc, region),
         None => ZoneSpec::public(zone),
     };
@@ -64,8 +94,8 @@ fn zone_spec(args: &aws_support::Args, region: &str) -> deploy::Result<ZoneSpec>
     Ok(spec)
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["vpc-id", "lb-dns", "lb-zone-id"], &[])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     // Checked before the AWS environment is even loaded (the VPC's region is
     // the configured one, known only then): bad input makes no request.
     zone_spec(&args, "eu-central-1")?;

@@ -34,6 +34,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -47,16 +49,53 @@ use deploy::core::cluster::{ClusterAuth, EndpointAccess, NodePoolSpec};
 use deploy::{Change, CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, ResourceName};
 use secrecy::ExposeSecret as _;
 
-use aws_support::{Args, parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
+
+/// EKS cluster with a managed node group and a kubeconfig made in Rust (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Kubernetes version (default 1.31)
+    #[arg(long, value_name = "VERSION")]
+    version: Option<String>,
+    /// Instance type of the node group (default m5.xlarge)
+    #[arg(long, value_name = "TYPE")]
+    instance_type: Option<String>,
+    /// Minimum node count (default 1)
+    #[arg(long, value_name = "N")]
+    min: Option<String>,
+    /// Initial node count (default 2)
+    #[arg(long, value_name = "N")]
+    desired: Option<String>,
+    /// Maximum node count (default 4)
+    #[arg(long, value_name = "N")]
+    max: Option<String>,
+    /// Write a kubeconfig for the cluster to PATH (mode 0600; holds a 15-minute token)
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<String>,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
-fn count(args: &Args, name: &str, default: u32) -> deploy::Result<u32> {
-    args.option(name).map_or(Ok(default), |v| v.parse().map_err(|_| Error::invalid(name, format!("`{v}` is not a number"), "a node count, 0 to 1000")))
+fn count(value: Option<&str>, name: &str, default: u32) -> deploy::Result<u32> {
+    value.map_or(Ok(default), |v| v.parse().map_err(|_| Error::invalid(name, format!("`{v}` is not a number"), "a node count, 0 to 1000")))
 }
 
 fn vpc_spec(prefix: &str, region: &str) -> deploy::Result<VpcSpec> {
@@ -72,15 +111,15 @@ fn vpc_spec(prefix: &str, region: &str) -> deploy::Result<VpcSpec> {
 }
 
 /// The cluster spec; `subnets` and `key_arn` are filled once they exist.
-fn cluster_spec(args: &Args, subnets: Vec<String>, key_arn: Option<String>) -> deploy::Result<ClusterSpec> {
+fn cluster_spec(args: &Cli, subnets: Vec<String>, key_arn: Option<String>) -> deploy::Result<ClusterSpec> {
     let p = &args.prefix;
-    let version = KubernetesVersion::new(args.option("version").unwrap_or("1.31"))?;
+    let version = KubernetesVersion::new(args.version.as_deref().unwrap_or("1.31"))?;
     let pool = NodePoolSpec {
         name: ResourceName::new(format!("{p}-nodes"))?,
-        instance_types: vec![args.option("instance-type").unwrap_or("m5.xlarge").to_owned()],
-        min: count(args, "min", 1)?,
-        desired: count(args, "desired", 2)?,
-        max: count(args, "max", 4)?,
+        instance_types: vec![args.instance_type.as_deref().unwrap_or("m5.xlarge").to_owned()],
+        min: count(args.min.as_deref(), "min", 1)?,
+        desired: count(args.desired.as_deref(), "desired", 2)?,
+        max: count(args.max.as_deref(), "max", 4)?,
         disk_gib: 100,
         labels: BTreeMap::from([("deploy-prefix".to_owned(), p.clone())]),
     };
@@ -97,8 +136,8 @@ fn cluster_spec(args: &Args, subnets: Vec<String>, key_arn: Option<String>) -> d
     Ok(spec)
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["version", "instance-type", "min", "desired", "max", "kubeconfig"], &[])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let p = args.prefix.clone();
     // Every rule checked before the first request (the spec again below, with ids).
     cluster_spec(&args, Vec::new(), None)?;
@@ -165,7 +204,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         let until = expires.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
         println!("  bearer token: k8s-aws-v1. (not shown), valid until {until}");
     }
-    if let Some(path) = args.option("kubeconfig") {
+    if let Some(path) = args.kubeconfig.as_deref() {
         write_private(path, credentials.to_kubeconfig().expose_secret())?;
         println!("  kubeconfig written to {path} (mode 0600)");
     }

@@ -37,6 +37,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 
@@ -45,33 +47,67 @@ use deploy::aws::alarms::{EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::{Error, ResourceName};
 
-use aws_support::{parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
+
+/// CloudWatch alarms on the database and AWS Backup, notifying an encrypted SNS topic (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Subscribe this e-mail address to the topic (AWS mails a confirmation link)
+    #[arg(long, value_name = "ADDRESS")]
+    email: Option<String>,
+    /// Encrypt the topic with this existing key instead of alias/P-alerts
+    #[arg(long, value_name = "KEY")]
+    kms_key: Option<String>,
+    /// Watch failed backup jobs of this vault only (default: the whole account)
+    #[arg(long, value_name = "NAME")]
+    backup_vault: Option<String>,
+    /// CPU alarm threshold in percent (default 80)
+    #[arg(long, value_name = "PERCENT")]
+    cpu_percent: Option<String>,
+    /// Free storage alarm threshold in GiB (default 2)
+    #[arg(long, value_name = "GIB")]
+    free_storage_gib: Option<String>,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
-fn number(args: &aws_support::Args, name: &str) -> deploy::Result<Option<f64>> {
-    args.option(name)
+fn number(value: Option<&str>, name: &str) -> deploy::Result<Option<f64>> {
+    value
         .map(|v| v.parse::<f64>().map_err(|_| Error::invalid(name, format!("`{v}` is not a number"), format!("--{name} NUMBER"))))
         .transpose()
 }
 
-fn spec(args: &aws_support::Args) -> deploy::Result<HealthAlarmsSpec> {
+fn spec(args: &Cli) -> deploy::Result<HealthAlarmsSpec> {
     let p = &args.prefix;
     let mut topic = TopicSpec::new(TopicName::new(format!("{p}-alerts"))?);
-    if let Some(email) = args.option("email") {
+    if let Some(email) = args.email.as_deref() {
         topic = topic.with_email(EmailAddress::new(email)?);
     }
-    topic = topic.with_kms_key(args.option("kms-key").map_or_else(|| format!("alias/{p}-alerts"), str::to_owned));
+    topic = topic.with_kms_key(args.kms_key.as_deref().map_or_else(|| format!("alias/{p}-alerts"), str::to_owned));
     let db = ResourceName::new(format!("{p}-db"))?;
-    let mut spec = HealthAlarmsSpec::deeploy(p, &db, args.option("backup-vault"), topic)?;
-    if let Some(percent) = number(args, "cpu-percent")? {
+    let mut spec = HealthAlarmsSpec::deeploy(p, &db, args.backup_vault.as_deref(), topic)?;
+    if let Some(percent) = number(args.cpu_percent.as_deref(), "cpu-percent")? {
         spec.alarm_mut(&format!("{p}-db-cpu")).expect("the cpu alarm").threshold = percent;
     }
-    if let Some(gib) = number(args, "free-storage-gib")? {
+    if let Some(gib) = number(args.free_storage_gib.as_deref(), "free-storage-gib")? {
         spec.alarm_mut(&format!("{p}-db-free-storage")).expect("the storage alarm").threshold = gib * 1024.0 * 1024.0 * 1024.0;
     }
     spec.validate()?;
@@ -79,8 +115,8 @@ fn spec(args: &aws_support::Args) -> deploy::Result<HealthAlarmsSpec> {
 }
 
 /// The topic's own key, unless `--kms-key` names one.
-fn topic_key(args: &aws_support::Args) -> deploy::Result<Option<KeySpec>> {
-    if args.option("kms-key").is_some() {
+fn topic_key(args: &Cli) -> deploy::Result<Option<KeySpec>> {
+    if args.kms_key.as_deref().is_some() {
         return Ok(None);
     }
     let mut key = KeySpec::new(KeyAlias::new(format!("alias/{}-alerts", args.prefix))?)
@@ -90,8 +126,8 @@ fn topic_key(args: &aws_support::Args) -> deploy::Result<Option<KeySpec>> {
     Ok(Some(key))
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["email", "kms-key", "backup-vault", "cpu-percent", "free-storage-gib"], &[])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let (spec, key) = (spec(&args)?, topic_key(&args)?);
     let aws = aws_support::backends(log).await;
     let (alarms, kms) = (aws.alarms(), aws.kms());

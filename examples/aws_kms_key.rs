@@ -21,6 +21,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -30,12 +32,31 @@ use deploy::aws::iam::IamName;
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::{Change, Plan};
 
-use aws_support::{parse_args, plan_only, print_plan, section};
+use aws_support::{plan_only, print_plan, section};
+
+/// KMS key with alias, yearly rotation and the Deeploy key policy for the application user (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
 fn key_spec(alias: &KeyAlias, prefix: &str, principal: String) -> KeySpec {
@@ -43,8 +64,8 @@ fn key_spec(alias: &KeyAlias, prefix: &str, principal: String) -> KeySpec {
         .with_policy(KeyPolicy::Deeploy { application_principal: principal })
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&[], &[])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let user = IamName::new(format!("{}-app", args.prefix))?;
     let alias = KeyAlias::new(format!("alias/{}-app", args.prefix))?;
     let aws = aws_support::backends(log).await;

@@ -31,6 +31,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 
@@ -42,12 +44,40 @@ use deploy::aws::policy::{bucket_access_policy, equivalent, trust_pod_identity};
 use deploy::{BucketName, Change, Error, FieldChange, Plan, ResourceName};
 use deploy::core::{IrsaRoleAnnotation, ServiceAccountRef};
 
-use aws_support::{exists, parse_args, plan_only, print_plan, section};
+use aws_support::{exists, plan_only, print_plan, section};
+
+/// IAM role for a Kubernetes service account (IRSA or EKS Pod Identity), with bucket and key access (idempotent).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Namespace of the service account (default: the prefix)
+    #[arg(long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// Name of the service account (default P-app)
+    #[arg(long, value_name = "NAME")]
+    service_account: Option<String>,
+    /// irsa (default) or pod-identity
+    #[arg(long, value_name = "MODE")]
+    mode: Option<String>,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -65,11 +95,11 @@ struct Names {
     key: KeyAlias,
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["namespace", "service-account", "mode"], &[])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let p = args.prefix.clone();
     // Every rule checked before the first request.
-    let mode = match args.option("mode").unwrap_or("irsa") {
+    let mode = match args.mode.as_deref().unwrap_or("irsa") {
         "irsa" => Mode::Irsa,
         "pod-identity" => Mode::PodIdentity,
         other => return Err(Error::invalid("mode", format!("`{other}` is not a mode"), "--mode irsa or --mode pod-identity")),
@@ -77,7 +107,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     let default_sa = format!("{p}-app");
     let n = Names {
         cluster: ResourceName::new(format!("{p}-eks"))?,
-        sa: ServiceAccountRef::new(args.option("namespace").unwrap_or(&p), args.option("service-account").unwrap_or(&default_sa))?,
+        sa: ServiceAccountRef::new(args.namespace.as_deref().unwrap_or(&p), args.service_account.as_deref().unwrap_or(&default_sa))?,
         role: IamName::new(format!("{p}-pod-app"))?,
         policy: IamName::new(format!("{p}-pod-assets"))?,
         bucket: BucketName::new(format!("{p}-assets"))?,

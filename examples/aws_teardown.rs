@@ -26,6 +26,8 @@
 
 #[path = "aws_support/mod.rs"]
 mod aws_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 
@@ -34,18 +36,43 @@ use deploy::aws::eks::EksRoles;
 use deploy::core::recipes::Teardown;
 use deploy::{BucketName, Confirm, Error, ObjectStore, ResourceName};
 
-use aws_support::{exists, parse_args, section, stop_if_plan};
+use aws_support::{exists, section, stop_if_plan};
+
+/// Delete everything the aws_* examples made for a prefix (needs --confirm P).
+///
+/// Configured by the standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL).
+/// Exit codes: 0 done (under --plan: nothing to change), 2 under --plan with changes pending,
+/// 1 on error; the last text line is `mutating requests: N`.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws_support::Args,
+    /// Confirm the teardown by naming the prefix again
+    #[arg(long, value_name = "P")]
+    confirm: Option<String>,
+    /// Take a final snapshot of each database before deleting it
+    #[arg(long)]
+    final_snapshots: bool,
+}
+
+impl std::ops::Deref for Cli {
+    type Target = aws_support::Args;
+    fn deref(&self) -> &aws_support::Args {
+        &self.aws
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
     let log = RequestLog::new();
-    aws_support::finish(&log, run(&log)).await
+    aws_support::finish(&log, &cli.aws, run(&log, &cli)).await
 }
 
-async fn run(log: &RequestLog) -> deploy::Result<()> {
-    let args = parse_args(&["confirm"], &["final-snapshots"])?;
+async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
+    let args = cli;
     let p = &args.prefix;
-    let confirm = match args.option("confirm") {
+    let confirm = match args.confirm.as_deref() {
         None => None,
         Some(c) if c == p => Some(Confirm::prefix(p.clone())),
         Some(c) => return Err(Error::invalid("confirm", format!("`{c}` is not the prefix"), format!("--confirm {p} confirms the deletions of prefix {p}"))),
@@ -70,7 +97,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         backup_plans: vec![ResourceName::new(format!("{p}-plan"))?],
         database: Some(&rds),
         databases,
-        final_snapshots: args.flag("final-snapshots"),
+        final_snapshots: args.final_snapshots,
         objects: Some(&s3 as &dyn ObjectStore),
         buckets: present,
         cluster: Some(&eks),
@@ -82,6 +109,9 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     section(&format!("teardown plan for prefix {p}"));
     let plan = teardown.plan().await?;
     println!("{plan}");
+    // The teardown plan has no serde form: its lines, one string each.
+    cli::field("plan", plan.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>());
+    cli::pending(!plan.steps.is_empty());
     if stop_if_plan(&args) {
         return Ok(());
     }
@@ -97,5 +127,6 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     let done = teardown.run().await?;
     section("summary");
     println!("  {} steps done", done.steps.len());
+    cli::field("steps_done", done.steps.len());
     Ok(())
 }

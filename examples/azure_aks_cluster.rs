@@ -15,38 +15,65 @@
 
 #[path = "azure_support/mod.rs"]
 mod azure_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
-use azure_support::{Args, PROVISION_OPTIONS, exit_on_error, plan_then_apply};
+use std::process::ExitCode;
+
+use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{AksSettings, Stack, aks_cluster};
 use deploy::core::{Error, KubernetesVersion, Result};
 
-const USAGE: &str = "usage: azure_aks_cluster --prefix P [--location L] [--version 1.31] [--vm-size SIZE] [--min N] [--max N] [--plan] [--arm-endpoint URL]";
+/// AKS cluster with its system node pool in its own VNet (idempotent).
+///
+/// Signs in as the service principal of AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or
+/// with the token in AZURE_ARM_ACCESS_TOKEN) in AZURE_SUBSCRIPTION_ID. Exit codes: 0 done (under
+/// --plan: nothing to change), 2 under --plan with changes pending, 1 on error.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: azure_support::Provision,
+    /// Kubernetes version (default: the runbook's)
+    #[arg(long, value_name = "VERSION")]
+    version: Option<String>,
+    /// VM size of the system pool (default: the runbook's)
+    #[arg(long, value_name = "SIZE")]
+    vm_size: Option<String>,
+    /// Minimum node count (at least 1)
+    #[arg(long, value_name = "N")]
+    min: Option<String>,
+    /// Maximum node count
+    #[arg(long, value_name = "N")]
+    max: Option<String>,
+}
 
 #[tokio::main]
-async fn main() {
-    exit_on_error(run().await, USAGE);
+async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    cli::start(env!("CARGO_CRATE_NAME"), cli.args.common.plan, &cli.args.common.output);
+    cli::exit_with(run(&cli).await, None)
 }
 
-fn count(args: &Args, name: &str, default: u32) -> Result<u32> {
-    args.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| Error::invalid(name, format!("{v:?} is not a number"), "a node count")))
+fn count(value: Option<&str>, name: &str, default: u32) -> Result<u32> {
+    value.map_or(Ok(default), |v| v.parse().map_err(|_| Error::invalid(name, format!("{v:?} is not a number"), "a node count")))
 }
 
-async fn run() -> Result<()> {
-    let args = Args::parse(&[PROVISION_OPTIONS, &["version", "vm-size", "min", "max"]].concat(), &["plan"])?;
-    let stack = Stack::new(args.require("prefix")?, args.get("location").unwrap_or("westeurope"))?;
+async fn run(cli: &Cli) -> Result<()> {
+    let args = &cli.args;
+    let stack = Stack::new(&args.prefix, &args.location)?;
     let defaults = AksSettings::default();
     let settings = AksSettings {
-        version: args.get("version").map(KubernetesVersion::new).transpose()?.unwrap_or(defaults.version),
-        vm_size: args.get("vm-size").map_or(defaults.vm_size, str::to_owned),
-        min: count(&args, "min", defaults.min)?,
-        max: count(&args, "max", defaults.max)?,
+        version: cli.version.as_deref().map(KubernetesVersion::new).transpose()?.unwrap_or(defaults.version),
+        vm_size: cli.vm_size.clone().unwrap_or(defaults.vm_size),
+        min: count(cli.min.as_deref(), "min", defaults.min)?,
+        max: count(cli.max.as_deref(), "max", defaults.max)?,
         desired: defaults.desired,
     };
     let settings = AksSettings { desired: settings.desired.clamp(settings.min, settings.max.max(settings.min)), ..settings };
-    let arm = azure_support::arm_client(&args)?;
+    let arm = azure_support::arm_client(&args.arm)?;
     println!(
         "aks: cluster {} (Kubernetes {}, {} x {}..{}) in {}, VNet {}",
         stack.cluster, settings.version, settings.vm_size, settings.min, settings.max, stack.resource_group, stack.aks_network
     );
-    plan_then_apply(&args, "aks cluster", |apply| aks_cluster(&arm, &stack, &settings, apply)).await
+    plan_then_apply(args, "aks cluster", |apply| aks_cluster(&arm, &stack, &settings, apply)).await
 }

@@ -13,26 +13,44 @@
 
 #[path = "azure_support/mod.rs"]
 mod azure_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
-use azure_support::{Args, PROVISION_OPTIONS, exit_on_error, plan_then_apply};
+use std::process::ExitCode;
+
+use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{Stack, blob_access};
 use deploy::core::Result;
 
-const USAGE: &str = "usage: azure_blob_access --prefix P --principal-id OBJECT_ID [--location L] [--plan] [--arm-endpoint URL]";
-
-#[tokio::main]
-async fn main() {
-    exit_on_error(run().await, USAGE);
+/// Storage account, private container and the Storage Blob Data Contributor role for a service principal (idempotent).
+///
+/// Signs in as the service principal of AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or
+/// with the token in AZURE_ARM_ACCESS_TOKEN) in AZURE_SUBSCRIPTION_ID. Exit codes: 0 done (under
+/// --plan: nothing to change), 2 under --plan with changes pending, 1 on error.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: azure_support::Provision,
+    /// Object id of the service principal that gets the role (not its application id)
+    #[arg(long, value_name = "OBJECT_ID")]
+    principal_id: String,
 }
 
-async fn run() -> Result<()> {
-    let args = Args::parse(&[PROVISION_OPTIONS, &["principal-id"]].concat(), &["plan"])?;
-    let stack = Stack::new(args.require("prefix")?, args.get("location").unwrap_or("westeurope"))?;
-    let principal = args.require("principal-id")?;
-    let arm = azure_support::arm_client(&args)?;
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    cli::start(env!("CARGO_CRATE_NAME"), cli.args.common.plan, &cli.args.common.output);
+    cli::exit_with(run(&cli).await, None)
+}
+
+async fn run(cli: &Cli) -> Result<()> {
+    let args = &cli.args;
+    let stack = Stack::new(&args.prefix, &args.location)?;
+    let principal = cli.principal_id.as_str();
+    let arm = azure_support::arm_client(&args.arm)?;
     println!(
         "blob access: account {} in {}, container {}, Storage Blob Data Contributor for {principal}",
         stack.storage_account, stack.resource_group, stack.container
     );
-    plan_then_apply(&args, "blob access", |apply| blob_access(&arm, &stack, principal, apply)).await
+    plan_then_apply(args, "blob access", |apply| blob_access(&arm, &stack, principal, apply)).await
 }

@@ -40,36 +40,94 @@
 
 #[path = "azure_support/mod.rs"]
 mod azure_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
-use azure_support::{Args, exit_on_error, print_plan};
+use std::process::ExitCode;
+
+use azure_support::print_plan;
 use deploy::azure::arm::postgres::FlexibleServers;
 use deploy::azure::runbook::{self, ContainerBackup, DrNames};
 use deploy::core::recipes::{SnapshotId, SnapshotSelector};
-use deploy::core::{Database, Event, Observer, ResourceName, Result};
+use deploy::core::{Database, Observer, ResourceName, Result};
 
-const USAGE: &str = "usage: azure_disaster_recovery backup|restore --prefix P [--from TIMESTAMP|latest] [--id TIMESTAMP] \
-[--plan] [--objects-only] [--keep-newer] [--exact] [--confirm-overwrite P-assets] [--blob-endpoint URL] [--account-name NAME] \
-[--account-key] [--arm-endpoint URL] [--resource-group G] [--location L]";
+/// Back up the blob container P-assets (and name the PostgreSQL server's restore point), or
+/// restore them: the container from a backup, the server into P-db-restored.
+///
+/// Blobs: --blob-endpoint / --account-name, signed by --account-key (the key in AZURE_STORAGE_KEY)
+/// or the service principal of AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET; ARM:
+/// AZURE_SUBSCRIPTION_ID. Exit codes: 0 done (under --plan: nothing to change), 2 under --plan
+/// with changes pending, 1 on error.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    /// What to do
+    #[arg(value_enum)]
+    command: Command,
+    /// The prefix every resource name starts with
+    #[arg(long, value_name = "P")]
+    prefix: String,
+    /// restore: the backup to restore, a timestamp or `latest`
+    #[arg(long, value_name = "TIMESTAMP|latest")]
+    from: Option<String>,
+    /// backup: the backup's id (resumes it, or does nothing when it is complete)
+    #[arg(long, value_name = "TIMESTAMP")]
+    id: Option<String>,
+    /// Only the container part; no ARM call
+    #[arg(long)]
+    objects_only: bool,
+    /// restore: leave blobs written after the backup started alone
+    #[arg(long)]
+    keep_newer: bool,
+    /// restore: also delete blobs that are not in the backup
+    #[arg(long)]
+    exact: bool,
+    /// restore: allow overwriting blobs of an unversioned account, by naming the container (P-assets)
+    #[arg(long, value_name = "CONTAINER")]
+    confirm_overwrite: Option<String>,
+    /// The resource group of the servers (default P-rg)
+    #[arg(long, value_name = "G")]
+    resource_group: Option<String>,
+    /// The Azure region of the restored server
+    #[arg(long, value_name = "L", default_value = "westeurope")]
+    location: String,
+    #[command(flatten)]
+    blob: azure_support::Blob,
+    #[command(flatten)]
+    arm: azure_support::Arm,
+    #[command(flatten)]
+    common: cli::Common,
+}
+
+/// What the example does.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Command {
+    /// Copy the container into a new backup
+    Backup,
+    /// Restore the container from a backup, and the server to its point in time
+    Restore,
+}
 
 #[tokio::main]
-async fn main() {
-    exit_on_error(run().await, USAGE);
+async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    cli::start(env!("CARGO_CRATE_NAME"), cli.common.plan, &cli.common.output);
+    cli::exit_with(run(&cli).await, None)
 }
 
+/// Progress: a bar (bytes and objects) on a terminal, plain lines otherwise.
 fn observer() -> Observer {
-    Observer::new(|event: &Event| println!("  .. {event}"))
+    cli::progress_observer("  .. ")
 }
 
-async fn run() -> Result<()> {
-    let args = Args::parse(
-        &["prefix", "from", "id", "blob-endpoint", "account-name", "arm-endpoint", "resource-group", "location", "confirm-overwrite"],
-        &["plan", "objects-only", "account-key", "keep-newer", "exact"],
-    )?;
-    let command = args.positional.first().map(String::as_str).unwrap_or("");
-    let prefix = args.require("prefix")?;
+async fn run(args: &Cli) -> Result<()> {
+    let command = match args.command {
+        Command::Backup => "backup",
+        Command::Restore => "restore",
+    };
+    let prefix = args.prefix.as_str();
     let names = DrNames::new(prefix)?;
     // A confirmation naming another container is a mistake: refused before any request.
-    if let Some(named) = args.get("confirm-overwrite")
+    if let Some(named) = args.confirm_overwrite.as_deref()
         && named != names.assets.as_str()
     {
         return Err(deploy::core::Error::invalid(
@@ -78,15 +136,15 @@ async fn run() -> Result<()> {
             "--confirm-overwrite takes the name of the container the restore overwrites",
         ));
     }
-    let plan_only = args.has("plan");
-    let objects_only = args.has("objects-only");
-    let store = azure_support::blob_store(&args)?;
+    let plan_only = args.common.plan;
+    let objects_only = args.objects_only;
+    let store = azure_support::blob_store(&args.blob)?;
     let servers = if objects_only {
         None
     } else {
-        let group = args.get("resource-group").map_or_else(|| format!("{prefix}-rg"), str::to_owned);
-        let location = args.get("location").unwrap_or("westeurope");
-        Some(FlexibleServers::new(azure_support::arm_client(&args)?, group, location)?)
+        let group = args.resource_group.clone().unwrap_or_else(|| format!("{prefix}-rg"));
+        let location = args.location.as_str();
+        Some(FlexibleServers::new(azure_support::arm_client(&args.arm)?, group, location)?)
     };
     println!(
         "{command} for prefix {prefix}: containers {} and {}{}{}",
@@ -98,12 +156,13 @@ async fn run() -> Result<()> {
     match command {
         "backup" => {
             // One id for the plan and the run, so that what is printed is what is written.
-            let id: SnapshotId = match args.get("id") {
+            let id: SnapshotId = match args.id.as_deref() {
                 Some(id) => id.parse().map_err(|e: deploy::core::Error| e.in_field("id"))?,
                 None => SnapshotId::now(),
             };
             let plan = runbook::plan_container_backup(&store, &names, Some(&id)).await?;
             print_plan("container backup", &plan);
+            cli::plan("plan", &plan);
             if let Some(servers) = &servers {
                 let info = servers.describe_database(&ResourceName::new(names.server.clone())?).await?;
                 println!(
@@ -118,6 +177,7 @@ async fn run() -> Result<()> {
             }
             match runbook::container_backup(&store, &names, Some(id), observer()).await? {
                 ContainerBackup::Taken(report) => {
+                    cli::field("report", &report);
                     println!(
                         "backup {}: {} objects, {} bytes in {}/{} ({} copied, {} already there)",
                         report.id, report.objects, report.bytes, names.backup, report.folder, report.copied, report.skipped
@@ -133,15 +193,22 @@ async fn run() -> Result<()> {
             }
         }
         "restore" => {
-            let from: SnapshotSelector = args.require("from")?.parse().map_err(|e: deploy::core::Error| e.in_field("from"))?;
+            let from: SnapshotSelector = args
+                .from
+                .as_deref()
+                .ok_or_else(|| deploy::core::Error::invalid("from", "is missing", "restore --from TIMESTAMP|latest"))?
+                .parse().map_err(|e: deploy::core::Error| e.in_field("from"))?;
             let mut options = runbook::restore_options(from);
-            options.keep_newer = args.has("keep-newer");
-            options.exact = args.has("exact");
-            options.confirm = args.get("confirm-overwrite").map(deploy::core::Confirm::new);
+            options.keep_newer = args.keep_newer;
+            options.exact = args.exact;
+            options.confirm = args.confirm_overwrite.as_deref().map(deploy::core::Confirm::new);
             let (id, plan) = runbook::plan_container_restore(&store, &names, &options).await?;
             print_plan(&format!("container restore of backup {id}"), &plan);
+            cli::plan("plan", &plan);
             if let Some(servers) = &servers {
-                print_plan("server restore", &runbook::server_restore(servers, &names, id.timestamp(), false).await?);
+                let server = runbook::server_restore(servers, &names, id.timestamp(), false).await?;
+                print_plan("server restore", &server);
+                cli::plan("server_plan", &server);
             }
             if plan_only {
                 return Ok(());
@@ -149,6 +216,7 @@ async fn run() -> Result<()> {
             options.snapshot = SnapshotSelector::Id(id.clone());
             let report = runbook::container_restore(&store, &names, options, observer()).await?;
             println!("{report}");
+            cli::field("report", &report);
             if let Some(servers) = &servers {
                 let made = runbook::server_restore(servers, &names, id.timestamp(), true).await?;
                 println!("server {}: {}", names.restored_server, if made.is_empty() { "exists, left alone" } else { "restored" });
@@ -167,9 +235,7 @@ async fn run() -> Result<()> {
                 );
             }
         }
-        other => {
-            return Err(deploy::core::Error::invalid("command", format!("{other:?} is not backup or restore"), "backup | restore"));
-        }
+        other => unreachable!("clap accepts backup and restore only, not {other}"),
     }
     Ok(())
 }

@@ -18,38 +18,61 @@
 
 #[path = "azure_support/mod.rs"]
 mod azure_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
-use azure_support::{Args, PROVISION_OPTIONS, exit_on_error, plan_then_apply};
+use std::process::ExitCode;
+
+use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{PostgresSettings, Stack, postgres_flexible};
 use deploy::core::{Password, PasswordRules, Result};
 
-const USAGE: &str = "usage: azure_postgres_flexible --prefix P [--location L] [--version 13] [--sku SKU] [--start-if-stopped] [--plan] [--arm-endpoint URL] \
-(PG_ADMIN_PASSWORD in the environment to create the server)";
-
-#[tokio::main]
-async fn main() {
-    exit_on_error(run().await, USAGE);
+/// PostgreSQL flexible server in its delegated subnet with the vectice and keycloak databases (idempotent; PG_ADMIN_PASSWORD from the environment to create it).
+///
+/// Signs in as the service principal of AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or
+/// with the token in AZURE_ARM_ACCESS_TOKEN) in AZURE_SUBSCRIPTION_ID. Exit codes: 0 done (under
+/// --plan: nothing to change), 2 under --plan with changes pending, 1 on error.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: azure_support::Provision,
+    /// Major PostgreSQL version, 13 to 16 (default: the runbook's)
+    #[arg(long, value_name = "MAJOR")]
+    version: Option<String>,
+    /// Compute SKU (default: the runbook's)
+    #[arg(long, value_name = "SKU")]
+    sku: Option<String>,
+    /// Start the server first when it is found Stopped (otherwise an error)
+    #[arg(long)]
+    start_if_stopped: bool,
 }
 
-async fn run() -> Result<()> {
-    let args = Args::parse(&[PROVISION_OPTIONS, &["version", "sku"]].concat(), &["plan", "start-if-stopped"])?;
-    let stack = Stack::new(args.require("prefix")?, args.get("location").unwrap_or("westeurope"))?;
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    cli::start(env!("CARGO_CRATE_NAME"), cli.args.common.plan, &cli.args.common.output);
+    cli::exit_with(run(&cli).await, None)
+}
+
+async fn run(cli: &Cli) -> Result<()> {
+    let args = &cli.args;
+    let stack = Stack::new(&args.prefix, &args.location)?;
     let mut settings = PostgresSettings::default();
-    if let Some(version) = args.get("version") {
-        settings.version = version.to_owned();
+    if let Some(version) = &cli.version {
+        settings.version = version.clone();
     }
-    if let Some(sku) = args.get("sku") {
-        settings.sku = sku.to_owned();
+    if let Some(sku) = &cli.sku {
+        settings.sku = sku.clone();
     }
-    settings.start_stopped = args.has("start-if-stopped");
+    settings.start_stopped = cli.start_if_stopped;
     settings.admin_password = match std::env::var("PG_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => Some(Password::new(p, &PasswordRules::azure_postgres()).map_err(|e| e.in_field("PG_ADMIN_PASSWORD"))?),
         _ => None,
     };
-    let arm = azure_support::arm_client(&args)?;
+    let arm = azure_support::arm_client(&args.arm)?;
     println!(
         "postgres: server {} (PostgreSQL {}, {}) in {}, VNet {}, zone {}, databases vectice and keycloak",
         stack.server, settings.version, settings.sku, stack.resource_group, stack.postgres_network, stack.dns_zone
     );
-    plan_then_apply(&args, "postgres flexible server", |apply| postgres_flexible(&arm, &stack, &settings, apply)).await
+    plan_then_apply(args, "postgres flexible server", |apply| postgres_flexible(&arm, &stack, &settings, apply)).await
 }

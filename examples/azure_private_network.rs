@@ -13,25 +13,40 @@
 
 #[path = "azure_support/mod.rs"]
 mod azure_support;
+#[path = "cli/mod.rs"]
+mod cli;
 
-use azure_support::{Args, PROVISION_OPTIONS, exit_on_error, plan_then_apply};
+use std::process::ExitCode;
+
+use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{Stack, private_network};
 use deploy::core::Result;
 
-const USAGE: &str = "usage: azure_private_network --prefix P [--location L] [--plan] [--arm-endpoint URL]";
-
-#[tokio::main]
-async fn main() {
-    exit_on_error(run().await, USAGE);
+/// Private DNS zone linked to the AKS network and the peering of the AKS and PostgreSQL networks (idempotent).
+///
+/// Signs in as the service principal of AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET (or
+/// with the token in AZURE_ARM_ACCESS_TOKEN) in AZURE_SUBSCRIPTION_ID. Exit codes: 0 done (under
+/// --plan: nothing to change), 2 under --plan with changes pending, 1 on error.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    args: azure_support::Provision,
 }
 
-async fn run() -> Result<()> {
-    let args = Args::parse(PROVISION_OPTIONS, &["plan"])?;
-    let stack = Stack::new(args.require("prefix")?, args.get("location").unwrap_or("westeurope"))?;
-    let arm = azure_support::arm_client(&args)?;
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    cli::start(env!("CARGO_CRATE_NAME"), cli.args.common.plan, &cli.args.common.output);
+    cli::exit_with(run(&cli).await, None)
+}
+
+async fn run(cli: &Cli) -> Result<()> {
+    let args = &cli.args;
+    let stack = Stack::new(&args.prefix, &args.location)?;
+    let arm = azure_support::arm_client(&args.arm)?;
     println!(
         "private network: zone {} linked to {}, peering {} <-> {}",
         stack.dns_zone, stack.aks_network, stack.aks_network, stack.postgres_network
     );
-    plan_then_apply(&args, "private network", |apply| private_network(&arm, &stack, apply)).await
+    plan_then_apply(args, "private network", |apply| private_network(&arm, &stack, apply)).await
 }

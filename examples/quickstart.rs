@@ -9,8 +9,15 @@
 //! Exits non-zero if verification fails.
 //!
 //! ```text
-//! cargo run --example quickstart
+//! cargo run --example quickstart [-- --plan] [--json]
 //! ```
+//!
+//! `--plan` prints the plan of step 1 and stops (exit 2: on a fresh in-memory
+//! cloud there is always something to create); `--json` prints the plan, the
+//! changes and the report as one JSON document on stdout.
+
+#[path = "cli/mod.rs"]
+mod cli;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -36,19 +43,30 @@ fn key(i: usize) -> ObjectKey {
     ObjectKey::new(format!("{folder}/item {i:04}.json")).expect("valid key")
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("quickstart failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+/// The whole lifecycle of a production environment on the in-memory backends: plan, ensure,
+/// back up, lose data, restore, verify. No credentials, no network.
+///
+/// Exit codes: 0 done and every object verified (under --plan: nothing to change), 2 under --plan
+/// with changes pending, 1 on error or a failed verification.
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    common: cli::Common,
 }
 
-async fn run() -> deploy::Result<bool> {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = <Cli as clap::Parser>::parse();
+    cli::start(env!("CARGO_CRATE_NAME"), args.common.plan, &args.common.output);
+    let outcome = match run(&args).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(deploy::Error::Verification { what: "quickstart".into(), detail: "objects differ after the restore".into() }),
+        Err(e) => Err(e),
+    };
+    cli::exit_with(outcome, None)
+}
+
+async fn run(args: &Cli) -> deploy::Result<bool> {
     let started = Instant::now();
     let observer = Observer::new(|event: &Event| match event {
         Event::WaitPolled { .. } => {}
@@ -65,10 +83,16 @@ async fn run() -> deploy::Result<bool> {
     println!("== 1. plan the production environment");
     let plan = prod.plan(&backends).await?;
     println!("{plan}");
+    cli::plan("plan", &plan);
+    if args.common.plan {
+        println!("\n--plan: nothing changed");
+        return Ok(true);
+    }
 
     println!("\n== 2. ensure it");
     let done = prod.ensure(&backends).await?;
     println!("  {} changes applied", done.len());
+    cli::field("changes_made", &done);
     let db_name = &prod.databases[0].name;
     let db = cloud.describe_database(db_name).await?;
     println!(
@@ -113,6 +137,7 @@ async fn run() -> deploy::Result<bool> {
     )
     .await?;
     println!("{backup}");
+    cli::field("backup", &backup);
 
     println!("\n== 6. disaster: 40 objects deleted, one corrupted");
     for i in (0..OBJECTS).step_by(OBJECTS / 40).take(40) {
@@ -132,6 +157,7 @@ async fn run() -> deploy::Result<bool> {
     )
     .await?;
     println!("{restored}");
+    cli::field("restore", serde_json::json!({ "database": restored.database, "bucket": restored.bucket, "checks": restored.checks }));
 
     println!("== 8. verify every object against what was written");
     let mut bad = Vec::new();
@@ -153,6 +179,7 @@ async fn run() -> deploy::Result<bool> {
     );
     println!("  bucket {assets}: {listed} objects, {} of {OBJECTS} identical to what was written", OBJECTS - bad.len());
     println!("  took {:.2}s", started.elapsed().as_secs_f64());
+    cli::field("verified", serde_json::json!({ "objects": OBJECTS, "listed": listed, "identical": OBJECTS - bad.len() }));
     if bad.is_empty() && listed == OBJECTS {
         println!("  RESULT: OK");
         Ok(true)

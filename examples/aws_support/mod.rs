@@ -1,40 +1,32 @@
-//! What the `aws_*` examples share: the command line (`--prefix P`, `--plan`,
-//! flags), the standard AWS environment, the request log and the last line
-//! `mutating requests: N`.
+//! What the `aws_*` examples share: the flags `--prefix P`, `--plan`,
+//! `--json` (clap), the standard AWS environment, the request log and the
+//! last line `mutating requests: N`.
 //!
-//! Included by each example with `#[path = "aws_support/mod.rs"] mod aws_support;`.
+//! Included by each example with `#[path = "aws_support/mod.rs"] mod aws_support;`,
+//! beside `#[path = "cli/mod.rs"] mod cli;`.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use deploy::Error;
 use deploy::aws::{AwsBackends, RequestLog};
 
-/// The parsed command line.
-#[derive(Debug, Clone)]
+/// The flags every `aws_*` example takes: `--prefix P`, `--plan`, `--json`
+/// (flattened into each example's clap parser).
+#[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// The prefix every resource name starts with.
+    /// The prefix every resource name starts with (3 to 30 characters: lowercase letters, digits,
+    /// hyphens; starting with a letter)
+    #[arg(long, value_name = "P")]
     pub prefix: String,
-    /// Print the plan only; make no mutating request.
-    pub plan: bool,
-    /// Positional words (a subcommand).
-    pub words: Vec<String>,
-    /// `--name value` options other than `--prefix`.
-    pub options: BTreeMap<String, String>,
-    /// `--flag` switches other than `--plan`.
-    pub flags: Vec<String>,
+    #[command(flatten)]
+    pub common: crate::cli::Common,
 }
 
 impl Args {
-    /// Whether `--flag` was given.
-    pub fn flag(&self, name: &str) -> bool {
-        self.flags.iter().any(|f| f == name)
-    }
-
-    /// The value of `--name`.
-    pub fn option(&self, name: &str) -> Option<&str> {
-        self.options.get(name).map(String::as_str)
+    /// Whether `--plan` was given.
+    pub fn plan(&self) -> bool {
+        self.common.plan
     }
 }
 
@@ -53,45 +45,6 @@ pub fn validate_prefix(prefix: &str) -> deploy::Result<()> {
         && !prefix.contains("--")
         && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok { Ok(()) } else { Err(Error::invalid("prefix", format!("`{prefix}` breaks the rule"), PREFIX_RULE)) }
-}
-
-/// Parse `std::env::args`: `--prefix P` (required), `--plan`, the `value_options`
-/// (`--name value`), the `switches` (`--name`) and positional words.
-///
-/// # Errors
-/// [`Error::InvalidInput`] naming the argument.
-pub fn parse_args(value_options: &[&str], switches: &[&str]) -> deploy::Result<Args> {
-    let mut args = std::env::args().skip(1);
-    let (mut prefix, mut plan) = (None, false);
-    let (mut words, mut options, mut flags) = (Vec::new(), BTreeMap::new(), Vec::new());
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--prefix" => prefix = Some(args.next().ok_or_else(|| Error::invalid("prefix", "has no value", "--prefix P"))?),
-            "--plan" => plan = true,
-            a if a.starts_with("--") && value_options.contains(&&a[2..]) => {
-                let name = a[2..].to_owned();
-                let value = args.next().ok_or_else(|| Error::invalid(name.clone(), "has no value", format!("--{name} VALUE")))?;
-                options.insert(name, value);
-            }
-            a if a.starts_with("--") && switches.contains(&&a[2..]) => flags.push(a[2..].to_owned()),
-            a if a.starts_with("--") => return Err(Error::invalid(a.trim_start_matches('-'), "is not an option of this example", usage(value_options, switches))),
-            _ => words.push(arg),
-        }
-    }
-    let prefix = prefix.ok_or_else(|| Error::invalid("prefix", "is missing", "--prefix P is required"))?;
-    validate_prefix(&prefix)?;
-    Ok(Args { prefix, plan, words, options, flags })
-}
-
-fn usage(value_options: &[&str], switches: &[&str]) -> String {
-    let mut usage = String::from("usage: --prefix P [--plan]");
-    for o in value_options {
-        usage.push_str(&format!(" [--{o} VALUE]"));
-    }
-    for s in switches {
-        usage.push_str(&format!(" [--{s}]"));
-    }
-    usage
 }
 
 /// The backends over the standard AWS environment (`AWS_REGION`, credentials,
@@ -113,13 +66,25 @@ pub fn partition(backends: &AwsBackends) -> &'static str {
     }
 }
 
+/// The heading of the section being printed, for the JSON document.
+static SECTION: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 /// A section heading.
 pub fn section(title: &str) {
     println!("\n== {title}");
+    *SECTION.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = title.to_owned();
 }
 
-/// Print a plan indented, or `(no changes)`.
+/// Print a plan indented, or `(no changes)`; after `section("changes made")`
+/// it is the JSON document's `changes_made`.
 pub fn print_plan(plan: &deploy::Plan) {
+    if SECTION.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_str() == "changes made" {
+        crate::cli::field("changes_made", plan);
+    }
+    show_plan(plan);
+}
+
+fn show_plan(plan: &deploy::Plan) {
     if plan.is_empty() {
         println!("  (no changes)");
     } else {
@@ -131,39 +96,43 @@ pub fn print_plan(plan: &deploy::Plan) {
 
 /// Under `--plan`, say that nothing changed and answer true: the example stops there.
 pub fn stop_if_plan(args: &Args) -> bool {
-    if args.plan {
+    if args.plan() {
         println!("\n--plan: nothing changed");
     }
-    args.plan
+    args.plan()
 }
 
-/// Print `plan`, then [`stop_if_plan`].
+/// Print `plan` (the JSON document's `plan`: changes pending make `--plan`
+/// exit 2), then [`stop_if_plan`].
 pub fn plan_only(args: &Args, plan: &deploy::Plan) -> bool {
-    print_plan(plan);
+    crate::cli::plan("plan", plan);
+    show_plan(plan);
     stop_if_plan(args)
 }
 
-/// Run `body`, then print `mutating requests: N` last, and turn the outcome
-/// into the exit code (1 on any error, printed to stderr).
-pub async fn finish<F>(log: &RequestLog, body: F) -> ExitCode
+/// Check the prefix, run `body`, then print `mutating requests: N` last, and
+/// turn the outcome into the exit code (see the `cli` module: 0, 2 under
+/// `--plan` with changes pending, 1 on any error, printed to stderr).
+pub async fn finish<F>(log: &RequestLog, args: &Args, body: F) -> ExitCode
 where
     F: std::future::Future<Output = deploy::Result<()>>,
 {
+    crate::cli::start(env!("CARGO_CRATE_NAME"), args.plan(), &args.common.output);
     // `DEPLOY_LOG=trace|debug|info|warn|error`: the library's and the SDK's tracing on stderr.
     if let Ok(level) = std::env::var("DEPLOY_LOG") {
         let level: tracing_subscriber::filter::LevelFilter = level.parse().unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
         tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
     }
-    let outcome = body.await;
-    let code = match &outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    let outcome = match validate_prefix(&args.prefix) {
+        Ok(()) => body.await,
+        Err(e) => Err(e),
     };
-    println!("mutating requests: {}", log.mutating().len());
-    code
+    if let Err(e) = &outcome {
+        eprintln!("error: {e}");
+    }
+    let mutating = log.mutating().len();
+    println!("mutating requests: {mutating}");
+    crate::cli::exit(outcome.err().map(|e| (e.to_string(), e.invalid_field().map(ToString::to_string))), Some(mutating))
 }
 
 /// An observer printing recipe progress (steps, waits, copies) indented.

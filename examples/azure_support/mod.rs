@@ -1,9 +1,8 @@
-//! What the `azure_*` examples share: hand-rolled argument parsing, the
+//! What the `azure_*` examples share: their flags (clap), the
 //! service principal and subscription from the environment, the ARM client
 //! and blob store with their endpoint overrides. Included with `#[path]`.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 #[cfg(feature = "azure-blob")]
 use std::time::Duration;
 
@@ -19,59 +18,45 @@ use deploy::core::{Error, Plan, Result};
 /// (a key is a secret: never on the command line, where `ps` shows it).
 pub const ACCOUNT_KEY_VAR: &str = "AZURE_STORAGE_KEY";
 
-/// Parsed command line: positionals, `--name value` options and `--switch`es.
-#[derive(Debug, Default)]
-pub struct Args {
-    /// Arguments that are not options, in order.
-    pub positional: Vec<String>,
-    options: BTreeMap<String, String>,
-    switches: Vec<String>,
+/// The flags every provisioning example takes: `--prefix`, `--location`,
+/// `--arm-endpoint`, `--plan`, `--json` (flattened into each example's clap parser).
+#[derive(clap::Args, Debug, Clone)]
+pub struct Provision {
+    /// The prefix every resource name starts with
+    #[arg(long, value_name = "P")]
+    pub prefix: String,
+    /// The Azure region
+    #[arg(long, value_name = "L", default_value = "westeurope")]
+    pub location: String,
+    #[command(flatten)]
+    pub arm: Arm,
+    #[command(flatten)]
+    pub common: crate::cli::Common,
 }
 
-impl Args {
-    /// Parse `std::env::args()`: `options` take a value, `switches` do not;
-    /// anything else starting with `--` is an error naming it.
-    pub fn parse(options: &[&str], switches: &[&str]) -> Result<Args> {
-        let mut args = Args::default();
-        let mut it = std::env::args().skip(1);
-        while let Some(arg) = it.next() {
-            let Some(name) = arg.strip_prefix("--") else {
-                args.positional.push(arg);
-                continue;
-            };
-            let (name, inline) = match name.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_owned())),
-                None => (name, None),
-            };
-            if switches.contains(&name) && inline.is_none() {
-                args.switches.push(name.to_owned());
-            } else if options.contains(&name) {
-                let value = match inline {
-                    Some(v) => v,
-                    None => it.next().ok_or_else(|| Error::invalid(name, "has no value", format!("--{name} VALUE")))?,
-                };
-                args.options.insert(name.to_owned(), value);
-            } else {
-                return Err(Error::invalid(name, "is not an option of this example", "one of the options in the usage below"));
-            }
-        }
-        Ok(args)
-    }
+/// `--arm-endpoint`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Arm {
+    /// The Azure Resource Manager endpoint (default https://management.azure.com; a sovereign
+    /// cloud's, or a local fake)
+    #[arg(long, value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+}
 
-    /// The value of `--name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.options.get(name).map(String::as_str)
-    }
-
-    /// The value of `--name`, required.
-    pub fn require(&self, name: &str) -> Result<&str> {
-        self.get(name).ok_or_else(|| Error::invalid(name, "is missing", format!("pass --{name}")))
-    }
-
-    /// Whether `--name` was given.
-    pub fn has(&self, name: &str) -> bool {
-        self.switches.iter().any(|s| s == name)
-    }
+/// `--account-name`, `--blob-endpoint`, `--account-key`: where the blobs are.
+#[cfg(feature = "azure-blob")]
+#[derive(clap::Args, Debug, Clone)]
+pub struct Blob {
+    /// The storage account
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account_name: Option<String>,
+    /// The blob endpoint (default https://ACCOUNT.blob.core.windows.net)
+    #[arg(long, value_name = "URL")]
+    pub blob_endpoint: Option<String>,
+    /// Sign an account SAS with the key in AZURE_STORAGE_KEY (never on the command line)
+    /// instead of using the service principal's token
+    #[arg(long)]
+    pub account_key: bool,
 }
 
 /// `AZURE_SUBSCRIPTION_ID`.
@@ -90,9 +75,9 @@ pub const ARM_TOKEN_VAR: &str = "AZURE_ARM_ACCESS_TOKEN";
 /// The ARM client of the service principal in `AZURE_TENANT_ID`,
 /// `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` (or of the token in
 /// [`ARM_TOKEN_VAR`]), on `--arm-endpoint` when given.
-pub fn arm_client(args: &Args) -> Result<ArmClient> {
+pub fn arm_client(args: &Arm) -> Result<ArmClient> {
     let mut builder = ArmClient::builder(subscription_id()?, deploy::azure::credential::from_env(ARM_TOKEN_VAR)?);
-    if let Some(endpoint) = args.get("arm-endpoint") {
+    if let Some(endpoint) = &args.arm_endpoint {
         builder = builder.endpoint(endpoint);
     }
     builder.build()
@@ -103,16 +88,17 @@ pub fn arm_client(args: &Args) -> Result<ArmClient> {
 /// SAS signed here from the key in [`ACCOUNT_KEY_VAR`] (valid one hour);
 /// otherwise the service principal's token.
 #[cfg(feature = "azure-blob")]
-pub fn blob_store(args: &Args) -> Result<BlobStore> {
-    let account = args.get("account-name");
-    let endpoint = match (args.get("blob-endpoint"), account) {
+pub fn blob_store(args: &Blob) -> Result<BlobStore> {
+    let account = args.account_name.as_deref();
+    let endpoint = match (args.blob_endpoint.as_deref(), account) {
         (Some(e), _) => e.to_owned(),
         (None, Some(a)) => format!("https://{a}.blob.core.windows.net"),
         (None, None) => return Err(Error::invalid("account-name", "is missing", "pass --account-name or --blob-endpoint")),
     };
     let builder = BlobStore::builder().endpoint(&endpoint);
-    let builder = if args.has("account-key") {
-        builder.account_key_from_env(args.require("account-name")?, ACCOUNT_KEY_VAR, Duration::from_secs(3600))?
+    let builder = if args.account_key {
+        let account = account.ok_or_else(|| Error::invalid("account-name", "is missing", "pass --account-name with --account-key"))?;
+        builder.account_key_from_env(account, ACCOUNT_KEY_VAR, Duration::from_secs(3600))?
     } else {
         builder.token_credential(ServicePrincipal::from_env()?.token_credential()?)
     };
@@ -125,30 +111,18 @@ pub fn print_plan(title: &str, plan: &Plan) {
     println!("{plan}");
 }
 
-/// Run `main`, print its error (never a secret: the errors hold none) and exit 1 on failure.
-pub fn exit_on_error(result: Result<()>, usage: &str) {
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        if e.invalid_field().is_some() {
-            eprintln!("{usage}");
-        }
-        std::process::exit(1);
-    }
-}
-
-/// The options every provisioning example takes.
-pub const PROVISION_OPTIONS: &[&str] = &["prefix", "location", "arm-endpoint"];
-
-/// Print the plan of `step` (`apply = false`); unless `--plan`, run it
-/// (`apply = true`) and print a summary. A second run finds nothing to do.
-pub async fn plan_then_apply<F, Fut>(args: &Args, title: &str, step: F) -> Result<()>
+/// Print the plan of `step` (`apply = false`; the JSON document's `plan`);
+/// unless `--plan`, run it (`apply = true`) and print a summary (the
+/// document's `changes_made`). A second run finds nothing to do.
+pub async fn plan_then_apply<F, Fut>(args: &Provision, title: &str, step: F) -> Result<()>
 where
     F: Fn(bool) -> Fut,
     Fut: std::future::Future<Output = Result<Plan>>,
 {
     let planned = step(false).await?;
     print_plan(title, &planned);
-    if args.has("plan") {
+    crate::cli::plan("plan", &planned);
+    if args.common.plan {
         println!("summary: --plan given, nothing changed");
         return Ok(());
     }
@@ -159,6 +133,7 @@ where
     println!("applying {} changes (long operations are awaited)...", planned.len());
     let made = step(true).await?;
     println!("{made}");
+    crate::cli::field("changes_made", &made);
     println!("summary: {title}: {} changes made", made.len());
     Ok(())
 }

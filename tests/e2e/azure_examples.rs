@@ -42,7 +42,7 @@ fn run(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Result<String> {
         ensure!(!text.contains("sig="), "a SAS signature was printed");
     }
     ensure!(
-        status.success(),
+        status.success() || (args.contains(&"--plan") && status.code() == Some(2)),
         "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
     println!("$ azure_disaster_recovery {}\n{stdout}", args.join(" "));
@@ -200,7 +200,7 @@ fn run_arm_command(mut command: Command, arm: &Arm, args: &[&str]) -> Result<Str
             "a secret was printed"
         );
     }
-    ensure!(status.success(), "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    ensure!(status.success() || (args.contains(&"--plan") && status.code() == Some(2)), "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
     println!("$ {} {}\n{stdout}", binary.file_name().unwrap_or_default().to_string_lossy(), args.join(" "));
     Ok(stdout.into_owned())
 }

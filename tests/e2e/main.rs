@@ -26,3 +26,4 @@ mod cross_cloud;
 mod restore_safety;
 mod snapshot_safety;
 mod azure_examples;
+mod cli;

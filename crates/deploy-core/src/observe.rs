@@ -42,14 +42,17 @@ pub enum Event {
         /// How long it took.
         elapsed: Duration,
     },
-    /// Objects were copied (reported in batches).
+    /// Objects were copied: reported every 500 objects, every 8 MiB (bytes of
+    /// a streamed copy count as they flow) and at the end.
     Copied {
-        /// Objects copied so far.
+        /// Objects done so far: copied, or found already there.
         objects: u64,
         /// Bytes copied so far.
         bytes: u64,
-        /// Objects in all, when known.
+        /// Objects in all, when known (the last report of a copy has it).
         total: Option<u64>,
+        /// Bytes in all, when known.
+        total_bytes: Option<u64>,
     },
 }
 
@@ -62,10 +65,16 @@ impl fmt::Display for Event {
                 write!(f, "  {what}: {state} (poll {attempt}, {:.1}s)", elapsed.as_secs_f64())
             }
             Event::WaitFinished { what, elapsed } => write!(f, "  {what}: done after {:.1}s", elapsed.as_secs_f64()),
-            Event::Copied { objects, bytes, total } => match total {
-                Some(total) => write!(f, "  copied {objects}/{total} objects ({bytes} bytes)"),
-                None => write!(f, "  copied {objects} objects ({bytes} bytes)"),
-            },
+            Event::Copied { objects, bytes, total, total_bytes } => {
+                match total {
+                    Some(total) => write!(f, "  copied {objects}/{total} objects")?,
+                    None => write!(f, "  copied {objects} objects")?,
+                }
+                match total_bytes {
+                    Some(total_bytes) => write!(f, " ({bytes}/{total_bytes} bytes)"),
+                    None => write!(f, " ({bytes} bytes)"),
+                }
+            }
         }
     }
 }

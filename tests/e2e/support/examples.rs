@@ -66,7 +66,10 @@ impl Drop for Recorder {
 
 /// One finished run of an example.
 pub struct Run {
+    /// It did not fail: exit 0, or under `--plan` exit 2 (changes pending).
     pub ok: bool,
+    /// The exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
     /// The number on the last line `mutating requests: N`, when printed.
@@ -113,7 +116,8 @@ pub fn run_with_env(moto: &MotoConfig, name: &str, args: &[&str], env: &[(&str, 
     let Output { status, stdout, stderr } = command(moto, name, args, env)?.output().with_context(|| format!("running {name}"))?;
     let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
     let mutating = stdout.lines().rev().find_map(|l| l.strip_prefix("mutating requests: ")).map(|n| n.trim().parse().expect("a count"));
-    Ok(Run { ok: status.success(), stdout, stderr, mutating })
+    let planning = args.contains(&"--plan");
+    Ok(Run { ok: status.success() || (planning && status.code() == Some(2)), code: status.code(), stdout, stderr, mutating })
 }
 
 /// The command that runs example `name` against moto in the standard AWS
@@ -159,12 +163,14 @@ pub fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)>
     let planned: Vec<&str> = args.iter().copied().chain(["--plan"]).collect();
     let (plan, seen) = counted("--plan", &planned)?;
     ensure!(seen.is_empty(), "--plan made mutating requests: {seen:?}\n{}", plan.show());
+    ensure!(plan.code == Some(2), "--plan on a fresh prefix did not exit 2 (changes pending): {:?}\n{}", plan.code, plan.show());
     let (first, seen) = counted("the first run", args)?;
     ensure!(!seen.is_empty(), "the first run made no mutating request\n{}", first.show());
     let (second, seen) = counted("the second run", args)?;
     ensure!(seen.is_empty(), "the second run changed something: {seen:?}\n{}\n=== the first run\n{}", second.show(), first.show());
     let (replan, seen) = counted("--plan after the runs", &planned)?;
     ensure!(seen.is_empty() && replan.stdout.contains("(no changes)"), "--plan after the runs still plans changes\n{}", replan.show());
+    ensure!(replan.code == Some(0), "--plan with nothing to change did not exit 0: {:?}\n{}", replan.code, replan.show());
     Ok((first, second))
 }
 

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures::stream::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
+use super::progress::Progress;
 use super::{Location, retry_policy};
 use crate::error::{Error, Result};
 use crate::object_store::{CopyOptions, GetOptions, ObjectMeta, PutMode, PutOptions};
@@ -32,6 +33,8 @@ pub(super) struct CopyHow<'a> {
     pub server_side: bool,
     pub attempts: usize,
     pub limit: &'a AdaptiveLimit,
+    /// Where the bytes copied are counted, as they flow.
+    pub progress: Option<&'a Progress>,
 }
 
 /// Copy `source` (what the caller knows of it: key, size, entity tag,
@@ -49,7 +52,7 @@ pub(super) async fn copy_object(
 ) -> Result<Copied> {
     let once = || async {
         let slot = how.limit.acquire().await;
-        let outcome = copy_once(from, source, to, to_key, mode, how.server_side).await;
+        let outcome = copy_once(from, source, to, to_key, mode, how.server_side, how.progress).await;
         match &outcome {
             Ok(_) => slot.succeeded(),
             Err(Error::Throttled { .. }) => slot.throttled(),
@@ -60,7 +63,15 @@ pub(super) async fn copy_object(
     once.retry(retry_policy(how.attempts)).when(Error::is_retryable).await
 }
 
-async fn copy_once(from: Location<'_>, source: &ObjectMeta, to: Location<'_>, to_key: &ObjectKey, mode: &PutMode, server_side: bool) -> Result<Copied> {
+async fn copy_once(
+    from: Location<'_>,
+    source: &ObjectMeta,
+    to: Location<'_>,
+    to_key: &ObjectKey,
+    mode: &PutMode,
+    server_side: bool,
+    progress: Option<&Progress>,
+) -> Result<Copied> {
     if server_side {
         let options = CopyOptions {
             source_size: Some(source.size),
@@ -69,15 +80,39 @@ async fn copy_once(from: Location<'_>, source: &ObjectMeta, to: Location<'_>, to
             mode: mode.clone(),
         };
         let written = from.store.copy_opts(from.bucket, &source.key, to.bucket, to_key, &options).await?;
+        if let Some(progress) = progress {
+            progress.bytes(written.size);
+        }
         return Ok(Copied { written, read: None, sha256: None });
     }
     let get = GetOptions { if_match: source.entity_tag.clone(), version: source.version.clone() };
     let got = from.store.get_opts(from.bucket, &source.key, &get).await?;
     let hasher = Arc::new(Mutex::new(Sha256::new()));
     let h = hasher.clone();
-    let body = got.body.inspect_ok(move |chunk: &Bytes| h.lock().unwrap_or_else(std::sync::PoisonError::into_inner).update(chunk)).boxed();
+    // The bytes are counted as they flow (progress of a large object), and
+    // taken back when this attempt fails: its retry counts them again.
+    let counted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (c, p) = (counted.clone(), progress.cloned());
+    let body = got
+        .body
+        .inspect_ok(move |chunk: &Bytes| {
+            h.lock().unwrap_or_else(std::sync::PoisonError::into_inner).update(chunk);
+            if let Some(p) = &p {
+                c.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                p.bytes(chunk.len() as u64);
+            }
+        })
+        .boxed();
     let options = PutOptions { size_hint: Some(got.meta.size), mode: mode.clone(), ..PutOptions::default() };
-    let written = to.store.put(to.bucket, to_key, body, &options).await?;
+    let written = match to.store.put(to.bucket, to_key, body, &options).await {
+        Ok(written) => written,
+        Err(e) => {
+            if let Some(progress) = progress {
+                progress.unsay_bytes(counted.load(std::sync::atomic::Ordering::Relaxed));
+            }
+            return Err(e);
+        }
+    };
     let digest = hasher.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().finalize();
     Ok(Copied { written, read: Some(got.meta), sha256: Some(hex::encode(digest)) })
 }

@@ -37,6 +37,7 @@ mod listing;
 mod manifest;
 mod merge;
 mod parts;
+mod progress;
 mod restore;
 pub mod shards;
 mod snapshot;

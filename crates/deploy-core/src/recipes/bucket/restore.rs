@@ -11,13 +11,14 @@ use serde::Serialize;
 
 use super::classify::{Classified, KeyClass, RestorePlan, Scope, classify, identical};
 use super::copy::{CopyHow, copy_object};
+use super::progress::Progress;
 use super::layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
 use super::manifest::{KeyRange, ManifestEntry, ManifestInfo, OpenManifest, list_snapshots, open_manifest};
 use super::snapshot::Failures;
 use super::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, validate_attempts, validate_concurrency};
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{DeleteOptions, ObjectMeta, PutMode};
-use crate::observe::{Event, Observer};
+use crate::observe::Observer;
 use crate::recipes::limit::AdaptiveLimit;
 
 /// Options of [`restore_bucket`].
@@ -460,20 +461,18 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
         if p.versioned { ", versioned target" } else { "" }
     ));
     let limit = &AdaptiveLimit::new(options.concurrency);
-    let how = CopyHow { server_side, attempts: options.attempts, limit };
+    // Objects done (written, identical, kept) and bytes written, of the snapshot's totals.
+    let progress = &Progress::new(&options.observer, Some(p.manifest.info.objects), Some(p.manifest.info.total_bytes));
+    let how = CopyHow { server_side, attempts: options.attempts, limit, progress: Some(progress) };
     let outcomes = Mutex::new(Outcomes::default());
     let lock = || outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let p = &p;
-    let written = std::sync::atomic::AtomicU64::new(0);
     let write = |c: Box<Classified>| {
-        let (lock, written) = (&lock, &written);
+        let lock = &lock;
         async move {
             match write_back(p, &c, how).await {
                 Ok(done) => {
-                    let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    if n.is_multiple_of(500) {
-                        options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
-                    }
+                    progress.object();
                     let mut o = lock();
                     match (done, c.class) {
                         (Done::AlreadyThere, _) => o.unchanged += 1,
@@ -516,9 +515,15 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
         classify(scope, &p.manifest)
             .map_ok(|c| -> Either<Ready<Result<()>>, BoxFuture<'_, Result<()>>> {
                 match resolve(&c, options) {
-                    Resolved::Leave if c.class == KeyClass::Identical => lock().unchanged += 1,
+                    Resolved::Leave if c.class == KeyClass::Identical => {
+                        lock().unchanged += 1;
+                        progress.object();
+                    }
                     Resolved::Leave => lock().not_in_snapshot += 1,
-                    Resolved::KeepNewer => lock().kept_newer.push(&c.key),
+                    Resolved::KeepNewer => {
+                        lock().kept_newer.push(&c.key);
+                        progress.object();
+                    }
                     // Found between the refusal check and now on an unconfirmed unversioned target.
                     Resolved::Write | Resolved::Delete if !confirmed && c.class != KeyClass::Missing => {
                         let e = Error::precondition("object", format!("{}/{}", target.bucket, c.key), "changed since it was classified");
@@ -535,6 +540,7 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
     for done in futures::future::join_all(scopes.iter().map(act)).await {
         done?;
     }
+    progress.emit();
     let o = outcomes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     let problems = o.refused.count() + o.changed.count() + o.failed.count();
     if problems > 0 {

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::copy::{CopyHow, copy_object};
+use super::progress::Progress;
 use super::layout::{SnapshotId, SnapshotLayout};
 use super::listing::list_resilient;
 use super::manifest::{KeyRange, ManifestEntry};
@@ -24,7 +25,7 @@ use super::shards::{Boundaries, ShardPlan, ShardRecord, ShardReport, plan_shards
 use super::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, validate_attempts, validate_concurrency};
 use crate::error::{Error, Result};
 use crate::object_store::{DeleteOptions, KeyOrder, ListOptions, ObjectMeta, PutMode};
-use crate::observe::{Event, Observer};
+use crate::observe::Observer;
 use crate::recipes::limit::AdaptiveLimit;
 use crate::validate::ObjectKey;
 
@@ -334,7 +335,8 @@ pub(super) async fn run_shard(
         Side { items: listed.boxed(), key: meta_key, skip: 0, order: source_order, name: format!("listing of {}", source.bucket) },
         Side { items: copies, key: meta_key, skip: strip, order: dest_order, name: format!("listing of {}/{folder}", destination.bucket) },
     );
-    let how = CopyHow { server_side, attempts: options.attempts, limit };
+    let progress = &Progress::new(&options.observer, None, None);
+    let how = CopyHow { server_side, attempts: options.attempts, limit, progress: Some(progress) };
     let copied = AtomicU64::new(0);
     let folder_ref = &folder;
     let copy = |key: String, listed: ObjectMeta| {
@@ -353,10 +355,8 @@ pub(super) async fn run_shard(
                         let e = Error::Verification { what: format!("copy of {key}"), detail: format!("wrote {} bytes, source has {}", done.written.size, read.size) };
                         return Outcome::Failed(key, e);
                     }
-                    let n = copied.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n.is_multiple_of(500) {
-                        options.observer.emit(Event::Copied { objects: n, bytes: 0, total: None });
-                    }
+                    copied.fetch_add(1, Ordering::Relaxed);
+                    progress.object();
                     let entry = ManifestEntry {
                         size: read.size,
                         etag: read.etag.clone(),
@@ -439,6 +439,7 @@ pub(super) async fn run_shard(
                     bytes += entry.size;
                     if !copied_now {
                         skipped_count += 1;
+                        progress.object();
                     }
                     // Entries of a failed shard are not needed: its parts are rewritten by the rerun.
                     if failures.count() == 0 {
@@ -457,7 +458,7 @@ pub(super) async fn run_shard(
     let (_, folded) = futures::join!(lister, fold);
     folded?;
     let copied = copied.into_inner();
-    options.observer.emit(Event::Copied { objects: copied, bytes, total: Some(objects + failures.count()) });
+    progress.finish(objects + failures.count(), bytes);
     if failures.count() > 0 {
         return Err(Error::Verification {
             what: format!("snapshot {id}{}", if count > 1 { format!(" shard {index} of {count}") } else { String::new() }),

@@ -1,0 +1,231 @@
+//! What every example shares on its command line and its way out: the flags
+//! `--plan` and `--json` (clap, flattened into each example's own parser),
+//! the JSON document and the exit code.
+//!
+//! - `--json`: one JSON document on stdout, written when the example ends:
+//!   `example`, `mode` (`plan` or `apply`), `ok`, `changes_pending` (under
+//!   `--plan`), the fields the example recorded (its plan, the changes made,
+//!   its report or outputs; never a secret), `mutating_requests` where the
+//!   example counts them, and `error` (`message`, `field`) on failure. The
+//!   human text, the last line `mutating requests: N` included, then goes to
+//!   stderr: stdout carries the document alone.
+//! - exit codes: `0` success (under `--plan`: nothing to change), `2` under
+//!   `--plan` when changes are pending (as `terraform plan
+//!   -detailed-exitcode`), `1` on any error. A command line clap rejects
+//!   (unknown flag, missing value) exits 2 with clap's usage message before
+//!   anything runs; `--help` exits 0.
+//!
+//! Included by each example with `#[path = "cli/mod.rs"] mod cli;`.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// `--json`, for examples that have no plan mode.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Output {
+    /// Print one JSON document on stdout (plan, changes, report or outputs; never a secret);
+    /// the human text goes to stderr
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--plan` and `--json`: flattened into every example that can plan.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Common {
+    /// Show what would change and change nothing (no mutating request); exit 2 when changes
+    /// are pending, 0 when none, 1 on error
+    #[arg(long)]
+    pub plan: bool,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+/// The exit code under `--plan` when changes are pending.
+pub const CHANGES_PENDING: u8 = 2;
+
+struct State {
+    example: &'static str,
+    plan: bool,
+    pending: bool,
+    fields: Map<String, Value>,
+    /// Where the JSON document goes (the process's stdout before [`start`]
+    /// sent the human text to stderr); `None` without `--json`.
+    json: Option<std::fs::File>,
+}
+
+static STATE: Mutex<Option<State>> = Mutex::new(None);
+
+fn with<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut().map(f)
+}
+
+/// Begin: remember the mode; under `--json`, keep stdout for the document and
+/// send everything printed from now on (`println!`) to stderr.
+pub fn start(example: &'static str, plan: bool, output: &Output) {
+    let json = if output.json { Some(json_sink()) } else { None };
+    *STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(State { example, plan, pending: false, fields: Map::new(), json });
+}
+
+#[cfg(unix)]
+fn json_sink() -> std::fs::File {
+    use std::os::fd::{AsFd as _, FromRawFd as _};
+    std::io::stdout().flush().ok();
+    // A duplicate of stdout for the document; then stdout (fd 1) becomes a
+    // duplicate of stderr, so that every `println!` of the example reads as
+    // human text on stderr.
+    let document = std::io::stdout().as_fd().try_clone_to_owned().expect("stdout can be duplicated");
+    // SAFETY: dup2 on two descriptors this process holds open; no Rust object owns fd 1 exclusively.
+    let redirected = unsafe { libc::dup2(2, 1) };
+    assert!(redirected == 1, "stdout could not be redirected to stderr");
+    // SAFETY: `document` is an owned, open descriptor handed over to the File.
+    unsafe { std::fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(document)) }
+}
+
+#[cfg(not(unix))]
+fn json_sink() -> std::fs::File {
+    // No descriptor juggling here: the text stays on stdout, before the document.
+    unimplemented!("--json needs a Unix platform in these examples")
+}
+
+/// Whether `--json` was given.
+pub fn json() -> bool {
+    with(|s| s.json.is_some()).unwrap_or(false)
+}
+
+/// Record `value` as field `name` of the JSON document.
+pub fn field(name: &str, value: impl Serialize) {
+    let value = serde_json::to_value(value).expect("the examples' outputs serialize");
+    with(|s| s.fields.insert(name.to_owned(), value));
+}
+
+/// Record a plan as field `name`; a plan with changes makes `--plan` exit 2.
+pub fn plan(name: &str, plan: &deploy::Plan) {
+    field(name, plan);
+    pending(!plan.is_empty());
+}
+
+/// Mark changes as pending (`true`) for the exit code of `--plan`.
+pub fn pending(changes: bool) {
+    with(|s| s.pending |= changes);
+}
+
+/// Whether `--plan` was given.
+pub fn planning() -> bool {
+    with(|s| s.plan).unwrap_or(false)
+}
+
+/// End: write the JSON document (under `--json`) and turn the outcome into
+/// the exit code. `error` is the error's text and the field it names (for
+/// [`deploy::Error::InvalidInput`]); it was printed to stderr by the caller.
+pub fn exit(error: Option<(String, Option<String>)>, mutating: Option<usize>) -> ExitCode {
+    let Some(state) = STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() else {
+        return if error.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+    };
+    let ok = error.is_none();
+    if let Some(mut out) = state.json {
+        let mut doc = Map::new();
+        doc.insert("example".into(), state.example.into());
+        doc.insert("mode".into(), if state.plan { "plan" } else { "apply" }.into());
+        doc.insert("ok".into(), ok.into());
+        if state.plan {
+            doc.insert("changes_pending".into(), state.pending.into());
+        }
+        doc.extend(state.fields);
+        if let Some(n) = mutating {
+            doc.insert("mutating_requests".into(), n.into());
+        }
+        if let Some((message, field)) = &error {
+            doc.insert("error".into(), serde_json::json!({ "message": message, "field": field }));
+        }
+        let text = serde_json::to_string_pretty(&Value::Object(doc)).expect("a JSON map serializes");
+        std::io::stdout().flush().ok();
+        if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+    match error {
+        Some(_) => ExitCode::FAILURE,
+        None if state.plan && state.pending => ExitCode::from(CHANGES_PENDING),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// [`exit`] for a [`deploy::Result`]: prints the error to stderr first.
+pub fn exit_with(result: deploy::Result<()>, mutating: Option<usize>) -> ExitCode {
+    let error = result.err().map(|e| {
+        eprintln!("error: {e}");
+        (e.to_string(), e.invalid_field().map(ToString::to_string))
+    });
+    exit(error, mutating)
+}
+
+/// [`exit`] for an [`anyhow::Result`]: prints the error (with its causes) to stderr first.
+pub fn exit_anyhow(result: anyhow::Result<()>) -> ExitCode {
+    let error = result.err().map(|e| {
+        eprintln!("error: {e:#}");
+        let field = e.downcast_ref::<deploy::Error>().and_then(|e| e.invalid_field()).map(ToString::to_string);
+        (format!("{e:#}"), field)
+    });
+    exit(error, None)
+}
+
+/// An observer for long copies: on a terminal (stderr), an indicatif progress
+/// bar of the bytes and objects copied, the other events printed above it;
+/// otherwise (a pipe, a log, CI) every event as a plain line, `indent` first.
+/// Wait polls are not shown.
+pub fn progress_observer(indent: &'static str) -> deploy::Observer {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return deploy::Observer::new(move |event: &deploy::Event| match event {
+            deploy::Event::WaitPolled { .. } => {}
+            other => println!("{indent}{other}"),
+        });
+    }
+    let bar: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+    deploy::Observer::new(move |event: &deploy::Event| {
+        let mut slot = bar.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match event {
+            deploy::Event::WaitPolled { .. } => {}
+            deploy::Event::Copied { objects, bytes, total, total_bytes, .. } => {
+                let bar = slot.get_or_insert_with(|| {
+                    let bar = indicatif::ProgressBar::new_spinner();
+                    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                    bar
+                });
+                let template = match total_bytes {
+                    Some(_) => "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({binary_bytes_per_sec}, {eta}) {msg}",
+                    None => "{spinner} [{elapsed_precise}] {bytes} copied ({binary_bytes_per_sec}) {msg}",
+                };
+                if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+                    bar.set_style(style);
+                }
+                if let Some(t) = total_bytes {
+                    bar.set_length(*t);
+                }
+                bar.set_position(*bytes);
+                bar.set_message(match total {
+                    Some(t) => format!("{objects}/{t} objects"),
+                    None => format!("{objects} objects"),
+                });
+                // Every object done: the copy's last report. The bar stays as drawn
+                // (never redrawn over what is printed after it).
+                if total.is_some_and(|t| *objects >= t) {
+                    bar.abandon();
+                    *slot = None;
+                }
+            }
+            other => {
+                // Another phase: the bar of the copy before it ends where it is.
+                if let Some(bar) = slot.take() {
+                    bar.abandon();
+                }
+                println!("{indent}{other}");
+            }
+        }
+    })
+}
