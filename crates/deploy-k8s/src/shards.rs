@@ -244,8 +244,10 @@ pub fn parse_indexes(text: &str) -> Result<Vec<usize>> {
 
 /// The Indexed Job of one run of `job`: `shards` indexes, the pods of
 /// `settings` with `run_env` added (the run's own variables), and the
-/// Secret of [`PodCredentials::Values`] when there is one.
-pub(crate) fn indexed_resources(job: &str, settings: &ShardJobSettings, shards: usize, run_env: &[(&str, String)]) -> (Job, Option<k8s_openapi::api::core::v1::Secret>) {
+/// Secret of [`PodCredentials::Values`] when there is one (a fresh run name).
+/// [`crate::SnapshotJob`] and [`crate::RestoreJob`] create them; this is for
+/// reading what they would create.
+pub fn indexed_resources(job: &str, settings: &ShardJobSettings, shards: usize, run_env: &[(&str, String)]) -> (Job, Option<k8s_openapi::api::core::v1::Secret>) {
     let run = run_name(job);
     let mut env: Vec<EnvVar> = settings.env.iter().map(|(k, v)| job::env_var(k, v)).collect();
     env.extend(run_env.iter().map(|(k, v)| job::env_var(k, v)));
