@@ -25,4 +25,5 @@ mod pg_examples;
 mod cross_cloud;
 mod restore_safety;
 mod snapshot_safety;
+mod shard_job;
 mod azure_examples;
