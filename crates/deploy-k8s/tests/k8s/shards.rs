@@ -163,3 +163,40 @@ fn bad_shard_settings_are_refused_naming_the_field() {
     s.parallelism = 0;
     assert_eq!(field(SnapshotJob::new("snap", s, 2)).as_deref(), Some("parallelism"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_job_needs_a_complete_snapshot_and_names_the_shards_that_did_not_complete() {
+    use deploy_core::memory::InMemoryCloud;
+    use deploy_core::recipes::{Location, SnapshotLayout, SnapshotOptions, snapshot_bucket};
+    use deploy_core::{BucketName, BucketSpec, ObjectKey, ObjectStore as _, ObjectStoreExt as _};
+    use deploy_k8s::{Error, RestoreJob};
+
+    let cloud = InMemoryCloud::new();
+    let (assets, backup) = (BucketName::new("prod-assets").unwrap(), BucketName::new("prod-backup").unwrap());
+    for b in [&assets, &backup] {
+        cloud.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
+    }
+    for i in 0..10 {
+        cloud.put_bytes(&assets, &ObjectKey::new(format!("k{i}")).unwrap(), bytes::Bytes::from(format!("v{i}"))).await.unwrap();
+    }
+    let layout = SnapshotLayout::new("").unwrap();
+    let fake = FakeApi::new(Behavior::Exec);
+    let script = r#"if [ "$JOB_COMPLETION_INDEX" = 1 ]; then echo "error: restore shard 1 failed" >&2; exit 1; fi"#;
+    let mut s = settings(script, values());
+    s.backoff_limit_per_index = 0;
+    let job = RestoreJob::new("restore", s, 3).unwrap();
+
+    // No such snapshot: refused before any Job is created.
+    let err = job.run(fake.client(), Location::new(&cloud, &backup), &layout, &id()).await.unwrap_err();
+    assert!(matches!(err, Error::Recipe { .. }), "{err:?}");
+    assert!(fake.created_jobs().is_empty());
+
+    let snapshot = snapshot_bucket(Location::new(&cloud, &assets), Location::new(&cloud, &backup), &SnapshotOptions::new(layout.clone())).await.unwrap();
+    let err = job.run(fake.client(), Location::new(&cloud, &backup), &layout, &snapshot.id).await.unwrap_err();
+    let Error::ShardsIncomplete { failed, errors, state, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((failed.as_slice(), state.as_str()), ([1].as_slice(), "Failed: FailedIndexes"));
+    assert_eq!(errors, &["shard 1: error: restore shard 1 failed"]);
+    let core = deploy_core::Error::from(err);
+    assert!(core.to_string().contains("shards 1"), "{core}");
+    assert_nothing_left(&fake);
+}
