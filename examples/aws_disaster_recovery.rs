@@ -2,15 +2,15 @@
 //! and the application bucket, and restore them.
 //!
 //! ```text
-//! cargo run --features aws --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--objects-only] [--skip-bucket-setup] [--resume ID]
+//! cargo run --features aws,k8s --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--objects-only] [--skip-bucket-setup] [--resume ID]
 //!     [--shards N]
 //! cargo run --features aws,k8s --example aws_disaster_recovery -- backup --prefix acme-prod --objects-only --in-cluster
 //!     --image IMAGE --shards N [--parallelism P] [--namespace NS] [--service-account SA | --credentials-secret NAME]
 //!     [--shard-command /usr/local/bin/aws_disaster_recovery] [--resume ID]
 //! (in each pod of that Job) aws_disaster_recovery backup-shard --prefix acme-prod [--skip-bucket-setup]
-//! cargo run --features aws --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
+//! cargo run --features aws,k8s --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
 //!     [--to <RFC 3339 time|latest>] [--objects-only] [--plan] [--skip-bucket-setup]
-//!     [--keep-newer] [--exact] [--confirm-overwrite acme-prod-assets]
+//!     [--keep-newer] [--exact] [--confirm-overwrite acme-prod-assets] [--shards N]
 //! ```
 //!
 //! Names:
