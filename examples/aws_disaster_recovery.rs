@@ -2,10 +2,15 @@
 //! and the application bucket, and restore them.
 //!
 //! ```text
-//! cargo run --features aws --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--objects-only] [--skip-bucket-setup] [--resume ID]
-//! cargo run --features aws --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
+//! cargo run --features aws,k8s --example aws_disaster_recovery -- backup  --prefix acme-prod [--plan] [--objects-only] [--skip-bucket-setup] [--resume ID]
+//!     [--shards N]
+//! cargo run --features aws,k8s --example aws_disaster_recovery -- backup --prefix acme-prod --objects-only --in-cluster
+//!     --image IMAGE --shards N [--parallelism P] [--namespace NS] [--service-account SA | --credentials-secret NAME]
+//!     [--shard-command /usr/local/bin/aws_disaster_recovery] [--resume ID]
+//! (in each pod of that Job) aws_disaster_recovery backup-shard --prefix acme-prod [--skip-bucket-setup]
+//! cargo run --features aws,k8s --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
 //!     [--to <RFC 3339 time|latest>] [--objects-only] [--plan] [--skip-bucket-setup]
-//!     [--keep-newer] [--exact] [--confirm-overwrite acme-prod-assets]
+//!     [--keep-newer] [--exact] [--confirm-overwrite acme-prod-assets] [--shards N]
 //! ```
 //!
 //! Names:
@@ -61,6 +66,24 @@
 //! A restore run again changes nothing. A backup run again takes a new
 //! snapshot, by design: each backup is a new timestamped folder.
 //!
+//! Shards: `backup --shards N` splits the copy in N key ranges run side by
+//! side in this process (one adaptive concurrency for all). `--in-cluster`
+//! runs them as a Kubernetes Indexed Job instead (the kubeconfig or the
+//! in-cluster service account of this process): this process plans the
+//! ranges (`manifests/<id>/shards.json`), creates the Job (`completions: N`,
+//! `parallelism: P`, default 4; restricted pods of IMAGE running
+//! `--shard-command backup-shard --prefix P`), waits for it, and writes the
+//! manifest's index only when every shard completed; otherwise it fails
+//! naming the shards that did not, and `--resume ID` (same flags) runs the
+//! Job again, where the shards that had completed do nothing. The pods get
+//! `AWS_REGION` and `AWS_ENDPOINT_URL` of this process (when set) and their
+//! credentials from the service account `SA` (EKS IRSA or Pod Identity) or
+//! from the keys `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` of Secret
+//! `NAME` in the namespace (never through their command line). `--in-cluster`
+//! backs up the objects only (`--objects-only` is required): the database
+//! snapshot is taken by a run without `--in-cluster` or the RDS backup
+//! schedule.
+//!
 //! `--plan` prints what would be done and makes no mutating request. The last
 //! line is `mutating requests: N`.
 
@@ -76,8 +99,9 @@ use deploy::aws::s3::S3Store;
 use deploy::aws::{AwsBackends, RequestLog};
 use deploy::core::recipes::{
     DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, dr_backup, dr_restore,
-    SnapshotId, latest_snapshot_of, plan_restore, read_manifest_info,
+    SnapshotId, latest_snapshot_of, plan_restore, read_manifest_info, Boundaries, snapshot_shard,
 };
+use deploy::k8s::{JobSettings, PodCredentials, SecretKeyEnv, ShardAssignment, ShardJobSettings, SnapshotJob};
 use deploy::core::recipes::dr::snapshot_name;
 use deploy::object_store::ListOptions;
 use deploy::{BucketName, BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
@@ -120,6 +144,30 @@ struct Cli {
     /// restore: also delete objects that are not in the snapshot
     #[arg(long)]
     exact: bool,
+    /// Split the copy in N key ranges (1 to 1024; in this process, or one pod each with --in-cluster)
+    #[arg(long, value_name = "N")]
+    shards: Option<String>,
+    /// backup: run the shards as a Kubernetes Indexed Job (needs --objects-only, --image, --shards)
+    #[arg(long)]
+    in_cluster: bool,
+    /// --in-cluster: the image whose pods run this binary
+    #[arg(long, value_name = "IMAGE")]
+    image: Option<String>,
+    /// --in-cluster: pods at once (default 4)
+    #[arg(long, value_name = "P")]
+    parallelism: Option<String>,
+    /// --in-cluster: the namespace of the Job (default `default`)
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// --in-cluster: the pods' service account (EKS IRSA or Pod Identity) for their AWS credentials
+    #[arg(long, value_name = "SA")]
+    service_account: Option<String>,
+    /// --in-cluster: a Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the pods
+    #[arg(long, value_name = "NAME")]
+    credentials_secret: Option<String>,
+    /// --in-cluster: the path of this binary in the image
+    #[arg(long, value_name = "PATH")]
+    shard_command: Option<String>,
 }
 
 /// What the example does.
@@ -129,6 +177,8 @@ enum Command {
     Backup,
     /// Restore the database into P-db-restored and the bucket from a snapshot
     Restore,
+    /// One shard of a backup, in a pod of the shard Job (its index and the snapshot id from the environment)
+    BackupShard,
 }
 
 impl std::ops::Deref for Cli {
@@ -163,8 +213,17 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let layout = SnapshotLayout::new("")?;
     match args.command {
         Command::Backup => {
+            let shards = shard_flags(args)?;
             let aws = aws_support::backends(log).await;
-            backup(&aws, &names, layout, &args).await
+            match shards {
+                Some(job) => backup_in_cluster(&aws, &names, layout, &args, job).await,
+                None => backup(&aws, &names, layout, &args).await,
+            }
+        }
+        Command::BackupShard => {
+            let assignment = ShardAssignment::from_env()?;
+            let aws = aws_support::backends(log).await;
+            backup_shard(&aws, &names, layout, assignment).await
         }
         Command::Restore => {
             let snapshot: SnapshotSelector = args
@@ -187,6 +246,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
                     "--confirm-overwrite takes the name of the bucket the restore overwrites",
                 ));
             }
+            shard_count(args)?;
             let aws = aws_support::backends(log).await;
             restore(&aws, &names, layout, snapshot, point, &args).await
         }
@@ -262,6 +322,7 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     let database = if database_exists { DatabaseBackup::Snapshot { backend: &rds, instance: &names.db } } else { DatabaseBackup::None };
     let mut options = SnapshotOptions::new(layout);
     options.id = Some(id);
+    options.shards = shard_count(args)?;
     options.observer = cli::progress_observer("    . ");
     let report = dr_backup(database, Location::new(&s3, &names.assets), Location::new(&s3, &names.backup), &options).await?;
 
@@ -314,6 +375,7 @@ async fn restore(
     options.keep_newer = args.keep_newer;
     options.exact = args.exact;
     options.confirm = args.confirm_overwrite.as_deref().map(Confirm::new);
+    options.shards = shard_count(args)?;
     let target_location = Location::new(&s3, &names.assets);
     if bucket_exists(&s3, &names.assets).await? {
         // Every key of the target classified against the manifest: what is written, overwritten, kept, deleted.
@@ -354,5 +416,123 @@ async fn restore(
     section("report");
     println!("{report}");
     cli::field("report", serde_json::json!({ "database": report.database, "bucket": report.bucket, "checks": report.checks }));
+    Ok(())
+}
+
+/// `--shards N` (default 1): checked before any request.
+fn shard_count(args: &Cli) -> deploy::Result<usize> {
+    let Some(v) = args.shards.as_deref() else { return Ok(1) };
+    match v.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(Error::invalid("shards", format!("`{v}`"), "1 to 1024 shards")),
+    }
+}
+
+/// `--in-cluster` and its flags: the shard Job, checked before any request (`None` without `--in-cluster`).
+fn shard_flags(args: &Cli) -> deploy::Result<Option<SnapshotJob>> {
+    shard_count(args)?;
+    let job_only = [
+        ("image", args.image.is_some()),
+        ("parallelism", args.parallelism.is_some()),
+        ("namespace", args.namespace.is_some()),
+        ("service-account", args.service_account.is_some()),
+        ("credentials-secret", args.credentials_secret.is_some()),
+        ("shard-command", args.shard_command.is_some()),
+    ];
+    if !args.in_cluster {
+        if let Some((flag, _)) = job_only.iter().find(|(_, given)| *given) {
+            return Err(Error::invalid(*flag, "is given without --in-cluster", "the shard Job's flags go with --in-cluster"));
+        }
+        return Ok(None);
+    }
+    if !args.objects_only {
+        return Err(Error::invalid("in-cluster", "is given without --objects-only", "the shard Job backs up the objects only: add --objects-only"));
+    }
+    let image = args.image.as_deref().ok_or_else(|| Error::invalid("image", "is missing", "--in-cluster --image IMAGE (an image holding this binary)"))?;
+    let mut job = JobSettings::new(args.namespace.as_deref().unwrap_or("default"));
+    job.image = image.to_owned();
+    job.run_as_user = 65532;
+    // The whole backup's time: the Job's deadline, and a wait a little longer.
+    job.active_deadline = std::time::Duration::from_secs(12 * 3600);
+    job.wait_timeout = std::time::Duration::from_secs(12 * 3600 + 300);
+    job.service_account.clone_from(&args.service_account);
+    let credentials = match args.credentials_secret.as_deref() {
+        Some(secret) => PodCredentials::SecretKeys(
+            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].iter().map(|k| SecretKeyEnv::new(*k, secret, *k)).collect(),
+        ),
+        None => PodCredentials::ServiceAccount,
+    };
+    let binary = args.shard_command.as_deref().unwrap_or("/usr/local/bin/aws_disaster_recovery");
+    let mut command = vec![binary.to_owned(), "backup-shard".into(), "--prefix".into(), args.prefix.clone()];
+    if args.skip_bucket_setup {
+        command.push("--skip-bucket-setup".into());
+    }
+    let mut settings = ShardJobSettings::new(job, command, credentials);
+    // Region and endpoint (never secrets) as this process has them.
+    settings.env = ["AWS_REGION", "AWS_ENDPOINT_URL"].iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v))).collect();
+    if let Some(p) = args.parallelism.as_deref() {
+        settings.parallelism = p.parse().map_err(|_| Error::invalid("parallelism", format!("`{p}`"), "1 to 1024 pods at once"))?;
+    }
+    if args.shards.is_none() {
+        return Err(Error::invalid("shards", "is missing", "--in-cluster --shards N"));
+    }
+    let name = format!("{}-backup", args.prefix);
+    Ok(Some(SnapshotJob::new(name, settings, shard_count(args)?).map_err(deploy::Error::from)?))
+}
+
+/// The backup as a Kubernetes Indexed Job: plan, run, finalize (see the module docs).
+async fn backup_in_cluster(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: &Cli, job: SnapshotJob) -> deploy::Result<()> {
+    let s3 = aws.s3();
+    let id = match args.resume.as_deref() {
+        Some(v) => v.parse::<SnapshotId>().map_err(|e| e.in_field("resume"))?,
+        None => SnapshotId::now(),
+    };
+    section(&format!("plan: backup {id} of prefix {} in {} shards, as Job {}", args.prefix, job.shards(), job.name()));
+    if !bucket_exists(&s3, &names.assets).await? {
+        return Err(Error::not_found("bucket", names.assets.as_str()));
+    }
+    println!("  snapshot {id}: copy every object of {} into {}/{}", names.assets, names.backup, layout.folder(&id));
+    println!("  plan {} key ranges (manifests/{id}/shards.json), run one pod per range, write the index when all completed", job.shards());
+    if stop_if_plan(args) {
+        return Ok(());
+    }
+    section("backup");
+    setup_bucket(&s3, &names.backup, args).await?;
+    let client = deploy::k8s::client_from_env().await.map_err(deploy::Error::from)?;
+    let mut options = SnapshotOptions::new(layout);
+    options.id = Some(id.clone());
+    let outcome = job.run(client, Location::new(&s3, &names.assets), Location::new(&s3, &names.backup), &options, Boundaries::Listed).await;
+    let done = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            println!("  the snapshot is not complete: run again with --resume {id} (the completed shards do nothing)");
+            return Err(e.into());
+        }
+    };
+    section("report");
+    println!("  snapshot {id}: {} objects, {} bytes, {} shards (Job {}), manifest index written", done.index.objects, done.index.total_bytes, done.index.shards, done.job.job);
+    println!("  restore with: restore --prefix {} --from {id}", args.prefix);
+    Ok(())
+}
+
+/// One shard of a backup, in a pod of the shard Job: its index, the shard
+/// count and the snapshot id from the environment.
+async fn backup_shard(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, assignment: ShardAssignment) -> deploy::Result<()> {
+    let s3 = aws.s3();
+    let mut options = SnapshotOptions::new(layout);
+    options.id = Some(assignment.snapshot_id.clone());
+    let report = snapshot_shard(Location::new(&s3, &names.assets), Location::new(&s3, &names.backup), &options, assignment.index).await?;
+    println!(
+        "shard {} of {} of snapshot {}: {} objects ({} copied, {} already there, {} stale removed), {} parts{}",
+        report.index,
+        report.count,
+        report.id,
+        report.objects,
+        report.copied,
+        report.skipped,
+        report.removed,
+        report.parts,
+        if report.already_complete { ", complete already" } else { "" }
+    );
     Ok(())
 }

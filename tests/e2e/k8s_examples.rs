@@ -25,12 +25,12 @@ use crate::support::{self, changing_statements};
 
 #[path = "../../crates/deploy-k8s/tests/k8s/fake_api.rs"]
 #[allow(dead_code)]
-mod fake_api;
+pub(crate) mod fake_api;
 
 use fake_api::{Behavior, FakeApi};
 
 /// Serve `fake` on a free loopback port; a kubeconfig file naming it.
-async fn serve(fake: FakeApi) -> Result<Kubeconfig> {
+pub(crate) async fn serve(fake: FakeApi) -> Result<Kubeconfig> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     tokio::spawn(async move {
@@ -54,7 +54,7 @@ async fn serve(fake: FakeApi) -> Result<Kubeconfig> {
 }
 
 /// A kubeconfig file in the temp dir naming the fake at `http://127.0.0.1:PORT`, removed on drop.
-struct Kubeconfig(std::path::PathBuf);
+pub(crate) struct Kubeconfig(pub(crate) std::path::PathBuf);
 
 impl Kubeconfig {
     fn write(port: u16) -> Result<Kubeconfig> {

@@ -25,5 +25,6 @@ mod pg_examples;
 mod cross_cloud;
 mod restore_safety;
 mod snapshot_safety;
+mod shard_job;
 mod azure_examples;
 mod cli;

@@ -5,7 +5,7 @@ use std::time::Duration;
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What can go wrong running a database Job in a cluster. No variant carries
+/// What can go wrong running a Job in a cluster. No variant carries
 /// a secret: log lines are filtered to error lines and scrubbed of passwords
 /// and verifiers.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,32 @@ pub enum Error {
         /// The error lines of psql / pg_dump / pg_restore, secrets scrubbed.
         errors: Vec<String>,
     },
+    /// A step the caller's process runs around a shard Job (planning the
+    /// shards, finalizing the snapshot, checking a restore) failed.
+    #[error("{step}: {source}")]
+    Recipe {
+        /// The step (`plan the shards`).
+        step: &'static str,
+        /// The recipe's error.
+        #[source]
+        source: deploy_core::Error,
+    },
+    /// A shard Job ended and the work is not complete: a shard failed or is
+    /// missing, and the finalize step refused, naming it.
+    #[error("job `{job}` ended ({state}){}; {source}{}", format_failed(.failed), format_errors(.errors))]
+    ShardsIncomplete {
+        /// The run's Job.
+        job: String,
+        /// How the Job ended (`Complete`, `Failed: FailedIndexes`).
+        state: String,
+        /// The shards that did not complete in this run.
+        failed: Vec<usize>,
+        /// The error lines of the failed shards' pods, secrets scrubbed.
+        errors: Vec<String>,
+        /// Why the finalize step refused.
+        #[source]
+        source: deploy_core::Error,
+    },
     /// The Job neither completed nor failed within the wait timeout (it was deleted).
     #[error("job `{job}` did not finish within {waited:?}; it was deleted")]
     Timeout {
@@ -65,6 +91,15 @@ pub enum Error {
         /// How long was waited.
         waited: Duration,
     },
+}
+
+fn format_failed(failed: &[usize]) -> String {
+    if failed.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = failed.iter().take(20).map(ToString::to_string).collect();
+    let more = if failed.len() > 20 { format!(" and {} more", failed.len() - 20) } else { String::new() };
+    format!(" with shards {}{more} not completed", named.join(", "))
 }
 
 fn format_errors(errors: &[String]) -> String {
@@ -79,7 +114,7 @@ impl Error {
     /// The error lines of a failed Job (empty for other errors).
     pub fn job_errors(&self) -> &[String] {
         match self {
-            Error::JobFailed { errors, .. } => errors,
+            Error::JobFailed { errors, .. } | Error::ShardsIncomplete { errors, .. } => errors,
             _ => &[],
         }
     }
@@ -92,6 +127,12 @@ impl From<Error> for deploy_core::Error {
         match e {
             Error::Invalid(e) => e,
             Error::AlreadyRunning { job } => deploy_core::Error::conflict("job", job, "a previous run is still running"),
+            Error::Recipe { source, .. } => source,
+            Error::ShardsIncomplete { job, state, failed, errors, source: deploy_core::Error::Conflict { kind, name, reason } } => deploy_core::Error::Conflict {
+                kind,
+                name,
+                reason: format!("{reason} (job {job} ended {state}{}{})", format_failed(&failed), format_errors(&errors)),
+            },
             Error::Timeout { job, waited } => {
                 deploy_core::Error::Timeout { what: format!("job {job} to finish"), elapsed: waited, last_state: "running".into() }
             }
@@ -99,7 +140,7 @@ impl From<Error> for deploy_core::Error {
                 let retryable = matches!(&other, Error::Kube { source: kube::Error::Api(s), .. } if s.code == 429 || s.code >= 500);
                 deploy_core::Error::Provider {
                     provider: "kubernetes",
-                    operation: "database job".into(),
+                    operation: "job".into(),
                     message: other.to_string(),
                     retryable,
                     source: Some(Box::new(other)),

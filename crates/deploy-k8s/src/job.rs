@@ -205,6 +205,124 @@ fn meta(name: String, namespace: &str, job: &str, run: &str) -> ObjectMeta {
     ObjectMeta { name: Some(name), namespace: Some(namespace.to_owned()), labels: Some(labels(job, run)), ..ObjectMeta::default() }
 }
 
+/// The Secret of run `run` of `job`: every key of `secret_env` (the pod gets
+/// them as environment variables through `envFrom`).
+pub(crate) fn run_secret(job: &str, run: &str, settings: &JobSettings, secret_env: &[(String, SecretString)]) -> Secret {
+    Secret {
+        metadata: meta(secret_name(run), &settings.namespace, job, run),
+        string_data: Some(secret_env.iter().map(|(k, v)| (k.clone(), v.expose_secret().to_owned())).collect()),
+        type_: Some("Opaque".to_owned()),
+        ..Secret::default()
+    }
+}
+
+/// What the container of a run is given: the rest of the pod (restricted
+/// security, `/tmp` as an emptyDir, no service account token) is the same for
+/// every Job of this crate.
+pub(crate) struct PodContainer {
+    /// The command (never a secret).
+    pub command: Vec<String>,
+    /// Plain variables, and variables from a Secret's key (`valueFrom.secretKeyRef`).
+    pub env: Vec<EnvVar>,
+    /// A Secret of the run, every key an environment variable (`envFrom`).
+    pub env_from_secret: Option<String>,
+    /// A ConfigMap of the run, mounted read-only under [`FILES_DIR`].
+    pub files: Option<String>,
+}
+
+/// The restricted pod of a run: `runAsNonRoot` as `settings.run_as_user`,
+/// seccomp `RuntimeDefault`, no privilege escalation, every capability
+/// dropped, a read-only root file system (`/tmp` an emptyDir),
+/// `restartPolicy: Never`, and no service account token mounted (an IRSA or
+/// workload identity webhook mounts its own projected token).
+pub(crate) fn restricted_pod(settings: &JobSettings, c: PodContainer) -> PodSpec {
+    let mut mounts = vec![VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..VolumeMount::default() }];
+    let mut volumes = vec![Volume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() }];
+    if let Some(config_map) = c.files {
+        mounts.insert(0, VolumeMount { name: "files".into(), mount_path: FILES_DIR.into(), read_only: Some(true), ..VolumeMount::default() });
+        volumes.insert(
+            0,
+            Volume {
+                name: "files".into(),
+                config_map: Some(ConfigMapVolumeSource { name: config_map, default_mode: Some(0o444), ..ConfigMapVolumeSource::default() }),
+                ..Volume::default()
+            },
+        );
+    }
+    let container = Container {
+        name: CONTAINER.to_owned(),
+        image: Some(settings.image.clone()),
+        command: Some(c.command),
+        env: Some(c.env),
+        env_from: c.env_from_secret.map(|name| {
+            vec![EnvFromSource { secret_ref: Some(SecretEnvSource { name, optional: Some(false) }), ..EnvFromSource::default() }]
+        }),
+        volume_mounts: Some(mounts),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            run_as_user: Some(settings.run_as_user),
+            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    };
+    PodSpec {
+        restart_policy: Some("Never".into()),
+        automount_service_account_token: Some(false),
+        service_account_name: settings.service_account.clone(),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(settings.run_as_user),
+            run_as_group: Some(settings.run_as_user),
+            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
+            ..PodSecurityContext::default()
+        }),
+        containers: vec![container],
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    }
+}
+
+/// How a Job runs its pods.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Completion {
+    /// One pod, never retried (`backoffLimit: 0`).
+    Single,
+    /// `completionMode: Indexed`: one successful pod per index `0..completions`,
+    /// at most `parallelism` at once, each index retried up to
+    /// `backoff_limit_per_index` times; every index runs even when others failed.
+    Indexed { completions: i32, parallelism: i32, backoff_limit_per_index: i32 },
+}
+
+/// The Job of run `run` of `job` (named `run`), its pods as `pod` with the
+/// run's labels and `pod_labels`; the deadline and TTL of `settings`.
+pub(crate) fn job_object(job: &str, run: &str, settings: &JobSettings, pod: PodSpec, pod_labels: &BTreeMap<String, String>, completion: Completion) -> Job {
+    let seconds = |d: Duration| i64::try_from(d.as_secs().max(1)).unwrap_or(i64::MAX);
+    let mut template_labels = pod_labels.clone();
+    template_labels.extend(labels(job, run));
+    let mut spec = JobSpec {
+        active_deadline_seconds: Some(seconds(settings.active_deadline)),
+        ttl_seconds_after_finished: Some(i32::try_from(settings.ttl_after_finished.as_secs()).unwrap_or(i32::MAX)),
+        template: PodTemplateSpec { metadata: Some(ObjectMeta { labels: Some(template_labels), ..ObjectMeta::default() }), spec: Some(pod) },
+        ..JobSpec::default()
+    };
+    match completion {
+        Completion::Single => spec.backoff_limit = Some(0),
+        Completion::Indexed { completions, parallelism, backoff_limit_per_index } => {
+            spec.completion_mode = Some("Indexed".into());
+            spec.completions = Some(completions);
+            spec.parallelism = Some(parallelism);
+            // With a limit per index, `backoffLimit` stays unset (the API then
+            // counts failures per index only) and every index runs.
+            spec.backoff_limit_per_index = Some(backoff_limit_per_index);
+        }
+    }
+    Job { metadata: meta(run.to_owned(), &settings.namespace, job, run), spec: Some(spec), ..Job::default() }
+}
+
 /// Build the Secret, ConfigMap and Job of one run of `job`, named after
 /// [`run_name`]: `command` runs in the container with `env` and every key of
 /// `secret_env` (through the Secret); `files` are mounted read-only under
@@ -218,73 +336,14 @@ pub(crate) fn resources(
     secret_env: &[(String, SecretString)],
     files: BTreeMap<String, String>,
 ) -> JobResources {
-    let ns = &settings.namespace;
     let run = run_name(job);
-    let secret = Secret {
-        metadata: meta(secret_name(&run), ns, job, &run),
-        string_data: Some(secret_env.iter().map(|(k, v)| (k.clone(), v.expose_secret().to_owned())).collect()),
-        type_: Some("Opaque".to_owned()),
-        ..Secret::default()
-    };
-    let config_map = ConfigMap { metadata: meta(config_map_name(&run), ns, job, &run), data: Some(files), ..ConfigMap::default() };
-    let container = Container {
-        name: CONTAINER.to_owned(),
-        image: Some(settings.image.clone()),
-        command: Some(command),
-        env: Some(env),
-        env_from: Some(vec![EnvFromSource {
-            secret_ref: Some(SecretEnvSource { name: secret_name(&run), optional: Some(false) }),
-            ..EnvFromSource::default()
-        }]),
-        volume_mounts: Some(vec![
-            VolumeMount { name: "files".into(), mount_path: FILES_DIR.into(), read_only: Some(true), ..VolumeMount::default() },
-            VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..VolumeMount::default() },
-        ]),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            run_as_user: Some(settings.run_as_user),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
-            ..SecurityContext::default()
-        }),
-        ..Container::default()
-    };
-    let pod = PodSpec {
-        restart_policy: Some("Never".into()),
-        automount_service_account_token: Some(false),
-        service_account_name: settings.service_account.clone(),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(settings.run_as_user),
-            run_as_group: Some(settings.run_as_user),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
-            ..PodSecurityContext::default()
-        }),
-        containers: vec![container],
-        volumes: Some(vec![
-            Volume {
-                name: "files".into(),
-                config_map: Some(ConfigMapVolumeSource { name: config_map_name(&run), default_mode: Some(0o444), ..ConfigMapVolumeSource::default() }),
-                ..Volume::default()
-            },
-            Volume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() },
-        ]),
-        ..PodSpec::default()
-    };
-    let seconds = |d: Duration| i64::try_from(d.as_secs().max(1)).unwrap_or(i64::MAX);
-    let job_object = Job {
-        metadata: meta(run.clone(), ns, job, &run),
-        spec: Some(JobSpec {
-            backoff_limit: Some(0),
-            active_deadline_seconds: Some(seconds(settings.active_deadline)),
-            ttl_seconds_after_finished: Some(i32::try_from(settings.ttl_after_finished.as_secs()).unwrap_or(i32::MAX)),
-            template: PodTemplateSpec { metadata: Some(ObjectMeta { labels: Some(labels(job, &run)), ..ObjectMeta::default() }), spec: Some(pod) },
-            ..JobSpec::default()
-        }),
-        ..Job::default()
-    };
+    let secret = run_secret(job, &run, settings, secret_env);
+    let config_map = ConfigMap { metadata: meta(config_map_name(&run), &settings.namespace, job, &run), data: Some(files), ..ConfigMap::default() };
+    let pod = restricted_pod(
+        settings,
+        PodContainer { command, env, env_from_secret: Some(secret_name(&run)), files: Some(config_map_name(&run)) },
+    );
+    let job_object = job_object(job, &run, settings, pod, &BTreeMap::new(), Completion::Single);
     JobResources { secret, config_map, job: job_object }
 }
 

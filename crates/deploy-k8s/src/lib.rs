@@ -12,6 +12,10 @@
 //! everything is deleted afterwards. [`minimal_role_yaml`] is the RBAC the
 //! caller needs.
 //!
+//! [`SnapshotJob`] and [`RestoreJob`] split a bucket snapshot or restore in
+//! shards, one pod of a Kubernetes Indexed Job per shard (see [`shards`] and
+//! [`snapshot_job`]), with the same restricted pods, runs and clean-up.
+//!
 //! # Runs
 //!
 //! Each run has its own name (`NAME-xxxxx`) and objects. The Job is created
@@ -37,6 +41,8 @@ pub mod job;
 pub mod rbac;
 mod run;
 pub mod service_account;
+pub mod shards;
+pub mod snapshot_job;
 
 pub use bootstrap::DatabaseBootstrapJob;
 pub use client::{client_from_credentials, client_from_credentials_with, client_from_env, client_from_env_with};
@@ -44,4 +50,6 @@ pub use copy::PgCopyJob;
 pub use error::{Error, Result};
 pub use job::{JobOutcome, JobResources, JobSettings, JobState, PgEndpoint, is_job_finished, job_state, run_name};
 pub use rbac::minimal_role_yaml;
+pub use shards::{PodCredentials, SecretKeyEnv, ShardAssignment, ShardJobSettings, ShardsOutcome};
+pub use snapshot_job::{RestoreJob, ShardedSnapshot, SnapshotJob};
 pub use service_account::{apply_irsa_service_account, irsa_service_account, service_account_object};

@@ -27,15 +27,76 @@ use crate::job::{CONTAINER, JobOutcome, JobResources, JobSettings, JobState, err
 
 /// Run `resources` (one run of Job `job`) and clean up. See the [module docs](self).
 pub(crate) async fn run(client: Client, settings: &JobSettings, job: &str, resources: JobResources, secrets: &[SecretString]) -> Result<JobOutcome> {
+    let owned = vec![Owned::Secret(resources.secret), Owned::ConfigMap(resources.config_map)];
+    let started = start(client.clone(), settings, job, resources.job, owned).await?;
+    let outcome = async {
+        let name = started.name().to_owned();
+        let job = started.wait().await?;
+        let state = job.as_ref().map_or(JobState::Failed("Deleted".into()), job_state);
+        let logs = scrub(&pod_logs(&client, &settings.namespace, &format!("job-name={name}")).await?, secrets);
+        match state {
+            JobState::Complete => Ok(JobOutcome { job: name, changes: deploy_core::PsqlScript::changes_in_output(&logs), logs }),
+            JobState::Failed(reason) => Err(Error::JobFailed { job: name, reason, errors: error_lines(&logs) }),
+            JobState::Running => unreachable!("the condition holds"),
+        }
+    }
+    .await;
+    let cleaned = started.clean_up().await;
+    let outcome = outcome?;
+    cleaned?;
+    Ok(outcome)
+}
+
+/// An object a run creates after its Job, owned by the Job.
+pub(crate) enum Owned {
+    Secret(Secret),
+    ConfigMap(ConfigMap),
+}
+
+/// A run whose objects exist: wait for it, read what it left, then
+/// [`Started::clean_up`] (dropped before, it deletes its objects from a task).
+pub(crate) struct Started {
+    created: Created,
+    name: String,
+    jobs: Api<Job>,
+    wait_timeout: Duration,
+}
+
+impl Started {
+    /// The run's name (its Job's).
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Wait until the Job completed or failed (`None`: it was deleted), within
+    /// the settings' wait timeout.
+    pub(crate) async fn wait(&self) -> Result<Option<Job>> {
+        wait_finished(&self.jobs, &self.name, self.wait_timeout).await
+    }
+
+    /// Delete what the run created, each object on the precondition of its uid.
+    pub(crate) async fn clean_up(self) -> Result<()> {
+        self.created.clean_up().await
+    }
+}
+
+/// Start one run of Job `job`: refused while another run of it is running;
+/// else `object` is created, then each of `owned`, owned by it. What was
+/// created is deleted again when a creation fails.
+pub(crate) async fn start(client: Client, settings: &JobSettings, job: &str, object: Job, owned: Vec<Owned>) -> Result<Started> {
     let ns = settings.namespace.as_str();
     let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
     refuse_while_running(&jobs, job).await?;
     let mut created = Created { client: client.clone(), namespace: ns.to_owned(), objects: Vec::new(), armed: true };
-    let outcome = create_and_wait(&client, settings, resources, secrets, &mut created).await;
-    let cleaned = created.clean_up().await;
-    let outcome = outcome?;
-    cleaned?;
-    Ok(outcome)
+    match create(&client, ns, object, owned, &mut created).await {
+        Ok(name) => Ok(Started { created, name, jobs, wait_timeout: settings.wait_timeout }),
+        Err(e) => {
+            if let Err(cleaning) = created.clean_up().await {
+                tracing::warn!(target: "deploy", error = %cleaning, "deleting a run that failed to start failed; the Job's deadline and TTL remove it");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// [`Error::AlreadyRunning`] when a run of `job` is still running.
@@ -48,44 +109,37 @@ async fn refuse_while_running(jobs: &Api<Job>, job: &str) -> Result<()> {
     }
 }
 
-async fn create_and_wait(
-    client: &Client,
-    settings: &JobSettings,
-    mut resources: JobResources,
-    secrets: &[SecretString],
-    created: &mut Created,
-) -> Result<JobOutcome> {
-    let ns = settings.namespace.as_str();
+/// Create the Job, then each owned object with the Job as its owner; answers the Job's name.
+async fn create(client: &Client, ns: &str, object: Job, owned: Vec<Owned>, created: &mut Created) -> Result<String> {
     let pp = PostParams::default();
-    let name = resources.job.metadata.name.clone().expect("resources have names");
+    let name = object.metadata.name.clone().expect("resources have names");
     let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
-    let job = jobs.create(&pp, &resources.job).await.map_err(|e| Error::kube(format!("create job {name}"), e))?;
+    let job = jobs.create(&pp, &object).await.map_err(|e| Error::kube(format!("create job {name}"), e))?;
     let uid = created.push(Kind::Job, &name, job.metadata.uid.as_deref())?;
     let owner = OwnerReference { api_version: "batch/v1".into(), kind: "Job".into(), name: name.clone(), uid, ..OwnerReference::default() };
-    resources.secret.metadata.owner_references = Some(vec![owner.clone()]);
-    resources.config_map.metadata.owner_references = Some(vec![owner]);
-
-    let secret_name = resources.secret.metadata.name.clone().expect("resources have names");
-    let secret = Api::<Secret>::namespaced(client.clone(), ns)
-        .create(&pp, &resources.secret)
-        .await
-        .map_err(|e| Error::kube(format!("create secret {secret_name}"), e))?;
-    created.push(Kind::Secret, &secret_name, secret.metadata.uid.as_deref())?;
-    let cm_name = resources.config_map.metadata.name.clone().expect("resources have names");
-    let config_map = Api::<ConfigMap>::namespaced(client.clone(), ns)
-        .create(&pp, &resources.config_map)
-        .await
-        .map_err(|e| Error::kube(format!("create configmap {cm_name}"), e))?;
-    created.push(Kind::ConfigMap, &cm_name, config_map.metadata.uid.as_deref())?;
-
-    let job = wait_finished(&jobs, &name, settings.wait_timeout).await?;
-    let state = job.as_ref().map_or(JobState::Failed("Deleted".into()), job_state);
-    let logs = scrub(&pod_logs(client, ns, &name).await?, secrets);
-    match state {
-        JobState::Complete => Ok(JobOutcome { job: name, changes: deploy_core::PsqlScript::changes_in_output(&logs), logs }),
-        JobState::Failed(reason) => Err(Error::JobFailed { job: name, reason, errors: error_lines(&logs) }),
-        JobState::Running => unreachable!("the condition holds"),
+    for object in owned {
+        match object {
+            Owned::Secret(mut secret) => {
+                secret.metadata.owner_references = Some(vec![owner.clone()]);
+                let secret_name = secret.metadata.name.clone().expect("resources have names");
+                let made = Api::<Secret>::namespaced(client.clone(), ns)
+                    .create(&pp, &secret)
+                    .await
+                    .map_err(|e| Error::kube(format!("create secret {secret_name}"), e))?;
+                created.push(Kind::Secret, &secret_name, made.metadata.uid.as_deref())?;
+            }
+            Owned::ConfigMap(mut config_map) => {
+                config_map.metadata.owner_references = Some(vec![owner.clone()]);
+                let cm_name = config_map.metadata.name.clone().expect("resources have names");
+                let made = Api::<ConfigMap>::namespaced(client.clone(), ns)
+                    .create(&pp, &config_map)
+                    .await
+                    .map_err(|e| Error::kube(format!("create configmap {cm_name}"), e))?;
+                created.push(Kind::ConfigMap, &cm_name, made.metadata.uid.as_deref())?;
+            }
+        }
     }
+    Ok(name)
 }
 
 /// Whether a watch error may heal by watching again (the connection, not the request, failed).
@@ -119,10 +173,10 @@ async fn wait_finished(jobs: &Api<Job>, name: &str, timeout: Duration) -> Result
     }
 }
 
-/// The log of the newest pod labelled `job-name=<job>` (empty when none ran).
-async fn pod_logs(client: &Client, ns: &str, job: &str) -> Result<String> {
+/// The log of the newest pod matching the label `selector` (empty when none ran).
+pub(crate) async fn pod_logs(client: &Client, ns: &str, selector: &str) -> Result<String> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let list = pods.list(&ListParams::default().labels(&format!("job-name={job}"))).await.map_err(|e| Error::kube(format!("list pods of job {job}"), e))?;
+    let list = pods.list(&ListParams::default().labels(selector)).await.map_err(|e| Error::kube(format!("list pods {selector}"), e))?;
     let Some(pod) = list.items.iter().max_by_key(|p| p.metadata.creation_timestamp.clone()) else { return Ok(String::new()) };
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     let params = LogParams { container: Some(CONTAINER.to_owned()), tail_lines: Some(2000), ..LogParams::default() };

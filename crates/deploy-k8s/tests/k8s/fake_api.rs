@@ -12,6 +12,18 @@
 //! `activeDeadlineSeconds` and deletes it `ttlSecondsAfterFinished` after it
 //! finished. Those durations count in "seconds" of [`FakeApi::with_seconds`]
 //! (1 s unless a test speeds time up).
+//!
+//! Indexed Jobs (`completionMode: Indexed`) as the job controller runs them:
+//! one pod per index (`NAME-I-ATTEMPT`, labelled `job-name` and
+//! `batch.kubernetes.io/job-completion-index`, `JOB_COMPLETION_INDEX` in its
+//! environment), at most `parallelism` at once; with `backoffLimitPerIndex` a
+//! failed index is retried up to that many times and every other index still
+//! runs, and the Job fails (`FailedIndexes`) once every index has finished and
+//! one failed; without it the Job fails (`BackoffLimitExceeded`) when its
+//! failures pass `backoffLimit` (default 6). `status.completedIndexes` and
+//! `status.failedIndexes` name the indexes. A pod's variables from a Secret's
+//! key (`secretKeyRef`) come from the Secrets that exist (a missing one
+//! fails the pod, as `CreateContainerConfigError` would).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -69,6 +81,17 @@ struct Inner {
     /// Every Secret and ConfigMap ever created.
     created_secrets: Vec<Value>,
     created_config_maps: Vec<Value>,
+    /// Indexed Jobs: the indexes completed and failed, by Job name.
+    indexes: BTreeMap<String, (std::collections::BTreeSet<usize>, std::collections::BTreeSet<usize>)>,
+    /// The most pods of one Job running at once, by Job name.
+    max_running: BTreeMap<String, usize>,
+    running: BTreeMap<String, usize>,
+    /// Indexes whose pods the kubelet fails without running them (an image that cannot start).
+    broken_indexes: std::collections::BTreeSet<usize>,
+    /// (index, attempt) killed this long after it started.
+    kills: BTreeMap<(usize, usize), Duration>,
+    /// Every pod ever started: (Job, index, attempt, succeeded).
+    pod_runs: Vec<(String, usize, usize, bool)>,
 }
 
 /// One DELETE request.
@@ -146,6 +169,37 @@ impl FakeApi {
 
     pub fn created_secrets(&self) -> Vec<Value> {
         self.inner.lock().unwrap().created_secrets.clone()
+    }
+
+    /// A Secret made by someone else, with `string_data`.
+    pub fn seed_secret(&self, name: &str, string_data: Value) {
+        let mut i = self.inner.lock().unwrap();
+        i.rv += 1;
+        i.uids += 1;
+        let object = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "ns", "uid": format!("uid-seed-{name}-{}", i.uids)}, "stringData": string_data});
+        i.secrets.insert(name.to_owned(), object);
+    }
+
+    /// The kubelet fails every pod of `index` of an Indexed Job without running it (used by the e2e tests).
+    #[allow(dead_code)]
+    pub fn break_index(&self, index: usize, broken: bool) {
+        let mut i = self.inner.lock().unwrap();
+        if broken { i.broken_indexes.insert(index); } else { i.broken_indexes.remove(&index); }
+    }
+
+    /// Kill the pod of `index`, attempt `attempt` (0 first), `after` it started (the process is killed).
+    pub fn kill_pod(&self, index: usize, attempt: usize, after: Duration) {
+        self.inner.lock().unwrap().kills.insert((index, attempt), after);
+    }
+
+    /// The most pods of Job `job` that ran at once.
+    pub fn max_running(&self, job: &str) -> usize {
+        self.inner.lock().unwrap().max_running.get(job).copied().unwrap_or(0)
+    }
+
+    /// Every pod of an Indexed Job that ran: (Job, index, attempt, succeeded), in the order they ended.
+    pub fn pod_runs(&self) -> Vec<(String, usize, usize, bool)> {
+        self.inner.lock().unwrap().pod_runs.clone()
     }
 
     pub fn created_config_maps(&self) -> Vec<Value> {
@@ -255,12 +309,15 @@ impl FakeApi {
                 }
             }
             (&Method::GET, ["api", "v1", "namespaces", _, "pods"]) => {
-                let job = query.get("labelSelector").and_then(|l| l.strip_prefix("job-name=")).map(str::to_owned);
+                let selector: Vec<(String, String)> = query
+                    .get("labelSelector")
+                    .map(|l| l.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+                    .unwrap_or_default();
                 let i = self.inner.lock().unwrap();
                 let items: Vec<Value> = i
                     .pods
                     .values()
-                    .filter(|p| job.as_deref().is_none_or(|j| p.metadata.labels.as_ref().and_then(|l| l.get("job-name")).map(String::as_str) == Some(j)))
+                    .filter(|p| selector.iter().all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v)))
                     .map(|p| serde_json::to_value(p).unwrap())
                     .collect();
                 json_response(StatusCode::OK, &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": i.rv.to_string()}, "items": items}))
@@ -386,6 +443,9 @@ impl FakeApi {
         if matches!(behavior, Behavior::Stuck) {
             return;
         }
+        if job.spec.as_ref().and_then(|s| s.completion_mode.as_deref()) == Some("Indexed") {
+            return self.indexed_lifecycle(job, behavior).await;
+        }
         let name = job.metadata.name.clone().unwrap();
         let uid = job.metadata.uid.clone().unwrap();
         let pod_name = format!("{name}-abcde");
@@ -453,6 +513,12 @@ impl FakeApi {
         }
         let condition = if outcome == "Complete" { condition("Complete", "Completed") } else { condition("Failed", outcome) };
         job.status = Some(JobStatus { conditions: Some(vec![condition]), ..JobStatus::default() });
+        if let Some((completed, failed)) = i.indexes.get(name) {
+            let status = job.status.as_mut().unwrap();
+            status.completed_indexes = Some(index_set(completed));
+            status.failed_indexes = Some(index_set(failed));
+            status.succeeded = Some(i32::try_from(completed.len()).unwrap());
+        }
         let ttl = job.spec.as_ref().and_then(|s| s.ttl_seconds_after_finished).map(|t| self.seconds * u32::try_from(t).unwrap());
         self.store_job(&mut i, job, "MODIFIED");
         if let Some(ttl) = ttl {
@@ -464,37 +530,191 @@ impl FakeApi {
         }
     }
 
+    /// The job controller and kubelet of an Indexed Job (see the module docs).
+    async fn indexed_lifecycle(&self, job: Job, behavior: Behavior) {
+        let name = job.metadata.name.clone().unwrap();
+        let uid = job.metadata.uid.clone().unwrap();
+        let spec = job.spec.clone().unwrap();
+        let count = usize::try_from(spec.completions.unwrap_or(1)).unwrap();
+        let parallelism = usize::try_from(spec.parallelism.unwrap_or(1)).unwrap().max(1);
+        let per_index = spec.backoff_limit_per_index.map(|l| usize::try_from(l).unwrap());
+        let backoff_limit = usize::try_from(spec.backoff_limit.unwrap_or(6)).unwrap();
+        if let Some(deadline) = spec.active_deadline_seconds.map(|d| self.seconds * u32::try_from(d).unwrap()) {
+            let (fake, name, uid) = (self.clone(), name.clone(), uid.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(deadline).await;
+                fake.finish(&name, &uid, None, "DeadlineExceeded");
+            });
+        }
+        self.inner.lock().unwrap().indexes.insert(name.clone(), Default::default());
+        let running = |fake: &FakeApi| fake.inner.lock().unwrap().jobs.get(&name).is_some_and(|j| j.metadata.uid.as_deref() == Some(uid.as_str()) && j.status.is_none());
+        // The pods start once the Secret they take `envFrom` exists.
+        let env_from = spec.template.spec.as_ref().unwrap().containers[0].env_from.as_ref().and_then(|e| e.first()).and_then(|e| e.secret_ref.as_ref()).map(|r| r.name.clone());
+        loop {
+            let changed = self.changed.notified();
+            if !running(self) {
+                return;
+            }
+            if env_from.as_ref().is_none_or(|s| self.inner.lock().unwrap().secrets.contains_key(s)) {
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
+        }
+        let permits = Arc::new(tokio::sync::Semaphore::new(parallelism));
+        let failures = Arc::new(Mutex::new(0usize));
+        let mut tasks = Vec::new();
+        for index in 0..count {
+            let (fake, job, behavior, permits, failures, name, uid) = (self.clone(), job.clone(), behavior.clone(), permits.clone(), failures.clone(), name.clone(), uid.clone());
+            tasks.push(tokio::spawn(async move {
+                for attempt in 0.. {
+                    let _permit = permits.acquire().await.unwrap();
+                    let alive = fake.inner.lock().unwrap().jobs.get(&name).is_some_and(|j| j.metadata.uid.as_deref() == Some(uid.as_str()) && j.status.is_none());
+                    if !alive {
+                        return;
+                    }
+                    let ok = fake.run_index_pod(&job, &behavior, index, attempt).await;
+                    let mut i = fake.inner.lock().unwrap();
+                    if ok {
+                        i.indexes.get_mut(&name).unwrap().0.insert(index);
+                        return;
+                    }
+                    let mut failures = failures.lock().unwrap();
+                    *failures += 1;
+                    match per_index {
+                        Some(limit) if attempt >= limit => {
+                            i.indexes.get_mut(&name).unwrap().1.insert(index);
+                            return;
+                        }
+                        Some(_) => {}
+                        None if *failures > backoff_limit => {
+                            drop(i);
+                            fake.finish(&name, &uid, None, "BackoffLimitExceeded");
+                            return;
+                        }
+                        None => {}
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        let failed = self.inner.lock().unwrap().indexes.get(&name).is_some_and(|(_, failed)| !failed.is_empty());
+        self.finish(&name, &uid, None, if failed { "FailedIndexes" } else { "Complete" });
+    }
+
+    /// One pod of index `index` of an Indexed Job: started, run, ended. Whether it succeeded.
+    async fn run_index_pod(&self, job: &Job, behavior: &Behavior, index: usize, attempt: usize) -> bool {
+        let name = job.metadata.name.clone().unwrap();
+        let pod_name = format!("{name}-{index}-{attempt}");
+        let (broken, kill) = {
+            let mut i = self.inner.lock().unwrap();
+            let mut pod = pod_of(&name, &pod_name, "Running");
+            pod.metadata.labels.as_mut().unwrap().insert(deploy_k8s::shards::INDEX_LABEL.to_owned(), index.to_string());
+            i.pods.insert(pod_name.clone(), pod);
+            let now = i.running.entry(name.clone()).or_default();
+            *now += 1;
+            let now = *now;
+            let max = i.max_running.entry(name.clone()).or_default();
+            *max = (*max).max(now);
+            (i.broken_indexes.contains(&index), i.kills.get(&(index, attempt)).copied())
+        };
+        self.changed.notify_waiters();
+        let (ok, logs) = if broken {
+            (false, "error: the container could not start (fake kubelet: broken index)\n".to_owned())
+        } else {
+            match behavior {
+                Behavior::Succeed { logs } => (true, logs.clone()),
+                Behavior::Fail { logs } => (false, logs.clone()),
+                Behavior::Exec => self.exec_pod(job, Some(index), kill).await,
+                Behavior::Hang { .. } | Behavior::Stuck => std::future::pending().await,
+            }
+        };
+        let mut i = self.inner.lock().unwrap();
+        *i.running.get_mut(&name).unwrap() -= 1;
+        if let Some(pod) = i.pods.get_mut(&pod_name) {
+            pod.status = Some(PodStatus { phase: Some(if ok { "Succeeded" } else { "Failed" }.into()), ..PodStatus::default() });
+        }
+        i.logs.insert(pod_name, logs);
+        i.pod_runs.push((name, index, attempt, ok));
+        drop(i);
+        self.changed.notify_waiters();
+        ok
+    }
+
     /// Run the Job's container command here, as a kubelet would.
     async fn exec(&self, job: &Job) -> (bool, String) {
-        let dir = std::env::temp_dir().join(format!("fake-kubelet-{}-{}", std::process::id(), job.metadata.name.as_deref().unwrap()));
+        self.exec_pod(job, None, None).await
+    }
+
+    /// Run the container command of `job` here, as a kubelet would: with the
+    /// ConfigMap's files in a temp dir (if it mounts one), its variables (from
+    /// values, Secrets' keys, the Secret of `envFrom`), `JOB_COMPLETION_INDEX`
+    /// for an index; killed `kill` after it started.
+    async fn exec_pod(&self, job: &Job, index: Option<usize>, kill: Option<Duration>) -> (bool, String) {
+        let suffix = index.map(|i| format!("-{i}")).unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!("fake-kubelet-{}-{}{suffix}", std::process::id(), job.metadata.name.as_deref().unwrap()));
         std::fs::create_dir_all(&dir).unwrap();
         let files_dir = dir.to_str().unwrap().to_owned();
         let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
         let container = &pod.containers[0];
         let rewrite = |s: &str| s.replace(deploy_k8s::job::FILES_DIR, &files_dir);
-        let (config_map, secret) = {
+        let mut env: Vec<(String, String)> = Vec::new();
+        {
             let i = self.inner.lock().unwrap();
-            let cm_name = &pod.volumes.as_ref().unwrap()[0].config_map.as_ref().unwrap().name;
-            let secret_name = &container.env_from.as_ref().unwrap()[0].secret_ref.as_ref().unwrap().name;
-            (i.config_maps[cm_name].clone(), i.secrets[secret_name].clone())
-        };
-        for (file, content) in config_map["data"].as_object().unwrap() {
-            std::fs::write(dir.join(file), content.as_str().unwrap()).unwrap();
+            let config_map = pod.volumes.iter().flatten().find_map(|v| v.config_map.as_ref()).map(|c| i.config_maps[&c.name].clone());
+            for (file, content) in config_map.iter().filter_map(|c| c["data"].as_object()).flatten() {
+                std::fs::write(dir.join(file), content.as_str().unwrap()).unwrap();
+            }
+            for e in container.env.iter().flatten() {
+                let value = match e.value_from.as_ref().and_then(|f| f.secret_key_ref.as_ref()) {
+                    Some(r) => match i.secrets.get(&r.name).and_then(|s| s["stringData"][&r.key].as_str()) {
+                        Some(v) => v.to_owned(),
+                        None => return (false, format!("error: secret {} key {} not found (CreateContainerConfigError)\n", r.name, r.key)),
+                    },
+                    None => rewrite(e.value.as_deref().unwrap_or("")),
+                };
+                env.push((e.name.clone(), value));
+            }
+            for from in container.env_from.iter().flatten() {
+                let name = &from.secret_ref.as_ref().unwrap().name;
+                for (k, v) in i.secrets[name]["stringData"].as_object().unwrap() {
+                    env.push((k.clone(), v.as_str().unwrap().to_owned()));
+                }
+            }
+        }
+        if let Some(index) = index {
+            env.push((deploy_k8s::shards::INDEX_VAR.to_owned(), index.to_string()));
         }
         let command = container.command.as_ref().unwrap();
         let mut cmd = tokio::process::Command::new(&command[0]);
-        cmd.args(command[1..].iter().map(|a| rewrite(a))).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-        for e in container.env.as_ref().unwrap() {
-            cmd.env(&e.name, rewrite(e.value.as_deref().unwrap_or("")));
+        cmd.args(command[1..].iter().map(|a| rewrite(a))).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(env);
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
+        let child = cmd.spawn().unwrap();
+        let (ok, mut logs) = match kill {
+            None => {
+                let out = child.wait_with_output().await.unwrap();
+                let mut logs = String::from_utf8_lossy(&out.stdout).into_owned();
+                logs.push_str(&String::from_utf8_lossy(&out.stderr));
+                (out.status.success(), logs)
+            }
+            Some(after) => {
+                let out = tokio::time::timeout(after, child.wait_with_output()).await;
+                match out {
+                    Ok(out) => {
+                        let out = out.unwrap();
+                        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+                    }
+                    // The child is killed on drop.
+                    Err(_) => (false, String::new()),
+                }
+            }
+        };
+        if kill.is_some() && !ok && logs.is_empty() {
+            logs.push_str("error: killed (fake kubelet)\n");
         }
-        for (k, v) in secret["stringData"].as_object().unwrap() {
-            cmd.env(k, v.as_str().unwrap());
-        }
-        let out = cmd.stdin(std::process::Stdio::null()).output().await.unwrap();
         let _ = std::fs::remove_dir_all(&dir);
-        let mut logs = String::from_utf8_lossy(&out.stdout).into_owned();
-        logs.push_str(&String::from_utf8_lossy(&out.stderr));
-        (out.status.success(), logs)
+        (ok, logs)
     }
 
     fn delete_job(&self, name: &str, policy: Option<String>, uid: Option<String>) -> Response<Body> {
@@ -544,6 +764,20 @@ impl FakeApi {
         });
         Response::builder().status(200).header("content-type", "application/json").body(StreamBody::new(stream).boxed_unsync()).unwrap()
     }
+}
+
+/// An index set as the Job status writes it (`0,2-4`).
+fn index_set(set: &std::collections::BTreeSet<usize>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut iter = set.iter().copied().peekable();
+    while let Some(start) = iter.next() {
+        let mut end = start;
+        while iter.peek() == Some(&(end + 1)) {
+            end = iter.next().unwrap();
+        }
+        out.push(if end == start { start.to_string() } else { format!("{start}-{end}") });
+    }
+    out.join(",")
 }
 
 fn condition(type_: &str, reason: &str) -> JobCondition {

@@ -8,4 +8,5 @@ mod resources;
 mod runs;
 mod sequences;
 mod service_account;
+mod shards;
 mod support;
