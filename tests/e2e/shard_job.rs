@@ -19,6 +19,7 @@ use deploy_aws::s3::S3Store;
 use crate::k8s_examples::fake_api::{Behavior, FakeApi};
 use crate::k8s_examples::serve;
 use crate::support::examples::{Run, example_binary, prefix, run_with_env};
+use crate::support::fault_proxy::{FaultConfig, FaultProxy};
 use crate::support::{self, MotoConfig};
 
 const OBJECTS: usize = 120;
@@ -91,7 +92,11 @@ async fn a_backup_as_an_indexed_job_of_4_shards_lists_what_one_process_lists() -
     };
     let env = [("KUBECONFIG", kube.as_str())];
     let args = job_args(None);
-    let first = tokio::task::block_in_place(|| run_with_env(&moto, "aws_disaster_recovery", &args.iter().map(String::as_str).collect::<Vec<_>>(), &env))?;
+    // The first Job's requests (its pods get this process's endpoint) each 40 ms late: shard 1 (30 objects, two
+    // requests or more each) cannot be done before its kill at 300 ms, however fast the machine is.
+    let slow = FaultProxy::start(&moto.endpoint, FaultConfig { latency: std::time::Duration::from_millis(40), ..FaultConfig::transparent() }).await?;
+    let slow_moto = MotoConfig { endpoint: slow.endpoint() };
+    let first = tokio::task::block_in_place(|| run_with_env(&slow_moto, "aws_disaster_recovery", &args.iter().map(String::as_str).collect::<Vec<_>>(), &env))?;
     ensure!(!first.ok, "the backup succeeded with shard 2 unable to run\n{}", first.show());
     ensure!(first.stderr.contains("shards 2") && first.stderr.contains("have not completed"), "finalize does not name shard 2\n{}", first.show());
     let id = snapshot_id(&first)?;
