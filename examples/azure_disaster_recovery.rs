@@ -45,7 +45,7 @@ use azure_support::{Args, exit_on_error, print_plan};
 use deploy::azure::arm::postgres::FlexibleServers;
 use deploy::azure::runbook::{self, ContainerBackup, DrNames};
 use deploy::core::recipes::{SnapshotId, SnapshotSelector};
-use deploy::core::{Database, Event, Observer, ResourceName, Result};
+use deploy::core::{Database, Event, Mode, Observer, ResourceName, Result};
 
 const USAGE: &str = "usage: azure_disaster_recovery backup|restore --prefix P [--from TIMESTAMP|latest] [--id TIMESTAMP] \
 [--plan] [--objects-only] [--keep-newer] [--exact] [--confirm-overwrite P-assets] [--blob-endpoint URL] [--account-name NAME] \
@@ -141,7 +141,7 @@ async fn run() -> Result<()> {
             let (id, plan) = runbook::plan_container_restore(&store, &names, &options).await?;
             print_plan(&format!("container restore of backup {id}"), &plan);
             if let Some(servers) = &servers {
-                print_plan("server restore", &runbook::server_restore(servers, &names, id.timestamp(), false).await?);
+                print_plan("server restore", &runbook::server_restore(servers, &names, id.timestamp(), Mode::Plan).await?);
             }
             if plan_only {
                 return Ok(());
@@ -150,7 +150,7 @@ async fn run() -> Result<()> {
             let report = runbook::container_restore(&store, &names, options, observer()).await?;
             println!("{report}");
             if let Some(servers) = &servers {
-                let made = runbook::server_restore(servers, &names, id.timestamp(), true).await?;
+                let made = runbook::server_restore(servers, &names, id.timestamp(), Mode::Apply).await?;
                 println!("server {}: {}", names.restored_server, if made.is_empty() { "exists, left alone" } else { "restored" });
             }
             println!(

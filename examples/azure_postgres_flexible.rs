@@ -51,5 +51,5 @@ async fn run() -> Result<()> {
         "postgres: server {} (PostgreSQL {}, {}) in {}, VNet {}, zone {}, databases vectice and keycloak",
         stack.server, settings.version, settings.sku, stack.resource_group, stack.postgres_network, stack.dns_zone
     );
-    plan_then_apply(&args, "postgres flexible server", |apply| postgres_flexible(&arm, &stack, &settings, apply)).await
+    plan_then_apply(&args, "postgres flexible server", |mode| postgres_flexible(&arm, &stack, &settings, mode)).await
 }

@@ -12,7 +12,7 @@ use deploy::azure::arm::ArmClient;
 use deploy::azure::blob::BlobStore;
 #[cfg(feature = "azure-blob")]
 use deploy::azure::credential::ServicePrincipal;
-use deploy::core::{Error, Plan, Result};
+use deploy::core::{Error, Mode, Plan, Result};
 
 #[cfg(feature = "azure-blob")]
 /// The environment variable holding a storage account key for `--account-key`
@@ -139,14 +139,14 @@ pub fn exit_on_error(result: Result<()>, usage: &str) {
 /// The options every provisioning example takes.
 pub const PROVISION_OPTIONS: &[&str] = &["prefix", "location", "arm-endpoint"];
 
-/// Print the plan of `step` (`apply = false`); unless `--plan`, run it
-/// (`apply = true`) and print a summary. A second run finds nothing to do.
+/// Print the plan of `step` ([`Mode::Plan`]); unless `--plan`, run it
+/// ([`Mode::Apply`]) and print a summary. A second run finds nothing to do.
 pub async fn plan_then_apply<F, Fut>(args: &Args, title: &str, step: F) -> Result<()>
 where
-    F: Fn(bool) -> Fut,
+    F: Fn(Mode) -> Fut,
     Fut: std::future::Future<Output = Result<Plan>>,
 {
-    let planned = step(false).await?;
+    let planned = step(Mode::Plan).await?;
     print_plan(title, &planned);
     if args.has("plan") {
         println!("summary: --plan given, nothing changed");
@@ -157,7 +157,7 @@ where
         return Ok(());
     }
     println!("applying {} changes (long operations are awaited)...", planned.len());
-    let made = step(true).await?;
+    let made = step(Mode::Apply).await?;
     println!("{made}");
     println!("summary: {title}: {} changes made", made.len());
     Ok(())

@@ -35,6 +35,7 @@ use deploy_core::database::{
     DatabaseInfo, DatabaseNetwork, DatabaseStatus, Endpoint, Engine, SnapshotInfo,
 };
 use deploy_core::plan::{Change, Plan};
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{
     Confirm, Database, DatabaseSpec, Error, FinalSnapshot, PgIdentifier, ResourceName,
     RestorePoint, RestoreTarget, Result,
@@ -42,7 +43,7 @@ use deploy_core::{
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::lock::LockLevel;
+use super::lock::{LockLevel, LockSpec};
 use super::postgres_body::{create_body, server_version, tier_of, update_body, updated_fields};
 use super::{
     ArmClient, Target, api, check_location, check_name, check_resource_id, str_at, tags_of,
@@ -323,51 +324,59 @@ impl FlexibleServers {
             })
             .await
     }
+}
 
-    /// The databases (`vectice`, `keycloak`) on server `server`: create those
-    /// missing (UTF8, `en_US.utf8`); answers the changes. `apply = false` only plans.
+/// The databases of a flexible server (`Microsoft.DBforPostgreSQL/flexibleServers/databases`):
+/// [`FlexibleServers`] creates those missing (UTF8, `en_US.utf8`) through
+/// [`deploy_core::Reconcile`] (`servers.ensure(&spec)`) and answers the databases there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerDatabasesSpec {
+    /// The server.
+    pub server: ResourceName,
+    /// Its databases.
+    pub databases: Vec<PgIdentifier>,
+}
+
+impl ServerDatabasesSpec {
+    /// Databases `databases` on server `server`.
+    pub fn new(server: ResourceName, databases: impl Into<Vec<PgIdentifier>>) -> Self {
+        ServerDatabasesSpec { server, databases: databases.into() }
+    }
+
+    /// Check the database names.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for the server; ARM errors.
-    pub async fn ensure_databases(
-        &self,
-        server: &ResourceName,
-        databases: &[PgIdentifier],
-        apply: bool,
-    ) -> Result<Plan> {
-        let mut plan = Plan::new();
-        for (i, db) in databases.iter().enumerate() {
+    /// [`Error::InvalidInput`] on `databases[i]`.
+    pub fn validate(&self) -> Result<()> {
+        for (i, db) in self.databases.iter().enumerate() {
             check_name(&format!("databases[{i}]"), db.as_str(), 63, "_")?;
         }
-        for db in databases {
-            let path = format!(
-                "{}/databases/{}",
-                self.server_id(server.as_str()),
-                db.as_str()
-            );
-            let target = Target {
-                kind: "postgres database",
-                name: db.as_str(),
-            };
-            if self.arm.get(&path, api::POSTGRES, target).await?.is_some() {
-                continue;
+        Ok(())
+    }
+}
+
+/// Create the missing databases; a database is never changed or dropped here.
+#[async_trait]
+impl Reconcile<ServerDatabasesSpec> for FlexibleServers {
+    /// The spec's databases that exist once the reconcile ends.
+    type Info = Vec<PgIdentifier>;
+
+    async fn reconcile(&self, spec: &ServerDatabasesSpec, mode: Mode) -> Result<Reconciled<Vec<PgIdentifier>>> {
+        spec.validate()?;
+        let (mut plan, mut present) = (Plan::new(), Vec::new());
+        for db in &spec.databases {
+            let path = format!("{}/databases/{}", self.server_id(spec.server.as_str()), db.as_str());
+            let database = self.arm.resource(path, api::POSTGRES, "postgres database", db.as_str());
+            if database.get().await?.is_none() {
+                plan.push(Change::create("postgres database", format!("{}/{db}", spec.server)));
+                if !mode.is_apply() {
+                    continue;
+                }
+                database.put(&json!({ "properties": { "charset": "UTF8", "collation": "en_US.utf8" } })).await?;
             }
-            plan.push(Change::create(
-                "postgres database",
-                format!("{server}/{db}"),
-            ));
-            if apply {
-                self.arm
-                    .put(
-                        &path,
-                        api::POSTGRES,
-                        &json!({ "properties": { "charset": "UTF8", "collation": "en_US.utf8" } }),
-                        target,
-                    )
-                    .await?;
-            }
+            present.push(db.clone());
         }
-        Ok(plan)
+        Ok(Reconciled { plan, info: Some(present) })
     }
 }
 
@@ -646,14 +655,13 @@ impl Database for FlexibleServers {
     async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
         let scope = self.server_id(database.as_str());
         if on {
-            self.arm
-                .ensure_lock(
-                    &scope,
-                    DELETION_LOCK,
-                    LockLevel::CanNotDelete,
-                    "deletion protection (deploy)",
-                )
-                .await?;
+            let lock = LockSpec {
+                scope,
+                name: DELETION_LOCK.into(),
+                level: LockLevel::CanNotDelete,
+                notes: "deletion protection (deploy)".into(),
+            };
+            self.arm.ensure(&lock).await?;
         } else {
             self.arm.remove_lock(&scope, DELETION_LOCK).await?;
         }

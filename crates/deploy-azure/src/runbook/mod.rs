@@ -238,7 +238,7 @@ pub async fn container_restore(
 /// (the timestamp of the container backup restored, so that blobs and rows
 /// agree) into the new server `P-db-restored`, placed like its source and
 /// deletion-protected. Nothing is done when `P-db-restored` exists (an empty
-/// plan). `apply = false` only reads.
+/// plan). [`deploy_core::Mode::Plan`] only reads.
 ///
 /// # Errors
 /// [`Error::InvalidInput`] when `at` lies outside the server's restorable
@@ -248,7 +248,7 @@ pub async fn server_restore(
     servers: &crate::arm::postgres::FlexibleServers,
     names: &DrNames,
     at: jiff::Timestamp,
-    apply: bool,
+    mode: deploy_core::Mode,
 ) -> Result<Plan> {
     use deploy_core::{Database as _, ResourceName, RestorePoint, RestoreTarget};
     let source = ResourceName::new(names.server.clone())?;
@@ -264,7 +264,7 @@ pub async fn server_restore(
         "database",
         format!("{} (point-in-time restore of {} at {at})", names.restored_server, names.server),
     )]);
-    if apply {
+    if mode.is_apply() {
         servers
             .restore_to_point_in_time(&source, RestorePoint::At(at), &RestoreTarget::new(target))
             .await?;

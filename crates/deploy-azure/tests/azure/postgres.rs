@@ -1,8 +1,9 @@
 //! The flexible server as the core `Database`, against the fake ARM endpoint.
 
-use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers};
+use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers, ServerDatabasesSpec};
 use deploy_core::database::DatabaseNetwork;
 use deploy_core::plan::Action;
+use deploy_core::reconcile::Reconcile as _;
 use deploy_core::{
     Confirm, Database, DatabaseSpec, Error, FinalSnapshot, Password, PasswordRules, PgIdentifier,
     ResourceName, RestorePoint, RestoreTarget,
@@ -114,8 +115,7 @@ async fn flexible_server_private_access_parameters_lock_and_databases() {
     ];
     assert_eq!(
         servers
-            .ensure_databases(&spec.name, &dbs, true)
-            .await
+            .ensure(&ServerDatabasesSpec::new(spec.name.clone(), dbs.to_vec())).await.map(|e| e.plan)
             .unwrap()
             .len(),
         2
@@ -123,8 +123,7 @@ async fn flexible_server_private_access_parameters_lock_and_databases() {
     fake.reset_requests();
     assert!(
         servers
-            .ensure_databases(&spec.name, &dbs, true)
-            .await
+            .ensure(&ServerDatabasesSpec::new(spec.name.clone(), dbs.to_vec())).await.map(|e| e.plan)
             .unwrap()
             .is_empty()
     );
