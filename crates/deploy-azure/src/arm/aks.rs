@@ -37,7 +37,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::{
-    ArmClient, Target, api, check_location, check_name, check_resource_id, str_at, tags_of,
+    ArmClient, Placement, Target, api, check_resource_id, str_at, tags_of,
 };
 
 /// The backend name in errors.
@@ -67,9 +67,7 @@ impl Default for AksNetwork {
 /// The AKS clusters of one resource group and location, as a [`Cluster`].
 #[derive(Clone, Debug)]
 pub struct AksClusters {
-    pub(super) arm: ArmClient,
-    resource_group: String,
-    location: String,
+    pub(super) place: Placement,
     network: AksNetwork,
 }
 
@@ -83,15 +81,7 @@ impl AksClusters {
         resource_group: impl Into<String>,
         location: impl Into<String>,
     ) -> Result<Self> {
-        let (resource_group, location) = (resource_group.into(), location.into());
-        check_name("resource_group", &resource_group, 90, "-_.()")?;
-        check_location(&location)?;
-        Ok(AksClusters {
-            arm,
-            resource_group,
-            location,
-            network: AksNetwork::default(),
-        })
+        Ok(AksClusters { place: Placement::new(arm, resource_group, location)?, network: AksNetwork::default() })
     }
 
     /// Use this network profile for new clusters.
@@ -103,10 +93,7 @@ impl AksClusters {
 
     /// The resource id of cluster `name`.
     pub fn cluster_id(&self, name: &str) -> String {
-        format!(
-            "{}/providers/Microsoft.ContainerService/managedClusters/{name}",
-            self.arm.group_path(&self.resource_group)
-        )
+        self.place.id("Microsoft.ContainerService/managedClusters", name)
     }
 
     pub(super) fn target(name: &str) -> Target<'_> {
@@ -186,7 +173,7 @@ impl AksClusters {
             })
             .collect();
         json!({
-            "location": self.location,
+            "location": self.place.location,
             "tags": spec.tags,
             "identity": { "type": "SystemAssigned" },
             "properties": {
@@ -329,7 +316,7 @@ impl Cluster for AksClusters {
             deploy_core::Mode::Plan => {
                 Self::check(spec)?;
                 match self
-                    .arm
+                    .place.arm
                     .get(
                         &self.cluster_id(spec.name.as_str()),
                         api::AKS,
@@ -348,9 +335,9 @@ impl Cluster for AksClusters {
                 Self::check(spec)?;
                 let name = spec.name.as_str();
                 let id = self.cluster_id(name);
-                let Some(current) = self.arm.get(&id, api::AKS, Self::target(name)).await? else {
+                let Some(current) = self.place.arm.get(&id, api::AKS, Self::target(name)).await? else {
                     // Creation is the one time the managed cluster PUT carries the pools.
-                    self.arm.put(&id, api::AKS, &self.body(spec), Self::target(name)).await?;
+                    self.place.arm.put(&id, api::AKS, &self.body(spec), Self::target(name)).await?;
                     return Ok(Plan::from_iter([Change::create("cluster", name)]));
                 };
                 let info = info_of(&spec.name, &current)?;
@@ -367,7 +354,7 @@ impl Cluster for AksClusters {
                     .collect();
                 if cluster_fields == ["tags"] {
                     // ManagedClusters_UpdateTags.
-                    self.arm
+                    self.place.arm
                         .patch(&id, api::AKS, &json!({ "tags": spec.tags }), Self::target(name))
                         .await?;
                 } else if !cluster_fields.is_empty() {
@@ -378,7 +365,7 @@ impl Cluster for AksClusters {
                     // The authorized ranges change in place; `enablePrivateCluster` stays as the cluster has it.
                     body["properties"]["apiServerAccessProfile"]["authorizedIPRanges"] =
                         api_server_access(&spec.endpoint_access)["authorizedIPRanges"].clone();
-                    self.arm.put(&id, api::AKS, &body, Self::target(name)).await?;
+                    self.place.arm.put(&id, api::AKS, &body, Self::target(name)).await?;
                 }
                 // Pools: per-pool operations (a managed cluster PUT that adds a pool is refused by AKS).
                 for (i, want) in spec.node_pools.iter().enumerate() {
@@ -395,7 +382,7 @@ impl Cluster for AksClusters {
 
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {
         let v = self
-            .arm
+            .place.arm
             .get(
                 &self.cluster_id(name.as_str()),
                 api::AKS,
@@ -420,7 +407,7 @@ impl Cluster for AksClusters {
             self.cluster_id(name.as_str())
         );
         let answer = self
-            .arm
+            .place.arm
             .post(&path, api::AKS, Self::target(name.as_str()))
             .await?;
         let bad = |what: &str| Error::Provider {
@@ -463,7 +450,7 @@ impl Cluster for AksClusters {
             return Err(Error::not_found("node pool", format!("{cluster}/{pool}")));
         }
         let path = format!("{}/agentPools/{pool}", self.cluster_id(cluster.as_str()));
-        self.arm
+        self.place.arm
             .delete(
                 &path,
                 api::AKS,
@@ -477,7 +464,7 @@ impl Cluster for AksClusters {
 
     async fn delete_cluster(&self, name: &ResourceName) -> Result<()> {
         self.describe_cluster(name).await?;
-        self.arm
+        self.place.arm
             .delete(
                 &self.cluster_id(name.as_str()),
                 api::AKS,

@@ -46,6 +46,7 @@ pub mod lock;
 mod lro;
 mod names;
 pub mod network;
+mod placement;
 pub mod postgres;
 mod postgres_body;
 mod resource;
@@ -56,6 +57,7 @@ pub use client::{ArmClient, ArmClientBuilder, Target};
 pub use resource::{ArmResource, ArmSpec, Difference, Resource, Write};
 
 pub(crate) use names::{check_guid, check_location, check_name, check_resource_group, check_resource_id};
+pub(crate) use placement::Placement;
 pub(crate) use resource::{bool_at, str_at, tags_of};
 
 /// The provider name in errors.

@@ -46,7 +46,7 @@ use serde_json::{Value, json};
 use super::lock::{LockLevel, LockSpec};
 use super::postgres_body::{create_body, server_version, tier_of, update_body, updated_fields};
 use super::{
-    ArmClient, Target, api, check_location, check_name, check_resource_id, str_at, tags_of,
+    ArmClient, Placement, Target, api, check_name, check_resource_id, str_at, tags_of,
 };
 
 /// The backend name in errors.
@@ -60,9 +60,7 @@ const STORAGE_SIZES: [u32; 11] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
 /// The flexible servers of one resource group and location, as a [`Database`].
 #[derive(Clone, Debug)]
 pub struct FlexibleServers {
-    arm: ArmClient,
-    resource_group: String,
-    location: String,
+    place: Placement,
     geo_redundant_backup: bool,
     start_stopped: bool,
 }
@@ -77,13 +75,8 @@ impl FlexibleServers {
         resource_group: impl Into<String>,
         location: impl Into<String>,
     ) -> Result<Self> {
-        let (resource_group, location) = (resource_group.into(), location.into());
-        check_name("resource_group", &resource_group, 90, "-_.()")?;
-        check_location(&location)?;
         Ok(FlexibleServers {
-            arm,
-            resource_group,
-            location,
+            place: Placement::new(arm, resource_group, location)?,
             geo_redundant_backup: false,
             start_stopped: false,
         })
@@ -106,10 +99,7 @@ impl FlexibleServers {
 
     /// The resource id of server `name`.
     pub fn server_id(&self, name: &str) -> String {
-        format!(
-            "{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}",
-            self.arm.group_path(&self.resource_group)
-        )
+        self.place.id("Microsoft.DBforPostgreSQL/flexibleServers", name)
     }
 
     fn target(name: &str) -> Target<'_> {
@@ -206,7 +196,7 @@ impl FlexibleServers {
     }
 
     async fn get_server(&self, name: &str) -> Result<Option<Value>> {
-        self.arm
+        self.place.arm
             .get(&self.server_id(name), api::POSTGRES, Self::target(name))
             .await
     }
@@ -214,7 +204,7 @@ impl FlexibleServers {
     async fn parameter(&self, server: &str, parameter: &str) -> Result<Option<String>> {
         let path = format!("{}/configurations/{parameter}", self.server_id(server));
         let v = self
-            .arm
+            .place.arm
             .get(
                 &path,
                 api::POSTGRES,
@@ -232,7 +222,7 @@ impl FlexibleServers {
     async fn set_parameter(&self, server: &str, parameter: &str, value: &str) -> Result<()> {
         let path = format!("{}/configurations/{parameter}", self.server_id(server));
         let body = json!({ "properties": { "value": value, "source": "user-override" } });
-        self.arm
+        self.place.arm
             .put(
                 &path,
                 api::POSTGRES,
@@ -262,7 +252,7 @@ impl FlexibleServers {
             .filter_map(|e| PgIdentifier::new(e.to_ascii_lowercase()).ok())
             .collect();
         let deletion_protection = self
-            .arm
+            .place.arm
             .lock_level(&self.server_id(name.as_str()), DELETION_LOCK)
             .await?
             .is_some();
@@ -295,14 +285,14 @@ impl FlexibleServers {
                 self.wait_state(name, &["Stopped"]).await?;
             }
             let path = format!("{}/start", self.server_id(name));
-            self.arm.post_action(&path, api::POSTGRES, Self::target(name)).await?;
+            self.place.arm.post_action(&path, api::POSTGRES, Self::target(name)).await?;
         }
         self.wait_state(name, &["Ready"]).await
     }
 
     async fn wait_state(&self, name: &str, wanted: &[&str]) -> Result<()> {
         let what = format!("postgres server {name} to be {}", wanted.join(" or "));
-        self.arm
+        self.place.arm
             .inner
             .waiter
             .wait(&what, || async {
@@ -366,7 +356,7 @@ impl Reconcile<ServerDatabasesSpec> for FlexibleServers {
         let (mut plan, mut present) = (Plan::new(), Vec::new());
         for db in &spec.databases {
             let path = format!("{}/databases/{}", self.server_id(spec.server.as_str()), db.as_str());
-            let database = self.arm.resource(path, api::POSTGRES, "postgres database", db.as_str());
+            let database = self.place.arm.resource(path, api::POSTGRES, "postgres database", db.as_str());
             if database.get().await?.is_none() {
                 plan.push(Change::create("postgres database", format!("{}/{db}", spec.server)));
                 if !mode.is_apply() {
@@ -503,15 +493,15 @@ impl Database for FlexibleServers {
                         deploy_core::PasswordRules::azure_postgres()
                             .check(password.expose())
                             .map_err(|e| e.in_field("admin_password"))?;
-                        let body = create_body(spec, &self.location, self.geo_redundant_backup, password.expose())?;
-                        self.arm.put(&path, api::POSTGRES, &body, target).await?;
+                        let body = create_body(spec, &self.place.location, self.geo_redundant_backup, password.expose())?;
+                        self.place.arm.put(&path, api::POSTGRES, &body, target).await?;
                         Plan::from_iter([Change::create("database", name)])
                     }
                     Some(server) => {
                         let info = self.info(&spec.name, &server).await?;
                         let plan = diff(&info, spec);
                         if let Some(body) = update_body(spec, &updated_fields(&plan))? {
-                            self.arm.patch(&path, api::POSTGRES, &body, target).await?;
+                            self.place.arm.patch(&path, api::POSTGRES, &body, target).await?;
                         }
                         plan
                     }
@@ -636,9 +626,9 @@ impl Database for FlexibleServers {
         if let (Some(subnet), Some(zone)) = (&network.delegated_subnet, &network.private_dns_zone) {
             properties["network"] = json!({ "delegatedSubnetResourceId": subnet, "privateDnsZoneArmResourceId": zone, "publicNetworkAccess": "Disabled" });
         }
-        let body = json!({ "location": self.location, "properties": properties });
+        let body = json!({ "location": self.place.location, "properties": properties });
         let name = target.name.as_str();
-        self.arm
+        self.place.arm
             .put(
                 &self.server_id(name),
                 api::POSTGRES,
@@ -661,9 +651,9 @@ impl Database for FlexibleServers {
                 level: LockLevel::CanNotDelete,
                 notes: "deletion protection (deploy)".into(),
             };
-            self.arm.ensure(&lock).await?;
+            self.place.arm.ensure(&lock).await?;
         } else {
-            self.arm.remove_lock(&scope, DELETION_LOCK).await?;
+            self.place.arm.remove_lock(&scope, DELETION_LOCK).await?;
         }
         Ok(())
     }
@@ -686,13 +676,13 @@ impl Database for FlexibleServers {
         if self.get_server(database.as_str()).await?.is_none() {
             return Err(Error::not_found("database", database.as_str()));
         }
-        if self.arm.lock_level(&scope, DELETION_LOCK).await?.is_some() {
+        if self.place.arm.lock_level(&scope, DELETION_LOCK).await?.is_some() {
             return Err(Error::DeletionProtected {
                 kind: "database",
                 name: database.as_str().to_owned(),
             });
         }
-        self.arm
+        self.place.arm
             .delete(&scope, api::POSTGRES, Self::target(database.as_str()))
             .await
     }
