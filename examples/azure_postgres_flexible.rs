@@ -21,7 +21,7 @@ mod azure_support;
 
 use azure_support::{Args, PROVISION_OPTIONS, exit_on_error, plan_then_apply};
 use deploy::azure::runbook::provision::{PostgresSettings, Stack, postgres_flexible};
-use deploy::core::{Password, PasswordRules, Result};
+use deploy::core::{Password, PasswordRules, PgIdentifier, Result};
 
 const USAGE: &str = "usage: azure_postgres_flexible --prefix P [--location L] [--version 13] [--sku SKU] [--start-if-stopped] [--plan] [--arm-endpoint URL] \
 (PG_ADMIN_PASSWORD in the environment to create the server)";
@@ -34,7 +34,12 @@ async fn main() {
 async fn run() -> Result<()> {
     let args = Args::parse(&[PROVISION_OPTIONS, &["version", "sku"]].concat(), &["plan", "start-if-stopped"])?;
     let stack = Stack::new(args.require("prefix")?, args.get("location").unwrap_or("westeurope"))?;
-    let mut settings = PostgresSettings::default();
+    // The runbook's administrator and databases (the library's defaults name no application).
+    let mut settings = PostgresSettings {
+        admin: PgIdentifier::new("vecticeadmin")?,
+        databases: vec![PgIdentifier::new("vectice")?, PgIdentifier::new("keycloak")?],
+        ..PostgresSettings::default()
+    };
     if let Some(version) = args.get("version") {
         settings.version = version.to_owned();
     }

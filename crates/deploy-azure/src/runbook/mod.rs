@@ -1,4 +1,4 @@
-//! The container part of the Vectice Azure disaster-recovery plan (appendix 5)
+//! The container part of an Azure disaster-recovery plan (a runbook's backup appendix)
 //! as plain functions over any [`ObjectStore`], so that the
 //! `azure_disaster_recovery` example and the tests run the same code.
 //!
@@ -15,11 +15,11 @@
 //!
 //! ```
 //! use deploy_azure::runbook::DrNames;
-//! let names = DrNames::new("vectice").unwrap();
-//! assert_eq!(names.assets.as_str(), "vectice-assets");
-//! assert_eq!(names.backup.as_str(), "vectice-backup");
-//! assert_eq!(names.server, "vectice-db");
-//! assert_eq!(names.restored_server, "vectice-db-restored");
+//! let names = DrNames::new("myapp").unwrap();
+//! assert_eq!(names.assets.as_str(), "myapp-assets");
+//! assert_eq!(names.backup.as_str(), "myapp-backup");
+//! assert_eq!(names.server, "myapp-db");
+//! assert_eq!(names.restored_server, "myapp-db-restored");
 //! assert_eq!(DrNames::new("Bad_Prefix").unwrap_err().invalid_field(), Some("prefix"));
 //! ```
 

@@ -1,5 +1,5 @@
-//! The provisioning appendices of the Vectice Azure runbook (1 to 3) as
-//! idempotent functions over an [`ArmClient`], one per example:
+//! The provisioning steps of an application stack on Azure (a runbook's
+//! storage, database, cluster and network appendices) as idempotent functions over an [`ArmClient`], one per example:
 //! [`blob_access`], [`postgres_flexible`], [`private_network`],
 //! [`aks_cluster`]. Each takes a [`Mode`]: [`Mode::Plan`] only reads and
 //! answers the changes that [`Mode::Apply`] would make; a second run in
@@ -10,10 +10,10 @@
 //!
 //! ```
 //! use deploy_azure::runbook::provision::Stack;
-//! let stack = Stack::new("vectice", "westeurope").unwrap();
-//! assert_eq!(stack.resource_group, "vectice-rg");
-//! assert_eq!(stack.storage_account, "vecticeassets");
-//! assert_eq!(stack.dns_zone, "vectice.private.postgres.database.azure.com");
+//! let stack = Stack::new("myapp", "westeurope").unwrap();
+//! assert_eq!(stack.resource_group, "myapp-rg");
+//! assert_eq!(stack.storage_account, "myappassets");
+//! assert_eq!(stack.dns_zone, "myapp.private.postgres.database.azure.com");
 //! assert_eq!(Stack::new("-x", "westeurope").unwrap_err().invalid_field(), Some("prefix"));
 //! ```
 
@@ -176,11 +176,11 @@ pub struct PostgresSettings {
     pub sku: String,
     /// Storage in GiB (default 128).
     pub storage_gib: u32,
-    /// The administrator's login (default `vecticeadmin`).
+    /// The administrator's login (default `pgadmin`).
     pub admin: PgIdentifier,
     /// The administrator's password: needed only to create the server. Never printed.
     pub admin_password: Option<Password>,
-    /// The databases (default `vectice`, `keycloak`).
+    /// The databases to create on the server (default none: the application's own).
     pub databases: Vec<PgIdentifier>,
     /// Start the server when it is found `Stopped` (default: report it, [`Error::Conflict`]).
     pub start_stopped: bool,
@@ -192,9 +192,9 @@ impl Default for PostgresSettings {
             version: "13".to_owned(),
             sku: "Standard_D2ds_v4".to_owned(),
             storage_gib: 128,
-            admin: PgIdentifier::new("vecticeadmin").expect("valid identifier"),
+            admin: PgIdentifier::new("pgadmin").expect("valid identifier"),
             admin_password: None,
-            databases: ["vectice", "keycloak"].map(|d| PgIdentifier::new(d).expect("valid identifier")).to_vec(),
+            databases: Vec::new(),
             start_stopped: false,
         }
     }

@@ -9,7 +9,7 @@ use deploy_azure::runbook::provision::{
 };
 use deploy_core::plan::{Action, Plan};
 use deploy_core::reconcile::Mode;
-use deploy_core::{Password, PasswordRules};
+use deploy_core::{Password, PasswordRules, PgIdentifier};
 
 use crate::fake_arm::{FakeArm, Lro};
 
@@ -79,6 +79,7 @@ async fn postgres_flexible_with_its_network_zone_and_databases() {
     let (fake, arm, stack) = fake().await;
     let settings = PostgresSettings {
         admin_password: Some(Password::new(PASSWORD, &PasswordRules::azure_postgres()).unwrap()),
+        databases: ["vectice", "keycloak"].map(|d| PgIdentifier::new(d).unwrap()).to_vec(),
         ..PostgresSettings::default()
     };
     let made = plan_run_rerun(&fake, |mode| postgres_flexible(&arm, &stack, &settings, mode)).await;
