@@ -76,7 +76,6 @@
 //! or errors.
 
 mod objects;
-mod transport;
 mod upload;
 
 use std::collections::{BTreeMap, HashMap};
@@ -415,7 +414,7 @@ impl BlobStoreBuilder {
                 concurrency: self.concurrency,
                 copy_waiter: self.copy_waiter,
                 // One connection pool for every client of this store (the SDK would build one per client).
-                transport: transport::transport(&self.timeouts),
+                transport: crate::timeouts::streaming_transport(&self.timeouts),
                 timeouts: self.timeouts,
             }),
         })
