@@ -464,74 +464,58 @@ impl Database for FlexibleServers {
         BACKEND
     }
 
+    /// One path: check, read the server, compare; only in
+    /// [`deploy_core::Mode::Apply`] create or update it, then its parameters
+    /// and its deletion protection.
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                Self::check(spec)?;
-                match self.get_server(spec.name.as_str()).await? {
-                    None => Ok(Plan::from_iter([Change::create(
-                        "database",
-                        spec.name.as_str(),
-                    )])),
-                    Some(server) => Ok(diff(&self.info(&spec.name, &server).await?, spec)),
-                }
-            }
-            deploy_core::Mode::Apply => {
-                Self::check(spec)?;
-                let name = spec.name.as_str();
-                let target = Self::target(name);
-                let path = self.server_id(name);
-                let plan = match self.get_server(name).await? {
-                    None => {
-                        let password = spec.admin_password.as_ref().ok_or_else(|| {
-                            Error::invalid(
-                                "admin_password",
-                                "is not set",
-                                "creating a server needs the administrator's password",
-                            )
-                        })?;
-                        deploy_core::PasswordRules::azure_postgres()
-                            .check(password.expose())
-                            .map_err(|e| e.in_field("admin_password"))?;
-                        let body = create_body(spec, &self.place.location, self.geo_redundant_backup, password.expose())?;
-                        self.place.arm.put(&path, api::POSTGRES, &body, target).await?;
-                        Plan::from_iter([Change::create("database", name)])
-                    }
-                    Some(server) => {
-                        let info = self.info(&spec.name, &server).await?;
-                        let plan = diff(&info, spec);
-                        if let Some(body) = update_body(spec, &updated_fields(&plan))? {
-                            self.place.arm.patch(&path, api::POSTGRES, &body, target).await?;
-                        }
-                        plan
-                    }
-                };
-                self.wait_ready(name).await?;
-                let tls = if spec.require_tls { "ON" } else { "OFF" };
-                if self
-                    .parameter(name, "require_secure_transport")
-                    .await?
-                    .is_none_or(|v| !v.eq_ignore_ascii_case(tls))
-                {
-                    self.set_parameter(name, "require_secure_transport", tls)
-                        .await?;
-                }
-                let extensions = extensions_value(spec);
-                if self
-                    .parameter(name, "azure.extensions")
-                    .await?
-                    .unwrap_or_default()
-                    .to_ascii_uppercase()
-                    != extensions
-                {
-                    self.set_parameter(name, "azure.extensions", &extensions)
-                        .await?;
-                }
-                self.set_deletion_protection(&spec.name, spec.deletion_protection)
-                    .await?;
-                Ok(plan)
-            }
+        Self::check(spec)?;
+        let name = spec.name.as_str();
+        let server = self.get_server(name).await?;
+        let plan = match &server {
+            None => Plan::from_iter([Change::create("database", name)]),
+            Some(server) => diff(&self.info(&spec.name, server).await?, spec),
+        };
+        if !mode.is_apply() {
+            return Ok(plan);
         }
+        let target = Self::target(name);
+        let path = self.server_id(name);
+        if server.is_none() {
+            let password = spec.admin_password.as_ref().ok_or_else(|| {
+                Error::invalid("admin_password", "is not set", "creating a server needs the administrator's password")
+            })?;
+            deploy_core::PasswordRules::azure_postgres()
+                .check(password.expose())
+                .map_err(|e| e.in_field("admin_password"))?;
+            let body = create_body(spec, &self.place.location, self.geo_redundant_backup, password.expose())?;
+            self.place.arm.put(&path, api::POSTGRES, &body, target).await?;
+        } else if let Some(body) = update_body(spec, &updated_fields(&plan))? {
+            self.place.arm.patch(&path, api::POSTGRES, &body, target).await?;
+        }
+        self.wait_ready(name).await?;
+        let tls = if spec.require_tls { "ON" } else { "OFF" };
+        if self
+            .parameter(name, "require_secure_transport")
+            .await?
+            .is_none_or(|v| !v.eq_ignore_ascii_case(tls))
+        {
+            self.set_parameter(name, "require_secure_transport", tls)
+                .await?;
+        }
+        let extensions = extensions_value(spec);
+        if self
+            .parameter(name, "azure.extensions")
+            .await?
+            .unwrap_or_default()
+            .to_ascii_uppercase()
+            != extensions
+        {
+            self.set_parameter(name, "azure.extensions", &extensions)
+                .await?;
+        }
+        self.set_deletion_protection(&spec.name, spec.deletion_protection)
+            .await?;
+        Ok(plan)
     }
 
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {

@@ -375,66 +375,54 @@ impl ObjectStore for BlobStore {
         BACKEND
     }
 
+    /// One path: check, read the container, compare; only in
+    /// [`deploy_core::Mode::Apply`] create it or make it private and set its tags.
     async fn reconcile_bucket(&self, spec: &BucketSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                let name = self.check_spec(spec)?;
-                Ok(match self.container_info(&spec.name, &name).await? {
-                    None => Plan::from_iter([Change::create("bucket", spec.name.as_str())]),
-                    Some(info) => info.diff(spec),
-                })
-            }
-            deploy_core::Mode::Apply => {
-                let name = self.check_spec(spec)?;
-                let client = self.container_client(&name)?;
-                let Some(info) = self.container_info(&spec.name, &name).await? else {
-                    let metadata: HashMap<String, String> = spec.tags.clone().into_iter().collect();
-                    let options = BlobContainerClientCreateOptions {
-                        metadata: (!metadata.is_empty()).then_some(metadata),
-                        ..Default::default()
-                    };
-                    client.create(Some(options)).await.map_err(|e| {
-                        from_azure(Self::call("CreateContainer", "bucket", name.as_str()), e)
-                    })?;
-                    return Ok(Plan::from_iter([Change::create(
-                        "bucket",
-                        spec.name.as_str(),
-                    )]));
-                };
-                let plan = info.diff(spec);
-                if plan.is_empty() {
-                    return Ok(plan);
-                }
-                if !info.block_public_access {
-                    // Private again, keeping the stored access policies.
-                    let call = Self::call("SetContainerACL", "bucket", name.as_str());
-                    let acl: SignedIdentifiers = client
-                        .get_access_policy(None)
-                        .await
-                        .map_err(|e| from_azure(call, e))?
-                        .into_model()
-                        .map_err(|e| from_azure(call, e))?;
-                    let body = acl.try_into().map_err(|e| from_azure(call, e))?;
-                    client
-                        .set_access_policy(
-                            body,
-                            Some(BlobContainerClientSetAccessPolicyOptions::default()),
-                        )
-                        .await
-                        .map_err(|e| from_azure(call, e))?;
-                }
-                if info.tags != spec.tags {
-                    let metadata: HashMap<String, String> = spec.tags.clone().into_iter().collect();
-                    client.set_metadata(&metadata, None).await.map_err(|e| {
-                        from_azure(
-                            Self::call("SetContainerMetadata", "bucket", name.as_str()),
-                            e,
-                        )
-                    })?;
-                }
-                Ok(plan)
-            }
+        let name = self.check_spec(spec)?;
+        let current = self.container_info(&spec.name, &name).await?;
+        let plan = match &current {
+            None => Plan::from_iter([Change::create("bucket", spec.name.as_str())]),
+            Some(info) => info.diff(spec),
+        };
+        if !mode.is_apply() || plan.is_empty() {
+            return Ok(plan);
         }
+        let client = self.container_client(&name)?;
+        let Some(info) = current else {
+            let metadata: HashMap<String, String> = spec.tags.clone().into_iter().collect();
+            let options = BlobContainerClientCreateOptions {
+                metadata: (!metadata.is_empty()).then_some(metadata),
+                ..Default::default()
+            };
+            client
+                .create(Some(options))
+                .await
+                .map_err(|e| from_azure(Self::call("CreateContainer", "bucket", name.as_str()), e))?;
+            return Ok(plan);
+        };
+        if !info.block_public_access {
+            // Private again, keeping the stored access policies.
+            let call = Self::call("SetContainerACL", "bucket", name.as_str());
+            let acl: SignedIdentifiers = client
+                .get_access_policy(None)
+                .await
+                .map_err(|e| from_azure(call, e))?
+                .into_model()
+                .map_err(|e| from_azure(call, e))?;
+            let body = acl.try_into().map_err(|e| from_azure(call, e))?;
+            client
+                .set_access_policy(body, Some(BlobContainerClientSetAccessPolicyOptions::default()))
+                .await
+                .map_err(|e| from_azure(call, e))?;
+        }
+        if info.tags != spec.tags {
+            let metadata: HashMap<String, String> = spec.tags.clone().into_iter().collect();
+            client
+                .set_metadata(&metadata, None)
+                .await
+                .map_err(|e| from_azure(Self::call("SetContainerMetadata", "bucket", name.as_str()), e))?;
+        }
+        Ok(plan)
     }
 
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
