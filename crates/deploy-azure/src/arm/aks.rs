@@ -311,73 +311,59 @@ impl Cluster for AksClusters {
         BACKEND
     }
 
+    /// One path: check, read the cluster, compare; only in
+    /// [`deploy_core::Mode::Apply`] create it, update it, then its pools.
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                Self::check(spec)?;
-                match self
-                    .place.arm
-                    .get(
-                        &self.cluster_id(spec.name.as_str()),
-                        api::AKS,
-                        Self::target(spec.name.as_str()),
-                    )
-                    .await?
-                {
-                    None => Ok(Plan::from_iter([Change::create(
-                        "cluster",
-                        spec.name.as_str(),
-                    )])),
-                    Some(v) => Ok(diff(&info_of(&spec.name, &v)?, spec)),
-                }
-            }
-            deploy_core::Mode::Apply => {
-                Self::check(spec)?;
-                let name = spec.name.as_str();
-                let id = self.cluster_id(name);
-                let Some(current) = self.place.arm.get(&id, api::AKS, Self::target(name)).await? else {
-                    // Creation is the one time the managed cluster PUT carries the pools.
-                    self.place.arm.put(&id, api::AKS, &self.body(spec), Self::target(name)).await?;
-                    return Ok(Plan::from_iter([Change::create("cluster", name)]));
-                };
-                let info = info_of(&spec.name, &current)?;
-                let plan = diff(&info, spec);
-                let cluster_fields: Vec<&str> = plan
-                    .changes
-                    .iter()
-                    .filter(|c| c.kind == "cluster")
-                    .filter_map(|c| match &c.action {
-                        Action::Update { fields } => Some(fields.iter().map(|f| f.field.as_str())),
-                        _ => None,
-                    })
-                    .flatten()
-                    .collect();
-                if cluster_fields == ["tags"] {
-                    // ManagedClusters_UpdateTags.
-                    self.place.arm
-                        .patch(&id, api::AKS, &json!({ "tags": spec.tags }), Self::target(name))
-                        .await?;
-                } else if !cluster_fields.is_empty() {
-                    // Read, modify, write: every writable property the cluster has stays, pools as they are.
-                    let mut body = super::aks_pools::writable_cluster(&current);
-                    body["tags"] = json!(spec.tags);
-                    body["properties"]["kubernetesVersion"] = json!(spec.version.to_string());
-                    // The authorized ranges change in place; `enablePrivateCluster` stays as the cluster has it.
-                    body["properties"]["apiServerAccessProfile"]["authorizedIPRanges"] =
-                        api_server_access(&spec.endpoint_access)["authorizedIPRanges"].clone();
-                    self.place.arm.put(&id, api::AKS, &body, Self::target(name)).await?;
-                }
-                // Pools: per-pool operations (a managed cluster PUT that adds a pool is refused by AKS).
-                for (i, want) in spec.node_pools.iter().enumerate() {
-                    let pool_name = format!("{}/{}", spec.name, want.name);
-                    let planned = plan.changes.iter().any(|c| c.kind == "node pool" && c.name == pool_name && c.is_mutation());
-                    if planned {
-                        self.ensure_pool(spec, i, want).await?;
-                    }
-                }
-                Ok(plan)
+        Self::check(spec)?;
+        let name = spec.name.as_str();
+        let id = self.cluster_id(name);
+        let current = self.place.arm.get(&id, api::AKS, Self::target(name)).await?;
+        let plan = match &current {
+            None => Plan::from_iter([Change::create("cluster", name)]),
+            Some(v) => diff(&info_of(&spec.name, v)?, spec),
+        };
+        if !mode.is_apply() {
+            return Ok(plan);
+        }
+        let Some(current) = current else {
+            // Creation is the one time the managed cluster PUT carries the pools.
+            self.place.arm.put(&id, api::AKS, &self.body(spec), Self::target(name)).await?;
+            return Ok(plan);
+        };
+        let cluster_fields: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| c.kind == "cluster")
+            .filter_map(|c| match &c.action {
+                Action::Update { fields } => Some(fields.iter().map(|f| f.field.as_str())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if cluster_fields == ["tags"] {
+            // ManagedClusters_UpdateTags.
+            self.place.arm
+                .patch(&id, api::AKS, &json!({ "tags": spec.tags }), Self::target(name))
+                .await?;
+        } else if !cluster_fields.is_empty() {
+            // Read, modify, write: every writable property the cluster has stays, pools as they are.
+            let mut body = super::aks_pools::writable_cluster(&current);
+            body["tags"] = json!(spec.tags);
+            body["properties"]["kubernetesVersion"] = json!(spec.version.to_string());
+            // The authorized ranges change in place; `enablePrivateCluster` stays as the cluster has it.
+            body["properties"]["apiServerAccessProfile"]["authorizedIPRanges"] =
+                api_server_access(&spec.endpoint_access)["authorizedIPRanges"].clone();
+            self.place.arm.put(&id, api::AKS, &body, Self::target(name)).await?;
+        }
+        // Pools: per-pool operations (a managed cluster PUT that adds a pool is refused by AKS).
+        for (i, want) in spec.node_pools.iter().enumerate() {
+            let pool_name = format!("{}/{}", spec.name, want.name);
+            let planned = plan.changes.iter().any(|c| c.kind == "node pool" && c.name == pool_name && c.is_mutation());
+            if planned {
+                self.ensure_pool(spec, i, want).await?;
             }
         }
+        Ok(plan)
     }
 
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {
