@@ -75,5 +75,5 @@ async fn run(cli: &Cli) -> Result<()> {
         "aks: cluster {} (Kubernetes {}, {} x {}..{}) in {}, VNet {}",
         stack.cluster, settings.version, settings.vm_size, settings.min, settings.max, stack.resource_group, stack.aks_network
     );
-    plan_then_apply(args, "aks cluster", |apply| aks_cluster(&arm, &stack, &settings, apply)).await
+    plan_then_apply(args, "aks cluster", |mode| aks_cluster(&arm, &stack, &settings, mode)).await
 }

@@ -52,5 +52,5 @@ async fn run(cli: &Cli) -> Result<()> {
         "blob access: account {} in {}, container {}, Storage Blob Data Contributor for {principal}",
         stack.storage_account, stack.resource_group, stack.container
     );
-    plan_then_apply(args, "blob access", |apply| blob_access(&arm, &stack, principal, apply)).await
+    plan_then_apply(args, "blob access", |mode| blob_access(&arm, &stack, principal, mode)).await
 }

@@ -49,7 +49,7 @@ use azure_support::print_plan;
 use deploy::azure::arm::postgres::FlexibleServers;
 use deploy::azure::runbook::{self, ContainerBackup, DrNames};
 use deploy::core::recipes::{SnapshotId, SnapshotSelector};
-use deploy::core::{Database, Observer, ResourceName, Result};
+use deploy::core::{Database, Mode, Observer, ResourceName, Result};
 
 /// Back up the blob container P-assets (and name the PostgreSQL server's restore point), or
 /// restore them: the container from a backup, the server into P-db-restored.
@@ -206,7 +206,7 @@ async fn run(args: &Cli) -> Result<()> {
             print_plan(&format!("container restore of backup {id}"), &plan);
             cli::plan("plan", &plan);
             if let Some(servers) = &servers {
-                let server = runbook::server_restore(servers, &names, id.timestamp(), false).await?;
+                let server = runbook::server_restore(servers, &names, id.timestamp(), Mode::Plan).await?;
                 print_plan("server restore", &server);
                 cli::plan("server_plan", &server);
             }
@@ -218,7 +218,7 @@ async fn run(args: &Cli) -> Result<()> {
             println!("{report}");
             cli::field("report", &report);
             if let Some(servers) = &servers {
-                let made = runbook::server_restore(servers, &names, id.timestamp(), true).await?;
+                let made = runbook::server_restore(servers, &names, id.timestamp(), Mode::Apply).await?;
                 println!("server {}: {}", names.restored_server, if made.is_empty() { "exists, left alone" } else { "restored" });
             }
             println!(

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{PostgresSettings, Stack, postgres_flexible};
-use deploy::core::{Password, PasswordRules, Result};
+use deploy::core::{Password, PasswordRules, PgIdentifier, Result};
 
 /// PostgreSQL flexible server in its delegated subnet with the vectice and keycloak databases (idempotent; PG_ADMIN_PASSWORD from the environment to create it).
 ///
@@ -57,7 +57,12 @@ async fn main() -> ExitCode {
 async fn run(cli: &Cli) -> Result<()> {
     let args = &cli.args;
     let stack = Stack::new(&args.prefix, &args.location)?;
-    let mut settings = PostgresSettings::default();
+    // The runbook's administrator and databases (the library's defaults name no application).
+    let mut settings = PostgresSettings {
+        admin: PgIdentifier::new("vecticeadmin")?,
+        databases: vec![PgIdentifier::new("vectice")?, PgIdentifier::new("keycloak")?],
+        ..PostgresSettings::default()
+    };
     if let Some(version) = &cli.version {
         settings.version = version.clone();
     }
@@ -74,5 +79,5 @@ async fn run(cli: &Cli) -> Result<()> {
         "postgres: server {} (PostgreSQL {}, {}) in {}, VNet {}, zone {}, databases vectice and keycloak",
         stack.server, settings.version, settings.sku, stack.resource_group, stack.postgres_network, stack.dns_zone
     );
-    plan_then_apply(args, "postgres flexible server", |apply| postgres_flexible(&arm, &stack, &settings, apply)).await
+    plan_then_apply(args, "postgres flexible server", |mode| postgres_flexible(&arm, &stack, &settings, mode)).await
 }

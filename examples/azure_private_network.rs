@@ -48,5 +48,5 @@ async fn run(cli: &Cli) -> Result<()> {
         "private network: zone {} linked to {}, peering {} <-> {}",
         stack.dns_zone, stack.aks_network, stack.aks_network, stack.postgres_network
     );
-    plan_then_apply(args, "private network", |apply| private_network(&arm, &stack, apply)).await
+    plan_then_apply(args, "private network", |mode| private_network(&arm, &stack, mode)).await
 }

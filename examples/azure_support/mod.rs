@@ -11,7 +11,7 @@ use deploy::azure::arm::ArmClient;
 use deploy::azure::blob::BlobStore;
 #[cfg(feature = "azure-blob")]
 use deploy::azure::credential::ServicePrincipal;
-use deploy::core::{Error, Plan, Result};
+use deploy::core::{Error, Mode, Plan, Result};
 
 #[cfg(feature = "azure-blob")]
 /// The environment variable holding a storage account key for `--account-key`
@@ -111,15 +111,15 @@ pub fn print_plan(title: &str, plan: &Plan) {
     println!("{plan}");
 }
 
-/// Print the plan of `step` (`apply = false`; the JSON document's `plan`);
-/// unless `--plan`, run it (`apply = true`) and print a summary (the
+/// Print the plan of `step` ([`Mode::Plan`]; the JSON document's `plan`);
+/// unless `--plan`, run it ([`Mode::Apply`]) and print a summary (the
 /// document's `changes_made`). A second run finds nothing to do.
 pub async fn plan_then_apply<F, Fut>(args: &Provision, title: &str, step: F) -> Result<()>
 where
-    F: Fn(bool) -> Fut,
+    F: Fn(Mode) -> Fut,
     Fut: std::future::Future<Output = Result<Plan>>,
 {
-    let planned = step(false).await?;
+    let planned = step(Mode::Plan).await?;
     print_plan(title, &planned);
     crate::cli::plan("plan", &planned);
     if args.common.plan {
@@ -131,7 +131,7 @@ where
         return Ok(());
     }
     println!("applying {} changes (long operations are awaited)...", planned.len());
-    let made = step(true).await?;
+    let made = step(Mode::Apply).await?;
     println!("{made}");
     crate::cli::field("changes_made", &made);
     println!("summary: {title}: {} changes made", made.len());

@@ -209,14 +209,15 @@ async fn azure_resources_made_from_minimal_specs_are_safe_on_the_fake_arm() -> R
     use crate::azure_examples::fake_arm::FakeArm;
     use deploy::core::validate::ContainerName;
     use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers};
-    use deploy_azure::arm::storage::StorageAccountSpec;
+    use deploy_azure::arm::storage::{ContainerSpec, StorageAccountSpec};
+    use deploy::core::Reconcile as _;
 
     let fake = FakeArm::start().await;
     let arm = fake.client();
     let (group, account) = ("defaults-rg", "defaultsassets");
     let container = ContainerName::new("assets")?;
-    arm.ensure_storage_account(&StorageAccountSpec::new(group, account, "westeurope"), true).await?;
-    arm.ensure_container(group, account, &container, true).await?;
+    arm.ensure(&StorageAccountSpec::new(group, account, "westeurope")).await?;
+    arm.ensure(&ContainerSpec::new(group, account, container.clone())).await?;
     let stored = fake.resource(&arm.storage_account_id(group, account)).context("no storage account")?;
     let props = &stored["properties"];
     ensure!(

@@ -2,8 +2,8 @@
 //!
 //! Azure has no neutral counterpart of an AWS Backup vault for this stack, and
 //! `deploy-azure` does not pretend to have one: no type here implements
-//! [`deploy_core::BackupVault`]. The Vectice runbook's backup strategy
-//! (appendix 5: a daily backup of the database and of the blob container)
+//! [`deploy_core::BackupVault`]. A runbook's backup strategy
+//! (a daily backup of the database and of the blob container)
 //! maps as follows.
 //!
 //! | need | on Azure | in deploy |

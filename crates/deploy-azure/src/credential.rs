@@ -1,7 +1,7 @@
 //! Entra ID credentials: a service principal (tenant, client id, client secret)
 //! turned into `azure_identity`'s [`TokenCredential`].
 //!
-//! The Vectice runbook's "App registration" is such a service principal; the
+//! A runbook's "App registration" is such a service principal; the
 //! same one signs in to Blob Storage (with the "Storage Blob Data Contributor"
 //! role) and, with a management role, to Azure Resource Manager.
 

@@ -99,7 +99,7 @@ impl KeyVaultSecretsBuilder {
 /// # use std::sync::Arc;
 /// # fn example(credential: Arc<dyn azure_core::credentials::TokenCredential>) -> deploy_core::Result<()> {
 /// use deploy_azure::keyvault::KeyVaultSecrets;
-/// let secrets = KeyVaultSecrets::builder("https://vectice-kv.vault.azure.net", credential).build()?;
+/// let secrets = KeyVaultSecrets::builder("https://myapp-kv.vault.azure.net", credential).build()?;
 /// # Ok(()) }
 /// ```
 pub struct KeyVaultSecrets {

@@ -33,7 +33,7 @@ pub mod arm;
 #[cfg(feature = "keyvault")]
 pub mod keyvault;
 
-#[cfg(any(feature = "arm", feature = "keyvault"))]
+#[cfg(any(feature = "blob", feature = "arm", feature = "keyvault"))]
 mod timeouts;
 
 pub mod runbook;

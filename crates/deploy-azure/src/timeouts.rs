@@ -1,9 +1,18 @@
-//! The time limits of [`deploy_core::timeouts::Timeouts`] on an `azure_core`
-//! pipeline: a transport whose connections time out after `connect` and whose
-//! every attempt (request sent, answer and its whole body read) ends after
-//! `attempt`, so that a server that accepts and never answers cannot hang a
+//! The one place where [`deploy_core::timeouts::Timeouts`] become `azure_core`
+//! transports, so that a server that accepts and never answers cannot hang a
 //! call. The pipeline's retry policy retries a timed-out attempt (it is an
 //! I/O error); the caller bounds the whole operation with `operation`.
+//!
+//! - [`transport`] (ARM, Key Vault: JSON answers): connections time out after
+//!   `connect`, and every attempt (request sent, answer and its whole body
+//!   read) ends after `attempt`;
+//! - [`streaming_transport`] (Blob Storage: bodies streamed, of any size):
+//!   connections time out after `connect`, every attempt ends after `attempt`
+//!   until the answer's headers, and a body that pauses `attempt` between two
+//!   reads fails.
+
+// With `blob` alone, only the streaming transport is used.
+#![cfg_attr(not(any(feature = "arm", feature = "keyvault")), allow(dead_code))]
 
 use std::fmt;
 use std::sync::Arc;
@@ -87,4 +96,42 @@ pub(crate) fn transport(timeouts: &Timeouts, inner: Option<Transport>) -> Transp
         Transport::new(Arc::new(client) as Arc<dyn HttpClient>)
     });
     Transport::with_policy(Arc::new(AttemptLimit { inner, attempt: timeouts.attempt }))
+}
+
+/// An HTTP client whose every attempt ends within a bound until the answer's
+/// headers: a server that accepts a connection and never answers fails the
+/// attempt (an I/O error the pipeline retries) instead of hanging it; the body
+/// stays a stream.
+#[cfg(feature = "blob")]
+#[derive(Debug)]
+struct HeadersWithin {
+    inner: reqwest::Client,
+    attempt: Duration,
+}
+
+#[cfg(feature = "blob")]
+#[async_trait]
+impl HttpClient for HeadersWithin {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        match tokio::time::timeout(self.attempt, self.inner.execute_request(request)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(azure_core::Error::with_message(ErrorKind::Io, format!("no answer within {:?} (attempt timeout)", self.attempt))),
+        }
+    }
+}
+
+/// One transport for streamed bodies, as the SDK builds it for storage
+/// clients (no automatic decompression, no redirects), bounded by `timeouts`:
+/// `connect`, `attempt` until the headers, and `attempt` between two reads of
+/// a body.
+#[cfg(feature = "blob")]
+pub(crate) fn streaming_transport(timeouts: &Timeouts) -> Transport {
+    let client = reqwest::ClientBuilder::new()
+        .connect_timeout(timeouts.connect)
+        // A body that stalls this long between two reads fails.
+        .read_timeout(timeouts.attempt)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    Transport::new(Arc::new(HeadersWithin { inner: client, attempt: timeouts.attempt }))
 }

@@ -37,7 +37,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::{
-    ArmClient, Target, api, check_location, check_name, check_resource_id, str_at, tags_of,
+    ArmClient, Placement, Target, api, check_resource_id, str_at, tags_of,
 };
 
 /// The backend name in errors.
@@ -67,9 +67,7 @@ impl Default for AksNetwork {
 /// The AKS clusters of one resource group and location, as a [`Cluster`].
 #[derive(Clone, Debug)]
 pub struct AksClusters {
-    pub(super) arm: ArmClient,
-    resource_group: String,
-    location: String,
+    pub(super) place: Placement,
     network: AksNetwork,
 }
 
@@ -83,15 +81,7 @@ impl AksClusters {
         resource_group: impl Into<String>,
         location: impl Into<String>,
     ) -> Result<Self> {
-        let (resource_group, location) = (resource_group.into(), location.into());
-        check_name("resource_group", &resource_group, 90, "-_.()")?;
-        check_location(&location)?;
-        Ok(AksClusters {
-            arm,
-            resource_group,
-            location,
-            network: AksNetwork::default(),
-        })
+        Ok(AksClusters { place: Placement::new(arm, resource_group, location)?, network: AksNetwork::default() })
     }
 
     /// Use this network profile for new clusters.
@@ -103,10 +93,7 @@ impl AksClusters {
 
     /// The resource id of cluster `name`.
     pub fn cluster_id(&self, name: &str) -> String {
-        format!(
-            "{}/providers/Microsoft.ContainerService/managedClusters/{name}",
-            self.arm.group_path(&self.resource_group)
-        )
+        self.place.id("Microsoft.ContainerService/managedClusters", name)
     }
 
     pub(super) fn target(name: &str) -> Target<'_> {
@@ -186,7 +173,7 @@ impl AksClusters {
             })
             .collect();
         json!({
-            "location": self.location,
+            "location": self.place.location,
             "tags": spec.tags,
             "identity": { "type": "SystemAssigned" },
             "properties": {
@@ -324,78 +311,64 @@ impl Cluster for AksClusters {
         BACKEND
     }
 
+    /// One path: check, read the cluster, compare; only in
+    /// [`deploy_core::Mode::Apply`] create it, update it, then its pools.
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                Self::check(spec)?;
-                match self
-                    .arm
-                    .get(
-                        &self.cluster_id(spec.name.as_str()),
-                        api::AKS,
-                        Self::target(spec.name.as_str()),
-                    )
-                    .await?
-                {
-                    None => Ok(Plan::from_iter([Change::create(
-                        "cluster",
-                        spec.name.as_str(),
-                    )])),
-                    Some(v) => Ok(diff(&info_of(&spec.name, &v)?, spec)),
-                }
-            }
-            deploy_core::Mode::Apply => {
-                Self::check(spec)?;
-                let name = spec.name.as_str();
-                let id = self.cluster_id(name);
-                let Some(current) = self.arm.get(&id, api::AKS, Self::target(name)).await? else {
-                    // Creation is the one time the managed cluster PUT carries the pools.
-                    self.arm.put(&id, api::AKS, &self.body(spec), Self::target(name)).await?;
-                    return Ok(Plan::from_iter([Change::create("cluster", name)]));
-                };
-                let info = info_of(&spec.name, &current)?;
-                let plan = diff(&info, spec);
-                let cluster_fields: Vec<&str> = plan
-                    .changes
-                    .iter()
-                    .filter(|c| c.kind == "cluster")
-                    .filter_map(|c| match &c.action {
-                        Action::Update { fields } => Some(fields.iter().map(|f| f.field.as_str())),
-                        _ => None,
-                    })
-                    .flatten()
-                    .collect();
-                if cluster_fields == ["tags"] {
-                    // ManagedClusters_UpdateTags.
-                    self.arm
-                        .patch(&id, api::AKS, &json!({ "tags": spec.tags }), Self::target(name))
-                        .await?;
-                } else if !cluster_fields.is_empty() {
-                    // Read, modify, write: every writable property the cluster has stays, pools as they are.
-                    let mut body = super::aks_pools::writable_cluster(&current);
-                    body["tags"] = json!(spec.tags);
-                    body["properties"]["kubernetesVersion"] = json!(spec.version.to_string());
-                    // The authorized ranges change in place; `enablePrivateCluster` stays as the cluster has it.
-                    body["properties"]["apiServerAccessProfile"]["authorizedIPRanges"] =
-                        api_server_access(&spec.endpoint_access)["authorizedIPRanges"].clone();
-                    self.arm.put(&id, api::AKS, &body, Self::target(name)).await?;
-                }
-                // Pools: per-pool operations (a managed cluster PUT that adds a pool is refused by AKS).
-                for (i, want) in spec.node_pools.iter().enumerate() {
-                    let pool_name = format!("{}/{}", spec.name, want.name);
-                    let planned = plan.changes.iter().any(|c| c.kind == "node pool" && c.name == pool_name && c.is_mutation());
-                    if planned {
-                        self.ensure_pool(spec, i, want).await?;
-                    }
-                }
-                Ok(plan)
+        Self::check(spec)?;
+        let name = spec.name.as_str();
+        let id = self.cluster_id(name);
+        let current = self.place.arm.get(&id, api::AKS, Self::target(name)).await?;
+        let plan = match &current {
+            None => Plan::from_iter([Change::create("cluster", name)]),
+            Some(v) => diff(&info_of(&spec.name, v)?, spec),
+        };
+        if !mode.is_apply() {
+            return Ok(plan);
+        }
+        let Some(current) = current else {
+            // Creation is the one time the managed cluster PUT carries the pools.
+            self.place.arm.put(&id, api::AKS, &self.body(spec), Self::target(name)).await?;
+            return Ok(plan);
+        };
+        let cluster_fields: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| c.kind == "cluster")
+            .filter_map(|c| match &c.action {
+                Action::Update { fields } => Some(fields.iter().map(|f| f.field.as_str())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if cluster_fields == ["tags"] {
+            // ManagedClusters_UpdateTags.
+            self.place.arm
+                .patch(&id, api::AKS, &json!({ "tags": spec.tags }), Self::target(name))
+                .await?;
+        } else if !cluster_fields.is_empty() {
+            // Read, modify, write: every writable property the cluster has stays, pools as they are.
+            let mut body = super::aks_pools::writable_cluster(&current);
+            body["tags"] = json!(spec.tags);
+            body["properties"]["kubernetesVersion"] = json!(spec.version.to_string());
+            // The authorized ranges change in place; `enablePrivateCluster` stays as the cluster has it.
+            body["properties"]["apiServerAccessProfile"]["authorizedIPRanges"] =
+                api_server_access(&spec.endpoint_access)["authorizedIPRanges"].clone();
+            self.place.arm.put(&id, api::AKS, &body, Self::target(name)).await?;
+        }
+        // Pools: per-pool operations (a managed cluster PUT that adds a pool is refused by AKS).
+        for (i, want) in spec.node_pools.iter().enumerate() {
+            let pool_name = format!("{}/{}", spec.name, want.name);
+            let planned = plan.changes.iter().any(|c| c.kind == "node pool" && c.name == pool_name && c.is_mutation());
+            if planned {
+                self.ensure_pool(spec, i, want).await?;
             }
         }
+        Ok(plan)
     }
 
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {
         let v = self
-            .arm
+            .place.arm
             .get(
                 &self.cluster_id(name.as_str()),
                 api::AKS,
@@ -420,7 +393,7 @@ impl Cluster for AksClusters {
             self.cluster_id(name.as_str())
         );
         let answer = self
-            .arm
+            .place.arm
             .post(&path, api::AKS, Self::target(name.as_str()))
             .await?;
         let bad = |what: &str| Error::Provider {
@@ -463,7 +436,7 @@ impl Cluster for AksClusters {
             return Err(Error::not_found("node pool", format!("{cluster}/{pool}")));
         }
         let path = format!("{}/agentPools/{pool}", self.cluster_id(cluster.as_str()));
-        self.arm
+        self.place.arm
             .delete(
                 &path,
                 api::AKS,
@@ -477,7 +450,7 @@ impl Cluster for AksClusters {
 
     async fn delete_cluster(&self, name: &ResourceName) -> Result<()> {
         self.describe_cluster(name).await?;
-        self.arm
+        self.place.arm
             .delete(
                 &self.cluster_id(name.as_str()),
                 api::AKS,

@@ -82,7 +82,7 @@ impl AksClusters {
     pub(super) async fn ensure_pool(&self, spec: &ClusterSpec, i: usize, want: &NodePoolSpec) -> Result<()> {
         let path = format!("{}/agentPools/{}", self.cluster_id(spec.name.as_str()), want.name);
         let target = Target { kind: "node pool", name: want.name.as_str() };
-        let body = match self.arm.get(&path, api::AKS, target).await? {
+        let body = match self.place.arm.get(&path, api::AKS, target).await? {
             None => json!({ "properties": pool_properties(i, want, spec.subnets.first()) }),
             Some(current) => {
                 let mut body = writable_pool(&current);
@@ -97,7 +97,7 @@ impl AksClusters {
                 body
             }
         };
-        self.arm.put(&path, api::AKS, &body, target).await?;
+        self.place.arm.put(&path, api::AKS, &body, target).await?;
         Ok(())
     }
 }

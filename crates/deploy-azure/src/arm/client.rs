@@ -1,96 +1,21 @@
-//! [`ArmClient`]: the pipeline (bearer token to the Resource Manager host only,
-//! retries, time limits), the verbs, and the one place where ARM answers
-//! become core errors ([`ArmClient`]'s `error_of`).
+//! [`ArmClient`]: its builder (pipeline with the bearer token to the Resource
+//! Manager host only, retries, time limits), its paths and URLs. The verbs are
+//! in `http`, long-running operations in `lro`.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use azure_core::credentials::TokenCredential;
-use azure_core::http::PipelineSendOptions;
-use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{
-    ClientOptions, Context, FixedRetryOptions, Method, Pipeline, RawResponse, Request,
-    RetryOptions, Url,
-};
+use azure_core::http::policies::Policy;
+use azure_core::http::{ClientOptions, FixedRetryOptions, Pipeline, RetryOptions, Url};
 use deploy_core::timeouts::Timeouts;
 use deploy_core::{Error, Result, Waiter};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::lro::{Finish, body_json};
-use super::{PROVIDER, PUBLIC_ENDPOINT, check_guid};
-use crate::error::Redacted;
-
-/// Sends `Authorization: Bearer` with a token for the management scope, and
-/// only to the Resource Manager endpoint's own scheme, host and port: a
-/// request anywhere else (a polling URL naming another host) is refused before
-/// a token is even fetched. Unlike the SDK's policy it allows plain HTTP to a
-/// loopback address (a fake ARM endpoint in tests and examples); never to
-/// anything else.
-struct BearerPolicy {
-    credential: Arc<dyn TokenCredential>,
-    scope: String,
-    /// `scheme://host:port` of the endpoint.
-    origin: String,
-}
-
-impl fmt::Debug for BearerPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BearerPolicy")
-            .field("scope", &self.scope)
-            .field("origin", &self.origin)
-            .finish_non_exhaustive()
-    }
-}
-
-pub(super) fn is_loopback(url: &Url) -> bool {
-    match url.host_str() {
-        Some("localhost") => true,
-        Some(host) => host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
-        None => false,
-    }
-}
-
-#[async_trait]
-impl Policy for BearerPolicy {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
-        if request.url().origin().ascii_serialization() != self.origin {
-            return Err(azure_core::Error::with_message(
-                azure_core::error::ErrorKind::Other,
-                format!(
-                    "refused to send the bearer token to {}: only to the Resource Manager endpoint {}",
-                    request.url().origin().ascii_serialization(),
-                    self.origin
-                ),
-            ));
-        }
-        if request.url().scheme() != "https" && !is_loopback(request.url()) {
-            return Err(azure_core::Error::with_message(
-                azure_core::error::ErrorKind::Other,
-                "bearer tokens are sent over HTTPS only (plain HTTP to a loopback address excepted)",
-            ));
-        }
-        let token = self
-            .credential
-            .get_token(&[self.scope.as_str()], None)
-            .await?;
-        request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
-        next[0].send(ctx, request, &next[1..]).await
-    }
-}
+use super::bearer::{BearerPolicy, is_loopback};
+use super::names::check_guid;
+use super::{PROVIDER, PUBLIC_ENDPOINT};
 
 /// Builds an [`ArmClient`].
 #[derive(Debug)]
@@ -201,7 +126,7 @@ impl ArmClientBuilder {
                 pipeline,
                 waiter: self.waiter,
                 timeouts: self.timeouts,
-                created: Mutex::new(HashSet::new()),
+                created: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -216,12 +141,12 @@ pub struct ArmClient {
 pub(super) struct Inner {
     pub(super) base: Url,
     subscription_id: String,
-    pipeline: Pipeline,
+    pub(super) pipeline: Pipeline,
     pub(super) waiter: Waiter,
-    timeouts: Timeouts,
+    pub(super) timeouts: Timeouts,
     /// Resources this client created that ARM may not show yet (role
-    /// assignments replicate for a while after their 201): lower-case paths.
-    created: Mutex<HashSet<String>>,
+    /// assignments replicate for a while after their 201), by lower-case path.
+    created: Mutex<HashMap<String, Value>>,
 }
 
 impl fmt::Debug for ArmClient {
@@ -290,6 +215,12 @@ impl ArmClient {
         format!("{}/resourceGroups/{group}", self.subscription_path())
     }
 
+    /// The id of resource `name` of type `provider_type`
+    /// (`Microsoft.Network/virtualNetworks`) in `group`.
+    pub fn resource_id(&self, group: &str, provider_type: &str, name: &str) -> String {
+        format!("{}/providers/{provider_type}/{name}", self.group_path(group))
+    }
+
     /// The URL of `path` on the endpoint, with `api-version`.
     pub(super) fn url(&self, path: &str, api_version: Option<&str>) -> Url {
         let mut url = self.inner.base.clone();
@@ -323,331 +254,16 @@ impl ArmClient {
         Ok(url)
     }
 
-    pub(super) fn remember_created(&self, path: &str) {
+    /// Remember `resource`, just created at `path`, for the reads that may not
+    /// show it yet (role assignments replicate for a while after their 201).
+    pub(super) fn remember_created(&self, path: &str, resource: &Value) {
         if let Ok(mut created) = self.inner.created.lock() {
-            created.insert(path.to_ascii_lowercase());
+            created.insert(path.to_ascii_lowercase(), resource.clone());
         }
     }
 
-    pub(super) fn was_created(&self, path: &str) -> bool {
-        self.inner
-            .created
-            .lock()
-            .is_ok_and(|c| c.contains(&path.to_ascii_lowercase()))
-    }
-
-    /// Send one request; answers the response whatever its status (the
-    /// pipeline has already retried throttling, 5xx and timed-out attempts).
-    /// `bound` caps the whole request (the operation limit, or less when a
-    /// waiter's deadline is nearer).
-    pub(super) async fn send(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<&Value>,
-        operation: &str,
-        target: Target<'_>,
-        bound: Option<Duration>,
-    ) -> Result<RawResponse> {
-        let mut request = Request::new(url, method);
-        request.insert_header("accept", "application/json");
-        if let Some(body) = body {
-            request.insert_header("content-type", "application/json");
-            let bytes = serde_json::to_vec(body)
-                .map_err(|e| provider_error(operation, format!("serializing the body: {e}")))?;
-            request.set_body(bytes::Bytes::from(bytes));
-        }
-        tracing::debug!(
-            operation,
-            kind = target.kind,
-            name = target.name,
-            "ARM request"
-        );
-        let options = PipelineSendOptions {
-            skip_checks: true,
-            ..Default::default()
-        };
-        let limit = bound.map_or(self.inner.timeouts.operation, |b| {
-            b.min(self.inner.timeouts.operation)
-        });
-        let started = Instant::now();
-        let what = || {
-            format!(
-                "an answer to {operation} of {} {}",
-                target.kind, target.name
-            )
-        };
-        let sent = tokio::time::timeout(
-            limit,
-            self.inner
-                .pipeline
-                .send(&Context::new(), &mut request, Some(options)),
-        )
-        .await
-        .map_err(|_| Error::Timeout {
-            what: what(),
-            elapsed: started.elapsed(),
-            last_state: format!("no answer within the limit of {limit:?}"),
-        })?;
-        sent.map_err(|e| match crate::timeouts::attempt_timeout(&e) {
-            Some(attempt) => Error::Timeout {
-                what: what(),
-                elapsed: started.elapsed(),
-                last_state: format!("every attempt got no whole answer within {attempt:?}"),
-            },
-            None => crate::error::from_azure(
-                crate::error::Call {
-                    provider: PROVIDER,
-                    operation,
-                    kind: target.kind,
-                    name: target.name,
-                },
-                e,
-            ),
-        })
-    }
-
-    /// The core error of a failed ARM response; the one place where ARM
-    /// answers become core errors.
-    ///
-    /// 404 is `NotFound`, 409 `Conflict`, 429 `Throttled`, 401/403
-    /// `Unauthorized`, 5xx a retryable `Provider` error, anything else a
-    /// `Provider` error carrying the ARM error code and message.
-    pub(super) fn error_of(response: &RawResponse, operation: &str, target: Target<'_>) -> Error {
-        let status = u16::from(response.status());
-        let body = body_json(response);
-        let code = body
-            .pointer("/error/code")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let message = body
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let text = crate::error::redact(&format!("HTTP {status} {code}: {message}"));
-        let source = || {
-            Some(Box::new(Redacted::of(&std::io::Error::other(text.clone())))
-                as deploy_core::BoxError)
-        };
-        match status {
-            404 => Error::not_found(target.kind, target.name),
-            409 => Error::conflict(target.kind, target.name, text),
-            429 => Error::Throttled {
-                provider: PROVIDER,
-                message: text.clone(),
-                source: source(),
-            },
-            401 | 403 => Error::Unauthorized {
-                provider: PROVIDER,
-                message: text.clone(),
-                source: source(),
-            },
-            _ => Error::Provider {
-                provider: PROVIDER,
-                operation: operation.to_owned(),
-                message: text.clone(),
-                retryable: status >= 500 || status == 408,
-                source: source(),
-            },
-        }
-    }
-
-    /// GET a resource; `None` when it does not exist (404).
-    ///
-    /// # Errors
-    /// Any other failure, as a core error.
-    pub async fn get(
-        &self,
-        path: &str,
-        api_version: &str,
-        target: Target<'_>,
-    ) -> Result<Option<Value>> {
-        let response = self
-            .send(
-                Method::Get,
-                self.url(path, Some(api_version)),
-                None,
-                "GET",
-                target,
-                None,
-            )
-            .await?;
-        match u16::from(response.status()) {
-            200 => Ok(Some(body_json(&response))),
-            404 => Ok(None),
-            _ => Err(Self::error_of(&response, "GET", target)),
-        }
-    }
-
-    /// GET a resource and deserialize it; `None` when it does not exist.
-    ///
-    /// # Errors
-    /// As [`ArmClient::get`], and a `Provider` error for a body of another shape.
-    pub async fn get_as<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        api_version: &str,
-        target: Target<'_>,
-    ) -> Result<Option<T>> {
-        self.get(path, api_version, target)
-            .await?
-            .map(|v| {
-                serde_json::from_value(v).map_err(|e| {
-                    provider_error(
-                        "GET",
-                        format!("{} {}: unexpected body: {e}", target.kind, target.name),
-                    )
-                })
-            })
-            .transpose()
-    }
-
-    /// PUT a resource and wait until its provisioning ends; answers the resource.
-    ///
-    /// # Errors
-    /// A core error for a failed answer; [`Error::Conflict`] when the
-    /// operation ends `Failed` or `Canceled`; [`Error::Timeout`].
-    pub async fn put(
-        &self,
-        path: &str,
-        api_version: &str,
-        body: &impl Serialize,
-        target: Target<'_>,
-    ) -> Result<Value> {
-        self.mutate(Method::Put, path, api_version, body, target)
-            .await
-    }
-
-    /// PATCH a resource and wait until its provisioning ends; answers the resource.
-    ///
-    /// # Errors
-    /// As [`ArmClient::put`].
-    pub async fn patch(
-        &self,
-        path: &str,
-        api_version: &str,
-        body: &impl Serialize,
-        target: Target<'_>,
-    ) -> Result<Value> {
-        self.mutate(Method::Patch, path, api_version, body, target)
-            .await
-    }
-
-    async fn mutate(
-        &self,
-        method: Method,
-        path: &str,
-        api_version: &str,
-        body: &impl Serialize,
-        target: Target<'_>,
-    ) -> Result<Value> {
-        let operation = if method == Method::Put {
-            "PUT"
-        } else {
-            "PATCH"
-        };
-        let body = serde_json::to_value(body)
-            .map_err(|e| provider_error(operation, format!("serializing the body: {e}")))?;
-        let response = self
-            .send(
-                method,
-                self.url(path, Some(api_version)),
-                Some(&body),
-                operation,
-                target,
-                None,
-            )
-            .await?;
-        let status = u16::from(response.status());
-        if !(200..300).contains(&status) {
-            return Err(Self::error_of(&response, operation, target));
-        }
-        match self
-            .finish(&response, path, api_version, target, Finish::Resource)
-            .await?
-        {
-            Some(resource) => Ok(resource),
-            None => self
-                .get(path, api_version, target)
-                .await?
-                .ok_or_else(|| Error::not_found(target.kind, target.name)),
-        }
-    }
-
-    /// DELETE a resource and wait until it is gone; a missing resource is not an error.
-    ///
-    /// # Errors
-    /// A core error for a failed answer or operation; [`Error::Timeout`].
-    pub async fn delete(&self, path: &str, api_version: &str, target: Target<'_>) -> Result<()> {
-        let response = self
-            .send(
-                Method::Delete,
-                self.url(path, Some(api_version)),
-                None,
-                "DELETE",
-                target,
-                None,
-            )
-            .await?;
-        match u16::from(response.status()) {
-            200 | 204 | 404 => Ok(()),
-            201 | 202 => self
-                .finish(&response, path, api_version, target, Finish::Gone)
-                .await
-                .map(|_| ()),
-            _ => Err(Self::error_of(&response, "DELETE", target)),
-        }
-    }
-
-    /// POST an action (`listClusterUserCredential`) without a body and answer its body.
-    ///
-    /// # Errors
-    /// A core error for a failed answer.
-    pub async fn post(&self, path: &str, api_version: &str, target: Target<'_>) -> Result<Value> {
-        let response = self
-            .send(
-                Method::Post,
-                self.url(path, Some(api_version)),
-                None,
-                "POST",
-                target,
-                None,
-            )
-            .await?;
-        match u16::from(response.status()) {
-            200..=299 => Ok(body_json(&response)),
-            _ => Err(Self::error_of(&response, "POST", target)),
-        }
-    }
-
-    /// POST a long-running action (a flexible server's `start`) without a body
-    /// and wait until it ends.
-    ///
-    /// # Errors
-    /// As [`ArmClient::put`].
-    pub async fn post_action(
-        &self,
-        path: &str,
-        api_version: &str,
-        target: Target<'_>,
-    ) -> Result<()> {
-        let response = self
-            .send(
-                Method::Post,
-                self.url(path, Some(api_version)),
-                None,
-                "POST",
-                target,
-                None,
-            )
-            .await?;
-        match u16::from(response.status()) {
-            200 | 204 => Ok(()),
-            201 | 202 => self
-                .finish(&response, path, api_version, target, Finish::Action)
-                .await
-                .map(|_| ()),
-            _ => Err(Self::error_of(&response, "POST", target)),
-        }
+    /// The resource this client created at `path`, if it did.
+    pub(super) fn created(&self, path: &str) -> Option<Value> {
+        self.inner.created.lock().ok().and_then(|c| c.get(&path.to_ascii_lowercase()).cloned())
     }
 }

@@ -60,6 +60,12 @@ pub(super) fn body_json(response: &RawResponse) -> Value {
     serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null)
 }
 
+/// The `error` `code` and `message` of an ARM error body or a failed operation's status document.
+pub(super) fn error_of_document(doc: &Value) -> (&str, &str) {
+    let text = |pointer: &str| doc.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+    (text("/error/code"), text("/error/message"))
+}
+
 /// What ends an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Finish {
@@ -151,7 +157,7 @@ impl ArmClient {
                     Polling::AsyncOperation(url) | Polling::Location(url) => url.clone(),
                     Polling::Resource => self.url(path, Some(api_version)),
                 };
-                let response = self.send(Method::Get, url, None, "poll", target, None).await?;
+                let response = self.send(Method::Get, url, None, "poll", target).await?;
                 if let Ok(mut d) = delay.lock() {
                     *d = retry_after(&response);
                 }
@@ -185,17 +191,8 @@ impl ArmClient {
                             .unwrap_or("InProgress");
                         Ok(match state_poll(state) {
                             Poll::Failed(s) => {
-                                let code = doc
-                                    .pointer("/error/code")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("");
-                                let message = doc
-                                    .pointer("/error/message")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("");
-                                Poll::Failed(crate::error::redact(&format!(
-                                    "{s}: {code} {message}"
-                                )))
+                                let (code, message) = error_of_document(&doc);
+                                Poll::Failed(crate::error::redact(&format!("{s}: {code} {message}")))
                             }
                             other => other,
                         })

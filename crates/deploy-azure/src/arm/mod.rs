@@ -1,5 +1,5 @@
-//! A small Azure Resource Manager client over `azure_core`'s pipeline, and the
-//! resources of the Vectice Azure runbook as typed, idempotent calls.
+//! A small Azure Resource Manager client over `azure_core`'s pipeline, and
+//! the resources of an application stack on Azure as typed, idempotent calls.
 //!
 //! - [`ArmClient`]: bearer token from a [`TokenCredential`] (scope
 //!   `https://management.azure.com/.default`), a base URL that tests and
@@ -13,34 +13,52 @@
 //!   (storage account, blob versioning, container), [`network`] (virtual
 //!   network, delegated subnet, peering both ways), [`dns`] (Private DNS zone
 //!   and virtual-network link), [`postgres`] (flexible server as the core
-//!   [`deploy_core::Database`], its databases, point-in-time restore), [`aks`]
-//!   (managed cluster as the core [`deploy_core::Cluster`]), [`role`] (role assignments) and [`lock`]
-//!   (management locks, the flexible server's deletion protection).
+//!   [`deploy_core::Database`], its databases and parameters, point-in-time
+//!   restore), [`aks`] (managed cluster as the core [`deploy_core::Cluster`]),
+//!   [`role`] (role assignments) and [`lock`] (management locks, the flexible
+//!   server's deletion protection).
 //!
-//! Every `ensure_*` reads the resource first and sends a PUT only when it is
-//! missing or differs from the spec: a second `ensure_*` makes no PUT. Every
-//! `plan_*` does the reads only.
+//! One convention for every resource: [`deploy_core::Reconcile`]. Each spec
+//! type (`ResourceGroupSpec`, `SubnetSpec`, ...) is reconciled by the
+//! [`ArmClient`] (the flexible servers' databases by [`postgres::FlexibleServers`]):
+//! `arm.plan(&spec)` only reads and answers the changes; `arm.ensure(&spec)`
+//! reads the resource and sends a PUT or PATCH only when it is missing or
+//! differs from the spec, so a second `ensure` makes no mutating request.
+//! Most resources are an [`ArmSpec`] (spec, validation and diff, no calls),
+//! reconciled by the one generic path in `resource.rs`.
+//!
+//! Files: `client.rs` (builder, paths), `bearer.rs` (the token policy),
+//! `http.rs` (verbs, ARM errors), `lro.rs` (long-running operations),
+//! `resource.rs` (the generic resource helper), `names.rs` (name checks),
+//! then one module per resource type.
 //!
 //! Request and response shapes follow the public Azure REST API specifications
 //! (`Azure/azure-rest-api-specs`) at the api-versions in [`api`].
 
 pub mod aks;
 mod aks_pools;
+mod bearer;
 mod client;
 pub mod dns;
 pub mod group;
+mod http;
 pub mod lock;
 mod lro;
+mod names;
 pub mod network;
+mod placement;
 pub mod postgres;
 mod postgres_body;
+mod resource;
 pub mod role;
 pub mod storage;
 
 pub use client::{ArmClient, ArmClientBuilder, Target};
+pub use resource::{ArmResource, ArmSpec, Difference, Resource, Write};
 
-use deploy_core::{Error, Result};
-use serde_json::Value;
+pub(crate) use names::{check_guid, check_location, check_name, check_resource_group, check_resource_id};
+pub(crate) use placement::Placement;
+pub(crate) use resource::{bool_at, str_at, tags_of};
 
 /// The provider name in errors.
 pub const PROVIDER: &str = "azure-arm";
@@ -66,99 +84,4 @@ pub mod api {
     pub const ROLE_ASSIGNMENTS: &str = "2022-04-01";
     /// `Microsoft.Authorization/locks`.
     pub const LOCKS: &str = "2020-05-01";
-}
-
-/// `value` is a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits).
-pub(crate) fn check_guid(field: &str, value: &str) -> Result<()> {
-    let groups: Vec<&str> = value.split('-').collect();
-    let ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            format!("{value:?} is not a GUID"),
-            "a GUID: 8-4-4-4-12 hexadecimal digits",
-        ))
-    }
-}
-
-/// `value` at JSON `pointer` as a string.
-pub(crate) fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
-    value.pointer(pointer).and_then(Value::as_str)
-}
-
-/// The tags of an ARM resource.
-pub(crate) fn tags_of(value: &Value) -> std::collections::BTreeMap<String, String> {
-    value
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// An Azure resource name: 1 to `max` characters of letters, digits and `extra`,
-/// starting with a letter or digit.
-pub(crate) fn check_name(field: &str, value: &str, max: usize, extra: &str) -> Result<()> {
-    let ok = (1..=max).contains(&value.len())
-        && value
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            format!("{value:?} is not a valid name"),
-            format!(
-                "1 to {max} characters: letters, digits and `{extra}`, starting with a letter or digit"
-            ),
-        ))
-    }
-}
-
-/// An Azure location: lowercase letters and digits (`westeurope`).
-pub(crate) fn check_location(value: &str) -> Result<()> {
-    if !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "location",
-            format!("{value:?} is not a location"),
-            "an Azure region name such as westeurope: lowercase letters and digits",
-        ))
-    }
-}
-
-/// A full resource id (`/subscriptions/.../providers/...`).
-pub(crate) fn check_resource_id(field: &str, value: &str) -> Result<()> {
-    if value.starts_with("/subscriptions/")
-        && value.contains("/providers/")
-        && !value.contains(char::is_whitespace)
-        && !value.contains("//")
-    {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            format!("{value:?} is not a resource id"),
-            "a full resource id: /subscriptions/{id}/resourceGroups/{group}/providers/{namespace}/{type}/{name}",
-        ))
-    }
 }

@@ -3,15 +3,23 @@
 //!
 //! A virtual network is PUT with its existing subnets (a PUT without them
 //! would delete them); subnets and peerings are child resources of their own.
+//! An update reads the resource, changes the spec's fields and PUTs it back
+//! whole, so that every writable property it has stays.
+//!
+//! [`VirtualNetworkSpec`], [`SubnetSpec`] and [`PeeringSpec`] are [`ArmSpec`]s:
+//! `arm.ensure(&spec)`; [`ArmClient::peerings_both_ways`] names the two
+//! peerings that join two networks.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use deploy_core::plan::{Change, Diff, Plan};
+use deploy_core::plan::Diff;
 use deploy_core::{CidrBlock, Error, Result};
 use serde_json::{Value, json};
 
 use super::{
-    ArmClient, Target, api, check_location, check_name, check_resource_id, str_at, tags_of,
+    ArmClient, ArmSpec, Difference, Write, api, bool_at, check_location, check_name,
+    check_resource_group, check_resource_id, str_at, tags_of,
 };
 
 /// The service a PostgreSQL flexible server's subnet is delegated to.
@@ -149,40 +157,6 @@ fn sorted(v: &[String]) -> Vec<String> {
     v
 }
 
-impl VirtualNetworkSpec {
-    fn validate(&self) -> Result<()> {
-        check_name("resource_group", &self.resource_group, 90, "-_.()")?;
-        check_name("name", &self.name, 64, "-_.")?;
-        check_location(&self.location)?;
-        if self.address_space.is_empty() {
-            return Err(Error::invalid(
-                "address_space",
-                "is empty",
-                "at least one CIDR block",
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl SubnetSpec {
-    fn validate(&self) -> Result<()> {
-        check_name("resource_group", &self.resource_group, 90, "-_.()")?;
-        check_name("virtual_network", &self.virtual_network, 64, "-_.")?;
-        check_name("name", &self.name, 80, "-_.")?;
-        if let Some(d) = &self.delegation
-            && (d.split('/').count() != 2 || d.contains(char::is_whitespace))
-        {
-            return Err(Error::invalid(
-                "delegation",
-                format!("{d:?} is not a service name"),
-                "a service such as Microsoft.DBforPostgreSQL/flexibleServers",
-            ));
-        }
-        Ok(())
-    }
-}
-
 impl PeeringSpec {
     /// Peering `name` from `virtual_network` to the network `remote_virtual_network_id`, with access allowed.
     pub fn new(
@@ -200,248 +174,206 @@ impl PeeringSpec {
             allow_forwarded_traffic: false,
         }
     }
-
-    fn validate(&self) -> Result<()> {
-        check_name("resource_group", &self.resource_group, 90, "-_.()")?;
-        check_name("virtual_network", &self.virtual_network, 64, "-_.")?;
-        check_name("name", &self.name, 80, "-_.")?;
-        check_resource_id("remote_virtual_network_id", &self.remote_virtual_network_id)
-    }
 }
 
 impl ArmClient {
     /// The resource id of network `name` in `group`.
     pub fn virtual_network_id(&self, group: &str, name: &str) -> String {
-        format!(
-            "{}/providers/Microsoft.Network/virtualNetworks/{name}",
-            self.group_path(group)
-        )
+        self.resource_id(group, "Microsoft.Network/virtualNetworks", name)
     }
 
     /// The resource id of subnet `subnet` of network `network` in `group`.
     pub fn subnet_id(&self, group: &str, network: &str, subnet: &str) -> String {
-        format!(
-            "{}/subnets/{subnet}",
-            self.virtual_network_id(group, network)
-        )
+        format!("{}/subnets/{subnet}", self.virtual_network_id(group, network))
     }
 
-    /// Create the network, or bring its address space and tags to the spec
-    /// (keeping its subnets); answers the changes made. `apply = false` only plans.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; ARM errors.
-    pub async fn ensure_virtual_network(
-        &self,
-        spec: &VirtualNetworkSpec,
-        apply: bool,
-    ) -> Result<Plan> {
-        spec.validate()?;
-        let path = self.virtual_network_id(&spec.resource_group, &spec.name);
-        let target = Target {
-            kind: "virtual network",
-            name: &spec.name,
+    /// The two peerings that join networks `a` and `b` (each `(resource group,
+    /// network)`) both ways, named `{a}-to-{b}` and `{b}-to-{a}`.
+    pub fn peerings_both_ways(&self, a: (&str, &str), b: (&str, &str)) -> [PeeringSpec; 2] {
+        let peering = |(group, network): (&str, &str), (remote_group, remote): (&str, &str)| {
+            PeeringSpec::new(group, network, format!("{network}-to-{remote}"), self.virtual_network_id(remote_group, remote))
         };
-        let wanted: Vec<String> = spec.address_space.iter().map(ToString::to_string).collect();
-        let current = self.get(&path, api::NETWORK, target).await?;
-        let (plan, body) = match current {
-            None => (
-                Plan::from_iter([Change::create("virtual network", &spec.name)]),
-                json!({ "location": spec.location, "tags": spec.tags, "properties": { "addressSpace": { "addressPrefixes": wanted } } }),
-            ),
-            Some(v) => {
-                let have: Vec<String> = v
-                    .pointer("/properties/addressSpace/addressPrefixes")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let mut d = Diff::new();
-                d.field("address_space", &sorted(&have), &sorted(&wanted))
-                    .field("tags", &tags_of(&v), &spec.tags);
-                if d.is_empty() {
-                    return Ok(Plan::new());
-                }
-                // Read, modify, write: subnets and every other writable property stay (a PUT without the
-                // subnets would delete them), read-only ones are not sent.
-                let mut v = writable_network(&v);
-                v["properties"]["addressSpace"]["addressPrefixes"] = json!(wanted);
-                v["tags"] = json!(spec.tags);
-                (
-                    Plan::from_iter([Change::update(
-                        "virtual network",
-                        &spec.name,
-                        d.into_fields(),
-                    )]),
-                    v,
-                )
-            }
-        };
-        if apply {
-            self.put(&path, api::NETWORK, &body, target).await?;
+        [peering(a, b), peering(b, a)]
+    }
+}
+
+/// Created, or brought to the spec's address space and tags keeping its
+/// subnets (read, modify, write).
+impl ArmSpec for VirtualNetworkSpec {
+    const KIND: &'static str = "virtual network";
+    const API_VERSION: &'static str = api::NETWORK;
+
+    fn validate(&self) -> Result<()> {
+        check_resource_group("resource_group", &self.resource_group)?;
+        check_name("name", &self.name, 64, "-_.")?;
+        check_location(&self.location)?;
+        if self.address_space.is_empty() {
+            return Err(Error::invalid(
+                "address_space",
+                "is empty",
+                "at least one CIDR block",
+            ));
         }
-        Ok(plan)
+        Ok(())
     }
 
-    /// Create the subnet or bring its prefix and delegation to the spec, keeping
-    /// every other writable property it has (network security group, route
-    /// table, NAT gateway, service endpoints, network policies): an update reads
-    /// the subnet, changes the two fields and PUTs it back whole. A subnet
-    /// defined with `addressPrefixes` (one prefix) matches the spec's prefix.
-    /// `apply = false` only plans.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; [`Error::NotFound`] for the network; ARM errors.
-    pub async fn ensure_subnet(&self, spec: &SubnetSpec, apply: bool) -> Result<Plan> {
-        spec.validate()?;
-        let path = self.subnet_id(&spec.resource_group, &spec.virtual_network, &spec.name);
-        let target = Target {
-            kind: "subnet",
-            name: &spec.name,
-        };
-        let current = self.get(&path, api::NETWORK, target).await?;
-        let wanted_prefix = spec.address_prefix.to_string();
-        let plan = match &current {
-            None => Plan::from_iter([Change::create("subnet", &spec.name)]),
-            Some(v) => {
-                let delegation = v
-                    .pointer("/properties/delegations/0/properties/serviceName")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                let mut d = Diff::new();
-                d.field("address_prefix", &subnet_prefixes(v), &vec![wanted_prefix.clone()])
-                    .field("delegation", &delegation, &spec.delegation);
-                if d.is_empty() {
-                    Plan::new()
-                } else {
-                    Plan::from_iter([Change::update("subnet", &spec.name, d.into_fields())])
-                }
-            }
-        };
-        if apply && !plan.is_empty() {
-            let delegations: Vec<Value> = spec
-                .delegation
-                .iter()
-                .map(|s| json!({ "name": s.replace('/', "."), "properties": { "serviceName": s } }))
-                .collect();
-            let body = match &current {
-                None => json!({ "properties": { "addressPrefix": wanted_prefix, "delegations": delegations } }),
-                Some(v) => {
-                    // Read, modify, write: the NSG, route table, NAT gateway, service endpoints and
-                    // private-endpoint policies of the subnet stay (a PUT without them removes them).
-                    let mut body = writable_subnet(v);
-                    let properties = &mut body["properties"];
-                    if properties.get("addressPrefixes").is_some() {
-                        properties["addressPrefixes"] = json!([wanted_prefix]);
-                    } else {
-                        properties["addressPrefix"] = json!(wanted_prefix);
-                    }
-                    properties["delegations"] = json!(delegations);
-                    body
-                }
-            };
-            self.put(&path, api::NETWORK, &body, target).await?;
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    fn id(&self, arm: &ArmClient) -> String {
+        arm.virtual_network_id(&self.resource_group, &self.name)
+    }
+
+    fn create(&self, _: &ArmClient) -> Value {
+        json!({ "location": self.location, "tags": self.tags, "properties": { "addressSpace": { "addressPrefixes": self.address_prefixes() } } })
+    }
+
+    fn compare(&self, current: &Value) -> Difference {
+        let wanted = self.address_prefixes();
+        let have: Vec<String> = current
+            .pointer("/properties/addressSpace/addressPrefixes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        let mut update = Diff::new();
+        update.field("address_space", &sorted(&have), &sorted(&wanted)).field("tags", &tags_of(current), &self.tags);
+        Difference::update(update, || {
+            // Read, modify, write: subnets and every other writable property stay (a PUT without the
+            // subnets would delete them), read-only ones are not sent.
+            let mut body = writable_network(current);
+            body["properties"]["addressSpace"]["addressPrefixes"] = json!(wanted);
+            body["tags"] = json!(self.tags);
+            Write::Put(body)
+        })
+    }
+}
+
+impl VirtualNetworkSpec {
+    fn address_prefixes(&self) -> Vec<String> {
+        self.address_space.iter().map(ToString::to_string).collect()
+    }
+}
+
+/// Created, or brought to the spec's prefix and delegation keeping every other
+/// writable property it has (network security group, route table, NAT
+/// gateway, service endpoints, network policies). A subnet defined with
+/// `addressPrefixes` (one prefix) matches the spec's prefix. The network must
+/// exist ([`deploy_core::Error::NotFound`]).
+impl ArmSpec for SubnetSpec {
+    const KIND: &'static str = "subnet";
+    const API_VERSION: &'static str = api::NETWORK;
+
+    fn validate(&self) -> Result<()> {
+        check_resource_group("resource_group", &self.resource_group)?;
+        check_name("virtual_network", &self.virtual_network, 64, "-_.")?;
+        check_name("name", &self.name, 80, "-_.")?;
+        if let Some(d) = &self.delegation
+            && (d.split('/').count() != 2 || d.contains(char::is_whitespace))
+        {
+            return Err(Error::invalid(
+                "delegation",
+                format!("{d:?} is not a service name"),
+                "a service such as Microsoft.DBforPostgreSQL/flexibleServers",
+            ));
         }
-        Ok(plan)
+        Ok(())
     }
 
-    /// Create the peering or bring its flags and remote to the spec. `apply = false` only plans.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; ARM errors.
-    pub async fn ensure_peering(&self, spec: &PeeringSpec, apply: bool) -> Result<Plan> {
-        spec.validate()?;
-        let path = format!(
-            "{}/virtualNetworkPeerings/{}",
-            self.virtual_network_id(&spec.resource_group, &spec.virtual_network),
-            spec.name
-        );
-        let target = Target {
-            kind: "virtual network peering",
-            name: &spec.name,
-        };
-        let current = self.get(&path, api::NETWORK, target).await?;
-        let plan = match &current {
-            None => Plan::from_iter([Change::create("virtual network peering", &spec.name)]),
-            Some(v) => {
-                let remote = str_at(v, "/properties/remoteVirtualNetwork/id")
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                let access = v
-                    .pointer("/properties/allowVirtualNetworkAccess")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                let forwarded = v
-                    .pointer("/properties/allowForwardedTraffic")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                let mut d = Diff::new();
-                d.field(
-                    "remote_virtual_network_id",
-                    &remote,
-                    &spec.remote_virtual_network_id.to_ascii_lowercase(),
-                )
-                .field(
-                    "allow_virtual_network_access",
-                    &access,
-                    &spec.allow_virtual_network_access,
-                )
-                .field(
-                    "allow_forwarded_traffic",
-                    &forwarded,
-                    &spec.allow_forwarded_traffic,
-                );
-                if d.is_empty() {
-                    Plan::new()
-                } else {
-                    Plan::from_iter([Change::update(
-                        "virtual network peering",
-                        &spec.name,
-                        d.into_fields(),
-                    )])
-                }
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    fn id(&self, arm: &ArmClient) -> String {
+        arm.subnet_id(&self.resource_group, &self.virtual_network, &self.name)
+    }
+
+    fn create(&self, _: &ArmClient) -> Value {
+        json!({ "properties": { "addressPrefix": self.address_prefix.to_string(), "delegations": self.delegations() } })
+    }
+
+    fn compare(&self, current: &Value) -> Difference {
+        let wanted = self.address_prefix.to_string();
+        let delegation = str_at(current, "/properties/delegations/0/properties/serviceName").map(str::to_owned);
+        let mut update = Diff::new();
+        update
+            .field("address_prefix", &subnet_prefixes(current), &vec![wanted.clone()])
+            .field("delegation", &delegation, &self.delegation);
+        Difference::update(update, || {
+            // Read, modify, write: the NSG, route table, NAT gateway, service endpoints and
+            // private-endpoint policies of the subnet stay (a PUT without them removes them).
+            let mut body = writable_subnet(current);
+            let properties = &mut body["properties"];
+            if properties.get("addressPrefixes").is_some() {
+                properties["addressPrefixes"] = json!([wanted]);
+            } else {
+                properties["addressPrefix"] = json!(wanted);
             }
-        };
-        if apply && !plan.is_empty() {
-            let body = json!({ "properties": {
-                "remoteVirtualNetwork": { "id": spec.remote_virtual_network_id },
-                "allowVirtualNetworkAccess": spec.allow_virtual_network_access,
-                "allowForwardedTraffic": spec.allow_forwarded_traffic,
-                "useRemoteGateways": false,
-            } });
-            self.put(&path, api::NETWORK, &body, target).await?;
-        }
-        Ok(plan)
+            properties["delegations"] = json!(self.delegations());
+            Write::Put(body)
+        })
+    }
+}
+
+impl SubnetSpec {
+    fn delegations(&self) -> Vec<Value> {
+        self.delegation
+            .iter()
+            .map(|s| json!({ "name": s.replace('/', "."), "properties": { "serviceName": s } }))
+            .collect()
+    }
+}
+
+/// Created, or brought to the spec's flags and remote network.
+impl ArmSpec for PeeringSpec {
+    const KIND: &'static str = "virtual network peering";
+    const API_VERSION: &'static str = api::NETWORK;
+
+    fn validate(&self) -> Result<()> {
+        check_resource_group("resource_group", &self.resource_group)?;
+        check_name("virtual_network", &self.virtual_network, 64, "-_.")?;
+        check_name("name", &self.name, 80, "-_.")?;
+        check_resource_id("remote_virtual_network_id", &self.remote_virtual_network_id)
     }
 
-    /// Peer networks `a` and `b` (each `(resource group, network)`) in both
-    /// directions, peerings named `{a}-to-{b}` and `{b}-to-{a}`. `apply = false` only plans.
-    ///
-    /// # Errors
-    /// As [`ArmClient::ensure_peering`].
-    pub async fn ensure_peering_both_ways(
-        &self,
-        a: (&str, &str),
-        b: (&str, &str),
-        apply: bool,
-    ) -> Result<Plan> {
-        let there = PeeringSpec::new(
-            a.0,
-            a.1,
-            format!("{}-to-{}", a.1, b.1),
-            self.virtual_network_id(b.0, b.1),
-        );
-        let back = PeeringSpec::new(
-            b.0,
-            b.1,
-            format!("{}-to-{}", b.1, a.1),
-            self.virtual_network_id(a.0, a.1),
-        );
-        let mut plan = self.ensure_peering(&there, apply).await?;
-        plan.extend(self.ensure_peering(&back, apply).await?);
-        Ok(plan)
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    fn id(&self, arm: &ArmClient) -> String {
+        format!("{}/virtualNetworkPeerings/{}", arm.virtual_network_id(&self.resource_group, &self.virtual_network), self.name)
+    }
+
+    fn create(&self, _: &ArmClient) -> Value {
+        self.body()
+    }
+
+    fn compare(&self, current: &Value) -> Difference {
+        let remote = str_at(current, "/properties/remoteVirtualNetwork/id").unwrap_or("").to_ascii_lowercase();
+        let mut update = Diff::new();
+        update
+            .field("remote_virtual_network_id", &remote, &self.remote_virtual_network_id.to_ascii_lowercase())
+            .field(
+                "allow_virtual_network_access",
+                &bool_at(current, "/properties/allowVirtualNetworkAccess"),
+                &self.allow_virtual_network_access,
+            )
+            .field(
+                "allow_forwarded_traffic",
+                &bool_at(current, "/properties/allowForwardedTraffic"),
+                &self.allow_forwarded_traffic,
+            );
+        Difference::update(update, || Write::Put(self.body()))
+    }
+}
+
+impl PeeringSpec {
+    fn body(&self) -> Value {
+        json!({ "properties": {
+            "remoteVirtualNetwork": { "id": self.remote_virtual_network_id },
+            "allowVirtualNetworkAccess": self.allow_virtual_network_access,
+            "allowForwardedTraffic": self.allow_forwarded_traffic,
+            "useRemoteGateways": false,
+        } })
     }
 }

@@ -35,6 +35,7 @@ use deploy_core::database::{
     DatabaseInfo, DatabaseNetwork, DatabaseStatus, Endpoint, Engine, SnapshotInfo,
 };
 use deploy_core::plan::{Change, Plan};
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{
     Confirm, Database, DatabaseSpec, Error, FinalSnapshot, PgIdentifier, ResourceName,
     RestorePoint, RestoreTarget, Result,
@@ -42,10 +43,10 @@ use deploy_core::{
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::lock::LockLevel;
+use super::lock::{LockLevel, LockSpec};
 use super::postgres_body::{create_body, server_version, tier_of, update_body, updated_fields};
 use super::{
-    ArmClient, Target, api, check_location, check_name, check_resource_id, str_at, tags_of,
+    ArmClient, Placement, Target, api, check_name, check_resource_id, str_at, tags_of,
 };
 
 /// The backend name in errors.
@@ -59,9 +60,7 @@ const STORAGE_SIZES: [u32; 11] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
 /// The flexible servers of one resource group and location, as a [`Database`].
 #[derive(Clone, Debug)]
 pub struct FlexibleServers {
-    arm: ArmClient,
-    resource_group: String,
-    location: String,
+    place: Placement,
     geo_redundant_backup: bool,
     start_stopped: bool,
 }
@@ -76,13 +75,8 @@ impl FlexibleServers {
         resource_group: impl Into<String>,
         location: impl Into<String>,
     ) -> Result<Self> {
-        let (resource_group, location) = (resource_group.into(), location.into());
-        check_name("resource_group", &resource_group, 90, "-_.()")?;
-        check_location(&location)?;
         Ok(FlexibleServers {
-            arm,
-            resource_group,
-            location,
+            place: Placement::new(arm, resource_group, location)?,
             geo_redundant_backup: false,
             start_stopped: false,
         })
@@ -105,10 +99,7 @@ impl FlexibleServers {
 
     /// The resource id of server `name`.
     pub fn server_id(&self, name: &str) -> String {
-        format!(
-            "{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}",
-            self.arm.group_path(&self.resource_group)
-        )
+        self.place.id("Microsoft.DBforPostgreSQL/flexibleServers", name)
     }
 
     fn target(name: &str) -> Target<'_> {
@@ -205,7 +196,7 @@ impl FlexibleServers {
     }
 
     async fn get_server(&self, name: &str) -> Result<Option<Value>> {
-        self.arm
+        self.place.arm
             .get(&self.server_id(name), api::POSTGRES, Self::target(name))
             .await
     }
@@ -213,7 +204,7 @@ impl FlexibleServers {
     async fn parameter(&self, server: &str, parameter: &str) -> Result<Option<String>> {
         let path = format!("{}/configurations/{parameter}", self.server_id(server));
         let v = self
-            .arm
+            .place.arm
             .get(
                 &path,
                 api::POSTGRES,
@@ -231,7 +222,7 @@ impl FlexibleServers {
     async fn set_parameter(&self, server: &str, parameter: &str, value: &str) -> Result<()> {
         let path = format!("{}/configurations/{parameter}", self.server_id(server));
         let body = json!({ "properties": { "value": value, "source": "user-override" } });
-        self.arm
+        self.place.arm
             .put(
                 &path,
                 api::POSTGRES,
@@ -261,7 +252,7 @@ impl FlexibleServers {
             .filter_map(|e| PgIdentifier::new(e.to_ascii_lowercase()).ok())
             .collect();
         let deletion_protection = self
-            .arm
+            .place.arm
             .lock_level(&self.server_id(name.as_str()), DELETION_LOCK)
             .await?
             .is_some();
@@ -294,14 +285,14 @@ impl FlexibleServers {
                 self.wait_state(name, &["Stopped"]).await?;
             }
             let path = format!("{}/start", self.server_id(name));
-            self.arm.post_action(&path, api::POSTGRES, Self::target(name)).await?;
+            self.place.arm.post_action(&path, api::POSTGRES, Self::target(name)).await?;
         }
         self.wait_state(name, &["Ready"]).await
     }
 
     async fn wait_state(&self, name: &str, wanted: &[&str]) -> Result<()> {
         let what = format!("postgres server {name} to be {}", wanted.join(" or "));
-        self.arm
+        self.place.arm
             .inner
             .waiter
             .wait(&what, || async {
@@ -323,51 +314,59 @@ impl FlexibleServers {
             })
             .await
     }
+}
 
-    /// The databases (`vectice`, `keycloak`) on server `server`: create those
-    /// missing (UTF8, `en_US.utf8`); answers the changes. `apply = false` only plans.
+/// The databases of a flexible server (`Microsoft.DBforPostgreSQL/flexibleServers/databases`):
+/// [`FlexibleServers`] creates those missing (UTF8, `en_US.utf8`) through
+/// [`deploy_core::Reconcile`] (`servers.ensure(&spec)`) and answers the databases there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerDatabasesSpec {
+    /// The server.
+    pub server: ResourceName,
+    /// Its databases.
+    pub databases: Vec<PgIdentifier>,
+}
+
+impl ServerDatabasesSpec {
+    /// Databases `databases` on server `server`.
+    pub fn new(server: ResourceName, databases: impl Into<Vec<PgIdentifier>>) -> Self {
+        ServerDatabasesSpec { server, databases: databases.into() }
+    }
+
+    /// Check the database names.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for the server; ARM errors.
-    pub async fn ensure_databases(
-        &self,
-        server: &ResourceName,
-        databases: &[PgIdentifier],
-        apply: bool,
-    ) -> Result<Plan> {
-        let mut plan = Plan::new();
-        for (i, db) in databases.iter().enumerate() {
+    /// [`Error::InvalidInput`] on `databases[i]`.
+    pub fn validate(&self) -> Result<()> {
+        for (i, db) in self.databases.iter().enumerate() {
             check_name(&format!("databases[{i}]"), db.as_str(), 63, "_")?;
         }
-        for db in databases {
-            let path = format!(
-                "{}/databases/{}",
-                self.server_id(server.as_str()),
-                db.as_str()
-            );
-            let target = Target {
-                kind: "postgres database",
-                name: db.as_str(),
-            };
-            if self.arm.get(&path, api::POSTGRES, target).await?.is_some() {
-                continue;
+        Ok(())
+    }
+}
+
+/// Create the missing databases; a database is never changed or dropped here.
+#[async_trait]
+impl Reconcile<ServerDatabasesSpec> for FlexibleServers {
+    /// The spec's databases that exist once the reconcile ends.
+    type Info = Vec<PgIdentifier>;
+
+    async fn reconcile(&self, spec: &ServerDatabasesSpec, mode: Mode) -> Result<Reconciled<Vec<PgIdentifier>>> {
+        spec.validate()?;
+        let (mut plan, mut present) = (Plan::new(), Vec::new());
+        for db in &spec.databases {
+            let path = format!("{}/databases/{}", self.server_id(spec.server.as_str()), db.as_str());
+            let database = self.place.arm.resource(path, api::POSTGRES, "postgres database", db.as_str());
+            if database.get().await?.is_none() {
+                plan.push(Change::create("postgres database", format!("{}/{db}", spec.server)));
+                if !mode.is_apply() {
+                    continue;
+                }
+                database.put(&json!({ "properties": { "charset": "UTF8", "collation": "en_US.utf8" } })).await?;
             }
-            plan.push(Change::create(
-                "postgres database",
-                format!("{server}/{db}"),
-            ));
-            if apply {
-                self.arm
-                    .put(
-                        &path,
-                        api::POSTGRES,
-                        &json!({ "properties": { "charset": "UTF8", "collation": "en_US.utf8" } }),
-                        target,
-                    )
-                    .await?;
-            }
+            present.push(db.clone());
         }
-        Ok(plan)
+        Ok(Reconciled { plan, info: Some(present) })
     }
 }
 
@@ -465,74 +464,58 @@ impl Database for FlexibleServers {
         BACKEND
     }
 
+    /// One path: check, read the server, compare; only in
+    /// [`deploy_core::Mode::Apply`] create or update it, then its parameters
+    /// and its deletion protection.
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                Self::check(spec)?;
-                match self.get_server(spec.name.as_str()).await? {
-                    None => Ok(Plan::from_iter([Change::create(
-                        "database",
-                        spec.name.as_str(),
-                    )])),
-                    Some(server) => Ok(diff(&self.info(&spec.name, &server).await?, spec)),
-                }
-            }
-            deploy_core::Mode::Apply => {
-                Self::check(spec)?;
-                let name = spec.name.as_str();
-                let target = Self::target(name);
-                let path = self.server_id(name);
-                let plan = match self.get_server(name).await? {
-                    None => {
-                        let password = spec.admin_password.as_ref().ok_or_else(|| {
-                            Error::invalid(
-                                "admin_password",
-                                "is not set",
-                                "creating a server needs the administrator's password",
-                            )
-                        })?;
-                        deploy_core::PasswordRules::azure_postgres()
-                            .check(password.expose())
-                            .map_err(|e| e.in_field("admin_password"))?;
-                        let body = create_body(spec, &self.location, self.geo_redundant_backup, password.expose())?;
-                        self.arm.put(&path, api::POSTGRES, &body, target).await?;
-                        Plan::from_iter([Change::create("database", name)])
-                    }
-                    Some(server) => {
-                        let info = self.info(&spec.name, &server).await?;
-                        let plan = diff(&info, spec);
-                        if let Some(body) = update_body(spec, &updated_fields(&plan))? {
-                            self.arm.patch(&path, api::POSTGRES, &body, target).await?;
-                        }
-                        plan
-                    }
-                };
-                self.wait_ready(name).await?;
-                let tls = if spec.require_tls { "ON" } else { "OFF" };
-                if self
-                    .parameter(name, "require_secure_transport")
-                    .await?
-                    .is_none_or(|v| !v.eq_ignore_ascii_case(tls))
-                {
-                    self.set_parameter(name, "require_secure_transport", tls)
-                        .await?;
-                }
-                let extensions = extensions_value(spec);
-                if self
-                    .parameter(name, "azure.extensions")
-                    .await?
-                    .unwrap_or_default()
-                    .to_ascii_uppercase()
-                    != extensions
-                {
-                    self.set_parameter(name, "azure.extensions", &extensions)
-                        .await?;
-                }
-                self.set_deletion_protection(&spec.name, spec.deletion_protection)
-                    .await?;
-                Ok(plan)
-            }
+        Self::check(spec)?;
+        let name = spec.name.as_str();
+        let server = self.get_server(name).await?;
+        let plan = match &server {
+            None => Plan::from_iter([Change::create("database", name)]),
+            Some(server) => diff(&self.info(&spec.name, server).await?, spec),
+        };
+        if !mode.is_apply() {
+            return Ok(plan);
         }
+        let target = Self::target(name);
+        let path = self.server_id(name);
+        if server.is_none() {
+            let password = spec.admin_password.as_ref().ok_or_else(|| {
+                Error::invalid("admin_password", "is not set", "creating a server needs the administrator's password")
+            })?;
+            deploy_core::PasswordRules::azure_postgres()
+                .check(password.expose())
+                .map_err(|e| e.in_field("admin_password"))?;
+            let body = create_body(spec, &self.place.location, self.geo_redundant_backup, password.expose())?;
+            self.place.arm.put(&path, api::POSTGRES, &body, target).await?;
+        } else if let Some(body) = update_body(spec, &updated_fields(&plan))? {
+            self.place.arm.patch(&path, api::POSTGRES, &body, target).await?;
+        }
+        self.wait_ready(name).await?;
+        let tls = if spec.require_tls { "ON" } else { "OFF" };
+        if self
+            .parameter(name, "require_secure_transport")
+            .await?
+            .is_none_or(|v| !v.eq_ignore_ascii_case(tls))
+        {
+            self.set_parameter(name, "require_secure_transport", tls)
+                .await?;
+        }
+        let extensions = extensions_value(spec);
+        if self
+            .parameter(name, "azure.extensions")
+            .await?
+            .unwrap_or_default()
+            .to_ascii_uppercase()
+            != extensions
+        {
+            self.set_parameter(name, "azure.extensions", &extensions)
+                .await?;
+        }
+        self.set_deletion_protection(&spec.name, spec.deletion_protection)
+            .await?;
+        Ok(plan)
     }
 
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
@@ -627,9 +610,9 @@ impl Database for FlexibleServers {
         if let (Some(subnet), Some(zone)) = (&network.delegated_subnet, &network.private_dns_zone) {
             properties["network"] = json!({ "delegatedSubnetResourceId": subnet, "privateDnsZoneArmResourceId": zone, "publicNetworkAccess": "Disabled" });
         }
-        let body = json!({ "location": self.location, "properties": properties });
+        let body = json!({ "location": self.place.location, "properties": properties });
         let name = target.name.as_str();
-        self.arm
+        self.place.arm
             .put(
                 &self.server_id(name),
                 api::POSTGRES,
@@ -646,16 +629,15 @@ impl Database for FlexibleServers {
     async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
         let scope = self.server_id(database.as_str());
         if on {
-            self.arm
-                .ensure_lock(
-                    &scope,
-                    DELETION_LOCK,
-                    LockLevel::CanNotDelete,
-                    "deletion protection (deploy)",
-                )
-                .await?;
+            let lock = LockSpec {
+                scope,
+                name: DELETION_LOCK.into(),
+                level: LockLevel::CanNotDelete,
+                notes: "deletion protection (deploy)".into(),
+            };
+            self.place.arm.ensure(&lock).await?;
         } else {
-            self.arm.remove_lock(&scope, DELETION_LOCK).await?;
+            self.place.arm.remove_lock(&scope, DELETION_LOCK).await?;
         }
         Ok(())
     }
@@ -678,13 +660,13 @@ impl Database for FlexibleServers {
         if self.get_server(database.as_str()).await?.is_none() {
             return Err(Error::not_found("database", database.as_str()));
         }
-        if self.arm.lock_level(&scope, DELETION_LOCK).await?.is_some() {
+        if self.place.arm.lock_level(&scope, DELETION_LOCK).await?.is_some() {
             return Err(Error::DeletionProtected {
                 kind: "database",
                 name: database.as_str().to_owned(),
             });
         }
-        self.arm
+        self.place.arm
             .delete(&scope, api::POSTGRES, Self::target(database.as_str()))
             .await
     }

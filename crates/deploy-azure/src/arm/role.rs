@@ -1,15 +1,27 @@
-//! Role assignments (`Microsoft.Authorization/roleAssignments`): "Storage Blob
-//! Data Contributor" for the service principal of the Vectice runbook.
+//! Role assignments (`Microsoft.Authorization/roleAssignments`), such as
+//! "Storage Blob Data Contributor" on a container for an application's
+//! service principal.
 //!
 //! The assignment's name is a GUID derived from scope, role and principal, so
 //! that ensuring it again finds it instead of creating a duplicate.
+//!
+//! `arm.ensure(&RoleAssignmentSpec)` assigns the role if it is not assigned
+//! yet. The assignment is done at ARM's synchronous 201 (no read follows it: a
+//! read may answer 404 for a while as the assignment replicates, and later
+//! reads by this client take such a 404 as the assignment it made). An equal
+//! assignment made under another name (ARM's `RoleAssignmentExists`) counts as
+//! done: an empty plan, and an [`ArmResource`] whose body is `null`.
 
-use deploy_core::plan::{Change, Plan};
+use std::borrow::Cow;
+
+use async_trait::async_trait;
+use deploy_core::plan::{FieldChange, Plan};
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{Error, Result};
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{ArmClient, Target, api, check_guid, check_resource_id, str_at};
+use super::{ArmClient, ArmResource, ArmSpec, Difference, api, check_guid, check_resource_id, str_at};
 
 /// The built-in role "Storage Blob Data Contributor".
 pub const STORAGE_BLOB_DATA_CONTRIBUTOR: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
@@ -97,121 +109,94 @@ impl RoleAssignmentSpec {
         )
     }
 
-    fn path(&self) -> String {
-        format!(
-            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
-            self.scope,
-            self.assignment_name()
-        )
-    }
 }
 
-impl ArmClient {
-    /// The change [`ArmClient::ensure_role_assignment`] would make.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; ARM errors.
-    pub async fn plan_role_assignment(&self, spec: &RoleAssignmentSpec) -> Result<Plan> {
-        spec.validate()?;
-        let name = spec.assignment_name();
-        let current = self
-            .get(
-                &spec.path(),
-                api::ROLE_ASSIGNMENTS,
-                Target {
-                    kind: "role assignment",
-                    name: &name,
-                },
-            )
-            .await?;
-        Ok(match current {
-            // Role assignments replicate for a while after their 201: one this client made is there.
-            None if self.was_created(&spec.path()) => Plan::new(),
-            None => Plan::from_iter([Change::create("role assignment", &name)]),
-            Some(v) => {
-                let principal = str_at(&v, "/properties/principalId").unwrap_or("");
-                let role = str_at(&v, "/properties/roleDefinitionId").unwrap_or("");
-                if principal.eq_ignore_ascii_case(&spec.principal_id)
-                    && role
-                        .to_ascii_lowercase()
-                        .ends_with(&spec.role_definition.to_ascii_lowercase())
-                {
-                    Plan::new()
-                } else {
-                    // Unreachable unless someone reused the name: assignments cannot change in place.
-                    Plan::from_iter([Change::drift(
-                        "role assignment",
-                        &name,
-                        vec![deploy_core::FieldChange::new(
-                            "principal_id/role",
-                            format!("{principal}/{role}"),
-                            format!("{}/{}", spec.principal_id, spec.role_definition),
-                        )],
-                    )])
-                }
+/// The assignment under its derived name (the steps of the reconcile below).
+struct Assignment<'a>(&'a RoleAssignmentSpec);
+
+impl ArmSpec for Assignment<'_> {
+    const KIND: &'static str = "role assignment";
+    const API_VERSION: &'static str = api::ROLE_ASSIGNMENTS;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Owned(self.0.assignment_name())
+    }
+
+    fn id(&self, _: &ArmClient) -> String {
+        format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", self.0.scope, self.0.assignment_name())
+    }
+
+    fn create(&self, arm: &ArmClient) -> Value {
+        let spec = self.0;
+        json!({
+            "properties": {
+                "roleDefinitionId": format!("{}/providers/Microsoft.Authorization/roleDefinitions/{}", arm.subscription_path(), spec.role_definition),
+                "principalId": spec.principal_id,
+                "principalType": spec.principal_type.as_str(),
             }
         })
     }
 
-    /// Assign the role if it is not assigned yet. The assignment is done at
-    /// ARM's synchronous 201 (no read follows it: a read may answer 404 for a
-    /// while as the assignment replicates, and later reads by this client take
-    /// such a 404 as the assignment it made). An equal assignment made under
-    /// another name (ARM's `RoleAssignmentExists`) counts as done.
-    ///
-    /// # Errors
-    /// As [`ArmClient::plan_role_assignment`].
-    pub async fn ensure_role_assignment(&self, spec: &RoleAssignmentSpec) -> Result<Plan> {
-        let plan = self.plan_role_assignment(spec).await?;
-        if !plan.has_mutations() {
-            return Ok(plan);
+    /// Assignments cannot change in place: another principal or role under
+    /// this name (unreachable unless someone reused the name) is drift.
+    fn compare(&self, current: &Value) -> Difference {
+        let spec = self.0;
+        let principal = str_at(current, "/properties/principalId").unwrap_or("");
+        let role = str_at(current, "/properties/roleDefinitionId").unwrap_or("");
+        let same = principal.eq_ignore_ascii_case(&spec.principal_id)
+            && role.to_ascii_lowercase().ends_with(&spec.role_definition.to_ascii_lowercase());
+        let mut difference = Difference::none();
+        if !same {
+            difference.drift = vec![FieldChange::new(
+                "principal_id/role",
+                format!("{principal}/{role}"),
+                format!("{}/{}", spec.principal_id, spec.role_definition),
+            )];
         }
-        let name = spec.assignment_name();
-        let body = json!({
-            "properties": {
-                "roleDefinitionId": format!("{}/providers/Microsoft.Authorization/roleDefinitions/{}", self.subscription_path(), spec.role_definition),
-                "principalId": spec.principal_id,
-                "principalType": spec.principal_type.as_str(),
+        difference
+    }
+}
+
+#[async_trait]
+impl Reconcile<RoleAssignmentSpec> for ArmClient {
+    type Info = ArmResource;
+
+    async fn reconcile(&self, spec: &RoleAssignmentSpec, mode: Mode) -> Result<Reconciled<ArmResource>> {
+        spec.validate()?;
+        let assignment = Assignment(spec);
+        let resource = self.resource_of(&assignment);
+        // Role assignments replicate for a while after their 201: one this client made is there.
+        let current = match resource.get().await? {
+            None => self.created(resource.id()),
+            found => found,
+        };
+        match resource.converge(&assignment, current, mode).await {
+            Ok(reconciled) => {
+                if let (true, Some(made)) = (mode.is_apply() && reconciled.plan.has_mutations(), &reconciled.info) {
+                    self.remember_created(resource.id(), &made.body);
+                }
+                Ok(reconciled)
             }
-        });
-        match self
-            .put(
-                &spec.path(),
-                api::ROLE_ASSIGNMENTS,
-                &body,
-                Target {
-                    kind: "role assignment",
-                    name: &name,
-                },
-            )
-            .await
-        {
-            Ok(_) => {
-                self.remember_created(&spec.path());
-                Ok(plan)
-            }
-            Err(Error::Conflict { reason, .. }) if reason.contains("RoleAssignmentExists") => {
-                Ok(Plan::new())
-            }
+            Err(Error::Conflict { reason, .. }) if reason.contains("RoleAssignmentExists") => Ok(Reconciled {
+                plan: Plan::new(),
+                info: Some(ArmResource { id: resource.id().to_owned(), body: Value::Null }),
+            }),
             Err(e) => Err(e),
         }
     }
+}
 
+impl ArmClient {
     /// Remove the assignment (missing is fine).
     ///
     /// # Errors
-    /// As [`ArmClient::plan_role_assignment`].
+    /// [`Error::InvalidInput`] before any request; ARM errors.
     pub async fn delete_role_assignment(&self, spec: &RoleAssignmentSpec) -> Result<()> {
         spec.validate()?;
-        let name = spec.assignment_name();
-        self.delete(
-            &spec.path(),
-            api::ROLE_ASSIGNMENTS,
-            Target {
-                kind: "role assignment",
-                name: &name,
-            },
-        )
-        .await
+        self.resource_of(&Assignment(spec)).delete().await
     }
 }

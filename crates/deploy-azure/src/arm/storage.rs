@@ -5,14 +5,28 @@
 //! `allowBlobPublicAccess = false`, `supportsHttpsTrafficOnly = true` and
 //! TLS 1.2 at least. [`StorageAccountSpec::account_settings`] is what to
 //! declare on a `BlobStore` of the account.
+//!
+//! `arm.ensure(&StorageAccountSpec)` creates the account, or brings its
+//! security settings and tags to the spec (PATCH; a different SKU is drift),
+//! then its blob service's versioning (read, modify, write: a blob-service PUT
+//! without its CORS rules, or any other property, deletes them).
+//! `arm.ensure(&ContainerSpec)` creates a private container (PUT); one found
+//! public is made private with a PATCH (`BlobContainers_Update`: a PUT is
+//! `BlobContainers_Create` and may leave an existing container public).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use deploy_core::plan::{Change, Diff, Plan};
+use async_trait::async_trait;
+use deploy_core::plan::Diff;
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{ContainerName, Error, Result};
 use serde_json::{Value, json};
 
-use super::{ArmClient, Target, api, check_location, check_name, str_at, tags_of};
+use super::{
+    ArmClient, ArmResource, ArmSpec, Difference, Write, api, bool_at, check_location, check_name,
+    check_resource_group, str_at, tags_of,
+};
 
 /// What a storage account should be.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,12 +73,9 @@ impl StorageAccountSpec {
     /// # Errors
     /// [`Error::InvalidInput`] on `resource_group`, `name`, `location` or `sku`.
     pub fn validate(&self) -> Result<()> {
-        check_name("resource_group", &self.resource_group, 90, "-_.()")?;
+        check_resource_group("resource_group", &self.resource_group)?;
         let name_ok = (3..=24).contains(&self.name.len())
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !name_ok {
             return Err(Error::invalid(
                 "name",
@@ -87,210 +98,178 @@ impl StorageAccountSpec {
     }
 }
 
+/// A private container of a storage account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// Resource group of the account.
+    pub resource_group: String,
+    /// The storage account.
+    pub account: String,
+    /// The container.
+    pub name: ContainerName,
+}
+
+impl ContainerSpec {
+    /// Container `name` of `account` in `resource_group`.
+    pub fn new(resource_group: impl Into<String>, account: impl Into<String>, name: ContainerName) -> Self {
+        ContainerSpec { resource_group: resource_group.into(), account: account.into(), name }
+    }
+}
+
 impl ArmClient {
     /// The resource id of storage account `name` in `group`.
     pub fn storage_account_id(&self, group: &str, name: &str) -> String {
-        format!(
-            "{}/providers/Microsoft.Storage/storageAccounts/{name}",
-            self.group_path(group)
-        )
+        self.resource_id(group, "Microsoft.Storage/storageAccounts", name)
     }
 
     /// The resource id of a container (a role assignment scope).
     pub fn container_id(&self, group: &str, account: &str, container: &ContainerName) -> String {
-        format!(
-            "{}/blobServices/default/containers/{container}",
-            self.storage_account_id(group, account)
-        )
+        format!("{}/blobServices/default/containers/{container}", self.storage_account_id(group, account))
+    }
+}
+
+/// The account itself (its blob service is [`BlobService`]).
+struct Account<'a>(&'a StorageAccountSpec);
+
+impl ArmSpec for Account<'_> {
+    const KIND: &'static str = "storage account";
+    const API_VERSION: &'static str = api::STORAGE;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
     }
 
-    /// Create the account, or bring its security settings, tags and blob
-    /// versioning to the spec. A different SKU or location is drift. `apply = false` only plans.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; ARM errors.
-    pub async fn ensure_storage_account(
-        &self,
-        spec: &StorageAccountSpec,
-        apply: bool,
-    ) -> Result<Plan> {
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0.name)
+    }
+
+    fn id(&self, arm: &ArmClient) -> String {
+        arm.storage_account_id(&self.0.resource_group, &self.0.name)
+    }
+
+    fn create(&self, _: &ArmClient) -> Value {
+        let spec = self.0;
+        json!({
+            "location": spec.location,
+            "kind": "StorageV2",
+            "sku": { "name": spec.sku },
+            "tags": spec.tags,
+            "properties": {
+                "allowBlobPublicAccess": spec.allow_blob_public_access,
+                "supportsHttpsTrafficOnly": spec.https_only,
+                "minimumTlsVersion": "TLS1_2",
+            }
+        })
+    }
+
+    fn compare(&self, current: &Value) -> Difference {
+        let spec = self.0;
+        let mut update = Diff::new();
+        update
+            .field(
+                "allow_blob_public_access",
+                &bool_at(current, "/properties/allowBlobPublicAccess"),
+                &spec.allow_blob_public_access,
+            )
+            .field("https_only", &bool_at(current, "/properties/supportsHttpsTrafficOnly"), &spec.https_only)
+            .field("tags", &tags_of(current), &spec.tags);
+        let mut drift = Diff::new();
+        drift.field("sku", &str_at(current, "/sku/name").unwrap_or("").to_owned(), &spec.sku);
+        Difference::update(update, || {
+            Write::Patch(json!({
+                "tags": spec.tags,
+                "properties": { "allowBlobPublicAccess": spec.allow_blob_public_access, "supportsHttpsTrafficOnly": spec.https_only }
+            }))
+        })
+        .with_drift(drift)
+    }
+}
+
+/// The account's blob service: only its versioning is managed.
+struct BlobService<'a>(&'a StorageAccountSpec);
+
+impl ArmSpec for BlobService<'_> {
+    const KIND: &'static str = "blob service";
+    const API_VERSION: &'static str = api::STORAGE;
+    const IMPLICIT: bool = true;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0.name)
+    }
+
+    fn id(&self, arm: &ArmClient) -> String {
+        format!("{}/blobServices/default", arm.storage_account_id(&self.0.resource_group, &self.0.name))
+    }
+
+    fn create(&self, _: &ArmClient) -> Value {
+        json!({ "properties": { "isVersioningEnabled": self.0.versioning } })
+    }
+
+    fn compare(&self, current: &Value) -> Difference {
+        let mut update = Diff::new();
+        update.field("versioning", &bool_at(current, "/properties/isVersioningEnabled"), &self.0.versioning);
+        Difference::update(update, || {
+            // Read, modify, write: every property read (CORS rules, retention policies) is sent back.
+            let mut properties = current.get("properties").cloned().unwrap_or_else(|| json!({}));
+            properties["isVersioningEnabled"] = json!(self.0.versioning);
+            Write::Put(json!({ "properties": properties }))
+        })
+    }
+}
+
+/// The account, then its blob service's versioning. Answers the account.
+#[async_trait]
+impl Reconcile<StorageAccountSpec> for ArmClient {
+    type Info = ArmResource;
+
+    async fn reconcile(&self, spec: &StorageAccountSpec, mode: Mode) -> Result<Reconciled<ArmResource>> {
         spec.validate()?;
-        let path = self.storage_account_id(&spec.resource_group, &spec.name);
-        let target = Target {
-            kind: "storage account",
-            name: &spec.name,
-        };
-        let blob_path = format!("{path}/blobServices/default");
-        let mut plan = Plan::new();
-        let mut account_body = None;
-        match self.get(&path, api::STORAGE, target).await? {
-            None => {
-                plan.push(Change::create("storage account", &spec.name));
-                account_body = Some(json!({
-                    "location": spec.location,
-                    "kind": "StorageV2",
-                    "sku": { "name": spec.sku },
-                    "tags": spec.tags,
-                    "properties": {
-                        "allowBlobPublicAccess": spec.allow_blob_public_access,
-                        "supportsHttpsTrafficOnly": spec.https_only,
-                        "minimumTlsVersion": "TLS1_2",
-                    }
-                }));
-            }
-            Some(v) => {
-                let flag = |p: &str| v.pointer(p).and_then(Value::as_bool).unwrap_or(false);
-                let mut update = Diff::new();
-                update
-                    .field(
-                        "allow_blob_public_access",
-                        &flag("/properties/allowBlobPublicAccess"),
-                        &spec.allow_blob_public_access,
-                    )
-                    .field(
-                        "https_only",
-                        &flag("/properties/supportsHttpsTrafficOnly"),
-                        &spec.https_only,
-                    )
-                    .field("tags", &tags_of(&v), &spec.tags);
-                let mut drift = Diff::new();
-                drift.field(
-                    "sku",
-                    &str_at(&v, "/sku/name").unwrap_or("").to_owned(),
-                    &spec.sku,
-                );
-                if !update.is_empty() {
-                    plan.push(Change::update(
-                        "storage account",
-                        &spec.name,
-                        update.into_fields(),
-                    ));
-                    account_body = Some(json!({
-                        "tags": spec.tags,
-                        "properties": { "allowBlobPublicAccess": spec.allow_blob_public_access, "supportsHttpsTrafficOnly": spec.https_only }
-                    }));
-                }
-                if !drift.is_empty() {
-                    plan.push(Change::drift(
-                        "storage account",
-                        &spec.name,
-                        drift.into_fields(),
-                    ));
-                }
-            }
-        }
-        let versioning = if plan
-            .changes
-            .first()
-            .is_some_and(|c| c.action == deploy_core::Action::Create)
-        {
-            false
-        } else {
-            let blob = self
-                .get(
-                    &blob_path,
-                    api::STORAGE,
-                    Target {
-                        kind: "blob service",
-                        name: &spec.name,
-                    },
-                )
-                .await?;
-            blob.as_ref()
-                .and_then(|b| b.pointer("/properties/isVersioningEnabled"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        };
-        let versioning_change = versioning != spec.versioning;
-        if versioning_change {
-            plan.push(Change::update(
-                "blob service",
-                &spec.name,
-                vec![deploy_core::FieldChange::new(
-                    "versioning",
-                    versioning,
-                    spec.versioning,
-                )],
-            ));
-        }
-        if apply {
-            if let Some(body) = account_body {
-                if plan.changes[0].action == deploy_core::Action::Create {
-                    self.put(&path, api::STORAGE, &body, target).await?;
-                } else {
-                    self.patch(&path, api::STORAGE, &body, target).await?;
-                }
-            }
-            if versioning_change {
-                // Read, modify, write: a blob-service PUT without its CORS rules (or any other
-                // property) deletes them, so every property read is sent back.
-                let target = Target {
-                    kind: "blob service",
-                    name: &spec.name,
-                };
-                let current = self.get(&blob_path, api::STORAGE, target).await?;
-                let mut properties = current
-                    .as_ref()
-                    .and_then(|b| b.get("properties"))
-                    .cloned()
-                    .unwrap_or_else(|| json!({}));
-                properties["isVersioningEnabled"] = json!(spec.versioning);
-                self.put(&blob_path, api::STORAGE, &json!({ "properties": properties }), target)
-                    .await?;
-            }
-        }
-        Ok(plan)
+        let (account_spec, service_spec) = (Account(spec), BlobService(spec));
+        let account = self.resource_of(&account_spec);
+        let current = account.get().await?;
+        let created = current.is_none();
+        let mut reconciled = account.converge(&account_spec, current, mode).await?;
+        let service = self.resource_of(&service_spec);
+        // A new account's blob service is read once the account exists; until then it is compared as empty.
+        let current = if created && !mode.is_apply() { None } else { service.get().await? };
+        reconciled.plan.extend(service.converge(&service_spec, current, mode).await?.plan);
+        Ok(reconciled)
+    }
+}
+
+impl ArmSpec for ContainerSpec {
+    const KIND: &'static str = "container";
+    const API_VERSION: &'static str = api::STORAGE;
+
+    fn validate(&self) -> Result<()> {
+        check_resource_group("resource_group", &self.resource_group)
     }
 
-    /// Create a private container in the account (PUT); a container found
-    /// public is made private with a PATCH (the update operation).
-    /// `apply = false` only plans.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; ARM errors.
-    pub async fn ensure_container(
-        &self,
-        group: &str,
-        account: &str,
-        container: &ContainerName,
-        apply: bool,
-    ) -> Result<Plan> {
-        check_name("resource_group", group, 90, "-_.()")?;
-        let path = self.container_id(group, account, container);
-        let target = Target {
-            kind: "container",
-            name: container.as_str(),
-        };
-        let plan = match self.get(&path, api::STORAGE, target).await? {
-            None => Plan::from_iter([Change::create("container", container.as_str())]),
-            Some(v) => {
-                let access = str_at(&v, "/properties/publicAccess")
-                    .unwrap_or("None")
-                    .to_owned();
-                if access == "None" {
-                    Plan::new()
-                } else {
-                    Plan::from_iter([Change::update(
-                        "container",
-                        container.as_str(),
-                        vec![deploy_core::FieldChange::new(
-                            "public_access",
-                            access,
-                            "None",
-                        )],
-                    )])
-                }
-            }
-        };
-        if apply && !plan.is_empty() {
-            let body = json!({ "properties": { "publicAccess": "None" } });
-            if plan.changes[0].action == deploy_core::Action::Create {
-                self.put(&path, api::STORAGE, &body, target).await?;
-            } else {
-                // BlobContainers_Update: a PUT is BlobContainers_Create and may leave an existing container public.
-                self.patch(&path, api::STORAGE, &body, target).await?;
-            }
-        }
-        Ok(plan)
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.name.as_str())
     }
+
+    fn id(&self, arm: &ArmClient) -> String {
+        arm.container_id(&self.resource_group, &self.account, &self.name)
+    }
+
+    fn create(&self, _: &ArmClient) -> Value {
+        private_container()
+    }
+
+    fn compare(&self, current: &Value) -> Difference {
+        let mut update = Diff::new();
+        let access = str_at(current, "/properties/publicAccess").unwrap_or("None");
+        update.field("public_access", &access, &"None");
+        Difference::update(update, || Write::Patch(private_container()))
+    }
+}
+
+/// The body of a private container.
+fn private_container() -> Value {
+    json!({ "properties": { "publicAccess": "None" } })
 }

@@ -1,4 +1,4 @@
-//! The container part of the Vectice Azure disaster-recovery plan (appendix 5)
+//! The container part of an Azure disaster-recovery plan (a runbook's backup appendix)
 //! as plain functions over any [`ObjectStore`], so that the
 //! `azure_disaster_recovery` example and the tests run the same code.
 //!
@@ -15,11 +15,11 @@
 //!
 //! ```
 //! use deploy_azure::runbook::DrNames;
-//! let names = DrNames::new("vectice").unwrap();
-//! assert_eq!(names.assets.as_str(), "vectice-assets");
-//! assert_eq!(names.backup.as_str(), "vectice-backup");
-//! assert_eq!(names.server, "vectice-db");
-//! assert_eq!(names.restored_server, "vectice-db-restored");
+//! let names = DrNames::new("myapp").unwrap();
+//! assert_eq!(names.assets.as_str(), "myapp-assets");
+//! assert_eq!(names.backup.as_str(), "myapp-backup");
+//! assert_eq!(names.server, "myapp-db");
+//! assert_eq!(names.restored_server, "myapp-db-restored");
 //! assert_eq!(DrNames::new("Bad_Prefix").unwrap_err().invalid_field(), Some("prefix"));
 //! ```
 
@@ -238,7 +238,7 @@ pub async fn container_restore(
 /// (the timestamp of the container backup restored, so that blobs and rows
 /// agree) into the new server `P-db-restored`, placed like its source and
 /// deletion-protected. Nothing is done when `P-db-restored` exists (an empty
-/// plan). `apply = false` only reads.
+/// plan). [`deploy_core::Mode::Plan`] only reads.
 ///
 /// # Errors
 /// [`Error::InvalidInput`] when `at` lies outside the server's restorable
@@ -248,7 +248,7 @@ pub async fn server_restore(
     servers: &crate::arm::postgres::FlexibleServers,
     names: &DrNames,
     at: jiff::Timestamp,
-    apply: bool,
+    mode: deploy_core::Mode,
 ) -> Result<Plan> {
     use deploy_core::{Database as _, ResourceName, RestorePoint, RestoreTarget};
     let source = ResourceName::new(names.server.clone())?;
@@ -264,7 +264,7 @@ pub async fn server_restore(
         "database",
         format!("{} (point-in-time restore of {} at {at})", names.restored_server, names.server),
     )]);
-    if apply {
+    if mode.is_apply() {
         servers
             .restore_to_point_in_time(&source, RestorePoint::At(at), &RestoreTarget::new(target))
             .await?;

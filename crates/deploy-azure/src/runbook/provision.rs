@@ -1,22 +1,24 @@
-//! The provisioning appendices of the Vectice Azure runbook (1 to 3) as
-//! idempotent functions over an [`ArmClient`], one per example:
+//! The provisioning steps of an application stack on Azure (a runbook's
+//! storage, database, cluster and network appendices) as idempotent functions over an [`ArmClient`], one per example:
 //! [`blob_access`], [`postgres_flexible`], [`private_network`],
-//! [`aks_cluster`]. Each takes `apply`: `false` only reads and answers the
-//! changes that `true` would make; a second run with `true` answers an empty
-//! plan and sends no PUT.
+//! [`aks_cluster`]. Each takes a [`Mode`]: [`Mode::Plan`] only reads and
+//! answers the changes that [`Mode::Apply`] would make; a second run in
+//! [`Mode::Apply`] answers an empty plan and sends no PUT. Every step is the
+//! [`deploy_core::Reconcile`] of one spec (`arm.reconcile(&spec, mode)`).
 //!
 //! Every name derives from one prefix ([`Stack`]).
 //!
 //! ```
 //! use deploy_azure::runbook::provision::Stack;
-//! let stack = Stack::new("vectice", "westeurope").unwrap();
-//! assert_eq!(stack.resource_group, "vectice-rg");
-//! assert_eq!(stack.storage_account, "vecticeassets");
-//! assert_eq!(stack.dns_zone, "vectice.private.postgres.database.azure.com");
+//! let stack = Stack::new("myapp", "westeurope").unwrap();
+//! assert_eq!(stack.resource_group, "myapp-rg");
+//! assert_eq!(stack.storage_account, "myappassets");
+//! assert_eq!(stack.dns_zone, "myapp.private.postgres.database.azure.com");
 //! assert_eq!(Stack::new("-x", "westeurope").unwrap_err().invalid_field(), Some("prefix"));
 //! ```
 
 use deploy_core::plan::{Action, Change, Plan};
+use deploy_core::reconcile::{Mode, Reconcile};
 use deploy_core::{
     CidrBlock, Cluster, ClusterSpec, ContainerName, Database, DatabaseSpec, EndpointAccess, Error,
     KubernetesVersion, Password, PgIdentifier, ResourceName, Result,
@@ -24,12 +26,12 @@ use deploy_core::{
 
 use crate::arm::ArmClient;
 use crate::arm::aks::AksClusters;
-use crate::arm::dns::DnsLinkSpec;
+use crate::arm::dns::{DnsLinkSpec, PrivateDnsZoneSpec};
 use crate::arm::group::ResourceGroupSpec;
 use crate::arm::network::{POSTGRES_DELEGATION, SubnetSpec, VirtualNetworkSpec};
-use crate::arm::postgres::FlexibleServers;
+use crate::arm::postgres::{FlexibleServers, ServerDatabasesSpec};
 use crate::arm::role::RoleAssignmentSpec;
-use crate::arm::storage::StorageAccountSpec;
+use crate::arm::storage::{ContainerSpec, StorageAccountSpec};
 
 /// The names and places of one installation, derived from a prefix `P`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,58 +100,46 @@ impl Stack {
         })
     }
 
-    async fn group(&self, arm: &ArmClient, apply: bool) -> Result<Plan> {
-        let spec = ResourceGroupSpec::new(&self.resource_group, &self.location);
-        if apply {
-            arm.ensure_resource_group(&spec).await
-        } else {
-            arm.plan_resource_group(&spec).await
-        }
+    async fn group(&self, arm: &ArmClient, mode: Mode) -> Result<Plan> {
+        step(arm, &ResourceGroupSpec::new(&self.resource_group, &self.location), mode).await
     }
 
     /// The network `(name, address space)` and its subnet `(name, prefix)`.
-    async fn network(&self, arm: &ArmClient, (name, space): (&str, &str), (subnet, prefix): (&str, &str), delegation: Option<&str>, apply: bool) -> Result<Plan> {
-        let mut plan = arm
-            .ensure_virtual_network(
-                &VirtualNetworkSpec {
-                    resource_group: self.resource_group.clone(),
-                    name: name.to_owned(),
-                    location: self.location.clone(),
-                    address_space: vec![CidrBlock::new(space)?],
-                    tags: Default::default(),
-                },
-                apply,
-            )
-            .await?;
-        plan.extend(
-            arm.ensure_subnet(
-                &SubnetSpec {
-                    resource_group: self.resource_group.clone(),
-                    virtual_network: name.to_owned(),
-                    name: subnet.to_owned(),
-                    address_prefix: CidrBlock::new(prefix)?,
-                    delegation: delegation.map(str::to_owned),
-                },
-                apply,
-            )
-            .await?,
-        );
+    async fn network(&self, arm: &ArmClient, (name, space): (&str, &str), (subnet, prefix): (&str, &str), delegation: Option<&str>, mode: Mode) -> Result<Plan> {
+        let network = VirtualNetworkSpec {
+            resource_group: self.resource_group.clone(),
+            name: name.to_owned(),
+            location: self.location.clone(),
+            address_space: vec![CidrBlock::new(space)?],
+            tags: Default::default(),
+        };
+        let subnet = SubnetSpec {
+            resource_group: self.resource_group.clone(),
+            virtual_network: name.to_owned(),
+            name: subnet.to_owned(),
+            address_prefix: CidrBlock::new(prefix)?,
+            delegation: delegation.map(str::to_owned),
+        };
+        let mut plan = step(arm, &network, mode).await?;
+        plan.extend(step(arm, &subnet, mode).await?);
         Ok(plan)
     }
 
-    async fn dns_link(&self, arm: &ArmClient, network: &str, registration: bool, apply: bool) -> Result<Plan> {
-        arm.ensure_dns_link(
-            &DnsLinkSpec {
-                resource_group: self.resource_group.clone(),
-                zone: self.dns_zone.clone(),
-                name: format!("{network}-link"),
-                virtual_network_id: arm.virtual_network_id(&self.resource_group, network),
-                registration_enabled: registration,
-            },
-            apply,
-        )
-        .await
+    async fn dns_link(&self, arm: &ArmClient, network: &str, registration: bool, mode: Mode) -> Result<Plan> {
+        let link = DnsLinkSpec {
+            resource_group: self.resource_group.clone(),
+            zone: self.dns_zone.clone(),
+            name: format!("{network}-link"),
+            virtual_network_id: arm.virtual_network_id(&self.resource_group, network),
+            registration_enabled: registration,
+        };
+        step(arm, &link, mode).await
     }
+}
+
+/// The changes of one step: `spec` reconciled by `backend` in `mode`.
+async fn step<B: Reconcile<S>, S: Sync>(backend: &B, spec: &S, mode: Mode) -> Result<Plan> {
+    Ok(backend.reconcile(spec, mode).await?.plan)
 }
 
 fn creates(plan: &Plan, kind: &str) -> bool {
@@ -163,21 +153,17 @@ fn creates(plan: &Plan, kind: &str) -> bool {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] before any request; ARM errors.
-pub async fn blob_access(arm: &ArmClient, stack: &Stack, principal_id: &str, apply: bool) -> Result<Plan> {
-    let mut plan = stack.group(arm, apply).await?;
-    plan.extend(
-        arm.ensure_storage_account(
-            &StorageAccountSpec::new(&stack.resource_group, &stack.storage_account, &stack.location),
-            apply,
-        )
-        .await?,
-    );
-    plan.extend(arm.ensure_container(&stack.resource_group, &stack.storage_account, &stack.container, apply).await?);
+pub async fn blob_access(arm: &ArmClient, stack: &Stack, principal_id: &str, mode: Mode) -> Result<Plan> {
+    let mut plan = stack.group(arm, mode).await?;
+    let account = StorageAccountSpec::new(&stack.resource_group, &stack.storage_account, &stack.location);
+    plan.extend(step(arm, &account, mode).await?);
+    let container = ContainerSpec::new(&stack.resource_group, &stack.storage_account, stack.container.clone());
+    plan.extend(step(arm, &container, mode).await?);
     let role = RoleAssignmentSpec::blob_data_contributor(
         arm.container_id(&stack.resource_group, &stack.storage_account, &stack.container),
         principal_id,
     );
-    plan.extend(if apply { arm.ensure_role_assignment(&role).await? } else { arm.plan_role_assignment(&role).await? });
+    plan.extend(step(arm, &role, mode).await?);
     Ok(plan)
 }
 
@@ -190,11 +176,11 @@ pub struct PostgresSettings {
     pub sku: String,
     /// Storage in GiB (default 128).
     pub storage_gib: u32,
-    /// The administrator's login (default `vecticeadmin`).
+    /// The administrator's login (default `pgadmin`).
     pub admin: PgIdentifier,
     /// The administrator's password: needed only to create the server. Never printed.
     pub admin_password: Option<Password>,
-    /// The databases (default `vectice`, `keycloak`).
+    /// The databases to create on the server (default none: the application's own).
     pub databases: Vec<PgIdentifier>,
     /// Start the server when it is found `Stopped` (default: report it, [`Error::Conflict`]).
     pub start_stopped: bool,
@@ -206,9 +192,9 @@ impl Default for PostgresSettings {
             version: "13".to_owned(),
             sku: "Standard_D2ds_v4".to_owned(),
             storage_gib: 128,
-            admin: PgIdentifier::new("vecticeadmin").expect("valid identifier"),
+            admin: PgIdentifier::new("pgadmin").expect("valid identifier"),
             admin_password: None,
-            databases: ["vectice", "keycloak"].map(|d| PgIdentifier::new(d).expect("valid identifier")).to_vec(),
+            databases: Vec::new(),
             start_stopped: false,
         }
     }
@@ -222,15 +208,16 @@ impl Default for PostgresSettings {
 /// # Errors
 /// [`Error::InvalidInput`] (for example on `admin_password` when the server
 /// must be created and none was given) before any mutating request; ARM errors.
-pub async fn postgres_flexible(arm: &ArmClient, stack: &Stack, settings: &PostgresSettings, apply: bool) -> Result<Plan> {
-    let mut plan = stack.group(arm, apply).await?;
+pub async fn postgres_flexible(arm: &ArmClient, stack: &Stack, settings: &PostgresSettings, mode: Mode) -> Result<Plan> {
+    let mut plan = stack.group(arm, mode).await?;
     plan.extend(
         stack
-            .network(arm, (&stack.postgres_network, "10.1.0.0/16"), (&stack.postgres_subnet, "10.1.0.0/24"), Some(POSTGRES_DELEGATION), apply)
+            .network(arm, (&stack.postgres_network, "10.1.0.0/16"), (&stack.postgres_subnet, "10.1.0.0/24"), Some(POSTGRES_DELEGATION), mode)
             .await?,
     );
-    plan.extend(arm.ensure_private_dns_zone(&stack.resource_group, &stack.dns_zone, &Default::default(), apply).await?);
-    plan.extend(stack.dns_link(arm, &stack.postgres_network, false, apply).await?);
+    let zone = PrivateDnsZoneSpec { resource_group: stack.resource_group.clone(), zone: stack.dns_zone.clone(), tags: Default::default() };
+    plan.extend(step(arm, &zone, mode).await?);
+    plan.extend(stack.dns_link(arm, &stack.postgres_network, false, mode).await?);
 
     let servers = FlexibleServers::new(arm.clone(), &stack.resource_group, &stack.location)?.start_stopped(settings.start_stopped);
     let name = ResourceName::new(stack.server.clone())?;
@@ -240,15 +227,15 @@ pub async fn postgres_flexible(arm: &ArmClient, stack: &Stack, settings: &Postgr
     spec.admin_password = settings.admin_password.clone();
     spec.network.delegated_subnet = Some(arm.subnet_id(&stack.resource_group, &stack.postgres_network, &stack.postgres_subnet));
     spec.network.private_dns_zone = Some(arm.private_dns_zone_id(&stack.resource_group, &stack.dns_zone));
-    let server_plan = if apply { servers.ensure_database(&spec).await? } else { servers.plan_database(&spec).await? };
+    let server_plan = servers.reconcile_database(&spec, mode).await?;
     let server_missing = creates(&server_plan, "database");
     plan.extend(server_plan);
-    if !apply && server_missing {
+    if !mode.is_apply() && server_missing {
         for db in &settings.databases {
             plan.push(Change::create("postgres database", format!("{}/{db}", stack.server)));
         }
     } else {
-        plan.extend(servers.ensure_databases(&name, &settings.databases, apply).await?);
+        plan.extend(step(&servers, &ServerDatabasesSpec::new(name, settings.databases.clone()), mode).await?);
     }
     Ok(plan)
 }
@@ -259,16 +246,15 @@ pub async fn postgres_flexible(arm: &ArmClient, stack: &Stack, settings: &Postgr
 ///
 /// # Errors
 /// ARM errors.
-pub async fn private_network(arm: &ArmClient, stack: &Stack, apply: bool) -> Result<Plan> {
-    let mut plan = stack.dns_link(arm, &stack.aks_network, true, apply).await?;
-    plan.extend(
-        arm.ensure_peering_both_ways(
-            (&stack.resource_group, &stack.aks_network),
-            (&stack.resource_group, &stack.postgres_network),
-            apply,
-        )
-        .await?,
+pub async fn private_network(arm: &ArmClient, stack: &Stack, mode: Mode) -> Result<Plan> {
+    let mut plan = stack.dns_link(arm, &stack.aks_network, true, mode).await?;
+    let peerings = arm.peerings_both_ways(
+        (&stack.resource_group, &stack.aks_network),
+        (&stack.resource_group, &stack.postgres_network),
     );
+    for peering in &peerings {
+        plan.extend(step(arm, peering, mode).await?);
+    }
     Ok(plan)
 }
 
@@ -304,9 +290,9 @@ impl Default for AksSettings {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] before any request; ARM errors.
-pub async fn aks_cluster(arm: &ArmClient, stack: &Stack, settings: &AksSettings, apply: bool) -> Result<Plan> {
-    let mut plan = stack.group(arm, apply).await?;
-    plan.extend(stack.network(arm, (&stack.aks_network, "10.2.0.0/16"), (&stack.aks_subnet, "10.2.0.0/20"), None, apply).await?);
+pub async fn aks_cluster(arm: &ArmClient, stack: &Stack, settings: &AksSettings, mode: Mode) -> Result<Plan> {
+    let mut plan = stack.group(arm, mode).await?;
+    plan.extend(stack.network(arm, (&stack.aks_network, "10.2.0.0/16"), (&stack.aks_subnet, "10.2.0.0/20"), None, mode).await?);
     let clusters = AksClusters::new(arm.clone(), &stack.resource_group, &stack.location)?;
     let spec = ClusterSpec {
         name: ResourceName::new(stack.cluster.clone())?,
@@ -325,6 +311,6 @@ pub async fn aks_cluster(arm: &ArmClient, stack: &Stack, settings: &AksSettings,
         subnets: vec![arm.subnet_id(&stack.resource_group, &stack.aks_network, &stack.aks_subnet)],
         tags: Default::default(),
     };
-    plan.extend(if apply { clusters.ensure_cluster(&spec).await? } else { clusters.plan_cluster(&spec).await? });
+    plan.extend(clusters.reconcile_cluster(&spec, mode).await?);
     Ok(plan)
 }

@@ -138,20 +138,9 @@ async fn aks_cluster_autoscaling_pool_private_flag_and_kubeconfig() {
 
 #[tokio::test]
 async fn aks_refuses_what_it_cannot_take_before_any_request() {
-    let dead = crate::support::dead_endpoint();
-    let arm = deploy_azure::arm::ArmClient::builder(
-        crate::fake_arm::SUBSCRIPTION,
-        crate::fake_arm::fake_token(),
-    )
-    .endpoint(&dead)
-    .quick_retries()
-    .build()
-    .unwrap();
+    let arm = crate::support::dead_arm();
     let aks = AksClusters::new(arm, "vectice-rg", "westeurope").unwrap();
-    let field = |e: Error| match e {
-        Error::InvalidInput { field, .. } | Error::NotSupported { field, .. } => field,
-        other => panic!("a request was made or the wrong error: {other:?}"),
-    };
+    let field = crate::support::refused_field;
     let mut s = spec();
     s.node_pools[0].name = ResourceName::new("system-pool-too-long").unwrap();
     assert_eq!(

@@ -4,12 +4,13 @@
 use std::time::{Duration, Instant};
 
 use deploy_azure::arm::ArmClient;
-use deploy_azure::arm::dns::DnsLinkSpec;
+use deploy_azure::arm::dns::{DnsLinkSpec, PrivateDnsZoneSpec};
 use deploy_azure::arm::group::ResourceGroupSpec;
 use deploy_azure::arm::network::{POSTGRES_DELEGATION, SubnetSpec, VirtualNetworkSpec};
 use deploy_azure::arm::role::{RoleAssignmentSpec, STORAGE_BLOB_DATA_CONTRIBUTOR};
-use deploy_azure::arm::storage::StorageAccountSpec;
+use deploy_azure::arm::storage::{ContainerSpec, StorageAccountSpec};
 use deploy_core::plan::Action;
+use deploy_core::reconcile::Reconcile as _;
 use deploy_core::{CidrBlock, Confirm, ContainerName, Error};
 use serde_json::json;
 
@@ -30,7 +31,7 @@ async fn resource_group_201_with_async_operation_polling_and_retry_after() {
     });
     let arm = fake.client();
     let started = Instant::now();
-    let plan = arm.ensure_resource_group(&group()).await.unwrap();
+    let plan = arm.ensure(&group()).await.map(|e| e.plan).unwrap();
     assert!(
         matches!(plan.changes.as_slice(), [c] if c.action == Action::Create),
         "{plan:?}"
@@ -61,7 +62,7 @@ async fn resource_group_201_with_async_operation_polling_and_retry_after() {
 async fn second_ensure_makes_no_put() {
     let fake = FakeArm::start().await;
     let arm = fake.client();
-    arm.ensure_resource_group(&group()).await.unwrap();
+    arm.ensure(&group()).await.map(|e| e.plan).unwrap();
     let vnet = VirtualNetworkSpec {
         resource_group: "vectice-rg".into(),
         name: "pg-vnet".into(),
@@ -99,31 +100,21 @@ async fn second_ensure_makes_no_put() {
             role.clone(),
         );
         async move {
-            let mut plan = arm.ensure_resource_group(&group()).await.unwrap();
-            plan.extend(arm.ensure_virtual_network(&vnet, true).await.unwrap());
-            plan.extend(arm.ensure_subnet(&subnet, true).await.unwrap());
+            let mut plan = arm.ensure(&group()).await.map(|e| e.plan).unwrap();
+            plan.extend(arm.ensure(&vnet).await.map(|e| e.plan).unwrap());
+            plan.extend(arm.ensure(&subnet).await.map(|e| e.plan).unwrap());
+            let zone = PrivateDnsZoneSpec { resource_group: "vectice-rg".into(), zone: link.zone.clone(), tags: Default::default() };
+            plan.extend(arm.ensure(&zone).await.unwrap().plan);
+            plan.extend(arm.ensure(&link).await.map(|e| e.plan).unwrap());
+            for peering in arm.peerings_both_ways(("vectice-rg", "pg-vnet"), ("vectice-rg", "aks-vnet")) {
+                plan.extend(arm.ensure(&peering).await.unwrap().plan);
+            }
+            plan.extend(arm.ensure(&account).await.map(|e| e.plan).unwrap());
             plan.extend(
-                arm.ensure_private_dns_zone("vectice-rg", &link.zone, &Default::default(), true)
-                    .await
+                arm.ensure(&ContainerSpec::new("vectice-rg", "vecticeassets", container.clone())).await.map(|e| e.plan)
                     .unwrap(),
             );
-            plan.extend(arm.ensure_dns_link(&link, true).await.unwrap());
-            plan.extend(
-                arm.ensure_peering_both_ways(
-                    ("vectice-rg", "pg-vnet"),
-                    ("vectice-rg", "aks-vnet"),
-                    true,
-                )
-                .await
-                .unwrap(),
-            );
-            plan.extend(arm.ensure_storage_account(&account, true).await.unwrap());
-            plan.extend(
-                arm.ensure_container("vectice-rg", "vecticeassets", &container, true)
-                    .await
-                    .unwrap(),
-            );
-            plan.extend(arm.ensure_role_assignment(&role).await.unwrap());
+            plan.extend(arm.ensure(&role).await.map(|e| e.plan).unwrap());
             plan
         }
     };
@@ -174,7 +165,7 @@ async fn second_ensure_makes_no_put() {
     let mut changed = group();
     changed.tags.insert("team".into(), "platform".into());
     fake.reset_requests();
-    let plan = arm.ensure_resource_group(&changed).await.unwrap();
+    let plan = arm.ensure(&changed).await.map(|e| e.plan).unwrap();
     assert!(
         matches!(&plan.changes[0].action, Action::Update { fields } if fields[0].field == "tags"),
         "{plan:?}"
@@ -189,8 +180,7 @@ async fn second_ensure_makes_no_put() {
     let mut unversioned = account.clone();
     unversioned.versioning = false;
     let plan = arm
-        .ensure_storage_account(&unversioned, false)
-        .await
+        .plan(&unversioned).await
         .unwrap();
     assert_eq!(
         plan.to_string(),
@@ -203,7 +193,7 @@ async fn location_polling_for_202_and_delete() {
     let fake = FakeArm::start().await;
     fake.set_lro(Lro::Location { polls: 2 });
     let arm = fake.client();
-    arm.ensure_resource_group(&group()).await.unwrap();
+    arm.ensure(&group()).await.map(|e| e.plan).unwrap();
     assert!(
         fake.requests()
             .iter()
@@ -280,12 +270,12 @@ async fn arm_error_bodies_map_to_core_errors() {
                     .retry(azure_core::http::RetryOptions::none())
                     .build()
                     .unwrap();
-                arm.ensure_resource_group(&group()).await.unwrap_err()
+                arm.ensure(&group()).await.map(|e| e.plan).unwrap_err()
             };
             assert!(check(&err), "{status}: {err:?}");
             continue;
         }
-        let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+        let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
         assert!(check(&err), "{status}: {err:?}");
         assert!(!err.to_string().contains("fake-arm-token"), "{err}");
     }
@@ -295,7 +285,7 @@ async fn arm_error_bodies_map_to_core_errors() {
         retry_after: 0,
     });
     fake.fail_next_operation(json!({ "code": "SubnetIsFull", "message": "no room" }));
-    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
     assert!(
         matches!(&err, Error::Conflict { reason, .. } if reason.contains("Failed: SubnetIsFull no room")),
         "{err:?}"
@@ -321,13 +311,13 @@ async fn throttling_is_retried_then_reported() {
     let arm = fake.client();
     // Two 429s, then success: the pipeline's retries absorb them (Retry-After: 0).
     fake.throttle(2);
-    arm.ensure_resource_group(&group()).await.unwrap();
+    arm.ensure(&group()).await.map(|e| e.plan).unwrap();
     assert_eq!(fake.count("PUT"), 3, "{:?}", fake.requests());
     // More 429s than retries: Throttled, retryable.
     let mut other = group();
     other.name = "other-rg".into();
     fake.throttle(10);
-    let err = arm.ensure_resource_group(&other).await.unwrap_err();
+    let err = arm.ensure(&other).await.map(|e| e.plan).unwrap_err();
     assert!(
         matches!(err, Error::Throttled { .. }) && err.is_retryable(),
         "{err:?}"
@@ -344,37 +334,29 @@ async fn bad_input_is_rejected_before_any_request() {
         .build()
         .unwrap();
     let err = arm
-        .ensure_resource_group(&ResourceGroupSpec::new("bad name!", "westeurope"))
-        .await
+        .ensure(&ResourceGroupSpec::new("bad name!", "westeurope")).await.map(|e| e.plan)
         .unwrap_err();
     assert_eq!(err.invalid_field(), Some("name"), "{err:?}");
     let err = arm
-        .ensure_resource_group(&ResourceGroupSpec::new("rg", "West Europe"))
-        .await
+        .ensure(&ResourceGroupSpec::new("rg", "West Europe")).await.map(|e| e.plan)
         .unwrap_err();
     assert_eq!(err.invalid_field(), Some("location"), "{err:?}");
     let err = arm
-        .ensure_storage_account(
-            &StorageAccountSpec::new("rg", "Has-Caps", "westeurope"),
-            true,
-        )
-        .await
+        .ensure(&StorageAccountSpec::new("rg", "Has-Caps", "westeurope")).await.map(|e| e.plan)
         .unwrap_err();
     assert_eq!(err.invalid_field(), Some("name"), "{err:?}");
     let err = arm
-        .ensure_role_assignment(&RoleAssignmentSpec::blob_data_contributor(
+        .ensure(&RoleAssignmentSpec::blob_data_contributor(
             "/subscriptions/x/providers/y",
             "not-a-guid",
-        ))
-        .await
+        )).await.map(|e| e.plan)
         .unwrap_err();
     assert_eq!(err.invalid_field(), Some("principal_id"), "{err:?}");
     let err = arm
-        .ensure_role_assignment(&RoleAssignmentSpec::blob_data_contributor(
+        .ensure(&RoleAssignmentSpec::blob_data_contributor(
             "storage-account",
             "11111111-2222-4333-8444-555555555555",
-        ))
-        .await
+        )).await.map(|e| e.plan)
         .unwrap_err();
     assert_eq!(err.invalid_field(), Some("scope"), "{err:?}");
     let link = DnsLinkSpec {
@@ -385,8 +367,7 @@ async fn bad_input_is_rejected_before_any_request() {
         registration_enabled: true,
     };
     assert_eq!(
-        arm.ensure_dns_link(&link, true)
-            .await
+        arm.ensure(&link).await.map(|e| e.plan)
             .unwrap_err()
             .invalid_field(),
         Some("zone")
@@ -406,7 +387,7 @@ async fn bad_input_is_rejected_before_any_request() {
         "plain HTTP only to loopback"
     );
     // The dead endpoint really is dead: a valid call fails retryably, naming no token.
-    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
 }
 
@@ -442,7 +423,7 @@ async fn polling_urls_on_another_host_are_refused_and_get_no_token() {
         let fake = FakeArm::start().await;
         fake.set_lro(lro);
         fake.polling_base(&foreign);
-        let err = fake.client().ensure_resource_group(&group()).await.unwrap_err();
+        let err = fake.client().ensure(&group()).await.map(|e| e.plan).unwrap_err();
         let header = if matches!(lro, Lro::Location { .. }) { "Location" } else { "Azure-AsyncOperation" };
         assert!(
             matches!(&err, Error::Provider { retryable: false, message, .. } if message.contains("refused") && message.contains(header)),
@@ -461,12 +442,12 @@ async fn lro_location_404_is_an_error_and_a_bare_202_delete_polls_the_resource()
     let arm = fake.client();
     fake.set_lro(Lro::Location { polls: 1 });
     fake.lose_operations();
-    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
     assert!(err.is_not_found(), "a 404 on the Location URL must fail the operation: {err:?}");
 
     let fake = FakeArm::start().await;
     let arm = fake.client();
-    arm.ensure_resource_group(&group()).await.unwrap();
+    arm.ensure(&group()).await.map(|e| e.plan).unwrap();
     fake.set_lro(Lro::Bare);
     fake.reset_requests();
     arm.delete_resource_group("vectice-rg", &Confirm::new("vectice-rg")).await.unwrap();
@@ -494,21 +475,21 @@ async fn role_assignment_is_done_at_201_and_replication_lag_is_tolerated() {
         "11111111-2222-4333-8444-555555555555",
     );
     let path = format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", role.scope, role.assignment_name());
-    let plan = arm.ensure_role_assignment(&role).await.unwrap();
+    let plan = arm.ensure(&role).await.map(|e| e.plan).unwrap();
     assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Create), "{plan}");
     let requests = fake.requests();
     assert_eq!(requests.last().unwrap(), &format!("PUT {path}"), "nothing after the 201: {requests:?}");
     // The fake still answers 404 for this assignment: the client knows it made it.
     fake.reset_requests();
-    assert!(arm.plan_role_assignment(&role).await.unwrap().is_empty());
-    assert!(arm.ensure_role_assignment(&role).await.unwrap().is_empty());
+    assert!(arm.plan(&role).await.unwrap().is_empty());
+    assert!(arm.ensure(&role).await.map(|e| e.plan).unwrap().is_empty());
     assert_eq!(fake.count("PUT"), 0, "{:?}", fake.requests());
     assert_eq!(fake.count("GET"), 2);
     const { assert!(ROLE_ASSIGNMENT_LAG > 2, "the reads above were inside the lag") };
     // Another client (a new process) in the lag sees no assignment, PUTs it, and ARM's RoleAssignmentExists
     // counts as done.
     let other = fake.client();
-    let plan = other.ensure_role_assignment(&role).await.unwrap();
+    let plan = other.ensure(&role).await.map(|e| e.plan).unwrap();
     assert!(plan.is_empty(), "{plan}");
     assert_eq!(fake.count("PUT"), 1);
 }
@@ -529,7 +510,7 @@ async fn a_server_that_never_answers_ends_in_a_timeout_within_the_bound() {
     let arm = ArmClient::builder(SUBSCRIPTION, fake_token()).endpoint(&endpoint).quick_retries().timeouts(timeouts).build().unwrap();
     assert_eq!(arm.timeouts(), timeouts);
     let started = Instant::now();
-    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
     let elapsed = started.elapsed();
     assert!(matches!(&err, Error::Timeout { what, .. } if what.contains("resource group vectice-rg")), "{err:?}");
     assert!(elapsed < Duration::from_secs(4), "not bounded: {elapsed:?}");
@@ -541,7 +522,7 @@ async fn a_server_that_never_answers_ends_in_a_timeout_within_the_bound() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(4), "not bounded: {:?}", started.elapsed());
     held.abort();
@@ -561,7 +542,7 @@ async fn the_waiter_deadline_bounds_each_poll() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let err = arm.ensure_resource_group(&group()).await.unwrap_err();
+    let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
     assert!(matches!(&err, Error::Timeout { what, .. } if what.contains("to finish provisioning")), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "a poll outlived the deadline: {:?}", started.elapsed());
 }
@@ -598,16 +579,16 @@ async fn updates_keep_every_writable_property_the_sdk_does_not_manage() {
         delegation: None,
     };
     // A subnet defined with addressPrefixes holding the spec's prefix is no drift.
-    assert!(arm.ensure_subnet(&subnet, false).await.unwrap().is_empty());
+    assert!(arm.plan(&subnet).await.unwrap().is_empty());
     subnet.delegation = Some(POSTGRES_DELEGATION.into());
-    arm.ensure_subnet(&subnet, true).await.unwrap();
+    arm.ensure(&subnet).await.map(|e| e.plan).unwrap();
     let stored = fake.resource(&subnet_id).unwrap();
     assert_eq!(stored["properties"]["networkSecurityGroup"]["id"], nsg.as_str(), "the NSG was dropped: {stored}");
     assert_eq!(stored["properties"]["routeTable"]["id"], routes.as_str());
     assert_eq!(stored["properties"]["serviceEndpoints"][0]["service"], "Microsoft.Storage");
     assert_eq!(stored["properties"]["addressPrefixes"], json!(["10.1.0.0/24"]));
     assert_eq!(stored["properties"]["delegations"][0]["properties"]["serviceName"], POSTGRES_DELEGATION);
-    assert!(arm.ensure_subnet(&subnet, true).await.unwrap().is_empty());
+    assert!(arm.ensure(&subnet).await.map(|e| e.plan).unwrap().is_empty());
     // The network's own update keeps its subnets and sends nothing read-only.
     let vnet = VirtualNetworkSpec {
         resource_group: "vectice-rg".into(),
@@ -616,19 +597,19 @@ async fn updates_keep_every_writable_property_the_sdk_does_not_manage() {
         address_space: vec![CidrBlock::new("10.1.0.0/16").unwrap(), CidrBlock::new("10.9.0.0/16").unwrap()],
         tags: Default::default(),
     };
-    arm.ensure_virtual_network(&vnet, true).await.unwrap();
+    arm.ensure(&vnet).await.map(|e| e.plan).unwrap();
     assert_eq!(fake.resource(&vnet_id).unwrap()["properties"]["subnets"][0]["name"], "pg-subnet");
 
     // Blob service: versioning on, CORS kept.
     let account = StorageAccountSpec::new("vectice-rg", "vecticeassets", "westeurope");
     let account_id = arm.storage_account_id("vectice-rg", "vecticeassets");
-    arm.ensure_resource_group(&group()).await.unwrap();
+    arm.ensure(&group()).await.map(|e| e.plan).unwrap();
     let mut unversioned = account.clone();
     unversioned.versioning = false;
-    arm.ensure_storage_account(&unversioned, true).await.unwrap();
+    arm.ensure(&unversioned).await.map(|e| e.plan).unwrap();
     let cors = json!({ "corsRules": [{ "allowedOrigins": ["https://app.example.com"], "allowedMethods": ["GET"], "maxAgeInSeconds": 60, "exposedHeaders": [], "allowedHeaders": ["*"] }] });
     fake.seed(&format!("{account_id}/blobServices/default"), json!({ "name": "default", "properties": { "cors": cors, "isVersioningEnabled": false, "deleteRetentionPolicy": { "enabled": true, "days": 7 } } }));
-    let plan = arm.ensure_storage_account(&account, true).await.unwrap();
+    let plan = arm.ensure(&account).await.map(|e| e.plan).unwrap();
     assert!(plan.to_string().contains("versioning: false -> true"), "{plan}");
     let service = fake.resource(&format!("{account_id}/blobServices/default")).unwrap();
     assert_eq!(service["properties"]["isVersioningEnabled"], true);
@@ -640,11 +621,11 @@ async fn updates_keep_every_writable_property_the_sdk_does_not_manage() {
     let container_id = arm.container_id("vectice-rg", "vecticeassets", &container);
     fake.seed(&container_id, json!({ "name": "assets", "properties": { "publicAccess": "Container", "leaseState": "Available" } }));
     fake.reset_requests();
-    let plan = arm.ensure_container("vectice-rg", "vecticeassets", &container, true).await.unwrap();
+    let plan = arm.ensure(&ContainerSpec::new("vectice-rg", "vecticeassets", container.clone())).await.map(|e| e.plan).unwrap();
     assert!(plan.to_string().contains("public_access: Container -> None"), "{plan}");
     assert_eq!((fake.count("PATCH"), fake.count("PUT")), (1, 0), "{:?}", fake.requests());
     assert_eq!(fake.resource(&container_id).unwrap()["properties"]["publicAccess"], "None");
-    assert!(arm.ensure_container("vectice-rg", "vecticeassets", &container, true).await.unwrap().is_empty());
+    assert!(arm.ensure(&ContainerSpec::new("vectice-rg", "vecticeassets", container.clone())).await.map(|e| e.plan).unwrap().is_empty());
 }
 
 /// The contract check itself: a body that breaks the spec fails with the property's path.

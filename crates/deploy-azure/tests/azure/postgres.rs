@@ -1,8 +1,9 @@
 //! The flexible server as the core `Database`, against the fake ARM endpoint.
 
-use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers};
+use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers, ServerDatabasesSpec};
 use deploy_core::database::DatabaseNetwork;
 use deploy_core::plan::Action;
+use deploy_core::reconcile::Reconcile as _;
 use deploy_core::{
     Confirm, Database, DatabaseSpec, Error, FinalSnapshot, Password, PasswordRules, PgIdentifier,
     ResourceName, RestorePoint, RestoreTarget,
@@ -114,8 +115,7 @@ async fn flexible_server_private_access_parameters_lock_and_databases() {
     ];
     assert_eq!(
         servers
-            .ensure_databases(&spec.name, &dbs, true)
-            .await
+            .ensure(&ServerDatabasesSpec::new(spec.name.clone(), dbs.to_vec())).await.map(|e| e.plan)
             .unwrap()
             .len(),
         2
@@ -123,8 +123,7 @@ async fn flexible_server_private_access_parameters_lock_and_databases() {
     fake.reset_requests();
     assert!(
         servers
-            .ensure_databases(&spec.name, &dbs, true)
-            .await
+            .ensure(&ServerDatabasesSpec::new(spec.name.clone(), dbs.to_vec())).await.map(|e| e.plan)
             .unwrap()
             .is_empty()
     );
@@ -230,20 +229,9 @@ async fn flexible_server_private_access_parameters_lock_and_databases() {
 
 #[tokio::test]
 async fn what_azure_cannot_take_is_refused_before_any_request() {
-    let dead = crate::support::dead_endpoint();
-    let arm = deploy_azure::arm::ArmClient::builder(
-        crate::fake_arm::SUBSCRIPTION,
-        crate::fake_arm::fake_token(),
-    )
-    .endpoint(&dead)
-    .quick_retries()
-    .build()
-    .unwrap();
+    let arm = crate::support::dead_arm();
     let servers = FlexibleServers::new(arm.clone(), "vectice-rg", "westeurope").unwrap();
-    let field = |e: Error| match e {
-        Error::InvalidInput { field, .. } | Error::NotSupported { field, .. } => field,
-        other => panic!("a request was made or the wrong error: {other:?}"),
-    };
+    let field = crate::support::refused_field;
     let base = spec(&arm);
     let mut s = base.clone();
     s.engine_version = "12".into();

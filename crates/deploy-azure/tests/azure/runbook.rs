@@ -8,7 +8,8 @@ use deploy_azure::runbook::provision::{
     private_network,
 };
 use deploy_core::plan::{Action, Plan};
-use deploy_core::{Password, PasswordRules};
+use deploy_core::reconcile::Mode;
+use deploy_core::{Password, PasswordRules, PgIdentifier};
 
 use crate::fake_arm::{FakeArm, Lro};
 
@@ -26,11 +27,11 @@ fn created(plan: &Plan) -> Vec<String> {
 /// Plan, run, run again: answers the plan of the first run.
 async fn plan_run_rerun<F, Fut>(fake: &FakeArm, step: F) -> Plan
 where
-    F: Fn(bool) -> Fut,
+    F: Fn(Mode) -> Fut,
     Fut: std::future::Future<Output = deploy_core::Result<Plan>>,
 {
     fake.reset_requests();
-    let planned = step(false).await.expect("plan");
+    let planned = step(Mode::Plan).await.expect("plan");
     assert_eq!(
         (fake.count("PUT"), fake.count("PATCH"), fake.count("DELETE")),
         (0, 0, 0),
@@ -38,10 +39,10 @@ where
         fake.requests()
     );
     assert!(planned.has_mutations(), "a fresh subscription needs changes");
-    let made = step(true).await.expect("run");
+    let made = step(Mode::Apply).await.expect("run");
     assert_eq!(created(&made), created(&planned), "the run makes what the plan said");
     fake.reset_requests();
-    let again = step(true).await.expect("second run");
+    let again = step(Mode::Apply).await.expect("second run");
     assert!(again.is_empty(), "second run changes nothing: {again}");
     assert_eq!((fake.count("PUT"), fake.count("PATCH")), (0, 0), "{:?}", fake.requests());
     made
@@ -58,7 +59,7 @@ async fn fake() -> (FakeArm, ArmClient, Stack) {
 #[tokio::test]
 async fn blob_access_account_container_and_role_for_the_service_principal() {
     let (fake, arm, stack) = fake().await;
-    let made = plan_run_rerun(&fake, |apply| blob_access(&arm, &stack, PRINCIPAL, apply)).await;
+    let made = plan_run_rerun(&fake, |mode| blob_access(&arm, &stack, PRINCIPAL, mode)).await;
     assert_eq!(
         created(&made)[..3],
         [
@@ -78,9 +79,10 @@ async fn postgres_flexible_with_its_network_zone_and_databases() {
     let (fake, arm, stack) = fake().await;
     let settings = PostgresSettings {
         admin_password: Some(Password::new(PASSWORD, &PasswordRules::azure_postgres()).unwrap()),
+        databases: ["vectice", "keycloak"].map(|d| PgIdentifier::new(d).unwrap()).to_vec(),
         ..PostgresSettings::default()
     };
-    let made = plan_run_rerun(&fake, |apply| postgres_flexible(&arm, &stack, &settings, apply)).await;
+    let made = plan_run_rerun(&fake, |mode| postgres_flexible(&arm, &stack, &settings, mode)).await;
     let created = created(&made);
     for expected in ["vectice-pg-vnet", "postgres", "vectice.private.postgres.database.azure.com", "vectice-db", "vectice", "keycloak"] {
         assert!(created.iter().any(|c| c.ends_with(expected)), "{expected} not in {created:?}");
@@ -92,10 +94,10 @@ async fn postgres_flexible_with_its_network_zone_and_databases() {
 
     // Without a password the plan still works, and creating is refused before any PUT.
     let (fake, arm, stack) = self::fake().await;
-    let plan = postgres_flexible(&arm, &stack, &PostgresSettings::default(), false).await.unwrap();
+    let plan = postgres_flexible(&arm, &stack, &PostgresSettings::default(), Mode::Plan).await.unwrap();
     assert!(plan.has_mutations());
     fake.reset_requests();
-    let err = postgres_flexible(&arm, &stack, &PostgresSettings::default(), true).await.unwrap_err();
+    let err = postgres_flexible(&arm, &stack, &PostgresSettings::default(), Mode::Apply).await.unwrap_err();
     assert_eq!(err.invalid_field(), Some("admin_password"), "{err}");
 }
 
@@ -106,11 +108,11 @@ async fn aks_cluster_then_private_network_links_zone_and_peers_both_ways() {
         admin_password: Some(Password::new(PASSWORD, &PasswordRules::azure_postgres()).unwrap()),
         ..PostgresSettings::default()
     };
-    postgres_flexible(&arm, &stack, &settings, true).await.unwrap();
+    postgres_flexible(&arm, &stack, &settings, Mode::Apply).await.unwrap();
     let aks = AksSettings::default();
-    let made = plan_run_rerun(&fake, |apply| aks_cluster(&arm, &stack, &aks, apply)).await;
+    let made = plan_run_rerun(&fake, |mode| aks_cluster(&arm, &stack, &aks, mode)).await;
     assert!(created(&made).iter().any(|c| c.ends_with("vectice-aks")), "{made}");
-    let made = plan_run_rerun(&fake, |apply| private_network(&arm, &stack, apply)).await;
+    let made = plan_run_rerun(&fake, |mode| private_network(&arm, &stack, mode)).await;
     assert_eq!(made.len(), 3, "one link and two peerings: {made}");
     let link = fake
         .resource(&format!(
@@ -131,7 +133,7 @@ async fn disaster_recovery_server_part_restores_to_the_backup_time_once() {
         admin_password: Some(Password::new(PASSWORD, &PasswordRules::azure_postgres()).unwrap()),
         ..PostgresSettings::default()
     };
-    postgres_flexible(&arm, &stack, &settings, true).await.unwrap();
+    postgres_flexible(&arm, &stack, &settings, Mode::Apply).await.unwrap();
     let servers = FlexibleServers::new(arm.clone(), &stack.resource_group, &stack.location).unwrap();
     let names = DrNames::new("vectice").unwrap();
     // ARM reports the restorable window once the first backup ran: an hour ago here.
@@ -144,7 +146,7 @@ async fn disaster_recovery_server_part_restores_to_the_backup_time_once() {
     };
     with_backups(&fake, &servers);
     let at = jiff::Timestamp::now();
-    let made = plan_run_rerun(&fake, |apply| server_restore(&servers, &names, at, apply)).await;
+    let made = plan_run_rerun(&fake, |mode| server_restore(&servers, &names, at, mode)).await;
     assert_eq!(created(&made).len(), 1, "{made}");
     let restored = fake.resource(&servers.server_id("vectice-db-restored")).unwrap();
     assert_eq!(restored["properties"]["createMode"], "PointInTimeRestore");
@@ -152,11 +154,11 @@ async fn disaster_recovery_server_part_restores_to_the_backup_time_once() {
 
     // A time in the future is refused before any request that writes.
     let (fake, arm, _) = self::fake().await;
-    postgres_flexible(&arm, &stack, &settings, true).await.unwrap();
+    postgres_flexible(&arm, &stack, &settings, Mode::Apply).await.unwrap();
     let servers = FlexibleServers::new(arm.clone(), &stack.resource_group, &stack.location).unwrap();
     with_backups(&fake, &servers);
     fake.reset_requests();
-    let err = server_restore(&servers, &names, at + jiff::SignedDuration::from_hours(1), true).await.unwrap_err();
+    let err = server_restore(&servers, &names, at + jiff::SignedDuration::from_hours(1), Mode::Apply).await.unwrap_err();
     assert!(err.invalid_field().is_some(), "{err:?}");
     assert_eq!(fake.count("PUT"), 0);
 }

@@ -50,3 +50,21 @@ pub fn dead_endpoint() -> String {
     drop(listener);
     format!("http://127.0.0.1:{port}")
 }
+
+/// An ARM client whose endpoint answers nothing (quick retries): a test that
+/// expects no request fails if one is made.
+pub fn dead_arm() -> deploy_azure::arm::ArmClient {
+    deploy_azure::arm::ArmClient::builder(crate::fake_arm::SUBSCRIPTION, crate::fake_arm::fake_token())
+        .endpoint(&dead_endpoint())
+        .quick_retries()
+        .build()
+        .unwrap()
+}
+
+/// The field an input error names; panics on any other error (a request was made).
+pub fn refused_field(e: deploy_core::Error) -> String {
+    match e {
+        deploy_core::Error::InvalidInput { field, .. } | deploy_core::Error::NotSupported { field, .. } => field,
+        other => panic!("a request was made or the wrong error: {other:?}"),
+    }
+}
