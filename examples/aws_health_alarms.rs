@@ -116,7 +116,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     for a in &spec.alarms {
         println!("  alarm {}", a.name);
     }
-    let deploy::aws::Ensured { plan: made, info } = alarms.ensure(&spec).await?;
+    let deploy::core::Ensured { plan: made, info } = alarms.ensure(&spec).await?;
     done.extend(made);
 
     section("changes made");

@@ -130,7 +130,7 @@ async fn alarms_of_an_sdk_config_alone_work_without_the_database() {
     let p = names().prefix().to_owned();
     let topic = TopicSpec::new(TopicName::new(format!("{p}-plain")).unwrap());
     let spec = HealthAlarmsSpec::deeploy(&p, &ResourceName::new(format!("{p}-nodb")).unwrap(), None, topic).unwrap();
-    let alarms = Alarms::new(&conf);
+    let alarms = Alarms::new(&deploy_aws::AwsContext::new(&conf));
     let info = alarms.ensure(&spec).await.unwrap().info;
     assert_eq!(info.alarms.len(), 6);
     assert!(info.topic.kms_key_id.is_none() && info.topic.subscriptions.is_empty());

@@ -35,25 +35,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic};
-use aws_types::SdkConfig;
 use deploy_core::error::ResultExt;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, ResourceName, Result};
 
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 
 const CLOUDWATCH: &str = "aws-cloudwatch";
 const SNS: &str = "aws-sns";
-
-mod cw {
-    service_client!(aws_sdk_cloudwatch, " CloudWatch");
-}
-mod sns {
-    service_client!(aws_sdk_sns, "n SNS");
-}
-pub use cw::client as cloudwatch_client;
-pub use sns::client as sns_client;
 
 /// An alarm name: 1 to 255 printable ASCII characters.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -616,14 +607,9 @@ pub struct Alarms {
 }
 
 impl Alarms {
-    /// CloudWatch and SNS over the caller's configuration.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        Alarms::from_clients(cloudwatch_client(sdk_config, &[]), sns_client(sdk_config, &[]))
-    }
-
-    /// Over clients the caller built.
-    pub fn from_clients(cloudwatch: aws_sdk_cloudwatch::Client, sns: aws_sdk_sns::Client) -> Self {
-        Alarms { cloudwatch, sns }
+    /// CloudWatch and SNS built from `ctx`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        Alarms { cloudwatch: ctx.client(), sns: ctx.client() }
     }
 
     /// The CloudWatch client.

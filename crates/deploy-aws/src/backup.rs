@@ -23,7 +23,6 @@ use aws_sdk_backup::Client;
 use aws_sdk_backup::types::{
     BackupJobState, BackupPlanInput, BackupRuleInput, BackupSelection, Lifecycle, RecoveryPointStatus as AwsPointStatus, RestoreJobStatus,
 };
-use aws_types::SdkConfig;
 use deploy_core::backup::{
     BackupPlanSpec, BackupSpec, BackupVault, RecoveryPoint, RecoveryPointStatus, RestoreOptions, RestoreResult, VaultInfo,
 };
@@ -31,6 +30,7 @@ use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{Confirm, Error, ResourceName, Result};
 
+use crate::context::AwsContext;
 use crate::convert::timestamp;
 use crate::error::{Op, SdkResultExt, build_error, error_code, missing};
 
@@ -42,8 +42,6 @@ const fn op(operation: &'static str) -> Op {
 
 /// The name of the selection `ensure_backup` manages in each plan.
 pub const SELECTION_NAME: &str = "deploy-resources";
-
-service_client!(aws_sdk_backup, "n AWS Backup");
 
 /// The AWS-managed policies of the role AWS Backup assumes: backups and
 /// restores of RDS (under `service-role/`) and of S3, as SIMPHERA's runbook
@@ -62,7 +60,7 @@ pub const ROLE_POLICIES: &[&str] = &[
 /// # Errors
 /// As [`crate::iam::Iam::ensure_role`].
 #[cfg(feature = "iam")]
-pub async fn ensure_role(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<crate::Ensured<crate::iam::RoleInfo>> {
+pub async fn ensure_role(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<deploy_core::Ensured<crate::iam::RoleInfo>> {
     iam.ensure_role(&role_spec(prefix, partition)?).await
 }
 
@@ -161,15 +159,9 @@ pub struct AwsBackupVault {
 }
 
 impl AwsBackupVault {
-    /// AWS Backup over the caller's configuration, waiting up to 60 minutes.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        AwsBackupVault::from_client(client(sdk_config, &[]))
-    }
-
-    /// AWS Backup over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        let partition = crate::convert::partition(client.config().region().map(|r| r.as_ref()));
-        AwsBackupVault { client, partition, waiter: crate::backends::default_waiter() }
+    /// AWS Backup built from `ctx`, waiting with its waiter.
+    pub fn new(ctx: &AwsContext) -> Self {
+        AwsBackupVault { client: ctx.client(), partition: ctx.partition(), waiter: ctx.waiter() }
     }
 
     /// Wait for jobs with `waiter`.

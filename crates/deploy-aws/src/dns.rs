@@ -39,12 +39,12 @@ use aws_sdk_route53::types::{
     AliasTarget as AwsAliasTarget, Change as AwsChange, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecord, ResourceRecordSet, RrType, Vpc,
     VpcRegion,
 };
-use aws_types::SdkConfig;
 use deploy_core::error::ResultExt;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
 
 const SERVICE: &str = "aws-route53";
@@ -54,8 +54,6 @@ const fn op(operation: &'static str) -> Op {
 }
 
 const CHANGE: Op = op("ChangeResourceRecordSets");
-
-service_client!(aws_sdk_route53, " Route 53", crate::cdata::UnwrapCdata);
 
 const NAME_RULE: &str = "DNS names: at most 253 characters; labels of 1-63 letters, digits, `-` and `_`, not starting or ending with `-`; \
                          `*` only as the whole leftmost label";
@@ -576,14 +574,9 @@ pub struct Dns {
 }
 
 impl Dns {
-    /// Route 53 over the caller's configuration.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        Dns::from_client(client(sdk_config, &[]))
-    }
-
-    /// Route 53 over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        Dns { client }
+    /// Route 53 built from `ctx`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        Dns { client: ctx.client() }
     }
 
     /// The SDK client.

@@ -24,12 +24,12 @@ use std::fmt;
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec as AwsKeySpec, KeyState, KeyUsageType, Tag};
-use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 use serde_json::Value;
 
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
 use crate::policy::{PolicyDocument, deeploy_key_policy, equivalent, parse_policy, service_key_policy};
 
@@ -38,8 +38,6 @@ const SERVICE: &str = "aws-kms";
 const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
-
-service_client!(aws_sdk_kms, " KMS");
 
 /// A key alias: `alias/` and 1 to 250 letters, digits, `/`, `_` and `-`; not
 /// `alias/aws/` (reserved for AWS managed keys).
@@ -237,15 +235,9 @@ pub struct Kms {
 }
 
 impl Kms {
-    /// KMS over the caller's configuration.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        Kms::from_client(client(sdk_config, &[]))
-    }
-
-    /// KMS over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        let partition = crate::convert::partition(client.config().region().map(|r| r.as_ref()));
-        Kms { client, partition }
+    /// KMS built from `ctx`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        Kms { client: ctx.client(), partition: ctx.partition() }
     }
 
     /// The SDK client.

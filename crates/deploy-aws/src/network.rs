@@ -35,12 +35,12 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, Subnet, Tag,
     TagSpecification, UserIdGroupPair, Vpc, VpcEndpoint, VpcEndpointType,
 };
-use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{CidrBlock, Error, ResourceName, Result};
 
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 use crate::once::{self, TOKEN_TAG};
 
@@ -52,8 +52,6 @@ const fn op(operation: &'static str) -> Op {
 
 /// The tag that records a subnet's [`SubnetTier`].
 pub const TIER_TAG: &str = "deploy:tier";
-
-service_client!(aws_sdk_ec2, "n EC2");
 
 /// What a subnet is for; recorded in its [`TIER_TAG`] tag, and in the tags
 /// the AWS load balancer controller reads (`kubernetes.io/role/elb` on public,
@@ -495,16 +493,10 @@ fn subnet_diff(found: &SubnetInfo, spec: &VpcSpec, subnet: &SubnetSpec) -> Diff 
 }
 
 impl Network {
-    /// EC2 over the caller's configuration, waiting up to 10 minutes for a
-    /// VPC or subnet to become available.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        Network::from_client(client(sdk_config, &[]))
-    }
-
-    /// EC2 over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        let waiter = Waiter::network();
-        Network { client, waiter }
+    /// EC2 built from `ctx`, waiting with its waiter, else up to 10 minutes for a
+    /// VPC or subnet to become available ([`Waiter::network`]).
+    pub fn new(ctx: &AwsContext) -> Self {
+        Network { client: ctx.client(), waiter: ctx.waiter_or(Waiter::network) }
     }
 
     /// Wait for VPCs and subnets with `waiter`.

@@ -49,7 +49,6 @@ use async_trait::async_trait;
 use aws_sdk_rds::Client;
 use aws_sdk_rds::error::SdkError;
 use aws_sdk_rds::types::{ApplyMethod, DbInstance, Parameter, Tag};
-use aws_types::SdkConfig;
 use deploy_core::database::{
     Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget,
     SnapshotInfo, SnapshotStatus, Topology,
@@ -59,6 +58,7 @@ use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{Confirm, Error, PasswordRules, PgIdentifier, ResourceName, Result};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::context::AwsContext;
 use crate::convert::{datetime, timestamp};
 use crate::error::{Op, SdkResultExt, error_code, map_sdk_error, missing};
 
@@ -67,8 +67,6 @@ const SERVICE: &str = "aws-rds";
 const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
-
-service_client!(aws_sdk_rds, "n RDS");
 
 mod aurora;
 
@@ -328,18 +326,14 @@ fn has_pending(db: &DbInstance) -> bool {
 #[derive(Clone, Debug)]
 pub struct RdsDatabase {
     client: Client,
+    ctx: AwsContext,
     waiter: Waiter,
 }
 
 impl RdsDatabase {
-    /// RDS over the caller's configuration, waiting up to 60 minutes.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        RdsDatabase::from_client(client(sdk_config, &[]))
-    }
-
-    /// RDS over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        RdsDatabase { client, waiter: crate::backends::default_waiter() }
+    /// RDS built from `ctx`, waiting with its waiter.
+    pub fn new(ctx: &AwsContext) -> Self {
+        RdsDatabase { client: ctx.client(), ctx: ctx.clone(), waiter: ctx.waiter() }
     }
 
     /// Wait for long operations with `waiter`.

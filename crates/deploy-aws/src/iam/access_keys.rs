@@ -24,7 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{Iam, IamName, op};
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
 use crate::error::{SdkResultExt, missing};
 
 /// An access key: its secret is a [`SecretString`], redacted in `Debug`.

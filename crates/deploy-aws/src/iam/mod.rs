@@ -32,14 +32,14 @@ use std::fmt;
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
-use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Error, Result};
 use serde_json::Value;
 
 pub use access_keys::{AccessKey, AccessKeyInfo, RotateOptions, Rotation};
 
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
 use crate::policy::{PolicyDocument, equivalent, parse_policy};
 
@@ -48,8 +48,6 @@ const SERVICE: &str = "aws-iam";
 const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
-
-service_client!(aws_sdk_iam, "n IAM");
 
 /// The name of an IAM user, role or managed policy: 1 to 64 letters, digits
 /// and `+ = , . @ _ -`.
@@ -267,14 +265,9 @@ pub struct Iam {
 }
 
 impl Iam {
-    /// IAM over the caller's configuration.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        Iam::from_client(client(sdk_config, &[]))
-    }
-
-    /// IAM over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        Iam { client }
+    /// IAM built from `ctx`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        Iam { client: ctx.client() }
     }
 
     /// The SDK client.

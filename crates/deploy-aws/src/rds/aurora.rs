@@ -23,9 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{DbCluster, DbClusterSnapshot, DbInstance, Filter};
-use aws_types::region::Region;
 use deploy_core::database::{
     CrossRegionReplica, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, Reader, RestorePoint,
     RestoreTarget, SnapshotInfo, SnapshotStatus, Topology,
@@ -103,13 +101,12 @@ pub(super) struct Member {
 impl RdsDatabase {
     /// The region the client talks to.
     fn region(&self) -> Option<String> {
-        self.client.config().region().map(|r| r.as_ref().to_owned())
+        self.ctx.region().map(str::to_owned)
     }
 
     /// The same RDS in another region (same credentials, interceptors and waiter).
     fn in_region(&self, region: &str) -> RdsDatabase {
-        let config = self.client.config().to_builder().region(Region::new(region.to_owned())).build();
-        RdsDatabase { client: Client::from_conf(config), waiter: self.waiter.clone() }
+        RdsDatabase { waiter: self.waiter.clone(), ..RdsDatabase::new(&self.ctx.in_region(region)) }
     }
 
     /// Refuse a cross-region replica in the client's own region, before any request.

@@ -13,7 +13,7 @@ use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{BucketName, BucketSpec, Confirm, Error, Result};
 use serde_json::Value;
 
-use super::{S3Store, op};
+use super::store::{S3Store, SERVICE, op};
 use crate::error::{SdkResultExt, build_error, error_code};
 use crate::policy::{DENY_INSECURE_TRANSPORT_SID, denies_insecure_transport, deny_insecure_transport};
 
@@ -244,7 +244,7 @@ impl S3Store {
         match out.policy() {
             None | Some("") => Ok(None),
             Some(text) => crate::policy::parse_policy(text).map(Some).map_err(|_| Error::Provider {
-                provider: super::SERVICE,
+                provider: SERVICE,
                 operation: "GetBucketPolicy".to_owned(),
                 message: format!("the policy of bucket `{bucket}` is not JSON"),
                 retryable: false,
@@ -291,7 +291,7 @@ impl S3Store {
 
     async fn create_bucket(&self, bucket: &BucketName) -> Result<()> {
         let mut request = self.client.create_bucket().bucket(bucket.as_str());
-        if let Some(region) = self.region.as_deref().filter(|r| *r != "us-east-1") {
+        if let Some(region) = self.region().filter(|r| *r != "us-east-1") {
             let location = CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build();
             request = request.create_bucket_configuration(location);
         }
@@ -382,7 +382,7 @@ impl S3Store {
             .filter(|s| !denies_insecure_transport(s) && s.get("Sid").and_then(Value::as_str) != Some(DENY_INSECURE_TRANSPORT_SID))
             .collect();
         if require_tls {
-            statements.push(serde_json::to_value(deny_insecure_transport(self.partition, bucket)).expect("statement serializes"));
+            statements.push(serde_json::to_value(deny_insecure_transport(self.partition(), bucket)).expect("statement serializes"));
         }
         let name = bucket.as_str();
         if statements.is_empty() {
@@ -466,7 +466,7 @@ impl S3Store {
         let out = self.client.delete_objects().bucket(name).delete(request).send().await.on(delete, "bucket", name)?;
         if let Some(failed) = out.errors().first() {
             return Err(Error::Provider {
-                provider: super::SERVICE,
+                provider: SERVICE,
                 operation: "DeleteObjects".to_owned(),
                 message: format!(
                     "{} of the keys were not deleted; the first, `{}`: {} {}",

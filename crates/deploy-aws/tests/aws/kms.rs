@@ -97,7 +97,7 @@ async fn drift_in_policy_rotation_and_tags_is_repaired_field_by_field() {
 #[tokio::test]
 async fn a_deleted_alias_makes_a_new_key() {
     let conf = moto!("kms::a_deleted_alias_makes_a_new_key");
-    let kms = Kms::new(&conf);
+    let kms = Kms::new(&deploy_aws::AwsContext::new(&conf));
     let spec = KeySpec::new(alias("rotate-out"));
     let first = kms.ensure_key(&spec).await.unwrap().info;
     let e = kms.schedule_key_deletion(&spec.alias, 7, &Confirm::new("alias/other")).await.unwrap_err();
