@@ -19,13 +19,13 @@
 //! request.
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::alarms::{Alarms, EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
 //! use deploy_core::ResourceName;
 //!
 //! let topic = TopicSpec::new(TopicName::new("acme-alerts")?).with_email(EmailAddress::new("ops@example.com")?);
 //! let spec = HealthAlarmsSpec::deeploy("acme", &ResourceName::new("acme-db")?, None, topic)?;
-//! let ensured = Alarms::new(sdk_config).ensure(&spec).await?;
+//! let ensured = Alarms::new(ctx).ensure(&spec).await?;
 //! println!("{}\n{}", ensured.info.topic.arn, ensured.plan);
 //! # Ok(())
 //! # }

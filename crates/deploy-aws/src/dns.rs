@@ -16,7 +16,7 @@
 //! zone needs a [`Confirm`] naming the zone.
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::dns::{Dns, DnsName, RecordSpec, Ttl, ZoneSpec};
 //!
 //! let zone = DnsName::new("acme.example.com")?;
@@ -24,7 +24,7 @@
 //!     RecordSpec::a(DnsName::new("app.acme.example.com")?, Ttl::new(300)?, ["203.0.113.10".parse().unwrap()]),
 //!     RecordSpec::txt(DnsName::new("acme.example.com")?, Ttl::new(300)?, ["owner=platform"])?,
 //! ]);
-//! let ensured = Dns::new(sdk_config).ensure_zone(&spec).await?;
+//! let ensured = Dns::new(ctx).ensure_zone(&spec).await?;
 //! println!("{} {:?}\n{}", ensured.info.zone.id, ensured.info.zone.name_servers, ensured.plan);
 //! # Ok(())
 //! # }

@@ -8,12 +8,12 @@
 //! enabled state and the tags to the spec, writing only what differs.
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::kms::{KeyAlias, KeyPolicy, KeySpec, Kms};
 //!
 //! let spec = KeySpec::new(KeyAlias::new("alias/deeploy")?)
 //!     .with_policy(KeyPolicy::Deeploy { application_principal: "arn:aws:iam::123456789012:user/deeploy".into() });
-//! let key = Kms::new(sdk_config).ensure_key(&spec).await?;
+//! let key = Kms::new(ctx).ensure_key(&spec).await?;
 //! println!("{} {}\n{}", key.info.arn, key.info.key_id, key.plan);
 //! # Ok(())
 //! # }

@@ -12,14 +12,14 @@
 //! [`Action::Drift`](deploy_core::plan::Action::Drift), never applied.
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::network::{Network, SubnetSpec, SubnetTier, VpcSpec};
 //! use deploy_core::{CidrBlock, ResourceName};
 //!
 //! let spec = VpcSpec::new(ResourceName::new("simphera")?, CidrBlock::new("10.1.0.0/18")?)
 //!     .with_subnet(SubnetSpec::new(ResourceName::new("simphera-private-a")?, CidrBlock::new("10.1.0.0/22")?, "eu-central-1a", SubnetTier::Private))
 //!     .with_subnet(SubnetSpec::new(ResourceName::new("simphera-db-a")?, CidrBlock::new("10.1.8.0/24")?, "eu-central-1a", SubnetTier::Database));
-//! let network = Network::new(sdk_config);
+//! let network = Network::new(ctx);
 //! let vpc = network.ensure_vpc(&spec).await?;
 //! let tables: Vec<String> = network.route_tables(&vpc.info.vpc_id).await?.into_iter().map(|t| t.route_table_id).collect();
 //! network.ensure_s3_gateway_endpoint(&vpc.info.vpc_id, "eu-central-1", &tables).await?;

@@ -16,12 +16,12 @@
 //!   OIDC provider and no annotation.
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::iam::IamName;
 //! use deploy_aws::pod_access::{PodAccess, ServiceAccountRoleSpec};
 //! use deploy_core::{IrsaRoleAnnotation, ResourceName, ServiceAccountRef};
 //!
-//! let access = PodAccess::new(sdk_config);
+//! let access = PodAccess::new(ctx);
 //! let provider = access.ensure_oidc_provider(&ResourceName::new("prod-eks")?).await?.info;
 //! let sa = ServiceAccountRef::new("deeploy", "deeploy-app")?;
 //! let spec = ServiceAccountRoleSpec::new(IamName::new("prod-pod-app")?, &provider, sa.clone())

@@ -23,7 +23,8 @@ use deploy_core::{Error, Result, SecretName};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::{Iam, IamName, op};
+use super::names::IamName;
+use super::service::{Iam, op};
 use deploy_core::reconcile::Ensured;
 use crate::error::{SdkResultExt, missing};
 

@@ -7,12 +7,12 @@
 //! services with AWS-managed policies attached:
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig, secrets: &dyn deploy_core::SecretStore) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext, secrets: &dyn deploy_core::SecretStore) -> deploy_core::Result<()> {
 //! use deploy_aws::iam::{Iam, IamName, ManagedPolicySpec, RoleSpec};
 //! use deploy_aws::policy::{bucket_access_policy, trust_service};
 //! use deploy_core::{BucketName, SecretName};
 //!
-//! let iam = Iam::new(sdk_config);
+//! let iam = Iam::new(ctx);
 //! let user = iam.ensure_user(&IamName::new("deeploy")?, &Default::default()).await?.info;
 //! let doc = bucket_access_policy("aws", &BucketName::new("prod-assets")?);
 //! let policy = iam.ensure_policy(&ManagedPolicySpec::new(IamName::new("deeploy-bucket")?, doc)).await?.info;
@@ -26,72 +26,25 @@
 //! ```
 
 mod access_keys;
+mod names;
+mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
-use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Error, Result};
 use serde_json::Value;
 
 pub use access_keys::{AccessKey, AccessKeyInfo, RotateOptions, Rotation};
+pub use names::IamName;
+pub use service::Iam;
 
 use deploy_core::reconcile::Ensured;
-use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
+use service::op;
 use crate::policy::{PolicyDocument, equivalent, parse_policy};
 
-const SERVICE: &str = "aws-iam";
-
-const fn op(operation: &'static str) -> Op {
-    Op::new(SERVICE, operation)
-}
-
-/// The name of an IAM user, role or managed policy: 1 to 64 letters, digits
-/// and `+ = , . @ _ -`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct IamName(String);
-
-impl IamName {
-    /// The field name used in errors.
-    pub const FIELD: &'static str = "name";
-
-    /// Validate `name`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `name` naming the rule.
-    pub fn new(name: impl Into<String>) -> Result<Self> {
-        let name = name.into();
-        let rule = "IAM user, role and policy names: 1-64 letters, digits and + = , . @ _ -";
-        let n = name.chars().count();
-        if !(1..=64).contains(&n) {
-            return Err(Error::invalid(Self::FIELD, format!("is {n} characters long"), rule));
-        }
-        if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))) {
-            return Err(Error::invalid(Self::FIELD, format!("contains {c:?}"), rule));
-        }
-        Ok(IamName(name))
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for IamName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for IamName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
 
 /// IAM's limits on tags.
 fn validate_tags(tags: &BTreeMap<String, String>) -> Result<()> {
@@ -258,23 +211,7 @@ pub struct RoleInfo {
     pub managed_policies: BTreeSet<String>,
 }
 
-/// IAM. See the [module docs](self).
-#[derive(Clone, Debug)]
-pub struct Iam {
-    client: Client,
-}
-
 impl Iam {
-    /// IAM built from `ctx`.
-    pub fn new(ctx: &AwsContext) -> Self {
-        Iam { client: ctx.client() }
-    }
-
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// The user named `name`.
     ///
     /// # Errors

@@ -33,10 +33,8 @@ use deploy_core::waiter::Poll;
 use deploy_core::{Error, ResourceName, Result};
 use jiff::Timestamp;
 
-use super::{
-    RdsDatabase, SERVICE, changed_parameters, engine_name, engine_of, extensions_of, family, merge, op, parameter_group_name, rds_error, rds_tags, sorted,
-    status_of, tls_of, validate_network,
-};
+use super::common::{RdsDatabase, SERVICE, merge, op, rds_error, rds_tags, sorted, status_of, validate_network};
+use super::params::{changed_parameters, engine_name, engine_of, extensions_of, family, parameter_group_name, tls_of};
 use crate::convert::{datetime, timestamp};
 use crate::error::{SdkResultExt, map_sdk_error, missing};
 

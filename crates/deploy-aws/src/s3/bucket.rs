@@ -475,7 +475,7 @@ impl S3Store {
                     failed.code().unwrap_or("?"),
                     failed.message().unwrap_or("")
                 ),
-                retryable: failed.code().is_some_and(|c| crate::classify(Some(c), None) == crate::ErrorClass::Throttled),
+                retryable: failed.code().is_some_and(|c| crate::error::classify(Some(c), None) == crate::error::ErrorClass::Throttled),
                 source: None,
             });
         }

@@ -77,11 +77,11 @@ impl S3Options {
 /// S3-compatible peers). See the [module docs](self).
 ///
 /// ```no_run
-/// # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+/// # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 /// use deploy_aws::s3::{S3Options, S3Store};
 /// use deploy_core::{BucketName, BucketSpec, ObjectStore};
 ///
-/// let store = S3Store::new(sdk_config).with_options(S3Options { part_size: 16 << 20, ..S3Options::default() })?;
+/// let store = S3Store::new(ctx).with_options(S3Options { part_size: 16 << 20, ..S3Options::default() })?;
 /// store.ensure_bucket(&BucketSpec::new(BucketName::new("prod-assets")?)).await?;
 /// # Ok(())
 /// # }
