@@ -67,7 +67,7 @@ fn spec(args: &aws_support::Args) -> deploy::Result<HealthAlarmsSpec> {
     }
     topic = topic.with_kms_key(args.option("kms-key").map_or_else(|| format!("alias/{p}-alerts"), str::to_owned));
     let db = ResourceName::new(format!("{p}-db"))?;
-    let mut spec = HealthAlarmsSpec::deeploy(p, &db, args.option("backup-vault"), topic)?;
+    let mut spec = HealthAlarmsSpec::database_and_backups(p, &db, args.option("backup-vault"), topic)?;
     if let Some(percent) = number(args, "cpu-percent")? {
         spec.alarm_mut(&format!("{p}-db-cpu")).expect("the cpu alarm").threshold = percent;
     }

@@ -40,7 +40,7 @@ async fn main() -> ExitCode {
 
 fn key_spec(alias: &KeyAlias, prefix: &str, principal: String) -> KeySpec {
     KeySpec { description: format!("application key of {prefix}"), ..KeySpec::new(alias.clone()) }
-        .with_policy(KeyPolicy::Deeploy { application_principal: principal })
+        .with_policy(KeyPolicy::Application { application_principal: principal })
 }
 
 async fn run(log: &RequestLog) -> deploy::Result<()> {

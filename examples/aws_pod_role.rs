@@ -166,7 +166,7 @@ fn irsa_role(n: &Names, provider_arn: &str, issuer: &str, policy_arn: &str) -> S
 
 fn key_spec(n: &Names, role_arn: &str) -> KeySpec {
     KeySpec { description: format!("application key of the pods of {}", n.sa), ..KeySpec::new(n.key.clone()) }
-        .with_policy(KeyPolicy::Deeploy { application_principal: role_arn.to_owned() })
+        .with_policy(KeyPolicy::Application { application_principal: role_arn.to_owned() })
 }
 
 /// What the ensure step would change; no mutating request.

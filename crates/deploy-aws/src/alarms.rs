@@ -1,5 +1,5 @@
-//! CloudWatch health alarms — what the Deeploy seed advises watching ("resource
-//! health and credit balance") — notifying an SNS topic.
+//! CloudWatch health alarms — resource health and credit balance — notifying
+//! an SNS topic.
 //!
 //! The alarms are typed ([`HealthMetric`]): the database's `CPUUtilization`,
 //! `FreeStorageSpace`, `DatabaseConnections`, `BurstBalance` and
@@ -24,7 +24,7 @@
 //! use deploy_core::ResourceName;
 //!
 //! let topic = TopicSpec::new(TopicName::new("acme-alerts")?).with_email(EmailAddress::new("ops@example.com")?);
-//! let spec = HealthAlarmsSpec::deeploy("acme", &ResourceName::new("acme-db")?, None, topic)?;
+//! let spec = HealthAlarmsSpec::database_and_backups("acme", &ResourceName::new("acme-db")?, None, topic)?;
 //! let ensured = Alarms::new(ctx).ensure(&spec).await?;
 //! println!("{}\n{}", ensured.info.topic.arn, ensured.plan);
 //! # Ok(())
@@ -401,7 +401,7 @@ pub struct HealthAlarmsSpec {
 }
 
 impl HealthAlarmsSpec {
-    /// The Deeploy seed's monitoring for database `db` (and the backups of
+    /// The health of database `db` (and of the backups of
     /// `backup_vault`, or of the account): alarms named `{prefix}-db-cpu`
     /// (CPU > 80 %), `-db-free-storage` (< 2 GiB), `-db-connections` (> 100),
     /// `-db-burst-balance` (< 20 %), `-db-cpu-credits` (< 20 credits) and
@@ -409,7 +409,7 @@ impl HealthAlarmsSpec {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when a name made from `prefix` is not valid.
-    pub fn deeploy(prefix: &str, db: &ResourceName, backup_vault: Option<&str>, topic: TopicSpec) -> Result<Self> {
+    pub fn database_and_backups(prefix: &str, db: &ResourceName, backup_vault: Option<&str>, topic: TopicSpec) -> Result<Self> {
         let name = |suffix: &str| AlarmName::new(format!("{prefix}-{suffix}"));
         let alarms = vec![
             AlarmSpec::new(name("db-cpu")?, HealthMetric::DatabaseCpu(db.clone()), 80.0),
@@ -960,11 +960,11 @@ mod tests {
 
     fn spec() -> HealthAlarmsSpec {
         let topic = TopicSpec::new(TopicName::new("p-alerts").unwrap());
-        HealthAlarmsSpec::deeploy("p", &ResourceName::new("p-db").unwrap(), None, topic).unwrap()
+        HealthAlarmsSpec::database_and_backups("p", &ResourceName::new("p-db").unwrap(), None, topic).unwrap()
     }
 
     #[test]
-    fn the_deeploy_set_is_valid_and_complete() {
+    fn the_database_and_backups_set_is_valid_and_complete() {
         let s = spec();
         s.validate().unwrap();
         let metrics: Vec<&str> = s.alarms.iter().map(|a| a.metric.metric_name()).collect();

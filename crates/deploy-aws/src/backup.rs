@@ -1,4 +1,4 @@
-//! [`AwsBackupVault`]: the [`BackupVault`] on AWS Backup, as the SIMPHERA
+//! [`AwsBackupVault`]: the [`BackupVault`] on AWS Backup, as a
 //! reference architecture uses it: a vault (encrypted with the spec's KMS key,
 //! else AWS Backup's), a plan of rules (cron schedule, retention, continuous
 //! backup for point-in-time restore) and a selection of the resources to back
@@ -44,8 +44,7 @@ const fn op(operation: &'static str) -> Op {
 pub const SELECTION_NAME: &str = "deploy-resources";
 
 /// The AWS-managed policies of the role AWS Backup assumes: backups and
-/// restores of RDS (under `service-role/`) and of S3, as SIMPHERA's runbook
-/// attaches them.
+/// restores of RDS (under `service-role/`) and of S3.
 pub const ROLE_POLICIES: &[&str] = &[
     "service-role/AWSBackupServiceRolePolicyForBackup",
     "service-role/AWSBackupServiceRolePolicyForRestores",

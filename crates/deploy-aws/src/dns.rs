@@ -1,5 +1,5 @@
 //! Route 53: a hosted zone found by its name (public, or private to one VPC)
-//! and the records in it — the host names the Okera seed assigns to services.
+//! and the records in it — the host names of an application's services.
 //!
 //! Names and values are typed and checked before any request: [`DnsName`]
 //! (labels of 1 to 63 letters, digits, `-` and `_`, at most 253 characters, an

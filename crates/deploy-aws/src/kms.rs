@@ -1,5 +1,5 @@
 //! KMS: a symmetric encryption key found by its alias, with automatic
-//! rotation and a key policy — the Deeploy seed's key, whose application
+//! rotation and a key policy — an application's key, whose application
 //! principal may use it while the account root administers it.
 //!
 //! [`Kms::ensure_key`] is idempotent: it creates the key and its alias when
@@ -11,8 +11,8 @@
 //! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::kms::{KeyAlias, KeyPolicy, KeySpec, Kms};
 //!
-//! let spec = KeySpec::new(KeyAlias::new("alias/deeploy")?)
-//!     .with_policy(KeyPolicy::Deeploy { application_principal: "arn:aws:iam::123456789012:user/deeploy".into() });
+//! let spec = KeySpec::new(KeyAlias::new("alias/app")?)
+//!     .with_policy(KeyPolicy::Application { application_principal: "arn:aws:iam::123456789012:user/app".into() });
 //! let key = Kms::new(ctx).ensure_key(&spec).await?;
 //! println!("{} {}\n{}", key.info.arn, key.info.key_id, key.plan);
 //! # Ok(())
@@ -31,7 +31,7 @@ use serde_json::Value;
 use deploy_core::reconcile::Ensured;
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
-use crate::policy::{PolicyDocument, deeploy_key_policy, equivalent, parse_policy, service_key_policy};
+use crate::policy::{PolicyDocument, application_key_policy, equivalent, parse_policy, service_key_policy};
 
 const SERVICE: &str = "aws-kms";
 
@@ -94,9 +94,9 @@ pub enum KeyPolicy {
     /// Leave the key's policy as it is (a new key gets KMS's default policy:
     /// the account root may do everything).
     Unmanaged,
-    /// The Deeploy seed's policy ([`deeploy_key_policy`]) for this principal
+    /// The application's policy ([`application_key_policy`]) for this principal
     /// (the ARN of the application's IAM user or role), in the key's account.
-    Deeploy {
+    Application {
         /// The ARN of the application's IAM user or role.
         application_principal: String,
     },
@@ -116,7 +116,7 @@ impl KeyPolicy {
     fn render(&self, partition: &str, account_id: &str) -> Option<PolicyDocument> {
         match self {
             KeyPolicy::Unmanaged => None,
-            KeyPolicy::Deeploy { application_principal } => Some(deeploy_key_policy(partition, account_id, application_principal)),
+            KeyPolicy::Application { application_principal } => Some(application_key_policy(partition, account_id, application_principal)),
             KeyPolicy::ServiceUse { services } => Some(service_key_policy(partition, account_id, services)),
             KeyPolicy::Document(doc) => Some(doc.clone()),
         }
@@ -151,13 +151,13 @@ impl KeySpec {
         self
     }
 
-    /// Check what no type carries: the principal of a Deeploy policy is an IAM
+    /// Check what no type carries: the principal of an application policy is an IAM
     /// ARN, the description and tags fit KMS's limits.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the field.
     pub fn validate(&self) -> Result<()> {
-        if let KeyPolicy::Deeploy { application_principal } = &self.policy {
+        if let KeyPolicy::Application { application_principal } = &self.policy {
             let parts: Vec<&str> = application_principal.splitn(6, ':').collect();
             let ok = parts.len() == 6
                 && parts[0] == "arn"
@@ -537,9 +537,9 @@ mod tests {
     }
 
     #[test]
-    fn a_deeploy_policy_needs_an_iam_principal() {
+    fn an_application_policy_needs_an_iam_principal() {
         let spec =
-            |p: &str| KeySpec::new(KeyAlias::new("alias/k").unwrap()).with_policy(KeyPolicy::Deeploy { application_principal: p.into() });
+            |p: &str| KeySpec::new(KeyAlias::new("alias/k").unwrap()).with_policy(KeyPolicy::Application { application_principal: p.into() });
         assert!(spec("arn:aws:iam::123456789012:user/deeploy").validate().is_ok());
         assert!(spec("arn:aws:iam::123456789012:role/deeploy").validate().is_ok());
         for bad in ["deeploy", "arn:aws:iam::123:user/deeploy", "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:group/x"] {

@@ -1,8 +1,7 @@
 //! Network: the VPC and subnets the database and the cluster live in, the
-//! database's security group and the VPC's S3 gateway endpoint — the
-//! networking of the Deeploy seed (RDS and EKS in one VPC, the node group's
-//! security group the only one admitted to the database) and of the SIMPHERA
-//! reference architecture (a `/18` VPC with public, private and database subnets).
+//! database's security group and the VPC's S3 gateway endpoint — RDS and EKS
+//! in one VPC, the node group's security group the only one admitted to the
+//! database, in a VPC with public, private and database subnets (e.g. a `/18`).
 //!
 //! Every call is idempotent and finds resources by what names them: a VPC and
 //! its subnets by their `Name` tag, the security group by its group name in
@@ -16,9 +15,9 @@
 //! use deploy_aws::network::{Network, SubnetSpec, SubnetTier, VpcSpec};
 //! use deploy_core::{CidrBlock, ResourceName};
 //!
-//! let spec = VpcSpec::new(ResourceName::new("simphera")?, CidrBlock::new("10.1.0.0/18")?)
-//!     .with_subnet(SubnetSpec::new(ResourceName::new("simphera-private-a")?, CidrBlock::new("10.1.0.0/22")?, "eu-central-1a", SubnetTier::Private))
-//!     .with_subnet(SubnetSpec::new(ResourceName::new("simphera-db-a")?, CidrBlock::new("10.1.8.0/24")?, "eu-central-1a", SubnetTier::Database));
+//! let spec = VpcSpec::new(ResourceName::new("prod")?, CidrBlock::new("10.1.0.0/18")?)
+//!     .with_subnet(SubnetSpec::new(ResourceName::new("prod-private-a")?, CidrBlock::new("10.1.0.0/22")?, "eu-central-1a", SubnetTier::Private))
+//!     .with_subnet(SubnetSpec::new(ResourceName::new("prod-db-a")?, CidrBlock::new("10.1.8.0/24")?, "eu-central-1a", SubnetTier::Database));
 //! let network = Network::new(ctx);
 //! let vpc = network.ensure_vpc(&spec).await?;
 //! let tables: Vec<String> = network.route_tables(&vpc.info.vpc_id).await?.into_iter().map(|t| t.route_table_id).collect();
@@ -1125,7 +1124,7 @@ mod tests {
         CidrBlock::new(s).unwrap()
     }
 
-    fn simphera() -> VpcSpec {
+    fn reference_layout() -> VpcSpec {
         VpcSpec::new(name("simphera"), cidr("10.1.0.0/18"))
             .with_subnet(SubnetSpec::new(name("private-a"), cidr("10.1.0.0/22"), "eu-central-1a", SubnetTier::Private))
             .with_subnet(SubnetSpec::new(name("public-a"), cidr("10.1.4.0/24"), "eu-central-1a", SubnetTier::Public))
@@ -1133,8 +1132,8 @@ mod tests {
     }
 
     #[test]
-    fn the_simphera_layout_is_valid() {
-        simphera().validate().unwrap();
+    fn the_reference_layout_is_valid() {
+        reference_layout().validate().unwrap();
     }
 
     #[test]
@@ -1143,16 +1142,16 @@ mod tests {
         assert_eq!(field(VpcSpec::new(name("v"), cidr("10.0.0.0/8"))).as_deref(), Some("cidr"));
         assert_eq!(field(VpcSpec::new(name("v"), cidr("10.0.0.0/30"))).as_deref(), Some("cidr"));
         assert_eq!(field(VpcSpec::new(name("v"), cidr("fd00::/56"))).as_deref(), Some("cidr"));
-        let outside = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.2.0.0/24"), "eu-central-1b", SubnetTier::Private));
+        let outside = reference_layout().with_subnet(SubnetSpec::new(name("x"), cidr("10.2.0.0/24"), "eu-central-1b", SubnetTier::Private));
         assert_eq!(field(outside).as_deref(), Some("subnets[3].cidr"));
-        let overlap = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.2.0/24"), "eu-central-1b", SubnetTier::Private));
+        let overlap = reference_layout().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.2.0/24"), "eu-central-1b", SubnetTier::Private));
         assert_eq!(field(overlap).as_deref(), Some("subnets[3].cidr"));
-        let duplicate = simphera().with_subnet(SubnetSpec::new(name("db-a"), cidr("10.1.9.0/24"), "eu-central-1b", SubnetTier::Private));
+        let duplicate = reference_layout().with_subnet(SubnetSpec::new(name("db-a"), cidr("10.1.9.0/24"), "eu-central-1b", SubnetTier::Private));
         assert_eq!(field(duplicate).as_deref(), Some("subnets[3].name"));
-        let zone = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.9.0/24"), "EU 1", SubnetTier::Private));
+        let zone = reference_layout().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.9.0/24"), "EU 1", SubnetTier::Private));
         assert_eq!(field(zone).as_deref(), Some("subnets[3].availability_zone"));
-        assert_eq!(field(simphera().with_tag("Name", "x")).as_deref(), Some("tags.Name"));
-        assert_eq!(field(simphera().with_tag("aws:x", "y")).as_deref(), Some("tags.aws:x"));
+        assert_eq!(field(reference_layout().with_tag("Name", "x")).as_deref(), Some("tags.Name"));
+        assert_eq!(field(reference_layout().with_tag("aws:x", "y")).as_deref(), Some("tags.aws:x"));
     }
 
     #[test]

@@ -23,7 +23,7 @@
 //!
 //! let access = PodAccess::new(ctx);
 //! let provider = access.ensure_oidc_provider(&ResourceName::new("prod-eks")?).await?.info;
-//! let sa = ServiceAccountRef::new("deeploy", "deeploy-app")?;
+//! let sa = ServiceAccountRef::new("app", "app-sa")?;
 //! let spec = ServiceAccountRoleSpec::new(IamName::new("prod-pod-app")?, &provider, sa.clone())
 //!     .with_managed_policy("arn:aws:iam::123456789012:policy/prod-pod-assets");
 //! let role = access.ensure_service_account_role(&spec).await?.info;

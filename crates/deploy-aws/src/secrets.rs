@@ -9,7 +9,7 @@
 //!   (`ForceDeleteWithoutRecovery`): the confirmation is the safeguard. Use
 //!   [`SecretsManagerStore::schedule_deletion`] for a recoverable deletion.
 //! - [`SecretsManagerStore::ensure_password`] generates a password to a rule
-//!   set (the SIMPHERA preset excludes `/ ' " @`) only when the secret is missing.
+//!   set (a preset may exclude `/ ' " @`) only when the secret is missing.
 //!
 //! Values are [`SecretString`]s; they never appear in `Debug`, errors or logs
 //! (the SDK redacts them in its own `Debug` output too).

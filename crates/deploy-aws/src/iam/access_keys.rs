@@ -293,7 +293,7 @@ impl Iam {
         Ok(Ensured { info: key.id, plan: Plan::from_iter([change]) })
     }
 
-    /// Rotate the user's access key (SIMPHERA's credential rotation): create
+    /// Rotate the user's access key (credential rotation): create
     /// a new key, store it under `secret` (the switch: programs read the key
     /// there), wait `options.grace`, then deactivate and delete (unless
     /// `options.delete_old` is false) the old one.

@@ -1,7 +1,7 @@
 //! IAM: users, customer-managed policies, attachments, access keys and roles,
 //! each `ensure_*` idempotent (a second call makes no mutating request).
 //!
-//! The Vectice and Deeploy runbooks give the application an IAM user with
+//! An application commonly gets an IAM user with
 //! the bucket-scoped policy ([`crate::policy::bucket_access_policy`]) and an
 //! access key; EKS needs a cluster role and a node role trusting their
 //! services with AWS-managed policies attached:
@@ -13,11 +13,11 @@
 //! use deploy_core::{BucketName, SecretName};
 //!
 //! let iam = Iam::new(ctx);
-//! let user = iam.ensure_user(&IamName::new("deeploy")?, &Default::default()).await?.info;
+//! let user = iam.ensure_user(&IamName::new("app")?, &Default::default()).await?.info;
 //! let doc = bucket_access_policy("aws", &BucketName::new("prod-assets")?);
-//! let policy = iam.ensure_policy(&ManagedPolicySpec::new(IamName::new("deeploy-bucket")?, doc)).await?.info;
+//! let policy = iam.ensure_policy(&ManagedPolicySpec::new(IamName::new("app-bucket")?, doc)).await?.info;
 //! iam.ensure_user_policy(&user.name, &policy.arn).await?;
-//! iam.ensure_access_key(&user.name, secrets, &SecretName::new("deeploy-access-key")?).await?;
+//! iam.ensure_access_key(&user.name, secrets, &SecretName::new("app-access-key")?).await?;
 //! let role = RoleSpec::new(IamName::new("prod-eks-cluster")?, trust_service("eks.amazonaws.com"))
 //!     .with_managed_policy("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy");
 //! iam.ensure_role(&role).await?;

@@ -1,7 +1,7 @@
 //! KMS keys against moto.
 
 use deploy_aws::kms::{KeyAlias, KeyPolicy, KeySpec, Kms};
-use deploy_aws::policy::{PolicyDocument, Principal, Statement, deeploy_key_policy, equivalent};
+use deploy_aws::policy::{PolicyDocument, Principal, Statement, application_key_policy, equivalent};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::plan::Action;
 use deploy_core::{Confirm, Error};
@@ -19,7 +19,7 @@ async fn ensure_key_creates_alias_rotation_and_the_deeploy_policy_once() {
     let conf = moto!("kms::ensure_key_creates_alias_rotation_and_the_deeploy_policy_once");
     let log = RequestLog::new();
     let kms = AwsBackends::from_conf(&conf).with_request_log(&log).kms();
-    let spec = KeySpec::new(alias("deeploy")).with_policy(KeyPolicy::Deeploy { application_principal: APP.into() });
+    let spec = KeySpec::new(alias("deeploy")).with_policy(KeyPolicy::Application { application_principal: APP.into() });
     let planned = kms.plan_key(&spec).await.unwrap();
     assert!(matches!(planned.changes.as_slice(), [c] if c.action == Action::Create), "{planned:?}");
     let key = kms.ensure_key(&spec).await.unwrap();
@@ -35,7 +35,7 @@ async fn ensure_key_creates_alias_rotation_and_the_deeploy_policy_once() {
     assert!(raw.get_key_rotation_status().key_id(&key.info.key_id).send().await.unwrap().key_rotation_enabled());
     let policy = raw.get_key_policy().key_id(&key.info.key_id).policy_name("default").send().await.unwrap();
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
-    let wanted = serde_json::to_value(deeploy_key_policy("aws", &key.info.account_id, APP)).unwrap();
+    let wanted = serde_json::to_value(application_key_policy("aws", &key.info.account_id, APP)).unwrap();
     assert!(equivalent(&policy, &wanted), "{policy}");
     let app = policy["Statement"].as_array().unwrap().iter().find(|s| s["Principal"]["AWS"] == serde_json::json!([APP])).unwrap();
     let mut actions: Vec<&str> = app["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
@@ -63,7 +63,7 @@ async fn drift_in_policy_rotation_and_tags_is_repaired_field_by_field() {
     let conf = moto!("kms::drift_in_policy_rotation_and_tags_is_repaired_field_by_field");
     let log = RequestLog::new();
     let kms = AwsBackends::from_conf(&conf).with_request_log(&log).kms();
-    let mut spec = KeySpec::new(alias("drift")).with_policy(KeyPolicy::Deeploy { application_principal: APP.into() });
+    let mut spec = KeySpec::new(alias("drift")).with_policy(KeyPolicy::Application { application_principal: APP.into() });
     spec.tags.insert("app".into(), "deeploy".into());
     let key = kms.ensure_key(&spec).await.unwrap().info;
     assert_eq!(key.tags, spec.tags);
@@ -117,7 +117,7 @@ async fn bad_input_fails_before_any_request() {
     let log = RequestLog::new();
     let kms = AwsBackends::from_conf(&conf).with_request_log(&log).kms();
     let spec =
-        KeySpec::new(KeyAlias::new("alias/never").unwrap()).with_policy(KeyPolicy::Deeploy { application_principal: "deeploy".into() });
+        KeySpec::new(KeyAlias::new("alias/never").unwrap()).with_policy(KeyPolicy::Application { application_principal: "deeploy".into() });
     for e in [kms.ensure_key(&spec).await.unwrap_err(), kms.plan_key(&spec).await.unwrap_err()] {
         assert_eq!(e.invalid_field(), Some("policy.application_principal"), "{e:?}");
     }
@@ -134,10 +134,10 @@ async fn the_deeploy_key_policy_names_the_callers_account() {
     let me = aws.caller_identity().await.unwrap();
     assert_eq!(me.account.len(), 12);
     let app = me.user_arn("deeploy");
-    let spec = KeySpec::new(alias("account")).with_policy(KeyPolicy::Deeploy { application_principal: app.clone() });
+    let spec = KeySpec::new(alias("account")).with_policy(KeyPolicy::Application { application_principal: app.clone() });
     let key = aws.kms().ensure_key(&spec).await.unwrap().info;
     assert_eq!(key.account_id, me.account);
-    assert!(equivalent(&key.policy, &serde_json::to_value(deeploy_key_policy(me.partition(), &me.account, &app)).unwrap()));
+    assert!(equivalent(&key.policy, &serde_json::to_value(application_key_policy(me.partition(), &me.account, &app)).unwrap()));
     aws.kms().schedule_key_deletion(&spec.alias, 7, &Confirm::new(spec.alias.as_str())).await.unwrap();
 }
 
