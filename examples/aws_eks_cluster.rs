@@ -44,7 +44,7 @@ use deploy::aws::iam::IamName;
 use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::aws::network::{SubnetSpec, SubnetTier, VpcSpec};
 use deploy::core::cluster::{ClusterAuth, EndpointAccess, NodePoolSpec};
-use deploy::{Change, CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, ResourceName};
+use deploy::{Change, CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, Reconcile as _, ResourceName};
 use secrecy::ExposeSecret as _;
 
 use aws_support::{Args, parse_args, plan_only, print_plan, section};
@@ -120,7 +120,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
         }
     }
     plan.extend(network.plan_vpc(&vpc).await?);
-    plan.extend(kms.plan_key(&key_spec).await?);
+    plan.extend(kms.plan(&key_spec).await?);
     // The cluster is compared with the key it would get; subnets cannot change in place.
     let key_arn = match kms.describe_key(&alias).await {
         Ok(key) => Some(key.arn),
@@ -141,7 +141,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     let net = network.ensure_vpc(&vpc).await?;
     done.extend(net.plan);
     println!("  kms key {alias}");
-    let key = kms.ensure_key(&key_spec).await?;
+    let key = kms.ensure(&key_spec).await?;
     done.extend(key.plan);
     let subnets = net.info.subnets.iter().map(|s| s.subnet_id.clone()).collect();
     let spec = cluster_spec(&args, subnets, Some(key.info.arn.clone()))?;

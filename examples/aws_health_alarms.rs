@@ -43,7 +43,7 @@ use std::process::ExitCode;
 use deploy::aws::RequestLog;
 use deploy::aws::alarms::{EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
-use deploy::{Error, ResourceName};
+use deploy::{Error, Reconcile as _, ResourceName};
 
 use aws_support::{parse_args, plan_only, print_plan, section};
 
@@ -98,7 +98,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
 
     section(&format!("plan for prefix {}", args.prefix));
     let mut plan = match &key {
-        Some(key) => kms.plan_key(key).await?,
+        Some(key) => kms.plan(key).await?,
         None => deploy::Plan::new(),
     };
     plan.extend(alarms.plan(&spec).await?);
@@ -110,7 +110,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     let mut done = deploy::Plan::new();
     if let Some(key) = &key {
         println!("  kms key {}", key.alias);
-        done.extend(kms.ensure_key(key).await?.plan);
+        done.extend(kms.ensure(key).await?.plan);
     }
     println!("  sns topic {}", spec.topic.name);
     for a in &spec.alarms {

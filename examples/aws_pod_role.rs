@@ -39,7 +39,7 @@ use deploy::aws::iam::{IamName, ManagedPolicySpec, RoleSpec};
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::aws::pod_access::{PodAccess, ServiceAccountRoleSpec, pod_identity_role};
 use deploy::aws::policy::{bucket_access_policy, equivalent, trust_pod_identity};
-use deploy::{BucketName, Change, Error, FieldChange, Plan, ResourceName};
+use deploy::{BucketName, Change, Error, FieldChange, Plan, Reconcile as _, ResourceName};
 use deploy::core::{IrsaRoleAnnotation, ServiceAccountRef};
 
 use aws_support::{exists, parse_args, plan_only, print_plan, section};
@@ -128,7 +128,7 @@ async fn run(log: &RequestLog) -> deploy::Result<()> {
     };
     done.extend(role.plan);
     println!("  kms key {} for {}", n.key, role.info.arn);
-    let key = aws.kms().ensure_key(&key_spec(&n, &role.info.arn)).await?;
+    let key = aws.kms().ensure(&key_spec(&n, &role.info.arn)).await?;
     done.extend(key.plan);
     if mode == Mode::PodIdentity {
         println!("  pod identity association {}/{}", n.cluster, n.sa);
@@ -215,7 +215,7 @@ async fn plan(aws: &AwsBackends, access: &PodAccess, n: &Names, mode: Mode, issu
         plan.push(Change::create("policy attachment", format!("{} to role {}", n.policy, n.role)));
     }
     match &role {
-        Some(r) => plan.extend(aws.kms().plan_key(&key_spec(n, &r.arn)).await?),
+        Some(r) => plan.extend(aws.kms().plan(&key_spec(n, &r.arn)).await?),
         // The key policy names the role, made first.
         None if exists(aws.kms().describe_key(&n.key).await)? => {
             plan.push(Change::update("kms key", n.key.as_str(), vec![FieldChange::new("policy", "-", format!("application principal role {}", n.role))]));

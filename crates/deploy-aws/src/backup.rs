@@ -28,7 +28,7 @@ use deploy_core::backup::{
 };
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
-use deploy_core::{Confirm, Error, ResourceName, Result};
+use deploy_core::{Confirm, Error, Mode, ResourceName, Result};
 
 use crate::context::AwsContext;
 use crate::convert::timestamp;
@@ -280,8 +280,11 @@ impl AwsBackupVault {
         Ok(None)
     }
 
-    /// Compare (and with `apply`, bring to the spec) the vault, the plan and its selection.
-    async fn reconcile(&self, spec: &BackupSpec, apply: bool) -> Result<Plan> {
+    /// Compare (and in [`Mode::Apply`], bring to the spec) the vault, the
+    /// plan and its selection: one path, the calls made only when applying.
+    async fn reconcile_spec(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
+        validate_spec(spec)?;
+        let apply = mode.is_apply();
         let mut plan = Plan::new();
         let vault_name = spec.vault.name.as_str();
         let vault = match self.vault(vault_name).await? {
@@ -474,17 +477,8 @@ impl BackupVault for AwsBackupVault {
         SERVICE
     }
 
-    async fn reconcile_backup(&self, spec: &BackupSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                validate_spec(spec)?;
-                self.reconcile(spec, false).await
-            }
-            deploy_core::Mode::Apply => {
-                validate_spec(spec)?;
-                self.reconcile(spec, true).await
-            }
-        }
+    async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
+        self.reconcile_spec(spec, mode).await
     }
 
     async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo> {

@@ -2,7 +2,7 @@
 //! rotation and a key policy — an application's key, whose application
 //! principal may use it while the account root administers it.
 //!
-//! [`Kms::ensure_key`] is idempotent: it creates the key and its alias when
+//! [`Kms`] reconciles a [`KeySpec`] ([`Reconcile`]: `plan` / `ensure`), idempotently: it creates the key and its alias when
 //! the alias is missing, then brings rotation, the key policy (compared
 //! semantically, so AWS's reformatting is no change), the description, the
 //! enabled state and the tags to the spec, writing only what differs.
@@ -10,10 +10,11 @@
 //! ```no_run
 //! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::kms::{KeyAlias, KeyPolicy, KeySpec, Kms};
+//! use deploy_core::Reconcile;
 //!
 //! let spec = KeySpec::new(KeyAlias::new("alias/app")?)
 //!     .with_policy(KeyPolicy::Application { application_principal: "arn:aws:iam::123456789012:user/app".into() });
-//! let key = Kms::new(ctx).ensure_key(&spec).await?;
+//! let key = Kms::new(ctx).ensure(&spec).await?;
 //! println!("{} {}\n{}", key.info.arn, key.info.key_id, key.plan);
 //! # Ok(())
 //! # }
@@ -28,7 +29,7 @@ use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 use serde_json::Value;
 
-use deploy_core::reconcile::Ensured;
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
 use crate::policy::{PolicyDocument, application_key_policy, equivalent, parse_policy, service_key_policy};
@@ -350,42 +351,6 @@ impl Kms {
         Ok(fields)
     }
 
-    /// The changes [`Kms::ensure_key`] would make; mutates nothing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; [`Error::Conflict`] when the
-    /// alias names a key scheduled for deletion; provider errors.
-    pub async fn plan_key(&self, spec: &KeySpec) -> Result<Plan> {
-        spec.validate()?;
-        match self.describe_key(&spec.alias).await {
-            Ok(key) => Ok(plan_of(spec, self.diff(&key, spec)?)),
-            Err(e) if e.is_not_found() => Ok(Plan::from_iter([Change::create("kms key", spec.alias.as_str())])),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Create the key and its alias if missing, and bring rotation, policy,
-    /// description, state and tags to `spec`. A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// As [`Kms::plan_key`].
-    pub async fn ensure_key(&self, spec: &KeySpec) -> Result<Ensured<KeyInfo>> {
-        spec.validate()?;
-        let (key, created) = match self.describe_key(&spec.alias).await {
-            Ok(key) => (key, false),
-            Err(e) if e.is_not_found() => {
-                self.create_key(spec).await?;
-                (self.describe_key(&spec.alias).await?, true)
-            }
-            Err(e) => return Err(e),
-        };
-        let fields = self.diff(&key, spec)?;
-        self.apply(&key, spec, &fields).await?;
-        let plan = if created { Plan::from_iter([Change::create("kms key", spec.alias.as_str())]) } else { plan_of(spec, fields.clone()) };
-        let info = if fields.is_empty() { key } else { self.describe_key(&spec.alias).await? };
-        Ok(Ensured { info, plan })
-    }
-
     /// `CreateKey` then `CreateAlias` at once, so that a retry after a later
     /// failure finds the key by its alias instead of creating another.
     ///
@@ -488,7 +453,7 @@ impl Kms {
 
     /// Schedule the deletion of the key named by `alias` after `pending_days`
     /// (7 to 30; `CancelKeyDeletion` stops it meanwhile) and delete the alias,
-    /// so that a later [`Kms::ensure_key`] makes a new key. Everything encrypted
+    /// so that a later [`Reconcile::ensure`] makes a new key. Everything encrypted
     /// with the key becomes unreadable once it is deleted: `confirm` must name the alias.
     ///
     /// # Errors
@@ -520,6 +485,50 @@ fn kms_tags(tags: &BTreeMap<String, String>, op: Op) -> Result<Vec<Tag>> {
 
 fn plan_of(spec: &KeySpec, fields: Vec<FieldChange>) -> Plan {
     if fields.is_empty() { Plan::new() } else { Plan::from_iter([Change::update("kms key", spec.alias.as_str(), fields)]) }
+}
+
+/// The key of `spec`: found by its alias; in [`Mode::Apply`] created with its
+/// alias when missing, and its rotation, policy, description, state and tags
+/// brought to the spec (a second call makes no mutating request). Callers use
+/// the provided [`Reconcile::plan`] / [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] before any request; [`Error::Conflict`] when the
+/// alias names a key scheduled for deletion; provider errors.
+#[async_trait::async_trait]
+impl Reconcile<KeySpec> for Kms {
+    type Info = KeyInfo;
+
+    async fn reconcile(&self, spec: &KeySpec, mode: Mode) -> Result<Reconciled<KeyInfo>> {
+        spec.validate()?;
+        let current = match self.describe_key(&spec.alias).await {
+            Ok(key) => {
+                let fields = self.diff(&key, spec)?;
+                Some((key, fields))
+            }
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        let plan = match &current {
+            Some((_, fields)) => plan_of(spec, fields.clone()),
+            None => Plan::from_iter([Change::create("kms key", spec.alias.as_str())]),
+        };
+        if !mode.is_apply() {
+            return Ok(Reconciled { plan, info: current.map(|(key, _)| key) });
+        }
+        let (key, fields) = match current {
+            Some(current) => current,
+            None => {
+                self.create_key(spec).await?;
+                let key = self.describe_key(&spec.alias).await?;
+                let fields = self.diff(&key, spec)?;
+                (key, fields)
+            }
+        };
+        self.apply(&key, spec, &fields).await?;
+        let info = if fields.is_empty() { key } else { self.describe_key(&spec.alias).await? };
+        Ok(Reconciled { plan, info: Some(info) })
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use deploy_aws::s3::{S3Options, S3Store};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::object_store::{Encryption, ListOptions, PutOptions};
 use deploy_core::plan::Action;
-use deploy_core::{BucketName, BucketSpec, Confirm, Error, ObjectKey, ObjectStore, ObjectStoreExt};
+use deploy_core::{BucketName, BucketSpec, Confirm, Error, ObjectKey, ObjectStore, ObjectStoreExt, Reconcile};
 use futures::StreamExt;
 
 use crate::support::{MotoS3, moto, names};
@@ -284,7 +284,7 @@ async fn sse_kms_with_the_spec_key_is_read_back() {
     let conf = moto!("s3::sse_kms_with_the_spec_key_is_read_back");
     let alias = deploy_aws::kms::KeyAlias::new(format!("alias/{}-bucket", names().prefix())).unwrap();
     let kms = deploy_aws::kms::Kms::new(&deploy_aws::AwsContext::new(&conf));
-    let arn = kms.ensure_key(&deploy_aws::kms::KeySpec::new(alias.clone())).await.unwrap().info.arn;
+    let arn = kms.ensure(&deploy_aws::kms::KeySpec::new(alias.clone())).await.unwrap().info.arn;
     let store = S3Store::new(&deploy_aws::AwsContext::new(&conf));
     let bucket = names().bucket("kms");
     let mut spec = BucketSpec::new(bucket.clone());
