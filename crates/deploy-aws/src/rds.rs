@@ -555,45 +555,34 @@ impl Database for RdsDatabase {
     }
 
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                validate_spec(spec)?;
-                self.check_replica_region(spec)?;
-                if spec.engine.is_aurora() {
-                    return self.plan_cluster_spec(spec).await;
-                }
-                Ok(match self.find(spec.name.as_str()).await? {
-                    None => Plan::from_iter([Change::create("database", spec.name.as_str())]),
-                    Some(instance) => self.plan_existing(&instance, spec),
-                })
+        validate_spec(spec)?;
+        self.check_replica_region(spec)?;
+        if spec.engine.is_aurora() {
+            return if mode.is_apply() { self.ensure_cluster(spec).await } else { self.plan_cluster_spec(spec).await };
+        }
+        let Some(mut instance) = self.find(spec.name.as_str()).await? else {
+            if mode.is_apply() {
+                self.create(spec).await?;
+                self.wait_ready(&spec.name, "available", |_| true).await?;
             }
-            deploy_core::Mode::Apply => {
-                validate_spec(spec)?;
-                self.check_replica_region(spec)?;
-                if spec.engine.is_aurora() {
-                    return self.ensure_cluster(spec).await;
-                }
-                let Some(mut instance) = self.find(spec.name.as_str()).await? else {
-                    self.create(spec).await?;
-                    self.wait_ready(&spec.name, "available", |_| true).await?;
-                    return Ok(Plan::from_iter([Change::create("database", spec.name.as_str())]));
-                };
-                if instance.info.status == DatabaseStatus::Failed {
-                    return Err(Error::conflict("database", spec.name.as_str(), "is in a failed state"));
-                }
-                if instance.info.status != DatabaseStatus::Available || instance.pending {
-                    self.wait_ready(&spec.name, "available", |_| true).await?;
-                    instance = self.get(&spec.name).await?;
-                }
-                let plan = self.plan_existing(&instance, spec);
-                if plan.has_mutations() {
-                    self.update(&instance, spec, &plan).await?;
-                    let protection = spec.deletion_protection;
-                    self.wait_ready(&spec.name, "modified", |info| info.deletion_protection == protection).await?;
-                }
-                Ok(plan)
+            return Ok(Plan::from_iter([Change::create("database", spec.name.as_str())]));
+        };
+        if mode.is_apply() {
+            if instance.info.status == DatabaseStatus::Failed {
+                return Err(Error::conflict("database", spec.name.as_str(), "is in a failed state"));
+            }
+            if instance.info.status != DatabaseStatus::Available || instance.pending {
+                self.wait_ready(&spec.name, "available", |_| true).await?;
+                instance = self.get(&spec.name).await?;
             }
         }
+        let plan = self.plan_existing(&instance, spec);
+        if mode.is_apply() && plan.has_mutations() {
+            self.update(&instance, spec, &plan).await?;
+            let protection = spec.deletion_protection;
+            self.wait_ready(&spec.name, "modified", |info| info.deletion_protection == protection).await?;
+        }
+        Ok(plan)
     }
 
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {

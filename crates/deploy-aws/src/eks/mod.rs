@@ -438,60 +438,48 @@ impl Cluster for EksCluster {
     }
 
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                validate_spec(spec)?;
-                Ok(match self.find(spec.name.as_str()).await? {
-                    None => {
-                        let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
-                        for pool in &spec.node_pools {
-                            plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
-                        }
-                        plan
-                    }
-                    Some((info, _)) => Self::plan_existing(&info, spec),
-                })
+        validate_spec(spec)?;
+        let (plan, info) = match self.find(spec.name.as_str()).await? {
+            None => {
+                let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
+                for pool in &spec.node_pools {
+                    plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
+                }
+                if !mode.is_apply() {
+                    return Ok(plan);
+                }
+                self.create_cluster(spec).await?;
+                (plan, self.wait_active(&spec.name).await?)
             }
-            deploy_core::Mode::Apply => {
-                validate_spec(spec)?;
-                let (plan, info) = match self.find(spec.name.as_str()).await? {
-                    None => {
-                        self.create_cluster(spec).await?;
-                        let info = self.wait_active(&spec.name).await?;
-                        let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
-                        for pool in &spec.node_pools {
-                            plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
-                        }
-                        (plan, info)
-                    }
-                    Some((info, _)) => {
-                        let info = if info.status == ClusterStatus::Active && info.node_pools.iter().all(|p| p.status == ClusterStatus::Active) {
-                            info
-                        } else {
-                            self.wait_active(&spec.name).await?
-                        };
-                        (Self::plan_existing(&info, spec), info)
-                    }
+            Some((info, _)) => {
+                if !mode.is_apply() {
+                    return Ok(Self::plan_existing(&info, spec));
+                }
+                let info = if info.status == ClusterStatus::Active && info.node_pools.iter().all(|p| p.status == ClusterStatus::Active) {
+                    info
+                } else {
+                    self.wait_active(&spec.name).await?
                 };
-                let cluster_fields = fields_of(&plan, "cluster", spec.name.as_str());
-                if !cluster_fields.is_empty() {
-                    self.update_cluster(&info, spec, &cluster_fields).await?;
+                (Self::plan_existing(&info, spec), info)
+            }
+        };
+        let cluster_fields = fields_of(&plan, "cluster", spec.name.as_str());
+        if !cluster_fields.is_empty() {
+            self.update_cluster(&info, spec, &cluster_fields).await?;
+        }
+        for want in &spec.node_pools {
+            match info.node_pools.iter().find(|p| p.spec.name == want.name) {
+                None => self.create_pool(spec, want).await?,
+                Some(have) if !fields_of(&plan, "node pool", &format!("{}/{}", spec.name, want.name)).is_empty() => {
+                    self.update_pool(spec, &have.spec, want).await?;
                 }
-                for want in &spec.node_pools {
-                    match info.node_pools.iter().find(|p| p.spec.name == want.name) {
-                        None => self.create_pool(spec, want).await?,
-                        Some(have) if !fields_of(&plan, "node pool", &format!("{}/{}", spec.name, want.name)).is_empty() => {
-                            self.update_pool(spec, &have.spec, want).await?;
-                        }
-                        Some(_) => {}
-                    }
-                }
-                if plan.has_mutations() {
-                    self.wait_active(&spec.name).await?;
-                }
-                Ok(plan)
+                Some(_) => {}
             }
         }
+        if plan.has_mutations() {
+            self.wait_active(&spec.name).await?;
+        }
+        Ok(plan)
     }
 
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {

@@ -10,7 +10,7 @@ use aws_sdk_s3::types::{
 };
 use deploy_core::object_store::{BucketInfo, Encryption};
 use deploy_core::plan::{Change, FieldChange, Plan};
-use deploy_core::{BucketName, BucketSpec, Confirm, Error, Result};
+use deploy_core::{BucketName, BucketSpec, Confirm, Error, Mode, Result};
 use serde_json::Value;
 
 use super::store::{S3Store, SERVICE, op};
@@ -262,30 +262,25 @@ impl S3Store {
         Ok(out.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
     }
 
-    pub(super) async fn plan(&self, spec: &BucketSpec) -> Result<Plan> {
-        validate_spec(spec)?;
-        match self.bucket_state(&spec.name).await {
-            Ok(state) => Ok(plan_of(spec, state.diff(spec))),
-            Err(e) if e.is_not_found() => Ok(Plan::from_iter([Change::create("bucket", spec.name.as_str())])),
-            Err(e) => Err(e),
-        }
-    }
-
-    pub(super) async fn ensure(&self, spec: &BucketSpec) -> Result<Plan> {
+    /// The bucket of `spec`: read, compared, and only in [`Mode::Apply`]
+    /// created and brought to the spec (one path for plan and apply).
+    pub(super) async fn reconcile(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan> {
         validate_spec(spec)?;
         let state = match self.bucket_state(&spec.name).await {
             Ok(state) => state,
             Err(e) if e.is_not_found() => {
-                self.create_bucket(&spec.name).await?;
-                // Read back what the new bucket got by default (on AWS: a public access
-                // block and SSE-S3; on other peers maybe nothing) and apply the rest.
-                let state = self.bucket_state(&spec.name).await?;
-                self.apply(spec, &state).await?;
+                if mode.is_apply() {
+                    self.create_bucket(&spec.name).await?;
+                    // Read back what the new bucket got by default (on AWS: a public access
+                    // block and SSE-S3; on other peers maybe nothing) and apply the rest.
+                    let state = self.bucket_state(&spec.name).await?;
+                    self.apply(spec, &state).await?;
+                }
                 return Ok(Plan::from_iter([Change::create("bucket", spec.name.as_str())]));
             }
             Err(e) => return Err(e),
         };
-        let fields = self.apply(spec, &state).await?;
+        let fields = if mode.is_apply() { self.apply(spec, &state).await? } else { state.diff(spec) };
         Ok(plan_of(spec, fields))
     }
 

@@ -487,7 +487,7 @@ mod with_iam {
         /// As [`S3Store::ensure_replication`], without writing.
         pub async fn plan_replication(&self, spec: &ReplicationSpec, iam: &Iam) -> Result<Plan> {
             spec.validate(self.region())?;
-            let mut plan = self.in_region(&spec.destination_region).plan(&BucketSpec::new(spec.destination.clone())).await?;
+            let mut plan = self.in_region(&spec.destination_region).reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Plan).await?;
             if !self.versioning_enabled(&spec.source).await? {
                 plan.push(Change::update("bucket", spec.source.as_str(), vec![FieldChange::new("versioning", false, true)]));
             }
@@ -558,7 +558,7 @@ mod with_iam {
             spec.validate(self.region())?;
             // The source first: a missing source fails before anything is made.
             let mut plan = self.ensure_versioning(&spec.source).await?;
-            plan.extend(self.in_region(&spec.destination_region).ensure(&BucketSpec::new(spec.destination.clone())).await?);
+            plan.extend(self.in_region(&spec.destination_region).reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Apply).await?);
             let policy = iam.ensure_policy(&spec.policy_spec(self.partition())).await?;
             plan.extend(policy.plan);
             let role = iam.ensure_role(&spec.role_spec(&policy.info.arn)).await?;

@@ -143,14 +143,7 @@ impl deploy_core::ObjectStore for S3Store {
     }
 
     async fn reconcile_bucket(&self, spec: &deploy_core::BucketSpec, mode: deploy_core::Mode) -> Result<deploy_core::Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                self.plan(spec).await
-            }
-            deploy_core::Mode::Apply => {
-                self.ensure(spec).await
-            }
-        }
+        self.reconcile(spec, mode).await
     }
 
     async fn describe_bucket(&self, bucket: &deploy_core::BucketName) -> Result<deploy_core::object_store::BucketInfo> {
