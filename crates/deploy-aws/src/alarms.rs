@@ -42,51 +42,26 @@ use deploy_core::{Confirm, Error, ResourceName, Result};
 use deploy_core::reconcile::Ensured;
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
+use deploy_core::validate::{Check, fault};
 
 const CLOUDWATCH: &str = "aws-cloudwatch";
 const SNS: &str = "aws-sns";
 
-/// An alarm name: 1 to 255 printable ASCII characters.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AlarmName(String);
-
-impl AlarmName {
-    /// The field name used in errors.
-    pub const FIELD: &'static str = "name";
-
-    /// Validate `name`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `name`.
-    pub fn new(name: impl Into<String>) -> Result<Self> {
-        let name = name.into();
-        let rule = "CloudWatch alarm names: 1-255 printable ASCII characters";
-        if name.is_empty() || name.len() > 255 {
-            return Err(Error::invalid(Self::FIELD, format!("has {} characters", name.len()), rule));
-        }
-        if let Some(c) = name.chars().find(|c| !(' '..='~').contains(c)) {
-            return Err(Error::invalid(Self::FIELD, format!("contains {c:?}"), rule));
-        }
-        Ok(AlarmName(name))
+fn check_alarm_name(name: &str) -> Check {
+    let rule = "CloudWatch alarm names: 1-255 printable ASCII characters";
+    if name.is_empty() || name.len() > 255 {
+        return fault(format!("has {} characters", name.len()), rule);
     }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    match name.chars().find(|c| !(' '..='~').contains(c)) {
+        Some(c) => fault(format!("contains {c:?}"), rule),
+        None => Ok(()),
     }
 }
 
-impl fmt::Display for AlarmName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for AlarmName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
+deploy_core::validated_string!(
+    /// An alarm name: 1 to 255 printable ASCII characters.
+    AlarmName, "name", check_alarm_name
+);
 
 /// An SNS topic name: 1 to 256 letters, digits, `_` and `-` (standard topics).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

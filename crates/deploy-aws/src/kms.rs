@@ -21,7 +21,6 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec as AwsKeySpec, KeyState, KeyUsageType, Tag};
@@ -32,6 +31,7 @@ use serde_json::Value;
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
+use deploy_core::validate::{Check, fault};
 use crate::policy::{PolicyDocument, application_key_policy, equivalent, parse_policy, service_key_policy};
 
 const SERVICE: &str = "aws-kms";
@@ -40,54 +40,28 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
-/// A key alias: `alias/` and 1 to 250 letters, digits, `/`, `_` and `-`; not
-/// `alias/aws/` (reserved for AWS managed keys).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyAlias(String);
-
-impl KeyAlias {
-    /// The field name used in errors.
-    pub const FIELD: &'static str = "alias";
-
-    /// Validate `alias`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `alias` naming the rule.
-    pub fn new(alias: impl Into<String>) -> Result<Self> {
-        let alias = alias.into();
-        let rule = "KMS aliases: `alias/` then 1-250 letters, digits, `/`, `_` and `-`; not starting with `alias/aws/`";
-        let Some(name) = alias.strip_prefix("alias/") else {
-            return Err(Error::invalid(Self::FIELD, "does not start with `alias/`", rule));
-        };
-        if name.is_empty() || alias.len() > 256 {
-            return Err(Error::invalid(Self::FIELD, format!("has a name of {} characters", name.len()), rule));
-        }
-        if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))) {
-            return Err(Error::invalid(Self::FIELD, format!("contains {c:?}"), rule));
-        }
-        if alias.starts_with("alias/aws/") {
-            return Err(Error::invalid(Self::FIELD, "starts with the reserved `alias/aws/`", rule));
-        }
-        Ok(KeyAlias(alias))
+fn check_key_alias(alias: &str) -> Check {
+    let rule = "KMS aliases: `alias/` then 1-250 letters, digits, `/`, `_` and `-`; not starting with `alias/aws/`";
+    let Some(name) = alias.strip_prefix("alias/") else {
+        return fault("does not start with `alias/`", rule);
+    };
+    if name.is_empty() || alias.len() > 256 {
+        return fault(format!("has a name of {} characters", name.len()), rule);
     }
-
-    /// The alias.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))) {
+        return fault(format!("contains {c:?}"), rule);
     }
+    if alias.starts_with("alias/aws/") {
+        return fault("starts with the reserved `alias/aws/`", rule);
+    }
+    Ok(())
 }
 
-impl fmt::Display for KeyAlias {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for KeyAlias {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
+deploy_core::validated_string!(
+    /// A key alias: `alias/` and 1 to 250 letters, digits, `/`, `_` and `-`; not
+    /// `alias/aws/` (reserved for AWS managed keys).
+    KeyAlias, "alias", check_key_alias
+);
 
 /// The key policy a key should have.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -822,14 +822,9 @@ impl Database for RdsDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::params::tests::spec;
     use deploy_core::{Password, PgIdentifier};
 
-    fn spec() -> DatabaseSpec {
-        let mut spec =
-            DatabaseSpec::postgres(ResourceName::new("prod-db").unwrap(), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
-        spec.allowed_extensions = vec![PgIdentifier::new("unaccent").unwrap()];
-        spec
-    }
 
     #[test]
     fn rds_rules_are_checked_before_any_request() {

@@ -86,11 +86,12 @@ pub(super) fn changed_parameters(spec: &DatabaseSpec, current: &BTreeMap<String,
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use deploy_core::ResourceName;
 
-    fn spec() -> DatabaseSpec {
+    /// A PostgreSQL 15 spec allowing `unaccent` (the RDS tests' too).
+    pub(in crate::rds) fn spec() -> DatabaseSpec {
         let mut spec =
             DatabaseSpec::postgres(ResourceName::new("prod-db").unwrap(), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
         spec.allowed_extensions = vec![PgIdentifier::new("unaccent").unwrap()];
