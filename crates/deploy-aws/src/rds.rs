@@ -66,8 +66,8 @@ mod params;
 pub use common::RdsDatabase;
 pub use params::{engine_name, family, parameter_group_name};
 
-use common::{SERVICE, merge, op, rds_error, rds_tags, sorted, status_of, validate_network};
-use params::{changed_parameters, engine_of, extensions_of, tls_of};
+use common::{SERVICE, merge, op, rds_error, rds_tags, sorted, status_of, sync_tags, validate_network};
+use params::{GroupKind, engine_of, extensions_of, tls_of};
 
 /// The checks RDS makes that [`DatabaseSpec::validate`] does not, before any request.
 fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
@@ -173,20 +173,9 @@ fn has_pending(db: &DbInstance) -> bool {
 }
 
 impl RdsDatabase {
-    /// The user-set parameters of a parameter group; `None` when it does not exist.
+    /// The user-set parameters of a DB parameter group; `None` when it does not exist.
     async fn read_parameters(&self, group: &str) -> Result<Option<BTreeMap<String, String>>> {
-        let describe = op("DescribeDBParameters");
-        let mut parameters = BTreeMap::new();
-        let mut pages = self.client.describe_db_parameters().db_parameter_group_name(group).source("user").into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let Some(page) = page.found(describe, "parameter group", group)? else { return Ok(None) };
-            for p in page.parameters() {
-                if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
-                    parameters.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
-        Ok(Some(parameters))
+        params::read_parameters(&self.client, GroupKind::Instance, group).await
     }
 
     /// The instance, or `None` when it does not exist.
@@ -345,30 +334,7 @@ impl RdsDatabase {
 
     /// Create the parameter group if missing and set the two parameters where they differ.
     async fn ensure_parameter_group(&self, spec: &DatabaseSpec) -> Result<String> {
-        let group = parameter_group_name(spec);
-        let current = match self.read_parameters(&group).await? {
-            Some(current) => current,
-            None => {
-                self.client
-                    .create_db_parameter_group()
-                    .db_parameter_group_name(&group)
-                    .db_parameter_group_family(family(spec.engine, &spec.engine_version))
-                    .description(format!("deploy: TLS and extensions of {}", spec.name))
-                    .send()
-                    .await
-                    .on(op("CreateDBParameterGroup"), "parameter group", &group)?;
-                BTreeMap::new()
-            }
-        };
-        let changed = changed_parameters(spec, &current);
-        if !changed.is_empty() {
-            self.client.modify_db_parameter_group().db_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
-                op("ModifyDBParameterGroup"),
-                "parameter group",
-                &group,
-            )?;
-        }
-        Ok(group)
+        params::ensure_parameter_group(&self.client, GroupKind::Instance, spec).await
     }
 
     /// Delete a parameter group (once no instance uses it).
@@ -484,23 +450,7 @@ impl RdsDatabase {
                 .map_err(|e| rds_error(e, op("ModifyDBInstance"), ("database", name), &[("DBParameterGroup", "parameter group", name)]))?;
         }
         if has("tags") {
-            let stale: Vec<String> = instance.info.tags.keys().filter(|k| !spec.tags.contains_key(*k)).cloned().collect();
-            if !stale.is_empty() {
-                self.client.remove_tags_from_resource().resource_name(&instance.arn).set_tag_keys(Some(stale)).send().await.on(
-                    op("RemoveTagsFromResource"),
-                    "database",
-                    name,
-                )?;
-            }
-            let changed: BTreeMap<String, String> =
-                spec.tags.iter().filter(|(k, v)| instance.info.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-            if !changed.is_empty() {
-                self.client.add_tags_to_resource().resource_name(&instance.arn).set_tags(rds_tags(&changed)).send().await.on(
-                    op("AddTagsToResource"),
-                    "database",
-                    name,
-                )?;
-            }
+            sync_tags(&self.client, &instance.arn, name, &instance.info.tags, &spec.tags).await?;
         }
         Ok(())
     }

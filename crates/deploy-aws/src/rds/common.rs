@@ -13,7 +13,7 @@ use deploy_core::waiter::Waiter;
 use deploy_core::{Error, PgIdentifier, Result};
 
 use crate::context::AwsContext;
-use crate::error::{Op, error_code, map_sdk_error};
+use crate::error::{Op, SdkResultExt, error_code, map_sdk_error};
 
 pub(super) const SERVICE: &str = "aws-rds";
 
@@ -96,6 +96,24 @@ pub(super) fn sorted(v: &[PgIdentifier]) -> Vec<String> {
     let mut v: Vec<String> = v.iter().map(|e| e.as_str().to_ascii_lowercase()).collect();
     v.sort();
     v
+}
+
+/// Bring the tags of the resource `arn` (database `name`) from `have` to
+/// `want`: remove the keys `want` lacks, add or change the others.
+pub(super) async fn sync_tags(client: &Client, arn: &str, name: &str, have: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> Result<()> {
+    let stale: Vec<String> = have.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
+    if !stale.is_empty() {
+        client.remove_tags_from_resource().resource_name(arn).set_tag_keys(Some(stale)).send().await.on(
+            op("RemoveTagsFromResource"),
+            "database",
+            name,
+        )?;
+    }
+    let changed: BTreeMap<String, String> = want.iter().filter(|(k, v)| have.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !changed.is_empty() {
+        client.add_tags_to_resource().resource_name(arn).set_tags(rds_tags(&changed)).send().await.on(op("AddTagsToResource"), "database", name)?;
+    }
+    Ok(())
 }
 
 pub(super) fn rds_tags(tags: &BTreeMap<String, String>) -> Option<Vec<Tag>> {

@@ -1,11 +1,110 @@
 //! The parameter groups of RDS instances and Aurora clusters: their names and
-//! families, and the parameters a spec asks for (TLS, extensions).
+//! families, the parameters a spec asks for (TLS, extensions), and the calls
+//! that read and write them — one path for both kinds of group ([`GroupKind`]),
+//! which differ only in the operations' names.
 
 use std::collections::BTreeMap;
 
+use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{ApplyMethod, Parameter};
 use deploy_core::database::{DatabaseSpec, Engine};
 use deploy_core::{PgIdentifier, Result};
+
+use super::common::op;
+use crate::error::SdkResultExt;
+
+/// An instance's DB parameter group or an Aurora cluster's DB cluster parameter group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum GroupKind {
+    /// `DBParameterGroup` (RDS instances).
+    Instance,
+    /// `DBClusterParameterGroup` (Aurora clusters).
+    Cluster,
+}
+
+/// Page through `$describe` of one group, collecting the user-set parameters;
+/// `None` when the group does not exist.
+macro_rules! read_group {
+    ($client:expr, $group:expr, $describe:ident, $name:ident, $op:literal) => {{
+        let describe = op($op);
+        let mut parameters = BTreeMap::new();
+        let mut pages = $client.$describe().$name($group).source("user").into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let Some(page) = page.found(describe, "parameter group", $group)? else { return Ok(None) };
+            for p in page.parameters() {
+                if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
+                    parameters.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        Ok(Some(parameters))
+    }};
+}
+
+/// The user-set parameters of a parameter group; `None` when it does not exist.
+pub(super) async fn read_parameters(client: &Client, kind: GroupKind, group: &str) -> Result<Option<BTreeMap<String, String>>> {
+    match kind {
+        GroupKind::Instance => read_group!(client, group, describe_db_parameters, db_parameter_group_name, "DescribeDBParameters"),
+        GroupKind::Cluster => {
+            read_group!(client, group, describe_db_cluster_parameters, db_cluster_parameter_group_name, "DescribeDBClusterParameters")
+        }
+    }
+}
+
+/// Create the parameter group of `spec` if missing and set the parameters
+/// where they differ; answers its name.
+pub(super) async fn ensure_parameter_group(client: &Client, kind: GroupKind, spec: &DatabaseSpec) -> Result<String> {
+    let group = parameter_group_name(spec);
+    let family = family(spec.engine, &spec.engine_version);
+    let current = match read_parameters(client, kind, &group).await? {
+        Some(current) => current,
+        None => {
+            match kind {
+                GroupKind::Instance => {
+                    client
+                        .create_db_parameter_group()
+                        .db_parameter_group_name(&group)
+                        .db_parameter_group_family(family)
+                        .description(format!("deploy: TLS and extensions of {}", spec.name))
+                        .send()
+                        .await
+                        .on(op("CreateDBParameterGroup"), "parameter group", &group)?;
+                }
+                GroupKind::Cluster => {
+                    client
+                        .create_db_cluster_parameter_group()
+                        .db_cluster_parameter_group_name(&group)
+                        .db_parameter_group_family(family)
+                        .description(format!("deploy: TLS and extensions of cluster {}", spec.name))
+                        .send()
+                        .await
+                        .on(op("CreateDBClusterParameterGroup"), "parameter group", &group)?;
+                }
+            }
+            BTreeMap::new()
+        }
+    };
+    let changed = changed_parameters(spec, &current);
+    if !changed.is_empty() {
+        match kind {
+            GroupKind::Instance => {
+                client.modify_db_parameter_group().db_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
+                    op("ModifyDBParameterGroup"),
+                    "parameter group",
+                    &group,
+                )?;
+            }
+            GroupKind::Cluster => {
+                client.modify_db_cluster_parameter_group().db_cluster_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
+                    op("ModifyDBClusterParameterGroup"),
+                    "parameter group",
+                    &group,
+                )?;
+            }
+        }
+    }
+    Ok(group)
+}
 
 /// The parameter group made for `spec` (a DB cluster parameter group for the
 /// Aurora engines): `NAME-FAMILY` with the family's dots as hyphens
