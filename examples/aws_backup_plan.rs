@@ -34,7 +34,7 @@ use deploy::aws::RequestLog;
 use deploy::aws::backup::{SELECTION_NAME, ensure_role, role_spec};
 use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::core::backup::{BackupPlanSpec, BackupRule, BackupSpec, VaultSpec};
-use deploy::{BackupVault as _, Change, CronSchedule, Error, Plan, ResourceName, RetentionDays};
+use deploy::{BackupVault as _, Change, CronSchedule, Error, Plan, Reconcile as _, ResourceName, RetentionDays};
 
 use aws_support::{plan_only, print_plan, section};
 
@@ -110,7 +110,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let resources = vec![format!("arn:{partition}:rds:{region}:{}:db:{p}-db", me.account), format!("arn:{partition}:s3:::{p}-assets")];
 
     section(&format!("plan for prefix {p}"));
-    let mut plan = kms.plan_key(&key_spec).await?;
+    let mut plan = kms.plan(&key_spec).await?;
     let key_arn = match kms.describe_key(&alias).await {
         Ok(key) => Some(key.arn),
         Err(e) if e.is_not_found() => None,
@@ -133,7 +133,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     section("ensure");
     let mut done = Plan::new();
     println!("  kms key {alias}");
-    let key = kms.ensure_key(&key_spec).await?;
+    let key = kms.ensure(&key_spec).await?;
     done.extend(key.plan);
     println!("  iam role {} for AWS Backup", role.name);
     let role = ensure_role(&iam, &p, partition).await?;

@@ -46,7 +46,7 @@ use deploy::aws::iam::IamName;
 use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::aws::network::{SubnetSpec, SubnetTier, VpcSpec};
 use deploy::core::cluster::{ClusterAuth, EndpointAccess, NodePoolSpec};
-use deploy::{Change, CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, ResourceName};
+use deploy::{Change, CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, Reconcile as _, ResourceName};
 use secrecy::ExposeSecret as _;
 
 use aws_support::{plan_only, print_plan, section};
@@ -159,7 +159,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         }
     }
     plan.extend(network.plan_vpc(&vpc).await?);
-    plan.extend(kms.plan_key(&key_spec).await?);
+    plan.extend(kms.plan(&key_spec).await?);
     // The cluster is compared with the key it would get; subnets cannot change in place.
     let key_arn = match kms.describe_key(&alias).await {
         Ok(key) => Some(key.arn),
@@ -180,7 +180,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let net = network.ensure_vpc(&vpc).await?;
     done.extend(net.plan);
     println!("  kms key {alias}");
-    let key = kms.ensure_key(&key_spec).await?;
+    let key = kms.ensure(&key_spec).await?;
     done.extend(key.plan);
     let subnets = net.info.subnets.iter().map(|s| s.subnet_id.clone()).collect();
     let spec = cluster_spec(&args, subnets, Some(key.info.arn.clone()))?;

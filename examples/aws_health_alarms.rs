@@ -45,7 +45,7 @@ use std::process::ExitCode;
 use deploy::aws::RequestLog;
 use deploy::aws::alarms::{EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
-use deploy::{Error, ResourceName};
+use deploy::{Error, Reconcile as _, ResourceName};
 
 use aws_support::{plan_only, print_plan, section};
 
@@ -103,7 +103,7 @@ fn spec(args: &Cli) -> deploy::Result<HealthAlarmsSpec> {
     }
     topic = topic.with_kms_key(args.kms_key.as_deref().map_or_else(|| format!("alias/{p}-alerts"), str::to_owned));
     let db = ResourceName::new(format!("{p}-db"))?;
-    let mut spec = HealthAlarmsSpec::deeploy(p, &db, args.backup_vault.as_deref(), topic)?;
+    let mut spec = HealthAlarmsSpec::database_and_backups(p, &db, args.backup_vault.as_deref(), topic)?;
     if let Some(percent) = number(args.cpu_percent.as_deref(), "cpu-percent")? {
         spec.alarm_mut(&format!("{p}-db-cpu")).expect("the cpu alarm").threshold = percent;
     }
@@ -134,7 +134,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
 
     section(&format!("plan for prefix {}", args.prefix));
     let mut plan = match &key {
-        Some(key) => kms.plan_key(key).await?,
+        Some(key) => kms.plan(key).await?,
         None => deploy::Plan::new(),
     };
     plan.extend(alarms.plan(&spec).await?);
@@ -146,13 +146,13 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let mut done = deploy::Plan::new();
     if let Some(key) = &key {
         println!("  kms key {}", key.alias);
-        done.extend(kms.ensure_key(key).await?.plan);
+        done.extend(kms.ensure(key).await?.plan);
     }
     println!("  sns topic {}", spec.topic.name);
     for a in &spec.alarms {
         println!("  alarm {}", a.name);
     }
-    let deploy::aws::Ensured { plan: made, info } = alarms.ensure(&spec).await?;
+    let deploy::core::Ensured { plan: made, info } = alarms.ensure(&spec).await?;
     done.extend(made);
 
     section("changes made");

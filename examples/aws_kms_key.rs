@@ -30,7 +30,7 @@ use std::process::ExitCode;
 use deploy::aws::RequestLog;
 use deploy::aws::iam::IamName;
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
-use deploy::{Change, Plan};
+use deploy::{Change, Plan, Reconcile as _};
 
 use aws_support::{plan_only, print_plan, section};
 
@@ -61,7 +61,7 @@ async fn main() -> ExitCode {
 
 fn key_spec(alias: &KeyAlias, prefix: &str, principal: String) -> KeySpec {
     KeySpec { description: format!("application key of {prefix}"), ..KeySpec::new(alias.clone()) }
-        .with_policy(KeyPolicy::Deeploy { application_principal: principal })
+        .with_policy(KeyPolicy::Application { application_principal: principal })
 }
 
 async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
@@ -74,7 +74,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     section(&format!("plan for prefix {}", args.prefix));
     let mut plan = Plan::new();
     match iam.describe_user(&user).await {
-        Ok(info) => plan.extend(kms.plan_key(&key_spec(&alias, &args.prefix, info.arn)).await?),
+        Ok(info) => plan.extend(kms.plan(&key_spec(&alias, &args.prefix, info.arn)).await?),
         Err(e) if e.is_not_found() => {
             plan.push(Change::create("iam user", user.as_str()));
             plan.push(Change::create("kms key", format!("{alias} (rotated, Deeploy key policy for user {user})")));
@@ -91,7 +91,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let principal = iam.ensure_user(&user, &BTreeMap::from([("deploy-prefix".to_owned(), args.prefix.clone())])).await?;
     done.extend(principal.plan);
     println!("  kms key {alias} for {}", principal.info.arn);
-    let key = kms.ensure_key(&key_spec(&alias, &args.prefix, principal.info.arn.clone())).await?;
+    let key = kms.ensure(&key_spec(&alias, &args.prefix, principal.info.arn.clone())).await?;
     done.extend(key.plan);
 
     section("changes made");

@@ -41,7 +41,7 @@ use deploy::aws::iam::{IamName, ManagedPolicySpec, RoleSpec};
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::aws::pod_access::{PodAccess, ServiceAccountRoleSpec, pod_identity_role};
 use deploy::aws::policy::{bucket_access_policy, equivalent, trust_pod_identity};
-use deploy::{BucketName, Change, Error, FieldChange, Plan, ResourceName};
+use deploy::{BucketName, Change, Error, FieldChange, Plan, Reconcile as _, ResourceName};
 use deploy::core::{IrsaRoleAnnotation, ServiceAccountRef};
 
 use aws_support::{exists, plan_only, print_plan, section};
@@ -158,7 +158,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     };
     done.extend(role.plan);
     println!("  kms key {} for {}", n.key, role.info.arn);
-    let key = aws.kms().ensure_key(&key_spec(&n, &role.info.arn)).await?;
+    let key = aws.kms().ensure(&key_spec(&n, &role.info.arn)).await?;
     done.extend(key.plan);
     if mode == Mode::PodIdentity {
         println!("  pod identity association {}/{}", n.cluster, n.sa);
@@ -196,7 +196,7 @@ fn irsa_role(n: &Names, provider_arn: &str, issuer: &str, policy_arn: &str) -> S
 
 fn key_spec(n: &Names, role_arn: &str) -> KeySpec {
     KeySpec { description: format!("application key of the pods of {}", n.sa), ..KeySpec::new(n.key.clone()) }
-        .with_policy(KeyPolicy::Deeploy { application_principal: role_arn.to_owned() })
+        .with_policy(KeyPolicy::Application { application_principal: role_arn.to_owned() })
 }
 
 /// What the ensure step would change; no mutating request.
@@ -245,7 +245,7 @@ async fn plan(aws: &AwsBackends, access: &PodAccess, n: &Names, mode: Mode, issu
         plan.push(Change::create("policy attachment", format!("{} to role {}", n.policy, n.role)));
     }
     match &role {
-        Some(r) => plan.extend(aws.kms().plan_key(&key_spec(n, &r.arn)).await?),
+        Some(r) => plan.extend(aws.kms().plan(&key_spec(n, &r.arn)).await?),
         // The key policy names the role, made first.
         None if exists(aws.kms().describe_key(&n.key).await)? => {
             plan.push(Change::update("kms key", n.key.as_str(), vec![FieldChange::new("policy", "-", format!("application principal role {}", n.role))]));

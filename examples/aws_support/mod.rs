@@ -57,13 +57,10 @@ pub async fn backends(log: &RequestLog) -> AwsBackends {
     AwsBackends::from_conf(&sdk_config).with_request_log(log)
 }
 
-/// The AWS partition of the configured region (`aws`, `aws-cn`, `aws-us-gov`), for ARNs.
+/// The AWS partition of the configured region (`aws`, `aws-cn`, `aws-us-gov`), for ARNs:
+/// computed once by the backends' context.
 pub fn partition(backends: &AwsBackends) -> &'static str {
-    match backends.sdk_config().region().map(|r| r.as_ref().to_owned()) {
-        Some(r) if r.starts_with("cn-") => "aws-cn",
-        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
-    }
+    backends.partition()
 }
 
 /// The heading of the section being printed, for the JSON document.

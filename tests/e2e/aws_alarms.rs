@@ -30,7 +30,7 @@ fn spec(prefix: &str) -> HealthAlarmsSpec {
     let topic = TopicSpec::new(TopicName::new(format!("{prefix}-alerts")).unwrap())
         .with_email(EmailAddress::new(format!("ops+{prefix}@example.com")).unwrap())
         .with_kms_key("alias/aws/sns");
-    HealthAlarmsSpec::deeploy(prefix, &ResourceName::new(format!("{prefix}-db")).unwrap(), Some(&format!("{prefix}-vault")), topic).unwrap()
+    HealthAlarmsSpec::database_and_backups(prefix, &ResourceName::new(format!("{prefix}-db")).unwrap(), Some(&format!("{prefix}-vault")), topic).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,8 +129,8 @@ async fn alarms_of_an_sdk_config_alone_work_without_the_database() {
     let (_proxy, conf) = moto_via_proxy!();
     let p = names().prefix().to_owned();
     let topic = TopicSpec::new(TopicName::new(format!("{p}-plain")).unwrap());
-    let spec = HealthAlarmsSpec::deeploy(&p, &ResourceName::new(format!("{p}-nodb")).unwrap(), None, topic).unwrap();
-    let alarms = Alarms::new(&conf);
+    let spec = HealthAlarmsSpec::database_and_backups(&p, &ResourceName::new(format!("{p}-nodb")).unwrap(), None, topic).unwrap();
+    let alarms = Alarms::new(&deploy_aws::AwsContext::new(&conf));
     let info = alarms.ensure(&spec).await.unwrap().info;
     assert_eq!(info.alarms.len(), 6);
     assert!(info.topic.kms_key_id.is_none() && info.topic.subscriptions.is_empty());

@@ -21,7 +21,7 @@ async fn aws_aurora_replicated_twice_changes_nothing_the_second_time() -> Result
     ensure!(second.stdout.contains("(no changes)"), "the second run planned changes\n{}", second.show());
 
     let sdk = moto.sdk_config().await;
-    let db = RdsDatabase::new(&sdk).describe_database(&ResourceName::new(format!("{p}-db"))?).await?;
+    let db = RdsDatabase::new(&deploy_aws::AwsContext::new(&sdk)).describe_database(&ResourceName::new(format!("{p}-db"))?).await?;
     ensure!(db.engine == Engine::AuroraMysql, "engine {}", db.engine);
     ensure!(db.require_tls && db.deletion_protection && db.encrypted, "not TLS-only, protected and encrypted: {db:?}");
     let writer = db.topology.writer_zone.clone().unwrap_or_default();

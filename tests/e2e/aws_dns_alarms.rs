@@ -19,7 +19,7 @@ async fn aws_dns_records_makes_one_zone_and_its_records() -> Result<()> {
     ensure!(second.stdout.contains("(no changes)"), "{}", second.show());
     refuses_bad_prefix(&moto, "aws_dns_records", &[])?;
 
-    let dns = Dns::new(&moto.sdk_config().await);
+    let dns = Dns::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     let zone_name = DnsName::new(format!("{p}.example.com"))?;
     let zone = dns.describe_zone(&zone_name, &ZoneVisibility::Public).await?;
     let zones = dns.client().list_hosted_zones_by_name().dns_name(zone_name.as_str()).send().await?;
@@ -64,13 +64,13 @@ async fn aws_health_alarms_makes_the_deeploy_alarms_and_topic() -> Result<()> {
     ensure!(first.stdout.contains("create cloudwatch alarm"), "{}", first.show());
     refuses_bad_prefix(&moto, "aws_health_alarms", &[])?;
 
-    let alarms = Alarms::new(&via.sdk_config().await);
+    let alarms = Alarms::new(&deploy_aws::AwsContext::new(&via.sdk_config().await));
     let topic = alarms.describe_topic(&TopicName::new(format!("{p}-alerts"))?).await?;
     ensure!(topic.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email), "no e-mail subscription: {topic:?}");
     // Encrypted by default, with a key CloudWatch may publish with.
     let alias = format!("alias/{p}-alerts");
     ensure!(topic.kms_key_id.as_deref() == Some(alias.as_str()), "topic key {:?}", topic.kms_key_id);
-    let key = Kms::new(&moto.sdk_config().await).describe_key(&KeyAlias::new(&alias)?).await?;
+    let key = Kms::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await)).describe_key(&KeyAlias::new(&alias)?).await?;
     ensure!(key.rotation && key.state == "Enabled", "{key:?}");
     let publisher = key.policy["Statement"].as_array().into_iter().flatten().any(|s| {
         s["Principal"]["Service"] == serde_json::json!(["cloudwatch.amazonaws.com"]) || s["Principal"]["Service"] == "cloudwatch.amazonaws.com"

@@ -35,7 +35,7 @@ async fn aws_bucket_access_makes_a_tls_only_bucket_and_a_scoped_user() -> Result
     ensure!(statements.iter().any(denies_insecure_transport), "the bucket policy does not deny non-TLS requests: {policy}");
 
     // The user's policy names the bucket, never "*", and is attached.
-    let iam = Iam::new(&sdk);
+    let iam = Iam::new(&deploy_aws::AwsContext::new(&sdk));
     let user = IamName::new(format!("{p}-app"))?;
     let info = iam.describe_policy(&IamName::new(format!("{p}-assets-access"))?).await?;
     let document = PolicyDocument::from_json(&info.document.to_string())?;
@@ -47,7 +47,7 @@ async fn aws_bucket_access_makes_a_tls_only_bucket_and_a_scoped_user() -> Result
     // The key is in Secrets Manager, is the user's only key, and was never printed.
     let keys = iam.list_access_keys(&user).await?;
     ensure!(keys.len() == 1, "expected one access key, found {keys:?}");
-    let secret = SecretsManagerStore::new(&sdk).get_secret(&SecretName::new(format!("{p}-app-access-key"))?).await?;
+    let secret = SecretsManagerStore::new(&deploy_aws::AwsContext::new(&sdk)).get_secret(&SecretName::new(format!("{p}-app-access-key"))?).await?;
     let stored: serde_json::Value = serde_json::from_str(secret.value.expose_secret())?;
     ensure!(stored["AccessKeyId"] == keys[0].as_str(), "the stored key is not the user's");
     let secret_key = stored["SecretAccessKey"].as_str().context("no SecretAccessKey")?;
@@ -65,8 +65,8 @@ async fn aws_kms_key_grants_the_application_principal() -> Result<()> {
     refuses_bad_prefix(&moto, "aws_kms_key", &[])?;
 
     let sdk = moto.sdk_config().await;
-    let user = Iam::new(&sdk).describe_user(&IamName::new(format!("{p}-app"))?).await?;
-    let key = Kms::new(&sdk).describe_key(&KeyAlias::new(format!("alias/{p}-app"))?).await?;
+    let user = Iam::new(&deploy_aws::AwsContext::new(&sdk)).describe_user(&IamName::new(format!("{p}-app"))?).await?;
+    let key = Kms::new(&deploy_aws::AwsContext::new(&sdk)).describe_key(&KeyAlias::new(format!("alias/{p}-app"))?).await?;
     ensure!(key.rotation, "rotation is off");
     let statements = key.policy["Statement"].as_array().context("no statements")?;
     let grants = statements.iter().find(|s| s.to_string().contains(&user.arn)).context("no statement for the application principal")?;
@@ -108,7 +108,7 @@ async fn assets_with_objects(moto: &MotoConfig, p: &str, n: usize) -> Result<(S3
     run(moto, "aws_bucket_access", &["--prefix", p])?.assert_ok("aws_bucket_access");
     let assets = BucketName::new(format!("{p}-assets"))?;
     let_moto_serve_tls_only_bucket(moto, assets.as_str()).await?;
-    let s3 = S3Store::new(&moto.sdk_config().await);
+    let s3 = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     for i in 0..n {
         s3.put_bytes(&assets, &key(i), body(i)).await?;
     }
@@ -123,17 +123,17 @@ async fn aws_database_ssl_makes_a_tls_only_protected_instance() -> Result<()> {
     refuses_bad_prefix(&moto, "aws_database_ssl", &[])?;
 
     let sdk = moto.sdk_config().await;
-    let db = RdsDatabase::new(&sdk).describe_database(&ResourceName::new(format!("{p}-db"))?).await?;
+    let db = RdsDatabase::new(&deploy_aws::AwsContext::new(&sdk)).describe_database(&ResourceName::new(format!("{p}-db"))?).await?;
     ensure!(db.require_tls, "TLS is not required");
     ensure!(db.allowed_extensions.iter().any(|e| e.as_str() == "unaccent"), "unaccent is not allowed: {:?}", db.allowed_extensions);
     ensure!(db.deletion_protection && db.encrypted, "not deletion-protected and encrypted: {db:?}");
-    let rds = RdsDatabase::new(&sdk);
+    let rds = RdsDatabase::new(&deploy_aws::AwsContext::new(&sdk));
     let params = rds.client().describe_db_parameters().db_parameter_group_name(format!("{p}-db-postgres15")).send().await?;
     let value = |name: &str| params.parameters().iter().find(|x| x.parameter_name() == Some(name)).and_then(|x| x.parameter_value().map(str::to_owned));
     ensure!(value("rds.force_ssl").as_deref() == Some("1"), "rds.force_ssl is {:?}", value("rds.force_ssl"));
     ensure!(value("rds.allowed_extensions").as_deref() == Some("unaccent"), "rds.allowed_extensions is {:?}", value("rds.allowed_extensions"));
 
-    let secret = SecretsManagerStore::new(&sdk).get_secret(&SecretName::new(format!("{p}-db-admin"))?).await?;
+    let secret = SecretsManagerStore::new(&deploy_aws::AwsContext::new(&sdk)).get_secret(&SecretName::new(format!("{p}-db-admin"))?).await?;
     let password = secret.value.expose_secret();
     deploy::PasswordRules::rds_master().check(password)?;
     for r in [&first, &second] {
@@ -179,7 +179,7 @@ async fn aws_disaster_recovery_brings_deleted_objects_back() -> Result<()> {
     for i in 0..6 {
         ensure!(s3.get_bytes(&assets, &key(i)).await? == body(i), "object {i} is not back as it was\n{}", restored.show());
     }
-    RdsDatabase::new(&moto.sdk_config().await).describe_database(&ResourceName::new(format!("{p}-db-restored"))?).await?;
+    RdsDatabase::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await)).describe_database(&ResourceName::new(format!("{p}-db-restored"))?).await?;
     let again = run(&moto, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", &id])?;
     ensure!(again.assert_ok("second restore").mutating() == 0, "the second restore changed something\n{}", again.show());
 
@@ -214,11 +214,11 @@ async fn aws_teardown_deletes_nothing_without_confirmation() -> Result<()> {
     run(&moto, "aws_backup_plan", &["--prefix", &p])?.assert_ok("aws_backup_plan");
     run(&moto, "aws_eks_cluster", &["--prefix", &p])?.assert_ok("aws_eks_cluster");
     let sdk = moto.sdk_config().await;
-    let rds = RdsDatabase::new(&sdk);
+    let rds = RdsDatabase::new(&deploy_aws::AwsContext::new(&sdk));
     let db = ResourceName::new(format!("{p}-db"))?;
-    let backup = deploy_aws::backup::AwsBackupVault::new(&sdk);
+    let backup = deploy_aws::backup::AwsBackupVault::new(&deploy_aws::AwsContext::new(&sdk));
     let (vault, plan_name) = (ResourceName::new(format!("{p}-vault"))?, ResourceName::new(format!("{p}-plan"))?);
-    let eks = deploy_aws::eks::EksCluster::new(&sdk, deploy_aws::eks::EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() });
+    let eks = deploy_aws::eks::EksCluster::new(&deploy_aws::AwsContext::new(&sdk), deploy_aws::eks::EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() });
     let cluster = ResourceName::new(format!("{p}-eks"))?;
 
     let plan = run(&moto, "aws_teardown", &["--prefix", &p, "--plan"])?;
@@ -262,13 +262,15 @@ async fn aws_eks_cluster_makes_a_private_and_public_cluster_and_a_kubeconfig() -
     ensure!(!bad.ok && bad.stderr.contains("min") && bad.mutating.unwrap_or(0) == 0, "min > max was accepted\n{}", bad.show());
 
     let sdk = moto.sdk_config().await;
-    let eks = deploy_aws::eks::client(&sdk, &[]);
+    let roles = deploy_aws::eks::EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() };
+    let eks = deploy_aws::eks::EksCluster::new(&deploy_aws::AwsContext::new(&sdk), roles);
+    let eks = eks.client();
     let cluster = eks.describe_cluster().name(format!("{p}-eks")).send().await?.cluster.context("no cluster")?;
     let vpc = cluster.resources_vpc_config().context("no VPC config")?;
     ensure!(vpc.endpoint_private_access() && vpc.endpoint_public_access(), "the endpoint is not private and public: {vpc:?}");
     ensure!(vpc.subnet_ids().len() == 2, "the cluster is not in the two private subnets: {:?}", vpc.subnet_ids());
     ensure!(cluster.role_arn().is_some_and(|r| r.ends_with(&format!("role/{p}-eks-cluster"))), "cluster role: {:?}", cluster.role_arn());
-    let key = Kms::new(&sdk).describe_key(&KeyAlias::new(format!("alias/{p}-eks"))?).await?;
+    let key = Kms::new(&deploy_aws::AwsContext::new(&sdk)).describe_key(&KeyAlias::new(format!("alias/{p}-eks"))?).await?;
     let encryption = cluster.encryption_config().first().context("secrets are not encrypted")?;
     ensure!(encryption.provider().and_then(|p| p.key_arn()) == Some(key.arn.as_str()), "secrets are not encrypted with alias/{p}-eks");
 
@@ -277,7 +279,7 @@ async fn aws_eks_cluster_makes_a_private_and_public_cluster_and_a_kubeconfig() -
     ensure!((scaling.min_size(), scaling.desired_size(), scaling.max_size()) == (Some(1), Some(2), Some(4)), "scaling: {scaling:?}");
     ensure!(group.disk_size() == Some(100) && group.instance_types() == ["m5.xlarge"], "node group: {group:?}");
     ensure!(group.node_role().is_some_and(|r| r.ends_with(&format!("role/{p}-eks-node"))), "node role: {:?}", group.node_role());
-    let iam = Iam::new(&sdk);
+    let iam = Iam::new(&deploy_aws::AwsContext::new(&sdk));
     let cluster_role = iam.describe_role(&IamName::new(format!("{p}-eks-cluster"))?).await?;
     ensure!(cluster_role.trust.to_string().contains("eks.amazonaws.com"), "the cluster role does not trust EKS: {}", cluster_role.trust);
     ensure!(cluster_role.managed_policies.iter().any(|a| a.ends_with("/AmazonEKSClusterPolicy")), "{:?}", cluster_role.managed_policies);
@@ -312,11 +314,12 @@ async fn aws_backup_plan_selects_the_database_and_bucket_for_continuous_backup()
     ensure!(!bad.ok && bad.stderr.contains("retention-days") && bad.mutating.unwrap_or(0) == 0, "36 days were accepted\n{}", bad.show());
 
     let sdk = moto.sdk_config().await;
-    let key = Kms::new(&sdk).describe_key(&KeyAlias::new(format!("alias/{p}-backup"))?).await?;
-    let vault = deploy_aws::backup::AwsBackupVault::new(&sdk).describe_vault(&ResourceName::new(format!("{p}-vault"))?).await?;
+    let key = Kms::new(&deploy_aws::AwsContext::new(&sdk)).describe_key(&KeyAlias::new(format!("alias/{p}-backup"))?).await?;
+    let vault = deploy_aws::backup::AwsBackupVault::new(&deploy_aws::AwsContext::new(&sdk)).describe_vault(&ResourceName::new(format!("{p}-vault"))?).await?;
     ensure!(vault.encryption_key.as_deref() == Some(key.arn.as_str()), "the vault is not encrypted with alias/{p}-backup: {vault:?}");
 
-    let backup = deploy_aws::backup::client(&sdk, &[]);
+    let backup = deploy_aws::backup::AwsBackupVault::new(&deploy_aws::AwsContext::new(&sdk));
+    let backup = backup.client();
     let plans = backup.list_backup_plans().send().await?;
     let id = plans
         .backup_plans_list()
@@ -339,7 +342,7 @@ async fn aws_backup_plan_selects_the_database_and_bucket_for_continuous_backup()
     let wanted = [format!("arn:aws:rds:{MOTO_REGION}:{account}:db:{p}-db"), format!("arn:aws:s3:::{p}-assets")];
     ensure!(selection.resources() == wanted, "the selection is {:?}", selection.resources());
     ensure!(selection.iam_role_arn().ends_with(&format!("role/{p}-backup")), "selection role {}", selection.iam_role_arn());
-    let role = Iam::new(&sdk).describe_role(&IamName::new(format!("{p}-backup"))?).await?;
+    let role = Iam::new(&deploy_aws::AwsContext::new(&sdk)).describe_role(&IamName::new(format!("{p}-backup"))?).await?;
     ensure!(role.trust.to_string().contains("backup.amazonaws.com"), "the role does not trust AWS Backup: {}", role.trust);
     ensure!(role.managed_policies.len() == deploy_aws::backup::ROLE_POLICIES.len(), "{:?}", role.managed_policies);
     Ok(())

@@ -43,11 +43,11 @@ async fn aws_pod_role_binds_one_service_account_to_a_role() -> Result<()> {
 
     // The trust policy, read back through the SDK.
     let sdk = moto.sdk_config().await;
-    let access = PodAccess::new(&sdk);
+    let access = PodAccess::new(&deploy_aws::AwsContext::new(&sdk));
     let issuer = access.cluster_issuer(&ResourceName::new(format!("{p}-eks"))?).await?;
     let provider = access.find_oidc_provider(&issuer).await?.context("no OIDC provider for the cluster's issuer")?;
     ensure!(provider.client_ids == ["sts.amazonaws.com"], "{provider:?}");
-    let iam = Iam::new(&sdk);
+    let iam = Iam::new(&deploy_aws::AwsContext::new(&sdk));
     let role = iam.describe_role(&IamName::new(format!("{p}-pod-app"))?).await?;
     let statements = role.trust["Statement"].as_array().cloned().unwrap_or_else(|| vec![role.trust["Statement"].clone()]);
     ensure!(statements.len() == 1, "{}", role.trust);
@@ -63,7 +63,7 @@ async fn aws_pod_role_binds_one_service_account_to_a_role() -> Result<()> {
     ensure!(role.managed_policies.contains(&policy.arn), "the bucket policy is not attached: {:?}", role.managed_policies);
     ensure!(policy.document.to_string().contains(&format!("arn:aws:s3:::{p}-assets/*")), "{}", policy.document);
     // The key policy names the role as the application principal.
-    let key = Kms::new(&sdk).describe_key(&KeyAlias::new(format!("alias/{p}-pod"))?).await?;
+    let key = Kms::new(&deploy_aws::AwsContext::new(&sdk)).describe_key(&KeyAlias::new(format!("alias/{p}-pod"))?).await?;
     ensure!(key.policy.to_string().contains(&role.arn), "the key policy does not name the role: {}", key.policy);
 
     // A bad service account: refused before any request, the field named.
@@ -82,7 +82,7 @@ async fn aws_pod_role_binds_one_service_account_to_a_role() -> Result<()> {
     let args = ["--prefix", p.as_str(), "--namespace", ns, "--mode", "pod-identity"];
     let (first, _) = twice(&gaps, "aws_pod_role", &args)?;
     ensure!(first.stdout.contains("pod identity association"), "{}", first.show());
-    let through = PodAccess::new(&gaps.sdk_config().await);
+    let through = PodAccess::new(&deploy_aws::AwsContext::new(&gaps.sdk_config().await));
     let sa = ServiceAccountRef::new(ns, format!("{p}-app"))?;
     let association = through
         .find_pod_identity_association(&ResourceName::new(format!("{p}-eks"))?, &sa)

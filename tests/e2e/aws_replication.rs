@@ -34,7 +34,7 @@ async fn aws_bucket_replication_replicates_the_assets_to_another_region() -> Res
 
     // The rule replicates to the replica through the role.
     let sdk = moto.sdk_config().await;
-    let iam = Iam::new(&sdk);
+    let iam = Iam::new(&deploy_aws::AwsContext::new(&sdk));
     let role = iam.describe_role(&IamName::new(format!("{p}-replication"))?).await?;
     let config = s3.get_bucket_replication().bucket(&source).send().await?;
     let config = config.replication_configuration().context("no replication configuration")?;

@@ -282,7 +282,7 @@ async fn aws_bucket_access_json_never_holds_the_access_key() -> Result<()> {
     ensure!(r.code == Some(0), "{}", r.show());
     let (rotated, r2) = aws_json(&moto, "aws_bucket_access", &["--prefix", &p, "--rotate-key"])?;
     ensure!(r2.code == Some(0), "{}", r2.show());
-    let secrets = SecretsManagerStore::new(&moto.sdk_config().await);
+    let secrets = SecretsManagerStore::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     let stored = secrets.get_secret(&SecretName::new(format!("{p}-app-access-key"))?).await?;
     let stored: Value = serde_json::from_str(stored.value.expose_secret())?;
     let secret_key = stored["SecretAccessKey"].as_str().context("no secret key stored")?;
@@ -304,7 +304,7 @@ async fn plain_bucket(store: &S3Store, name: &str, versioned: bool) -> Result<de
 async fn aws_disaster_recovery_backup_and_restore_as_json_with_plan_exit_codes() -> Result<()> {
     let Some(moto) = support::moto_peer() else { return Ok(()) };
     let p = prefix();
-    let s3 = S3Store::new(&moto.sdk_config().await);
+    let s3 = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     let bucket = plain_bucket(&s3, &format!("{p}-assets"), true).await?;
     plain_bucket(&s3, &format!("{p}-backup"), false).await?;
     let key = |i: usize| ObjectKey::new(format!("data/{i}.json")).expect("a key");

@@ -86,7 +86,7 @@ async fn s3_bucket_snapshotted_into_blob_and_restored_into_fresh_s3_bucket() -> 
         return Ok(());
     };
     let suffix = support::unique_suffix();
-    let s3 = S3Store::new(&moto.sdk_config().await).with_options(S3Options {
+    let s3 = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await)).with_options(S3Options {
         part_size: MIN_PART_SIZE,
         ..S3Options::default()
     })?;
@@ -270,7 +270,7 @@ async fn awkward_keys_merge_exactly_from_s3_to_blob_and_back() -> Result<()> {
         return Ok(());
     };
     let suffix = support::unique_suffix();
-    let s3 = S3Store::new(&moto.sdk_config().await);
+    let s3 = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     let blob = BlobStore::builder().endpoint(&azurite.blob_endpoint).sas(&azurite.account_sas()).build()?;
     let name = |what: &str| BucketName::new(format!("xa-{what}-{suffix}"));
     let (s3_source, s3_backup, blob_source, blob_backup) = (name("s3src")?, name("s3bak")?, name("blobsrc")?, name("blobbak")?);

@@ -27,7 +27,7 @@ async fn store_via(endpoint: &str) -> S3Store {
         .with_initial_backoff(std::time::Duration::from_millis(20))
         .with_max_backoff(std::time::Duration::from_millis(500));
     let conf = via.sdk_config().await.into_builder().retry_config(retry).build();
-    S3Store::new(&conf)
+    S3Store::new(&deploy_aws::AwsContext::new(&conf))
         .with_options(S3Options { copy_threshold: MIB, copy_part_size: 5 * MIB, ..S3Options::default() })
         .expect("valid options")
 }

@@ -142,13 +142,13 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
 
     // Nothing twice.
     let sdk = moto.sdk_config().await;
-    let kms = Kms::new(&sdk);
+    let kms = Kms::new(&deploy_aws::AwsContext::new(&sdk));
     for (alias, description) in [(format!("alias/{p}-app"), format!("application key of {p}")), (format!("alias/{p}-eks"), format!("Kubernetes secrets of {p}-eks"))] {
         let key = kms.describe_key(&KeyAlias::new(alias.clone())?).await?;
         let keys = keys_described(&kms, &description).await?;
         ensure!(keys == [key.key_id.clone()], "{alias}: keys {keys:?}, the alias names {}", key.key_id);
     }
-    let network = deploy::aws::network::Network::new(&sdk);
+    let network = deploy::aws::network::Network::new(&deploy::aws::AwsContext::new(&sdk));
     let vpc = network.find_vpc(&ResourceName::new(format!("{p}-vpc"))?).await.context("one VPC named P-vpc")?;
     let subnets = network.subnets(&vpc.vpc_id).await?;
     let mut per_zone: BTreeMap<String, usize> = BTreeMap::new();
@@ -157,9 +157,9 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
     }
     ensure!(subnets.len() >= 2 && per_zone.values().all(|n| *n == 1), "subnets per zone: {per_zone:?}");
     let user = IamName::new(format!("{p}-app"))?;
-    let keys = Iam::new(&sdk).list_access_keys(&user).await?;
+    let keys = Iam::new(&deploy_aws::AwsContext::new(&sdk)).list_access_keys(&user).await?;
     ensure!(keys.len() == 1, "access keys of {user}: {keys:?}");
-    let rds = RdsDatabase::new(&sdk);
+    let rds = RdsDatabase::new(&deploy_aws::AwsContext::new(&sdk));
     let snapshots = rds.list_snapshots(&ResourceName::new(format!("{p}-db"))?).await?;
     ensure!(snapshots.len() == 1, "database snapshots: {snapshots:?}");
     let manifests = s3.list_objects_v2().bucket(format!("{p}-backup")).prefix("manifests/").send().await?;

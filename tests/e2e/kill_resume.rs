@@ -125,7 +125,7 @@ async fn a_killed_backup_with_its_database_resumes_and_a_complete_one_changes_no
         s3.put_object().bucket(format!("{p}-assets")).key(format!("data/{i:04}.json")).body(format!("object {i}").into_bytes().into()).send().await?;
     }
     run(&moto, "aws_database_ssl", &["--prefix", &p])?.assert_ok("aws_database_ssl");
-    let rds = RdsDatabase::new(&moto.sdk_config().await);
+    let rds = RdsDatabase::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     let db = ResourceName::new(format!("{p}-db"))?;
     let snapshots = || async { anyhow::Ok(rds.list_snapshots(&db).await?) };
 

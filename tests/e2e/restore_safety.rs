@@ -34,7 +34,7 @@ async fn plain_bucket(store: &S3Store, name: &BucketName, versioned: bool) -> Re
 async fn a_restore_into_a_versioned_bucket_brings_the_snapshot_back_and_loses_nothing() -> Result<()> {
     let Some(moto) = moto_peer() else { return Ok(()) };
     let conditions = S3Conditions::start(&moto.endpoint, None).await?;
-    let store = S3Store::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await);
+    let store = S3Store::new(&deploy_aws::AwsContext::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await));
     let raw = moto.s3_client().await;
     let s = unique_suffix();
     let (src, backup) = (BucketName::new(format!("rs-src-{s}"))?, BucketName::new(format!("rs-bak-{s}"))?);
@@ -80,7 +80,7 @@ async fn a_restore_into_a_versioned_bucket_brings_the_snapshot_back_and_loses_no
 async fn a_damaged_snapshot_object_is_refused_and_the_live_object_stays() -> Result<()> {
     let Some(moto) = moto_peer() else { return Ok(()) };
     let conditions = S3Conditions::start(&moto.endpoint, None).await?;
-    let store = S3Store::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await);
+    let store = S3Store::new(&deploy_aws::AwsContext::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await));
     let s = unique_suffix();
     let (src, backup) = (BucketName::new(format!("dm-src-{s}"))?, BucketName::new(format!("dm-bak-{s}"))?);
     plain_bucket(&store, &src, true).await?;

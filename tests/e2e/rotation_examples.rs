@@ -22,7 +22,7 @@ async fn the_examples_rotate_the_access_key_and_the_admin_password() -> Result<(
     let Some(moto) = support::moto_peer() else { return Ok(()) };
     let p = prefix();
     let sdk = moto.sdk_config().await;
-    let (iam, secrets) = (Iam::new(&sdk), SecretsManagerStore::new(&sdk));
+    let (iam, secrets) = (Iam::new(&deploy_aws::AwsContext::new(&sdk)), SecretsManagerStore::new(&deploy_aws::AwsContext::new(&sdk)));
 
     run(&moto, "aws_bucket_access", &["--prefix", &p])?.assert_ok("aws_bucket_access");
     let user = IamName::new(format!("{p}-app"))?;

@@ -64,7 +64,7 @@ async fn secrets_show_only_where_they_must() -> Result<()> {
     ensure!(traced > 100, "DEPLOY_LOG=trace produced only {traced} TRACE lines: the search would prove nothing");
 
     let sdk = moto.sdk_config().await;
-    let secrets = SecretsManagerStore::new(&sdk);
+    let secrets = SecretsManagerStore::new(&deploy_aws::AwsContext::new(&sdk));
     let password = secrets.get_secret(&SecretName::new(format!("{p}-db-admin"))?).await?.value.expose_secret().to_owned();
     let key: serde_json::Value =
         serde_json::from_str(secrets.get_secret(&SecretName::new(format!("{p}-app-access-key"))?).await?.value.expose_secret())?;

@@ -44,7 +44,7 @@ async fn buckets(moto: &MotoConfig, p: &str) -> Result<(S3Store, BucketName, Buc
             .build();
         client.create_bucket().bucket(b.as_str()).create_bucket_configuration(here).send().await?;
     }
-    let s3 = S3Store::new(&moto.sdk_config().await);
+    let s3 = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     for i in 0..OBJECTS {
         // Keys spread over the key space, some awkward: the planner's boundaries fall between them.
         let key = ObjectKey::new(format!("{}/item {i:03} +%#.json", ["alpha", "beta", "gamma/deep/path", "zeta"][i % 4]))?;

@@ -119,12 +119,12 @@ async fn a_writer_during_a_server_side_snapshot_never_gets_a_torn_object_recorde
     let s = unique_suffix();
     let (src, backup) = (BucketName::new(format!("ws-src-{s}"))?, BucketName::new(format!("ws-bak-{s}"))?);
     let options = S3Options { copy_threshold: MIB as u64, copy_part_size: 5 * MIB as u64, copy_concurrency: 1, ..S3Options::default() };
-    let direct = S3Store::new(&moto.sdk_config().await).with_options(options.clone())?;
+    let direct = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await)).with_options(options.clone())?;
     fill(&direct, &src, 60).await?;
     direct.ensure_bucket(&BucketSpec { require_tls: false, ..BucketSpec::new(backup.clone()) }).await?;
     let touched = Arc::new(Mutex::new(BTreeSet::new()));
     let conditions = S3Conditions::start(&moto.endpoint, Some(writer(moto.s3_client().await, src.to_string(), touched.clone(), copy_hits))).await?;
-    let store = S3Store::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await).with_options(options)?;
+    let store = S3Store::new(&deploy_aws::AwsContext::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await)).with_options(options)?;
     let layout = SnapshotLayout::new("snaps")?;
     let snapshot = SnapshotOptions { id: Some(SnapshotId::now()), concurrency: 8, ..SnapshotOptions::new(layout.clone()) };
     let e = snapshot_bucket(Location::new(&store, &src), Location::new(&store, &backup), &snapshot).await.unwrap_err();
@@ -155,13 +155,13 @@ async fn a_writer_during_a_streamed_snapshot_from_s3_into_blob_never_gets_a_mism
     let s = unique_suffix();
     let src = BucketName::new(format!("wx-src-{s}"))?;
     let backup = BucketName::new(format!("wx-bak-{s}"))?;
-    let direct = S3Store::new(&moto.sdk_config().await);
+    let direct = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     fill(&direct, &src, 40).await?;
     let blob = BlobStore::builder().endpoint(&azurite.blob_endpoint).sas(&azurite.account_sas()).build()?;
     blob.ensure_bucket(&BucketSpec::new(backup.clone())).await?;
     let touched = Arc::new(Mutex::new(BTreeSet::new()));
     let conditions = S3Conditions::start(&moto.endpoint, Some(writer(moto.s3_client().await, src.to_string(), touched.clone(), get_hits))).await?;
-    let store = S3Store::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await);
+    let store = S3Store::new(&deploy_aws::AwsContext::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await));
     let layout = SnapshotLayout::new("snaps")?;
     let snapshot = SnapshotOptions { id: Some(SnapshotId::now()), concurrency: 6, ..SnapshotOptions::new(layout.clone()) };
     let e = snapshot_bucket(Location::new(&store, &src), Location::new(&blob, &backup), &snapshot).await.unwrap_err();
@@ -189,7 +189,7 @@ async fn a_peer_that_never_answers_ends_the_snapshot_in_bounded_time_and_a_resum
     let Some(moto) = moto_peer() else { return Ok(()) };
     let s = unique_suffix();
     let (src, backup) = (BucketName::new(format!("bh-src-{s}"))?, BucketName::new(format!("bh-bak-{s}"))?);
-    let direct = S3Store::new(&moto.sdk_config().await);
+    let direct = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     direct.ensure_bucket(&BucketSpec { require_tls: false, ..BucketSpec::new(src.clone()) }).await?;
     direct.ensure_bucket(&BucketSpec { require_tls: false, ..BucketSpec::new(backup.clone()) }).await?;
     for i in 0..12 {
@@ -223,7 +223,7 @@ async fn a_peer_that_never_answers_ends_the_snapshot_in_bounded_time_and_a_resum
 async fn a_put_dropped_while_its_upload_is_being_created_leaves_no_upload() -> Result<()> {
     let Some(moto) = moto_peer() else { return Ok(()) };
     let bucket = BucketName::new(format!("cu-{}", unique_suffix()))?;
-    let direct = S3Store::new(&moto.sdk_config().await);
+    let direct = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
     direct.ensure_bucket(&BucketSpec { require_tls: false, ..BucketSpec::new(bucket.clone()) }).await?;
     // moto creates the upload; its answer is late, and the caller gives up meanwhile.
     let created = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -240,7 +240,7 @@ async fn a_put_dropped_while_its_upload_is_being_created_leaves_no_upload() -> R
         .boxed()
     });
     let conditions = S3Conditions::start_with(&moto.endpoint, None, Some(after)).await?;
-    let store = S3Store::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await)
+    let store = S3Store::new(&deploy_aws::AwsContext::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await))
         .with_options(S3Options { part_size: 5 * MIB as u64, ..S3Options::default() })?;
     let body = futures::stream::iter([Ok(Bytes::from(vec![1u8; 5 * MIB])), Ok(Bytes::from(vec![2u8; 5 * MIB]))]).boxed();
     let (k, options) = (key("late/upload"), deploy::object_store::PutOptions::default());

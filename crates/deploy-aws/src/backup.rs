@@ -1,4 +1,4 @@
-//! [`AwsBackupVault`]: the [`BackupVault`] on AWS Backup, as the SIMPHERA
+//! [`AwsBackupVault`]: the [`BackupVault`] on AWS Backup, as a
 //! reference architecture uses it: a vault (encrypted with the spec's KMS key,
 //! else AWS Backup's), a plan of rules (cron schedule, retention, continuous
 //! backup for point-in-time restore) and a selection of the resources to back
@@ -23,14 +23,14 @@ use aws_sdk_backup::Client;
 use aws_sdk_backup::types::{
     BackupJobState, BackupPlanInput, BackupRuleInput, BackupSelection, Lifecycle, RecoveryPointStatus as AwsPointStatus, RestoreJobStatus,
 };
-use aws_types::SdkConfig;
 use deploy_core::backup::{
     BackupPlanSpec, BackupSpec, BackupVault, RecoveryPoint, RecoveryPointStatus, RestoreOptions, RestoreResult, VaultInfo,
 };
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
-use deploy_core::{Confirm, Error, ResourceName, Result};
+use deploy_core::{Confirm, Error, Mode, ResourceName, Result};
 
+use crate::context::AwsContext;
 use crate::convert::timestamp;
 use crate::error::{Op, SdkResultExt, build_error, error_code, missing};
 
@@ -43,11 +43,8 @@ const fn op(operation: &'static str) -> Op {
 /// The name of the selection `ensure_backup` manages in each plan.
 pub const SELECTION_NAME: &str = "deploy-resources";
 
-service_client!(aws_sdk_backup, "n AWS Backup");
-
 /// The AWS-managed policies of the role AWS Backup assumes: backups and
-/// restores of RDS (under `service-role/`) and of S3, as SIMPHERA's runbook
-/// attaches them.
+/// restores of RDS (under `service-role/`) and of S3.
 pub const ROLE_POLICIES: &[&str] = &[
     "service-role/AWSBackupServiceRolePolicyForBackup",
     "service-role/AWSBackupServiceRolePolicyForRestores",
@@ -62,7 +59,7 @@ pub const ROLE_POLICIES: &[&str] = &[
 /// # Errors
 /// As [`crate::iam::Iam::ensure_role`].
 #[cfg(feature = "iam")]
-pub async fn ensure_role(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<crate::Ensured<crate::iam::RoleInfo>> {
+pub async fn ensure_role(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<deploy_core::Ensured<crate::iam::RoleInfo>> {
     iam.ensure_role(&role_spec(prefix, partition)?).await
 }
 
@@ -161,15 +158,9 @@ pub struct AwsBackupVault {
 }
 
 impl AwsBackupVault {
-    /// AWS Backup over the caller's configuration, waiting up to 60 minutes.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        AwsBackupVault::from_client(client(sdk_config, &[]))
-    }
-
-    /// AWS Backup over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        let partition = crate::convert::partition(client.config().region().map(|r| r.as_ref()));
-        AwsBackupVault { client, partition, waiter: crate::backends::default_waiter() }
+    /// AWS Backup built from `ctx`, waiting with its waiter.
+    pub fn new(ctx: &AwsContext) -> Self {
+        AwsBackupVault { client: ctx.client(), partition: ctx.partition(), waiter: ctx.waiter() }
     }
 
     /// Wait for jobs with `waiter`.
@@ -289,8 +280,11 @@ impl AwsBackupVault {
         Ok(None)
     }
 
-    /// Compare (and with `apply`, bring to the spec) the vault, the plan and its selection.
-    async fn reconcile(&self, spec: &BackupSpec, apply: bool) -> Result<Plan> {
+    /// Compare (and in [`Mode::Apply`], bring to the spec) the vault, the
+    /// plan and its selection: one path, the calls made only when applying.
+    async fn reconcile_spec(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
+        validate_spec(spec)?;
+        let apply = mode.is_apply();
         let mut plan = Plan::new();
         let vault_name = spec.vault.name.as_str();
         let vault = match self.vault(vault_name).await? {
@@ -483,17 +477,8 @@ impl BackupVault for AwsBackupVault {
         SERVICE
     }
 
-    async fn reconcile_backup(&self, spec: &BackupSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                validate_spec(spec)?;
-                self.reconcile(spec, false).await
-            }
-            deploy_core::Mode::Apply => {
-                validate_spec(spec)?;
-                self.reconcile(spec, true).await
-            }
-        }
+    async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
+        self.reconcile_spec(spec, mode).await
     }
 
     async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo> {

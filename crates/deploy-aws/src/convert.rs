@@ -41,15 +41,6 @@ pub(crate) fn decode_percent(value: &str) -> Option<String> {
     percent_decode_str(value).decode_utf8().ok().map(std::borrow::Cow::into_owned)
 }
 
-/// The AWS partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-pub(crate) fn partition(region: Option<&str>) -> &'static str {
-    match region {
-        Some(r) if r.starts_with("cn-") => "aws-cn",
-        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,13 +66,5 @@ mod tests {
     fn times_round_trip() {
         let t: Timestamp = "2024-05-06T07:08:09.123456789Z".parse().unwrap();
         assert_eq!(timestamp(&datetime(t)), Some(t));
-    }
-
-    #[test]
-    fn partitions() {
-        assert_eq!(partition(Some("eu-central-1")), "aws");
-        assert_eq!(partition(Some("cn-north-1")), "aws-cn");
-        assert_eq!(partition(Some("us-gov-west-1")), "aws-us-gov");
-        assert_eq!(partition(None), "aws");
     }
 }

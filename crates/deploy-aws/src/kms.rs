@@ -1,37 +1,38 @@
 //! KMS: a symmetric encryption key found by its alias, with automatic
-//! rotation and a key policy — the Deeploy seed's key, whose application
+//! rotation and a key policy — an application's key, whose application
 //! principal may use it while the account root administers it.
 //!
-//! [`Kms::ensure_key`] is idempotent: it creates the key and its alias when
+//! [`Kms`] reconciles a [`KeySpec`] ([`Reconcile`]: `plan` / `ensure`), idempotently: it creates the key and its alias when
 //! the alias is missing, then brings rotation, the key policy (compared
 //! semantically, so AWS's reformatting is no change), the description, the
 //! enabled state and the tags to the spec, writing only what differs.
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::kms::{KeyAlias, KeyPolicy, KeySpec, Kms};
+//! use deploy_core::Reconcile;
 //!
-//! let spec = KeySpec::new(KeyAlias::new("alias/deeploy")?)
-//!     .with_policy(KeyPolicy::Deeploy { application_principal: "arn:aws:iam::123456789012:user/deeploy".into() });
-//! let key = Kms::new(sdk_config).ensure_key(&spec).await?;
+//! let spec = KeySpec::new(KeyAlias::new("alias/app")?)
+//!     .with_policy(KeyPolicy::Application { application_principal: "arn:aws:iam::123456789012:user/app".into() });
+//! let key = Kms::new(ctx).ensure(&spec).await?;
 //! println!("{} {}\n{}", key.info.arn, key.info.key_id, key.plan);
 //! # Ok(())
 //! # }
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec as AwsKeySpec, KeyState, KeyUsageType, Tag};
-use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 use serde_json::Value;
 
-use crate::Ensured;
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
-use crate::policy::{PolicyDocument, deeploy_key_policy, equivalent, parse_policy, service_key_policy};
+use deploy_core::validate::{Check, fault};
+use crate::policy::{PolicyDocument, application_key_policy, equivalent, parse_policy, service_key_policy};
 
 const SERVICE: &str = "aws-kms";
 
@@ -39,56 +40,28 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
-service_client!(aws_sdk_kms, " KMS");
-
-/// A key alias: `alias/` and 1 to 250 letters, digits, `/`, `_` and `-`; not
-/// `alias/aws/` (reserved for AWS managed keys).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyAlias(String);
-
-impl KeyAlias {
-    /// The field name used in errors.
-    pub const FIELD: &'static str = "alias";
-
-    /// Validate `alias`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `alias` naming the rule.
-    pub fn new(alias: impl Into<String>) -> Result<Self> {
-        let alias = alias.into();
-        let rule = "KMS aliases: `alias/` then 1-250 letters, digits, `/`, `_` and `-`; not starting with `alias/aws/`";
-        let Some(name) = alias.strip_prefix("alias/") else {
-            return Err(Error::invalid(Self::FIELD, "does not start with `alias/`", rule));
-        };
-        if name.is_empty() || alias.len() > 256 {
-            return Err(Error::invalid(Self::FIELD, format!("has a name of {} characters", name.len()), rule));
-        }
-        if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))) {
-            return Err(Error::invalid(Self::FIELD, format!("contains {c:?}"), rule));
-        }
-        if alias.starts_with("alias/aws/") {
-            return Err(Error::invalid(Self::FIELD, "starts with the reserved `alias/aws/`", rule));
-        }
-        Ok(KeyAlias(alias))
+fn check_key_alias(alias: &str) -> Check {
+    let rule = "KMS aliases: `alias/` then 1-250 letters, digits, `/`, `_` and `-`; not starting with `alias/aws/`";
+    let Some(name) = alias.strip_prefix("alias/") else {
+        return fault("does not start with `alias/`", rule);
+    };
+    if name.is_empty() || alias.len() > 256 {
+        return fault(format!("has a name of {} characters", name.len()), rule);
     }
-
-    /// The alias.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))) {
+        return fault(format!("contains {c:?}"), rule);
     }
+    if alias.starts_with("alias/aws/") {
+        return fault("starts with the reserved `alias/aws/`", rule);
+    }
+    Ok(())
 }
 
-impl fmt::Display for KeyAlias {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for KeyAlias {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
+deploy_core::validated_string!(
+    /// A key alias: `alias/` and 1 to 250 letters, digits, `/`, `_` and `-`; not
+    /// `alias/aws/` (reserved for AWS managed keys).
+    KeyAlias, "alias", check_key_alias
+);
 
 /// The key policy a key should have.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,9 +69,9 @@ pub enum KeyPolicy {
     /// Leave the key's policy as it is (a new key gets KMS's default policy:
     /// the account root may do everything).
     Unmanaged,
-    /// The Deeploy seed's policy ([`deeploy_key_policy`]) for this principal
+    /// The application's policy ([`application_key_policy`]) for this principal
     /// (the ARN of the application's IAM user or role), in the key's account.
-    Deeploy {
+    Application {
         /// The ARN of the application's IAM user or role.
         application_principal: String,
     },
@@ -118,7 +91,7 @@ impl KeyPolicy {
     fn render(&self, partition: &str, account_id: &str) -> Option<PolicyDocument> {
         match self {
             KeyPolicy::Unmanaged => None,
-            KeyPolicy::Deeploy { application_principal } => Some(deeploy_key_policy(partition, account_id, application_principal)),
+            KeyPolicy::Application { application_principal } => Some(application_key_policy(partition, account_id, application_principal)),
             KeyPolicy::ServiceUse { services } => Some(service_key_policy(partition, account_id, services)),
             KeyPolicy::Document(doc) => Some(doc.clone()),
         }
@@ -153,13 +126,13 @@ impl KeySpec {
         self
     }
 
-    /// Check what no type carries: the principal of a Deeploy policy is an IAM
+    /// Check what no type carries: the principal of an application policy is an IAM
     /// ARN, the description and tags fit KMS's limits.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the field.
     pub fn validate(&self) -> Result<()> {
-        if let KeyPolicy::Deeploy { application_principal } = &self.policy {
+        if let KeyPolicy::Application { application_principal } = &self.policy {
             let parts: Vec<&str> = application_principal.splitn(6, ':').collect();
             let ok = parts.len() == 6
                 && parts[0] == "arn"
@@ -237,15 +210,9 @@ pub struct Kms {
 }
 
 impl Kms {
-    /// KMS over the caller's configuration.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        Kms::from_client(client(sdk_config, &[]))
-    }
-
-    /// KMS over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        let partition = crate::convert::partition(client.config().region().map(|r| r.as_ref()));
-        Kms { client, partition }
+    /// KMS built from `ctx`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        Kms { client: ctx.client(), partition: ctx.partition() }
     }
 
     /// The SDK client.
@@ -358,42 +325,6 @@ impl Kms {
         Ok(fields)
     }
 
-    /// The changes [`Kms::ensure_key`] would make; mutates nothing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; [`Error::Conflict`] when the
-    /// alias names a key scheduled for deletion; provider errors.
-    pub async fn plan_key(&self, spec: &KeySpec) -> Result<Plan> {
-        spec.validate()?;
-        match self.describe_key(&spec.alias).await {
-            Ok(key) => Ok(plan_of(spec, self.diff(&key, spec)?)),
-            Err(e) if e.is_not_found() => Ok(Plan::from_iter([Change::create("kms key", spec.alias.as_str())])),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Create the key and its alias if missing, and bring rotation, policy,
-    /// description, state and tags to `spec`. A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// As [`Kms::plan_key`].
-    pub async fn ensure_key(&self, spec: &KeySpec) -> Result<Ensured<KeyInfo>> {
-        spec.validate()?;
-        let (key, created) = match self.describe_key(&spec.alias).await {
-            Ok(key) => (key, false),
-            Err(e) if e.is_not_found() => {
-                self.create_key(spec).await?;
-                (self.describe_key(&spec.alias).await?, true)
-            }
-            Err(e) => return Err(e),
-        };
-        let fields = self.diff(&key, spec)?;
-        self.apply(&key, spec, &fields).await?;
-        let plan = if created { Plan::from_iter([Change::create("kms key", spec.alias.as_str())]) } else { plan_of(spec, fields.clone()) };
-        let info = if fields.is_empty() { key } else { self.describe_key(&spec.alias).await? };
-        Ok(Ensured { info, plan })
-    }
-
     /// `CreateKey` then `CreateAlias` at once, so that a retry after a later
     /// failure finds the key by its alias instead of creating another.
     ///
@@ -496,7 +427,7 @@ impl Kms {
 
     /// Schedule the deletion of the key named by `alias` after `pending_days`
     /// (7 to 30; `CancelKeyDeletion` stops it meanwhile) and delete the alias,
-    /// so that a later [`Kms::ensure_key`] makes a new key. Everything encrypted
+    /// so that a later [`Reconcile::ensure`] makes a new key. Everything encrypted
     /// with the key becomes unreadable once it is deleted: `confirm` must name the alias.
     ///
     /// # Errors
@@ -530,6 +461,50 @@ fn plan_of(spec: &KeySpec, fields: Vec<FieldChange>) -> Plan {
     if fields.is_empty() { Plan::new() } else { Plan::from_iter([Change::update("kms key", spec.alias.as_str(), fields)]) }
 }
 
+/// The key of `spec`: found by its alias; in [`Mode::Apply`] created with its
+/// alias when missing, and its rotation, policy, description, state and tags
+/// brought to the spec (a second call makes no mutating request). Callers use
+/// the provided [`Reconcile::plan`] / [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] before any request; [`Error::Conflict`] when the
+/// alias names a key scheduled for deletion; provider errors.
+#[async_trait::async_trait]
+impl Reconcile<KeySpec> for Kms {
+    type Info = KeyInfo;
+
+    async fn reconcile(&self, spec: &KeySpec, mode: Mode) -> Result<Reconciled<KeyInfo>> {
+        spec.validate()?;
+        let current = match self.describe_key(&spec.alias).await {
+            Ok(key) => {
+                let fields = self.diff(&key, spec)?;
+                Some((key, fields))
+            }
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        let plan = match &current {
+            Some((_, fields)) => plan_of(spec, fields.clone()),
+            None => Plan::from_iter([Change::create("kms key", spec.alias.as_str())]),
+        };
+        if !mode.is_apply() {
+            return Ok(Reconciled { plan, info: current.map(|(key, _)| key) });
+        }
+        let (key, fields) = match current {
+            Some(current) => current,
+            None => {
+                self.create_key(spec).await?;
+                let key = self.describe_key(&spec.alias).await?;
+                let fields = self.diff(&key, spec)?;
+                (key, fields)
+            }
+        };
+        self.apply(&key, spec, &fields).await?;
+        let info = if fields.is_empty() { key } else { self.describe_key(&spec.alias).await? };
+        Ok(Reconciled { plan, info: Some(info) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,9 +520,9 @@ mod tests {
     }
 
     #[test]
-    fn a_deeploy_policy_needs_an_iam_principal() {
+    fn an_application_policy_needs_an_iam_principal() {
         let spec =
-            |p: &str| KeySpec::new(KeyAlias::new("alias/k").unwrap()).with_policy(KeyPolicy::Deeploy { application_principal: p.into() });
+            |p: &str| KeySpec::new(KeyAlias::new("alias/k").unwrap()).with_policy(KeyPolicy::Application { application_principal: p.into() });
         assert!(spec("arn:aws:iam::123456789012:user/deeploy").validate().is_ok());
         assert!(spec("arn:aws:iam::123456789012:role/deeploy").validate().is_ok());
         for bad in ["deeploy", "arn:aws:iam::123:user/deeploy", "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:group/x"] {

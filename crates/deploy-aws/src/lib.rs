@@ -48,30 +48,7 @@ pub use deploy_core as core;
 
 pub use aws_types::SdkConfig;
 
-/// `pub fn client(sdk_config, interceptors)` for one service crate: its
-/// config built from the caller's `SdkConfig`, its timeouts bounded
-/// ([`bounded_timeouts`]), with `interceptors` installed (then the service's
-/// own, when given after the doc text).
-/// Every service module but S3 (which adds path-style addressing) uses it.
-#[allow(unused_macros)] // an S3-only build uses none
-macro_rules! service_client {
-    ($krate:ident, $doc:literal $(, $own:expr)*) => {
-        #[doc = concat!("A", $doc, " client for `sdk_config` with `interceptors` installed.")]
-        pub fn client(
-            sdk_config: &aws_types::SdkConfig,
-            interceptors: &[aws_smithy_runtime_api::client::interceptors::SharedInterceptor],
-        ) -> $krate::Client {
-            let mut builder = $krate::config::Builder::from(sdk_config);
-            builder.set_timeout_config(Some($crate::bounded_timeouts(sdk_config.timeout_config())));
-            for i in interceptors {
-                builder.push_interceptor(i.clone());
-            }
-            $(builder.push_interceptor(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new($own));)*
-            $krate::Client::from_conf(builder.build())
-        }
-    };
-}
-
+pub mod context;
 pub mod error;
 pub mod policy;
 pub mod record;
@@ -109,39 +86,8 @@ mod cdata;
 mod convert;
 
 pub use backends::AwsBackends;
+pub use context::{AwsContext, bounded_timeouts, timeout_config};
 
-/// What an `ensure_*` call of a typed module (`kms`, `iam`) answers: the
-/// resource as it is now, and the changes made (empty when it already matched).
-#[derive(Clone, Debug)]
-pub struct Ensured<T> {
-    /// The resource.
-    pub info: T,
-    /// The changes made.
-    pub plan: deploy_core::Plan,
-}
 pub use error::{ErrorClass, classify};
 
-/// The SDK's timeout configuration for `timeouts`: connect, read and
-/// per-attempt limits, and the per-operation limit over every retry. The
-/// SDK's stalled-stream protection (on with `behavior-version-latest`) keeps
-/// bounding streamed bodies, which outlive an operation.
-pub fn timeout_config(timeouts: &deploy_core::Timeouts) -> aws_smithy_types::timeout::TimeoutConfig {
-    aws_smithy_types::timeout::TimeoutConfig::builder()
-        .connect_timeout(timeouts.connect)
-        .read_timeout(timeouts.attempt)
-        .operation_attempt_timeout(timeouts.attempt)
-        .operation_timeout(timeouts.operation)
-        .build()
-}
-
-/// The caller's timeout configuration (from its `SdkConfig`) with every limit
-/// it leaves unset taken from [`deploy_core::Timeouts::default`]: no client
-/// of this crate waits forever on a server that does not answer.
-pub fn bounded_timeouts(caller: Option<&aws_smithy_types::timeout::TimeoutConfig>) -> aws_smithy_types::timeout::TimeoutConfig {
-    let defaults = timeout_config(&deploy_core::Timeouts::default());
-    match caller {
-        None => defaults,
-        Some(caller) => caller.to_builder().take_unset_from(defaults.to_builder()).build(),
-    }
-}
 pub use record::RequestLog;

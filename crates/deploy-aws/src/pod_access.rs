@@ -16,14 +16,14 @@
 //!   OIDC provider and no annotation.
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::iam::IamName;
 //! use deploy_aws::pod_access::{PodAccess, ServiceAccountRoleSpec};
 //! use deploy_core::{IrsaRoleAnnotation, ResourceName, ServiceAccountRef};
 //!
-//! let access = PodAccess::new(sdk_config);
+//! let access = PodAccess::new(ctx);
 //! let provider = access.ensure_oidc_provider(&ResourceName::new("prod-eks")?).await?.info;
-//! let sa = ServiceAccountRef::new("deeploy", "deeploy-app")?;
+//! let sa = ServiceAccountRef::new("app", "app-sa")?;
 //! let spec = ServiceAccountRoleSpec::new(IamName::new("prod-pod-app")?, &provider, sa.clone())
 //!     .with_managed_policy("arn:aws:iam::123456789012:policy/prod-pod-assets");
 //! let role = access.ensure_service_account_role(&spec).await?.info;
@@ -40,11 +40,11 @@
 //! private network may not allow.
 
 use aws_sdk_eks::types::PodIdentityAssociation as EksAssociation;
-use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Error, IrsaRoleAnnotation, ResourceName, Result, ServiceAccountRef};
 
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 use crate::iam::{Iam, IamName, RoleInfo, RoleSpec};
 use crate::policy::{STS_AUDIENCE, trust_pod_identity, trust_service_account};
@@ -166,14 +166,9 @@ fn check_role_arn(role_arn: &str) -> Result<()> {
 }
 
 impl PodAccess {
-    /// Over the caller's configuration.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        PodAccess::from_clients(crate::eks::client(sdk_config, &[]), Iam::new(sdk_config))
-    }
-
-    /// Over clients the caller built.
-    pub fn from_clients(eks: aws_sdk_eks::Client, iam: Iam) -> Self {
-        PodAccess { eks, iam }
+    /// EKS and IAM built from `ctx`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        PodAccess { eks: ctx.client(), iam: Iam::new(ctx) }
     }
 
     /// The EKS client.

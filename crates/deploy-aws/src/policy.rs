@@ -3,13 +3,13 @@
 //! serde, compared semantically ([`equivalent`]), and the ready-made
 //! documents of the runbooks:
 //!
-//! - [`bucket_access_policy`]: the Deeploy seed's bucket-scoped policy, least
+//! - [`bucket_access_policy`]: the application's bucket-scoped policy, least
 //!   privilege: the object actions it lists (read, write, list, multipart) on
 //!   `bucket/*` and listing on the bucket, never `Resource: "*"`, never `s3:*`,
 //!   `s3:DeleteObjectVersion`, `s3:BypassGovernanceRetention` or a change of
 //!   the bucket's policy ([`NEVER_GRANTED`]): a leaked key can overwrite and
 //!   delete objects, but versioning keeps their older versions;
-//! - [`deeploy_key_policy`]: the Deeploy seed's KMS key policy (the
+//! - [`application_key_policy`]: the application's KMS key policy (the
 //!   application principal may use the key, the account root administers it);
 //! - [`deny_insecure_transport`]: the bucket policy statement refusing requests
 //!   that are not over TLS;
@@ -404,11 +404,11 @@ pub const NEVER_GRANTED: &[&str] = &[
     "s3:DeleteBucketPolicy",
 ];
 
-/// The Deeploy seed's bucket-scoped policy for the application's IAM user or
+/// The bucket-scoped policy of an application's IAM user or
 /// role, least privilege: [`ObjectAccess::ReadWrite`] — the object actions it
 /// needs on `arn:aws:s3:::BUCKET/*` and listing on `arn:aws:s3:::BUCKET`.
-/// Never `Resource: "*"`, nothing of [`NEVER_GRANTED`]. (The seed grants
-/// `s3:*` on the objects; a leaked key could then delete every version.)
+/// Never `Resource: "*"`, nothing of [`NEVER_GRANTED`]. (A runbook's
+/// `s3:*` on the objects would let a leaked key delete every version.)
 pub fn bucket_access_policy(partition: &str, bucket: &BucketName) -> PolicyDocument {
     bucket_access_policy_with(partition, bucket, &ObjectAccess::ReadWrite)
 }
@@ -473,11 +473,11 @@ pub fn denies_insecure_transport(statement: &Value) -> bool {
         && insecure_transport
 }
 
-/// The Deeploy seed's KMS key policy: `application_principal` (the ARN of the
+/// The KMS key policy of an application: `application_principal` (the ARN of the
 /// application's IAM user or role) may `kms:Encrypt`, `kms:Decrypt`,
 /// `kms:ReEncrypt*`, `kms:GenerateDataKey*` and `kms:DescribeKey`; the
 /// account root keeps `kms:*` so the key stays administrable.
-pub fn deeploy_key_policy(partition: &str, account_id: &str, application_principal: &str) -> PolicyDocument {
+pub fn application_key_policy(partition: &str, account_id: &str, application_principal: &str) -> PolicyDocument {
     PolicyDocument::new([
         Statement::allow(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], ["*"])
             .with_sid("ApplicationUsesTheKey")
@@ -639,8 +639,8 @@ mod tests {
     }
 
     #[test]
-    fn key_policy_matches_the_deeploy_seed() {
-        let doc = deeploy_key_policy("aws", "123456789012", "arn:aws:iam::123456789012:user/deeploy");
+    fn key_policy_matches_the_application_policy() {
+        let doc = application_key_policy("aws", "123456789012", "arn:aws:iam::123456789012:user/deeploy");
         let seed = json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/deeploy"},
              "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"},
@@ -668,7 +668,7 @@ mod tests {
 
     #[test]
     fn documents_round_trip_through_json_and_url_encoding() {
-        let doc = deeploy_key_policy("aws", "123456789012", "arn:aws:iam::123456789012:role/app");
+        let doc = application_key_policy("aws", "123456789012", "arn:aws:iam::123456789012:role/app");
         assert_eq!(PolicyDocument::from_json(&doc.to_json()).unwrap(), doc);
         let encoded = crate::convert::encode_path(&doc.to_json());
         assert_eq!(PolicyDocument::from_json(&encoded).unwrap(), doc);

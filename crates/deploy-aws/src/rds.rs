@@ -46,126 +46,28 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use aws_sdk_rds::Client;
-use aws_sdk_rds::error::SdkError;
-use aws_sdk_rds::types::{ApplyMethod, DbInstance, Parameter, Tag};
-use aws_types::SdkConfig;
+use aws_sdk_rds::types::DbInstance;
 use deploy_core::database::{
     Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget,
     SnapshotInfo, SnapshotStatus, Topology,
 };
 use deploy_core::plan::{Action, Change, FieldChange, Plan};
-use deploy_core::waiter::{Poll, Waiter};
-use deploy_core::{Confirm, Error, PasswordRules, PgIdentifier, ResourceName, Result};
+use deploy_core::waiter::Poll;
+use deploy_core::{Confirm, Error, PasswordRules, ResourceName, Result};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::convert::{datetime, timestamp};
-use crate::error::{Op, SdkResultExt, error_code, map_sdk_error, missing};
-
-const SERVICE: &str = "aws-rds";
-
-const fn op(operation: &'static str) -> Op {
-    Op::new(SERVICE, operation)
-}
-
-service_client!(aws_sdk_rds, "n RDS");
+use crate::error::{Op, SdkResultExt, map_sdk_error, missing};
 
 mod aurora;
+mod common;
+mod params;
 
-/// Map an RDS error to the resource its code is about: `DBSnapshot*` codes
-/// name the snapshot, `DBParameterGroup*` the parameter group,
-/// `DBSubnetGroup*` the subnet group, anything else `subject`.
-fn rds_error<E>(
-    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
-    op: Op,
-    subject: (&'static str, &str),
-    others: &[(&str, &'static str, &str)],
-) -> Error
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let code = error_code(&err).unwrap_or_default().to_owned();
-    let (kind, name) = others.iter().find(|(prefix, _, _)| code.starts_with(prefix)).map_or(subject, |(_, kind, name)| (*kind, *name));
-    map_sdk_error(err, op, kind, name)
-}
+pub use common::RdsDatabase;
+pub use params::{engine_name, family, parameter_group_name};
 
-/// The parameter group made for `spec` (a DB cluster parameter group for the
-/// Aurora engines): `NAME-FAMILY` with the family's dots as hyphens
-/// (`prod-db-postgres15`, `prod-db-mysql8-0`, `prod-db-aurora-postgresql15`).
-pub fn parameter_group_name(spec: &DatabaseSpec) -> String {
-    format!("{}-{}", spec.name, family(spec.engine, &spec.engine_version).replace('.', "-"))
-}
-
-/// The engine's name in the RDS API.
-pub fn engine_name(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Mysql => "mysql",
-        Engine::AuroraPostgresql => "aurora-postgresql",
-        Engine::AuroraMysql => "aurora-mysql",
-        _ => "postgres",
-    }
-}
-
-fn engine_of(name: &str) -> Option<Engine> {
-    Some(match name {
-        "postgres" => Engine::Postgres,
-        "mysql" => Engine::Mysql,
-        "aurora-postgresql" => Engine::AuroraPostgresql,
-        "aurora-mysql" => Engine::AuroraMysql,
-        _ => return None,
-    })
-}
-
-/// The parameter group family of an engine version: `postgres15`, `mysql8.0`,
-/// `aurora-postgresql15`, `aurora-mysql8.0`.
-pub fn family(engine: Engine, version: &str) -> String {
-    format!("{}{}", engine_name(engine), engine.major_version(version))
-}
-
-const FORCE_SSL: &str = "rds.force_ssl";
-const ALLOWED_EXTENSIONS: &str = "rds.allowed_extensions";
-const REQUIRE_SECURE_TRANSPORT: &str = "require_secure_transport";
-
-/// Whether the parameters say TLS is required, for `engine`.
-fn tls_of(engine: Engine, parameters: &BTreeMap<String, String>) -> bool {
-    if engine.is_postgres() {
-        parameters.get(FORCE_SSL).is_some_and(|v| v == "1")
-    } else {
-        parameters.get(REQUIRE_SECURE_TRANSPORT).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("on"))
-    }
-}
-
-/// The extensions the parameters allow (none for MySQL engines).
-fn extensions_of(parameters: &BTreeMap<String, String>) -> Result<Vec<PgIdentifier>> {
-    Ok(match parameters.get(ALLOWED_EXTENSIONS).map(String::as_str) {
-        None | Some("*" | "") => Vec::new(),
-        Some(list) => list.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "*").map(PgIdentifier::new).collect::<Result<_>>()?,
-    })
-}
-
-/// The parameters `spec` asks for, in the form RDS holds them: PostgreSQL
-/// engines `rds.force_ssl` and `rds.allowed_extensions`, MySQL engines
-/// `require_secure_transport` (`ON`/`OFF`).
-fn wanted_parameters(spec: &DatabaseSpec) -> BTreeMap<&'static str, String> {
-    if !spec.engine.is_postgres() {
-        return BTreeMap::from([(REQUIRE_SECURE_TRANSPORT, if spec.require_tls { "ON" } else { "OFF" }.to_owned())]);
-    }
-    let extensions = if spec.allowed_extensions.is_empty() {
-        "*".to_owned()
-    } else {
-        spec.allowed_extensions.iter().map(|e| e.as_str().to_ascii_lowercase()).collect::<Vec<_>>().join(",")
-    };
-    BTreeMap::from([(FORCE_SSL, if spec.require_tls { "1" } else { "0" }.to_owned()), (ALLOWED_EXTENSIONS, extensions)])
-}
-
-/// The parameters of `spec` whose values differ from `current`, set immediately.
-pub(crate) fn changed_parameters(spec: &DatabaseSpec, current: &BTreeMap<String, String>) -> Vec<Parameter> {
-    wanted_parameters(spec)
-        .into_iter()
-        .filter(|(name, value)| current.get(*name) != Some(value))
-        .map(|(name, value)| Parameter::builder().parameter_name(name).parameter_value(value).apply_method(ApplyMethod::Immediate).build())
-        .collect()
-}
+use common::{SERVICE, merge, op, rds_error, rds_tags, sorted, status_of, sync_tags, validate_network};
+use params::{GroupKind, engine_of, extensions_of, tls_of};
 
 /// The checks RDS makes that [`DatabaseSpec::validate`] does not, before any request.
 fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
@@ -244,60 +146,6 @@ fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
     Ok(())
 }
 
-fn validate_network(network: &DatabaseNetwork, field: &str) -> Result<()> {
-    for (i, sg) in network.security_groups.iter().enumerate() {
-        let hex = sg.strip_prefix("sg-").unwrap_or("");
-        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::invalid(
-                format!("{field}.security_groups[{i}]"),
-                format!("`{sg}` is not a security group id"),
-                "VPC security group ids: sg- and hexadecimal digits",
-            ));
-        }
-    }
-    if let Some(group) = &network.subnet_group
-        && (group.is_empty() || group.len() > 255 || !group.chars().all(|c| c.is_ascii_alphanumeric() || " ._-".contains(c)))
-    {
-        return Err(Error::invalid(
-            format!("{field}.subnet_group"),
-            format!("`{group}` is not a DB subnet group name"),
-            "DB subnet group names: 1-255 letters, digits, spaces, periods, underscores and hyphens",
-        ));
-    }
-    Ok(())
-}
-
-fn status_of(s: &str) -> DatabaseStatus {
-    match s {
-        "available" | "storage-optimization" => DatabaseStatus::Available,
-        "creating" => DatabaseStatus::Creating,
-        "backing-up" => DatabaseStatus::BackingUp,
-        "deleting" => DatabaseStatus::Deleting,
-        "modifying"
-        | "configuring-enhanced-monitoring"
-        | "configuring-iam-database-auth"
-        | "configuring-log-exports"
-        | "converting-to-vpc"
-        | "moving-to-vpc"
-        | "rebooting"
-        | "renaming"
-        | "resetting-master-credentials"
-        | "upgrading"
-        | "maintenance"
-        | "starting"
-        | "storage-config-upgrade" => DatabaseStatus::Modifying,
-        "failed"
-        | "incompatible-network"
-        | "incompatible-option-group"
-        | "incompatible-parameters"
-        | "incompatible-restore"
-        | "inaccessible-encryption-credentials"
-        | "restore-error"
-        | "storage-full" => DatabaseStatus::Failed,
-        other => DatabaseStatus::Other(other.to_owned()),
-    }
-}
-
 /// An instance as RDS reports it, with what [`DatabaseInfo`] does not carry.
 #[derive(Clone, Debug)]
 struct Instance {
@@ -324,50 +172,10 @@ fn has_pending(db: &DbInstance) -> bool {
     })
 }
 
-/// The [`Database`] on RDS for PostgreSQL. See the [module docs](self).
-#[derive(Clone, Debug)]
-pub struct RdsDatabase {
-    client: Client,
-    waiter: Waiter,
-}
-
 impl RdsDatabase {
-    /// RDS over the caller's configuration, waiting up to 60 minutes.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        RdsDatabase::from_client(client(sdk_config, &[]))
-    }
-
-    /// RDS over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        RdsDatabase { client, waiter: crate::backends::default_waiter() }
-    }
-
-    /// Wait for long operations with `waiter`.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = waiter;
-        self
-    }
-
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The user-set parameters of a parameter group; `None` when it does not exist.
+    /// The user-set parameters of a DB parameter group; `None` when it does not exist.
     async fn read_parameters(&self, group: &str) -> Result<Option<BTreeMap<String, String>>> {
-        let describe = op("DescribeDBParameters");
-        let mut parameters = BTreeMap::new();
-        let mut pages = self.client.describe_db_parameters().db_parameter_group_name(group).source("user").into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let Some(page) = page.found(describe, "parameter group", group)? else { return Ok(None) };
-            for p in page.parameters() {
-                if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
-                    parameters.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
-        Ok(Some(parameters))
+        params::read_parameters(&self.client, GroupKind::Instance, group).await
     }
 
     /// The instance, or `None` when it does not exist.
@@ -526,30 +334,7 @@ impl RdsDatabase {
 
     /// Create the parameter group if missing and set the two parameters where they differ.
     async fn ensure_parameter_group(&self, spec: &DatabaseSpec) -> Result<String> {
-        let group = parameter_group_name(spec);
-        let current = match self.read_parameters(&group).await? {
-            Some(current) => current,
-            None => {
-                self.client
-                    .create_db_parameter_group()
-                    .db_parameter_group_name(&group)
-                    .db_parameter_group_family(family(spec.engine, &spec.engine_version))
-                    .description(format!("deploy: TLS and extensions of {}", spec.name))
-                    .send()
-                    .await
-                    .on(op("CreateDBParameterGroup"), "parameter group", &group)?;
-                BTreeMap::new()
-            }
-        };
-        let changed = changed_parameters(spec, &current);
-        if !changed.is_empty() {
-            self.client.modify_db_parameter_group().db_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
-                op("ModifyDBParameterGroup"),
-                "parameter group",
-                &group,
-            )?;
-        }
-        Ok(group)
+        params::ensure_parameter_group(&self.client, GroupKind::Instance, spec).await
     }
 
     /// Delete a parameter group (once no instance uses it).
@@ -665,23 +450,7 @@ impl RdsDatabase {
                 .map_err(|e| rds_error(e, op("ModifyDBInstance"), ("database", name), &[("DBParameterGroup", "parameter group", name)]))?;
         }
         if has("tags") {
-            let stale: Vec<String> = instance.info.tags.keys().filter(|k| !spec.tags.contains_key(*k)).cloned().collect();
-            if !stale.is_empty() {
-                self.client.remove_tags_from_resource().resource_name(&instance.arn).set_tag_keys(Some(stale)).send().await.on(
-                    op("RemoveTagsFromResource"),
-                    "database",
-                    name,
-                )?;
-            }
-            let changed: BTreeMap<String, String> =
-                spec.tags.iter().filter(|(k, v)| instance.info.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-            if !changed.is_empty() {
-                self.client.add_tags_to_resource().resource_name(&instance.arn).set_tags(rds_tags(&changed)).send().await.on(
-                    op("AddTagsToResource"),
-                    "database",
-                    name,
-                )?;
-            }
+            sync_tags(&self.client, &instance.arn, name, &instance.info.tags, &spec.tags).await?;
         }
         Ok(())
     }
@@ -729,35 +498,6 @@ fn snapshot_info(s: &aws_sdk_rds::types::DbSnapshot, describe: Op) -> Result<Sna
     })
 }
 
-fn sorted(v: &[PgIdentifier]) -> Vec<String> {
-    let mut v: Vec<String> = v.iter().map(|e| e.as_str().to_ascii_lowercase()).collect();
-    v.sort();
-    v
-}
-
-fn rds_tags(tags: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
-    (!tags.is_empty()).then(|| tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect())
-}
-
-/// Add AWS-only fields to the neutral plan's update and drift changes.
-fn merge(plan: &mut Plan, spec: &DatabaseSpec, updates: Vec<FieldChange>, drift: Vec<FieldChange>) {
-    for (fields, is_update) in [(updates, true), (drift, false)] {
-        if fields.is_empty() {
-            continue;
-        }
-        let existing = plan.changes.iter_mut().find(|c| match &c.action {
-            Action::Update { .. } => is_update,
-            Action::Drift { .. } => !is_update,
-            _ => false,
-        });
-        match existing.map(|c| &mut c.action) {
-            Some(Action::Update { fields: have } | Action::Drift { fields: have }) => have.extend(fields),
-            _ if is_update => plan.push(Change::update("database", spec.name.as_str(), fields)),
-            _ => plan.push(Change::drift("database", spec.name.as_str(), fields)),
-        }
-    }
-}
-
 #[async_trait]
 impl Database for RdsDatabase {
     fn backend(&self) -> &'static str {
@@ -765,45 +505,34 @@ impl Database for RdsDatabase {
     }
 
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                validate_spec(spec)?;
-                self.check_replica_region(spec)?;
-                if spec.engine.is_aurora() {
-                    return self.plan_cluster_spec(spec).await;
-                }
-                Ok(match self.find(spec.name.as_str()).await? {
-                    None => Plan::from_iter([Change::create("database", spec.name.as_str())]),
-                    Some(instance) => self.plan_existing(&instance, spec),
-                })
+        validate_spec(spec)?;
+        self.check_replica_region(spec)?;
+        if spec.engine.is_aurora() {
+            return if mode.is_apply() { self.ensure_cluster(spec).await } else { self.plan_cluster_spec(spec).await };
+        }
+        let Some(mut instance) = self.find(spec.name.as_str()).await? else {
+            if mode.is_apply() {
+                self.create(spec).await?;
+                self.wait_ready(&spec.name, "available", |_| true).await?;
             }
-            deploy_core::Mode::Apply => {
-                validate_spec(spec)?;
-                self.check_replica_region(spec)?;
-                if spec.engine.is_aurora() {
-                    return self.ensure_cluster(spec).await;
-                }
-                let Some(mut instance) = self.find(spec.name.as_str()).await? else {
-                    self.create(spec).await?;
-                    self.wait_ready(&spec.name, "available", |_| true).await?;
-                    return Ok(Plan::from_iter([Change::create("database", spec.name.as_str())]));
-                };
-                if instance.info.status == DatabaseStatus::Failed {
-                    return Err(Error::conflict("database", spec.name.as_str(), "is in a failed state"));
-                }
-                if instance.info.status != DatabaseStatus::Available || instance.pending {
-                    self.wait_ready(&spec.name, "available", |_| true).await?;
-                    instance = self.get(&spec.name).await?;
-                }
-                let plan = self.plan_existing(&instance, spec);
-                if plan.has_mutations() {
-                    self.update(&instance, spec, &plan).await?;
-                    let protection = spec.deletion_protection;
-                    self.wait_ready(&spec.name, "modified", |info| info.deletion_protection == protection).await?;
-                }
-                Ok(plan)
+            return Ok(Plan::from_iter([Change::create("database", spec.name.as_str())]));
+        };
+        if mode.is_apply() {
+            if instance.info.status == DatabaseStatus::Failed {
+                return Err(Error::conflict("database", spec.name.as_str(), "is in a failed state"));
+            }
+            if instance.info.status != DatabaseStatus::Available || instance.pending {
+                self.wait_ready(&spec.name, "available", |_| true).await?;
+                instance = self.get(&spec.name).await?;
             }
         }
+        let plan = self.plan_existing(&instance, spec);
+        if mode.is_apply() && plan.has_mutations() {
+            self.update(&instance, spec, &plan).await?;
+            let protection = spec.deletion_protection;
+            self.wait_ready(&spec.name, "modified", |info| info.deletion_protection == protection).await?;
+        }
+        Ok(plan)
     }
 
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
@@ -1043,28 +772,9 @@ impl Database for RdsDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deploy_core::Password;
+    use super::params::tests::spec;
+    use deploy_core::{Password, PgIdentifier};
 
-    fn spec() -> DatabaseSpec {
-        let mut spec =
-            DatabaseSpec::postgres(ResourceName::new("prod-db").unwrap(), "15", "db.t4g.medium", PgIdentifier::new("dbadmin").unwrap());
-        spec.allowed_extensions = vec![PgIdentifier::new("unaccent").unwrap()];
-        spec
-    }
-
-    #[test]
-    fn parameters_map_tls_and_extensions() {
-        let mut s = spec();
-        assert_eq!(parameter_group_name(&s), "prod-db-postgres15");
-        let p = wanted_parameters(&s);
-        assert_eq!((p[FORCE_SSL].as_str(), p[ALLOWED_EXTENSIONS].as_str()), ("1", "unaccent"));
-        s.require_tls = false;
-        s.allowed_extensions.clear();
-        s.engine_version = "16.3".into();
-        let p = wanted_parameters(&s);
-        assert_eq!((p[FORCE_SSL].as_str(), p[ALLOWED_EXTENSIONS].as_str()), ("0", "*"));
-        assert_eq!(parameter_group_name(&s), "prod-db-postgres16");
-    }
 
     #[test]
     fn rds_rules_are_checked_before_any_request() {

@@ -9,7 +9,7 @@
 //!   (`ForceDeleteWithoutRecovery`): the confirmation is the safeguard. Use
 //!   [`SecretsManagerStore::schedule_deletion`] for a recoverable deletion.
 //! - [`SecretsManagerStore::ensure_password`] generates a password to a rule
-//!   set (the SIMPHERA preset excludes `/ ' " @`) only when the secret is missing.
+//!   set (a preset may exclude `/ ' " @`) only when the secret is missing.
 //!
 //! Values are [`SecretString`]s; they never appear in `Debug`, errors or logs
 //! (the SDK redacts them in its own `Debug` output too).
@@ -18,11 +18,11 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::types::Tag;
-use aws_types::SdkConfig;
 use deploy_core::secret_store::{PutSecretOptions, SecretStore, SecretValue, SecretVersion};
 use deploy_core::{Confirm, Error, PasswordRules, Result, SecretName};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, error_code, map_sdk_error, missing};
 
 const SERVICE: &str = "aws-secretsmanager";
@@ -30,8 +30,6 @@ const SERVICE: &str = "aws-secretsmanager";
 const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
-
-service_client!(aws_sdk_secretsmanager, " Secrets Manager");
 
 /// Map an error about the secret `name`. Secrets Manager answers
 /// `InvalidRequestException` for a secret scheduled for deletion: a conflict.
@@ -54,14 +52,9 @@ pub struct SecretsManagerStore {
 }
 
 impl SecretsManagerStore {
-    /// A store over the caller's configuration.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        SecretsManagerStore::from_client(client(sdk_config, &[]))
-    }
-
-    /// A store over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        SecretsManagerStore { client }
+    /// A store built from `ctx`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        SecretsManagerStore { client: ctx.client() }
     }
 
     /// The SDK client.

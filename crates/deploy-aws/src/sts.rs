@@ -1,14 +1,12 @@
 //! STS: who the caller is — the account id that ARNs of IAM users, roles and
 //! the KMS key policy's account root are built from.
 
-use aws_sdk_sts::Client;
 use deploy_core::Result;
 
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 
 const OP: Op = Op::new("aws-sts", "GetCallerIdentity");
-
-service_client!(aws_sdk_sts, "n STS");
 
 /// Who the credentials belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,11 +36,12 @@ impl CallerIdentity {
     }
 }
 
-/// Who the caller of `client` is (`GetCallerIdentity` needs no permission).
+/// Who the caller of `ctx` is (`GetCallerIdentity` needs no permission).
 ///
 /// # Errors
 /// [`deploy_core::Error::Unauthorized`] for invalid credentials; provider errors.
-pub async fn caller_identity(client: &Client) -> Result<CallerIdentity> {
+pub async fn caller_identity(ctx: &AwsContext) -> Result<CallerIdentity> {
+    let client: aws_sdk_sts::Client = ctx.client();
     let out = client.get_caller_identity().send().await.on(OP, "caller identity", "self")?;
     Ok(CallerIdentity {
         account: out.account().ok_or_else(|| missing(OP, "account"))?.to_owned(),

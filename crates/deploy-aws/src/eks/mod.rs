@@ -30,7 +30,6 @@ use aws_sdk_eks::types::{
     ClusterStatus as EksStatus, EncryptionConfig, Nodegroup, NodegroupScalingConfig, NodegroupStatus, Provider, UpdateLabelsPayload,
     VpcConfigRequest,
 };
-use aws_types::SdkConfig;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use deploy_core::cluster::{
@@ -40,6 +39,7 @@ use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{CidrBlock, Cluster, Error, KubernetesVersion, ResourceName, Result};
 
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 
 const SERVICE: &str = "aws-eks";
@@ -47,8 +47,6 @@ const SERVICE: &str = "aws-eks";
 const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
-
-service_client!(aws_sdk_eks, "n EKS");
 
 /// The IAM roles EKS runs as: the cluster role (trusting `eks.amazonaws.com`,
 /// with `AmazonEKSClusterPolicy`) and the node role (trusting
@@ -73,7 +71,7 @@ pub const NODE_ROLE_POLICIES: &[&str] = &["AmazonEKSWorkerNodePolicy", "AmazonEK
 /// # Errors
 /// As [`crate::iam::Iam::ensure_role`].
 #[cfg(feature = "iam")]
-pub async fn ensure_roles(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<crate::Ensured<EksRoles>> {
+pub async fn ensure_roles(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<deploy_core::Ensured<EksRoles>> {
     use crate::iam::{IamName, RoleSpec};
     use crate::policy::trust_service;
     let managed = |names: &[&str]| names.iter().map(|n| format!("arn:{partition}:iam::aws:policy/{n}")).collect::<Vec<_>>();
@@ -87,7 +85,7 @@ pub async fn ensure_roles(iam: &crate::iam::Iam, prefix: &str, partition: &str) 
     let node = iam.ensure_role(&node).await?;
     let mut plan = cluster.plan;
     plan.extend(node.plan);
-    Ok(crate::Ensured { info: EksRoles { cluster_role_arn: cluster.info.arn, node_role_arn: node.info.arn }, plan })
+    Ok(deploy_core::Ensured { info: EksRoles { cluster_role_arn: cluster.info.arn, node_role_arn: node.info.arn }, plan })
 }
 
 fn cluster_status(s: Option<&EksStatus>) -> ClusterStatus {
@@ -164,21 +162,16 @@ fn validate_spec(spec: &ClusterSpec) -> Result<()> {
 #[derive(Clone, Debug)]
 pub struct EksCluster {
     client: Client,
-    sdk_config: SdkConfig,
+    ctx: AwsContext,
     roles: EksRoles,
     waiter: Waiter,
 }
 
 impl EksCluster {
-    /// EKS over the caller's configuration, running clusters and node groups as `roles`.
-    pub fn new(sdk_config: &SdkConfig, roles: EksRoles) -> Self {
-        EksCluster::from_client(client(sdk_config, &[]), sdk_config, roles)
-    }
-
-    /// EKS over a client the caller built; `sdk_config` gives the region and
-    /// credentials that sign bearer tokens.
-    pub fn from_client(client: Client, sdk_config: &SdkConfig, roles: EksRoles) -> Self {
-        EksCluster { client, sdk_config: sdk_config.clone(), roles, waiter: crate::backends::default_waiter() }
+    /// EKS built from `ctx`, running clusters and node groups as `roles`; the
+    /// context's credentials sign the bearer tokens.
+    pub fn new(ctx: &AwsContext, roles: EksRoles) -> Self {
+        EksCluster { client: ctx.client(), ctx: ctx.clone(), roles, waiter: ctx.waiter() }
     }
 
     /// Wait for long operations with `waiter`.
@@ -445,60 +438,48 @@ impl Cluster for EksCluster {
     }
 
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => {
-                validate_spec(spec)?;
-                Ok(match self.find(spec.name.as_str()).await? {
-                    None => {
-                        let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
-                        for pool in &spec.node_pools {
-                            plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
-                        }
-                        plan
-                    }
-                    Some((info, _)) => Self::plan_existing(&info, spec),
-                })
+        validate_spec(spec)?;
+        let (plan, info) = match self.find(spec.name.as_str()).await? {
+            None => {
+                let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
+                for pool in &spec.node_pools {
+                    plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
+                }
+                if !mode.is_apply() {
+                    return Ok(plan);
+                }
+                self.create_cluster(spec).await?;
+                (plan, self.wait_active(&spec.name).await?)
             }
-            deploy_core::Mode::Apply => {
-                validate_spec(spec)?;
-                let (plan, info) = match self.find(spec.name.as_str()).await? {
-                    None => {
-                        self.create_cluster(spec).await?;
-                        let info = self.wait_active(&spec.name).await?;
-                        let mut plan = Plan::from_iter([Change::create("cluster", spec.name.as_str())]);
-                        for pool in &spec.node_pools {
-                            plan.push(Change::create("node pool", format!("{}/{}", spec.name, pool.name)));
-                        }
-                        (plan, info)
-                    }
-                    Some((info, _)) => {
-                        let info = if info.status == ClusterStatus::Active && info.node_pools.iter().all(|p| p.status == ClusterStatus::Active) {
-                            info
-                        } else {
-                            self.wait_active(&spec.name).await?
-                        };
-                        (Self::plan_existing(&info, spec), info)
-                    }
+            Some((info, _)) => {
+                if !mode.is_apply() {
+                    return Ok(Self::plan_existing(&info, spec));
+                }
+                let info = if info.status == ClusterStatus::Active && info.node_pools.iter().all(|p| p.status == ClusterStatus::Active) {
+                    info
+                } else {
+                    self.wait_active(&spec.name).await?
                 };
-                let cluster_fields = fields_of(&plan, "cluster", spec.name.as_str());
-                if !cluster_fields.is_empty() {
-                    self.update_cluster(&info, spec, &cluster_fields).await?;
+                (Self::plan_existing(&info, spec), info)
+            }
+        };
+        let cluster_fields = fields_of(&plan, "cluster", spec.name.as_str());
+        if !cluster_fields.is_empty() {
+            self.update_cluster(&info, spec, &cluster_fields).await?;
+        }
+        for want in &spec.node_pools {
+            match info.node_pools.iter().find(|p| p.spec.name == want.name) {
+                None => self.create_pool(spec, want).await?,
+                Some(have) if !fields_of(&plan, "node pool", &format!("{}/{}", spec.name, want.name)).is_empty() => {
+                    self.update_pool(spec, &have.spec, want).await?;
                 }
-                for want in &spec.node_pools {
-                    match info.node_pools.iter().find(|p| p.spec.name == want.name) {
-                        None => self.create_pool(spec, want).await?,
-                        Some(have) if !fields_of(&plan, "node pool", &format!("{}/{}", spec.name, want.name)).is_empty() => {
-                            self.update_pool(spec, &have.spec, want).await?;
-                        }
-                        Some(_) => {}
-                    }
-                }
-                if plan.has_mutations() {
-                    self.wait_active(&spec.name).await?;
-                }
-                Ok(plan)
+                Some(_) => {}
             }
         }
+        if plan.has_mutations() {
+            self.wait_active(&spec.name).await?;
+        }
+        Ok(plan)
     }
 
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {
@@ -518,7 +499,7 @@ impl Cluster for EksCluster {
                 None
             }
         });
-        let (token, expires) = token::token(&self.sdk_config, name.as_str()).await?;
+        let (token, expires) = token::token(self.ctx.sdk_config(), name.as_str()).await?;
         Ok(ClusterCredentials {
             cluster: name.to_string(),
             server,

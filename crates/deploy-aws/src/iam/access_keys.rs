@@ -23,8 +23,9 @@ use deploy_core::{Error, Result, SecretName};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::{Iam, IamName, op};
-use crate::Ensured;
+use super::names::IamName;
+use super::service::{Iam, op};
+use deploy_core::reconcile::Ensured;
 use crate::error::{SdkResultExt, missing};
 
 /// An access key: its secret is a [`SecretString`], redacted in `Debug`.
@@ -292,7 +293,7 @@ impl Iam {
         Ok(Ensured { info: key.id, plan: Plan::from_iter([change]) })
     }
 
-    /// Rotate the user's access key (SIMPHERA's credential rotation): create
+    /// Rotate the user's access key (credential rotation): create
     /// a new key, store it under `secret` (the switch: programs read the key
     /// there), wait `options.grace`, then deactivate and delete (unless
     /// `options.delete_old` is false) the old one.

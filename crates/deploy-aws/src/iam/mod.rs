@@ -1,23 +1,23 @@
 //! IAM: users, customer-managed policies, attachments, access keys and roles,
 //! each `ensure_*` idempotent (a second call makes no mutating request).
 //!
-//! The Vectice and Deeploy runbooks give the application an IAM user with
+//! An application commonly gets an IAM user with
 //! the bucket-scoped policy ([`crate::policy::bucket_access_policy`]) and an
 //! access key; EKS needs a cluster role and a node role trusting their
 //! services with AWS-managed policies attached:
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig, secrets: &dyn deploy_core::SecretStore) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext, secrets: &dyn deploy_core::SecretStore) -> deploy_core::Result<()> {
 //! use deploy_aws::iam::{Iam, IamName, ManagedPolicySpec, RoleSpec};
 //! use deploy_aws::policy::{bucket_access_policy, trust_service};
 //! use deploy_core::{BucketName, SecretName};
 //!
-//! let iam = Iam::new(sdk_config);
-//! let user = iam.ensure_user(&IamName::new("deeploy")?, &Default::default()).await?.info;
+//! let iam = Iam::new(ctx);
+//! let user = iam.ensure_user(&IamName::new("app")?, &Default::default()).await?.info;
 //! let doc = bucket_access_policy("aws", &BucketName::new("prod-assets")?);
-//! let policy = iam.ensure_policy(&ManagedPolicySpec::new(IamName::new("deeploy-bucket")?, doc)).await?.info;
+//! let policy = iam.ensure_policy(&ManagedPolicySpec::new(IamName::new("app-bucket")?, doc)).await?.info;
 //! iam.ensure_user_policy(&user.name, &policy.arn).await?;
-//! iam.ensure_access_key(&user.name, secrets, &SecretName::new("deeploy-access-key")?).await?;
+//! iam.ensure_access_key(&user.name, secrets, &SecretName::new("app-access-key")?).await?;
 //! let role = RoleSpec::new(IamName::new("prod-eks-cluster")?, trust_service("eks.amazonaws.com"))
 //!     .with_managed_policy("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy");
 //! iam.ensure_role(&role).await?;
@@ -26,74 +26,25 @@
 //! ```
 
 mod access_keys;
+mod names;
+mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
-use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
-use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Error, Result};
 use serde_json::Value;
 
 pub use access_keys::{AccessKey, AccessKeyInfo, RotateOptions, Rotation};
+pub use names::IamName;
+pub use service::Iam;
 
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
 use crate::error::{Op, SdkResultExt, build_error, missing};
+use service::op;
 use crate::policy::{PolicyDocument, equivalent, parse_policy};
 
-const SERVICE: &str = "aws-iam";
-
-const fn op(operation: &'static str) -> Op {
-    Op::new(SERVICE, operation)
-}
-
-service_client!(aws_sdk_iam, "n IAM");
-
-/// The name of an IAM user, role or managed policy: 1 to 64 letters, digits
-/// and `+ = , . @ _ -`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct IamName(String);
-
-impl IamName {
-    /// The field name used in errors.
-    pub const FIELD: &'static str = "name";
-
-    /// Validate `name`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `name` naming the rule.
-    pub fn new(name: impl Into<String>) -> Result<Self> {
-        let name = name.into();
-        let rule = "IAM user, role and policy names: 1-64 letters, digits and + = , . @ _ -";
-        let n = name.chars().count();
-        if !(1..=64).contains(&n) {
-            return Err(Error::invalid(Self::FIELD, format!("is {n} characters long"), rule));
-        }
-        if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))) {
-            return Err(Error::invalid(Self::FIELD, format!("contains {c:?}"), rule));
-        }
-        Ok(IamName(name))
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for IamName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for IamName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
 
 /// IAM's limits on tags.
 fn validate_tags(tags: &BTreeMap<String, String>) -> Result<()> {
@@ -260,28 +211,7 @@ pub struct RoleInfo {
     pub managed_policies: BTreeSet<String>,
 }
 
-/// IAM. See the [module docs](self).
-#[derive(Clone, Debug)]
-pub struct Iam {
-    client: Client,
-}
-
 impl Iam {
-    /// IAM over the caller's configuration.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        Iam::from_client(client(sdk_config, &[]))
-    }
-
-    /// IAM over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        Iam { client }
-    }
-
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// The user named `name`.
     ///
     /// # Errors

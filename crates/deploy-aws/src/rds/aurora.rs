@@ -23,9 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{DbCluster, DbClusterSnapshot, DbInstance, Filter};
-use aws_types::region::Region;
 use deploy_core::database::{
     CrossRegionReplica, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, Reader, RestorePoint,
     RestoreTarget, SnapshotInfo, SnapshotStatus, Topology,
@@ -35,10 +33,8 @@ use deploy_core::waiter::Poll;
 use deploy_core::{Error, ResourceName, Result};
 use jiff::Timestamp;
 
-use super::{
-    RdsDatabase, SERVICE, changed_parameters, engine_name, engine_of, extensions_of, family, merge, op, parameter_group_name, rds_error, rds_tags, sorted,
-    status_of, tls_of, validate_network,
-};
+use super::common::{RdsDatabase, SERVICE, merge, op, rds_error, rds_tags, sorted, status_of, sync_tags, validate_network};
+use super::params::{GroupKind, engine_name, engine_of, ensure_parameter_group, extensions_of, family, parameter_group_name, read_parameters, tls_of};
 use crate::convert::{datetime, timestamp};
 use crate::error::{SdkResultExt, map_sdk_error, missing};
 
@@ -103,13 +99,12 @@ pub(super) struct Member {
 impl RdsDatabase {
     /// The region the client talks to.
     fn region(&self) -> Option<String> {
-        self.client.config().region().map(|r| r.as_ref().to_owned())
+        self.ctx.region().map(str::to_owned)
     }
 
     /// The same RDS in another region (same credentials, interceptors and waiter).
     fn in_region(&self, region: &str) -> RdsDatabase {
-        let config = self.client.config().to_builder().region(Region::new(region.to_owned())).build();
-        RdsDatabase { client: Client::from_conf(config), waiter: self.waiter.clone() }
+        RdsDatabase { waiter: self.waiter.clone(), ..RdsDatabase::new(&self.ctx.in_region(region)) }
     }
 
     /// Refuse a cross-region replica in the client's own region, before any request.
@@ -137,49 +132,12 @@ impl RdsDatabase {
 
     /// The user-set parameters of a cluster parameter group; `None` when it does not exist.
     async fn read_cluster_parameters(&self, group: &str) -> Result<Option<BTreeMap<String, String>>> {
-        let describe = op("DescribeDBClusterParameters");
-        let mut parameters = BTreeMap::new();
-        let mut pages =
-            self.client.describe_db_cluster_parameters().db_cluster_parameter_group_name(group).source("user").into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let Some(page) = page.found(describe, "parameter group", group)? else { return Ok(None) };
-            for p in page.parameters() {
-                if let (Some(name), Some(value)) = (p.parameter_name(), p.parameter_value()) {
-                    parameters.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
-        Ok(Some(parameters))
+        read_parameters(&self.client, GroupKind::Cluster, group).await
     }
 
     /// Create the cluster parameter group if missing and set the parameters where they differ.
     async fn ensure_cluster_parameter_group(&self, spec: &DatabaseSpec) -> Result<String> {
-        let group = parameter_group_name(spec);
-        let current = match self.read_cluster_parameters(&group).await? {
-            Some(current) => current,
-            None => {
-                self.client
-                    .create_db_cluster_parameter_group()
-                    .db_cluster_parameter_group_name(&group)
-                    .db_parameter_group_family(family(spec.engine, &spec.engine_version))
-                    .description(format!("deploy: TLS and extensions of cluster {}", spec.name))
-                    .send()
-                    .await
-                    .on(op("CreateDBClusterParameterGroup"), "parameter group", &group)?;
-                BTreeMap::new()
-            }
-        };
-        let changed = changed_parameters(spec, &current);
-        if !changed.is_empty() {
-            self.client
-                .modify_db_cluster_parameter_group()
-                .db_cluster_parameter_group_name(&group)
-                .set_parameters(Some(changed))
-                .send()
-                .await
-                .on(op("ModifyDBClusterParameterGroup"), "parameter group", &group)?;
-        }
-        Ok(group)
+        ensure_parameter_group(&self.client, GroupKind::Cluster, spec).await
     }
 
     /// The cluster, or `None` when it does not exist.
@@ -650,23 +608,7 @@ impl RdsDatabase {
             self.ensure_members(spec, &cluster.members).await?;
         }
         if has("tags") {
-            let stale: Vec<String> = cluster.info.tags.keys().filter(|k| !spec.tags.contains_key(*k)).cloned().collect();
-            if !stale.is_empty() {
-                self.client.remove_tags_from_resource().resource_name(&cluster.arn).set_tag_keys(Some(stale)).send().await.on(
-                    op("RemoveTagsFromResource"),
-                    "database",
-                    name,
-                )?;
-            }
-            let changed: BTreeMap<String, String> =
-                spec.tags.iter().filter(|(k, v)| cluster.info.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-            if !changed.is_empty() {
-                self.client.add_tags_to_resource().resource_name(&cluster.arn).set_tags(rds_tags(&changed)).send().await.on(
-                    op("AddTagsToResource"),
-                    "database",
-                    name,
-                )?;
-            }
+            sync_tags(&self.client, &cluster.arn, name, &cluster.info.tags, &spec.tags).await?;
         }
         if has("topology.cross_region_replica")
             && let Some(replica) = &spec.topology.cross_region_replica

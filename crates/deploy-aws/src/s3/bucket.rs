@@ -10,10 +10,10 @@ use aws_sdk_s3::types::{
 };
 use deploy_core::object_store::{BucketInfo, Encryption};
 use deploy_core::plan::{Change, FieldChange, Plan};
-use deploy_core::{BucketName, BucketSpec, Confirm, Error, Result};
+use deploy_core::{BucketName, BucketSpec, Confirm, Error, Mode, Result};
 use serde_json::Value;
 
-use super::{S3Store, op};
+use super::store::{S3Store, SERVICE, op};
 use crate::error::{SdkResultExt, build_error, error_code};
 use crate::policy::{DENY_INSECURE_TRANSPORT_SID, denies_insecure_transport, deny_insecure_transport};
 
@@ -244,7 +244,7 @@ impl S3Store {
         match out.policy() {
             None | Some("") => Ok(None),
             Some(text) => crate::policy::parse_policy(text).map(Some).map_err(|_| Error::Provider {
-                provider: super::SERVICE,
+                provider: SERVICE,
                 operation: "GetBucketPolicy".to_owned(),
                 message: format!("the policy of bucket `{bucket}` is not JSON"),
                 retryable: false,
@@ -262,36 +262,31 @@ impl S3Store {
         Ok(out.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
     }
 
-    pub(super) async fn plan(&self, spec: &BucketSpec) -> Result<Plan> {
-        validate_spec(spec)?;
-        match self.bucket_state(&spec.name).await {
-            Ok(state) => Ok(plan_of(spec, state.diff(spec))),
-            Err(e) if e.is_not_found() => Ok(Plan::from_iter([Change::create("bucket", spec.name.as_str())])),
-            Err(e) => Err(e),
-        }
-    }
-
-    pub(super) async fn ensure(&self, spec: &BucketSpec) -> Result<Plan> {
+    /// The bucket of `spec`: read, compared, and only in [`Mode::Apply`]
+    /// created and brought to the spec (one path for plan and apply).
+    pub(super) async fn reconcile(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan> {
         validate_spec(spec)?;
         let state = match self.bucket_state(&spec.name).await {
             Ok(state) => state,
             Err(e) if e.is_not_found() => {
-                self.create_bucket(&spec.name).await?;
-                // Read back what the new bucket got by default (on AWS: a public access
-                // block and SSE-S3; on other peers maybe nothing) and apply the rest.
-                let state = self.bucket_state(&spec.name).await?;
-                self.apply(spec, &state).await?;
+                if mode.is_apply() {
+                    self.create_bucket(&spec.name).await?;
+                    // Read back what the new bucket got by default (on AWS: a public access
+                    // block and SSE-S3; on other peers maybe nothing) and apply the rest.
+                    let state = self.bucket_state(&spec.name).await?;
+                    self.apply(spec, &state).await?;
+                }
                 return Ok(Plan::from_iter([Change::create("bucket", spec.name.as_str())]));
             }
             Err(e) => return Err(e),
         };
-        let fields = self.apply(spec, &state).await?;
+        let fields = if mode.is_apply() { self.apply(spec, &state).await? } else { state.diff(spec) };
         Ok(plan_of(spec, fields))
     }
 
     async fn create_bucket(&self, bucket: &BucketName) -> Result<()> {
         let mut request = self.client.create_bucket().bucket(bucket.as_str());
-        if let Some(region) = self.region.as_deref().filter(|r| *r != "us-east-1") {
+        if let Some(region) = self.region().filter(|r| *r != "us-east-1") {
             let location = CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region)).build();
             request = request.create_bucket_configuration(location);
         }
@@ -382,7 +377,7 @@ impl S3Store {
             .filter(|s| !denies_insecure_transport(s) && s.get("Sid").and_then(Value::as_str) != Some(DENY_INSECURE_TRANSPORT_SID))
             .collect();
         if require_tls {
-            statements.push(serde_json::to_value(deny_insecure_transport(self.partition, bucket)).expect("statement serializes"));
+            statements.push(serde_json::to_value(deny_insecure_transport(self.partition(), bucket)).expect("statement serializes"));
         }
         let name = bucket.as_str();
         if statements.is_empty() {
@@ -466,7 +461,7 @@ impl S3Store {
         let out = self.client.delete_objects().bucket(name).delete(request).send().await.on(delete, "bucket", name)?;
         if let Some(failed) = out.errors().first() {
             return Err(Error::Provider {
-                provider: super::SERVICE,
+                provider: SERVICE,
                 operation: "DeleteObjects".to_owned(),
                 message: format!(
                     "{} of the keys were not deleted; the first, `{}`: {} {}",
@@ -475,7 +470,7 @@ impl S3Store {
                     failed.code().unwrap_or("?"),
                     failed.message().unwrap_or("")
                 ),
-                retryable: failed.code().is_some_and(|c| crate::classify(Some(c), None) == crate::ErrorClass::Throttled),
+                retryable: failed.code().is_some_and(|c| crate::error::classify(Some(c), None) == crate::error::ErrorClass::Throttled),
                 source: None,
             });
         }

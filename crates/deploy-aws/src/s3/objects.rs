@@ -12,7 +12,7 @@ use deploy_core::object_store::{ByteStream, CopyOptions, DeleteOptions, GetOptio
 use deploy_core::{BucketName, Error, ObjectKey, Result};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
-use super::{MAX_PARTS, S3Store, op};
+use super::store::{MAX_PARTS, S3Store, SERVICE, op};
 use crate::convert::{encode_path, timestamp, unquote_etag};
 use crate::error::{Op, SdkResultExt, build_error, error_code, map_sdk_error, missing};
 
@@ -233,7 +233,7 @@ impl S3Store {
             drop(answer.send(created));
         });
         started.await.map_err(|_| Error::Provider {
-            provider: super::SERVICE,
+            provider: SERVICE,
             operation: "CreateMultipartUpload".to_owned(),
             message: "the task starting the upload ended without an answer".to_owned(),
             retryable: true,
@@ -369,7 +369,7 @@ impl S3Store {
                     Some(Ok(chunk)) => Some((Ok(chunk), Some(body))),
                     Some(Err(e)) => Some((
                         Err(Error::Provider {
-                            provider: super::SERVICE,
+                            provider: SERVICE,
                             operation: "GetObject".to_owned(),
                             message: format!("reading the body of `{name}` failed: {e}"),
                             retryable: true,

@@ -16,11 +16,10 @@ use aws_sdk_s3::types::{
     ReplicationConfiguration, ReplicationRule, ReplicationRuleFilter, ReplicationRuleStatus, SourceSelectionCriteria,
     SseKmsEncryptedObjects, SseKmsEncryptedObjectsStatus, VersioningConfiguration,
 };
-use aws_types::region::Region;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{BucketName, Error, Result};
 
-use super::{S3Store, op};
+use super::store::{S3Store, op};
 use crate::error::{SdkResultExt, build_error, error_code};
 use crate::policy::{PolicyDocument, Statement, bucket_arn};
 
@@ -351,20 +350,6 @@ impl fmt::Display for ReplicationReport {
 }
 
 impl S3Store {
-    /// The same store in `region` (same credentials, interceptors and options):
-    /// where a bucket of another region is created and configured.
-    pub fn in_region(&self, region: &str) -> S3Store {
-        let config = self.client.config().to_builder().region(Region::new(region.to_owned())).build();
-        let mut store = S3Store::from_client(aws_sdk_s3::Client::from_conf(config));
-        store.options = self.options.clone();
-        store
-    }
-
-    /// The region the client talks to.
-    pub fn region(&self) -> Option<&str> {
-        self.region.as_deref()
-    }
-
     /// The replication configuration of `bucket`; `None` when it has none.
     ///
     /// # Errors
@@ -409,7 +394,7 @@ impl S3Store {
         role_arn: &str,
         current: Option<&ReplicationConfiguration>,
     ) -> Result<Option<(ReplicationConfiguration, Vec<FieldChange>)>> {
-        let checks = spec.compare(self.partition, Some(role_arn), current);
+        let checks = spec.compare(self.partition(), Some(role_arn), current);
         let fields: Vec<FieldChange> = checks.iter().filter(|c| !c.ok).map(|c| FieldChange::new(&c.name, &c.detail, "as the spec says")).collect();
         if fields.is_empty() {
             return Ok(None);
@@ -420,7 +405,7 @@ impl S3Store {
         let taken: Vec<i32> = others.iter().filter_map(ReplicationRule::priority).collect();
         let priority = ours.and_then(ReplicationRule::priority).filter(|p| !taken.contains(p)).unwrap_or_else(|| taken.iter().max().map_or(1, |m| m + 1));
         let mut rules = others;
-        rules.push(spec.rule(self.partition, priority)?);
+        rules.push(spec.rule(self.partition(), priority)?);
         let config = ReplicationConfiguration::builder()
             .role(role_arn)
             .set_rules(Some(rules))
@@ -502,11 +487,11 @@ mod with_iam {
         /// As [`S3Store::ensure_replication`], without writing.
         pub async fn plan_replication(&self, spec: &ReplicationSpec, iam: &Iam) -> Result<Plan> {
             spec.validate(self.region())?;
-            let mut plan = self.in_region(&spec.destination_region).plan(&BucketSpec::new(spec.destination.clone())).await?;
+            let mut plan = self.in_region(&spec.destination_region).reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Plan).await?;
             if !self.versioning_enabled(&spec.source).await? {
                 plan.push(Change::update("bucket", spec.source.as_str(), vec![FieldChange::new("versioning", false, true)]));
             }
-            let policy_spec = spec.policy_spec(self.partition);
+            let policy_spec = spec.policy_spec(self.partition());
             let wanted = serde_json::to_value(&policy_spec.document).expect("a policy serializes");
             let policy = match iam.describe_policy(&spec.role).await {
                 Ok(p) => Some(p),
@@ -573,8 +558,8 @@ mod with_iam {
             spec.validate(self.region())?;
             // The source first: a missing source fails before anything is made.
             let mut plan = self.ensure_versioning(&spec.source).await?;
-            plan.extend(self.in_region(&spec.destination_region).ensure(&BucketSpec::new(spec.destination.clone())).await?);
-            let policy = iam.ensure_policy(&spec.policy_spec(self.partition)).await?;
+            plan.extend(self.in_region(&spec.destination_region).reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Apply).await?);
+            let policy = iam.ensure_policy(&spec.policy_spec(self.partition())).await?;
             plan.extend(policy.plan);
             let role = iam.ensure_role(&spec.role_spec(&policy.info.arn)).await?;
             plan.extend(role.plan);
@@ -623,11 +608,11 @@ mod with_iam {
                 None => checks.push(ReplicationCheck::new("role", false, format!("`{}` does not exist", spec.role))),
                 Some(role) => {
                     let account = role.arn.split(':').nth(4).unwrap_or_default();
-                    let trust = serde_json::to_value(spec.role_trust(self.partition, account)).expect("a policy serializes");
+                    let trust = serde_json::to_value(spec.role_trust(self.partition(), account)).expect("a policy serializes");
                     let ok = equivalent(&role.trust, &trust);
                     let detail = if ok { format!("{} trusts {REPLICATION_SERVICE}", role.arn) } else { format!("trust is {}, should be {trust}", role.trust) };
                     checks.push(ReplicationCheck::new("role trust", ok, detail));
-                    let wanted = serde_json::to_value(spec.role_policy(self.partition)).expect("a policy serializes");
+                    let wanted = serde_json::to_value(spec.role_policy(self.partition())).expect("a policy serializes");
                     let check = match iam.describe_policy(&spec.role).await {
                         Ok(p) if !role.managed_policies.contains(&p.arn) => ReplicationCheck::new("role policy", false, format!("{} is not attached", p.arn)),
                         Ok(p) if !equivalent(&p.document, &wanted) => ReplicationCheck::new("role policy", false, format!("is {}, should be {wanted}", p.document)),
@@ -640,7 +625,7 @@ mod with_iam {
             }
 
             let current = self.describe_replication(&spec.source).await?;
-            checks.extend(spec.compare(self.partition, Some(role.as_ref().map_or("(role missing)", |r| r.arn.as_str())), current.as_ref()));
+            checks.extend(spec.compare(self.partition(), Some(role.as_ref().map_or("(role missing)", |r| r.arn.as_str())), current.as_ref()));
             Ok(ReplicationReport { checks })
         }
     }

@@ -12,7 +12,7 @@ fn spec(prefix: &str) -> HealthAlarmsSpec {
     let topic = TopicSpec::new(TopicName::new(format!("{prefix}-alerts")).unwrap())
         .with_email(EmailAddress::new(format!("ops+{prefix}@example.com")).unwrap())
         .with_kms_key("alias/aws/sns");
-    HealthAlarmsSpec::deeploy(prefix, &ResourceName::new(format!("{prefix}-db")).unwrap(), Some(&format!("{prefix}-vault")), topic).unwrap()
+    HealthAlarmsSpec::database_and_backups(prefix, &ResourceName::new(format!("{prefix}-db")).unwrap(), Some(&format!("{prefix}-vault")), topic).unwrap()
 }
 
 #[tokio::test]

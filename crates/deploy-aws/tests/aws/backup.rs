@@ -33,7 +33,7 @@ use aws_sdk_backup::types::{
     BackupJobState, BackupPlan, BackupPlansListMember, BackupRule, BackupSelection, BackupSelectionsListMember, RecoveryPointByBackupVault,
     RecoveryPointStatus, RestoreJobStatus,
 };
-use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock};
 use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
@@ -153,7 +153,7 @@ fn error<O, E>(status: u16, code: &str) -> MockResponse<O, E> {
 type State = Arc<Mutex<Fake>>;
 
 /// A client of the fake: every operation `AwsBackupVault` calls, answered from `state`.
-fn fake_client(state: &State) -> (Client, Vec<Rule>) {
+fn fake_client(state: &State) -> (deploy_aws::AwsContext, Vec<Rule>) {
     let s = state.clone();
     let describe_vault = mock!(Client::describe_backup_vault).then_compute_response(move |i| {
         let f = s.lock().unwrap();
@@ -425,16 +425,15 @@ fn fake_client(state: &State) -> (Client, Vec<Rule>) {
         describe_restore,
         delete_point,
     ];
-    let client =
-        mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules.iter(), |c| c.region(aws_sdk_backup::config::Region::new("eu-central-1")));
-    (client, rules)
+    let ctx = crate::support::mock_context(RuleMode::MatchAny, rules.iter(), "eu-central-1", None);
+    (ctx, rules)
 }
 
 #[tokio::test]
 async fn conformance_backup_vault_and_plan_on_the_fake() {
     let state = State::default();
-    let (client, _rules) = fake_client(&state);
-    let backup = AwsBackupVault::from_client(client).with_waiter(fast());
+    let (ctx, _rules) = fake_client(&state);
+    let backup = AwsBackupVault::new(&ctx).with_waiter(fast());
     let resources = vec![format!("arn:aws:rds:eu-central-1:{ACCOUNT}:db:prod-db"), "arn:aws:s3:::prod-assets".to_owned()];
     deploy_core::conformance::backup_vault_and_plan(&backup, &names(), resources).await;
     let f = state.lock().unwrap();
@@ -444,8 +443,8 @@ async fn conformance_backup_vault_and_plan_on_the_fake() {
 #[tokio::test]
 async fn conformance_backup_recovery_points_on_the_fake() {
     let state = State::default();
-    let (client, rules) = fake_client(&state);
-    let backup = AwsBackupVault::from_client(client).with_waiter(fast());
+    let (ctx, rules) = fake_client(&state);
+    let backup = AwsBackupVault::new(&ctx).with_waiter(fast());
     deploy_core::conformance::backup_recovery_points(&backup, &names(), &format!("arn:aws:rds:eu-central-1:{ACCOUNT}:db:prod-db")).await;
     // rules[14] answers DescribeBackupJob, rules[19] DescribeRestoreJob.
     assert_eq!(rules[14].num_calls(), 3, "start_backup did not wait through RUNNING twice");
@@ -455,8 +454,8 @@ async fn conformance_backup_recovery_points_on_the_fake() {
 #[tokio::test]
 async fn the_selection_follows_the_resources_and_the_role() {
     let state = State::default();
-    let (client, _rules) = fake_client(&state);
-    let backup = AwsBackupVault::from_client(client).with_waiter(fast());
+    let (ctx, _rules) = fake_client(&state);
+    let backup = AwsBackupVault::new(&ctx).with_waiter(fast());
     let n = names();
     let mut spec = spec(&n, vec![format!("arn:aws:rds:eu-central-1:{ACCOUNT}:db:prod-db")]);
     backup.ensure_backup(&spec).await.unwrap();

@@ -147,8 +147,8 @@ async fn bad_names_ttls_and_zones_fail_before_any_request() {
 async fn dns_of_an_sdk_config_alone_works() {
     let conf = moto!("dns::dns_of_an_sdk_config_alone_works");
     let zone = zone_name();
-    let info = Dns::new(&conf).ensure_zone(&ZoneSpec::public(zone.clone())).await.unwrap().info;
+    let info = Dns::new(&deploy_aws::AwsContext::new(&conf)).ensure_zone(&ZoneSpec::public(zone.clone())).await.unwrap().info;
     assert_eq!(info.zone.name, zone);
     assert!(info.records.iter().any(|r| r.record_type == "SOA"));
-    Dns::new(&conf).delete_zone(&info.zone, &Confirm::new(zone.as_str())).await.unwrap();
+    Dns::new(&deploy_aws::AwsContext::new(&conf)).delete_zone(&info.zone, &Confirm::new(zone.as_str())).await.unwrap();
 }

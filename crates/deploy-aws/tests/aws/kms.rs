@@ -1,10 +1,10 @@
 //! KMS keys against moto.
 
 use deploy_aws::kms::{KeyAlias, KeyPolicy, KeySpec, Kms};
-use deploy_aws::policy::{PolicyDocument, Principal, Statement, deeploy_key_policy, equivalent};
+use deploy_aws::policy::{PolicyDocument, Principal, Statement, application_key_policy, equivalent};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::plan::Action;
-use deploy_core::{Confirm, Error};
+use deploy_core::{Confirm, Error, Reconcile};
 
 use crate::support::{moto, names};
 
@@ -19,10 +19,10 @@ async fn ensure_key_creates_alias_rotation_and_the_deeploy_policy_once() {
     let conf = moto!("kms::ensure_key_creates_alias_rotation_and_the_deeploy_policy_once");
     let log = RequestLog::new();
     let kms = AwsBackends::from_conf(&conf).with_request_log(&log).kms();
-    let spec = KeySpec::new(alias("deeploy")).with_policy(KeyPolicy::Deeploy { application_principal: APP.into() });
-    let planned = kms.plan_key(&spec).await.unwrap();
+    let spec = KeySpec::new(alias("deeploy")).with_policy(KeyPolicy::Application { application_principal: APP.into() });
+    let planned = kms.plan(&spec).await.unwrap();
     assert!(matches!(planned.changes.as_slice(), [c] if c.action == Action::Create), "{planned:?}");
-    let key = kms.ensure_key(&spec).await.unwrap();
+    let key = kms.ensure(&spec).await.unwrap();
     assert!(matches!(key.plan.changes.as_slice(), [c] if c.action == Action::Create), "{:?}", key.plan);
     assert_eq!((log.count("CreateKey"), log.count("CreateAlias")), (1, 1));
 
@@ -35,7 +35,7 @@ async fn ensure_key_creates_alias_rotation_and_the_deeploy_policy_once() {
     assert!(raw.get_key_rotation_status().key_id(&key.info.key_id).send().await.unwrap().key_rotation_enabled());
     let policy = raw.get_key_policy().key_id(&key.info.key_id).policy_name("default").send().await.unwrap();
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
-    let wanted = serde_json::to_value(deeploy_key_policy("aws", &key.info.account_id, APP)).unwrap();
+    let wanted = serde_json::to_value(application_key_policy("aws", &key.info.account_id, APP)).unwrap();
     assert!(equivalent(&policy, &wanted), "{policy}");
     let app = policy["Statement"].as_array().unwrap().iter().find(|s| s["Principal"]["AWS"] == serde_json::json!([APP])).unwrap();
     let mut actions: Vec<&str> = app["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
@@ -51,7 +51,7 @@ async fn ensure_key_creates_alias_rotation_and_the_deeploy_policy_once() {
     );
 
     log.clear();
-    let again = kms.ensure_key(&spec).await.unwrap();
+    let again = kms.ensure(&spec).await.unwrap();
     assert!(again.plan.is_empty(), "{}", again.plan);
     assert!(log.mutating().is_empty(), "second ensure made mutating requests: {:?}", log.mutating());
     assert_eq!(again.info.key_id, key.info.key_id);
@@ -63,9 +63,9 @@ async fn drift_in_policy_rotation_and_tags_is_repaired_field_by_field() {
     let conf = moto!("kms::drift_in_policy_rotation_and_tags_is_repaired_field_by_field");
     let log = RequestLog::new();
     let kms = AwsBackends::from_conf(&conf).with_request_log(&log).kms();
-    let mut spec = KeySpec::new(alias("drift")).with_policy(KeyPolicy::Deeploy { application_principal: APP.into() });
+    let mut spec = KeySpec::new(alias("drift")).with_policy(KeyPolicy::Application { application_principal: APP.into() });
     spec.tags.insert("app".into(), "deeploy".into());
-    let key = kms.ensure_key(&spec).await.unwrap().info;
+    let key = kms.ensure(&spec).await.unwrap().info;
     assert_eq!(key.tags, spec.tags);
     let raw = kms.client();
     raw.disable_key_rotation().key_id(&key.key_id).send().await.unwrap();
@@ -74,7 +74,7 @@ async fn drift_in_policy_rotation_and_tags_is_repaired_field_by_field() {
     spec.tags.insert("team".into(), "platform".into());
     spec.tags.remove("app");
 
-    let plan = kms.plan_key(&spec).await.unwrap();
+    let plan = kms.plan(&spec).await.unwrap();
     let fields: Vec<&str> = match plan.changes.as_slice() {
         [c] => match &c.action {
             Action::Update { fields } => fields.iter().map(|f| f.field.as_str()).collect(),
@@ -84,29 +84,29 @@ async fn drift_in_policy_rotation_and_tags_is_repaired_field_by_field() {
     };
     assert_eq!(fields, ["rotation", "policy", "tags"]);
     log.clear();
-    kms.ensure_key(&spec).await.unwrap();
+    kms.ensure(&spec).await.unwrap();
     let written: Vec<String> = log.mutating().iter().map(|r| r.operation.clone()).collect();
     assert_eq!(written, ["EnableKeyRotation", "PutKeyPolicy", "UntagResource", "TagResource"]);
     let now = kms.describe_key(&spec.alias).await.unwrap();
     assert!(now.rotation);
     assert_eq!(now.tags, spec.tags);
-    assert!(kms.plan_key(&spec).await.unwrap().is_empty());
+    assert!(kms.plan(&spec).await.unwrap().is_empty());
     kms.schedule_key_deletion(&spec.alias, 7, &Confirm::new(spec.alias.as_str())).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_deleted_alias_makes_a_new_key() {
     let conf = moto!("kms::a_deleted_alias_makes_a_new_key");
-    let kms = Kms::new(&conf);
+    let kms = Kms::new(&deploy_aws::AwsContext::new(&conf));
     let spec = KeySpec::new(alias("rotate-out"));
-    let first = kms.ensure_key(&spec).await.unwrap().info;
+    let first = kms.ensure(&spec).await.unwrap().info;
     let e = kms.schedule_key_deletion(&spec.alias, 7, &Confirm::new("alias/other")).await.unwrap_err();
     assert!(matches!(e, Error::ConfirmationRequired { .. }));
     kms.schedule_key_deletion(&spec.alias, 7, &Confirm::new(spec.alias.as_str())).await.unwrap();
     let state = kms.client().describe_key().key_id(&first.key_id).send().await.unwrap();
     assert_eq!(state.key_metadata().unwrap().key_state().map(|s| s.as_str()), Some("PendingDeletion"));
     assert!(kms.describe_key(&spec.alias).await.unwrap_err().is_not_found());
-    let second = kms.ensure_key(&spec).await.unwrap().info;
+    let second = kms.ensure(&spec).await.unwrap().info;
     assert_ne!(second.key_id, first.key_id);
     kms.schedule_key_deletion(&spec.alias, 7, &Confirm::new(spec.alias.as_str())).await.unwrap();
 }
@@ -117,8 +117,8 @@ async fn bad_input_fails_before_any_request() {
     let log = RequestLog::new();
     let kms = AwsBackends::from_conf(&conf).with_request_log(&log).kms();
     let spec =
-        KeySpec::new(KeyAlias::new("alias/never").unwrap()).with_policy(KeyPolicy::Deeploy { application_principal: "deeploy".into() });
-    for e in [kms.ensure_key(&spec).await.unwrap_err(), kms.plan_key(&spec).await.unwrap_err()] {
+        KeySpec::new(KeyAlias::new("alias/never").unwrap()).with_policy(KeyPolicy::Application { application_principal: "deeploy".into() });
+    for e in [kms.ensure(&spec).await.unwrap_err(), kms.plan(&spec).await.unwrap_err()] {
         assert_eq!(e.invalid_field(), Some("policy.application_principal"), "{e:?}");
     }
     let e = kms.schedule_key_deletion(&spec.alias, 3, &Confirm::new("alias/never")).await.unwrap_err();
@@ -134,10 +134,10 @@ async fn the_deeploy_key_policy_names_the_callers_account() {
     let me = aws.caller_identity().await.unwrap();
     assert_eq!(me.account.len(), 12);
     let app = me.user_arn("deeploy");
-    let spec = KeySpec::new(alias("account")).with_policy(KeyPolicy::Deeploy { application_principal: app.clone() });
-    let key = aws.kms().ensure_key(&spec).await.unwrap().info;
+    let spec = KeySpec::new(alias("account")).with_policy(KeyPolicy::Application { application_principal: app.clone() });
+    let key = aws.kms().ensure(&spec).await.unwrap().info;
     assert_eq!(key.account_id, me.account);
-    assert!(equivalent(&key.policy, &serde_json::to_value(deeploy_key_policy(me.partition(), &me.account, &app)).unwrap()));
+    assert!(equivalent(&key.policy, &serde_json::to_value(application_key_policy(me.partition(), &me.account, &app)).unwrap()));
     aws.kms().schedule_key_deletion(&spec.alias, 7, &Confirm::new(spec.alias.as_str())).await.unwrap();
 }
 
@@ -152,7 +152,7 @@ async fn a_lost_answer_to_create_key_makes_one_key_per_alias() {
     let kms = AwsBackends::from_conf(&conf).with_request_log(&log).with_interceptor(lost.interceptor()).kms();
     let description = format!("lost answer {}", names().prefix());
     let spec = KeySpec { description: description.clone(), ..KeySpec::new(alias("lost")) };
-    let key = kms.ensure_key(&spec).await.unwrap();
+    let key = kms.ensure(&spec).await.unwrap();
     assert_eq!(lost.hits(), 1);
     assert_eq!(log.count("CreateKey"), 1, "the creation whose answer was lost was sent again");
     let mut same = Vec::new();
@@ -168,7 +168,7 @@ async fn a_lost_answer_to_create_key_makes_one_key_per_alias() {
     assert_eq!(same, [key.info.key_id.clone()], "keys made for {}", spec.alias);
     assert!(!key.info.tags.contains_key("deploy:client-token"), "the creation token shows as a tag of the spec");
     log.clear();
-    assert!(kms.ensure_key(&spec).await.unwrap().plan.is_empty());
+    assert!(kms.ensure(&spec).await.unwrap().plan.is_empty());
     assert!(log.mutating().is_empty(), "{:?}", log.mutating());
 }
 
@@ -180,7 +180,7 @@ async fn a_service_key_policy_binds_each_service_to_the_account() {
     let conf = moto!("kms::a_service_key_policy_binds_each_service_to_the_account");
     let kms = AwsBackends::from_conf(&conf).kms();
     let spec = KeySpec::new(alias("alerts")).with_policy(KeyPolicy::ServiceUse { services: vec!["cloudwatch.amazonaws.com".into()] });
-    let key = kms.ensure_key(&spec).await.unwrap().info;
+    let key = kms.ensure(&spec).await.unwrap().info;
     let policy = kms.client().get_key_policy().key_id(&key.key_id).policy_name("default").send().await.unwrap();
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
     let service = policy["Statement"].as_array().unwrap().iter().find(|s| s["Principal"].get("Service").is_some()).expect("a service statement");
@@ -190,5 +190,5 @@ async fn a_service_key_policy_binds_each_service_to_the_account() {
         serde_json::json!([format!("arn:aws:cloudwatch:*:{}:alarm:*", key.account_id)]),
         "{service}"
     );
-    assert!(kms.ensure_key(&spec).await.unwrap().plan.is_empty());
+    assert!(kms.ensure(&spec).await.unwrap().plan.is_empty());
 }

@@ -14,7 +14,7 @@ use aws_sdk_rds::operation::describe_db_parameters::DescribeDbParametersOutput;
 use aws_sdk_rds::operation::modify_db_parameter_group::ModifyDbParameterGroupOutput;
 use aws_sdk_rds::types::{DbInstance, DbParameterGroupStatus, Parameter};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{RuleMode, mock};
 use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
@@ -25,6 +25,8 @@ use deploy_core::observe::{Event, Observer};
 use deploy_core::plan::Action;
 use deploy_core::waiter::Waiter;
 use deploy_core::{BucketName, Confirm, Database, Error, ObjectKey, ObjectStoreExt, PasswordRules, PgIdentifier, ResourceName};
+
+use crate::support::mock_context;
 
 const DB: &str = "prod-db";
 
@@ -109,9 +111,9 @@ async fn ensure_waits_from_creating_to_available() {
     let modify_group =
         mock!(aws_sdk_rds::Client::modify_db_parameter_group).then_output(|| ModifyDbParameterGroupOutput::builder().build());
     let create = mock!(aws_sdk_rds::Client::create_db_instance).then_output(|| CreateDbInstanceOutput::builder().build());
-    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe, &parameters, &create_group, &modify_group, &create]);
+    let ctx = mock_context(RuleMode::MatchAny, [&describe, &parameters, &create_group, &modify_group, &create], "us-east-1", None);
     let (waiter, seen) = recording_waiter(Duration::from_secs(10));
-    let db = RdsDatabase::from_client(client).with_waiter(waiter);
+    let db = RdsDatabase::new(&ctx).with_waiter(waiter);
 
     let plan = db.ensure_database(&spec()).await.unwrap();
     assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Create));
@@ -134,9 +136,9 @@ async fn delete_waits_until_the_instance_is_gone() {
         .build();
     let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters).then_output(group_parameters);
     let delete = mock!(aws_sdk_rds::Client::delete_db_instance).then_output(|| DeleteDbInstanceOutput::builder().build());
-    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe, &parameters, &delete]);
+    let ctx = mock_context(RuleMode::MatchAny, [&describe, &parameters, &delete], "us-east-1", None);
     let (waiter, seen) = recording_waiter(Duration::from_secs(10));
-    let db = RdsDatabase::from_client(client).with_waiter(waiter);
+    let db = RdsDatabase::new(&ctx).with_waiter(waiter);
     let name = ResourceName::new(DB).unwrap();
     db.delete_database(&name, &FinalSnapshot::Skip, &Confirm::new(DB)).await.unwrap();
     assert_eq!(*seen.lock().unwrap(), ["deleting", "deleting"]);
@@ -152,16 +154,16 @@ async fn a_failed_state_ends_the_wait_and_a_stuck_one_times_out() {
         .repeatedly()
         .build();
     let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters).then_output(group_parameters);
-    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&failing, &parameters]);
+    let ctx = mock_context(RuleMode::MatchAny, [&failing, &parameters], "us-east-1", None);
     let (waiter, _) = recording_waiter(Duration::from_secs(10));
-    let e = RdsDatabase::from_client(client).with_waiter(waiter).ensure_database(&spec()).await.unwrap_err();
+    let e = RdsDatabase::new(&ctx).with_waiter(waiter).ensure_database(&spec()).await.unwrap_err();
     assert!(matches!(&e, Error::Conflict { reason, .. } if reason.contains("failed")), "{e:?}");
 
     let stuck = mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| instance("modifying"));
     let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters).then_output(group_parameters);
-    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&stuck, &parameters]);
+    let ctx = mock_context(RuleMode::MatchAny, [&stuck, &parameters], "us-east-1", None);
     let (waiter, _) = recording_waiter(Duration::from_millis(100));
-    let e = RdsDatabase::from_client(client).with_waiter(waiter).ensure_database(&spec()).await.unwrap_err();
+    let e = RdsDatabase::new(&ctx).with_waiter(waiter).ensure_database(&spec()).await.unwrap_err();
     match e {
         Error::Timeout { what, last_state, .. } => {
             assert_eq!(what, format!("database {DB} to be available"));
@@ -184,9 +186,9 @@ async fn throttling_while_waiting_is_one_more_pending_poll() {
         .build();
     let parameters = mock!(aws_sdk_rds::Client::describe_db_parameters).then_output(group_parameters);
     // No SDK retries: the waiter sees the throttling error itself.
-    let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&describe, &parameters], |c| c.retry_config(retries(1)));
+    let ctx = mock_context(RuleMode::MatchAny, [&describe, &parameters], "us-east-1", Some(retries(1)));
     let (waiter, seen) = recording_waiter(Duration::from_secs(10));
-    RdsDatabase::from_client(client).with_waiter(waiter).ensure_database(&spec()).await.unwrap();
+    RdsDatabase::new(&ctx).with_waiter(waiter).ensure_database(&spec()).await.unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0], "creating");
     assert!(seen[1].starts_with("error: throttled by aws-rds"), "{seen:?}");
@@ -206,14 +208,14 @@ async fn s3_slow_down_is_retried_by_the_sdk_then_reported_as_throttled() {
         .times(2)
         .output(|| GetObjectOutput::builder().body(aws_sdk_s3::primitives::ByteStream::from_static(b"data")).content_length(4).build())
         .build();
-    let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&recovering], |c| c.retry_config(retries(3)));
-    let store = S3Store::from_client(client);
+    let ctx = mock_context(RuleMode::Sequential, [&recovering], "us-east-1", Some(retries(3)));
+    let store = S3Store::new(&ctx);
     assert_eq!(store.get_bytes(&bucket, &key).await.unwrap(), "data");
     assert_eq!(recovering.num_calls(), 3);
 
     let throttled = mock!(aws_sdk_s3::Client::get_object).sequence().http_status(503, slow_down()).times(3).build();
-    let client = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&throttled], |c| c.retry_config(retries(3)));
-    let e = S3Store::from_client(client).get_bytes(&bucket, &key).await.unwrap_err();
+    let ctx = mock_context(RuleMode::Sequential, [&throttled], "us-east-1", Some(retries(3)));
+    let e = S3Store::new(&ctx).get_bytes(&bucket, &key).await.unwrap_err();
     assert!(matches!(&e, Error::Throttled { provider: "aws-s3", message, .. } if message.contains("SlowDown")), "{e:?}");
     assert!(e.is_retryable());
     assert_eq!(throttled.num_calls(), 3);
@@ -289,13 +291,9 @@ async fn an_aurora_ensure_waits_for_the_cluster_then_for_its_writer() {
     let create_cluster =
         mock!(aws_sdk_rds::Client::create_db_cluster).then_output(|| aws_sdk_rds::operation::create_db_cluster::CreateDbClusterOutput::builder().build());
     let create_instance = mock!(aws_sdk_rds::Client::create_db_instance).then_output(|| CreateDbInstanceOutput::builder().build());
-    let client = mock_client!(
-        aws_sdk_rds,
-        RuleMode::MatchAny,
-        [&clusters, &instances, &parameters, &globals, &create_group, &modify_group, &create_cluster, &create_instance]
-    );
+    let ctx = mock_context(RuleMode::MatchAny, [&clusters, &instances, &parameters, &globals, &create_group, &modify_group, &create_cluster, &create_instance], "us-east-1", None);
     let (waiter, seen) = recording_waiter(Duration::from_secs(10));
-    let db = RdsDatabase::from_client(client).with_waiter(waiter);
+    let db = RdsDatabase::new(&ctx).with_waiter(waiter);
     let mut spec = DatabaseSpec::with_engine(
         ResourceName::new(DB).unwrap(),
         deploy_core::database::Engine::AuroraPostgresql,
@@ -321,8 +319,8 @@ mod pod_identity {
     use aws_sdk_eks::operation::list_pod_identity_associations::ListPodIdentityAssociationsOutput;
     use aws_sdk_eks::operation::update_pod_identity_association::UpdatePodIdentityAssociationOutput;
     use aws_sdk_eks::types::{PodIdentityAssociation, PodIdentityAssociationSummary};
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use deploy_aws::iam::Iam;
+    use aws_smithy_mocks::{RuleMode, mock};
+    use crate::support::mock_context;
     use deploy_aws::pod_access::PodAccess;
     use deploy_core::plan::Action;
     use deploy_core::{ResourceName, ServiceAccountRef};
@@ -356,10 +354,9 @@ mod pod_identity {
         out.build()
     }
 
-    fn access(eks: aws_sdk_eks::Client) -> PodAccess {
-        // IAM is not called by the association methods: a client with no rules.
-        let iam = aws_sdk_iam::Client::from_conf(aws_sdk_iam::Config::builder().behavior_version_latest().region(aws_sdk_iam::config::Region::new("us-east-1")).build());
-        PodAccess::from_clients(eks, Iam::from_client(iam))
+    fn access(eks: deploy_aws::AwsContext) -> PodAccess {
+        // IAM is not called by the association methods: only the EKS operations have rules.
+        PodAccess::new(&eks)
     }
 
     fn names() -> (ResourceName, ServiceAccountRef) {
@@ -374,7 +371,7 @@ mod pod_identity {
         let create = mock!(aws_sdk_eks::Client::create_pod_identity_association)
             .match_requests(|r| r.role_arn() == Some(ROLE) && r.namespace() == Some("deeploy") && r.service_account() == Some("deeploy-app"))
             .then_output(|| CreatePodIdentityAssociationOutput::builder().association(association(ROLE)).build());
-        let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&list, &create]);
+        let eks = mock_context(RuleMode::MatchAny, [&list, &create], "us-east-1", None);
         let (cluster, sa) = names();
         let done = access(eks).ensure_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
         assert!(matches!(done.plan.changes.as_slice(), [c] if c.action == Action::Create), "{}", done.plan);
@@ -392,7 +389,7 @@ mod pod_identity {
             .then_output(|| CreatePodIdentityAssociationOutput::builder().build());
         let update = mock!(aws_sdk_eks::Client::update_pod_identity_association)
             .then_output(|| UpdatePodIdentityAssociationOutput::builder().build());
-        let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&list, &describe, &create, &update]);
+        let eks = mock_context(RuleMode::MatchAny, [&list, &describe, &create, &update], "us-east-1", None);
         let (cluster, sa) = names();
         let access = access(eks);
         let done = access.ensure_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
@@ -414,7 +411,7 @@ mod pod_identity {
         let delete = mock!(aws_sdk_eks::Client::delete_pod_identity_association)
             .match_requests(|r| r.association_id() == Some("a-123") && r.cluster_name() == Some("prod-eks"))
             .then_output(|| DeletePodIdentityAssociationOutput::builder().build());
-        let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&list, &describe, &update, &create, &delete]);
+        let eks = mock_context(RuleMode::MatchAny, [&list, &describe, &update, &create, &delete], "us-east-1", None);
         let (cluster, sa) = names();
         let access = access(eks);
         let planned = access.plan_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();

@@ -109,7 +109,7 @@ async fn oidc_provider_and_service_account_role_are_ensured_once() {
 #[tokio::test]
 async fn a_missing_cluster_is_not_found() {
     let conf = moto!("pod_access::a_missing_cluster_is_not_found");
-    let access = PodAccess::new(&conf);
+    let access = PodAccess::new(&deploy_aws::AwsContext::new(&conf));
     let missing = ResourceName::new(format!("{}-eks", names().prefix())).unwrap();
     let err = access.ensure_oidc_provider(&missing).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");

@@ -48,7 +48,7 @@ async fn ensure_sets_up_replication_once_check_reports_it_and_drift_is_fixed() {
     assert!(s3.plan_replication(&spec, &iam).await.unwrap().is_empty());
 
     // The destination bucket lives in the replica region, versioned.
-    let replica = S3Store::new(&conf).in_region(REPLICA_REGION);
+    let replica = S3Store::new(&deploy_aws::AwsContext::new(&conf)).in_region(REPLICA_REGION);
     let location = replica.client().get_bucket_location().bucket(spec.destination.as_str()).send().await.unwrap();
     assert_eq!(location.location_constraint().map(|l| l.as_str()), Some(REPLICA_REGION));
     let info = replica.describe_bucket(&spec.destination).await.unwrap();

@@ -5,7 +5,7 @@ use deploy_aws::s3::{S3Options, S3Store};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::object_store::{Encryption, ListOptions, PutOptions};
 use deploy_core::plan::Action;
-use deploy_core::{BucketName, BucketSpec, Confirm, Error, ObjectKey, ObjectStore, ObjectStoreExt};
+use deploy_core::{BucketName, BucketSpec, Confirm, Error, ObjectKey, ObjectStore, ObjectStoreExt, Reconcile};
 use futures::StreamExt;
 
 use crate::support::{MotoS3, moto, names};
@@ -34,7 +34,7 @@ fn small_parts() -> S3Options {
 async fn conformance_object_store() {
     let conf = moto!("s3::conformance_object_store");
     // Through MotoS3: see `let_moto_serve_tls_only_bucket` for the quirk it works around.
-    deploy_core::conformance::object_store(&MotoS3(S3Store::new(&conf)), &names()).await;
+    deploy_core::conformance::object_store(&MotoS3(S3Store::new(&deploy_aws::AwsContext::new(&conf))), &names()).await;
 }
 
 #[tokio::test]
@@ -241,7 +241,7 @@ async fn copy_listed_makes_no_head_object() {
 #[tokio::test]
 async fn delete_bucket_removes_every_version_and_delete_marker() {
     let conf = moto!("s3::delete_bucket_removes_every_version_and_delete_marker");
-    let store = MotoS3(S3Store::new(&conf));
+    let store = MotoS3(S3Store::new(&deploy_aws::AwsContext::new(&conf)));
     let bucket = names().bucket("versions");
     store.ensure_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
     for i in 0..3 {
@@ -271,7 +271,7 @@ async fn bad_specs_fail_before_any_request() {
     spec.tags.clear();
     spec.encryption = Encryption::Key(String::new());
     assert_eq!(store.ensure_bucket(&spec).await.unwrap_err().invalid_field(), Some("encryption"));
-    let e = S3Store::new(&conf).with_options(S3Options { part_size: 1024, ..S3Options::default() }).unwrap_err();
+    let e = S3Store::new(&deploy_aws::AwsContext::new(&conf)).with_options(S3Options { part_size: 1024, ..S3Options::default() }).unwrap_err();
     assert_eq!(e.invalid_field(), Some("part_size"));
     assert!(log.requests().is_empty(), "requests were sent: {:?}", log.requests());
     // The same store does reach the network for a valid spec, and reports the failure as retryable.
@@ -283,9 +283,9 @@ async fn bad_specs_fail_before_any_request() {
 async fn sse_kms_with_the_spec_key_is_read_back() {
     let conf = moto!("s3::sse_kms_with_the_spec_key_is_read_back");
     let alias = deploy_aws::kms::KeyAlias::new(format!("alias/{}-bucket", names().prefix())).unwrap();
-    let kms = deploy_aws::kms::Kms::new(&conf);
-    let arn = kms.ensure_key(&deploy_aws::kms::KeySpec::new(alias.clone())).await.unwrap().info.arn;
-    let store = S3Store::new(&conf);
+    let kms = deploy_aws::kms::Kms::new(&deploy_aws::AwsContext::new(&conf));
+    let arn = kms.ensure(&deploy_aws::kms::KeySpec::new(alias.clone())).await.unwrap().info.arn;
+    let store = S3Store::new(&deploy_aws::AwsContext::new(&conf));
     let bucket = names().bucket("kms");
     let mut spec = BucketSpec::new(bucket.clone());
     spec.encryption = Encryption::Key(arn.clone());

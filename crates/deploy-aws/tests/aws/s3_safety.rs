@@ -90,7 +90,7 @@ async fn wired(conf: &aws_types::SdkConfig, wire: &Wire, options: S3Options) -> 
 #[tokio::test]
 async fn reads_writes_and_deletes_are_refused_when_the_object_changed() {
     let conf = moto!("s3_safety::reads_writes_and_deletes_are_refused_when_the_object_changed");
-    let store = MotoS3(S3Store::new(&conf));
+    let store = MotoS3(S3Store::new(&deploy_aws::AwsContext::new(&conf)));
     let bucket = names().bucket("conditions");
     store.ensure_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
     let k = key("c/one");
@@ -141,7 +141,7 @@ impl ReadAll for deploy_core::ByteStream {
 async fn copies_carry_the_source_condition_and_a_multipart_copy_is_of_one_version() {
     let conf = moto!("s3_safety::copies_carry_the_source_condition_and_a_multipart_copy_is_of_one_version");
     let bucket = names().bucket("pinned");
-    let plain = MotoS3(S3Store::new(&conf));
+    let plain = MotoS3(S3Store::new(&deploy_aws::AwsContext::new(&conf)));
     plain.ensure_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
     let original: Vec<u8> = (0..11 * MIB).map(|i| (i % 251) as u8).collect();
     let source = plain.put_bytes(&bucket, &key("big/src"), Bytes::from(original.clone())).await.unwrap();

@@ -11,7 +11,7 @@ use crate::support::{moto, names};
 #[tokio::test]
 async fn conformance_secret_store() {
     let conf = moto!("secrets::conformance_secret_store");
-    deploy_core::conformance::secret_store(&SecretsManagerStore::new(&conf), &names()).await;
+    deploy_core::conformance::secret_store(&SecretsManagerStore::new(&deploy_aws::AwsContext::new(&conf)), &names()).await;
 }
 
 #[tokio::test]
@@ -38,7 +38,7 @@ async fn writing_the_current_value_again_writes_nothing() {
 async fn options_apply_on_creation() {
     let conf = moto!("secrets::options_apply_on_creation");
     let key = "alias/deploy-secrets".to_owned();
-    let store = SecretsManagerStore::new(&conf);
+    let store = SecretsManagerStore::new(&deploy_aws::AwsContext::new(&conf));
     let name = names().secret("options");
     let options = PutSecretOptions {
         description: Some("the database password".into()),
@@ -80,7 +80,7 @@ async fn ensure_password_generates_once_to_the_rules() {
 #[tokio::test]
 async fn a_secret_scheduled_for_deletion_conflicts_and_values_stay_out_of_errors() {
     let conf = moto!("secrets::a_secret_scheduled_for_deletion_conflicts_and_values_stay_out_of_errors");
-    let store = SecretsManagerStore::new(&conf);
+    let store = SecretsManagerStore::new(&deploy_aws::AwsContext::new(&conf));
     let name = names().secret("scheduled");
     store.put_secret(&name, SecretString::from("first-Sentinel-7f3a"), &PutSecretOptions::default()).await.unwrap();
     let e = store.schedule_deletion(&name, 7, &Confirm::new("other")).await.unwrap_err();

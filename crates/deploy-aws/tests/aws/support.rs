@@ -156,3 +156,31 @@ impl deploy_core::ObjectStore for MotoS3 {
         self.0.versioning_enabled(bucket).await
     }
 }
+
+/// A context whose clients answer from `rules` (aws-smithy-mocks) instead of
+/// a server: what `mock_client!` sets up (the mock HTTP client, the rules'
+/// interceptor, test credentials), made through the [`deploy_aws::AwsContext`]
+/// every service is built from. `retry` replaces the SDK's default retries.
+pub fn mock_context<'a>(
+    mode: aws_smithy_mocks::RuleMode,
+    rules: impl IntoIterator<Item = &'a aws_smithy_mocks::Rule>,
+    region: &str,
+    retry: Option<aws_smithy_types::retry::RetryConfig>,
+) -> deploy_aws::AwsContext {
+    let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(mode);
+    for rule in rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "deploy-aws-mocks",
+        )))
+        .http_client(aws_smithy_mocks::create_mock_http_client());
+    if let Some(retry) = retry {
+        config = config.retry_config(retry);
+    }
+    deploy_aws::AwsContext::new(&config.build())
+        .with_interceptor(aws_smithy_runtime_api::client::interceptors::SharedInterceptor::new(interceptor))
+}

@@ -1,8 +1,7 @@
 //! Network: the VPC and subnets the database and the cluster live in, the
-//! database's security group and the VPC's S3 gateway endpoint — the
-//! networking of the Deeploy seed (RDS and EKS in one VPC, the node group's
-//! security group the only one admitted to the database) and of the SIMPHERA
-//! reference architecture (a `/18` VPC with public, private and database subnets).
+//! database's security group and the VPC's S3 gateway endpoint — RDS and EKS
+//! in one VPC, the node group's security group the only one admitted to the
+//! database, in a VPC with public, private and database subnets (e.g. a `/18`).
 //!
 //! Every call is idempotent and finds resources by what names them: a VPC and
 //! its subnets by their `Name` tag, the security group by its group name in
@@ -12,14 +11,14 @@
 //! [`Action::Drift`](deploy_core::plan::Action::Drift), never applied.
 //!
 //! ```no_run
-//! # async fn example(sdk_config: &aws_types::SdkConfig) -> deploy_core::Result<()> {
+//! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::network::{Network, SubnetSpec, SubnetTier, VpcSpec};
 //! use deploy_core::{CidrBlock, ResourceName};
 //!
-//! let spec = VpcSpec::new(ResourceName::new("simphera")?, CidrBlock::new("10.1.0.0/18")?)
-//!     .with_subnet(SubnetSpec::new(ResourceName::new("simphera-private-a")?, CidrBlock::new("10.1.0.0/22")?, "eu-central-1a", SubnetTier::Private))
-//!     .with_subnet(SubnetSpec::new(ResourceName::new("simphera-db-a")?, CidrBlock::new("10.1.8.0/24")?, "eu-central-1a", SubnetTier::Database));
-//! let network = Network::new(sdk_config);
+//! let spec = VpcSpec::new(ResourceName::new("prod")?, CidrBlock::new("10.1.0.0/18")?)
+//!     .with_subnet(SubnetSpec::new(ResourceName::new("prod-private-a")?, CidrBlock::new("10.1.0.0/22")?, "eu-central-1a", SubnetTier::Private))
+//!     .with_subnet(SubnetSpec::new(ResourceName::new("prod-db-a")?, CidrBlock::new("10.1.8.0/24")?, "eu-central-1a", SubnetTier::Database));
+//! let network = Network::new(ctx);
 //! let vpc = network.ensure_vpc(&spec).await?;
 //! let tables: Vec<String> = network.route_tables(&vpc.info.vpc_id).await?.into_iter().map(|t| t.route_table_id).collect();
 //! network.ensure_s3_gateway_endpoint(&vpc.info.vpc_id, "eu-central-1", &tables).await?;
@@ -28,363 +27,28 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, Subnet, Tag,
-    TagSpecification, UserIdGroupPair, Vpc, VpcEndpoint, VpcEndpointType,
+    AttributeBooleanValue, Filter, ResourceType, SecurityGroup, Subnet, Tag, TagSpecification, Vpc, VpcEndpoint, VpcEndpointType,
 };
-use aws_types::SdkConfig;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
-use deploy_core::{CidrBlock, Error, ResourceName, Result};
+use deploy_core::{Error, ResourceName, Result};
 
-use crate::Ensured;
+use deploy_core::reconcile::Ensured;
+use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 use crate::once::{self, TOKEN_TAG};
+
+mod spec;
+
+pub use spec::{EndpointInfo, IngressRule, RouteTableInfo, RuleSource, SecurityGroupInfo, SubnetInfo, SubnetSpec, SubnetTier, TIER_TAG, VpcInfo, VpcSpec};
 
 const SERVICE: &str = "aws-ec2";
 
 const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
-}
-
-/// The tag that records a subnet's [`SubnetTier`].
-pub const TIER_TAG: &str = "deploy:tier";
-
-service_client!(aws_sdk_ec2, "n EC2");
-
-/// What a subnet is for; recorded in its [`TIER_TAG`] tag, and in the tags
-/// the AWS load balancer controller reads (`kubernetes.io/role/elb` on public,
-/// `kubernetes.io/role/internal-elb` on private subnets).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SubnetTier {
-    /// Internet-facing load balancers.
-    Public,
-    /// The cluster's nodes.
-    Private,
-    /// The database (an RDS DB subnet group).
-    Database,
-}
-
-impl SubnetTier {
-    /// `public`, `private` or `database`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubnetTier::Public => "public",
-            SubnetTier::Private => "private",
-            SubnetTier::Database => "database",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [SubnetTier::Public, SubnetTier::Private, SubnetTier::Database].into_iter().find(|t| t.as_str() == s)
-    }
-
-    /// The tags a subnet of this tier carries besides its name and the spec's tags.
-    fn tags(self) -> BTreeMap<String, String> {
-        let mut tags = BTreeMap::from([(TIER_TAG.to_owned(), self.as_str().to_owned())]);
-        match self {
-            SubnetTier::Public => tags.insert("kubernetes.io/role/elb".to_owned(), "1".to_owned()),
-            SubnetTier::Private => tags.insert("kubernetes.io/role/internal-elb".to_owned(), "1".to_owned()),
-            SubnetTier::Database => None,
-        };
-        tags
-    }
-}
-
-impl fmt::Display for SubnetTier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What a subnet should be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SubnetSpec {
-    /// Its `Name` tag, unique in the VPC.
-    pub name: ResourceName,
-    /// Its IPv4 block: inside the VPC's, overlapping no other subnet's, `/16` to `/28`.
-    pub cidr: CidrBlock,
-    /// The availability zone (`eu-central-1a`).
-    pub availability_zone: String,
-    /// What it is for.
-    pub tier: SubnetTier,
-}
-
-impl SubnetSpec {
-    /// A subnet named `name` with block `cidr` in `availability_zone`.
-    pub fn new(name: ResourceName, cidr: CidrBlock, availability_zone: impl Into<String>, tier: SubnetTier) -> Self {
-        SubnetSpec { name, cidr, availability_zone: availability_zone.into(), tier }
-    }
-}
-
-/// What a VPC should be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VpcSpec {
-    /// Its `Name` tag, which finds it.
-    pub name: ResourceName,
-    /// Its primary IPv4 block, `/16` to `/28`.
-    pub cidr: CidrBlock,
-    /// Its subnets.
-    pub subnets: Vec<SubnetSpec>,
-    /// Tags of the VPC and of every subnet (besides `Name`). Tags found on the
-    /// resources but not here are kept: EKS and Kubernetes add their own.
-    pub tags: BTreeMap<String, String>,
-}
-
-const VPC_CIDR_RULE: &str = "VPC and subnet blocks: IPv4, prefix length /16 to /28";
-const SUBNET_RULE: &str = "subnet blocks lie inside the VPC's block and overlap no other subnet's";
-const TAG_RULE: &str =
-    "EC2 tags: at most 49 besides `Name`; keys 1-128 characters, not `Name`, not starting with `aws:`; values at most 256 characters";
-const AZ_RULE: &str = "availability zones: lowercase letters, digits and hyphens, in the client's region (`eu-central-1a`)";
-
-fn check_block(field: String, cidr: &CidrBlock) -> Result<()> {
-    if !cidr.is_ipv4() {
-        return Err(Error::invalid(field, format!("`{cidr}` is not an IPv4 block"), VPC_CIDR_RULE));
-    }
-    if !(16..=28).contains(&cidr.prefix_len()) {
-        return Err(Error::invalid(field, format!("`{cidr}` has prefix length /{}", cidr.prefix_len()), VPC_CIDR_RULE));
-    }
-    Ok(())
-}
-
-impl VpcSpec {
-    /// A VPC named `name` with block `cidr` and no subnets.
-    pub fn new(name: ResourceName, cidr: CidrBlock) -> Self {
-        VpcSpec { name, cidr, subnets: Vec::new(), tags: BTreeMap::new() }
-    }
-
-    /// With one more subnet.
-    #[must_use]
-    pub fn with_subnet(mut self, subnet: SubnetSpec) -> Self {
-        self.subnets.push(subnet);
-        self
-    }
-
-    /// With a tag.
-    #[must_use]
-    pub fn with_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.insert(key.into(), value.into());
-        self
-    }
-
-    /// Check what no type carries: the blocks are IPv4 `/16` to `/28`, every
-    /// subnet lies inside the VPC and overlaps no other, names are unique,
-    /// zones and tags are well-formed.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] naming the field (`cidr`, `subnets[1].cidr`,
-    /// `subnets[0].name`, `subnets[0].availability_zone`, `tags.KEY`).
-    pub fn validate(&self) -> Result<()> {
-        check_block("cidr".to_owned(), &self.cidr)?;
-        for (i, subnet) in self.subnets.iter().enumerate() {
-            let field = |f: &str| format!("subnets[{i}].{f}");
-            check_block(field("cidr"), &subnet.cidr)?;
-            if !self.cidr.contains(&subnet.cidr) {
-                return Err(Error::invalid(
-                    field("cidr"),
-                    format!("`{}` is not inside the VPC's `{}`", subnet.cidr, self.cidr),
-                    SUBNET_RULE,
-                ));
-            }
-            let az = &subnet.availability_zone;
-            if az.is_empty() || !az.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-                return Err(Error::invalid(field("availability_zone"), format!("is `{az}`"), AZ_RULE));
-            }
-            for (j, earlier) in self.subnets[..i].iter().enumerate() {
-                if earlier.cidr.contains(&subnet.cidr) || subnet.cidr.contains(&earlier.cidr) {
-                    let problem = format!("`{}` overlaps `{}` of subnets[{j}] ({})", subnet.cidr, earlier.cidr, earlier.name);
-                    return Err(Error::invalid(field("cidr"), problem, SUBNET_RULE));
-                }
-                if earlier.name == subnet.name {
-                    return Err(Error::invalid(
-                        field("name"),
-                        format!("`{}` is also the name of subnets[{j}]", subnet.name),
-                        "subnet names are unique",
-                    ));
-                }
-            }
-        }
-        if self.tags.len() > 49 {
-            return Err(Error::invalid("tags", format!("has {} tags", self.tags.len()), TAG_RULE));
-        }
-        for (k, v) in &self.tags {
-            if k.is_empty() || k.chars().count() > 128 || k == "Name" || k.starts_with("aws:") || v.chars().count() > 256 {
-                return Err(Error::invalid(format!("tags.{k}"), "breaks a tag rule", TAG_RULE));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A subnet as EC2 reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SubnetInfo {
-    /// The subnet id (`subnet-...`).
-    pub subnet_id: String,
-    /// Its `Name` tag.
-    pub name: String,
-    /// Its IPv4 block.
-    pub cidr: String,
-    /// Its availability zone.
-    pub availability_zone: String,
-    /// Its tier, from its [`TIER_TAG`] tag.
-    pub tier: Option<SubnetTier>,
-    /// `pending` or `available`.
-    pub state: String,
-    /// Tags.
-    pub tags: BTreeMap<String, String>,
-}
-
-/// A VPC as EC2 reports it, with the subnets of its spec that exist.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VpcInfo {
-    /// The VPC id (`vpc-...`).
-    pub vpc_id: String,
-    /// Its `Name` tag.
-    pub name: String,
-    /// Its primary IPv4 block.
-    pub cidr: String,
-    /// `pending` or `available`.
-    pub state: String,
-    /// Whether the Amazon DNS server answers in the VPC.
-    pub dns_support: bool,
-    /// Whether instances get public DNS host names.
-    pub dns_hostnames: bool,
-    /// Tags.
-    pub tags: BTreeMap<String, String>,
-    /// The subnets of the spec that exist, in the spec's order.
-    pub subnets: Vec<SubnetInfo>,
-}
-
-/// Where an ingress rule admits traffic from.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RuleSource {
-    /// An IPv4 block.
-    Cidr(String),
-    /// An IPv6 block.
-    Ipv6Cidr(String),
-    /// A managed prefix list.
-    PrefixList(String),
-    /// Members of a security group.
-    SecurityGroup(String),
-}
-
-impl fmt::Display for RuleSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RuleSource::Cidr(c) | RuleSource::Ipv6Cidr(c) => f.write_str(c),
-            RuleSource::PrefixList(p) => write!(f, "prefix list {p}"),
-            RuleSource::SecurityGroup(g) => write!(f, "security group {g}"),
-        }
-    }
-}
-
-/// One ingress rule: a protocol, a port range and one source.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct IngressRule {
-    /// `tcp`, `udp`, `icmp`, `-1` (all) or a protocol number, as EC2 reports it.
-    pub protocol: String,
-    /// The first port (or ICMP type); `None` for all.
-    pub from_port: Option<i32>,
-    /// The last port (or ICMP code); `None` for all.
-    pub to_port: Option<i32>,
-    /// Where the traffic comes from.
-    pub source: RuleSource,
-}
-
-impl IngressRule {
-    /// TCP on `port` from members of `security_group_id`.
-    pub fn tcp_from_group(port: u16, security_group_id: &str) -> Self {
-        IngressRule {
-            protocol: "tcp".to_owned(),
-            from_port: Some(i32::from(port)),
-            to_port: Some(i32::from(port)),
-            source: RuleSource::SecurityGroup(security_group_id.to_owned()),
-        }
-    }
-
-    /// Whether this is the same rule as `other` (`6` is `tcp`).
-    fn same(&self, other: &IngressRule) -> bool {
-        let norm = |p: &str| match p {
-            "6" => "tcp".to_owned(),
-            "17" => "udp".to_owned(),
-            "1" => "icmp".to_owned(),
-            p => p.to_ascii_lowercase(),
-        };
-        norm(&self.protocol) == norm(&other.protocol)
-            && self.from_port == other.from_port
-            && self.to_port == other.to_port
-            && self.source == other.source
-    }
-
-    fn to_permission(&self) -> IpPermission {
-        let builder = IpPermission::builder().ip_protocol(&self.protocol).set_from_port(self.from_port).set_to_port(self.to_port);
-        match &self.source {
-            RuleSource::Cidr(c) => builder.ip_ranges(IpRange::builder().cidr_ip(c).build()),
-            RuleSource::Ipv6Cidr(c) => builder.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).build()),
-            RuleSource::PrefixList(p) => builder.prefix_list_ids(PrefixListId::builder().prefix_list_id(p).build()),
-            RuleSource::SecurityGroup(g) => builder.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build()),
-        }
-        .build()
-    }
-}
-
-impl fmt::Display for IngressRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ports = match (self.from_port, self.to_port) {
-            (Some(a), Some(b)) if a == b => format!(" {a}"),
-            (Some(a), Some(b)) if a >= 0 => format!(" {a}-{b}"),
-            _ => String::new(),
-        };
-        let protocol = if self.protocol == "-1" { "all" } else { &self.protocol };
-        write!(f, "{protocol}{ports} from {}", self.source)
-    }
-}
-
-/// A security group as EC2 reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SecurityGroupInfo {
-    /// The group id (`sg-...`).
-    pub group_id: String,
-    /// The group name.
-    pub name: String,
-    /// Its VPC.
-    pub vpc_id: String,
-    /// Its ingress rules, one per source.
-    pub ingress: Vec<IngressRule>,
-}
-
-/// A VPC endpoint as EC2 reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EndpointInfo {
-    /// The endpoint id (`vpce-...`).
-    pub endpoint_id: String,
-    /// Its VPC.
-    pub vpc_id: String,
-    /// The service (`com.amazonaws.eu-central-1.s3`).
-    pub service_name: String,
-    /// `Gateway` or `Interface`.
-    pub endpoint_type: String,
-    /// Its state (`available`, `pending`, ...).
-    pub state: String,
-    /// The route tables it is attached to, sorted.
-    pub route_table_ids: Vec<String>,
-}
-
-/// A route table of a VPC.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteTableInfo {
-    /// The route table id (`rtb-...`).
-    pub route_table_id: String,
-    /// Its `Name` tag, if any.
-    pub name: Option<String>,
-    /// Whether it is the VPC's main route table.
-    pub main: bool,
-    /// The subnets explicitly associated with it.
-    pub subnet_ids: Vec<String>,
 }
 
 /// VPCs, subnets, security groups and VPC endpoints. See the [module docs](self).
@@ -495,16 +159,10 @@ fn subnet_diff(found: &SubnetInfo, spec: &VpcSpec, subnet: &SubnetSpec) -> Diff 
 }
 
 impl Network {
-    /// EC2 over the caller's configuration, waiting up to 10 minutes for a
-    /// VPC or subnet to become available.
-    pub fn new(sdk_config: &SdkConfig) -> Self {
-        Network::from_client(client(sdk_config, &[]))
-    }
-
-    /// EC2 over a client the caller built.
-    pub fn from_client(client: Client) -> Self {
-        let waiter = Waiter::network();
-        Network { client, waiter }
+    /// EC2 built from `ctx`, waiting with its waiter, else up to 10 minutes for a
+    /// VPC or subnet to become available ([`Waiter::network`]).
+    pub fn new(ctx: &AwsContext) -> Self {
+        Network { client: ctx.client(), waiter: ctx.waiter_or(Waiter::network) }
     }
 
     /// Wait for VPCs and subnets with `waiter`.
@@ -1124,6 +782,7 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use deploy_core::CidrBlock;
 
     fn name(s: &str) -> ResourceName {
         ResourceName::new(s).unwrap()
@@ -1133,7 +792,7 @@ mod tests {
         CidrBlock::new(s).unwrap()
     }
 
-    fn simphera() -> VpcSpec {
+    fn reference_layout() -> VpcSpec {
         VpcSpec::new(name("simphera"), cidr("10.1.0.0/18"))
             .with_subnet(SubnetSpec::new(name("private-a"), cidr("10.1.0.0/22"), "eu-central-1a", SubnetTier::Private))
             .with_subnet(SubnetSpec::new(name("public-a"), cidr("10.1.4.0/24"), "eu-central-1a", SubnetTier::Public))
@@ -1141,8 +800,8 @@ mod tests {
     }
 
     #[test]
-    fn the_simphera_layout_is_valid() {
-        simphera().validate().unwrap();
+    fn the_reference_layout_is_valid() {
+        reference_layout().validate().unwrap();
     }
 
     #[test]
@@ -1151,16 +810,16 @@ mod tests {
         assert_eq!(field(VpcSpec::new(name("v"), cidr("10.0.0.0/8"))).as_deref(), Some("cidr"));
         assert_eq!(field(VpcSpec::new(name("v"), cidr("10.0.0.0/30"))).as_deref(), Some("cidr"));
         assert_eq!(field(VpcSpec::new(name("v"), cidr("fd00::/56"))).as_deref(), Some("cidr"));
-        let outside = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.2.0.0/24"), "eu-central-1b", SubnetTier::Private));
+        let outside = reference_layout().with_subnet(SubnetSpec::new(name("x"), cidr("10.2.0.0/24"), "eu-central-1b", SubnetTier::Private));
         assert_eq!(field(outside).as_deref(), Some("subnets[3].cidr"));
-        let overlap = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.2.0/24"), "eu-central-1b", SubnetTier::Private));
+        let overlap = reference_layout().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.2.0/24"), "eu-central-1b", SubnetTier::Private));
         assert_eq!(field(overlap).as_deref(), Some("subnets[3].cidr"));
-        let duplicate = simphera().with_subnet(SubnetSpec::new(name("db-a"), cidr("10.1.9.0/24"), "eu-central-1b", SubnetTier::Private));
+        let duplicate = reference_layout().with_subnet(SubnetSpec::new(name("db-a"), cidr("10.1.9.0/24"), "eu-central-1b", SubnetTier::Private));
         assert_eq!(field(duplicate).as_deref(), Some("subnets[3].name"));
-        let zone = simphera().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.9.0/24"), "EU 1", SubnetTier::Private));
+        let zone = reference_layout().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.9.0/24"), "EU 1", SubnetTier::Private));
         assert_eq!(field(zone).as_deref(), Some("subnets[3].availability_zone"));
-        assert_eq!(field(simphera().with_tag("Name", "x")).as_deref(), Some("tags.Name"));
-        assert_eq!(field(simphera().with_tag("aws:x", "y")).as_deref(), Some("tags.aws:x"));
+        assert_eq!(field(reference_layout().with_tag("Name", "x")).as_deref(), Some("tags.Name"));
+        assert_eq!(field(reference_layout().with_tag("aws:x", "y")).as_deref(), Some("tags.aws:x"));
     }
 
     #[test]
