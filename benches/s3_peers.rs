@@ -63,7 +63,7 @@ async fn store_at(endpoint: Option<&str>) -> S3Store {
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
     }
-    S3Store::new(&loader.load().await)
+    S3Store::new(&deploy::aws::AwsContext::new(&loader.load().await))
 }
 
 /// The process's peak resident set (`VmHWM`), in KiB.

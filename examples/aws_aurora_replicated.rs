@@ -107,7 +107,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let mut plan = Plan::new();
     aws_support::plan_admin_password(&secrets, &secret, &mut plan).await?;
     plan.extend(rds.plan_database(&spec).await?);
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
 

@@ -126,7 +126,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     };
     // Before the key and role exist the vault and plan are compared without them.
     plan.extend(backup.plan_backup(&backup_spec(&p, retention, resources.clone(), key_arn, role_arn)?).await?);
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
 

@@ -103,10 +103,10 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     if args.rotate_key {
         plan.push(Change::update("access key", names.user.as_str(), vec![FieldChange::new("id", "the stored key", "a new key (the old one deactivated, then deleted)")]));
     }
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
-    apply(&aws, &names, &policy, &args).await
+    apply(&aws, &names, &policy, args).await
 }
 
 async fn plan(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec) -> deploy::Result<Plan> {

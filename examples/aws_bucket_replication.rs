@@ -96,7 +96,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         plan.extend(s3.in_region(&spec.destination_region).plan_bucket(&BucketSpec::new(spec.destination.clone())).await?);
         plan.push(deploy::Change::create("replication setup", format!("role and policy {}, rule {}", spec.role, spec.rule_id())));
     }
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
 

@@ -98,7 +98,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     if args.rotate_password {
         plan.push(Change::update("admin password", spec.name.as_str(), vec![FieldChange::new("secret", secret.as_str(), "a new password (pending secret, instance, then secret)")]));
     }
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
 

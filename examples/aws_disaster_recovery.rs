@@ -216,8 +216,8 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
             let shards = shard_flags(args)?;
             let aws = aws_support::backends(log).await;
             match shards {
-                Some(job) => backup_in_cluster(&aws, &names, layout, &args, job).await,
-                None => backup(&aws, &names, layout, &args).await,
+                Some(job) => backup_in_cluster(&aws, &names, layout, args, job).await,
+                None => backup(&aws, &names, layout, args).await,
             }
         }
         Command::BackupShard => {
@@ -248,7 +248,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
             }
             shard_count(args)?;
             let aws = aws_support::backends(log).await;
-            restore(&aws, &names, layout, snapshot, point, &args).await
+            restore(&aws, &names, layout, snapshot, point, args).await
         }
     }
 }
@@ -313,7 +313,7 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     // A backup always makes a snapshot: changes are pending.
     cli::field("plan", serde_json::json!({ "backup": id.to_string(), "objects": objects, "database_snapshot": database_exists }));
     cli::pending(true);
-    if stop_if_plan(&args) {
+    if stop_if_plan(args) {
         return Ok(());
     }
 

@@ -98,15 +98,15 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let args = cli;
     // Checked before the AWS environment is even loaded (the VPC's region is
     // the configured one, known only then): bad input makes no request.
-    zone_spec(&args, "eu-central-1")?;
+    zone_spec(args, "eu-central-1")?;
     let aws = aws_support::backends(log).await;
     let region = aws.sdk_config().region().map(ToString::to_string).unwrap_or_else(|| "us-east-1".into());
-    let spec = zone_spec(&args, &region)?;
+    let spec = zone_spec(args, &region)?;
     let dns = aws.dns();
 
     section(&format!("plan for prefix {}", args.prefix));
     let plan = dns.plan_zone(&spec).await?;
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
 

@@ -140,7 +140,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let args = cli;
     let p = args.prefix.clone();
     // Every rule checked before the first request (the spec again below, with ids).
-    cluster_spec(&args, Vec::new(), None)?;
+    cluster_spec(args, Vec::new(), None)?;
     let alias = KeyAlias::new(format!("alias/{p}-eks"))?;
     let aws = aws_support::backends(log).await;
     let region = aws.sdk_config().region().map(ToString::to_string).ok_or_else(|| Error::invalid("AWS_REGION", "is not set", "the standard AWS environment names a region"))?;
@@ -166,8 +166,8 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         Err(e) if e.is_not_found() => None,
         Err(e) => return Err(e),
     };
-    plan.extend(aws.eks(roles).plan_cluster(&cluster_spec(&args, Vec::new(), key_arn)?).await?);
-    if plan_only(&args, &plan) {
+    plan.extend(aws.eks(roles).plan_cluster(&cluster_spec(args, Vec::new(), key_arn)?).await?);
+    if plan_only(args, &plan) {
         return Ok(());
     }
 
@@ -183,7 +183,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let key = kms.ensure(&key_spec).await?;
     done.extend(key.plan);
     let subnets = net.info.subnets.iter().map(|s| s.subnet_id.clone()).collect();
-    let spec = cluster_spec(&args, subnets, Some(key.info.arn.clone()))?;
+    let spec = cluster_spec(args, subnets, Some(key.info.arn.clone()))?;
     println!("  eks cluster {} with node group {} (waits until active)", spec.name, spec.node_pools[0].name);
     let eks = aws.eks(roles.info).with_waiter(aws.waiter().clone().with_observer(aws_support::observer()));
     done.extend(eks.ensure_cluster(&spec).await?);

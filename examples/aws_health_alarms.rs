@@ -128,7 +128,7 @@ fn topic_key(args: &Cli) -> deploy::Result<Option<KeySpec>> {
 
 async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let args = cli;
-    let (spec, key) = (spec(&args)?, topic_key(&args)?);
+    let (spec, key) = (spec(args)?, topic_key(args)?);
     let aws = aws_support::backends(log).await;
     let (alarms, kms) = (aws.alarms(), aws.kms());
 
@@ -138,7 +138,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         None => deploy::Plan::new(),
     };
     plan.extend(alarms.plan(&spec).await?);
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
 

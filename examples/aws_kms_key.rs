@@ -81,7 +81,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         }
         Err(e) => return Err(e),
     }
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
 

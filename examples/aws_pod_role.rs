@@ -132,7 +132,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     };
     println!("  cluster {} issuer {issuer}", n.cluster);
     let plan = plan(&aws, &access, &n, mode, &issuer, &policy).await?;
-    if plan_only(&args, &plan) {
+    if plan_only(args, &plan) {
         return Ok(());
     }
 

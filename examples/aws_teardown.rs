@@ -112,7 +112,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     // The teardown plan has no serde form: its lines, one string each.
     cli::field("plan", plan.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>());
     cli::pending(!plan.steps.is_empty());
-    if stop_if_plan(&args) {
+    if stop_if_plan(args) {
         return Ok(());
     }
     if plan.steps.is_empty() {

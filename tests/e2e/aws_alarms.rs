@@ -77,8 +77,8 @@ async fn alarms_and_topic_are_ensured_once_and_read_back() {
     assert_eq!(cpu.comparison_operator().map(|c| c.as_str()), Some("GreaterThanThreshold"));
     assert_eq!((cpu.period(), cpu.evaluation_periods()), (Some(300), Some(3)));
     assert_eq!(cpu.dimensions()[0].value(), Some(format!("{p}-db").as_str()));
-    assert_eq!(cpu.alarm_actions(), [topic_arn.clone()]);
-    assert_eq!(cpu.ok_actions(), [topic_arn.clone()]);
+    assert_eq!(cpu.alarm_actions(), std::slice::from_ref(&topic_arn));
+    assert_eq!(cpu.ok_actions(), std::slice::from_ref(&topic_arn));
     let storage = alarm("db-free-storage");
     assert_eq!((storage.threshold(), storage.comparison_operator().map(|c| c.as_str())), (Some(2_147_483_648.0), Some("LessThanThreshold")));
     assert_eq!(alarm("db-connections").threshold(), Some(100.0));

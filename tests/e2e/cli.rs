@@ -340,7 +340,7 @@ async fn aws_disaster_recovery_backup_and_restore_as_json_with_plan_exit_codes()
     ensure!(r.code == Some(0) && doc["report"]["bucket"]["restored"] == 2, "{doc:#}\n{}", r.show());
     let (doc, r) = call(restore(&["--plan"]))?;
     ensure!(r.code == Some(0) && doc["changes_pending"] == false, "a restore --plan after the restore still has changes: {doc:#}\n{}", r.show());
-    ensure!(s3.get_bytes(&bucket, &key(0)).await? == Bytes::from("object 0"), "the object is not back");
+    ensure!(s3.get_bytes(&bucket, &key(0)).await? == "object 0", "the object is not back");
     Ok(())
 }
 

@@ -156,7 +156,7 @@ async fn snapshot_and_restore_survive_answers_lost_after_the_server_acted() {
     let manifests = direct.list_all(&backup, deploy::object_store::ListOptions::prefix("nightly/manifests/")).await.unwrap();
     let indexes: Vec<&str> = manifests.iter().map(|m| &m.key.as_str()["nightly/manifests/".len()..]).filter(|k| !k.contains('/')).collect();
     assert_eq!(indexes, [format!("{}.json", snap.id)], "{manifests:?}");
-    assert_eq!(deploy::recipes::list_snapshots(Location::new(&direct, &backup), &layout).await.unwrap(), [snap.id.clone()]);
+    assert_eq!(deploy::recipes::list_snapshots(Location::new(&direct, &backup), &layout).await.unwrap(), std::slice::from_ref(&snap.id));
     let folder = layout.folder(&snap.id);
     let copies = direct.list_all(&backup, deploy::object_store::ListOptions::prefix(folder)).await.unwrap();
     assert_eq!(copies.len(), N + 2, "the snapshot folder holds {} objects", copies.len());

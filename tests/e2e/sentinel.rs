@@ -107,7 +107,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
 
 /// The message of the panic `f` raises.
 fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).err().expect("it panics");
+    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("it panics");
     payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned())).unwrap_or_default()
 }
 
@@ -122,7 +122,7 @@ fn everything_of(err: deploy::Error) -> Vec<String> {
     }
     seen.push(panic_message(|| panic!("failed: {err}")));
     seen.push(panic_message(|| panic!("failed: {err:?}")));
-    seen.push(panic_message(|| Err::<(), _>(err).expect("the call")));
+    seen.push(panic_message(|| panic!("{1}: {:?}", err, "the call")));
     seen
 }
 

@@ -100,6 +100,16 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
         self.inner.reconcile_bucket(spec, mode).await
     }
 
+    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        let _in_flight = self.delay().await?;
+        self.inner.plan_bucket(spec).await
+    }
+
+    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
+        let _in_flight = self.delay().await?;
+        self.inner.ensure_bucket(spec).await
+    }
+
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
         let _in_flight = self.delay().await?;
         self.inner.describe_bucket(bucket).await

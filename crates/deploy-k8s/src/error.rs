@@ -79,9 +79,9 @@ pub enum Error {
         failed: Vec<usize>,
         /// The error lines of the failed shards' pods, secrets scrubbed.
         errors: Vec<String>,
-        /// Why the finalize step refused.
+        /// Why the finalize step refused (boxed: it keeps this error small).
         #[source]
-        source: deploy_core::Error,
+        source: Box<deploy_core::Error>,
     },
     /// The Job neither completed nor failed within the wait timeout (it was deleted).
     #[error("job `{job}` did not finish within {waited:?}; it was deleted")]
@@ -128,11 +128,14 @@ impl From<Error> for deploy_core::Error {
             Error::Invalid(e) => e,
             Error::AlreadyRunning { job } => deploy_core::Error::conflict("job", job, "a previous run is still running"),
             Error::Recipe { source, .. } => source,
-            Error::ShardsIncomplete { job, state, failed, errors, source: deploy_core::Error::Conflict { kind, name, reason } } => deploy_core::Error::Conflict {
-                kind,
-                name,
-                reason: format!("{reason} (job {job} ended {state}{}{})", format_failed(&failed), format_errors(&errors)),
-            },
+            Error::ShardsIncomplete { job, state, failed, errors, source } if matches!(*source, deploy_core::Error::Conflict { .. }) => {
+                let deploy_core::Error::Conflict { kind, name, reason } = *source else { unreachable!("matched above") };
+                deploy_core::Error::Conflict {
+                    kind,
+                    name,
+                    reason: format!("{reason} (job {job} ended {state}{}{})", format_failed(&failed), format_errors(&errors)),
+                }
+            }
             Error::Timeout { job, waited } => {
                 deploy_core::Error::Timeout { what: format!("job {job} to finish"), elapsed: waited, last_state: "running".into() }
             }

@@ -437,7 +437,7 @@ mod tests {
         assert_eq!(runs.len(), 50, "{runs:?}");
         assert!(runs.iter().all(|r| r.len() == MAX_JOB_NAME + 6 && r.starts_with(&job)));
         // The pod adds `-xxxxx` to the Job's name: still a 63-character label at most.
-        assert!(MAX_JOB_NAME + 6 + 6 <= 63);
+        const { assert!(MAX_JOB_NAME + 6 + 6 <= 63) };
     }
 
     #[test]

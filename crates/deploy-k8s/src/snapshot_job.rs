@@ -118,7 +118,7 @@ impl SnapshotJob {
                 state: state_text(&job.state),
                 failed: job.failed,
                 errors: job.errors,
-                source,
+                source: Box::new(source),
             }),
             Err(source) => Err(Error::Recipe { step: "finalize the snapshot", source }),
         }
@@ -186,6 +186,6 @@ impl RestoreJob {
             id.to_string(),
             format!("{} of {} shards did not complete (shards {}): run the restore again", outcome.failed.len(), self.shards, named.join(", ")),
         );
-        Err(Error::ShardsIncomplete { job: outcome.job, state: state_text(&outcome.state), failed: outcome.failed, errors: outcome.errors, source })
+        Err(Error::ShardsIncomplete { job: outcome.job, state: state_text(&outcome.state), failed: outcome.failed, errors: outcome.errors, source: Box::new(source) })
     }
 }

@@ -295,7 +295,7 @@ impl AlarmSpec {
         if let Err(rule) = unit.check(self.threshold) {
             return Err(Error::invalid("threshold", format!("is {} for {}", self.threshold, self.metric.metric_name()), rule));
         }
-        if self.period_seconds == 0 || self.period_seconds % 60 != 0 || self.period_seconds > 86_400 {
+        if self.period_seconds == 0 || !self.period_seconds.is_multiple_of(60) || self.period_seconds > 86_400 {
             return Err(Error::invalid("period_seconds", format!("is {}", self.period_seconds), "alarm periods: a multiple of 60 seconds, at most 86,400"));
         }
         if self.evaluation_periods == 0 || u64::from(self.evaluation_periods) * u64::from(self.period_seconds) > 7 * 86_400 {

@@ -240,7 +240,7 @@ impl Iam {
                 ) {
                     Ok(out) => out,
                     // The answer to an earlier attempt was lost after IAM made the user.
-                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                    Err(Error::AlreadyExists { .. }) => {
                         let info = self.describe_user(name).await?;
                         return Ok(Ensured { info, plan: Plan::from_iter([Change::create("iam user", name.as_str())]) });
                     }
@@ -309,7 +309,7 @@ impl Iam {
                 {
                     Ok(out) => out,
                     // Made by an attempt whose answer was lost: compare it as any existing policy.
-                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                    Err(Error::AlreadyExists { .. }) => {
                         self.describe_policy(&spec.name).await?;
                         return Box::pin(self.ensure_policy(spec)).await;
                     }
@@ -449,7 +449,7 @@ impl Iam {
                 match made {
                     Ok(_) => {}
                     // Made by an attempt whose answer was lost: compare it as any existing role.
-                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                    Err(Error::AlreadyExists { .. }) => {
                         self.describe_role(&spec.name).await?;
                         return Box::pin(self.ensure_role(spec)).await;
                     }

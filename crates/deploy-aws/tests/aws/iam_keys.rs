@@ -75,7 +75,7 @@ async fn rotation_stores_the_new_key_then_retires_the_old_one() {
         let now = f.assert_working_key_stored("after a rotation").await;
         assert_ne!(now, before, "round {round}");
         assert_eq!(rotated.info.current, now);
-        assert_eq!(rotated.info.retired, [before.clone()]);
+        assert_eq!(rotated.info.retired, std::slice::from_ref(&before));
         assert_eq!(f.keys().await, [(now.clone(), true)], "the old key is deleted");
         // The order that never leaves the secret without a working key: create, store, deactivate, delete.
         let written: Vec<String> = f.log.mutating().iter().map(|r| r.operation.clone()).collect();

@@ -165,7 +165,7 @@ async fn a_lost_answer_to_create_key_makes_one_key_per_alias() {
             }
         }
     }
-    assert_eq!(same, [key.info.key_id.clone()], "keys made for {}", spec.alias);
+    assert_eq!(same, std::slice::from_ref(&key.info.key_id), "keys made for {}", spec.alias);
     assert!(!key.info.tags.contains_key("deploy:client-token"), "the creation token shows as a tag of the spec");
     log.clear();
     assert!(kms.ensure(&spec).await.unwrap().plan.is_empty());

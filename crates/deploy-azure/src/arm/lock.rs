@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use deploy_core::plan::Diff;
-use deploy_core::Result;
+use deploy_core::{Error, Result};
 use serde_json::{Value, json};
 
 use super::{ArmClient, ArmSpec, Difference, Write, api, check_resource_id, str_at};
@@ -56,7 +56,15 @@ impl ArmSpec for LockSpec {
     const API_VERSION: &'static str = api::LOCKS;
 
     fn validate(&self) -> Result<()> {
-        check_resource_id("scope", &self.scope)
+        check_resource_id("scope", &self.scope)?;
+        let bad = |c: char| c.is_control() || "<>%&:\\?/".contains(c);
+        if self.name.is_empty() || self.name.len() > 260 || self.name.contains(bad) {
+            return Err(Error::invalid("name", format!("{:?} is not a lock name", self.name), "1 to 260 characters, none of `<>%&:\\?/` or control characters"));
+        }
+        if self.notes.chars().count() > 512 {
+            return Err(Error::invalid("notes", format!("{} characters", self.notes.chars().count()), "lock notes: at most 512 characters"));
+        }
+        Ok(())
     }
 
     fn name(&self) -> Cow<'_, str> {

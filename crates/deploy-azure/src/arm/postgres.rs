@@ -46,7 +46,7 @@ use serde_json::{Value, json};
 use super::lock::{LockLevel, LockSpec};
 use super::postgres_body::{create_body, server_version, tier_of, update_body, updated_fields};
 use super::{
-    ArmClient, Placement, Target, api, check_name, check_resource_id, str_at, tags_of,
+    ArmClient, Placement, Target, api, check_database_name, check_resource_id, check_server_name, str_at, tags_of,
 };
 
 /// The backend name in errors.
@@ -112,6 +112,7 @@ impl FlexibleServers {
     /// Refuse what Azure cannot take, naming the field.
     fn check(spec: &DatabaseSpec) -> Result<()> {
         spec.validate()?;
+        check_server_name("name", spec.name.as_str())?;
         if spec.engine != Engine::Postgres {
             return Err(Error::not_supported(
                 BACKEND,
@@ -339,7 +340,7 @@ impl ServerDatabasesSpec {
     /// [`Error::InvalidInput`] on `databases[i]`.
     pub fn validate(&self) -> Result<()> {
         for (i, db) in self.databases.iter().enumerate() {
-            check_name(&format!("databases[{i}]"), db.as_str(), 63, "_")?;
+            check_database_name(&format!("databases[{i}]"), db.as_str())?;
         }
         Ok(())
     }

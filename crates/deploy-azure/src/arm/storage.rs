@@ -24,9 +24,21 @@ use deploy_core::{ContainerName, Error, Result};
 use serde_json::{Value, json};
 
 use super::{
-    ArmClient, ArmResource, ArmSpec, Difference, Write, api, bool_at, check_location, check_name,
+    ArmClient, ArmResource, ArmSpec, Difference, Write, api, bool_at, check_location,
     check_resource_group, str_at, tags_of,
 };
+
+/// The storage account SKUs of api-version 2023-05-01 (`SkuName` in the spec's common.json).
+pub const STORAGE_SKUS: &[&str] = &[
+    "Standard_LRS",
+    "Standard_GRS",
+    "Standard_RAGRS",
+    "Standard_ZRS",
+    "Premium_LRS",
+    "Premium_ZRS",
+    "Standard_GZRS",
+    "Standard_RAGZRS",
+];
 
 /// What a storage account should be.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +96,11 @@ impl StorageAccountSpec {
             ));
         }
         check_location(&self.location)?;
-        check_name("sku", &self.sku, 32, "_")
+        if STORAGE_SKUS.contains(&self.sku.as_str()) {
+            Ok(())
+        } else {
+            Err(Error::invalid("sku", format!("{:?} is not a storage account SKU", self.sku), format!("one of {}", STORAGE_SKUS.join(", "))))
+        }
     }
 
     /// The settings to declare on a `BlobStore` of this account.

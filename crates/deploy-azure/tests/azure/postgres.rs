@@ -346,3 +346,32 @@ async fn conformance_database_on_flexible_servers() {
         .await;
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
+
+/// The names the 2024-08-01 and 2023-05-01 / 2020-05-01 specs refuse are refused here first, naming the field.
+#[tokio::test]
+async fn names_the_specs_refuse_are_refused_before_any_request() {
+    use deploy_azure::arm::lock::{LockLevel, LockSpec};
+    use deploy_azure::arm::storage::StorageAccountSpec;
+    use deploy_core::Reconcile as _;
+    let arm = crate::support::dead_arm();
+    let servers = FlexibleServers::new(arm.clone(), "vectice-rg", "westeurope").unwrap();
+    let field = crate::support::refused_field;
+    // A server name of two characters (the spec: 3 to 63).
+    let mut s = spec(&arm);
+    s.name = ResourceName::new("pg").unwrap();
+    assert_eq!(field(servers.plan_database(&s).await.unwrap_err()), "name");
+    // A database name starting with a digit (the spec: a letter or `_` first).
+    let dbs = ServerDatabasesSpec::new(ResourceName::new("vectice-pg").unwrap(), vec![PgIdentifier::new("ok").unwrap()]);
+    assert!(dbs.validate().is_ok());
+    let dbs = ServerDatabasesSpec::new(ResourceName::new("vectice-pg").unwrap(), vec![PgIdentifier::new("1app").unwrap()]);
+    assert_eq!(field(servers.plan(&dbs).await.unwrap_err()), "databases[0]");
+    // A storage SKU outside the spec's SkuName enum.
+    let mut account = StorageAccountSpec::new("vectice-rg", "vecticeassets", "westeurope");
+    account.sku = "Standard_XYZ".into();
+    assert_eq!(field(arm.plan(&account).await.unwrap_err()), "sku");
+    // A lock name with a character the spec forbids, and notes over 512 characters.
+    let scope = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/vectice-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/vectice-pg";
+    let lock = |name: &str, notes: String| LockSpec { scope: scope.into(), name: name.into(), level: LockLevel::CanNotDelete, notes };
+    assert_eq!(field(arm.plan(&lock("no/slash", String::new())).await.unwrap_err()), "name");
+    assert_eq!(field(arm.plan(&lock("keep", "n".repeat(513))).await.unwrap_err()), "notes");
+}

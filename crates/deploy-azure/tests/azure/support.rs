@@ -55,7 +55,7 @@ pub fn dead_endpoint() -> String {
 /// expects no request fails if one is made.
 pub fn dead_arm() -> deploy_azure::arm::ArmClient {
     deploy_azure::arm::ArmClient::builder(crate::fake_arm::SUBSCRIPTION, crate::fake_arm::fake_token())
-        .endpoint(&dead_endpoint())
+        .endpoint(dead_endpoint())
         .quick_retries()
         .build()
         .unwrap()

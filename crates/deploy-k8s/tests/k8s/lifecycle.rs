@@ -37,7 +37,7 @@ async fn success_reports_the_changes_and_cleans_up() {
     assert_eq!(outcome.changes, ["+ create role vectice", "+ create database vectice"]);
     let run = outcome.job.clone();
     assert!(run.starts_with(&format!("{JOB}-")) && run.len() == JOB.len() + 6, "{run}");
-    assert_eq!(fake.created_jobs(), [run.clone()]);
+    assert_eq!(fake.created_jobs(), std::slice::from_ref(&run));
     assert_cleaned_up(&fake);
     let requests = fake.requests();
     assert!(

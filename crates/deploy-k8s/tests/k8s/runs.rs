@@ -79,7 +79,7 @@ async fn a_second_run_while_the_first_runs_is_refused_and_the_first_finishes() {
 
     let err = bootstrap_job().run(fake.client()).await.unwrap_err();
     assert!(matches!(&err, Error::AlreadyRunning { job } if *job == first_run), "{err:?}");
-    assert_eq!(fake.created_jobs(), [first_run.clone()], "the second run created nothing");
+    assert_eq!(fake.created_jobs(), std::slice::from_ref(&first_run), "the second run created nothing");
     assert!(fake.deletions().is_empty(), "the second run deleted something: {:?}", fake.deletions());
 
     let first = first.await.unwrap().unwrap_err();
