@@ -35,7 +35,7 @@ use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
 use deploy::aws::rds::parameter_group_name;
-use deploy::core::database::{CrossRegionReplica, Engine, Reader};
+use deploy::database::{CrossRegionReplica, Engine, Reader};
 use deploy::{Database, DatabaseSpec, PgIdentifier, Plan, ResourceName, SecretName};
 
 use aws_support::{plan_only, print_plan, section};

@@ -33,7 +33,7 @@ use std::process::ExitCode;
 use deploy::aws::RequestLog;
 use deploy::aws::backup::{SELECTION_NAME, ensure_role, role_spec};
 use deploy::aws::kms::{KeyAlias, KeySpec};
-use deploy::core::backup::{BackupPlanSpec, BackupRule, BackupSpec, VaultSpec};
+use deploy::backup::{BackupPlanSpec, BackupRule, BackupSpec, VaultSpec};
 use deploy::{BackupVault as _, Change, CronSchedule, Error, Plan, Reconcile as _, ResourceName, RetentionDays};
 
 use aws_support::{plan_only, print_plan, section};

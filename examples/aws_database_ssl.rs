@@ -109,7 +109,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     done.extend(rds.ensure_database(&spec).await?);
     if args.rotate_password {
         println!("  rotate the admin password of {} (pending secret, instance, then {secret})", spec.name);
-        let rotated = deploy::core::recipes::rotate_admin_password(
+        let rotated = deploy::recipes::rotate_admin_password(
             &rds,
             &spec.name,
             &secrets,

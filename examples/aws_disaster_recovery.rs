@@ -97,12 +97,12 @@ use std::process::ExitCode;
 use deploy::aws::error::{Op, SdkResultExt};
 use deploy::aws::s3::S3Store;
 use deploy::aws::{AwsBackends, RequestLog};
-use deploy::core::recipes::{
+use deploy::recipes::{
     DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, dr_backup, dr_restore,
     SnapshotId, latest_snapshot_of, plan_restore, read_manifest_info, Boundaries, snapshot_shard,
 };
 use deploy::k8s::{JobSettings, PodCredentials, SecretKeyEnv, ShardAssignment, ShardJobSettings, SnapshotJob};
-use deploy::core::recipes::dr::snapshot_name;
+use deploy::recipes::dr::snapshot_name;
 use deploy::object_store::ListOptions;
 use deploy::{BucketName, BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
 

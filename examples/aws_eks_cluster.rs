@@ -45,7 +45,7 @@ use deploy::aws::eks::{EksRoles, ensure_roles};
 use deploy::aws::iam::IamName;
 use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::aws::network::{SubnetSpec, SubnetTier, VpcSpec};
-use deploy::core::cluster::{ClusterAuth, EndpointAccess, NodePoolSpec};
+use deploy::cluster::{ClusterAuth, EndpointAccess, NodePoolSpec};
 use deploy::{Change, CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, Reconcile as _, ResourceName};
 use secrecy::ExposeSecret as _;
 

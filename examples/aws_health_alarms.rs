@@ -152,7 +152,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     for a in &spec.alarms {
         println!("  alarm {}", a.name);
     }
-    let deploy::core::Ensured { plan: made, info } = alarms.ensure(&spec).await?;
+    let deploy::Ensured { plan: made, info } = alarms.ensure(&spec).await?;
     done.extend(made);
 
     section("changes made");

@@ -42,7 +42,7 @@ use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::aws::pod_access::{PodAccess, ServiceAccountRoleSpec, pod_identity_role};
 use deploy::aws::policy::{bucket_access_policy, equivalent, trust_pod_identity};
 use deploy::{BucketName, Change, Error, FieldChange, Plan, Reconcile as _, ResourceName};
-use deploy::core::{IrsaRoleAnnotation, ServiceAccountRef};
+use deploy::{IrsaRoleAnnotation, ServiceAccountRef};
 
 use aws_support::{exists, plan_only, print_plan, section};
 

@@ -33,7 +33,7 @@ use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
 use deploy::aws::eks::EksRoles;
-use deploy::core::recipes::Teardown;
+use deploy::recipes::Teardown;
 use deploy::{BucketName, Confirm, Error, ObjectStore, ResourceName};
 
 use aws_support::{exists, section, stop_if_plan};

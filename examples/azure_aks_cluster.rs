@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{AksSettings, Stack, aks_cluster};
-use deploy::core::{Error, KubernetesVersion, Result};
+use deploy::{Error, KubernetesVersion, Result};
 
 /// AKS cluster with its system node pool in its own VNet (idempotent).
 ///

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{Stack, blob_access};
-use deploy::core::Result;
+use deploy::Result;
 
 /// Storage account, private container and the Storage Blob Data Contributor role for a service principal (idempotent).
 ///

@@ -48,8 +48,8 @@ use std::process::ExitCode;
 use azure_support::print_plan;
 use deploy::azure::arm::postgres::FlexibleServers;
 use deploy::azure::runbook::{self, ContainerBackup, DrNames};
-use deploy::core::recipes::{SnapshotId, SnapshotSelector};
-use deploy::core::{Database, Mode, Observer, ResourceName, Result};
+use deploy::recipes::{SnapshotId, SnapshotSelector};
+use deploy::{Database, Mode, Observer, ResourceName, Result};
 
 /// Back up the blob container P-assets (and name the PostgreSQL server's restore point), or
 /// restore them: the container from a backup, the server into P-db-restored.
@@ -130,7 +130,7 @@ async fn run(args: &Cli) -> Result<()> {
     if let Some(named) = args.confirm_overwrite.as_deref()
         && named != names.assets.as_str()
     {
-        return Err(deploy::core::Error::invalid(
+        return Err(deploy::Error::invalid(
             "confirm-overwrite",
             format!("names `{named}`, but the restore writes into `{}`", names.assets),
             "--confirm-overwrite takes the name of the container the restore overwrites",
@@ -157,7 +157,7 @@ async fn run(args: &Cli) -> Result<()> {
         "backup" => {
             // One id for the plan and the run, so that what is printed is what is written.
             let id: SnapshotId = match args.id.as_deref() {
-                Some(id) => id.parse().map_err(|e: deploy::core::Error| e.in_field("id"))?,
+                Some(id) => id.parse().map_err(|e: deploy::Error| e.in_field("id"))?,
                 None => SnapshotId::now(),
             };
             let plan = runbook::plan_container_backup(&store, &names, Some(&id)).await?;
@@ -196,12 +196,12 @@ async fn run(args: &Cli) -> Result<()> {
             let from: SnapshotSelector = args
                 .from
                 .as_deref()
-                .ok_or_else(|| deploy::core::Error::invalid("from", "is missing", "restore --from TIMESTAMP|latest"))?
-                .parse().map_err(|e: deploy::core::Error| e.in_field("from"))?;
+                .ok_or_else(|| deploy::Error::invalid("from", "is missing", "restore --from TIMESTAMP|latest"))?
+                .parse().map_err(|e: deploy::Error| e.in_field("from"))?;
             let mut options = runbook::restore_options(from);
             options.keep_newer = args.keep_newer;
             options.exact = args.exact;
-            options.confirm = args.confirm_overwrite.as_deref().map(deploy::core::Confirm::new);
+            options.confirm = args.confirm_overwrite.as_deref().map(deploy::Confirm::new);
             let (id, plan) = runbook::plan_container_restore(&store, &names, &options).await?;
             print_plan(&format!("container restore of backup {id}"), &plan);
             cli::plan("plan", &plan);

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{PostgresSettings, Stack, postgres_flexible};
-use deploy::core::{Password, PasswordRules, PgIdentifier, Result};
+use deploy::{Password, PasswordRules, PgIdentifier, Result};
 
 /// PostgreSQL flexible server in its delegated subnet with the vectice and keycloak databases (idempotent; PG_ADMIN_PASSWORD from the environment to create it).
 ///

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use azure_support::plan_then_apply;
 use deploy::azure::runbook::provision::{Stack, private_network};
-use deploy::core::Result;
+use deploy::Result;
 
 /// Private DNS zone linked to the AKS network and the peering of the AKS and PostgreSQL networks (idempotent).
 ///

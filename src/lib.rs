@@ -4,8 +4,9 @@
 //! self-hosted application (a Helm chart on EKS or AKS, a managed PostgreSQL and
 //! an object-storage bucket) on AWS and Azure.
 //!
-//! This facade re-exports [`deploy_core`] as [`core`] (always) and the provider
-//! crates behind the features `aws`, `azure-blob`, `azure-arm`,
+//! This facade re-exports everything of [`deploy_core`] at its root (always:
+//! `deploy::ObjectStore`, `deploy::recipes`, `deploy::memory`, ...; it never
+//! shadows the built-in `core`) and the provider crates behind the features `aws`, `azure-blob`, `azure-arm`,
 //! `azure-keyvault` and `k8s`.
 //!
 //! ```no_run
@@ -40,8 +41,9 @@
 //! }
 //! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use deploy_core as core;
 pub use deploy_core::*;
 
 #[cfg(feature = "aws")]

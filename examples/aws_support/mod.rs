@@ -189,7 +189,7 @@ pub async fn ensure_admin_password(
     use deploy::SecretStore as _;
     let secret = spec.admin_password_secret.clone().ok_or_else(|| Error::invalid("admin_password_secret", "is missing", "the examples keep the password in a secret"))?;
     println!("  admin password in secret {secret}");
-    let options = deploy::core::secret_store::PutSecretOptions {
+    let options = deploy::secret_store::PutSecretOptions {
         description: Some(format!("administrator password of {what} {}", spec.name)),
         ..Default::default()
     };

@@ -11,7 +11,7 @@ use deploy::azure::arm::ArmClient;
 use deploy::azure::blob::BlobStore;
 #[cfg(feature = "azure-blob")]
 use deploy::azure::credential::ServicePrincipal;
-use deploy::core::{Error, Mode, Plan, Result};
+use deploy::{Error, Mode, Plan, Result};
 
 #[cfg(feature = "azure-blob")]
 /// The environment variable holding a storage account key for `--account-key`

@@ -6,7 +6,7 @@
 
 use anyhow::{Result, ensure};
 use deploy::{Database as _, ResourceName};
-use deploy::core::database::Engine;
+use deploy::database::Engine;
 use deploy_aws::rds::RdsDatabase;
 
 use crate::support::examples::{prefix, run, twice};

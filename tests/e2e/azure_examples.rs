@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use anyhow::{Context as _, Result, ensure};
 use bytes::Bytes;
-use deploy::core::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreExt as _};
+use deploy::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreExt as _};
 use deploy_azure::blob::BlobStore;
 use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY};
 
@@ -294,7 +294,7 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     let restored = fake.resource(&format!("{server_path}-restored")).context("the restored server")?;
     ensure!(restored["properties"]["createMode"] == "PointInTimeRestore");
     let point = restored["properties"]["pointInTimeUTC"].as_str().unwrap_or_default().to_owned();
-    let expected: deploy::core::recipes::SnapshotId = id.parse()?;
+    let expected: deploy::recipes::SnapshotId = id.parse()?;
     ensure!(point == expected.timestamp().to_string(), "restored to {point}, backup {id}");
 
     arm.recorder.proxy.clear();

@@ -43,6 +43,6 @@ async fn bad_specs_never_reach_the_wire() -> Result<()> {
     ensure!(!actions.is_empty() && actions.iter().all(|a| a.starts_with("Describe")), "a refused restore did more than read: {actions:?}");
     ensure!(n + m >= 25, "only {} cases", n + m);
     aws.rds().set_deletion_protection(&spec.name, false).await?;
-    aws.rds().delete_database(&spec.name, &deploy::core::database::FinalSnapshot::Skip, &deploy::Confirm::new(spec.name.as_str())).await?;
+    aws.rds().delete_database(&spec.name, &deploy::database::FinalSnapshot::Skip, &deploy::Confirm::new(spec.name.as_str())).await?;
     Ok(())
 }

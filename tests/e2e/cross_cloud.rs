@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result, ensure};
 use bytes::Bytes;
-use deploy::core::recipes::{
+use deploy::recipes::{
     Location, RestoreBucketOptions, SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotSelector,
     restore_bucket, snapshot_bucket,
 };
-use deploy::core::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreExt as _};
+use deploy::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreExt as _};
 use deploy_aws::s3::{MIN_PART_SIZE, S3Options, S3Store};
 use deploy_azure::blob::BlobStore;
 
@@ -142,7 +142,7 @@ async fn s3_bucket_snapshotted_into_blob_and_restored_into_fresh_s3_bucket() -> 
     // The same id again, complete: refused rather than taken for a new snapshot.
     let again = snapshot_bucket(from, into, &options).await;
     assert!(
-        matches!(again, Err(deploy::core::Error::AlreadyExists { .. })),
+        matches!(again, Err(deploy::Error::AlreadyExists { .. })),
         "a complete snapshot is not redone: {again:?}"
     );
 
@@ -247,10 +247,10 @@ async fn both_ways(from: Location<'_>, into: Location<'_>, tag: &str) -> Result<
     // Azurite keeps no versions: the overwrite is confirmed by name.
     let restore = RestoreBucketOptions {
         concurrency: 4,
-        confirm: Some(deploy::core::Confirm::new(from.bucket.as_str())),
+        confirm: Some(deploy::Confirm::new(from.bucket.as_str())),
         ..RestoreBucketOptions::new(layout, SnapshotSelector::Id(id))
     };
-    let plan = deploy::core::recipes::plan_restore(into, from, &restore).await?;
+    let plan = deploy::recipes::plan_restore(into, from, &restore).await?;
     ensure!(
         plan.missing.first == ["a/🦀.bin"] && plan.overwrite.first == ["a/\u{FF61}half.txt"] && plan.identical == AWKWARD.len() as u64 - 2,
         "{tag}: the classification across key orders is not exact:\n{plan}"

@@ -27,8 +27,8 @@ use anyhow::{Context as _, Result, ensure};
 use deploy::{
     BucketName, BucketSpec, Database as _, DatabaseSpec, ObjectStore as _, PasswordRules, PgIdentifier, ResourceName,
 };
-use deploy::core::bootstrap::direct::{CaRoots, PgConnection, TlsMode};
-use deploy::core::database::Engine;
+use deploy::bootstrap::direct::{CaRoots, PgConnection, TlsMode};
+use deploy::database::Engine;
 use deploy_aws::AwsBackends;
 use deploy_aws::policy::denies_insecure_transport;
 use deploy_aws::rds::RdsDatabase;
@@ -207,10 +207,10 @@ async fn postgres_connections_are_verify_full_by_default() -> Result<()> {
 #[tokio::test]
 async fn azure_resources_made_from_minimal_specs_are_safe_on_the_fake_arm() -> Result<()> {
     use crate::azure_examples::fake_arm::FakeArm;
-    use deploy::core::validate::ContainerName;
+    use deploy::validate::ContainerName;
     use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers};
     use deploy_azure::arm::storage::{ContainerSpec, StorageAccountSpec};
-    use deploy::core::Reconcile as _;
+    use deploy::Reconcile as _;
 
     let fake = FakeArm::start().await;
     let arm = fake.client();

@@ -20,8 +20,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, Result, ensure};
-use deploy::core::bootstrap::direct::PgConnection;
-use deploy::core::secret_store::PutSecretOptions;
+use deploy::bootstrap::direct::PgConnection;
+use deploy::secret_store::PutSecretOptions;
 use deploy::{Database as _, DatabaseSpec, Password, PasswordRules, PgIdentifier, ResourceName, SecretName, SecretStore as _};
 use deploy_aws::AwsBackends;
 use deploy_aws::secrets::SecretsManagerStore;
@@ -182,6 +182,13 @@ fn a_library_run_shows_the_sentinel_only_where_it_must() -> Result<()> {
     let lines = trace.lines().filter(|l| l.contains("TRACE")).count();
     ensure!(lines > 100, "only {lines} TRACE lines: the search would prove nothing");
     ensure!(!trace.contains(&sentinel), "the sentinel is in the TRACE output");
+    // The library's spans are in that output (and so were searched): each public operation names its backend,
+    // the kind of resource and its name, never a value.
+    for span in ["put_secret{", "get_secret{", "reconcile_database{"] {
+        ensure!(trace.contains(span), "no `{span}` span in the TRACE output");
+    }
+    let put = trace.lines().find(|l| l.contains("put_secret{")).context("no put_secret line")?;
+    ensure!(put.contains("kind=\"secret\"") && put.contains("-sentinel"), "the put_secret span does not name its kind and secret: {put}");
     ensure!(seen.len() > 20 && seen.iter().any(|s| s.contains("panicked") || s.contains("failed")), "too little was rendered: {seen:?}");
     for text in &seen {
         ensure!(!text.contains(&sentinel), "the sentinel is in what a program sees: {text}");

@@ -12,7 +12,7 @@
 
 use anyhow::{Context as _, Result, ensure};
 use bytes::Bytes;
-use deploy::core::recipes::{Location, SnapshotId, SnapshotLayout, read_manifest, read_manifest_info};
+use deploy::recipes::{Location, SnapshotId, SnapshotLayout, read_manifest, read_manifest_info};
 use deploy::{BucketName, ObjectKey, ObjectStoreExt as _};
 use deploy_aws::s3::S3Store;
 

@@ -477,10 +477,12 @@ impl BackupVault for AwsBackupVault {
         SERVICE
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %spec.vault.name))]
     async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
         self.reconcile_spec(spec, mode).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %vault))]
     async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo> {
         let state = self.vault(vault.as_str()).await?.ok_or_else(|| Error::not_found("backup vault", vault.as_str()))?;
         Ok(VaultInfo {
@@ -490,6 +492,7 @@ impl BackupVault for AwsBackupVault {
         })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %vault))]
     async fn start_backup(&self, vault: &ResourceName, resource: &str, role: Option<String>) -> Result<RecoveryPoint> {
         if !is_arn(resource, None) {
             return Err(Error::invalid("resource", format!("`{resource}` is not an ARN"), "AWS Backup backs up resources by ARN"));
@@ -527,6 +530,7 @@ impl BackupVault for AwsBackupVault {
         self.recovery_point(vault, &arn).await?.ok_or_else(|| Error::not_found("recovery point", arn))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %vault))]
     async fn list_recovery_points(&self, vault: &ResourceName) -> Result<Vec<RecoveryPoint>> {
         let list = op("ListRecoveryPointsByBackupVault");
         let mut points = Vec::new();
@@ -548,6 +552,7 @@ impl BackupVault for AwsBackupVault {
         Ok(points)
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %vault))]
     async fn restore(&self, vault: &ResourceName, recovery_point: &str, options: &RestoreOptions) -> Result<RestoreResult> {
         let meta = op("GetRecoveryPointRestoreMetadata");
         let out = self
@@ -596,6 +601,7 @@ impl BackupVault for AwsBackupVault {
         Ok(RestoreResult { job_id: job, created_resource: created })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %vault))]
     async fn delete_recovery_point(&self, vault: &ResourceName, recovery_point: &str, confirm: &Confirm) -> Result<()> {
         confirm.check("delete a recovery point of backup vault", vault.as_str())?;
         self.client.delete_recovery_point().backup_vault_name(vault.as_str()).recovery_point_arn(recovery_point).send().await.on(
@@ -613,10 +619,12 @@ impl BackupVault for AwsBackupVault {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %plan))]
     async fn backup_plan_exists(&self, plan: &ResourceName) -> Result<bool> {
         Ok(self.plan_id(plan.as_str()).await?.is_some())
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %plan))]
     async fn delete_plan(&self, plan: &ResourceName) -> Result<()> {
         let name = plan.as_str();
         let id = self.plan_id(name).await?.ok_or_else(|| Error::not_found("backup plan", name))?;
@@ -646,6 +654,7 @@ impl BackupVault for AwsBackupVault {
         Ok(())
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "backup vault", name = %vault))]
     async fn delete_vault(&self, vault: &ResourceName) -> Result<()> {
         let name = vault.as_str();
         let state = self.vault(name).await?.ok_or_else(|| Error::not_found("backup vault", name))?;

@@ -42,7 +42,8 @@
 //! With a custom endpoint (`AWS_ENDPOINT_URL`, a local peer such as moto), S3
 //! is addressed path-style.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use deploy_core as core;
 

@@ -179,6 +179,7 @@ impl SecretStore for SecretsManagerStore {
         SERVICE
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "secret", name = %name))]
     async fn put_secret(&self, name: &SecretName, value: SecretString, options: &PutSecretOptions) -> Result<SecretVersion> {
         match self.current(name).await {
             Ok(current) if current.value.expose_secret() == value.expose_secret() => {
@@ -190,10 +191,12 @@ impl SecretStore for SecretsManagerStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "secret", name = %name))]
     async fn get_secret(&self, name: &SecretName) -> Result<SecretValue> {
         self.current(name).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "secret", name = %name))]
     async fn secret_exists(&self, name: &SecretName) -> Result<bool> {
         match self.client.describe_secret().secret_id(name.as_str()).send().await {
             Ok(_) => Ok(true),
@@ -204,10 +207,12 @@ impl SecretStore for SecretsManagerStore {
         }
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "secret", name = %name))]
     async fn rotate_secret(&self, name: &SecretName, value: SecretString) -> Result<SecretVersion> {
         self.put_value(name, &value).await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "secret", name = %name))]
     async fn delete_secret(&self, name: &SecretName, confirm: &Confirm) -> Result<()> {
         confirm.check("delete secret", name.as_str())?;
         // Deleting a missing secret without recovery succeeds on AWS: ask first, to answer NotFound.

@@ -195,6 +195,7 @@ impl SecretStore for KeyVaultSecrets {
         BACKEND
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "secret", name = %name))]
     async fn put_secret(&self, name: &SecretName, value: SecretString, options: &PutSecretOptions) -> Result<SecretVersion> {
         let n = name.as_str();
         if options.encryption_key.is_some() {
@@ -209,6 +210,7 @@ impl SecretStore for KeyVaultSecrets {
         Ok(SecretVersion { name: name.clone(), version, changed: true })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "secret", name = %name))]
     async fn get_secret(&self, name: &SecretName) -> Result<SecretValue> {
         let n = name.as_str();
         let secret = self.current(n).await?.ok_or_else(|| Error::not_found("secret", n))?;
@@ -219,6 +221,7 @@ impl SecretStore for KeyVaultSecrets {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "secret", name = %name))]
     async fn secret_exists(&self, name: &SecretName) -> Result<bool> {
         use futures::TryStreamExt as _;
         let n = name.as_str();
@@ -235,6 +238,7 @@ impl SecretStore for KeyVaultSecrets {
         .await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "secret", name = %name))]
     async fn rotate_secret(&self, name: &SecretName, value: SecretString) -> Result<SecretVersion> {
         let n = name.as_str();
         if !self.secret_exists(name).await? {
@@ -244,6 +248,7 @@ impl SecretStore for KeyVaultSecrets {
         Ok(SecretVersion { name: name.clone(), version, changed: true })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "secret", name = %name))]
     async fn delete_secret(&self, name: &SecretName, confirm: &Confirm) -> Result<()> {
         let n = name.as_str();
         confirm.check("delete secret", n)?;

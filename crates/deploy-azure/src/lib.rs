@@ -12,7 +12,8 @@
 //! | `keyvault` | `keyvault` | [`deploy_core::SecretStore`] on Key Vault (`KeyVaultSecrets`) |
 //! | (always) | [`backup`] | how backups map on Azure (no `BackupVault` implementation) |
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use deploy_core as core;
 

@@ -6,7 +6,8 @@
 //! snapshot and restore, disaster recovery, teardown), in-memory backends
 //! and — behind features — mocks and conformance suites.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod env;
 pub mod error;

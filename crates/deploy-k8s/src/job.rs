@@ -1,6 +1,6 @@
 //! What every database Job shares: its settings, restricted pod security, the
 //! Secret + ConfigMap + Job one run is made of, each run's unique name, and
-//! the Job's state. Running it is [`crate::run`]'s.
+//! the Job's state. Running it is the `run` module's.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

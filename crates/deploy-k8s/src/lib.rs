@@ -29,7 +29,8 @@
 //! the connect and read timeouts of [`deploy_core::timeouts::Timeouts`]
 //! (`*_with` variants take the caller's).
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use deploy_core as core;
 

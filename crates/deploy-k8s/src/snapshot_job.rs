@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::job::{JobState, check_job_name};
 use crate::shards::{SHARD_COUNT_VAR, SNAPSHOT_ID_VAR, ShardJobSettings, ShardsOutcome, run_indexed};
 
-/// The most shards of one Job (as [`deploy_core::recipes::MAX_SHARDS`]).
+/// The most shards of one Job (as [`deploy_core::recipes::bucket::shards::MAX_SHARDS`]).
 pub const MAX_JOB_SHARDS: usize = 1024;
 
 fn state_text(state: &JobState) -> String {

@@ -222,7 +222,7 @@ impl RecordSpec {
     /// `TXT` records.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] on field `values[i]` when a text breaks [`TXT_RULE`](self).
+    /// [`Error::InvalidInput`] on field `values[i]` when a text is not 1-255 printable ASCII characters.
     pub fn txt<S: Into<String>>(name: DnsName, ttl: Ttl, texts: impl IntoIterator<Item = S>) -> Result<Self> {
         let texts: Vec<String> = texts.into_iter().map(Into::into).collect();
         for (i, t) in texts.iter().enumerate() {

@@ -437,6 +437,7 @@ impl Cluster for EksCluster {
         SERVICE
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "cluster", name = %spec.name))]
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: deploy_core::Mode) -> Result<Plan> {
         validate_spec(spec)?;
         let (plan, info) = match self.find(spec.name.as_str()).await? {
@@ -482,10 +483,12 @@ impl Cluster for EksCluster {
         Ok(plan)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "cluster", name = %name))]
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {
         self.get(name).await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "cluster", name = %name))]
     async fn credentials(&self, name: &ResourceName) -> Result<ClusterCredentials> {
         let (info, ca) = self.find(name.as_str()).await?.ok_or_else(|| Error::not_found("cluster", name.as_str()))?;
         if info.status != ClusterStatus::Active {
@@ -508,6 +511,7 @@ impl Cluster for EksCluster {
         })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "cluster", name = %cluster))]
     async fn delete_node_pool(&self, cluster: &ResourceName, pool: &ResourceName) -> Result<()> {
         let name = format!("{cluster}/{pool}");
         self.client.delete_nodegroup().cluster_name(cluster.as_str()).nodegroup_name(pool.as_str()).send().await.on(
@@ -526,6 +530,7 @@ impl Cluster for EksCluster {
             .await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "cluster", name = %name))]
     async fn delete_cluster(&self, name: &ResourceName) -> Result<()> {
         let info = self.get(name).await?;
         for pool in &info.node_pools {

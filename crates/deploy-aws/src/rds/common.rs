@@ -139,7 +139,7 @@ pub(super) fn merge(plan: &mut Plan, spec: &DatabaseSpec, updates: Vec<FieldChan
     }
 }
 
-/// The [`Database`] on RDS for PostgreSQL. See the [module docs](super).
+/// The [`Database`](deploy_core::Database) on RDS for PostgreSQL. See the [module docs](super).
 #[derive(Clone, Debug)]
 pub struct RdsDatabase {
     pub(super) client: Client,

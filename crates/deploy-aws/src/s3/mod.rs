@@ -29,7 +29,7 @@
 //!   dropped is aborted from its `Drop`; and every bucket `ensure_bucket`
 //!   makes carries an `AbortIncompleteMultipartUpload` lifecycle rule (one
 //!   day), which removes what a killed process leaves.
-//! - Timeouts: [`client`] bounds connect, each attempt and each operation
+//! - Timeouts: `AwsContext::client` bounds connect, each attempt and each operation
 //!   ([`crate::bounded_timeouts`]); an operation that gets no answer in time
 //!   is a [`deploy_core::Error::Timeout`] naming it.
 //! - `delete_many` deletes 1,000 keys a request; `delete_bucket` empties every

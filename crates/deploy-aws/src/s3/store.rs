@@ -74,7 +74,7 @@ impl S3Options {
 }
 
 /// The [`ObjectStore`](deploy_core::ObjectStore) on Amazon S3 (and
-/// S3-compatible peers). See the [module docs](self).
+/// S3-compatible peers). See the [module docs](super).
 ///
 /// ```no_run
 /// # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
@@ -142,18 +142,22 @@ impl deploy_core::ObjectStore for S3Store {
         SERVICE
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "bucket", name = %spec.name))]
     async fn reconcile_bucket(&self, spec: &deploy_core::BucketSpec, mode: deploy_core::Mode) -> Result<deploy_core::Plan> {
         self.reconcile(spec, mode).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn describe_bucket(&self, bucket: &deploy_core::BucketName) -> Result<deploy_core::object_store::BucketInfo> {
         self.describe(bucket).await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn delete_bucket(&self, bucket: &deploy_core::BucketName, confirm: Option<deploy_core::Confirm>) -> Result<()> {
         self.delete(bucket, confirm).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn put(
         &self,
         bucket: &deploy_core::BucketName,
@@ -164,6 +168,7 @@ impl deploy_core::ObjectStore for S3Store {
         self.put_object(bucket, key, body, options).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn get_opts(
         &self,
         bucket: &deploy_core::BucketName,
@@ -173,6 +178,7 @@ impl deploy_core::ObjectStore for S3Store {
         self.get_object(bucket, key, options).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn head(&self, bucket: &deploy_core::BucketName, key: &deploy_core::ObjectKey) -> Result<deploy_core::ObjectMeta> {
         self.head_object(bucket, key).await
     }
@@ -189,6 +195,7 @@ impl deploy_core::ObjectStore for S3Store {
     /// `UploadPartCopy`: no `HeadObject` per object for a single copy. The
     /// source's entity tag goes as `x-amz-copy-source-if-match` on every
     /// request, its version into the copy source.
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %from_bucket))]
     async fn copy_opts(
         &self,
         from_bucket: &deploy_core::BucketName,
@@ -200,6 +207,7 @@ impl deploy_core::ObjectStore for S3Store {
         self.copy_object(from_bucket, from, to_bucket, to, options).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn delete_opts(
         &self,
         bucket: &deploy_core::BucketName,
@@ -209,16 +217,19 @@ impl deploy_core::ObjectStore for S3Store {
         self.delete_object(bucket, key, options).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn delete_many(&self, bucket: &deploy_core::BucketName, keys: &[deploy_core::ObjectKey]) -> Result<()> {
         self.delete_objects(bucket, keys).await
     }
 
     /// `GetBucketVersioning` alone.
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn versioning_enabled(&self, bucket: &deploy_core::BucketName) -> Result<bool> {
         self.versioning(bucket).await
     }
 
     /// Objects, older versions and delete markers (`ListObjectVersions`, one key).
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "bucket", name = %bucket))]
     async fn holds_data(&self, bucket: &deploy_core::BucketName) -> Result<bool> {
         self.holds_versions(bucket).await
     }

@@ -313,6 +313,7 @@ impl Cluster for AksClusters {
 
     /// One path: check, read the cluster, compare; only in
     /// [`deploy_core::Mode::Apply`] create it, update it, then its pools.
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "cluster", name = %spec.name))]
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: deploy_core::Mode) -> Result<Plan> {
         Self::check(spec)?;
         let name = spec.name.as_str();
@@ -366,6 +367,7 @@ impl Cluster for AksClusters {
         Ok(plan)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "cluster", name = %name))]
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {
         let v = self
             .place.arm
@@ -379,6 +381,7 @@ impl Cluster for AksClusters {
         info_of(name, &v)
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "cluster", name = %name))]
     async fn credentials(&self, name: &ResourceName) -> Result<ClusterCredentials> {
         let info = self.describe_cluster(name).await?;
         if info.status != ClusterStatus::Active {
@@ -430,6 +433,7 @@ impl Cluster for AksClusters {
         })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "cluster", name = %cluster))]
     async fn delete_node_pool(&self, cluster: &ResourceName, pool: &ResourceName) -> Result<()> {
         let info = self.describe_cluster(cluster).await?;
         if !info.node_pools.iter().any(|p| p.spec.name == *pool) {
@@ -448,6 +452,7 @@ impl Cluster for AksClusters {
             .await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "cluster", name = %name))]
     async fn delete_cluster(&self, name: &ResourceName) -> Result<()> {
         self.describe_cluster(name).await?;
         self.place.arm

@@ -1,12 +1,12 @@
 //! A small Azure Resource Manager client over `azure_core`'s pipeline, and
 //! the resources of an application stack on Azure as typed, idempotent calls.
 //!
-//! - [`ArmClient`]: bearer token from a [`TokenCredential`] (scope
+//! - [`ArmClient`]: bearer token from a [`TokenCredential`](azure_core::credentials::TokenCredential) (scope
 //!   `https://management.azure.com/.default`), a base URL that tests and
 //!   examples override (`--arm-endpoint`), PUT/PATCH/GET/DELETE/POST of JSON
 //!   with the api-version of each resource type, long-running operations
 //!   (201/202, `Azure-AsyncOperation`, `Location`, `Retry-After`,
-//!   `provisioningState`) awaited through the core [`Waiter`], and ARM error
+//!   `provisioningState`) awaited through the core [`Waiter`](deploy_core::Waiter), and ARM error
 //!   bodies (`{"error":{"code","message"}}`) mapped to the core error in one
 //!   place ([`ArmClient`]'s `error_of`).
 //! - Resources, one module each: [`group`] (resource groups), [`storage`]

@@ -468,6 +468,7 @@ impl Database for FlexibleServers {
     /// One path: check, read the server, compare; only in
     /// [`deploy_core::Mode::Apply`] create or update it, then its parameters
     /// and its deletion protection.
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %spec.name))]
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
         Self::check(spec)?;
         let name = spec.name.as_str();
@@ -519,6 +520,7 @@ impl Database for FlexibleServers {
         Ok(plan)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "database", name = %name))]
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
         let server = self
             .get_server(name.as_str())
@@ -527,6 +529,7 @@ impl Database for FlexibleServers {
         self.info(name, &server).await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %_database))]
     async fn create_snapshot(
         &self,
         _database: &ResourceName,
@@ -539,6 +542,7 @@ impl Database for FlexibleServers {
         ))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "database", name = %_database))]
     async fn list_snapshots(&self, _database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
         Err(Error::not_supported(
             BACKEND,
@@ -547,6 +551,7 @@ impl Database for FlexibleServers {
         ))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %_snapshot))]
     async fn delete_snapshot(&self, _snapshot: &ResourceName, _confirm: &Confirm) -> Result<()> {
         Err(Error::not_supported(
             BACKEND,
@@ -555,6 +560,7 @@ impl Database for FlexibleServers {
         ))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %_snapshot))]
     async fn restore_snapshot(
         &self,
         _snapshot: &ResourceName,
@@ -567,6 +573,7 @@ impl Database for FlexibleServers {
         ))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %source))]
     async fn restore_to_point_in_time(
         &self,
         source: &ResourceName,
@@ -627,6 +634,7 @@ impl Database for FlexibleServers {
         self.describe_database(&target.name).await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %database))]
     async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
         let scope = self.server_id(database.as_str());
         if on {
@@ -643,6 +651,7 @@ impl Database for FlexibleServers {
         Ok(())
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %database))]
     async fn delete_database(
         &self,
         database: &ResourceName,

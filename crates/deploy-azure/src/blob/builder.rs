@@ -16,7 +16,7 @@ use super::BlobStore;
 use crate::sas::AccountSas;
 
 /// The storage account's settings that a bucket spec asks about but that only
-/// Azure Resource Manager can set (see the [module docs](self)).
+/// Azure Resource Manager can set (see the [module docs](super)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AccountSettings {
     /// Blob versioning is on (blob service property `isVersioningEnabled`).

@@ -68,7 +68,7 @@
 //!
 //! ## Authentication
 //!
-//! An Entra ID [`TokenCredential`] (for example
+//! An Entra ID [`TokenCredential`](azure_core::credentials::TokenCredential) (for example
 //! [`crate::credential::ServicePrincipal`] holding the "Storage Blob Data
 //! Contributor" role; HTTPS endpoints only), or a SAS (for example an
 //! [`AccountSas`] signed locally from the account key, which is how the tests
@@ -377,6 +377,7 @@ impl ObjectStore for BlobStore {
 
     /// One path: check, read the container, compare; only in
     /// [`deploy_core::Mode::Apply`] create it or make it private and set its tags.
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "bucket", name = %spec.name))]
     async fn reconcile_bucket(&self, spec: &BucketSpec, mode: deploy_core::Mode) -> Result<Plan> {
         let name = self.check_spec(spec)?;
         let current = self.container_info(&spec.name, &name).await?;
@@ -425,6 +426,7 @@ impl ObjectStore for BlobStore {
         Ok(plan)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
         let name = container(bucket)?;
         self.container_info(bucket, &name)
@@ -432,6 +434,7 @@ impl ObjectStore for BlobStore {
             .ok_or_else(|| Error::not_found("bucket", bucket.as_str()))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
         let name = container(bucket)?;
         if self.container_info(bucket, &name).await?.is_none() {
@@ -449,14 +452,17 @@ impl ObjectStore for BlobStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
         self.put_blob(bucket, key, body, options).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
         self.get_blob(bucket, key, options).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
         self.head_blob(bucket, key).await
     }
@@ -469,6 +475,7 @@ impl ObjectStore for BlobStore {
         KeyOrder::Utf16
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %from_bucket))]
     async fn copy_opts(
         &self,
         from_bucket: &BucketName,
@@ -480,10 +487,12 @@ impl ObjectStore for BlobStore {
         self.copy_blob(from_bucket, from, to_bucket, to, options).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
         self.delete_blob(bucket, key, options).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
         container(bucket)?;
         let concurrency = self.inner.concurrency * 4;
@@ -500,6 +509,7 @@ impl ObjectStore for BlobStore {
     /// Declared by the account settings, and checked on the container's
     /// blobs: a blob listed without a version id (as Azurite lists every blob)
     /// shows that overwrites do not keep versions, whatever is declared.
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
         let name = container(bucket)?;
         if self.container_info(bucket, &name).await?.is_none() {
@@ -509,6 +519,7 @@ impl ObjectStore for BlobStore {
     }
 
     /// Blobs, older versions and snapshots (List Blobs with `include=versions,snapshots`, one item).
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn holds_data(&self, bucket: &BucketName) -> Result<bool> {
         let name = container(bucket)?;
         self.holds_anything(&name).await

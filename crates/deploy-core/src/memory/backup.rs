@@ -76,6 +76,7 @@ impl BackupVault for InMemoryCloud {
         "memory"
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "backup vault", name = %spec.vault.name))]
     async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
         let plan = self.backup_plan(spec)?;
         let apply = mode.is_apply();
@@ -94,6 +95,7 @@ impl BackupVault for InMemoryCloud {
         Ok(plan)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "backup vault", name = %vault))]
     async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo> {
         self.enter("describe_vault", false)?;
         let state = self.state();
@@ -101,6 +103,7 @@ impl BackupVault for InMemoryCloud {
         Ok(VaultInfo { name: vault.clone(), encryption_key: v.spec.encryption_key.clone(), recovery_points: v.points.len() as u64 })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "backup vault", name = %vault))]
     async fn start_backup(&self, vault: &ResourceName, resource: &str, _role: Option<String>) -> Result<RecoveryPoint> {
         if resource.trim().is_empty() {
             return Err(Error::invalid("resource", "is blank", "a resource identifier such as an ARN"));
@@ -134,11 +137,13 @@ impl BackupVault for InMemoryCloud {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "backup vault", name = %vault))]
     async fn list_recovery_points(&self, vault: &ResourceName) -> Result<Vec<RecoveryPoint>> {
         self.enter("list_recovery_points", false)?;
         self.points_view(vault)
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "backup vault", name = %vault))]
     async fn restore(&self, vault: &ResourceName, recovery_point: &str, options: &RestoreOptions) -> Result<RestoreResult> {
         let point = self
             .points_view(vault)?
@@ -154,6 +159,7 @@ impl BackupVault for InMemoryCloud {
         Ok(RestoreResult { job_id: job, created_resource: Some(created) })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "backup vault", name = %vault))]
     async fn delete_recovery_point(&self, vault: &ResourceName, recovery_point: &str, confirm: &Confirm) -> Result<()> {
         confirm.check("delete recovery point in vault", vault.as_str())?;
         self.enter("delete_recovery_point", true)?;
@@ -167,16 +173,19 @@ impl BackupVault for InMemoryCloud {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "backup vault", name = %plan))]
     async fn backup_plan_exists(&self, plan: &ResourceName) -> Result<bool> {
         self.enter("backup_plan_exists", false)?;
         Ok(self.state().plans.contains_key(plan.as_str()))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "backup vault", name = %plan))]
     async fn delete_plan(&self, plan: &ResourceName) -> Result<()> {
         self.enter("delete_plan", true)?;
         self.state().plans.remove(plan.as_str()).map(|_| ()).ok_or_else(|| Error::not_found("backup plan", plan.as_str()))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "backup vault", name = %vault))]
     async fn delete_vault(&self, vault: &ResourceName) -> Result<()> {
         let state = self.state();
         let v = state.vaults.get(vault.as_str()).ok_or_else(|| no_vault(vault))?;

@@ -159,6 +159,7 @@ impl Cluster for InMemoryCloud {
         "memory"
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "cluster", name = %spec.name))]
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: Mode) -> Result<Plan> {
         let plan = self.cluster_plan(spec)?;
         let apply = mode.is_apply();
@@ -173,11 +174,13 @@ impl Cluster for InMemoryCloud {
         Ok(plan)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "cluster", name = %name))]
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {
         self.enter("describe_cluster", false)?;
         self.describe_cluster_now(name)
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "cluster", name = %name))]
     async fn credentials(&self, name: &ResourceName) -> Result<ClusterCredentials> {
         self.enter("credentials", false)?;
         let info = self.describe_cluster_now(name)?;
@@ -193,6 +196,7 @@ impl Cluster for InMemoryCloud {
         })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "cluster", name = %cluster))]
     async fn delete_node_pool(&self, cluster: &ResourceName, pool: &ResourceName) -> Result<()> {
         self.enter("delete_node_pool", true)?;
         let mut state = self.state();
@@ -205,6 +209,7 @@ impl Cluster for InMemoryCloud {
         Ok(())
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "cluster", name = %name))]
     async fn delete_cluster(&self, name: &ResourceName) -> Result<()> {
         let pools: Vec<ResourceName> = self.describe_cluster_now(name)?.node_pools.into_iter().map(|p| p.spec.name).collect();
         for pool in &pools {

@@ -179,6 +179,7 @@ impl Database for InMemoryCloud {
         "memory"
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %spec.name))]
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: Mode) -> Result<Plan> {
         let plan = self.database_plan(spec)?;
         let apply = mode.is_apply();
@@ -196,11 +197,13 @@ impl Database for InMemoryCloud {
         Ok(plan)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "database", name = %name))]
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
         self.enter("describe_database", false)?;
         self.describe(name)
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %database))]
     async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
         self.enter("create_snapshot", true)?;
         let source = self.describe(database)?;
@@ -236,6 +239,7 @@ impl Database for InMemoryCloud {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "database", name = %database))]
     async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
         self.enter("list_snapshots", false)?;
         let mut state = self.state();
@@ -254,12 +258,14 @@ impl Database for InMemoryCloud {
         Ok(list)
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %snapshot))]
     async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()> {
         confirm.check("delete snapshot", snapshot.as_str())?;
         self.enter("delete_snapshot", true)?;
         self.state().snapshots.remove(snapshot.as_str()).map(|_| ()).ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %snapshot))]
     async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo> {
         self.enter("restore_snapshot", true)?;
         let source = {
@@ -274,6 +280,7 @@ impl Database for InMemoryCloud {
         self.wait_database(&target.name, "available").await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %source))]
     async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
         let info = self.describe(source)?;
         point.validate(Timestamp::now(), &info)?;
@@ -282,6 +289,7 @@ impl Database for InMemoryCloud {
         self.wait_database(&target.name, "available").await
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %database))]
     async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
         let current = self.describe(database)?;
         self.enter("set_deletion_protection", current.deletion_protection != on)?;
@@ -293,6 +301,7 @@ impl Database for InMemoryCloud {
         Ok(())
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %database))]
     async fn set_admin_password(&self, database: &ResourceName, password: &Password) -> Result<()> {
         self.describe(database)?;
         self.enter("set_admin_password", true)?;
@@ -306,6 +315,7 @@ impl Database for InMemoryCloud {
         self.wait_database(database, "using the new administrator password").await.map(|_| ())
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %database))]
     async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
         confirm.check("delete database", database.as_str())?;
         let info = self.describe(database)?;

@@ -112,6 +112,7 @@ impl ObjectStore for InMemoryCloud {
         "memory"
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "bucket", name = %spec.name))]
     async fn reconcile_bucket(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan> {
         match mode {
             Mode::Plan => {
@@ -144,11 +145,13 @@ impl ObjectStore for InMemoryCloud {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "bucket", name = %bucket))]
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
         self.enter("describe_bucket", false)?;
         self.state().buckets.get(bucket.as_str()).map(|b| b.info.clone()).ok_or_else(|| no_bucket(bucket))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "bucket", name = %bucket))]
     async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
         let mut state = self.state();
         let b = state.buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?;
@@ -163,6 +166,7 @@ impl ObjectStore for InMemoryCloud {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "bucket", name = %bucket))]
     async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
         self.enter("put", true)?;
         let versioning = self.state().buckets.get(bucket.as_str()).ok_or_else(|| no_bucket(bucket))?.info.versioning;
@@ -177,6 +181,7 @@ impl ObjectStore for InMemoryCloud {
         Ok(m)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "bucket", name = %bucket))]
     async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
         self.enter("get", false)?;
         let state = self.state();
@@ -196,6 +201,7 @@ impl ObjectStore for InMemoryCloud {
         Ok(GetResult { meta: meta(key.as_str(), v), body })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "bucket", name = %bucket))]
     async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
         self.enter("head", false)?;
         let state = self.state();
@@ -255,6 +261,7 @@ impl ObjectStore for InMemoryCloud {
         self.inner.config.key_order
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "bucket", name = %from_bucket))]
     async fn copy_opts(
         &self,
         from_bucket: &BucketName,
@@ -288,6 +295,7 @@ impl ObjectStore for InMemoryCloud {
         Ok(m)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "bucket", name = %bucket))]
     async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
         self.enter("delete", true)?;
         let marker = {
@@ -312,6 +320,7 @@ impl ObjectStore for InMemoryCloud {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "bucket", name = %bucket))]
     async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
         for key in keys {
             self.delete(bucket, key).await?;
@@ -319,6 +328,7 @@ impl ObjectStore for InMemoryCloud {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "bucket", name = %bucket))]
     async fn holds_data(&self, bucket: &BucketName) -> Result<bool> {
         self.enter("holds_data", false)?;
         let state = self.state();

@@ -17,6 +17,7 @@ impl SecretStore for InMemoryCloud {
         "memory"
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "secret", name = %name))]
     async fn put_secret(&self, name: &SecretName, value: SecretString, _options: &PutSecretOptions) -> Result<SecretVersion> {
         let unchanged = {
             let state = self.state();
@@ -34,6 +35,7 @@ impl SecretStore for InMemoryCloud {
         Ok(SecretVersion { name: name.clone(), version: id, changed: true })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "secret", name = %name))]
     async fn get_secret(&self, name: &SecretName) -> Result<SecretValue> {
         self.enter("get_secret", false)?;
         let state = self.state();
@@ -45,11 +47,13 @@ impl SecretStore for InMemoryCloud {
         Ok(SecretValue { name: name.clone(), version: version.clone(), value: value.clone() })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "memory", kind = "secret", name = %name))]
     async fn secret_exists(&self, name: &SecretName) -> Result<bool> {
         self.enter("secret_exists", false)?;
         Ok(self.state().secrets.contains_key(name.as_str()))
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "secret", name = %name))]
     async fn rotate_secret(&self, name: &SecretName, value: SecretString) -> Result<SecretVersion> {
         self.enter("rotate_secret", true)?;
         let mut state = self.state();
@@ -59,6 +63,7 @@ impl SecretStore for InMemoryCloud {
         Ok(SecretVersion { name: name.clone(), version: id, changed: true })
     }
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "secret", name = %name))]
     async fn delete_secret(&self, name: &SecretName, confirm: &Confirm) -> Result<()> {
         confirm.check("delete secret", name.as_str())?;
         self.enter("delete_secret", true)?;

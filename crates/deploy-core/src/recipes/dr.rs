@@ -92,6 +92,7 @@ pub fn snapshot_name(instance: &ResourceName, id: &SnapshotId) -> Result<Resourc
 /// Errors of the database backup (nothing else is done then) and of the
 /// bucket snapshot; [`Error::Conflict`] when a snapshot of that name exists
 /// but was taken of another instance.
+#[tracing::instrument(level = "info", skip_all, fields(source = %source.bucket, backup = %backup.bucket))]
 pub async fn dr_backup(database: DatabaseBackup<'_>, source: Location<'_>, backup: Location<'_>, options: &SnapshotOptions) -> Result<DrBackupReport> {
     let mut options = options.clone();
     let resuming = options.id.is_some();
@@ -266,6 +267,7 @@ impl fmt::Display for DrRestoreReport {
 ///
 /// # Errors
 /// [`Error::Verification`] when a check fails; errors of either restore.
+#[tracing::instrument(level = "info", skip_all, fields(backup = %backup.bucket, target = %target.bucket))]
 pub async fn dr_restore(database: DatabaseRestore<'_>, backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<DrRestoreReport> {
     // Resolve "latest" once, so the database and the bucket come from the same
     // backup; refuse an incomplete snapshot, or one of another source, before

@@ -27,7 +27,7 @@ use crate::validate::{Password, PasswordRules, ResourceName, SecretName};
 /// The name of the pending secret of `secret`: `NAME-pending`.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] when `secret` is too long to carry the suffix.
+/// [`Error::InvalidInput`](crate::Error::InvalidInput) when `secret` is too long to carry the suffix.
 pub fn pending_secret(secret: &SecretName) -> Result<SecretName> {
     SecretName::new(format!("{secret}-pending")).map_err(|e| e.in_field("admin_password_secret"))
 }
@@ -57,12 +57,13 @@ impl fmt::Display for AdminPasswordRotation {
 /// interrupted rotation left. See the [module docs](self) for the order.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] for `rules`/`length` that cannot make a password
+/// [`Error::InvalidInput`](crate::Error::InvalidInput) for `rules`/`length` that cannot make a password
 /// or a pending password that breaks `rules` (before any change);
-/// [`Error::NotFound`] when `secret` or the database does not exist;
-/// [`Error::NotSupported`] from backends that cannot set the password; the
+/// [`Error::NotFound`](crate::Error::NotFound) when `secret` or the database does not exist;
+/// [`Error::NotSupported`](crate::Error::NotSupported) from backends that cannot set the password; the
 /// store's and the database's errors (the pending secret then holds the new
 /// password: run it again).
+#[tracing::instrument(level = "info", skip_all, fields(database = %name, secret = %secret))]
 pub async fn rotate_admin_password(
     database: &dyn Database,
     name: &ResourceName,

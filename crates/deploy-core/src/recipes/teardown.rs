@@ -98,6 +98,7 @@ impl Teardown<'_> {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when resources are named without their backend; read errors.
+    #[tracing::instrument(name = "teardown_plan", level = "info", skip_all)]
     pub async fn plan(&self) -> Result<TeardownPlan> {
         let mut steps = Vec::new();
         if !self.vaults.is_empty() || !self.backup_plans.is_empty() {
@@ -163,6 +164,7 @@ impl Teardown<'_> {
     /// # Errors
     /// [`Error::ConfirmationRequired`] naming the first unconfirmed deletion
     /// (nothing is done then); errors of the deletions.
+    #[tracing::instrument(name = "teardown", level = "info", skip_all)]
     pub async fn run(&self) -> Result<TeardownPlan> {
         let plan = self.plan().await?;
         for s in &plan.steps {

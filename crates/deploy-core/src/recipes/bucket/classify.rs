@@ -306,6 +306,7 @@ impl fmt::Display for RestorePlan {
 /// # Errors
 /// As [`super::restore_bucket`] before its first write: no complete snapshot,
 /// a snapshot of another source, listing errors.
+#[tracing::instrument(level = "info", skip_all, fields(backup = %backup.bucket, target = %target.bucket))]
 pub async fn plan_restore(backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<RestorePlan> {
     let prepared = super::restore::prepare(backup, target, options).await?;
     let scope = prepared.scope(options.range.clone());

@@ -440,6 +440,7 @@ async fn write_back(p: &Prepared<'_>, c: &Classified, how: CopyHow<'_>) -> std::
 /// objects (nothing written); [`Error::Verification`] naming the snapshot
 /// objects refused, the target objects changed meanwhile and any other
 /// failure, after every other object was restored.
+#[tracing::instrument(level = "info", skip_all, fields(backup = %backup.bucket, target = %target.bucket, target_backend = target.store.backend()))]
 pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<RestoreBucketReport> {
     let started = std::time::Instant::now();
     // Classify everything before the first write where the target could lose objects.

@@ -193,6 +193,7 @@ async fn listed_boundaries(source: Location<'_>, options: &SnapshotOptions, coun
 /// `boundaries` (not `count - 1` strictly increasing keys), before any
 /// request; [`Error::Conflict`] when the id was planned with another count;
 /// [`Error::AlreadyExists`] when the snapshot is complete; listing errors.
+#[tracing::instrument(level = "info", skip_all, fields(source = %source.bucket, destination = %destination.bucket, count))]
 pub async fn plan_shards(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions, count: usize, boundaries: Boundaries) -> Result<ShardPlan> {
     if !(1..=MAX_SHARDS).contains(&count) {
         return Err(Error::invalid("shards", format!("is {count}"), format!("1 to {MAX_SHARDS} shards")));
@@ -258,6 +259,7 @@ pub async fn read_shard_plan(destination: Location<'_>, layout: &SnapshotLayout,
 /// [`Error::NotFound`] when the snapshot was never planned;
 /// [`Error::Conflict`] naming the shards not completed;
 /// [`Error::Verification`] for a record or part that does not agree.
+#[tracing::instrument(level = "info", skip_all, fields(destination = %destination.bucket, id = %id))]
 pub async fn finalize_snapshot(destination: Location<'_>, layout: &SnapshotLayout, id: &SnapshotId) -> Result<ManifestIndex> {
     let attempts = super::DEFAULT_ATTEMPTS;
     let index_key = layout.manifest_key(id);

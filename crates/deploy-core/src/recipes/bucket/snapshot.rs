@@ -256,6 +256,7 @@ fn already_copied(listed: &ObjectMeta, have: &ObjectMeta) -> bool {
 /// the snapshot was not planned; [`Error::InvalidInput`] on `shard` for an
 /// index out of the plan; [`Error::Verification`] naming the objects that
 /// failed, changed or vanished (no record is written; a rerun copies those).
+#[tracing::instrument(level = "info", skip_all, fields(source = %source.bucket, destination = %destination.bucket, shard = index))]
 pub async fn snapshot_shard(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions, index: usize) -> Result<ShardReport> {
     let id = options.id.clone().ok_or_else(|| Error::invalid("id", "is missing", "a shard runs a planned snapshot: give its id"))?;
     check_options(source, destination, options, &id)?;
@@ -530,6 +531,7 @@ async fn remove_stale_parts(
 /// already complete; [`Error::Verification`] naming the objects that failed,
 /// changed or vanished during the snapshot (no index is written then, and a
 /// resume copies only those); listing errors of either store.
+#[tracing::instrument(level = "info", skip_all, fields(source = %source.bucket, source_backend = source.store.backend(), destination = %destination.bucket))]
 pub async fn snapshot_bucket(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions) -> Result<SnapshotReport> {
     let started = std::time::Instant::now();
     let mut options = options.clone();
