@@ -361,7 +361,7 @@ impl Cluster for AksClusters {
             let pool_name = format!("{}/{}", spec.name, want.name);
             let planned = plan.changes.iter().any(|c| c.kind == "node pool" && c.name == pool_name && c.is_mutation());
             if planned {
-                self.ensure_pool(spec, i, want).await?;
+                super::aks_pools::ensure_pool(&self.place.arm, &self.cluster_id(spec.name.as_str()), spec, i, want).await?;
             }
         }
         Ok(plan)

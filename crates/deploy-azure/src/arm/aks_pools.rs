@@ -1,11 +1,12 @@
 //! AKS agent pools through their own operations (`managedClusters/{c}/agentPools/{p}`):
-//! the bodies, and the read-modify-write of a pool and of a managed cluster.
+//! the bodies, and the read-modify-write of a pool and of a managed cluster
+//! (a leaf: the clusters call it with their client and the cluster's id).
 
 use deploy_core::{ClusterSpec, NodePoolSpec, Result};
 use serde_json::{Value, json};
 
-use super::aks::AksClusters;
-use super::{Target, api};
+use super::api;
+use super::client::{ArmClient, Target};
 
 /// The `properties` of pool `i` of a spec (the first is the System pool).
 pub(super) fn pool_properties(i: usize, pool: &NodePoolSpec, subnet: Option<&String>) -> Value {
@@ -75,29 +76,28 @@ fn writable_pool(current: &Value) -> Value {
     body
 }
 
-impl AksClusters {
-    /// Create pool `i` of `spec`, or bring an existing one to it: `minCount`,
-    /// `maxCount`, autoscaling and labels from the spec, `count` left as it is
-    /// unless outside the new range (then clamped), every other property kept.
-    pub(super) async fn ensure_pool(&self, spec: &ClusterSpec, i: usize, want: &NodePoolSpec) -> Result<()> {
-        let path = format!("{}/agentPools/{}", self.cluster_id(spec.name.as_str()), want.name);
-        let target = Target { kind: "node pool", name: want.name.as_str() };
-        let body = match self.place.arm.get(&path, api::AKS, target).await? {
-            None => json!({ "properties": pool_properties(i, want, spec.subnets.first()) }),
-            Some(current) => {
-                let mut body = writable_pool(&current);
-                let count = current.pointer("/properties/count").and_then(Value::as_u64).unwrap_or(0);
-                let count = want.size_after(u32::try_from(count).unwrap_or(u32::MAX));
-                let properties = &mut body["properties"];
-                properties["minCount"] = json!(want.min);
-                properties["maxCount"] = json!(want.max);
-                properties["enableAutoScaling"] = json!(true);
-                properties["count"] = json!(count);
-                properties["nodeLabels"] = json!(want.labels);
-                body
-            }
-        };
-        self.place.arm.put(&path, api::AKS, &body, target).await?;
-        Ok(())
-    }
+/// Create pool `i` of `spec` in cluster `cluster_id`, or bring an existing one
+/// to it: `minCount`, `maxCount`, autoscaling and labels from the spec, `count`
+/// left as it is unless outside the new range (then clamped), every other
+/// property kept.
+pub(super) async fn ensure_pool(arm: &ArmClient, cluster_id: &str, spec: &ClusterSpec, i: usize, want: &NodePoolSpec) -> Result<()> {
+    let path = format!("{}/agentPools/{}", cluster_id, want.name);
+    let target = Target { kind: "node pool", name: want.name.as_str() };
+    let body = match arm.get(&path, api::AKS, target).await? {
+        None => json!({ "properties": pool_properties(i, want, spec.subnets.first()) }),
+        Some(current) => {
+            let mut body = writable_pool(&current);
+            let count = current.pointer("/properties/count").and_then(Value::as_u64).unwrap_or(0);
+            let count = want.size_after(u32::try_from(count).unwrap_or(u32::MAX));
+            let properties = &mut body["properties"];
+            properties["minCount"] = json!(want.min);
+            properties["maxCount"] = json!(want.max);
+            properties["enableAutoScaling"] = json!(true);
+            properties["count"] = json!(count);
+            properties["nodeLabels"] = json!(want.labels);
+            body
+        }
+    };
+    arm.put(&path, api::AKS, &body, target).await?;
+    Ok(())
 }

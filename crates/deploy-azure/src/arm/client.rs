@@ -15,7 +15,12 @@ use serde_json::Value;
 
 use super::bearer::{BearerPolicy, is_loopback};
 use super::names::check_guid;
-use super::{PROVIDER, PUBLIC_ENDPOINT};
+
+/// The provider name in errors.
+pub const PROVIDER: &str = "azure-arm";
+
+/// The public cloud's Resource Manager endpoint.
+pub const PUBLIC_ENDPOINT: &str = "https://management.azure.com";
 
 /// Builds an [`ArmClient`].
 #[derive(Debug)]

@@ -10,8 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::PROVIDER;
-use super::client::{ArmClient, Target, provider_error};
+use super::client::{ArmClient, PROVIDER, Target, provider_error};
 use super::lro::{Finish, body_json, error_of_document};
 use crate::error::Redacted;
 

@@ -53,18 +53,12 @@ mod resource;
 pub mod role;
 pub mod storage;
 
-pub use client::{ArmClient, ArmClientBuilder, Target};
+pub use client::{ArmClient, ArmClientBuilder, PROVIDER, PUBLIC_ENDPOINT, Target};
 pub use resource::{ArmResource, ArmSpec, Difference, Resource, Write};
 
 pub(crate) use names::{check_database_name, check_guid, check_location, check_name, check_resource_group, check_resource_id, check_server_name};
 pub(crate) use placement::Placement;
 pub(crate) use resource::{bool_at, str_at, tags_of};
-
-/// The provider name in errors.
-pub const PROVIDER: &str = "azure-arm";
-
-/// The public cloud's Resource Manager endpoint.
-pub const PUBLIC_ENDPOINT: &str = "https://management.azure.com";
 
 /// The api-version of each resource type.
 pub mod api {

@@ -3,7 +3,8 @@
 
 use deploy_core::Result;
 
-use super::{ArmClient, check_location, check_resource_group};
+use super::client::ArmClient;
+use super::names::{check_location, check_resource_group};
 
 /// An [`ArmClient`], a resource group and a location, checked once.
 #[derive(Clone, Debug)]

@@ -22,7 +22,7 @@ use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::Result;
 use serde_json::{Value, json};
 
-use super::{ArmClient, Target};
+use super::client::{ArmClient, Target};
 
 /// An ARM resource as Resource Manager last answered it (what a reconcile of
 /// an [`ArmSpec`] reports).

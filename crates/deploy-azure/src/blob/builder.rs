@@ -1,4 +1,4 @@
-//! [`BlobStoreBuilder`]: the settings of a [`BlobStore`] and their checks,
+//! [`BlobStoreBuilder`]: the settings of a [`BlobStore`](super::BlobStore) and their checks,
 //! made before any request; and [`AccountSettings`], what the store reports of
 //! its storage account.
 
@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use azure_core::credentials::TokenCredential;
-use azure_core::http::{RetryOptions, Url};
+use azure_core::http::{RetryOptions, Transport, Url};
 use deploy_core::{Error, Result, Timeouts, Waiter};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::BlobStore;
 use crate::sas::AccountSas;
 
 /// The storage account's settings that a bucket spec asks about but that only
@@ -59,7 +58,7 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// Builds a [`BlobStore`].
+/// Builds a [`BlobStore`](super::BlobStore).
 ///
 /// ```
 /// use deploy_azure::blob::BlobStore;
@@ -237,13 +236,8 @@ impl BlobStoreBuilder {
         self
     }
 
-    /// Check the settings and build the store. No request is made.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on `endpoint` (missing, not an http(s) URL, has
-    /// a query, or plain HTTP with a token credential), `credential` (none
-    /// given), `single_put_limit`, `block_size` or `concurrency` (out of range).
-    pub fn build(self) -> Result<BlobStore> {
+    /// Check the settings, before [`BlobStoreBuilder::build`] makes the store of them.
+    pub(super) fn checked(self) -> Result<Inner> {
         let raw = self.endpoint.ok_or_else(|| {
             Error::invalid(
                 "endpoint",
@@ -306,20 +300,32 @@ impl BlobStoreBuilder {
                 "1 to 64 requests in flight",
             ));
         }
-        Ok(BlobStore {
-            inner: Arc::new(super::Inner {
-                endpoint,
-                auth,
-                account: self.account,
-                retry: self.retry,
-                single_put_limit: self.single_put_limit,
-                block_size: self.block_size,
-                concurrency: self.concurrency,
-                copy_waiter: self.copy_waiter,
-                // One connection pool for every client of this store (the SDK would build one per client).
-                transport: crate::timeouts::streaming_transport(&self.timeouts),
-                timeouts: self.timeouts,
-            }),
+        Ok(Inner {
+            endpoint,
+            auth,
+            account: self.account,
+            retry: self.retry,
+            single_put_limit: self.single_put_limit,
+            block_size: self.block_size,
+            concurrency: self.concurrency,
+            copy_waiter: self.copy_waiter,
+            // One connection pool for every client of this store (the SDK would build one per client).
+            transport: crate::timeouts::streaming_transport(&self.timeouts),
+            timeouts: self.timeouts,
         })
     }
+}
+
+/// The checked settings of a store, shared by its clones.
+pub(super) struct Inner {
+    pub(super) endpoint: Url,
+    pub(super) auth: Auth,
+    pub(super) account: AccountSettings,
+    pub(super) retry: Option<RetryOptions>,
+    pub(super) single_put_limit: usize,
+    pub(super) block_size: usize,
+    pub(super) concurrency: usize,
+    pub(super) copy_waiter: Waiter,
+    pub(super) transport: Transport,
+    pub(super) timeouts: Timeouts,
 }

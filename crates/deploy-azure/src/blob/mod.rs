@@ -87,7 +87,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use azure_core::http::{
-    ClientOptions, ExponentialRetryOptions, FixedRetryOptions, RetryOptions, Transport, Url,
+    ClientOptions, ExponentialRetryOptions, FixedRetryOptions, RetryOptions, Url,
 };
 use azure_storage_blob::models::{
     BlobContainerClientCreateOptions, BlobContainerClientGetPropertiesResultHeaders,
@@ -100,15 +100,14 @@ use deploy_core::object_store::{
 use deploy_core::plan::{Change, Plan};
 use deploy_core::object_store::{CopyOptions, DeleteOptions, GetOptions, KeyOrder};
 use deploy_core::{
-    BucketName, ByteStream, Confirm, ContainerName, Error, ObjectKey, ObjectStore, Result, Timeouts,
-    Waiter,
+    BucketName, ByteStream, Confirm, ContainerName, Error, ObjectKey, ObjectStore, Result,
 };
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
 
-use builder::Auth;
-use crate::error::{Call, from_azure};
+use builder::{Auth, Inner};
+use crate::error::{Call, error_code, from_azure};
 use crate::sas::AccountSas;
 
 /// The backend name in reports and errors.
@@ -118,19 +117,6 @@ pub const BACKEND: &str = "azure-blob";
 #[derive(Clone)]
 pub struct BlobStore {
     inner: Arc<Inner>,
-}
-
-struct Inner {
-    endpoint: Url,
-    auth: Auth,
-    account: AccountSettings,
-    retry: Option<RetryOptions>,
-    single_put_limit: usize,
-    block_size: usize,
-    concurrency: usize,
-    copy_waiter: Waiter,
-    transport: Transport,
-    timeouts: Timeouts,
 }
 
 impl fmt::Debug for BlobStore {
@@ -189,12 +175,35 @@ fn check_tags(tags: &BTreeMap<String, String>) -> Result<()> {
     Ok(())
 }
 
+/// Map an error of a conditional call: a refused condition (412, or 409
+/// `BlobAlreadyExists` for `If-None-Match: *`) is
+/// [`Error::PreconditionFailed`] naming `object` and `condition`.
+fn conditional_error(call: Call<'_>, e: azure_core::Error, condition: &str) -> Error {
+    let status = e.http_status().map(u16::from);
+    if status == Some(412) || (status == Some(409) && error_code(&e) == Some("BlobAlreadyExists")) {
+        return Error::precondition("object", call.name, condition.to_owned());
+    }
+    from_azure(call, e)
+}
+
 fn timestamp(t: azure_core::time::OffsetDateTime) -> Option<Timestamp> {
     Timestamp::from_nanosecond(t.unix_timestamp_nanos()).ok()
 }
 
 fn etag_of(md5: Option<&[u8]>) -> Option<String> {
     md5.filter(|m| m.len() == 16).map(hex::encode)
+}
+
+impl BlobStoreBuilder {
+    /// Check the settings and build the store. No request is made.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `endpoint` (missing, not an http(s) URL, has
+    /// a query, or plain HTTP with a token credential), `credential` (none
+    /// given), `single_put_limit`, `block_size` or `concurrency` (out of range).
+    pub fn build(self) -> Result<BlobStore> {
+        Ok(BlobStore { inner: Arc::new(self.checked()?) })
+    }
 }
 
 impl BlobStore {

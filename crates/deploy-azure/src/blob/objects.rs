@@ -16,19 +16,8 @@ use deploy_core::object_store::{CopyOptions, DeleteOptions, GetOptions, GetResul
 use deploy_core::{BucketName, ByteStream, ContainerName, Error, ObjectKey, Poll, Result};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
-use super::{BACKEND, BlobStore, container, etag_of, timestamp, upload};
+use super::{BACKEND, BlobStore, conditional_error, container, etag_of, timestamp, upload};
 use crate::error::{Call, error_code, from_azure};
-
-/// Map an error of a conditional call: a refused condition (412, or 409
-/// `BlobAlreadyExists` for `If-None-Match: *`) is
-/// [`Error::PreconditionFailed`] naming `object` and `condition`.
-pub(super) fn conditional_error(call: Call<'_>, e: azure_core::Error, condition: &str) -> Error {
-    let status = e.http_status().map(u16::from);
-    if status == Some(412) || (status == Some(409) && error_code(&e) == Some("BlobAlreadyExists")) {
-        return Error::precondition("object", call.name, condition.to_owned());
-    }
-    from_azure(call, e)
-}
 
 /// (`If-Match`, `If-None-Match`) of a write.
 fn write_condition(mode: &PutMode) -> (Option<Etag>, Option<Etag>) {

@@ -14,8 +14,8 @@ use deploy_core::{ByteStream, Result};
 use futures::stream::{FuturesOrdered, StreamExt};
 use md5::{Digest, Md5};
 
-use super::objects::conditional_error;
-use super::{BACKEND, Inner};
+use super::builder::Inner;
+use super::{BACKEND, conditional_error};
 use crate::error::{Call, from_azure};
 
 /// What an upload wrote.

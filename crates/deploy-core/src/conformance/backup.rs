@@ -1,4 +1,5 @@
-use super::{Names, expect_err, ok};
+use super::check::{expect_err, ok};
+use super::names::Names;
 use crate::backup::{BackupPlanSpec, BackupRule, BackupSpec, BackupVault, RecoveryPointStatus, RestoreOptions, VaultSpec};
 use crate::error::{Confirm, Error};
 use crate::plan::Action;

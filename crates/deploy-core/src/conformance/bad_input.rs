@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::{ClusterSuite, DatabaseSuite, Names};
+use super::cluster::ClusterSuite;
+use super::database::DatabaseSuite;
+use super::names::Names;
 use crate::backup::{BackupPlanSpec, BackupRule, BackupSpec, BackupVault, VaultSpec};
 use crate::cluster::{Cluster, ClusterSpec, EndpointAccess};
 use crate::database::{Database, DatabaseSpec, RestorePoint, RestoreTarget};

@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
-use super::{Names, expect_err, ok};
+use super::check::{expect_err, ok};
+use super::names::Names;
 use crate::cluster::{Cluster, ClusterAuth, ClusterSpec, ClusterStatus, EndpointAccess, NodePoolSpec};
 use crate::error::Error;
 use crate::plan::Action;

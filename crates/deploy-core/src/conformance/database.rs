@@ -1,6 +1,7 @@
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Names, expect_err, ok};
+use super::check::{expect_err, ok};
+use super::names::Names;
 use crate::database::{Database, DatabaseSpec, DatabaseStatus, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotStatus};
 use crate::error::{Confirm, Error};
 use crate::plan::Action;

@@ -1,7 +1,8 @@
 use bytes::Bytes;
 use futures::stream::{StreamExt, TryStreamExt};
 
-use super::{Names, expect_err, key, ok};
+use super::check::{expect_err, ok};
+use super::names::{Names, key};
 use crate::error::{Confirm, Error};
 use crate::object_store::{BucketSpec, Encryption, ListOptions, ObjectStore, ObjectStoreExt, PutOptions};
 use crate::plan::Action;

@@ -1,6 +1,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Names, expect_err, ok};
+use super::check::{expect_err, ok};
+use super::names::Names;
 use crate::error::{Confirm, Error};
 use crate::secret_store::{PutSecretOptions, SecretStore};
 

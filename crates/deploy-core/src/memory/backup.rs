@@ -1,20 +1,16 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{InMemoryCloud, Pending, current};
+use super::InMemoryCloud;
+use super::state::{MemVault, Pending, current};
 use crate::reconcile::Mode;
 use crate::backup::{
-    BackupPlanSpec, BackupSpec, BackupVault, RecoveryPoint, RecoveryPointStatus, RestoreOptions, RestoreResult, VaultInfo, VaultSpec,
+    BackupPlanSpec, BackupSpec, BackupVault, RecoveryPoint, RecoveryPointStatus, RestoreOptions, RestoreResult, VaultInfo,
 };
 use crate::error::{Confirm, Error, Result};
 use crate::plan::{Change, Diff, Plan};
 use crate::validate::ResourceName;
 use crate::waiter::Poll;
-
-pub(super) struct MemVault {
-    spec: VaultSpec,
-    points: Vec<(RecoveryPoint, Option<Pending>)>,
-}
 
 fn no_vault(name: &ResourceName) -> Error {
     Error::not_found("backup vault", name.as_str())

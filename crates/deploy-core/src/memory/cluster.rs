@@ -1,47 +1,14 @@
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use super::{InMemoryCloud, Pending, current};
+use super::InMemoryCloud;
+use super::state::{MemCluster, MemPool, Pending};
 use crate::reconcile::Mode;
 use crate::cluster::{Cluster, ClusterAuth, ClusterCredentials, ClusterInfo, ClusterSpec, ClusterStatus, NodePoolInfo};
 use crate::error::{Error, Result};
 use crate::plan::{Action, Plan};
 use crate::validate::ResourceName;
 use crate::waiter::Poll;
-
-pub(super) struct MemCluster {
-    info: ClusterInfo,
-    pending: Option<Pending>,
-    pools: Vec<MemPool>,
-}
-
-struct MemPool {
-    info: NodePoolInfo,
-    pending: Option<Pending>,
-}
-
-fn status(pending: &mut Option<Pending>) -> ClusterStatus {
-    match current(pending) {
-        Some("creating") => ClusterStatus::Creating,
-        Some("updating") => ClusterStatus::Updating,
-        Some("deleting") => ClusterStatus::Deleting,
-        Some(other) => ClusterStatus::Other(other.to_owned()),
-        None => ClusterStatus::Active,
-    }
-}
-
-impl MemCluster {
-    fn view(&mut self) -> ClusterInfo {
-        let mut info = self.info.clone();
-        info.status = status(&mut self.pending);
-        info.node_pools = self
-            .pools
-            .iter_mut()
-            .map(|p| NodePoolInfo { spec: p.info.spec.clone(), status: status(&mut p.pending) })
-            .collect();
-        info
-    }
-}
 
 fn no_cluster(name: &ResourceName) -> Error {
     Error::not_found("cluster", name.as_str())

@@ -1,8 +1,9 @@
 use async_trait::async_trait;
-use jiff::{SignedDuration, Timestamp};
-use secrecy::{ExposeSecret, SecretString};
+use jiff::Timestamp;
+use secrecy::ExposeSecret;
 
-use super::{InMemoryCloud, Pending, current};
+use super::InMemoryCloud;
+use super::state::{MemDatabase, MemSnapshot, Pending, current};
 use crate::reconcile::Mode;
 use crate::database::{
     Database, DatabaseInfo, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotInfo,
@@ -12,21 +13,6 @@ use crate::error::{Confirm, Error, Result};
 use crate::plan::{Action, Change, Plan};
 use crate::validate::{Password, ResourceName};
 use crate::waiter::Poll;
-
-pub(super) struct MemDatabase {
-    info: DatabaseInfo,
-    created: Timestamp,
-    pending: Option<Pending>,
-    /// The administrator's password the instance uses now.
-    admin_password: Option<SecretString>,
-}
-
-pub(super) struct MemSnapshot {
-    info: SnapshotInfo,
-    /// The instance as it was when the snapshot was taken.
-    source: DatabaseInfo,
-    pending: Option<Pending>,
-}
 
 fn info_from_spec(spec: &DatabaseSpec) -> DatabaseInfo {
     DatabaseInfo {
@@ -56,28 +42,6 @@ fn info_from_spec(spec: &DatabaseSpec) -> DatabaseInfo {
 /// The engine's usual port.
 fn port(engine: Engine) -> u16 {
     if engine.is_postgres() { 5432 } else { 3306 }
-}
-
-impl MemDatabase {
-    fn view(&mut self) -> DatabaseInfo {
-        let mut info = self.info.clone();
-        info.status = match current(&mut self.pending) {
-            Some("creating") => DatabaseStatus::Creating,
-            Some("modifying") => DatabaseStatus::Modifying,
-            Some("backing-up") => DatabaseStatus::BackingUp,
-            Some("deleting") => DatabaseStatus::Deleting,
-            Some(other) => DatabaseStatus::Other(other.to_owned()),
-            None => DatabaseStatus::Available,
-        };
-        if info.status != DatabaseStatus::Creating {
-            let now = Timestamp::now();
-            let window = SignedDuration::from_hours(24 * i64::from(info.backup_retention_days));
-            let earliest = now.checked_sub(window).unwrap_or(self.created).max(self.created);
-            info.earliest_restorable_time = Some(earliest);
-            info.latest_restorable_time = Some(now);
-        }
-        info
-    }
 }
 
 fn no_database(name: &ResourceName) -> Error {

@@ -31,6 +31,7 @@ mod cluster;
 mod database;
 mod objects;
 mod secrets;
+mod state;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -43,6 +44,7 @@ use crate::error::{Error, Result};
 use crate::object_store::KeyOrder;
 use crate::observe::Observer;
 use crate::waiter::Waiter;
+use state::State;
 
 /// Settings of an [`InMemoryCloud`].
 #[derive(Clone, Debug)]
@@ -98,25 +100,6 @@ struct Inner {
     state: Mutex<State>,
     faults: Mutex<Faults>,
     calls: Mutex<Vec<Call>>,
-}
-
-#[derive(Default)]
-struct State {
-    buckets: BTreeMap<String, objects::MemBucket>,
-    databases: BTreeMap<String, database::MemDatabase>,
-    snapshots: BTreeMap<String, database::MemSnapshot>,
-    clusters: BTreeMap<String, cluster::MemCluster>,
-    secrets: BTreeMap<String, secrets::MemSecret>,
-    vaults: BTreeMap<String, backup::MemVault>,
-    plans: BTreeMap<String, crate::backup::BackupPlanSpec>,
-    counter: u64,
-}
-
-impl State {
-    fn next_id(&mut self) -> u64 {
-        self.counter += 1;
-        self.counter
-    }
 }
 
 impl InMemoryCloud {
@@ -250,28 +233,4 @@ impl fmt::Debug for InMemoryCloud {
 /// Lock a mutex, recovering from poisoning (a panicking test must not wedge the others).
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A provisioning state: pending until an instant, then settled.
-#[derive(Clone, Debug)]
-struct Pending {
-    until: Instant,
-    state: &'static str,
-}
-
-impl Pending {
-    fn new(until: Instant, state: &'static str) -> Option<Pending> {
-        Some(Pending { until, state })
-    }
-}
-
-/// The state a resource shows now: the pending state until its instant passes.
-fn current(pending: &mut Option<Pending>) -> Option<&'static str> {
-    match pending {
-        Some(p) if Instant::now() < p.until => Some(p.state),
-        _ => {
-            *pending = None;
-            None
-        }
-    }
 }

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use md5::{Digest, Md5};
 
 use super::InMemoryCloud;
+use super::state::{MemBucket, MemVersion};
 use crate::reconcile::Mode;
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{
@@ -15,55 +16,6 @@ use crate::object_store::{
 };
 use crate::plan::{Change, Plan};
 use crate::validate::{BucketName, ObjectKey};
-
-pub(super) struct MemBucket {
-    info: BucketInfo,
-    /// Versions of each key, oldest first; `None` data is a delete marker.
-    objects: BTreeMap<String, Vec<MemVersion>>,
-}
-
-#[derive(Clone)]
-struct MemVersion {
-    data: Option<Bytes>,
-    etag: String,
-    /// The entity tag: new at every write, even of the same bytes (as Azure's `ETag`),
-    /// so that code mixing it up with the content's `etag` fails here too.
-    entity_tag: String,
-    version: Option<String>,
-    modified: Timestamp,
-}
-
-impl MemBucket {
-    fn latest(&self, key: &str) -> Option<&MemVersion> {
-        self.objects.get(key).and_then(|v| v.last()).filter(|v| v.data.is_some())
-    }
-
-    fn version(&self, key: &str, version: Option<&str>) -> Option<&MemVersion> {
-        match version {
-            None => self.latest(key),
-            Some(id) => self.objects.get(key)?.iter().find(|v| v.version.as_deref() == Some(id) && v.data.is_some()),
-        }
-    }
-
-    fn write(&mut self, key: &str, version: MemVersion) {
-        let versions = self.objects.entry(key.to_owned()).or_default();
-        if !self.info.versioning {
-            versions.clear();
-        }
-        versions.push(version);
-    }
-
-    /// Check a write's condition against what is at `key` now.
-    fn check_mode(&self, bucket: &BucketName, key: &str, mode: &PutMode) -> Result<()> {
-        let current = self.latest(key);
-        let holds = match mode {
-            PutMode::Overwrite => true,
-            PutMode::Create => current.is_none(),
-            PutMode::Update { entity_tag } => current.is_some_and(|v| &v.entity_tag == entity_tag),
-        };
-        if holds { Ok(()) } else { Err(Error::precondition("object", format!("{bucket}/{key}"), mode.describe())) }
-    }
-}
 
 fn meta(key: &str, v: &MemVersion) -> ObjectMeta {
     ObjectMeta {

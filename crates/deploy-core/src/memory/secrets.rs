@@ -2,14 +2,10 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::InMemoryCloud;
+use super::state::MemSecret;
 use crate::error::{Confirm, Error, Result};
 use crate::secret_store::{PutSecretOptions, SecretStore, SecretValue, SecretVersion};
 use crate::validate::SecretName;
-
-pub(super) struct MemSecret {
-    /// Versions, oldest first.
-    versions: Vec<(String, SecretString)>,
-}
 
 #[async_trait]
 impl SecretStore for InMemoryCloud {

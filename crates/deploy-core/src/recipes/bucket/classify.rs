@@ -13,8 +13,7 @@ use super::layout::SnapshotId;
 use super::listing::list_resilient;
 use super::manifest::{KeyRange, ManifestEntry, OpenManifest};
 use super::merge::{Merged, Side, merge};
-use super::restore::{RestoreBucketOptions, Resolved, resolve};
-use super::{Location, NamedKeys, prefixed_key, retried};
+use super::common::{Location, NamedKeys, prefixed_key, retried};
 use crate::error::Result;
 use crate::object_store::{KeyOrder, ListOptions, ObjectMeta};
 
@@ -299,27 +298,11 @@ impl fmt::Display for RestorePlan {
     }
 }
 
-/// Classify every key of `target` against the snapshot `options.snapshot`:
-/// what [`super::restore_bucket`] would write back, overwrite, keep and
-/// delete with these options. Reads only.
-///
-/// # Errors
-/// As [`super::restore_bucket`] before its first write: no complete snapshot,
-/// a snapshot of another source, listing errors.
-#[tracing::instrument(level = "info", skip_all, fields(backup = %backup.bucket, target = %target.bucket))]
-pub async fn plan_restore(backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<RestorePlan> {
-    let prepared = super::restore::prepare(backup, target, options).await?;
-    let scope = prepared.scope(options.range.clone());
-    let mut plan = RestorePlan::new(
-        prepared.manifest.info.id.clone(),
-        format!("{}/{}", target.bucket, options.target_prefix),
-        prepared.manifest.info.objects,
-        prepared.manifest.info.total_bytes,
-        prepared.versioned,
-    );
-    let mut classified = classify(&scope, &prepared.manifest);
-    while let Some(c) = classified.try_next().await? {
-        plan.count(&c, resolve(&c, options));
-    }
-    Ok(plan)
+/// What to do with a classified key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Resolved {
+    Leave,
+    KeepNewer,
+    Write,
+    Delete,
 }

@@ -10,7 +10,7 @@ use futures::stream::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
 use super::progress::Progress;
-use super::{Location, retry_policy};
+use super::common::{Location, retry_policy};
 use crate::error::{Error, Result};
 use crate::object_store::{CopyOptions, GetOptions, ObjectMeta, PutMode, PutOptions};
 use crate::recipes::limit::AdaptiveLimit;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::stream::{BoxStream, Stream, StreamExt};
 
-use super::Location;
+use super::common::Location;
 use crate::error::Result;
 use crate::object_store::{ListOptions, ObjectMeta};
 

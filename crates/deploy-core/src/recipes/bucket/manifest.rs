@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::layout::{SnapshotId, SnapshotLayout};
 use super::listing::list_resilient;
-use super::{DEFAULT_ATTEMPTS, Location, retried};
+use super::common::{DEFAULT_ATTEMPTS, Location, retried};
 use crate::error::{Error, Result};
 use crate::object_store::{KeyOrder, ListOptions, ObjectMeta, ObjectStoreExt};
 use crate::validate::ObjectKey;

@@ -31,6 +31,7 @@
 //! entity tag it was classified with.
 
 mod classify;
+mod common;
 mod copy;
 mod layout;
 mod listing;
@@ -41,132 +42,17 @@ mod progress;
 mod restore;
 pub mod shards;
 mod snapshot;
+mod snapshot_options;
 
-use std::time::Duration;
-
-use backon::{ExponentialBuilder, Retryable};
-
-use crate::error::{Error, Result};
-use crate::object_store::ObjectStore;
-use crate::validate::{BucketName, ObjectKey};
-
-pub use classify::{KeyClass, RestorePlan, plan_restore};
+pub use classify::{KeyClass, RestorePlan};
+pub use common::{CopyMode, Location, NAMED_KEYS, NamedKeys};
 pub use layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
 pub use manifest::{
     KeyRange, Manifest, ManifestEntry, ManifestIndex, ManifestInfo, PartInfo, latest_snapshot_of, list_snapshots, read_manifest,
     read_manifest_info,
 };
 pub use parts::MANIFEST_PART_BYTES;
-pub use restore::{RestoreBucketOptions, RestoreBucketReport, resolve_restore, restore_bucket, restore_ranges};
+pub use restore::{RestoreBucketOptions, RestoreBucketReport, plan_restore, resolve_restore, restore_bucket, restore_ranges};
 pub use shards::{Boundaries, ShardPlan, ShardReport, finalize_snapshot, plan_shards, read_shard_plan};
-pub use snapshot::{SnapshotOptions, SnapshotReport, shard_range, snapshot_bucket, snapshot_shard};
-
-/// A bucket in a store.
-#[derive(Clone, Copy, Debug)]
-pub struct Location<'a> {
-    /// The store.
-    pub store: &'a dyn ObjectStore,
-    /// The bucket.
-    pub bucket: &'a BucketName,
-}
-
-impl<'a> Location<'a> {
-    /// `bucket` in `store`.
-    pub fn new(store: &'a dyn ObjectStore, bucket: &'a BucketName) -> Self {
-        Location { store, bucket }
-    }
-
-    fn same_store(&self, other: &Location<'_>) -> bool {
-        std::ptr::addr_eq(self.store as *const dyn ObjectStore, other.store as *const dyn ObjectStore)
-    }
-
-    fn same_bucket(&self, other: &Location<'_>) -> bool {
-        self.same_store(other) && self.bucket == other.bucket
-    }
-}
-
-/// How objects are copied between two locations.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum CopyMode {
-    /// Server-side when both locations are in the same store (the same
-    /// `&dyn ObjectStore`), streamed otherwise.
-    #[default]
-    Auto,
-    /// Always stream through this process (bounded memory: one chunk in flight per copy).
-    Streamed,
-}
-
-/// Attempts per request for retryable errors, unless the options say otherwise.
-const DEFAULT_ATTEMPTS: usize = 8;
-
-/// How many keys a report or an error names (the rest are counted).
-pub const NAMED_KEYS: usize = 20;
-
-fn retry_policy(attempts: usize) -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(50))
-        .with_max_delay(Duration::from_secs(5))
-        .with_max_times(attempts.saturating_sub(1))
-        .with_jitter()
-}
-
-/// Run `op` again on retryable errors, up to `attempts` times.
-async fn retried<T, F, Fut>(attempts: usize, op: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    op.retry(retry_policy(attempts)).when(Error::is_retryable).await
-}
-
-fn validate_concurrency(n: usize) -> Result<()> {
-    if (1..=1024).contains(&n) {
-        Ok(())
-    } else {
-        Err(Error::invalid("concurrency", format!("is {n}"), "1 to 1024 copies at once"))
-    }
-}
-
-fn validate_attempts(n: usize) -> Result<()> {
-    if (1..=20).contains(&n) { Ok(()) } else { Err(Error::invalid("attempts", format!("is {n}"), "1 to 20 attempts per object")) }
-}
-
-fn prefixed_key(prefix: &str, key: &str) -> Result<ObjectKey> {
-    ObjectKey::new(format!("{prefix}{key}")).map_err(|e| match e {
-        Error::InvalidInput { problem, rule, .. } => Error::invalid("key", format!("`{key}` under `{prefix}` {problem}"), rule),
-        other => other,
-    })
-}
-
-/// Keys named in a report: the first [`NAMED_KEYS`], and how many in all.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct NamedKeys {
-    /// How many in all.
-    pub count: u64,
-    /// The first [`NAMED_KEYS`] of them, in the order met.
-    pub first: Vec<String>,
-}
-
-impl NamedKeys {
-    fn push(&mut self, key: impl Into<String>) {
-        self.count += 1;
-        if self.first.len() < NAMED_KEYS {
-            self.first.push(key.into());
-        }
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// `3 (a, b, c)` or `25 (a, …, t, and 5 more)`.
-    pub fn describe(&self) -> String {
-        if self.count == 0 {
-            return "0".to_owned();
-        }
-        let more = self.count - self.first.len() as u64;
-        let tail = if more > 0 { format!(", and {more} more") } else { String::new() };
-        format!("{} ({}{tail})", self.count, self.first.join(", "))
-    }
-}
+pub use snapshot::{SnapshotReport, shard_range, snapshot_bucket, snapshot_shard};
+pub use snapshot_options::SnapshotOptions;

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::manifest::{ManifestEntry, PartInfo};
-use super::{Location, retried};
+use super::common::{Location, retried};
 use crate::error::{Error, Result};
 use crate::object_store::ObjectStoreExt;
 use crate::validate::ObjectKey;

@@ -9,13 +9,13 @@ use futures::future::{BoxFuture, Either, FutureExt, Ready, ready};
 use futures::stream::TryStreamExt;
 use serde::Serialize;
 
-use super::classify::{Classified, KeyClass, RestorePlan, Scope, classify, identical};
+use super::classify::{Classified, KeyClass, RestorePlan, Resolved, Scope, classify, identical};
 use super::copy::{CopyHow, copy_object};
 use super::progress::Progress;
 use super::layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
 use super::manifest::{KeyRange, ManifestEntry, ManifestInfo, OpenManifest, list_snapshots, open_manifest};
 use super::snapshot::Failures;
-use super::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, validate_attempts, validate_concurrency};
+use super::common::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, validate_attempts, validate_concurrency};
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{DeleteOptions, ObjectMeta, PutMode};
 use crate::observe::Observer;
@@ -140,15 +140,6 @@ impl fmt::Display for RestoreBucketReport {
         }
         Ok(())
     }
-}
-
-/// What to do with a classified key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Resolved {
-    Leave,
-    KeepNewer,
-    Write,
-    Delete,
 }
 
 pub(super) fn resolve(c: &Classified, options: &RestoreBucketOptions) -> Resolved {
@@ -604,4 +595,29 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
         verified: checked,
         duration: started.elapsed(),
     })
+}
+
+/// Classify every key of `target` against the snapshot `options.snapshot`:
+/// what [`super::restore_bucket`] would write back, overwrite, keep and
+/// delete with these options. Reads only.
+///
+/// # Errors
+/// As [`super::restore_bucket`] before its first write: no complete snapshot,
+/// a snapshot of another source, listing errors.
+#[tracing::instrument(level = "info", skip_all, fields(backup = %backup.bucket, target = %target.bucket))]
+pub async fn plan_restore(backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<RestorePlan> {
+    let prepared = prepare(backup, target, options).await?;
+    let scope = prepared.scope(options.range.clone());
+    let mut plan = RestorePlan::new(
+        prepared.manifest.info.id.clone(),
+        format!("{}/{}", target.bucket, options.target_prefix),
+        prepared.manifest.info.objects,
+        prepared.manifest.info.total_bytes,
+        prepared.versioned,
+    );
+    let mut classified = classify(&scope, &prepared.manifest);
+    while let Some(c) = classified.try_next().await? {
+        plan.count(&c, resolve(&c, options));
+    }
+    Ok(plan)
 }

@@ -22,14 +22,13 @@ use serde::{Deserialize, Serialize};
 use super::layout::{SnapshotId, SnapshotLayout};
 use super::listing::list_resilient;
 use super::manifest::{KeyRange, ManifestIndex, PartInfo};
-use super::snapshot::SnapshotOptions;
-use super::{Location, retried};
+use super::common::{DEFAULT_ATTEMPTS, Location, retried};
+use super::snapshot_options::{SnapshotOptions, check_options, refuse_complete};
 use crate::error::{Error, Result};
 use crate::object_store::{KeyOrder, ListOptions, ObjectStoreExt};
 use crate::validate::ObjectKey;
 
-/// The most shards of one snapshot.
-pub const MAX_SHARDS: usize = 1024;
+pub use super::snapshot_options::MAX_SHARDS;
 
 /// How a snapshot is split: written once, read by every shard and by finalize.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,9 +209,9 @@ pub async fn plan_shards(source: Location<'_>, destination: Location<'_>, option
         }
     }
     let id = options.id.clone().unwrap_or_else(SnapshotId::now);
-    super::snapshot::check_options(source, destination, options, &id)?;
+    check_options(source, destination, options, &id)?;
     let layout = &options.layout;
-    super::snapshot::refuse_complete(destination, layout, &id, options.attempts).await?;
+    refuse_complete(destination, layout, &id, options.attempts).await?;
     let key = plan_key(layout, &id);
     if let Some(plan) = read_json::<ShardPlan>(destination, &key, options.attempts).await? {
         if plan.count != count {
@@ -244,7 +243,7 @@ pub async fn plan_shards(source: Location<'_>, destination: Location<'_>, option
 /// # Errors
 /// [`Error::NotFound`] when the snapshot was never planned.
 pub async fn read_shard_plan(destination: Location<'_>, layout: &SnapshotLayout, id: &SnapshotId) -> Result<ShardPlan> {
-    read_json(destination, &plan_key(layout, id), super::DEFAULT_ATTEMPTS)
+    read_json(destination, &plan_key(layout, id), DEFAULT_ATTEMPTS)
         .await?
         .ok_or_else(|| Error::not_found("shard plan", format!("{}/{}", destination.bucket, plan_key(layout, id))))
 }
@@ -261,7 +260,7 @@ pub async fn read_shard_plan(destination: Location<'_>, layout: &SnapshotLayout,
 /// [`Error::Verification`] for a record or part that does not agree.
 #[tracing::instrument(level = "info", skip_all, fields(destination = %destination.bucket, id = %id))]
 pub async fn finalize_snapshot(destination: Location<'_>, layout: &SnapshotLayout, id: &SnapshotId) -> Result<ManifestIndex> {
-    let attempts = super::DEFAULT_ATTEMPTS;
+    let attempts = DEFAULT_ATTEMPTS;
     let index_key = layout.manifest_key(id);
     if let Some(index) = read_json::<ManifestIndex>(destination, &index_key, attempts).await? {
         return Ok(index);
