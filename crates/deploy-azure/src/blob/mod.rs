@@ -33,7 +33,7 @@
 //!   store's SAS when it has one; of a version when one is given), on the
 //!   condition of the source's `ETag` (`x-ms-source-if-match`: the caller's,
 //!   or the one just read) and of the destination's mode, then polling the
-//!   copy status through the core [`Waiter`] until it succeeds. A copy keeps
+//!   copy status through the core [`Waiter`](deploy_core::Waiter) until it succeeds. A copy keeps
 //!   the Content-MD5.
 //! - **delete_many** sends concurrent *Delete Blob* requests (the blob batch
 //!   API is not in the official crate). `delete_bucket` asks a confirmation
@@ -45,7 +45,7 @@
 //! - **Uncommitted blocks** of an upload that never commits (failed, dropped,
 //!   killed) are never part of a blob; Azure discards them after 7 days, so
 //!   nothing needs cleaning up.
-//! - **Timeouts** ([`BlobStoreBuilder::timeouts`], [`Timeouts::default`]
+//! - **Timeouts** ([`BlobStoreBuilder::timeouts`], [`Timeouts::default`](deploy_core::Timeouts::default)
 //!   unless set): connecting, each attempt until the answer's headers, each
 //!   pause of a streamed body, and each whole operation (every retry
 //!   included, then [`Error::Timeout`] naming it).
