@@ -26,11 +26,11 @@
 //! # }
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType, SecurityGroup, Subnet, Tag, TagSpecification, Vpc, VpcEndpoint, VpcEndpointType,
+    AttributeBooleanValue, Filter, ResourceType, SecurityGroup, Subnet, Tag, TagSpecification, Vpc,
 };
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
@@ -41,6 +41,7 @@ use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 use crate::once::{self, TOKEN_TAG};
 
+mod endpoint;
 mod spec;
 
 pub use spec::{EndpointInfo, IngressRule, RouteTableInfo, RuleSource, SecurityGroupInfo, SubnetInfo, SubnetSpec, SubnetTier, TIER_TAG, VpcInfo, VpcSpec};
@@ -644,138 +645,6 @@ impl Network {
             plan.push(Change::update(kind, name.as_str(), fields));
         }
         Ok(Ensured { info: self.find_security_group(vpc_id, name).await?, plan })
-    }
-
-    // ---- route tables and the S3 gateway endpoint -----------------------------
-
-    /// The route tables of the VPC `vpc_id`, the main one first.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on `vpc_id` (before any request); provider errors.
-    pub async fn route_tables(&self, vpc_id: &str) -> Result<Vec<RouteTableInfo>> {
-        check_id("vpc_id", vpc_id, "vpc-")?;
-        let mut tables = Vec::new();
-        let mut pages = self.client.describe_route_tables().filters(filter("vpc-id", vpc_id)).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            for table in page.on(op("DescribeRouteTables"), "route table", vpc_id)?.route_tables() {
-                let associations = table.associations();
-                tables.push(RouteTableInfo {
-                    route_table_id: table.route_table_id().unwrap_or_default().to_owned(),
-                    name: tags_of(table.tags()).remove("Name"),
-                    main: associations.iter().any(|a| a.main() == Some(true)),
-                    subnet_ids: associations.iter().filter_map(|a| a.subnet_id()).map(str::to_owned).collect(),
-                });
-            }
-        }
-        tables.sort_by(|a, b| b.main.cmp(&a.main).then_with(|| a.route_table_id.cmp(&b.route_table_id)));
-        Ok(tables)
-    }
-
-    fn endpoint_info(endpoint: &VpcEndpoint) -> EndpointInfo {
-        let mut route_table_ids = endpoint.route_table_ids().to_vec();
-        route_table_ids.sort();
-        EndpointInfo {
-            endpoint_id: endpoint.vpc_endpoint_id().unwrap_or_default().to_owned(),
-            vpc_id: endpoint.vpc_id().unwrap_or_default().to_owned(),
-            service_name: endpoint.service_name().unwrap_or_default().to_owned(),
-            endpoint_type: endpoint.vpc_endpoint_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
-            state: endpoint.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            route_table_ids,
-        }
-    }
-
-    /// The gateway endpoint of `service_name` in the VPC `vpc_id`, if any
-    /// (endpoints being deleted or failed are not counted).
-    async fn find_gateway_endpoint(&self, vpc_id: &str, service_name: &str) -> Result<Option<EndpointInfo>> {
-        let mut found = None;
-        let mut pages = self
-            .client
-            .describe_vpc_endpoints()
-            .filters(filter("vpc-id", vpc_id))
-            .filters(filter("service-name", service_name))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for endpoint in page.on(op("DescribeVpcEndpoints"), "vpc endpoint", service_name)?.vpc_endpoints() {
-                let info = Self::endpoint_info(endpoint);
-                let live = !matches!(info.state.to_ascii_lowercase().as_str(), "deleting" | "deleted" | "failed" | "rejected" | "expired");
-                if live
-                    && info.vpc_id == vpc_id
-                    && info.service_name == service_name
-                    && info.endpoint_type == VpcEndpointType::Gateway.as_str()
-                {
-                    found.get_or_insert(info);
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// A gateway VPC endpoint for S3 (`com.amazonaws.REGION.s3`) in the VPC
-    /// `vpc_id`, attached to every route table of `route_table_ids` (see
-    /// [`Network::route_tables`]): created if missing; missing route tables are
-    /// added with `ModifyVpcEndpoint`. Route tables it is attached to beyond
-    /// these are left attached. A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on `vpc_id`, `region` or `route_table_ids[i]`
-    /// (none given, or not a route table id) before any request; provider errors.
-    pub async fn ensure_s3_gateway_endpoint(
-        &self,
-        vpc_id: &str,
-        region: &str,
-        route_table_ids: &[String],
-    ) -> Result<Ensured<EndpointInfo>> {
-        check_id("vpc_id", vpc_id, "vpc-")?;
-        let region_ok =
-            !region.is_empty() && region.contains('-') && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !region_ok {
-            return Err(Error::invalid(
-                "region",
-                format!("is `{region}`"),
-                "AWS regions: lowercase letters, digits and hyphens (`eu-central-1`)",
-            ));
-        }
-        if route_table_ids.is_empty() {
-            return Err(Error::invalid("route_table_ids", "is empty", "a gateway endpoint is attached to at least one route table"));
-        }
-        for (i, id) in route_table_ids.iter().enumerate() {
-            check_id(&format!("route_table_ids[{i}]"), id, "rtb-")?;
-        }
-        let service_name = format!("com.amazonaws.{region}.s3");
-        let kind = "vpc endpoint";
-        let wanted: BTreeSet<&str> = route_table_ids.iter().map(String::as_str).collect();
-        let Some(endpoint) = self.find_gateway_endpoint(vpc_id, &service_name).await? else {
-            let create = op("CreateVpcEndpoint");
-            let out = self
-                .client
-                .create_vpc_endpoint()
-                .vpc_id(vpc_id)
-                .vpc_endpoint_type(VpcEndpointType::Gateway)
-                .service_name(&service_name)
-                .set_route_table_ids(Some(wanted.iter().map(|s| (*s).to_owned()).collect()))
-                .send()
-                .await
-                .on(create, kind, &service_name)?;
-            let info = Self::endpoint_info(out.vpc_endpoint().ok_or_else(|| missing(create, "VPC endpoint"))?);
-            return Ok(Ensured { info, plan: Plan::from_iter([Change::create(kind, &service_name)]) });
-        };
-        let attached: BTreeSet<&str> = endpoint.route_table_ids.iter().map(String::as_str).collect();
-        let add: Vec<String> = wanted.difference(&attached).map(|s| (*s).to_owned()).collect();
-        if add.is_empty() {
-            return Ok(Ensured { info: endpoint, plan: Plan::new() });
-        }
-        self.client
-            .modify_vpc_endpoint()
-            .vpc_endpoint_id(&endpoint.endpoint_id)
-            .set_add_route_table_ids(Some(add.clone()))
-            .send()
-            .await
-            .on(op("ModifyVpcEndpoint"), kind, &service_name)?;
-        let field = FieldChange::new("route_table_ids", endpoint.route_table_ids.join(", "), format!("+ {}", add.join(", ")));
-        let plan = Plan::from_iter([Change::update(kind, &service_name, vec![field])]);
-        let info = self.find_gateway_endpoint(vpc_id, &service_name).await?.ok_or_else(|| Error::not_found(kind, &service_name))?;
-        Ok(Ensured { info, plan })
     }
 }
 

@@ -1,5 +1,5 @@
-//! Aurora clusters behind [`RdsDatabase`]: the Aurora engines of a
-//! [`DatabaseSpec`] become a DB cluster with a writer and reader instances.
+//! [`AuroraClusters`]: the [`Database`] on Aurora clusters; the Aurora engines
+//! of a [`DatabaseSpec`] become a DB cluster with a writer and reader instances.
 //!
 //! - The cluster `NAME` (`CreateDBCluster`) holds the data, the master user,
 //!   encryption, deletion protection and backups, and uses the DB *cluster*
@@ -23,115 +23,58 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_rds::types::{DbCluster, DbClusterSnapshot, DbInstance, Filter};
+use async_trait::async_trait;
+use aws_sdk_rds::Client;
+use aws_sdk_rds::types::{DbCluster, DbInstance, Filter};
 use deploy_core::database::{
-    CrossRegionReplica, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, Reader, RestorePoint,
-    RestoreTarget, SnapshotInfo, SnapshotStatus, Topology,
+    CrossRegionReplica, Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, Reader, RestorePoint,
+    RestoreTarget, SnapshotInfo, Topology,
 };
-use deploy_core::plan::{Action, Change, FieldChange, Plan};
-use deploy_core::waiter::Poll;
-use deploy_core::{Error, ResourceName, Result};
-use jiff::Timestamp;
+use deploy_core::plan::{Action, Change, Plan};
+use deploy_core::waiter::{Poll, Waiter};
+use deploy_core::{Confirm, Error, ResourceName, Result};
 
-use super::common::{RdsDatabase, SERVICE, merge, op, rds_error, rds_tags, sorted, status_of, sync_tags, validate_network};
-use super::params::{GroupKind, engine_name, engine_of, ensure_parameter_group, extensions_of, family, parameter_group_name, read_parameters, tls_of};
-use crate::convert::{datetime, timestamp};
-use crate::error::{SdkResultExt, map_sdk_error, missing};
+use super::aurora_spec::{Cluster, Member, MemberSpec, global_name, plan_cluster, replica_name, writer_name};
+use super::spec::validate_spec;
+use super::common::{SERVICE, check_admin_password, check_regions, check_restore, op, rds_error, rds_tags, status_of, sync_tags};
+use super::params::{GroupKind, engine_name, engine_of, ensure_parameter_group, extensions_of, read_parameters, tls_of};
+use crate::context::AwsContext;
+use crate::convert::timestamp;
+use crate::error::{SdkResultExt, missing};
 
-/// The writer instance of cluster `name`.
-pub(super) fn writer_name(name: &str) -> String {
-    format!("{name}-1")
-}
-
-/// The global database of cluster `name`.
-pub(super) fn global_name(name: &str) -> String {
-    format!("{name}-global")
-}
-
-/// The secondary cluster of cluster `name` in the replica region.
-pub(super) fn replica_name(name: &str) -> String {
-    format!("{name}-replica")
-}
-
-/// The rules an Aurora spec keeps that the instance rules do not.
-pub(super) fn validate_cluster_spec(spec: &DatabaseSpec) -> Result<()> {
-    // NAME-replica-1 is the longest name made from it: at most 63 characters.
-    if spec.name.as_str().len() > 53 {
-        return Err(Error::invalid(
-            "name",
-            format!("has {} characters", spec.name.as_str().len()),
-            "Aurora cluster names: at most 53 characters (instances are named NAME-N and NAME-replica-1)",
-        ));
-    }
-    if spec.high_availability && !spec.topology.readers.iter().any(|r| Some(&r.zone) != spec.topology.writer_zone.as_ref()) {
-        return Err(Error::invalid("high_availability", "is on with no reader in another zone", "add topology.readers"));
-    }
-    if let Some(replica) = &spec.topology.cross_region_replica {
-        validate_network(&replica.network, "topology.cross_region_replica.network")?;
-        if replica.network.delegated_subnet.is_some() || replica.network.private_dns_zone.is_some() {
-            return Err(Error::not_supported(SERVICE, "topology.cross_region_replica.network", "Azure settings: RDS takes a subnet group"));
-        }
-    }
-    Ok(())
-}
-
-/// A cluster as RDS reports it, with its instances.
+/// The [`Database`] on Aurora PostgreSQL and Aurora MySQL clusters. See the
+/// [module docs](super).
 #[derive(Clone, Debug)]
-pub(super) struct Cluster {
-    pub(super) info: DatabaseInfo,
-    pub(super) arn: String,
-    pub(super) engine_raw: String,
-    pub(super) parameter_group: Option<String>,
-    /// (name, zone, is writer, class, status)
-    pub(super) members: Vec<Member>,
-    pub(super) created: Option<Timestamp>,
+pub struct AuroraClusters {
+    pub(super) client: Client,
+    pub(super) ctx: AwsContext,
+    pub(super) waiter: Waiter,
 }
 
-#[derive(Clone, Debug)]
-pub(super) struct Member {
-    pub(super) name: String,
-    pub(super) zone: Option<String>,
-    pub(super) writer: bool,
-    pub(super) class: String,
-    pub(super) status: DatabaseStatus,
-}
+impl AuroraClusters {
+    /// Aurora built from `ctx`, waiting with its waiter.
+    pub fn new(ctx: &AwsContext) -> Self {
+        AuroraClusters { client: ctx.client(), ctx: ctx.clone(), waiter: ctx.waiter() }
+    }
 
-impl RdsDatabase {
-    /// The region the client talks to.
-    fn region(&self) -> Option<String> {
-        self.ctx.region().map(str::to_owned)
+    /// Wait for long operations with `waiter`.
+    #[must_use]
+    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
+        self.waiter = waiter;
+        self
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The same RDS in another region (same credentials, interceptors and waiter).
-    fn in_region(&self, region: &str) -> RdsDatabase {
-        RdsDatabase { waiter: self.waiter.clone(), ..RdsDatabase::new(&self.ctx.in_region(region)) }
+    pub(super) fn in_region(&self, region: &str) -> AuroraClusters {
+        AuroraClusters { waiter: self.waiter.clone(), ..AuroraClusters::new(&self.ctx.in_region(region)) }
     }
-
-    /// Refuse a cross-region replica in the client's own region, before any request.
-    pub(super) fn check_replica_region(&self, spec: &DatabaseSpec) -> Result<()> {
-        if let (Some(replica), Some(own)) = (&spec.topology.cross_region_replica, self.region())
-            && replica.region == own
-        {
-            return Err(Error::invalid(
-                "topology.cross_region_replica.region",
-                format!("`{}` is the source's own region", replica.region),
-                "a cross-region replica runs in another region than its source",
-            ));
-        }
-        if let (Some(zone), Some(own)) = (&spec.topology.writer_zone, self.region())
-            && deploy_core::database::zone_region(zone) != own
-        {
-            return Err(Error::invalid(
-                "topology.writer_zone",
-                format!("`{zone}` is not in region {own}"),
-                "the writer runs in a zone of the client's region",
-            ));
-        }
-        Ok(())
-    }
-
     /// The user-set parameters of a cluster parameter group; `None` when it does not exist.
-    async fn read_cluster_parameters(&self, group: &str) -> Result<Option<BTreeMap<String, String>>> {
+    pub(super) async fn read_cluster_parameters(&self, group: &str) -> Result<Option<BTreeMap<String, String>>> {
         read_parameters(&self.client, GroupKind::Cluster, group).await
     }
 
@@ -227,7 +170,7 @@ impl RdsDatabase {
     }
 
     /// The instances of cluster `id`.
-    async fn cluster_instances(&self, id: &str) -> Result<Vec<DbInstance>> {
+    pub(super) async fn cluster_instances(&self, id: &str) -> Result<Vec<DbInstance>> {
         let describe = op("DescribeDBInstances");
         let mut instances = Vec::new();
         let filter = Filter::builder().name("db-cluster-id").values(id).build();
@@ -241,7 +184,7 @@ impl RdsDatabase {
     }
 
     /// The members of the global database `NAME-global`, when there is one.
-    async fn global_members(&self, name: &str) -> Result<Option<Vec<(String, bool)>>> {
+    pub(super) async fn global_members(&self, name: &str) -> Result<Option<Vec<(String, bool)>>> {
         let global = global_name(name);
         let Some(out) =
             self.client.describe_global_clusters().global_cluster_identifier(&global).send().await.found(
@@ -291,83 +234,8 @@ impl RdsDatabase {
             .await
     }
 
-    /// The plan of an existing cluster.
-    pub(super) fn plan_cluster(&self, cluster: &Cluster, spec: &DatabaseSpec) -> Plan {
-        let mut info = cluster.info.clone();
-        let spec_parts: Vec<&str> = spec.engine_version.split('.').collect();
-        if info.engine_version.split('.').take(spec_parts.len()).eq(spec_parts.iter().copied()) {
-            info.engine_version = spec.engine_version.clone();
-        }
-        // Aurora storage grows by itself; a standby is a reader (compared below).
-        info.storage_gib = spec.storage_gib;
-        info.max_storage_gib = spec.max_storage_gib;
-        info.high_availability = spec.high_availability;
-        info.encryption_key = match (&spec.encryption_key, &info.encryption_key) {
-            (None, _) => None,
-            (Some(wanted), Some(actual)) if actual == wanted || actual.ends_with(&format!("key/{wanted}")) => Some(wanted.clone()),
-            (_, actual) => actual.clone(),
-        };
-        if spec.topology.writer_zone.is_none() {
-            info.topology.writer_zone = None;
-        }
-        // The replica's placement is compared by region.
-        if let (Some(have), Some(want)) = (&mut info.topology.cross_region_replica, &spec.topology.cross_region_replica)
-            && have.region == want.region
-        {
-            have.network = want.network.clone();
-        }
-        let mut plan = info.diff(spec);
-        let mut updates = Vec::new();
-        let mut drift = Vec::new();
-        if cluster.members.iter().any(|m| m.class != spec.instance_class) && info.instance_class == spec.instance_class {
-            let odd: Vec<&str> = cluster.members.iter().filter(|m| m.class != spec.instance_class).map(|m| m.class.as_str()).collect();
-            updates.push(FieldChange::new("instance_class", odd.join(","), &spec.instance_class));
-        }
-        let wanted_sgs: std::collections::BTreeSet<&String> = spec.network.security_groups.iter().collect();
-        let actual_sgs: std::collections::BTreeSet<&String> = info.network.security_groups.iter().collect();
-        if !wanted_sgs.is_empty() && wanted_sgs != actual_sgs {
-            updates.push(FieldChange::new("network.security_groups", format!("{actual_sgs:?}"), format!("{wanted_sgs:?}")));
-        }
-        if info.network.publicly_accessible != spec.network.publicly_accessible {
-            updates.push(FieldChange::new("network.publicly_accessible", info.network.publicly_accessible, spec.network.publicly_accessible));
-        }
-        if let Some(wanted) = &spec.network.subnet_group
-            && info.network.subnet_group.as_ref() != Some(wanted)
-        {
-            drift.push(FieldChange::new("network.subnet_group", info.network.subnet_group.as_deref().unwrap_or("-"), wanted));
-        }
-        if !info.encrypted {
-            drift.push(FieldChange::new("encrypted", false, true));
-        }
-        if cluster.members.iter().all(|m| !m.writer) {
-            updates.push(FieldChange::new("writer", "-", writer_name(spec.name.as_str())));
-        }
-        let group = parameter_group_name(spec);
-        let parameters_differ =
-            info.require_tls != spec.require_tls || sorted(&info.allowed_extensions) != sorted(&spec.allowed_extensions);
-        if (parameters_differ || spec.engine.major_version(&info.engine_version) != spec.engine.major_version(&spec.engine_version))
-            && cluster.parameter_group.as_deref() != Some(group.as_str())
-        {
-            updates.push(FieldChange::new("parameter_group", cluster.parameter_group.as_deref().unwrap_or("-"), &group));
-        }
-        // A replica in another region than asked cannot move: drift, not an update.
-        if let (Some(have), Some(want)) = (&cluster.info.topology.cross_region_replica, &spec.topology.cross_region_replica)
-            && have.region != want.region
-        {
-            plan.changes.iter_mut().for_each(|c| {
-                if let Action::Update { fields } = &mut c.action {
-                    fields.retain(|f| f.field != "topology.cross_region_replica");
-                }
-            });
-            plan.changes.retain(|c| !matches!(&c.action, Action::Update { fields } if fields.is_empty()));
-            drift.push(FieldChange::new("topology.cross_region_replica.region", &have.region, &want.region));
-        }
-        merge(&mut plan, spec, updates, drift);
-        plan
-    }
-
     /// Create a cluster instance (the writer or a reader) in `zone`.
-    async fn create_member(&self, cluster: &str, instance: &str, zone: Option<&str>, spec_like: &MemberSpec<'_>) -> Result<()> {
+    pub(super) async fn create_member(&self, cluster: &str, instance: &str, zone: Option<&str>, spec_like: &MemberSpec<'_>) -> Result<()> {
         self.client
             .create_db_instance()
             .db_instance_identifier(instance)
@@ -633,7 +501,7 @@ impl RdsDatabase {
                 }
                 plan
             }
-            Some(cluster) => self.plan_cluster(&cluster, spec),
+            Some(cluster) => plan_cluster(&cluster, spec),
         })
     }
 
@@ -651,7 +519,7 @@ impl RdsDatabase {
             self.wait_cluster(&spec.name, "available", |_| true).await?;
             cluster = self.get_cluster(&spec.name).await?;
         }
-        let plan = self.plan_cluster(&cluster, spec);
+        let plan = plan_cluster(&cluster, spec);
         if plan.has_mutations() {
             self.update_cluster(&cluster, spec, &plan).await?;
             let protection = spec.deletion_protection;
@@ -664,346 +532,77 @@ impl RdsDatabase {
         Ok(plan)
     }
 
-    /// Describe a cluster with its restore window.
-    pub(super) async fn describe_cluster(&self, name: &ResourceName) -> Result<DatabaseInfo> {
-        Ok(self.get_cluster(name).await?.info)
+}
+
+#[async_trait]
+impl Database for AuroraClusters {
+    fn backend(&self) -> &'static str {
+        SERVICE
     }
 
-    pub(super) async fn create_cluster_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
-        self.client
-            .create_db_cluster_snapshot()
-            .db_cluster_identifier(database.as_str())
-            .db_cluster_snapshot_identifier(snapshot.as_str())
-            .send()
-            .await
-            .map_err(|e| {
-                rds_error(e, op("CreateDBClusterSnapshot"), ("database", database.as_str()), &[("DBClusterSnapshot", "snapshot", snapshot.as_str())])
-            })?;
-        self.waiter
-            .wait(&format!("cluster snapshot {snapshot} to be available"), || async {
-                let info = self.cluster_snapshot(snapshot).await?.ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?.0;
-                Ok(match &info.status {
-                    SnapshotStatus::Available => Poll::Ready(info),
-                    SnapshotStatus::Other(s) if s == "failed" => Poll::Failed(s.clone()),
-                    other => Poll::Pending(format!("{other:?}")),
-                })
-            })
-            .await
-    }
-
-    /// A cluster snapshot, or `None`.
-    pub(super) async fn cluster_snapshot(&self, snapshot: &ResourceName) -> Result<Option<(SnapshotInfo, DbClusterSnapshot)>> {
-        let describe = op("DescribeDBClusterSnapshots");
-        let Some(out) =
-            self.client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot.as_str()).send().await.found(
-                describe,
-                "snapshot",
-                snapshot.as_str(),
-            )?
-        else {
-            return Ok(None);
-        };
-        let Some(s) = out.db_cluster_snapshots().iter().find(|s| s.db_cluster_snapshot_identifier() == Some(snapshot.as_str())) else {
-            return Ok(None);
-        };
-        Ok(Some((cluster_snapshot_info(s, describe)?, s.clone())))
-    }
-
-    /// The manual snapshots of cluster `database`.
-    pub(super) async fn list_cluster_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
-        let describe = op("DescribeDBClusterSnapshots");
-        let mut snapshots = Vec::new();
-        let mut pages = self
-            .client
-            .describe_db_cluster_snapshots()
-            .db_cluster_identifier(database.as_str())
-            .snapshot_type("manual")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(page) => page,
-                Err(e) => match map_sdk_error(e, describe, "database", database.as_str()) {
-                    e if e.is_not_found() => return Ok(snapshots),
-                    e => return Err(e),
-                },
-            };
-            for s in page.db_cluster_snapshots() {
-                if s.snapshot_type().is_none_or(|t| t == "manual") && s.db_cluster_identifier() == Some(database.as_str()) {
-                    snapshots.push(cluster_snapshot_info(s, describe)?);
-                }
-            }
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %spec.name))]
+    async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
+        validate_spec(spec)?;
+        check_regions(&self.ctx, spec)?;
+        if !spec.engine.is_aurora() {
+            return Err(Error::not_supported(SERVICE, "engine", format!("{} is not an Aurora engine: use RdsInstances", spec.engine)));
         }
+        if mode.is_apply() { self.ensure_cluster(spec).await } else { self.plan_cluster_spec(spec).await }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "database", name = %name))]
+    async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
+        self.describe_cluster(name).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
+        self.create_cluster_snapshot(database, snapshot).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
+        let mut snapshots = self.list_cluster_snapshots(database).await?;
+        snapshots.sort_by_key(|s| s.created);
         Ok(snapshots)
     }
 
-    /// The new cluster's writer and readers: like the source's, else one writer.
-    async fn restore_members(&self, target: &RestoreTarget, engine: &str, source: Option<&Cluster>) -> Result<DatabaseInfo> {
-        let name = target.name.as_str();
-        let class = match (&target.instance_class, source) {
-            (Some(class), _) => class.clone(),
-            (None, Some(s)) => s.info.instance_class.clone(),
-            (None, None) => {
-                return Err(Error::invalid(
-                    "target.instance_class",
-                    "is missing and the source cluster is gone",
-                    "restoring a cluster whose source is gone needs an instance class",
-                ));
-            }
-        };
-        self.wait_cluster(&target.name, "available", |_| true).await?;
-        let tags = source.map(|s| s.info.tags.clone()).unwrap_or_default();
-        let public = Self::placement(target, source.map(|s| &s.info)).publicly_accessible;
-        let writer_zone = source.and_then(|s| s.info.topology.writer_zone.clone());
-        let member = MemberSpec { engine, class: &class, publicly_accessible: public, tags: &tags };
-        self.create_member(name, &writer_name(name), writer_zone.as_deref(), &member).await?;
-        for (i, reader) in source.map(|s| s.info.topology.readers.clone()).unwrap_or_default().iter().enumerate() {
-            self.create_member(name, &format!("{name}-{}", i + 2), Some(&reader.zone), &member).await?;
-        }
-        self.wait_cluster(&target.name, "available with its instances", |_| true).await
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %snapshot))]
+    async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete snapshot", snapshot.as_str())?;
+        if self.delete_cluster_snapshot(snapshot).await? { Ok(()) } else { Err(Error::not_found("snapshot", snapshot.as_str())) }
     }
 
-    pub(super) async fn restore_cluster_snapshot(&self, snap: &SnapshotInfo, raw: &DbClusterSnapshot, target: &RestoreTarget) -> Result<DatabaseInfo> {
-        let source = self.find_cluster(snap.database.as_str()).await?;
-        let network = Self::placement(target, source.as_ref().map(|s| &s.info));
-        let engine = raw.engine().unwrap_or("aurora-postgresql").to_owned();
-        let group = match &source {
-            Some(s) => s.parameter_group.clone(),
-            None => {
-                let version = raw.engine_version().unwrap_or_default();
-                let candidate = engine_of(&engine).map(|e| format!("{}-{}", snap.database, family(e, version).replace('.', "-")));
-                match candidate {
-                    Some(c) => self.read_cluster_parameters(&c).await?.map(|_| c),
-                    None => None,
-                }
-            }
-        };
-        let name = target.name.as_str();
-        self.client
-            .restore_db_cluster_from_snapshot()
-            .db_cluster_identifier(name)
-            .snapshot_identifier(snap.name.as_str())
-            .engine(&engine)
-            .set_engine_version(raw.engine_version().map(str::to_owned))
-            .set_db_subnet_group_name(network.subnet_group.clone())
-            .set_vpc_security_group_ids((!network.security_groups.is_empty()).then(|| network.security_groups.clone()))
-            .set_db_cluster_parameter_group_name(group)
-            .deletion_protection(target.deletion_protection)
-            .copy_tags_to_snapshot(true)
-            .set_tags(rds_tags(&source.as_ref().map(|s| s.info.tags.clone()).unwrap_or_default()))
-            .send()
-            .await
-            .map_err(|e| {
-                rds_error(e, op("RestoreDBClusterFromSnapshot"), ("database", name), &[("DBClusterSnapshot", "snapshot", snap.name.as_str())])
-            })?;
-        self.restore_members(target, &engine, source.as_ref()).await
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %snapshot))]
+    async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        check_restore(target, None)?;
+        let (snap, raw) = self.cluster_snapshot(snapshot).await?.ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
+        self.restore_cluster_snapshot(&snap, &raw, target).await
     }
 
-    pub(super) async fn restore_cluster_to_point_in_time(&self, source: Cluster, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
-        let now = Timestamp::now();
-        let mut window = source.info.clone();
-        if window.earliest_restorable_time.is_none() {
-            window.earliest_restorable_time = source.created;
-        }
-        point.validate(now, &window)?;
-        let network = Self::placement(target, Some(&source.info));
-        let name = target.name.as_str();
-        let mut request = self
-            .client
-            .restore_db_cluster_to_point_in_time()
-            .db_cluster_identifier(name)
-            .source_db_cluster_identifier(source.info.name.as_str())
-            .set_db_subnet_group_name(network.subnet_group.clone())
-            .set_vpc_security_group_ids((!network.security_groups.is_empty()).then(|| network.security_groups.clone()))
-            .set_db_cluster_parameter_group_name(source.parameter_group.clone())
-            .deletion_protection(target.deletion_protection)
-            .copy_tags_to_snapshot(true)
-            .set_tags(rds_tags(&source.info.tags));
-        request = match point {
-            RestorePoint::Latest => request.use_latest_restorable_time(true),
-            RestorePoint::At(t) => request.restore_to_time(datetime(t)),
-        };
-        request.send().await.map_err(|e| {
-            rds_error(e, op("RestoreDBClusterToPointInTime"), ("database", name), &[("DBClusterNotFound", "database", source.info.name.as_str())])
-        })?;
-        self.restore_members(target, &source.engine_raw, Some(&source)).await
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %source))]
+    async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        check_restore(target, Some(point))?;
+        let cluster = self.get_cluster(source).await?;
+        self.restore_cluster_to_point_in_time(cluster, point, target).await
     }
 
-    pub(super) async fn set_cluster_deletion_protection(&self, cluster: &Cluster, on: bool) -> Result<()> {
-        let name = &cluster.info.name;
-        if let Some(replica) = &cluster.info.topology.cross_region_replica {
-            let remote = self.in_region(&replica.region);
-            let secondary = ResourceName::new(replica_name(name.as_str()))?;
-            if let Some(c) = remote.find_cluster(secondary.as_str()).await?
-                && c.info.deletion_protection != on
-            {
-                remote.modify_protection(&secondary, on).await?;
-            }
-        }
-        if cluster.info.deletion_protection != on {
-            self.modify_protection(name, on).await?;
-        }
-        Ok(())
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
+        let cluster = self.get_cluster(database).await?;
+        self.set_cluster_deletion_protection(&cluster, on).await
     }
 
-    /// Set the cluster's master password and wait until no change of it is pending.
-    pub(super) async fn set_cluster_admin_password(&self, name: &ResourceName, password: &deploy_core::Password) -> Result<()> {
-        self.get_cluster(name).await?;
-        self.client
-            .modify_db_cluster()
-            .db_cluster_identifier(name.as_str())
-            .master_user_password(password.expose())
-            .apply_immediately(true)
-            .send()
-            .await
-            .on(op("ModifyDBCluster"), "database", name.as_str())?;
-        self.waiter
-            .wait(&format!("cluster {name} to use the new admin password"), || async {
-                let out = self.client.describe_db_clusters().db_cluster_identifier(name.as_str()).send().await.on(
-                    op("DescribeDBClusters"),
-                    "database",
-                    name.as_str(),
-                )?;
-                let pending = out.db_clusters().first().and_then(|c| c.pending_modified_values()).is_some_and(|p| p.master_user_password().is_some());
-                Ok(if pending { Poll::Pending("resetting-master-credentials".into()) } else { Poll::Ready(()) })
-            })
-            .await?;
-        self.wait_cluster(name, "available", |_| true).await.map(|_| ())
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn set_admin_password(&self, database: &ResourceName, password: &deploy_core::Password) -> Result<()> {
+        check_admin_password(password)?;
+        self.set_cluster_admin_password(database, password).await
     }
 
-    async fn modify_protection(&self, name: &ResourceName, on: bool) -> Result<()> {
-        self.client
-            .modify_db_cluster()
-            .db_cluster_identifier(name.as_str())
-            .deletion_protection(on)
-            .apply_immediately(true)
-            .send()
-            .await
-            .on(op("ModifyDBCluster"), "database", name.as_str())?;
-        self.wait_cluster(name, if on { "deletion-protected" } else { "unprotected" }, |c| c.info.deletion_protection == on).await?;
-        Ok(())
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete database", database.as_str())?;
+        let cluster = self.get_cluster(database).await?;
+        self.delete_cluster(cluster, final_snapshot).await
     }
-
-    /// Delete the instances of a cluster, then the cluster, and wait until it is gone.
-    async fn delete_cluster_and_members(&self, cluster: &Cluster, final_snapshot: &FinalSnapshot) -> Result<()> {
-        let name = cluster.info.name.as_str();
-        for m in cluster.members.iter().filter(|m| !m.writer).chain(cluster.members.iter().filter(|m| m.writer)) {
-            match self.client.delete_db_instance().db_instance_identifier(&m.name).skip_final_snapshot(true).send().await {
-                Ok(_) => {}
-                Err(e) => match map_sdk_error(e, op("DeleteDBInstance"), "database", &m.name) {
-                    e if e.is_not_found() => {}
-                    e => return Err(e),
-                },
-            }
-        }
-        let cluster_name = cluster.info.name.clone();
-        self.waiter
-            .wait(&format!("the instances of cluster {name} to be deleted"), || async {
-                let left = self.cluster_instances(cluster_name.as_str()).await?;
-                Ok(match left.first() {
-                    None => Poll::Ready(()),
-                    Some(db) => Poll::Pending(format!("{} {}", db.db_instance_identifier().unwrap_or("?"), db.db_instance_status().unwrap_or("?"))),
-                })
-            })
-            .await?;
-        let request = self.client.delete_db_cluster().db_cluster_identifier(name);
-        let request = match final_snapshot {
-            FinalSnapshot::Skip => request.skip_final_snapshot(true),
-            FinalSnapshot::Take(snapshot) => request.skip_final_snapshot(false).final_db_snapshot_identifier(snapshot.as_str()),
-        };
-        let snapshot_name = match final_snapshot {
-            FinalSnapshot::Take(s) => s.as_str(),
-            FinalSnapshot::Skip => "-",
-        };
-        request
-            .send()
-            .await
-            .map_err(|e| rds_error(e, op("DeleteDBCluster"), ("database", name), &[("DBClusterSnapshot", "snapshot", snapshot_name)]))?;
-        self.waiter
-            .wait(&format!("cluster {name} to be deleted"), || async {
-                Ok(match self.find_cluster(cluster_name.as_str()).await? {
-                    None => Poll::Ready(()),
-                    Some(c) => Poll::Pending(c.info.status.to_string()),
-                })
-            })
-            .await
-    }
-
-    /// Delete the cluster: the replica region's secondary first (detached from
-    /// the global database, no final snapshot: its data is the primary's), then
-    /// the readers, the writer, the cluster (with `final_snapshot`), and the
-    /// global database.
-    pub(super) async fn delete_cluster(&self, cluster: Cluster, final_snapshot: &FinalSnapshot) -> Result<()> {
-        let name = cluster.info.name.clone();
-        if cluster.info.deletion_protection {
-            return Err(Error::DeletionProtected { kind: "database", name: name.to_string() });
-        }
-        let global = global_name(name.as_str());
-        if let Some(replica) = &cluster.info.topology.cross_region_replica {
-            let remote = self.in_region(&replica.region);
-            if let Some(secondary) = remote.find_cluster(&replica_name(name.as_str())).await? {
-                if secondary.info.deletion_protection {
-                    return Err(Error::DeletionProtected { kind: "database", name: secondary.info.name.to_string() });
-                }
-                remote.remove_from_global(&global, &secondary.arn).await?;
-                remote.delete_cluster_and_members(&secondary, &FinalSnapshot::Skip).await?;
-            }
-        }
-        let in_global = self.global_members(name.as_str()).await?;
-        if in_global.as_ref().is_some_and(|m| m.iter().any(|(arn, _)| *arn == cluster.arn)) {
-            self.remove_from_global(&global, &cluster.arn).await?;
-        }
-        self.delete_cluster_and_members(&cluster, final_snapshot).await?;
-        if in_global.is_some() {
-            self.client.delete_global_cluster().global_cluster_identifier(&global).send().await.on(
-                op("DeleteGlobalCluster"),
-                "global database",
-                &global,
-            )?;
-        }
-        Ok(())
-    }
-
-    async fn remove_from_global(&self, global: &str, arn: &str) -> Result<()> {
-        self.client
-            .remove_from_global_cluster()
-            .global_cluster_identifier(global)
-            .db_cluster_identifier(arn)
-            .send()
-            .await
-            .on(op("RemoveFromGlobalCluster"), "global database", global)?;
-        Ok(())
-    }
-
-    /// Delete a cluster snapshot; `false` when there is none by that name.
-    pub(super) async fn delete_cluster_snapshot(&self, snapshot: &ResourceName) -> Result<bool> {
-        match self.client.delete_db_cluster_snapshot().db_cluster_snapshot_identifier(snapshot.as_str()).send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match map_sdk_error(e, op("DeleteDBClusterSnapshot"), "snapshot", snapshot.as_str()) {
-                e if e.is_not_found() => Ok(false),
-                e => Err(e),
-            },
-        }
-    }
-}
-
-/// What a cluster instance is made with.
-struct MemberSpec<'a> {
-    engine: &'a str,
-    class: &'a str,
-    publicly_accessible: bool,
-    tags: &'a BTreeMap<String, String>,
-}
-
-fn cluster_snapshot_info(s: &DbClusterSnapshot, describe: crate::error::Op) -> Result<SnapshotInfo> {
-    Ok(SnapshotInfo {
-        name: ResourceName::new(s.db_cluster_snapshot_identifier().ok_or_else(|| missing(describe, "snapshot identifier"))?)?,
-        database: ResourceName::new(s.db_cluster_identifier().ok_or_else(|| missing(describe, "cluster identifier"))?)?,
-        status: match s.status() {
-            Some("available") => SnapshotStatus::Available,
-            Some("creating") => SnapshotStatus::Creating,
-            other => SnapshotStatus::Other(other.unwrap_or("unknown").to_owned()),
-        },
-        created: s.snapshot_create_time().and_then(timestamp),
-    })
 }

@@ -1,16 +1,15 @@
 //! What RDS instances and Aurora clusters share: the service's name, its
-//! errors, network checks, statuses, tags, plans, and [`RdsDatabase`], the
-//! service both are reached through.
+//! errors, network, region, restore and password checks, statuses, tags and plans.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::error::SdkError;
 use aws_sdk_rds::types::Tag;
-use deploy_core::database::{DatabaseNetwork, DatabaseSpec, DatabaseStatus};
+use deploy_core::database::{DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, RestorePoint, RestoreTarget};
 use deploy_core::plan::{Action, Change, FieldChange, Plan};
-use deploy_core::waiter::Waiter;
-use deploy_core::{Error, PgIdentifier, Result};
+use deploy_core::{Error, PasswordRules, PgIdentifier, Result};
+use jiff::Timestamp;
 
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, error_code, map_sdk_error};
@@ -139,29 +138,56 @@ pub(super) fn merge(plan: &mut Plan, spec: &DatabaseSpec, updates: Vec<FieldChan
     }
 }
 
-/// The [`Database`](deploy_core::Database) on RDS for PostgreSQL. See the [module docs](super).
-#[derive(Clone, Debug)]
-pub struct RdsDatabase {
-    pub(super) client: Client,
-    pub(super) ctx: AwsContext,
-    pub(super) waiter: Waiter,
+/// Refuse a cross-region replica in the client's own region, before any request.
+pub(super) fn check_regions(ctx: &AwsContext, spec: &DatabaseSpec) -> Result<()> {
+    if let (Some(replica), Some(own)) = (&spec.topology.cross_region_replica, ctx.region())
+        && replica.region == own
+    {
+        return Err(Error::invalid(
+            "topology.cross_region_replica.region",
+            format!("`{}` is the source's own region", replica.region),
+            "a cross-region replica runs in another region than its source",
+        ));
+    }
+    if let (Some(zone), Some(own)) = (&spec.topology.writer_zone, ctx.region())
+        && deploy_core::database::zone_region(zone) != own
+    {
+        return Err(Error::invalid(
+            "topology.writer_zone",
+            format!("`{zone}` is not in region {own}"),
+            "the writer runs in a zone of the client's region",
+        ));
+    }
+    Ok(())
 }
 
-impl RdsDatabase {
-    /// RDS built from `ctx`, waiting with its waiter.
-    pub fn new(ctx: &AwsContext) -> Self {
-        RdsDatabase { client: ctx.client(), ctx: ctx.clone(), waiter: ctx.waiter() }
+/// The checks of a restore made before any request: the target's network and,
+/// for a point in time, that it is not in the future.
+pub(super) fn check_restore(target: &RestoreTarget, point: Option<RestorePoint>) -> Result<()> {
+    if let Some(network) = &target.network {
+        validate_network(network, "target.network")?;
     }
+    // A time in the future is wrong whatever the source: refuse it before any request.
+    let now = Timestamp::now();
+    if let Some(RestorePoint::At(t)) = point
+        && t > now
+    {
+        let rule = "restore times: not in the future and within the source's restorable window (its backup retention)";
+        return Err(Error::invalid("restore_time", format!("{t} is in the future (now {now})"), rule));
+    }
+    Ok(())
+}
 
-    /// Wait for long operations with `waiter`.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = waiter;
-        self
-    }
+/// RDS's rules for a master password, checked before any request.
+pub(super) fn check_admin_password(password: &deploy_core::Password) -> Result<()> {
+    PasswordRules::rds_master().check(password.expose()).map_err(|e| match e {
+        Error::InvalidInput { problem, rule, .. } => Error::InvalidInput { field: "admin_password".into(), problem, rule },
+        other => other,
+    })?;
+    Ok(())
+}
 
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
+/// Where a restore puts the new database: the target's network, else its source's.
+pub(super) fn placement(target: &RestoreTarget, source: Option<&DatabaseInfo>) -> DatabaseNetwork {
+    target.network.clone().or_else(|| source.map(|s| s.network.clone())).unwrap_or_default()
 }

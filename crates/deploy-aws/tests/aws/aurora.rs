@@ -277,6 +277,31 @@ async fn bad_topology_and_engine_input_fails_before_any_request() {
     assert!(log.requests().is_empty(), "requests were made: {:?}", log.requests());
 }
 
+/// `RdsInstances` takes no Aurora engine and `AuroraClusters` no instance
+/// engine: each refuses the other's spec before any request (the `RdsDatabase`
+/// front picks the right one by the engine).
+#[tokio::test]
+async fn each_backend_refuses_the_other_backends_engine_before_any_request() {
+    let conf = unreachable_config().await;
+    let log = RequestLog::new();
+    let db = rds(&conf, &log);
+    let n = names();
+    let mut aurora = aurora_spec(&n, "bad");
+    aurora.topology = Default::default();
+    aurora.high_availability = false;
+    let mut postgres = DatabaseSpec::postgres(n.resource("bad"), "15", "db.t3.micro", PgIdentifier::new("dbadmin").unwrap());
+    postgres.admin_password = aurora.admin_password.clone();
+    for e in [
+        db.instances().plan_database(&aurora).await.unwrap_err(),
+        db.instances().ensure_database(&aurora).await.unwrap_err(),
+        db.clusters().plan_database(&postgres).await.unwrap_err(),
+        db.clusters().ensure_database(&postgres).await.unwrap_err(),
+    ] {
+        assert!(matches!(&e, Error::NotSupported { field, .. } if field == "engine"), "{e}");
+    }
+    assert!(log.requests().is_empty(), "requests were made: {:?}", log.requests());
+}
+
 /// The core Database suite on an Aurora PostgreSQL cluster (no storage
 /// ceiling: Aurora storage grows by itself).
 #[tokio::test]

@@ -1,154 +1,31 @@
-//! [`RdsDatabase`]: the [`Database`] on Amazon RDS for PostgreSQL and MySQL,
-//! and on Aurora PostgreSQL and Aurora MySQL clusters.
-//!
-//! - TLS and extensions live in a DB parameter group made for the instance,
-//!   named [`parameter_group_name`] (`NAME-postgresMAJOR`, family
-//!   `postgresMAJOR`): `rds.force_ssl` is `1` when TLS is required and
-//!   `rds.allowed_extensions` lists the allowed extensions (`*`, RDS's default,
-//!   when the spec allows any). Both are dynamic parameters, applied
-//!   `immediate`ly.
-//! - The instance: class, storage and its autoscaling ceiling
-//!   (`MaxAllocatedStorage`), storage always encrypted (with the spec's KMS key,
-//!   else RDS's), deletion protection, backup retention, subnet group and
-//!   security groups, multi-AZ, the master user — its password is sent on
-//!   creation only, never compared or changed by `ensure_database`;
-//!   [`Database::set_admin_password`] changes it (`ModifyDBInstance` or
-//!   `ModifyDBCluster` `MasterUserPassword`) and waits until RDS applied it,
-//!   for [`deploy_core::recipes::rotate_admin_password`].
-//! - `ensure_database` compares what RDS reports with the spec and sends one
-//!   `ModifyDBInstance` (`ApplyImmediately`) with only the fields that differ;
-//!   engine, encryption key and subnet group cannot change in place and are
-//!   reported as drift. A second call makes no mutating request.
-//! - Snapshots, restore from a snapshot and point-in-time restore create new
-//!   instances placed like their source (its subnet group, security groups and
-//!   parameter group) unless the target says otherwise.
-//! - Every long operation waits through [`deploy_core::waiter::Waiter`] until
-//!   the instance is `available` with no pending modification (or gone).
-//!
-//! MySQL: TLS is `require_secure_transport=ON` in the parameter group (family
-//! `mysql8.0`, group `NAME-mysql8-0`); there are no extensions. Multi-AZ is
-//! `high_availability`; `topology.writer_zone` pins a single-AZ instance's zone.
-//!
-//! # Aurora clusters
-//!
-//! The Aurora engines make a DB cluster `NAME` with a DB *cluster* parameter
-//! group, its writer `NAME-1` in `topology.writer_zone` and a reader `NAME-N`
-//! per `topology.readers` entry in that zone (never the writer's). A
-//! `topology.cross_region_replica` is an Aurora global database `NAME-global`
-//! whose secondary cluster `NAME-replica` (instance `NAME-replica-1`) runs in
-//! the replica's region. Snapshots, restores, deletion protection and deletion
-//! take the same calls as for instances, with the cluster's name; restores
-//! create the new cluster's writer and readers in the source's zones.
-//!
-//! `storage-optimization` (after a storage change, for hours, the instance
-//! serving) is reported as available.
+//! [`RdsInstances`]: the [`Database`] on RDS for PostgreSQL and MySQL
+//! instances (see the [module docs](super)).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use aws_sdk_rds::types::DbInstance;
+use aws_sdk_rds::Client;
+use aws_sdk_rds::types::{DbInstance, DbSnapshot};
 use deploy_core::database::{
     Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget,
     SnapshotInfo, SnapshotStatus, Topology,
 };
 use deploy_core::plan::{Action, Change, FieldChange, Plan};
-use deploy_core::waiter::Poll;
-use deploy_core::{Confirm, Error, PasswordRules, ResourceName, Result};
+use deploy_core::waiter::{Poll, Waiter};
+use deploy_core::{Confirm, Error, ResourceName, Result};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::convert::{datetime, timestamp};
 use crate::error::{Op, SdkResultExt, map_sdk_error, missing};
 
-mod aurora;
-mod common;
-mod params;
-
-pub use common::RdsDatabase;
-pub use params::{engine_name, family, parameter_group_name};
-
-use common::{SERVICE, merge, op, rds_error, rds_tags, sorted, status_of, sync_tags, validate_network};
-use params::{GroupKind, engine_of, extensions_of, tls_of};
-
-/// The checks RDS makes that [`DatabaseSpec::validate`] does not, before any request.
-fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
-    spec.validate()?;
-    if !spec.instance_class.starts_with("db.") {
-        return Err(Error::invalid(
-            "instance_class",
-            format!("`{}` is not an RDS instance class", spec.instance_class),
-            "RDS instance classes start with `db.` (db.t4g.medium)",
-        ));
-    }
-    let user = spec.admin_username.as_str();
-    let (user_rule, max_len) = if spec.engine.is_postgres() {
-        ("RDS for PostgreSQL master user names: 1-63 letters, digits and underscores, starting with a letter; not `rdsadmin`", 63)
-    } else {
-        ("RDS for MySQL master user names: 1-16 letters, digits and underscores, starting with a letter; not `rdsadmin`", 16)
-    };
-    if !user.starts_with(|c: char| c.is_ascii_alphabetic())
-        || user.len() > max_len
-        || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        || user.eq_ignore_ascii_case("rdsadmin")
-    {
-        return Err(Error::invalid("admin_username", format!("`{user}` breaks the rule"), user_rule));
-    }
-    if let Some(password) = &spec.admin_password {
-        PasswordRules::rds_master().check(password.expose()).map_err(|e| match e {
-            Error::InvalidInput { problem, rule, .. } => Error::InvalidInput { field: "admin_password".into(), problem, rule },
-            other => other,
-        })?;
-    }
-    if spec.network.delegated_subnet.is_some() {
-        return Err(Error::not_supported(
-            SERVICE,
-            "network.delegated_subnet",
-            "an Azure setting: RDS places instances with network.subnet_group",
-        ));
-    }
-    if spec.network.private_dns_zone.is_some() {
-        return Err(Error::not_supported(SERVICE, "network.private_dns_zone", "an Azure setting: RDS names its endpoints itself"));
-    }
-    validate_network(&spec.network, "network")?;
-    if spec.engine.is_aurora() {
-        aurora::validate_cluster_spec(spec)?;
-    } else {
-        if !spec.topology.readers.is_empty() {
-            return Err(Error::not_supported(
-                SERVICE,
-                "topology.readers",
-                format!("readers are Aurora cluster instances; engine {} gets a standby in another zone with high_availability", spec.engine),
-            ));
-        }
-        if spec.topology.cross_region_replica.is_some() {
-            return Err(Error::not_supported(
-                SERVICE,
-                "topology.cross_region_replica",
-                format!("cross-region replicas are Aurora global databases here; engine {} is an RDS instance", spec.engine),
-            ));
-        }
-        if spec.high_availability && spec.topology.writer_zone.is_some() {
-            return Err(Error::invalid(
-                "topology.writer_zone",
-                "is set with high_availability",
-                "RDS places a Multi-AZ instance and its standby itself: leave topology.writer_zone unset",
-            ));
-        }
-    }
-    let rule = "RDS tags: at most 50; keys 1-128 characters, not starting with `aws:` or `rds:`; values at most 256 characters";
-    if spec.tags.len() > 50 {
-        return Err(Error::invalid("tags", format!("has {} tags", spec.tags.len()), rule));
-    }
-    for (k, v) in &spec.tags {
-        if k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:") || k.starts_with("rds:") || v.chars().count() > 256 {
-            return Err(Error::invalid(format!("tags.{k}"), "breaks a tag rule", rule));
-        }
-    }
-    Ok(())
-}
+use super::spec::validate_spec;
+use super::common::{SERVICE, check_admin_password, check_regions, check_restore, merge, op, placement, rds_error, rds_tags, sorted, status_of, sync_tags};
+use super::params::{GroupKind, engine_name, engine_of, extensions_of, family, parameter_group_name, tls_of};
+use crate::context::AwsContext;
 
 /// An instance as RDS reports it, with what [`DatabaseInfo`] does not carry.
 #[derive(Clone, Debug)]
-struct Instance {
+pub(super) struct Instance {
     info: DatabaseInfo,
     arn: String,
     parameter_group: Option<String>,
@@ -172,14 +49,40 @@ fn has_pending(db: &DbInstance) -> bool {
     })
 }
 
-impl RdsDatabase {
+/// The [`Database`] on RDS for PostgreSQL and MySQL instances. See the
+/// [module docs](super).
+#[derive(Clone, Debug)]
+pub struct RdsInstances {
+    pub(super) client: Client,
+    pub(super) ctx: AwsContext,
+    pub(super) waiter: Waiter,
+}
+
+impl RdsInstances {
+    /// RDS built from `ctx`, waiting with its waiter.
+    pub fn new(ctx: &AwsContext) -> Self {
+        RdsInstances { client: ctx.client(), ctx: ctx.clone(), waiter: ctx.waiter() }
+    }
+
+    /// Wait for long operations with `waiter`.
+    #[must_use]
+    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
+        self.waiter = waiter;
+        self
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The user-set parameters of a DB parameter group; `None` when it does not exist.
     async fn read_parameters(&self, group: &str) -> Result<Option<BTreeMap<String, String>>> {
-        params::read_parameters(&self.client, GroupKind::Instance, group).await
+        super::params::read_parameters(&self.client, GroupKind::Instance, group).await
     }
 
     /// The instance, or `None` when it does not exist.
-    async fn find(&self, name: &str) -> Result<Option<Instance>> {
+    pub(super) async fn find(&self, name: &str) -> Result<Option<Instance>> {
         let describe = op("DescribeDBInstances");
         let Some(out) = self.client.describe_db_instances().db_instance_identifier(name).send().await.found(describe, "database", name)?
         else {
@@ -334,7 +237,7 @@ impl RdsDatabase {
 
     /// Create the parameter group if missing and set the two parameters where they differ.
     async fn ensure_parameter_group(&self, spec: &DatabaseSpec) -> Result<String> {
-        params::ensure_parameter_group(&self.client, GroupKind::Instance, spec).await
+        super::params::ensure_parameter_group(&self.client, GroupKind::Instance, spec).await
     }
 
     /// Delete a parameter group (once no instance uses it).
@@ -456,10 +359,6 @@ impl RdsDatabase {
     }
 
     /// Where a restored instance goes: the target's network, else the source's.
-    fn placement(target: &RestoreTarget, source: Option<&DatabaseInfo>) -> DatabaseNetwork {
-        target.network.clone().or_else(|| source.map(|s| s.network.clone())).unwrap_or_default()
-    }
-
     async fn wait_snapshot(&self, snapshot: &ResourceName) -> Result<SnapshotInfo> {
         self.waiter
             .wait(&format!("snapshot {snapshot} to be available"), || async {
@@ -498,18 +397,8 @@ fn snapshot_info(s: &aws_sdk_rds::types::DbSnapshot, describe: Op) -> Result<Sna
     })
 }
 
-#[async_trait]
-impl Database for RdsDatabase {
-    fn backend(&self) -> &'static str {
-        SERVICE
-    }
-
-    async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        validate_spec(spec)?;
-        self.check_replica_region(spec)?;
-        if spec.engine.is_aurora() {
-            return if mode.is_apply() { self.ensure_cluster(spec).await } else { self.plan_cluster_spec(spec).await };
-        }
+impl RdsInstances {
+    async fn reconcile_instance(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
         let Some(mut instance) = self.find(spec.name.as_str()).await? else {
             if mode.is_apply() {
                 self.create(spec).await?;
@@ -535,17 +424,14 @@ impl Database for RdsDatabase {
         Ok(plan)
     }
 
-    async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
-        let Some(instance) = self.find(name.as_str()).await? else { return self.describe_cluster(name).await };
+    /// The info of `instance` (named `name`) with its restore window.
+    pub(super) async fn describe_found(&self, instance: Instance, name: &ResourceName) -> Result<DatabaseInfo> {
         let mut info = instance.info;
         info.earliest_restorable_time = self.earliest_restorable_time(name).await?;
         Ok(info)
     }
 
-    async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
-        if self.find(database.as_str()).await?.is_none() && self.find_cluster(database.as_str()).await?.is_some() {
-            return self.create_cluster_snapshot(database, snapshot).await;
-        }
+    async fn create_instance_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
         self.client
             .create_db_snapshot()
             .db_instance_identifier(database.as_str())
@@ -558,7 +444,7 @@ impl Database for RdsDatabase {
         self.wait_snapshot(snapshot).await
     }
 
-    async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
+    async fn list_instance_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
         let describe = op("DescribeDBSnapshots");
         let mut snapshots = Vec::new();
         let mut pages =
@@ -570,41 +456,32 @@ impl Database for RdsDatabase {
                 }
             }
         }
-        if snapshots.is_empty() {
-            snapshots = self.list_cluster_snapshots(database).await?;
-        }
         snapshots.sort_by_key(|s| s.created);
         Ok(snapshots)
     }
 
-    async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()> {
-        confirm.check("delete snapshot", snapshot.as_str())?;
+    async fn delete_instance_snapshot(&self, snapshot: &ResourceName) -> Result<()> {
         match self.client.delete_db_snapshot().db_snapshot_identifier(snapshot.as_str()).send().await {
             Ok(_) => Ok(()),
-            Err(e) => match map_sdk_error(e, op("DeleteDBSnapshot"), "snapshot", snapshot.as_str()) {
-                e if e.is_not_found() && self.delete_cluster_snapshot(snapshot).await? => Ok(()),
-                e => Err(e),
-            },
+            Err(e) => Err(map_sdk_error(e, op("DeleteDBSnapshot"), "snapshot", snapshot.as_str())),
         }
     }
 
-    async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo> {
-        if let Some(network) = &target.network {
-            validate_network(network, "target.network")?;
-        }
-        let describe = op("DescribeDBSnapshots");
+    /// The DB snapshot `snapshot`, if there is one.
+    pub(super) async fn db_snapshot(&self, snapshot: &ResourceName) -> Result<Option<DbSnapshot>> {
         let out = self.client.describe_db_snapshots().db_snapshot_identifier(snapshot.as_str()).send().await.found(
-            describe,
+            op("DescribeDBSnapshots"),
             "snapshot",
             snapshot.as_str(),
         )?;
-        let Some(raw) = out.as_ref().and_then(|o| o.db_snapshots().first()) else {
-            let (snap, raw) = self.cluster_snapshot(snapshot).await?.ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
-            return self.restore_cluster_snapshot(&snap, &raw, target).await;
-        };
-        let snap = snapshot_info(raw, describe)?;
+        Ok(out.as_ref().and_then(|o| o.db_snapshots().first()).cloned())
+    }
+
+    /// Restore the DB snapshot `raw` (named `snapshot`) to `target`.
+    pub(super) async fn restore_db_snapshot(&self, snapshot: &ResourceName, raw: &DbSnapshot, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        let snap = snapshot_info(raw, op("DescribeDBSnapshots"))?;
         let source = self.find(snap.database.as_str()).await?;
-        let network = Self::placement(target, source.as_ref().map(|s| &s.info));
+        let network = placement(target, source.as_ref().map(|s| &s.info));
         // The source's parameter group keeps TLS and extensions as they were; when the
         // source is gone (disaster recovery), the group made for it, if it is still there.
         let group = match &source {
@@ -638,22 +515,10 @@ impl Database for RdsDatabase {
         self.wait_ready(&target.name, "available", |_| true).await
     }
 
-    async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
-        if let Some(network) = &target.network {
-            validate_network(network, "target.network")?;
-        }
-        // A time in the future is wrong whatever the source: refuse it before any request.
+    /// Restore `instance` (named `source`) to `point` as `target`; the
+    /// target was checked by [`check_restore`].
+    pub(super) async fn restore_found_to(&self, instance: Instance, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
         let now = Timestamp::now();
-        if let RestorePoint::At(t) = point
-            && t > now
-        {
-            let rule = "restore times: not in the future and within the source's restorable window (its backup retention)";
-            return Err(Error::invalid("restore_time", format!("{t} is in the future (now {now})"), rule));
-        }
-        let Some(instance) = self.find(source.as_str()).await? else {
-            let cluster = self.get_cluster(source).await?;
-            return self.restore_cluster_to_point_in_time(cluster, point, target).await;
-        };
         let mut window = instance.info.clone();
         window.earliest_restorable_time = match self.earliest_restorable_time(source).await? {
             Some(t) => Some(t),
@@ -669,7 +534,7 @@ impl Database for RdsDatabase {
             None => None,
         };
         point.validate(now, &window)?;
-        let network = Self::placement(target, Some(&instance.info));
+        let network = placement(target, Some(&instance.info));
         let name = target.name.as_str();
         let mut request = self
             .client
@@ -696,11 +561,8 @@ impl Database for RdsDatabase {
         self.wait_ready(&target.name, "available", |_| true).await
     }
 
-    async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
-        let Some(current) = self.find(database.as_str()).await? else {
-            let cluster = self.get_cluster(database).await?;
-            return self.set_cluster_deletion_protection(&cluster, on).await;
-        };
+    /// Turn deletion protection of `current` (named `database`) on or off.
+    pub(super) async fn protect_found(&self, current: Instance, database: &ResourceName, on: bool) -> Result<()> {
         if current.info.deletion_protection == on {
             return Ok(());
         }
@@ -716,14 +578,9 @@ impl Database for RdsDatabase {
         Ok(())
     }
 
-    async fn set_admin_password(&self, database: &ResourceName, password: &deploy_core::Password) -> Result<()> {
-        PasswordRules::rds_master().check(password.expose()).map_err(|e| match e {
-            Error::InvalidInput { problem, rule, .. } => Error::InvalidInput { field: "admin_password".into(), problem, rule },
-            other => other,
-        })?;
-        if self.find(database.as_str()).await?.is_none() {
-            return self.set_cluster_admin_password(database, password).await;
-        }
+    /// Change the admin password of the instance `database`; the password
+    /// was checked by [`check_admin_password`].
+    pub(super) async fn modify_password(&self, database: &ResourceName, password: &deploy_core::Password) -> Result<()> {
         self.client
             .modify_db_instance()
             .db_instance_identifier(database.as_str())
@@ -735,12 +592,8 @@ impl Database for RdsDatabase {
         self.wait_ready(database, "using the new admin password", |_| true).await.map(|_| ())
     }
 
-    async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
-        confirm.check("delete database", database.as_str())?;
-        let Some(instance) = self.find(database.as_str()).await? else {
-            let cluster = self.get_cluster(database).await?;
-            return self.delete_cluster(cluster, final_snapshot).await;
-        };
+    /// Delete `instance` (named `database`); the caller checked the confirmation.
+    pub(super) async fn delete_found(&self, instance: Instance, database: &ResourceName, final_snapshot: &FinalSnapshot) -> Result<()> {
         if instance.info.deletion_protection {
             return Err(Error::DeletionProtected { kind: "database", name: database.to_string() });
         }
@@ -769,11 +622,85 @@ impl Database for RdsDatabase {
     }
 }
 
+
+#[async_trait]
+impl Database for RdsInstances {
+    fn backend(&self) -> &'static str {
+        SERVICE
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %spec.name))]
+    async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
+        validate_spec(spec)?;
+        check_regions(&self.ctx, spec)?;
+        if spec.engine.is_aurora() {
+            return Err(Error::not_supported(SERVICE, "engine", format!("{} is an Aurora engine: use AuroraClusters", spec.engine)));
+        }
+        self.reconcile_instance(spec, mode).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "database", name = %name))]
+    async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
+        let instance = self.get(name).await?;
+        self.describe_found(instance, name).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo> {
+        self.create_instance_snapshot(database, snapshot).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>> {
+        self.list_instance_snapshots(database).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %snapshot))]
+    async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete snapshot", snapshot.as_str())?;
+        self.delete_instance_snapshot(snapshot).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %snapshot))]
+    async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        check_restore(target, None)?;
+        let raw = self.db_snapshot(snapshot).await?.ok_or_else(|| Error::not_found("snapshot", snapshot.as_str()))?;
+        self.restore_db_snapshot(snapshot, &raw, target).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %source))]
+    async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
+        check_restore(target, Some(point))?;
+        let instance = self.get(source).await?;
+        self.restore_found_to(instance, source, point, target).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()> {
+        let current = self.get(database).await?;
+        self.protect_found(current, database, on).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn set_admin_password(&self, database: &ResourceName, password: &deploy_core::Password) -> Result<()> {
+        check_admin_password(password)?;
+        self.get(database).await?;
+        self.modify_password(database, password).await
+    }
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %database))]
+    async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete database", database.as_str())?;
+        let instance = self.get(database).await?;
+        self.delete_found(instance, database, final_snapshot).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use super::params::tests::spec;
-    use deploy_core::{Password, PgIdentifier};
+    use crate::rds::params::tests::spec;
+    use deploy_core::{Password, PasswordRules, PgIdentifier};
 
 
     #[test]
