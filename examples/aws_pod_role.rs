@@ -140,7 +140,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let mut done = Plan::new();
     let iam = aws.iam();
     println!("  iam policy {} (bucket {})", n.policy, n.bucket);
-    let policy = iam.ensure_policy(&policy).await?;
+    let policy = iam.ensure(&policy).await?;
     done.extend(policy.plan);
     let role = match mode {
         Mode::Irsa => {
@@ -153,7 +153,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         }
         Mode::PodIdentity => {
             println!("  iam role {} trusting pods.eks.amazonaws.com", n.role);
-            iam.ensure_role(&pod_identity_role(n.role.clone(), vec![policy.info.arn.clone()])).await?
+            iam.ensure(&pod_identity_role(n.role.clone(), vec![policy.info.arn.clone()])).await?
         }
     };
     done.extend(role.plan);

@@ -57,10 +57,10 @@ pub const ROLE_POLICIES: &[&str] = &[
 /// [`ROLE_POLICIES`]. Answers the role's ARN.
 ///
 /// # Errors
-/// As [`crate::iam::Iam::ensure_role`].
+/// As the [`deploy_core::Reconcile`] of [`crate::iam::RoleSpec`] on [`crate::iam::Iam`].
 #[cfg(feature = "iam")]
 pub async fn ensure_role(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<deploy_core::Ensured<crate::iam::RoleInfo>> {
-    iam.ensure_role(&role_spec(prefix, partition)?).await
+    deploy_core::Reconcile::ensure(iam, &role_spec(prefix, partition)?).await
 }
 
 /// The spec [`ensure_role`] ensures.

@@ -131,7 +131,7 @@ impl ServiceAccountRoleSpec {
 
 /// The role spec for EKS Pod Identity: `name` trusting `pods.eks.amazonaws.com`
 /// ([`trust_pod_identity`](crate::policy::trust_pod_identity)) with
-/// `managed_policies`; ensure it with [`Iam::ensure_role`].
+/// `managed_policies`; ensure it with [`Iam`]'s [`deploy_core::Reconcile`] of [`crate::iam::RoleSpec`].
 pub fn pod_identity_role(name: IamName, managed_policies: Vec<String>) -> RoleSpec {
     let mut role = RoleSpec::new(name, trust_pod_identity());
     role.managed_policies = managed_policies;
@@ -281,12 +281,12 @@ impl PodAccess {
         }
     }
 
-    /// Ensure the IRSA role of `spec` ([`Iam::ensure_role`]): its trust policy
+    /// Ensure the IRSA role of `spec` ([`Iam`]'s [`deploy_core::Reconcile`] of [`crate::iam::RoleSpec`]): its trust policy
     /// names exactly the spec's service account and the `sts.amazonaws.com` audience.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] before any request (the provider ARN, the role
-    /// spec); as [`Iam::ensure_role`].
+    /// spec); as [`Iam`]'s [`deploy_core::Reconcile`] of [`crate::iam::RoleSpec`].
     pub async fn ensure_service_account_role(&self, spec: &ServiceAccountRoleSpec) -> Result<Ensured<RoleInfo>> {
         let arn_parts: Vec<&str> = spec.provider_arn.splitn(6, ':').collect();
         if arn_parts.len() != 6 || arn_parts[0] != "arn" || arn_parts[2] != "iam" || !arn_parts[5].starts_with("oidc-provider/") {
@@ -296,7 +296,7 @@ impl PodAccess {
                 "arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST/PATH",
             ));
         }
-        self.iam.ensure_role(&spec.role_spec()).await
+        deploy_core::Reconcile::ensure(&self.iam, &spec.role_spec()).await
     }
 
     /// The pod identity association of `service_account` on `cluster`, if any.

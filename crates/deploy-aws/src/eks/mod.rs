@@ -69,7 +69,7 @@ pub const NODE_ROLE_POLICIES: &[&str] = &["AmazonEKSWorkerNodePolicy", "AmazonEK
 /// `PREFIX-eks-node` with their trust policies and AWS-managed policies.
 ///
 /// # Errors
-/// As [`crate::iam::Iam::ensure_role`].
+/// As the [`deploy_core::Reconcile`] of [`crate::iam::RoleSpec`] on [`crate::iam::Iam`].
 #[cfg(feature = "iam")]
 pub async fn ensure_roles(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<deploy_core::Ensured<EksRoles>> {
     use crate::iam::{IamName, RoleSpec};
@@ -81,8 +81,8 @@ pub async fn ensure_roles(iam: &crate::iam::Iam, prefix: &str, partition: &str) 
     let mut node = RoleSpec::new(IamName::new(format!("{prefix}-eks-node"))?, trust_service("ec2.amazonaws.com"));
     node.managed_policies = managed(NODE_ROLE_POLICIES);
     node.description = "EKS worker nodes".into();
-    let cluster = iam.ensure_role(&cluster).await?;
-    let node = iam.ensure_role(&node).await?;
+    let cluster = deploy_core::Reconcile::ensure(iam, &cluster).await?;
+    let node = deploy_core::Reconcile::ensure(iam, &node).await?;
     let mut plan = cluster.plan;
     plan.extend(node.plan);
     Ok(deploy_core::Ensured { info: EksRoles { cluster_role_arn: cluster.info.arn, node_role_arn: node.info.arn }, plan })

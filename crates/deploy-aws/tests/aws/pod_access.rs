@@ -14,7 +14,7 @@ use deploy_aws::pod_access::{OidcProvider, PodAccess, ServiceAccountRoleSpec, po
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::cluster::{ClusterSpec, EndpointAccess};
 use deploy_core::waiter::Waiter;
-use deploy_core::{Cluster, KubernetesVersion, ResourceName, ServiceAccountRef};
+use deploy_core::{Cluster, KubernetesVersion, Reconcile as _, ResourceName, ServiceAccountRef};
 use serde_json::json;
 
 use crate::support::{moto, names, unreachable_config};
@@ -101,9 +101,9 @@ async fn oidc_provider_and_service_account_role_are_ensured_once() {
     assert_eq!((log.count("UpdateAssumeRolePolicy"), log.count("CreateRole")), (1, 0), "{}", moved.plan);
 
     // The Pod Identity role trusts pods.eks.amazonaws.com.
-    let pods = aws.iam().ensure_role(&pod_identity_role(IamName::new(format!("{prefix}-pod-pi")).unwrap(), vec![])).await.unwrap();
+    let pods = aws.iam().ensure(&pod_identity_role(IamName::new(format!("{prefix}-pod-pi")).unwrap(), vec![])).await.unwrap();
     assert_eq!(one(&pods.info.trust["Statement"][0]["Principal"]["Service"]), [json!("pods.eks.amazonaws.com")]);
-    assert!(aws.iam().ensure_role(&pod_identity_role(IamName::new(format!("{prefix}-pod-pi")).unwrap(), vec![])).await.unwrap().plan.is_empty());
+    assert!(aws.iam().ensure(&pod_identity_role(IamName::new(format!("{prefix}-pod-pi")).unwrap(), vec![])).await.unwrap().plan.is_empty());
 }
 
 #[tokio::test]
