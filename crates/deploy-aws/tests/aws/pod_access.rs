@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use deploy_aws::eks::ensure_roles;
+use deploy_aws::eks::EksRolesSpec;
 use deploy_aws::iam::IamName;
 use deploy_aws::pod_access::{OidcProvider, PodAccess, ServiceAccountRoleSpec, pod_identity_role};
 use deploy_aws::{AwsBackends, RequestLog};
@@ -25,7 +25,7 @@ fn fast() -> Waiter {
 
 /// An EKS cluster `PREFIX-eks` (no node groups) on moto.
 async fn cluster(aws: &AwsBackends, prefix: &str) -> ResourceName {
-    let roles = ensure_roles(&aws.iam(), prefix, "aws").await.unwrap().info;
+    let roles = aws.iam().ensure(&EksRolesSpec::new(prefix, "aws")).await.unwrap().info;
     let spec = ClusterSpec {
         name: ResourceName::new(format!("{prefix}-eks")).unwrap(),
         version: KubernetesVersion::new("1.31").unwrap(),
