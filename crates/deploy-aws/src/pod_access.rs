@@ -8,9 +8,9 @@
 //!   registered as an IAM OIDC provider ([`OidcProviderSpec`]);
 //!   a role trusts that provider for exactly one service account
 //!   ([`ServiceAccountRoleSpec`],
-//!   [`trust_service_account`](crate::policy::trust_service_account)); the
+//!   [`trust_service_account`]); the
 //!   service account carries the annotation
-//!   [`IrsaRoleAnnotation`](deploy_core::IrsaRoleAnnotation).
+//!   [`IrsaRoleAnnotation`].
 //! - **EKS Pod Identity**: a role trusts `pods.eks.amazonaws.com`
 //!   ([`pod_identity_role`]) and a pod identity association binds it to the
 //!   service account ([`PodIdentityAssociationSpec`]); no
@@ -121,7 +121,7 @@ impl ServiceAccountRoleSpec {
     }
 
     /// The IAM role spec: the trust policy of
-    /// [`trust_service_account`](crate::policy::trust_service_account).
+    /// [`trust_service_account`].
     pub fn role_spec(&self) -> RoleSpec {
         let mut role = RoleSpec::new(self.name.clone(), trust_service_account(&self.provider_arn, &self.issuer, &self.service_account));
         role.managed_policies.clone_from(&self.managed_policies);
@@ -131,7 +131,7 @@ impl ServiceAccountRoleSpec {
 }
 
 /// The role spec for EKS Pod Identity: `name` trusting `pods.eks.amazonaws.com`
-/// ([`trust_pod_identity`](crate::policy::trust_pod_identity)) with
+/// ([`trust_pod_identity`]) with
 /// `managed_policies`; ensure it with [`Iam`]'s [`deploy_core::Reconcile`] of [`crate::iam::RoleSpec`].
 pub fn pod_identity_role(name: IamName, managed_policies: Vec<String>) -> RoleSpec {
     let mut role = RoleSpec::new(name, trust_pod_identity());

@@ -427,7 +427,7 @@ impl Reconcile<UserSpec> for Iam {
                 ) {
                     Ok(out) => out,
                     // The answer to an earlier attempt was lost after IAM made the user.
-                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                    Err(Error::AlreadyExists { .. }) => {
                         let info = self.describe_user(name).await?;
                         return Ok(Reconciled { info: Some(info), plan });
                     }
@@ -480,7 +480,7 @@ impl Reconcile<ManagedPolicySpec> for Iam {
                 {
                     Ok(out) => out,
                     // Made by an attempt whose answer was lost: compare it as any existing policy.
-                    Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                    Err(Error::AlreadyExists { .. }) => {
                         self.describe_policy(&spec.name).await?;
                         return <Self as Reconcile<ManagedPolicySpec>>::reconcile(self, spec, mode).await;
                     }
@@ -592,7 +592,7 @@ impl Reconcile<RoleSpec> for Iam {
                     match made {
                         Ok(_) => {}
                         // Made by an attempt whose answer was lost: compare it as any existing role.
-                        Err(e) if matches!(e, Error::AlreadyExists { .. }) => {
+                        Err(Error::AlreadyExists { .. }) => {
                             self.describe_role(&spec.name).await?;
                             return <Self as Reconcile<RoleSpec>>::reconcile(self, spec, mode).await;
                         }
