@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
-use deploy::aws::backup::{SELECTION_NAME, ensure_role, role_spec};
+use deploy::aws::backup::{SELECTION_NAME, role_spec};
 use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::backup::{BackupPlanSpec, BackupRule, BackupSpec, VaultSpec};
 use deploy::{BackupVault as _, Change, CronSchedule, Error, Plan, Reconcile as _, ResourceName, RetentionDays};
@@ -136,7 +136,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let key = kms.ensure(&key_spec).await?;
     done.extend(key.plan);
     println!("  iam role {} for AWS Backup", role.name);
-    let role = ensure_role(&iam, &p, partition).await?;
+    let role = iam.ensure(&role_spec(&p, partition)?).await?;
     done.extend(role.plan);
     let spec = backup_spec(&p, retention, resources, Some(key.info.arn.clone()), Some(role.info.arn.clone()))?;
     println!("  vault {}, plan {} and its selection {SELECTION_NAME}", spec.vault.name, spec.plan.as_ref().map_or("-", |pl| pl.name.as_str()));

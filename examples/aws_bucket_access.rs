@@ -34,10 +34,10 @@ mod cli;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use deploy::aws::iam::{IamName, ManagedPolicySpec, RotateOptions};
+use deploy::aws::iam::{IamName, ManagedPolicySpec, RotateOptions, UserPolicySpec, UserSpec};
 use deploy::aws::policy::{bucket_access_policy, equivalent};
 use deploy::aws::{AwsBackends, RequestLog};
-use deploy::{BucketName, BucketSpec, Change, FieldChange, ObjectStore, Plan, SecretName, SecretStore};
+use deploy::{BucketName, BucketSpec, Change, FieldChange, ObjectStore, Plan, Reconcile as _, SecretName, SecretStore};
 
 use aws_support::{plan_only, print_plan, section};
 
@@ -162,13 +162,13 @@ async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, arg
     println!("  bucket {} (versioned, encrypted, private, TLS only)", names.bucket);
     done.extend(s3.ensure_bucket(&BucketSpec::new(names.bucket.clone())).await?);
     println!("  iam user {}", names.user);
-    let user = iam.ensure_user(&names.user, &BTreeMap::from([("deploy-prefix".to_owned(), args.prefix.clone())])).await?;
+    let user = iam.ensure(&UserSpec { name: names.user.clone(), tags: BTreeMap::from([("deploy-prefix".to_owned(), args.prefix.clone())]) }).await?;
     done.extend(user.plan);
     println!("  iam policy {}", names.policy);
-    let policy = iam.ensure_policy(policy).await?;
+    let policy = iam.ensure(policy).await?;
     done.extend(policy.plan);
     println!("  attach {} to {}", names.policy, names.user);
-    done.extend(iam.ensure_user_policy(&names.user, &policy.info.arn).await?);
+    done.extend(iam.ensure(&UserPolicySpec { user: names.user.clone(), policy_arn: policy.info.arn.clone() }).await?.plan);
     println!("  access key of {} in secret {}", names.user, names.secret);
     let key = iam.ensure_access_key(&names.user, &secrets as &dyn SecretStore, &names.secret).await?;
     done.extend(key.plan);

@@ -30,7 +30,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use deploy::Error;
+use deploy::{Error, Reconcile as _};
 use deploy::aws::RequestLog;
 use deploy::aws::dns::{DnsName, RecordSpec, RecordType, Ttl, ZoneSpec};
 
@@ -105,14 +105,14 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let dns = aws.dns();
 
     section(&format!("plan for prefix {}", args.prefix));
-    let plan = dns.plan_zone(&spec).await?;
+    let plan = dns.plan(&spec).await?;
     if plan_only(args, &plan) {
         return Ok(());
     }
 
     section("ensure");
     println!("  hosted zone {} and {} records", spec.name, spec.records.len());
-    let ensured = dns.ensure_zone(&spec).await?;
+    let ensured = dns.ensure(&spec).await?;
 
     section("changes made");
     print_plan(&ensured.plan);

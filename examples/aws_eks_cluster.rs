@@ -41,7 +41,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
-use deploy::aws::eks::{EksRoles, ensure_roles};
+use deploy::aws::eks::{EksRoles, EksRolesSpec};
 use deploy::aws::iam::IamName;
 use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::aws::network::{SubnetSpec, SubnetTier, VpcSpec};
@@ -174,7 +174,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     section("ensure");
     let mut done = Plan::new();
     println!("  iam roles {p}-eks-cluster, {p}-eks-node");
-    let roles = ensure_roles(&iam, &p, aws_support::partition(&aws)).await?;
+    let roles = iam.ensure(&EksRolesSpec::new(&p, aws_support::partition(&aws))).await?;
     done.extend(roles.plan);
     println!("  vpc {} with {} private subnets", vpc.name, vpc.subnets.len());
     let net = network.ensure_vpc(&vpc).await?;

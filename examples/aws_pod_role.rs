@@ -39,7 +39,7 @@ use std::process::ExitCode;
 use deploy::aws::{AwsBackends, RequestLog};
 use deploy::aws::iam::{IamName, ManagedPolicySpec, RoleSpec};
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
-use deploy::aws::pod_access::{PodAccess, ServiceAccountRoleSpec, pod_identity_role};
+use deploy::aws::pod_access::{OidcProviderSpec, PodAccess, PodIdentityAssociationSpec, ServiceAccountRoleSpec, pod_identity_role};
 use deploy::aws::policy::{bucket_access_policy, equivalent, trust_pod_identity};
 use deploy::{BucketName, Change, Error, FieldChange, Plan, Reconcile as _, ResourceName};
 use deploy::{IrsaRoleAnnotation, ServiceAccountRef};
@@ -140,20 +140,20 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let mut done = Plan::new();
     let iam = aws.iam();
     println!("  iam policy {} (bucket {})", n.policy, n.bucket);
-    let policy = iam.ensure_policy(&policy).await?;
+    let policy = iam.ensure(&policy).await?;
     done.extend(policy.plan);
     let role = match mode {
         Mode::Irsa => {
             println!("  iam oidc provider of {}", n.cluster);
-            let provider = access.ensure_oidc_provider(&n.cluster).await?;
+            let provider = access.ensure(&OidcProviderSpec { cluster: n.cluster.clone() }).await?;
             done.extend(provider.plan);
             println!("  iam role {} for {} through {}", n.role, n.sa.subject(), provider.info.arn);
             let spec = irsa_role(&n, &provider.info.arn, &issuer, &policy.info.arn);
-            access.ensure_service_account_role(&spec).await?
+            access.ensure(&spec).await?
         }
         Mode::PodIdentity => {
             println!("  iam role {} trusting pods.eks.amazonaws.com", n.role);
-            iam.ensure_role(&pod_identity_role(n.role.clone(), vec![policy.info.arn.clone()])).await?
+            iam.ensure(&pod_identity_role(n.role.clone(), vec![policy.info.arn.clone()])).await?
         }
     };
     done.extend(role.plan);
@@ -162,7 +162,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     done.extend(key.plan);
     if mode == Mode::PodIdentity {
         println!("  pod identity association {}/{}", n.cluster, n.sa);
-        done.extend(access.ensure_pod_identity_association(&n.cluster, &n.sa, &role.info.arn).await?.plan);
+        done.extend(access.ensure(&PodIdentityAssociationSpec { cluster: n.cluster.clone(), service_account: n.sa.clone(), role_arn: role.info.arn.clone() }).await?.plan);
     }
 
     section("changes made");
@@ -214,7 +214,7 @@ async fn plan(aws: &AwsBackends, access: &PodAccess, n: &Names, mode: Mode, issu
     }
     let provider = match mode {
         Mode::Irsa => {
-            plan.extend(access.plan_oidc_provider(&n.cluster).await?);
+            plan.extend(access.plan(&OidcProviderSpec { cluster: n.cluster.clone() }).await?);
             access.find_oidc_provider(issuer).await?
         }
         Mode::PodIdentity => None,
@@ -254,7 +254,7 @@ async fn plan(aws: &AwsBackends, access: &PodAccess, n: &Names, mode: Mode, issu
     }
     if mode == Mode::PodIdentity {
         match &role {
-            Some(r) => plan.extend(access.plan_pod_identity_association(&n.cluster, &n.sa, &r.arn).await?),
+            Some(r) => plan.extend(access.plan(&PodIdentityAssociationSpec { cluster: n.cluster.clone(), service_account: n.sa.clone(), role_arn: r.arn.clone() }).await?),
             None => plan.push(Change::create("pod identity association", format!("{}/{}", n.cluster, n.sa))),
         }
     }

@@ -7,7 +7,7 @@ use deploy_aws::alarms::{AlarmName, Alarms, EmailAddress, HealthAlarmsSpec, Topi
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::conformance::Names;
 use deploy_core::plan::Action;
-use deploy_core::{Confirm, Error, ResourceName};
+use deploy_core::{Confirm, Error, Reconcile as _, ResourceName};
 
 use crate::support::examples::Recorder;
 use crate::support::{self, MotoConfig};

@@ -52,18 +52,10 @@ pub const ROLE_POLICIES: &[&str] = &[
     "AWSBackupServiceRolePolicyForS3Restore",
 ];
 
-/// Ensure the role `PREFIX-backup` that AWS Backup assumes for a plan's
-/// selection and for restore jobs: trusting `backup.amazonaws.com`, with
-/// [`ROLE_POLICIES`]. Answers the role's ARN.
-///
-/// # Errors
-/// As [`crate::iam::Iam::ensure_role`].
-#[cfg(feature = "iam")]
-pub async fn ensure_role(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<deploy_core::Ensured<crate::iam::RoleInfo>> {
-    iam.ensure_role(&role_spec(prefix, partition)?).await
-}
-
-/// The spec [`ensure_role`] ensures.
+/// The role `PREFIX-backup` that AWS Backup assumes for a plan's selection
+/// and for restore jobs: trusting `backup.amazonaws.com`, with
+/// [`ROLE_POLICIES`]. [`crate::iam::Iam`] reconciles it
+/// ([`deploy_core::Reconcile`]: `plan` / `ensure`).
 ///
 /// # Errors
 /// [`Error::InvalidInput`] when `PREFIX-backup` is not an IAM name.

@@ -1,32 +1,33 @@
 //! Keyless pod access on EKS: pods of one Kubernetes service account get an
 //! IAM role's short-lived credentials, so no access key is ever stored
-//! ("needs no AWS keys"). Two ways, both idempotent (a second call makes no
+//! ("needs no AWS keys"). Two ways, both reconciled by [`PodAccess`]
+//! ([`Reconcile`]: `plan` / `ensure`) idempotently (a second `ensure` makes no
 //! mutating request):
 //!
 //! - **IRSA** (IAM roles for service accounts): the cluster's OIDC issuer is
-//!   registered as an IAM OIDC provider ([`PodAccess::ensure_oidc_provider`]);
+//!   registered as an IAM OIDC provider ([`OidcProviderSpec`]);
 //!   a role trusts that provider for exactly one service account
-//!   ([`PodAccess::ensure_service_account_role`],
+//!   ([`ServiceAccountRoleSpec`],
 //!   [`trust_service_account`]); the
 //!   service account carries the annotation
 //!   [`IrsaRoleAnnotation`].
 //! - **EKS Pod Identity**: a role trusts `pods.eks.amazonaws.com`
 //!   ([`pod_identity_role`]) and a pod identity association binds it to the
-//!   service account ([`PodAccess::ensure_pod_identity_association`]); no
+//!   service account ([`PodIdentityAssociationSpec`]); no
 //!   OIDC provider and no annotation.
 //!
 //! ```no_run
 //! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::iam::IamName;
-//! use deploy_aws::pod_access::{PodAccess, ServiceAccountRoleSpec};
-//! use deploy_core::{IrsaRoleAnnotation, ResourceName, ServiceAccountRef};
+//! use deploy_aws::pod_access::{OidcProviderSpec, PodAccess, ServiceAccountRoleSpec};
+//! use deploy_core::{IrsaRoleAnnotation, Reconcile, ResourceName, ServiceAccountRef};
 //!
 //! let access = PodAccess::new(ctx);
-//! let provider = access.ensure_oidc_provider(&ResourceName::new("prod-eks")?).await?.info;
+//! let provider = access.ensure(&OidcProviderSpec { cluster: ResourceName::new("prod-eks")? }).await?.info;
 //! let sa = ServiceAccountRef::new("app", "app-sa")?;
 //! let spec = ServiceAccountRoleSpec::new(IamName::new("prod-pod-app")?, &provider, sa.clone())
 //!     .with_managed_policy("arn:aws:iam::123456789012:policy/prod-pod-assets");
-//! let role = access.ensure_service_account_role(&spec).await?.info;
+//! let role = access.ensure(&spec).await?.info;
 //! println!("{}", sa.to_yaml(&IrsaRoleAnnotation::new(role.arn)?.annotations()));
 //! # Ok(())
 //! # }
@@ -43,7 +44,7 @@ use aws_sdk_eks::types::PodIdentityAssociation as EksAssociation;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Error, IrsaRoleAnnotation, ResourceName, Result, ServiceAccountRef};
 
-use deploy_core::reconcile::Ensured;
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 use crate::iam::{Iam, IamName, RoleInfo, RoleSpec};
@@ -131,7 +132,7 @@ impl ServiceAccountRoleSpec {
 
 /// The role spec for EKS Pod Identity: `name` trusting `pods.eks.amazonaws.com`
 /// ([`trust_pod_identity`]) with
-/// `managed_policies`; ensure it with [`Iam::ensure_role`].
+/// `managed_policies`; ensure it with [`Iam`]'s [`deploy_core::Reconcile`] of [`crate::iam::RoleSpec`].
 pub fn pod_identity_role(name: IamName, managed_policies: Vec<String>) -> RoleSpec {
     let mut role = RoleSpec::new(name, trust_pod_identity());
     role.managed_policies = managed_policies;
@@ -229,76 +230,6 @@ impl PodAccess {
         }))
     }
 
-    /// What [`PodAccess::ensure_oidc_provider`] would change, with no mutating request.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] (kind `cluster`).
-    pub async fn plan_oidc_provider(&self, cluster: &ResourceName) -> Result<Plan> {
-        let issuer = self.cluster_issuer(cluster).await?;
-        Ok(match self.find_oidc_provider(&issuer).await? {
-            None => Plan::from_iter([Change::create("iam oidc provider", host_path(&issuer))]),
-            Some(p) if !p.client_ids.iter().any(|c| c == STS_AUDIENCE) => Plan::from_iter([Change::update(
-                "iam oidc provider",
-                host_path(&issuer),
-                vec![FieldChange::new("client_ids", p.client_ids.join(","), format!("{},{STS_AUDIENCE}", p.client_ids.join(",")))],
-            )]),
-            Some(_) => Plan::new(),
-        })
-    }
-
-    /// Register the cluster's OIDC issuer as an IAM OIDC provider with client
-    /// id `sts.amazonaws.com` (and no thumbprint: see the module docs); an
-    /// existing provider lacking that client id gets it added.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] (kind `cluster`) when the cluster does not exist; provider errors.
-    pub async fn ensure_oidc_provider(&self, cluster: &ResourceName) -> Result<Ensured<OidcProvider>> {
-        let issuer = self.cluster_issuer(cluster).await?;
-        let name = host_path(&issuer).to_owned();
-        match self.find_oidc_provider(&issuer).await? {
-            Some(p) if p.client_ids.iter().any(|c| c == STS_AUDIENCE) => Ok(Ensured { info: p, plan: Plan::new() }),
-            Some(mut p) => {
-                self.iam.client().add_client_id_to_open_id_connect_provider().open_id_connect_provider_arn(&p.arn).client_id(STS_AUDIENCE).send().await.on(
-                    iam_op("AddClientIDToOpenIDConnectProvider"),
-                    "iam oidc provider",
-                    &name,
-                )?;
-                let before = p.client_ids.join(",");
-                p.client_ids.push(STS_AUDIENCE.to_owned());
-                let change = Change::update("iam oidc provider", &name, vec![FieldChange::new("client_ids", before, p.client_ids.join(","))]);
-                Ok(Ensured { info: p, plan: Plan::from_iter([change]) })
-            }
-            None => {
-                let create = iam_op("CreateOpenIDConnectProvider");
-                self.iam.client().create_open_id_connect_provider().url(&issuer).client_id_list(STS_AUDIENCE).send().await.on(
-                    create,
-                    "iam oidc provider",
-                    &name,
-                )?;
-                let info = self.find_oidc_provider(&issuer).await?.ok_or_else(|| missing(create, "the provider it created"))?;
-                Ok(Ensured { info, plan: Plan::from_iter([Change::create("iam oidc provider", name)]) })
-            }
-        }
-    }
-
-    /// Ensure the IRSA role of `spec` ([`Iam::ensure_role`]): its trust policy
-    /// names exactly the spec's service account and the `sts.amazonaws.com` audience.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request (the provider ARN, the role
-    /// spec); as [`Iam::ensure_role`].
-    pub async fn ensure_service_account_role(&self, spec: &ServiceAccountRoleSpec) -> Result<Ensured<RoleInfo>> {
-        let arn_parts: Vec<&str> = spec.provider_arn.splitn(6, ':').collect();
-        if arn_parts.len() != 6 || arn_parts[0] != "arn" || arn_parts[2] != "iam" || !arn_parts[5].starts_with("oidc-provider/") {
-            return Err(Error::invalid(
-                "provider_arn",
-                format!("`{}` is not an IAM OIDC provider ARN", spec.provider_arn),
-                "arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST/PATH",
-            ));
-        }
-        self.iam.ensure_role(&spec.role_spec()).await
-    }
-
     /// The pod identity association of `service_account` on `cluster`, if any.
     ///
     /// # Errors
@@ -342,77 +273,6 @@ impl PodAccess {
         Ok(Some(association(cluster, service_account, a, describe)?))
     }
 
-    /// What [`PodAccess::ensure_pod_identity_association`] would change, with no mutating request.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on `role_arn` before any request; [`Error::NotFound`] (kind `cluster`).
-    pub async fn plan_pod_identity_association(
-        &self,
-        cluster: &ResourceName,
-        service_account: &ServiceAccountRef,
-        role_arn: &str,
-    ) -> Result<Plan> {
-        check_role_arn(role_arn)?;
-        let name = format!("{cluster}/{service_account}");
-        Ok(match self.find_pod_identity_association(cluster, service_account).await? {
-            None => Plan::from_iter([Change::create("pod identity association", name)]),
-            Some(a) if a.role_arn != role_arn => {
-                Plan::from_iter([Change::update("pod identity association", name, vec![FieldChange::new("role_arn", a.role_arn, role_arn)])])
-            }
-            Some(_) => Plan::new(),
-        })
-    }
-
-    /// Associate `role_arn` with `service_account` on `cluster` (EKS Pod
-    /// Identity): created when missing, nothing when it already names the
-    /// role, updated in place when it names another role.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on `role_arn` before any request;
-    /// [`Error::NotFound`] (kind `cluster`); provider errors.
-    pub async fn ensure_pod_identity_association(
-        &self,
-        cluster: &ResourceName,
-        service_account: &ServiceAccountRef,
-        role_arn: &str,
-    ) -> Result<Ensured<PodIdentityAssociation>> {
-        check_role_arn(role_arn)?;
-        let name = format!("{cluster}/{service_account}");
-        match self.find_pod_identity_association(cluster, service_account).await? {
-            Some(a) if a.role_arn == role_arn => Ok(Ensured { info: a, plan: Plan::new() }),
-            Some(a) => {
-                let update = eks_op("UpdatePodIdentityAssociation");
-                let out = self
-                    .eks
-                    .update_pod_identity_association()
-                    .cluster_name(cluster.as_str())
-                    .association_id(&a.id)
-                    .role_arn(role_arn)
-                    .send()
-                    .await
-                    .on(update, "pod identity association", &name)?;
-                let info = association(cluster, service_account, out.association().ok_or_else(|| missing(update, "association"))?, update)?;
-                let change = Change::update("pod identity association", name, vec![FieldChange::new("role_arn", &a.role_arn, role_arn)]);
-                Ok(Ensured { info, plan: Plan::from_iter([change]) })
-            }
-            None => {
-                let create = eks_op("CreatePodIdentityAssociation");
-                let out = self
-                    .eks
-                    .create_pod_identity_association()
-                    .cluster_name(cluster.as_str())
-                    .namespace(service_account.namespace())
-                    .service_account(service_account.name())
-                    .role_arn(role_arn)
-                    .send()
-                    .await
-                    .on(create, "pod identity association", &name)?;
-                let info = association(cluster, service_account, out.association().ok_or_else(|| missing(create, "association"))?, create)?;
-                Ok(Ensured { info, plan: Plan::from_iter([Change::create("pod identity association", name)]) })
-            }
-        }
-    }
-
     /// Delete the pod identity association of `service_account` on `cluster`.
     ///
     /// # Errors
@@ -429,6 +289,159 @@ impl PodAccess {
             &name,
         )?;
         Ok(())
+    }
+}
+
+/// The IAM OIDC provider of a cluster's issuer, with client id
+/// `sts.amazonaws.com`: what [`PodAccess`] reconciles for IRSA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcProviderSpec {
+    /// The EKS cluster whose issuer is registered.
+    pub cluster: ResourceName,
+}
+
+/// A pod identity association binding a role to a service account of a cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodIdentityAssociationSpec {
+    /// The EKS cluster.
+    pub cluster: ResourceName,
+    /// The service account whose pods get the role.
+    pub service_account: ServiceAccountRef,
+    /// The role's ARN.
+    pub role_arn: String,
+}
+
+/// The cluster's OIDC issuer registered as an IAM OIDC provider with client
+/// id `sts.amazonaws.com` (and no thumbprint: see the module docs); in
+/// [`Mode::Apply`] created when missing, and an existing provider lacking that
+/// client id gets it added. Callers use the provided [`Reconcile::plan`] /
+/// [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::NotFound`] (kind `cluster`) when the cluster does not exist; provider errors.
+#[async_trait::async_trait]
+impl Reconcile<OidcProviderSpec> for PodAccess {
+    type Info = OidcProvider;
+
+    async fn reconcile(&self, spec: &OidcProviderSpec, mode: Mode) -> Result<Reconciled<OidcProvider>> {
+        let issuer = self.cluster_issuer(&spec.cluster).await?;
+        let name = host_path(&issuer).to_owned();
+        match self.find_oidc_provider(&issuer).await? {
+            Some(p) if p.client_ids.iter().any(|c| c == STS_AUDIENCE) => Ok(Reconciled { info: Some(p), plan: Plan::new() }),
+            Some(mut p) => {
+                let before = p.client_ids.join(",");
+                let change = Change::update("iam oidc provider", &name, vec![FieldChange::new("client_ids", &before, format!("{before},{STS_AUDIENCE}"))]);
+                if !mode.is_apply() {
+                    return Ok(Reconciled { info: Some(p), plan: Plan::from_iter([change]) });
+                }
+                self.iam.client().add_client_id_to_open_id_connect_provider().open_id_connect_provider_arn(&p.arn).client_id(STS_AUDIENCE).send().await.on(
+                    iam_op("AddClientIDToOpenIDConnectProvider"),
+                    "iam oidc provider",
+                    &name,
+                )?;
+                p.client_ids.push(STS_AUDIENCE.to_owned());
+                Ok(Reconciled { info: Some(p), plan: Plan::from_iter([change]) })
+            }
+            None => {
+                let plan = Plan::from_iter([Change::create("iam oidc provider", &name)]);
+                if !mode.is_apply() {
+                    return Ok(Reconciled { info: None, plan });
+                }
+                let create = iam_op("CreateOpenIDConnectProvider");
+                self.iam.client().create_open_id_connect_provider().url(&issuer).client_id_list(STS_AUDIENCE).send().await.on(
+                    create,
+                    "iam oidc provider",
+                    &name,
+                )?;
+                let info = self.find_oidc_provider(&issuer).await?.ok_or_else(|| missing(create, "the provider it created"))?;
+                Ok(Reconciled { info: Some(info), plan })
+            }
+        }
+    }
+}
+
+/// The IRSA role of `spec` (the [`Reconcile`] of [`RoleSpec`] on [`Iam`]):
+/// its trust policy names exactly the spec's service account and the
+/// `sts.amazonaws.com` audience. Callers use the provided
+/// [`Reconcile::plan`] / [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] before any request (the provider ARN, the role
+/// spec); as the [`Reconcile`] of [`RoleSpec`] on [`Iam`].
+#[async_trait::async_trait]
+impl Reconcile<ServiceAccountRoleSpec> for PodAccess {
+    type Info = RoleInfo;
+
+    async fn reconcile(&self, spec: &ServiceAccountRoleSpec, mode: Mode) -> Result<Reconciled<RoleInfo>> {
+        let arn_parts: Vec<&str> = spec.provider_arn.splitn(6, ':').collect();
+        if arn_parts.len() != 6 || arn_parts[0] != "arn" || arn_parts[2] != "iam" || !arn_parts[5].starts_with("oidc-provider/") {
+            return Err(Error::invalid(
+                "provider_arn",
+                format!("`{}` is not an IAM OIDC provider ARN", spec.provider_arn),
+                "arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST/PATH",
+            ));
+        }
+        <Iam as Reconcile<RoleSpec>>::reconcile(&self.iam, &spec.role_spec(), mode).await
+    }
+}
+
+/// The association of `spec.role_arn` with `spec.service_account` on
+/// `spec.cluster` (EKS Pod Identity): in [`Mode::Apply`] created when
+/// missing, nothing when it already names the role, updated in place when it
+/// names another role. Callers use the provided [`Reconcile::plan`] /
+/// [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] on `role_arn` before any request;
+/// [`Error::NotFound`] (kind `cluster`); provider errors.
+#[async_trait::async_trait]
+impl Reconcile<PodIdentityAssociationSpec> for PodAccess {
+    type Info = PodIdentityAssociation;
+
+    async fn reconcile(&self, spec: &PodIdentityAssociationSpec, mode: Mode) -> Result<Reconciled<PodIdentityAssociation>> {
+        let (cluster, service_account, role_arn) = (&spec.cluster, &spec.service_account, spec.role_arn.as_str());
+        check_role_arn(role_arn)?;
+        let name = format!("{cluster}/{service_account}");
+        match self.find_pod_identity_association(cluster, service_account).await? {
+            Some(a) if a.role_arn == role_arn => Ok(Reconciled { info: Some(a), plan: Plan::new() }),
+            Some(a) => {
+                let change = Change::update("pod identity association", &name, vec![FieldChange::new("role_arn", &a.role_arn, role_arn)]);
+                if !mode.is_apply() {
+                    return Ok(Reconciled { info: Some(a), plan: Plan::from_iter([change]) });
+                }
+                let update = eks_op("UpdatePodIdentityAssociation");
+                let out = self
+                    .eks
+                    .update_pod_identity_association()
+                    .cluster_name(cluster.as_str())
+                    .association_id(&a.id)
+                    .role_arn(role_arn)
+                    .send()
+                    .await
+                    .on(update, "pod identity association", &name)?;
+                let info = association(cluster, service_account, out.association().ok_or_else(|| missing(update, "association"))?, update)?;
+                Ok(Reconciled { info: Some(info), plan: Plan::from_iter([change]) })
+            }
+            None => {
+                let plan = Plan::from_iter([Change::create("pod identity association", &name)]);
+                if !mode.is_apply() {
+                    return Ok(Reconciled { info: None, plan });
+                }
+                let create = eks_op("CreatePodIdentityAssociation");
+                let out = self
+                    .eks
+                    .create_pod_identity_association()
+                    .cluster_name(cluster.as_str())
+                    .namespace(service_account.namespace())
+                    .service_account(service_account.name())
+                    .role_arn(role_arn)
+                    .send()
+                    .await
+                    .on(create, "pod identity association", &name)?;
+                let info = association(cluster, service_account, out.association().ok_or_else(|| missing(create, "association"))?, create)?;
+                Ok(Reconciled { info: Some(info), plan })
+            }
+        }
     }
 }
 

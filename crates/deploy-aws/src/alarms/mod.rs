@@ -12,7 +12,7 @@
 //! CloudWatch accepts alarms on any dimension value, so the alarms of a
 //! database can be made before the database exists.
 //!
-//! [`Alarms::ensure`] is idempotent: it finds the topic by name (creating it
+//! [`Alarms`] reconciles a [`HealthAlarmsSpec`] ([`Reconcile`]: `plan` / `ensure`) idempotently: it finds the topic by name (creating it
 //! when missing, with an optional KMS key and e-mail subscription), then reads
 //! the alarms with `DescribeAlarms` and calls `PutMetricAlarm` only for those
 //! that are missing or differ from the spec. A second call makes no mutating
@@ -21,7 +21,7 @@
 //! ```no_run
 //! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::alarms::{Alarms, EmailAddress, HealthAlarmsSpec, TopicName, TopicSpec};
-//! use deploy_core::ResourceName;
+//! use deploy_core::{Reconcile, ResourceName};
 //!
 //! let topic = TopicSpec::new(TopicName::new("acme-alerts")?).with_email(EmailAddress::new("ops@example.com")?);
 //! let spec = HealthAlarmsSpec::database_and_backups("acme", &ResourceName::new("acme-db")?, None, topic)?;
@@ -37,7 +37,7 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm};
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 
-use deploy_core::reconcile::Ensured;
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 
@@ -283,74 +283,6 @@ impl Alarms {
         plan
     }
 
-    /// The changes [`Alarms::ensure_topic`] would make; mutates nothing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; provider errors.
-    pub async fn plan_topic(&self, spec: &TopicSpec) -> Result<Plan> {
-        spec.validate()?;
-        let topic = match self.find_topic_arn(&spec.name).await? {
-            Some(arn) => Some(self.topic_info(&spec.name, arn).await?),
-            None => None,
-        };
-        Ok(Self::topic_changes(spec, topic.as_ref()))
-    }
-
-    /// Find the topic by name or create it; set its KMS key when the spec names
-    /// another; subscribe the e-mail address when it is not subscribed (pending
-    /// or confirmed). A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// As [`Alarms::plan_topic`].
-    pub async fn ensure_topic(&self, spec: &TopicSpec) -> Result<Ensured<TopicInfo>> {
-        spec.validate()?;
-        let name = spec.name.as_str();
-        let (arn, current) = match self.find_topic_arn(&spec.name).await? {
-            Some(arn) => {
-                let info = self.topic_info(&spec.name, arn.clone()).await?;
-                (arn, Some(info))
-            }
-            None => {
-                let create = Op::new(SNS, "CreateTopic");
-                let mut request = self.sns.create_topic().name(name);
-                if let Some(key) = &spec.kms_key_id {
-                    request = request.attributes("KmsMasterKeyId", key);
-                }
-                let out = request.send().await.on(create, "sns topic", name)?;
-                (out.topic_arn().ok_or_else(|| missing(create, "topic ARN"))?.to_owned(), None)
-            }
-        };
-        let plan = Self::topic_changes(spec, current.as_ref());
-        let have_key = current.as_ref().and_then(|t| t.kms_key_id.clone());
-        if let (Some(key), Some(_)) = (&spec.kms_key_id, &current)
-            && have_key.as_ref() != Some(key)
-        {
-            self.sns
-                .set_topic_attributes()
-                .topic_arn(&arn)
-                .attribute_name("KmsMasterKeyId")
-                .attribute_value(key)
-                .send()
-                .await
-                .on(Op::new(SNS, "SetTopicAttributes"), "sns topic", name)?;
-        }
-        if let Some(email) = &spec.email {
-            let subscribed = current.as_ref().is_some_and(|t| t.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email.as_str()));
-            if !subscribed {
-                self.sns.subscribe().topic_arn(&arn).protocol("email").endpoint(email.as_str()).send().await.on(
-                    Op::new(SNS, "Subscribe"),
-                    "sns topic",
-                    name,
-                )?;
-            }
-        }
-        let info = match current {
-            Some(info) if plan.is_empty() => info,
-            _ => self.topic_info(&spec.name, arn).await?,
-        };
-        Ok(Ensured { info, plan })
-    }
-
     /// Delete the topic named `name` (its subscriptions go with it), when it
     /// exists. `confirm` must name the topic.
     ///
@@ -425,46 +357,6 @@ impl Alarms {
         (plan, puts)
     }
 
-    /// The changes [`Alarms::ensure`] would make; mutates nothing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; provider errors.
-    pub async fn plan(&self, spec: &HealthAlarmsSpec) -> Result<Plan> {
-        spec.validate()?;
-        let mut plan = self.plan_topic(&spec.topic).await?;
-        let topic_arn = match self.find_topic_arn(&spec.topic.name).await? {
-            Some(arn) => arn,
-            None => format!("(the new topic {})", spec.topic.name),
-        };
-        let names: Vec<AlarmName> = spec.alarms.iter().map(|a| a.name.clone()).collect();
-        let current = self.describe_alarms(&names).await?;
-        plan.extend(Self::alarm_changes(spec, &topic_arn, &current).0);
-        Ok(plan)
-    }
-
-    /// Ensure the topic ([`Alarms::ensure_topic`]), then put every alarm that
-    /// is missing or differs from the spec, notifying the topic on `ALARM` and
-    /// on `OK`. A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// As [`Alarms::plan`].
-    pub async fn ensure(&self, spec: &HealthAlarmsSpec) -> Result<Ensured<HealthAlarmsInfo>> {
-        spec.validate()?;
-        let topic = self.ensure_topic(&spec.topic).await?;
-        let mut plan = topic.plan;
-        let topic = topic.info;
-        let names: Vec<AlarmName> = spec.alarms.iter().map(|a| a.name.clone()).collect();
-        let current = self.describe_alarms(&names).await?;
-        let (changes, puts) = Self::alarm_changes(spec, &topic.arn, &current);
-        for i in &puts {
-            self.put_alarm(&spec.alarms[*i], &topic.arn).await?;
-        }
-        plan.extend(changes);
-        let current = if puts.is_empty() { current } else { self.describe_alarms(&names).await? };
-        let alarms = spec.alarms.iter().filter_map(|a| current.iter().find(|c| c.name == a.name.as_str()).cloned()).collect();
-        Ok(Ensured { info: HealthAlarmsInfo { topic, alarms }, plan })
-    }
-
     async fn put_alarm(&self, alarm: &AlarmSpec, topic_arn: &str) -> Result<()> {
         let put = Op::new(CLOUDWATCH, "PutMetricAlarm");
         let mut request = self
@@ -513,6 +405,110 @@ impl Alarms {
                 .on(delete, "cloudwatch alarm", chunk[0].name.as_str())?;
         }
         Ok(existing.iter().map(|a| Change::delete("cloudwatch alarm", a.name.as_str())).collect())
+    }
+}
+
+/// The topic of `spec`, found by name; in [`Mode::Apply`] created when
+/// missing, its KMS key set when the spec names another, and the e-mail
+/// address subscribed when it is not subscribed (pending or confirmed). A
+/// second call makes no mutating request. Callers use the provided
+/// [`Reconcile::plan`] / [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] before any request; provider errors.
+#[async_trait::async_trait]
+impl Reconcile<TopicSpec> for Alarms {
+    type Info = TopicInfo;
+
+    async fn reconcile(&self, spec: &TopicSpec, mode: Mode) -> Result<Reconciled<TopicInfo>> {
+        spec.validate()?;
+        let name = spec.name.as_str();
+        let current = match self.find_topic_arn(&spec.name).await? {
+            Some(arn) => Some(self.topic_info(&spec.name, arn).await?),
+            None => None,
+        };
+        let plan = Self::topic_changes(spec, current.as_ref());
+        if !mode.is_apply() {
+            return Ok(Reconciled { plan, info: current });
+        }
+        let arn = match &current {
+            Some(topic) => topic.arn.clone(),
+            None => {
+                let create = Op::new(SNS, "CreateTopic");
+                let mut request = self.sns.create_topic().name(name);
+                if let Some(key) = &spec.kms_key_id {
+                    request = request.attributes("KmsMasterKeyId", key);
+                }
+                let out = request.send().await.on(create, "sns topic", name)?;
+                out.topic_arn().ok_or_else(|| missing(create, "topic ARN"))?.to_owned()
+            }
+        };
+        let have_key = current.as_ref().and_then(|t| t.kms_key_id.clone());
+        if let (Some(key), Some(_)) = (&spec.kms_key_id, &current)
+            && have_key.as_ref() != Some(key)
+        {
+            self.sns
+                .set_topic_attributes()
+                .topic_arn(&arn)
+                .attribute_name("KmsMasterKeyId")
+                .attribute_value(key)
+                .send()
+                .await
+                .on(Op::new(SNS, "SetTopicAttributes"), "sns topic", name)?;
+        }
+        if let Some(email) = &spec.email {
+            let subscribed = current.as_ref().is_some_and(|t| t.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email.as_str()));
+            if !subscribed {
+                self.sns.subscribe().topic_arn(&arn).protocol("email").endpoint(email.as_str()).send().await.on(
+                    Op::new(SNS, "Subscribe"),
+                    "sns topic",
+                    name,
+                )?;
+            }
+        }
+        let info = match current {
+            Some(info) if plan.is_empty() => info,
+            _ => self.topic_info(&spec.name, arn).await?,
+        };
+        Ok(Reconciled { plan, info: Some(info) })
+    }
+}
+
+/// The topic ([`Reconcile<TopicSpec>`]), then every alarm of `spec`: in
+/// [`Mode::Apply`] each alarm missing or differing from the spec is put,
+/// notifying the topic on `ALARM` and on `OK`. A second call makes no
+/// mutating request. Callers use the provided [`Reconcile::plan`] /
+/// [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] before any request; provider errors.
+#[async_trait::async_trait]
+impl Reconcile<HealthAlarmsSpec> for Alarms {
+    type Info = HealthAlarmsInfo;
+
+    async fn reconcile(&self, spec: &HealthAlarmsSpec, mode: Mode) -> Result<Reconciled<HealthAlarmsInfo>> {
+        spec.validate()?;
+        let topic = <Self as Reconcile<TopicSpec>>::reconcile(self, &spec.topic, mode).await?;
+        let mut plan = topic.plan;
+        let topic_arn = match &topic.info {
+            Some(topic) => topic.arn.clone(),
+            None => format!("(the new topic {})", spec.topic.name),
+        };
+        let names: Vec<AlarmName> = spec.alarms.iter().map(|a| a.name.clone()).collect();
+        let current = self.describe_alarms(&names).await?;
+        let (changes, puts) = Self::alarm_changes(spec, &topic_arn, &current);
+        plan.extend(changes);
+        if mode.is_apply() {
+            for i in &puts {
+                self.put_alarm(&spec.alarms[*i], &topic_arn).await?;
+            }
+        }
+        let current = if puts.is_empty() || !mode.is_apply() { current } else { self.describe_alarms(&names).await? };
+        let info = topic.info.map(|topic| HealthAlarmsInfo {
+            topic,
+            alarms: spec.alarms.iter().filter_map(|a| current.iter().find(|c| c.name == a.name.as_str()).cloned()).collect(),
+        });
+        Ok(Reconciled { plan, info })
     }
 }
 

@@ -8,7 +8,7 @@
 //! `CNAME`, printable text for `TXT`, or an alias to a load balancer). Every
 //! record must lie in its zone.
 //!
-//! [`Dns::ensure_zone`] is idempotent: it finds the zone by name (and VPC, for
+//! [`Dns`] reconciles a [`ZoneSpec`] ([`Reconcile`]: `plan` / `ensure`) idempotently: it finds the zone by name (and VPC, for
 //! a private zone) before creating one, with a `CallerReference` made from the
 //! name; then it sends one `ChangeResourceRecordSets` of `UPSERT`s for the
 //! records that are missing or differ, and none when all match. Records of the
@@ -18,13 +18,14 @@
 //! ```no_run
 //! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
 //! use deploy_aws::dns::{Dns, DnsName, RecordSpec, Ttl, ZoneSpec};
+//! use deploy_core::Reconcile;
 //!
 //! let zone = DnsName::new("acme.example.com")?;
 //! let spec = ZoneSpec::public(zone).with_records([
 //!     RecordSpec::a(DnsName::new("app.acme.example.com")?, Ttl::new(300)?, ["203.0.113.10".parse().unwrap()]),
 //!     RecordSpec::txt(DnsName::new("acme.example.com")?, Ttl::new(300)?, ["owner=platform"])?,
 //! ]);
-//! let ensured = Dns::new(ctx).ensure_zone(&spec).await?;
+//! let ensured = Dns::new(ctx).ensure(&spec).await?;
 //! println!("{} {:?}\n{}", ensured.info.zone.id, ensured.info.zone.name_servers, ensured.plan);
 //! # Ok(())
 //! # }
@@ -40,7 +41,7 @@ use aws_sdk_route53::types::{
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 
-use deploy_core::reconcile::Ensured;
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
 
@@ -185,74 +186,6 @@ impl Dns {
         Ok(records)
     }
 
-    /// The changes [`Dns::ensure_zone`] would make; mutates nothing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; [`Error::Conflict`] when
-    /// several zones match; provider errors.
-    pub async fn plan_zone(&self, spec: &ZoneSpec) -> Result<Plan> {
-        spec.validate()?;
-        match self.find_zone(&spec.name, &spec.visibility).await? {
-            None => {
-                let mut plan = Plan::from_iter([Change::create("hosted zone", zone_label(spec))]);
-                plan.extend(Plan::from_iter(spec.records.iter().map(|r| Change::create("dns record", record_label(r)))));
-                Ok(plan)
-            }
-            Some(zone) => {
-                let mut plan = Plan::new();
-                if zone.comment != spec.comment {
-                    plan.push(Change::update("hosted zone", zone_label(spec), vec![FieldChange::new("comment", &zone.comment, &spec.comment)]));
-                }
-                let current = self.list_records(&zone).await?;
-                plan.extend(record_changes(spec, &current).0);
-                Ok(plan)
-            }
-        }
-    }
-
-    /// Find the zone (by name, and VPC when private) or create it, bring its
-    /// comment to the spec, and upsert the records that are missing or differ
-    /// in one change batch. A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// As [`Dns::plan_zone`].
-    pub async fn ensure_zone(&self, spec: &ZoneSpec) -> Result<Ensured<ZoneState>> {
-        spec.validate()?;
-        let mut plan = Plan::new();
-        let zone = match self.find_zone(&spec.name, &spec.visibility).await? {
-            Some(zone) => {
-                if zone.comment != spec.comment {
-                    self.client.update_hosted_zone_comment().id(&zone.id).comment(&spec.comment).send().await.on(
-                        op("UpdateHostedZoneComment"),
-                        "hosted zone",
-                        spec.name.as_str(),
-                    )?;
-                    plan.push(Change::update("hosted zone", zone_label(spec), vec![FieldChange::new("comment", &zone.comment, &spec.comment)]));
-                    ZoneInfo { comment: spec.comment.clone(), ..zone }
-                } else {
-                    zone
-                }
-            }
-            None => {
-                let zone = self.create_zone(spec).await?;
-                plan.push(Change::create("hosted zone", zone_label(spec)));
-                zone
-            }
-        };
-        let current = self.list_records(&zone).await?;
-        let (changes, upserts) = record_changes(spec, &current);
-        if !upserts.is_empty() {
-            let sets = upserts
-                .iter()
-                .map(|r| record_set(r.name.as_str(), r.record_type().rr_type(), &r.wanted()).map_err(|e| build_error(CHANGE, e)))
-                .collect::<Result<Vec<_>>>()?;
-            self.change_records(&zone, format!("deploy: ensure records of {}", spec.name), ChangeAction::Upsert, sets).await?;
-        }
-        plan.extend(changes);
-        let records = if upserts.is_empty() { current } else { self.list_records(&zone).await? };
-        Ok(Ensured { info: ZoneState { zone, records }, plan })
-    }
-
     async fn create_zone(&self, spec: &ZoneSpec) -> Result<ZoneInfo> {
         let create = op("CreateHostedZone");
         let mut reference = spec.caller_reference();
@@ -348,6 +281,64 @@ impl Dns {
         self.client.delete_hosted_zone().id(&zone.id).send().await.on(op("DeleteHostedZone"), "hosted zone", zone.name.as_str())?;
         plan.push(Change::delete("hosted zone", zone.name.as_str()));
         Ok(plan)
+    }
+}
+
+/// The zone of `spec`, found by name (and VPC, when private); in
+/// [`Mode::Apply`] created when missing, its comment brought to the spec, and
+/// the records that are missing or differ upserted in one change batch. A
+/// second call makes no mutating request. Callers use the provided
+/// [`Reconcile::plan`] / [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] before any request; [`Error::Conflict`] when
+/// several zones match; provider errors.
+#[async_trait::async_trait]
+impl Reconcile<ZoneSpec> for Dns {
+    type Info = ZoneState;
+
+    async fn reconcile(&self, spec: &ZoneSpec, mode: Mode) -> Result<Reconciled<ZoneState>> {
+        spec.validate()?;
+        let mut plan = Plan::new();
+        let zone = match self.find_zone(&spec.name, &spec.visibility).await? {
+            Some(zone) => {
+                if zone.comment != spec.comment {
+                    if mode.is_apply() {
+                        self.client.update_hosted_zone_comment().id(&zone.id).comment(&spec.comment).send().await.on(
+                            op("UpdateHostedZoneComment"),
+                            "hosted zone",
+                            spec.name.as_str(),
+                        )?;
+                    }
+                    plan.push(Change::update("hosted zone", zone_label(spec), vec![FieldChange::new("comment", &zone.comment, &spec.comment)]));
+                    if mode.is_apply() { ZoneInfo { comment: spec.comment.clone(), ..zone } } else { zone }
+                } else {
+                    zone
+                }
+            }
+            None if !mode.is_apply() => {
+                plan.push(Change::create("hosted zone", zone_label(spec)));
+                plan.extend(Plan::from_iter(spec.records.iter().map(|r| Change::create("dns record", record_label(r)))));
+                return Ok(Reconciled { plan, info: None });
+            }
+            None => {
+                let zone = self.create_zone(spec).await?;
+                plan.push(Change::create("hosted zone", zone_label(spec)));
+                zone
+            }
+        };
+        let current = self.list_records(&zone).await?;
+        let (changes, upserts) = record_changes(spec, &current);
+        if mode.is_apply() && !upserts.is_empty() {
+            let sets = upserts
+                .iter()
+                .map(|r| record_set(r.name.as_str(), r.record_type().rr_type(), &r.wanted()).map_err(|e| build_error(CHANGE, e)))
+                .collect::<Result<Vec<_>>>()?;
+            self.change_records(&zone, format!("deploy: ensure records of {}", spec.name), ChangeAction::Upsert, sets).await?;
+        }
+        plan.extend(changes);
+        let records = if upserts.is_empty() || !mode.is_apply() { current } else { self.list_records(&zone).await? };
+        Ok(Reconciled { plan, info: Some(ZoneState { zone, records }) })
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! - The cluster: Kubernetes version, private and public endpoint access (and
 //!   the public CIDRs), secrets encryption with a KMS key, subnets, tags; it
-//!   runs as the cluster role of [`EksRoles`] (see `ensure_roles` with the
+//!   runs as the cluster role of [`EksRoles`] (see `EksRolesSpec` with the
 //!   `iam` feature for the roles and their AWS-managed policies).
 //! - Managed node groups: instance types, min/max/desired, disk, labels,
 //!   running as the node role, in the cluster's subnets. `desired` is the
@@ -65,27 +65,71 @@ pub const CLUSTER_ROLE_POLICIES: &[&str] = &["AmazonEKSClusterPolicy"];
 /// The AWS-managed policies of the node role.
 pub const NODE_ROLE_POLICIES: &[&str] = &["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];
 
-/// Ensure the cluster role `PREFIX-eks-cluster` and the node role
-/// `PREFIX-eks-node` with their trust policies and AWS-managed policies.
+/// The cluster role `PREFIX-eks-cluster` and the node role `PREFIX-eks-node`
+/// of a cluster, with their trust policies and AWS-managed policies
+/// ([`CLUSTER_ROLE_POLICIES`], [`NODE_ROLE_POLICIES`]): what
+/// [`crate::iam::Iam`] reconciles ([`deploy_core::Reconcile`]: `plan` /
+/// `ensure`) into [`EksRoles`].
+#[cfg(feature = "iam")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EksRolesSpec {
+    /// The prefix of the roles' names.
+    pub prefix: String,
+    /// The partition of the AWS-managed policies' ARNs (`aws`).
+    pub partition: String,
+}
+
+#[cfg(feature = "iam")]
+impl EksRolesSpec {
+    /// The roles `PREFIX-eks-cluster` and `PREFIX-eks-node` in `partition`.
+    pub fn new(prefix: impl Into<String>, partition: impl Into<String>) -> Self {
+        EksRolesSpec { prefix: prefix.into(), partition: partition.into() }
+    }
+
+    /// The cluster role's spec and the node role's.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when a role name is not an IAM name.
+    pub fn role_specs(&self) -> Result<(crate::iam::RoleSpec, crate::iam::RoleSpec)> {
+        use crate::iam::{IamName, RoleSpec};
+        use crate::policy::trust_service;
+        let (prefix, partition) = (&self.prefix, &self.partition);
+        let managed = |names: &[&str]| names.iter().map(|n| format!("arn:{partition}:iam::aws:policy/{n}")).collect::<Vec<_>>();
+        let mut cluster = RoleSpec::new(IamName::new(format!("{prefix}-eks-cluster"))?, trust_service("eks.amazonaws.com"));
+        cluster.managed_policies = managed(CLUSTER_ROLE_POLICIES);
+        cluster.description = "EKS control plane".into();
+        let mut node = RoleSpec::new(IamName::new(format!("{prefix}-eks-node"))?, trust_service("ec2.amazonaws.com"));
+        node.managed_policies = managed(NODE_ROLE_POLICIES);
+        node.description = "EKS worker nodes".into();
+        Ok((cluster, node))
+    }
+}
+
+/// The two roles of `spec`, each through the [`deploy_core::Reconcile`] of
+/// [`crate::iam::RoleSpec`]; the info is `None` only when planning a role
+/// that does not exist yet. Callers use the provided
+/// [`deploy_core::Reconcile::plan`] / [`deploy_core::Reconcile::ensure`].
 ///
 /// # Errors
-/// As [`crate::iam::Iam::ensure_role`].
+/// As the [`deploy_core::Reconcile`] of [`crate::iam::RoleSpec`] on [`crate::iam::Iam`].
 #[cfg(feature = "iam")]
-pub async fn ensure_roles(iam: &crate::iam::Iam, prefix: &str, partition: &str) -> Result<deploy_core::Ensured<EksRoles>> {
-    use crate::iam::{IamName, RoleSpec};
-    use crate::policy::trust_service;
-    let managed = |names: &[&str]| names.iter().map(|n| format!("arn:{partition}:iam::aws:policy/{n}")).collect::<Vec<_>>();
-    let mut cluster = RoleSpec::new(IamName::new(format!("{prefix}-eks-cluster"))?, trust_service("eks.amazonaws.com"));
-    cluster.managed_policies = managed(CLUSTER_ROLE_POLICIES);
-    cluster.description = "EKS control plane".into();
-    let mut node = RoleSpec::new(IamName::new(format!("{prefix}-eks-node"))?, trust_service("ec2.amazonaws.com"));
-    node.managed_policies = managed(NODE_ROLE_POLICIES);
-    node.description = "EKS worker nodes".into();
-    let cluster = iam.ensure_role(&cluster).await?;
-    let node = iam.ensure_role(&node).await?;
-    let mut plan = cluster.plan;
-    plan.extend(node.plan);
-    Ok(deploy_core::Ensured { info: EksRoles { cluster_role_arn: cluster.info.arn, node_role_arn: node.info.arn }, plan })
+#[async_trait]
+impl deploy_core::Reconcile<EksRolesSpec> for crate::iam::Iam {
+    type Info = EksRoles;
+
+    async fn reconcile(&self, spec: &EksRolesSpec, mode: deploy_core::Mode) -> Result<deploy_core::reconcile::Reconciled<EksRoles>> {
+        use deploy_core::Reconcile;
+        let (cluster, node) = spec.role_specs()?;
+        let cluster = <Self as Reconcile<crate::iam::RoleSpec>>::reconcile(self, &cluster, mode).await?;
+        let node = <Self as Reconcile<crate::iam::RoleSpec>>::reconcile(self, &node, mode).await?;
+        let mut plan = cluster.plan;
+        plan.extend(node.plan);
+        let info = match (cluster.info, node.info) {
+            (Some(cluster), Some(node)) => Some(EksRoles { cluster_role_arn: cluster.arn, node_role_arn: node.arn }),
+            _ => None,
+        };
+        Ok(deploy_core::reconcile::Reconciled { plan, info })
+    }
 }
 
 fn cluster_status(s: Option<&EksStatus>) -> ClusterStatus {

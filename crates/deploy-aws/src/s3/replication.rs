@@ -559,9 +559,9 @@ mod with_iam {
             // The source first: a missing source fails before anything is made.
             let mut plan = self.ensure_versioning(&spec.source).await?;
             plan.extend(self.in_region(&spec.destination_region).reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Apply).await?);
-            let policy = iam.ensure_policy(&spec.policy_spec(self.partition())).await?;
+            let policy = deploy_core::Reconcile::ensure(iam, &spec.policy_spec(self.partition())).await?;
             plan.extend(policy.plan);
-            let role = iam.ensure_role(&spec.role_spec(&policy.info.arn)).await?;
+            let role = deploy_core::Reconcile::ensure(iam, &spec.role_spec(&policy.info.arn)).await?;
             plan.extend(role.plan);
             plan.extend(self.ensure_replication_rule(spec, &role.info.arn).await?);
             Ok(plan)

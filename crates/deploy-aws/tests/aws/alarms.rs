@@ -4,7 +4,7 @@
 
 use deploy_aws::alarms::{HealthAlarmsSpec, HealthMetric, TopicName, TopicSpec, EmailAddress};
 use deploy_aws::{AwsBackends, RequestLog};
-use deploy_core::ResourceName;
+use deploy_core::{Reconcile as _, ResourceName};
 
 use crate::support::unreachable_config;
 

@@ -3,7 +3,7 @@
 use deploy_aws::dns::{Dns, DnsName, RecordSpec, RecordType, Ttl, ZoneSpec, ZoneVisibility};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::plan::Action;
-use deploy_core::{Confirm, Error};
+use deploy_core::{Confirm, Error, Reconcile as _};
 
 use crate::support::{moto, names, unreachable_config};
 
@@ -30,11 +30,11 @@ async fn zone_and_records_are_ensured_once_and_read_back() {
     let zone = zone_name();
     let spec = ZoneSpec::public(zone.clone()).with_comment("deploy tests").with_records(records(&zone));
 
-    let planned = dns.plan_zone(&spec).await.unwrap();
+    let planned = dns.plan(&spec).await.unwrap();
     assert_eq!(planned.len(), 6, "{planned}");
     assert!(log.mutating().is_empty(), "plan mutated: {:?}", log.mutating());
 
-    let first = dns.ensure_zone(&spec).await.unwrap();
+    let first = dns.ensure(&spec).await.unwrap();
     assert!(matches!(first.plan.changes.as_slice(), [c, ..] if c.action == Action::Create && c.kind == "hosted zone"), "{}", first.plan);
     assert_eq!(first.plan.len(), 6, "{}", first.plan);
     assert_eq!((log.count("CreateHostedZone"), log.count("ChangeResourceRecordSets")), (1, 1), "{:?}", log.requests());
@@ -64,7 +64,7 @@ async fn zone_and_records_are_ensured_once_and_read_back() {
 
     // The second ensure changes nothing and makes no mutating request.
     log.clear();
-    let again = dns.ensure_zone(&spec).await.unwrap();
+    let again = dns.ensure(&spec).await.unwrap();
     assert!(again.plan.is_empty(), "{}", again.plan);
     assert!(log.mutating().is_empty(), "second ensure made mutating requests: {:?}", log.mutating());
     assert_eq!(again.info.zone.id, first.info.zone.id, "a second zone was made");
@@ -76,7 +76,7 @@ async fn zone_and_records_are_ensured_once_and_read_back() {
     let mut changed = spec.clone();
     changed.records[0] = RecordSpec::parse(&format!("app.{zone}"), "A", 60, &["203.0.113.10"]).unwrap();
     log.clear();
-    let repaired = dns.ensure_zone(&changed).await.unwrap();
+    let repaired = dns.ensure(&changed).await.unwrap();
     let fields: Vec<&str> = match repaired.plan.changes.as_slice() {
         [c] => match &c.action {
             Action::Update { fields } => fields.iter().map(|f| f.field.as_str()).collect(),
@@ -107,11 +107,11 @@ async fn a_private_zone_is_found_by_its_vpc() {
     let vpc = "vpc-0123456789abcdef0";
     let spec = ZoneSpec::private(zone.clone(), vpc, "eu-central-1")
         .with_records([RecordSpec::parse(&format!("db.{zone}"), "CNAME", 300, &["db.internal.example"]).unwrap()]);
-    let first = dns.ensure_zone(&spec).await.unwrap();
+    let first = dns.ensure(&spec).await.unwrap();
     assert!(first.info.zone.private);
     assert!(first.info.zone.vpcs.iter().any(|(id, region)| id == vpc && region == "eu-central-1"), "{:?}", first.info.zone.vpcs);
     log.clear();
-    let again = dns.ensure_zone(&spec).await.unwrap();
+    let again = dns.ensure(&spec).await.unwrap();
     assert!(again.plan.is_empty() && log.mutating().is_empty(), "{} {:?}", again.plan, log.mutating());
     assert_eq!(again.info.zone.id, first.info.zone.id);
     // The public zone of the same name is another zone.
@@ -132,14 +132,14 @@ async fn bad_names_ttls_and_zones_fail_before_any_request() {
     assert_eq!(bad_ttl.invalid_field(), Some("ttl"), "{bad_ttl}");
 
     let outside = ZoneSpec::public(zone.clone()).with_records([RecordSpec::parse("a.example.org", "A", 60, &["192.0.2.1"]).unwrap()]);
-    let e = dns.ensure_zone(&outside).await.unwrap_err();
+    let e = dns.ensure(&outside).await.unwrap_err();
     assert_eq!(e.invalid_field(), Some("records[0].name"), "{e}");
-    let e = dns.plan_zone(&outside).await.unwrap_err();
+    let e = dns.plan(&outside).await.unwrap_err();
     assert_eq!(e.invalid_field(), Some("records[0].name"), "{e}");
     let empty = ZoneSpec::public(zone.clone()).with_records([RecordSpec::a(DnsName::new("a.example.com").unwrap(), Ttl::new(60).unwrap(), [])]);
-    assert_eq!(dns.ensure_zone(&empty).await.unwrap_err().invalid_field(), Some("records[0].values"));
+    assert_eq!(dns.ensure(&empty).await.unwrap_err().invalid_field(), Some("records[0].values"));
     let private = ZoneSpec::private(zone, "vpc-xyz", "eu-central-1");
-    assert_eq!(dns.ensure_zone(&private).await.unwrap_err().invalid_field(), Some("visibility.vpc_id"));
+    assert_eq!(dns.ensure(&private).await.unwrap_err().invalid_field(), Some("visibility.vpc_id"));
     assert!(log.requests().is_empty(), "requests were sent: {:?}", log.requests());
 }
 
@@ -147,7 +147,7 @@ async fn bad_names_ttls_and_zones_fail_before_any_request() {
 async fn dns_of_an_sdk_config_alone_works() {
     let conf = moto!("dns::dns_of_an_sdk_config_alone_works");
     let zone = zone_name();
-    let info = Dns::new(&deploy_aws::AwsContext::new(&conf)).ensure_zone(&ZoneSpec::public(zone.clone())).await.unwrap().info;
+    let info = Dns::new(&deploy_aws::AwsContext::new(&conf)).ensure(&ZoneSpec::public(zone.clone())).await.unwrap().info;
     assert_eq!(info.zone.name, zone);
     assert!(info.records.iter().any(|r| r.record_type == "SOA"));
     Dns::new(&deploy_aws::AwsContext::new(&conf)).delete_zone(&info.zone, &Confirm::new(zone.as_str())).await.unwrap();

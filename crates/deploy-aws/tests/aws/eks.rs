@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use deploy_aws::eks::{EksCluster, EksRoles, ensure_roles, token::TOKEN_PREFIX};
+use deploy_aws::eks::{EksCluster, EksRoles, EksRolesSpec, token::TOKEN_PREFIX};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::cluster::{ClusterAuth, ClusterSpec, EndpointAccess, NodePoolSpec};
 use deploy_core::plan::Action;
 use deploy_core::waiter::Waiter;
-use deploy_core::{CidrBlock, Cluster, KubernetesVersion};
+use deploy_core::{CidrBlock, Cluster, KubernetesVersion, Reconcile as _};
 use secrecy::ExposeSecret;
 
 use crate::support::{moto, names};
@@ -19,7 +19,7 @@ fn fast() -> Waiter {
 
 async fn eks(conf: &aws_config::SdkConfig, log: &RequestLog, prefix: &str) -> EksCluster {
     let aws = AwsBackends::from_conf(conf).with_request_log(log).with_waiter(fast());
-    let roles = ensure_roles(&aws.iam(), prefix, "aws").await.unwrap().info;
+    let roles = aws.iam().ensure(&EksRolesSpec::new(prefix, "aws")).await.unwrap().info;
     aws.eks(roles)
 }
 
@@ -35,7 +35,7 @@ async fn roles_carry_the_aws_managed_policies_of_the_runbook() {
     let conf = moto!("eks::roles_carry_the_aws_managed_policies_of_the_runbook");
     let iam = AwsBackends::from_conf(&conf).iam();
     let prefix = names().prefix().to_owned();
-    let roles = ensure_roles(&iam, &prefix, "aws").await.unwrap();
+    let roles = iam.ensure(&EksRolesSpec::new(&prefix, "aws")).await.unwrap();
     assert_eq!(roles.plan.changes.iter().filter(|c| c.action == Action::Create).count(), 2 + 4, "{}", roles.plan);
     let cluster = iam.describe_role(&deploy_aws::iam::IamName::new(format!("{prefix}-eks-cluster")).unwrap()).await.unwrap();
     assert_eq!(cluster.arn, roles.info.cluster_role_arn);
@@ -45,7 +45,7 @@ async fn roles_carry_the_aws_managed_policies_of_the_runbook() {
     for policy in ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"] {
         assert!(node.managed_policies.contains(&format!("arn:aws:iam::aws:policy/{policy}")), "{policy}");
     }
-    assert!(ensure_roles(&iam, &prefix, "aws").await.unwrap().plan.is_empty());
+    assert!(iam.ensure(&EksRolesSpec::new(&prefix, "aws")).await.unwrap().plan.is_empty());
 }
 
 fn vectice_spec(n: &deploy_core::conformance::Names) -> ClusterSpec {

@@ -1,11 +1,11 @@
 //! IAM against moto (started with MOTO_IAM_LOAD_MANAGED_POLICIES=true, so the
 //! AWS-managed policies exist).
 
-use deploy_aws::iam::{IamName, ManagedPolicySpec, RoleSpec};
+use deploy_aws::iam::{IamName, ManagedPolicySpec, RoleSpec, UserPolicySpec, UserSpec};
 use deploy_aws::policy::{PolicyDocument, Statement, bucket_access_policy, equivalent, parse_policy, trust_service};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::plan::Action;
-use deploy_core::{Error, SecretName, SecretStore};
+use deploy_core::{Error, Reconcile as _, SecretName, SecretStore};
 use secrecy::ExposeSecret;
 
 use crate::support::{moto, names};
@@ -27,9 +27,9 @@ async fn bucket_user_policy_and_access_key_as_in_the_runbook_then_nothing() {
     let spec = ManagedPolicySpec::new(policy_name.clone(), document.clone());
 
     let run = || async {
-        let user = iam.ensure_user(&user_name, &Default::default()).await.unwrap();
-        let policy = iam.ensure_policy(&spec).await.unwrap();
-        let attached = iam.ensure_user_policy(&user.info.name, &policy.info.arn).await.unwrap();
+        let user = iam.ensure(&UserSpec::new(user_name.clone())).await.unwrap();
+        let policy = iam.ensure(&spec).await.unwrap();
+        let attached = iam.ensure(&UserPolicySpec { user: user.info.name.clone(), policy_arn: policy.info.arn.clone() }).await.unwrap().plan;
         let key = iam.ensure_access_key(&user.info.name, &secrets, &secret).await.unwrap();
         (user, policy, attached, key)
     };
@@ -85,15 +85,15 @@ async fn a_changed_document_makes_a_new_default_version_keeping_at_most_five() {
     let iam = AwsBackends::from_conf(&conf).iam();
     let policy_name = name("versions");
     let doc = |i: usize| PolicyDocument::new([Statement::allow(["s3:GetObject"], [format!("arn:aws:s3:::bucket-{i}/*")])]);
-    let first = iam.ensure_policy(&ManagedPolicySpec::new(policy_name.clone(), doc(0))).await.unwrap();
+    let first = iam.ensure(&ManagedPolicySpec::new(policy_name.clone(), doc(0))).await.unwrap();
     for i in 1..=6 {
         let spec = ManagedPolicySpec::new(policy_name.clone(), doc(i));
-        let updated = iam.ensure_policy(&spec).await.unwrap();
+        let updated = iam.ensure(&spec).await.unwrap();
         match &updated.plan.changes[..] {
             [c] => assert!(matches!(&c.action, Action::Update { fields } if fields[0].field == "document"), "{c:?}"),
             other => panic!("{other:?}"),
         }
-        assert!(iam.ensure_policy(&spec).await.unwrap().plan.is_empty());
+        assert!(iam.ensure(&spec).await.unwrap().plan.is_empty());
         let versions = iam.client().list_policy_versions().policy_arn(&first.info.arn).send().await.unwrap();
         assert!(versions.versions().len() <= 5, "{} versions", versions.versions().len());
         let default = versions.versions().iter().find(|v| v.is_default_version()).unwrap();
@@ -113,12 +113,12 @@ async fn roles_trust_their_service_and_get_the_managed_policies() {
     let mut spec = RoleSpec::new(role_name.clone(), trust_service("eks.amazonaws.com"))
         .with_managed_policy("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy");
     spec.description = "EKS control plane".into();
-    let made = iam.ensure_role(&spec).await.unwrap();
+    let made = iam.ensure(&spec).await.unwrap();
     assert_eq!(made.plan.len(), 2, "{}", made.plan);
     assert!(made.info.managed_policies.contains("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"));
     assert_eq!(made.info.trust["Statement"][0]["Principal"]["Service"], serde_json::json!(["eks.amazonaws.com"]));
     log.clear();
-    assert!(iam.ensure_role(&spec).await.unwrap().plan.is_empty());
+    assert!(iam.ensure(&spec).await.unwrap().plan.is_empty());
     assert!(log.mutating().is_empty(), "{:?}", log.mutating());
 
     // The node role of the same runbook: three managed policies; then a trust change.
@@ -126,16 +126,16 @@ async fn roles_trust_their_service_and_get_the_managed_policies() {
         .with_managed_policy("arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")
         .with_managed_policy("arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")
         .with_managed_policy("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly");
-    assert_eq!(iam.ensure_role(&node).await.unwrap().info.managed_policies.len(), 3);
+    assert_eq!(iam.ensure(&node).await.unwrap().info.managed_policies.len(), 3);
     spec.trust = trust_service("eks-fargate-pods.amazonaws.com");
     log.clear();
-    let changed = iam.ensure_role(&spec).await.unwrap();
+    let changed = iam.ensure(&spec).await.unwrap();
     assert!(matches!(&changed.plan.changes[..], [c] if matches!(&c.action, Action::Update { fields } if fields[0].field == "trust")));
     let written: Vec<String> = log.mutating().iter().map(|r| r.operation.clone()).collect();
     assert_eq!(written, ["UpdateAssumeRolePolicy"]);
 
     let missing = spec.clone().with_managed_policy("arn:aws:iam::aws:policy/NoSuchPolicyAnywhere");
-    let e = iam.ensure_role(&missing).await.unwrap_err();
+    let e = iam.ensure(&missing).await.unwrap_err();
     assert!(matches!(&e, Error::NotFound { kind: "iam policy", .. }), "{e:?}");
     iam.delete_role(&role_name).await.unwrap();
     iam.delete_role(&node.name).await.unwrap();
@@ -147,7 +147,7 @@ async fn access_keys_come_back_as_secrets() {
     let conf = moto!("iam::access_keys_come_back_as_secrets");
     let iam = AwsBackends::from_conf(&conf).iam();
     let user = name("keys");
-    iam.ensure_user(&user, &Default::default()).await.unwrap();
+    iam.ensure(&UserSpec::new(user.clone())).await.unwrap();
     let key = iam.create_access_key(&user).await.unwrap();
     assert!(!key.secret.expose_secret().is_empty());
     assert!(!format!("{key:?}").contains(key.secret.expose_secret()));
@@ -166,11 +166,11 @@ async fn bad_input_fails_before_any_request() {
     let log = RequestLog::new();
     let iam = AwsBackends::from_conf(&conf).with_request_log(&log).iam();
     let empty = ManagedPolicySpec::new(IamName::new("p").unwrap(), PolicyDocument::new([]));
-    assert_eq!(iam.ensure_policy(&empty).await.unwrap_err().invalid_field(), Some("document.statement"));
+    assert_eq!(iam.ensure(&empty).await.unwrap_err().invalid_field(), Some("document.statement"));
     let role = RoleSpec::new(IamName::new("r").unwrap(), trust_service("eks.amazonaws.com")).with_managed_policy("AmazonEKSClusterPolicy");
-    assert_eq!(iam.ensure_role(&role).await.unwrap_err().invalid_field(), Some("managed_policies[0]"));
+    assert_eq!(iam.ensure(&role).await.unwrap_err().invalid_field(), Some("managed_policies[0]"));
     let tags = [("aws:team".to_owned(), "x".to_owned())].into();
-    assert_eq!(iam.ensure_user(&IamName::new("u").unwrap(), &tags).await.unwrap_err().invalid_field(), Some("tags.aws:team"));
+    assert_eq!(iam.ensure(&UserSpec { name: IamName::new("u").unwrap(), tags }).await.unwrap_err().invalid_field(), Some("tags.aws:team"));
     assert_eq!(IamName::new("has space").unwrap_err().invalid_field(), Some("name"));
     assert!(log.requests().is_empty(), "{:?}", log.requests());
 }

@@ -2,10 +2,10 @@
 //! failure injected between the steps (an SDK interceptor failing one
 //! operation before it is sent, or after the server applied it).
 
-use deploy_aws::iam::{Iam, IamName, RotateOptions};
+use deploy_aws::iam::{Iam, IamName, RotateOptions, UserSpec};
 use deploy_aws::secrets::SecretsManagerStore;
 use deploy_aws::{AwsBackends, RequestLog};
-use deploy_core::{Confirm, SecretName, SecretStore};
+use deploy_core::{Confirm, Reconcile as _, SecretName, SecretStore};
 use secrecy::ExposeSecret;
 
 use crate::faults::{FailOperation, When};
@@ -28,7 +28,7 @@ impl Fixture {
         }
         let n = names();
         let user = IamName::new(format!("{}-rotated", n.prefix())).unwrap();
-        aws.iam().ensure_user(&user, &Default::default()).await.unwrap();
+        aws.iam().ensure(&UserSpec::new(user.clone())).await.unwrap();
         Fixture { iam: aws.iam(), secrets: aws.secrets(), user, secret: SecretName::new(format!("{}-access-key", n.prefix())).unwrap(), log }
     }
 

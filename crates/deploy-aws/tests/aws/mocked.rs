@@ -320,6 +320,8 @@ mod pod_identity {
     use aws_sdk_eks::operation::update_pod_identity_association::UpdatePodIdentityAssociationOutput;
     use aws_sdk_eks::types::{PodIdentityAssociation, PodIdentityAssociationSummary};
     use aws_smithy_mocks::{RuleMode, mock};
+    use deploy_aws::pod_access::PodIdentityAssociationSpec;
+    use deploy_core::Reconcile as _;
     use crate::support::mock_context;
     use deploy_aws::pod_access::PodAccess;
     use deploy_core::plan::Action;
@@ -373,7 +375,7 @@ mod pod_identity {
             .then_output(|| CreatePodIdentityAssociationOutput::builder().association(association(ROLE)).build());
         let eks = mock_context(RuleMode::MatchAny, [&list, &create], "us-east-1", None);
         let (cluster, sa) = names();
-        let done = access(eks).ensure_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
+        let done = access(eks).ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap();
         assert!(matches!(done.plan.changes.as_slice(), [c] if c.action == Action::Create), "{}", done.plan);
         assert_eq!((done.info.role_arn.as_str(), done.info.id.as_str()), (ROLE, "a-123"));
         assert_eq!((list.num_calls(), create.num_calls()), (1, 1));
@@ -392,9 +394,9 @@ mod pod_identity {
         let eks = mock_context(RuleMode::MatchAny, [&list, &describe, &create, &update], "us-east-1", None);
         let (cluster, sa) = names();
         let access = access(eks);
-        let done = access.ensure_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
+        let done = access.ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap();
         assert!(done.plan.is_empty(), "{}", done.plan);
-        assert!(access.plan_pod_identity_association(&cluster, &sa, ROLE).await.unwrap().is_empty());
+        assert!(access.plan(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap().is_empty());
         assert_eq!((describe.num_calls(), create.num_calls(), update.num_calls()), (2, 0, 0));
     }
 
@@ -414,9 +416,9 @@ mod pod_identity {
         let eks = mock_context(RuleMode::MatchAny, [&list, &describe, &update, &create, &delete], "us-east-1", None);
         let (cluster, sa) = names();
         let access = access(eks);
-        let planned = access.plan_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
+        let planned = access.plan(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap();
         assert_eq!(update.num_calls(), 0, "planning changes nothing");
-        let done = access.ensure_pod_identity_association(&cluster, &sa, ROLE).await.unwrap();
+        let done = access.ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap();
         for plan in [&planned, &done.plan] {
             let [c] = plan.changes.as_slice() else { panic!("{plan}") };
             let Action::Update { fields } = &c.action else { panic!("{plan}") };

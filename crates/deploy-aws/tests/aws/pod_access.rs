@@ -8,13 +8,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use deploy_aws::eks::ensure_roles;
+use deploy_aws::eks::EksRolesSpec;
 use deploy_aws::iam::IamName;
-use deploy_aws::pod_access::{OidcProvider, PodAccess, ServiceAccountRoleSpec, pod_identity_role};
+use deploy_aws::pod_access::{OidcProvider, OidcProviderSpec, PodAccess, PodIdentityAssociationSpec, ServiceAccountRoleSpec, pod_identity_role};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::cluster::{ClusterSpec, EndpointAccess};
 use deploy_core::waiter::Waiter;
-use deploy_core::{Cluster, KubernetesVersion, ResourceName, ServiceAccountRef};
+use deploy_core::{Cluster, KubernetesVersion, Reconcile as _, ResourceName, ServiceAccountRef};
 use serde_json::json;
 
 use crate::support::{moto, names, unreachable_config};
@@ -25,7 +25,7 @@ fn fast() -> Waiter {
 
 /// An EKS cluster `PREFIX-eks` (no node groups) on moto.
 async fn cluster(aws: &AwsBackends, prefix: &str) -> ResourceName {
-    let roles = ensure_roles(&aws.iam(), prefix, "aws").await.unwrap().info;
+    let roles = aws.iam().ensure(&EksRolesSpec::new(prefix, "aws")).await.unwrap().info;
     let spec = ClusterSpec {
         name: ResourceName::new(format!("{prefix}-eks")).unwrap(),
         version: KubernetesVersion::new("1.31").unwrap(),
@@ -56,17 +56,17 @@ async fn oidc_provider_and_service_account_role_are_ensured_once() {
         access.iam().client().delete_open_id_connect_provider().open_id_connect_provider_arn(&old.arn).send().await.unwrap();
     }
     log.clear();
-    let first = access.ensure_oidc_provider(&name).await.unwrap();
+    let first = access.ensure(&OidcProviderSpec { cluster: name.clone() }).await.unwrap();
     assert_eq!(log.count("CreateOpenIDConnectProvider"), 1, "{}", first.plan);
     assert!(issuer.starts_with("https://oidc.eks."), "{issuer}");
     assert_eq!(first.info.issuer, issuer);
     assert!(first.info.arn.ends_with(&format!(":oidc-provider/{}", first.info.issuer_host_path())), "{:?}", first.info);
     assert!(first.info.thumbprints.is_empty(), "no thumbprint is sent: {:?}", first.info);
     log.clear();
-    let second = access.ensure_oidc_provider(&name).await.unwrap();
+    let second = access.ensure(&OidcProviderSpec { cluster: name.clone() }).await.unwrap();
     assert!(second.plan.is_empty() && log.mutating().is_empty(), "{} {:?}", second.plan, log.mutating());
     assert_eq!(second.info, first.info);
-    assert!(access.plan_oidc_provider(&name).await.unwrap().is_empty());
+    assert!(access.plan(&OidcProviderSpec { cluster: name.clone() }).await.unwrap().is_empty());
 
     // Read back through the SDK.
     let got = access.iam().client().get_open_id_connect_provider().open_id_connect_provider_arn(&first.info.arn).send().await.unwrap();
@@ -77,10 +77,10 @@ async fn oidc_provider_and_service_account_role_are_ensured_once() {
     let role_name = IamName::new(format!("{prefix}-pod-app")).unwrap();
     let spec = ServiceAccountRoleSpec::new(role_name.clone(), &first.info, sa.clone());
     log.clear();
-    let role = access.ensure_service_account_role(&spec).await.unwrap();
+    let role = access.ensure(&spec).await.unwrap();
     assert_eq!(log.count("CreateRole"), 1, "{}", role.plan);
     log.clear();
-    let again = access.ensure_service_account_role(&spec).await.unwrap();
+    let again = access.ensure(&spec).await.unwrap();
     assert!(again.plan.is_empty() && log.mutating().is_empty(), "{} {:?}", again.plan, log.mutating());
 
     let read = access.iam().describe_role(&role_name).await.unwrap();
@@ -97,13 +97,13 @@ async fn oidc_provider_and_service_account_role_are_ensured_once() {
     // Bound to another service account, the trust policy is updated in place.
     let other = ServiceAccountRoleSpec::new(role_name.clone(), &first.info, ServiceAccountRef::new(prefix.as_str(), "other").unwrap());
     log.clear();
-    let moved = access.ensure_service_account_role(&other).await.unwrap();
+    let moved = access.ensure(&other).await.unwrap();
     assert_eq!((log.count("UpdateAssumeRolePolicy"), log.count("CreateRole")), (1, 0), "{}", moved.plan);
 
     // The Pod Identity role trusts pods.eks.amazonaws.com.
-    let pods = aws.iam().ensure_role(&pod_identity_role(IamName::new(format!("{prefix}-pod-pi")).unwrap(), vec![])).await.unwrap();
+    let pods = aws.iam().ensure(&pod_identity_role(IamName::new(format!("{prefix}-pod-pi")).unwrap(), vec![])).await.unwrap();
     assert_eq!(one(&pods.info.trust["Statement"][0]["Principal"]["Service"]), [json!("pods.eks.amazonaws.com")]);
-    assert!(aws.iam().ensure_role(&pod_identity_role(IamName::new(format!("{prefix}-pod-pi")).unwrap(), vec![])).await.unwrap().plan.is_empty());
+    assert!(aws.iam().ensure(&pod_identity_role(IamName::new(format!("{prefix}-pod-pi")).unwrap(), vec![])).await.unwrap().plan.is_empty());
 }
 
 #[tokio::test]
@@ -111,7 +111,7 @@ async fn a_missing_cluster_is_not_found() {
     let conf = moto!("pod_access::a_missing_cluster_is_not_found");
     let access = PodAccess::new(&deploy_aws::AwsContext::new(&conf));
     let missing = ResourceName::new(format!("{}-eks", names().prefix())).unwrap();
-    let err = access.ensure_oidc_provider(&missing).await.unwrap_err();
+    let err = access.ensure(&OidcProviderSpec { cluster: missing.clone() }).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
@@ -134,7 +134,7 @@ async fn bad_service_accounts_and_arns_are_refused_before_any_request() {
     let access = aws.pod_access();
     let sa = ServiceAccountRef::new("ns", "app").unwrap();
     let cluster = ResourceName::new("prod-eks").unwrap();
-    let err = access.ensure_pod_identity_association(&cluster, &sa, "not-an-arn").await.unwrap_err();
+    let err = access.ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: "not-an-arn".to_owned() }).await.unwrap_err();
     assert_eq!(err.invalid_field(), Some("role_arn"));
     let provider = OidcProvider {
         arn: "arn:aws:iam::123456789012:role/not-a-provider".into(),
@@ -143,6 +143,6 @@ async fn bad_service_accounts_and_arns_are_refused_before_any_request() {
         thumbprints: vec![],
     };
     let spec = ServiceAccountRoleSpec::new(IamName::new("r").unwrap(), &provider, sa);
-    assert_eq!(access.ensure_service_account_role(&spec).await.unwrap_err().invalid_field(), Some("provider_arn"));
+    assert_eq!(access.ensure(&spec).await.unwrap_err().invalid_field(), Some("provider_arn"));
     assert!(log.requests().is_empty(), "{:?}", log.requests());
 }
