@@ -26,7 +26,9 @@ use deploy::object_store::{
     BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, Encryption, GetOptions, GetResult, ListOptions, ObjectMeta, PutOptions,
     bytes_stream,
 };
-use deploy::recipes::{Location, RestoreBucketOptions, SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotSelector, restore_bucket, snapshot_bucket};
+use deploy::recipes::{
+    Location, RestoreBucketOptions, SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotSelector, restore_bucket, snapshot_bucket,
+};
 use deploy::{BucketName, Confirm, Error, ObjectKey, ObjectStore, Plan, Result};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
@@ -132,19 +134,40 @@ impl ObjectStore for Synthetic {
         std::fs::write(&path, &data).expect("write a manifest file");
         self.files.lock().unwrap().insert(key.as_str().to_owned(), path);
         let tag = format!("{:x}", data.len());
-        Ok(ObjectMeta { key: key.clone(), size: data.len() as u64, entity_tag: Some(tag.clone()), etag: Some(tag), version: None, last_modified: None })
+        Ok(ObjectMeta {
+            key: key.clone(),
+            size: data.len() as u64,
+            entity_tag: Some(tag.clone()),
+            etag: Some(tag),
+            version: None,
+            last_modified: None,
+        })
     }
     async fn get_opts(&self, _bucket: &BucketName, key: &ObjectKey, _options: &GetOptions) -> Result<GetResult> {
         let path = self.files.lock().unwrap().get(key.as_str()).cloned().ok_or_else(|| not_found(key.as_str()))?;
         let data = Bytes::from(std::fs::read(path).expect("read a manifest file"));
         let tag = format!("{:x}", data.len());
-        let meta = ObjectMeta { key: key.clone(), size: data.len() as u64, entity_tag: Some(tag.clone()), etag: Some(tag), version: None, last_modified: None };
+        let meta = ObjectMeta {
+            key: key.clone(),
+            size: data.len() as u64,
+            entity_tag: Some(tag.clone()),
+            etag: Some(tag),
+            version: None,
+            last_modified: None,
+        };
         Ok(GetResult { meta, body: bytes_stream(data) })
     }
     async fn head(&self, _bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
         let path = self.files.lock().unwrap().get(key.as_str()).cloned().ok_or_else(|| not_found(key.as_str()))?;
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        Ok(ObjectMeta { key: key.clone(), size, entity_tag: Some(format!("{size:x}")), etag: Some(format!("{size:x}")), version: None, last_modified: None })
+        Ok(ObjectMeta {
+            key: key.clone(),
+            size,
+            entity_tag: Some(format!("{size:x}")),
+            etag: Some(format!("{size:x}")),
+            version: None,
+            last_modified: None,
+        })
     }
     fn list(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>> {
         match bucket.as_str() {
@@ -162,21 +185,42 @@ impl ObjectStore for Synthetic {
                     .filter(|(k, _)| k.starts_with(&prefix) && options.start_after.as_deref().is_none_or(|a| k.as_str() > a))
                     .map(|(k, p)| {
                         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-                        Ok(ObjectMeta { key: ObjectKey::new(k.clone())?, size, entity_tag: None, etag: None, version: None, last_modified: None })
+                        Ok(ObjectMeta {
+                            key: ObjectKey::new(k.clone())?,
+                            size,
+                            entity_tag: None,
+                            etag: None,
+                            version: None,
+                            last_modified: None,
+                        })
                     })
                     .collect();
                 futures::stream::iter(files).boxed()
             }
         }
     }
-    async fn copy_opts(&self, _from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey, options: &CopyOptions) -> Result<ObjectMeta> {
+    async fn copy_opts(
+        &self,
+        _from_bucket: &BucketName,
+        from: &ObjectKey,
+        to_bucket: &BucketName,
+        to: &ObjectKey,
+        options: &CopyOptions,
+    ) -> Result<ObjectMeta> {
         // Nothing is stored: the copy answers what S3 would, the source's ETag for a single-part copy.
         let i = from.as_str().rsplit('/').next().and_then(|n| n.parse::<u64>().ok()).expect("a synthetic key");
         if to_bucket.as_str() == TARGET {
             self.restored.fetch_add(1, Ordering::SeqCst);
         }
         let tag = etag(i);
-        Ok(ObjectMeta { key: to.clone(), size: options.source_size.unwrap_or(1000 + i % 1000), entity_tag: Some(tag.clone()), etag: Some(tag), version: None, last_modified: None })
+        Ok(ObjectMeta {
+            key: to.clone(),
+            size: options.source_size.unwrap_or(1000 + i % 1000),
+            entity_tag: Some(tag.clone()),
+            etag: Some(tag),
+            version: None,
+            last_modified: None,
+        })
     }
     async fn delete_opts(&self, _bucket: &BucketName, _key: &ObjectKey, _options: &DeleteOptions) -> Result<()> {
         Ok(())
@@ -189,7 +233,8 @@ impl ObjectStore for Synthetic {
 /// Peak resident set size (`VmHWM`), in MiB.
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
+    let kib: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
     kib / 1024.0
 }
 
@@ -197,7 +242,8 @@ fn peak_rss_mib() -> f64 {
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -206,7 +252,8 @@ fn child(op: &str, objects: u64, dir: &Path) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let store = Synthetic::new(objects, dir);
-        let (source, backup, target) = (BucketName::new(SOURCE).unwrap(), BucketName::new(BACKUP).unwrap(), BucketName::new(TARGET).unwrap());
+        let (source, backup, target) =
+            (BucketName::new(SOURCE).unwrap(), BucketName::new(BACKUP).unwrap(), BucketName::new(TARGET).unwrap());
         let layout = SnapshotLayout::new("snaps").unwrap();
         let id: SnapshotId = "2026-01-01T00-00-00.000Z".parse().unwrap();
         let (cpu, wall) = (cpu_seconds(), Instant::now());
@@ -226,7 +273,13 @@ fn child(op: &str, objects: u64, dir: &Path) {
         };
         let (cpu, wall) = (cpu_seconds() - cpu, wall.elapsed().as_secs_f64());
         let n = objects as f64;
-        println!("{op} {objects} {wall:.2} {:.2} {:.2} {:.1} {:.0}", wall * 1e6 / n, cpu * 1e6 / n, peak_rss_mib(), manifest_bytes as f64 / n);
+        println!(
+            "{op} {objects} {wall:.2} {:.2} {:.2} {:.1} {:.0}",
+            wall * 1e6 / n,
+            cpu * 1e6 / n,
+            peak_rss_mib(),
+            manifest_bytes as f64 / n
+        );
     });
 }
 
@@ -242,7 +295,10 @@ fn main() {
         .map(|n| n.trim().parse().expect("SCALE_OBJECTS: numbers separated by commas"))
         .collect();
     println!("snapshot and restore of N synthetic objects (server-side copies that store nothing), 32 copies at once, 2 worker threads");
-    println!("{:>9} {:>11} {:>9} {:>12} {:>12} {:>14} {:>16}", "op", "objects", "seconds", "µs/object", "CPU µs/obj", "peak RSS MiB", "manifest B/obj");
+    println!(
+        "{:>9} {:>11} {:>9} {:>12} {:>12} {:>14} {:>16}",
+        "op", "objects", "seconds", "µs/object", "CPU µs/obj", "peak RSS MiB", "manifest B/obj"
+    );
     let exe = std::env::current_exe().unwrap();
     for objects in sizes {
         let dir = std::env::temp_dir().join(format!("deploy-scale-{}-{objects}", std::process::id()));

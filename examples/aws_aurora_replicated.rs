@@ -130,7 +130,10 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     }
     let replica = db.topology.cross_region_replica.as_ref().map_or("-", |r| r.region.as_str());
     println!("  cross-region replica in {replica}");
-    println!("  TLS required {}, deletion protection {}, backups kept {} days", db.require_tls, db.deletion_protection, db.backup_retention_days);
+    println!(
+        "  TLS required {}, deletion protection {}, backups kept {} days",
+        db.require_tls, db.deletion_protection, db.backup_retention_days
+    );
     println!("  admin dbadmin, password in secret {secret} (not shown)");
     Ok(())
 }

@@ -67,7 +67,13 @@ async fn main() -> ExitCode {
 }
 
 /// The vault and plan; `key_arn` and `role_arn` once they exist.
-fn backup_spec(prefix: &str, retention: RetentionDays, resources: Vec<String>, key_arn: Option<String>, role_arn: Option<String>) -> deploy::Result<BackupSpec> {
+fn backup_spec(
+    prefix: &str,
+    retention: RetentionDays,
+    resources: Vec<String>,
+    key_arn: Option<String>,
+    role_arn: Option<String>,
+) -> deploy::Result<BackupSpec> {
     let tags = BTreeMap::from([("deploy-prefix".to_owned(), prefix.to_owned())]);
     let spec = BackupSpec {
         vault: VaultSpec { name: ResourceName::new(format!("{prefix}-vault"))?, encryption_key: key_arn, tags },
@@ -92,7 +98,9 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let p = args.prefix.clone();
     let days = match args.retention_days.as_deref() {
         None => 35,
-        Some(v) => v.parse().map_err(|_| Error::invalid("retention-days", format!("`{v}` is not a number"), "continuous backups: 1 to 35 days"))?,
+        Some(v) => {
+            v.parse().map_err(|_| Error::invalid("retention-days", format!("`{v}` is not a number"), "continuous backups: 1 to 35 days"))?
+        }
     };
     if !(1..=35).contains(&days) {
         return Err(Error::invalid("retention-days", format!("is {days}"), "continuous backups: 1 to 35 days"));
@@ -106,7 +114,11 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let role = role_spec(&p, partition)?;
     let (iam, kms, backup) = (aws.iam(), aws.kms(), aws.backup());
     let me = aws.caller_identity().await?;
-    let region = aws.sdk_config().region().map(ToString::to_string).ok_or_else(|| Error::invalid("AWS_REGION", "is not set", "the standard AWS environment names a region"))?;
+    let region = aws
+        .sdk_config()
+        .region()
+        .map(ToString::to_string)
+        .ok_or_else(|| Error::invalid("AWS_REGION", "is not set", "the standard AWS environment names a region"))?;
     let resources = vec![format!("arn:{partition}:rds:{region}:{}:db:{p}-db", me.account), format!("arn:{partition}:s3:::{p}-assets")];
 
     section(&format!("plan for prefix {p}"));
@@ -139,7 +151,11 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let role = iam.ensure(&role_spec(&p, partition)?).await?;
     done.extend(role.plan);
     let spec = backup_spec(&p, retention, resources, Some(key.info.arn.clone()), Some(role.info.arn.clone()))?;
-    println!("  vault {}, plan {} and its selection {SELECTION_NAME}", spec.vault.name, spec.plan.as_ref().map_or("-", |pl| pl.name.as_str()));
+    println!(
+        "  vault {}, plan {} and its selection {SELECTION_NAME}",
+        spec.vault.name,
+        spec.plan.as_ref().map_or("-", |pl| pl.name.as_str())
+    );
     done.extend(backup.ensure_backup(&spec).await?);
 
     section("changes made");
@@ -147,10 +163,22 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
 
     section("summary");
     let vault = backup.describe_vault(&spec.vault.name).await?;
-    println!("  vault {}: encrypted with {}, {} recovery points", vault.name, vault.encryption_key.as_deref().unwrap_or("-"), vault.recovery_points);
+    println!(
+        "  vault {}: encrypted with {}, {} recovery points",
+        vault.name,
+        vault.encryption_key.as_deref().unwrap_or("-"),
+        vault.recovery_points
+    );
     if let Some(plan) = &spec.plan {
         for rule in &plan.rules {
-            println!("  plan {} rule {}: {}, kept {} days, continuous {}", plan.name, rule.name, rule.schedule.to_aws(), rule.retention.days(), rule.continuous);
+            println!(
+                "  plan {} rule {}: {}, kept {} days, continuous {}",
+                plan.name,
+                rule.name,
+                rule.schedule.to_aws(),
+                rule.retention.days(),
+                rule.continuous
+            );
         }
         println!("  selection {SELECTION_NAME}: {} as {}", plan.resources.join(", "), role.info.arn);
     }

@@ -101,7 +101,11 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     section(&format!("plan for prefix {}", args.prefix));
     let mut plan = plan(&aws, &names, &policy).await?;
     if args.rotate_key {
-        plan.push(Change::update("access key", names.user.as_str(), vec![FieldChange::new("id", "the stored key", "a new key (the old one deactivated, then deleted)")]));
+        plan.push(Change::update(
+            "access key",
+            names.user.as_str(),
+            vec![FieldChange::new("id", "the stored key", "a new key (the old one deactivated, then deleted)")],
+        ));
     }
     if plan_only(args, &plan) {
         return Ok(());
@@ -162,7 +166,9 @@ async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, arg
     println!("  bucket {} (versioned, encrypted, private, TLS only)", names.bucket);
     done.extend(s3.ensure_bucket(&BucketSpec::new(names.bucket.clone())).await?);
     println!("  iam user {}", names.user);
-    let user = iam.ensure(&UserSpec { name: names.user.clone(), tags: BTreeMap::from([("deploy-prefix".to_owned(), args.prefix.clone())]) }).await?;
+    let user = iam
+        .ensure(&UserSpec { name: names.user.clone(), tags: BTreeMap::from([("deploy-prefix".to_owned(), args.prefix.clone())]) })
+        .await?;
     done.extend(user.plan);
     println!("  iam policy {}", names.policy);
     let policy = iam.ensure(policy).await?;
@@ -186,9 +192,18 @@ async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, arg
 
     section("summary");
     let bucket = s3.describe_bucket(&names.bucket).await?;
-    println!("  bucket   {}: versioning {}, public access blocked {}, TLS only {}", bucket.name, bucket.versioning, bucket.block_public_access, bucket.require_tls);
+    println!(
+        "  bucket   {}: versioning {}, public access blocked {}, TLS only {}",
+        bucket.name, bucket.versioning, bucket.block_public_access, bucket.require_tls
+    );
     println!("  user     {} ({})", user.info.name, user.info.arn);
-    println!("  policy   {} ({}, {}), resources: {}", policy.info.name, policy.info.arn, policy.info.default_version, resources(&policy.info.document));
+    println!(
+        "  policy   {} ({}, {}), resources: {}",
+        policy.info.name,
+        policy.info.arn,
+        policy.info.default_version,
+        resources(&policy.info.document)
+    );
     println!("  key id   {key_id} (secret access key in secret {}, not shown)", names.secret);
     Ok(())
 }

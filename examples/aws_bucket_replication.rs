@@ -104,7 +104,13 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let mut done = Plan::new();
     println!("  source bucket {} (versioned, encrypted, private, TLS only)", spec.source);
     done.extend(s3.ensure_bucket(&source).await?);
-    println!("  replica bucket {} in {}, role and policy {}, rule {}", spec.destination, spec.destination_region, spec.role, spec.rule_id());
+    println!(
+        "  replica bucket {} in {}, role and policy {}, rule {}",
+        spec.destination,
+        spec.destination_region,
+        spec.role,
+        spec.rule_id()
+    );
     done.extend(s3.ensure_replication(&spec, &iam).await?);
 
     section("changes made");

@@ -96,7 +96,11 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     aws_support::plan_admin_password(&secrets, &secret, &mut plan).await?;
     plan.extend(rds.plan_database(&spec).await?);
     if args.rotate_password {
-        plan.push(Change::update("admin password", spec.name.as_str(), vec![FieldChange::new("secret", secret.as_str(), "a new password (pending secret, instance, then secret)")]));
+        plan.push(Change::update(
+            "admin password",
+            spec.name.as_str(),
+            vec![FieldChange::new("secret", secret.as_str(), "a new password (pending secret, instance, then secret)")],
+        ));
     }
     if plan_only(args, &plan) {
         return Ok(());
@@ -129,7 +133,11 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let db = rds.describe_database(&spec.name).await?;
     let endpoint = db.endpoint.as_ref().map(|e| format!("{}:{}", e.host, e.port)).unwrap_or_else(|| "-".into());
     println!("  database {}: {} at {endpoint}", db.name, db.status);
-    println!("  TLS required {}, extensions {:?}", db.require_tls, db.allowed_extensions.iter().map(PgIdentifier::as_str).collect::<Vec<_>>());
+    println!(
+        "  TLS required {}, extensions {:?}",
+        db.require_tls,
+        db.allowed_extensions.iter().map(PgIdentifier::as_str).collect::<Vec<_>>()
+    );
     println!("  deletion protection {}, backups kept {} days", db.deletion_protection, db.backup_retention_days);
     println!("  admin dbadmin, password in secret {secret} (not shown)");
     Ok(())

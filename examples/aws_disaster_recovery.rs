@@ -97,13 +97,13 @@ use std::process::ExitCode;
 use deploy::aws::error::{Op, SdkResultExt};
 use deploy::aws::s3::S3Store;
 use deploy::aws::{AwsBackends, RequestLog};
-use deploy::recipes::{
-    DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, dr_backup, dr_restore,
-    SnapshotId, latest_snapshot_of, plan_restore, read_manifest_info, Boundaries, snapshot_shard,
-};
 use deploy::k8s::{JobSettings, PodCredentials, SecretKeyEnv, ShardAssignment, ShardJobSettings, SnapshotJob};
-use deploy::recipes::dr::snapshot_name;
 use deploy::object_store::ListOptions;
+use deploy::recipes::dr::snapshot_name;
+use deploy::recipes::{
+    Boundaries, DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotId, SnapshotLayout, SnapshotOptions,
+    SnapshotSelector, dr_backup, dr_restore, latest_snapshot_of, plan_restore, read_manifest_info, snapshot_shard,
+};
 use deploy::{BucketName, BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
 
 use aws_support::{exists, print_plan, section, stop_if_plan};
@@ -234,7 +234,10 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
                 .map_err(|e: Error| e.in_field("from"))?;
             let point = match args.to.as_deref() {
                 None | Some("latest") => RestorePoint::Latest,
-                Some(t) => RestorePoint::At(t.parse().map_err(|e| Error::invalid("to", format!("`{t}`: {e}"), "an RFC 3339 time (2026-11-23T20:00:00Z) or `latest`"))?),
+                Some(t) => RestorePoint::At(
+                    t.parse()
+                        .map_err(|e| Error::invalid("to", format!("`{t}`: {e}"), "an RFC 3339 time (2026-11-23T20:00:00Z) or `latest`"))?,
+                ),
             };
             // A confirmation naming another bucket is a mistake: refused before any request.
             if let Some(named) = args.confirm_overwrite.as_deref()
@@ -364,7 +367,10 @@ async fn restore(
 
     section(&format!("plan: restore {id} of prefix {}", args.prefix));
     if with_database {
-        cli::field("restore_database", serde_json::json!({ "source": names.db.as_str(), "point": point.to_string(), "target": names.restored.as_str() }));
+        cli::field(
+            "restore_database",
+            serde_json::json!({ "source": names.db.as_str(), "point": point.to_string(), "target": names.restored.as_str() }),
+        );
         cli::pending(true);
         println!("  restore database {} at {point} into new instance {}", names.db, names.restored);
     }
@@ -389,7 +395,10 @@ async fn restore(
             println!("  ! {} is not versioned: the restore is refused unless --confirm-overwrite {} names it", names.assets, names.assets);
         }
     } else {
-        cli::field("plan", serde_json::json!({ "id": id.to_string(), "target": names.assets.as_str(), "objects": manifest.objects, "bytes": manifest.total_bytes, "new_bucket": true }));
+        cli::field(
+            "plan",
+            serde_json::json!({ "id": id.to_string(), "target": names.assets.as_str(), "objects": manifest.objects, "bytes": manifest.total_bytes, "new_bucket": true }),
+        );
         cli::pending(true);
         println!(
             "  write back all {} objects ({} bytes) of {}/{} into the new bucket {}",
@@ -408,8 +417,11 @@ async fn restore(
     section("restore");
     setup_bucket(&s3, &names.assets, args).await?;
     let target = RestoreTarget::new(names.restored.clone());
-    let database =
-        if with_database { DatabaseRestore::PointInTime { backend: &rds, source: &names.db, point, target: &target } } else { DatabaseRestore::None };
+    let database = if with_database {
+        DatabaseRestore::PointInTime { backend: &rds, source: &names.db, point, target: &target }
+    } else {
+        DatabaseRestore::None
+    };
     options.observer = cli::progress_observer("    . ");
     let report = dr_restore(database, backup, target_location, &options).await?;
 
@@ -446,9 +458,16 @@ fn shard_flags(args: &Cli) -> deploy::Result<Option<SnapshotJob>> {
         return Ok(None);
     }
     if !args.objects_only {
-        return Err(Error::invalid("in-cluster", "is given without --objects-only", "the shard Job backs up the objects only: add --objects-only"));
+        return Err(Error::invalid(
+            "in-cluster",
+            "is given without --objects-only",
+            "the shard Job backs up the objects only: add --objects-only",
+        ));
     }
-    let image = args.image.as_deref().ok_or_else(|| Error::invalid("image", "is missing", "--in-cluster --image IMAGE (an image holding this binary)"))?;
+    let image = args
+        .image
+        .as_deref()
+        .ok_or_else(|| Error::invalid("image", "is missing", "--in-cluster --image IMAGE (an image holding this binary)"))?;
     let mut job = JobSettings::new(args.namespace.as_deref().unwrap_or("default"));
     job.image = image.to_owned();
     job.run_as_user = 65532;
@@ -510,7 +529,10 @@ async fn backup_in_cluster(aws: &AwsBackends, names: &Names, layout: SnapshotLay
         }
     };
     section("report");
-    println!("  snapshot {id}: {} objects, {} bytes, {} shards (Job {}), manifest index written", done.index.objects, done.index.total_bytes, done.index.shards, done.job.job);
+    println!(
+        "  snapshot {id}: {} objects, {} bytes, {} shards (Job {}), manifest index written",
+        done.index.objects, done.index.total_bytes, done.index.shards, done.job.job
+    );
     println!("  restore with: restore --prefix {} --from {id}", args.prefix);
     Ok(())
 }

@@ -30,9 +30,9 @@ mod cli;
 
 use std::process::ExitCode;
 
-use deploy::{Error, Reconcile as _};
 use deploy::aws::RequestLog;
 use deploy::aws::dns::{DnsName, RecordSpec, RecordType, Ttl, ZoneSpec};
+use deploy::{Error, Reconcile as _};
 
 use aws_support::{plan_only, print_plan, section};
 
@@ -83,7 +83,13 @@ fn zone_spec(args: &Cli, region: &str) -> deploy::Result<ZoneSpec> {
     match (args.lb_dns.as_deref(), args.lb_zone_id.as_deref()) {
         (Some(dns), Some(id)) => records.push(RecordSpec::alias_to_load_balancer(at("lb")?, RecordType::A, id, dns, true)?),
         (None, None) => {}
-        _ => return Err(Error::invalid("lb-dns", "is given without --lb-zone-id, or the other way round", "--lb-dns NAME --lb-zone-id ID together")),
+        _ => {
+            return Err(Error::invalid(
+                "lb-dns",
+                "is given without --lb-zone-id, or the other way round",
+                "--lb-dns NAME --lb-zone-id ID together",
+            ));
+        }
     }
     let spec = match args.vpc_id.as_deref() {
         Some(vpc) => ZoneSpec::private(zone, vpc, region),

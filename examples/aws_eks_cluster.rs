@@ -100,7 +100,12 @@ fn count(value: Option<&str>, name: &str, default: u32) -> deploy::Result<u32> {
 
 fn vpc_spec(prefix: &str, region: &str) -> deploy::Result<VpcSpec> {
     let subnet = |suffix: &str, block: &str, zone: char| -> deploy::Result<SubnetSpec> {
-        Ok(SubnetSpec::new(ResourceName::new(format!("{prefix}-private-{suffix}"))?, CidrBlock::new(block)?, format!("{region}{zone}"), SubnetTier::Private))
+        Ok(SubnetSpec::new(
+            ResourceName::new(format!("{prefix}-private-{suffix}"))?,
+            CidrBlock::new(block)?,
+            format!("{region}{zone}"),
+            SubnetTier::Private,
+        ))
     };
     let spec = VpcSpec::new(ResourceName::new(format!("{prefix}-vpc"))?, CidrBlock::new("10.40.0.0/16")?)
         .with_subnet(subnet("a", "10.40.0.0/19", 'a')?)
@@ -143,7 +148,11 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     cluster_spec(args, Vec::new(), None)?;
     let alias = KeyAlias::new(format!("alias/{p}-eks"))?;
     let aws = aws_support::backends(log).await;
-    let region = aws.sdk_config().region().map(ToString::to_string).ok_or_else(|| Error::invalid("AWS_REGION", "is not set", "the standard AWS environment names a region"))?;
+    let region = aws
+        .sdk_config()
+        .region()
+        .map(ToString::to_string)
+        .ok_or_else(|| Error::invalid("AWS_REGION", "is not set", "the standard AWS environment names a region"))?;
     let vpc = vpc_spec(&p, &region)?;
     let (iam, kms, network) = (aws.iam(), aws.kms(), aws.network());
     let key_spec = KeySpec { description: format!("Kubernetes secrets of {p}-eks"), ..KeySpec::new(alias.clone()) };
@@ -197,7 +206,16 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     println!("  endpoint access: private {}, public {}", info.endpoint_access.private, info.endpoint_access.public);
     for pool in &info.node_pools {
         let s = &pool.spec;
-        println!("  node group {}: {} {}..{} (desired {}), {} GiB, {}", s.name, s.instance_types.join(","), s.min, s.max, s.desired, s.disk_gib, pool.status);
+        println!(
+            "  node group {}: {} {}..{} (desired {}), {} GiB, {}",
+            s.name,
+            s.instance_types.join(","),
+            s.min,
+            s.max,
+            s.desired,
+            s.disk_gib,
+            pool.status
+        );
     }
     let credentials = eks.credentials(&spec.name).await?;
     if let ClusterAuth::BearerToken { expires, .. } = &credentials.auth {

@@ -88,7 +88,8 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     section("ensure");
     let mut done = Plan::new();
     println!("  iam user {user}");
-    let principal = iam.ensure(&UserSpec { name: user.clone(), tags: BTreeMap::from([("deploy-prefix".to_owned(), args.prefix.clone())]) }).await?;
+    let principal =
+        iam.ensure(&UserSpec { name: user.clone(), tags: BTreeMap::from([("deploy-prefix".to_owned(), args.prefix.clone())]) }).await?;
     done.extend(principal.plan);
     println!("  kms key {alias} for {}", principal.info.arn);
     let key = kms.ensure(&key_spec(&alias, &args.prefix, principal.info.arn.clone())).await?;

@@ -36,11 +36,11 @@ mod cli;
 
 use std::process::ExitCode;
 
-use deploy::aws::{AwsBackends, RequestLog};
 use deploy::aws::iam::{IamName, ManagedPolicySpec, RoleSpec};
 use deploy::aws::kms::{KeyAlias, KeyPolicy, KeySpec};
 use deploy::aws::pod_access::{OidcProviderSpec, PodAccess, PodIdentityAssociationSpec, ServiceAccountRoleSpec, pod_identity_role};
 use deploy::aws::policy::{bucket_access_policy, equivalent, trust_pod_identity};
+use deploy::aws::{AwsBackends, RequestLog};
 use deploy::{BucketName, Change, Error, FieldChange, Plan, Reconcile as _, ResourceName};
 use deploy::{IrsaRoleAnnotation, ServiceAccountRef};
 
@@ -162,7 +162,16 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     done.extend(key.plan);
     if mode == Mode::PodIdentity {
         println!("  pod identity association {}/{}", n.cluster, n.sa);
-        done.extend(access.ensure(&PodIdentityAssociationSpec { cluster: n.cluster.clone(), service_account: n.sa.clone(), role_arn: role.info.arn.clone() }).await?.plan);
+        done.extend(
+            access
+                .ensure(&PodIdentityAssociationSpec {
+                    cluster: n.cluster.clone(),
+                    service_account: n.sa.clone(),
+                    role_arn: role.info.arn.clone(),
+                })
+                .await?
+                .plan,
+        );
     }
 
     section("changes made");
@@ -200,7 +209,14 @@ fn key_spec(n: &Names, role_arn: &str) -> KeySpec {
 }
 
 /// What the ensure step would change; no mutating request.
-async fn plan(aws: &AwsBackends, access: &PodAccess, n: &Names, mode: Mode, issuer: &str, policy: &ManagedPolicySpec) -> deploy::Result<Plan> {
+async fn plan(
+    aws: &AwsBackends,
+    access: &PodAccess,
+    n: &Names,
+    mode: Mode,
+    issuer: &str,
+    policy: &ManagedPolicySpec,
+) -> deploy::Result<Plan> {
     let iam = aws.iam();
     let mut plan = Plan::new();
     let current_policy = iam.describe_policy(&n.policy).await.map(Some).or_else(|e| if e.is_not_found() { Ok(None) } else { Err(e) })?;
@@ -233,7 +249,11 @@ async fn plan(aws: &AwsBackends, access: &PodAccess, n: &Names, mode: Mode, issu
             let spec = trust.map(|t| RoleSpec::new(n.role.clone(), t));
             match spec {
                 Some(s) if equivalent(&r.trust, &serde_json::to_value(&s.trust).expect("a policy serializes")) => {}
-                _ => plan.push(Change::update("iam role", n.role.as_str(), vec![FieldChange::new("trust", r.trust.to_string(), "the policy for this service account")])),
+                _ => plan.push(Change::update(
+                    "iam role",
+                    n.role.as_str(),
+                    vec![FieldChange::new("trust", r.trust.to_string(), "the policy for this service account")],
+                )),
             }
         }
     }
@@ -248,13 +268,25 @@ async fn plan(aws: &AwsBackends, access: &PodAccess, n: &Names, mode: Mode, issu
         Some(r) => plan.extend(aws.kms().plan(&key_spec(n, &r.arn)).await?),
         // The key policy names the role, made first.
         None if exists(aws.kms().describe_key(&n.key).await)? => {
-            plan.push(Change::update("kms key", n.key.as_str(), vec![FieldChange::new("policy", "-", format!("application principal role {}", n.role))]));
+            plan.push(Change::update(
+                "kms key",
+                n.key.as_str(),
+                vec![FieldChange::new("policy", "-", format!("application principal role {}", n.role))],
+            ));
         }
         None => plan.push(Change::create("kms key", n.key.as_str())),
     }
     if mode == Mode::PodIdentity {
         match &role {
-            Some(r) => plan.extend(access.plan(&PodIdentityAssociationSpec { cluster: n.cluster.clone(), service_account: n.sa.clone(), role_arn: r.arn.clone() }).await?),
+            Some(r) => plan.extend(
+                access
+                    .plan(&PodIdentityAssociationSpec {
+                        cluster: n.cluster.clone(),
+                        service_account: n.sa.clone(),
+                        role_arn: r.arn.clone(),
+                    })
+                    .await?,
+            ),
             None => plan.push(Change::create("pod identity association", format!("{}/{}", n.cluster, n.sa))),
         }
     }

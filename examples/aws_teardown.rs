@@ -75,7 +75,13 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let confirm = match args.confirm.as_deref() {
         None => None,
         Some(c) if c == p => Some(Confirm::prefix(p.clone())),
-        Some(c) => return Err(Error::invalid("confirm", format!("`{c}` is not the prefix"), format!("--confirm {p} confirms the deletions of prefix {p}"))),
+        Some(c) => {
+            return Err(Error::invalid(
+                "confirm",
+                format!("`{c}` is not the prefix"),
+                format!("--confirm {p} confirms the deletions of prefix {p}"),
+            ));
+        }
     };
     let databases = vec![ResourceName::new(format!("{p}-db-restored"))?, ResourceName::new(format!("{p}-db"))?];
     let buckets = [BucketName::new(format!("{p}-assets"))?, BucketName::new(format!("{p}-backup"))?];

@@ -19,8 +19,8 @@ mod cli;
 use std::process::ExitCode;
 
 use azure_support::plan_then_apply;
-use deploy::azure::runbook::provision::{Stack, blob_access};
 use deploy::Result;
+use deploy::azure::runbook::provision::{Stack, blob_access};
 
 /// Storage account, private container and the Storage Blob Data Contributor role for a service principal (idempotent).
 ///

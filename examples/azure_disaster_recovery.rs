@@ -197,7 +197,8 @@ async fn run(args: &Cli) -> Result<()> {
                 .from
                 .as_deref()
                 .ok_or_else(|| deploy::Error::invalid("from", "is missing", "restore --from TIMESTAMP|latest"))?
-                .parse().map_err(|e: deploy::Error| e.in_field("from"))?;
+                .parse()
+                .map_err(|e: deploy::Error| e.in_field("from"))?;
             let mut options = runbook::restore_options(from);
             options.keep_newer = args.keep_newer;
             options.exact = args.exact;

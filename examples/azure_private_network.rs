@@ -19,8 +19,8 @@ mod cli;
 use std::process::ExitCode;
 
 use azure_support::plan_then_apply;
-use deploy::azure::runbook::provision::{Stack, private_network};
 use deploy::Result;
+use deploy::azure::runbook::provision::{Stack, private_network};
 
 /// Private DNS zone linked to the AKS network and the peering of the AKS and PostgreSQL networks (idempotent).
 ///

@@ -91,7 +91,9 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         user: args.user.clone(),
         dbname: "postgres".into(),
         password: env("PGPASSWORD")?.into(),
-        ca_bundle_pem: std::fs::read_to_string(args.ca_file.as_ref().ok_or_else(|| anyhow::anyhow!("set DEPLOY_PG_CA_FILE or pass --ca-file"))?)?,
+        ca_bundle_pem: std::fs::read_to_string(
+            args.ca_file.as_ref().ok_or_else(|| anyhow::anyhow!("set DEPLOY_PG_CA_FILE or pass --ca-file"))?,
+        )?,
     };
     let mut spec = BootstrapSpec::new();
     for name in ["vectice", "keycloak"] {

@@ -21,9 +21,9 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
+use deploy::PgIdentifier;
 use deploy::bootstrap::direct::{Bootstrapper, PgConnection};
 use deploy::bootstrap::{BootstrapSpec, DatabaseSetup, RolePassword, RoleSpec};
-use deploy::PgIdentifier;
 
 /// Bootstrap application databases directly over TLS (verify-full): a login role owning each
 /// database, its extensions; idempotent.
@@ -90,8 +90,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let plan_only = args.common.plan;
-    let mut connection = PgConnection::from_url(&args.url)?
-        .with_default_password(std::env::var("PGPASSWORD").ok().map(Into::into));
+    let mut connection = PgConnection::from_url(&args.url)?.with_default_password(std::env::var("PGPASSWORD").ok().map(Into::into));
     if let Some(ca) = &args.ca_file {
         connection = connection.with_ca_file(ca);
     }

@@ -26,10 +26,12 @@ use bytes::Bytes;
 use deploy::env::{Backends, Environments};
 use deploy::memory::InMemoryCloud;
 use deploy::recipes::{
-    DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, dr_backup, dr_restore,
+    DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, dr_backup,
+    dr_restore,
 };
 use deploy::{
-    BucketName, BucketSpec, Cluster, Database, Event, ObjectKey, ObjectStore, ObjectStoreExt, Observer, ResourceName, RestorePoint, RestoreTarget,
+    BucketName, BucketSpec, Cluster, Database, Event, ObjectKey, ObjectStore, ObjectStoreExt, Observer, ResourceName, RestorePoint,
+    RestoreTarget,
 };
 
 const OBJECTS: usize = 250;

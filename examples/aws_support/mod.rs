@@ -32,7 +32,8 @@ impl Args {
 
 /// The prefix rule: it starts bucket, IAM, KMS, RDS and secret names alike, so
 /// it keeps to what all of them accept.
-pub const PREFIX_RULE: &str = "prefixes: 3 to 30 characters, lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen";
+pub const PREFIX_RULE: &str =
+    "prefixes: 3 to 30 characters, lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen";
 
 /// Check `prefix` before any request.
 ///
@@ -187,7 +188,10 @@ pub async fn ensure_admin_password(
     done: &mut deploy::Plan,
 ) -> deploy::Result<()> {
     use deploy::SecretStore as _;
-    let secret = spec.admin_password_secret.clone().ok_or_else(|| Error::invalid("admin_password_secret", "is missing", "the examples keep the password in a secret"))?;
+    let secret = spec
+        .admin_password_secret
+        .clone()
+        .ok_or_else(|| Error::invalid("admin_password_secret", "is missing", "the examples keep the password in a secret"))?;
     println!("  admin password in secret {secret}");
     let options = deploy::secret_store::PutSecretOptions {
         description: Some(format!("administrator password of {what} {}", spec.name)),
@@ -198,7 +202,9 @@ pub async fn ensure_admin_password(
         done.push(deploy::Change::create("secret", secret.as_str()));
     }
     let stored = secrets.get_secret(&secret).await?;
-    spec.admin_password =
-        Some(deploy::Password::new(secrecy::ExposeSecret::expose_secret(&stored.value), &rules).map_err(|e| e.in_field("admin_password_secret"))?);
+    spec.admin_password = Some(
+        deploy::Password::new(secrecy::ExposeSecret::expose_secret(&stored.value), &rules)
+            .map_err(|e| e.in_field("admin_password_secret"))?,
+    );
     Ok(())
 }

@@ -68,7 +68,8 @@ fn with<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
 /// send everything printed from now on (`println!`) to stderr.
 pub fn start(example: &'static str, plan: bool, output: &Output) {
     let json = if output.json { Some(json_sink()) } else { None };
-    *STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(State { example, plan, pending: false, fields: Map::new(), json });
+    *STATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+        Some(State { example, plan, pending: false, fields: Map::new(), json });
 }
 
 #[cfg(unix)]

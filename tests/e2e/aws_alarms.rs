@@ -30,7 +30,13 @@ fn spec(prefix: &str) -> HealthAlarmsSpec {
     let topic = TopicSpec::new(TopicName::new(format!("{prefix}-alerts")).unwrap())
         .with_email(EmailAddress::new(format!("ops+{prefix}@example.com")).unwrap())
         .with_kms_key("alias/aws/sns");
-    HealthAlarmsSpec::database_and_backups(prefix, &ResourceName::new(format!("{prefix}-db")).unwrap(), Some(&format!("{prefix}-vault")), topic).unwrap()
+    HealthAlarmsSpec::database_and_backups(
+        prefix,
+        &ResourceName::new(format!("{prefix}-db")).unwrap(),
+        Some(&format!("{prefix}-vault")),
+        topic,
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,15 +68,13 @@ async fn alarms_and_topic_are_ensured_once_and_read_back() {
     );
 
     // The alarms, read back with DescribeAlarms.
-    let described = alarms
-        .cloudwatch()
-        .describe_alarms()
-        .alarm_name_prefix(format!("{p}-"))
-        .send()
-        .await
-        .unwrap();
+    let described = alarms.cloudwatch().describe_alarms().alarm_name_prefix(format!("{p}-")).send().await.unwrap();
     let alarm = |suffix: &str| {
-        described.metric_alarms().iter().find(|a| a.alarm_name() == Some(format!("{p}-{suffix}").as_str())).unwrap_or_else(|| panic!("no alarm {suffix}"))
+        described
+            .metric_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(format!("{p}-{suffix}").as_str()))
+            .unwrap_or_else(|| panic!("no alarm {suffix}"))
     };
     let cpu = alarm("db-cpu");
     assert_eq!((cpu.namespace(), cpu.metric_name(), cpu.threshold()), (Some("AWS/RDS"), Some("CPUUtilization"), Some(80.0)));
@@ -80,7 +84,10 @@ async fn alarms_and_topic_are_ensured_once_and_read_back() {
     assert_eq!(cpu.alarm_actions(), std::slice::from_ref(&topic_arn));
     assert_eq!(cpu.ok_actions(), std::slice::from_ref(&topic_arn));
     let storage = alarm("db-free-storage");
-    assert_eq!((storage.threshold(), storage.comparison_operator().map(|c| c.as_str())), (Some(2_147_483_648.0), Some("LessThanThreshold")));
+    assert_eq!(
+        (storage.threshold(), storage.comparison_operator().map(|c| c.as_str())),
+        (Some(2_147_483_648.0), Some("LessThanThreshold"))
+    );
     assert_eq!(alarm("db-connections").threshold(), Some(100.0));
     assert_eq!(alarm("db-burst-balance").metric_name(), Some("BurstBalance"));
     assert_eq!(alarm("db-cpu-credits").metric_name(), Some("CPUCreditBalance"));
@@ -88,7 +95,10 @@ async fn alarms_and_topic_are_ensured_once_and_read_back() {
     assert_eq!((backup.namespace(), backup.metric_name()), (Some("AWS/Backup"), Some("NumberOfBackupJobsFailed")));
     assert_eq!(backup.statistic().map(|s| s.as_str()), Some("Sum"));
     assert_eq!(backup.comparison_operator().map(|c| c.as_str()), Some("GreaterThanOrEqualToThreshold"));
-    assert_eq!((backup.dimensions()[0].name(), backup.dimensions()[0].value()), (Some("BackupVaultName"), Some(format!("{p}-vault").as_str())));
+    assert_eq!(
+        (backup.dimensions()[0].name(), backup.dimensions()[0].value()),
+        (Some("BackupVaultName"), Some(format!("{p}-vault").as_str()))
+    );
     assert_eq!(backup.treat_missing_data(), Some("notBreaching"));
 
     // The second ensure makes no mutating request.
@@ -139,4 +149,3 @@ async fn alarms_of_an_sdk_config_alone_work_without_the_database() {
     alarms.delete_alarms(&spec.alarms.iter().map(|a| a.name.clone()).collect::<Vec<_>>(), &Confirm::prefix(&p)).await.unwrap();
     alarms.delete_topic(&spec.topic.name, &Confirm::new(spec.topic.name.as_str())).await.unwrap();
 }
-

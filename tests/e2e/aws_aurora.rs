@@ -5,8 +5,8 @@
 //! before any request, naming the field.
 
 use anyhow::{Result, ensure};
-use deploy::{Database as _, ResourceName};
 use deploy::database::Engine;
+use deploy::{Database as _, ResourceName};
 use deploy_aws::rds::RdsDatabase;
 
 use crate::support::examples::{prefix, run, twice};
@@ -27,7 +27,11 @@ async fn aws_aurora_replicated_twice_changes_nothing_the_second_time() -> Result
     let writer = db.topology.writer_zone.clone().unwrap_or_default();
     ensure!(writer == format!("{MOTO_REGION}a"), "writer in {writer}");
     ensure!(db.topology.readers.iter().all(|r| r.zone != writer) && db.topology.readers.len() == 1, "readers {:?}", db.topology.readers);
-    ensure!(db.topology.cross_region_replica.as_ref().is_some_and(|r| r.region == "us-west-2"), "replica {:?}", db.topology.cross_region_replica);
+    ensure!(
+        db.topology.cross_region_replica.as_ref().is_some_and(|r| r.region == "us-west-2"),
+        "replica {:?}",
+        db.topology.cross_region_replica
+    );
 
     let same = run(&moto, "aws_aurora_replicated", &["--prefix", &p, "--replica-region", MOTO_REGION])?;
     ensure!(!same.ok, "a replica in the cluster's own region was accepted\n{}", same.show());

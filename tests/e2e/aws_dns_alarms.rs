@@ -73,7 +73,8 @@ async fn aws_health_alarms_makes_the_deeploy_alarms_and_topic() -> Result<()> {
     let key = Kms::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await)).describe_key(&KeyAlias::new(&alias)?).await?;
     ensure!(key.rotation && key.state == "Enabled", "{key:?}");
     let publisher = key.policy["Statement"].as_array().into_iter().flatten().any(|s| {
-        s["Principal"]["Service"] == serde_json::json!(["cloudwatch.amazonaws.com"]) || s["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+        s["Principal"]["Service"] == serde_json::json!(["cloudwatch.amazonaws.com"])
+            || s["Principal"]["Service"] == "cloudwatch.amazonaws.com"
     });
     ensure!(publisher, "CloudWatch may not use the topic key: {}", key.policy);
     let described = alarms.cloudwatch().describe_alarms().alarm_name_prefix(format!("{p}-")).send().await?;
@@ -87,7 +88,10 @@ async fn aws_health_alarms_makes_the_deeploy_alarms_and_topic() -> Result<()> {
         ("db-cpu-credits", "CPUCreditBalance"),
         ("backup-jobs-failed", "NumberOfBackupJobsFailed"),
     ] {
-        let a = found.iter().find(|a| a.alarm_name() == Some(format!("{p}-{suffix}").as_str())).with_context(|| format!("no alarm {suffix}"))?;
+        let a = found
+            .iter()
+            .find(|a| a.alarm_name() == Some(format!("{p}-{suffix}").as_str()))
+            .with_context(|| format!("no alarm {suffix}"))?;
         ensure!(a.metric_name() == Some(metric), "{suffix} watches {:?}", a.metric_name());
         ensure!(a.alarm_actions() == [topic.arn.clone()], "{suffix} does not notify the topic: {:?}", a.alarm_actions());
         if suffix.starts_with("db-") {
@@ -101,6 +105,10 @@ async fn aws_health_alarms_makes_the_deeploy_alarms_and_topic() -> Result<()> {
     let changed = run(&via, "aws_health_alarms", &[&args[..], &["--cpu-percent", "90"]].concat())?;
     ensure!(changed.assert_ok("--cpu-percent 90").mutating() == 1, "{}", changed.show());
     let bad = run(&via, "aws_health_alarms", &[&args[..], &["--cpu-percent", "150"]].concat())?;
-    ensure!(!bad.ok && bad.stderr.contains("threshold") && bad.mutating.unwrap_or(0) == 0, "a threshold of 150 % was accepted\n{}", bad.show());
+    ensure!(
+        !bad.ok && bad.stderr.contains("threshold") && bad.mutating.unwrap_or(0) == 0,
+        "a threshold of 150 % was accepted\n{}",
+        bad.show()
+    );
     Ok(())
 }

@@ -7,7 +7,10 @@
 
 use anyhow::{Context as _, Result, ensure};
 use bytes::Bytes;
-use deploy::{BackupVault as _, BucketName, BucketSpec, Cluster as _, Database as _, ObjectKey, ObjectStore as _, ObjectStoreExt as _, ResourceName, SecretName, SecretStore};
+use deploy::{
+    BackupVault as _, BucketName, BucketSpec, Cluster as _, Database as _, ObjectKey, ObjectStore as _, ObjectStoreExt as _, ResourceName,
+    SecretName, SecretStore,
+};
 use deploy_aws::iam::{Iam, IamName};
 use deploy_aws::kms::{KeyAlias, Kms};
 use deploy_aws::policy::{PolicyDocument, denies_insecure_transport};
@@ -47,7 +50,8 @@ async fn aws_bucket_access_makes_a_tls_only_bucket_and_a_scoped_user() -> Result
     // The key is in Secrets Manager, is the user's only key, and was never printed.
     let keys = iam.list_access_keys(&user).await?;
     ensure!(keys.len() == 1, "expected one access key, found {keys:?}");
-    let secret = SecretsManagerStore::new(&deploy_aws::AwsContext::new(&sdk)).get_secret(&SecretName::new(format!("{p}-app-access-key"))?).await?;
+    let secret =
+        SecretsManagerStore::new(&deploy_aws::AwsContext::new(&sdk)).get_secret(&SecretName::new(format!("{p}-app-access-key"))?).await?;
     let stored: serde_json::Value = serde_json::from_str(secret.value.expose_secret())?;
     ensure!(stored["AccessKeyId"] == keys[0].as_str(), "the stored key is not the user's");
     let secret_key = stored["SecretAccessKey"].as_str().context("no SecretAccessKey")?;
@@ -129,11 +133,18 @@ async fn aws_database_ssl_makes_a_tls_only_protected_instance() -> Result<()> {
     ensure!(db.deletion_protection && db.encrypted, "not deletion-protected and encrypted: {db:?}");
     let rds = RdsDatabase::new(&deploy_aws::AwsContext::new(&sdk));
     let params = rds.client().describe_db_parameters().db_parameter_group_name(format!("{p}-db-postgres15")).send().await?;
-    let value = |name: &str| params.parameters().iter().find(|x| x.parameter_name() == Some(name)).and_then(|x| x.parameter_value().map(str::to_owned));
+    let value = |name: &str| {
+        params.parameters().iter().find(|x| x.parameter_name() == Some(name)).and_then(|x| x.parameter_value().map(str::to_owned))
+    };
     ensure!(value("rds.force_ssl").as_deref() == Some("1"), "rds.force_ssl is {:?}", value("rds.force_ssl"));
-    ensure!(value("rds.allowed_extensions").as_deref() == Some("unaccent"), "rds.allowed_extensions is {:?}", value("rds.allowed_extensions"));
+    ensure!(
+        value("rds.allowed_extensions").as_deref() == Some("unaccent"),
+        "rds.allowed_extensions is {:?}",
+        value("rds.allowed_extensions")
+    );
 
-    let secret = SecretsManagerStore::new(&deploy_aws::AwsContext::new(&sdk)).get_secret(&SecretName::new(format!("{p}-db-admin"))?).await?;
+    let secret =
+        SecretsManagerStore::new(&deploy_aws::AwsContext::new(&sdk)).get_secret(&SecretName::new(format!("{p}-db-admin"))?).await?;
     let password = secret.value.expose_secret();
     deploy::PasswordRules::rds_master().check(password)?;
     for r in [&first, &second] {
@@ -158,13 +169,7 @@ async fn aws_disaster_recovery_brings_deleted_objects_back() -> Result<()> {
     let backed = run(&moto, "aws_disaster_recovery", &["backup", "--prefix", &p])?;
     ensure!(backed.assert_ok("backup").mutating() > 0, "backup made no request\n{}", backed.show());
     ensure!(backed.stdout.contains(&format!("snapshot database {p}-db")), "no database snapshot\n{}", backed.show());
-    let id = backed
-        .stdout
-        .lines()
-        .find_map(|l| l.split("--from ").nth(1))
-        .context("the backup names no snapshot id")?
-        .trim()
-        .to_owned();
+    let id = backed.stdout.lines().find_map(|l| l.split("--from ").nth(1)).context("the backup names no snapshot id")?.trim().to_owned();
 
     // Disaster: two objects deleted, one overwritten.
     s3.delete(&assets, &key(0)).await?;
@@ -179,7 +184,9 @@ async fn aws_disaster_recovery_brings_deleted_objects_back() -> Result<()> {
     for i in 0..6 {
         ensure!(s3.get_bytes(&assets, &key(i)).await? == body(i), "object {i} is not back as it was\n{}", restored.show());
     }
-    RdsDatabase::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await)).describe_database(&ResourceName::new(format!("{p}-db-restored"))?).await?;
+    RdsDatabase::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await))
+        .describe_database(&ResourceName::new(format!("{p}-db-restored"))?)
+        .await?;
     let again = run(&moto, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", &id])?;
     ensure!(again.assert_ok("second restore").mutating() == 0, "the second restore changed something\n{}", again.show());
 
@@ -218,12 +225,22 @@ async fn aws_teardown_deletes_nothing_without_confirmation() -> Result<()> {
     let db = ResourceName::new(format!("{p}-db"))?;
     let backup = deploy_aws::backup::AwsBackupVault::new(&deploy_aws::AwsContext::new(&sdk));
     let (vault, plan_name) = (ResourceName::new(format!("{p}-vault"))?, ResourceName::new(format!("{p}-plan"))?);
-    let eks = deploy_aws::eks::EksCluster::new(&deploy_aws::AwsContext::new(&sdk), deploy_aws::eks::EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() });
+    let eks = deploy_aws::eks::EksCluster::new(
+        &deploy_aws::AwsContext::new(&sdk),
+        deploy_aws::eks::EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() },
+    );
     let cluster = ResourceName::new(format!("{p}-eks"))?;
 
     let plan = run(&moto, "aws_teardown", &["--prefix", &p, "--plan"])?;
     ensure!(plan.assert_ok("--plan").mutating() == 0, "--plan made mutating requests\n{}", plan.show());
-    for step in ["turn off deletion protection", &format!("delete bucket and every object in {p}-assets"), &format!("delete backup plan {p}-plan"), &format!("delete backup vault {p}-vault"), &format!("delete node pool {p}-eks/{p}-nodes"), &format!("delete cluster {p}-eks")] {
+    for step in [
+        "turn off deletion protection",
+        &format!("delete bucket and every object in {p}-assets"),
+        &format!("delete backup plan {p}-plan"),
+        &format!("delete backup vault {p}-vault"),
+        &format!("delete node pool {p}-eks/{p}-nodes"),
+        &format!("delete cluster {p}-eks"),
+    ] {
         ensure!(plan.stdout.contains(step), "the plan lacks `{step}`\n{}", plan.show());
     }
 
@@ -235,7 +252,11 @@ async fn aws_teardown_deletes_nothing_without_confirmation() -> Result<()> {
     ensure!(backup.backup_plan_exists(&plan_name).await? && eks.describe_cluster(&cluster).await.is_ok(), "something was deleted");
 
     let wrong = run(&moto, "aws_teardown", &["--prefix", &p, "--confirm", "someone-else"])?;
-    ensure!(!wrong.ok && wrong.stderr.contains("confirm") && wrong.mutating.unwrap_or(0) == 0, "a wrong --confirm was accepted\n{}", wrong.show());
+    ensure!(
+        !wrong.ok && wrong.stderr.contains("confirm") && wrong.mutating.unwrap_or(0) == 0,
+        "a wrong --confirm was accepted\n{}",
+        wrong.show()
+    );
 
     let done = run(&moto, "aws_teardown", &["--prefix", &p, "--confirm", &p])?;
     ensure!(done.assert_ok("teardown --confirm").mutating() > 0, "{}", done.show());
@@ -274,7 +295,14 @@ async fn aws_eks_cluster_makes_a_private_and_public_cluster_and_a_kubeconfig() -
     let encryption = cluster.encryption_config().first().context("secrets are not encrypted")?;
     ensure!(encryption.provider().and_then(|p| p.key_arn()) == Some(key.arn.as_str()), "secrets are not encrypted with alias/{p}-eks");
 
-    let group = eks.describe_nodegroup().cluster_name(format!("{p}-eks")).nodegroup_name(format!("{p}-nodes")).send().await?.nodegroup.context("no node group")?;
+    let group = eks
+        .describe_nodegroup()
+        .cluster_name(format!("{p}-eks"))
+        .nodegroup_name(format!("{p}-nodes"))
+        .send()
+        .await?
+        .nodegroup
+        .context("no node group")?;
     let scaling = group.scaling_config().context("no scaling config")?;
     ensure!((scaling.min_size(), scaling.desired_size(), scaling.max_size()) == (Some(1), Some(2), Some(4)), "scaling: {scaling:?}");
     ensure!(group.disk_size() == Some(100) && group.instance_types() == ["m5.xlarge"], "node group: {group:?}");
@@ -315,7 +343,9 @@ async fn aws_backup_plan_selects_the_database_and_bucket_for_continuous_backup()
 
     let sdk = moto.sdk_config().await;
     let key = Kms::new(&deploy_aws::AwsContext::new(&sdk)).describe_key(&KeyAlias::new(format!("alias/{p}-backup"))?).await?;
-    let vault = deploy_aws::backup::AwsBackupVault::new(&deploy_aws::AwsContext::new(&sdk)).describe_vault(&ResourceName::new(format!("{p}-vault"))?).await?;
+    let vault = deploy_aws::backup::AwsBackupVault::new(&deploy_aws::AwsContext::new(&sdk))
+        .describe_vault(&ResourceName::new(format!("{p}-vault"))?)
+        .await?;
     ensure!(vault.encryption_key.as_deref() == Some(key.arn.as_str()), "the vault is not encrypted with alias/{p}-backup: {vault:?}");
 
     let backup = deploy_aws::backup::AwsBackupVault::new(&deploy_aws::AwsContext::new(&sdk));
@@ -337,7 +367,8 @@ async fn aws_backup_plan_selects_the_database_and_bucket_for_continuous_backup()
     let selections = backup.list_backup_selections().backup_plan_id(&id).send().await?;
     ensure!(selections.backup_selections_list().len() == 1, "expected one selection: {selections:?}");
     let sid = selections.backup_selections_list()[0].selection_id().context("no selection id")?;
-    let selection = backup.get_backup_selection().backup_plan_id(&id).selection_id(sid).send().await?.backup_selection.context("no selection")?;
+    let selection =
+        backup.get_backup_selection().backup_plan_id(&id).selection_id(sid).send().await?.backup_selection.context("no selection")?;
     let account = key.account_id;
     let wanted = [format!("arn:aws:rds:{MOTO_REGION}:{account}:db:{p}-db"), format!("arn:aws:s3:::{p}-assets")];
     ensure!(selection.resources() == wanted, "the selection is {:?}", selection.resources());

@@ -13,8 +13,8 @@ use deploy_aws::pod_access::PodAccess;
 use deploy_core::{ResourceName, ServiceAccountRef};
 use serde_json::{Value, json};
 
-use crate::support::examples::{prefix, refuses_bad_prefix, run, twice};
 use crate::support;
+use crate::support::examples::{prefix, refuses_bad_prefix, run, twice};
 
 /// One value or a list of them, as a list (IAM may answer either).
 fn one(v: &Value) -> Vec<Value> {
@@ -38,7 +38,11 @@ async fn aws_pod_role_binds_one_service_account_to_a_role() -> Result<()> {
     ensure!(first.stdout.contains("create iam role") && first.stdout.contains("create kms key"), "{}", first.show());
     ensure!(second.stdout.contains("(no changes)"), "{}", second.show());
     let role_arn_line = "\"eks.amazonaws.com/role-arn\": \"arn:aws:iam::";
-    ensure!(second.stdout.contains(role_arn_line) && second.stdout.contains(&format!("name: \"{p}-app\"")), "no annotated ServiceAccount\n{}", second.show());
+    ensure!(
+        second.stdout.contains(role_arn_line) && second.stdout.contains(&format!("name: \"{p}-app\"")),
+        "no annotated ServiceAccount\n{}",
+        second.show()
+    );
     refuses_bad_prefix(&moto, "aws_pod_role", &[])?;
 
     // The trust policy, read back through the SDK.

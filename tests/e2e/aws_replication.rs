@@ -26,7 +26,11 @@ async fn aws_bucket_replication_replicates_the_assets_to_another_region() -> Res
     let s3 = moto.s3_client().await;
     let (source, replica) = (format!("{p}-assets"), format!("{p}-assets-replica"));
     let location = s3.get_bucket_location().bucket(&replica).send().await?;
-    ensure!(location.location_constraint().map(|l| l.as_str()) == Some("us-west-2"), "replica location {:?}", location.location_constraint());
+    ensure!(
+        location.location_constraint().map(|l| l.as_str()) == Some("us-west-2"),
+        "replica location {:?}",
+        location.location_constraint()
+    );
     for bucket in [&source, &replica] {
         let versioning = s3.get_bucket_versioning().bucket(bucket).send().await?;
         ensure!(versioning.status().map(|s| s.as_str()) == Some("Enabled"), "{bucket} is not versioned");
@@ -41,7 +45,11 @@ async fn aws_bucket_replication_replicates_the_assets_to_another_region() -> Res
     ensure!(config.role() == role.arn, "role {} is not {}", config.role(), role.arn);
     let rule = config.rules().iter().find(|r| r.id() == Some(format!("replicate-to-{replica}").as_str())).context("no rule")?;
     ensure!(rule.status() == &ReplicationRuleStatus::Enabled, "rule status {:?}", rule.status());
-    ensure!(rule.destination().map(|d| d.bucket()) == Some(format!("arn:aws:s3:::{replica}").as_str()), "destination {:?}", rule.destination());
+    ensure!(
+        rule.destination().map(|d| d.bucket()) == Some(format!("arn:aws:s3:::{replica}").as_str()),
+        "destination {:?}",
+        rule.destination()
+    );
 
     // The role trusts S3; its policy names both buckets and never "*".
     ensure!(role.trust.to_string().contains("s3.amazonaws.com"), "trust {}", role.trust);

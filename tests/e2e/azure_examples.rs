@@ -21,21 +21,12 @@ fn run(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Result<String> {
     let mut command = Command::new(binary);
     command
         .args(args)
-        .args([
-            "--objects-only",
-            "--blob-endpoint",
-            blob_endpoint,
-            "--account-name",
-            AZURITE_ACCOUNT,
-            "--account-key",
-        ])
+        .args(["--objects-only", "--blob-endpoint", blob_endpoint, "--account-name", AZURITE_ACCOUNT, "--account-key"])
         .env("AZURE_STORAGE_KEY", AZURITE_KEY)
         // Nothing may fall back to a real service principal.
         .env_remove("AZURE_CLIENT_SECRET")
         .env_remove("AZURE_SUBSCRIPTION_ID");
-    let Output { status, stdout, stderr } = command
-        .output()
-        .with_context(|| format!("running {}", binary.display()))?;
+    let Output { status, stdout, stderr } = command.output().with_context(|| format!("running {}", binary.display()))?;
     let (stdout, stderr) = (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
     for text in [&stdout, &stderr] {
         ensure!(!text.contains(AZURITE_KEY), "the account key was printed");
@@ -51,10 +42,7 @@ fn run(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Result<String> {
 
 /// The line of `output` starting with `prefix`.
 fn line<'a>(output: &'a str, prefix: &str) -> Result<&'a str> {
-    output
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .with_context(|| format!("no line starting with {prefix:?} in:\n{output}"))
+    output.lines().find(|l| l.starts_with(prefix)).with_context(|| format!("no line starting with {prefix:?} in:\n{output}"))
 }
 
 #[tokio::test]
@@ -120,16 +108,29 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     ensure!(planned.contains("current content lost"), "the plan does not say the overwrite loses the live blob:\n{planned}");
     recorder.proxy.clear();
     let refused = Command::new(&binary)
-        .args(["restore", "--prefix", &prefix, "--from", "latest", "--objects-only", "--blob-endpoint", &blob, "--account-name", AZURITE_ACCOUNT, "--account-key"])
+        .args([
+            "restore",
+            "--prefix",
+            &prefix,
+            "--from",
+            "latest",
+            "--objects-only",
+            "--blob-endpoint",
+            &blob,
+            "--account-name",
+            AZURITE_ACCOUNT,
+            "--account-key",
+        ])
         .env("AZURE_STORAGE_KEY", AZURITE_KEY)
         .output()?;
-    ensure!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains(&format!("{prefix}-assets")), "an unconfirmed overwrite was not refused");
-    recorder.none_mutating("the refused restore")?;
-    let out = run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", "latest", "--confirm-overwrite", &format!("{prefix}-assets")])?;
     ensure!(
-        out.contains(&format!("summary: restore of backup {id}: 2 blobs written, 1 already identical, 3 verified")),
-        "{out}"
+        !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains(&format!("{prefix}-assets")),
+        "an unconfirmed overwrite was not refused"
     );
+    recorder.none_mutating("the refused restore")?;
+    let out =
+        run(&binary, &blob, &["restore", "--prefix", &prefix, "--from", "latest", "--confirm-overwrite", &format!("{prefix}-assets")])?;
+    ensure!(out.contains(&format!("summary: restore of backup {id}: 2 blobs written, 1 already identical, 3 verified")), "{out}");
     for (key, body) in &blobs {
         let got = store.get_bytes(&assets, &ObjectKey::new(*key)?).await?;
         ensure!(got == *body, "restored {key} differs");
@@ -145,12 +146,12 @@ async fn disaster_recovery_example_backs_up_and_restores_a_container_on_azurite(
     Ok(())
 }
 
+#[path = "../../crates/deploy-azure/tests/azure/contract.rs"]
+pub(crate) mod contract;
 /// The fake ARM endpoint of deploy-azure's own tests, and the contracts (from the public REST API specs) it
 /// checks every request against.
 #[path = "../../crates/deploy-azure/tests/azure/fake_arm.rs"]
 pub(crate) mod fake_arm;
-#[path = "../../crates/deploy-azure/tests/azure/contract.rs"]
-pub(crate) mod contract;
 
 /// The fake ARM endpoint behind a recording proxy: the examples talk to the
 /// proxy, which counts what they send; the test reads and seeds the fake's state.
@@ -200,7 +201,10 @@ fn run_arm_command(mut command: Command, arm: &Arm, args: &[&str]) -> Result<Str
             "a secret was printed"
         );
     }
-    ensure!(status.success() || (args.contains(&"--plan") && status.code() == Some(2)), "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    ensure!(
+        status.success() || (args.contains(&"--plan") && status.code() == Some(2)),
+        "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
     println!("$ {} {}\n{stdout}", binary.file_name().unwrap_or_default().to_string_lossy(), args.join(" "));
     Ok(stdout.into_owned())
 }
@@ -264,13 +268,7 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     store.ensure_bucket(&BucketSpec::new(assets.clone())).await?;
     store.put_bytes(&assets, &ObjectKey::new("models/m.json")?, Bytes::from_static(b"{}")).await?;
 
-    let blob_args = [
-        "--blob-endpoint",
-        blob.as_str(),
-        "--account-name",
-        AZURITE_ACCOUNT,
-        "--account-key",
-    ];
+    let blob_args = ["--blob-endpoint", blob.as_str(), "--account-name", AZURITE_ACCOUNT, "--account-key"];
     let run_dr = |args: &[&str]| -> Result<String> {
         let mut all: Vec<&str> = args.to_vec();
         all.extend_from_slice(&blob_args);
@@ -280,11 +278,7 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     };
     let out = run_dr(&["backup", "--prefix", &prefix])?;
     ensure!(out.contains(&format!("server {prefix}-db: automatic backups, 7 days kept")), "{out}");
-    let id = line(&out, "summary: backup ")?["summary: backup ".len()..]
-        .split_whitespace()
-        .next()
-        .context("backup id")?
-        .to_owned();
+    let id = line(&out, "summary: backup ")?["summary: backup ".len()..].split_whitespace().next().context("backup id")?.to_owned();
     ensure!(out.contains(&format!("server {prefix}-db: restore point ")), "{out}");
 
     let planned = run_dr(&["restore", "--prefix", &prefix, "--from", "latest", "--plan"])?;

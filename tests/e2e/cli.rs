@@ -56,7 +56,10 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     ("aws_dns_records", &["--prefix", "--plan", "--json", "--vpc-id", "--lb-dns", "--lb-zone-id"]),
     ("aws_eks_cluster", &["--prefix", "--plan", "--json", "--version", "--instance-type", "--min", "--desired", "--max", "--kubeconfig"]),
-    ("aws_health_alarms", &["--prefix", "--plan", "--json", "--email", "--kms-key", "--backup-vault", "--cpu-percent", "--free-storage-gib"]),
+    (
+        "aws_health_alarms",
+        &["--prefix", "--plan", "--json", "--email", "--kms-key", "--backup-vault", "--cpu-percent", "--free-storage-gib"],
+    ),
     ("aws_kms_key", &["--prefix", "--plan", "--json"]),
     ("aws_pod_role", &["--prefix", "--plan", "--json", "--namespace", "--service-account", "--mode"]),
     ("aws_teardown", &["--prefix", "--plan", "--json", "--confirm", "--final-snapshots"]),
@@ -84,7 +87,10 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "--arm-endpoint",
         ],
     ),
-    ("azure_postgres_flexible", &["--prefix", "--location", "--arm-endpoint", "--plan", "--json", "--version", "--sku", "--start-if-stopped"]),
+    (
+        "azure_postgres_flexible",
+        &["--prefix", "--location", "--arm-endpoint", "--plan", "--json", "--version", "--sku", "--start-if-stopped"],
+    ),
     ("azure_private_network", &["--prefix", "--location", "--arm-endpoint", "--plan", "--json"]),
 ];
 
@@ -191,7 +197,11 @@ fn every_example_answers_help_naming_its_flags_and_refuses_an_unknown_flag_befor
         // `--x=y` and `--x y` alike (clap): a value given with `=` is parsed, not an unknown flag.
         if flags.contains(&"--prefix") {
             let spelled = isolated(name, &["--prefix=UPPER_case", "--no-such-flag"], &tripwire)?;
-            ensure!(text(&spelled.stderr).contains("--no-such-flag"), "{name}: `--prefix=VALUE` was not taken as a value\n{}", text(&spelled.stderr));
+            ensure!(
+                text(&spelled.stderr).contains("--no-such-flag"),
+                "{name}: `--prefix=VALUE` was not taken as a value\n{}",
+                text(&spelled.stderr)
+            );
         }
     }
     Ok(())
@@ -211,7 +221,11 @@ fn quickstart_plan_and_report_as_json() -> Result<()> {
     let binary = example_binary("quickstart")?;
     let planned = Command::new(&binary).args(["--plan", "--json"]).output()?;
     let (out, err) = (text(&planned.stdout), text(&planned.stderr));
-    ensure!(planned.status.code() == Some(2), "quickstart --plan on a fresh in-memory cloud exited {:?}, not 2\n{err}", planned.status.code());
+    ensure!(
+        planned.status.code() == Some(2),
+        "quickstart --plan on a fresh in-memory cloud exited {:?}, not 2\n{err}",
+        planned.status.code()
+    );
     let doc = document(&out, "quickstart --plan --json")?;
     ensure!(doc["example"] == "quickstart" && doc["mode"] == "plan" && doc["ok"] == true && doc["changes_pending"] == true, "{doc:#}");
     ensure!(changes(&doc["plan"]) > 3, "the plan lists no changes: {doc:#}");
@@ -287,7 +301,10 @@ async fn aws_bucket_access_json_never_holds_the_access_key() -> Result<()> {
     let stored: Value = serde_json::from_str(stored.value.expose_secret())?;
     let secret_key = stored["SecretAccessKey"].as_str().context("no secret key stored")?;
     for (doc, run) in [(&first, &r), (&rotated, &r2)] {
-        ensure!(!doc.to_string().contains(secret_key) && !run.stdout.contains(secret_key) && !run.stderr.contains(secret_key), "the secret key was printed");
+        ensure!(
+            !doc.to_string().contains(secret_key) && !run.stdout.contains(secret_key) && !run.stderr.contains(secret_key),
+            "the secret key was printed"
+        );
     }
     ensure!(changes(&first["changes_made"]) > 0, "{first:#}");
     Ok(())
@@ -321,7 +338,11 @@ async fn aws_disaster_recovery_backup_and_restore_as_json_with_plan_exit_codes()
     };
 
     let (doc, r) = call(with(&["backup"], &["--plan"]))?;
-    ensure!(r.code == Some(2) && doc["changes_pending"] == true && doc["plan"]["objects"] == 4 && doc["mutating_requests"] == 0, "{doc:#}\n{}", r.show());
+    ensure!(
+        r.code == Some(2) && doc["changes_pending"] == true && doc["plan"]["objects"] == 4 && doc["mutating_requests"] == 0,
+        "{doc:#}\n{}",
+        r.show()
+    );
     let (doc, r) = call(with(&["backup"], &[]))?;
     ensure!(r.code == Some(0) && doc["report"]["bucket"]["objects"] == 4, "{doc:#}\n{}", r.show());
     let id = doc["report"]["bucket"]["id"].as_str().context("no snapshot id in the report")?.to_owned();
@@ -339,7 +360,11 @@ async fn aws_disaster_recovery_backup_and_restore_as_json_with_plan_exit_codes()
     let (doc, r) = call(restore(&[]))?;
     ensure!(r.code == Some(0) && doc["report"]["bucket"]["restored"] == 2, "{doc:#}\n{}", r.show());
     let (doc, r) = call(restore(&["--plan"]))?;
-    ensure!(r.code == Some(0) && doc["changes_pending"] == false, "a restore --plan after the restore still has changes: {doc:#}\n{}", r.show());
+    ensure!(
+        r.code == Some(0) && doc["changes_pending"] == false,
+        "a restore --plan after the restore still has changes: {doc:#}\n{}",
+        r.show()
+    );
     ensure!(s3.get_bytes(&bucket, &key(0)).await? == "object 0", "the object is not back");
     Ok(())
 }
@@ -398,7 +423,12 @@ fn postgres_bootstrap_refuses_a_password_on_the_command_line_before_connecting()
     let port = tripwire.listener.local_addr()?.port();
     let url = format!("postgres://postgres:{SENTINEL}@127.0.0.1:{port}/postgres");
     // Everything else it needs is there: without the refusal it would connect.
-    let out = isolated_with_env("postgres_bootstrap", &["--url", &url, "--database", "vectice", "--json"], &tripwire, &[("DEPLOY_DB_PASSWORD_VECTICE", "Role-Pw-1")])?;
+    let out = isolated_with_env(
+        "postgres_bootstrap",
+        &["--url", &url, "--database", "vectice", "--json"],
+        &tripwire,
+        &[("DEPLOY_DB_PASSWORD_VECTICE", "Role-Pw-1")],
+    )?;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     tripwire.untouched("postgres_bootstrap with a password in --url")?;
     ensure!(out.status.code() == Some(1), "a password in --url was not refused (exit {:?})\n{stdout}\n{stderr}", out.status.code());

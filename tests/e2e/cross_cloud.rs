@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, ensure};
 use bytes::Bytes;
 use deploy::recipes::{
-    Location, RestoreBucketOptions, SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotSelector,
-    restore_bucket, snapshot_bucket,
+    Location, RestoreBucketOptions, SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotSelector, restore_bucket, snapshot_bucket,
 };
 use deploy::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreExt as _};
 use deploy_aws::s3::{MIN_PART_SIZE, S3Options, S3Store};
@@ -27,46 +26,29 @@ const BLOB_BLOCK: usize = 512 * 1024;
 
 /// Deterministic, key-dependent content of `len` bytes.
 fn content(seed: u8, len: usize) -> Bytes {
-    (0..len)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).wrapping_add(u32::from(seed)) as u8)
-        .collect::<Vec<u8>>()
-        .into()
+    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).wrapping_add(u32::from(seed)) as u8).collect::<Vec<u8>>().into()
 }
 
 /// The source objects: small ones with awkward keys, an empty one, one above
 /// Blob's single-put limit (one S3 part), one above S3's multipart threshold.
 fn objects() -> BTreeMap<String, Bytes> {
     let mut objects = BTreeMap::new();
-    for (i, key) in [
-        "assets/model.json",
-        "assets/with space/note ü.txt",
-        "assets/deep/a/b/c/graph.bin",
-        "percent%20sign+plus.txt",
-        "top.txt",
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, key) in
+        ["assets/model.json", "assets/with space/note ü.txt", "assets/deep/a/b/c/graph.bin", "percent%20sign+plus.txt", "top.txt"]
+            .into_iter()
+            .enumerate()
     {
         objects.insert(key.to_owned(), content(i as u8, 1000 + 997 * i));
     }
     objects.insert("empty".to_owned(), Bytes::new());
-    objects.insert(
-        "large/blocks.bin".to_owned(),
-        content(40, 2 * BLOB_SINGLE_PUT + 12_345),
-    );
-    objects.insert(
-        "large/multipart.bin".to_owned(),
-        content(41, MIN_PART_SIZE as usize + 300_000),
-    );
+    objects.insert("large/blocks.bin".to_owned(), content(40, 2 * BLOB_SINGLE_PUT + 12_345));
+    objects.insert("large/multipart.bin".to_owned(), content(41, MIN_PART_SIZE as usize + 300_000));
     objects
 }
 
 /// Keys S3 stored in more than one part: their ETag is not the content's MD5.
 fn multipart_keys(objects: &BTreeMap<String, Bytes>) -> usize {
-    objects
-        .values()
-        .filter(|b| b.len() as u64 > MIN_PART_SIZE)
-        .count()
+    objects.values().filter(|b| b.len() as u64 > MIN_PART_SIZE).count()
 }
 
 /// A bucket spec the peers can honour: moto evaluates a TLS-only bucket
@@ -74,10 +56,7 @@ fn multipart_keys(objects: &BTreeMap<String, Bytes>) -> usize {
 /// buckets here do not require TLS (Azurite's account settings are the
 /// store's defaults).
 fn s3_spec(name: &BucketName) -> BucketSpec {
-    BucketSpec {
-        require_tls: false,
-        ..BucketSpec::new(name.clone())
-    }
+    BucketSpec { require_tls: false, ..BucketSpec::new(name.clone()) }
 }
 
 #[tokio::test]
@@ -86,10 +65,8 @@ async fn s3_bucket_snapshotted_into_blob_and_restored_into_fresh_s3_bucket() -> 
         return Ok(());
     };
     let suffix = support::unique_suffix();
-    let s3 = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await)).with_options(S3Options {
-        part_size: MIN_PART_SIZE,
-        ..S3Options::default()
-    })?;
+    let s3 = S3Store::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await))
+        .with_options(S3Options { part_size: MIN_PART_SIZE, ..S3Options::default() })?;
     let blob = BlobStore::builder()
         .endpoint(&azurite.blob_endpoint)
         .sas(&azurite.account_sas())
@@ -106,29 +83,20 @@ async fn s3_bucket_snapshotted_into_blob_and_restored_into_fresh_s3_bucket() -> 
 
     let objects = objects();
     for (key, body) in &objects {
-        s3.put_bytes(&source, &ObjectKey::new(key.clone())?, body.clone())
-            .await
-            .with_context(|| format!("seeding s3://{source}/{key}"))?;
+        s3.put_bytes(&source, &ObjectKey::new(key.clone())?, body.clone()).await.with_context(|| format!("seeding s3://{source}/{key}"))?;
     }
 
     // Snapshot S3 -> Blob.
     let layout = SnapshotLayout::new("snapshots")?;
     let id = SnapshotId::now();
-    let options = SnapshotOptions {
-        id: Some(id.clone()),
-        concurrency: 4,
-        ..SnapshotOptions::new(layout.clone())
-    };
+    let options = SnapshotOptions { id: Some(id.clone()), concurrency: 4, ..SnapshotOptions::new(layout.clone()) };
     let from = Location::new(&s3, &source);
     let into = Location::new(&blob, &backup);
     let first = snapshot_bucket(from, into, &options).await?;
     assert!(!first.server_side, "two stores: the copy streams");
     assert_eq!(first.objects, objects.len() as u64);
     assert_eq!(first.copied, objects.len() as u64);
-    assert_eq!(
-        first.bytes,
-        objects.values().map(|b| b.len() as u64).sum::<u64>()
-    );
+    assert_eq!(first.bytes, objects.values().map(|b| b.len() as u64).sum::<u64>());
 
     // Every snapshot blob holds its source's bytes.
     for (key, body) in &objects {
@@ -141,35 +109,21 @@ async fn s3_bucket_snapshotted_into_blob_and_restored_into_fresh_s3_bucket() -> 
 
     // The same id again, complete: refused rather than taken for a new snapshot.
     let again = snapshot_bucket(from, into, &options).await;
-    assert!(
-        matches!(again, Err(deploy::Error::AlreadyExists { .. })),
-        "a complete snapshot is not redone: {again:?}"
-    );
+    assert!(matches!(again, Err(deploy::Error::AlreadyExists { .. })), "a complete snapshot is not redone: {again:?}");
 
     // The same id after an interruption just before the manifest (its index
     // and the shard's record gone): the resume copies nothing whose ETag
     // matches across the clouds (S3's single-part ETag is the content's MD5,
     // and so is the blob's Content-MD5). S3's multipart ETags are not an MD5
     // of the content, so those objects are copied again.
-    blob.delete(&backup, &ObjectKey::new(first.manifest_key.clone())?)
-        .await?;
-    blob.delete(
-        &backup,
-        &ObjectKey::new(format!("{}shard-00000-of-00001.json", layout.parts_folder(&id)))?,
-    )
-    .await?;
+    blob.delete(&backup, &ObjectKey::new(first.manifest_key.clone())?).await?;
+    blob.delete(&backup, &ObjectKey::new(format!("{}shard-00000-of-00001.json", layout.parts_folder(&id)))?).await?;
     let resumed = snapshot_bucket(from, into, &options).await?;
     let multipart = multipart_keys(&objects) as u64;
     assert_eq!(resumed.objects, objects.len() as u64);
-    assert_eq!(
-        (resumed.skipped, resumed.copied),
-        (objects.len() as u64 - multipart, multipart),
-        "resume skips every single-part object"
-    );
+    assert_eq!((resumed.skipped, resumed.copied), (objects.len() as u64 - multipart, multipart), "resume skips every single-part object");
     for meta in s3.list_all(&source, Default::default()).await? {
-        let copy = blob
-            .head(&backup, &ObjectKey::new(format!("{}{}", first.folder, meta.key))?)
-            .await?;
+        let copy = blob.head(&backup, &ObjectKey::new(format!("{}{}", first.folder, meta.key))?).await?;
         if meta.size > MIN_PART_SIZE {
             assert_ne!(copy.etag, meta.etag, "{}: S3 multipart ETag", meta.key);
         } else {
@@ -195,12 +149,7 @@ async fn s3_bucket_snapshotted_into_blob_and_restored_into_fresh_s3_bucket() -> 
     assert_eq!(report.verified, objects.len() as u64);
 
     // And by our own reading: the same keys, the same bytes.
-    let listed: Vec<String> = s3
-        .list_all(&restored, Default::default())
-        .await?
-        .into_iter()
-        .map(|m| m.key.to_string())
-        .collect();
+    let listed: Vec<String> = s3.list_all(&restored, Default::default()).await?.into_iter().map(|m| m.key.to_string()).collect();
     assert_eq!(listed, objects.keys().cloned().collect::<Vec<_>>());
     for (key, body) in &objects {
         let got = s3.get_bytes(&restored, &ObjectKey::new(key.clone())?).await?;

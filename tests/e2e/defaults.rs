@@ -24,18 +24,16 @@
 //! always encrypts (no switch to check).
 
 use anyhow::{Context as _, Result, ensure};
-use deploy::{
-    BucketName, BucketSpec, Database as _, DatabaseSpec, ObjectStore as _, PasswordRules, PgIdentifier, ResourceName,
-};
 use deploy::bootstrap::direct::{CaRoots, PgConnection, TlsMode};
 use deploy::database::Engine;
+use deploy::{BucketName, BucketSpec, Database as _, DatabaseSpec, ObjectStore as _, PasswordRules, PgIdentifier, ResourceName};
 use deploy_aws::AwsBackends;
 use deploy_aws::policy::denies_insecure_transport;
 use deploy_aws::rds::RdsDatabase;
 use deploy_aws::s3::{ReplicationSpec, RoleName};
 
-use crate::support::examples::prefix;
 use crate::support;
+use crate::support::examples::prefix;
 
 /// What makes a bucket safe: encrypted by default, all four public-access
 /// blocks on, and a policy denying requests not made over TLS.
@@ -50,7 +48,8 @@ async fn bucket_is_safe(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<()> {
     let block = s3.get_public_access_block().bucket(bucket).send().await.with_context(|| format!("{bucket}: public access block"))?;
     let block = block.public_access_block_configuration().context("no public access block")?;
     ensure!(
-        [block.block_public_acls(), block.ignore_public_acls(), block.block_public_policy(), block.restrict_public_buckets()] == [Some(true); 4],
+        [block.block_public_acls(), block.ignore_public_acls(), block.block_public_policy(), block.restrict_public_buckets()]
+            == [Some(true); 4],
         "{bucket} does not block every kind of public access: {block:?}"
     );
     let policy = s3.get_bucket_policy().bucket(bucket).send().await.with_context(|| format!("{bucket}: policy"))?;
@@ -188,14 +187,19 @@ async fn postgres_connections_are_verify_full_by_default() -> Result<()> {
     let connection = |host: &str, port: u16| PgConnection::new(host, &pg.user).with_port(port).with_password(pg.password.clone());
     // Without a CA named, the system roots are the trust anchors: the peer's test CA is not among them.
     ensure!(matches!(connection("localhost", pg.port).tls(), TlsMode::VerifyFull(CaRoots::System)), "the default is not verify-full");
-    let unknown = connection("localhost", pg.port).connect().await.err().context("a server the system roots do not vouch for was accepted")?;
+    let unknown =
+        connection("localhost", pg.port).connect().await.err().context("a server the system roots do not vouch for was accepted")?;
     ensure!(chain(&unknown).contains("certificate"), "refused, but not for the certificate: {}", chain(&unknown));
 
     // The same server through two forwarders: dialled as 127.0.0.1, a name in
     // its certificate, it is accepted; dialled as 127.0.0.2, which the
     // certificate does not name, it is refused (verify-ca would accept it).
     let named = forwarder("127.0.0.1:0", &pg).await?;
-    connection("127.0.0.1", named).with_ca_file(&pg.ca_file).connect().await.context("through the forwarder, as a name the certificate holds")?;
+    connection("127.0.0.1", named)
+        .with_ca_file(&pg.ca_file)
+        .connect()
+        .await
+        .context("through the forwarder, as a name the certificate holds")?;
     let unnamed = forwarder("127.0.0.2:0", &pg).await?;
     let wrong_name = connection("127.0.0.2", unnamed).with_ca_file(&pg.ca_file).connect().await;
     let err = wrong_name.err().context("a certificate not naming 127.0.0.2 was accepted for it")?;
@@ -207,10 +211,10 @@ async fn postgres_connections_are_verify_full_by_default() -> Result<()> {
 #[tokio::test]
 async fn azure_resources_made_from_minimal_specs_are_safe_on_the_fake_arm() -> Result<()> {
     use crate::azure_examples::fake_arm::FakeArm;
+    use deploy::Reconcile as _;
     use deploy::validate::ContainerName;
     use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers};
     use deploy_azure::arm::storage::{ContainerSpec, StorageAccountSpec};
-    use deploy::Reconcile as _;
 
     let fake = FakeArm::start().await;
     let arm = fake.client();
@@ -225,10 +229,7 @@ async fn azure_resources_made_from_minimal_specs_are_safe_on_the_fake_arm() -> R
         "storage account not private and TLS-only: {props}"
     );
     let stored = fake.resource(&arm.container_id(group, account, &container)).context("no container")?;
-    ensure!(
-        stored["properties"]["publicAccess"].as_str().unwrap_or("None") == "None",
-        "container is public: {stored}"
-    );
+    ensure!(stored["properties"]["publicAccess"].as_str().unwrap_or("None") == "None", "container is public: {stored}");
 
     let servers = FlexibleServers::new(arm.clone(), group, "westeurope")?;
     let mut spec = DatabaseSpec::postgres(ResourceName::new("defaults-pg")?, "16", "Standard_D2ds_v4", PgIdentifier::new("dbadmin")?);

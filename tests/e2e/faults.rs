@@ -67,7 +67,8 @@ async fn snapshot_and_restore_survive_injected_faults() {
     if let Some(Err(e)) = puts.iter().find(|r| r.is_err()) {
         panic!("{} of {SMALL} setup puts failed; first: {e}", puts.iter().filter(|r| r.is_err()).count());
     }
-    let big: Vec<Bytes> = (0..3u8).map(|i| Bytes::from(vec![i.wrapping_mul(37).wrapping_add(1); 6 * MIB as usize + usize::from(i)])).collect();
+    let big: Vec<Bytes> =
+        (0..3u8).map(|i| Bytes::from(vec![i.wrapping_mul(37).wrapping_add(1); 6 * MIB as usize + usize::from(i)])).collect();
     for (i, body) in big.iter().enumerate() {
         direct.put_bytes(&src, &ObjectKey::new(format!("big/{i}.bin")).unwrap(), body.clone()).await.unwrap();
     }
@@ -75,13 +76,15 @@ async fn snapshot_and_restore_survive_injected_faults() {
     let layout = SnapshotLayout::new("nightly").unwrap();
     let mut options = SnapshotOptions::new(layout.clone());
     options.attempts = 12;
-    let snap = snapshot_bucket(Location::new(&faulty, &src), Location::new(&faulty, &backup), &options).await.expect("snapshot under faults");
+    let snap =
+        snapshot_bucket(Location::new(&faulty, &src), Location::new(&faulty, &backup), &options).await.expect("snapshot under faults");
     assert_eq!(snap.objects as usize, SMALL + 3);
     let mut restore = RestoreBucketOptions::new(layout, SnapshotSelector::Latest);
     restore.attempts = 12;
     // Into a fresh bucket, not the snapshot's source: named as such.
     restore.other_target = true;
-    let r = restore_bucket(Location::new(&faulty, &backup), Location::new(&faulty, &restored), &restore).await.expect("restore under faults");
+    let r =
+        restore_bucket(Location::new(&faulty, &backup), Location::new(&faulty, &restored), &restore).await.expect("restore under faults");
     assert_eq!((r.objects as usize, r.verified as usize), (SMALL + 3, SMALL + 3));
 
     let errors = proxy.count("error");
@@ -131,7 +134,8 @@ async fn snapshot_and_restore_survive_answers_lost_after_the_server_acted() {
     for i in 0..N {
         direct.put_bytes(&src, &ObjectKey::new(format!("small/{i:05}")).unwrap(), small_body(i)).await.unwrap();
     }
-    let big: Vec<Bytes> = (0..2u8).map(|i| Bytes::from(vec![i.wrapping_mul(53).wrapping_add(7); 6 * MIB as usize + usize::from(i)])).collect();
+    let big: Vec<Bytes> =
+        (0..2u8).map(|i| Bytes::from(vec![i.wrapping_mul(53).wrapping_add(7); 6 * MIB as usize + usize::from(i)])).collect();
     for (i, body) in big.iter().enumerate() {
         direct.put_bytes(&src, &ObjectKey::new(format!("big/{i}.bin")).unwrap(), body.clone()).await.unwrap();
     }
@@ -146,9 +150,14 @@ async fn snapshot_and_restore_survive_answers_lost_after_the_server_acted() {
     let r = restore_bucket(Location::new(&faulty, &backup), Location::new(&faulty, &restored), &restore).await.expect("restore");
     assert_eq!((r.objects as usize, r.verified as usize), (N + 2, N + 2));
 
-    let lost: Vec<String> = proxy.captured().iter().filter(|c| c.fate.starts_with("forwarded, then")).map(|c| format!("{} {}", c.method, c.path)).collect();
+    let lost: Vec<String> =
+        proxy.captured().iter().filter(|c| c.fate.starts_with("forwarded, then")).map(|c| format!("{} {}", c.method, c.path)).collect();
     let mutating_lost = proxy.captured().iter().filter(|c| c.fate.starts_with("forwarded, then") && c.is_mutating()).count();
-    eprintln!("{snap}\n{r}\nproxy: {} requests, {} answers lost after forwarding ({mutating_lost} of mutating requests)", proxy.captured().len(), lost.len());
+    eprintln!(
+        "{snap}\n{r}\nproxy: {} requests, {} answers lost after forwarding ({mutating_lost} of mutating requests)",
+        proxy.captured().len(),
+        lost.len()
+    );
     assert!(mutating_lost > 20, "too few mutating requests lost after forwarding ({mutating_lost}) to mean anything");
 
     // One snapshot for the id: one manifest index (`manifests/<id>.json`; its parts and shard
@@ -166,7 +175,10 @@ async fn snapshot_and_restore_survive_answers_lost_after_the_server_acted() {
         assert_eq!(direct.get_bytes(&restored, &key).await.unwrap(), small_body(i), "{key} differs");
     }
     for (i, body) in big.iter().enumerate() {
-        assert!(direct.get_bytes(&restored, &ObjectKey::new(format!("big/{i}.bin")).unwrap()).await.unwrap() == *body, "big/{i}.bin differs");
+        assert!(
+            direct.get_bytes(&restored, &ObjectKey::new(format!("big/{i}.bin")).unwrap()).await.unwrap() == *body,
+            "big/{i}.bin differs"
+        );
     }
     assert_eq!(direct.list_all(&restored, Default::default()).await.unwrap().len(), N + 2, "objects appeared or were lost");
     // A CreateMultipartUpload whose answer was lost leaves an upload the client never heard of: counted,

@@ -109,7 +109,12 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
     // moto applies the TLS-only policy's Deny to its own plain HTTP: the assets bucket without it.
     s3.delete_bucket_policy().bucket(format!("{p}-assets")).send().await?;
     for i in 0..20 {
-        s3.put_object().bucket(format!("{p}-assets")).key(format!("data/{i:03}")).body(format!("object {i}").into_bytes().into()).send().await?;
+        s3.put_object()
+            .bucket(format!("{p}-assets"))
+            .key(format!("data/{i:03}"))
+            .body(format!("object {i}").into_bytes().into())
+            .send()
+            .await?;
     }
     let backup = ["backup", "--prefix", &p, "--skip-bucket-setup"];
     let mut id = None::<String>;
@@ -123,7 +128,12 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
         };
         let r = run(&through, "aws_disaster_recovery", &args)?;
         if id.is_none() {
-            id = r.stdout.lines().find_map(|l| l.split("plan: backup ").nth(1)).and_then(|rest| rest.split_whitespace().next()).map(str::to_owned);
+            id = r
+                .stdout
+                .lines()
+                .find_map(|l| l.split("plan: backup ").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_owned);
         }
         if r.ok {
             break;
@@ -134,7 +144,8 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
     eprintln!("runs until success through the proxy: {runs:?}");
 
     // Answers were lost after the server acted, on mutating requests.
-    let lost: Vec<String> = proxy.captured().iter().filter(|c| c.fate.starts_with("forwarded, then") && c.is_mutating()).map(|c| c.operation()).collect();
+    let lost: Vec<String> =
+        proxy.captured().iter().filter(|c| c.fate.starts_with("forwarded, then") && c.is_mutating()).map(|c| c.operation()).collect();
     eprintln!("mutating requests whose answer was lost: {lost:?}");
     for create in CREATES.iter().filter(|c| !c.starts_with("POST")) {
         ensure!(lost.iter().any(|op| op.rsplit('.').next() == Some(*create)), "the answer of no {create} was lost: {lost:?}");
@@ -143,7 +154,10 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
     // Nothing twice.
     let sdk = moto.sdk_config().await;
     let kms = Kms::new(&deploy_aws::AwsContext::new(&sdk));
-    for (alias, description) in [(format!("alias/{p}-app"), format!("application key of {p}")), (format!("alias/{p}-eks"), format!("Kubernetes secrets of {p}-eks"))] {
+    for (alias, description) in [
+        (format!("alias/{p}-app"), format!("application key of {p}")),
+        (format!("alias/{p}-eks"), format!("Kubernetes secrets of {p}-eks")),
+    ] {
         let key = kms.describe_key(&KeyAlias::new(alias.clone())?).await?;
         let keys = keys_described(&kms, &description).await?;
         ensure!(keys == [key.key_id.clone()], "{alias}: keys {keys:?}, the alias names {}", key.key_id);

@@ -92,7 +92,12 @@ async fn k8s_create_databases_twice_the_second_run_only_sets_the_passwords_again
     let Some(pg) = support::postgres_peer() else { return Ok(()) };
     // The example's names are fixed (vectice, keycloak): start from a server without them.
     let admin = pg.connect().await?;
-    for sql in ["DROP DATABASE IF EXISTS vectice", "DROP DATABASE IF EXISTS keycloak", "DROP ROLE IF EXISTS vectice", "DROP ROLE IF EXISTS keycloak"] {
+    for sql in [
+        "DROP DATABASE IF EXISTS vectice",
+        "DROP DATABASE IF EXISTS keycloak",
+        "DROP ROLE IF EXISTS vectice",
+        "DROP ROLE IF EXISTS keycloak",
+    ] {
         admin.batch_execute(sql).await.with_context(|| sql.to_owned())?;
     }
     let fake = FakeApi::new(Behavior::Exec);
@@ -123,7 +128,11 @@ async fn k8s_create_databases_twice_the_second_run_only_sets_the_passwords_again
     // a stored password matches: it sets the two passwords again, and nothing else.
     ensure!(second.0, "the second run failed\n{}", show(&second));
     let reported: Vec<&str> = second.1.lines().filter(|l| l.starts_with(['+', '~', '-'])).collect();
-    ensure!(reported.len() == 2 && reported.iter().all(|l| l.contains("password")), "the second run reports more than the passwords\n{}", show(&second));
+    ensure!(
+        reported.len() == 2 && reported.iter().all(|l| l.contains("password")),
+        "the second run reports more than the passwords\n{}",
+        show(&second)
+    );
     let again = changing_statements(&log, &["vectice", "keycloak"]);
     ensure!(
         again.len() == 2 && again.iter().all(|sql| sql.starts_with("ALTER ROLE") && sql.contains(" PASSWORD ")),
@@ -135,7 +144,10 @@ async fn k8s_create_databases_twice_the_second_run_only_sets_the_passwords_again
     }
     // Each run left nothing behind in the cluster: its Job (with its pods), Secret and ConfigMap are gone.
     let (secrets, config_maps, jobs, pods) = fake.existing();
-    ensure!(jobs.is_empty() && pods.is_empty() && secrets.is_empty() && config_maps.is_empty(), "left in the cluster: {jobs:?} {pods:?} {secrets:?} {config_maps:?}");
+    ensure!(
+        jobs.is_empty() && pods.is_empty() && secrets.is_empty() && config_maps.is_empty(),
+        "left in the cluster: {jobs:?} {pods:?} {secrets:?} {config_maps:?}"
+    );
     Ok(())
 }
 
@@ -152,7 +164,9 @@ async fn k8s_pg_copy_without_confirmation_sends_nothing() -> Result<()> {
         ("DEPLOY_TARGET_PG_PASSWORD", "dst-pw"),
     ];
     // The database name is the same on both sides: the confirmation names the target's host too.
-    for args in [&[][..], &["--confirm", "not-simphera"][..], &["--confirm", "simphera"][..], &["--confirm", "restored.example/simphera"][..]] {
+    for args in
+        [&[][..], &["--confirm", "not-simphera"][..], &["--confirm", "simphera"][..], &["--confirm", "restored.example/simphera"][..]]
+    {
         let (ok, out, err) = run("k8s_pg_copy", &kubeconfig, args, &env)?;
         ensure!(!ok && err.contains("production.example/simphera"), "{args:?} was not refused naming the target\n{out}\n{err}");
     }

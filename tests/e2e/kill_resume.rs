@@ -30,7 +30,12 @@ async fn a_killed_backup_resumes_copying_only_what_is_missing() -> Result<()> {
         s3.create_bucket().bucket(&bucket).create_bucket_configuration(location).send().await?;
     }
     for i in 0..OBJECTS {
-        s3.put_object().bucket(format!("{p}-assets")).key(format!("data/{i:04}.json")).body(format!("object {i}").into_bytes().into()).send().await?;
+        s3.put_object()
+            .bucket(format!("{p}-assets"))
+            .key(format!("data/{i:04}.json"))
+            .body(format!("object {i}").into_bytes().into())
+            .send()
+            .await?;
     }
 
     let proxy = FaultProxy::start(&moto.endpoint, FaultConfig { latency: Duration::from_millis(10), ..FaultConfig::transparent() }).await?;
@@ -61,7 +66,11 @@ async fn a_killed_backup_resumes_copying_only_what_is_missing() -> Result<()> {
     ensure!(first < OBJECTS, "the backup finished ({first} copies) before it was killed");
 
     let refused = run(&through, "aws_disaster_recovery", &["restore", "--prefix", &p, "--from", &id, "--objects-only"])?;
-    ensure!(!refused.ok && refused.mutating.unwrap_or(0) == 0, "a restore from the unfinished snapshot was not refused\n{}", refused.show());
+    ensure!(
+        !refused.ok && refused.mutating.unwrap_or(0) == 0,
+        "a restore from the unfinished snapshot was not refused\n{}",
+        refused.show()
+    );
 
     // What the killed run left in the snapshot's folder (requests cut by the kill may have landed unrecorded).
     let count_in_snapshot = || async {
@@ -91,7 +100,11 @@ async fn a_killed_backup_resumes_copying_only_what_is_missing() -> Result<()> {
     let resumed = run(&through, "aws_disaster_recovery", &[&args[..], &["--resume", &id]].concat())?;
     resumed.assert_ok("backup --resume");
     let second = copies(&proxy);
-    ensure!(second == OBJECTS - held, "the killed run left {held} of {OBJECTS}; the resume copied {second}, not just the missing\n{}", resumed.show());
+    ensure!(
+        second == OBJECTS - held,
+        "the killed run left {held} of {OBJECTS}; the resume copied {second}, not just the missing\n{}",
+        resumed.show()
+    );
     let manifests = s3.list_objects_v2().bucket(format!("{p}-backup")).send().await?;
     ensure!(
         manifests.contents().iter().filter_map(|o| o.key()).any(|k| k.contains("manifests/") && k.contains(&id)),
@@ -122,7 +135,12 @@ async fn a_killed_backup_with_its_database_resumes_and_a_complete_one_changes_no
         s3.create_bucket().bucket(&bucket).create_bucket_configuration(location).send().await?;
     }
     for i in 0..OBJECTS {
-        s3.put_object().bucket(format!("{p}-assets")).key(format!("data/{i:04}.json")).body(format!("object {i}").into_bytes().into()).send().await?;
+        s3.put_object()
+            .bucket(format!("{p}-assets"))
+            .key(format!("data/{i:04}.json"))
+            .body(format!("object {i}").into_bytes().into())
+            .send()
+            .await?;
     }
     run(&moto, "aws_database_ssl", &["--prefix", &p])?.assert_ok("aws_database_ssl");
     let rds = RdsDatabase::new(&deploy_aws::AwsContext::new(&moto.sdk_config().await));
@@ -132,7 +150,8 @@ async fn a_killed_backup_with_its_database_resumes_and_a_complete_one_changes_no
     let proxy = FaultProxy::start(&moto.endpoint, FaultConfig { latency: Duration::from_millis(10), ..FaultConfig::transparent() }).await?;
     let through = MotoConfig { endpoint: proxy.endpoint() };
     let copies = |proxy: &FaultProxy| proxy.captured().iter().filter(|c| c.headers.iter().any(|(k, _)| k == "x-amz-copy-source")).count();
-    let snapshot_requests = |proxy: &FaultProxy| proxy.captured().iter().filter(|c| c.aws_operation.as_deref() == Some("CreateDBSnapshot")).count();
+    let snapshot_requests =
+        |proxy: &FaultProxy| proxy.captured().iter().filter(|c| c.aws_operation.as_deref() == Some("CreateDBSnapshot")).count();
     let args = ["backup", "--prefix", &p, "--skip-bucket-setup"];
 
     let mut child = command(&through, "aws_disaster_recovery", &args, &[])?.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;

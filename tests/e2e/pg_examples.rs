@@ -28,7 +28,10 @@ fn bootstrap(pg: &PostgresConfig, name: &str, password: &str, plan: bool) -> Res
         .env(format!("DEPLOY_DB_PASSWORD_{}", name.to_uppercase()), password)
         .output()?;
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
-    ensure!(out.status.success() || (plan && out.status.code() == Some(2)), "postgres_bootstrap {args:?} failed\n--- stdout\n{stdout}--- stderr\n{stderr}");
+    ensure!(
+        out.status.success() || (plan && out.status.code() == Some(2)),
+        "postgres_bootstrap {args:?} failed\n--- stdout\n{stdout}--- stderr\n{stderr}"
+    );
     for text in [&stdout, &stderr] {
         ensure!(!text.contains(password) && !text.contains(pg.password.expose_secret()), "a password was printed");
     }

@@ -96,8 +96,14 @@ async fn a_damaged_snapshot_object_is_refused_and_the_live_object_stays() -> Res
     store.delete(&src, &key("obj/05")).await?;
     let options = RestoreBucketOptions::new(layout, SnapshotSelector::Id(snap.id.clone()));
     let e = restore_bucket(Location::new(&store, &backup), Location::new(&store, &src), &options).await.unwrap_err();
-    ensure!(matches!(&e, Error::Verification { detail, .. } if detail.contains("1 snapshot objects refused") && detail.contains("obj/04")), "{e}");
-    ensure!(store.get_bytes(&src, &key("obj/04")).await? == Bytes::from_static(b"live work"), "the live object was replaced by a damaged copy");
+    ensure!(
+        matches!(&e, Error::Verification { detail, .. } if detail.contains("1 snapshot objects refused") && detail.contains("obj/04")),
+        "{e}"
+    );
+    ensure!(
+        store.get_bytes(&src, &key("obj/04")).await? == Bytes::from_static(b"live work"),
+        "the live object was replaced by a damaged copy"
+    );
     ensure!(store.get_bytes(&src, &key("obj/05")).await? == body(5), "the other objects were not restored");
     Ok(())
 }
@@ -131,13 +137,21 @@ async fn an_unversioned_bucket_is_restored_only_with_its_name_confirmed() -> Res
     recorder.proxy.clear();
     let plan = restore(&["--plan"])?;
     plan.assert_ok("restore --plan");
-    ensure!(plan.stdout.contains("overwrite 1 (data/1.json)") && plan.stdout.contains("UNVERSIONED"), "the plan does not name the overwrite\n{}", plan.show());
+    ensure!(
+        plan.stdout.contains("overwrite 1 (data/1.json)") && plan.stdout.contains("UNVERSIONED"),
+        "the plan does not name the overwrite\n{}",
+        plan.show()
+    );
     ensure!(plan.stdout.contains(&format!("--confirm-overwrite {assets}")), "the plan does not say how to confirm\n{}", plan.show());
     recorder.none_mutating("restore --plan")?;
 
     recorder.proxy.clear();
     let refused = restore(&[])?;
-    ensure!(!refused.ok && refused.stderr.contains(&assets) && refused.stderr.contains("data/1.json"), "an unconfirmed overwrite was not refused\n{}", refused.show());
+    ensure!(
+        !refused.ok && refused.stderr.contains(&assets) && refused.stderr.contains("data/1.json"),
+        "an unconfirmed overwrite was not refused\n{}",
+        refused.show()
+    );
     recorder.none_mutating("the refused restore")?;
     let kept = s3.get_object().bucket(&assets).key("data/1.json").send().await?.body.collect().await?.into_bytes();
     ensure!(kept == Bytes::from_static(b"precious, written after the backup"), "the refused restore changed data/1.json");

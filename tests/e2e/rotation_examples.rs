@@ -37,7 +37,11 @@ async fn the_examples_rotate_the_access_key_and_the_admin_password() -> Result<(
     ensure!(after.len() == 1 && after != before, "keys before {before:?}, after {after:?}\n{}", rotated.show());
     let stored: serde_json::Value = serde_json::from_str(&secret_value(&secrets, &secret).await?)?;
     ensure!(stored["AccessKeyId"] == after[0].as_str(), "the secret holds {}, the user has {after:?}", stored["AccessKeyId"]);
-    ensure!(rotated.stdout.contains(&before[0]) && !rotated.stdout.contains(stored["SecretAccessKey"].as_str().context("no secret key")?), "{}", rotated.show());
+    ensure!(
+        rotated.stdout.contains(&before[0]) && !rotated.stdout.contains(stored["SecretAccessKey"].as_str().context("no secret key")?),
+        "{}",
+        rotated.show()
+    );
 
     run(&moto, "aws_database_ssl", &["--prefix", &p])?.assert_ok("aws_database_ssl");
     let admin = format!("{p}-db-admin");

@@ -75,7 +75,10 @@ async fn secrets_show_only_where_they_must() -> Result<()> {
         ("the secret access key", &secret_key, &["secretsmanager.CreateSecret", "secretsmanager.PutSecretValue"][..]),
     ] {
         for r in &runs {
-            ensure!(!r.stdout.contains(secret.as_str()) && !r.stderr.contains(secret.as_str()), "{what} is in an example's output or TRACE log");
+            ensure!(
+                !r.stdout.contains(secret.as_str()) && !r.stderr.contains(secret.as_str()),
+                "{what} is in an example's output or TRACE log"
+            );
         }
         let carriers: Vec<String> = proxy.captured().iter().filter(|c| carries(c, secret)).map(Captured::operation).collect();
         ensure!(!carriers.is_empty(), "{what} is in no captured request: the capture would prove nothing");
@@ -195,7 +198,13 @@ fn a_library_run_shows_the_sentinel_only_where_it_must() -> Result<()> {
     }
     let carriers: Vec<String> = proxy.captured().iter().filter(|c| carries(c, &sentinel)).map(Captured::operation).collect();
     let allowed = ["secretsmanager.CreateSecret", "CreateDBInstance"];
-    ensure!(carriers.contains(&allowed[0].to_owned()) && carriers.contains(&allowed[1].to_owned()), "the calls that must carry it did not: {carriers:?}");
-    ensure!(carriers.iter().all(|op| allowed.contains(&op.as_str())), "the sentinel was sent by {carriers:?}; only {allowed:?} may carry it");
+    ensure!(
+        carriers.contains(&allowed[0].to_owned()) && carriers.contains(&allowed[1].to_owned()),
+        "the calls that must carry it did not: {carriers:?}"
+    );
+    ensure!(
+        carriers.iter().all(|op| allowed.contains(&op.as_str())),
+        "the sentinel was sent by {carriers:?}; only {allowed:?} may carry it"
+    );
     Ok(())
 }

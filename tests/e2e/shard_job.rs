@@ -25,7 +25,11 @@ use crate::support::{self, MotoConfig};
 const OBJECTS: usize = 120;
 
 fn snapshot_id(run: &Run) -> Result<SnapshotId> {
-    let id = run.stdout.lines().find_map(|l| l.split("--from ").nth(1).or_else(|| l.split("--resume ").nth(1))).context("no snapshot id printed")?;
+    let id = run
+        .stdout
+        .lines()
+        .find_map(|l| l.split("--from ").nth(1).or_else(|| l.split("--resume ").nth(1)))
+        .context("no snapshot id printed")?;
     Ok(id.split_whitespace().next().context("empty id")?.parse()?)
 }
 
@@ -66,9 +70,18 @@ async fn a_backup_as_an_indexed_job_of_4_shards_lists_what_one_process_lists() -
     let expected = listed(&s3, &backup, &single_id).await?;
     ensure!(expected.len() == OBJECTS, "the single-process manifest lists {} objects", expected.len());
     // Three shards in one process (`--shards 3`): the same list.
-    let in_process = run_with_env(&moto, "aws_disaster_recovery", &["backup", "--prefix", &p, "--objects-only", "--skip-bucket-setup", "--shards", "3"], &[])?;
+    let in_process = run_with_env(
+        &moto,
+        "aws_disaster_recovery",
+        &["backup", "--prefix", &p, "--objects-only", "--skip-bucket-setup", "--shards", "3"],
+        &[],
+    )?;
     in_process.assert_ok("backup --shards 3");
-    ensure!(listed(&s3, &backup, &snapshot_id(&in_process)?).await? == expected, "backup --shards 3 lists other objects\n{}", in_process.show());
+    ensure!(
+        listed(&s3, &backup, &snapshot_id(&in_process)?).await? == expected,
+        "backup --shards 3 lists other objects\n{}",
+        in_process.show()
+    );
 
     // The Job, on the fake cluster: shard 1's first pod killed mid-run, shard 2 unable to start.
     let fake = FakeApi::new(Behavior::Exec);
@@ -79,10 +92,11 @@ async fn a_backup_as_an_indexed_job_of_4_shards_lists_what_one_process_lists() -
     let binary = example_binary("aws_disaster_recovery")?;
     let kube = kubeconfig.0.to_str().context("kubeconfig path")?.to_owned();
     let job_args = |resume: Option<&str>| {
-        let mut a: Vec<String> = ["backup", "--prefix", &p, "--objects-only", "--skip-bucket-setup", "--in-cluster", "--image", "registry.example/deploy:1"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let mut a: Vec<String> =
+            ["backup", "--prefix", &p, "--objects-only", "--skip-bucket-setup", "--in-cluster", "--image", "registry.example/deploy:1"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
         a.extend(["--shards", "4", "--parallelism", "2", "--namespace", "ns", "--credentials-secret", "aws-keys"].map(str::to_owned));
         a.extend(["--shard-command".to_owned(), binary.to_str().unwrap().to_owned()]);
         if let Some(id) = resume {
@@ -94,13 +108,24 @@ async fn a_backup_as_an_indexed_job_of_4_shards_lists_what_one_process_lists() -
     let args = job_args(None);
     // The first Job's requests (its pods get this process's endpoint) each 40 ms late: shard 1 (30 objects, two
     // requests or more each) cannot be done before its kill at 300 ms, however fast the machine is.
-    let slow = FaultProxy::start(&moto.endpoint, FaultConfig { latency: std::time::Duration::from_millis(40), ..FaultConfig::transparent() }).await?;
+    let slow =
+        FaultProxy::start(&moto.endpoint, FaultConfig { latency: std::time::Duration::from_millis(40), ..FaultConfig::transparent() })
+            .await?;
     let slow_moto = MotoConfig { endpoint: slow.endpoint() };
-    let first = tokio::task::block_in_place(|| run_with_env(&slow_moto, "aws_disaster_recovery", &args.iter().map(String::as_str).collect::<Vec<_>>(), &env))?;
+    let first = tokio::task::block_in_place(|| {
+        run_with_env(&slow_moto, "aws_disaster_recovery", &args.iter().map(String::as_str).collect::<Vec<_>>(), &env)
+    })?;
     ensure!(!first.ok, "the backup succeeded with shard 2 unable to run\n{}", first.show());
-    ensure!(first.stderr.contains("shards 2") && first.stderr.contains("have not completed"), "finalize does not name shard 2\n{}", first.show());
+    ensure!(
+        first.stderr.contains("shards 2") && first.stderr.contains("have not completed"),
+        "finalize does not name shard 2\n{}",
+        first.show()
+    );
     let id = snapshot_id(&first)?;
-    ensure!(read_manifest_info(Location::new(&s3, &backup), &SnapshotLayout::new("")?, &id).await.is_err(), "an index was written for an incomplete snapshot");
+    ensure!(
+        read_manifest_info(Location::new(&s3, &backup), &SnapshotLayout::new("")?, &id).await.is_err(),
+        "an index was written for an incomplete snapshot"
+    );
     let runs = fake.pod_runs();
     let shard1: Vec<(usize, bool)> = runs.iter().filter(|r| r.1 == 1).map(|r| (r.2, r.3)).collect();
     ensure!(shard1 == [(0, false), (1, true)], "shard 1 was not killed then re-run to completion: {runs:?}");
@@ -112,7 +137,9 @@ async fn a_backup_as_an_indexed_job_of_4_shards_lists_what_one_process_lists() -
     // Fixed, and resumed: the shards that had completed do nothing, shard 2 runs, finalize writes the index.
     fake.break_index(2, false);
     let args = job_args(Some(id.as_str()));
-    let second = tokio::task::block_in_place(|| run_with_env(&moto, "aws_disaster_recovery", &args.iter().map(String::as_str).collect::<Vec<_>>(), &env))?;
+    let second = tokio::task::block_in_place(|| {
+        run_with_env(&moto, "aws_disaster_recovery", &args.iter().map(String::as_str).collect::<Vec<_>>(), &env)
+    })?;
     second.assert_ok("the resumed Job backup");
     ensure!(second.stdout.contains(&format!("{OBJECTS} objects")) && second.stdout.contains("4 shards"), "{}", second.show());
     let sharded = listed(&s3, &backup, &id).await?;
@@ -136,7 +163,11 @@ fn the_job_flags_are_checked_before_any_request() -> Result<()> {
     ];
     for (args, field) in cases {
         let r = run_with_env(&moto, "aws_disaster_recovery", args, &[])?;
-        ensure!(!r.ok && r.stderr.contains(field) && !r.stdout.contains("AWS region"), "{args:?}: not refused on {field} before any request\n{}", r.show());
+        ensure!(
+            !r.ok && r.stderr.contains(field) && !r.stdout.contains("AWS region"),
+            "{args:?}: not refused on {field} before any request\n{}",
+            r.show()
+        );
     }
     Ok(())
 }

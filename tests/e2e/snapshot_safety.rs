@@ -45,7 +45,12 @@ fn is_victim(k: &str) -> bool {
 }
 
 /// A writer that changes each victim once, right before the request `hits` picks.
-fn writer(raw: aws_sdk_s3::Client, bucket: String, touched: Arc<Mutex<BTreeSet<String>>>, hits: fn(&hyper::Method, &str, &hyper::HeaderMap, &str) -> Option<String>) -> Before {
+fn writer(
+    raw: aws_sdk_s3::Client,
+    bucket: String,
+    touched: Arc<Mutex<BTreeSet<String>>>,
+    hits: fn(&hyper::Method, &str, &hyper::HeaderMap, &str) -> Option<String>,
+) -> Before {
     Arc::new(move |method, path, headers| {
         let (raw, bucket, touched) = (raw.clone(), bucket.clone(), touched.clone());
         let victim = hits(method, path, headers, &bucket).filter(|k| is_victim(k));
@@ -58,7 +63,13 @@ fn writer(raw: aws_sdk_s3::Client, bucket: String, touched: Arc<Mutex<BTreeSet<S
             if k == "big/0" {
                 raw.put_object().bucket(&bucket).key(&k).body(big_body(77).to_vec().into()).send().await.unwrap();
             } else if (n / 10) % 2 == 1 {
-                raw.put_object().bucket(&bucket).key(&k).body(format!("rewritten during the snapshot: {k}").into_bytes().into()).send().await.unwrap();
+                raw.put_object()
+                    .bucket(&bucket)
+                    .key(&k)
+                    .body(format!("rewritten during the snapshot: {k}").into_bytes().into())
+                    .send()
+                    .await
+                    .unwrap();
             } else {
                 raw.delete_object().bucket(&bucket).key(&k).send().await.unwrap();
             }
@@ -123,8 +134,10 @@ async fn a_writer_during_a_server_side_snapshot_never_gets_a_torn_object_recorde
     fill(&direct, &src, 60).await?;
     direct.ensure_bucket(&BucketSpec { require_tls: false, ..BucketSpec::new(backup.clone()) }).await?;
     let touched = Arc::new(Mutex::new(BTreeSet::new()));
-    let conditions = S3Conditions::start(&moto.endpoint, Some(writer(moto.s3_client().await, src.to_string(), touched.clone(), copy_hits))).await?;
-    let store = S3Store::new(&deploy_aws::AwsContext::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await)).with_options(options)?;
+    let conditions =
+        S3Conditions::start(&moto.endpoint, Some(writer(moto.s3_client().await, src.to_string(), touched.clone(), copy_hits))).await?;
+    let store = S3Store::new(&deploy_aws::AwsContext::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await))
+        .with_options(options)?;
     let layout = SnapshotLayout::new("snaps")?;
     let snapshot = SnapshotOptions { id: Some(SnapshotId::now()), concurrency: 8, ..SnapshotOptions::new(layout.clone()) };
     let e = snapshot_bucket(Location::new(&store, &src), Location::new(&store, &backup), &snapshot).await.unwrap_err();
@@ -142,10 +155,17 @@ async fn a_writer_during_a_server_side_snapshot_never_gets_a_torn_object_recorde
         let now = direct.get_bytes(&src, &key(&entry.key)).await?;
         ensure!(copy == now && copy.len() as u64 == entry.size, "{}: the snapshot holds another object than its source", entry.key);
         if entry.key != "big/0" {
-            ensure!(entry.etag.as_deref() == Some(hex::encode(Md5::digest(&copy)).as_str()), "{}: the entry's ETag is not its copy's", entry.key);
+            ensure!(
+                entry.etag.as_deref() == Some(hex::encode(Md5::digest(&copy)).as_str()),
+                "{}: the entry's ETag is not its copy's",
+                entry.key
+            );
         }
     }
-    ensure!(direct.get_bytes(&backup, &key(&format!("{}big/0", report.folder))).await? == big_body(77), "big/0 is not the object as rewritten");
+    ensure!(
+        direct.get_bytes(&backup, &key(&format!("{}big/0", report.folder))).await? == big_body(77),
+        "big/0 is not the object as rewritten"
+    );
     Ok(())
 }
 
@@ -160,7 +180,8 @@ async fn a_writer_during_a_streamed_snapshot_from_s3_into_blob_never_gets_a_mism
     let blob = BlobStore::builder().endpoint(&azurite.blob_endpoint).sas(&azurite.account_sas()).build()?;
     blob.ensure_bucket(&BucketSpec::new(backup.clone())).await?;
     let touched = Arc::new(Mutex::new(BTreeSet::new()));
-    let conditions = S3Conditions::start(&moto.endpoint, Some(writer(moto.s3_client().await, src.to_string(), touched.clone(), get_hits))).await?;
+    let conditions =
+        S3Conditions::start(&moto.endpoint, Some(writer(moto.s3_client().await, src.to_string(), touched.clone(), get_hits))).await?;
     let store = S3Store::new(&deploy_aws::AwsContext::new(&MotoConfig { endpoint: conditions.endpoint() }.sdk_config().await));
     let layout = SnapshotLayout::new("snaps")?;
     let snapshot = SnapshotOptions { id: Some(SnapshotId::now()), concurrency: 6, ..SnapshotOptions::new(layout.clone()) };
@@ -196,7 +217,11 @@ async fn a_peer_that_never_answers_ends_the_snapshot_in_bounded_time_and_a_resum
         direct.put_bytes(&src, &key(&format!("obj/{i:02}")), body(i)).await?;
     }
     // Copies get no answer; listings and the rest go through.
-    let hole = BlackHole::start(&moto.endpoint, Arc::new(|method, _path, headers| method == hyper::Method::PUT && headers.contains_key("x-amz-copy-source"))).await?;
+    let hole = BlackHole::start(
+        &moto.endpoint,
+        Arc::new(|method, _path, headers| method == hyper::Method::PUT && headers.contains_key("x-amz-copy-source")),
+    )
+    .await?;
     let operation = Duration::from_millis(1500);
     let timeouts = Timeouts::default().with_attempt(Duration::from_millis(400)).with_operation(operation);
     let store = AwsBackends::from_conf(&MotoConfig { endpoint: hole.endpoint() }.sdk_config().await).with_timeouts(timeouts).s3();

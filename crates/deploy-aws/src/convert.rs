@@ -34,7 +34,8 @@ pub(crate) fn encode_path(value: &str) -> String {
 /// Decode `%XX` escapes (a `+` stays a `+`); `None` when a `%` is not
 /// followed by two hex digits or the result is not UTF-8.
 pub(crate) fn decode_percent(value: &str) -> Option<String> {
-    let malformed = value.match_indices('%').any(|(i, _)| !value.get(i + 1..i + 3).is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())));
+    let malformed =
+        value.match_indices('%').any(|(i, _)| !value.get(i + 1..i + 3).is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())));
     if malformed {
         return None;
     }

@@ -49,7 +49,8 @@ pub enum ErrorClass {
 
 const NOT_FOUND: &[&str] = &["NotFound", "NoSuchEntity", "ResourceNotFound"];
 const ALREADY_EXISTS: &[&str] = &["BucketAlreadyOwnedByYou", "ResourceExistsException", "EntityAlreadyExists"];
-const CONFLICT: &[&str] = &["BucketNotEmpty", "OperationAborted", "DependencyViolation", "DeleteConflict", "IncorrectState", "HostedZoneNotEmpty"];
+const CONFLICT: &[&str] =
+    &["BucketNotEmpty", "OperationAborted", "DependencyViolation", "DeleteConflict", "IncorrectState", "HostedZoneNotEmpty"];
 const THROTTLED: &[&str] = &[
     "SlowDown",
     "Throttling",

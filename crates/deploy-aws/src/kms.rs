@@ -28,11 +28,11 @@ use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 use serde_json::Value;
 
-use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
-use deploy_core::validate::{Check, fault};
 use crate::policy::{PolicyDocument, application_key_policy, equivalent, parse_policy, service_key_policy};
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
+use deploy_core::validate::{Check, fault};
 
 const SERVICE: &str = "aws-kms";
 
@@ -521,8 +521,9 @@ mod tests {
 
     #[test]
     fn an_application_policy_needs_an_iam_principal() {
-        let spec =
-            |p: &str| KeySpec::new(KeyAlias::new("alias/k").unwrap()).with_policy(KeyPolicy::Application { application_principal: p.into() });
+        let spec = |p: &str| {
+            KeySpec::new(KeyAlias::new("alias/k").unwrap()).with_policy(KeyPolicy::Application { application_principal: p.into() })
+        };
         assert!(spec("arn:aws:iam::123456789012:user/deeploy").validate().is_ok());
         assert!(spec("arn:aws:iam::123456789012:role/deeploy").validate().is_ok());
         for bad in ["deeploy", "arn:aws:iam::123:user/deeploy", "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:group/x"] {
@@ -540,7 +541,14 @@ mod tests {
                 .with_policy(KeyPolicy::ServiceUse { services: services.iter().map(|s| (*s).to_owned()).collect() })
         };
         assert!(spec(&["cloudwatch.amazonaws.com", "events.amazonaws.com"]).validate().is_ok());
-        for bad in [&[][..], &["cloudwatch"], &[".amazonaws.com"], &["*.amazonaws.com"], &["CloudWatch.amazonaws.com"], &["arn:aws:iam::123456789012:root"]] {
+        for bad in [
+            &[][..],
+            &["cloudwatch"],
+            &[".amazonaws.com"],
+            &["*.amazonaws.com"],
+            &["CloudWatch.amazonaws.com"],
+            &["arn:aws:iam::123456789012:root"],
+        ] {
             assert_eq!(spec(bad).validate().unwrap_err().invalid_field(), Some("policy.services"), "{bad:?}");
         }
         let doc = spec(&["cloudwatch.amazonaws.com"]).policy.render("aws", "123456789012").unwrap();

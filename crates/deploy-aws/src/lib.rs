@@ -66,12 +66,12 @@ pub mod eks;
 pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "ec2")]
+pub mod network;
 #[cfg(all(feature = "eks", feature = "iam"))]
 pub mod pod_access;
 #[cfg(feature = "rds")]
 pub mod rds;
-#[cfg(feature = "ec2")]
-pub mod network;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "secrets")]
@@ -80,11 +80,11 @@ pub mod secrets;
 pub mod sts;
 
 mod backends;
-#[cfg(any(feature = "ec2", feature = "kms"))]
-mod once;
 #[cfg(feature = "route53")]
 mod cdata;
 mod convert;
+#[cfg(any(feature = "ec2", feature = "kms"))]
+mod once;
 
 pub use backends::AwsBackends;
 pub use context::{AwsContext, bounded_timeouts, timeout_config};

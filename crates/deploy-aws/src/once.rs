@@ -128,7 +128,8 @@ mod tests {
         .await
         .unwrap();
         assert_eq!((made, creates.load(Ordering::SeqCst)), (3, 2));
-        let refused = create_once("thing", || async { Err::<u32, _>(Error::invalid("cidr", "overlaps", "rule")) }, || async { Ok(None) }).await;
+        let refused =
+            create_once("thing", || async { Err::<u32, _>(Error::invalid("cidr", "overlaps", "rule")) }, || async { Ok(None) }).await;
         assert!(matches!(refused, Err(Error::InvalidInput { .. })));
         assert_eq!(new_token().len(), 32);
         assert_ne!(new_token(), new_token());

@@ -44,11 +44,11 @@ use aws_sdk_eks::types::PodIdentityAssociation as EksAssociation;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Error, IrsaRoleAnnotation, ResourceName, Result, ServiceAccountRef};
 
-use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 use crate::iam::{Iam, IamName, RoleInfo, RoleSpec};
 use crate::policy::{STS_AUDIENCE, trust_pod_identity, trust_service_account};
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 
 const fn iam_op(operation: &'static str) -> Op {
     Op::new("aws-iam", operation)
@@ -216,8 +216,11 @@ impl PodAccess {
         };
         let get = iam_op("GetOpenIDConnectProvider");
         // Deleted between the list and the get.
-        let Some(out) =
-            self.iam.client().get_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await.found(get, "iam oidc provider", arn)?
+        let Some(out) = self.iam.client().get_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await.found(
+            get,
+            "iam oidc provider",
+            arn,
+        )?
         else {
             return Ok(None);
         };
@@ -261,14 +264,11 @@ impl PodAccess {
         let Some(id) = ids.first() else { return Ok(None) };
         let describe = eks_op("DescribePodIdentityAssociation");
         let name = format!("{cluster}/{service_account}");
-        let out = self
-            .eks
-            .describe_pod_identity_association()
-            .cluster_name(cluster.as_str())
-            .association_id(id)
-            .send()
-            .await
-            .on(describe, "pod identity association", &name)?;
+        let out = self.eks.describe_pod_identity_association().cluster_name(cluster.as_str()).association_id(id).send().await.on(
+            describe,
+            "pod identity association",
+            &name,
+        )?;
         let a = out.association().ok_or_else(|| missing(describe, "association"))?;
         Ok(Some(association(cluster, service_account, a, describe)?))
     }
@@ -330,15 +330,22 @@ impl Reconcile<OidcProviderSpec> for PodAccess {
             Some(p) if p.client_ids.iter().any(|c| c == STS_AUDIENCE) => Ok(Reconciled { info: Some(p), plan: Plan::new() }),
             Some(mut p) => {
                 let before = p.client_ids.join(",");
-                let change = Change::update("iam oidc provider", &name, vec![FieldChange::new("client_ids", &before, format!("{before},{STS_AUDIENCE}"))]);
+                let change = Change::update(
+                    "iam oidc provider",
+                    &name,
+                    vec![FieldChange::new("client_ids", &before, format!("{before},{STS_AUDIENCE}"))],
+                );
                 if !mode.is_apply() {
                     return Ok(Reconciled { info: Some(p), plan: Plan::from_iter([change]) });
                 }
-                self.iam.client().add_client_id_to_open_id_connect_provider().open_id_connect_provider_arn(&p.arn).client_id(STS_AUDIENCE).send().await.on(
-                    iam_op("AddClientIDToOpenIDConnectProvider"),
-                    "iam oidc provider",
-                    &name,
-                )?;
+                self.iam
+                    .client()
+                    .add_client_id_to_open_id_connect_provider()
+                    .open_id_connect_provider_arn(&p.arn)
+                    .client_id(STS_AUDIENCE)
+                    .send()
+                    .await
+                    .on(iam_op("AddClientIDToOpenIDConnectProvider"), "iam oidc provider", &name)?;
                 p.client_ids.push(STS_AUDIENCE.to_owned());
                 Ok(Reconciled { info: Some(p), plan: Plan::from_iter([change]) })
             }

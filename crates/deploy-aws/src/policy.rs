@@ -396,13 +396,8 @@ impl ObjectAccess {
 /// action (`s3:*`), deleting object versions (what versioning keeps after a
 /// delete or an overwrite), bypassing Object Lock governance retention, and
 /// changing the bucket's policy.
-pub const NEVER_GRANTED: &[&str] = &[
-    "s3:*",
-    "s3:DeleteObjectVersion",
-    "s3:BypassGovernanceRetention",
-    "s3:PutBucketPolicy",
-    "s3:DeleteBucketPolicy",
-];
+pub const NEVER_GRANTED: &[&str] =
+    &["s3:*", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"];
 
 /// The bucket-scoped policy of an application's IAM user or
 /// role, least privilege: [`ObjectAccess::ReadWrite`] — the object actions it
@@ -535,9 +530,11 @@ pub fn trust_service(service: &str) -> PolicyDocument {
 /// `arn:aws:s3:::BUCKET` for S3 replication). For services that send these
 /// keys when they assume a role (S3 replication does).
 pub fn trust_service_in(service: &str, account_id: &str, source_arn: Option<&str>) -> PolicyDocument {
-    let statement = Statement::allow(["sts:AssumeRole"], Vec::<String>::new())
-        .with_principal(Principal::service(service))
-        .with_condition("StringEquals", "aws:SourceAccount", [account_id]);
+    let statement = Statement::allow(["sts:AssumeRole"], Vec::<String>::new()).with_principal(Principal::service(service)).with_condition(
+        "StringEquals",
+        "aws:SourceAccount",
+        [account_id],
+    );
     PolicyDocument::new([match source_arn {
         Some(arn) => statement.with_condition("ArnLike", "aws:SourceArn", [arn]),
         None => statement,
@@ -619,7 +616,17 @@ mod tests {
             assert!(overly_broad_actions(&serde_json::to_value(&doc).unwrap()).is_empty(), "{doc}");
         }
         // Listed actions: read, write, list, multipart; never s3:*, version deletion, retention bypass, policy changes.
-        assert_eq!(v["Statement"][1]["Action"], json!(["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:ListMultipartUploadParts", "s3:PutObject"]));
+        assert_eq!(
+            v["Statement"][1]["Action"],
+            json!([
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject"
+            ])
+        );
         for never in NEVER_GRANTED {
             assert!(!doc.to_json().contains(&format!("\"{never}\"")), "{never} in {doc}");
         }
@@ -704,7 +711,9 @@ mod tests {
         }
         assert_eq!(v["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"], json!(["arn:aws:cloudwatch:*:123456789012:alarm:*"]));
         assert!(v["Statement"][1]["Condition"].get("ArnLike").is_none());
-        let trust: Value = serde_json::from_str(&trust_service_in("s3.amazonaws.com", "123456789012", Some("arn:aws:s3:::prod-assets")).to_json()).unwrap();
+        let trust: Value =
+            serde_json::from_str(&trust_service_in("s3.amazonaws.com", "123456789012", Some("arn:aws:s3:::prod-assets")).to_json())
+                .unwrap();
         assert_eq!(
             trust["Statement"][0]["Condition"],
             json!({"StringEquals": {"aws:SourceAccount": ["123456789012"]}, "ArnLike": {"aws:SourceArn": ["arn:aws:s3:::prod-assets"]}})

@@ -52,17 +52,10 @@ impl ServicePrincipal {
     /// # Errors
     /// [`Error::InvalidInput`] on `tenant_id`, `client_id` or `client_secret`
     /// when empty or malformed (the secret is never quoted).
-    pub fn new(
-        tenant_id: impl Into<String>,
-        client_id: impl Into<String>,
-        client_secret: SecretString,
-    ) -> Result<Self> {
+    pub fn new(tenant_id: impl Into<String>, client_id: impl Into<String>, client_secret: SecretString) -> Result<Self> {
         let tenant_id = tenant_id.into();
         let client_id = client_id.into();
-        let tenant_ok = !tenant_id.is_empty()
-            && tenant_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        let tenant_ok = !tenant_id.is_empty() && tenant_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         if !tenant_ok {
             return Err(Error::invalid(
                 "tenant_id",
@@ -78,17 +71,9 @@ impl ServicePrincipal {
             ));
         }
         if client_secret.expose_secret().is_empty() {
-            return Err(Error::invalid(
-                "client_secret",
-                "is empty",
-                "the client secret of the app registration",
-            ));
+            return Err(Error::invalid("client_secret", "is empty", "the client secret of the app registration"));
         }
-        Ok(ServicePrincipal {
-            tenant_id,
-            client_id,
-            client_secret,
-        })
+        Ok(ServicePrincipal { tenant_id, client_id, client_secret })
     }
 
     /// From `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET`.
@@ -97,13 +82,15 @@ impl ServicePrincipal {
     /// [`Error::InvalidInput`] naming the variable that is unset, or as [`ServicePrincipal::new`].
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| {
-            std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| Error::invalid(name, "is not set", "the service principal comes from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET"))
+            std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| {
+                Error::invalid(
+                    name,
+                    "is not set",
+                    "the service principal comes from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+                )
+            })
         };
-        Self::new(
-            var("AZURE_TENANT_ID")?,
-            var("AZURE_CLIENT_ID")?,
-            SecretString::from(var("AZURE_CLIENT_SECRET")?),
-        )
+        Self::new(var("AZURE_TENANT_ID")?, var("AZURE_CLIENT_ID")?, SecretString::from(var("AZURE_CLIENT_SECRET")?))
     }
 
     /// The tenant.
@@ -130,11 +117,7 @@ impl ServicePrincipal {
             None,
         )
         .map_err(|e| {
-            Error::invalid(
-                "service_principal",
-                crate::error::redact(&e.to_string()),
-                "a valid tenant id, client id and secret",
-            )
+            Error::invalid("service_principal", crate::error::redact(&e.to_string()), "a valid tenant id, client id and secret")
         })?;
         Ok(credential)
     }
@@ -171,10 +154,7 @@ impl StaticToken {
 
     /// The token in environment variable `var`, or `None` when it is unset or empty.
     pub fn from_env(var: &str) -> Option<Self> {
-        std::env::var(var)
-            .ok()
-            .filter(|t| !t.is_empty())
-            .map(|t| StaticToken::new(SecretString::from(t)))
+        std::env::var(var).ok().filter(|t| !t.is_empty()).map(|t| StaticToken::new(SecretString::from(t)))
     }
 }
 

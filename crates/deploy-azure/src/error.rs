@@ -15,15 +15,10 @@ pub(crate) fn redact(text: &str) -> String {
     let mut out = text.to_owned();
     for marker in ["sig=", "client_secret=", "Bearer ", "access_token\":\""] {
         let mut from = 0;
-        while let Some(found) = out[from..]
-            .to_ascii_lowercase()
-            .find(&marker.to_ascii_lowercase())
-        {
+        while let Some(found) = out[from..].to_ascii_lowercase().find(&marker.to_ascii_lowercase()) {
             let start = from + found + marker.len();
             let end = out[start..]
-                .find(|c: char| {
-                    c == '&' || c == '"' || c == '\'' || c == ',' || c == ')' || c.is_whitespace()
-                })
+                .find(|c: char| c == '&' || c == '"' || c == '\'' || c == ',' || c == ')' || c.is_whitespace())
                 .map_or(out.len(), |n| start + n);
             if end > start {
                 out.replace_range(start..end, "REDACTED");
@@ -110,25 +105,11 @@ pub(crate) fn from_azure(call: Call<'_>, e: azure_core::Error) -> Error {
             let status = u16::from(*status);
             from_status(call, status, code.as_deref(), message, source)
         }
-        ErrorKind::Connection | ErrorKind::Io => Error::Provider {
-            provider: call.provider,
-            operation: call.operation.to_owned(),
-            message,
-            retryable: true,
-            source,
-        },
-        ErrorKind::Credential => Error::Unauthorized {
-            provider: call.provider,
-            message,
-            source,
-        },
-        _ => Error::Provider {
-            provider: call.provider,
-            operation: call.operation.to_owned(),
-            message,
-            retryable: false,
-            source,
-        },
+        ErrorKind::Connection | ErrorKind::Io => {
+            Error::Provider { provider: call.provider, operation: call.operation.to_owned(), message, retryable: true, source }
+        }
+        ErrorKind::Credential => Error::Unauthorized { provider: call.provider, message, source },
+        _ => Error::Provider { provider: call.provider, operation: call.operation.to_owned(), message, retryable: false, source },
     }
 }
 
@@ -142,25 +123,13 @@ pub(crate) fn from_status(
 ) -> Error {
     match status {
         404 => match code {
-            Some("ContainerNotFound") => {
-                Error::not_found("bucket", call.name.split('/').next().unwrap_or(call.name))
-            }
+            Some("ContainerNotFound") => Error::not_found("bucket", call.name.split('/').next().unwrap_or(call.name)),
             _ => Error::not_found(call.kind, call.name),
         },
-        409 if code.is_some_and(|c| c.ends_with("AlreadyExists")) => {
-            Error::already_exists(call.kind, call.name)
-        }
+        409 if code.is_some_and(|c| c.ends_with("AlreadyExists")) => Error::already_exists(call.kind, call.name),
         409 | 412 => Error::conflict(call.kind, call.name, message),
-        401 | 403 => Error::Unauthorized {
-            provider: call.provider,
-            message,
-            source,
-        },
-        429 | 503 => Error::Throttled {
-            provider: call.provider,
-            message,
-            source,
-        },
+        401 | 403 => Error::Unauthorized { provider: call.provider, message, source },
+        429 | 503 => Error::Throttled { provider: call.provider, message, source },
         _ => Error::Provider {
             provider: call.provider,
             operation: call.operation.to_owned(),

@@ -199,7 +199,11 @@ impl SecretStore for KeyVaultSecrets {
     async fn put_secret(&self, name: &SecretName, value: SecretString, options: &PutSecretOptions) -> Result<SecretVersion> {
         let n = name.as_str();
         if options.encryption_key.is_some() {
-            return Err(Error::not_supported(BACKEND, "encryption_key", "Key Vault encrypts with the vault's keys; a key per secret does not exist"));
+            return Err(Error::not_supported(
+                BACKEND,
+                "encryption_key",
+                "Key Vault encrypts with the vault's keys; a key per secret does not exist",
+            ));
         }
         if let Some(current) = self.current(n).await?
             && current.value.as_deref() == Some(value.expose_secret())
@@ -214,11 +218,7 @@ impl SecretStore for KeyVaultSecrets {
     async fn get_secret(&self, name: &SecretName) -> Result<SecretValue> {
         let n = name.as_str();
         let secret = self.current(n).await?.ok_or_else(|| Error::not_found("secret", n))?;
-        Ok(SecretValue {
-            name: name.clone(),
-            version: version_of(&secret),
-            value: SecretString::from(secret.value.unwrap_or_default()),
-        })
+        Ok(SecretValue { name: name.clone(), version: version_of(&secret), value: SecretString::from(secret.value.unwrap_or_default()) })
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "secret", name = %name))]
@@ -226,7 +226,8 @@ impl SecretStore for KeyVaultSecrets {
         use futures::TryStreamExt as _;
         let n = name.as_str();
         self.within("GetSecretVersions", n, async {
-            let mut pager = self.client.list_secret_properties_versions(n, None).map_err(|e| from_azure(call("GetSecretVersions", n), e))?;
+            let mut pager =
+                self.client.list_secret_properties_versions(n, None).map_err(|e| from_azure(call("GetSecretVersions", n), e))?;
             match pager.try_next().await {
                 Ok(_) => Ok(true),
                 Err(e) => match from_azure(call("GetSecretVersions", n), e) {

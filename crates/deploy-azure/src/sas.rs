@@ -33,7 +33,6 @@
 //! is plain HTTP on loopback) and refuses plain HTTP to any other host, and
 //! `BlobStore` refuses to send a SAS over plain HTTP elsewhere.
 
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
@@ -55,8 +54,7 @@ pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 /// Public, well-known development-storage credential published by Microsoft
 /// for the Azure Storage emulators; see [`AZURITE_ACCOUNT`]. Never use it for
 /// anything but a local emulator.
-pub const AZURITE_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub const AZURITE_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// The storage service version signed into a SAS (`sv`) unless set otherwise.
 ///
@@ -75,11 +73,7 @@ const SERVICE_ORDER: &str = "btqf";
 const RESOURCE_TYPE_ORDER: &str = "sco";
 
 /// Everything but RFC 3986 unreserved characters is percent-encoded in values.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Protocols a SAS may be used over (`spr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -119,8 +113,7 @@ impl SasProtocol {
 }
 
 /// The rule [`SasProtocol::for_endpoint`] enforces, for error messages.
-pub const PLAIN_HTTP_RULE: &str =
-    "a SAS is sent over HTTPS, or over plain HTTP only to a loopback endpoint (localhost, 127.0.0.0/8, ::1)";
+pub const PLAIN_HTTP_RULE: &str = "a SAS is sent over HTTPS, or over plain HTTP only to a loopback endpoint (localhost, 127.0.0.0/8, ::1)";
 
 /// Whether `host` is this machine's loopback: `localhost` (and names under
 /// it), an IPv4 address in `127.0.0.0/8`, or `::1` (bracketed or not).
@@ -143,9 +136,7 @@ pub enum SasError {
     #[error("account SAS: {0} is required")]
     Missing(&'static str),
     /// A field holds a character that field does not allow, or holds one twice.
-    #[error(
-        "account SAS: invalid {field} {value:?} (allowed characters: {allowed:?}, each at most once)"
-    )]
+    #[error("account SAS: invalid {field} {value:?} (allowed characters: {allowed:?}, each at most once)")]
     InvalidCharacters {
         /// `services`, `resource_types` or `permissions`.
         field: &'static str,
@@ -266,11 +257,8 @@ impl AccountSas {
 
     /// The base64 HMAC-SHA256 signature of [`Self::string_to_sign`] (not URL-encoded).
     pub fn signature(&self) -> String {
-        let key = BASE64
-            .decode(self.key.expose_secret())
-            .expect("the key was checked to be base64 when the SAS was built");
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
+        let key = BASE64.decode(self.key.expose_secret()).expect("the key was checked to be base64 when the SAS was built");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
         mac.update(self.string_to_sign().as_bytes());
         BASE64.encode(mac.finalize().into_bytes())
     }
@@ -296,11 +284,7 @@ impl AccountSas {
             pairs.push(("ses", scope.clone()));
         }
         pairs.push(("sig", self.signature()));
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
-            .collect::<Vec<_>>()
-            .join("&")
+        pairs.iter().map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE))).collect::<Vec<_>>().join("&")
     }
 
     /// The account this SAS is for.
@@ -383,27 +367,10 @@ impl AccountSasBuilder {
         if BASE64.decode(self.key.expose_secret()).is_err() {
             return Err(SasError::InvalidKey);
         }
-        let services = canonical(
-            "services",
-            self.services
-                .as_deref()
-                .ok_or(SasError::Missing("services"))?,
-            SERVICE_ORDER,
-        )?;
-        let resource_types = canonical(
-            "resource_types",
-            self.resource_types
-                .as_deref()
-                .ok_or(SasError::Missing("resource_types"))?,
-            RESOURCE_TYPE_ORDER,
-        )?;
-        let permissions = canonical(
-            "permissions",
-            self.permissions
-                .as_deref()
-                .ok_or(SasError::Missing("permissions"))?,
-            PERMISSION_ORDER,
-        )?;
+        let services = canonical("services", self.services.as_deref().ok_or(SasError::Missing("services"))?, SERVICE_ORDER)?;
+        let resource_types =
+            canonical("resource_types", self.resource_types.as_deref().ok_or(SasError::Missing("resource_types"))?, RESOURCE_TYPE_ORDER)?;
+        let permissions = canonical("permissions", self.permissions.as_deref().ok_or(SasError::Missing("permissions"))?, PERMISSION_ORDER)?;
         let expiry = self.expiry.ok_or(SasError::Missing("expiry"))?;
         if let Some(start) = self.start
             && start >= expiry
@@ -435,11 +402,7 @@ impl AccountSasBuilder {
 /// Checks that `value` is a non-empty set of characters from `order`, each at
 /// most once, and returns them in `order`'s order.
 fn canonical(field: &'static str, value: &str, order: &'static str) -> Result<String, SasError> {
-    let invalid = || SasError::InvalidCharacters {
-        field,
-        value: value.to_owned(),
-        allowed: order,
-    };
+    let invalid = || SasError::InvalidCharacters { field, value: value.to_owned(), allowed: order };
     if value.is_empty() {
         return Err(invalid());
     }
@@ -456,14 +419,7 @@ fn canonical(field: &'static str, value: &str, order: &'static str) -> Result<St
 /// `YYYY-MM-DD`, all digits.
 fn is_version(version: &str) -> bool {
     let b = version.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
+    b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
 }
 
 /// Whether this service version's string-to-sign has the encryption-scope line.
@@ -508,10 +464,7 @@ mod tests {
             sas.string_to_sign(),
             "devstoreaccount1\nrwdlac\nb\nsco\n2029-12-31T23:00:00Z\n2030-01-01T00:00:00Z\n\nhttps,http\n2020-12-06\n\n"
         );
-        assert_eq!(
-            sas.signature(),
-            "ncFvffrs/M7p34KVYo5P2afVRf7SIoUgfc7wuE2DvdY="
-        );
+        assert_eq!(sas.signature(), "ncFvffrs/M7p34KVYo5P2afVRf7SIoUgfc7wuE2DvdY=");
         assert_eq!(
             sas.query_string(),
             "sv=2020-12-06&ss=b&srt=sco&sp=rwdlac&st=2029-12-31T23%3A00%3A00Z&se=2030-01-01T00%3A00%3A00Z\
@@ -530,14 +483,8 @@ mod tests {
             .version("2019-12-12")
             .build()
             .unwrap();
-        assert_eq!(
-            sas.string_to_sign(),
-            "myaccount\nr\nb\nsco\n\n2030-01-01T00:00:00Z\n\nhttps\n2019-12-12\n"
-        );
-        assert_eq!(
-            sas.signature(),
-            "AOIwSz3w2AjLNSHXXUdsP+uhuzchCizoBldPk3iXf6Q="
-        );
+        assert_eq!(sas.string_to_sign(), "myaccount\nr\nb\nsco\n\n2030-01-01T00:00:00Z\n\nhttps\n2019-12-12\n");
+        assert_eq!(sas.signature(), "AOIwSz3w2AjLNSHXXUdsP+uhuzchCizoBldPk3iXf6Q=");
     }
 
     #[test]
@@ -552,10 +499,7 @@ mod tests {
             .version("2025-01-05")
             .build()
             .unwrap();
-        assert_eq!(
-            sas.string_to_sign(),
-            "devstoreaccount1\nrl\nbf\nso\n\n2030-01-01T00:00:00Z\n127.0.0.1\nhttps\n2025-01-05\nscope1\n"
-        );
+        assert_eq!(sas.string_to_sign(), "devstoreaccount1\nrl\nbf\nso\n\n2030-01-01T00:00:00Z\n127.0.0.1\nhttps\n2025-01-05\nscope1\n");
         let q = sas.query_string();
         assert!(
             q.starts_with("sv=2025-01-05&ss=bf&srt=so&sp=rl&se=2030-01-01T00%3A00%3A00Z&sip=127.0.0.1&spr=https&ses=scope1&sig="),
@@ -565,76 +509,20 @@ mod tests {
 
     #[test]
     fn invalid_input_is_rejected() {
-        let base = || {
-            azurite()
-                .services("b")
-                .resource_types("sco")
-                .permissions("r")
-                .expiry(ts("2030-01-01T00:00:00Z"))
-        };
-        assert!(matches!(
-            base().permissions("rr").build(),
-            Err(SasError::InvalidCharacters {
-                field: "permissions",
-                ..
-            })
-        ));
-        assert!(matches!(
-            base().permissions("rz").build(),
-            Err(SasError::InvalidCharacters {
-                field: "permissions",
-                ..
-            })
-        ));
-        assert!(matches!(
-            base().services("").build(),
-            Err(SasError::InvalidCharacters {
-                field: "services",
-                ..
-            })
-        ));
-        assert!(matches!(
-            base().resource_types("x").build(),
-            Err(SasError::InvalidCharacters { .. })
-        ));
+        let base = || azurite().services("b").resource_types("sco").permissions("r").expiry(ts("2030-01-01T00:00:00Z"));
+        assert!(matches!(base().permissions("rr").build(), Err(SasError::InvalidCharacters { field: "permissions", .. })));
+        assert!(matches!(base().permissions("rz").build(), Err(SasError::InvalidCharacters { field: "permissions", .. })));
+        assert!(matches!(base().services("").build(), Err(SasError::InvalidCharacters { field: "services", .. })));
+        assert!(matches!(base().resource_types("x").build(), Err(SasError::InvalidCharacters { .. })));
+        assert_eq!(base().version("2020-1-1").build().unwrap_err(), SasError::InvalidVersion("2020-1-1".into()));
+        assert!(matches!(base().start(ts("2030-01-01T00:00:00Z")).build(), Err(SasError::StartNotBeforeExpiry { .. })));
         assert_eq!(
-            base().version("2020-1-1").build().unwrap_err(),
-            SasError::InvalidVersion("2020-1-1".into())
-        );
-        assert!(matches!(
-            base().start(ts("2030-01-01T00:00:00Z")).build(),
-            Err(SasError::StartNotBeforeExpiry { .. })
-        ));
-        assert_eq!(
-            base()
-                .version("2019-12-12")
-                .encryption_scope("s")
-                .build()
-                .unwrap_err(),
+            base().version("2019-12-12").encryption_scope("s").build().unwrap_err(),
             SasError::EncryptionScopeNeedsNewerVersion("2019-12-12".into())
         );
-        assert_eq!(
-            AccountSas::builder("a", SecretString::from("not base64!"))
-                .services("b")
-                .build()
-                .unwrap_err(),
-            SasError::InvalidKey
-        );
-        assert_eq!(
-            AccountSas::builder("", SecretString::from(AZURITE_KEY))
-                .build()
-                .unwrap_err(),
-            SasError::EmptyAccount
-        );
-        assert_eq!(
-            azurite()
-                .services("b")
-                .resource_types("sco")
-                .permissions("r")
-                .build()
-                .unwrap_err(),
-            SasError::Missing("expiry")
-        );
+        assert_eq!(AccountSas::builder("a", SecretString::from("not base64!")).services("b").build().unwrap_err(), SasError::InvalidKey);
+        assert_eq!(AccountSas::builder("", SecretString::from(AZURITE_KEY)).build().unwrap_err(), SasError::EmptyAccount);
+        assert_eq!(azurite().services("b").resource_types("sco").permissions("r").build().unwrap_err(), SasError::Missing("expiry"));
     }
 
     #[test]
@@ -649,7 +537,9 @@ mod tests {
 
     #[test]
     fn plain_http_to_any_other_host_is_refused() {
-        for host in ["acct.blob.core.windows.net", "10.0.0.5", "0.0.0.0", "192.168.1.1", "localhost.example.com", "127.0.0.1.nip.io", "[::2]", "::"] {
+        for host in
+            ["acct.blob.core.windows.net", "10.0.0.5", "0.0.0.0", "192.168.1.1", "localhost.example.com", "127.0.0.1.nip.io", "[::2]", "::"]
+        {
             assert_eq!(SasProtocol::for_endpoint("http", host), Err(SasError::PlainHttpToRemoteHost(host.to_owned())), "{host}");
         }
         assert!(matches!(SasProtocol::for_endpoint("ftp", "127.0.0.1"), Err(SasError::UnsupportedScheme(_))));
@@ -659,17 +549,9 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_key() {
-        let builder = azurite()
-            .services("b")
-            .resource_types("sco")
-            .permissions("r")
-            .expiry(ts("2030-01-01T00:00:00Z"));
+        let builder = azurite().services("b").resource_types("sco").permissions("r").expiry(ts("2030-01-01T00:00:00Z"));
         let sas = builder.clone().build().unwrap();
-        for text in [
-            format!("{builder:?}"),
-            format!("{sas:?}"),
-            format!("{sas:#?}"),
-        ] {
+        for text in [format!("{builder:?}"), format!("{sas:?}"), format!("{sas:#?}")] {
             assert!(!text.contains(AZURITE_KEY), "{text}");
             assert!(!text.contains("Eby8"), "{text}");
             assert!(text.contains("[REDACTED]"), "{text}");
@@ -712,7 +594,9 @@ mod blob_store_refusal {
             let token = crate::blob::BlobStore::builder().endpoint(endpoint).sas_token(SecretString::from(sas().query_string())).build();
             assert!(matches!(token, Err(Error::InvalidInput { .. })), "{endpoint}: a SAS query string too");
         }
-        for endpoint in ["http://127.0.0.1:10000/devstoreaccount1", "http://localhost:10000/devstoreaccount1", "https://acct.blob.core.windows.net"] {
+        for endpoint in
+            ["http://127.0.0.1:10000/devstoreaccount1", "http://localhost:10000/devstoreaccount1", "https://acct.blob.core.windows.net"]
+        {
             assert!(build(endpoint).is_ok(), "{endpoint}");
         }
     }
@@ -721,7 +605,11 @@ mod blob_store_refusal {
     fn a_key_from_the_environment_is_never_signed_for_plain_http_to_a_remote_host() {
         // Refused on the endpoint before the key is even read (the variable is unset).
         let var = "DEPLOY_SAS_TEST_KEY_NEVER_SET";
-        let field = |endpoint: &str| match crate::blob::BlobStore::builder().endpoint(endpoint).account_key_from_env("acct", var, std::time::Duration::from_secs(60)) {
+        let field = |endpoint: &str| match crate::blob::BlobStore::builder().endpoint(endpoint).account_key_from_env(
+            "acct",
+            var,
+            std::time::Duration::from_secs(60),
+        ) {
             Err(Error::InvalidInput { field, .. }) => field,
             Err(other) => panic!("{other:?}"),
             Ok(_) => panic!("{endpoint}: accepted without a key"),

@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Error, Result};
-use crate::reconcile::Mode;
 use crate::plan::Plan;
+use crate::reconcile::Mode;
 use crate::validate::{CronSchedule, ResourceName, RetentionDays};
 
 /// A vault holding recovery points, always encrypted.
@@ -88,7 +88,11 @@ impl BackupSpec {
                 ));
             }
             if !names.insert(rule.name.as_str()) {
-                return Err(Error::invalid(format!("plan.rules[{i}].name"), format!("repeats `{}`", rule.name), "rule names are unique in a plan"));
+                return Err(Error::invalid(
+                    format!("plan.rules[{i}].name"),
+                    format!("repeats `{}`", rule.name),
+                    "rule names are unique in a plan",
+                ));
             }
         }
         if let Some(i) = plan.resources.iter().position(|r| r.trim().is_empty()) {

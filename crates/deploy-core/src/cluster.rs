@@ -11,8 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::reconcile::Mode;
 use crate::plan::{Change, Diff, Plan};
+use crate::reconcile::Mode;
 use crate::validate::{CidrBlock, KubernetesVersion, ResourceName};
 
 /// How the API server is reached.
@@ -151,13 +151,21 @@ impl ClusterSpec {
             return Err(Error::invalid("endpoint_access", "is neither public nor private", "the API server is reachable at least one way"));
         }
         if !access.public && !access.public_cidrs.is_empty() {
-            return Err(Error::invalid("endpoint_access.public_cidrs", "is set while public access is off", "public CIDRs apply to public access only"));
+            return Err(Error::invalid(
+                "endpoint_access.public_cidrs",
+                "is set while public access is off",
+                "public CIDRs apply to public access only",
+            ));
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, pool) in self.node_pools.iter().enumerate() {
             pool.validate().map_err(|e| e.in_field(&format!("node_pools[{i}]")))?;
             if !names.insert(pool.name.as_str()) {
-                return Err(Error::invalid(format!("node_pools[{i}].name"), format!("repeats `{}`", pool.name), "node pool names are unique in a cluster"));
+                return Err(Error::invalid(
+                    format!("node_pools[{i}].name"),
+                    format!("repeats `{}`", pool.name),
+                    "node pool names are unique in a cluster",
+                ));
             }
         }
         Ok(())
@@ -267,7 +275,11 @@ impl ClusterInfo {
                         plan.push(Change::update("node pool", name.clone(), fields));
                     }
                     let mut drift = Diff::new();
-                    drift.field("instance_types", &have.instance_types, &want.instance_types).field("disk_gib", &have.disk_gib, &want.disk_gib);
+                    drift.field("instance_types", &have.instance_types, &want.instance_types).field(
+                        "disk_gib",
+                        &have.disk_gib,
+                        &want.disk_gib,
+                    );
                     if !drift.is_empty() {
                         plan.push(Change::drift("node pool", name, drift.into_fields()));
                     }

@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Error, Result, ResultExt};
-use crate::reconcile::Mode;
 use crate::plan::{Change, Diff, Plan};
+use crate::reconcile::Mode;
 use crate::validate::{Password, PgIdentifier, ResourceName, SecretName};
 
 /// The database engine.
@@ -167,12 +167,17 @@ impl Topology {
             if !looks_like_zone(&reader.zone) {
                 return Err(Error::invalid(field, format!("`{}` is not an availability zone", reader.zone), zone_rule));
             }
-            let rule = "a reader runs in another availability zone of the writer's region, so that it survives the loss of the writer's zone";
+            let rule =
+                "a reader runs in another availability zone of the writer's region, so that it survives the loss of the writer's zone";
             if reader.zone == writer {
                 return Err(Error::invalid(field, format!("`{}` is the writer's own zone", reader.zone), rule));
             }
             if zone_region(&reader.zone) != zone_region(writer) {
-                return Err(Error::invalid(field, format!("`{}` is not in the writer's region {}", reader.zone, zone_region(writer)), rule));
+                return Err(Error::invalid(
+                    field,
+                    format!("`{}` is not in the writer's region {}", reader.zone, zone_region(writer)),
+                    rule,
+                ));
             }
         }
         if let Some(replica) = &self.cross_region_replica {
@@ -384,13 +389,14 @@ impl DatabaseSpec {
             return Err(Error::invalid("storage_gib", format!("is {}", self.storage_gib), "storage: 20 to 65536 GiB"));
         }
         if let Some(max) = self.max_storage_gib
-            && (max <= self.storage_gib || max > 65_536) {
-                return Err(Error::invalid(
-                    "max_storage_gib",
-                    format!("is {max} with storage_gib {}", self.storage_gib),
-                    "the autoscaling ceiling is above storage_gib and at most 65536 GiB",
-                ));
-            }
+            && (max <= self.storage_gib || max > 65_536)
+        {
+            return Err(Error::invalid(
+                "max_storage_gib",
+                format!("is {max} with storage_gib {}", self.storage_gib),
+                "the autoscaling ceiling is above storage_gib and at most 65536 GiB",
+            ));
+        }
         if !(1..=35).contains(&self.backup_retention_days) {
             return Err(Error::invalid(
                 "backup_retention_days",
@@ -609,9 +615,10 @@ impl RestorePoint {
             return Err(Error::invalid("restore_time", format!("{t}: `{}` has no restorable window (backups off?)", source.name), rule));
         }
         if let Some(latest) = source.latest_restorable_time
-            && *t > latest {
-                return Err(Error::invalid("restore_time", format!("{t} is after the latest restorable time {latest}"), rule));
-            }
+            && *t > latest
+        {
+            return Err(Error::invalid("restore_time", format!("{t} is after the latest restorable time {latest}"), rule));
+        }
         Ok(())
     }
 }

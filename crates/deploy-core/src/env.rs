@@ -144,13 +144,14 @@ impl Environment {
                 return Err(Error::invalid(format!("{field}.name"), format!("repeats `{}`", db.name), "instance names are unique"));
             }
             if let Some(secret) = &db.admin_password_secret
-                && !secrets.contains(secret.as_str()) {
-                    return Err(Error::invalid(
-                        format!("{field}.admin_password_secret"),
-                        format!("names `{secret}`, which is not among the environment's secrets"),
-                        "an admin password secret is one of `secrets`",
-                    ));
-                }
+                && !secrets.contains(secret.as_str())
+            {
+                return Err(Error::invalid(
+                    format!("{field}.admin_password_secret"),
+                    format!("names `{secret}`, which is not among the environment's secrets"),
+                    "an admin password secret is one of `secrets`",
+                ));
+            }
         }
         for (i, app) in self.application_databases.iter().enumerate() {
             if !instances.contains(app.instance.as_str()) {
@@ -260,8 +261,9 @@ impl Environments {
     /// [`Error::InvalidInput`] on field `environment` with the parser's message
     /// (which names the line and the rule), or naming the field that breaks a rule.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let envs: Environments = toml::from_str(text)
-            .map_err(|e| Error::invalid("environment", e.message().trim().to_owned(), format!("a TOML environment spec ({})", span(text, e.span()))))?;
+        let envs: Environments = toml::from_str(text).map_err(|e| {
+            Error::invalid("environment", e.message().trim().to_owned(), format!("a TOML environment spec ({})", span(text, e.span())))
+        })?;
         for (name, env) in &envs.0 {
             env.validate(name)?;
         }

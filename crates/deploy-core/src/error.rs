@@ -195,11 +195,9 @@ impl Error {
     #[must_use]
     pub fn in_field(self, parent: &str) -> Self {
         match self {
-            Error::InvalidInput { field, problem, rule } if !parent.is_empty() => Error::InvalidInput {
-                field: if field.is_empty() { parent.to_owned() } else { format!("{parent}.{field}") },
-                problem,
-                rule,
-            },
+            Error::InvalidInput { field, problem, rule } if !parent.is_empty() => {
+                Error::InvalidInput { field: if field.is_empty() { parent.to_owned() } else { format!("{parent}.{field}") }, problem, rule }
+            }
             other => other,
         }
     }
@@ -272,11 +270,7 @@ impl Confirm {
             Some(prefix) => !prefix.is_empty() && name.starts_with(prefix),
             None => self.0 == name,
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::ConfirmationRequired { action: format!("{action} `{name}`"), expected: name.to_owned() })
-        }
+        if ok { Ok(()) } else { Err(Error::ConfirmationRequired { action: format!("{action} `{name}`"), expected: name.to_owned() }) }
     }
 
     /// The confirmation to pass on for `name`, when this one covers it (a prefix

@@ -32,8 +32,8 @@ use crate::cluster::{Cluster, ClusterCredentials, ClusterInfo, ClusterSpec};
 use crate::database::{Database, DatabaseInfo, DatabaseSpec, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotInfo};
 use crate::error::{Confirm, Result};
 use crate::object_store::{
-    BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, KeyOrder, ListOptions, ObjectMeta,
-    ObjectStore, PutOptions,
+    BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, KeyOrder, ListOptions, ObjectMeta, ObjectStore,
+    PutOptions,
 };
 use crate::plan::Plan;
 use crate::reconcile::Mode;

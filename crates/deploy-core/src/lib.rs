@@ -12,8 +12,8 @@
 pub mod env;
 pub mod error;
 pub mod plan;
-pub mod reconcile;
 pub mod recipes;
+pub mod reconcile;
 pub mod validate;
 
 /// What the exported macros reach through `$crate`; not part of the API.
@@ -26,18 +26,18 @@ pub use error::{BoxError, Confirm, Error, Result, ResultExt};
 pub use plan::{Action, Change, Diff, FieldChange, Plan};
 pub use reconcile::{Ensured, Mode, Reconcile, Reconciled};
 pub use validate::{
-    BucketName, CidrBlock, ContainerName, CronSchedule, KubernetesVersion, ObjectKey, Password, PasswordRules,
-    PgIdentifier, ResourceName, RetentionDays, SecretName,
+    BucketName, CidrBlock, ContainerName, CronSchedule, KubernetesVersion, ObjectKey, Password, PasswordRules, PgIdentifier, ResourceName,
+    RetentionDays, SecretName,
 };
 
 pub mod backup;
 pub mod bootstrap;
-pub mod memory;
 pub mod cluster;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod database;
 mod forward;
+pub mod memory;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod object_store;
@@ -48,8 +48,8 @@ pub mod throttle;
 pub mod timeouts;
 pub mod waiter;
 
-pub use bootstrap::{BootstrapSpec, DatabaseSetup, Grant, Privilege, PsqlScript, RoleSpec, RolePassword};
 pub use backup::{BackupPlanSpec, BackupRule, BackupSpec, BackupVault, RecoveryPoint, RestoreOptions, VaultSpec};
+pub use bootstrap::{BootstrapSpec, DatabaseSetup, Grant, Privilege, PsqlScript, RolePassword, RoleSpec};
 pub use cluster::{Cluster, ClusterCredentials, ClusterSpec, EndpointAccess, NodePoolSpec};
 pub use database::{Database, DatabaseSpec, FinalSnapshot, RestorePoint, RestoreTarget};
 pub use object_store::{BucketSpec, ByteStream, ObjectMeta, ObjectStore, ObjectStoreExt};

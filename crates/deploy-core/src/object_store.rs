@@ -10,8 +10,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Result};
-use crate::reconcile::Mode;
 use crate::plan::Plan;
+use crate::reconcile::Mode;
 use crate::validate::{BucketName, ObjectKey};
 
 /// A stream of bytes: object bodies are never held whole in memory.
@@ -393,7 +393,13 @@ pub trait ObjectStore: Send + Sync + Debug {
     ///
     /// # Errors
     /// As [`ObjectStore::copy_opts`].
-    async fn copy_listed(&self, from_bucket: &BucketName, source: &ObjectMeta, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
+    async fn copy_listed(
+        &self,
+        from_bucket: &BucketName,
+        source: &ObjectMeta,
+        to_bucket: &BucketName,
+        to: &ObjectKey,
+    ) -> Result<ObjectMeta> {
         let options = CopyOptions {
             source_size: Some(source.size),
             source_if_match: source.entity_tag.clone(),

@@ -123,11 +123,8 @@ impl ServiceAccountRef {
     /// The ServiceAccount object as YAML (`kubectl apply -f -`), with `annotations`.
     pub fn to_yaml(&self, annotations: &BTreeMap<String, String>) -> String {
         let q = |s: &str| serde_json::to_string(s).expect("a string serializes");
-        let mut yaml = format!(
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {}\n",
-            q(&self.name),
-            q(&self.namespace)
-        );
+        let mut yaml =
+            format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {}\n", q(&self.name), q(&self.namespace));
         if !annotations.is_empty() {
             yaml.push_str("  annotations:\n");
             for (k, v) in annotations {
@@ -240,7 +237,14 @@ mod tests {
         let a = IrsaRoleAnnotation::new("arn:aws:iam::123456789012:role/app").unwrap();
         assert_eq!(a.annotations()["eks.amazonaws.com/role-arn"], "arn:aws:iam::123456789012:role/app");
         assert!(IrsaRoleAnnotation::new("arn:aws-cn:iam::123456789012:role/path/app").is_ok());
-        for bad in ["", "app", "arn:aws:iam::123456789012:user/app", "arn:aws:iam::1234:role/app", "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:role/"] {
+        for bad in [
+            "",
+            "app",
+            "arn:aws:iam::123456789012:user/app",
+            "arn:aws:iam::1234:role/app",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::123456789012:role/",
+        ] {
             assert_eq!(IrsaRoleAnnotation::new(bad).unwrap_err().invalid_field(), Some("role_arn"), "{bad:?}");
         }
         let yaml = ServiceAccountRef::new("ns", "app").unwrap().to_yaml(&a.annotations());

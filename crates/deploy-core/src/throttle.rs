@@ -9,13 +9,13 @@ use futures::stream::{BoxStream, StreamExt};
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::reconcile::Mode;
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{
     BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, KeyOrder, ListOptions, ObjectMeta, ObjectStore,
     PutOptions,
 };
 use crate::plan::Plan;
+use crate::reconcile::Mode;
 use crate::validate::{BucketName, ObjectKey};
 
 /// Latencies added by [`Throttled`].
@@ -176,7 +176,13 @@ impl<T: ObjectStore> ObjectStore for Throttled<T> {
         self.inner.copy(from_bucket, from, to_bucket, to).await
     }
 
-    async fn copy_listed(&self, from_bucket: &BucketName, source: &ObjectMeta, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
+    async fn copy_listed(
+        &self,
+        from_bucket: &BucketName,
+        source: &ObjectMeta,
+        to_bucket: &BucketName,
+        to: &ObjectKey,
+    ) -> Result<ObjectMeta> {
         let _in_flight = self.delay().await?;
         self.inner.copy_listed(from_bucket, source, to_bucket, to).await
     }

@@ -204,12 +204,7 @@ impl Waiter {
                 Err(e) if e.is_retryable() => last_state = format!("error: {e}"),
                 Err(e) => return Err(e),
             }
-            self.observer.emit(Event::WaitPolled {
-                what: what.to_owned(),
-                state: last_state.clone(),
-                attempt,
-                elapsed: start.elapsed(),
-            });
+            self.observer.emit(Event::WaitPolled { what: what.to_owned(), state: last_state.clone(), attempt, elapsed: start.elapsed() });
             let now = Instant::now();
             if now >= deadline {
                 return Err(Error::Timeout { what: what.to_owned(), elapsed: now - start, last_state });
@@ -275,7 +270,11 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert!(start.elapsed() >= Duration::from_secs(30) && start.elapsed() <= Duration::from_secs(31), "the hung poll was not cut at the deadline: {:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_secs(30) && start.elapsed() <= Duration::from_secs(31),
+            "the hung poll was not cut at the deadline: {:?}",
+            start.elapsed()
+        );
         match err {
             Error::Timeout { what, last_state, .. } => {
                 assert_eq!(what, "copy c to finish");
@@ -288,9 +287,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn backs_off_exponentially_up_to_the_cap() {
-        let waiter = Waiter::new(Duration::from_secs(600))
-            .with_delays(Duration::from_secs(1), Duration::from_secs(8))
-            .without_jitter();
+        let waiter = Waiter::new(Duration::from_secs(600)).with_delays(Duration::from_secs(1), Duration::from_secs(8)).without_jitter();
         let times = Arc::new(Mutex::new(Vec::new()));
         let start = Instant::now();
         let t = times.clone();
@@ -324,10 +321,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(v, 3);
-        let err = waiter
-            .wait::<(), _, _>("y", || async { Err(Error::not_found("database", "y")) })
-            .await
-            .unwrap_err();
+        let err = waiter.wait::<(), _, _>("y", || async { Err(Error::not_found("database", "y")) }).await.unwrap_err();
         assert!(err.is_not_found());
         let err = waiter.wait::<(), _, _>("z", || async { Ok(Poll::Failed("failed".into())) }).await.unwrap_err();
         assert!(matches!(err, Error::Conflict { .. }), "{err:?}");

@@ -72,11 +72,16 @@ impl DatabaseBootstrapJob {
         let mut secret_env = vec![("PGPASSWORD".to_owned(), self.endpoint.password.clone())];
         secret_env.extend(self.spec.verifier_env()?);
         let secrets = secret_env.iter().map(|(_, v)| v.clone()).collect();
-        let files = BTreeMap::from([(CA_FILE.to_owned(), self.endpoint.ca_bundle_pem.clone()), (SCRIPT_FILE.to_owned(), script.text().to_owned())]);
+        let files =
+            BTreeMap::from([(CA_FILE.to_owned(), self.endpoint.ca_bundle_pem.clone()), (SCRIPT_FILE.to_owned(), script.text().to_owned())]);
         let mut env = self.endpoint.env("", CA_FILE);
         env.push(job::env_var("PGAPPNAME", "deploy-bootstrap"));
         env.push(job::env_var("PGCONNECT_TIMEOUT", "10"));
-        let command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f"].iter().map(|s| (*s).to_owned()).chain([format!("{FILES_DIR}/{SCRIPT_FILE}")]).collect();
+        let command = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([format!("{FILES_DIR}/{SCRIPT_FILE}")])
+            .collect();
         Ok((job::resources(&self.name, &self.settings, command, env, &secret_env, files), secrets))
     }
 

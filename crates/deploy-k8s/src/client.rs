@@ -72,11 +72,15 @@ pub async fn client_from_credentials_with(credentials: &ClusterCredentials, time
     ensure_crypto_provider();
     let kubeconfig = credentials.to_kubeconfig();
     // The parser's and loader's errors quote the document, token included: they are not kept.
-    let kubeconfig = Kubeconfig::from_yaml(kubeconfig.expose_secret())
-        .map_err(|_| Error::Kubeconfig { message: format!("the kubeconfig of cluster {} is not valid YAML", credentials.cluster), source: None })?;
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .map_err(|_| Error::Kubeconfig { message: format!("the kubeconfig of cluster {} names no usable cluster, user and context", credentials.cluster), source: None })?;
+    let kubeconfig = Kubeconfig::from_yaml(kubeconfig.expose_secret()).map_err(|_| Error::Kubeconfig {
+        message: format!("the kubeconfig of cluster {} is not valid YAML", credentials.cluster),
+        source: None,
+    })?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.map_err(|_| Error::Kubeconfig {
+            message: format!("the kubeconfig of cluster {} names no usable cluster, user and context", credentials.cluster),
+            source: None,
+        })?;
     apply_timeouts(&mut config, timeouts);
     kube::Client::try_from(config).map_err(|e| Error::Kubeconfig { message: "cannot build a client".into(), source: Some(Box::new(e)) })
 }

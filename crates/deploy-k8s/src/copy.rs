@@ -133,7 +133,11 @@ mod tests {
             let err = PgCopyJob::new("copy", source.clone(), target, settings.clone()).unwrap_err();
             assert_eq!(deploy_core::Error::from(err).invalid_field(), Some("target"));
         }
-        for target in [endpoint("restored.example.com", 5432, "simphera"), endpoint("prod.example.com", 5433, "simphera"), endpoint("prod.example.com", 5432, "other")] {
+        for target in [
+            endpoint("restored.example.com", 5432, "simphera"),
+            endpoint("prod.example.com", 5433, "simphera"),
+            endpoint("prod.example.com", 5432, "other"),
+        ] {
             assert!(PgCopyJob::new("copy", source.clone(), target, settings.clone()).is_ok());
         }
     }

@@ -239,7 +239,8 @@ pub(crate) fn restricted_pod(settings: &JobSettings, c: PodContainer) -> PodSpec
     let mut mounts = vec![VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..VolumeMount::default() }];
     let mut volumes = vec![Volume { name: "tmp".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() }];
     if let Some(config_map) = c.files {
-        mounts.insert(0, VolumeMount { name: "files".into(), mount_path: FILES_DIR.into(), read_only: Some(true), ..VolumeMount::default() });
+        mounts
+            .insert(0, VolumeMount { name: "files".into(), mount_path: FILES_DIR.into(), read_only: Some(true), ..VolumeMount::default() });
         volumes.insert(
             0,
             Volume {
@@ -299,14 +300,24 @@ pub(crate) enum Completion {
 
 /// The Job of run `run` of `job` (named `run`), its pods as `pod` with the
 /// run's labels and `pod_labels`; the deadline and TTL of `settings`.
-pub(crate) fn job_object(job: &str, run: &str, settings: &JobSettings, pod: PodSpec, pod_labels: &BTreeMap<String, String>, completion: Completion) -> Job {
+pub(crate) fn job_object(
+    job: &str,
+    run: &str,
+    settings: &JobSettings,
+    pod: PodSpec,
+    pod_labels: &BTreeMap<String, String>,
+    completion: Completion,
+) -> Job {
     let seconds = |d: Duration| i64::try_from(d.as_secs().max(1)).unwrap_or(i64::MAX);
     let mut template_labels = pod_labels.clone();
     template_labels.extend(labels(job, run));
     let mut spec = JobSpec {
         active_deadline_seconds: Some(seconds(settings.active_deadline)),
         ttl_seconds_after_finished: Some(i32::try_from(settings.ttl_after_finished.as_secs()).unwrap_or(i32::MAX)),
-        template: PodTemplateSpec { metadata: Some(ObjectMeta { labels: Some(template_labels), ..ObjectMeta::default() }), spec: Some(pod) },
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta { labels: Some(template_labels), ..ObjectMeta::default() }),
+            spec: Some(pod),
+        },
         ..JobSpec::default()
     };
     match completion {
@@ -338,7 +349,8 @@ pub(crate) fn resources(
 ) -> JobResources {
     let run = run_name(job);
     let secret = run_secret(job, &run, settings, secret_env);
-    let config_map = ConfigMap { metadata: meta(config_map_name(&run), &settings.namespace, job, &run), data: Some(files), ..ConfigMap::default() };
+    let config_map =
+        ConfigMap { metadata: meta(config_map_name(&run), &settings.namespace, job, &run), data: Some(files), ..ConfigMap::default() };
     let pod = restricted_pod(
         settings,
         PodContainer { command, env, env_from_secret: Some(secret_name(&run)), files: Some(config_map_name(&run)) },

@@ -51,6 +51,6 @@ pub use copy::PgCopyJob;
 pub use error::{Error, Result};
 pub use job::{JobOutcome, JobResources, JobSettings, JobState, PgEndpoint, is_job_finished, job_state, run_name};
 pub use rbac::minimal_role_yaml;
+pub use service_account::{apply_irsa_service_account, irsa_service_account, service_account_object};
 pub use shards::{PodCredentials, SecretKeyEnv, ShardAssignment, ShardJobSettings, ShardsOutcome};
 pub use snapshot_job::{RestoreJob, ShardedSnapshot, SnapshotJob};
-pub use service_account::{apply_irsa_service_account, irsa_service_account, service_account_object};

@@ -23,10 +23,18 @@ use kube::{Api, Client};
 use secrecy::SecretString;
 
 use crate::error::{Error, Result};
-use crate::job::{CONTAINER, JobOutcome, JobResources, JobSettings, JobState, error_lines, is_job_finished, job_state, runs_selector, scrub};
+use crate::job::{
+    CONTAINER, JobOutcome, JobResources, JobSettings, JobState, error_lines, is_job_finished, job_state, runs_selector, scrub,
+};
 
 /// Run `resources` (one run of Job `job`) and clean up. See the [module docs](self).
-pub(crate) async fn run(client: Client, settings: &JobSettings, job: &str, resources: JobResources, secrets: &[SecretString]) -> Result<JobOutcome> {
+pub(crate) async fn run(
+    client: Client,
+    settings: &JobSettings,
+    job: &str,
+    resources: JobResources,
+    secrets: &[SecretString],
+) -> Result<JobOutcome> {
     let owned = vec![Owned::Secret(resources.secret), Owned::ConfigMap(resources.config_map)];
     let started = start(client.clone(), settings, job, resources.job, owned).await?;
     let outcome = async {
@@ -101,7 +109,10 @@ pub(crate) async fn start(client: Client, settings: &JobSettings, job: &str, obj
 
 /// [`Error::AlreadyRunning`] when a run of `job` is still running.
 async fn refuse_while_running(jobs: &Api<Job>, job: &str) -> Result<()> {
-    let list = jobs.list(&ListParams::default().labels(&runs_selector(job))).await.map_err(|e| Error::kube(format!("list runs of job {job}"), e))?;
+    let list = jobs
+        .list(&ListParams::default().labels(&runs_selector(job)))
+        .await
+        .map_err(|e| Error::kube(format!("list runs of job {job}"), e))?;
     let running = list.items.iter().find(|j| j.metadata.deletion_timestamp.is_none() && job_state(j) == JobState::Running);
     match running {
         Some(other) => Err(Error::AlreadyRunning { job: other.metadata.name.clone().unwrap_or_else(|| job.to_owned()) }),
@@ -250,7 +261,9 @@ impl Drop for Created {
                     }
                 });
             }
-            Err(_) => tracing::warn!(target: "deploy", objects = ?names, "the run was dropped outside a runtime; the Job's deadline and TTL remove it, and its owned objects with it"),
+            Err(_) => {
+                tracing::warn!(target: "deploy", objects = ?names, "the run was dropped outside a runtime; the Job's deadline and TTL remove it, and its owned objects with it")
+            }
         }
     }
 }
@@ -277,7 +290,10 @@ async fn delete_owned<K>(api: &Api<K>, kind: Kind, name: &str, uid: &str) -> Res
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let params = DeleteParams { preconditions: Some(Preconditions { uid: Some(uid.to_owned()), resource_version: None }), ..DeleteParams::background() };
+    let params = DeleteParams {
+        preconditions: Some(Preconditions { uid: Some(uid.to_owned()), resource_version: None }),
+        ..DeleteParams::background()
+    };
     match api.delete(name, &params).await {
         Ok(_) => Ok(()),
         // Gone already (the garbage collector, a TTL), or no longer the object this run created.

@@ -49,7 +49,11 @@ pub fn irsa_service_account(service_account: &ServiceAccountRef, role: &IrsaRole
 ///
 /// # Errors
 /// [`Error::Kube`] when the API server refuses (the namespace missing, no RBAC to patch ServiceAccounts).
-pub async fn apply_irsa_service_account(client: &Client, service_account: &ServiceAccountRef, role: &IrsaRoleAnnotation) -> Result<ServiceAccount> {
+pub async fn apply_irsa_service_account(
+    client: &Client,
+    service_account: &ServiceAccountRef,
+    role: &IrsaRoleAnnotation,
+) -> Result<ServiceAccount> {
     let api: Api<ServiceAccount> = Api::namespaced(client.clone(), service_account.namespace());
     let object = irsa_service_account(service_account, role);
     api.patch(service_account.name(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))

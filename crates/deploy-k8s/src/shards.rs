@@ -112,7 +112,15 @@ impl ShardJobSettings {
     /// Pods running `command` with `credentials`, 4 at once, each shard
     /// retried twice, under `job`.
     pub fn new(job: JobSettings, command: Vec<String>, credentials: PodCredentials) -> Self {
-        ShardJobSettings { job, command, env: Vec::new(), credentials, parallelism: 4, backoff_limit_per_index: 2, pod_labels: BTreeMap::new() }
+        ShardJobSettings {
+            job,
+            command,
+            env: Vec::new(),
+            credentials,
+            parallelism: 4,
+            backoff_limit_per_index: 2,
+            pod_labels: BTreeMap::new(),
+        }
     }
 
     /// Check everything before any request.
@@ -127,7 +135,8 @@ impl ShardJobSettings {
     /// credential value that also appears in the command or a plain variable.
     pub fn validate(&self) -> Result<()> {
         self.job.validate()?;
-        let invalid = |field: &str, problem: String, rule: &str| -> Result<()> { Err(deploy_core::Error::invalid(field, problem, rule).into()) };
+        let invalid =
+            |field: &str, problem: String, rule: &str| -> Result<()> { Err(deploy_core::Error::invalid(field, problem, rule).into()) };
         if self.command.is_empty() || self.command[0].is_empty() {
             return invalid("command", "is empty".into(), "the binary each pod runs, and its arguments");
         }
@@ -141,7 +150,11 @@ impl ShardJobSettings {
         match &self.credentials {
             PodCredentials::ServiceAccount => {
                 if self.job.service_account.as_deref().is_none_or(str::is_empty) {
-                    return invalid("job.service_account", "is missing".into(), "credentials from the pod's service account need the service account");
+                    return invalid(
+                        "job.service_account",
+                        "is missing".into(),
+                        "credentials from the pod's service account need the service account",
+                    );
                 }
             }
             PodCredentials::SecretKeys(keys) => {
@@ -150,9 +163,14 @@ impl ShardJobSettings {
                 }
                 for k in keys {
                     check_dns_subdomain("credentials.secret", &k.secret)?;
-                    let key_ok = !k.key.is_empty() && k.key.len() <= 253 && k.key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+                    let key_ok =
+                        !k.key.is_empty() && k.key.len() <= 253 && k.key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
                     if !key_ok {
-                        return invalid("credentials.key", format!("`{}` is not a Secret key", k.key), "Secret keys: 1-253 of letters, digits, `-`, `_`, `.`");
+                        return invalid(
+                            "credentials.key",
+                            format!("`{}` is not a Secret key", k.key),
+                            "Secret keys: 1-253 of letters, digits, `-`, `_`, `.`",
+                        );
                     }
                     names.push(&k.env);
                 }
@@ -164,18 +182,28 @@ impl ShardJobSettings {
                 for (name, value) in values {
                     names.push(name);
                     let v = value.expose_secret();
-                    let leaks = !v.is_empty() && (self.command.iter().any(|a| a.contains(v)) || self.env.iter().any(|(_, e)| e.contains(v)));
+                    let leaks =
+                        !v.is_empty() && (self.command.iter().any(|a| a.contains(v)) || self.env.iter().any(|(_, e)| e.contains(v)));
                     if leaks {
-                        return invalid("command", format!("holds the value of credential {name}"), "credentials reach the pod only through the Secret");
+                        return invalid(
+                            "command",
+                            format!("holds the value of credential {name}"),
+                            "credentials reach the pod only through the Secret",
+                        );
                     }
                 }
             }
         }
         let mut seen = std::collections::BTreeSet::new();
         for name in names {
-            let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
             if !ok {
-                return invalid("env", format!("`{name}` is not a variable name"), "variable names: letters, digits and `_`, not starting with a digit");
+                return invalid(
+                    "env",
+                    format!("`{name}` is not a variable name"),
+                    "variable names: letters, digits and `_`, not starting with a digit",
+                );
             }
             if [INDEX_VAR, SNAPSHOT_ID_VAR, SHARD_COUNT_VAR].contains(&name) {
                 return invalid("env", format!("`{name}` is set by the run"), "the index, snapshot id and shard count are the run's");
@@ -197,7 +225,12 @@ fn check_dns_subdomain(field: &str, name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(deploy_core::Error::invalid(field, format!("`{name}` is not a Secret name"), "lowercase letters, digits, `-` and `.`, at most 253").into())
+        Err(deploy_core::Error::invalid(
+            field,
+            format!("`{name}` is not a Secret name"),
+            "lowercase letters, digits, `-` and `.`, at most 253",
+        )
+        .into())
     }
 }
 
@@ -247,7 +280,12 @@ pub fn parse_indexes(text: &str) -> Result<Vec<usize>> {
 /// Secret of [`PodCredentials::Values`] when there is one (a fresh run name).
 /// [`crate::SnapshotJob`] and [`crate::RestoreJob`] create them; this is for
 /// reading what they would create.
-pub fn indexed_resources(job: &str, settings: &ShardJobSettings, shards: usize, run_env: &[(&str, String)]) -> (Job, Option<k8s_openapi::api::core::v1::Secret>) {
+pub fn indexed_resources(
+    job: &str,
+    settings: &ShardJobSettings,
+    shards: usize,
+    run_env: &[(&str, String)],
+) -> (Job, Option<k8s_openapi::api::core::v1::Secret>) {
     let run = run_name(job);
     let mut env: Vec<EnvVar> = settings.env.iter().map(|(k, v)| job::env_var(k, v)).collect();
     env.extend(run_env.iter().map(|(k, v)| job::env_var(k, v)));
@@ -281,7 +319,13 @@ pub fn indexed_resources(job: &str, settings: &ShardJobSettings, shards: usize, 
 /// its Secret) created, waited for within the wait timeout, the error lines
 /// of each failed index's last pod read, everything this run created deleted
 /// by uid (also when the future is dropped, see [Runs](crate#runs)).
-pub(crate) async fn run_indexed(client: Client, job: &str, settings: &ShardJobSettings, shards: usize, run_env: &[(&str, String)]) -> Result<ShardsOutcome> {
+pub(crate) async fn run_indexed(
+    client: Client,
+    job: &str,
+    settings: &ShardJobSettings,
+    shards: usize,
+    run_env: &[(&str, String)],
+) -> Result<ShardsOutcome> {
     let (object, secret) = indexed_resources(job, settings, shards, run_env);
     let secrets: Vec<SecretString> = match &settings.credentials {
         PodCredentials::Values(values) => values.iter().map(|(_, v)| v.clone()).collect(),
@@ -300,7 +344,14 @@ pub(crate) async fn run_indexed(client: Client, job: &str, settings: &ShardJobSe
     Ok(outcome)
 }
 
-async fn outcome_of(client: &Client, ns: &str, name: &str, shards: usize, ended: Option<&Job>, secrets: &[SecretString]) -> Result<ShardsOutcome> {
+async fn outcome_of(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    shards: usize,
+    ended: Option<&Job>,
+    secrets: &[SecretString],
+) -> Result<ShardsOutcome> {
     let state = ended.map_or(JobState::Failed("Deleted".into()), job_state);
     let status = ended.and_then(|j| j.status.as_ref());
     let completed = parse_indexes(status.and_then(|s| s.completed_indexes.as_deref()).unwrap_or(""))?;
@@ -346,14 +397,22 @@ impl ShardAssignment {
     /// As [`ShardAssignment::from_env`].
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let number = |name: &str| -> Result<usize> {
-            let value = var(name).ok_or_else(|| deploy_core::Error::invalid(name, "is not set", "set by the shard Job's run (and Kubernetes, for the index)"))?;
-            value.trim().parse().map_err(|_| deploy_core::Error::invalid(name, format!("`{value}` is not a number"), "a whole number").into())
+            let value = var(name).ok_or_else(|| {
+                deploy_core::Error::invalid(name, "is not set", "set by the shard Job's run (and Kubernetes, for the index)")
+            })?;
+            value
+                .trim()
+                .parse()
+                .map_err(|_| deploy_core::Error::invalid(name, format!("`{value}` is not a number"), "a whole number").into())
         };
         let (index, count) = (number(INDEX_VAR)?, number(SHARD_COUNT_VAR)?);
         if count == 0 || index >= count {
-            return Err(deploy_core::Error::invalid(INDEX_VAR, format!("is {index} of {count} shards"), "an index below the shard count").into());
+            return Err(
+                deploy_core::Error::invalid(INDEX_VAR, format!("is {index} of {count} shards"), "an index below the shard count").into()
+            );
         }
-        let id = var(SNAPSHOT_ID_VAR).ok_or_else(|| deploy_core::Error::invalid(SNAPSHOT_ID_VAR, "is not set", "set by the shard Job's run"))?;
+        let id =
+            var(SNAPSHOT_ID_VAR).ok_or_else(|| deploy_core::Error::invalid(SNAPSHOT_ID_VAR, "is not set", "set by the shard Job's run"))?;
         let snapshot_id = id.parse().map_err(|e: deploy_core::Error| e.in_field(SNAPSHOT_ID_VAR))?;
         Ok(ShardAssignment { index, count, snapshot_id })
     }

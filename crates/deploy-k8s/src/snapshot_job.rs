@@ -18,7 +18,9 @@
 
 use kube::Client;
 
-use deploy_core::recipes::{Boundaries, Location, ManifestIndex, ShardPlan, SnapshotId, SnapshotLayout, SnapshotOptions, finalize_snapshot, plan_shards};
+use deploy_core::recipes::{
+    Boundaries, Location, ManifestIndex, ShardPlan, SnapshotId, SnapshotLayout, SnapshotOptions, finalize_snapshot, plan_shards,
+};
 
 use crate::error::{Error, Result};
 use crate::job::{JobState, check_job_name};
@@ -108,8 +110,9 @@ impl SnapshotJob {
         let mut options = options.clone();
         let id = options.id.clone().unwrap_or_else(SnapshotId::now);
         options.id = Some(id.clone());
-        let plan =
-            plan_shards(source, destination, &options, self.shards, boundaries).await.map_err(|source| Error::Recipe { step: "plan the shards", source })?;
+        let plan = plan_shards(source, destination, &options, self.shards, boundaries)
+            .await
+            .map_err(|source| Error::Recipe { step: "plan the shards", source })?;
         let job = self.run_job(client, &id).await?;
         match finalize_snapshot(destination, &options.layout, &id).await {
             Ok(index) => Ok(ShardedSnapshot { plan, job, index }),
@@ -174,7 +177,9 @@ impl RestoreJob {
     /// [`Error::ShardsIncomplete`] naming the shards that did not complete
     /// (run the restore again: a restore changes only what differs); as every run otherwise.
     pub async fn run(&self, client: Client, backup: Location<'_>, layout: &SnapshotLayout, id: &SnapshotId) -> Result<ShardsOutcome> {
-        deploy_core::recipes::read_manifest_info(backup, layout, id).await.map_err(|source| Error::Recipe { step: "read the snapshot's index", source })?;
+        deploy_core::recipes::read_manifest_info(backup, layout, id)
+            .await
+            .map_err(|source| Error::Recipe { step: "read the snapshot's index", source })?;
         let env = [(SNAPSHOT_ID_VAR, id.to_string()), (SHARD_COUNT_VAR, self.shards.to_string())];
         let outcome = run_indexed(client, &self.name, &self.settings, self.shards, &env).await?;
         if outcome.failed.is_empty() && outcome.state == JobState::Complete {
@@ -184,8 +189,19 @@ impl RestoreJob {
         let source = deploy_core::Error::conflict(
             "restore",
             id.to_string(),
-            format!("{} of {} shards did not complete (shards {}): run the restore again", outcome.failed.len(), self.shards, named.join(", ")),
+            format!(
+                "{} of {} shards did not complete (shards {}): run the restore again",
+                outcome.failed.len(),
+                self.shards,
+                named.join(", ")
+            ),
         );
-        Err(Error::ShardsIncomplete { job: outcome.job, state: state_text(&outcome.state), failed: outcome.failed, errors: outcome.errors, source: Box::new(source) })
+        Err(Error::ShardsIncomplete {
+            job: outcome.job,
+            state: state_text(&outcome.state),
+            failed: outcome.failed,
+            errors: outcome.errors,
+            source: Box::new(source),
+        })
     }
 }

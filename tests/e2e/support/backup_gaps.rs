@@ -71,7 +71,9 @@ fn answer_json(state: &Mutex<State>, method: &Method, path: &str, body: &Bytes) 
             Some((200, json!({"BackupSelectionsList": list}).to_string()))
         }
         (&Method::GET, ["backup", "plans", plan, "selections", id]) => match state.selections.get(*plan).and_then(|s| s.get(*id)) {
-            Some(s) => Some((200, json!({"BackupSelection": s, "SelectionId": id, "BackupPlanId": plan, "CreationDate": 1.7e9}).to_string())),
+            Some(s) => {
+                Some((200, json!({"BackupSelection": s, "SelectionId": id, "BackupPlanId": plan, "CreationDate": 1.7e9}).to_string()))
+            }
             None => Some(not_found("selection")),
         },
         (&Method::DELETE, ["backup", "plans", plan, "selections", id]) => {

@@ -87,7 +87,12 @@ impl Drop for BlackHole {
     }
 }
 
-async fn forward(req: Request<Incoming>, client: &Client<HttpConnector, Full<Bytes>>, upstream: &hyper::Uri, path: &str) -> Response<Full<Bytes>> {
+async fn forward(
+    req: Request<Incoming>,
+    client: &Client<HttpConnector, Full<Bytes>>,
+    upstream: &hyper::Uri,
+    path: &str,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let failed = |e: String| Response::builder().status(StatusCode::BAD_GATEWAY).body(Full::new(Bytes::from(e))).unwrap();
     let body = match body.collect().await {

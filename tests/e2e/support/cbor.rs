@@ -47,10 +47,7 @@ pub fn request_to_json(service: &str, operation: &str, body: &[u8]) -> anyhow::R
         let value: Cbor = ciborium::from_reader(body).map_err(|e| anyhow::anyhow!("CBOR request body: {e}"))?;
         cbor_to_json(value)
     };
-    let headers = vec![
-        ("x-amz-target", format!("{service}.{operation}")),
-        ("content-type", "application/x-amz-json-1.0".to_owned()),
-    ];
+    let headers = vec![("x-amz-target", format!("{service}.{operation}")), ("content-type", "application/x-amz-json-1.0".to_owned())];
     Ok((headers, Bytes::from(serde_json::to_vec(&json)?)))
 }
 
@@ -72,10 +69,9 @@ fn cbor_to_json(value: Cbor) -> Json {
     match value {
         Cbor::Null => Json::Null,
         Cbor::Bool(b) => Json::Bool(b),
-        Cbor::Integer(i) => i64::try_from(i)
-            .map(Number::from)
-            .or_else(|_| u64::try_from(i).map(Number::from))
-            .map_or(Json::Null, Json::Number),
+        Cbor::Integer(i) => {
+            i64::try_from(i).map(Number::from).or_else(|_| u64::try_from(i).map(Number::from)).map_or(Json::Null, Json::Number)
+        }
         Cbor::Float(f) => Number::from_f64(f).map_or(Json::Null, Json::Number),
         Cbor::Text(s) => Json::String(s),
         Cbor::Bytes(b) => Json::String(base64::engine::general_purpose::STANDARD.encode(b)),

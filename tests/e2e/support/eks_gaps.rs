@@ -54,10 +54,12 @@ fn answer(state: &Mutex<State>, method: &Method, path_and_query: &str, body: &By
                 .values()
                 .filter(|a| a["clusterName"] == *cluster)
                 .filter(|a| ns.is_none_or(|n| a["namespace"] == n) && sa.is_none_or(|s| a["serviceAccount"] == s))
-                .map(|a| json!({
-                    "clusterName": a["clusterName"], "namespace": a["namespace"], "serviceAccount": a["serviceAccount"],
-                    "associationArn": a["associationArn"], "associationId": a["associationId"],
-                }))
+                .map(|a| {
+                    json!({
+                        "clusterName": a["clusterName"], "namespace": a["namespace"], "serviceAccount": a["serviceAccount"],
+                        "associationArn": a["associationArn"], "associationId": a["associationId"],
+                    })
+                })
                 .collect();
             Some((200, json!({ "associations": found }).to_string()))
         }

@@ -157,7 +157,12 @@ pub fn twice(moto: &MotoConfig, name: &str, args: &[&str]) -> Result<(Run, Run)>
         r.assert_ok(what);
         let seen = recorder.mutating();
         ensure!(!recorder.proxy.captured().is_empty(), "{what}: nothing reached the proxy\n{}", r.show());
-        ensure!(r.mutating() == seen.len(), "{what}: the example counted {} mutating requests, the proxy {seen:?}\n{}", r.mutating(), r.show());
+        ensure!(
+            r.mutating() == seen.len(),
+            "{what}: the example counted {} mutating requests, the proxy {seen:?}\n{}",
+            r.mutating(),
+            r.show()
+        );
         Ok((r, seen))
     };
     let planned: Vec<&str> = args.iter().copied().chain(["--plan"]).collect();
@@ -182,4 +187,3 @@ pub fn refuses_bad_prefix(moto: &MotoConfig, name: &str, args: &[&str]) -> Resul
     ensure!(bad.mutating.unwrap_or(0) == 0, "a bad prefix made requests\n{}", bad.show());
     Ok(())
 }
-

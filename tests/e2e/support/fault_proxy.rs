@@ -166,7 +166,9 @@ impl FaultProxy {
                             let response = handle(req, client, state, upstream, config, local).await;
                             // A service error makes hyper close the connection without an answer.
                             match response.extensions().get::<DropConnection>() {
-                                Some(_) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected: dropped after forwarding")),
+                                Some(_) => {
+                                    Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected: dropped after forwarding"))
+                                }
                                 None => Ok(response),
                             }
                         }
@@ -286,7 +288,9 @@ async fn handle(
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
         };
         record(format!("error {}", status.as_u16()));
-        let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the fault proxy</Message></Error>");
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the fault proxy</Message></Error>"
+        );
         return Response::builder().status(status).header("content-type", "application/xml").body(full(xml)).unwrap();
     }
     let reset = roll < config.error_rate + config.reset_rate;
@@ -347,7 +351,11 @@ async fn handle(
         }
         record("forwarded, then error 500".into());
         let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>injected by the fault proxy after forwarding</Message></Error>";
-        return Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).header("content-type", "application/xml").body(full(xml)).unwrap();
+        return Response::builder()
+            .status(StatusCode::INTERNAL_SERVER_ERROR)
+            .header("content-type", "application/xml")
+            .body(full(xml))
+            .unwrap();
     }
     if rpc_v2.is_some() {
         rbytes = match cbor::response_to_cbor(&rbytes) {

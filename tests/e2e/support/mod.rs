@@ -100,13 +100,7 @@ impl MotoConfig {
     pub async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(MOTO_REGION))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "deploy-e2e-static",
-            ))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "deploy-e2e-static"))
             .endpoint_url(&self.endpoint)
             .load()
             .await
@@ -115,9 +109,7 @@ impl MotoConfig {
     /// An S3 client for moto, path-style (`http://127.0.0.1:PORT/bucket/key`):
     /// virtual-host style would need `bucket.127.0.0.1` to resolve.
     pub async fn s3_client(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
-            .force_path_style(true)
-            .build();
+        let conf = aws_sdk_s3::config::Builder::from(&self.sdk_config().await).force_path_style(true).build();
         aws_sdk_s3::Client::from_conf(conf)
     }
 
@@ -127,8 +119,9 @@ impl MotoConfig {
     /// config is used.
     pub async fn with_gaps(&self) -> anyhow::Result<(fault_proxy::FaultProxy, MotoConfig)> {
         let (backup, eks) = (backup_gaps::routes(), eks_gaps::routes());
-        let routes: fault_proxy::LocalRoutes =
-            std::sync::Arc::new(move |method: &hyper::Method, path: &str, body: &bytes::Bytes| backup(method, path, body).or_else(|| eks(method, path, body)));
+        let routes: fault_proxy::LocalRoutes = std::sync::Arc::new(move |method: &hyper::Method, path: &str, body: &bytes::Bytes| {
+            backup(method, path, body).or_else(|| eks(method, path, body))
+        });
         let proxy = fault_proxy::FaultProxy::start_with(&self.endpoint, fault_proxy::FaultConfig::transparent(), Some(routes)).await?;
         let endpoint = proxy.endpoint();
         Ok((proxy, MotoConfig { endpoint }))
@@ -174,11 +167,7 @@ impl AzuriteConfig {
     }
 
     /// Like [`Self::container_client`] with a given SAS.
-    pub fn container_client_with_sas(
-        &self,
-        container: &str,
-        sas: &AccountSas,
-    ) -> Result<BlobContainerClient> {
+    pub fn container_client_with_sas(&self, container: &str, sas: &AccountSas) -> Result<BlobContainerClient> {
         let options = BlobContainerClientOptions {
             client_options: ClientOptions {
                 retry: RetryOptions::fixed(azure_core::http::FixedRetryOptions {
@@ -190,11 +179,7 @@ impl AzuriteConfig {
             },
             ..Default::default()
         };
-        Ok(BlobContainerClient::new(
-            self.container_url(container, sas)?,
-            None,
-            Some(options),
-        )?)
+        Ok(BlobContainerClient::new(self.container_url(container, sas)?, None, Some(options))?)
     }
 }
 
@@ -238,11 +223,8 @@ impl PostgresConfig {
     /// A TLS connector that trusts only the PEM CA at `ca_file` and checks the
     /// server name (libpq's `sslmode=verify-full`): native-tls verifies the
     /// chain and the host name by default; the system roots are left out.
-    pub fn tls_connector(
-        ca_file: &std::path::Path,
-    ) -> Result<postgres_native_tls::MakeTlsConnector> {
-        let pem =
-            std::fs::read(ca_file).with_context(|| format!("reading CA {}", ca_file.display()))?;
+    pub fn tls_connector(ca_file: &std::path::Path) -> Result<postgres_native_tls::MakeTlsConnector> {
+        let pem = std::fs::read(ca_file).with_context(|| format!("reading CA {}", ca_file.display()))?;
         let ca = native_tls::Certificate::from_pem(&pem).context("parsing CA PEM")?;
         let connector = native_tls::TlsConnector::builder()
             .add_root_certificate(ca)
@@ -259,10 +241,7 @@ impl PostgresConfig {
     }
 
     /// Connects over TLS trusting only `ca_file`.
-    pub async fn connect_with_ca(
-        &self,
-        ca_file: &std::path::Path,
-    ) -> Result<tokio_postgres::Client> {
+    pub async fn connect_with_ca(&self, ca_file: &std::path::Path) -> Result<tokio_postgres::Client> {
         let tls = Self::tls_connector(ca_file)?;
         let (client, connection) = self.pg_config().connect(tls).await?;
         spawn_connection(connection);

@@ -61,7 +61,8 @@ impl S3Conditions {
                     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                         let (client, upstream, before, after) = (client.clone(), upstream.clone(), before.clone(), after.clone());
                         async move {
-                            let (method, path) = (req.method().clone(), req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default());
+                            let (method, path) =
+                                (req.method().clone(), req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default());
                             let response = handle(req, &client, &upstream, before).await;
                             if let Some(after) = &after {
                                 after(&method, &path).await;
@@ -104,7 +105,13 @@ fn precondition_failed(condition: &str) -> Response<Full<Bytes>> {
 /// `HeadObject` at moto: the status and `x-amz-version-id`. It carries the
 /// copy's own credentials (moto does not check signatures, but refuses
 /// anonymous requests on private buckets).
-async fn head(client: &HttpClient, upstream: &hyper::Uri, path_and_query: &str, if_match: Option<&str>, auth: Option<&hyper::header::HeaderValue>) -> (StatusCode, Option<String>) {
+async fn head(
+    client: &HttpClient,
+    upstream: &hyper::Uri,
+    path_and_query: &str,
+    if_match: Option<&str>,
+    auth: Option<&hyper::header::HeaderValue>,
+) -> (StatusCode, Option<String>) {
     let mut request = Request::builder().method(Method::HEAD).uri(format!("http://{}{path_and_query}", upstream.authority().unwrap()));
     if let Some(auth) = auth {
         request = request.header("authorization", auth);

@@ -37,14 +37,14 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm};
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 
-use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 
 mod spec;
 
+use spec::comparison_sign;
 pub use spec::{AlarmName, AlarmSpec, EmailAddress, HealthAlarmsSpec, HealthMetric, ThresholdUnit, TopicName, TopicSpec};
-use spec::{comparison_sign};
 
 const CLOUDWATCH: &str = "aws-cloudwatch";
 const SNS: &str = "aws-sns";
@@ -246,7 +246,11 @@ impl Alarms {
     }
 
     async fn topic_info(&self, name: &TopicName, arn: String) -> Result<TopicInfo> {
-        let attributes = self.sns.get_topic_attributes().topic_arn(&arn).send().await.on(Op::new(SNS, "GetTopicAttributes"), "sns topic", name.as_str())?;
+        let attributes = self.sns.get_topic_attributes().topic_arn(&arn).send().await.on(
+            Op::new(SNS, "GetTopicAttributes"),
+            "sns topic",
+            name.as_str(),
+        )?;
         let kms_key_id = attributes.attributes().and_then(|a| a.get("KmsMasterKeyId")).filter(|k| !k.is_empty()).cloned();
         let mut subscriptions = Vec::new();
         let mut pages = self.sns.list_subscriptions_by_topic().topic_arn(&arn).into_paginator().send();
@@ -273,7 +277,11 @@ impl Alarms {
         if let Some(key) = &spec.kms_key_id
             && topic.kms_key_id.as_ref() != Some(key)
         {
-            plan.push(Change::update("sns topic", spec.name.as_str(), vec![FieldChange::new("kms_key_id", topic.kms_key_id.as_deref().unwrap_or("-"), key)]));
+            plan.push(Change::update(
+                "sns topic",
+                spec.name.as_str(),
+                vec![FieldChange::new("kms_key_id", topic.kms_key_id.as_deref().unwrap_or("-"), key)],
+            ));
         }
         if let Some(email) = &spec.email
             && !topic.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email.as_str())
@@ -397,12 +405,11 @@ impl Alarms {
         }
         let delete = Op::new(CLOUDWATCH, "DeleteAlarms");
         for chunk in existing.chunks(100) {
-            self.cloudwatch
-                .delete_alarms()
-                .set_alarm_names(Some(chunk.iter().map(|a| a.name.clone()).collect()))
-                .send()
-                .await
-                .on(delete, "cloudwatch alarm", chunk[0].name.as_str())?;
+            self.cloudwatch.delete_alarms().set_alarm_names(Some(chunk.iter().map(|a| a.name.clone()).collect())).send().await.on(
+                delete,
+                "cloudwatch alarm",
+                chunk[0].name.as_str(),
+            )?;
         }
         Ok(existing.iter().map(|a| Change::delete("cloudwatch alarm", a.name.as_str())).collect())
     }
@@ -447,17 +454,15 @@ impl Reconcile<TopicSpec> for Alarms {
         if let (Some(key), Some(_)) = (&spec.kms_key_id, &current)
             && have_key.as_ref() != Some(key)
         {
-            self.sns
-                .set_topic_attributes()
-                .topic_arn(&arn)
-                .attribute_name("KmsMasterKeyId")
-                .attribute_value(key)
-                .send()
-                .await
-                .on(Op::new(SNS, "SetTopicAttributes"), "sns topic", name)?;
+            self.sns.set_topic_attributes().topic_arn(&arn).attribute_name("KmsMasterKeyId").attribute_value(key).send().await.on(
+                Op::new(SNS, "SetTopicAttributes"),
+                "sns topic",
+                name,
+            )?;
         }
         if let Some(email) = &spec.email {
-            let subscribed = current.as_ref().is_some_and(|t| t.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email.as_str()));
+            let subscribed =
+                current.as_ref().is_some_and(|t| t.subscriptions.iter().any(|s| s.protocol == "email" && s.endpoint == email.as_str()));
             if !subscribed {
                 self.sns.subscribe().topic_arn(&arn).protocol("email").endpoint(email.as_str()).send().await.on(
                     Op::new(SNS, "Subscribe"),
@@ -537,7 +542,11 @@ fn alarm_info(a: &MetricAlarm) -> AlarmInfo {
         arn: a.alarm_arn().unwrap_or_default().to_owned(),
         namespace: a.namespace().unwrap_or_default().to_owned(),
         metric_name: a.metric_name().unwrap_or_default().to_owned(),
-        dimensions: a.dimensions().iter().map(|d| (d.name().unwrap_or_default().to_owned(), d.value().unwrap_or_default().to_owned())).collect(),
+        dimensions: a
+            .dimensions()
+            .iter()
+            .map(|d| (d.name().unwrap_or_default().to_owned(), d.value().unwrap_or_default().to_owned()))
+            .collect(),
         statistic: a.statistic().map(|s| s.as_str().to_owned()).unwrap_or_default(),
         comparison: a.comparison_operator().map(|c| c.as_str().to_owned()).unwrap_or_default(),
         threshold: a.threshold().unwrap_or(f64::NAN),
@@ -567,7 +576,10 @@ mod tests {
         let s = spec();
         s.validate().unwrap();
         let metrics: Vec<&str> = s.alarms.iter().map(|a| a.metric.metric_name()).collect();
-        assert_eq!(metrics, ["CPUUtilization", "FreeStorageSpace", "DatabaseConnections", "BurstBalance", "CPUCreditBalance", "NumberOfBackupJobsFailed"]);
+        assert_eq!(
+            metrics,
+            ["CPUUtilization", "FreeStorageSpace", "DatabaseConnections", "BurstBalance", "CPUCreditBalance", "NumberOfBackupJobsFailed"]
+        );
     }
 
     #[test]
@@ -587,7 +599,10 @@ mod tests {
         assert_eq!(field(|s| s.alarms[0].evaluation_periods = 10_000).as_deref(), Some("alarms[0].evaluation_periods"));
         assert_eq!(field(|s| s.alarms[1].name = s.alarms[0].name.clone()).as_deref(), Some("alarms[1].name"));
         assert_eq!(field(|s| s.topic.kms_key_id = Some("has space".into())).as_deref(), Some("topic.kms_key_id"));
-        assert_eq!(field(|s| s.alarms[5].metric = HealthMetric::BackupJobsFailed(Some("a b".into()))).as_deref(), Some("alarms[5].metric.vault"));
+        assert_eq!(
+            field(|s| s.alarms[5].metric = HealthMetric::BackupJobsFailed(Some("a b".into()))).as_deref(),
+            Some("alarms[5].metric.vault")
+        );
         assert_eq!(AlarmName::new("").unwrap_err().invalid_field(), Some("name"));
         assert_eq!(TopicName::new("a.b").unwrap_err().invalid_field(), Some("topic.name"));
         assert_eq!(EmailAddress::new("nobody").unwrap_err().invalid_field(), Some("topic.email"));

@@ -41,7 +41,11 @@ impl TopicName {
         let name = name.into();
         let ok = (1..=256).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !ok {
-            return Err(Error::invalid(Self::FIELD, format!("`{name}` breaks the rule"), "SNS topic names: 1-256 letters, digits, `_` and `-`"));
+            return Err(Error::invalid(
+                Self::FIELD,
+                format!("`{name}` breaks the rule"),
+                "SNS topic names: 1-256 letters, digits, `_` and `-`",
+            ));
         }
         Ok(TopicName(name))
     }
@@ -75,15 +79,15 @@ impl EmailAddress {
         let address = address.into();
         let ok = address.len() <= 254
             && address.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
             })
             && address.chars().all(|c| c.is_ascii_graphic());
         if !ok {
-            return Err(Error::invalid(Self::FIELD, "is not an e-mail address", "e-mail addresses: local@domain.tld, at most 254 printable ASCII characters"));
+            return Err(Error::invalid(
+                Self::FIELD,
+                "is not an e-mail address",
+                "e-mail addresses: local@domain.tld, at most 254 printable ASCII characters",
+            ));
         }
         Ok(EmailAddress(address))
     }
@@ -138,7 +142,11 @@ impl TopicSpec {
         if let Some(key) = &self.kms_key_id {
             let ok = (1..=2048).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic());
             if !ok {
-                return Err(Error::invalid("topic.kms_key_id", "is not a key reference", "KMS key ids, ARNs or `alias/NAME`: 1-2048 characters, no spaces"));
+                return Err(Error::invalid(
+                    "topic.kms_key_id",
+                    "is not a key reference",
+                    "KMS key ids, ARNs or `alias/NAME`: 1-2048 characters, no spaces",
+                ));
             }
         }
         Ok(())
@@ -296,7 +304,11 @@ impl AlarmSpec {
             return Err(Error::invalid("threshold", format!("is {} for {}", self.threshold, self.metric.metric_name()), rule));
         }
         if self.period_seconds == 0 || !self.period_seconds.is_multiple_of(60) || self.period_seconds > 86_400 {
-            return Err(Error::invalid("period_seconds", format!("is {}", self.period_seconds), "alarm periods: a multiple of 60 seconds, at most 86,400"));
+            return Err(Error::invalid(
+                "period_seconds",
+                format!("is {}", self.period_seconds),
+                "alarm periods: a multiple of 60 seconds, at most 86,400",
+            ));
         }
         if self.evaluation_periods == 0 || u64::from(self.evaluation_periods) * u64::from(self.period_seconds) > 7 * 86_400 {
             return Err(Error::invalid(
@@ -311,7 +323,11 @@ impl AlarmSpec {
         if let HealthMetric::BackupJobsFailed(Some(vault)) = &self.metric {
             let ok = (2..=50).contains(&vault.len()) && vault.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
             if !ok {
-                return Err(Error::invalid("metric.vault", format!("`{vault}` is not a vault name"), "backup vault names: 2-50 letters, digits, `-`, `_` and `.`"));
+                return Err(Error::invalid(
+                    "metric.vault",
+                    format!("`{vault}` is not a vault name"),
+                    "backup vault names: 2-50 letters, digits, `-`, `_` and `.`",
+                ));
             }
         }
         Ok(())

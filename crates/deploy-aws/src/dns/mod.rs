@@ -35,15 +35,15 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use aws_sdk_route53::Client;
 use aws_sdk_route53::types::{
-    AliasTarget as AwsAliasTarget, Change as AwsChange, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecord, ResourceRecordSet, RrType, Vpc,
-    VpcRegion,
+    AliasTarget as AwsAliasTarget, Change as AwsChange, ChangeAction, ChangeBatch, HostedZoneConfig, ResourceRecord, ResourceRecordSet,
+    RrType, Vpc, VpcRegion,
 };
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
 
-use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 
 const SERVICE: &str = "aws-route53";
 
@@ -55,8 +55,8 @@ const CHANGE: Op = op("ChangeResourceRecordSets");
 
 mod spec;
 
-pub use spec::{AliasTarget, DnsName, RecordData, RecordInfo, RecordSpec, RecordType, Ttl, ZoneInfo, ZoneSpec, ZoneState, ZoneVisibility};
 use spec::RecordState;
+pub use spec::{AliasTarget, DnsName, RecordData, RecordInfo, RecordSpec, RecordType, Ttl, ZoneInfo, ZoneSpec, ZoneState, ZoneVisibility};
 
 /// Route 53 hosted zones and records. See the [module docs](self).
 #[derive(Clone, Debug)]
@@ -175,7 +175,8 @@ impl Dns {
                 .await
                 .on(list, "hosted zone", zone.name.as_str())?;
             for set in out.resource_record_sets() {
-                records.push(record_info(set).map_err(|e| bad_answer(list, &format!("a record name Route 53 answered is not valid: {e}")))?);
+                records
+                    .push(record_info(set).map_err(|e| bad_answer(list, &format!("a record name Route 53 answered is not valid: {e}")))?);
             }
             if !out.is_truncated() || out.next_record_name().is_none() {
                 break;
@@ -190,17 +191,12 @@ impl Dns {
         let create = op("CreateHostedZone");
         let mut reference = spec.caller_reference();
         for attempt in 0..2 {
-            let mut request = self
-                .client
-                .create_hosted_zone()
-                .name(spec.name.as_str())
-                .caller_reference(&reference)
-                .hosted_zone_config(
-                    HostedZoneConfig::builder()
-                        .comment(&spec.comment)
-                        .private_zone(matches!(spec.visibility, ZoneVisibility::Private { .. }))
-                        .build(),
-                );
+            let mut request = self.client.create_hosted_zone().name(spec.name.as_str()).caller_reference(&reference).hosted_zone_config(
+                HostedZoneConfig::builder()
+                    .comment(&spec.comment)
+                    .private_zone(matches!(spec.visibility, ZoneVisibility::Private { .. }))
+                    .build(),
+            );
             if let ZoneVisibility::Private { vpc_id, vpc_region } = &spec.visibility {
                 request = request.vpc(Vpc::builder().vpc_id(vpc_id).vpc_region(VpcRegion::from(vpc_region.as_str())).build());
             }
@@ -244,7 +240,9 @@ impl Dns {
         }
         let sets = doomed
             .iter()
-            .map(|r| record_set(r.name.as_str(), RrType::from(r.record_type.as_str()), &RecordState::of(r)).map_err(|e| build_error(CHANGE, e)))
+            .map(|r| {
+                record_set(r.name.as_str(), RrType::from(r.record_type.as_str()), &RecordState::of(r)).map_err(|e| build_error(CHANGE, e))
+            })
             .collect::<Result<Vec<_>>>()?;
         self.change_records(zone, format!("deploy: delete records of {}", zone.name), ChangeAction::Delete, sets).await?;
         Ok(doomed.iter().map(|r| Change::delete("dns record", format!("{} {}", r.record_type, r.name))).collect())
@@ -254,7 +252,8 @@ impl Dns {
     async fn change_records(&self, zone: &ZoneInfo, comment: String, action: ChangeAction, sets: Vec<ResourceRecordSet>) -> Result<()> {
         let mut batch = ChangeBatch::builder().comment(comment);
         for set in sets {
-            batch = batch.changes(AwsChange::builder().action(action.clone()).resource_record_set(set).build().map_err(|e| build_error(CHANGE, e))?);
+            batch = batch
+                .changes(AwsChange::builder().action(action.clone()).resource_record_set(set).build().map_err(|e| build_error(CHANGE, e))?);
         }
         self.client
             .change_resource_record_sets()
@@ -310,7 +309,11 @@ impl Reconcile<ZoneSpec> for Dns {
                             spec.name.as_str(),
                         )?;
                     }
-                    plan.push(Change::update("hosted zone", zone_label(spec), vec![FieldChange::new("comment", &zone.comment, &spec.comment)]));
+                    plan.push(Change::update(
+                        "hosted zone",
+                        zone_label(spec),
+                        vec![FieldChange::new("comment", &zone.comment, &spec.comment)],
+                    ));
                     if mode.is_apply() { ZoneInfo { comment: spec.comment.clone(), ..zone } } else { zone }
                 } else {
                     zone
@@ -401,7 +404,11 @@ fn alias_label(alias: Option<&AliasTarget>) -> String {
 /// The Route 53 record set `name` of type `rr_type` holding `state`: the
 /// wanted one for an UPSERT, or one exactly as it is for a `DELETE` (which
 /// must repeat every value).
-fn record_set(name: &str, rr_type: RrType, state: &RecordState) -> std::result::Result<ResourceRecordSet, aws_smithy_types::error::operation::BuildError> {
+fn record_set(
+    name: &str,
+    rr_type: RrType,
+    state: &RecordState,
+) -> std::result::Result<ResourceRecordSet, aws_smithy_types::error::operation::BuildError> {
     let mut set = ResourceRecordSet::builder().name(name).r#type(rr_type);
     if let Some(alias) = &state.alias {
         set = set.alias_target(
@@ -424,11 +431,7 @@ fn record_set(name: &str, rr_type: RrType, state: &RecordState) -> std::result::
 
 fn record_info(set: &ResourceRecordSet) -> Result<RecordInfo> {
     let record_type = set.r#type().as_str().to_owned();
-    let mut values: Vec<String> = set
-        .resource_records()
-        .iter()
-        .map(|r| normalize_value(&record_type, r.value()))
-        .collect();
+    let mut values: Vec<String> = set.resource_records().iter().map(|r| normalize_value(&record_type, r.value())).collect();
     values.sort();
     let alias = match set.alias_target() {
         Some(a) => Some(AliasTarget {
@@ -459,7 +462,13 @@ fn normalize_value(record_type: &str, value: &str) -> String {
 }
 
 fn bad_answer(op: Op, message: &str) -> Error {
-    Error::Provider { provider: op.service, operation: op.operation.to_owned(), message: message.to_owned(), retryable: false, source: None }
+    Error::Provider {
+        provider: op.service,
+        operation: op.operation.to_owned(),
+        message: message.to_owned(),
+        retryable: false,
+        source: None,
+    }
 }
 
 #[cfg(test)]
@@ -473,7 +482,18 @@ mod tests {
         assert!(DnsName::new("*.example.com").is_ok());
         let long_label = format!("{}.example.com", "a".repeat(64));
         let long_name = format!("{}.com", vec!["a".repeat(60); 5].join("."));
-        for bad in ["", ".", "a..b", "-a.example.com", "a-.example.com", "a b.example.com", "x.*.example.com", "é.example.com", &long_label, &long_name] {
+        for bad in [
+            "",
+            ".",
+            "a..b",
+            "-a.example.com",
+            "a-.example.com",
+            "a b.example.com",
+            "x.*.example.com",
+            "é.example.com",
+            &long_label,
+            &long_name,
+        ] {
             assert_eq!(DnsName::new(bad).unwrap_err().invalid_field(), Some("name"), "{bad:?}");
         }
         assert!(DnsName::new(format!("{}.example.com", "a".repeat(63))).is_ok());

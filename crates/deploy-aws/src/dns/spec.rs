@@ -246,14 +246,22 @@ impl RecordSpec {
         if !matches!(record_type, RecordType::A | RecordType::Aaaa) {
             return Err(Error::invalid("type", format!("is {record_type}"), "alias records: type A or AAAA"));
         }
-        let id_ok = (1..=32).contains(&hosted_zone_id.len()) && hosted_zone_id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let id_ok =
+            (1..=32).contains(&hosted_zone_id.len()) && hosted_zone_id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !id_ok {
-            return Err(Error::invalid("alias.hosted_zone_id", format!("`{hosted_zone_id}` is not a hosted zone id"), "hosted zone ids: 1-32 uppercase letters and digits"));
+            return Err(Error::invalid(
+                "alias.hosted_zone_id",
+                format!("`{hosted_zone_id}` is not a hosted zone id"),
+                "hosted zone ids: 1-32 uppercase letters and digits",
+            ));
         }
         let dns_name = DnsName::new(dns_name).in_field("alias")?;
         Ok(RecordSpec {
             name,
-            data: RecordData::Alias(record_type, AliasTarget { hosted_zone_id: hosted_zone_id.to_owned(), dns_name, evaluate_target_health }),
+            data: RecordData::Alias(
+                record_type,
+                AliasTarget { hosted_zone_id: hosted_zone_id.to_owned(), dns_name, evaluate_target_health },
+            ),
         })
     }
 
@@ -267,14 +275,23 @@ impl RecordSpec {
         let name = DnsName::new(name)?;
         let record_type = RecordType::parse(record_type)?;
         let ttl = Ttl::new(ttl)?;
-        let bad = |i: usize, v: &str, rule: &str| Error::invalid(format!("values[{i}]"), format!("`{v}` is not valid for {record_type}"), rule);
+        let bad =
+            |i: usize, v: &str, rule: &str| Error::invalid(format!("values[{i}]"), format!("`{v}` is not valid for {record_type}"), rule);
         match record_type {
             RecordType::A => {
-                let ips = values.iter().enumerate().map(|(i, v)| v.parse::<Ipv4Addr>().map_err(|_| bad(i, v, "A values: IPv4 addresses"))).collect::<Result<Vec<_>>>()?;
+                let ips = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v.parse::<Ipv4Addr>().map_err(|_| bad(i, v, "A values: IPv4 addresses")))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(RecordSpec::a(name, ttl, ips))
             }
             RecordType::Aaaa => {
-                let ips = values.iter().enumerate().map(|(i, v)| v.parse::<Ipv6Addr>().map_err(|_| bad(i, v, "AAAA values: IPv6 addresses"))).collect::<Result<Vec<_>>>()?;
+                let ips = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v.parse::<Ipv6Addr>().map_err(|_| bad(i, v, "AAAA values: IPv6 addresses")))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(RecordSpec::aaaa(name, ttl, ips))
             }
             RecordType::Cname => match values {
@@ -391,10 +408,7 @@ impl ZoneSpec {
 
     /// A private zone named `name`, associated with the VPC `vpc_id` in `vpc_region`.
     pub fn private(name: DnsName, vpc_id: impl Into<String>, vpc_region: impl Into<String>) -> Self {
-        ZoneSpec {
-            visibility: ZoneVisibility::Private { vpc_id: vpc_id.into(), vpc_region: vpc_region.into() },
-            ..ZoneSpec::public(name)
-        }
+        ZoneSpec { visibility: ZoneVisibility::Private { vpc_id: vpc_id.into(), vpc_region: vpc_region.into() }, ..ZoneSpec::public(name) }
     }
 
     /// With these records.
@@ -421,10 +435,18 @@ impl ZoneSpec {
         if let ZoneVisibility::Private { vpc_id, vpc_region } = &self.visibility {
             let hex = vpc_id.strip_prefix("vpc-").unwrap_or("");
             if !(matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())) {
-                return Err(Error::invalid("visibility.vpc_id", format!("`{vpc_id}` is not a VPC id"), "VPC ids: `vpc-` and 8 or 17 lowercase hex digits"));
+                return Err(Error::invalid(
+                    "visibility.vpc_id",
+                    format!("`{vpc_id}` is not a VPC id"),
+                    "VPC ids: `vpc-` and 8 or 17 lowercase hex digits",
+                ));
             }
             if !VpcRegion::values().contains(&vpc_region.as_str()) {
-                return Err(Error::invalid("visibility.vpc_region", format!("`{vpc_region}` is not a region Route 53 knows"), "an AWS region name (`eu-central-1`)"));
+                return Err(Error::invalid(
+                    "visibility.vpc_region",
+                    format!("`{vpc_region}` is not a region Route 53 knows"),
+                    "an AWS region name (`eu-central-1`)",
+                ));
             }
         }
         if self.comment.chars().count() > 256 {
@@ -435,19 +457,35 @@ impl ZoneSpec {
             let field = format!("records[{i}]");
             record.validate().in_field(&field)?;
             if !record.name.is_within(&self.name) {
-                return Err(Error::invalid(format!("{field}.name"), format!("`{}` is not in zone `{}`", record.name, self.name), "record names: the zone's name or a name ending with `.` and the zone's name"));
+                return Err(Error::invalid(
+                    format!("{field}.name"),
+                    format!("`{}` is not in zone `{}`", record.name, self.name),
+                    "record names: the zone's name or a name ending with `.` and the zone's name",
+                ));
             }
             if let Some(first) = seen.insert((&record.name, record.record_type()), i) {
-                return Err(Error::invalid(format!("{field}.name"), format!("repeats the {} record of records[{first}]", record.record_type()), "one record set per name and type"));
+                return Err(Error::invalid(
+                    format!("{field}.name"),
+                    format!("repeats the {} record of records[{first}]", record.record_type()),
+                    "one record set per name and type",
+                ));
             }
         }
         for (i, record) in self.records.iter().enumerate() {
             if record.record_type() == RecordType::Cname {
                 if record.name == self.name {
-                    return Err(Error::invalid(format!("records[{i}].name"), "is the zone apex", "CNAME records: not at the zone apex (use an alias)"));
+                    return Err(Error::invalid(
+                        format!("records[{i}].name"),
+                        "is the zone apex",
+                        "CNAME records: not at the zone apex (use an alias)",
+                    ));
                 }
                 if self.records.iter().any(|r| r.name == record.name && r.record_type() != RecordType::Cname) {
-                    return Err(Error::invalid(format!("records[{i}].name"), "has other record types beside its CNAME", "CNAME records: no other record at the same name"));
+                    return Err(Error::invalid(
+                        format!("records[{i}].name"),
+                        "has other record types beside its CNAME",
+                        "CNAME records: no other record at the same name",
+                    ));
                 }
             }
         }

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use super::names::IamName;
 use super::service::{Iam, op};
-use deploy_core::reconcile::Ensured;
 use crate::error::{SdkResultExt, missing};
+use deploy_core::reconcile::Ensured;
 
 /// An access key: its secret is a [`SecretString`], redacted in `Debug`.
 #[derive(Clone)]
@@ -117,17 +117,17 @@ impl Iam {
     pub async fn create_access_key(&self, user: &IamName) -> Result<AccessKey> {
         let create = op("CreateAccessKey");
         let no_retry = aws_sdk_iam::config::Builder::default().retry_config(aws_smithy_types::retry::RetryConfig::disabled());
-        let out = self
-            .client
-            .create_access_key()
-            .user_name(user.as_str())
-            .customize()
-            .config_override(no_retry)
-            .send()
-            .await
-            .on(create, "iam user", user.as_str())?;
+        let out = self.client.create_access_key().user_name(user.as_str()).customize().config_override(no_retry).send().await.on(
+            create,
+            "iam user",
+            user.as_str(),
+        )?;
         let key = out.access_key().ok_or_else(|| missing(create, "access key"))?;
-        Ok(AccessKey { user: user.clone(), id: key.access_key_id().to_owned(), secret: SecretString::from(key.secret_access_key().to_owned()) })
+        Ok(AccessKey {
+            user: user.clone(),
+            id: key.access_key_id().to_owned(),
+            secret: SecretString::from(key.secret_access_key().to_owned()),
+        })
     }
 
     /// The user's access keys, with their status.
@@ -198,7 +198,9 @@ impl Iam {
         let created = self.create_access_key(user).await;
         let keep = created.as_ref().ok().map(|k| k.id.clone());
         let strays: Vec<String> = match self.access_keys(user).await {
-            Ok(now) => now.into_iter().map(|k| k.id).filter(|id| !before.iter().any(|b| &b.id == id) && Some(id) != keep.as_ref()).collect(),
+            Ok(now) => {
+                now.into_iter().map(|k| k.id).filter(|id| !before.iter().any(|b| &b.id == id) && Some(id) != keep.as_ref()).collect()
+            }
             Err(e) if created.is_ok() => {
                 tracing::warn!(target: "deploy", user = user.as_str(), error = %e, "could not list the access keys after creating one");
                 Vec::new()
@@ -217,7 +219,11 @@ impl Iam {
     /// # Errors
     /// Provider errors.
     pub async fn delete_access_key(&self, user: &IamName, id: &str) -> Result<()> {
-        match self.client.delete_access_key().user_name(user.as_str()).access_key_id(id).send().await.on(op("DeleteAccessKey"), "access key", id) {
+        match self.client.delete_access_key().user_name(user.as_str()).access_key_id(id).send().await.on(
+            op("DeleteAccessKey"),
+            "access key",
+            id,
+        ) {
             Err(e) if e.is_not_found() => Ok(()),
             other => other.map(|_| ()),
         }
@@ -228,19 +234,22 @@ impl Iam {
     /// # Errors
     /// [`Error::NotFound`]; provider errors.
     pub async fn deactivate_access_key(&self, user: &IamName, id: &str) -> Result<()> {
-        self.client
-            .update_access_key()
-            .user_name(user.as_str())
-            .access_key_id(id)
-            .status(StatusType::Inactive)
-            .send()
-            .await
-            .on(op("UpdateAccessKey"), "access key", id)?;
+        self.client.update_access_key().user_name(user.as_str()).access_key_id(id).status(StatusType::Inactive).send().await.on(
+            op("UpdateAccessKey"),
+            "access key",
+            id,
+        )?;
         Ok(())
     }
 
     /// Create a key and store it; roll the key back when the store refused it.
-    async fn create_and_store(&self, user: &IamName, before: &[AccessKeyInfo], store: &dyn SecretStore, secret: &SecretName) -> Result<AccessKey> {
+    async fn create_and_store(
+        &self,
+        user: &IamName,
+        before: &[AccessKeyInfo],
+        store: &dyn SecretStore,
+        secret: &SecretName,
+    ) -> Result<AccessKey> {
         let key = self.create_key_once(user, before).await?;
         let options = PutSecretOptions { description: Some(format!("access key of IAM user {user}")), ..PutSecretOptions::default() };
         let Err(put) = store.put_secret(secret, json(&key), &options).await else { return Ok(key) };
@@ -256,7 +265,9 @@ impl Iam {
             Stored::Unknown(read) => Err(Error::conflict(
                 "access key",
                 key.id.clone(),
-                format!("storing it in secret `{secret}` failed ({put}) and the secret cannot be read back ({read}): it is kept, as the secret may hold it"),
+                format!(
+                    "storing it in secret `{secret}` failed ({put}) and the secret cannot be read back ({read}): it is kept, as the secret may hold it"
+                ),
             )),
         }
     }
@@ -312,7 +323,13 @@ impl Iam {
     /// never retired); store errors (the new key is deleted again); provider
     /// errors of deactivating or deleting the old key (the new one is stored
     /// and active then).
-    pub async fn rotate_access_key(&self, user: &IamName, store: &dyn SecretStore, secret: &SecretName, options: &RotateOptions) -> Result<Ensured<Rotation>> {
+    pub async fn rotate_access_key(
+        &self,
+        user: &IamName,
+        store: &dyn SecretStore,
+        secret: &SecretName,
+        options: &RotateOptions,
+    ) -> Result<Ensured<Rotation>> {
         let keys = self.access_keys(user).await?;
         let stored = self.stored_key_id(store, secret).await?;
         let Some(current) = stored.as_ref().and_then(|id| keys.iter().find(|k| &k.id == id && k.active)).cloned() else {
@@ -323,7 +340,9 @@ impl Iam {
             return Err(Error::conflict(
                 "iam user",
                 user.as_str(),
-                format!("secret `{secret}` holds none of its active keys: rotation retires only keys it replaced (store one with ensure_access_key)"),
+                format!(
+                    "secret `{secret}` holds none of its active keys: rotation retires only keys it replaced (store one with ensure_access_key)"
+                ),
             ));
         };
         let others: Vec<&AccessKeyInfo> = keys.iter().filter(|k| k.id != current.id).collect();

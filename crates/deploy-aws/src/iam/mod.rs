@@ -43,11 +43,10 @@ pub use access_keys::{AccessKey, AccessKeyInfo, RotateOptions, Rotation};
 pub use names::IamName;
 pub use service::Iam;
 
-use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use crate::error::{Op, SdkResultExt, build_error, missing};
-use service::op;
 use crate::policy::{PolicyDocument, equivalent, parse_policy};
-
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
+use service::op;
 
 /// IAM's limits on tags.
 fn validate_tags(tags: &BTreeMap<String, String>) -> Result<()> {
@@ -633,7 +632,11 @@ impl Reconcile<RoleSpec> for Iam {
         };
         for arn in spec.managed_policies.iter().filter(|a| !attached.contains(*a)) {
             if apply {
-                self.client.attach_role_policy().role_name(name).policy_arn(arn).send().await.on(op("AttachRolePolicy"), "iam policy", arn)?;
+                self.client.attach_role_policy().role_name(name).policy_arn(arn).send().await.on(
+                    op("AttachRolePolicy"),
+                    "iam policy",
+                    arn,
+                )?;
             }
             plan.push(Change::create("policy attachment", format!("{arn} to role {name}")));
         }

@@ -29,22 +29,23 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType, SecurityGroup, Subnet, Tag, TagSpecification, Vpc,
-};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, SecurityGroup, Subnet, Tag, TagSpecification, Vpc};
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{Error, ResourceName, Result};
 
-use deploy_core::reconcile::Ensured;
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 use crate::once::{self, TOKEN_TAG};
+use deploy_core::reconcile::Ensured;
 
 mod endpoint;
 mod spec;
 
-pub use spec::{EndpointInfo, IngressRule, RouteTableInfo, RuleSource, SecurityGroupInfo, SubnetInfo, SubnetSpec, SubnetTier, TIER_TAG, VpcInfo, VpcSpec};
+pub use spec::{
+    EndpointInfo, IngressRule, RouteTableInfo, RuleSource, SecurityGroupInfo, SubnetInfo, SubnetSpec, SubnetTier, TIER_TAG, VpcInfo,
+    VpcSpec,
+};
 
 const SERVICE: &str = "aws-ec2";
 
@@ -61,7 +62,10 @@ pub struct Network {
 
 /// The tags of a resource, without the creation token ([`TOKEN_TAG`]).
 fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter().filter(|t| t.key() != Some(TOKEN_TAG)).filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+    tags.iter()
+        .filter(|t| t.key() != Some(TOKEN_TAG))
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect()
 }
 
 fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
@@ -491,13 +495,11 @@ impl Network {
                 out.subnet().cloned().ok_or_else(|| missing(create, "subnet"))
             },
             || async {
-                let out = self
-                    .client
-                    .describe_subnets()
-                    .filters(filter(&format!("tag:{TOKEN_TAG}"), &token))
-                    .send()
-                    .await
-                    .on(op("DescribeSubnets"), "subnet", name)?;
+                let out = self.client.describe_subnets().filters(filter(&format!("tag:{TOKEN_TAG}"), &token)).send().await.on(
+                    op("DescribeSubnets"),
+                    "subnet",
+                    name,
+                )?;
                 Ok(out.subnets().first().cloned())
             },
         )
@@ -683,7 +685,8 @@ mod tests {
         assert_eq!(field(outside).as_deref(), Some("subnets[3].cidr"));
         let overlap = reference_layout().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.2.0/24"), "eu-central-1b", SubnetTier::Private));
         assert_eq!(field(overlap).as_deref(), Some("subnets[3].cidr"));
-        let duplicate = reference_layout().with_subnet(SubnetSpec::new(name("db-a"), cidr("10.1.9.0/24"), "eu-central-1b", SubnetTier::Private));
+        let duplicate =
+            reference_layout().with_subnet(SubnetSpec::new(name("db-a"), cidr("10.1.9.0/24"), "eu-central-1b", SubnetTier::Private));
         assert_eq!(field(duplicate).as_deref(), Some("subnets[3].name"));
         let zone = reference_layout().with_subnet(SubnetSpec::new(name("x"), cidr("10.1.9.0/24"), "EU 1", SubnetTier::Private));
         assert_eq!(field(zone).as_deref(), Some("subnets[3].availability_zone"));

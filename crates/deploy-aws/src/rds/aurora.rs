@@ -27,17 +27,17 @@ use async_trait::async_trait;
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{DbCluster, DbInstance, Filter};
 use deploy_core::database::{
-    CrossRegionReplica, Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, Reader, RestorePoint,
-    RestoreTarget, SnapshotInfo, Topology,
+    CrossRegionReplica, Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, Reader,
+    RestorePoint, RestoreTarget, SnapshotInfo, Topology,
 };
 use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{Confirm, Error, ResourceName, Result};
 
 use super::aurora_spec::{Cluster, Member, MemberSpec, global_name, plan_cluster, replica_name, writer_name};
-use super::spec::validate_spec;
 use super::common::{SERVICE, check_admin_password, check_regions, check_restore, op, rds_error, rds_tags, status_of, sync_tags};
 use super::params::{GroupKind, engine_name, engine_of, ensure_parameter_group, extensions_of, read_parameters, tls_of};
+use super::spec::validate_spec;
 use crate::context::AwsContext;
 use crate::convert::timestamp;
 use crate::error::{SdkResultExt, missing};
@@ -110,8 +110,11 @@ impl AuroraClusters {
             Some(group) => self.read_cluster_parameters(group).await?.unwrap_or_default(),
             None => BTreeMap::new(),
         };
-        let writers: BTreeMap<&str, bool> =
-            c.db_cluster_members().iter().filter_map(|m| Some((m.db_instance_identifier()?, m.is_cluster_writer().unwrap_or(false)))).collect();
+        let writers: BTreeMap<&str, bool> = c
+            .db_cluster_members()
+            .iter()
+            .filter_map(|m| Some((m.db_instance_identifier()?, m.is_cluster_writer().unwrap_or(false))))
+            .collect();
         let instances = self.cluster_instances(id).await?;
         let mut members: Vec<Member> = instances
             .iter()
@@ -129,8 +132,7 @@ impl AuroraClusters {
         members.sort_by(|a, b| (!a.writer, &a.name).cmp(&(!b.writer, &b.name)));
         let writer = members.iter().find(|m| m.writer);
         let writer_zone = writer.and_then(|m| m.zone.clone());
-        let readers: Vec<Reader> =
-            members.iter().filter(|m| !m.writer).filter_map(|m| Some(Reader { zone: m.zone.clone()? })).collect();
+        let readers: Vec<Reader> = members.iter().filter(|m| !m.writer).filter_map(|m| Some(Reader { zone: m.zone.clone()? })).collect();
         let arn = c.db_cluster_arn().ok_or_else(|| missing(describe, "cluster ARN"))?.to_owned();
         let cross_region_replica = self.replica_of(id, &arn).await?;
         let publicly_accessible = instances
@@ -186,12 +188,11 @@ impl AuroraClusters {
     /// The members of the global database `NAME-global`, when there is one.
     pub(super) async fn global_members(&self, name: &str) -> Result<Option<Vec<(String, bool)>>> {
         let global = global_name(name);
-        let Some(out) =
-            self.client.describe_global_clusters().global_cluster_identifier(&global).send().await.found(
-                op("DescribeGlobalClusters"),
-                "global database",
-                &global,
-            )?
+        let Some(out) = self.client.describe_global_clusters().global_cluster_identifier(&global).send().await.found(
+            op("DescribeGlobalClusters"),
+            "global database",
+            &global,
+        )?
         else {
             return Ok(None);
         };
@@ -213,7 +214,9 @@ impl AuroraClusters {
         Ok(members
             .iter()
             .filter(|(a, writer)| a != arn && !writer)
-            .filter_map(|(a, _)| a.split(':').nth(3).map(|r| CrossRegionReplica { region: r.to_owned(), network: DatabaseNetwork::default() }))
+            .filter_map(|(a, _)| {
+                a.split(':').nth(3).map(|r| CrossRegionReplica { region: r.to_owned(), network: DatabaseNetwork::default() })
+            })
             .next())
     }
 
@@ -345,25 +348,26 @@ impl AuroraClusters {
                 None => missing_zones.push(reader.zone.as_str()),
             }
         }
-        let taken: Vec<Member> = members.iter().cloned().chain(std::iter::once(Member {
-            name: writer_name(name),
-            zone: None,
-            writer: true,
-            class: String::new(),
-            status: DatabaseStatus::Creating,
-        }))
-        .collect();
+        let taken: Vec<Member> = members
+            .iter()
+            .cloned()
+            .chain(std::iter::once(Member {
+                name: writer_name(name),
+                zone: None,
+                writer: true,
+                class: String::new(),
+                status: DatabaseStatus::Creating,
+            }))
+            .collect();
         for (zone, instance) in missing_zones.iter().zip(Self::free_names(name, &taken, missing_zones.len())) {
             self.create_member(name, &instance, Some(zone), &member).await?;
         }
         for extra in unmatched {
-            self.client
-                .delete_db_instance()
-                .db_instance_identifier(&extra.name)
-                .skip_final_snapshot(true)
-                .send()
-                .await
-                .on(op("DeleteDBInstance"), "database", &extra.name)?;
+            self.client.delete_db_instance().db_instance_identifier(&extra.name).skip_final_snapshot(true).send().await.on(
+                op("DeleteDBInstance"),
+                "database",
+                &extra.name,
+            )?;
         }
         Ok(())
     }
@@ -436,9 +440,13 @@ impl AuroraClusters {
         let needs_group = ["require_tls", "allowed_extensions", "parameter_group", "engine_version"].iter().any(|f| has(f));
         let group = if needs_group { Some(self.ensure_cluster_parameter_group(spec).await?) } else { None };
         let switch_group = group.filter(|g| cluster.parameter_group.as_deref() != Some(g.as_str()));
-        let major_upgrade =
-            has("engine_version") && spec.engine.major_version(&cluster.info.engine_version) != spec.engine.major_version(&spec.engine_version);
-        if has("engine_version") || has("deletion_protection") || has("backup_retention_days") || has("network.security_groups") || switch_group.is_some()
+        let major_upgrade = has("engine_version")
+            && spec.engine.major_version(&cluster.info.engine_version) != spec.engine.major_version(&spec.engine_version);
+        if has("engine_version")
+            || has("deletion_protection")
+            || has("backup_retention_days")
+            || has("network.security_groups")
+            || switch_group.is_some()
         {
             self.client
                 .modify_db_cluster()
@@ -531,7 +539,6 @@ impl AuroraClusters {
         }
         Ok(plan)
     }
-
 }
 
 #[async_trait]

@@ -28,7 +28,12 @@ impl AuroraClusters {
             .send()
             .await
             .map_err(|e| {
-                rds_error(e, op("CreateDBClusterSnapshot"), ("database", database.as_str()), &[("DBClusterSnapshot", "snapshot", snapshot.as_str())])
+                rds_error(
+                    e,
+                    op("CreateDBClusterSnapshot"),
+                    ("database", database.as_str()),
+                    &[("DBClusterSnapshot", "snapshot", snapshot.as_str())],
+                )
             })?;
         self.waiter
             .wait(&format!("cluster snapshot {snapshot} to be available"), || async {
@@ -45,12 +50,11 @@ impl AuroraClusters {
     /// A cluster snapshot, or `None`.
     pub(super) async fn cluster_snapshot(&self, snapshot: &ResourceName) -> Result<Option<(SnapshotInfo, DbClusterSnapshot)>> {
         let describe = op("DescribeDBClusterSnapshots");
-        let Some(out) =
-            self.client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot.as_str()).send().await.found(
-                describe,
-                "snapshot",
-                snapshot.as_str(),
-            )?
+        let Some(out) = self.client.describe_db_cluster_snapshots().db_cluster_snapshot_identifier(snapshot.as_str()).send().await.found(
+            describe,
+            "snapshot",
+            snapshot.as_str(),
+        )?
         else {
             return Ok(None);
         };
@@ -114,7 +118,12 @@ impl AuroraClusters {
         self.wait_cluster(&target.name, "available with its instances", |_| true).await
     }
 
-    pub(super) async fn restore_cluster_snapshot(&self, snap: &SnapshotInfo, raw: &DbClusterSnapshot, target: &RestoreTarget) -> Result<DatabaseInfo> {
+    pub(super) async fn restore_cluster_snapshot(
+        &self,
+        snap: &SnapshotInfo,
+        raw: &DbClusterSnapshot,
+        target: &RestoreTarget,
+    ) -> Result<DatabaseInfo> {
         let source = self.find_cluster(snap.database.as_str()).await?;
         let network = placement(target, source.as_ref().map(|s| &s.info));
         let engine = raw.engine().unwrap_or("aurora-postgresql").to_owned();
@@ -145,12 +154,22 @@ impl AuroraClusters {
             .send()
             .await
             .map_err(|e| {
-                rds_error(e, op("RestoreDBClusterFromSnapshot"), ("database", name), &[("DBClusterSnapshot", "snapshot", snap.name.as_str())])
+                rds_error(
+                    e,
+                    op("RestoreDBClusterFromSnapshot"),
+                    ("database", name),
+                    &[("DBClusterSnapshot", "snapshot", snap.name.as_str())],
+                )
             })?;
         self.restore_members(target, &engine, source.as_ref()).await
     }
 
-    pub(super) async fn restore_cluster_to_point_in_time(&self, source: Cluster, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
+    pub(super) async fn restore_cluster_to_point_in_time(
+        &self,
+        source: Cluster,
+        point: RestorePoint,
+        target: &RestoreTarget,
+    ) -> Result<DatabaseInfo> {
         let now = Timestamp::now();
         let mut window = source.info.clone();
         if window.earliest_restorable_time.is_none() {
@@ -175,7 +194,12 @@ impl AuroraClusters {
             RestorePoint::At(t) => request.restore_to_time(datetime(t)),
         };
         request.send().await.map_err(|e| {
-            rds_error(e, op("RestoreDBClusterToPointInTime"), ("database", name), &[("DBClusterNotFound", "database", source.info.name.as_str())])
+            rds_error(
+                e,
+                op("RestoreDBClusterToPointInTime"),
+                ("database", name),
+                &[("DBClusterNotFound", "database", source.info.name.as_str())],
+            )
         })?;
         self.restore_members(target, &source.engine_raw, Some(&source)).await
     }
@@ -215,7 +239,8 @@ impl AuroraClusters {
                     "database",
                     name.as_str(),
                 )?;
-                let pending = out.db_clusters().first().and_then(|c| c.pending_modified_values()).is_some_and(|p| p.master_user_password().is_some());
+                let pending =
+                    out.db_clusters().first().and_then(|c| c.pending_modified_values()).is_some_and(|p| p.master_user_password().is_some());
                 Ok(if pending { Poll::Pending("resetting-master-credentials".into()) } else { Poll::Ready(()) })
             })
             .await?;
@@ -253,7 +278,9 @@ impl AuroraClusters {
                 let left = self.cluster_instances(cluster_name.as_str()).await?;
                 Ok(match left.first() {
                     None => Poll::Ready(()),
-                    Some(db) => Poll::Pending(format!("{} {}", db.db_instance_identifier().unwrap_or("?"), db.db_instance_status().unwrap_or("?"))),
+                    Some(db) => {
+                        Poll::Pending(format!("{} {}", db.db_instance_identifier().unwrap_or("?"), db.db_instance_status().unwrap_or("?")))
+                    }
                 })
             })
             .await?;
@@ -316,13 +343,11 @@ impl AuroraClusters {
     }
 
     async fn remove_from_global(&self, global: &str, arn: &str) -> Result<()> {
-        self.client
-            .remove_from_global_cluster()
-            .global_cluster_identifier(global)
-            .db_cluster_identifier(arn)
-            .send()
-            .await
-            .on(op("RemoveFromGlobalCluster"), "global database", global)?;
+        self.client.remove_from_global_cluster().global_cluster_identifier(global).db_cluster_identifier(arn).send().await.on(
+            op("RemoveFromGlobalCluster"),
+            "global database",
+            global,
+        )?;
         Ok(())
     }
 

@@ -103,8 +103,7 @@ pub(super) fn plan_cluster(cluster: &Cluster, spec: &DatabaseSpec) -> Plan {
         updates.push(FieldChange::new("writer", "-", writer_name(spec.name.as_str())));
     }
     let group = parameter_group_name(spec);
-    let parameters_differ =
-        info.require_tls != spec.require_tls || sorted(&info.allowed_extensions) != sorted(&spec.allowed_extensions);
+    let parameters_differ = info.require_tls != spec.require_tls || sorted(&info.allowed_extensions) != sorted(&spec.allowed_extensions);
     if (parameters_differ || spec.engine.major_version(&info.engine_version) != spec.engine.major_version(&spec.engine_version))
         && cluster.parameter_group.as_deref() != Some(group.as_str())
     {

@@ -99,7 +99,13 @@ pub(super) fn sorted(v: &[PgIdentifier]) -> Vec<String> {
 
 /// Bring the tags of the resource `arn` (database `name`) from `have` to
 /// `want`: remove the keys `want` lacks, add or change the others.
-pub(super) async fn sync_tags(client: &Client, arn: &str, name: &str, have: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> Result<()> {
+pub(super) async fn sync_tags(
+    client: &Client,
+    arn: &str,
+    name: &str,
+    have: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) -> Result<()> {
     let stale: Vec<String> = have.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
     if !stale.is_empty() {
         client.remove_tags_from_resource().resource_name(arn).set_tag_keys(Some(stale)).send().await.on(
@@ -108,9 +114,14 @@ pub(super) async fn sync_tags(client: &Client, arn: &str, name: &str, have: &BTr
             name,
         )?;
     }
-    let changed: BTreeMap<String, String> = want.iter().filter(|(k, v)| have.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let changed: BTreeMap<String, String> =
+        want.iter().filter(|(k, v)| have.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if !changed.is_empty() {
-        client.add_tags_to_resource().resource_name(arn).set_tags(rds_tags(&changed)).send().await.on(op("AddTagsToResource"), "database", name)?;
+        client.add_tags_to_resource().resource_name(arn).set_tags(rds_tags(&changed)).send().await.on(
+            op("AddTagsToResource"),
+            "database",
+            name,
+        )?;
     }
     Ok(())
 }

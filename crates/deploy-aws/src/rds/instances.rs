@@ -18,9 +18,11 @@ use jiff::{SignedDuration, Timestamp};
 use crate::convert::{datetime, timestamp};
 use crate::error::{Op, SdkResultExt, map_sdk_error, missing};
 
-use super::spec::validate_spec;
-use super::common::{SERVICE, check_admin_password, check_regions, check_restore, merge, op, placement, rds_error, rds_tags, sorted, status_of, sync_tags};
+use super::common::{
+    SERVICE, check_admin_password, check_regions, check_restore, merge, op, placement, rds_error, rds_tags, sorted, status_of, sync_tags,
+};
 use super::params::{GroupKind, engine_name, engine_of, extensions_of, family, parameter_group_name, tls_of};
+use super::spec::validate_spec;
 use crate::context::AwsContext;
 
 /// An instance as RDS reports it, with what [`DatabaseInfo`] does not carry.
@@ -104,7 +106,8 @@ impl RdsInstances {
         let engine = match db.engine().map(|e| (e, engine_of(e))) {
             Some((_, Some(engine))) if !engine.is_aurora() => engine,
             Some((raw, _)) => {
-                let what = if raw.starts_with("aurora") { format!("is an instance of an Aurora cluster ({raw})") } else { format!("runs {raw}") };
+                let what =
+                    if raw.starts_with("aurora") { format!("is an instance of an Aurora cluster ({raw})") } else { format!("runs {raw}") };
                 return Err(Error::not_supported(SERVICE, "engine", format!("`{id}` {what}: not an RDS instance deploy manages")));
             }
             None => Engine::Postgres,
@@ -316,8 +319,8 @@ impl RdsInstances {
         let group = if needs_group { Some(self.ensure_parameter_group(spec).await?) } else { None };
         let switch_group = group.filter(|g| instance.parameter_group.as_deref() != Some(g.as_str()));
         let has = |f: &str| fields.contains(f);
-        let major_upgrade =
-            has("engine_version") && spec.engine.major_version(&instance.info.engine_version) != spec.engine.major_version(&spec.engine_version);
+        let major_upgrade = has("engine_version")
+            && spec.engine.major_version(&instance.info.engine_version) != spec.engine.major_version(&spec.engine_version);
         let modify = has("engine_version")
             || has("instance_class")
             || has("storage_gib")
@@ -478,7 +481,12 @@ impl RdsInstances {
     }
 
     /// Restore the DB snapshot `raw` (named `snapshot`) to `target`.
-    pub(super) async fn restore_db_snapshot(&self, snapshot: &ResourceName, raw: &DbSnapshot, target: &RestoreTarget) -> Result<DatabaseInfo> {
+    pub(super) async fn restore_db_snapshot(
+        &self,
+        snapshot: &ResourceName,
+        raw: &DbSnapshot,
+        target: &RestoreTarget,
+    ) -> Result<DatabaseInfo> {
         let snap = snapshot_info(raw, op("DescribeDBSnapshots"))?;
         let source = self.find(snap.database.as_str()).await?;
         let network = placement(target, source.as_ref().map(|s| &s.info));
@@ -517,7 +525,13 @@ impl RdsInstances {
 
     /// Restore `instance` (named `source`) to `point` as `target`; the
     /// target was checked by [`check_restore`].
-    pub(super) async fn restore_found_to(&self, instance: Instance, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
+    pub(super) async fn restore_found_to(
+        &self,
+        instance: Instance,
+        source: &ResourceName,
+        point: RestorePoint,
+        target: &RestoreTarget,
+    ) -> Result<DatabaseInfo> {
         let now = Timestamp::now();
         let mut window = instance.info.clone();
         window.earliest_restorable_time = match self.earliest_restorable_time(source).await? {
@@ -622,7 +636,6 @@ impl RdsInstances {
     }
 }
 
-
 #[async_trait]
 impl Database for RdsInstances {
     fn backend(&self) -> &'static str {
@@ -701,7 +714,6 @@ mod tests {
     use super::*;
     use crate::rds::params::tests::spec;
     use deploy_core::{Password, PasswordRules, PgIdentifier};
-
 
     #[test]
     fn rds_rules_are_checked_before_any_request() {

@@ -68,8 +68,8 @@ pub use aurora::AuroraClusters;
 pub use instances::RdsInstances;
 pub use params::{engine_name, family, parameter_group_name};
 
-use spec::validate_spec;
 use common::{SERVICE, check_admin_password, check_restore};
+use spec::validate_spec;
 
 /// The [`Database`] on RDS: [`RdsInstances`] or [`AuroraClusters`] by the
 /// spec's engine, by the identifier for a call by name. See the [module docs](self).

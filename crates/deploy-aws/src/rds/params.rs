@@ -95,11 +95,13 @@ pub(super) async fn ensure_parameter_group(client: &Client, kind: GroupKind, spe
                 )?;
             }
             GroupKind::Cluster => {
-                client.modify_db_cluster_parameter_group().db_cluster_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
-                    op("ModifyDBClusterParameterGroup"),
-                    "parameter group",
-                    &group,
-                )?;
+                client
+                    .modify_db_cluster_parameter_group()
+                    .db_cluster_parameter_group_name(&group)
+                    .set_parameters(Some(changed))
+                    .send()
+                    .await
+                    .on(op("ModifyDBClusterParameterGroup"), "parameter group", &group)?;
             }
         }
     }
@@ -156,7 +158,9 @@ pub(super) fn tls_of(engine: Engine, parameters: &BTreeMap<String, String>) -> b
 pub(super) fn extensions_of(parameters: &BTreeMap<String, String>) -> Result<Vec<PgIdentifier>> {
     Ok(match parameters.get(ALLOWED_EXTENSIONS).map(String::as_str) {
         None | Some("*" | "") => Vec::new(),
-        Some(list) => list.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "*").map(PgIdentifier::new).collect::<Result<_>>()?,
+        Some(list) => {
+            list.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "*").map(PgIdentifier::new).collect::<Result<_>>()?
+        }
     })
 }
 

@@ -53,7 +53,10 @@ pub(super) fn validate_spec(spec: &DatabaseSpec) -> Result<()> {
             return Err(Error::not_supported(
                 SERVICE,
                 "topology.readers",
-                format!("readers are Aurora cluster instances; engine {} gets a standby in another zone with high_availability", spec.engine),
+                format!(
+                    "readers are Aurora cluster instances; engine {} gets a standby in another zone with high_availability",
+                    spec.engine
+                ),
             ));
         }
         if spec.topology.cross_region_replica.is_some() {

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-    Delete, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
+    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleRule, LifecycleRuleFilter, ObjectIdentifier,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
 use deploy_core::object_store::{BucketInfo, Encryption};
 use deploy_core::plan::{Change, FieldChange, Plan};
@@ -46,11 +47,18 @@ fn aborts_incomplete_uploads(rule: &LifecycleRule) -> bool {
     let rule_prefix = rule.prefix();
     let whole_bucket = rule_prefix.is_none_or(str::is_empty)
         && rule.filter().is_none_or(|f| {
-            f.prefix().is_none_or(str::is_empty) && f.tag().is_none() && f.and().is_none() && f.object_size_greater_than().is_none() && f.object_size_less_than().is_none()
+            f.prefix().is_none_or(str::is_empty)
+                && f.tag().is_none()
+                && f.and().is_none()
+                && f.object_size_greater_than().is_none()
+                && f.object_size_less_than().is_none()
         });
     *rule.status() == ExpirationStatus::Enabled
         && whole_bucket
-        && rule.abort_incomplete_multipart_upload().and_then(AbortIncompleteMultipartUpload::days_after_initiation).is_some_and(|d| d <= ABORT_INCOMPLETE_UPLOADS_DAYS)
+        && rule
+            .abort_incomplete_multipart_upload()
+            .and_then(AbortIncompleteMultipartUpload::days_after_initiation)
+            .is_some_and(|d| d <= ABORT_INCOMPLETE_UPLOADS_DAYS)
 }
 
 impl BucketState {
@@ -172,13 +180,22 @@ impl S3Store {
             .id(ABORT_INCOMPLETE_UPLOADS_RULE)
             .status(ExpirationStatus::Enabled)
             .filter(LifecycleRuleFilter::builder().prefix("").build())
-            .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::builder().days_after_initiation(ABORT_INCOMPLETE_UPLOADS_DAYS).build())
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder().days_after_initiation(ABORT_INCOMPLETE_UPLOADS_DAYS).build(),
+            )
             .build()
             .map_err(|e| build_error(put, e))?;
-        let mut rules: Vec<LifecycleRule> = state.lifecycle.iter().filter(|r| r.id() != Some(ABORT_INCOMPLETE_UPLOADS_RULE)).cloned().collect();
+        let mut rules: Vec<LifecycleRule> =
+            state.lifecycle.iter().filter(|r| r.id() != Some(ABORT_INCOMPLETE_UPLOADS_RULE)).cloned().collect();
         rules.push(rule);
         let config = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().map_err(|e| build_error(put, e))?;
-        self.client.put_bucket_lifecycle_configuration().bucket(bucket).lifecycle_configuration(config).send().await.on(put, "bucket", bucket)?;
+        self.client
+            .put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(config)
+            .send()
+            .await
+            .on(put, "bucket", bucket)?;
         Ok(())
     }
 
@@ -190,7 +207,8 @@ impl S3Store {
     /// Whether the bucket holds an object, an older version or a delete marker.
     pub(super) async fn holds_versions(&self, bucket: &BucketName) -> Result<bool> {
         let name = bucket.as_str();
-        let first = self.client.list_object_versions().bucket(name).max_keys(1).send().await.on(op("ListObjectVersions"), "bucket", name)?;
+        let first =
+            self.client.list_object_versions().bucket(name).max_keys(1).send().await.on(op("ListObjectVersions"), "bucket", name)?;
         Ok(!first.versions().is_empty() || !first.delete_markers().is_empty())
     }
 

@@ -48,5 +48,5 @@ mod replication;
 mod store;
 
 pub use bucket::{ABORT_INCOMPLETE_UPLOADS_DAYS, ABORT_INCOMPLETE_UPLOADS_RULE};
-pub use replication::{ReplicationCheck, ReplicationKms, ReplicationReport, ReplicationSpec, REPLICATION_SERVICE, RoleName};
+pub use replication::{REPLICATION_SERVICE, ReplicationCheck, ReplicationKms, ReplicationReport, ReplicationSpec, RoleName};
 pub use store::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, S3Options, S3Store};

@@ -8,7 +8,9 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ObjectIdentifier};
 use bytes::{Bytes, BytesMut};
-use deploy_core::object_store::{ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, ListOptions, ObjectMeta, PutMode, PutOptions};
+use deploy_core::object_store::{
+    ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, ListOptions, ObjectMeta, PutMode, PutOptions,
+};
 use deploy_core::{BucketName, Error, ObjectKey, Result};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
@@ -142,7 +144,9 @@ impl Drop for Upload {
             Ok(runtime) => {
                 runtime.spawn(async move { abort_upload(&client, &bucket, &key, &id).await });
             }
-            Err(_) => tracing::warn!(bucket = %bucket, key = %key, upload_id = id, "a dropped multipart upload could not be aborted outside a runtime; the bucket's lifecycle rule removes it after a day"),
+            Err(_) => {
+                tracing::warn!(bucket = %bucket, key = %key, upload_id = id, "a dropped multipart upload could not be aborted outside a runtime; the bucket's lifecycle rule removes it after a day")
+            }
         }
     }
 }
@@ -210,7 +214,13 @@ impl S3Store {
     /// The request runs on its own task: a caller dropped while it is in
     /// flight would never learn the upload's id, so the task aborts the upload
     /// when nobody is left to take it.
-    async fn create_upload(&self, bucket: &BucketName, key: &ObjectKey, content_type: Option<String>, metadata: Option<std::collections::HashMap<String, String>>) -> Result<Upload> {
+    async fn create_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        content_type: Option<String>,
+        metadata: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<Upload> {
         let create = op("CreateMultipartUpload");
         let request = self
             .client
@@ -482,7 +492,8 @@ impl S3Store {
         let size = match options.source_size {
             Some(size) => size,
             None => {
-                let (meta, _) = self.head_full(from_bucket, from, options.source_if_match.as_deref(), options.source_version.as_deref()).await?;
+                let (meta, _) =
+                    self.head_full(from_bucket, from, options.source_if_match.as_deref(), options.source_version.as_deref()).await?;
                 meta.size
             }
         };
@@ -527,7 +538,8 @@ impl S3Store {
         to: &ObjectKey,
         options: &CopyOptions,
     ) -> Result<ObjectMeta> {
-        let (source, head) = self.head_full(from_bucket, from, options.source_if_match.as_deref(), options.source_version.as_deref()).await?;
+        let (source, head) =
+            self.head_full(from_bucket, from, options.source_if_match.as_deref(), options.source_version.as_deref()).await?;
         let size = source.size;
         let pin_version = source.version.clone().filter(|v| v != "null");
         let pin_tag = source.entity_tag.clone().or_else(|| options.source_if_match.clone());

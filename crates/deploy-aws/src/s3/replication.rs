@@ -112,12 +112,7 @@ fn arn_region(arn: &str) -> Option<&str> {
 impl ReplicationSpec {
     /// Replicate every key of `source` to `destination` in `destination_region`
     /// through role `role`, delete markers not replicated, no SSE-KMS.
-    pub fn new(
-        source: BucketName,
-        destination: BucketName,
-        destination_region: impl Into<String>,
-        role: RoleName,
-    ) -> Self {
+    pub fn new(source: BucketName, destination: BucketName, destination_region: impl Into<String>, role: RoleName) -> Self {
         ReplicationSpec {
             source,
             destination,
@@ -181,7 +176,9 @@ impl ReplicationSpec {
                 ("kms.source_key_arn", &kms.source_key_arn, source_region),
                 ("kms.replica_key_arn", &kms.replica_key_arn, self.destination_region.as_str()),
             ] {
-                let is_key = arn.starts_with("arn:") && arn.split(':').nth(2) == Some("kms") && arn.split(':').nth(5).is_some_and(|r| r.starts_with("key/"));
+                let is_key = arn.starts_with("arn:")
+                    && arn.split(':').nth(2) == Some("kms")
+                    && arn.split(':').nth(5).is_some_and(|r| r.starts_with("key/"));
                 if !is_key {
                     return Err(Error::invalid(field, format!("`{arn}` is not a KMS key ARN"), "arn:PARTITION:kms:REGION:ACCOUNT:key/ID"));
                 }
@@ -276,9 +273,15 @@ impl ReplicationSpec {
             .is_some_and(|o| o.status() == &SseKmsEncryptedObjectsStatus::Enabled);
         let show_kms = |key: Option<&str>, objects: bool| match (key, objects) {
             (None, false) => "none".to_owned(),
-            (key, objects) => format!("SSE-KMS objects {}, replica key {}", if objects { "replicated" } else { "skipped" }, key.unwrap_or("(none)")),
+            (key, objects) => {
+                format!("SSE-KMS objects {}, replica key {}", if objects { "replicated" } else { "skipped" }, key.unwrap_or("(none)"))
+            }
         };
-        field("rule SSE-KMS", show_kms(replica_key, kms_objects), show_kms(self.kms.as_ref().map(|k| k.replica_key_arn.as_str()), self.kms.is_some()));
+        field(
+            "rule SSE-KMS",
+            show_kms(replica_key, kms_objects),
+            show_kms(self.kms.as_ref().map(|k| k.replica_key_arn.as_str()), self.kms.is_some()),
+        );
         checks
     }
 }
@@ -365,7 +368,11 @@ impl S3Store {
     /// Whether versioning of `bucket` is `Enabled`.
     #[cfg_attr(not(feature = "iam"), allow(dead_code))] // used by ensure/check_replication
     async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
-        let out = self.client.get_bucket_versioning().bucket(bucket.as_str()).send().await.on(op("GetBucketVersioning"), "bucket", bucket.as_str())?;
+        let out = self.client.get_bucket_versioning().bucket(bucket.as_str()).send().await.on(
+            op("GetBucketVersioning"),
+            "bucket",
+            bucket.as_str(),
+        )?;
         Ok(out.status() == Some(&BucketVersioningStatus::Enabled))
     }
 
@@ -395,15 +402,20 @@ impl S3Store {
         current: Option<&ReplicationConfiguration>,
     ) -> Result<Option<(ReplicationConfiguration, Vec<FieldChange>)>> {
         let checks = spec.compare(self.partition(), Some(role_arn), current);
-        let fields: Vec<FieldChange> = checks.iter().filter(|c| !c.ok).map(|c| FieldChange::new(&c.name, &c.detail, "as the spec says")).collect();
+        let fields: Vec<FieldChange> =
+            checks.iter().filter(|c| !c.ok).map(|c| FieldChange::new(&c.name, &c.detail, "as the spec says")).collect();
         if fields.is_empty() {
             return Ok(None);
         }
         let id = spec.rule_id();
-        let others: Vec<ReplicationRule> = current.map(|c| c.rules().iter().filter(|r| r.id() != Some(id.as_str())).cloned().collect()).unwrap_or_default();
+        let others: Vec<ReplicationRule> =
+            current.map(|c| c.rules().iter().filter(|r| r.id() != Some(id.as_str())).cloned().collect()).unwrap_or_default();
         let ours = current.and_then(|c| c.rules().iter().find(|r| r.id() == Some(id.as_str())));
         let taken: Vec<i32> = others.iter().filter_map(ReplicationRule::priority).collect();
-        let priority = ours.and_then(ReplicationRule::priority).filter(|p| !taken.contains(p)).unwrap_or_else(|| taken.iter().max().map_or(1, |m| m + 1));
+        let priority = ours
+            .and_then(ReplicationRule::priority)
+            .filter(|p| !taken.contains(p))
+            .unwrap_or_else(|| taken.iter().max().map_or(1, |m| m + 1));
         let mut rules = others;
         rules.push(spec.rule(self.partition(), priority)?);
         let config = ReplicationConfiguration::builder()
@@ -487,7 +499,10 @@ mod with_iam {
         /// As [`S3Store::ensure_replication`], without writing.
         pub async fn plan_replication(&self, spec: &ReplicationSpec, iam: &Iam) -> Result<Plan> {
             spec.validate(self.region())?;
-            let mut plan = self.in_region(&spec.destination_region).reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Plan).await?;
+            let mut plan = self
+                .in_region(&spec.destination_region)
+                .reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Plan)
+                .await?;
             if !self.versioning_enabled(&spec.source).await? {
                 plan.push(Change::update("bucket", spec.source.as_str(), vec![FieldChange::new("versioning", false, true)]));
             }
@@ -500,11 +515,9 @@ mod with_iam {
             };
             match &policy {
                 None => plan.push(Change::create("iam policy", spec.role.as_str())),
-                Some(p) if !equivalent(&p.document, &wanted) => plan.push(Change::update(
-                    "iam policy",
-                    spec.role.as_str(),
-                    vec![FieldChange::new("document", &p.document, &wanted)],
-                )),
+                Some(p) if !equivalent(&p.document, &wanted) => {
+                    plan.push(Change::update("iam policy", spec.role.as_str(), vec![FieldChange::new("document", &p.document, &wanted)]))
+                }
                 Some(_) => {}
             }
             let role = match iam.describe_role(&spec.role).await {
@@ -524,7 +537,11 @@ mod with_iam {
                     }
                     let current = self.describe_replication(&spec.source).await?;
                     if let Some((_, fields)) = self.wanted_configuration(spec, &role.arn, current.as_ref())? {
-                        plan.push(if current.is_none() { Change::create("replication rule", rule) } else { Change::update("replication rule", rule, fields) });
+                        plan.push(if current.is_none() {
+                            Change::create("replication rule", rule)
+                        } else {
+                            Change::update("replication rule", rule, fields)
+                        });
                     }
                 }
                 (role, _) => {
@@ -558,7 +575,11 @@ mod with_iam {
             spec.validate(self.region())?;
             // The source first: a missing source fails before anything is made.
             let mut plan = self.ensure_versioning(&spec.source).await?;
-            plan.extend(self.in_region(&spec.destination_region).reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Apply).await?);
+            plan.extend(
+                self.in_region(&spec.destination_region)
+                    .reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Apply)
+                    .await?,
+            );
             let policy = deploy_core::Reconcile::ensure(iam, &spec.policy_spec(self.partition())).await?;
             plan.extend(policy.plan);
             let role = deploy_core::Reconcile::ensure(iam, &spec.role_spec(&policy.info.arn)).await?;
@@ -579,7 +600,11 @@ mod with_iam {
             spec.validate(self.region())?;
             let mut checks = Vec::new();
             let source_versioned = self.versioning_enabled(&spec.source).await?;
-            checks.push(ReplicationCheck::new("source versioning", source_versioned, if source_versioned { "Enabled" } else { "not Enabled" }));
+            checks.push(ReplicationCheck::new(
+                "source versioning",
+                source_versioned,
+                if source_versioned { "Enabled" } else { "not Enabled" },
+            ));
 
             let destination = self.in_region(&spec.destination_region);
             let name = spec.destination.as_str();
@@ -591,7 +616,11 @@ mod with_iam {
                     let detail = if ok { region.to_owned() } else { format!("is {region}, should be {}", spec.destination_region) };
                     checks.push(ReplicationCheck::new("destination region", ok, detail));
                     let versioned = destination.versioning_enabled(&spec.destination).await?;
-                    checks.push(ReplicationCheck::new("destination versioning", versioned, if versioned { "Enabled" } else { "not Enabled" }));
+                    checks.push(ReplicationCheck::new(
+                        "destination versioning",
+                        versioned,
+                        if versioned { "Enabled" } else { "not Enabled" },
+                    ));
                 }
                 Err(e) if e.is_not_found() => {
                     checks.push(ReplicationCheck::new("destination bucket", false, format!("`{name}` does not exist")));
@@ -610,14 +639,24 @@ mod with_iam {
                     let account = role.arn.split(':').nth(4).unwrap_or_default();
                     let trust = serde_json::to_value(spec.role_trust(self.partition(), account)).expect("a policy serializes");
                     let ok = equivalent(&role.trust, &trust);
-                    let detail = if ok { format!("{} trusts {REPLICATION_SERVICE}", role.arn) } else { format!("trust is {}, should be {trust}", role.trust) };
+                    let detail = if ok {
+                        format!("{} trusts {REPLICATION_SERVICE}", role.arn)
+                    } else {
+                        format!("trust is {}, should be {trust}", role.trust)
+                    };
                     checks.push(ReplicationCheck::new("role trust", ok, detail));
                     let wanted = serde_json::to_value(spec.role_policy(self.partition())).expect("a policy serializes");
                     let check = match iam.describe_policy(&spec.role).await {
-                        Ok(p) if !role.managed_policies.contains(&p.arn) => ReplicationCheck::new("role policy", false, format!("{} is not attached", p.arn)),
-                        Ok(p) if !equivalent(&p.document, &wanted) => ReplicationCheck::new("role policy", false, format!("is {}, should be {wanted}", p.document)),
+                        Ok(p) if !role.managed_policies.contains(&p.arn) => {
+                            ReplicationCheck::new("role policy", false, format!("{} is not attached", p.arn))
+                        }
+                        Ok(p) if !equivalent(&p.document, &wanted) => {
+                            ReplicationCheck::new("role policy", false, format!("is {}, should be {wanted}", p.document))
+                        }
                         Ok(p) => ReplicationCheck::new("role policy", true, format!("{} attached, least privilege", p.arn)),
-                        Err(e) if e.is_not_found() => ReplicationCheck::new("role policy", false, format!("policy `{}` does not exist", spec.role)),
+                        Err(e) if e.is_not_found() => {
+                            ReplicationCheck::new("role policy", false, format!("policy `{}` does not exist", spec.role))
+                        }
                         Err(e) => return Err(e),
                     };
                     checks.push(check);
@@ -625,11 +664,14 @@ mod with_iam {
             }
 
             let current = self.describe_replication(&spec.source).await?;
-            checks.extend(spec.compare(self.partition(), Some(role.as_ref().map_or("(role missing)", |r| r.arn.as_str())), current.as_ref()));
+            checks.extend(spec.compare(
+                self.partition(),
+                Some(role.as_ref().map_or("(role missing)", |r| r.arn.as_str())),
+                current.as_ref(),
+            ));
             Ok(ReplicationReport { checks })
         }
     }
-
 }
 
 #[cfg(test)]
@@ -641,7 +683,12 @@ mod tests {
     }
 
     fn spec() -> ReplicationSpec {
-        ReplicationSpec::new(BucketName::new("prod-assets").unwrap(), BucketName::new("prod-assets-replica").unwrap(), "us-west-2", role("prod-replication"))
+        ReplicationSpec::new(
+            BucketName::new("prod-assets").unwrap(),
+            BucketName::new("prod-assets-replica").unwrap(),
+            "us-west-2",
+            role("prod-replication"),
+        )
     }
 
     #[test]
@@ -684,8 +731,14 @@ mod tests {
         assert!(!doc.has_wildcard_resource());
         let kms: Vec<_> = doc.statement.iter().filter(|st| st.action.iter().any(|a| a.starts_with("kms:"))).collect();
         assert_eq!(kms.len(), 2);
-        assert_eq!((kms[0].action.as_slice(), kms[0].resource.as_slice()), (&["kms:Decrypt".to_owned()][..], &["arn:aws:kms:eu-central-1:1:key/a".to_owned()][..]));
-        assert_eq!((kms[1].action.as_slice(), kms[1].resource.as_slice()), (&["kms:Encrypt".to_owned()][..], &["arn:aws:kms:us-west-2:1:key/b".to_owned()][..]));
+        assert_eq!(
+            (kms[0].action.as_slice(), kms[0].resource.as_slice()),
+            (&["kms:Decrypt".to_owned()][..], &["arn:aws:kms:eu-central-1:1:key/a".to_owned()][..])
+        );
+        assert_eq!(
+            (kms[1].action.as_slice(), kms[1].resource.as_slice()),
+            (&["kms:Encrypt".to_owned()][..], &["arn:aws:kms:us-west-2:1:key/b".to_owned()][..])
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! against moto are in the e2e tests (tests/e2e/aws_alarms.rs), behind the
 //! proxy that answers the SDK's RPC v2 CBOR as moto's JSON 1.0.
 
-use deploy_aws::alarms::{HealthAlarmsSpec, HealthMetric, TopicName, TopicSpec, EmailAddress};
+use deploy_aws::alarms::{EmailAddress, HealthAlarmsSpec, HealthMetric, TopicName, TopicSpec};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::{Reconcile as _, ResourceName};
 
@@ -12,7 +12,13 @@ fn spec(prefix: &str) -> HealthAlarmsSpec {
     let topic = TopicSpec::new(TopicName::new(format!("{prefix}-alerts")).unwrap())
         .with_email(EmailAddress::new(format!("ops+{prefix}@example.com")).unwrap())
         .with_kms_key("alias/aws/sns");
-    HealthAlarmsSpec::database_and_backups(prefix, &ResourceName::new(format!("{prefix}-db")).unwrap(), Some(&format!("{prefix}-vault")), topic).unwrap()
+    HealthAlarmsSpec::database_and_backups(
+        prefix,
+        &ResourceName::new(format!("{prefix}-db")).unwrap(),
+        Some(&format!("{prefix}-vault")),
+        topic,
+    )
+    .unwrap()
 }
 
 #[tokio::test]

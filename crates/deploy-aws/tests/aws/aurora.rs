@@ -73,11 +73,15 @@ async fn aurora_cluster_has_a_writer_and_a_reader_in_another_zone_and_a_second_e
     let group = parameter_group_name(&spec);
     assert_eq!(group, format!("{name}-aurora-postgresql15"));
     let params = raw.describe_db_cluster_parameters().db_cluster_parameter_group_name(&group).send().await.unwrap();
-    let get = |p: &str| params.parameters().iter().find(|x| x.parameter_name() == Some(p)).and_then(|x| x.parameter_value()).map(str::to_owned);
+    let get =
+        |p: &str| params.parameters().iter().find(|x| x.parameter_name() == Some(p)).and_then(|x| x.parameter_value()).map(str::to_owned);
     assert_eq!((get("rds.force_ssl").as_deref(), get("rds.allowed_extensions").as_deref()), (Some("1"), Some("unaccent")));
     let cluster = raw.describe_db_clusters().db_cluster_identifier(name).send().await.unwrap();
     let cluster = &cluster.db_clusters()[0];
-    assert_eq!((cluster.engine(), cluster.storage_encrypted(), cluster.deletion_protection()), (Some("aurora-postgresql"), Some(true), Some(true)));
+    assert_eq!(
+        (cluster.engine(), cluster.storage_encrypted(), cluster.deletion_protection()),
+        (Some("aurora-postgresql"), Some(true), Some(true))
+    );
     assert_eq!(cluster.db_cluster_parameter_group(), Some(group.as_str()));
     assert_eq!(cluster.db_subnet_group(), spec.network.subnet_group.as_deref());
 
@@ -174,12 +178,14 @@ async fn a_cross_region_replica_is_an_aurora_global_database_secondary() {
     assert_eq!(info.topology.cross_region_replica.as_ref().map(|r| r.region.as_str()), Some("eu-west-1"));
     assert!(info.require_tls);
     let raw = db.client();
-    let params =
-        raw.describe_db_cluster_parameters().db_cluster_parameter_group_name(parameter_group_name(&spec)).send().await.unwrap();
-    assert!(params.parameters().iter().any(|p| p.parameter_name() == Some("require_secure_transport") && p.parameter_value() == Some("ON")));
+    let params = raw.describe_db_cluster_parameters().db_cluster_parameter_group_name(parameter_group_name(&spec)).send().await.unwrap();
+    assert!(
+        params.parameters().iter().any(|p| p.parameter_name() == Some("require_secure_transport") && p.parameter_value() == Some("ON"))
+    );
 
     // The secondary, read in its own region.
-    let west = aws_sdk_rds::Client::from_conf(aws_sdk_rds::config::Builder::from(&conf).region(aws_config::Region::new("eu-west-1")).build());
+    let west =
+        aws_sdk_rds::Client::from_conf(aws_sdk_rds::config::Builder::from(&conf).region(aws_config::Region::new("eu-west-1")).build());
     let secondary = format!("{}-replica", spec.name);
     let c = west.describe_db_clusters().db_cluster_identifier(&secondary).send().await.unwrap();
     let c = &c.db_clusters()[0];
@@ -201,7 +207,8 @@ async fn mysql_gets_a_multi_az_standby_and_require_secure_transport() {
     let log = RequestLog::new();
     let db = rds(&conf, &log);
     let n = names();
-    let mut spec = DatabaseSpec::with_engine(n.resource("mysql"), Engine::Mysql, "8.0", "db.t3.micro", PgIdentifier::new("dbadmin").unwrap());
+    let mut spec =
+        DatabaseSpec::with_engine(n.resource("mysql"), Engine::Mysql, "8.0", "db.t3.micro", PgIdentifier::new("dbadmin").unwrap());
     spec.high_availability = true;
     spec.admin_password = Some(PasswordRules::rds_master().generate(24).unwrap());
     db.ensure_database(&spec).await.unwrap();
@@ -212,7 +219,9 @@ async fn mysql_gets_a_multi_az_standby_and_require_secure_transport() {
     let groups = raw.describe_db_parameter_groups().db_parameter_group_name(&group).send().await.unwrap();
     assert_eq!(groups.db_parameter_groups()[0].db_parameter_group_family(), Some("mysql8.0"));
     let params = raw.describe_db_parameters().db_parameter_group_name(&group).send().await.unwrap();
-    assert!(params.parameters().iter().any(|p| p.parameter_name() == Some("require_secure_transport") && p.parameter_value() == Some("ON")));
+    assert!(
+        params.parameters().iter().any(|p| p.parameter_name() == Some("require_secure_transport") && p.parameter_value() == Some("ON"))
+    );
     let instance = raw.describe_db_instances().db_instance_identifier(spec.name.as_str()).send().await.unwrap();
     let instance = &instance.db_instances()[0];
     assert_eq!((instance.engine(), instance.multi_az(), instance.storage_encrypted()), (Some("mysql"), Some(true), Some(true)));
@@ -244,7 +253,8 @@ async fn bad_topology_and_engine_input_fails_before_any_request() {
         ..Default::default()
     };
     same_region_no_zone.high_availability = false;
-    let mut mismatch = DatabaseSpec::with_engine(n.resource("bad"), Engine::Mysql, "15", "db.t3.micro", PgIdentifier::new("dbadmin").unwrap());
+    let mut mismatch =
+        DatabaseSpec::with_engine(n.resource("bad"), Engine::Mysql, "15", "db.t3.micro", PgIdentifier::new("dbadmin").unwrap());
     mismatch.admin_password = same_zone.admin_password.clone();
     let mut aurora_mysql_version = aurora_spec(&n, "bad");
     aurora_mysql_version.engine = Engine::AuroraMysql;

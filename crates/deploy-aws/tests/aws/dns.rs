@@ -18,7 +18,8 @@ fn records(zone: &DnsName) -> Vec<RecordSpec> {
         RecordSpec::parse(at("app").as_str(), "AAAA", 300, &["2001:db8::10"]).unwrap(),
         RecordSpec::cname(at("www"), Ttl::new(600).unwrap(), at("app")),
         RecordSpec::txt(zone.clone(), Ttl::new(3600).unwrap(), ["owner=deploy tests", "say \"hi\""]).unwrap(),
-        RecordSpec::alias_to_load_balancer(at("lb"), RecordType::A, "Z215JYRZR1TBD5", "my-lb-123.eu-central-1.elb.amazonaws.com", true).unwrap(),
+        RecordSpec::alias_to_load_balancer(at("lb"), RecordType::A, "Z215JYRZR1TBD5", "my-lb-123.eu-central-1.elb.amazonaws.com", true)
+            .unwrap(),
     ]
 }
 
@@ -92,7 +93,14 @@ async fn zone_and_records_are_ensured_once_and_read_back() {
     // Deleting needs the zone's name.
     let refused = dns.delete_zone(&again.info.zone, &Confirm::new("someone-else")).await.unwrap_err();
     assert!(matches!(refused, Error::ConfirmationRequired { .. }), "{refused}");
-    let deleted = dns.delete_records(&again.info.zone, &[(DnsName::new(format!("www.{zone}")).unwrap(), RecordType::Cname)], &Confirm::new(zone.as_str())).await.unwrap();
+    let deleted = dns
+        .delete_records(
+            &again.info.zone,
+            &[(DnsName::new(format!("www.{zone}")).unwrap(), RecordType::Cname)],
+            &Confirm::new(zone.as_str()),
+        )
+        .await
+        .unwrap();
     assert_eq!(deleted.len(), 1, "{deleted}");
     dns.delete_zone(&again.info.zone, &Confirm::new(zone.as_str())).await.unwrap();
     assert!(dns.describe_zone(&zone, &ZoneVisibility::Public).await.unwrap_err().is_not_found());
@@ -105,8 +113,13 @@ async fn a_private_zone_is_found_by_its_vpc() {
     let dns = AwsBackends::from_conf(&conf).with_request_log(&log).dns();
     let zone = zone_name();
     let vpc = "vpc-0123456789abcdef0";
-    let spec = ZoneSpec::private(zone.clone(), vpc, "eu-central-1")
-        .with_records([RecordSpec::parse(&format!("db.{zone}"), "CNAME", 300, &["db.internal.example"]).unwrap()]);
+    let spec = ZoneSpec::private(zone.clone(), vpc, "eu-central-1").with_records([RecordSpec::parse(
+        &format!("db.{zone}"),
+        "CNAME",
+        300,
+        &["db.internal.example"],
+    )
+    .unwrap()]);
     let first = dns.ensure(&spec).await.unwrap();
     assert!(first.info.zone.private);
     assert!(first.info.zone.vpcs.iter().any(|(id, region)| id == vpc && region == "eu-central-1"), "{:?}", first.info.zone.vpcs);
@@ -136,7 +149,8 @@ async fn bad_names_ttls_and_zones_fail_before_any_request() {
     assert_eq!(e.invalid_field(), Some("records[0].name"), "{e}");
     let e = dns.plan(&outside).await.unwrap_err();
     assert_eq!(e.invalid_field(), Some("records[0].name"), "{e}");
-    let empty = ZoneSpec::public(zone.clone()).with_records([RecordSpec::a(DnsName::new("a.example.com").unwrap(), Ttl::new(60).unwrap(), [])]);
+    let empty =
+        ZoneSpec::public(zone.clone()).with_records([RecordSpec::a(DnsName::new("a.example.com").unwrap(), Ttl::new(60).unwrap(), [])]);
     assert_eq!(dns.ensure(&empty).await.unwrap_err().invalid_field(), Some("records[0].values"));
     let private = ZoneSpec::private(zone, "vpc-xyz", "eu-central-1");
     assert_eq!(dns.ensure(&private).await.unwrap_err().invalid_field(), Some("visibility.vpc_id"));

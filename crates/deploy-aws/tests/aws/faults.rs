@@ -11,9 +11,9 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeDeserializationInterceptorContextMut, BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 /// When the injected failure happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +82,12 @@ impl Intercept for FailOperation {
         "deploy-aws-tests::FailOperation"
     }
 
-    fn read_before_transmit(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         self.take(cfg, When::Before)
     }
 
@@ -95,7 +100,8 @@ impl Intercept for FailOperation {
         if self.hit(cfg, When::AfterAs500) {
             let response = context.response_mut();
             *response.status_mut() = 500.try_into().expect("a status");
-            *response.body_mut() = aws_smithy_types::body::SdkBody::from("<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+            *response.body_mut() =
+                aws_smithy_types::body::SdkBody::from("<Error><Code>InternalError</Code><Message>injected</Message></Error>");
         }
         Ok(())
     }

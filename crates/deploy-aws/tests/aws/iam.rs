@@ -29,7 +29,8 @@ async fn bucket_user_policy_and_access_key_as_in_the_runbook_then_nothing() {
     let run = || async {
         let user = iam.ensure(&UserSpec::new(user_name.clone())).await.unwrap();
         let policy = iam.ensure(&spec).await.unwrap();
-        let attached = iam.ensure(&UserPolicySpec { user: user.info.name.clone(), policy_arn: policy.info.arn.clone() }).await.unwrap().plan;
+        let attached =
+            iam.ensure(&UserPolicySpec { user: user.info.name.clone(), policy_arn: policy.info.arn.clone() }).await.unwrap().plan;
         let key = iam.ensure_access_key(&user.info.name, &secrets, &secret).await.unwrap();
         (user, policy, attached, key)
     };

@@ -29,7 +29,13 @@ impl Fixture {
         let n = names();
         let user = IamName::new(format!("{}-rotated", n.prefix())).unwrap();
         aws.iam().ensure(&UserSpec::new(user.clone())).await.unwrap();
-        Fixture { iam: aws.iam(), secrets: aws.secrets(), user, secret: SecretName::new(format!("{}-access-key", n.prefix())).unwrap(), log }
+        Fixture {
+            iam: aws.iam(),
+            secrets: aws.secrets(),
+            user,
+            secret: SecretName::new(format!("{}-access-key", n.prefix())).unwrap(),
+            log,
+        }
     }
 
     /// The key id the secret holds.

@@ -183,7 +183,8 @@ async fn a_service_key_policy_binds_each_service_to_the_account() {
     let key = kms.ensure(&spec).await.unwrap().info;
     let policy = kms.client().get_key_policy().key_id(&key.key_id).policy_name("default").send().await.unwrap();
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
-    let service = policy["Statement"].as_array().unwrap().iter().find(|s| s["Principal"].get("Service").is_some()).expect("a service statement");
+    let service =
+        policy["Statement"].as_array().unwrap().iter().find(|s| s["Principal"].get("Service").is_some()).expect("a service statement");
     assert_eq!(service["Condition"]["StringEquals"]["aws:SourceAccount"], serde_json::json!([key.account_id]), "{service}");
     assert_eq!(
         service["Condition"]["ArnLike"]["aws:SourceArn"],

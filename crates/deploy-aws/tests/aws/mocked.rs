@@ -233,7 +233,9 @@ fn cluster(status: &str) -> aws_sdk_rds::operation::describe_db_clusters::Descri
         .backup_retention_period(7)
         .db_cluster_arn(format!("arn:aws:rds:eu-central-1:123456789012:cluster:{DB}"))
         .db_cluster_parameter_group(format!("{DB}-aurora-postgresql15"))
-        .db_cluster_members(aws_sdk_rds::types::DbClusterMember::builder().db_instance_identifier(format!("{DB}-1")).is_cluster_writer(true).build())
+        .db_cluster_members(
+            aws_sdk_rds::types::DbClusterMember::builder().db_instance_identifier(format!("{DB}-1")).is_cluster_writer(true).build(),
+        )
         .build();
     aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput::builder().db_clusters(c).build()
 }
@@ -288,10 +290,15 @@ async fn an_aurora_ensure_waits_for_the_cluster_then_for_its_writer() {
         .then_output(|| aws_sdk_rds::operation::create_db_cluster_parameter_group::CreateDbClusterParameterGroupOutput::builder().build());
     let modify_group = mock!(aws_sdk_rds::Client::modify_db_cluster_parameter_group)
         .then_output(|| aws_sdk_rds::operation::modify_db_cluster_parameter_group::ModifyDbClusterParameterGroupOutput::builder().build());
-    let create_cluster =
-        mock!(aws_sdk_rds::Client::create_db_cluster).then_output(|| aws_sdk_rds::operation::create_db_cluster::CreateDbClusterOutput::builder().build());
+    let create_cluster = mock!(aws_sdk_rds::Client::create_db_cluster)
+        .then_output(|| aws_sdk_rds::operation::create_db_cluster::CreateDbClusterOutput::builder().build());
     let create_instance = mock!(aws_sdk_rds::Client::create_db_instance).then_output(|| CreateDbInstanceOutput::builder().build());
-    let ctx = mock_context(RuleMode::MatchAny, [&clusters, &instances, &parameters, &globals, &create_group, &modify_group, &create_cluster, &create_instance], "us-east-1", None);
+    let ctx = mock_context(
+        RuleMode::MatchAny,
+        [&clusters, &instances, &parameters, &globals, &create_group, &modify_group, &create_cluster, &create_instance],
+        "us-east-1",
+        None,
+    );
     let (waiter, seen) = recording_waiter(Duration::from_secs(10));
     let db = RdsDatabase::new(&ctx).with_waiter(waiter);
     let mut spec = DatabaseSpec::with_engine(
@@ -313,6 +320,7 @@ async fn an_aurora_ensure_waits_for_the_cluster_then_for_its_writer() {
 /// missing, left alone when they name the role, updated in place when they
 /// name another, deleted.
 mod pod_identity {
+    use crate::support::mock_context;
     use aws_sdk_eks::operation::create_pod_identity_association::CreatePodIdentityAssociationOutput;
     use aws_sdk_eks::operation::delete_pod_identity_association::DeletePodIdentityAssociationOutput;
     use aws_sdk_eks::operation::describe_pod_identity_association::DescribePodIdentityAssociationOutput;
@@ -320,10 +328,9 @@ mod pod_identity {
     use aws_sdk_eks::operation::update_pod_identity_association::UpdatePodIdentityAssociationOutput;
     use aws_sdk_eks::types::{PodIdentityAssociation, PodIdentityAssociationSummary};
     use aws_smithy_mocks::{RuleMode, mock};
+    use deploy_aws::pod_access::PodAccess;
     use deploy_aws::pod_access::PodIdentityAssociationSpec;
     use deploy_core::Reconcile as _;
-    use crate::support::mock_context;
-    use deploy_aws::pod_access::PodAccess;
     use deploy_core::plan::Action;
     use deploy_core::{ResourceName, ServiceAccountRef};
 
@@ -371,11 +378,16 @@ mod pod_identity {
             .match_requests(|r| r.namespace() == Some("deeploy") && r.service_account() == Some("deeploy-app"))
             .then_output(|| listed(false));
         let create = mock!(aws_sdk_eks::Client::create_pod_identity_association)
-            .match_requests(|r| r.role_arn() == Some(ROLE) && r.namespace() == Some("deeploy") && r.service_account() == Some("deeploy-app"))
+            .match_requests(|r| {
+                r.role_arn() == Some(ROLE) && r.namespace() == Some("deeploy") && r.service_account() == Some("deeploy-app")
+            })
             .then_output(|| CreatePodIdentityAssociationOutput::builder().association(association(ROLE)).build());
         let eks = mock_context(RuleMode::MatchAny, [&list, &create], "us-east-1", None);
         let (cluster, sa) = names();
-        let done = access(eks).ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap();
+        let done = access(eks)
+            .ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() })
+            .await
+            .unwrap();
         assert!(matches!(done.plan.changes.as_slice(), [c] if c.action == Action::Create), "{}", done.plan);
         assert_eq!((done.info.role_arn.as_str(), done.info.id.as_str()), (ROLE, "a-123"));
         assert_eq!((list.num_calls(), create.num_calls()), (1, 1));
@@ -394,9 +406,18 @@ mod pod_identity {
         let eks = mock_context(RuleMode::MatchAny, [&list, &describe, &create, &update], "us-east-1", None);
         let (cluster, sa) = names();
         let access = access(eks);
-        let done = access.ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap();
+        let done = access
+            .ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() })
+            .await
+            .unwrap();
         assert!(done.plan.is_empty(), "{}", done.plan);
-        assert!(access.plan(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap().is_empty());
+        assert!(
+            access
+                .plan(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() })
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!((describe.num_calls(), create.num_calls(), update.num_calls()), (2, 0, 0));
     }
 
@@ -416,9 +437,15 @@ mod pod_identity {
         let eks = mock_context(RuleMode::MatchAny, [&list, &describe, &update, &create, &delete], "us-east-1", None);
         let (cluster, sa) = names();
         let access = access(eks);
-        let planned = access.plan(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap();
+        let planned = access
+            .plan(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() })
+            .await
+            .unwrap();
         assert_eq!(update.num_calls(), 0, "planning changes nothing");
-        let done = access.ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() }).await.unwrap();
+        let done = access
+            .ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: ROLE.to_owned() })
+            .await
+            .unwrap();
         for plan in [&planned, &done.plan] {
             let [c] = plan.changes.as_slice() else { panic!("{plan}") };
             let Action::Update { fields } = &c.action else { panic!("{plan}") };

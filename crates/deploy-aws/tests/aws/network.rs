@@ -309,15 +309,25 @@ async fn bad_input_is_rejected_before_any_request() {
 async fn a_lost_answer_to_create_vpc_or_create_subnet_makes_nothing_twice() {
     use crate::faults::{FailOperation, When};
     let conf = moto!("network::a_lost_answer_to_create_vpc_or_create_subnet_makes_nothing_twice");
-    let (vpc_lost, subnet_lost) = (FailOperation::new("CreateVpc", When::AfterAs500, 1), FailOperation::new("CreateSubnet", When::After, 2));
+    let (vpc_lost, subnet_lost) =
+        (FailOperation::new("CreateVpc", When::AfterAs500, 1), FailOperation::new("CreateSubnet", When::After, 2));
     let log = RequestLog::new();
-    let network = AwsBackends::from_conf(&conf).with_request_log(&log).with_interceptor(vpc_lost.interceptor()).with_interceptor(subnet_lost.interceptor()).network();
+    let network = AwsBackends::from_conf(&conf)
+        .with_request_log(&log)
+        .with_interceptor(vpc_lost.interceptor())
+        .with_interceptor(subnet_lost.interceptor())
+        .network();
     let spec = simphera(names().prefix());
     let made = network.ensure_vpc(&spec).await.unwrap();
     assert_eq!((vpc_lost.hits(), subnet_lost.hits()), (1, 2));
     assert_eq!((log.count("CreateVpc"), log.count("CreateSubnet")), (1, 5), "a creation whose answer was lost was sent again");
     let raw = network.client();
-    let named = raw.describe_vpcs().filters(aws_sdk_ec2::types::Filter::builder().name("tag:Name").values(spec.name.as_str()).build()).send().await.unwrap();
+    let named = raw
+        .describe_vpcs()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("tag:Name").values(spec.name.as_str()).build())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(named.vpcs().len(), 1, "two VPCs named {}", spec.name);
     let subnets = network.subnets(&made.info.vpc_id).await.unwrap();
     assert_eq!(subnets.len(), 5, "{subnets:?}");

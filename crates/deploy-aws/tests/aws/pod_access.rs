@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use deploy_aws::eks::EksRolesSpec;
 use deploy_aws::iam::IamName;
-use deploy_aws::pod_access::{OidcProvider, OidcProviderSpec, PodAccess, PodIdentityAssociationSpec, ServiceAccountRoleSpec, pod_identity_role};
+use deploy_aws::pod_access::{
+    OidcProvider, OidcProviderSpec, PodAccess, PodIdentityAssociationSpec, ServiceAccountRoleSpec, pod_identity_role,
+};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::cluster::{ClusterSpec, EndpointAccess};
 use deploy_core::waiter::Waiter;
@@ -134,7 +136,10 @@ async fn bad_service_accounts_and_arns_are_refused_before_any_request() {
     let access = aws.pod_access();
     let sa = ServiceAccountRef::new("ns", "app").unwrap();
     let cluster = ResourceName::new("prod-eks").unwrap();
-    let err = access.ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: "not-an-arn".to_owned() }).await.unwrap_err();
+    let err = access
+        .ensure(&PodIdentityAssociationSpec { cluster: cluster.clone(), service_account: sa.clone(), role_arn: "not-an-arn".to_owned() })
+        .await
+        .unwrap_err();
     assert_eq!(err.invalid_field(), Some("role_arn"));
     let provider = OidcProvider {
         arn: "arn:aws:iam::123456789012:role/not-a-provider".into(),

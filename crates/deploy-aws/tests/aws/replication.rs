@@ -71,12 +71,19 @@ async fn ensure_sets_up_replication_once_check_reports_it_and_drift_is_fixed() {
     let statement = &role.trust["Statement"][0];
     assert_eq!(statement["Principal"]["Service"], serde_json::json!([REPLICATION_SERVICE]), "{statement}");
     assert_eq!(statement["Condition"]["StringEquals"]["aws:SourceAccount"], serde_json::json!([account]), "{statement}");
-    assert_eq!(statement["Condition"]["ArnLike"]["aws:SourceArn"], serde_json::json!([format!("arn:aws:s3:::{}", spec.source)]), "{statement}");
+    assert_eq!(
+        statement["Condition"]["ArnLike"]["aws:SourceArn"],
+        serde_json::json!([format!("arn:aws:s3:::{}", spec.source)]),
+        "{statement}"
+    );
     let policy = iam.describe_policy(&spec.role).await.unwrap();
     assert!(role.managed_policies.contains(&policy.arn), "{role:?}");
     let text = policy.document.to_string();
     assert!(!PolicyDocument::from_json(&text).unwrap().has_wildcard_resource(), "{text}");
-    assert!(text.contains(&format!("arn:aws:s3:::{}/*", spec.source)) && text.contains(&format!("arn:aws:s3:::{}/*", spec.destination)), "{text}");
+    assert!(
+        text.contains(&format!("arn:aws:s3:::{}/*", spec.source)) && text.contains(&format!("arn:aws:s3:::{}/*", spec.destination)),
+        "{text}"
+    );
     for action in ["s3:GetReplicationConfiguration", "s3:GetObjectVersionForReplication", "s3:ReplicateObject", "s3:ReplicateDelete"] {
         assert!(text.contains(action), "{action} missing: {text}");
     }
@@ -86,7 +93,9 @@ async fn ensure_sets_up_replication_once_check_reports_it_and_drift_is_fixed() {
     log.clear();
     let report = s3.check_replication(&spec, &iam).await.unwrap();
     assert!(report.is_ok(), "{report}");
-    for name in ["source versioning", "destination region", "destination versioning", "role trust", "role policy", "rule status", "rule role"] {
+    for name in
+        ["source versioning", "destination region", "destination versioning", "role trust", "role policy", "rule status", "rule role"]
+    {
         assert!(report.check(name).is_some_and(|c| c.ok), "{name}: {report}");
     }
     assert!(log.mutating().is_empty(), "{:?}", log.mutating());

@@ -271,7 +271,8 @@ async fn bad_specs_fail_before_any_request() {
     spec.tags.clear();
     spec.encryption = Encryption::Key(String::new());
     assert_eq!(store.ensure_bucket(&spec).await.unwrap_err().invalid_field(), Some("encryption"));
-    let e = S3Store::new(&deploy_aws::AwsContext::new(&conf)).with_options(S3Options { part_size: 1024, ..S3Options::default() }).unwrap_err();
+    let e =
+        S3Store::new(&deploy_aws::AwsContext::new(&conf)).with_options(S3Options { part_size: 1024, ..S3Options::default() }).unwrap_err();
     assert_eq!(e.invalid_field(), Some("part_size"));
     assert!(log.requests().is_empty(), "requests were sent: {:?}", log.requests());
     // The same store does reach the network for a valid spec, and reports the failure as retryable.

@@ -70,7 +70,12 @@ impl Intercept for Wire {
         "test wire"
     }
 
-    fn read_before_transmit(&self, context: &BeforeTransmitInterceptorContextRef<'_>, _rc: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
         let request = context.request();
         let headers: Vec<(String, String)> = request.headers().iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
@@ -109,7 +114,8 @@ async fn reads_writes_and_deletes_are_refused_when_the_object_changed() {
     let put = |mode: PutMode| PutOptions { mode, ..PutOptions::default() };
     let create = store.put(&bucket, &k, deploy_core::object_store::bytes_stream("third"), &put(PutMode::Create)).await.unwrap_err();
     assert!(create.is_precondition_failed(), "{create:?}");
-    let update = store.put(&bucket, &k, deploy_core::object_store::bytes_stream("third"), &put(PutMode::Update { entity_tag: tag.clone() })).await;
+    let update =
+        store.put(&bucket, &k, deploy_core::object_store::bytes_stream("third"), &put(PutMode::Update { entity_tag: tag.clone() })).await;
     assert!(update.unwrap_err().is_precondition_failed());
     assert_eq!(store.get_bytes(&bucket, &k).await.unwrap(), Bytes::from_static(b"second"), "a refused write changed the object");
     let current = second.entity_tag.clone().unwrap();
@@ -153,7 +159,8 @@ async fn copies_carry_the_source_condition_and_a_multipart_copy_is_of_one_versio
     let rewritten = Arc::new(Mutex::new(false));
     let flag = rewritten.clone();
     let hook: Hook = Arc::new(move |operation, headers| {
-        let second_part = operation == "UploadPartCopy" && header(headers, "x-amz-copy-source-range").is_some_and(|r| !r.starts_with("bytes=0-"));
+        let second_part =
+            operation == "UploadPartCopy" && header(headers, "x-amz-copy-source-range").is_some_and(|r| !r.starts_with("bytes=0-"));
         if second_part && !std::mem::replace(&mut *flag.lock().unwrap(), true) {
             let (raw, target) = (raw.clone(), target.clone());
             std::thread::spawn(move || {
@@ -225,7 +232,9 @@ async fn every_ensured_bucket_aborts_incomplete_uploads_after_a_day() {
     raw.put_bucket_lifecycle_configuration().bucket(bucket.as_str()).lifecycle_configuration(config).send().await.unwrap();
     let plan = store.plan_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
     assert!(
-        plan.changes.iter().any(|c| matches!(&c.action, Action::Update { fields } if fields.iter().any(|f| f.field == "abort_incomplete_uploads"))),
+        plan.changes
+            .iter()
+            .any(|c| matches!(&c.action, Action::Update { fields } if fields.iter().any(|f| f.field == "abort_incomplete_uploads"))),
         "{plan}"
     );
     log.clear();
@@ -258,7 +267,9 @@ async fn a_dropped_upload_is_aborted() {
     let bucket = names().bucket("dropped");
     store.ensure_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
     // Two parts' worth, then the body never ends.
-    let body = futures::stream::iter([Ok(Bytes::from(vec![1u8; 5 * MIB])), Ok(Bytes::from(vec![2u8; 5 * MIB]))]).chain(futures::stream::pending()).boxed();
+    let body = futures::stream::iter([Ok(Bytes::from(vec![1u8; 5 * MIB])), Ok(Bytes::from(vec![2u8; 5 * MIB]))])
+        .chain(futures::stream::pending())
+        .boxed();
     let (k, options) = (key("never/ends"), PutOptions::default());
     let put = store.put(&bucket, &k, body, &options);
     let watch = async {
@@ -271,7 +282,10 @@ async fn a_dropped_upload_is_aborted() {
         () = watch => {}
     }
     let started = store.0.client().list_multipart_uploads().bucket(bucket.as_str()).send().await.unwrap();
-    assert!(log.count("CreateMultipartUpload") == 1 && !started.uploads().is_empty() || log.count("AbortMultipartUpload") == 1, "no upload was started");
+    assert!(
+        log.count("CreateMultipartUpload") == 1 && !started.uploads().is_empty() || log.count("AbortMultipartUpload") == 1,
+        "no upload was started"
+    );
     no_upload_left(&store.0, &bucket).await;
     assert_eq!(log.count("AbortMultipartUpload"), 1);
     store.delete_bucket(&bucket, None).await.unwrap();
@@ -328,7 +342,10 @@ async fn a_server_that_never_answers_ends_in_a_timeout_within_the_bound() {
     let started = Instant::now();
     let e = store.head(&BucketName::new("never-answers").unwrap(), &key("some/object")).await.unwrap_err();
     let took = started.elapsed();
-    assert!(matches!(&e, Error::Timeout { what, .. } if what.contains("HeadObject") && what.contains("never-answers/some/object")), "{e:?}");
+    assert!(
+        matches!(&e, Error::Timeout { what, .. } if what.contains("HeadObject") && what.contains("never-answers/some/object")),
+        "{e:?}"
+    );
     assert!(!e.is_retryable());
     assert!(took < Duration::from_secs(3), "took {took:?} with an operation timeout of 1 s");
     // Without a caller's limits, the defaults bound every client.

@@ -85,9 +85,7 @@ impl deploy_core::ObjectStore for MotoS3 {
     }
     async fn reconcile_bucket(&self, spec: &deploy_core::BucketSpec, mode: deploy_core::Mode) -> deploy_core::Result<deploy_core::Plan> {
         match mode {
-            deploy_core::Mode::Plan => {
-                self.0.plan_bucket(spec).await
-            }
+            deploy_core::Mode::Plan => self.0.plan_bucket(spec).await,
             deploy_core::Mode::Apply => {
                 let plan = self.0.ensure_bucket(spec).await?;
                 let_moto_serve_tls_only_bucket(self.0.client(), &spec.name).await;
@@ -175,7 +173,11 @@ pub fn mock_context<'a>(
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-            "test", "test", None, None, "deploy-aws-mocks",
+            "test",
+            "test",
+            None,
+            None,
+            "deploy-aws-mocks",
         )))
         .http_client(aws_smithy_mocks::create_mock_http_client());
     if let Some(retry) = retry {

@@ -29,16 +29,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use deploy_core::cluster::{ClusterAuth, ClusterInfo, ClusterStatus, NodePoolInfo, NodePoolSpec};
 use deploy_core::plan::{Action, Change, Plan};
-use deploy_core::{
-    Cluster, ClusterCredentials, ClusterSpec, EndpointAccess, Error, KubernetesVersion,
-    ResourceName, Result,
-};
+use deploy_core::{Cluster, ClusterCredentials, ClusterSpec, EndpointAccess, Error, KubernetesVersion, ResourceName, Result};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use super::{
-    ArmClient, Placement, Target, api, check_resource_id, str_at, tags_of,
-};
+use super::{ArmClient, Placement, Target, api, check_resource_id, str_at, tags_of};
 
 /// The backend name in errors.
 pub const BACKEND: &str = "azure-aks";
@@ -56,11 +51,7 @@ pub struct AksNetwork {
 
 impl Default for AksNetwork {
     fn default() -> Self {
-        AksNetwork {
-            plugin: "azure".into(),
-            service_cidr: "10.0.0.0/16".into(),
-            dns_service_ip: "10.0.0.10".into(),
-        }
+        AksNetwork { plugin: "azure".into(), service_cidr: "10.0.0.0/16".into(), dns_service_ip: "10.0.0.10".into() }
     }
 }
 
@@ -76,11 +67,7 @@ impl AksClusters {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] on `resource_group` or `location`.
-    pub fn new(
-        arm: ArmClient,
-        resource_group: impl Into<String>,
-        location: impl Into<String>,
-    ) -> Result<Self> {
+    pub fn new(arm: ArmClient, resource_group: impl Into<String>, location: impl Into<String>) -> Result<Self> {
         Ok(AksClusters { place: Placement::new(arm, resource_group, location)?, network: AksNetwork::default() })
     }
 
@@ -97,28 +84,19 @@ impl AksClusters {
     }
 
     pub(super) fn target(name: &str) -> Target<'_> {
-        Target {
-            kind: "cluster",
-            name,
-        }
+        Target { kind: "cluster", name }
     }
 
     fn check(spec: &ClusterSpec) -> Result<()> {
         spec.validate()?;
         if spec.node_pools.is_empty() {
-            return Err(Error::invalid(
-                "node_pools",
-                "is empty",
-                "an AKS cluster needs at least one (system) node pool",
-            ));
+            return Err(Error::invalid("node_pools", "is empty", "an AKS cluster needs at least one (system) node pool"));
         }
         for (i, pool) in spec.node_pools.iter().enumerate() {
             let name = pool.name.as_str();
             let ok = (1..=12).contains(&name.len())
                 && name.starts_with(|c: char| c.is_ascii_lowercase())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
             if !ok {
                 return Err(Error::invalid(
                     format!("node_pools[{i}].name"),
@@ -149,11 +127,7 @@ impl AksClusters {
             ));
         }
         if spec.subnets.len() > 1 {
-            return Err(Error::not_supported(
-                BACKEND,
-                "subnets",
-                "AKS node pools take one subnet each; give one",
-            ));
+            return Err(Error::not_supported(BACKEND, "subnets", "AKS node pools take one subnet each; give one"));
         }
         for (i, s) in spec.subnets.iter().enumerate() {
             check_resource_id(&format!("subnets[{i}]"), s)?;
@@ -203,8 +177,7 @@ fn diff(info: &ClusterInfo, spec: &ClusterSpec) -> Plan {
             fields.retain(|f| f.field != "endpoint_access");
         }
     }
-    plan.changes
-        .retain(|c| !matches!(&c.action, Action::Update { fields } if fields.is_empty()));
+    plan.changes.retain(|c| !matches!(&c.action, Action::Update { fields } if fields.is_empty()));
     plan.push(Change::drift(
         "cluster",
         spec.name.as_str(),
@@ -243,24 +216,13 @@ fn info_of(name: &ResourceName, v: &Value) -> Result<ClusterInfo> {
         retryable: false,
         source: None,
     })?;
-    let private = v
-        .pointer("/properties/apiServerAccessProfile/enablePrivateCluster")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let private = v.pointer("/properties/apiServerAccessProfile/enablePrivateCluster").and_then(Value::as_bool).unwrap_or(false);
     let public_cidrs = v
         .pointer("/properties/apiServerAccessProfile/authorizedIPRanges")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| deploy_core::CidrBlock::new(r.as_str()?).ok())
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|r| deploy_core::CidrBlock::new(r.as_str()?).ok()).collect())
         .unwrap_or_default();
-    let pools = v
-        .pointer("/properties/agentPoolProfiles")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let pools = v.pointer("/properties/agentPoolProfiles").and_then(Value::as_array).cloned().unwrap_or_default();
     let node_pools = pools
         .iter()
         .filter_map(|p| {
@@ -276,11 +238,7 @@ fn info_of(name: &ResourceName, v: &Value) -> Result<ClusterInfo> {
                     labels: p
                         .get("nodeLabels")
                         .and_then(Value::as_object)
-                        .map(|m| {
-                            m.iter()
-                                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                                .collect()
-                        })
+                        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
                         .unwrap_or_default(),
                 },
                 status: status_of(p.get("provisioningState").and_then(Value::as_str)),
@@ -291,14 +249,8 @@ fn info_of(name: &ResourceName, v: &Value) -> Result<ClusterInfo> {
         name: name.clone(),
         status: status_of(str_at(v, "/properties/provisioningState")),
         version,
-        endpoint: str_at(v, "/properties/fqdn")
-            .or(str_at(v, "/properties/privateFQDN"))
-            .map(|h| format!("https://{h}:443")),
-        endpoint_access: EndpointAccess {
-            public: !private,
-            private: true,
-            public_cidrs,
-        },
+        endpoint: str_at(v, "/properties/fqdn").or(str_at(v, "/properties/privateFQDN")).map(|h| format!("https://{h}:443")),
+        endpoint_access: EndpointAccess { public: !private, private: true, public_cidrs },
         secrets_encryption_key: None,
         node_pools,
         tags: tags_of(v),
@@ -343,9 +295,7 @@ impl Cluster for AksClusters {
             .collect();
         if cluster_fields == ["tags"] {
             // ManagedClusters_UpdateTags.
-            self.place.arm
-                .patch(&id, api::AKS, &json!({ "tags": spec.tags }), Self::target(name))
-                .await?;
+            self.place.arm.patch(&id, api::AKS, &json!({ "tags": spec.tags }), Self::target(name)).await?;
         } else if !cluster_fields.is_empty() {
             // Read, modify, write: every writable property the cluster has stays, pools as they are.
             let mut body = super::aks_pools::writable_cluster(&current);
@@ -370,12 +320,9 @@ impl Cluster for AksClusters {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "cluster", name = %name))]
     async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo> {
         let v = self
-            .place.arm
-            .get(
-                &self.cluster_id(name.as_str()),
-                api::AKS,
-                Self::target(name.as_str()),
-            )
+            .place
+            .arm
+            .get(&self.cluster_id(name.as_str()), api::AKS, Self::target(name.as_str()))
             .await?
             .ok_or_else(|| Error::not_found("cluster", name.as_str()))?;
         info_of(name, &v)
@@ -385,20 +332,10 @@ impl Cluster for AksClusters {
     async fn credentials(&self, name: &ResourceName) -> Result<ClusterCredentials> {
         let info = self.describe_cluster(name).await?;
         if info.status != ClusterStatus::Active {
-            return Err(Error::conflict(
-                "cluster",
-                name.as_str(),
-                format!("is {}, not active", info.status),
-            ));
+            return Err(Error::conflict("cluster", name.as_str(), format!("is {}, not active", info.status)));
         }
-        let path = format!(
-            "{}/listClusterUserCredential",
-            self.cluster_id(name.as_str())
-        );
-        let answer = self
-            .place.arm
-            .post(&path, api::AKS, Self::target(name.as_str()))
-            .await?;
+        let path = format!("{}/listClusterUserCredential", self.cluster_id(name.as_str()));
+        let answer = self.place.arm.post(&path, api::AKS, Self::target(name.as_str())).await?;
         let bad = |what: &str| Error::Provider {
             provider: BACKEND,
             operation: "listClusterUserCredential".into(),
@@ -406,23 +343,12 @@ impl Cluster for AksClusters {
             retryable: false,
             source: None,
         };
-        let encoded = answer
-            .pointer("/kubeconfigs/0/value")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("no kubeconfig in the answer"))?;
-        let kubeconfig = String::from_utf8(
-            BASE64
-                .decode(encoded)
-                .map_err(|_| bad("the kubeconfig is not base64"))?,
-        )
-        .map_err(|_| bad("the kubeconfig is not UTF-8"))?;
+        let encoded = answer.pointer("/kubeconfigs/0/value").and_then(Value::as_str).ok_or_else(|| bad("no kubeconfig in the answer"))?;
+        let kubeconfig = String::from_utf8(BASE64.decode(encoded).map_err(|_| bad("the kubeconfig is not base64"))?)
+            .map_err(|_| bad("the kubeconfig is not UTF-8"))?;
         let server = kubeconfig
             .lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("server:")
-                    .map(|s| s.trim().to_owned())
-            })
+            .find_map(|l| l.trim().strip_prefix("server:").map(|s| s.trim().to_owned()))
             .or(info.endpoint)
             .ok_or_else(|| bad("the kubeconfig names no server"))?;
         Ok(ClusterCredentials {
@@ -440,27 +366,12 @@ impl Cluster for AksClusters {
             return Err(Error::not_found("node pool", format!("{cluster}/{pool}")));
         }
         let path = format!("{}/agentPools/{pool}", self.cluster_id(cluster.as_str()));
-        self.place.arm
-            .delete(
-                &path,
-                api::AKS,
-                Target {
-                    kind: "node pool",
-                    name: pool.as_str(),
-                },
-            )
-            .await
+        self.place.arm.delete(&path, api::AKS, Target { kind: "node pool", name: pool.as_str() }).await
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "cluster", name = %name))]
     async fn delete_cluster(&self, name: &ResourceName) -> Result<()> {
         self.describe_cluster(name).await?;
-        self.place.arm
-            .delete(
-                &self.cluster_id(name.as_str()),
-                api::AKS,
-                Self::target(name.as_str()),
-            )
-            .await
+        self.place.arm.delete(&self.cluster_id(name.as_str()), api::AKS, Self::target(name.as_str())).await
     }
 }

@@ -24,33 +24,21 @@ pub(super) struct BearerPolicy {
 
 impl fmt::Debug for BearerPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BearerPolicy")
-            .field("scope", &self.scope)
-            .field("origin", &self.origin)
-            .finish_non_exhaustive()
+        f.debug_struct("BearerPolicy").field("scope", &self.scope).field("origin", &self.origin).finish_non_exhaustive()
     }
 }
 
 pub(super) fn is_loopback(url: &Url) -> bool {
     match url.host_str() {
         Some("localhost") => true,
-        Some(host) => host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
+        Some(host) => host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
         None => false,
     }
 }
 
 #[async_trait]
 impl Policy for BearerPolicy {
-    async fn send(
-        &self,
-        ctx: &Context,
-        request: &mut Request,
-        next: &[Arc<dyn Policy>],
-    ) -> PolicyResult {
+    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
         if request.url().origin().ascii_serialization() != self.origin {
             return Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Other,
@@ -67,10 +55,7 @@ impl Policy for BearerPolicy {
                 "bearer tokens are sent over HTTPS only (plain HTTP to a loopback address excepted)",
             ));
         }
-        let token = self
-            .credential
-            .get_token(&[self.scope.as_str()], None)
-            .await?;
+        let token = self.credential.get_token(&[self.scope.as_str()], None).await?;
         request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
         next[0].send(ctx, request, &next[1..]).await
     }

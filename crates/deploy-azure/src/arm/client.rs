@@ -88,22 +88,13 @@ impl ArmClientBuilder {
     pub fn build(self) -> Result<ArmClient> {
         check_guid("subscription_id", &self.subscription_id)?;
         let rule = "an https URL such as https://management.azure.com (plain http only to a loopback address)";
-        let base = Url::parse(self.endpoint.trim_end_matches('/')).map_err(|e| {
-            Error::invalid(
-                "endpoint",
-                format!("{:?} is not a URL: {e}", self.endpoint),
-                rule,
-            )
-        })?;
+        let base = Url::parse(self.endpoint.trim_end_matches('/'))
+            .map_err(|e| Error::invalid("endpoint", format!("{:?} is not a URL: {e}", self.endpoint), rule))?;
         let ok = base.query().is_none()
             && base.host_str().is_some()
             && (base.scheme() == "https" || (base.scheme() == "http" && is_loopback(&base)));
         if !ok {
-            return Err(Error::invalid(
-                "endpoint",
-                format!("{:?} is not allowed", self.endpoint),
-                rule,
-            ));
+            return Err(Error::invalid("endpoint", format!("{:?} is not allowed", self.endpoint), rule));
         }
         let scope = format!("{PUBLIC_ENDPOINT}/.default");
         let options = ClientOptions {
@@ -111,19 +102,10 @@ impl ArmClientBuilder {
             transport: Some(crate::timeouts::transport(&self.timeouts, None)),
             ..ClientOptions::default()
         };
-        let auth: Arc<dyn Policy> = Arc::new(BearerPolicy {
-            credential: self.credential,
-            scope,
-            origin: base.origin().ascii_serialization(),
-        });
-        let pipeline = Pipeline::new(
-            option_env!("CARGO_PKG_NAME"),
-            option_env!("CARGO_PKG_VERSION"),
-            options,
-            Vec::new(),
-            vec![auth],
-            None,
-        );
+        let auth: Arc<dyn Policy> =
+            Arc::new(BearerPolicy { credential: self.credential, scope, origin: base.origin().ascii_serialization() });
+        let pipeline =
+            Pipeline::new(option_env!("CARGO_PKG_NAME"), option_env!("CARGO_PKG_VERSION"), options, Vec::new(), vec![auth], None);
         Ok(ArmClient {
             inner: Arc::new(Inner {
                 base,
@@ -174,22 +156,13 @@ pub struct Target<'a> {
 }
 
 pub(super) fn provider_error(operation: &str, message: String) -> Error {
-    Error::Provider {
-        provider: PROVIDER,
-        operation: operation.to_owned(),
-        message,
-        retryable: false,
-        source: None,
-    }
+    Error::Provider { provider: PROVIDER, operation: operation.to_owned(), message, retryable: false, source: None }
 }
 
 impl ArmClient {
     /// A builder for `subscription_id`, signing in with `credential` (for
     /// example [`crate::credential::ServicePrincipal::token_credential`]).
-    pub fn builder(
-        subscription_id: impl Into<String>,
-        credential: Arc<dyn TokenCredential>,
-    ) -> ArmClientBuilder {
+    pub fn builder(subscription_id: impl Into<String>, credential: Arc<dyn TokenCredential>) -> ArmClientBuilder {
         ArmClientBuilder {
             subscription_id: subscription_id.into(),
             credential,
@@ -229,10 +202,7 @@ impl ArmClient {
     /// The URL of `path` on the endpoint, with `api-version`.
     pub(super) fn url(&self, path: &str, api_version: Option<&str>) -> Url {
         let mut url = self.inner.base.clone();
-        url.set_path(&format!(
-            "{}{path}",
-            self.inner.base.path().trim_end_matches('/')
-        ));
+        url.set_path(&format!("{}{path}", self.inner.base.path().trim_end_matches('/')));
         if let Some(v) = api_version {
             url.query_pairs_mut().append_pair("api-version", v);
         }

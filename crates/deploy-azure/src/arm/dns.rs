@@ -13,10 +13,7 @@ use deploy_core::plan::Diff;
 use deploy_core::{Error, Result};
 use serde_json::{Value, json};
 
-use super::{
-    ArmClient, ArmSpec, Difference, Write, api, bool_at, check_name, check_resource_group,
-    check_resource_id, str_at, tags_of,
-};
+use super::{ArmClient, ArmSpec, Difference, Write, api, bool_at, check_name, check_resource_group, check_resource_id, str_at, tags_of};
 
 /// What a private DNS zone should be (location `global`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,17 +44,11 @@ pub struct DnsLinkSpec {
 fn check_zone(zone: &str) -> Result<()> {
     let ok = zone.len() <= 253
         && zone.split('.').count() >= 2
-        && zone.split('.').all(|l| {
-            (1..=63).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
+        && zone.split('.').all(|l| (1..=63).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "zone",
-            format!("{zone:?} is not a DNS zone name"),
-            "a DNS name of at least two labels: letters, digits, `-`",
-        ))
+        Err(Error::invalid("zone", format!("{zone:?} is not a DNS zone name"), "a DNS name of at least two labels: letters, digits, `-`"))
     }
 }
 
@@ -126,11 +117,7 @@ impl ArmSpec for DnsLinkSpec {
         let mut drift = Diff::new();
         drift.field("virtual_network_id", &network, &self.virtual_network_id.to_ascii_lowercase());
         let mut update = Diff::new();
-        update.field(
-            "registration_enabled",
-            &bool_at(current, "/properties/registrationEnabled"),
-            &self.registration_enabled,
-        );
+        update.field("registration_enabled", &bool_at(current, "/properties/registrationEnabled"), &self.registration_enabled);
         let drifted = !drift.is_empty();
         let mut difference = Difference::update(update, || Write::Put(self.body())).with_drift(drift);
         if drifted {

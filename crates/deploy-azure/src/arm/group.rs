@@ -11,10 +11,7 @@ use deploy_core::plan::Diff;
 use deploy_core::{Confirm, Result};
 use serde_json::{Value, json};
 
-use super::{
-    ArmClient, ArmSpec, Difference, Write, api, check_location, check_resource_group, str_at,
-    tags_of,
-};
+use super::{ArmClient, ArmSpec, Difference, Write, api, check_location, check_resource_group, str_at, tags_of};
 
 /// What a resource group should be.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,8 +73,6 @@ impl ArmClient {
     pub async fn delete_resource_group(&self, name: &str, confirm: &Confirm) -> Result<()> {
         check_resource_group("name", name)?;
         confirm.check("delete resource group and every resource in", name)?;
-        self.resource(self.group_path(name), api::RESOURCE_GROUPS, ResourceGroupSpec::KIND, name)
-            .delete()
-            .await
+        self.resource(self.group_path(name), api::RESOURCE_GROUPS, ResourceGroupSpec::KIND, name).delete().await
     }
 }

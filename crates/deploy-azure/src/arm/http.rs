@@ -41,8 +41,7 @@ impl ArmClient {
         request.insert_header("accept", "application/json");
         if let Some(body) = body {
             request.insert_header("content-type", "application/json");
-            let bytes = serde_json::to_vec(body)
-                .map_err(|e| provider_error(operation, format!("serializing the body: {e}")))?;
+            let bytes = serde_json::to_vec(body).map_err(|e| provider_error(operation, format!("serializing the body: {e}")))?;
             request.set_body(bytes::Bytes::from(bytes));
         }
         tracing::debug!(operation, kind = target.kind, name = target.name, "ARM request");
@@ -50,38 +49,22 @@ impl ArmClient {
         let limit = self.inner.timeouts.operation;
         let started = Instant::now();
         let what = || format!("an answer to {operation} of {} {}", target.kind, target.name);
-        let sent = tokio::time::timeout(
-            limit,
-            self.inner.pipeline.send(&Context::new(), &mut request, Some(options)),
-        )
-        .await
-        .map_err(|_| Error::Timeout {
-            what: what(),
-            elapsed: started.elapsed(),
-            last_state: format!("no answer within the limit of {limit:?}"),
-        })?;
+        let sent =
+            tokio::time::timeout(limit, self.inner.pipeline.send(&Context::new(), &mut request, Some(options))).await.map_err(|_| {
+                Error::Timeout { what: what(), elapsed: started.elapsed(), last_state: format!("no answer within the limit of {limit:?}") }
+            })?;
         sent.map_err(|e| match crate::timeouts::attempt_timeout(&e) {
             Some(attempt) => Error::Timeout {
                 what: what(),
                 elapsed: started.elapsed(),
                 last_state: format!("every attempt got no whole answer within {attempt:?}"),
             },
-            None => crate::error::from_azure(
-                crate::error::Call { provider: PROVIDER, operation, kind: target.kind, name: target.name },
-                e,
-            ),
+            None => crate::error::from_azure(crate::error::Call { provider: PROVIDER, operation, kind: target.kind, name: target.name }, e),
         })
     }
 
     /// [`ArmClient::send`] of `method` to `path` at `api_version`.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        api_version: &str,
-        body: Option<&Value>,
-        target: Target<'_>,
-    ) -> Result<RawResponse> {
+    async fn call(&self, method: Method, path: &str, api_version: &str, body: Option<&Value>, target: Target<'_>) -> Result<RawResponse> {
         let operation = operation(&method);
         self.send(method, self.url(path, Some(api_version)), body, operation, target).await
     }
@@ -97,8 +80,7 @@ impl ArmClient {
         let document = body_json(response);
         let (code, message) = error_of_document(&document);
         let text = crate::error::redact(&format!("HTTP {status} {code}: {message}"));
-        let source =
-            || Some(Box::new(Redacted::of(&std::io::Error::other(text.clone()))) as deploy_core::BoxError);
+        let source = || Some(Box::new(Redacted::of(&std::io::Error::other(text.clone()))) as deploy_core::BoxError);
         match status {
             404 => Error::not_found(target.kind, target.name),
             409 => Error::conflict(target.kind, target.name, text),
@@ -131,18 +113,12 @@ impl ArmClient {
     ///
     /// # Errors
     /// As [`ArmClient::get`], and a `Provider` error for a body of another shape.
-    pub async fn get_as<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        api_version: &str,
-        target: Target<'_>,
-    ) -> Result<Option<T>> {
+    pub async fn get_as<T: DeserializeOwned>(&self, path: &str, api_version: &str, target: Target<'_>) -> Result<Option<T>> {
         self.get(path, api_version, target)
             .await?
             .map(|v| {
-                serde_json::from_value(v).map_err(|e| {
-                    provider_error("GET", format!("{} {}: unexpected body: {e}", target.kind, target.name))
-                })
+                serde_json::from_value(v)
+                    .map_err(|e| provider_error("GET", format!("{} {}: unexpected body: {e}", target.kind, target.name)))
             })
             .transpose()
     }
@@ -152,13 +128,7 @@ impl ArmClient {
     /// # Errors
     /// A core error for a failed answer; [`Error::Conflict`] when the
     /// operation ends `Failed` or `Canceled`; [`Error::Timeout`].
-    pub async fn put(
-        &self,
-        path: &str,
-        api_version: &str,
-        body: &impl Serialize,
-        target: Target<'_>,
-    ) -> Result<Value> {
+    pub async fn put(&self, path: &str, api_version: &str, body: &impl Serialize, target: Target<'_>) -> Result<Value> {
         self.mutate(Method::Put, path, api_version, body, target).await
     }
 
@@ -166,37 +136,20 @@ impl ArmClient {
     ///
     /// # Errors
     /// As [`ArmClient::put`].
-    pub async fn patch(
-        &self,
-        path: &str,
-        api_version: &str,
-        body: &impl Serialize,
-        target: Target<'_>,
-    ) -> Result<Value> {
+    pub async fn patch(&self, path: &str, api_version: &str, body: &impl Serialize, target: Target<'_>) -> Result<Value> {
         self.mutate(Method::Patch, path, api_version, body, target).await
     }
 
-    async fn mutate(
-        &self,
-        method: Method,
-        path: &str,
-        api_version: &str,
-        body: &impl Serialize,
-        target: Target<'_>,
-    ) -> Result<Value> {
+    async fn mutate(&self, method: Method, path: &str, api_version: &str, body: &impl Serialize, target: Target<'_>) -> Result<Value> {
         let operation = operation(&method);
-        let body = serde_json::to_value(body)
-            .map_err(|e| provider_error(operation, format!("serializing the body: {e}")))?;
+        let body = serde_json::to_value(body).map_err(|e| provider_error(operation, format!("serializing the body: {e}")))?;
         let response = self.call(method, path, api_version, Some(&body), target).await?;
         if !(200..300).contains(&u16::from(response.status())) {
             return Err(Self::error_of(&response, operation, target));
         }
         match self.finish(&response, path, api_version, target, Finish::Resource).await? {
             Some(resource) => Ok(resource),
-            None => self
-                .get(path, api_version, target)
-                .await?
-                .ok_or_else(|| Error::not_found(target.kind, target.name)),
+            None => self.get(path, api_version, target).await?.ok_or_else(|| Error::not_found(target.kind, target.name)),
         }
     }
 

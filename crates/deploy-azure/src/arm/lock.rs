@@ -59,10 +59,18 @@ impl ArmSpec for LockSpec {
         check_resource_id("scope", &self.scope)?;
         let bad = |c: char| c.is_control() || "<>%&:\\?/".contains(c);
         if self.name.is_empty() || self.name.len() > 260 || self.name.contains(bad) {
-            return Err(Error::invalid("name", format!("{:?} is not a lock name", self.name), "1 to 260 characters, none of `<>%&:\\?/` or control characters"));
+            return Err(Error::invalid(
+                "name",
+                format!("{:?} is not a lock name", self.name),
+                "1 to 260 characters, none of `<>%&:\\?/` or control characters",
+            ));
         }
         if self.notes.chars().count() > 512 {
-            return Err(Error::invalid("notes", format!("{} characters", self.notes.chars().count()), "lock notes: at most 512 characters"));
+            return Err(Error::invalid(
+                "notes",
+                format!("{} characters", self.notes.chars().count()),
+                "lock notes: at most 512 characters",
+            ));
         }
         Ok(())
     }

@@ -39,21 +39,12 @@ pub(super) fn state_poll(state: &str) -> Poll<()> {
 
 /// Seconds of a `Retry-After` header (capped at a minute).
 fn retry_after(response: &RawResponse) -> Option<Duration> {
-    let value = response
-        .headers()
-        .get_optional_str(&HeaderName::from_static("retry-after"))?;
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| Duration::from_secs(s.min(60)))
+    let value = response.headers().get_optional_str(&HeaderName::from_static("retry-after"))?;
+    value.trim().parse::<u64>().ok().map(|s| Duration::from_secs(s.min(60)))
 }
 
 fn header(response: &RawResponse, name: &'static str) -> Option<String> {
-    response
-        .headers()
-        .get_optional_str(&HeaderName::from_static(name))
-        .map(str::to_owned)
+    response.headers().get_optional_str(&HeaderName::from_static(name)).map(str::to_owned)
 }
 
 pub(super) fn body_json(response: &RawResponse) -> Value {
@@ -99,18 +90,10 @@ impl ArmClient {
         let status = u16::from(first.status());
         if async_op.is_none() && location.is_none() && finish == Finish::Resource {
             let resource = body_json(first);
-            match resource
-                .pointer("/properties/provisioningState")
-                .and_then(Value::as_str)
-                .map(state_poll)
-            {
+            match resource.pointer("/properties/provisioningState").and_then(Value::as_str).map(state_poll) {
                 None | Some(Poll::Ready(())) if status != 202 => return Ok(Some(resource)),
                 Some(Poll::Failed(s)) => {
-                    return Err(Error::conflict(
-                        target.kind,
-                        target.name,
-                        format!("provisioning ended `{s}`"),
-                    ));
+                    return Err(Error::conflict(target.kind, target.name, format!("provisioning ended `{s}`")));
                 }
                 _ => {}
             }
@@ -126,8 +109,7 @@ impl ArmClient {
             }
             (None, None) => Polling::Resource,
         };
-        self.poll(&polling, retry_after(first), path, api_version, target, finish)
-            .await?;
+        self.poll(&polling, retry_after(first), path, api_version, target, finish).await?;
         Ok(None)
     }
 
@@ -170,25 +152,17 @@ impl ArmClient {
                     },
                     Polling::Resource if finish == Finish::Gone => match status {
                         404 => Ok(Poll::Ready(())),
-                        200 => Ok(match body_json(&response)
-                            .pointer("/properties/provisioningState")
-                            .and_then(Value::as_str)
-                        {
+                        200 => Ok(match body_json(&response).pointer("/properties/provisioningState").and_then(Value::as_str) {
                             Some(s) if matches!(state_poll(s), Poll::Failed(_)) => Poll::Failed(s.to_owned()),
                             Some(s) => Poll::Pending(s.to_owned()),
                             None => Poll::Pending("deleting".into()),
                         }),
                         _ => Err(Self::error_of(&response, "poll", target)),
                     },
-                    _ if !(200..300).contains(&status) => {
-                        Err(Self::error_of(&response, "poll", target))
-                    }
+                    _ if !(200..300).contains(&status) => Err(Self::error_of(&response, "poll", target)),
                     Polling::AsyncOperation(_) => {
                         let doc = body_json(&response);
-                        let state = doc
-                            .get("status")
-                            .and_then(Value::as_str)
-                            .unwrap_or("InProgress");
+                        let state = doc.get("status").and_then(Value::as_str).unwrap_or("InProgress");
                         Ok(match state_poll(state) {
                             Poll::Failed(s) => {
                                 let (code, message) = error_of_document(&doc);
@@ -199,10 +173,7 @@ impl ArmClient {
                     }
                     Polling::Resource => {
                         let doc = body_json(&response);
-                        Ok(doc
-                            .pointer("/properties/provisioningState")
-                            .and_then(Value::as_str)
-                            .map_or(Poll::Ready(()), state_poll))
+                        Ok(doc.pointer("/properties/provisioningState").and_then(Value::as_str).map_or(Poll::Ready(()), state_poll))
                     }
                 }
             })

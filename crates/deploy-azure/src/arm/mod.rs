@@ -56,7 +56,9 @@ pub mod storage;
 pub use client::{ArmClient, ArmClientBuilder, PROVIDER, PUBLIC_ENDPOINT, Target};
 pub use resource::{ArmResource, ArmSpec, Difference, Resource, Write};
 
-pub(crate) use names::{check_database_name, check_guid, check_location, check_name, check_resource_group, check_resource_id, check_server_name};
+pub(crate) use names::{
+    check_database_name, check_guid, check_location, check_name, check_resource_group, check_resource_id, check_server_name,
+};
 pub(crate) use placement::Placement;
 pub(crate) use resource::{bool_at, str_at, tags_of};
 

@@ -18,8 +18,8 @@ use deploy_core::{CidrBlock, Error, Result};
 use serde_json::{Value, json};
 
 use super::{
-    ArmClient, ArmSpec, Difference, Write, api, bool_at, check_location, check_name,
-    check_resource_group, check_resource_id, str_at, tags_of,
+    ArmClient, ArmSpec, Difference, Write, api, bool_at, check_location, check_name, check_resource_group, check_resource_id, str_at,
+    tags_of,
 };
 
 /// The service a PostgreSQL flexible server's subnet is delegated to.
@@ -208,11 +208,7 @@ impl ArmSpec for VirtualNetworkSpec {
         check_name("name", &self.name, 64, "-_.")?;
         check_location(&self.location)?;
         if self.address_space.is_empty() {
-            return Err(Error::invalid(
-                "address_space",
-                "is empty",
-                "at least one CIDR block",
-            ));
+            return Err(Error::invalid("address_space", "is empty", "at least one CIDR block"));
         }
         Ok(())
     }
@@ -296,9 +292,7 @@ impl ArmSpec for SubnetSpec {
         let wanted = self.address_prefix.to_string();
         let delegation = str_at(current, "/properties/delegations/0/properties/serviceName").map(str::to_owned);
         let mut update = Diff::new();
-        update
-            .field("address_prefix", &subnet_prefixes(current), &vec![wanted.clone()])
-            .field("delegation", &delegation, &self.delegation);
+        update.field("address_prefix", &subnet_prefixes(current), &vec![wanted.clone()]).field("delegation", &delegation, &self.delegation);
         Difference::update(update, || {
             // Read, modify, write: the NSG, route table, NAT gateway, service endpoints and
             // private-endpoint policies of the subnet stay (a PUT without them removes them).
@@ -317,10 +311,7 @@ impl ArmSpec for SubnetSpec {
 
 impl SubnetSpec {
     fn delegations(&self) -> Vec<Value> {
-        self.delegation
-            .iter()
-            .map(|s| json!({ "name": s.replace('/', "."), "properties": { "serviceName": s } }))
-            .collect()
+        self.delegation.iter().map(|s| json!({ "name": s.replace('/', "."), "properties": { "serviceName": s } })).collect()
     }
 }
 
@@ -358,11 +349,7 @@ impl ArmSpec for PeeringSpec {
                 &bool_at(current, "/properties/allowVirtualNetworkAccess"),
                 &self.allow_virtual_network_access,
             )
-            .field(
-                "allow_forwarded_traffic",
-                &bool_at(current, "/properties/allowForwardedTraffic"),
-                &self.allow_forwarded_traffic,
-            );
+            .field("allow_forwarded_traffic", &bool_at(current, "/properties/allowForwardedTraffic"), &self.allow_forwarded_traffic);
         Difference::update(update, || Write::Put(self.body()))
     }
 }

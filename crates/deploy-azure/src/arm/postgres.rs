@@ -31,23 +31,16 @@
 //! [`FlexibleServers::start_stopped`], started.
 
 use async_trait::async_trait;
-use deploy_core::database::{
-    DatabaseInfo, DatabaseNetwork, DatabaseStatus, Endpoint, Engine, SnapshotInfo,
-};
+use deploy_core::database::{DatabaseInfo, DatabaseNetwork, DatabaseStatus, Endpoint, Engine, SnapshotInfo};
 use deploy_core::plan::{Change, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
-use deploy_core::{
-    Confirm, Database, DatabaseSpec, Error, FinalSnapshot, PgIdentifier, ResourceName,
-    RestorePoint, RestoreTarget, Result,
-};
+use deploy_core::{Confirm, Database, DatabaseSpec, Error, FinalSnapshot, PgIdentifier, ResourceName, RestorePoint, RestoreTarget, Result};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::lock::{LockLevel, LockSpec};
 use super::postgres_body::{create_body, server_version, tier_of, update_body, updated_fields};
-use super::{
-    ArmClient, Placement, Target, api, check_database_name, check_resource_id, check_server_name, str_at, tags_of,
-};
+use super::{ArmClient, Placement, Target, api, check_database_name, check_resource_id, check_server_name, str_at, tags_of};
 
 /// The backend name in errors.
 pub const BACKEND: &str = "azure-postgres-flexible";
@@ -70,16 +63,8 @@ impl FlexibleServers {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] on `resource_group` or `location`.
-    pub fn new(
-        arm: ArmClient,
-        resource_group: impl Into<String>,
-        location: impl Into<String>,
-    ) -> Result<Self> {
-        Ok(FlexibleServers {
-            place: Placement::new(arm, resource_group, location)?,
-            geo_redundant_backup: false,
-            start_stopped: false,
-        })
+    pub fn new(arm: ArmClient, resource_group: impl Into<String>, location: impl Into<String>) -> Result<Self> {
+        Ok(FlexibleServers { place: Placement::new(arm, resource_group, location)?, geo_redundant_backup: false, start_stopped: false })
     }
 
     /// Keep backups geo-redundant (a paired region); fixed at creation.
@@ -103,10 +88,7 @@ impl FlexibleServers {
     }
 
     fn target(name: &str) -> Target<'_> {
-        Target {
-            kind: "database",
-            name,
-        }
+        Target { kind: "database", name }
     }
 
     /// Refuse what Azure cannot take, naming the field.
@@ -135,11 +117,7 @@ impl FlexibleServers {
             ));
         }
         if spec.topology.writer_zone.is_some() {
-            return Err(Error::not_supported(
-                BACKEND,
-                "topology.writer_zone",
-                "deploy does not pin a flexible server's zone yet",
-            ));
+            return Err(Error::not_supported(BACKEND, "topology.writer_zone", "deploy does not pin a flexible server's zone yet"));
         }
         server_version(&spec.engine_version)?;
         tier_of(&spec.instance_class)?;
@@ -197,89 +175,48 @@ impl FlexibleServers {
     }
 
     async fn get_server(&self, name: &str) -> Result<Option<Value>> {
-        self.place.arm
-            .get(&self.server_id(name), api::POSTGRES, Self::target(name))
-            .await
+        self.place.arm.get(&self.server_id(name), api::POSTGRES, Self::target(name)).await
     }
 
     async fn parameter(&self, server: &str, parameter: &str) -> Result<Option<String>> {
         let path = format!("{}/configurations/{parameter}", self.server_id(server));
-        let v = self
-            .place.arm
-            .get(
-                &path,
-                api::POSTGRES,
-                Target {
-                    kind: "server parameter",
-                    name: parameter,
-                },
-            )
-            .await?;
-        Ok(v.as_ref()
-            .and_then(|v| str_at(v, "/properties/value"))
-            .map(str::to_owned))
+        let v = self.place.arm.get(&path, api::POSTGRES, Target { kind: "server parameter", name: parameter }).await?;
+        Ok(v.as_ref().and_then(|v| str_at(v, "/properties/value")).map(str::to_owned))
     }
 
     async fn set_parameter(&self, server: &str, parameter: &str, value: &str) -> Result<()> {
         let path = format!("{}/configurations/{parameter}", self.server_id(server));
         let body = json!({ "properties": { "value": value, "source": "user-override" } });
-        self.place.arm
-            .put(
-                &path,
-                api::POSTGRES,
-                &body,
-                Target {
-                    kind: "server parameter",
-                    name: parameter,
-                },
-            )
-            .await?;
+        self.place.arm.put(&path, api::POSTGRES, &body, Target { kind: "server parameter", name: parameter }).await?;
         Ok(())
     }
 
     async fn info(&self, name: &ResourceName, server: &Value) -> Result<DatabaseInfo> {
-        let require_tls = self
-            .parameter(name.as_str(), "require_secure_transport")
-            .await?
-            .is_none_or(|v| v.eq_ignore_ascii_case("on"));
-        let extensions = self
-            .parameter(name.as_str(), "azure.extensions")
-            .await?
-            .unwrap_or_default();
+        let require_tls = self.parameter(name.as_str(), "require_secure_transport").await?.is_none_or(|v| v.eq_ignore_ascii_case("on"));
+        let extensions = self.parameter(name.as_str(), "azure.extensions").await?.unwrap_or_default();
         let allowed_extensions = extensions
             .split(',')
             .map(str::trim)
             .filter(|e| !e.is_empty())
             .filter_map(|e| PgIdentifier::new(e.to_ascii_lowercase()).ok())
             .collect();
-        let deletion_protection = self
-            .place.arm
-            .lock_level(&self.server_id(name.as_str()), DELETION_LOCK)
-            .await?
-            .is_some();
-        Ok(info_of(
-            name,
-            server,
-            require_tls,
-            allowed_extensions,
-            deletion_protection,
-        ))
+        let deletion_protection = self.place.arm.lock_level(&self.server_id(name.as_str()), DELETION_LOCK).await?.is_some();
+        Ok(info_of(name, server, require_tls, allowed_extensions, deletion_protection))
     }
 
     /// Wait until the server is `Ready`. A `Stopped` or `Stopping` server is
     /// reported at once (it would never become ready by itself), or started
     /// when [`FlexibleServers::start_stopped`] is on.
     async fn wait_ready(&self, name: &str) -> Result<()> {
-        let state = self
-            .get_server(name)
-            .await?
-            .and_then(|s| str_at(&s, "/properties/state").map(str::to_owned));
+        let state = self.get_server(name).await?.and_then(|s| str_at(&s, "/properties/state").map(str::to_owned));
         if let Some(state) = state.filter(|s| s == "Stopped" || s == "Stopping") {
             if !self.start_stopped {
                 return Err(Error::conflict(
                     "database",
                     name,
-                    format!("the flexible server is {state}: start it (FlexibleServers::start_stopped, or `az postgres flexible-server start`) and run again"),
+                    format!(
+                        "the flexible server is {state}: start it (FlexibleServers::start_stopped, or `az postgres flexible-server start`) and run again"
+                    ),
                 ));
             }
             if state == "Stopping" {
@@ -293,25 +230,17 @@ impl FlexibleServers {
 
     async fn wait_state(&self, name: &str, wanted: &[&str]) -> Result<()> {
         let what = format!("postgres server {name} to be {}", wanted.join(" or "));
-        self.place.arm
+        self.place
+            .arm
             .inner
             .waiter
             .wait(&what, || async {
-                let server = self
-                    .get_server(name)
-                    .await?
-                    .ok_or_else(|| Error::not_found("database", name))?;
-                Ok(
-                    match str_at(&server, "/properties/state").unwrap_or("Ready") {
-                        s if wanted.contains(&s) => deploy_core::Poll::Ready(()),
-                        "Disabled" | "Dropping" => deploy_core::Poll::Failed(
-                            str_at(&server, "/properties/state")
-                                .unwrap_or("")
-                                .to_owned(),
-                        ),
-                        other => deploy_core::Poll::Pending(other.to_owned()),
-                    },
-                )
+                let server = self.get_server(name).await?.ok_or_else(|| Error::not_found("database", name))?;
+                Ok(match str_at(&server, "/properties/state").unwrap_or("Ready") {
+                    s if wanted.contains(&s) => deploy_core::Poll::Ready(()),
+                    "Disabled" | "Dropping" => deploy_core::Poll::Failed(str_at(&server, "/properties/state").unwrap_or("").to_owned()),
+                    other => deploy_core::Poll::Pending(other.to_owned()),
+                })
             })
             .await
     }
@@ -390,10 +319,7 @@ fn info_of(
         "Disabled" => DatabaseStatus::Failed,
         other => DatabaseStatus::Other(other.to_owned()),
     };
-    let storage = v
-        .pointer("/properties/storage/storageSizeGB")
-        .and_then(Value::as_u64)
-        .unwrap_or(0) as u32;
+    let storage = v.pointer("/properties/storage/storageSizeGB").and_then(Value::as_u64).unwrap_or(0) as u32;
     let auto_grow = str_at(v, "/properties/storage/autoGrow") == Some("Enabled");
     DatabaseInfo {
         name: name.clone(),
@@ -401,32 +327,22 @@ fn info_of(
         engine: Engine::Postgres,
         engine_version: str_at(v, "/properties/version").unwrap_or("").to_owned(),
         instance_class: str_at(v, "/sku/name").unwrap_or("").to_owned(),
-        endpoint: str_at(v, "/properties/fullyQualifiedDomainName").map(|host| Endpoint {
-            host: host.to_owned(),
-            port: 5432,
-        }),
+        endpoint: str_at(v, "/properties/fullyQualifiedDomainName").map(|host| Endpoint { host: host.to_owned(), port: 5432 }),
         require_tls,
         allowed_extensions,
         deletion_protection,
         storage_gib: storage,
         max_storage_gib: auto_grow.then_some(32767),
-        backup_retention_days: v
-            .pointer("/properties/backup/backupRetentionDays")
-            .and_then(Value::as_u64)
-            .unwrap_or(0) as u32,
+        backup_retention_days: v.pointer("/properties/backup/backupRetentionDays").and_then(Value::as_u64).unwrap_or(0) as u32,
         encrypted: true,
         encryption_key: None,
-        high_availability: str_at(v, "/properties/highAvailability/mode")
-            .is_some_and(|m| m != "Disabled"),
+        high_availability: str_at(v, "/properties/highAvailability/mode").is_some_and(|m| m != "Disabled"),
         network: DatabaseNetwork {
             subnet_group: None,
             security_groups: Vec::new(),
-            delegated_subnet: str_at(v, "/properties/network/delegatedSubnetResourceId")
-                .map(str::to_owned),
-            private_dns_zone: str_at(v, "/properties/network/privateDnsZoneArmResourceId")
-                .map(str::to_owned),
-            publicly_accessible: str_at(v, "/properties/network/publicNetworkAccess")
-                == Some("Enabled"),
+            delegated_subnet: str_at(v, "/properties/network/delegatedSubnetResourceId").map(str::to_owned),
+            private_dns_zone: str_at(v, "/properties/network/privateDnsZoneArmResourceId").map(str::to_owned),
+            publicly_accessible: str_at(v, "/properties/network/publicNetworkAccess") == Some("Enabled"),
         },
         topology: Default::default(),
         earliest_restorable_time: timestamp_at(v, "/properties/backup/earliestRestoreDate"),
@@ -450,11 +366,7 @@ fn diff(info: &DatabaseInfo, spec: &DatabaseSpec) -> Plan {
 }
 
 fn extensions_value(spec: &DatabaseSpec) -> String {
-    let mut v: Vec<String> = spec
-        .allowed_extensions
-        .iter()
-        .map(|e| e.as_str().to_ascii_uppercase())
-        .collect();
+    let mut v: Vec<String> = spec.allowed_extensions.iter().map(|e| e.as_str().to_ascii_uppercase()).collect();
     v.sort();
     v.join(",")
 }
@@ -483,12 +395,11 @@ impl Database for FlexibleServers {
         let target = Self::target(name);
         let path = self.server_id(name);
         if server.is_none() {
-            let password = spec.admin_password.as_ref().ok_or_else(|| {
-                Error::invalid("admin_password", "is not set", "creating a server needs the administrator's password")
-            })?;
-            deploy_core::PasswordRules::azure_postgres()
-                .check(password.expose())
-                .map_err(|e| e.in_field("admin_password"))?;
+            let password = spec
+                .admin_password
+                .as_ref()
+                .ok_or_else(|| Error::invalid("admin_password", "is not set", "creating a server needs the administrator's password"))?;
+            deploy_core::PasswordRules::azure_postgres().check(password.expose()).map_err(|e| e.in_field("admin_password"))?;
             let body = create_body(spec, &self.place.location, self.geo_redundant_backup, password.expose())?;
             self.place.arm.put(&path, api::POSTGRES, &body, target).await?;
         } else if let Some(body) = update_body(spec, &updated_fields(&plan))? {
@@ -496,45 +407,25 @@ impl Database for FlexibleServers {
         }
         self.wait_ready(name).await?;
         let tls = if spec.require_tls { "ON" } else { "OFF" };
-        if self
-            .parameter(name, "require_secure_transport")
-            .await?
-            .is_none_or(|v| !v.eq_ignore_ascii_case(tls))
-        {
-            self.set_parameter(name, "require_secure_transport", tls)
-                .await?;
+        if self.parameter(name, "require_secure_transport").await?.is_none_or(|v| !v.eq_ignore_ascii_case(tls)) {
+            self.set_parameter(name, "require_secure_transport", tls).await?;
         }
         let extensions = extensions_value(spec);
-        if self
-            .parameter(name, "azure.extensions")
-            .await?
-            .unwrap_or_default()
-            .to_ascii_uppercase()
-            != extensions
-        {
-            self.set_parameter(name, "azure.extensions", &extensions)
-                .await?;
+        if self.parameter(name, "azure.extensions").await?.unwrap_or_default().to_ascii_uppercase() != extensions {
+            self.set_parameter(name, "azure.extensions", &extensions).await?;
         }
-        self.set_deletion_protection(&spec.name, spec.deletion_protection)
-            .await?;
+        self.set_deletion_protection(&spec.name, spec.deletion_protection).await?;
         Ok(plan)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "database", name = %name))]
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
-        let server = self
-            .get_server(name.as_str())
-            .await?
-            .ok_or_else(|| Error::not_found("database", name.as_str()))?;
+        let server = self.get_server(name.as_str()).await?.ok_or_else(|| Error::not_found("database", name.as_str()))?;
         self.info(name, &server).await
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %_database))]
-    async fn create_snapshot(
-        &self,
-        _database: &ResourceName,
-        _snapshot: &ResourceName,
-    ) -> Result<SnapshotInfo> {
+    async fn create_snapshot(&self, _database: &ResourceName, _snapshot: &ResourceName) -> Result<SnapshotInfo> {
         Err(Error::not_supported(
             BACKEND,
             "create_snapshot",
@@ -553,33 +444,16 @@ impl Database for FlexibleServers {
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %_snapshot))]
     async fn delete_snapshot(&self, _snapshot: &ResourceName, _confirm: &Confirm) -> Result<()> {
-        Err(Error::not_supported(
-            BACKEND,
-            "delete_snapshot",
-            "flexible servers have no manual snapshots",
-        ))
+        Err(Error::not_supported(BACKEND, "delete_snapshot", "flexible servers have no manual snapshots"))
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %_snapshot))]
-    async fn restore_snapshot(
-        &self,
-        _snapshot: &ResourceName,
-        _target: &RestoreTarget,
-    ) -> Result<DatabaseInfo> {
-        Err(Error::not_supported(
-            BACKEND,
-            "restore_snapshot",
-            "flexible servers have no manual snapshots; use restore_to_point_in_time",
-        ))
+    async fn restore_snapshot(&self, _snapshot: &ResourceName, _target: &RestoreTarget) -> Result<DatabaseInfo> {
+        Err(Error::not_supported(BACKEND, "restore_snapshot", "flexible servers have no manual snapshots; use restore_to_point_in_time"))
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %source))]
-    async fn restore_to_point_in_time(
-        &self,
-        source: &ResourceName,
-        point: RestorePoint,
-        target: &RestoreTarget,
-    ) -> Result<DatabaseInfo> {
+    async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo> {
         if target.instance_class.is_some() {
             return Err(Error::not_supported(
                 BACKEND,
@@ -611,26 +485,16 @@ impl Database for FlexibleServers {
             "sourceServerResourceId": self.server_id(source.as_str()),
             "pointInTimeUTC": at.to_string(),
         });
-        let network = target
-            .network
-            .clone()
-            .unwrap_or(source_info.network.clone());
+        let network = target.network.clone().unwrap_or(source_info.network.clone());
         if let (Some(subnet), Some(zone)) = (&network.delegated_subnet, &network.private_dns_zone) {
-            properties["network"] = json!({ "delegatedSubnetResourceId": subnet, "privateDnsZoneArmResourceId": zone, "publicNetworkAccess": "Disabled" });
+            properties["network"] =
+                json!({ "delegatedSubnetResourceId": subnet, "privateDnsZoneArmResourceId": zone, "publicNetworkAccess": "Disabled" });
         }
         let body = json!({ "location": self.place.location, "properties": properties });
         let name = target.name.as_str();
-        self.place.arm
-            .put(
-                &self.server_id(name),
-                api::POSTGRES,
-                &body,
-                Self::target(name),
-            )
-            .await?;
+        self.place.arm.put(&self.server_id(name), api::POSTGRES, &body, Self::target(name)).await?;
         self.wait_ready(name).await?;
-        self.set_deletion_protection(&target.name, target.deletion_protection)
-            .await?;
+        self.set_deletion_protection(&target.name, target.deletion_protection).await?;
         self.describe_database(&target.name).await
     }
 
@@ -652,12 +516,7 @@ impl Database for FlexibleServers {
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %database))]
-    async fn delete_database(
-        &self,
-        database: &ResourceName,
-        final_snapshot: &FinalSnapshot,
-        confirm: &Confirm,
-    ) -> Result<()> {
+    async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
         confirm.check("delete database server", database.as_str())?;
         if let FinalSnapshot::Take(_) = final_snapshot {
             return Err(Error::not_supported(
@@ -671,13 +530,8 @@ impl Database for FlexibleServers {
             return Err(Error::not_found("database", database.as_str()));
         }
         if self.place.arm.lock_level(&scope, DELETION_LOCK).await?.is_some() {
-            return Err(Error::DeletionProtected {
-                kind: "database",
-                name: database.as_str().to_owned(),
-            });
+            return Err(Error::DeletionProtected { kind: "database", name: database.as_str().to_owned() });
         }
-        self.place.arm
-            .delete(&scope, api::POSTGRES, Self::target(database.as_str()))
-            .await
+        self.place.arm.delete(&scope, api::POSTGRES, Self::target(database.as_str())).await
     }
 }

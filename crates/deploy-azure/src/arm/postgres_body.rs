@@ -103,19 +103,14 @@ pub(super) fn update_body(spec: &DatabaseSpec, fields: &[String]) -> Result<Opti
         body.insert("sku".into(), json!({ "name": spec.instance_class, "tier": tier_of(&spec.instance_class)? }));
     }
     if has("storage_gib") || has("max_storage_gib") {
-        properties.insert(
-            "storage".into(),
-            json!({ "storageSizeGB": spec.storage_gib, "autoGrow": enabled(spec.max_storage_gib.is_some()) }),
-        );
+        properties
+            .insert("storage".into(), json!({ "storageSizeGB": spec.storage_gib, "autoGrow": enabled(spec.max_storage_gib.is_some()) }));
     }
     if has("backup_retention_days") {
         properties.insert("backup".into(), json!({ "backupRetentionDays": spec.backup_retention_days }));
     }
     if has("high_availability") {
-        properties.insert(
-            "highAvailability".into(),
-            json!({ "mode": if spec.high_availability { "ZoneRedundant" } else { "Disabled" } }),
-        );
+        properties.insert("highAvailability".into(), json!({ "mode": if spec.high_availability { "ZoneRedundant" } else { "Disabled" } }));
     }
     if has("network.publicly_accessible") {
         properties.insert("network".into(), json!({ "publicNetworkAccess": public_access(spec) }));

@@ -17,9 +17,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use deploy_core::Result;
 use deploy_core::plan::{Change, Diff, FieldChange, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
-use deploy_core::Result;
 use serde_json::{Value, json};
 
 use super::client::{ArmClient, Target};
@@ -207,12 +207,7 @@ impl Resource<'_> {
     ///
     /// # Errors
     /// The write's errors.
-    pub async fn converge<S: ArmSpec>(
-        &self,
-        spec: &S,
-        current: Option<Value>,
-        mode: Mode,
-    ) -> Result<Reconciled<ArmResource>> {
+    pub async fn converge<S: ArmSpec>(&self, spec: &S, current: Option<Value>, mode: Mode) -> Result<Reconciled<ArmResource>> {
         let current = match current {
             None if S::IMPLICIT => Some(json!({})),
             current => current,

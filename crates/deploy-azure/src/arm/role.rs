@@ -63,10 +63,7 @@ pub struct RoleAssignmentSpec {
 
 impl RoleAssignmentSpec {
     /// "Storage Blob Data Contributor" for service principal `principal_id` at `scope`.
-    pub fn blob_data_contributor(
-        scope: impl Into<String>,
-        principal_id: impl Into<String>,
-    ) -> Self {
+    pub fn blob_data_contributor(scope: impl Into<String>, principal_id: impl Into<String>) -> Self {
         RoleAssignmentSpec {
             scope: scope.into(),
             role_definition: STORAGE_BLOB_DATA_CONTRIBUTOR.to_owned(),
@@ -99,16 +96,8 @@ impl RoleAssignmentSpec {
         b[6] = (b[6] & 0x0f) | 0x50; // version 5 style (name-based)
         b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
         let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
     }
-
 }
 
 /// The assignment under its derived name (the steps of the reconcile below).
@@ -181,10 +170,9 @@ impl Reconcile<RoleAssignmentSpec> for ArmClient {
                 }
                 Ok(reconciled)
             }
-            Err(Error::Conflict { reason, .. }) if reason.contains("RoleAssignmentExists") => Ok(Reconciled {
-                plan: Plan::new(),
-                info: Some(ArmResource { id: resource.id().to_owned(), body: Value::Null }),
-            }),
+            Err(Error::Conflict { reason, .. }) if reason.contains("RoleAssignmentExists") => {
+                Ok(Reconciled { plan: Plan::new(), info: Some(ArmResource { id: resource.id().to_owned(), body: Value::Null }) })
+            }
             Err(e) => Err(e),
         }
     }

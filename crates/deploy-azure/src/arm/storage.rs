@@ -23,22 +23,11 @@ use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{ContainerName, Error, Result};
 use serde_json::{Value, json};
 
-use super::{
-    ArmClient, ArmResource, ArmSpec, Difference, Write, api, bool_at, check_location,
-    check_resource_group, str_at, tags_of,
-};
+use super::{ArmClient, ArmResource, ArmSpec, Difference, Write, api, bool_at, check_location, check_resource_group, str_at, tags_of};
 
 /// The storage account SKUs of api-version 2023-05-01 (`SkuName` in the spec's common.json).
-pub const STORAGE_SKUS: &[&str] = &[
-    "Standard_LRS",
-    "Standard_GRS",
-    "Standard_RAGRS",
-    "Standard_ZRS",
-    "Premium_LRS",
-    "Premium_ZRS",
-    "Standard_GZRS",
-    "Standard_RAGZRS",
-];
+pub const STORAGE_SKUS: &[&str] =
+    &["Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS", "Premium_LRS", "Premium_ZRS", "Standard_GZRS", "Standard_RAGZRS"];
 
 /// What a storage account should be.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,11 +52,7 @@ pub struct StorageAccountSpec {
 
 impl StorageAccountSpec {
     /// A StorageV2 `Standard_LRS` account with the secure defaults.
-    pub fn new(
-        resource_group: impl Into<String>,
-        name: impl Into<String>,
-        location: impl Into<String>,
-    ) -> Self {
+    pub fn new(resource_group: impl Into<String>, name: impl Into<String>, location: impl Into<String>) -> Self {
         StorageAccountSpec {
             resource_group: resource_group.into(),
             name: name.into(),
@@ -86,8 +71,7 @@ impl StorageAccountSpec {
     /// [`Error::InvalidInput`] on `resource_group`, `name`, `location` or `sku`.
     pub fn validate(&self) -> Result<()> {
         check_resource_group("resource_group", &self.resource_group)?;
-        let name_ok = (3..=24).contains(&self.name.len())
-            && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let name_ok = (3..=24).contains(&self.name.len()) && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !name_ok {
             return Err(Error::invalid(
                 "name",
@@ -99,7 +83,11 @@ impl StorageAccountSpec {
         if STORAGE_SKUS.contains(&self.sku.as_str()) {
             Ok(())
         } else {
-            Err(Error::invalid("sku", format!("{:?} is not a storage account SKU", self.sku), format!("one of {}", STORAGE_SKUS.join(", "))))
+            Err(Error::invalid(
+                "sku",
+                format!("{:?} is not a storage account SKU", self.sku),
+                format!("one of {}", STORAGE_SKUS.join(", ")),
+            ))
         }
     }
 
@@ -182,11 +170,7 @@ impl ArmSpec for Account<'_> {
         let spec = self.0;
         let mut update = Diff::new();
         update
-            .field(
-                "allow_blob_public_access",
-                &bool_at(current, "/properties/allowBlobPublicAccess"),
-                &spec.allow_blob_public_access,
-            )
+            .field("allow_blob_public_access", &bool_at(current, "/properties/allowBlobPublicAccess"), &spec.allow_blob_public_access)
             .field("https_only", &bool_at(current, "/properties/supportsHttpsTrafficOnly"), &spec.https_only)
             .field("tags", &tags_of(current), &spec.tags);
         let mut drift = Diff::new();

@@ -29,11 +29,7 @@ pub struct AccountSettings {
 impl AccountSettings {
     /// Versioning on, public access disallowed, HTTPS only: what
     /// `arm::storage::StorageAccountSpec` applies by default.
-    pub const SECURE: AccountSettings = AccountSettings {
-        versioning: true,
-        allow_blob_public_access: false,
-        https_only: true,
-    };
+    pub const SECURE: AccountSettings = AccountSettings { versioning: true, allow_blob_public_access: false, https_only: true };
 }
 
 impl Default for AccountSettings {
@@ -143,12 +139,7 @@ impl BlobStoreBuilder {
     /// host other than loopback (before the key is read); on field `key_var`
     /// (its name, never its value) when the variable is unset or empty, or as
     /// [`AccountSas`]'s builder.
-    pub fn account_key_from_env(
-        self,
-        account: &str,
-        key_var: &str,
-        valid: Duration,
-    ) -> Result<Self> {
+    pub fn account_key_from_env(self, account: &str, key_var: &str, valid: Duration) -> Result<Self> {
         let protocol = match self.endpoint.as_deref().map(Url::parse) {
             Some(Ok(url)) => crate::sas::SasProtocol::for_endpoint(url.scheme(), url.host_str().unwrap_or_default())
                 .map_err(|e| Error::invalid("endpoint", e.to_string(), crate::sas::PLAIN_HTTP_RULE))?,
@@ -157,13 +148,7 @@ impl BlobStoreBuilder {
         let key = std::env::var(key_var)
             .ok()
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                Error::invalid(
-                    key_var,
-                    "is not set",
-                    "the storage account key, to sign an account SAS locally",
-                )
-            })?;
+            .ok_or_else(|| Error::invalid(key_var, "is not set", "the storage account key, to sign an account SAS locally"))?;
         let now = Timestamp::now();
         let sas = AccountSas::builder(account, SecretString::from(key))
             .services("b")
@@ -238,36 +223,19 @@ impl BlobStoreBuilder {
 
     /// Check the settings, before [`BlobStoreBuilder::build`] makes the store of them.
     pub(super) fn checked(self) -> Result<Inner> {
-        let raw = self.endpoint.ok_or_else(|| {
-            Error::invalid(
-                "endpoint",
-                "is not set",
-                "the blob service URL, e.g. https://ACCOUNT.blob.core.windows.net",
-            )
-        })?;
+        let raw = self
+            .endpoint
+            .ok_or_else(|| Error::invalid("endpoint", "is not set", "the blob service URL, e.g. https://ACCOUNT.blob.core.windows.net"))?;
         let rule = "an http(s) URL of the blob service without query or fragment, e.g. https://ACCOUNT.blob.core.windows.net";
-        let endpoint = Url::parse(raw.trim_end_matches('/'))
-            .map_err(|e| Error::invalid("endpoint", format!("{raw:?} is not a URL: {e}"), rule))?;
-        if !matches!(endpoint.scheme(), "http" | "https")
-            || endpoint.cannot_be_a_base()
-            || endpoint.host_str().is_none()
-        {
-            return Err(Error::invalid(
-                "endpoint",
-                format!("{raw:?} is not an http(s) URL"),
-                rule,
-            ));
+        let endpoint =
+            Url::parse(raw.trim_end_matches('/')).map_err(|e| Error::invalid("endpoint", format!("{raw:?} is not a URL: {e}"), rule))?;
+        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.cannot_be_a_base() || endpoint.host_str().is_none() {
+            return Err(Error::invalid("endpoint", format!("{raw:?} is not an http(s) URL"), rule));
         }
         if endpoint.query().is_some() || endpoint.fragment().is_some() {
-            return Err(Error::invalid(
-                "endpoint",
-                "has a query or fragment (pass a SAS with .sas(), not in the URL)",
-                rule,
-            ));
+            return Err(Error::invalid("endpoint", "has a query or fragment (pass a SAS with .sas(), not in the URL)", rule));
         }
-        let auth = self.auth.ok_or_else(|| {
-            Error::invalid("credential", "is not set", "a token credential or a SAS")
-        })?;
+        let auth = self.auth.ok_or_else(|| Error::invalid("credential", "is not set", "a token credential or a SAS"))?;
         if matches!(auth, Auth::Token(_)) && endpoint.scheme() != "https" {
             return Err(Error::invalid(
                 "endpoint",
@@ -287,18 +255,10 @@ impl BlobStoreBuilder {
             ));
         }
         if !(1..=4000 * 1024 * 1024).contains(&self.block_size) {
-            return Err(Error::invalid(
-                "block_size",
-                format!("is {}", self.block_size),
-                "1 byte to 4,000 MiB (the Put Block limit)",
-            ));
+            return Err(Error::invalid("block_size", format!("is {}", self.block_size), "1 byte to 4,000 MiB (the Put Block limit)"));
         }
         if !(1..=64).contains(&self.concurrency) {
-            return Err(Error::invalid(
-                "concurrency",
-                format!("is {}", self.concurrency),
-                "1 to 64 requests in flight",
-            ));
+            return Err(Error::invalid("concurrency", format!("is {}", self.concurrency), "1 to 64 requests in flight"));
         }
         Ok(Inner {
             endpoint,

@@ -86,29 +86,23 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use azure_core::http::{
-    ClientOptions, ExponentialRetryOptions, FixedRetryOptions, RetryOptions, Url,
-};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, FixedRetryOptions, RetryOptions, Url};
 use azure_storage_blob::models::{
-    BlobContainerClientCreateOptions, BlobContainerClientGetPropertiesResultHeaders,
-    BlobContainerClientSetAccessPolicyOptions, SignedIdentifiers,
+    BlobContainerClientCreateOptions, BlobContainerClientGetPropertiesResultHeaders, BlobContainerClientSetAccessPolicyOptions,
+    SignedIdentifiers,
 };
 use azure_storage_blob::{BlobClient, BlobContainerClient, BlobContainerClientOptions};
-use deploy_core::object_store::{
-    BucketInfo, BucketSpec, Encryption, GetResult, ListOptions, ObjectMeta, PutOptions,
-};
-use deploy_core::plan::{Change, Plan};
+use deploy_core::object_store::{BucketInfo, BucketSpec, Encryption, GetResult, ListOptions, ObjectMeta, PutOptions};
 use deploy_core::object_store::{CopyOptions, DeleteOptions, GetOptions, KeyOrder};
-use deploy_core::{
-    BucketName, ByteStream, Confirm, ContainerName, Error, ObjectKey, ObjectStore, Result,
-};
+use deploy_core::plan::{Change, Plan};
+use deploy_core::{BucketName, ByteStream, Confirm, ContainerName, Error, ObjectKey, ObjectStore, Result};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
 
-use builder::{Auth, Inner};
 use crate::error::{Call, error_code, from_azure};
 use crate::sas::AccountSas;
+use builder::{Auth, Inner};
 
 /// The backend name in reports and errors.
 pub const BACKEND: &str = "azure-blob";
@@ -140,11 +134,9 @@ impl fmt::Display for BlobStore {
 /// The container name of `bucket`, or `InvalidInput` on field `bucket`.
 fn container(bucket: &BucketName) -> Result<ContainerName> {
     ContainerName::new(bucket.as_str()).map_err(|e| match e {
-        Error::InvalidInput { problem, rule, .. } => Error::InvalidInput {
-            field: "bucket".into(),
-            problem,
-            rule: format!("Azure container names: {rule}"),
-        },
+        Error::InvalidInput { problem, rule, .. } => {
+            Error::InvalidInput { field: "bucket".into(), problem, rule: format!("Azure container names: {rule}") }
+        }
         other => other,
     })
 }
@@ -153,10 +145,8 @@ fn container(bucket: &BucketName) -> Result<ContainerName> {
 fn check_tags(tags: &BTreeMap<String, String>) -> Result<()> {
     for (k, v) in tags {
         let mut chars = k.chars();
-        let ident = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let ident =
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ident {
             return Err(Error::invalid(
                 format!("tags.{k}"),
@@ -237,11 +227,7 @@ impl BlobStore {
 
     fn client_options(&self) -> ClientOptions {
         ClientOptions {
-            retry: self
-                .inner
-                .retry
-                .clone()
-                .unwrap_or_else(|| RetryOptions::exponential(ExponentialRetryOptions::default())),
+            retry: self.inner.retry.clone().unwrap_or_else(|| RetryOptions::exponential(ExponentialRetryOptions::default())),
             transport: Some(self.inner.transport.clone()),
             ..ClientOptions::default()
         }
@@ -250,10 +236,7 @@ impl BlobStore {
     /// `{endpoint}/{container}` with the SAS query when there is one.
     fn container_url(&self, name: &ContainerName) -> Url {
         let mut url = self.inner.endpoint.clone();
-        url.path_segments_mut()
-            .expect("checked to be a base URL")
-            .pop_if_empty()
-            .push(name.as_str());
+        url.path_segments_mut().expect("checked to be a base URL").pop_if_empty().push(name.as_str());
         if let Auth::Sas(sas) = &self.inner.auth {
             url.set_query(Some(sas.expose_secret()));
         }
@@ -265,21 +248,9 @@ impl BlobStore {
             Auth::Token(c) => Some(c.clone()),
             Auth::Sas(_) => None,
         };
-        let options = BlobContainerClientOptions {
-            client_options: self.client_options(),
-            ..Default::default()
-        };
-        BlobContainerClient::new(self.container_url(name), credential, Some(options)).map_err(|e| {
-            from_azure(
-                Call {
-                    provider: BACKEND,
-                    operation: "client",
-                    kind: "bucket",
-                    name: name.as_str(),
-                },
-                e,
-            )
-        })
+        let options = BlobContainerClientOptions { client_options: self.client_options(), ..Default::default() };
+        BlobContainerClient::new(self.container_url(name), credential, Some(options))
+            .map_err(|e| from_azure(Call { provider: BACKEND, operation: "client", kind: "bucket", name: name.as_str() }, e))
     }
 
     fn blob_client(&self, name: &ContainerName, key: &ObjectKey) -> Result<BlobClient> {
@@ -287,40 +258,22 @@ impl BlobStore {
     }
 
     fn call<'a>(operation: &'a str, kind: &'static str, name: &'a str) -> Call<'a> {
-        Call {
-            provider: BACKEND,
-            operation,
-            kind,
-            name,
-        }
+        Call { provider: BACKEND, operation, kind, name }
     }
 
     /// What the data plane sees of a container, or `None` when it does not exist.
-    async fn container_info(
-        &self,
-        bucket: &BucketName,
-        name: &ContainerName,
-    ) -> Result<Option<BucketInfo>> {
+    async fn container_info(&self, bucket: &BucketName, name: &ContainerName) -> Result<Option<BucketInfo>> {
         let client = self.container_client(name)?;
         let props = match client.get_properties(None).await {
             Ok(p) => p,
             Err(e) if e.http_status().is_some_and(|s| u16::from(s) == 404) => return Ok(None),
             Err(e) => {
-                return Err(from_azure(
-                    Self::call("GetContainerProperties", "bucket", name.as_str()),
-                    e,
-                ));
+                return Err(from_azure(Self::call("GetContainerProperties", "bucket", name.as_str()), e));
             }
         };
-        let header = |e: azure_core::Error| {
-            from_azure(
-                Self::call("GetContainerProperties", "bucket", name.as_str()),
-                e,
-            )
-        };
+        let header = |e: azure_core::Error| from_azure(Self::call("GetContainerProperties", "bucket", name.as_str()), e);
         let public = props.access().map_err(header)?.is_some();
-        let tags: BTreeMap<String, String> =
-            props.metadata().map_err(header)?.into_iter().collect();
+        let tags: BTreeMap<String, String> = props.metadata().map_err(header)?.into_iter().collect();
         let account = self.inner.account;
         Ok(Some(BucketInfo {
             name: bucket.clone(),
@@ -355,16 +308,9 @@ impl BlobStore {
         }
         if spec.block_public_access == account.allow_blob_public_access {
             if !spec.block_public_access {
-                return Err(Error::not_supported(
-                    BACKEND,
-                    "block_public_access",
-                    "deploy never makes a container public",
-                ));
+                return Err(Error::not_supported(BACKEND, "block_public_access", "deploy never makes a container public"));
             }
-            return Err(account_level(
-                "block_public_access",
-                !account.allow_blob_public_access,
-            ));
+            return Err(account_level("block_public_access", !account.allow_blob_public_access));
         }
         if let Encryption::Key(_) = spec.encryption {
             return Err(Error::not_supported(
@@ -375,7 +321,6 @@ impl BlobStore {
         }
         Ok(name)
     }
-
 }
 
 #[async_trait]
@@ -400,25 +345,15 @@ impl ObjectStore for BlobStore {
         let client = self.container_client(&name)?;
         let Some(info) = current else {
             let metadata: HashMap<String, String> = spec.tags.clone().into_iter().collect();
-            let options = BlobContainerClientCreateOptions {
-                metadata: (!metadata.is_empty()).then_some(metadata),
-                ..Default::default()
-            };
-            client
-                .create(Some(options))
-                .await
-                .map_err(|e| from_azure(Self::call("CreateContainer", "bucket", name.as_str()), e))?;
+            let options = BlobContainerClientCreateOptions { metadata: (!metadata.is_empty()).then_some(metadata), ..Default::default() };
+            client.create(Some(options)).await.map_err(|e| from_azure(Self::call("CreateContainer", "bucket", name.as_str()), e))?;
             return Ok(plan);
         };
         if !info.block_public_access {
             // Private again, keeping the stored access policies.
             let call = Self::call("SetContainerACL", "bucket", name.as_str());
-            let acl: SignedIdentifiers = client
-                .get_access_policy(None)
-                .await
-                .map_err(|e| from_azure(call, e))?
-                .into_model()
-                .map_err(|e| from_azure(call, e))?;
+            let acl: SignedIdentifiers =
+                client.get_access_policy(None).await.map_err(|e| from_azure(call, e))?.into_model().map_err(|e| from_azure(call, e))?;
             let body = acl.try_into().map_err(|e| from_azure(call, e))?;
             client
                 .set_access_policy(body, Some(BlobContainerClientSetAccessPolicyOptions::default()))
@@ -438,9 +373,7 @@ impl ObjectStore for BlobStore {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
         let name = container(bucket)?;
-        self.container_info(bucket, &name)
-            .await?
-            .ok_or_else(|| Error::not_found("bucket", bucket.as_str()))
+        self.container_info(bucket, &name).await?.ok_or_else(|| Error::not_found("bucket", bucket.as_str()))
     }
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]
@@ -454,10 +387,7 @@ impl ObjectStore for BlobStore {
             Confirm::require(confirm.as_ref(), "delete bucket and every object (and version) in", bucket.as_str())?;
         }
         let client = self.container_client(&name)?;
-        client
-            .delete(None)
-            .await
-            .map_err(|e| from_azure(Self::call("DeleteContainer", "bucket", name.as_str()), e))?;
+        client.delete(None).await.map_err(|e| from_azure(Self::call("DeleteContainer", "bucket", name.as_str()), e))?;
         Ok(())
     }
 

@@ -49,7 +49,13 @@ impl BlobStore {
 
     /// Get Blob Properties, optionally of a version and on the condition of an
     /// entity tag, as core metadata.
-    pub(super) async fn blob_meta(&self, name: &ContainerName, key: &ObjectKey, if_match: Option<&str>, version: Option<&str>) -> Result<ObjectMeta> {
+    pub(super) async fn blob_meta(
+        &self,
+        name: &ContainerName,
+        key: &ObjectKey,
+        if_match: Option<&str>,
+        version: Option<&str>,
+    ) -> Result<ObjectMeta> {
         let blob = self.versioned_client(name, key, version)?;
         let object = format!("{name}/{key}");
         let call = Self::call("GetBlobProperties", "object", &object);
@@ -72,33 +78,31 @@ impl BlobStore {
     pub(super) async fn get_blob(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
         let name = container(bucket)?;
         let object = format!("{name}/{key}");
-        self.bounded(
-            || format!("{BACKEND} GetBlob of object `{object}`"),
-            async {
-                let meta = self.blob_meta(&name, key, options.if_match.as_deref(), options.version.as_deref()).await?;
-                let blob = self.versioned_client(&name, key, options.version.as_deref())?;
-                let concurrency = std::num::NonZero::new(self.inner.concurrency).unwrap_or(std::num::NonZero::<usize>::MIN);
-                let partition =
-                    std::num::NonZero::new(self.inner.block_size.min(4 * 1024 * 1024)).unwrap_or(std::num::NonZero::<usize>::MIN);
-                // Every ranged read is pinned to the entity tag read above: a concurrent
-                // overwrite fails the read rather than mixing two versions.
-                let options = BlobClientDownloadOptions {
-                    if_match: meta.entity_tag.as_deref().map(Etag::from),
-                    parallel: Some(concurrency),
-                    partition_size: Some(partition),
-                    ..Default::default()
-                };
-                let call = Self::call("GetBlob", "object", &object);
-                let condition = format!("If-Match {}", meta.entity_tag.as_deref().unwrap_or(""));
-                let downloaded = blob.download(Some(options)).await.map_err(|e| conditional_error(call, e, &condition))?;
-                let object = object.clone();
-                let body = downloaded
-                    .body
-                    .map_err(move |e| conditional_error(Call { provider: BACKEND, operation: "GetBlob", kind: "object", name: &object }, e, &condition))
-                    .boxed();
-                Ok(GetResult { meta, body })
-            },
-        )
+        self.bounded(|| format!("{BACKEND} GetBlob of object `{object}`"), async {
+            let meta = self.blob_meta(&name, key, options.if_match.as_deref(), options.version.as_deref()).await?;
+            let blob = self.versioned_client(&name, key, options.version.as_deref())?;
+            let concurrency = std::num::NonZero::new(self.inner.concurrency).unwrap_or(std::num::NonZero::<usize>::MIN);
+            let partition = std::num::NonZero::new(self.inner.block_size.min(4 * 1024 * 1024)).unwrap_or(std::num::NonZero::<usize>::MIN);
+            // Every ranged read is pinned to the entity tag read above: a concurrent
+            // overwrite fails the read rather than mixing two versions.
+            let options = BlobClientDownloadOptions {
+                if_match: meta.entity_tag.as_deref().map(Etag::from),
+                parallel: Some(concurrency),
+                partition_size: Some(partition),
+                ..Default::default()
+            };
+            let call = Self::call("GetBlob", "object", &object);
+            let condition = format!("If-Match {}", meta.entity_tag.as_deref().unwrap_or(""));
+            let downloaded = blob.download(Some(options)).await.map_err(|e| conditional_error(call, e, &condition))?;
+            let object = object.clone();
+            let body = downloaded
+                .body
+                .map_err(move |e| {
+                    conditional_error(Call { provider: BACKEND, operation: "GetBlob", kind: "object", name: &object }, e, &condition)
+                })
+                .boxed();
+            Ok(GetResult { meta, body })
+        })
         .await
     }
 
@@ -107,13 +111,22 @@ impl BlobStore {
         self.bounded(|| format!("{BACKEND} GetBlobProperties of object `{name}/{key}`"), self.blob_meta(&name, key, None, None)).await
     }
 
-    pub(super) async fn put_blob(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
+    pub(super) async fn put_blob(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        body: ByteStream,
+        options: &PutOptions,
+    ) -> Result<ObjectMeta> {
         let name = container(bucket)?;
         let blob = self.blob_client(&name, key)?;
         let object = format!("{name}/{key}");
         let condition = write_condition(&options.mode);
         let written = self
-            .bounded(|| format!("{BACKEND} PutBlob of object `{object}`"), upload::upload(&self.inner, &blob, &object, body, options, condition))
+            .bounded(
+                || format!("{BACKEND} PutBlob of object `{object}`"),
+                upload::upload(&self.inner, &blob, &object, body, options, condition),
+            )
             .await?;
         Ok(ObjectMeta {
             key: key.clone(),
@@ -137,8 +150,11 @@ impl BlobStore {
         // `startFrom` (inclusive) skips what lies before the range on the
         // server; the key itself is skipped here (a server ignoring the
         // parameter only costs the skipped pages).
-        let list_options =
-            BlobContainerClientListBlobsOptions { prefix: options.prefix.clone(), start_from: options.start_after.clone(), ..Default::default() };
+        let list_options = BlobContainerClientListBlobsOptions {
+            prefix: options.prefix.clone(),
+            start_from: options.start_after.clone(),
+            ..Default::default()
+        };
         let container_name = name.as_str().to_owned();
         let call_err = move |e: azure_core::Error| {
             from_azure(Call { provider: BACKEND, operation: "ListBlobs", kind: "bucket", name: &container_name }, e)
@@ -158,7 +174,9 @@ impl BlobStore {
                 match tokio::time::timeout(limit, pages.next()).await {
                     Ok(None) => None,
                     Ok(Some(page)) => Some((Ok(page), Some(pages))),
-                    Err(_) => Some((Err(Error::Timeout { what, elapsed: limit, last_state: "no answer (operation timeout)".into() }), None)),
+                    Err(_) => {
+                        Some((Err(Error::Timeout { what, elapsed: limit, last_state: "no answer (operation timeout)".into() }), None))
+                    }
                 }
             }
         });
@@ -203,9 +221,17 @@ impl BlobStore {
     pub(super) async fn observed_versioning(&self, name: &ContainerName) -> Result<Option<bool>> {
         let client = self.container_client(name)?;
         let call = Self::call("ListBlobs", "bucket", name.as_str());
-        let options = BlobContainerClientListBlobsOptions { maxresults: Some(1), include: Some(vec![ListBlobsIncludeItem::Versions]), ..Default::default() };
+        let options = BlobContainerClientListBlobsOptions {
+            maxresults: Some(1),
+            include: Some(vec![ListBlobsIncludeItem::Versions]),
+            ..Default::default()
+        };
         let mut pages = client.list_blobs(Some(options)).map_err(|e| from_azure(call, e))?.into_pages();
-        let first = self.bounded(|| format!("{BACKEND} ListBlobs of bucket `{name}`"), async { pages.try_next().await.map_err(|e| from_azure(call, e)) }).await?;
+        let first = self
+            .bounded(|| format!("{BACKEND} ListBlobs of bucket `{name}`"), async {
+                pages.try_next().await.map_err(|e| from_azure(call, e))
+            })
+            .await?;
         let Some(page) = first else { return Ok(None) };
         let items = page.into_model().map_err(|e| from_azure(call, e))?.blob_items;
         Ok(items.first().map(|item| item.version_id.is_some()))
@@ -221,7 +247,11 @@ impl BlobStore {
             ..Default::default()
         };
         let mut pages = client.list_blobs(Some(options)).map_err(|e| from_azure(call, e))?.into_pages();
-        let first = self.bounded(|| format!("{BACKEND} ListBlobs of bucket `{name}`"), async { pages.try_next().await.map_err(|e| from_azure(call, e)) }).await?;
+        let first = self
+            .bounded(|| format!("{BACKEND} ListBlobs of bucket `{name}`"), async {
+                pages.try_next().await.map_err(|e| from_azure(call, e))
+            })
+            .await?;
         Ok(match first {
             None => false,
             Some(page) => !page.into_model().map_err(|e| from_azure(call, e))?.blob_items.is_empty(),
@@ -240,8 +270,7 @@ impl BlobStore {
         let object = format!("{dest_name}/{to}");
         self.bounded(|| format!("{BACKEND} CopyBlob of `{source_name}/{from}` to `{object}`"), async {
             // The source must exist: its NotFound (or changed entity tag) names the source, not the destination.
-            let source =
-                self.blob_meta(&source_name, from, options.source_if_match.as_deref(), options.source_version.as_deref()).await?;
+            let source = self.blob_meta(&source_name, from, options.source_if_match.as_deref(), options.source_version.as_deref()).await?;
             let source_url = self.versioned_client(&source_name, from, options.source_version.as_deref())?.url().to_string();
             let dest = self.blob_client(&dest_name, to)?;
             let call = Self::call("CopyBlob", "object", &object);
@@ -272,7 +301,9 @@ impl BlobStore {
                         Ok(match status {
                             Some(CopyStatus::Success) | None => Poll::Ready(()),
                             Some(CopyStatus::Pending) => Poll::Pending("pending".into()),
-                            Some(other) => Poll::Failed(format!("{other:?}: {}", props.copy_status_description().ok().flatten().unwrap_or_default())),
+                            Some(other) => {
+                                Poll::Failed(format!("{other:?}: {}", props.copy_status_description().ok().flatten().unwrap_or_default()))
+                            }
                         })
                     })
                     .await?;

@@ -5,8 +5,7 @@ use std::num::NonZero;
 use azure_core::http::{Etag, RequestContent};
 use azure_storage_blob::BlobClient;
 use azure_storage_blob::models::{
-    BlockBlobClientCommitBlockListOptions, BlockBlobClientCommitBlockListResultHeaders,
-    BlockBlobClientUploadOptions, BlockLookupList,
+    BlockBlobClientCommitBlockListOptions, BlockBlobClientCommitBlockListResultHeaders, BlockBlobClientUploadOptions, BlockLookupList,
 };
 use bytes::{Bytes, BytesMut};
 use deploy_core::object_store::PutOptions;
@@ -48,12 +47,7 @@ pub(super) async fn upload(
 ) -> Result<Written> {
     let (if_match, if_none_match) = condition;
     let describe = options.mode.describe();
-    let call = Call {
-        provider: BACKEND,
-        operation: "PutBlob",
-        kind: "object",
-        name: object,
-    };
+    let call = Call { provider: BACKEND, operation: "PutBlob", kind: "object", name: object };
     let most = MAX_BLOCKS as u64 * inner.block_size as u64;
     if options.size_hint.is_some_and(|size| size > most) {
         return Err(too_big(most));
@@ -109,14 +103,8 @@ pub(super) async fn upload(
                 staging.stage(inner, blob, pending.freeze(), object).await?;
             }
             staging.finish(object).await?;
-            let list = BlockLookupList {
-                latest: Some(staging.ids),
-                ..Default::default()
-            };
-            let commit_call = Call {
-                operation: "PutBlockList",
-                ..call
-            };
+            let list = BlockLookupList { latest: Some(staging.ids), ..Default::default() };
+            let commit_call = Call { operation: "PutBlockList", ..call };
             let list = RequestContent::try_from(list).map_err(|e| from_azure(commit_call, e))?;
             let commit_options = BlockBlobClientCommitBlockListOptions {
                 blob_content_md5: Some(digest.to_vec()),
@@ -165,20 +153,10 @@ struct Staging {
 
 impl Staging {
     fn new() -> Self {
-        Staging {
-            upload_id: azure_core::Uuid::new_v4().simple().to_string(),
-            ids: Vec::new(),
-            in_flight: FuturesOrdered::new(),
-        }
+        Staging { upload_id: azure_core::Uuid::new_v4().simple().to_string(), ids: Vec::new(), in_flight: FuturesOrdered::new() }
     }
 
-    async fn stage(
-        &mut self,
-        inner: &Inner,
-        blob: &BlobClient,
-        block: Bytes,
-        object: &str,
-    ) -> Result<()> {
+    async fn stage(&mut self, inner: &Inner, blob: &BlobClient, block: Bytes, object: &str) -> Result<()> {
         if self.ids.len() >= MAX_BLOCKS {
             return Err(too_big(MAX_BLOCKS as u64 * inner.block_size as u64));
         }
@@ -191,27 +169,14 @@ impl Staging {
         let client = blob.block_blob_client();
         self.in_flight.push_back(Box::pin(async move {
             let len = block.len() as u64;
-            client
-                .stage_block(&id, len, block.into(), None)
-                .await
-                .map(|_| ())
+            client.stage_block(&id, len, block.into(), None).await.map(|_| ())
         }));
         Ok(())
     }
 
     async fn next(&mut self, object: &str) -> Result<()> {
         if let Some(done) = self.in_flight.next().await {
-            done.map_err(|e| {
-                from_azure(
-                    Call {
-                        provider: BACKEND,
-                        operation: "PutBlock",
-                        kind: "object",
-                        name: object,
-                    },
-                    e,
-                )
-            })?;
+            done.map_err(|e| from_azure(Call { provider: BACKEND, operation: "PutBlock", kind: "object", name: object }, e))?;
         }
         Ok(())
     }

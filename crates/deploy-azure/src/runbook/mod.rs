@@ -26,13 +26,12 @@
 #[cfg(feature = "arm")]
 pub mod provision;
 
+use deploy_core::object_store::ListOptions;
 use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::recipes::{
-    Location, RestoreBucketOptions, RestoreBucketReport, SnapshotId, SnapshotLayout,
-    SnapshotOptions, SnapshotReport, SnapshotSelector, latest_snapshot_of, list_snapshots,
-    plan_restore, read_manifest_info, restore_bucket, snapshot_bucket,
+    Location, RestoreBucketOptions, RestoreBucketReport, SnapshotId, SnapshotLayout, SnapshotOptions, SnapshotReport, SnapshotSelector,
+    latest_snapshot_of, list_snapshots, plan_restore, read_manifest_info, restore_bucket, snapshot_bucket,
 };
-use deploy_core::object_store::ListOptions;
 use deploy_core::{BucketName, BucketSpec, ContainerName, Error, ObjectStore, ObjectStoreExt as _, Observer, Result};
 
 /// The names appendix 5 works on, all derived from one prefix `P`.
@@ -59,11 +58,9 @@ impl DrNames {
         let container = |suffix: &str| -> Result<BucketName> {
             let name = format!("{prefix}-{suffix}");
             let as_prefix = |e: Error| match e {
-                Error::InvalidInput { problem, rule, .. } => Error::InvalidInput {
-                    field: "prefix".to_owned(),
-                    problem: format!("container {name:?}: {problem}"),
-                    rule,
-                },
+                Error::InvalidInput { problem, rule, .. } => {
+                    Error::InvalidInput { field: "prefix".to_owned(), problem: format!("container {name:?}: {problem}"), rule }
+                }
                 other => other,
             };
             ContainerName::new(name.clone()).map_err(as_prefix)?;
@@ -97,16 +94,10 @@ pub enum ContainerBackup {
 ///
 /// # Errors
 /// [`Error::NotFound`] when `P-assets` does not exist; the store's errors.
-pub async fn plan_container_backup(
-    store: &dyn ObjectStore,
-    names: &DrNames,
-    id: Option<&SnapshotId>,
-) -> Result<Plan> {
+pub async fn plan_container_backup(store: &dyn ObjectStore, names: &DrNames, id: Option<&SnapshotId>) -> Result<Plan> {
     let mut plan = store.plan_bucket(&BucketSpec::new(names.backup.clone())).await?;
-    let backup_exists = !plan
-        .changes
-        .iter()
-        .any(|c| c.name == names.backup.as_str() && c.kind == "bucket" && matches!(c.action, Action::Create));
+    let backup_exists =
+        !plan.changes.iter().any(|c| c.name == names.backup.as_str() && c.kind == "bucket" && matches!(c.action, Action::Create));
     let layout = backup_layout();
     if let (Some(id), true) = (id, backup_exists)
         && list_snapshots(Location::new(store, &names.backup), &layout).await?.contains(id)
@@ -118,13 +109,7 @@ pub async fn plan_container_backup(
     let id = id.cloned().unwrap_or_else(SnapshotId::now);
     plan.push(Change::create(
         "snapshot",
-        format!(
-            "{}/{} of {} ({} objects, {bytes} bytes)",
-            names.backup,
-            layout.folder(&id),
-            names.assets,
-            objects.len()
-        ),
+        format!("{}/{} of {} ({} objects, {bytes} bytes)", names.backup, layout.folder(&id), names.assets, objects.len()),
     ));
     Ok(plan)
 }
@@ -143,22 +128,10 @@ pub async fn container_backup(
 ) -> Result<ContainerBackup> {
     observer.step(format!("ensure container {}", names.backup));
     store.ensure_bucket(&BucketSpec::new(names.backup.clone())).await?;
-    let options = SnapshotOptions {
-        id: id.clone(),
-        observer,
-        ..SnapshotOptions::new(backup_layout())
-    };
-    match snapshot_bucket(
-        Location::new(store, &names.assets),
-        Location::new(store, &names.backup),
-        &options,
-    )
-    .await
-    {
+    let options = SnapshotOptions { id: id.clone(), observer, ..SnapshotOptions::new(backup_layout()) };
+    match snapshot_bucket(Location::new(store, &names.assets), Location::new(store, &names.backup), &options).await {
         Ok(report) => Ok(ContainerBackup::Taken(report)),
-        Err(Error::AlreadyExists { .. }) if id.is_some() => {
-            Ok(ContainerBackup::AlreadyComplete(id.expect("checked")))
-        }
+        Err(Error::AlreadyExists { .. }) if id.is_some() => Ok(ContainerBackup::AlreadyComplete(id.expect("checked"))),
         Err(e) => Err(e),
     }
 }
@@ -226,12 +199,7 @@ pub async fn container_restore(
     observer.step(format!("ensure container {}", names.assets));
     store.ensure_bucket(&BucketSpec::new(names.assets.clone())).await?;
     let options = RestoreBucketOptions { observer, ..options };
-    restore_bucket(
-        Location::new(store, &names.backup),
-        Location::new(store, &names.assets),
-        &options,
-    )
-    .await
+    restore_bucket(Location::new(store, &names.backup), Location::new(store, &names.assets), &options).await
 }
 
 /// The server part of a restore: a point-in-time restore of `P-db` at `at`
@@ -265,9 +233,7 @@ pub async fn server_restore(
         format!("{} (point-in-time restore of {} at {at})", names.restored_server, names.server),
     )]);
     if mode.is_apply() {
-        servers
-            .restore_to_point_in_time(&source, RestorePoint::At(at), &RestoreTarget::new(target))
-            .await?;
+        servers.restore_to_point_in_time(&source, RestorePoint::At(at), &RestoreTarget::new(target)).await?;
     }
     Ok(plan)
 }

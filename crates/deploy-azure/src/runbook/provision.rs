@@ -20,8 +20,8 @@
 use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::reconcile::{Mode, Reconcile};
 use deploy_core::{
-    CidrBlock, Cluster, ClusterSpec, ContainerName, Database, DatabaseSpec, EndpointAccess, Error,
-    KubernetesVersion, Password, PgIdentifier, ResourceName, Result,
+    CidrBlock, Cluster, ClusterSpec, ContainerName, Database, DatabaseSpec, EndpointAccess, Error, KubernetesVersion, Password,
+    PgIdentifier, ResourceName, Result,
 };
 
 use crate::arm::ArmClient;
@@ -105,7 +105,14 @@ impl Stack {
     }
 
     /// The network `(name, address space)` and its subnet `(name, prefix)`.
-    async fn network(&self, arm: &ArmClient, (name, space): (&str, &str), (subnet, prefix): (&str, &str), delegation: Option<&str>, mode: Mode) -> Result<Plan> {
+    async fn network(
+        &self,
+        arm: &ArmClient,
+        (name, space): (&str, &str),
+        (subnet, prefix): (&str, &str),
+        delegation: Option<&str>,
+        mode: Mode,
+    ) -> Result<Plan> {
         let network = VirtualNetworkSpec {
             resource_group: self.resource_group.clone(),
             name: name.to_owned(),
@@ -212,7 +219,13 @@ pub async fn postgres_flexible(arm: &ArmClient, stack: &Stack, settings: &Postgr
     let mut plan = stack.group(arm, mode).await?;
     plan.extend(
         stack
-            .network(arm, (&stack.postgres_network, "10.1.0.0/16"), (&stack.postgres_subnet, "10.1.0.0/24"), Some(POSTGRES_DELEGATION), mode)
+            .network(
+                arm,
+                (&stack.postgres_network, "10.1.0.0/16"),
+                (&stack.postgres_subnet, "10.1.0.0/24"),
+                Some(POSTGRES_DELEGATION),
+                mode,
+            )
             .await?,
     );
     let zone = PrivateDnsZoneSpec { resource_group: stack.resource_group.clone(), zone: stack.dns_zone.clone(), tags: Default::default() };
@@ -248,10 +261,7 @@ pub async fn postgres_flexible(arm: &ArmClient, stack: &Stack, settings: &Postgr
 /// ARM errors.
 pub async fn private_network(arm: &ArmClient, stack: &Stack, mode: Mode) -> Result<Plan> {
     let mut plan = stack.dns_link(arm, &stack.aks_network, true, mode).await?;
-    let peerings = arm.peerings_both_ways(
-        (&stack.resource_group, &stack.aks_network),
-        (&stack.resource_group, &stack.postgres_network),
-    );
+    let peerings = arm.peerings_both_ways((&stack.resource_group, &stack.aks_network), (&stack.resource_group, &stack.postgres_network));
     for peering in &peerings {
         plan.extend(step(arm, peering, mode).await?);
     }

@@ -31,45 +31,21 @@ fn spec() -> ClusterSpec {
 #[tokio::test]
 async fn aks_cluster_autoscaling_pool_private_flag_and_kubeconfig() {
     let fake = FakeArm::start().await;
-    fake.set_lro(Lro::AsyncOperation {
-        polls: 1,
-        retry_after: 0,
-    });
+    fake.set_lro(Lro::AsyncOperation { polls: 1, retry_after: 0 });
     let arm = fake.client();
     let aks = AksClusters::new(arm.clone(), "vectice-rg", "westeurope").unwrap();
     let mut spec = spec();
     spec.subnets = vec![arm.subnet_id("vectice-rg", "aks-vnet", "nodes")];
     let plan = aks.ensure_cluster(&spec).await.unwrap();
-    assert!(
-        matches!(plan.changes.as_slice(), [c] if c.action == Action::Create),
-        "{plan:?}"
-    );
+    assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Create), "{plan:?}");
     let stored = fake.resource(&aks.cluster_id("vectice-aks")).unwrap();
     let pool = &stored["properties"]["agentPoolProfiles"][0];
-    assert_eq!(
-        (
-            pool["minCount"].as_u64(),
-            pool["maxCount"].as_u64(),
-            pool["count"].as_u64()
-        ),
-        (Some(1), Some(5), Some(2))
-    );
+    assert_eq!((pool["minCount"].as_u64(), pool["maxCount"].as_u64(), pool["count"].as_u64()), (Some(1), Some(5), Some(2)));
     assert_eq!(pool["enableAutoScaling"], true);
     assert_eq!(pool["mode"], "System");
-    assert!(
-        pool["vnetSubnetID"]
-            .as_str()
-            .unwrap()
-            .ends_with("/subnets/nodes")
-    );
-    assert_eq!(
-        stored["properties"]["apiServerAccessProfile"]["enablePrivateCluster"],
-        false
-    );
-    assert_eq!(
-        stored["properties"]["networkProfile"]["networkPlugin"],
-        "azure"
-    );
+    assert!(pool["vnetSubnetID"].as_str().unwrap().ends_with("/subnets/nodes"));
+    assert_eq!(stored["properties"]["apiServerAccessProfile"]["enablePrivateCluster"], false);
+    assert_eq!(stored["properties"]["networkProfile"]["networkPlugin"], "azure");
     fake.reset_requests();
     assert!(aks.ensure_cluster(&spec).await.unwrap().is_empty());
     assert_eq!(fake.count("PUT"), 0, "{:?}", fake.requests());
@@ -77,17 +53,10 @@ async fn aks_cluster_autoscaling_pool_private_flag_and_kubeconfig() {
     spec.node_pools[0].max = 8;
     fake.reset_requests();
     let plan = aks.ensure_cluster(&spec).await.unwrap();
-    assert!(
-        matches!(&plan.changes[0].action, Action::Update { fields } if fields[0].field == "max"),
-        "{plan:?}"
-    );
+    assert!(matches!(&plan.changes[0].action, Action::Update { fields } if fields[0].field == "max"), "{plan:?}");
     let puts: Vec<String> = fake.requests().into_iter().filter(|r| r.starts_with("PUT")).collect();
     assert_eq!(puts, [format!("PUT {}/agentPools/system", aks.cluster_id("vectice-aks"))]);
-    assert_eq!(
-        fake.resource(&aks.cluster_id("vectice-aks")).unwrap()["properties"]["agentPoolProfiles"]
-            [0]["maxCount"],
-        8
-    );
+    assert_eq!(fake.resource(&aks.cluster_id("vectice-aks")).unwrap()["properties"]["agentPoolProfiles"][0]["maxCount"], 8);
     // Authorized ranges change in place.
     spec.endpoint_access.public_cidrs = vec![deploy_core::CidrBlock::new("203.0.113.0/24").unwrap()];
     aks.ensure_cluster(&spec).await.unwrap();
@@ -96,14 +65,13 @@ async fn aks_cluster_autoscaling_pool_private_flag_and_kubeconfig() {
     assert!(aks.plan_cluster(&spec).await.unwrap().is_empty());
     // Private only: AKS makes a cluster private at creation only (the fake refuses the change as AKS does),
     // so an existing public cluster is drift, and nothing is sent.
-    spec.endpoint_access = EndpointAccess {
-        public: false,
-        private: true,
-        public_cidrs: Vec::new(),
-    };
+    spec.endpoint_access = EndpointAccess { public: false, private: true, public_cidrs: Vec::new() };
     fake.reset_requests();
     let plan = aks.ensure_cluster(&spec).await.unwrap();
-    assert!(plan.to_string().contains("endpoint_access.public: true -> false (AKS makes a cluster private or public at creation only"), "{plan}");
+    assert!(
+        plan.to_string().contains("endpoint_access.public: true -> false (AKS makes a cluster private or public at creation only"),
+        "{plan}"
+    );
     assert!(!plan.has_mutations(), "{plan}");
     assert_eq!(fake.count("PUT") + fake.count("PATCH"), 0, "{:?}", fake.requests());
     // Created private, it is private.
@@ -118,22 +86,11 @@ async fn aks_cluster_autoscaling_pool_private_flag_and_kubeconfig() {
     spec.endpoint_access = EndpointAccess::default();
     // The user kubeconfig for deploy-k8s, never shown in Debug.
     let creds = aks.credentials(&spec.name).await.unwrap();
-    assert!(
-        creds.server.starts_with("https://") && creds.server.ends_with(":443"),
-        "{}",
-        creds.server
-    );
-    assert!(
-        matches!(&creds.auth, ClusterAuth::Kubeconfig(k) if k.expose_secret().contains("SENTINEL-kube-token"))
-    );
+    assert!(creds.server.starts_with("https://") && creds.server.ends_with(":443"), "{}", creds.server);
+    assert!(matches!(&creds.auth, ClusterAuth::Kubeconfig(k) if k.expose_secret().contains("SENTINEL-kube-token")));
     assert!(!format!("{creds:?}").contains("SENTINEL"));
     aks.delete_cluster(&spec.name).await.unwrap();
-    assert!(
-        aks.describe_cluster(&spec.name)
-            .await
-            .unwrap_err()
-            .is_not_found()
-    );
+    assert!(aks.describe_cluster(&spec.name).await.unwrap_err().is_not_found());
 }
 
 #[tokio::test]
@@ -143,27 +100,16 @@ async fn aks_refuses_what_it_cannot_take_before_any_request() {
     let field = crate::support::refused_field;
     let mut s = spec();
     s.node_pools[0].name = ResourceName::new("system-pool-too-long").unwrap();
-    assert_eq!(
-        field(aks.ensure_cluster(&s).await.unwrap_err()),
-        "node_pools[0].name"
-    );
+    assert_eq!(field(aks.ensure_cluster(&s).await.unwrap_err()), "node_pools[0].name");
     let mut s = spec();
-    s.node_pools[0]
-        .instance_types
-        .push("Standard_D8s_v5".into());
-    assert_eq!(
-        field(aks.ensure_cluster(&s).await.unwrap_err()),
-        "node_pools[0].instance_types"
-    );
+    s.node_pools[0].instance_types.push("Standard_D8s_v5".into());
+    assert_eq!(field(aks.ensure_cluster(&s).await.unwrap_err()), "node_pools[0].instance_types");
     let mut s = spec();
     s.node_pools.clear();
     assert_eq!(field(aks.plan_cluster(&s).await.unwrap_err()), "node_pools");
     let mut s = spec();
     s.node_pools[0].desired = 9;
-    assert_eq!(
-        field(aks.ensure_cluster(&s).await.unwrap_err()),
-        "node_pools[0].desired"
-    );
+    assert_eq!(field(aks.ensure_cluster(&s).await.unwrap_err()), "node_pools[0].desired");
     // The System pool never scales to 0 (AKS: 1 to 1000); a User pool may.
     let mut s = spec();
     s.node_pools[0].min = 0;
@@ -215,7 +161,8 @@ async fn a_pool_added_later_goes_through_the_agent_pools_operation() {
     for k in ["id", "name"] {
         body.as_object_mut().unwrap().remove(k);
     }
-    body["properties"] = serde_json::json!({ "agentPoolProfiles": [{ "name": "extra", "count": 1, "vmSize": "Standard_D4s_v5", "mode": "User" }] });
+    body["properties"] =
+        serde_json::json!({ "agentPoolProfiles": [{ "name": "extra", "count": 1, "vmSize": "Standard_D4s_v5", "mode": "User" }] });
     let refused = arm
         .put(&id, deploy_azure::arm::api::AKS, &body, deploy_azure::arm::Target { kind: "cluster", name: "vectice-aks" })
         .await
@@ -271,10 +218,7 @@ async fn the_autoscaled_count_is_left_alone_unless_outside_min_max() {
 #[tokio::test]
 async fn conformance_cluster_on_aks() {
     let fake = FakeArm::start().await;
-    fake.set_lro(Lro::AsyncOperation {
-        polls: 1,
-        retry_after: 0,
-    });
+    fake.set_lro(Lro::AsyncOperation { polls: 1, retry_after: 0 });
     let aks = AksClusters::new(fake.client(), "conformance-rg", "westeurope").unwrap();
     deploy_core::conformance::ClusterSuite::new("1.31", "Standard_D4s_v5")
         .with_pools_in_cluster_create()

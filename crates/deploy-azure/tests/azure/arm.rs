@@ -25,28 +25,15 @@ fn group() -> ResourceGroupSpec {
 #[tokio::test]
 async fn resource_group_201_with_async_operation_polling_and_retry_after() {
     let fake = FakeArm::start().await;
-    fake.set_lro(Lro::AsyncOperation {
-        polls: 2,
-        retry_after: 1,
-    });
+    fake.set_lro(Lro::AsyncOperation { polls: 2, retry_after: 1 });
     let arm = fake.client();
     let started = Instant::now();
     let plan = arm.ensure(&group()).await.map(|e| e.plan).unwrap();
-    assert!(
-        matches!(plan.changes.as_slice(), [c] if c.action == Action::Create),
-        "{plan:?}"
-    );
+    assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Create), "{plan:?}");
     // Retry-After: 1 on the 201 and on each InProgress poll: at least 3 s in all.
-    assert!(
-        started.elapsed() >= Duration::from_secs(3),
-        "Retry-After not honoured: {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_secs(3), "Retry-After not honoured: {:?}", started.elapsed());
     let requests = fake.requests();
-    let polls = requests
-        .iter()
-        .filter(|r| r.starts_with("GET /operations/"))
-        .count();
+    let polls = requests.iter().filter(|r| r.starts_with("GET /operations/")).count();
     assert_eq!(polls, 3, "two InProgress then Succeeded: {requests:?}");
     assert_eq!(
         requests.last().unwrap(),
@@ -91,14 +78,8 @@ async fn second_ensure_makes_no_put() {
         "11111111-2222-4333-8444-555555555555",
     );
     let run = |arm: ArmClient| {
-        let (vnet, subnet, link, account, container, role) = (
-            vnet.clone(),
-            subnet.clone(),
-            link.clone(),
-            account.clone(),
-            container.clone(),
-            role.clone(),
-        );
+        let (vnet, subnet, link, account, container, role) =
+            (vnet.clone(), subnet.clone(), link.clone(), account.clone(), container.clone(), role.clone());
         async move {
             let mut plan = arm.ensure(&group()).await.map(|e| e.plan).unwrap();
             plan.extend(arm.ensure(&vnet).await.map(|e| e.plan).unwrap());
@@ -110,10 +91,7 @@ async fn second_ensure_makes_no_put() {
                 plan.extend(arm.ensure(&peering).await.unwrap().plan);
             }
             plan.extend(arm.ensure(&account).await.map(|e| e.plan).unwrap());
-            plan.extend(
-                arm.ensure(&ContainerSpec::new("vectice-rg", "vecticeassets", container.clone())).await.map(|e| e.plan)
-                    .unwrap(),
-            );
+            plan.extend(arm.ensure(&ContainerSpec::new("vectice-rg", "vecticeassets", container.clone())).await.map(|e| e.plan).unwrap());
             plan.extend(arm.ensure(&role).await.map(|e| e.plan).unwrap());
             plan
         }
@@ -121,71 +99,30 @@ async fn second_ensure_makes_no_put() {
     let first = run(arm.clone()).await;
     assert_eq!(first.len(), 10, "{first}");
     let puts = fake.count("PUT");
-    assert_eq!(
-        puts,
-        11,
-        "one PUT per resource plus the initial group: {:?}",
-        fake.requests()
-    );
+    assert_eq!(puts, 11, "one PUT per resource plus the initial group: {:?}", fake.requests());
     fake.reset_requests();
     let second = run(arm.clone()).await;
     assert!(second.is_empty(), "second run planned changes: {second}");
-    assert_eq!(
-        fake.count("PUT") + fake.count("PATCH") + fake.count("DELETE"),
-        0,
-        "second run mutated: {:?}",
-        fake.requests()
-    );
+    assert_eq!(fake.count("PUT") + fake.count("PATCH") + fake.count("DELETE"), 0, "second run mutated: {:?}", fake.requests());
     // The subnet is delegated and the link registers; the role assignment name is stable.
-    let stored = fake
-        .resource(&arm.subnet_id("vectice-rg", "pg-vnet", "pg-subnet"))
-        .unwrap();
-    assert_eq!(
-        stored["properties"]["delegations"][0]["properties"]["serviceName"],
-        POSTGRES_DELEGATION
-    );
-    let assignment = fake
-        .resource(&format!(
-            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
-            role.scope,
-            role.assignment_name()
-        ))
-        .unwrap();
-    assert!(
-        assignment["properties"]["roleDefinitionId"]
-            .as_str()
-            .unwrap()
-            .ends_with(STORAGE_BLOB_DATA_CONTRIBUTOR)
-    );
-    assert_eq!(
-        assignment["properties"]["principalType"],
-        "ServicePrincipal"
-    );
+    let stored = fake.resource(&arm.subnet_id("vectice-rg", "pg-vnet", "pg-subnet")).unwrap();
+    assert_eq!(stored["properties"]["delegations"][0]["properties"]["serviceName"], POSTGRES_DELEGATION);
+    let assignment =
+        fake.resource(&format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", role.scope, role.assignment_name())).unwrap();
+    assert!(assignment["properties"]["roleDefinitionId"].as_str().unwrap().ends_with(STORAGE_BLOB_DATA_CONTRIBUTOR));
+    assert_eq!(assignment["properties"]["principalType"], "ServicePrincipal");
     // A changed tag is an update: PATCH, not PUT.
     let mut changed = group();
     changed.tags.insert("team".into(), "platform".into());
     fake.reset_requests();
     let plan = arm.ensure(&changed).await.map(|e| e.plan).unwrap();
-    assert!(
-        matches!(&plan.changes[0].action, Action::Update { fields } if fields[0].field == "tags"),
-        "{plan:?}"
-    );
-    assert_eq!(
-        (fake.count("PATCH"), fake.count("PUT")),
-        (1, 0),
-        "{:?}",
-        fake.requests()
-    );
+    assert!(matches!(&plan.changes[0].action, Action::Update { fields } if fields[0].field == "tags"), "{plan:?}");
+    assert_eq!((fake.count("PATCH"), fake.count("PUT")), (1, 0), "{:?}", fake.requests());
     // Versioning switched off is planned on the blob service and applied.
     let mut unversioned = account.clone();
     unversioned.versioning = false;
-    let plan = arm
-        .plan(&unversioned).await
-        .unwrap();
-    assert_eq!(
-        plan.to_string(),
-        "  ~ update blob service vecticeassets\n      versioning: true -> false"
-    );
+    let plan = arm.plan(&unversioned).await.unwrap();
+    assert_eq!(plan.to_string(), "  ~ update blob service vecticeassets\n      versioning: true -> false");
 }
 
 #[tokio::test]
@@ -194,28 +131,13 @@ async fn location_polling_for_202_and_delete() {
     fake.set_lro(Lro::Location { polls: 2 });
     let arm = fake.client();
     arm.ensure(&group()).await.map(|e| e.plan).unwrap();
-    assert!(
-        fake.requests()
-            .iter()
-            .filter(|r| r.starts_with("GET /locations/"))
-            .count()
-            == 3,
-        "{:?}",
-        fake.requests()
-    );
-    let err = arm
-        .delete_resource_group("vectice-rg", &Confirm::new("other"))
-        .await
-        .unwrap_err();
+    assert!(fake.requests().iter().filter(|r| r.starts_with("GET /locations/")).count() == 3, "{:?}", fake.requests());
+    let err = arm.delete_resource_group("vectice-rg", &Confirm::new("other")).await.unwrap_err();
     assert!(matches!(err, Error::ConfirmationRequired { .. }), "{err:?}");
-    arm.delete_resource_group("vectice-rg", &Confirm::new("vectice-rg"))
-        .await
-        .unwrap();
+    arm.delete_resource_group("vectice-rg", &Confirm::new("vectice-rg")).await.unwrap();
     assert!(fake.resource(&arm.group_path("vectice-rg")).is_none());
     // Deleting what is gone succeeds.
-    arm.delete_resource_group("vectice-rg", &Confirm::new("vectice-rg"))
-        .await
-        .unwrap();
+    arm.delete_resource_group("vectice-rg", &Confirm::new("vectice-rg")).await.unwrap();
 }
 
 /// A status, an ARM error code, and the check of the core error it becomes.
@@ -226,11 +148,7 @@ async fn arm_error_bodies_map_to_core_errors() {
     let fake = FakeArm::start().await;
     let arm = fake.client();
     let cases: [Case; 4] = [
-        (
-            409,
-            "Conflict",
-            |e: &Error| matches!(e, Error::Conflict { reason, .. } if reason.contains("ResourceGroupBeingDeleted")),
-        ),
+        (409, "Conflict", |e: &Error| matches!(e, Error::Conflict { reason, .. } if reason.contains("ResourceGroupBeingDeleted"))),
         (
             403,
             "AuthorizationFailed",
@@ -241,26 +159,11 @@ async fn arm_error_bodies_map_to_core_errors() {
             "InvalidResourceLocation",
             |e: &Error| matches!(e, Error::Provider { retryable: false, message, .. } if message.contains("InvalidResourceLocation: nope")),
         ),
-        (500, "InternalServerError", |e: &Error| {
-            matches!(
-                e,
-                Error::Provider {
-                    retryable: true,
-                    ..
-                }
-            )
-        }),
+        (500, "InternalServerError", |e: &Error| matches!(e, Error::Provider { retryable: true, .. })),
     ];
     for (status, code, check) in cases {
-        let code = if status == 409 {
-            "ResourceGroupBeingDeleted"
-        } else {
-            code
-        };
-        fake.fail_next(
-            status,
-            json!({ "error": { "code": code, "message": "nope" } }),
-        );
+        let code = if status == 409 { "ResourceGroupBeingDeleted" } else { code };
+        fake.fail_next(status, json!({ "error": { "code": code, "message": "nope" } }));
         // 500 is retried by the pipeline and then succeeds: inject it on every try.
         if status == 500 {
             let err = {
@@ -280,28 +183,13 @@ async fn arm_error_bodies_map_to_core_errors() {
         assert!(!err.to_string().contains("fake-arm-token"), "{err}");
     }
     // A failed long-running operation is a Conflict naming the state and the error.
-    fake.set_lro(Lro::AsyncOperation {
-        polls: 0,
-        retry_after: 0,
-    });
+    fake.set_lro(Lro::AsyncOperation { polls: 0, retry_after: 0 });
     fake.fail_next_operation(json!({ "code": "SubnetIsFull", "message": "no room" }));
     let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
-    assert!(
-        matches!(&err, Error::Conflict { reason, .. } if reason.contains("Failed: SubnetIsFull no room")),
-        "{err:?}"
-    );
+    assert!(matches!(&err, Error::Conflict { reason, .. } if reason.contains("Failed: SubnetIsFull no room")), "{err:?}");
     // A missing resource's GET is None.
-    let missing = arm
-        .get(
-            &arm.group_path("nope"),
-            "2021-04-01",
-            deploy_azure::arm::Target {
-                kind: "resource group",
-                name: "nope",
-            },
-        )
-        .await
-        .unwrap();
+    let missing =
+        arm.get(&arm.group_path("nope"), "2021-04-01", deploy_azure::arm::Target { kind: "resource group", name: "nope" }).await.unwrap();
     assert!(missing.is_none());
 }
 
@@ -318,45 +206,30 @@ async fn throttling_is_retried_then_reported() {
     other.name = "other-rg".into();
     fake.throttle(10);
     let err = arm.ensure(&other).await.map(|e| e.plan).unwrap_err();
-    assert!(
-        matches!(err, Error::Throttled { .. }) && err.is_retryable(),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Throttled { .. }) && err.is_retryable(), "{err:?}");
 }
 
 #[tokio::test]
 async fn bad_input_is_rejected_before_any_request() {
     // An endpoint where nothing listens: any request would fail with a Provider error.
     let dead = crate::support::dead_endpoint();
-    let arm = ArmClient::builder(SUBSCRIPTION, fake_token())
-        .endpoint(&dead)
-        .quick_retries()
-        .build()
-        .unwrap();
-    let err = arm
-        .ensure(&ResourceGroupSpec::new("bad name!", "westeurope")).await.map(|e| e.plan)
-        .unwrap_err();
+    let arm = ArmClient::builder(SUBSCRIPTION, fake_token()).endpoint(&dead).quick_retries().build().unwrap();
+    let err = arm.ensure(&ResourceGroupSpec::new("bad name!", "westeurope")).await.map(|e| e.plan).unwrap_err();
     assert_eq!(err.invalid_field(), Some("name"), "{err:?}");
-    let err = arm
-        .ensure(&ResourceGroupSpec::new("rg", "West Europe")).await.map(|e| e.plan)
-        .unwrap_err();
+    let err = arm.ensure(&ResourceGroupSpec::new("rg", "West Europe")).await.map(|e| e.plan).unwrap_err();
     assert_eq!(err.invalid_field(), Some("location"), "{err:?}");
-    let err = arm
-        .ensure(&StorageAccountSpec::new("rg", "Has-Caps", "westeurope")).await.map(|e| e.plan)
-        .unwrap_err();
+    let err = arm.ensure(&StorageAccountSpec::new("rg", "Has-Caps", "westeurope")).await.map(|e| e.plan).unwrap_err();
     assert_eq!(err.invalid_field(), Some("name"), "{err:?}");
     let err = arm
-        .ensure(&RoleAssignmentSpec::blob_data_contributor(
-            "/subscriptions/x/providers/y",
-            "not-a-guid",
-        )).await.map(|e| e.plan)
+        .ensure(&RoleAssignmentSpec::blob_data_contributor("/subscriptions/x/providers/y", "not-a-guid"))
+        .await
+        .map(|e| e.plan)
         .unwrap_err();
     assert_eq!(err.invalid_field(), Some("principal_id"), "{err:?}");
     let err = arm
-        .ensure(&RoleAssignmentSpec::blob_data_contributor(
-            "storage-account",
-            "11111111-2222-4333-8444-555555555555",
-        )).await.map(|e| e.plan)
+        .ensure(&RoleAssignmentSpec::blob_data_contributor("storage-account", "11111111-2222-4333-8444-555555555555"))
+        .await
+        .map(|e| e.plan)
         .unwrap_err();
     assert_eq!(err.invalid_field(), Some("scope"), "{err:?}");
     let link = DnsLinkSpec {
@@ -366,26 +239,12 @@ async fn bad_input_is_rejected_before_any_request() {
         virtual_network_id: "x".into(),
         registration_enabled: true,
     };
-    assert_eq!(
-        arm.ensure(&link).await.map(|e| e.plan)
-            .unwrap_err()
-            .invalid_field(),
-        Some("zone")
-    );
+    assert_eq!(arm.ensure(&link).await.map(|e| e.plan).unwrap_err().invalid_field(), Some("zone"));
     // The client itself: subscription and endpoint.
-    let err = ArmClient::builder("not-a-guid", fake_token())
-        .build()
-        .unwrap_err();
+    let err = ArmClient::builder("not-a-guid", fake_token()).build().unwrap_err();
     assert_eq!(err.invalid_field(), Some("subscription_id"));
-    let err = ArmClient::builder(SUBSCRIPTION, fake_token())
-        .endpoint("http://management.example.com")
-        .build()
-        .unwrap_err();
-    assert_eq!(
-        err.invalid_field(),
-        Some("endpoint"),
-        "plain HTTP only to loopback"
-    );
+    let err = ArmClient::builder(SUBSCRIPTION, fake_token()).endpoint("http://management.example.com").build().unwrap_err();
+    assert_eq!(err.invalid_field(), Some("endpoint"), "plain HTTP only to loopback");
     // The dead endpoint really is dead: a valid call fails retryably, naming no token.
     let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
@@ -399,11 +258,7 @@ fn role_assignment_names_are_deterministic_guids() {
     );
     let mut b = a.clone();
     b.scope = b.scope.to_uppercase();
-    assert_eq!(
-        a.assignment_name(),
-        b.assignment_name(),
-        "scope case does not matter"
-    );
+    assert_eq!(a.assignment_name(), b.assignment_name(), "scope case does not matter");
     let mut c = a.clone();
     c.principal_id = "11111111-2222-4333-8444-555555555556".into();
     assert_ne!(a.assignment_name(), c.assignment_name());
@@ -562,7 +417,9 @@ async fn updates_keep_every_writable_property_the_sdk_does_not_manage() {
     fake.seed(&vnet_id, json!({ "id": vnet_id, "name": "pg-vnet", "location": "westeurope", "etag": "W/\"1\"", "properties": {
         "provisioningState": "Succeeded", "resourceGuid": "g", "addressSpace": { "addressPrefixes": ["10.1.0.0/16"] },
         "subnets": [{ "id": subnet_id, "name": "pg-subnet", "properties": { "addressPrefixes": ["10.1.0.0/24"], "provisioningState": "Succeeded" } }] } }));
-    fake.seed(&subnet_id, json!({ "id": subnet_id, "name": "pg-subnet", "etag": "W/\"1\"", "properties": {
+    fake.seed(
+        &subnet_id,
+        json!({ "id": subnet_id, "name": "pg-subnet", "etag": "W/\"1\"", "properties": {
         "addressPrefixes": ["10.1.0.0/24"],
         "networkSecurityGroup": { "id": nsg },
         "routeTable": { "id": routes },
@@ -570,7 +427,8 @@ async fn updates_keep_every_writable_property_the_sdk_does_not_manage() {
         "privateEndpointNetworkPolicies": "Disabled",
         "ipConfigurations": [{ "id": "/x" }],
         "provisioningState": "Succeeded"
-    } }));
+    } }),
+    );
     let mut subnet = SubnetSpec {
         resource_group: "vectice-rg".into(),
         virtual_network: "pg-vnet".into(),
@@ -640,7 +498,12 @@ async fn a_body_that_breaks_the_spec_fails_with_the_property_path() {
         .unwrap_err();
     assert!(err.to_string().contains("ResourceGroup.properties.provisioningState: read-only, never sent"), "{err}");
     let err = arm
-        .put(&arm.group_path("vectice-rg"), "2020-01-01", &json!({ "location": "westeurope" }), deploy_azure::arm::Target { kind: "resource group", name: "vectice-rg" })
+        .put(
+            &arm.group_path("vectice-rg"),
+            "2020-01-01",
+            &json!({ "location": "westeurope" }),
+            deploy_azure::arm::Target { kind: "resource group", name: "vectice-rg" },
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("api-version"), "{err}");

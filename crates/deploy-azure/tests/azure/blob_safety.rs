@@ -70,7 +70,8 @@ async fn listings_are_in_utf16_order_and_overwrites_keep_no_versions_on_azurite(
     for k in keys {
         store.put_bytes(&bucket, &key(k), Bytes::from(k.as_bytes().to_vec())).await.unwrap();
     }
-    let listed: Vec<String> = store.list_all(&bucket, ListOptions::default()).await.unwrap().into_iter().map(|m| m.key.to_string()).collect();
+    let listed: Vec<String> =
+        store.list_all(&bucket, ListOptions::default()).await.unwrap().into_iter().map(|m| m.key.to_string()).collect();
     let mut expected: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
     expected.sort_by(|a, b| KeyOrder::Utf16.compare(a, b));
     assert_eq!(listed, expected, "Azurite does not list in UTF-16 order");
@@ -140,9 +141,15 @@ async fn a_container_holding_only_older_versions_is_not_deleted_without_confirm(
     assert!(matches!(&e, Error::ConfirmationRequired { expected, .. } if expected == "versions"), "{e:?}");
     let requests = server.received_requests().await.unwrap();
     assert!(requests.iter().all(|r| r.method != wiremock::http::Method::DELETE), "the container was deleted without confirmation");
-    let list = requests.iter().find(|r| r.url.query().is_some_and(|q| q.contains("comp=list") && q.contains("include="))).expect("no listing with include");
+    let list = requests
+        .iter()
+        .find(|r| r.url.query().is_some_and(|q| q.contains("comp=list") && q.contains("include=")))
+        .expect("no listing with include");
     let include = list.url.query_pairs().find(|(k, _)| k == "include").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    assert!(include.contains("versions") && include.contains("snapshots"), "delete_bucket did not ask for versions and snapshots: {include}");
+    assert!(
+        include.contains("versions") && include.contains("snapshots"),
+        "delete_bucket did not ask for versions and snapshots: {include}"
+    );
     store.delete_bucket(&bucket, Some(Confirm::new("versions"))).await.unwrap();
 }
 
@@ -184,7 +191,11 @@ async fn account_settings_are_reported_as_declared_not_read() {
     let declared = BlobStore::builder()
         .endpoint(&endpoint)
         .sas(&support::azurite_sas())
-        .account_settings(deploy_azure::blob::AccountSettings { versioning: false, https_only: false, ..deploy_azure::blob::AccountSettings::SECURE })
+        .account_settings(deploy_azure::blob::AccountSettings {
+            versioning: false,
+            https_only: false,
+            ..deploy_azure::blob::AccountSettings::SECURE
+        })
         .build()
         .unwrap();
     let info = declared.describe_bucket(&bucket).await.unwrap();

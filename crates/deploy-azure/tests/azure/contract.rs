@@ -121,7 +121,10 @@ impl Contracts {
                 .map(|(stem, text)| {
                     let doc: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("schemas/{stem}.json: {e}"));
                     let s = |k: &str| doc[k].as_str().unwrap_or_else(|| panic!("schemas/{stem}.json has no {k}")).to_owned();
-                    assert!(s("spec").starts_with("specification/") && s("spec").contains(&s("apiVersion")), "{stem}: spec file of the api-version");
+                    assert!(
+                        s("spec").starts_with("specification/") && s("spec").contains(&s("apiVersion")),
+                        "{stem}: spec file of the api-version"
+                    );
                     Contract {
                         fixture: stem,
                         resource_type: s("resourceType"),
@@ -152,7 +155,10 @@ impl Contract {
         let op = self.doc["operations"].get(verb)?;
         Some(Operation {
             id: op["operationId"].as_str().unwrap_or_default().to_owned(),
-            responses: op["responses"].as_array().map(|a| a.iter().filter_map(|s| s.as_u64().map(|s| s as u16)).collect()).unwrap_or_default(),
+            responses: op["responses"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s.as_u64().map(|s| s as u16)).collect())
+                .unwrap_or_default(),
             lro: op["lro"].as_str().map(str::to_owned),
             long_running: op["longRunning"].as_bool().unwrap_or(false),
             final_state_via: op["finalStateVia"].as_str().map(str::to_owned),
@@ -286,7 +292,9 @@ impl Contract {
                         if let Some(mutability) = property["x-ms-mutability"].as_array() {
                             let allowed = |m: &str| mutability.iter().any(|x| x == m);
                             match mode {
-                                Mode::Create if !allowed("create") => out.push(format!("{path}: cannot be set at creation (x-ms-mutability)")),
+                                Mode::Create if !allowed("create") => {
+                                    out.push(format!("{path}: cannot be set at creation (x-ms-mutability)"))
+                                }
                                 Mode::Update if !allowed("update") && !is_unchanged_create_only(key) => {
                                     out.push(format!("{path}: cannot be updated (x-ms-mutability)"))
                                 }
@@ -319,16 +327,9 @@ fn every_fixture_names_its_spec_file_and_api_version_and_every_client_api_versio
     use deploy_azure::arm::api;
     let contracts = Contracts::load();
     assert_eq!(contracts.all().len(), FIXTURES.len());
-    for version in [
-        api::RESOURCE_GROUPS,
-        api::STORAGE,
-        api::NETWORK,
-        api::PRIVATE_DNS,
-        api::POSTGRES,
-        api::AKS,
-        api::ROLE_ASSIGNMENTS,
-        api::LOCKS,
-    ] {
+    for version in
+        [api::RESOURCE_GROUPS, api::STORAGE, api::NETWORK, api::PRIVATE_DNS, api::POSTGRES, api::AKS, api::ROLE_ASSIGNMENTS, api::LOCKS]
+    {
         assert!(contracts.all().iter().any(|c| c.api_version == version), "no fixture at api-version {version}");
     }
 }
@@ -336,9 +337,7 @@ fn every_fixture_names_its_spec_file_and_api_version_and_every_client_api_versio
 #[test]
 fn the_checker_names_the_property_path_of_each_broken_rule() {
     let contracts = Contracts::load();
-    let server = contracts
-        .of("/subscriptions/s/resourcegroups/g/providers/microsoft.dbforpostgresql/flexibleservers/db")
-        .unwrap();
+    let server = contracts.of("/subscriptions/s/resourcegroups/g/providers/microsoft.dbforpostgresql/flexibleservers/db").unwrap();
     let bad = serde_json::json!({
         "location": "westeurope",
         "properties": { "version": "17", "state": "Ready", "backup": { "geoRedundantBackup": "Enabled" } },
@@ -354,13 +353,24 @@ fn the_checker_names_the_property_path_of_each_broken_rule() {
     ] {
         assert!(found.iter().any(|f| f.starts_with(expected)), "{expected} not in {found:#?}");
     }
-    let put = server.check("PUT", "/x/flexibleservers/db", Some("2024-08-01"), Some(&serde_json::json!({ "properties": { "state": "Ready" } })), Mode::Create);
+    let put = server.check(
+        "PUT",
+        "/x/flexibleservers/db",
+        Some("2024-08-01"),
+        Some(&serde_json::json!({ "properties": { "state": "Ready" } })),
+        Mode::Create,
+    );
     assert!(put.iter().any(|f| f == "Server.location: required"), "{put:?}");
     assert!(put.iter().any(|f| f == "Server.properties.state: read-only, never sent"), "{put:?}");
-    let pool = contracts
-        .of("/subscriptions/s/resourcegroups/g/providers/microsoft.containerservice/managedclusters/c/agentpools/p")
-        .unwrap();
-    let wrong = pool.check("PUT", "/x/agentpools/p", Some("2024-09-01"), Some(&serde_json::json!({ "properties": { "count": 1001 } })), Mode::Create);
+    let pool =
+        contracts.of("/subscriptions/s/resourcegroups/g/providers/microsoft.containerservice/managedclusters/c/agentpools/p").unwrap();
+    let wrong = pool.check(
+        "PUT",
+        "/x/agentpools/p",
+        Some("2024-09-01"),
+        Some(&serde_json::json!({ "properties": { "count": 1001 } })),
+        Mode::Create,
+    );
     assert!(wrong.iter().any(|f| f.starts_with("AgentPool.properties.count: 1001 is above the maximum")), "{wrong:?}");
     assert!(!pool.check("PUT", "/x/agentpools/p", Some("2024-08-01"), None, Mode::Create).is_empty());
     // Name rules of the path parameters, lengths included, and a string's maxLength.

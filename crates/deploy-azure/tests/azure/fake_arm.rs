@@ -149,7 +149,15 @@ impl Responder {
     }
 
     /// The answer of a mutation, in the operation's long-running style.
-    fn answer(&self, state: &mut State, verb: &str, created: bool, lro: Option<&str>, responses: &[u16], body: Option<Value>) -> ResponseTemplate {
+    fn answer(
+        &self,
+        state: &mut State,
+        verb: &str,
+        created: bool,
+        lro: Option<&str>,
+        responses: &[u16],
+        body: Option<Value>,
+    ) -> ResponseTemplate {
         let style = match state.lro {
             Lro::Spec => match lro {
                 Some("azure-async-operation") => Lro::AsyncOperation { polls: state.spec_polls, retry_after: 0 },
@@ -224,7 +232,10 @@ impl Respond for Responder {
             let (left, failure) = state.operations.get(id).cloned().unwrap_or((0, None));
             if left > 0 {
                 state.operations.insert(id.to_owned(), (left - 1, failure));
-                return slow(ResponseTemplate::new(200).insert_header("retry-after", "1").set_body_json(json!({ "status": "InProgress" })), delay);
+                return slow(
+                    ResponseTemplate::new(200).insert_header("retry-after", "1").set_body_json(json!({ "status": "InProgress" })),
+                    delay,
+                );
             }
             return slow(
                 match failure {
@@ -247,7 +258,11 @@ impl Respond for Responder {
         }
         let api_version = request.url.query_pairs().find(|(k, _)| k == "api-version").map(|(_, v)| v.into_owned());
         if api_version.as_deref().is_none_or(str::is_empty) {
-            return arm_error(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
+            return arm_error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            );
         }
         let key = path.to_ascii_lowercase();
         if method != "GET" && state.throttle > 0 {
@@ -279,7 +294,10 @@ impl Respond for Responder {
                 return Self::violation(&mut state, found);
             }
         } else if api_version.as_deref() != Some(contract.api_version.as_str()) {
-            return Self::violation(&mut state, vec![format!("GET {path}: api-version {api_version:?}, the contract is {}", contract.api_version)]);
+            return Self::violation(
+                &mut state,
+                vec![format!("GET {path}: api-version {api_version:?}, the contract is {}", contract.api_version)],
+            );
         }
         let operation = contract.operation(&verb);
         let (lro, responses) = operation.as_ref().map_or((None, Vec::new()), |o| (o.lro.clone(), o.responses.clone()));
@@ -343,22 +361,37 @@ impl Respond for Responder {
                         .flatten()
                         .map(|p| format!("{key}/agentpools/{}", p["name"].as_str().unwrap_or_default().to_ascii_lowercase()))
                         .collect();
-                    let private = |v: Option<&Value>| v.and_then(|v| v.pointer("/properties/apiServerAccessProfile/enablePrivateCluster")).and_then(Value::as_bool).unwrap_or(false);
+                    let private = |v: Option<&Value>| {
+                        v.and_then(|v| v.pointer("/properties/apiServerAccessProfile/enablePrivateCluster"))
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false)
+                    };
                     if exists && private(state.resources.get(&key)) != private(Some(&resource)) {
-                        return arm_error(400, "PrivateClusterUpdateNotSupported", "Changing property 'enablePrivateCluster' is not allowed: a cluster is made private at creation.");
+                        return arm_error(
+                            400,
+                            "PrivateClusterUpdateNotSupported",
+                            "Changing property 'enablePrivateCluster' is not allowed: a cluster is made private at creation.",
+                        );
                     }
                     if exists && let Some(new) = wanted.iter().find(|w| !existing.contains(w)) {
                         return arm_error(
                             400,
                             "AgentPoolAddNotSupported",
-                            &format!("A new agent pool was introduced ({}). Adding agent pools via the managed cluster API is not supported; please use per agent pool operations.", new.rsplit('/').next().unwrap()),
+                            &format!(
+                                "A new agent pool was introduced ({}). Adding agent pools via the managed cluster API is not supported; please use per agent pool operations.",
+                                new.rsplit('/').next().unwrap()
+                            ),
                         );
                     }
                     for (pool_key, profile) in wanted.iter().zip(profiles.as_array().into_iter().flatten()) {
                         let mut properties = profile.clone();
                         let name = properties.as_object_mut().and_then(|p| p.remove("name")).unwrap_or_default();
                         properties["provisioningState"] = json!("Succeeded");
-                        let mut pool = state.resources.get(pool_key).cloned().unwrap_or_else(|| json!({ "id": pool_key, "name": name, "properties": {} }));
+                        let mut pool = state
+                            .resources
+                            .get(pool_key)
+                            .cloned()
+                            .unwrap_or_else(|| json!({ "id": pool_key, "name": name, "properties": {} }));
                         merge(&mut pool["properties"], &properties);
                         state.resources.insert(pool_key.clone(), pool);
                     }
@@ -367,7 +400,8 @@ impl Respond for Responder {
                 if contract.fixture == "flexible_servers" {
                     if !exists {
                         resource["properties"]["state"] = json!("Ready");
-                        resource["properties"]["fullyQualifiedDomainName"] = json!(format!("{}.postgres.database.azure.com", resource["name"].as_str().unwrap()));
+                        resource["properties"]["fullyQualifiedDomainName"] =
+                            json!(format!("{}.postgres.database.azure.com", resource["name"].as_str().unwrap()));
                     }
                     if let Some(p) = resource["properties"].as_object_mut() {
                         p.remove("administratorLoginPassword");

@@ -13,8 +13,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use azure_core::http::{
-    AsyncRawResponse, ClientOptions, FixedRetryOptions, HttpClient, Request, RetryOptions,
-    Transport, Url, new_http_client,
+    AsyncRawResponse, ClientOptions, FixedRetryOptions, HttpClient, Request, RetryOptions, Transport, Url, new_http_client,
 };
 use deploy_azure::keyvault::KeyVaultSecrets;
 use deploy_core::secret_store::PutSecretOptions;
@@ -102,10 +101,7 @@ impl Respond for FakeVault {
                 r#"Bearer authorization="https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47", resource="https://vault.azure.net""#,
             );
         }
-        assert!(
-            request.url.query_pairs().any(|(k, _)| k == "api-version"),
-            "every request names its api-version"
-        );
+        assert!(request.url.query_pairs().any(|(k, _)| k == "api-version"), "every request names its api-version");
         let method = request.method.to_string();
         let path = request.url.path().to_owned();
         vault.requests.push(format!("{method} {path}"));
@@ -141,9 +137,10 @@ impl Respond for FakeVault {
                 }
             },
             ("GET", ["secrets", name, version]) => {
-                let found = vault.secrets.get(*name).and_then(|versions| {
-                    if version.is_empty() { versions.last() } else { versions.iter().find(|(v, ..)| v == version) }
-                });
+                let found = vault
+                    .secrets
+                    .get(*name)
+                    .and_then(|versions| if version.is_empty() { versions.last() } else { versions.iter().find(|(v, ..)| v == version) });
                 match found {
                     Some(entry) => ResponseTemplate::new(200).set_body_json(bundle(name, entry)),
                     None => not_found(name),
@@ -163,7 +160,8 @@ impl Respond for FakeVault {
                     ResponseTemplate::new(200).set_body_json(answer)
                 }
             },
-            _ => ResponseTemplate::new(400).set_body_json(json!({ "error": { "code": "BadParameter", "message": format!("{method} {path}") } })),
+            _ => ResponseTemplate::new(400)
+                .set_body_json(json!({ "error": { "code": "BadParameter", "message": format!("{method} {path}") } })),
         }
     }
 }

@@ -13,7 +13,7 @@ mod aks;
 mod arm;
 mod blob;
 mod blob_safety;
-mod postgres;
-mod runbook;
 #[cfg(feature = "keyvault")]
 mod keyvault;
+mod postgres;
+mod runbook;

@@ -4,8 +4,7 @@
 
 use deploy_azure::arm::ArmClient;
 use deploy_azure::runbook::provision::{
-    AksSettings, PostgresSettings, Stack, aks_cluster, blob_access, postgres_flexible,
-    private_network,
+    AksSettings, PostgresSettings, Stack, aks_cluster, blob_access, postgres_flexible, private_network,
 };
 use deploy_core::plan::{Action, Plan};
 use deploy_core::reconcile::Mode;
@@ -17,11 +16,7 @@ const PRINCIPAL: &str = "11111111-2222-4333-8444-555555555555";
 const PASSWORD: &str = "SENTINEL-Pw-42!x";
 
 fn created(plan: &Plan) -> Vec<String> {
-    plan.changes
-        .iter()
-        .filter(|c| c.action == Action::Create)
-        .map(|c| format!("{} {}", c.kind, c.name))
-        .collect()
+    plan.changes.iter().filter(|c| c.action == Action::Create).map(|c| format!("{} {}", c.kind, c.name)).collect()
 }
 
 /// Plan, run, run again: answers the plan of the first run.
@@ -32,12 +27,7 @@ where
 {
     fake.reset_requests();
     let planned = step(Mode::Plan).await.expect("plan");
-    assert_eq!(
-        (fake.count("PUT"), fake.count("PATCH"), fake.count("DELETE")),
-        (0, 0, 0),
-        "a plan only reads: {:?}",
-        fake.requests()
-    );
+    assert_eq!((fake.count("PUT"), fake.count("PATCH"), fake.count("DELETE")), (0, 0, 0), "a plan only reads: {:?}", fake.requests());
     assert!(planned.has_mutations(), "a fresh subscription needs changes");
     let made = step(Mode::Apply).await.expect("run");
     assert_eq!(created(&made), created(&planned), "the run makes what the plan said");
@@ -62,11 +52,7 @@ async fn blob_access_account_container_and_role_for_the_service_principal() {
     let made = plan_run_rerun(&fake, |mode| blob_access(&arm, &stack, PRINCIPAL, mode)).await;
     assert_eq!(
         created(&made)[..3],
-        [
-            "resource group vectice-rg".to_owned(),
-            "storage account vecticeassets".to_owned(),
-            "container vectice-assets".to_owned()
-        ]
+        ["resource group vectice-rg".to_owned(), "storage account vecticeassets".to_owned(), "container vectice-assets".to_owned()]
     );
     assert_eq!(created(&made).len(), 4, "{made}");
     let account = fake.resource(&arm.storage_account_id("vectice-rg", "vecticeassets")).unwrap();
@@ -87,7 +73,8 @@ async fn postgres_flexible_with_its_network_zone_and_databases() {
     for expected in ["vectice-pg-vnet", "postgres", "vectice.private.postgres.database.azure.com", "vectice-db", "vectice", "keycloak"] {
         assert!(created.iter().any(|c| c.ends_with(expected)), "{expected} not in {created:?}");
     }
-    let server = fake.resource(&format!("{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/vectice-db", arm.group_path("vectice-rg"))).unwrap();
+    let server =
+        fake.resource(&format!("{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/vectice-db", arm.group_path("vectice-rg"))).unwrap();
     assert_eq!(server["properties"]["version"], "13");
     assert_eq!(server["properties"]["network"]["publicNetworkAccess"], "Disabled");
     assert!(!format!("{made:?}{made}").contains(PASSWORD), "the password is never in a plan");

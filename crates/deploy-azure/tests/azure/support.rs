@@ -36,10 +36,7 @@ pub fn azurite_store() -> Option<BlobStore> {
 
 /// A lowercase random suffix.
 pub fn suffix() -> String {
-    let n: u64 = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    let n: u64 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     format!("{:x}", n ^ (std::process::id() as u64) << 40)
 }
 

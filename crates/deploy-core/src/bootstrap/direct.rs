@@ -93,7 +93,9 @@ impl PgConnection {
     /// # Errors
     /// [`Error::InvalidInput`] naming the part of the URL that is wrong (never its password).
     pub fn from_url(url: &str) -> Result<Self> {
-        let bad = |problem: &str| Error::invalid("url", problem, "postgres://[user[:password]@]host[:port][/dbname][?sslmode=verify-full&sslrootcert=FILE]");
+        let bad = |problem: &str| {
+            Error::invalid("url", problem, "postgres://[user[:password]@]host[:port][/dbname][?sslmode=verify-full&sslrootcert=FILE]")
+        };
         let rest = url
             .strip_prefix("postgresql://")
             .or_else(|| url.strip_prefix("postgres://"))
@@ -153,7 +155,13 @@ impl PgConnection {
                     let secs: u64 = value.parse().map_err(|_| bad("has a connect_timeout that is not a number of seconds"))?;
                     conn.connect_timeout = Duration::from_secs(secs.max(1));
                 }
-                other => return Err(Error::invalid("url", format!("has the unsupported parameter `{other}`"), "parameters: sslmode, sslrootcert, connect_timeout")),
+                other => {
+                    return Err(Error::invalid(
+                        "url",
+                        format!("has the unsupported parameter `{other}`"),
+                        "parameters: sslmode, sslrootcert, connect_timeout",
+                    ));
+                }
             }
         }
         Ok(conn)
@@ -322,9 +330,13 @@ fn tls_connector(roots: &CaRoots) -> Result<native_tls::TlsConnector> {
             builder.add_root_certificate(cert);
         }
     }
-    builder
-        .build()
-        .map_err(|e| Error::Provider { provider: PROVIDER, operation: "TLS setup".into(), message: e.to_string(), retryable: false, source: Some(Box::new(e)) })
+    builder.build().map_err(|e| Error::Provider {
+        provider: PROVIDER,
+        operation: "TLS setup".into(),
+        message: e.to_string(),
+        retryable: false,
+        source: Some(Box::new(e)),
+    })
 }
 
 /// One place that maps `tokio-postgres` errors: login refusals are
@@ -339,8 +351,13 @@ fn pg_error(operation: &str, e: tokio_postgres::Error) -> Error {
         return Error::Unauthorized { provider: PROVIDER, message: format!("{operation}: {message}"), source: Some(Box::new(e)) };
     }
     let retryable = match &code {
-        Some(c) => [SqlState::T_R_SERIALIZATION_FAILURE, SqlState::T_R_DEADLOCK_DETECTED, SqlState::TOO_MANY_CONNECTIONS, SqlState::CANNOT_CONNECT_NOW]
-            .contains(c),
+        Some(c) => [
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(c),
         None => e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()),
     };
     Error::Provider { provider: PROVIDER, operation: operation.to_owned(), message, retryable, source: Some(Box::new(e)) }
@@ -391,8 +408,13 @@ impl Bootstrapper {
         let mut pending_creates: BTreeSet<(String, String)> = BTreeSet::new();
         let steps = spec.steps();
         for step in &steps {
-            let pending_db = !apply && step.database.as_ref().is_some_and(|db| pending_creates.contains(&("database".to_owned(), db.as_str().to_owned())));
-            if !apply && matches!(step.change.action, Action::Update { .. }) && pending_creates.contains(&(step.change.kind.clone(), step.change.name.clone())) && step.password.is_none() {
+            let pending_db = !apply
+                && step.database.as_ref().is_some_and(|db| pending_creates.contains(&("database".to_owned(), db.as_str().to_owned())));
+            if !apply
+                && matches!(step.change.action, Action::Update { .. })
+                && pending_creates.contains(&(step.change.kind.clone(), step.change.name.clone()))
+                && step.password.is_none()
+            {
                 continue;
             }
             let client: &Client = match &step.database {
@@ -449,7 +471,9 @@ async fn password_matches(client: &Client, connection: &PgConnection, role: &str
         Ok(Some(row)) => Ok(row.get::<_, Option<String>>(0).is_some_and(|stored| scram::matches(&stored, password))),
         Ok(None) => Ok(false),
         Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => match password {
-            super::RolePassword::Plain(plain) => Ok(connection.clone().with_user(role).with_password(plain.clone()).connect().await.is_ok()),
+            super::RolePassword::Plain(plain) => {
+                Ok(connection.clone().with_user(role).with_password(plain.clone()).connect().await.is_ok())
+            }
             super::RolePassword::Verifier(_) => Ok(false),
         },
         Err(e) => Err(pg_error(&format!("read the password verifier of role {role}"), e)),

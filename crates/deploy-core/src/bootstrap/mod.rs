@@ -32,11 +32,11 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "postgres")]
+pub mod direct;
 pub mod quote;
 #[cfg(feature = "scram")]
 pub mod scram;
-#[cfg(feature = "postgres")]
-pub mod direct;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -269,7 +269,11 @@ impl BootstrapSpec {
                 return Err(Error::invalid(format!("roles[{i}].name"), format!("repeats `{}`", role.name), "role names are unique"));
             }
             if role.password.is_some() && !role.login {
-                return Err(Error::invalid(format!("roles[{i}].password"), "is set on a role that cannot log in", "passwords are for login roles"));
+                return Err(Error::invalid(
+                    format!("roles[{i}].password"),
+                    "is set on a role that cannot log in",
+                    "passwords are for login roles",
+                ));
             }
         }
         let mut databases = BTreeSet::new();
@@ -280,7 +284,11 @@ impl BootstrapSpec {
             let mut extensions = BTreeSet::new();
             for (j, ext) in db.extensions.iter().enumerate() {
                 if !extensions.insert(ext.as_str()) {
-                    return Err(Error::invalid(format!("databases[{i}].extensions[{j}]"), format!("repeats `{ext}`"), "extensions are listed once per database"));
+                    return Err(Error::invalid(
+                        format!("databases[{i}].extensions[{j}]"),
+                        format!("repeats `{ext}`"),
+                        "extensions are listed once per database",
+                    ));
                 }
             }
         }
@@ -460,7 +468,13 @@ impl Statement {
                 (Some('I'), Some(Arg::Ident(name))) => out.push_str(&quote::ident(name)),
                 (Some('L'), Some(Arg::Verifier(n))) => match verifier(*n) {
                     Some(v) => out.push_str(&quote::literal(&v)),
-                    None => return Err(Error::invalid(format!("roles[{n}].password"), "has no verifier", "a role's password is set from its verifier")),
+                    None => {
+                        return Err(Error::invalid(
+                            format!("roles[{n}].password"),
+                            "has no verifier",
+                            "a role's password is set from its verifier",
+                        ));
+                    }
                 },
                 _ => unreachable!("templates are fixed and match their arguments"),
             }
@@ -545,10 +559,7 @@ fn role_steps(steps: &mut Vec<Step>, index: usize, role: &RoleSpec) {
     steps.push(Step {
         database: None,
         change: Change::update("role", role.name.as_str(), vec![FieldChange::new("login", !role.login, role.login)]),
-        check: Some(format!(
-            "EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = {name} AND rolcanlogin = {})",
-            role.login
-        )),
+        check: Some(format!("EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = {name} AND rolcanlogin = {})", role.login)),
         statement: Statement::new(if role.login { "ALTER ROLE %I LOGIN" } else { "ALTER ROLE %I NOLOGIN" }, vec![ident(&role.name)]),
         password: None,
     });
@@ -613,7 +624,15 @@ fn database_steps(steps: &mut Vec<Step>, db: &DatabaseSetup) {
         steps.push(Step {
             database: None,
             change: Change::create("grant", format!("{privilege} on database {} to {}", db.name, grant.role)),
-            check: Some(acl_check("pg_catalog.pg_database d", "d.datacl", 'd', "d.datdba", &format!("d.datname = {name}"), &grant.role, privilege)),
+            check: Some(acl_check(
+                "pg_catalog.pg_database d",
+                "d.datacl",
+                'd',
+                "d.datdba",
+                &format!("d.datname = {name}"),
+                &grant.role,
+                privilege,
+            )),
             statement: Statement::new(template, vec![ident(&db.name), ident(&grant.role)]),
             password: None,
         });
@@ -622,11 +641,7 @@ fn database_steps(steps: &mut Vec<Step>, db: &DatabaseSetup) {
 
 /// The privileges of a table access level: on tables, on sequences.
 fn table_privileges(read_write: bool) -> (&'static [&'static str], &'static [&'static str]) {
-    if read_write {
-        (&["SELECT", "INSERT", "UPDATE", "DELETE"], &["USAGE", "SELECT", "UPDATE"])
-    } else {
-        (&["SELECT"], &["SELECT"])
-    }
+    if read_write { (&["SELECT", "INSERT", "UPDATE", "DELETE"], &["USAGE", "SELECT", "UPDATE"]) } else { (&["SELECT"], &["SELECT"]) }
 }
 
 fn sql_array(items: &[&str]) -> String {
@@ -696,7 +711,11 @@ fn table_steps(steps: &mut Vec<Step>, db: &DatabaseSetup, role: &PgIdentifier, s
             has_privilege: "has_table_privilege",
             defacl_type: 'r',
             privileges: table_privs,
-            grant_all: if read_write { "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I" } else { "GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I" },
+            grant_all: if read_write {
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I"
+            } else {
+                "GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I"
+            },
             default_privileges: if read_write {
                 "ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I"
             } else {
@@ -709,7 +728,11 @@ fn table_steps(steps: &mut Vec<Step>, db: &DatabaseSetup, role: &PgIdentifier, s
             has_privilege: "has_sequence_privilege",
             defacl_type: 'S',
             privileges: sequence_privs,
-            grant_all: if read_write { "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I" } else { "GRANT SELECT ON ALL SEQUENCES IN SCHEMA %I TO %I" },
+            grant_all: if read_write {
+                "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I"
+            } else {
+                "GRANT SELECT ON ALL SEQUENCES IN SCHEMA %I TO %I"
+            },
             default_privileges: if read_write {
                 "ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO %I"
             } else {

@@ -14,9 +14,7 @@ use super::{RolePassword, parse_verifier};
 /// verifier is returned as it is.
 pub fn verifier_of(password: &RolePassword) -> SecretString {
     match password {
-        RolePassword::Plain(p) => {
-            SecretString::from(postgres_protocol::password::scram_sha_256(p.expose_secret().as_bytes()))
-        }
+        RolePassword::Plain(p) => SecretString::from(postgres_protocol::password::scram_sha_256(p.expose_secret().as_bytes())),
         RolePassword::Verifier(v) => v.clone(),
     }
 }

@@ -53,7 +53,8 @@ pub async fn backup_vault_and_plan(b: &dyn BackupVault, names: &Names, resources
 /// Recovery points: an on-demand backup, listing, restore, and the vault
 /// refusing deletion until its recovery points are deleted with confirmation.
 pub async fn backup_recovery_points(b: &dyn BackupVault, names: &Names, resource: &str) {
-    let spec = BackupSpec { vault: VaultSpec { name: names.resource("rp-vault"), encryption_key: None, tags: Default::default() }, plan: None };
+    let spec =
+        BackupSpec { vault: VaultSpec { name: names.resource("rp-vault"), encryption_key: None, tags: Default::default() }, plan: None };
     ok("ensure vault", b.ensure_backup(&spec).await);
     let vault = &spec.vault.name;
     let point = ok("start_backup", b.start_backup(vault, resource, None).await);
@@ -63,7 +64,11 @@ pub async fn backup_recovery_points(b: &dyn BackupVault, names: &Names, resource
     assert!(listed.iter().any(|p| p.id == point.id), "recovery point not listed");
     let restored = ok("restore", b.restore(vault, &point.id, &RestoreOptions::default()).await);
     assert!(!restored.job_id.is_empty());
-    expect_err("restore a missing recovery point", b.restore(vault, "no-such-point", &RestoreOptions::default()).await, Error::is_not_found);
+    expect_err(
+        "restore a missing recovery point",
+        b.restore(vault, "no-such-point", &RestoreOptions::default()).await,
+        Error::is_not_found,
+    );
     expect_err("delete vault holding recovery points", b.delete_vault(vault).await, |e| matches!(e, Error::Conflict { .. }));
     expect_err("delete recovery point unconfirmed", b.delete_recovery_point(vault, &point.id, &Confirm::new("other")).await, |e| {
         matches!(e, Error::ConfirmationRequired { .. })

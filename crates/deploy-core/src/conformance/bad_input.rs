@@ -81,7 +81,9 @@ pub async fn bad_specs(
         ("instance_class", Box::new(|s| s.instance_class = " ".into())),
         (
             "allowed_extensions[1]",
-            Box::new(|s| s.allowed_extensions = vec![PgIdentifier::new("unaccent").expect("name"), PgIdentifier::new("UNACCENT").expect("name")]),
+            Box::new(|s| {
+                s.allowed_extensions = vec![PgIdentifier::new("unaccent").expect("name"), PgIdentifier::new("UNACCENT").expect("name")]
+            }),
         ),
         ("admin_password", Box::new(|s| s.admin_password = None)),
     ];
@@ -107,7 +109,8 @@ pub async fn bad_specs(
         (
             "endpoint_access.public_cidrs",
             Box::new(|s| {
-                s.endpoint_access = EndpointAccess { public: false, private: true, public_cidrs: vec![CidrBlock::new("10.0.0.0/8").expect("cidr")] };
+                s.endpoint_access =
+                    EndpointAccess { public: false, private: true, public_cidrs: vec![CidrBlock::new("10.0.0.0/8").expect("cidr")] };
             }),
         ),
         (

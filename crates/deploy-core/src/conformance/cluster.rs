@@ -104,7 +104,9 @@ async fn cluster(c: &dyn Cluster, names: &Names, suite: &ClusterSuite) {
         .changes
         .iter()
         .filter_map(|ch| match &ch.action {
-            Action::Update { fields } if ch.kind == "node pool" => Some(fields.iter().map(|f| (f.field.clone(), f.from.clone(), f.to.clone()))),
+            Action::Update { fields } if ch.kind == "node pool" => {
+                Some(fields.iter().map(|f| (f.field.clone(), f.from.clone(), f.to.clone())))
+            }
             _ => None,
         })
         .flatten()

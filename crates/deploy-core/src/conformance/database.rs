@@ -89,7 +89,9 @@ async fn database(db: &dyn Database, names: &Names, suite: &DatabaseSuite) {
     spec.backup_retention_days = 14;
     let plan = ok("plan_database (retention)", db.plan_database(&spec).await);
     assert!(
-        plan.changes.iter().any(|c| matches!(&c.action, Action::Update { fields } if fields.iter().any(|f| f.field == "backup_retention_days"))),
+        plan.changes
+            .iter()
+            .any(|c| matches!(&c.action, Action::Update { fields } if fields.iter().any(|f| f.field == "backup_retention_days"))),
         "retention change not planned: {plan:?}"
     );
     ok("ensure_database (retention)", db.ensure_database(&spec).await);
@@ -112,7 +114,9 @@ async fn database(db: &dyn Database, names: &Names, suite: &DatabaseSuite) {
             matches!(e, Error::AlreadyExists { .. })
         });
     } else {
-        expect_err("create_snapshot (not supported)", db.create_snapshot(&spec.name, &snap).await, |e| matches!(e, Error::NotSupported { .. }));
+        expect_err("create_snapshot (not supported)", db.create_snapshot(&spec.name, &snap).await, |e| {
+            matches!(e, Error::NotSupported { .. })
+        });
     }
 
     let pitr = RestoreTarget::new(names.resource("pitr"));
@@ -129,12 +133,16 @@ async fn database(db: &dyn Database, names: &Names, suite: &DatabaseSuite) {
     let p = ok("restore_to_point_in_time latest", db.restore_to_point_in_time(&spec.name, RestorePoint::Latest, &pitr).await);
     assert_eq!(p.status, DatabaseStatus::Available);
 
-    expect_err("delete without the right confirmation", db.delete_database(&spec.name, &FinalSnapshot::Skip, &Confirm::new("other")).await, |e| {
-        matches!(e, Error::ConfirmationRequired { .. })
-    });
-    expect_err("delete with protection on", db.delete_database(&spec.name, &FinalSnapshot::Skip, &Confirm::new(spec.name.as_str())).await, |e| {
-        matches!(e, Error::DeletionProtected { .. })
-    });
+    expect_err(
+        "delete without the right confirmation",
+        db.delete_database(&spec.name, &FinalSnapshot::Skip, &Confirm::new("other")).await,
+        |e| matches!(e, Error::ConfirmationRequired { .. }),
+    );
+    expect_err(
+        "delete with protection on",
+        db.delete_database(&spec.name, &FinalSnapshot::Skip, &Confirm::new(spec.name.as_str())).await,
+        |e| matches!(e, Error::DeletionProtected { .. }),
+    );
     assert_eq!(ok("describe after refused delete", db.describe_database(&spec.name).await).status, DatabaseStatus::Available);
     let created = if suite.snapshots { vec![&spec.name, &restored.name, &pitr.name] } else { vec![&spec.name, &pitr.name] };
     for name in created {

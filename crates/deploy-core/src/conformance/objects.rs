@@ -94,7 +94,8 @@ pub async fn streaming(store: &dyn ObjectStore, bucket: &BucketName) {
     let whole: Vec<u8> = chunks.concat();
     let body = futures::stream::iter(chunks.into_iter().map(Ok)).boxed();
     let k = key("stream/five-chunks.bin");
-    let options = PutOptions { size_hint: Some(whole.len() as u64), content_type: Some("application/octet-stream".into()), ..PutOptions::default() };
+    let options =
+        PutOptions { size_hint: Some(whole.len() as u64), content_type: Some("application/octet-stream".into()), ..PutOptions::default() };
     let put = ok("put stream", store.put(bucket, &k, body, &options).await);
     assert_eq!(put.size, whole.len() as u64);
     let got = ok("get stream", store.get(bucket, &k).await);

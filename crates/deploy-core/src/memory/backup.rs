@@ -3,12 +3,12 @@ use jiff::Timestamp;
 
 use super::InMemoryCloud;
 use super::state::{MemVault, Pending, current};
-use crate::reconcile::Mode;
 use crate::backup::{
     BackupPlanSpec, BackupSpec, BackupVault, RecoveryPoint, RecoveryPointStatus, RestoreOptions, RestoreResult, VaultInfo,
 };
 use crate::error::{Confirm, Error, Result};
 use crate::plan::{Change, Diff, Plan};
+use crate::reconcile::Mode;
 use crate::validate::ResourceName;
 use crate::waiter::Poll;
 
@@ -41,7 +41,9 @@ impl InMemoryCloud {
                 None => plan.push(Change::create("backup plan", want.name.as_str())),
                 Some(have) => {
                     let mut d = Diff::new();
-                    d.field("rules", &have.rules, &want.rules).field("resources", &have.resources, &want.resources).field("role", &have.role, &want.role);
+                    d.field("rules", &have.rules, &want.rules)
+                        .field("resources", &have.resources, &want.resources)
+                        .field("role", &have.role, &want.role);
                     if !d.is_empty() {
                         plan.push(Change::update("backup plan", want.name.as_str(), d.into_fields()));
                     }
@@ -124,7 +126,8 @@ impl BackupVault for InMemoryCloud {
         };
         self.waiter()
             .wait(&format!("recovery point {id} to complete"), || async {
-                let point = self.points_view(vault)?.into_iter().find(|p| p.id == id).ok_or_else(|| Error::not_found("recovery point", &id))?;
+                let point =
+                    self.points_view(vault)?.into_iter().find(|p| p.id == id).ok_or_else(|| Error::not_found("recovery point", &id))?;
                 Ok(match point.status {
                     RecoveryPointStatus::Completed => Poll::Ready(point),
                     other => Poll::Pending(format!("{other:?}").to_lowercase()),

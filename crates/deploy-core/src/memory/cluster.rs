@@ -3,10 +3,10 @@ use secrecy::SecretString;
 
 use super::InMemoryCloud;
 use super::state::{MemCluster, MemPool, Pending};
-use crate::reconcile::Mode;
 use crate::cluster::{Cluster, ClusterAuth, ClusterCredentials, ClusterInfo, ClusterSpec, ClusterStatus, NodePoolInfo};
 use crate::error::{Error, Result};
 use crate::plan::{Action, Plan};
+use crate::reconcile::Mode;
 use crate::validate::ResourceName;
 use crate::waiter::Poll;
 

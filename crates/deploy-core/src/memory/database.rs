@@ -4,13 +4,13 @@ use secrecy::ExposeSecret;
 
 use super::InMemoryCloud;
 use super::state::{MemDatabase, MemSnapshot, Pending, current};
-use crate::reconcile::Mode;
 use crate::database::{
     Database, DatabaseInfo, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotInfo,
     SnapshotStatus,
 };
 use crate::error::{Confirm, Error, Result};
 use crate::plan::{Action, Change, Plan};
+use crate::reconcile::Mode;
 use crate::validate::{Password, ResourceName};
 use crate::waiter::Poll;
 
@@ -67,7 +67,12 @@ impl InMemoryCloud {
                 let admin_password = spec.admin_password.as_ref().map(|p| p.secret().clone());
                 state.databases.insert(
                     spec.name.as_str().to_owned(),
-                    MemDatabase { info: info_from_spec(spec), created: Timestamp::now(), pending: Pending::new(until, "creating"), admin_password },
+                    MemDatabase {
+                        info: info_from_spec(spec),
+                        created: Timestamp::now(),
+                        pending: Pending::new(until, "creating"),
+                        admin_password,
+                    },
                 );
             }
             Some(db) => {
@@ -129,11 +134,7 @@ impl InMemoryCloud {
     /// Whether `database` uses `password` as its administrator's password now
     /// (what a sign-in would tell; for tests of password rotation).
     pub fn admin_password_is(&self, database: &ResourceName, password: &str) -> bool {
-        self.state()
-            .databases
-            .get(database.as_str())
-            .and_then(|d| d.admin_password.as_ref())
-            .is_some_and(|p| p.expose_secret() == password)
+        self.state().databases.get(database.as_str()).and_then(|d| d.admin_password.as_ref()).is_some_and(|p| p.expose_secret() == password)
     }
 }
 

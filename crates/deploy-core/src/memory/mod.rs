@@ -64,12 +64,7 @@ pub struct MemoryConfig {
 impl Default for MemoryConfig {
     /// Instant provisioning, 1,000 keys a page, waits polling every 5 to 50 ms for up to a minute.
     fn default() -> Self {
-        MemoryConfig {
-            provisioning_delay: Duration::ZERO,
-            list_page_size: 1000,
-            waiter: Waiter::simulated(),
-            key_order: KeyOrder::Utf8,
-        }
+        MemoryConfig { provisioning_delay: Duration::ZERO, list_page_size: 1000, waiter: Waiter::simulated(), key_order: KeyOrder::Utf8 }
     }
 }
 
@@ -110,14 +105,7 @@ impl InMemoryCloud {
 
     /// An empty cloud.
     pub fn with_config(config: MemoryConfig) -> Self {
-        InMemoryCloud {
-            inner: Arc::new(Inner {
-                config,
-                state: Mutex::default(),
-                faults: Mutex::default(),
-                calls: Mutex::default(),
-            }),
-        }
+        InMemoryCloud { inner: Arc::new(Inner { config, state: Mutex::default(), faults: Mutex::default(), calls: Mutex::default() }) }
     }
 
     /// An empty cloud whose resources take `delay` to provision.

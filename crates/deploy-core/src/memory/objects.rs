@@ -8,13 +8,13 @@ use md5::{Digest, Md5};
 
 use super::InMemoryCloud;
 use super::state::{MemBucket, MemVersion};
-use crate::reconcile::Mode;
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{
     BucketInfo, BucketSpec, ByteStream, CopyOptions, DeleteOptions, GetOptions, GetResult, KeyOrder, ListOptions, ObjectMeta, ObjectStore,
     PutMode, PutOptions, bytes_stream,
 };
 use crate::plan::{Change, Plan};
+use crate::reconcile::Mode;
 use crate::validate::{BucketName, ObjectKey};
 
 fn meta(key: &str, v: &MemVersion) -> ObjectMeta {
@@ -47,7 +47,13 @@ impl InMemoryCloud {
 
     fn version_with_etag(&self, versioning: bool, data: Option<Bytes>, etag: String) -> MemVersion {
         let id = self.state().next_id();
-        MemVersion { data, etag, entity_tag: format!("\"0x{id:x}\""), version: versioning.then(|| format!("v{id}")), modified: Timestamp::now() }
+        MemVersion {
+            data,
+            etag,
+            entity_tag: format!("\"0x{id:x}\""),
+            version: versioning.then(|| format!("v{id}")),
+            modified: Timestamp::now(),
+        }
     }
 
     fn bucket_plan(&self, spec: &BucketSpec) -> Plan {
@@ -146,9 +152,8 @@ impl ObjectStore for InMemoryCloud {
         }
         let data = v.data.clone().unwrap_or_default();
         // Hand the body out in 64 KiB chunks, as a network body would arrive.
-        let chunks: Vec<Result<Bytes>> = (0..data.len().div_ceil(65_536).max(1))
-            .map(|i| Ok(data.slice(i * 65_536..((i + 1) * 65_536).min(data.len()))))
-            .collect();
+        let chunks: Vec<Result<Bytes>> =
+            (0..data.len().div_ceil(65_536).max(1)).map(|i| Ok(data.slice(i * 65_536..((i + 1) * 65_536).min(data.len())))).collect();
         let body = if data.is_empty() { bytes_stream(Bytes::new()) } else { futures::stream::iter(chunks).boxed() };
         Ok(GetResult { meta: meta(key.as_str(), v), body })
     }

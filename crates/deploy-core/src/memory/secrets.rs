@@ -17,9 +17,11 @@ impl SecretStore for InMemoryCloud {
     async fn put_secret(&self, name: &SecretName, value: SecretString, _options: &PutSecretOptions) -> Result<SecretVersion> {
         let unchanged = {
             let state = self.state();
-            state.secrets.get(name.as_str()).and_then(|s| s.versions.last()).and_then(|(id, v)| {
-                (v.expose_secret() == value.expose_secret()).then(|| id.clone())
-            })
+            state
+                .secrets
+                .get(name.as_str())
+                .and_then(|s| s.versions.last())
+                .and_then(|(id, v)| (v.expose_secret() == value.expose_secret()).then(|| id.clone()))
         };
         self.enter("put_secret", unchanged.is_none())?;
         if let Some(version) = unchanged {
@@ -35,11 +37,8 @@ impl SecretStore for InMemoryCloud {
     async fn get_secret(&self, name: &SecretName) -> Result<SecretValue> {
         self.enter("get_secret", false)?;
         let state = self.state();
-        let (version, value) = state
-            .secrets
-            .get(name.as_str())
-            .and_then(|s| s.versions.last())
-            .ok_or_else(|| Error::not_found("secret", name.as_str()))?;
+        let (version, value) =
+            state.secrets.get(name.as_str()).and_then(|s| s.versions.last()).ok_or_else(|| Error::not_found("secret", name.as_str()))?;
         Ok(SecretValue { name: name.clone(), version: version.clone(), value: value.clone() })
     }
 

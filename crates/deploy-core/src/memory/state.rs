@@ -132,11 +132,8 @@ impl MemCluster {
     pub(super) fn view(&mut self) -> ClusterInfo {
         let mut info = self.info.clone();
         info.status = status(&mut self.pending);
-        info.node_pools = self
-            .pools
-            .iter_mut()
-            .map(|p| NodePoolInfo { spec: p.info.spec.clone(), status: status(&mut p.pending) })
-            .collect();
+        info.node_pools =
+            self.pools.iter_mut().map(|p| NodePoolInfo { spec: p.info.spec.clone(), status: status(&mut p.pending) }).collect();
         info
     }
 }

@@ -93,7 +93,12 @@ pub fn snapshot_name(instance: &ResourceName, id: &SnapshotId) -> Result<Resourc
 /// bucket snapshot; [`Error::Conflict`] when a snapshot of that name exists
 /// but was taken of another instance.
 #[tracing::instrument(level = "info", skip_all, fields(source = %source.bucket, backup = %backup.bucket))]
-pub async fn dr_backup(database: DatabaseBackup<'_>, source: Location<'_>, backup: Location<'_>, options: &SnapshotOptions) -> Result<DrBackupReport> {
+pub async fn dr_backup(
+    database: DatabaseBackup<'_>,
+    source: Location<'_>,
+    backup: Location<'_>,
+    options: &SnapshotOptions,
+) -> Result<DrBackupReport> {
     let mut options = options.clone();
     let resuming = options.id.is_some();
     let id = options.id.get_or_insert_with(SnapshotId::now).clone();
@@ -118,7 +123,12 @@ pub async fn dr_backup(database: DatabaseBackup<'_>, source: Location<'_>, backu
 
 /// The report of backup `id` when it is complete (its manifest exists), having
 /// changed nothing; `None` when it is not.
-async fn complete_backup(database: DatabaseBackup<'_>, backup: Location<'_>, options: &SnapshotOptions, id: &SnapshotId) -> Result<Option<DrBackupReport>> {
+async fn complete_backup(
+    database: DatabaseBackup<'_>,
+    backup: Location<'_>,
+    options: &SnapshotOptions,
+    id: &SnapshotId,
+) -> Result<Option<DrBackupReport>> {
     // The index alone (object and byte totals): a complete backup of any size is recognised in constant memory.
     let manifest = match super::bucket::read_manifest_info(backup, &options.layout, id).await {
         Ok(manifest) => manifest,
@@ -193,7 +203,9 @@ async fn wait_snapshot(backend: &dyn Database, instance: &ResourceName, found: S
                 None => Poll::Failed("deleted".into()),
                 Some(s) => match &s.status {
                     SnapshotStatus::Available => Poll::Ready(s),
-                    SnapshotStatus::Other(state) if ["failed", "error", "deleted", "deleting"].iter().any(|f| state.contains(f)) => Poll::Failed(state.clone()),
+                    SnapshotStatus::Other(state) if ["failed", "error", "deleted", "deleting"].iter().any(|f| state.contains(f)) => {
+                        Poll::Failed(state.clone())
+                    }
                     SnapshotStatus::Creating => Poll::Pending("creating".into()),
                     SnapshotStatus::Other(state) => Poll::Pending(state.clone()),
                 },
@@ -268,7 +280,12 @@ impl fmt::Display for DrRestoreReport {
 /// # Errors
 /// [`Error::Verification`] when a check fails; errors of either restore.
 #[tracing::instrument(level = "info", skip_all, fields(backup = %backup.bucket, target = %target.bucket))]
-pub async fn dr_restore(database: DatabaseRestore<'_>, backup: Location<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> Result<DrRestoreReport> {
+pub async fn dr_restore(
+    database: DatabaseRestore<'_>,
+    backup: Location<'_>,
+    target: Location<'_>,
+    options: &RestoreBucketOptions,
+) -> Result<DrRestoreReport> {
     // Resolve "latest" once, so the database and the bucket come from the same
     // backup; refuse an incomplete snapshot, or one of another source, before
     // touching the database.

@@ -48,7 +48,11 @@ pub struct AdminPasswordRotation {
 impl fmt::Display for AdminPasswordRotation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let how = if self.resumed { "finished an interrupted rotation of" } else { "rotated" };
-        write!(f, "{how} the administrator password of {}: secret {} version {} (the old password is its previous version)", self.database, self.secret, self.version)
+        write!(
+            f,
+            "{how} the administrator password of {}: secret {} version {} (the old password is its previous version)",
+            self.database, self.secret, self.version
+        )
     }
 }
 

@@ -106,7 +106,11 @@ impl Teardown<'_> {
             for vault in &self.vaults {
                 if let Some(points) = gone(backup.list_recovery_points(vault).await)? {
                     for p in points {
-                        steps.push(step("delete recovery point", format!("{} ({}) in vault {vault}", p.id, p.resource), Some(vault.as_str())));
+                        steps.push(step(
+                            "delete recovery point",
+                            format!("{} ({}) in vault {vault}", p.id, p.resource),
+                            Some(vault.as_str()),
+                        ));
                     }
                 }
             }
@@ -128,7 +132,8 @@ impl Teardown<'_> {
                     if info.deletion_protection {
                         steps.push(step("turn off deletion protection of database", name.as_str(), Some(name.as_str())));
                     }
-                    let what = if self.final_snapshots { "delete database (final snapshot first)" } else { "delete database (no final snapshot)" };
+                    let what =
+                        if self.final_snapshots { "delete database (final snapshot first)" } else { "delete database (no final snapshot)" };
                     steps.push(step(what, name.as_str(), Some(name.as_str())));
                 }
             }
@@ -198,11 +203,8 @@ impl Teardown<'_> {
                     self.observer.step(format!("turn off deletion protection of {name}"));
                     db.set_deletion_protection(name, false).await?;
                 }
-                let final_snapshot = if self.final_snapshots {
-                    FinalSnapshot::Take(snapshot_name(name, &SnapshotId::now())?)
-                } else {
-                    FinalSnapshot::Skip
-                };
+                let final_snapshot =
+                    if self.final_snapshots { FinalSnapshot::Take(snapshot_name(name, &SnapshotId::now())?) } else { FinalSnapshot::Skip };
                 self.observer.step(format!("delete database {name}"));
                 gone(db.delete_database(name, &final_snapshot, &confirm.for_name(name.as_str())).await)?;
             }

@@ -119,21 +119,18 @@ fn parse_cron(v: &str) -> std::result::Result<Cron, String> {
         .iter()
         .enumerate()
         .map(|(index, token)| {
-            parse_cron_field(form, index, token)
-                .map_err(|problem| format!("field {} ({}) {problem}", index + 1, specs[index].name))
+            parse_cron_field(form, index, token).map_err(|problem| format!("field {} ({}) {problem}", index + 1, specs[index].name))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let (dom, dow) = (&fields[DAY_OF_MONTH], &fields[DAY_OF_WEEK]);
     match form {
-        CronForm::Unix if !dom.is_star() && !dow.is_star() => Err(
-            "restricts both day-of-month and day-of-week, which runs on either and AWS cannot express; leave one of them `*`"
-                .to_owned(),
-        ),
+        CronForm::Unix if !dom.is_star() && !dow.is_star() => {
+            Err("restricts both day-of-month and day-of-week, which runs on either and AWS cannot express; leave one of them `*`"
+                .to_owned())
+        }
         CronForm::Aws => match (matches!(dom, CronValue::Any), matches!(dow, CronValue::Any)) {
             (true, true) => Err("has `?` in both day-of-month and day-of-week; exactly one of them must be `?`".to_owned()),
-            (false, false) => {
-                Err("has `?` in neither day-of-month nor day-of-week; exactly one of them must be `?`".to_owned())
-            }
+            (false, false) => Err("has `?` in neither day-of-month nor day-of-week; exactly one of them must be `?`".to_owned()),
             _ => Ok(Cron { form, fields }),
         },
         CronForm::Unix => Ok(Cron { form, fields }),
@@ -308,11 +305,7 @@ fn render_cron_days(days: [bool; 7], sunday: usize) -> String {
         while day + 1 < 7 && days[day + 1] {
             day += 1;
         }
-        runs.push(if first == day {
-            format!("{}", first + sunday)
-        } else {
-            format!("{}-{}", first + sunday, day + sunday)
-        });
+        runs.push(if first == day { format!("{}", first + sunday) } else { format!("{}-{}", first + sunday, day + sunday) });
         day += 1;
     }
     runs.join(",")
@@ -368,11 +361,8 @@ impl CronSchedule {
             CronValue::List(items) => render_cron_items(CronForm::Unix, index, items, 1),
             CronValue::Any | CronValue::Special => unreachable!("the Unix form has only lists"),
         };
-        let (dom, dow) = if cron.fields[DAY_OF_WEEK].is_star() {
-            (render(DAY_OF_MONTH), "?".to_owned())
-        } else {
-            ("?".to_owned(), render(DAY_OF_WEEK))
-        };
+        let (dom, dow) =
+            if cron.fields[DAY_OF_WEEK].is_star() { (render(DAY_OF_MONTH), "?".to_owned()) } else { ("?".to_owned(), render(DAY_OF_WEEK)) };
         format!("cron({} {} {dom} {} {dow} *)", render(0), render(1), render(3))
     }
 

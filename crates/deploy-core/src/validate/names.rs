@@ -59,12 +59,7 @@ fn check_container(v: &str) -> Check {
         return Ok(());
     }
     check_length(v.chars().count(), 3..=63, "character", CONTAINER_RULE)?;
-    check_chars(
-        v,
-        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
-        "a lowercase letter, digit or hyphen",
-        CONTAINER_RULE,
-    )?;
+    check_chars(v, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-', "a lowercase letter, digit or hyphen", CONTAINER_RULE)?;
     if v.starts_with('-') {
         return fault("begins with a hyphen", CONTAINER_RULE);
     }
@@ -114,12 +109,7 @@ const RESOURCE_RULE: &str = "resource names: 1-63 characters of lowercase letter
 
 fn check_resource(v: &str) -> Check {
     check_length(v.chars().count(), 1..=63, "character", RESOURCE_RULE)?;
-    check_chars(
-        v,
-        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
-        "a lowercase letter, digit or hyphen",
-        RESOURCE_RULE,
-    )?;
+    check_chars(v, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-', "a lowercase letter, digit or hyphen", RESOURCE_RULE)?;
     if !v.starts_with(|c: char| c.is_ascii_lowercase()) {
         return fault("does not begin with a letter", RESOURCE_RULE);
     }

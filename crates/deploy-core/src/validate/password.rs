@@ -43,13 +43,7 @@ impl PasswordRules {
     /// that follows them is also accepted by the other presets' length and
     /// character limits.
     pub fn rds_master() -> Self {
-        PasswordRules {
-            min_len: 8,
-            max_len: 128,
-            forbidden: "/'\"@".to_owned(),
-            printable_ascii_only: true,
-            min_classes: 0,
-        }
+        PasswordRules { min_len: 8, max_len: 128, forbidden: "/'\"@".to_owned(), printable_ascii_only: true, min_classes: 0 }
     }
 
     /// The administrator password of Azure Database for PostgreSQL flexible

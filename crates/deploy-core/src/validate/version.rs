@@ -2,7 +2,8 @@
 
 use super::newtype::{Check, fault};
 
-const K8S_VERSION_RULE: &str = "Kubernetes versions: MAJOR.MINOR such as 1.31, MAJOR 1 and MINOR 0-99, decimal without leading zeros; no patch part (not 1.31.2)";
+const K8S_VERSION_RULE: &str =
+    "Kubernetes versions: MAJOR.MINOR such as 1.31, MAJOR 1 and MINOR 0-99, decimal without leading zeros; no patch part (not 1.31.2)";
 
 fn check_k8s_version(v: &str) -> Check {
     let parts: Vec<&str> = v.split('.').collect();

@@ -1,7 +1,6 @@
 //! A table of bad inputs across the public specs: each is rejected with
 //! `InvalidInput` naming the field, before any call reaches a backend.
 
-
 use deploy_core::database::DatabaseSpec;
 use deploy_core::memory::InMemoryCloud;
 use deploy_core::recipes::SnapshotLayout;
@@ -85,7 +84,10 @@ async fn specs_are_rejected_before_any_call() {
     // The same table runs against AWS through a counting proxy (tests/e2e/bad_input.rs).
     let cloud = InMemoryCloud::new();
     let names = conformance::Names::unique();
-    let (db_suite, cluster_suite) = (conformance::DatabaseSuite::postgres("15", "db.t3.micro", &PasswordRules::rds_master()), conformance::ClusterSuite::new("1.31", "m5.large"));
+    let (db_suite, cluster_suite) = (
+        conformance::DatabaseSuite::postgres("15", "db.t3.micro", &PasswordRules::rds_master()),
+        conformance::ClusterSuite::new("1.31", "m5.large"),
+    );
     let n = conformance::bad_specs((&cloud, &db_suite), (&cloud, &cluster_suite), &cloud, &names).await;
     assert!(cloud.calls().is_empty(), "bad specs reached the backend: {:?}", cloud.calls());
 

@@ -34,7 +34,8 @@ impl Pg {
     async fn drop_all(&self, databases: &[&str], roles: &[&str]) {
         let admin = self.admin().connect().await.expect("admin connects");
         for db in databases {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", deploy_core::bootstrap::quote::ident(db))).await;
+            let _ =
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", deploy_core::bootstrap::quote::ident(db))).await;
         }
         for role in roles {
             let _ = admin.batch_execute(&format!("DROP ROLE IF EXISTS {}", deploy_core::bootstrap::quote::ident(role))).await;
@@ -70,7 +71,11 @@ impl Pg {
         }
         let out = cmd.output().await.expect("psql runs");
         let _ = std::fs::remove_dir_all(&dir);
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 
@@ -146,10 +151,7 @@ async fn a_managed_admin_leaves_matching_passwords_alone() {
     let u = unique();
     let (admin_name, admin_pw) = (format!("managed_admin_{u}"), format!("Adm-{u}-pw"));
     let superuser = pg.admin().connect().await.unwrap();
-    superuser
-        .batch_execute(&format!("CREATE ROLE \"{admin_name}\" LOGIN CREATEROLE CREATEDB PASSWORD '{admin_pw}'"))
-        .await
-        .unwrap();
+    superuser.batch_execute(&format!("CREATE ROLE \"{admin_name}\" LOGIN CREATEROLE CREATEDB PASSWORD '{admin_pw}'")).await.unwrap();
     let boot = Bootstrapper::new(pg.as_role(&admin_name, &admin_pw));
     let (spec, [app, keycloak, rw, _]) = vectice_spec(&u, "app-pw-1", "rw-pw-1");
     let first = boot.ensure(&spec).await.unwrap();
@@ -217,7 +219,8 @@ async fn injection_attempts_are_inert() {
     let role = format!("x\"; ALTER ROLE postgres NOSUPERUSER; --{u}");
     let db = format!("'); DROP DATABASE postgres; --{u}");
     let password = "'; ALTER ROLE postgres NOLOGIN; -- \\' $$ \" %I %L :'x'";
-    let spec = BootstrapSpec::new().role(RoleSpec::login(id(&role)).password(plain(password))).database(DatabaseSetup::new(id(&db), id(&role)));
+    let spec =
+        BootstrapSpec::new().role(RoleSpec::login(id(&role)).password(plain(password))).database(DatabaseSetup::new(id(&db), id(&role)));
     Bootstrapper::new(pg.admin()).ensure(&spec).await.unwrap();
     // The psql script too, with a second role.
     let role2 = format!("y'||pg_sleep(0)||'{u}");
@@ -256,7 +259,10 @@ async fn plaintext_is_refused() {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), socket.read_to_end(&mut rest)).await;
         (request, rest)
     });
-    let conn = PgConnection::new("127.0.0.1", "postgres").with_port(port).with_password(SecretString::from("SENTINEL-plaintext")).with_ca_file(&pg.ca_file);
+    let conn = PgConnection::new("127.0.0.1", "postgres")
+        .with_port(port)
+        .with_password(SecretString::from("SENTINEL-plaintext"))
+        .with_ca_file(&pg.ca_file);
     let err = conn.connect().await.unwrap_err();
     let (request, rest) = server.await.unwrap();
     assert_eq!(request, [0, 0, 0, 8, 4, 210, 22, 47], "the first bytes are an SSLRequest");
@@ -275,7 +281,10 @@ async fn a_wrong_ca_fails_under_verify_full() {
     // The right CA, given in memory, verifies.
     let pem = std::fs::read(&pg.ca_file).unwrap();
     pg.admin().with_tls(TlsMode::VerifyFull(CaRoots::Pem(pem))).connect().await.expect("the right CA verifies");
-    assert!(PgConnection::from_url("postgres://x@localhost/?sslrootcert=/nonexistent").unwrap().connect().await.unwrap_err().invalid_field() == Some("ca_file"));
+    assert!(
+        PgConnection::from_url("postgres://x@localhost/?sslrootcert=/nonexistent").unwrap().connect().await.unwrap_err().invalid_field()
+            == Some("ca_file")
+    );
 }
 
 #[tokio::test]
@@ -326,7 +335,10 @@ async fn the_psql_script_runs_twice_for_real_and_agrees_with_the_direct_path() {
     assert_eq!(code, 0, "second run failed:\n{err}\n{out}");
     let second = PsqlScript::changes_in_output(&out);
     assert!(!second.is_empty(), "the second run set no password (it always sets them from fresh verifiers): {out}");
-    assert!(second.iter().all(|c| c.contains("password")), "the second run changes only passwords (always set from fresh verifiers): {second:?}");
+    assert!(
+        second.iter().all(|c| c.contains("password")),
+        "the second run changes only passwords (always set from fresh verifiers): {second:?}"
+    );
     assert_eq!(second.len(), env.len(), "one password change per role with a password: {second:?}");
 
     // The direct path sees nothing left to do: both renderings agree.

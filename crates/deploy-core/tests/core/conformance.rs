@@ -51,12 +51,8 @@ impl ObjectStore for DropsLastListed {
     }
     async fn reconcile_bucket(&self, spec: &BucketSpec, mode: deploy_core::Mode) -> Result<Plan> {
         match mode {
-            deploy_core::Mode::Plan => {
-                self.0.plan_bucket(spec).await
-            }
-            deploy_core::Mode::Apply => {
-                self.0.ensure_bucket(spec).await
-            }
+            deploy_core::Mode::Plan => self.0.plan_bucket(spec).await,
+            deploy_core::Mode::Apply => self.0.ensure_bucket(spec).await,
         }
     }
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {

@@ -9,8 +9,12 @@ use async_trait::async_trait;
 use deploy_core::database::{DatabaseInfo, DatabaseSpec, FinalSnapshot, SnapshotInfo, SnapshotStatus};
 use deploy_core::memory::InMemoryCloud;
 use deploy_core::recipes::dr::snapshot_name;
-use deploy_core::recipes::{DatabaseBackup, Location, SnapshotId, SnapshotLayout, SnapshotOptions, dr_backup, list_snapshots, snapshot_bucket};
-use deploy_core::{BucketSpec, Confirm, Database, Error, ObjectStore, PasswordRules, PgIdentifier, Plan, ResourceName, RestorePoint, RestoreTarget, Result};
+use deploy_core::recipes::{
+    DatabaseBackup, Location, SnapshotId, SnapshotLayout, SnapshotOptions, dr_backup, list_snapshots, snapshot_bucket,
+};
+use deploy_core::{
+    BucketSpec, Confirm, Database, Error, ObjectStore, PasswordRules, PgIdentifier, Plan, ResourceName, RestorePoint, RestoreTarget, Result,
+};
 
 use crate::support::{bucket, filled_bucket, slow_cloud};
 
@@ -57,17 +61,27 @@ async fn a_resumed_backup_keeps_its_database_snapshot_and_completes_the_bucket()
         u32::try_from(trial.count("put")).unwrap()
     };
     cloud.fail_op_after("put", puts - 1, u32::MAX);
-    let err = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
-        .await
-        .unwrap_err();
+    let err = dr_backup(
+        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
+        Location::new(&cloud, &src),
+        Location::new(&cloud, &backup),
+        &options(&id),
+    )
+    .await
+    .unwrap_err();
     cloud.fail_op("put", 0);
     assert!(err.is_retryable(), "{err:?}");
     assert_eq!(cloud.count("create_snapshot"), 1);
     assert!(list_snapshots(Location::new(&cloud, &backup), &layout()).await.unwrap().is_empty(), "no manifest yet");
 
-    let report = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
-        .await
-        .unwrap_or_else(|e| panic!("the resume failed: {e}"));
+    let report = dr_backup(
+        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
+        Location::new(&cloud, &src),
+        Location::new(&cloud, &backup),
+        &options(&id),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the resume failed: {e}"));
     assert_eq!(cloud.count("create_snapshot"), 1, "the resume took a second snapshot");
     let snapshot = report.database_snapshot.clone().unwrap();
     assert_eq!((snapshot.name, snapshot.status), (snapshot_name(&db, &id).unwrap(), SnapshotStatus::Available));
@@ -92,9 +106,14 @@ async fn a_resumed_backup_waits_for_a_snapshot_still_being_taken() {
     killed.abort();
     assert_eq!(listed(cloud.clone(), db.clone()).await[0].status, SnapshotStatus::Creating);
 
-    let report = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
-        .await
-        .unwrap();
+    let report = dr_backup(
+        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
+        Location::new(&cloud, &src),
+        Location::new(&cloud, &backup),
+        &options(&id),
+    )
+    .await
+    .unwrap();
     let taken = report.database_snapshot.unwrap();
     assert_eq!((taken.name, taken.status), (snapshot, SnapshotStatus::Available), "the backup did not wait for the snapshot");
     assert_eq!(cloud.count("create_snapshot"), 1, "the killed run's snapshot is the backup's");
@@ -109,9 +128,14 @@ async fn a_snapshot_of_that_name_of_another_instance_is_a_conflict_and_nothing_i
     let id = SnapshotId::now();
     cloud.create_snapshot(&other, &snapshot_name(&db, &id).unwrap()).await.unwrap();
     cloud.reset_calls();
-    let err = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
-        .await
-        .unwrap_err();
+    let err = dr_backup(
+        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
+        Location::new(&cloud, &src),
+        Location::new(&cloud, &backup),
+        &options(&id),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(&err, Error::Conflict { reason, .. } if reason.contains("another instance")), "{err:?}");
     assert_eq!(cloud.count("copy") + cloud.count("put"), 0, "the bucket was touched after the database part failed");
 }
@@ -121,14 +145,24 @@ async fn resuming_a_complete_backup_succeeds_and_changes_nothing() {
     let cloud = slow_cloud();
     let (db, src, backup) = setup(&cloud).await;
     let id = SnapshotId::now();
-    let first = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
-        .await
-        .unwrap();
+    let first = dr_backup(
+        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
+        Location::new(&cloud, &src),
+        Location::new(&cloud, &backup),
+        &options(&id),
+    )
+    .await
+    .unwrap();
     assert!(!first.already_complete);
     cloud.reset_calls();
-    let again = dr_backup(DatabaseBackup::Snapshot { backend: &cloud, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
-        .await
-        .unwrap();
+    let again = dr_backup(
+        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
+        Location::new(&cloud, &src),
+        Location::new(&cloud, &backup),
+        &options(&id),
+    )
+    .await
+    .unwrap();
     assert!(again.already_complete, "{again}");
     assert!(cloud.mutating_calls().is_empty(), "a complete backup resumed changed something: {:?}", cloud.mutating_calls());
     assert_eq!(again.database_snapshot, first.database_snapshot);
@@ -149,12 +183,8 @@ impl Database for LostAnswer {
     }
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
         match mode {
-            deploy_core::Mode::Plan => {
-                self.0.plan_database(spec).await
-            }
-            deploy_core::Mode::Apply => {
-                self.0.ensure_database(spec).await
-            }
+            deploy_core::Mode::Plan => self.0.plan_database(spec).await,
+            deploy_core::Mode::Apply => self.0.ensure_database(spec).await,
         }
     }
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
@@ -191,9 +221,14 @@ async fn a_lost_answer_to_the_snapshot_request_is_not_a_failed_backup() {
     let (db, src, backup) = setup(&cloud).await;
     let lossy = LostAnswer(cloud.clone());
     let id = SnapshotId::now();
-    let report = dr_backup(DatabaseBackup::Snapshot { backend: &lossy, instance: &db }, Location::new(&cloud, &src), Location::new(&cloud, &backup), &options(&id))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = dr_backup(
+        DatabaseBackup::Snapshot { backend: &lossy, instance: &db },
+        Location::new(&cloud, &src),
+        Location::new(&cloud, &backup),
+        &options(&id),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.database_snapshot.unwrap().status, SnapshotStatus::Available);
     assert_eq!(cloud.list_snapshots(&db).await.unwrap().len(), 1, "one snapshot per id");
 }

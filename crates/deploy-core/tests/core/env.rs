@@ -43,9 +43,18 @@ fn bad_specs_name_the_field() {
     let cases = [
         (ENVIRONMENTS.replace("storage_gib = 50", "storage_gib = 5"), "production.databases[0].storage_gib"),
         (ENVIRONMENTS.replace("min = 1\nmax = 12", "min = 13\nmax = 12"), "production.cluster.node_pools[0].min"),
-        (ENVIRONMENTS.replace("retention = 35, continuous = true", "retention = 90, continuous = true"), "production.backup.plan.rules[0].retention"),
-        (ENVIRONMENTS.replace("instance = \"acme-prod-db\"\nname = \"keycloak\"", "instance = \"acme-nope\"\nname = \"keycloak\""), "production.application_databases[1].instance"),
-        (ENVIRONMENTS.replace("admin_password_secret = \"acme-prod-db-admin\"", "admin_password_secret = \"acme-other\""), "production.databases[0].admin_password_secret"),
+        (
+            ENVIRONMENTS.replace("retention = 35, continuous = true", "retention = 90, continuous = true"),
+            "production.backup.plan.rules[0].retention",
+        ),
+        (
+            ENVIRONMENTS.replace("instance = \"acme-prod-db\"\nname = \"keycloak\"", "instance = \"acme-nope\"\nname = \"keycloak\""),
+            "production.application_databases[1].instance",
+        ),
+        (
+            ENVIRONMENTS.replace("admin_password_secret = \"acme-prod-db-admin\"", "admin_password_secret = \"acme-other\""),
+            "production.databases[0].admin_password_secret",
+        ),
     ];
     for (text, field) in cases {
         match Environments::from_toml(&text) {

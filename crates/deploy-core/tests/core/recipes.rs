@@ -5,7 +5,8 @@ use deploy_core::database::DatabaseSpec;
 use deploy_core::memory::InMemoryCloud;
 use deploy_core::recipes::*;
 use deploy_core::{
-    BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, PasswordRules, PgIdentifier, ResourceName, RestorePoint, RestoreTarget,
+    BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, PasswordRules, PgIdentifier, ResourceName, RestorePoint,
+    RestoreTarget,
 };
 
 use crate::support::{bucket, filled_bucket, key, slow_cloud};
@@ -151,7 +152,9 @@ async fn bad_options_are_rejected_before_any_call() {
     options.concurrency = 0;
     let e = snapshot_bucket(Location::new(&cloud, &b), Location::new(&cloud, &b), &options).await.unwrap_err();
     assert_eq!(e.invalid_field(), Some("concurrency"));
-    let e = snapshot_bucket(Location::new(&cloud, &b), Location::new(&cloud, &b), &SnapshotOptions::new(SnapshotLayout::new("").unwrap())).await.unwrap_err();
+    let e = snapshot_bucket(Location::new(&cloud, &b), Location::new(&cloud, &b), &SnapshotOptions::new(SnapshotLayout::new("").unwrap()))
+        .await
+        .unwrap_err();
     assert_eq!(e.invalid_field(), Some("layout.prefix"), "a snapshot into its own source must be refused");
     assert!(cloud.calls().is_empty(), "calls were made: {:?}", cloud.calls());
     assert!("2026-13-01T00-00-00.000Z".parse::<SnapshotId>().is_err());
@@ -262,7 +265,17 @@ async fn teardown_refuses_everything_without_confirmation_then_goes_in_order() {
     let order: Vec<&str> = cloud.mutating_calls().iter().map(|c| c.op).collect();
     assert_eq!(
         order,
-        ["delete_recovery_point", "delete_plan", "delete_vault", "set_deletion_protection", "delete_database", "delete_bucket", "delete_node_pool", "delete_node_pool", "delete_cluster"]
+        [
+            "delete_recovery_point",
+            "delete_plan",
+            "delete_vault",
+            "set_deletion_protection",
+            "delete_database",
+            "delete_bucket",
+            "delete_node_pool",
+            "delete_node_pool",
+            "delete_cluster"
+        ]
     );
     assert!(teardown.plan().await.unwrap().steps.is_empty(), "something is left");
     teardown.run().await.unwrap();

@@ -54,7 +54,10 @@ async fn a_restore_into_a_versioned_bucket_keeps_what_it_overwrites_and_what_is_
     assert_eq!(plan.overwrite.first, ["obj/0010", "obj/0011"]);
     assert_eq!(plan.not_in_snapshot.first, ["obj/new"]);
     let shown = plan.to_string();
-    assert!(shown.contains("overwrite 2 (obj/0010, obj/0011)") && shown.contains("2 of them written after the snapshot started"), "{shown}");
+    assert!(
+        shown.contains("overwrite 2 (obj/0010, obj/0011)") && shown.contains("2 of them written after the snapshot started"),
+        "{shown}"
+    );
 
     let report = restore_bucket(Location::new(&cloud, &backup), Location::new(&cloud, &src), &options(&id)).await.unwrap();
     assert_eq!((report.restored, report.unchanged, report.not_in_snapshot, report.verified), (5, 25, 1, 30), "{report}");
@@ -84,7 +87,10 @@ async fn an_unversioned_bucket_is_refused_before_any_write_unless_confirmed_by_n
 
     cloud.reset_calls();
     let refused = restore_bucket(Location::new(&cloud, &backup), Location::new(&cloud, &src), &options(&id)).await.unwrap_err();
-    assert!(matches!(&refused, Error::ConfirmationRequired { expected, action } if expected == "plain" && action.contains("obj/0004")), "{refused}");
+    assert!(
+        matches!(&refused, Error::ConfirmationRequired { expected, action } if expected == "plain" && action.contains("obj/0004")),
+        "{refused}"
+    );
     assert!(cloud.mutating_calls().is_empty(), "a refused restore wrote: {:?}", cloud.mutating_calls());
     assert!(cloud.head(&src, &key("obj/0003")).await.is_err(), "not even the missing object was written");
 
@@ -116,7 +122,10 @@ async fn keep_newer_leaves_objects_written_after_the_snapshot_alone() {
     cloud.set_last_modified(&src, &key("obj/0002"), id.timestamp() - jiff::SignedDuration::from_hours(1)).unwrap();
     let keep = RestoreBucketOptions { keep_newer: true, ..options(&id) };
     let plan = plan_restore(Location::new(&cloud, &backup), Location::new(&cloud, &src), &keep).await.unwrap();
-    assert_eq!((plan.keep_newer.first.clone(), plan.overwrite.first.clone(), plan.overwrite_newer), (vec!["obj/0001".to_owned()], vec!["obj/0002".to_owned()], 0));
+    assert_eq!(
+        (plan.keep_newer.first.clone(), plan.overwrite.first.clone(), plan.overwrite_newer),
+        (vec!["obj/0001".to_owned()], vec!["obj/0002".to_owned()], 0)
+    );
     let report = restore_bucket(Location::new(&cloud, &backup), Location::new(&cloud, &src), &keep).await.unwrap();
     assert_eq!((report.kept_newer.count, report.overwritten.count, report.verified), (1, 1, 9), "{report}");
     assert_eq!(cloud.get_bytes(&src, &key("obj/0001")).await.unwrap(), Bytes::from_static(b"fresh work"));
@@ -147,7 +156,9 @@ async fn exact_deletes_what_is_not_in_the_snapshot_and_asks_first_on_an_unversio
     snap.source_prefix = Some("data/".into());
     let r = snapshot_bucket(Location::new(&cloud, &same), Location::new(&cloud, &same), &snap).await.unwrap();
     let restored =
-        restore_bucket(Location::new(&cloud, &same), Location::new(&cloud, &same), &RestoreBucketOptions { exact: true, ..options(&r.id) }).await.unwrap();
+        restore_bucket(Location::new(&cloud, &same), Location::new(&cloud, &same), &RestoreBucketOptions { exact: true, ..options(&r.id) })
+            .await
+            .unwrap();
     assert_eq!((restored.deleted.count, restored.unchanged), (0, 1), "{restored}");
     assert!(cloud.head(&same, &key(&r.manifest_key)).await.is_ok(), "the exact restore deleted the manifest");
 }
@@ -219,9 +230,16 @@ async fn an_object_changed_after_classification_is_reported_not_overwritten() {
         }
     });
     let e = restore_bucket(Location::new(&hooked, &backup), Location::new(&hooked, &src), &options(&id)).await.unwrap_err();
-    assert!(matches!(&e, Error::Verification { detail, .. } if detail.contains("2 target objects changed") && detail.contains("obj/0004") && detail.contains("obj/0005")), "{e}");
+    assert!(
+        matches!(&e, Error::Verification { detail, .. } if detail.contains("2 target objects changed") && detail.contains("obj/0004") && detail.contains("obj/0005")),
+        "{e}"
+    );
     for name in ["0004", "0005"] {
-        assert_eq!(cloud.get_bytes(&src, &key(&format!("obj/{name}"))).await.unwrap(), Bytes::from(format!("someone else's {name}")), "obj/{name} was overwritten blindly");
+        assert_eq!(
+            cloud.get_bytes(&src, &key(&format!("obj/{name}"))).await.unwrap(),
+            Bytes::from(format!("someone else's {name}")),
+            "obj/{name} was overwritten blindly"
+        );
     }
 }
 
@@ -233,7 +251,10 @@ async fn a_snapshot_of_another_source_is_refused_and_latest_picks_the_targets_ow
     let b = bucket("team-b");
     cloud.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
     cloud.put_bytes(&b, &key("obj/0000"), Bytes::from_static(b"b's data")).await.unwrap();
-    let later = SnapshotOptions { id: Some(SnapshotId::at(a_id.timestamp() + jiff::SignedDuration::from_secs(1))), ..SnapshotOptions::new(layout()) };
+    let later = SnapshotOptions {
+        id: Some(SnapshotId::at(a_id.timestamp() + jiff::SignedDuration::from_secs(1))),
+        ..SnapshotOptions::new(layout())
+    };
     let b_snap = snapshot_bucket(Location::new(&cloud, &b), Location::new(&cloud, &shared), &later).await.unwrap();
     assert!(b_snap.id > a_id);
 
@@ -277,7 +298,8 @@ async fn a_restore_between_stores_of_different_key_orders_classifies_every_key_e
     }
     let backup = bucket("cross-backup");
     azure_like.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
-    let snap = snapshot_bucket(Location::new(&s3_like, &src), Location::new(&azure_like, &backup), &SnapshotOptions::new(layout())).await.unwrap();
+    let snap =
+        snapshot_bucket(Location::new(&s3_like, &src), Location::new(&azure_like, &backup), &SnapshotOptions::new(layout())).await.unwrap();
     assert_eq!(snap.objects, keys.len() as u64);
 
     // Back into the source (UTF-8 listing, manifest in UTF-8 order), after damage.
@@ -286,7 +308,11 @@ async fn a_restore_between_stores_of_different_key_orders_classifies_every_key_e
     s3_like.put_bytes(&src, &key("a/\u{FFFF}stray"), Bytes::from_static(b"stray")).await.unwrap();
     let restore = RestoreBucketOptions::new(layout(), SnapshotSelector::Id(snap.id.clone()));
     let plan = plan_restore(Location::new(&azure_like, &backup), Location::new(&s3_like, &src), &restore).await.unwrap();
-    assert_eq!((plan.missing.first.clone(), plan.overwrite.first.clone(), plan.identical), (vec!["a/🦀.bin".to_owned()], vec!["a/\u{FF61}half.txt".to_owned()], 5), "{plan}");
+    assert_eq!(
+        (plan.missing.first.clone(), plan.overwrite.first.clone(), plan.identical),
+        (vec!["a/🦀.bin".to_owned()], vec!["a/\u{FF61}half.txt".to_owned()], 5),
+        "{plan}"
+    );
     assert_eq!(plan.not_in_snapshot.first, ["a/\u{FFFF}stray"]);
 
     // Into a UTF-16 store holding the same keys: a manifest in UTF-8 order against a UTF-16 listing.

@@ -73,7 +73,13 @@ impl SecretStore for RefusingStore {
     }
     async fn put_secret(&self, name: &SecretName, value: SecretString, options: &PutSecretOptions) -> Result<SecretVersion> {
         if *name == self.refused {
-            return Err(Error::Provider { provider: "refusing", operation: "put_secret".into(), message: "injected".into(), retryable: true, source: None });
+            return Err(Error::Provider {
+                provider: "refusing",
+                operation: "put_secret".into(),
+                message: "injected".into(),
+                retryable: true,
+                source: None,
+            });
         }
         self.inner.put_secret(name, value, options).await
     }

@@ -90,7 +90,15 @@ async fn shards_run_alone_and_finalize_refuses_until_they_all_agree() {
     let options = SnapshotOptions { id: Some(id.clone()), concurrency: 8, manifest_part_bytes: 4096, ..SnapshotOptions::new(layout()) };
     // Bad boundaries are refused before any request.
     cloud.reset_calls();
-    let e = plan_shards(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options, 4, Boundaries::Given(vec!["b".into(), "a".into(), "c".into()])).await.unwrap_err();
+    let e = plan_shards(
+        Location::new(&cloud, &src),
+        Location::new(&cloud, &dst),
+        &options,
+        4,
+        Boundaries::Given(vec!["b".into(), "a".into(), "c".into()]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.invalid_field(), Some("boundaries"), "{e}");
     assert!(cloud.calls().is_empty());
     let plan = plan_shards(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options, 4, Boundaries::Listed).await.unwrap();
@@ -104,7 +112,10 @@ async fn shards_run_alone_and_finalize_refuses_until_they_all_agree() {
         assert!((200..=300).contains(&r.objects), "shard {i} holds {} objects: the ranges are not balanced", r.objects);
     }
     {
-        let slow = deploy_core::throttle::Throttled::new(cloud.clone(), deploy_core::throttle::ThrottleConfig::uniform(std::time::Duration::from_millis(2)));
+        let slow = deploy_core::throttle::Throttled::new(
+            cloud.clone(),
+            deploy_core::throttle::ThrottleConfig::uniform(std::time::Duration::from_millis(2)),
+        );
         let run = snapshot_shard(Location::new(&slow, &src), Location::new(&slow, &dst), &options, 1);
         let watch = async {
             loop {
@@ -122,7 +133,10 @@ async fn shards_run_alone_and_finalize_refuses_until_they_all_agree() {
     }
     let e = finalize_snapshot(Location::new(&cloud, &dst), &layout(), &id).await.unwrap_err();
     assert!(matches!(&e, Error::Conflict { reason, .. } if reason.contains("2 of 4 shards") && reason.contains("shards 1, 3")), "{e}");
-    assert!(list_snapshots(Location::new(&cloud, &dst), &layout()).await.unwrap() == [single.id.clone()], "an unfinished snapshot is listed");
+    assert!(
+        list_snapshots(Location::new(&cloud, &dst), &layout()).await.unwrap() == [single.id.clone()],
+        "an unfinished snapshot is listed"
+    );
 
     let resumed = snapshot_shard(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options, 1).await.unwrap();
     assert!(resumed.skipped > 0 && resumed.copied < resumed.objects, "the rerun of shard 1 copied everything again: {resumed:?}");
@@ -131,12 +145,19 @@ async fn shards_run_alone_and_finalize_refuses_until_they_all_agree() {
     assert!(again.already_complete && again.copied == 0);
     let index = finalize_snapshot(Location::new(&cloud, &dst), &layout(), &id).await.unwrap();
     assert_eq!((index.objects, index.shards), (1000, 4));
-    assert_eq!(listed(&cloud, &dst, &id).await, listed(&cloud, &dst, &single.id).await, "the sharded manifest differs from the single-process one");
+    assert_eq!(
+        listed(&cloud, &dst, &id).await,
+        listed(&cloud, &dst, &single.id).await,
+        "the sharded manifest differs from the single-process one"
+    );
 
     // A shard record that does not agree with the plan is refused.
     let other = SnapshotId::at(id.timestamp() + jiff::SignedDuration::from_secs(1));
     let options = SnapshotOptions { id: Some(other.clone()), ..options };
-    let plan = plan_shards(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options, 2, Boundaries::Given(vec!["obj/0500".into()])).await.unwrap();
+    let plan =
+        plan_shards(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options, 2, Boundaries::Given(vec!["obj/0500".into()]))
+            .await
+            .unwrap();
     assert_eq!(plan.ranges[0].until.as_deref(), Some("obj/0500"));
     for i in 0..2 {
         snapshot_shard(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options, i).await.unwrap();
@@ -192,8 +213,13 @@ async fn a_sharded_snapshot_from_a_utf16_store_lists_exactly_what_one_process_do
         }
     }
     let dst = backup(&s3_like, "utf16-backup").await;
-    let single = snapshot_bucket(Location::new(&azure_like, &src), Location::new(&s3_like, &dst), &SnapshotOptions::new(layout())).await.unwrap();
-    let sharded = SnapshotOptions { shards: 5, id: Some(SnapshotId::at(single.id.timestamp() + jiff::SignedDuration::from_secs(1))), ..SnapshotOptions::new(layout()) };
+    let single =
+        snapshot_bucket(Location::new(&azure_like, &src), Location::new(&s3_like, &dst), &SnapshotOptions::new(layout())).await.unwrap();
+    let sharded = SnapshotOptions {
+        shards: 5,
+        id: Some(SnapshotId::at(single.id.timestamp() + jiff::SignedDuration::from_secs(1))),
+        ..SnapshotOptions::new(layout())
+    };
     let report = snapshot_bucket(Location::new(&azure_like, &src), Location::new(&s3_like, &dst), &sharded).await.unwrap();
     assert_eq!(report.objects, 240);
     assert_eq!(listed(&s3_like, &dst, &report.id).await, listed(&s3_like, &dst, &single.id).await);

@@ -21,7 +21,11 @@ fn layout() -> SnapshotLayout {
 
 /// A writer that, just before the snapshot reads or copies an object whose
 /// number is a multiple of 10, rewrites it (odd tens) or deletes it (even tens).
-fn writer(cloud: &InMemoryCloud, source: &str, touched: Arc<Mutex<BTreeSet<String>>>) -> impl Fn(Step) -> futures::future::BoxFuture<'static, deploy_core::Result<()>> + Send + Sync + 'static {
+fn writer(
+    cloud: &InMemoryCloud,
+    source: &str,
+    touched: Arc<Mutex<BTreeSet<String>>>,
+) -> impl Fn(Step) -> futures::future::BoxFuture<'static, deploy_core::Result<()>> + Send + Sync + 'static {
     let (cloud, source) = (cloud.clone(), format!("{source}/"));
     move |step| {
         let (cloud, source, touched) = (cloud.clone(), source.clone(), touched.clone());
@@ -93,7 +97,10 @@ async fn objects_changed_during_a_server_side_snapshot_are_refused_and_a_resume_
         }
         other => panic!("{other:?}"),
     }
-    assert!(list_snapshots(Location::new(&cloud, &backup), &layout()).await.unwrap().is_empty(), "a snapshot with refused objects was completed");
+    assert!(
+        list_snapshots(Location::new(&cloud, &backup), &layout()).await.unwrap().is_empty(),
+        "a snapshot with refused objects was completed"
+    );
 
     // Resume: the rewritten objects are copied as they are now, the deleted ones are no longer listed.
     cloud.reset_calls();
@@ -111,7 +118,8 @@ async fn a_versioned_source_changed_during_a_snapshot_is_copied_as_listed() {
     cloud.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
     let touched = Arc::new(Mutex::new(BTreeSet::new()));
     let store = Hooked::new(cloud.clone(), writer(&cloud, "pinned", touched.clone()));
-    let report = snapshot_bucket(Location::new(&store, &src), Location::new(&store, &backup), &SnapshotOptions::new(layout())).await.unwrap();
+    let report =
+        snapshot_bucket(Location::new(&store, &src), Location::new(&store, &backup), &SnapshotOptions::new(layout())).await.unwrap();
     assert_eq!((report.objects, touched.lock().unwrap().len()), (40, 4));
     assert_exact(&cloud, &backup, &report.id).await;
     for k in ["obj/0010", "obj/0020"] {
@@ -162,7 +170,8 @@ async fn a_whole_operations_timeout_is_not_retried() {
             Ok(())
         }
     });
-    let e = snapshot_bucket(Location::new(&store, &src), Location::new(&store, &backup), &SnapshotOptions::new(layout())).await.unwrap_err();
+    let e =
+        snapshot_bucket(Location::new(&store, &src), Location::new(&store, &backup), &SnapshotOptions::new(layout())).await.unwrap_err();
     assert!(matches!(&e, Error::Verification { detail, .. } if detail.contains("obj/0003") && detail.contains("timed out")), "{e}");
     assert_eq!(*attempts.lock().unwrap(), 1, "a timeout of a whole operation was retried");
 }

@@ -74,12 +74,8 @@ impl ObjectStore for Hooked {
     }
     async fn reconcile_bucket(&self, spec: &BucketSpec, mode: deploy_core::Mode) -> deploy_core::Result<deploy_core::Plan> {
         match mode {
-            deploy_core::Mode::Plan => {
-                self.inner.plan_bucket(spec).await
-            }
-            deploy_core::Mode::Apply => {
-                self.inner.ensure_bucket(spec).await
-            }
+            deploy_core::Mode::Plan => self.inner.plan_bucket(spec).await,
+            deploy_core::Mode::Apply => self.inner.ensure_bucket(spec).await,
         }
     }
     async fn describe_bucket(&self, bucket: &BucketName) -> deploy_core::Result<deploy_core::object_store::BucketInfo> {

@@ -95,7 +95,8 @@ async fn the_copy_job_copies_a_real_database_twice() {
         "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (9, 'stale')",
     )
     .await;
-    let copy = PgCopyJob::new("copy", endpoint_of(&pg, &dbs.source, &pg.ca_file), endpoint_of(&pg, &dbs.target, &pg.ca_file), settings()).unwrap();
+    let copy =
+        PgCopyJob::new("copy", endpoint_of(&pg, &dbs.source, &pg.ca_file), endpoint_of(&pg, &dbs.target, &pg.ca_file), settings()).unwrap();
     let fake = FakeApi::new(Behavior::Exec);
     for _ in 0..2 {
         let outcome = copy.run(fake.client()).await.unwrap_or_else(|e| panic!("{e}"));
@@ -118,7 +119,8 @@ async fn the_copy_job_copies_a_real_database_twice() {
 #[tokio::test]
 async fn a_copy_that_fails_half_way_leaves_the_target_exactly_as_it_was() {
     let Some(pg) = pg() else { return };
-    let tables = "CREATE TABLE a_accounts (id int PRIMARY KEY, name text); CREATE TABLE z_orders (id int PRIMARY KEY, account int, total numeric);";
+    let tables =
+        "CREATE TABLE a_accounts (id int PRIMARY KEY, name text); CREATE TABLE z_orders (id int PRIMARY KEY, account int, total numeric);";
     let (dbs, dst) = Databases::create(
         &pg,
         "half",
@@ -133,7 +135,8 @@ async fn a_copy_that_fails_half_way_leaves_the_target_exactly_as_it_was() {
     let before = checksum(&dst).await;
     assert!(before.iter().any(|t| t.starts_with("r z_orders")) && before.iter().any(|t| t.contains("PRIMARY KEY")), "{before:#?}");
 
-    let copy = PgCopyJob::new("copy", endpoint_of(&pg, &dbs.source, &pg.ca_file), endpoint_of(&pg, &dbs.target, &pg.ca_file), settings()).unwrap();
+    let copy =
+        PgCopyJob::new("copy", endpoint_of(&pg, &dbs.source, &pg.ca_file), endpoint_of(&pg, &dbs.target, &pg.ca_file), settings()).unwrap();
     let fake = FakeApi::new(Behavior::Exec);
     let err = copy.run(fake.client()).await.unwrap_err();
     assert!(

@@ -114,7 +114,12 @@ pub struct FakeApi {
 
 impl FakeApi {
     pub fn new(behavior: Behavior) -> Self {
-        FakeApi { inner: Arc::default(), changed: Arc::new(Notify::new()), behavior: Arc::new(Mutex::new(behavior)), seconds: Duration::from_secs(1) }
+        FakeApi {
+            inner: Arc::default(),
+            changed: Arc::new(Notify::new()),
+            behavior: Arc::new(Mutex::new(behavior)),
+            seconds: Duration::from_secs(1),
+        }
     }
 
     /// Make each second of a Job's deadline and TTL last `second` instead.
@@ -184,7 +189,11 @@ impl FakeApi {
     #[allow(dead_code)]
     pub fn break_index(&self, index: usize, broken: bool) {
         let mut i = self.inner.lock().unwrap();
-        if broken { i.broken_indexes.insert(index); } else { i.broken_indexes.remove(&index); }
+        if broken {
+            i.broken_indexes.insert(index);
+        } else {
+            i.broken_indexes.remove(&index);
+        }
     }
 
     /// Kill the pod of `index`, attempt `attempt` (0 first), `after` it started (the process is killed).
@@ -209,7 +218,12 @@ impl FakeApi {
     /// Names of what exists now: (secrets, config maps, jobs, pods).
     pub fn existing(&self) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
         let i = self.inner.lock().unwrap();
-        (i.secrets.keys().cloned().collect(), i.config_maps.keys().cloned().collect(), i.jobs.keys().cloned().collect(), i.pods.keys().cloned().collect())
+        (
+            i.secrets.keys().cloned().collect(),
+            i.config_maps.keys().cloned().collect(),
+            i.jobs.keys().cloned().collect(),
+            i.pods.keys().cloned().collect(),
+        )
     }
 
     /// Put a run `name` of Job `job` (and a pod of it) in place, as a previous run would have left it.
@@ -219,8 +233,13 @@ impl FakeApi {
             ("app.kubernetes.io/name".to_owned(), job.to_owned()),
             ("app.kubernetes.io/instance".to_owned(), name.to_owned()),
         ]);
-        let metadata =
-            ObjectMeta { name: Some(name.into()), namespace: Some("ns".into()), uid: Some(format!("uid-seed-{name}")), labels: Some(labels), ..ObjectMeta::default() };
+        let metadata = ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("ns".into()),
+            uid: Some(format!("uid-seed-{name}")),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        };
         let mut job = Job { metadata, ..Job::default() };
         if let Some(state) = state {
             job.status = Some(JobStatus { conditions: Some(vec![condition(state, "Seeded")]), ..JobStatus::default() });
@@ -261,20 +280,26 @@ impl FakeApi {
                 (k.to_owned(), percent_decode(v))
             })
             .collect();
-        self.inner.lock().unwrap().requests.push(format!("{} {}{}", parts.method, path, parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default()));
-        let delete_options: Value = if parts.method == Method::DELETE { serde_json::from_slice(&body).unwrap_or(Value::Null) } else { Value::Null };
+        self.inner.lock().unwrap().requests.push(format!(
+            "{} {}{}",
+            parts.method,
+            path,
+            parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default()
+        ));
+        let delete_options: Value =
+            if parts.method == Method::DELETE { serde_json::from_slice(&body).unwrap_or(Value::Null) } else { Value::Null };
         let uid_precondition = delete_options.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_owned);
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (&parts.method, segments.as_slice()) {
             (&Method::POST, ["api", "v1", "namespaces", _, kind @ ("secrets" | "configmaps")]) => self.create_plain(kind, &body),
-            (&Method::DELETE, ["api", "v1", "namespaces", _, kind @ ("secrets" | "configmaps"), name]) => self.delete_plain(kind, name, uid_precondition),
-            (&Method::POST, ["apis", "batch", "v1", "namespaces", _, "jobs"]) => self.create_job(&body),
-            (&Method::GET, ["apis", "batch", "v1", "namespaces", _, "jobs", name]) => {
-                match self.inner.lock().unwrap().jobs.get(*name) {
-                    Some(job) => json_response(StatusCode::OK, &serde_json::to_value(job).unwrap()),
-                    None => not_found("jobs", name),
-                }
+            (&Method::DELETE, ["api", "v1", "namespaces", _, kind @ ("secrets" | "configmaps"), name]) => {
+                self.delete_plain(kind, name, uid_precondition)
             }
+            (&Method::POST, ["apis", "batch", "v1", "namespaces", _, "jobs"]) => self.create_job(&body),
+            (&Method::GET, ["apis", "batch", "v1", "namespaces", _, "jobs", name]) => match self.inner.lock().unwrap().jobs.get(*name) {
+                Some(job) => json_response(StatusCode::OK, &serde_json::to_value(job).unwrap()),
+                None => not_found("jobs", name),
+            },
             (&Method::GET, ["apis", "batch", "v1", "namespaces", _, "jobs"]) => {
                 let name = query.get("fieldSelector").and_then(|f| f.strip_prefix("metadata.name=")).map(str::to_owned);
                 let selector: Vec<(String, String)> = query
@@ -291,7 +316,10 @@ impl FakeApi {
                 } else {
                     let i = self.inner.lock().unwrap();
                     let items: Vec<Value> = i.jobs.values().filter(|j| selected(j)).map(|j| serde_json::to_value(j).unwrap()).collect();
-                    json_response(StatusCode::OK, &json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {"resourceVersion": i.rv.to_string()}, "items": items}))
+                    json_response(
+                        StatusCode::OK,
+                        &json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {"resourceVersion": i.rv.to_string()}, "items": items}),
+                    )
                 }
             }
             (&Method::DELETE, ["apis", "batch", "v1", "namespaces", _, "jobs", name]) => {
@@ -320,13 +348,19 @@ impl FakeApi {
                     .filter(|p| selector.iter().all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v)))
                     .map(|p| serde_json::to_value(p).unwrap())
                     .collect();
-                json_response(StatusCode::OK, &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": i.rv.to_string()}, "items": items}))
+                json_response(
+                    StatusCode::OK,
+                    &json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": i.rv.to_string()}, "items": items}),
+                )
             }
             (&Method::GET, ["api", "v1", "namespaces", _, "pods", name, "log"]) => match self.inner.lock().unwrap().logs.get(*name) {
                 Some(logs) => Response::builder().status(200).body(full(Bytes::from(logs.clone()))).unwrap(),
                 None => not_found("pods", name),
             },
-            _ => json_response(StatusCode::NOT_IMPLEMENTED, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": format!("fake: {} {path}", parts.method), "code": 501})),
+            _ => json_response(
+                StatusCode::NOT_IMPLEMENTED,
+                &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": format!("fake: {} {path}", parts.method), "code": 501}),
+            ),
         }
     }
 
@@ -337,7 +371,10 @@ impl FakeApi {
     /// another manager's annotation needs `force=true`.
     fn apply_service_account(&self, ns: &str, name: &str, body: &[u8], apply: bool, query: &BTreeMap<String, String>) -> Response<Body> {
         let status = |code: StatusCode, reason: &str, message: String| {
-            json_response(code, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "message": message, "code": code.as_u16()}))
+            json_response(
+                code,
+                &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "message": message, "code": code.as_u16()}),
+            )
         };
         if !apply || query.get("fieldManager").is_none_or(String::is_empty) {
             return status(StatusCode::BAD_REQUEST, "BadRequest", "fake: only server-side apply with a fieldManager".into());
@@ -345,7 +382,10 @@ impl FakeApi {
         let Ok(applied) = serde_json::from_slice::<Value>(body) else {
             return status(StatusCode::BAD_REQUEST, "BadRequest", "fake: the body is not JSON".into());
         };
-        if applied["kind"] != "ServiceAccount" || applied["metadata"]["name"] != name || applied["metadata"]["namespace"].as_str().is_some_and(|n| n != ns) {
+        if applied["kind"] != "ServiceAccount"
+            || applied["metadata"]["name"] != name
+            || applied["metadata"]["namespace"].as_str().is_some_and(|n| n != ns)
+        {
             return status(StatusCode::BAD_REQUEST, "BadRequest", "fake: kind, name or namespace differ from the URL".into());
         }
         let forced = query.get("force").is_some_and(|f| f == "true");
@@ -360,7 +400,11 @@ impl FakeApi {
             for (k, v) in wanted {
                 let current = &object["metadata"][field][k];
                 if !current.is_null() && current != v && !forced {
-                    return status(StatusCode::CONFLICT, "Conflict", format!("Apply failed with 1 conflict: conflict with another manager: .metadata.{field}.{k}"));
+                    return status(
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        format!("Apply failed with 1 conflict: conflict with another manager: .metadata.{field}.{k}"),
+                    );
                 }
                 object["metadata"][field][k] = v.clone();
             }
@@ -392,10 +436,17 @@ impl FakeApi {
         object["metadata"]["uid"] = json!(format!("uid-{kind}-{name}-{}", i.uids));
         let store = if kind == "secrets" { &mut i.secrets } else { &mut i.config_maps };
         if store.contains_key(&name) {
-            return json_response(StatusCode::CONFLICT, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "message": format!("{kind} \"{name}\" already exists"), "code": 409}));
+            return json_response(
+                StatusCode::CONFLICT,
+                &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "message": format!("{kind} \"{name}\" already exists"), "code": 409}),
+            );
         }
         store.insert(name, object.clone());
-        if kind == "secrets" { i.created_secrets.push(object.clone()) } else { i.created_config_maps.push(object.clone()) }
+        if kind == "secrets" {
+            i.created_secrets.push(object.clone())
+        } else {
+            i.created_config_maps.push(object.clone())
+        }
         drop(i);
         self.changed.notify_waiters();
         json_response(StatusCode::CREATED, &object)
@@ -423,7 +474,10 @@ impl FakeApi {
         {
             let mut i = self.inner.lock().unwrap();
             if i.jobs.contains_key(&name) {
-                return json_response(StatusCode::CONFLICT, &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "message": "job exists", "code": 409}));
+                return json_response(
+                    StatusCode::CONFLICT,
+                    &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "AlreadyExists", "message": "job exists", "code": 409}),
+                );
             }
             i.uids += 1;
             job.metadata.uid = Some(format!("uid-job-{name}-{}", i.uids));
@@ -547,9 +601,21 @@ impl FakeApi {
             });
         }
         self.inner.lock().unwrap().indexes.insert(name.clone(), Default::default());
-        let running = |fake: &FakeApi| fake.inner.lock().unwrap().jobs.get(&name).is_some_and(|j| j.metadata.uid.as_deref() == Some(uid.as_str()) && j.status.is_none());
+        let running = |fake: &FakeApi| {
+            fake.inner
+                .lock()
+                .unwrap()
+                .jobs
+                .get(&name)
+                .is_some_and(|j| j.metadata.uid.as_deref() == Some(uid.as_str()) && j.status.is_none())
+        };
         // The pods start once the Secret they take `envFrom` exists.
-        let env_from = spec.template.spec.as_ref().unwrap().containers[0].env_from.as_ref().and_then(|e| e.first()).and_then(|e| e.secret_ref.as_ref()).map(|r| r.name.clone());
+        let env_from = spec.template.spec.as_ref().unwrap().containers[0]
+            .env_from
+            .as_ref()
+            .and_then(|e| e.first())
+            .and_then(|e| e.secret_ref.as_ref())
+            .map(|r| r.name.clone());
         loop {
             let changed = self.changed.notified();
             if !running(self) {
@@ -564,11 +630,18 @@ impl FakeApi {
         let failures = Arc::new(Mutex::new(0usize));
         let mut tasks = Vec::new();
         for index in 0..count {
-            let (fake, job, behavior, permits, failures, name, uid) = (self.clone(), job.clone(), behavior.clone(), permits.clone(), failures.clone(), name.clone(), uid.clone());
+            let (fake, job, behavior, permits, failures, name, uid) =
+                (self.clone(), job.clone(), behavior.clone(), permits.clone(), failures.clone(), name.clone(), uid.clone());
             tasks.push(tokio::spawn(async move {
                 for attempt in 0.. {
                     let _permit = permits.acquire().await.unwrap();
-                    let alive = fake.inner.lock().unwrap().jobs.get(&name).is_some_and(|j| j.metadata.uid.as_deref() == Some(uid.as_str()) && j.status.is_none());
+                    let alive = fake
+                        .inner
+                        .lock()
+                        .unwrap()
+                        .jobs
+                        .get(&name)
+                        .is_some_and(|j| j.metadata.uid.as_deref() == Some(uid.as_str()) && j.status.is_none());
                     if !alive {
                         return;
                     }
@@ -653,7 +726,8 @@ impl FakeApi {
     /// for an index; killed `kill` after it started.
     async fn exec_pod(&self, job: &Job, index: Option<usize>, kill: Option<Duration>) -> (bool, String) {
         let suffix = index.map(|i| format!("-{i}")).unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!("fake-kubelet-{}-{}{suffix}", std::process::id(), job.metadata.name.as_deref().unwrap()));
+        let dir =
+            std::env::temp_dir().join(format!("fake-kubelet-{}-{}{suffix}", std::process::id(), job.metadata.name.as_deref().unwrap()));
         std::fs::create_dir_all(&dir).unwrap();
         let files_dir = dir.to_str().unwrap().to_owned();
         let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
@@ -732,7 +806,11 @@ impl FakeApi {
             let prefix = format!("{name}-");
             i.pods.retain(|pod, _| !pod.starts_with(&prefix));
             let job_uid = json!(job.metadata.uid.clone().unwrap_or_default());
-            let owned = |o: &Value| o["metadata"]["ownerReferences"].as_array().is_some_and(|refs| refs.iter().any(|r| r["uid"] == job_uid && r["kind"] == "Job"));
+            let owned = |o: &Value| {
+                o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == job_uid && r["kind"] == "Job"))
+            };
             i.secrets.retain(|_, o| !owned(o));
             i.config_maps.retain(|_, o| !owned(o));
         }
@@ -750,7 +828,10 @@ impl FakeApi {
                     let notified = changed.notified();
                     let next = {
                         let i = fake.inner.lock().unwrap();
-                        i.events.iter().find(|(rv, _, job)| *rv > seen && name.as_deref().is_none_or(|n| job.metadata.name.as_deref() == Some(n))).cloned()
+                        i.events
+                            .iter()
+                            .find(|(rv, _, job)| *rv > seen && name.as_deref().is_none_or(|n| job.metadata.name.as_deref() == Some(n)))
+                            .cloned()
                     };
                     if let Some((rv, kind, job)) = next {
                         seen = rv;
@@ -803,7 +884,11 @@ fn full(bytes: Bytes) -> Body {
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
-    Response::builder().status(status).header("content-type", "application/json").body(full(Bytes::from(serde_json::to_vec(value).unwrap()))).unwrap()
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(full(Bytes::from(serde_json::to_vec(value).unwrap())))
+        .unwrap()
 }
 
 fn precondition_failed(kind: &str, name: &str, uid: &str) -> Response<Body> {

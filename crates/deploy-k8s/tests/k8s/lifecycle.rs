@@ -45,7 +45,10 @@ async fn success_reports_the_changes_and_cleans_up() {
         "{requests:#?}"
     );
     assert!(requests.iter().any(|r| r.starts_with(&format!("GET /api/v1/namespaces/ns/pods/{run}-abcde/log"))), "{requests:#?}");
-    assert!(requests.iter().any(|r| r.contains("/jobs?") && r.contains("watch=true") && r.contains(&run)), "the job was not watched: {requests:#?}");
+    assert!(
+        requests.iter().any(|r| r.contains("/jobs?") && r.contains("watch=true") && r.contains(&run)),
+        "the job was not watched: {requests:#?}"
+    );
 }
 
 #[tokio::test]
@@ -74,7 +77,8 @@ async fn failure_carries_psql_error_lines_without_secrets() {
 
 #[tokio::test]
 async fn a_deadline_exceeded_job_fails_with_its_reason() {
-    let fake = FakeApi::new(Behavior::Hang { logs: "deploy-change: + create role vectice\n".into() }).with_seconds(Duration::from_millis(5));
+    let fake =
+        FakeApi::new(Behavior::Hang { logs: "deploy-change: + create role vectice\n".into() }).with_seconds(Duration::from_millis(5));
     let err = bootstrap_job().run(fake.client()).await.unwrap_err();
     assert!(matches!(&err, Error::JobFailed { reason, .. } if reason == "DeadlineExceeded"), "{err:?}");
     assert_cleaned_up(&fake);

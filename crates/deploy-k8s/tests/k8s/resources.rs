@@ -35,7 +35,8 @@ fn the_bootstrap_job_is_restricted_and_secrets_go_only_to_the_secret() {
     check_restricted(&r.job);
     let c = &r.job.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0];
     assert_eq!(c.command.as_ref().unwrap(), &["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", "/etc/deploy/bootstrap.sql"]);
-    let env: Vec<(String, String)> = c.env.as_ref().unwrap().iter().map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())).collect();
+    let env: Vec<(String, String)> =
+        c.env.as_ref().unwrap().iter().map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())).collect();
     assert!(env.contains(&("PGSSLMODE".into(), "verify-full".into())));
     assert!(env.contains(&("PGSSLROOTCERT".into(), "/etc/deploy/ca.crt".into())));
     assert!(!env.iter().any(|(k, _)| k == "PGPASSWORD"), "the password comes from the Secret only");

@@ -70,7 +70,8 @@ async fn a_crashed_caller_leaves_nothing_behind_for_good() {
 
 #[tokio::test]
 async fn a_second_run_while_the_first_runs_is_refused_and_the_first_finishes() {
-    let fake = FakeApi::new(Behavior::Hang { logs: "deploy-change: + create role vectice\n".into() }).with_seconds(Duration::from_millis(10));
+    let fake =
+        FakeApi::new(Behavior::Hang { logs: "deploy-change: + create role vectice\n".into() }).with_seconds(Duration::from_millis(10));
     // The first run's pod runs until its deadline (60 fake seconds: 600 ms).
     let (job, client) = (bootstrap_job(), fake.client());
     let first = tokio::spawn(async move { job.run(client).await });

@@ -103,7 +103,14 @@ async fn play(handle: &mut ApiHandle, condition: &str, reason: &str, logs: &str)
     let pods = json!({"apiVersion": "v1", "kind": "PodList", "metadata": {"resourceVersion": "8"}, "items": [
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("{run}-x1"), "namespace": "ns", "labels": {"job-name": run}}}
     ]});
-    expect(handle, Method::GET, &format!("/api/v1/namespaces/ns/pods?&labelSelector=job-name%3D{run}"), 200, serde_json::to_vec(&pods).unwrap()).await;
+    expect(
+        handle,
+        Method::GET,
+        &format!("/api/v1/namespaces/ns/pods?&labelSelector=job-name%3D{run}"),
+        200,
+        serde_json::to_vec(&pods).unwrap(),
+    )
+    .await;
     expect(handle, Method::GET, &format!("/api/v1/namespaces/ns/pods/{run}-x1/log?&container=pg"), 200, logs.as_bytes().to_vec()).await;
     expect_delete(handle, &format!("{JOBS}/{run}"), "uid-job", 200).await;
     expect_delete(handle, &format!("{SECRETS}/{run}-env"), "uid-secret", 200).await;
@@ -130,7 +137,10 @@ async fn a_failed_run_cleans_up_and_reports_the_error_lines() {
     let logs = "psql:/etc/deploy/bootstrap.sql:3: ERROR:  role \"x\" does not exist\n";
     play(&mut handle, "Failed", "BackoffLimitExceeded", logs).await;
     let err = run.await.unwrap().unwrap_err();
-    assert!(matches!(&err, Error::JobFailed { errors, .. } if errors == &["psql:/etc/deploy/bootstrap.sql:3: ERROR:  role \"x\" does not exist"]), "{err:?}");
+    assert!(
+        matches!(&err, Error::JobFailed { errors, .. } if errors == &["psql:/etc/deploy/bootstrap.sql:3: ERROR:  role \"x\" does not exist"]),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

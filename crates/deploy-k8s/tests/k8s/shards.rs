@@ -30,7 +30,11 @@ fn values() -> PodCredentials {
 
 fn assert_nothing_left(fake: &FakeApi) {
     let (secrets, config_maps, jobs, pods) = fake.existing();
-    assert!(secrets.iter().all(|s| s.starts_with("seeded")) && config_maps.is_empty() && jobs.is_empty() && pods.is_empty(), "{:?}", fake.existing());
+    assert!(
+        secrets.iter().all(|s| s.starts_with("seeded")) && config_maps.is_empty() && jobs.is_empty() && pods.is_empty(),
+        "{:?}",
+        fake.existing()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,7 +98,11 @@ async fn a_failing_shard_is_retried_alone_and_named_with_its_error_lines() {
     let outcome = SnapshotJob::new("snap", s, 4).unwrap().run_job(fake.client(), &id()).await.unwrap();
     assert_eq!(outcome.state, JobState::Failed("FailedIndexes".into()), "{outcome:?}");
     assert_eq!((outcome.completed.clone(), outcome.failed.clone()), (vec![0, 1, 3], vec![2]));
-    assert_eq!(outcome.errors, ["shard 2: error: shard 2 broke with SENTINEL-shard-secret"], "a Secret's key the run never held is not scrubbed: the pod printed it");
+    assert_eq!(
+        outcome.errors,
+        ["shard 2: error: shard 2 broke with SENTINEL-shard-secret"],
+        "a Secret's key the run never held is not scrubbed: the pod printed it"
+    );
     let tries: Vec<(usize, usize)> = fake.pod_runs().iter().filter(|r| r.1 == 2).map(|r| (r.1, r.2)).collect();
     assert_eq!(tries, [(2, 0), (2, 1)], "shard 2 tried twice (backoffLimitPerIndex 1), the others once");
     assert_eq!(fake.pod_runs().len(), 5);
@@ -153,7 +161,10 @@ async fn without_a_limit_per_index_the_job_fails_past_its_backoff_limit() {
 fn bad_shard_settings_are_refused_naming_the_field() {
     let field = |r: deploy_k8s::Result<SnapshotJob>| deploy_core::Error::from(r.unwrap_err()).invalid_field().map(str::to_owned);
     assert_eq!(field(SnapshotJob::new("snap", settings("true", values()), 0)).as_deref(), Some("shards"));
-    assert_eq!(field(SnapshotJob::new("snap", settings("true", PodCredentials::ServiceAccount), 2)).as_deref(), Some("job.service_account"));
+    assert_eq!(
+        field(SnapshotJob::new("snap", settings("true", PodCredentials::ServiceAccount), 2)).as_deref(),
+        Some("job.service_account")
+    );
     let mut s = settings("true", values());
     s.env = vec![(INDEX_VAR.into(), "3".into())];
     assert_eq!(field(SnapshotJob::new("snap", s, 2)).as_deref(), Some("env"));
@@ -191,7 +202,9 @@ async fn a_restore_job_needs_a_complete_snapshot_and_names_the_shards_that_did_n
     assert!(matches!(err, Error::Recipe { .. }), "{err:?}");
     assert!(fake.created_jobs().is_empty());
 
-    let snapshot = snapshot_bucket(Location::new(&cloud, &assets), Location::new(&cloud, &backup), &SnapshotOptions::new(layout.clone())).await.unwrap();
+    let snapshot = snapshot_bucket(Location::new(&cloud, &assets), Location::new(&cloud, &backup), &SnapshotOptions::new(layout.clone()))
+        .await
+        .unwrap();
     let err = job.run(fake.client(), Location::new(&cloud, &backup), &layout, &snapshot.id).await.unwrap_err();
     let Error::ShardsIncomplete { failed, errors, state, .. } = &err else { panic!("{err:?}") };
     assert_eq!((failed.as_slice(), state.as_str()), ([1].as_slice(), "Failed: FailedIndexes"));

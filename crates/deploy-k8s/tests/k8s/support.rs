@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use deploy_core::bootstrap::{BootstrapSpec, DatabaseSetup, RolePassword, RoleSpec};
 use deploy_core::PgIdentifier;
+use deploy_core::bootstrap::{BootstrapSpec, DatabaseSetup, RolePassword, RoleSpec};
 use deploy_k8s::{JobSettings, PgEndpoint};
 use secrecy::SecretString;
 

@@ -9,11 +9,11 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::common::{Location, NamedKeys, prefixed_key, retried};
 use super::layout::SnapshotId;
 use super::listing::list_resilient;
 use super::manifest::{KeyRange, ManifestEntry, OpenManifest};
 use super::merge::{Merged, Side, merge};
-use super::common::{Location, NamedKeys, prefixed_key, retried};
 use crate::error::Result;
 use crate::object_store::{KeyOrder, ListOptions, ObjectMeta};
 
@@ -247,12 +247,20 @@ impl RestorePlan {
         if more(&self.missing) > 0 {
             plan.push(Change::create(format!("{kind}s"), format!("{} more missing from {target}", more(&self.missing))));
         }
-        let kept = if self.versioned { "the snapshot's (current content kept as a noncurrent version)" } else { "the snapshot's (current content lost)" };
+        let kept = if self.versioned {
+            "the snapshot's (current content kept as a noncurrent version)"
+        } else {
+            "the snapshot's (current content lost)"
+        };
         for k in &self.overwrite.first {
             plan.push(Change::update(kind, format!("{target}{k}"), vec![FieldChange::new("content", "differs from the snapshot", kept)]));
         }
         if more(&self.overwrite) > 0 {
-            plan.push(Change::update(format!("{kind}s"), format!("{} more in {target}", more(&self.overwrite)), vec![FieldChange::new("content", "differs from the snapshot", kept)]));
+            plan.push(Change::update(
+                format!("{kind}s"),
+                format!("{} more in {target}", more(&self.overwrite)),
+                vec![FieldChange::new("content", "differs from the snapshot", kept)],
+            ));
         }
         for k in &self.delete.first {
             plan.push(Change::delete(kind, format!("{target}{k}")));
@@ -278,7 +286,11 @@ impl fmt::Display for RestorePlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "restore of snapshot {} ({} objects, {} bytes) into {}", self.id, self.objects, self.bytes, self.target)?;
         writeln!(f, "  + write back {} missing", self.missing.describe())?;
-        let kept = if self.versioned { "their current content stays as a noncurrent version" } else { "UNVERSIONED bucket: their current content is lost" };
+        let kept = if self.versioned {
+            "their current content stays as a noncurrent version"
+        } else {
+            "UNVERSIONED bucket: their current content is lost"
+        };
         writeln!(
             f,
             "  ~ overwrite {} that differ ({} of them written after the snapshot started; {kept})",

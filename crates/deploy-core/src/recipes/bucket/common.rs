@@ -69,11 +69,7 @@ where
 }
 
 pub(super) fn validate_concurrency(n: usize) -> Result<()> {
-    if (1..=1024).contains(&n) {
-        Ok(())
-    } else {
-        Err(Error::invalid("concurrency", format!("is {n}"), "1 to 1024 copies at once"))
-    }
+    if (1..=1024).contains(&n) { Ok(()) } else { Err(Error::invalid("concurrency", format!("is {n}"), "1 to 1024 copies at once")) }
 }
 
 pub(super) fn validate_attempts(n: usize) -> Result<()> {

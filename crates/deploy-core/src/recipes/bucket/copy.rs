@@ -9,8 +9,8 @@ use bytes::Bytes;
 use futures::stream::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
-use super::progress::Progress;
 use super::common::{Location, retry_policy};
+use super::progress::Progress;
 use crate::error::{Error, Result};
 use crate::object_store::{CopyOptions, GetOptions, ObjectMeta, PutMode, PutOptions};
 use crate::recipes::limit::AdaptiveLimit;

@@ -73,5 +73,6 @@ impl Stream for Resilient<'_> {
 /// handed out (up to `attempts` failures in a row), so a throttled page does
 /// not end a snapshot of a million objects.
 pub(super) fn list_resilient<'a>(location: Location<'a>, options: ListOptions, attempts: usize) -> BoxStream<'a, Result<ObjectMeta>> {
-    Resilient { location, options, attempts, inner: None, last: String::new(), started: false, failures: 0, pause: None, done: false }.boxed()
+    Resilient { location, options, attempts, inner: None, last: String::new(), started: false, failures: 0, pause: None, done: false }
+        .boxed()
 }

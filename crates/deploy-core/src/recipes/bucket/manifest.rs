@@ -16,9 +16,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::common::{DEFAULT_ATTEMPTS, Location, retried};
 use super::layout::{SnapshotId, SnapshotLayout};
 use super::listing::list_resilient;
-use super::common::{DEFAULT_ATTEMPTS, Location, retried};
 use crate::error::{Error, Result};
 use crate::object_store::{KeyOrder, ListOptions, ObjectMeta, ObjectStoreExt};
 use crate::validate::ObjectKey;
@@ -184,7 +184,8 @@ impl KeyRange {
 
     /// Whether `key` lies in the range, in `order`.
     pub fn contains(&self, order: KeyOrder, key: &str) -> bool {
-        self.after.as_deref().is_none_or(|a| order.compare(key, a).is_gt()) && self.until.as_deref().is_none_or(|u| order.compare(key, u).is_le())
+        self.after.as_deref().is_none_or(|a| order.compare(key, a).is_gt())
+            && self.until.as_deref().is_none_or(|u| order.compare(key, u).is_le())
     }
 
     /// Whether `key` lies beyond the range's upper bound, in `order`.
@@ -200,7 +201,12 @@ impl KeyRange {
 
 impl std::fmt::Display for KeyRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "({}, {}]", self.after.as_deref().map_or("start".into(), |a| format!("`{a}`")), self.until.as_deref().map_or("end".into(), |u| format!("`{u}`")))
+        write!(
+            f,
+            "({}, {}]",
+            self.after.as_deref().map_or("start".into(), |a| format!("`{a}`")),
+            self.until.as_deref().map_or("end".into(), |u| format!("`{u}`"))
+        )
     }
 }
 
@@ -311,7 +317,12 @@ struct Format {
 }
 
 /// Open the manifest of snapshot `id`, of either format.
-pub(super) async fn open_manifest<'a>(backup: Location<'a>, layout: &SnapshotLayout, id: &SnapshotId, attempts: usize) -> Result<OpenManifest<'a>> {
+pub(super) async fn open_manifest<'a>(
+    backup: Location<'a>,
+    layout: &SnapshotLayout,
+    id: &SnapshotId,
+    attempts: usize,
+) -> Result<OpenManifest<'a>> {
     let key = ObjectKey::new(layout.manifest_key(id))?;
     let bytes = match retried(attempts, || backup.store.get_bytes(backup.bucket, &key)).await {
         Err(e) if e.is_not_found() => return Err(not_complete(backup, layout, id)),
@@ -354,7 +365,12 @@ pub(super) async fn open_manifest<'a>(backup: Location<'a>, layout: &SnapshotLay
             };
             (info, Entries::Parts(Arc::new(index.parts)))
         }
-        other => return Err(Error::Verification { what: format!("manifest {key}"), detail: format!("format {other} is not known to this version") }),
+        other => {
+            return Err(Error::Verification {
+                what: format!("manifest {key}"),
+                detail: format!("format {other} is not known to this version"),
+            });
+        }
     };
     if &info.id != id {
         return Err(Error::Verification { what: format!("manifest {key}"), detail: format!("names snapshot {}, not {id}", info.id) });

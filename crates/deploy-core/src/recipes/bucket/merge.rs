@@ -158,7 +158,10 @@ impl<L: Unpin, R: Unpin> Stream for Merge<'_, L, R> {
 }
 
 /// Merge `left` and `right` on their keys.
-pub(super) fn merge<'a, L: Send + Unpin + 'a, R: Send + Unpin + 'a>(left: Side<'a, L>, right: Side<'a, R>) -> BoxStream<'a, Result<Merged<L, R>>> {
+pub(super) fn merge<'a, L: Send + Unpin + 'a, R: Send + Unpin + 'a>(
+    left: Side<'a, L>,
+    right: Side<'a, R>,
+) -> BoxStream<'a, Result<Merged<L, R>>> {
     // Equal orders: merge in that order. Different orders: the keys they agree
     // on merge in either (UTF-8 here); the others are handed out alone.
     let split = left.order != right.order;
@@ -221,9 +224,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_side_out_of_order_is_an_error() {
-        let unordered = Side { items: futures::stream::iter(["b", "a"].map(|k| Ok(k.to_owned()))).boxed(), key: String::as_str, skip: 0, order: KeyOrder::Utf8, name: "listing of x".into() };
+        let unordered = Side {
+            items: futures::stream::iter(["b", "a"].map(|k| Ok(k.to_owned()))).boxed(),
+            key: String::as_str,
+            skip: 0,
+            order: KeyOrder::Utf8,
+            name: "listing of x".into(),
+        };
         let err = merge(unordered, side(&[], KeyOrder::Utf8)).try_collect::<Vec<_>>().await.unwrap_err();
-        assert!(matches!(&err, Error::Verification { what, detail } if what == "listing of x" && detail.contains("`b` came before `a`")), "{err}");
+        assert!(
+            matches!(&err, Error::Verification { what, detail } if what == "listing of x" && detail.contains("`b` came before `a`")),
+            "{err}"
+        );
         // A UTF-16 listing taken for a UTF-8 one is caught too, not merged wrongly.
         let mislabelled = side(&["🦀", "\u{FF61}"], KeyOrder::Utf16);
         let mislabelled = Side { order: KeyOrder::Utf8, ..mislabelled };

@@ -5,8 +5,8 @@
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::manifest::{ManifestEntry, PartInfo};
 use super::common::{Location, retried};
+use super::manifest::{ManifestEntry, PartInfo};
 use crate::error::{Error, Result};
 use crate::object_store::ObjectStoreExt;
 use crate::validate::ObjectKey;

@@ -88,7 +88,9 @@ mod tests {
 
     use bytes::Bytes;
 
-    use super::super::{CopyMode, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, restore_bucket, snapshot_bucket};
+    use super::super::{
+        CopyMode, Location, RestoreBucketOptions, SnapshotLayout, SnapshotOptions, SnapshotSelector, restore_bucket, snapshot_bucket,
+    };
     use crate::memory::InMemoryCloud;
     use crate::object_store::{BucketSpec, ObjectStore as _, ObjectStoreExt as _};
     use crate::observe::{Event, Observer};

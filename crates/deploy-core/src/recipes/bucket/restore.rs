@@ -9,13 +9,13 @@ use futures::future::{BoxFuture, Either, FutureExt, Ready, ready};
 use futures::stream::TryStreamExt;
 use serde::Serialize;
 
-use super::classify::{Classified, KeyClass, RestorePlan, Resolved, Scope, classify, identical};
+use super::classify::{Classified, KeyClass, Resolved, RestorePlan, Scope, classify, identical};
+use super::common::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, validate_attempts, validate_concurrency};
 use super::copy::{CopyHow, copy_object};
-use super::progress::Progress;
 use super::layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
 use super::manifest::{KeyRange, ManifestEntry, ManifestInfo, OpenManifest, list_snapshots, open_manifest};
+use super::progress::Progress;
 use super::snapshot::Failures;
-use super::common::{CopyMode, DEFAULT_ATTEMPTS, Location, NamedKeys, prefixed_key, retried, validate_attempts, validate_concurrency};
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{DeleteOptions, ObjectMeta, PutMode};
 use crate::observe::Observer;
@@ -186,7 +186,9 @@ impl<'a> Prepared<'a> {
 }
 
 fn source_matches(manifest: &OpenManifest<'_>, target: Location<'_>, options: &RestoreBucketOptions) -> bool {
-    manifest.info.source_bucket == target.bucket.as_str() && manifest.info.source_backend == target.store.backend() && options.target_prefix.is_empty()
+    manifest.info.source_bucket == target.bucket.as_str()
+        && manifest.info.source_backend == target.store.backend()
+        && options.target_prefix.is_empty()
 }
 
 /// Validate, pick and open the snapshot, check it is of the target, and see
@@ -220,7 +222,10 @@ pub(super) async fn prepare<'a>(backup: Location<'a>, target: Location<'a>, opti
                 }
             }
             found.ok_or_else(|| {
-                Error::not_found("complete snapshot", format!("of {}/{} in {}/{}", target.bucket, options.target_prefix, backup.bucket, options.layout.root()))
+                Error::not_found(
+                    "complete snapshot",
+                    format!("of {}/{} in {}/{}", target.bucket, options.target_prefix, backup.bucket, options.layout.root()),
+                )
             })?
         }
     };
@@ -395,7 +400,10 @@ async fn write_back(p: &Prepared<'_>, c: &Classified, how: CopyHow<'_>) -> std::
             match retried(how.attempts, || p.target.store.head(p.target.bucket, &to)).await {
                 // Already the snapshot's object: an earlier attempt of this very write landed.
                 Ok(now) if identical(entry, &now) => Ok(Done::AlreadyThere),
-                _ => Err((false, Error::precondition("object", format!("{}/{to}", p.target.bucket), format!("changed since it was classified: {e}")))),
+                _ => Err((
+                    false,
+                    Error::precondition("object", format!("{}/{to}", p.target.bucket), format!("changed since it was classified: {e}")),
+                )),
             }
         }
         Err(e) => Err((false, e)),
@@ -545,14 +553,22 @@ pub async fn restore_bucket(backup: Location<'_>, target: Location<'_>, options:
             ));
         }
         if o.changed.count() > 0 {
-            detail.push(format!("{} target objects changed since they were classified, left as they are: {}", o.changed.count(), o.changed.describe()));
+            detail.push(format!(
+                "{} target objects changed since they were classified, left as they are: {}",
+                o.changed.count(),
+                o.changed.describe()
+            ));
         }
         if o.failed.count() > 0 {
             detail.push(format!("{} failed: {}", o.failed.count(), o.failed.describe()));
         }
         return Err(Error::Verification {
             what: format!("restore of snapshot {id}"),
-            detail: format!("{problems} of {} objects were not restored; every other one was. {}", p.manifest.info.objects, detail.join(". ")),
+            detail: format!(
+                "{problems} of {} objects were not restored; every other one was. {}",
+                p.manifest.info.objects,
+                detail.join(". ")
+            ),
         });
     }
     // Read the target back: every object of the snapshot is there, as big as

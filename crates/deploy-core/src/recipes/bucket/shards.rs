@@ -19,10 +19,10 @@ use futures::stream::TryStreamExt;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::common::{DEFAULT_ATTEMPTS, Location, retried};
 use super::layout::{SnapshotId, SnapshotLayout};
 use super::listing::list_resilient;
 use super::manifest::{KeyRange, ManifestIndex, PartInfo};
-use super::common::{DEFAULT_ATTEMPTS, Location, retried};
 use super::snapshot_options::{SnapshotOptions, check_options, refuse_complete};
 use crate::error::{Error, Result};
 use crate::object_store::{KeyOrder, ListOptions, ObjectStoreExt};
@@ -132,7 +132,9 @@ fn serialize<T: Serialize>(what: &str, value: &T) -> Result<Bytes> {
 pub(super) async fn read_json<T: for<'de> Deserialize<'de>>(backup: Location<'_>, key: &str, attempts: usize) -> Result<Option<T>> {
     let object = ObjectKey::new(key)?;
     match retried(attempts, || backup.store.get_bytes(backup.bucket, &object)).await {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Verification { what: key.to_owned(), detail: e.to_string() }),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Verification { what: key.to_owned(), detail: e.to_string() })
+        }
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
@@ -193,7 +195,13 @@ async fn listed_boundaries(source: Location<'_>, options: &SnapshotOptions, coun
 /// request; [`Error::Conflict`] when the id was planned with another count;
 /// [`Error::AlreadyExists`] when the snapshot is complete; listing errors.
 #[tracing::instrument(level = "info", skip_all, fields(source = %source.bucket, destination = %destination.bucket, count))]
-pub async fn plan_shards(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions, count: usize, boundaries: Boundaries) -> Result<ShardPlan> {
+pub async fn plan_shards(
+    source: Location<'_>,
+    destination: Location<'_>,
+    options: &SnapshotOptions,
+    count: usize,
+    boundaries: Boundaries,
+) -> Result<ShardPlan> {
     if !(1..=MAX_SHARDS).contains(&count) {
         return Err(Error::invalid("shards", format!("is {count}"), format!("1 to {MAX_SHARDS} shards")));
     }
@@ -279,15 +287,28 @@ pub async fn finalize_snapshot(destination: Location<'_>, layout: &SnapshotLayou
         return Err(Error::conflict(
             "snapshot",
             id.to_string(),
-            format!("{} of {} shards have not completed (shards {}): run or resume them, then finalize", missing.len(), plan.count, named.join(", ")),
+            format!(
+                "{} of {} shards have not completed (shards {}): run or resume them, then finalize",
+                missing.len(),
+                plan.count,
+                named.join(", ")
+            ),
         ));
     }
     let disagree = |detail: String| Error::Verification { what: format!("snapshot {id}"), detail };
     let mut parts = Vec::new();
     let (mut objects, mut total_bytes) = (0u64, 0u64);
     for (i, record) in records.into_iter().enumerate() {
-        if record.id != *id || record.index != i || record.count != plan.count || record.range != plan.ranges[i] || record.key_order != plan.key_order {
-            return Err(disagree(format!("the record of shard {i} does not agree with the plan (range {} planned, {} recorded)", plan.ranges[i], record.range)));
+        if record.id != *id
+            || record.index != i
+            || record.count != plan.count
+            || record.range != plan.ranges[i]
+            || record.key_order != plan.key_order
+        {
+            return Err(disagree(format!(
+                "the record of shard {i} does not agree with the plan (range {} planned, {} recorded)",
+                plan.ranges[i], record.range
+            )));
         }
         for part in &record.parts {
             let key = ObjectKey::new(part.key.clone())?;

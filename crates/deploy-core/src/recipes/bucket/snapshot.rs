@@ -14,15 +14,15 @@ use futures::stream::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::common::{CopyMode, Location, NAMED_KEYS, NamedKeys, prefixed_key, retried};
 use super::copy::{CopyHow, copy_object};
-use super::progress::Progress;
 use super::layout::{SnapshotId, SnapshotLayout};
 use super::listing::list_resilient;
 use super::manifest::{KeyRange, ManifestEntry};
 use super::merge::{Merged, Side, merge};
 use super::parts::PartWriter;
+use super::progress::Progress;
 use super::shards::{Boundaries, ShardPlan, ShardRecord, ShardReport, plan_shards, read_json, record_key, shard_folder, write_json};
-use super::common::{CopyMode, Location, NAMED_KEYS, NamedKeys, prefixed_key, retried};
 use super::snapshot_options::{SnapshotOptions, check_options, refuse_complete};
 use crate::error::{Error, Result};
 use crate::object_store::{DeleteOptions, KeyOrder, ListOptions, ObjectMeta, PutMode};
@@ -126,7 +126,10 @@ impl Failures {
             text.push_str(&format!("; and {more} more"));
         }
         if self.changed > 0 {
-            text = format!("{} changed or vanished while the snapshot ran (their copies would not be the listed objects); {text}", self.changed);
+            text = format!(
+                "{} changed or vanished while the snapshot ran (their copies would not be the listed objects); {text}",
+                self.changed
+            );
         }
         text
     }
@@ -173,7 +176,12 @@ fn already_copied(listed: &ObjectMeta, have: &ObjectMeta) -> bool {
 /// index out of the plan; [`Error::Verification`] naming the objects that
 /// failed, changed or vanished (no record is written; a rerun copies those).
 #[tracing::instrument(level = "info", skip_all, fields(source = %source.bucket, destination = %destination.bucket, shard = index))]
-pub async fn snapshot_shard(source: Location<'_>, destination: Location<'_>, options: &SnapshotOptions, index: usize) -> Result<ShardReport> {
+pub async fn snapshot_shard(
+    source: Location<'_>,
+    destination: Location<'_>,
+    options: &SnapshotOptions,
+    index: usize,
+) -> Result<ShardReport> {
     let id = options.id.clone().ok_or_else(|| Error::invalid("id", "is missing", "a shard runs a planned snapshot: give its id"))?;
     check_options(source, destination, options, &id)?;
     let plan = super::shards::read_shard_plan(destination, &options.layout, &id).await?;
@@ -192,9 +200,19 @@ pub(super) async fn run_shard(
 ) -> Result<ShardReport> {
     let started = std::time::Instant::now();
     let (id, layout, count) = (&plan.id, &options.layout, plan.count);
-    let range = plan.ranges.get(index).cloned().ok_or_else(|| Error::invalid("shard", format!("is {index}"), format!("0 to {} for a snapshot of {count} shards", count - 1)))?;
-    if source.bucket.as_str() != plan.source_bucket || source.store.backend() != plan.source_backend || options.source_prefix != plan.source_prefix {
-        return Err(Error::invalid("source", format!("is not {} bucket {} of the plan", plan.source_backend, plan.source_bucket), "every shard copies the planned source"));
+    let range =
+        plan.ranges.get(index).cloned().ok_or_else(|| {
+            Error::invalid("shard", format!("is {index}"), format!("0 to {} for a snapshot of {count} shards", count - 1))
+        })?;
+    if source.bucket.as_str() != plan.source_bucket
+        || source.store.backend() != plan.source_backend
+        || options.source_prefix != plan.source_prefix
+    {
+        return Err(Error::invalid(
+            "source",
+            format!("is not {} bucket {} of the plan", plan.source_backend, plan.source_bucket),
+            "every shard copies the planned source",
+        ));
     }
     let report = |objects, bytes, copied, skipped, removed, parts, already_complete| ShardReport {
         id: id.clone(),
@@ -229,19 +247,24 @@ pub(super) async fn run_shard(
 
     // The source's keys in the range, in its order.
     let past = range.clone();
-    let listing = list_resilient(source, ListOptions { prefix: options.source_prefix.clone(), start_after: range.after.clone() }, options.attempts)
-        .try_take_while(move |m| futures::future::ready(Ok(!past.is_past(source_order, m.key.as_str()))));
+    let listing =
+        list_resilient(source, ListOptions { prefix: options.source_prefix.clone(), start_after: range.after.clone() }, options.attempts)
+            .try_take_while(move |m| futures::future::ready(Ok(!past.is_past(source_order, m.key.as_str()))));
     // What an earlier run of this snapshot copied in the range: the folder's listing, keys without the folder.
     let strip = folder.len();
     let (past, within) = (range.clone(), range.clone());
-    let copies = list_resilient(destination, ListOptions { prefix: Some(folder.clone()), start_after: range.after.as_ref().map(|a| format!("{folder}{a}")) }, options.attempts)
-        // Stop at the first key past the range that both orders agree on; keep only the range's (in the source's order).
-        .try_take_while(move |m| {
-            let k = &m.key.as_str()[strip..];
-            futures::future::ready(Ok(KeyOrder::is_order_sensitive(k) || !past.is_past(dest_order, k)))
-        })
-        .try_filter(move |m| futures::future::ready(within.contains(source_order, &m.key.as_str()[strip..])))
-        .boxed();
+    let copies = list_resilient(
+        destination,
+        ListOptions { prefix: Some(folder.clone()), start_after: range.after.as_ref().map(|a| format!("{folder}{a}")) },
+        options.attempts,
+    )
+    // Stop at the first key past the range that both orders agree on; keep only the range's (in the source's order).
+    .try_take_while(move |m| {
+        let k = &m.key.as_str()[strip..];
+        futures::future::ready(Ok(KeyOrder::is_order_sensitive(k) || !past.is_past(dest_order, k)))
+    })
+    .try_filter(move |m| futures::future::ready(within.contains(source_order, &m.key.as_str()[strip..])))
+    .boxed();
     // The listing runs ahead of the copies by up to a page, sent in batches:
     // one channel operation per batch, not per object.
     let (ahead, listed) = futures::channel::mpsc::channel::<Vec<Result<ObjectMeta>>>(LIST_AHEAD / LIST_BATCH);
@@ -269,7 +292,10 @@ pub(super) async fn run_shard(
                     // listed (server-side, on the condition of the listed entity tag).
                     let read = done.read.as_ref().unwrap_or(&listed);
                     if done.written.size != read.size {
-                        let e = Error::Verification { what: format!("copy of {key}"), detail: format!("wrote {} bytes, source has {}", done.written.size, read.size) };
+                        let e = Error::Verification {
+                            what: format!("copy of {key}"),
+                            detail: format!("wrote {} bytes, source has {}", done.written.size, read.size),
+                        };
                         return Outcome::Failed(key, e);
                     }
                     copied.fetch_add(1, Ordering::Relaxed);
@@ -303,7 +329,9 @@ pub(super) async fn run_shard(
         let folder_key = |m: &ObjectMeta| m.key.as_str()[strip..].to_owned();
         match step {
             Err(e) => Either::Left(ready(Outcome::Failed(String::new(), e))),
-            Ok(Merged::Both(listed, have)) if already_copied(&listed, &have) => Either::Left(ready(Outcome::Entry(skipped(source_key(&listed), &listed, &have), false))),
+            Ok(Merged::Both(listed, have)) if already_copied(&listed, &have) => {
+                Either::Left(ready(Outcome::Entry(skipped(source_key(&listed), &listed, &have), false)))
+            }
             Ok(Merged::Both(listed, _) | Merged::Left(listed)) => Either::Right(copy(source_key(&listed), listed).boxed()),
             Ok(Merged::LeftAlone(listed)) => Either::Right(
                 async move {

@@ -103,8 +103,7 @@ fn cidr_contains() {
     for inside in ["10.0.0.0/16", "10.0.0.0/24", "10.0.255.0/24", "10.0.128.0/17", "10.0.1.1/32"] {
         assert!(vpc.contains(&block(inside)), "{inside} is in {vpc}");
     }
-    for outside in ["10.1.0.0/24", "10.0.0.0/15", "10.0.0.0/8", "0.0.0.0/0", "9.255.255.255/32", "11.0.0.0/16", "::/0"]
-    {
+    for outside in ["10.1.0.0/24", "10.0.0.0/15", "10.0.0.0/8", "0.0.0.0/0", "9.255.255.255/32", "11.0.0.0/16", "::/0"] {
         assert!(!vpc.contains(&block(outside)), "{outside} is not in {vpc}");
     }
     assert!(block("0.0.0.0/0").contains(&block("255.255.255.255/32")));

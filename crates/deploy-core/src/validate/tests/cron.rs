@@ -93,10 +93,7 @@ fn cron_ranges_steps_lists() {
     bad::<CronSchedule>("*/x * * * *", "field 1 (minute) has step `x`, which is not a number");
     bad::<CronSchedule>("*/ * * * *", "field 1 (minute) has an empty step in `*/`");
     bad::<CronSchedule>("*/1/2 * * * *", "field 1 (minute) has step `1/2`, which is not a number");
-    bad::<CronSchedule>(
-        "5/10 * * * *",
-        "field 1 (minute) has `5/10`; the Unix form takes steps only after `*` or a range",
-    );
+    bad::<CronSchedule>("5/10 * * * *", "field 1 (minute) has `5/10`; the Unix form takes steps only after `*` or a range");
     bad::<CronSchedule>("1,,2 * * * *", "field 1 (minute) has an empty list item");
     bad::<CronSchedule>("1, * * * *", "field 1 (minute) has an empty list item");
     bad::<CronSchedule>("1,60 * * * *", "field 1 (minute) has 60, outside 0-59");
@@ -193,22 +190,13 @@ fn cron_aws_field_edges() {
 
 #[test]
 fn cron_aws_question_mark() {
-    bad::<CronSchedule>(
-        "cron(0 0 ? * ? *)",
-        "has `?` in both day-of-month and day-of-week; exactly one of them must be `?`",
-    );
-    bad::<CronSchedule>(
-        "cron(0 0 * * * *)",
-        "has `?` in neither day-of-month nor day-of-week; exactly one of them must be `?`",
-    );
+    bad::<CronSchedule>("cron(0 0 ? * ? *)", "has `?` in both day-of-month and day-of-week; exactly one of them must be `?`");
+    bad::<CronSchedule>("cron(0 0 * * * *)", "has `?` in neither day-of-month nor day-of-week; exactly one of them must be `?`");
     bad::<CronSchedule>("cron(0 0 1 * MON *)", "has `?` in neither day-of-month nor day-of-week");
     bad::<CronSchedule>("cron(0 ? * * ? *)", "field 2 (hour) has `?`, which only day-of-month and day-of-week allow");
     bad::<CronSchedule>("cron(0 0 * * ? ?)", "field 6 (year) has `?`, which only day-of-month and day-of-week allow");
     bad::<CronSchedule>("cron(0 0 1,? * ? *)", "field 3 (day-of-month) has `?` in a list");
-    bad::<CronSchedule>(
-        "cron(1,? 0 * * ? *)",
-        "field 1 (minute) has `?`, which only day-of-month and day-of-week allow",
-    );
+    bad::<CronSchedule>("cron(1,? 0 * * ? *)", "field 1 (minute) has `?`, which only day-of-month and day-of-week allow");
     bad::<CronSchedule>("0 0 1,? * *", "field 3 (day-of-month) has `?`, which only the AWS form allows");
 }
 
@@ -222,18 +210,12 @@ fn cron_aws_specials() {
     bad::<CronSchedule>("cron(0 0 ? * 3#6 *)", "field 5 (day-of-week) has week `6` in `3#6`, outside 1-5");
     bad::<CronSchedule>("cron(0 0 ? * 3#0 *)", "field 5 (day-of-week) has week `0` in `3#0`, outside 1-5");
     bad::<CronSchedule>("cron(0 0 ? * 3# *)", "field 5 (day-of-week) has week `` in `3#`, outside 1-5");
-    bad::<CronSchedule>(
-        "cron(0 0 ? * 3#1,6#3 *)",
-        "field 5 (day-of-week) has `3#1` in a list; `?`, `L`, `W` and `#` stand only alone",
-    );
+    bad::<CronSchedule>("cron(0 0 ? * 3#1,6#3 *)", "field 5 (day-of-week) has `3#1` in a list; `?`, `L`, `W` and `#` stand only alone");
     bad::<CronSchedule>("cron(0 0 L,15 * ? *)", "field 3 (day-of-month) has `L` in a list");
     bad::<CronSchedule>("cron(0 0 ? * 2W *)", "field 5 (day-of-week) has `2W`");
     bad::<CronSchedule>("cron(0 0 3#2 * ? *)", "field 3 (day-of-month) has `3#2`");
     bad::<CronSchedule>("cron(L 0 * * ? *)", "field 1 (minute) has `L`");
-    bad::<CronSchedule>(
-        "cron(0 0 ? * */2 *)",
-        "field 5 (day-of-week) has the step `*/2`; the AWS form takes no step in day-of-week",
-    );
+    bad::<CronSchedule>("cron(0 0 ? * */2 *)", "field 5 (day-of-week) has the step `*/2`; the AWS form takes no step in day-of-week");
 }
 
 #[test]
@@ -302,12 +284,9 @@ fn cron_to_unix() {
 
 #[test]
 fn cron_round_trips_through_aws() {
-    for (unix, back) in [
-        ("0 2 * * *", "0 2 * * *"),
-        ("30 9 * * 1-5", "30 9 * * 1-5"),
-        ("0 0 * * 7", "0 0 * * 0"),
-        ("0 0 1 * *", "0 0 1 * *"),
-    ] {
+    for (unix, back) in
+        [("0 2 * * *", "0 2 * * *"), ("30 9 * * 1-5", "30 9 * * 1-5"), ("0 0 * * 7", "0 0 * * 0"), ("0 0 1 * *", "0 0 1 * *")]
+    {
         let aws = cron(unix).to_aws();
         assert_eq!(cron(&aws).to_unix().as_deref(), Some(back), "{unix} -> {aws}");
     }

@@ -38,15 +38,9 @@ fn bucket_length_edges() {
 #[test]
 fn bucket_characters() {
     ok::<BucketName>("abc-def.123");
-    for (value, shown) in [
-        ("Abc", "'A'"),
-        ("ab_c", "'_'"),
-        ("ab c", "' '"),
-        ("ab/c", "'/'"),
-        ("ab:c", "':'"),
-        ("abé", "'é'"),
-        ("ab\nc", "'\\n'"),
-    ] {
+    for (value, shown) in
+        [("Abc", "'A'"), ("ab_c", "'_'"), ("ab c", "' '"), ("ab/c", "'/'"), ("ab:c", "':'"), ("abé", "'é'"), ("ab\nc", "'\\n'")]
+    {
         bad::<BucketName>(value, &format!("contains {shown}, which is not a lowercase letter, digit, dot or hyphen"));
     }
 }
@@ -127,9 +121,7 @@ fn container_length_edges() {
 #[test]
 fn container_characters() {
     ok::<ContainerName>("a1-b2");
-    for (value, shown) in
-        [("Abc", "'A'"), ("a_bc", "'_'"), ("a.bc", "'.'"), ("a bc", "' '"), ("abé", "'é'"), ("$other", "'$'")]
-    {
+    for (value, shown) in [("Abc", "'A'"), ("a_bc", "'_'"), ("a.bc", "'.'"), ("a bc", "' '"), ("abé", "'é'"), ("$other", "'$'")] {
         bad::<ContainerName>(value, &format!("contains {shown}, which is not a lowercase letter, digit or hyphen"));
     }
 }
@@ -257,9 +249,7 @@ fn secret_name_length_edges() {
 #[test]
 fn secret_name_characters() {
     ok::<SecretName>("Ab-1--2-");
-    for (value, shown) in
-        [("a_b", "'_'"), ("a/b", "'/'"), ("a.b", "'.'"), ("a b", "' '"), ("a@b", "'@'"), ("aé", "'é'")]
-    {
+    for (value, shown) in [("a_b", "'_'"), ("a/b", "'/'"), ("a.b", "'.'"), ("a b", "' '"), ("a@b", "'@'"), ("aé", "'é'")] {
         bad::<SecretName>(value, &format!("contains {shown}, which is not a letter, digit or hyphen"));
     }
     bad::<SecretName>("1abc", "does not begin with a letter");

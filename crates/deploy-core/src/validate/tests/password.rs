@@ -33,10 +33,7 @@ fn bad_password(rules: &PasswordRules, value: &str, problem: &str) {
 }
 
 fn all_presets() -> [(&'static str, PasswordRules); 2] {
-    [
-        ("rds_master", PasswordRules::rds_master()),
-        ("azure_postgres", PasswordRules::azure_postgres()),
-    ]
+    [("rds_master", PasswordRules::rds_master()), ("azure_postgres", PasswordRules::azure_postgres())]
 }
 
 #[test]
@@ -55,10 +52,7 @@ fn password_presets() {
 
 #[test]
 fn password_rule_sentences() {
-    assert_eq!(
-        PasswordRules::rds_master().describe(),
-        "passwords: 8-128 characters, none of / ' \" @, printable ASCII without spaces"
-    );
+    assert_eq!(PasswordRules::rds_master().describe(), "passwords: 8-128 characters, none of / ' \" @, printable ASCII without spaces");
     assert_eq!(
         PasswordRules::azure_postgres().describe(),
         "passwords: 8-128 characters, printable ASCII without spaces, characters of at least 3 of the 4 classes uppercase letters, lowercase letters, digits and non-alphanumeric characters"
@@ -68,13 +62,7 @@ fn password_rule_sentences() {
         all.describe(),
         "passwords: 8-128 characters, printable ASCII without spaces, at least one uppercase letter, lowercase letter, digit and non-alphanumeric character"
     );
-    let loose = PasswordRules {
-        min_len: 1,
-        max_len: 10,
-        forbidden: String::new(),
-        printable_ascii_only: false,
-        min_classes: 0,
-    };
+    let loose = PasswordRules { min_len: 1, max_len: 10, forbidden: String::new(), printable_ascii_only: false, min_classes: 0 };
     assert_eq!(loose.describe(), "passwords: 1-10 characters");
 }
 
@@ -106,11 +94,7 @@ fn password_forbidden_characters() {
             assert!(!problem.contains(c), "the problem {problem:?} shows which character");
         }
         for c in [' ', '\t', '\n', '\u{7f}', '\0', 'é', '😀'] {
-            bad_password(
-                &rules,
-                &format!("{SENTINEL}{c}"),
-                "contains a space or a character that is not printable ASCII",
-            );
+            bad_password(&rules, &format!("{SENTINEL}{c}"), "contains a space or a character that is not printable ASCII");
         }
         for c in ['!', '#', '$', '%', '&', '*', '\\', '`', '~', ':', ';', '<', '>', '?', '[', ']', '{', '}', '|'] {
             assert!(rules.check(&format!("{SENTINEL}{c}")).is_ok(), "{c:?}");
@@ -227,12 +211,7 @@ fn password_generate_errors() {
     assert_invalid(rules.generate(0), "length", "is 0, outside 8-128", &rule);
     let no_symbols: String = ('!'..='~').filter(|c| !c.is_ascii_alphanumeric()).collect();
     let impossible = PasswordRules { forbidden: no_symbols, min_classes: 4, ..PasswordRules::azure_postgres() };
-    assert_invalid(
-        impossible.generate(8),
-        "password_rules",
-        "leave too few characters or classes",
-        &impossible.describe(),
-    );
+    assert_invalid(impossible.generate(8), "password_rules", "leave too few characters or classes", &impossible.describe());
     let five = PasswordRules { min_classes: 5, ..PasswordRules::azure_postgres() };
     assert_invalid(five.generate(8), "password_rules", "leave too few", &five.describe());
     let short = PasswordRules { min_len: 2, min_classes: 3, ..PasswordRules::azure_postgres() };

@@ -46,11 +46,6 @@ fn retention_from_str() {
     assert_invalid("36501".parse::<RetentionDays>(), "retention_days", "is 36501 days, more than 36500", rule);
     assert_invalid("99999999999".parse::<RetentionDays>(), "retention_days", "more than 36500", rule);
     for text in ["", "-1", "+5", "5.0", " 5", "5 ", "five", "5days", "days"] {
-        assert_invalid(
-            text.parse::<RetentionDays>(),
-            "retention_days",
-            &format!("`{text}` is not a whole number of days"),
-            rule,
-        );
+        assert_invalid(text.parse::<RetentionDays>(), "retention_days", &format!("`{text}` is not a whole number of days"), rule);
     }
 }
