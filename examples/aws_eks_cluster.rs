@@ -3,7 +3,8 @@
 //! `k8s-aws-v1.` bearer token from a presigned STS call; no aws CLI).
 //!
 //! Creates (each only when missing or different; a second run changes nothing):
-//! - IAM roles `P-eks-cluster` (trusts `eks.amazonaws.com`, with
+//! - IAM roles `P-eks-cluster` (trusts `eks.amazonaws.com` for this account's
+//!   clusters `P*` only: `aws:SourceAccount` and `aws:SourceArn`, with
 //!   `AmazonEKSClusterPolicy`) and `P-eks-node` (trusts `ec2.amazonaws.com`,
 //!   with `AmazonEKSWorkerNodePolicy`, `AmazonEKS_CNI_Policy`,
 //!   `AmazonEC2ContainerRegistryReadOnly`);
@@ -46,7 +47,7 @@ use deploy::aws::iam::IamName;
 use deploy::aws::kms::{KeyAlias, KeySpec};
 use deploy::aws::network::{SubnetSpec, SubnetTier, VpcSpec};
 use deploy::cluster::{ClusterAuth, EndpointAccess, NodePoolSpec};
-use deploy::{Change, CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, Reconcile as _, ResourceName};
+use deploy::{CidrBlock, Cluster, ClusterSpec, Error, KubernetesVersion, Plan, Reconcile as _, ResourceName};
 use secrecy::ExposeSecret as _;
 
 use aws_support::{plan_only, print_plan, section};
@@ -159,11 +160,15 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
 
     section(&format!("plan for prefix {p}"));
     let mut plan = Plan::new();
+    // The cluster role trusts EKS only for this account's clusters named `P*`.
+    let account = deploy::aws::sts::caller_identity(aws.context()).await?.account;
+    let roles_spec = EksRolesSpec::new(&p, aws_support::partition(&aws), account);
+    plan.extend(iam.plan(&roles_spec).await?);
     let mut roles = EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() };
     for (suffix, arn) in [("eks-cluster", &mut roles.cluster_role_arn), ("eks-node", &mut roles.node_role_arn)] {
         match iam.describe_role(&IamName::new(format!("{p}-{suffix}"))?).await {
             Ok(role) => *arn = role.arn,
-            Err(e) if e.is_not_found() => plan.push(Change::create("iam role", format!("{p}-{suffix}"))),
+            Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
         }
     }
@@ -183,7 +188,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     section("ensure");
     let mut done = Plan::new();
     println!("  iam roles {p}-eks-cluster, {p}-eks-node");
-    let roles = iam.ensure(&EksRolesSpec::new(&p, aws_support::partition(&aws))).await?;
+    let roles = iam.ensure(&roles_spec).await?;
     done.extend(roles.plan);
     println!("  vpc {} with {} private subnets", vpc.name, vpc.subnets.len());
     let net = network.ensure_vpc(&vpc).await?;

@@ -512,14 +512,13 @@ pub fn service_key_policy(partition: &str, account_id: &str, services: &[String]
 }
 
 /// A role's trust policy letting the AWS service `service`
-/// (`eks.amazonaws.com`, `ec2.amazonaws.com`, `backup.amazonaws.com`) assume it.
+/// (`ec2.amazonaws.com`, `backup.amazonaws.com`) assume it, with no condition.
 ///
-/// It carries no `aws:SourceAccount` condition: the documented trust policies
-/// of the EKS cluster role, the EC2 node role and the AWS Backup role carry
-/// none, and a condition on a key a service does not send denies it the role
-/// (the cluster stops, nodes never join). These roles are passed to the
-/// service by the account itself (`iam:PassRole`). Use [`trust_service_in`]
-/// for services that send the keys.
+/// For the services that document no `aws:SourceAccount`/`aws:SourceArn` when they assume a role (the
+/// EC2 instance role of EKS nodes, the AWS Backup service role): a condition on a key a service does not
+/// send denies it the role (nodes never join, backups fail), and these roles are passed to the service by
+/// the account itself (`iam:PassRole`). Where the service sends the keys, use [`trust_service_in`] (the EKS
+/// cluster role: [`crate::eks::EksRolesSpec`]; S3 replication).
 pub fn trust_service(service: &str) -> PolicyDocument {
     PolicyDocument::new([Statement::allow(["sts:AssumeRole"], Vec::<String>::new()).with_principal(Principal::service(service))])
 }

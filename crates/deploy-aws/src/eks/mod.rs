@@ -77,13 +77,18 @@ pub struct EksRolesSpec {
     pub prefix: String,
     /// The partition of the AWS-managed policies' ARNs (`aws`).
     pub partition: String,
+    /// The account the clusters run in: the cluster role trusts `eks.amazonaws.com` only when it acts for
+    /// this account (`aws:SourceAccount`) and for a cluster named `PREFIX*` of it (`aws:SourceArn`), as
+    /// the EKS user guide's "Cross-service confused deputy prevention" shows for the cluster role.
+    pub account_id: String,
 }
 
 #[cfg(feature = "iam")]
 impl EksRolesSpec {
-    /// The roles `PREFIX-eks-cluster` and `PREFIX-eks-node` in `partition`.
-    pub fn new(prefix: impl Into<String>, partition: impl Into<String>) -> Self {
-        EksRolesSpec { prefix: prefix.into(), partition: partition.into() }
+    /// The roles `PREFIX-eks-cluster` and `PREFIX-eks-node` in `partition`, for clusters of `account_id`
+    /// (12 digits; [`crate::sts::caller_identity`] answers it).
+    pub fn new(prefix: impl Into<String>, partition: impl Into<String>, account_id: impl Into<String>) -> Self {
+        EksRolesSpec { prefix: prefix.into(), partition: partition.into(), account_id: account_id.into() }
     }
 
     /// The cluster role's spec and the node role's.
@@ -92,12 +97,19 @@ impl EksRolesSpec {
     /// [`Error::InvalidInput`] when a role name is not an IAM name.
     pub fn role_specs(&self) -> Result<(crate::iam::RoleSpec, crate::iam::RoleSpec)> {
         use crate::iam::{IamName, RoleSpec};
-        use crate::policy::trust_service;
-        let (prefix, partition) = (&self.prefix, &self.partition);
+        use crate::policy::{trust_service, trust_service_in};
+        let (prefix, partition, account) = (&self.prefix, &self.partition, &self.account_id);
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid("account_id", format!("`{account}`"), "an AWS account id: 12 digits"));
+        }
         let managed = |names: &[&str]| names.iter().map(|n| format!("arn:{partition}:iam::aws:policy/{n}")).collect::<Vec<_>>();
-        let mut cluster = RoleSpec::new(IamName::new(format!("{prefix}-eks-cluster"))?, trust_service("eks.amazonaws.com"));
+        // EKS sends aws:SourceAccount and aws:SourceArn (the cluster) when it assumes the cluster role.
+        let clusters = format!("arn:{partition}:eks:*:{account}:cluster/{prefix}*");
+        let mut cluster =
+            RoleSpec::new(IamName::new(format!("{prefix}-eks-cluster"))?, trust_service_in("eks.amazonaws.com", account, Some(&clusters)));
         cluster.managed_policies = managed(CLUSTER_ROLE_POLICIES);
         cluster.description = "EKS control plane".into();
+        // EC2 documents no aws:SourceAccount for the instance role it assumes: a condition would keep nodes out.
         let mut node = RoleSpec::new(IamName::new(format!("{prefix}-eks-node"))?, trust_service("ec2.amazonaws.com"));
         node.managed_policies = managed(NODE_ROLE_POLICIES);
         node.description = "EKS worker nodes".into();

@@ -11,7 +11,7 @@ use deploy_core::waiter::Waiter;
 use deploy_core::{CidrBlock, Cluster, KubernetesVersion, Reconcile as _};
 use secrecy::ExposeSecret;
 
-use crate::support::{moto, names};
+use crate::support::{MOTO_ACCOUNT, moto, names};
 
 fn fast() -> Waiter {
     Waiter::new(Duration::from_secs(60)).with_delays(Duration::from_millis(10), Duration::from_millis(200))
@@ -19,7 +19,7 @@ fn fast() -> Waiter {
 
 async fn eks(conf: &aws_config::SdkConfig, log: &RequestLog, prefix: &str) -> EksCluster {
     let aws = AwsBackends::from_conf(conf).with_request_log(log).with_waiter(fast());
-    let roles = aws.iam().ensure(&EksRolesSpec::new(prefix, "aws")).await.unwrap().info;
+    let roles = aws.iam().ensure(&EksRolesSpec::new(prefix, "aws", MOTO_ACCOUNT)).await.unwrap().info;
     aws.eks(roles)
 }
 
@@ -35,17 +35,27 @@ async fn roles_carry_the_aws_managed_policies_of_the_runbook() {
     let conf = moto!("eks::roles_carry_the_aws_managed_policies_of_the_runbook");
     let iam = AwsBackends::from_conf(&conf).iam();
     let prefix = names().prefix().to_owned();
-    let roles = iam.ensure(&EksRolesSpec::new(&prefix, "aws")).await.unwrap();
+    let roles = iam.ensure(&EksRolesSpec::new(&prefix, "aws", MOTO_ACCOUNT)).await.unwrap();
     assert_eq!(roles.plan.changes.iter().filter(|c| c.action == Action::Create).count(), 2 + 4, "{}", roles.plan);
     let cluster = iam.describe_role(&deploy_aws::iam::IamName::new(format!("{prefix}-eks-cluster")).unwrap()).await.unwrap();
     assert_eq!(cluster.arn, roles.info.cluster_role_arn);
     assert!(cluster.managed_policies.contains("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"));
     assert_eq!(cluster.trust["Statement"][0]["Principal"]["Service"], serde_json::json!(["eks.amazonaws.com"]));
+    // Bound against the confused deputy: EKS may assume it only for this account's clusters of the prefix.
+    let condition = &cluster.trust["Statement"][0]["Condition"];
+    assert_eq!(condition["StringEquals"]["aws:SourceAccount"], serde_json::json!([MOTO_ACCOUNT]), "{condition}");
+    assert_eq!(
+        condition["ArnLike"]["aws:SourceArn"],
+        serde_json::json!([format!("arn:aws:eks:*:{MOTO_ACCOUNT}:cluster/{prefix}*")]),
+        "{condition}"
+    );
+    let err = iam.plan(&EksRolesSpec::new(&prefix, "aws", "not-an-account")).await.unwrap_err();
+    assert_eq!(err.invalid_field(), Some("account_id"));
     let node = iam.describe_role(&deploy_aws::iam::IamName::new(format!("{prefix}-eks-node")).unwrap()).await.unwrap();
     for policy in ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"] {
         assert!(node.managed_policies.contains(&format!("arn:aws:iam::aws:policy/{policy}")), "{policy}");
     }
-    assert!(iam.ensure(&EksRolesSpec::new(&prefix, "aws")).await.unwrap().plan.is_empty());
+    assert!(iam.ensure(&EksRolesSpec::new(&prefix, "aws", MOTO_ACCOUNT)).await.unwrap().plan.is_empty());
 }
 
 fn vectice_spec(n: &deploy_core::conformance::Names) -> ClusterSpec {

@@ -19,7 +19,7 @@ use deploy_core::waiter::Waiter;
 use deploy_core::{Cluster, KubernetesVersion, Reconcile as _, ResourceName, ServiceAccountRef};
 use serde_json::json;
 
-use crate::support::{moto, names, unreachable_config};
+use crate::support::{MOTO_ACCOUNT, moto, names, unreachable_config};
 
 fn fast() -> Waiter {
     Waiter::new(Duration::from_secs(60)).with_delays(Duration::from_millis(10), Duration::from_millis(200))
@@ -27,7 +27,7 @@ fn fast() -> Waiter {
 
 /// An EKS cluster `PREFIX-eks` (no node groups) on moto.
 async fn cluster(aws: &AwsBackends, prefix: &str) -> ResourceName {
-    let roles = aws.iam().ensure(&EksRolesSpec::new(prefix, "aws")).await.unwrap().info;
+    let roles = aws.iam().ensure(&EksRolesSpec::new(prefix, "aws", MOTO_ACCOUNT)).await.unwrap().info;
     let spec = ClusterSpec {
         name: ResourceName::new(format!("{prefix}-eks")).unwrap(),
         version: KubernetesVersion::new("1.31").unwrap(),

@@ -7,6 +7,8 @@ use aws_credential_types::Credentials;
 use deploy_core::conformance::Names;
 
 pub const REGION: &str = "eu-central-1";
+/// The account moto answers for every request.
+pub const MOTO_ACCOUNT: &str = "123456789012";
 
 /// The moto endpoint, or `None` with the skip reason printed; panics when
 /// `DEPLOY_REQUIRE_PEERS=1` and the endpoint is missing
