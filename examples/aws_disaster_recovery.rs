@@ -150,22 +150,22 @@ struct Cli {
     /// backup: run the shards as a Kubernetes Indexed Job (needs --objects-only, --image, --shards)
     #[arg(long)]
     in_cluster: bool,
-    /// --in-cluster: the image whose pods run this binary
+    /// With --in-cluster: the image whose pods run this binary
     #[arg(long, value_name = "IMAGE")]
     image: Option<String>,
-    /// --in-cluster: pods at once (default 4)
+    /// With --in-cluster: pods at once (default 4)
     #[arg(long, value_name = "P")]
     parallelism: Option<String>,
-    /// --in-cluster: the namespace of the Job (default `default`)
+    /// With --in-cluster: the namespace of the Job (default `default`)
     #[arg(long, value_name = "NS")]
     namespace: Option<String>,
-    /// --in-cluster: the pods' service account (EKS IRSA or Pod Identity) for their AWS credentials
+    /// With --in-cluster: the pods' service account (EKS IRSA or Pod Identity) for their AWS credentials
     #[arg(long, value_name = "SA")]
     service_account: Option<String>,
-    /// --in-cluster: a Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the pods
+    /// With --in-cluster: a Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the pods
     #[arg(long, value_name = "NAME")]
     credentials_secret: Option<String>,
-    /// --in-cluster: the path of this binary in the image
+    /// With --in-cluster: the path of this binary in the image
     #[arg(long, value_name = "PATH")]
     shard_command: Option<String>,
 }

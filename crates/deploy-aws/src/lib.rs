@@ -10,7 +10,7 @@
 //! | `secrets` | `secrets::SecretsManagerStore`: the `SecretStore` on Secrets Manager |
 //! | `kms`     | `kms`: symmetric keys by alias, rotation, key policies        |
 //! | `iam`     | `iam`: users, managed policies, access keys, roles            |
-//! | `rds`     | `rds::RdsDatabase`: the `Database` on RDS for PostgreSQL      |
+//! | `rds`     | `rds::RdsDatabase`: the `Database` front over `RdsInstances` (PostgreSQL, MySQL) and `AuroraClusters` |
 //! | `eks`     | `eks::EksCluster`: the `Cluster` on EKS, `k8s-aws-v1.` tokens |
 //! | `backup`  | `backup::AwsBackupVault`: the `BackupVault` on AWS Backup     |
 //! | `sts`     | `sts`: the caller's account and ARN                           |
