@@ -1,5 +1,5 @@
 //! What the `azure_*` examples share: their flags (clap), the
-//! service principal and subscription from the environment, the ARM client
+//! credential (--credential) and subscription from the environment, the ARM client
 //! and blob store with their endpoint overrides. Included with `#[path]`.
 #![allow(dead_code)]
 
@@ -9,8 +9,7 @@ use std::time::Duration;
 use deploy::azure::arm::ArmClient;
 #[cfg(feature = "azure-blob")]
 use deploy::azure::blob::BlobStore;
-#[cfg(feature = "azure-blob")]
-use deploy::azure::credential::ServicePrincipal;
+use deploy::azure::credential::CredentialSource;
 use deploy::{Error, Mode, Plan, Result};
 
 #[cfg(feature = "azure-blob")]
@@ -41,6 +40,12 @@ pub struct Arm {
     /// cloud's, or a local fake)
     #[arg(long, value_name = "URL")]
     pub arm_endpoint: Option<String>,
+    /// How to sign in: auto (a token in AZURE_ARM_ACCESS_TOKEN, else the service principal of
+    /// AZURE_CLIENT_SECRET, else AKS workload identity, else an App Service / Container Apps managed
+    /// identity), token, service-principal, workload-identity or managed-identity (the host's; a
+    /// user-assigned one by AZURE_CLIENT_ID)
+    #[arg(long, value_name = "HOW", default_value = "auto")]
+    pub credential: CredentialSource,
 }
 
 /// `--account-name`, `--blob-endpoint`, `--account-key`: where the blobs are.
@@ -54,7 +59,7 @@ pub struct Blob {
     #[arg(long, value_name = "URL")]
     pub blob_endpoint: Option<String>,
     /// Sign an account SAS with the key in AZURE_STORAGE_KEY (never on the command line)
-    /// instead of using the service principal's token
+    /// instead of signing in (--credential)
     #[arg(long)]
     pub account_key: bool,
 }
@@ -72,11 +77,13 @@ pub fn subscription_id() -> Result<String> {
 /// the service principal.
 pub const ARM_TOKEN_VAR: &str = "AZURE_ARM_ACCESS_TOKEN";
 
-/// The ARM client of the service principal in `AZURE_TENANT_ID`,
-/// `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` (or of the token in
-/// [`ARM_TOKEN_VAR`]), on `--arm-endpoint` when given.
+/// The ARM client signed in as `--credential` says (by default the token in
+/// [`ARM_TOKEN_VAR`], else the service principal in `AZURE_TENANT_ID`,
+/// `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, else workload or managed
+/// identity), on `--arm-endpoint` when given.
 pub fn arm_client(args: &Arm) -> Result<ArmClient> {
-    let mut builder = ArmClient::builder(subscription_id()?, deploy::azure::credential::from_env(ARM_TOKEN_VAR)?);
+    let credential = deploy::azure::credential::from_env_with(args.credential, Some(ARM_TOKEN_VAR))?;
+    let mut builder = ArmClient::builder(subscription_id()?, credential);
     if let Some(endpoint) = &args.arm_endpoint {
         builder = builder.endpoint(endpoint);
     }
@@ -86,9 +93,17 @@ pub fn arm_client(args: &Arm) -> Result<ArmClient> {
 /// The blob store of `--account-name` on `--blob-endpoint` (default
 /// `https://ACCOUNT.blob.core.windows.net`): with `--account-key`, an account
 /// SAS signed here from the key in [`ACCOUNT_KEY_VAR`] (valid one hour);
-/// otherwise the service principal's token.
+/// otherwise the credential the environment configures
+/// ([`CredentialSource::Auto`]).
 #[cfg(feature = "azure-blob")]
 pub fn blob_store(args: &Blob) -> Result<BlobStore> {
+    blob_store_as(args, CredentialSource::Auto)
+}
+
+/// [`blob_store`] signed in as `credential` (the `--credential` of [`Arm`])
+/// unless `--account-key`.
+#[cfg(feature = "azure-blob")]
+pub fn blob_store_as(args: &Blob, credential: CredentialSource) -> Result<BlobStore> {
     let account = args.account_name.as_deref();
     let endpoint = match (args.blob_endpoint.as_deref(), account) {
         (Some(e), _) => e.to_owned(),
@@ -100,9 +115,22 @@ pub fn blob_store(args: &Blob) -> Result<BlobStore> {
         let account = account.ok_or_else(|| Error::invalid("account-name", "is missing", "pass --account-name with --account-key"))?;
         builder.account_key_from_env(account, ACCOUNT_KEY_VAR, Duration::from_secs(3600))?
     } else {
-        builder.token_credential(ServicePrincipal::from_env()?.token_credential()?)
+        builder.token_credential(deploy::azure::credential::from_env_with(credential, None)?)
     };
     builder.build()
+}
+
+/// After an apply (not under `--plan`): print what the example made, by
+/// name and ARM id, and record each as an output of the JSON document.
+pub fn outputs(args: &Provision, items: &[(&str, String)]) {
+    if args.common.plan {
+        return;
+    }
+    println!("outputs:");
+    for (name, value) in items {
+        println!("  {name:<16} {value}");
+        crate::cli::output(name, value);
+    }
 }
 
 /// Print a plan under a heading.

@@ -300,3 +300,70 @@ async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm(
     blob_recorder.none_mutating("the second restore (Blob)")?;
     Ok(())
 }
+
+/// `--credential managed-identity` (and `auto`, which finds App Service's
+/// variables): the example asks the host's identity endpoint, in App
+/// Service's documented shape (`IDENTITY_ENDPOINT`, header
+/// `X-IDENTITY-HEADER`, api-version 2019-08-01), for a token of the ARM
+/// endpoint it was given (the scope is the endpoint's origin), and signs in
+/// to the fake ARM with it. With nothing configured, `auto` fails before any
+/// ARM request, naming the ways to sign in.
+#[tokio::test]
+async fn provisioning_example_signs_in_with_a_managed_identity_for_its_endpoint() -> Result<()> {
+    use wiremock::matchers::{method, path};
+    const HOST_SECRET: &str = "identity-header-SENTINEL";
+    let binary = example_binary("azure_private_network")?;
+    let arm = Arm::start().await?;
+    let identity = wiremock::MockServer::start().await;
+    let expires_on = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)).as_second().to_string();
+    wiremock::Mock::given(method("GET"))
+        .and(path("/msi/token"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "fake-arm-token", "expires_on": expires_on, "resource": arm.recorder.endpoint, "token_type": "Bearer",
+        })))
+        .mount(&identity)
+        .await;
+    let example = |how: &str, host: bool| -> Result<(Option<i32>, String, String)> {
+        let mut command = Command::new(&binary);
+        command
+            .args(["--prefix", "mi", "--plan", "--credential", how, "--arm-endpoint", &arm.recorder.endpoint])
+            .env("AZURE_SUBSCRIPTION_ID", fake_arm::SUBSCRIPTION);
+        for var in ["AZURE_ARM_ACCESS_TOKEN", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "MSI_ENDPOINT"] {
+            command.env_remove(var);
+        }
+        if host {
+            command.env("IDENTITY_ENDPOINT", format!("{}/msi/token", identity.uri())).env("IDENTITY_HEADER", HOST_SECRET);
+        } else {
+            command.env_remove("IDENTITY_ENDPOINT").env_remove("IDENTITY_HEADER");
+        }
+        let Output { status, stdout, stderr } = command.output()?;
+        let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
+        for text in [&stdout, &stderr] {
+            ensure!(!text.contains(HOST_SECRET) && !text.contains("fake-arm-token"), "a secret was printed:\n{text}");
+        }
+        Ok((status.code(), stdout, stderr))
+    };
+    for how in ["managed-identity", "auto"] {
+        let (code, stdout, stderr) = example(how, true)?;
+        ensure!(code == Some(2) && stdout.contains("  + create "), "--credential {how}: {code:?}\n{stdout}\n{stderr}");
+    }
+    let asked = identity.received_requests().await.unwrap_or_default();
+    ensure!(asked.len() >= 2, "one token request per run: {}", asked.len());
+    for request in &asked {
+        let query: std::collections::HashMap<_, _> = request.url.query_pairs().into_owned().collect();
+        ensure!(query.get("api-version").map(String::as_str) == Some("2019-08-01"), "{query:?}");
+        ensure!(
+            query.get("resource") == Some(&arm.recorder.endpoint.trim_end_matches('/').to_owned()),
+            "the scope is the endpoint's: {query:?}"
+        );
+        ensure!(request.headers.get("x-identity-header").and_then(|v| v.to_str().ok()) == Some(HOST_SECRET), "{:?}", request.headers);
+    }
+
+    arm.recorder.proxy.clear();
+    let (code, _, stderr) = example("auto", false)?;
+    ensure!(code == Some(1) && stderr.contains("credential") && stderr.contains("AZURE_FEDERATED_TOKEN_FILE"), "{code:?}\n{stderr}");
+    ensure!(arm.recorder.proxy.captured().is_empty(), "no ARM request without a credential");
+    let (code, _, stderr) = example("sp", false)?;
+    ensure!(code != Some(0) && stderr.contains("service-principal"), "a wrong --credential names the choices: {stderr}");
+    Ok(())
+}

@@ -22,12 +22,37 @@ pub const PROVIDER: &str = "azure-arm";
 /// The public cloud's Resource Manager endpoint.
 pub const PUBLIC_ENDPOINT: &str = "https://management.azure.com";
 
+/// The Entra token scope of the Resource Manager at `endpoint`: its origin
+/// and `/.default`, the form every Azure cloud's ARM audience takes
+/// (`https://management.azure.com/.default`,
+/// `https://management.usgovcloudapi.net/.default`,
+/// `https://management.chinacloudapi.cn/.default`). An Azure Stack Hub's ARM
+/// audience is not its endpoint: set it with [`ArmClientBuilder::token_scope`].
+///
+/// ```
+/// use deploy_azure::arm::arm_scope;
+/// assert_eq!(arm_scope("https://management.usgovcloudapi.net/").unwrap(), "https://management.usgovcloudapi.net/.default");
+/// assert_eq!(arm_scope("https://management.azure.com").unwrap(), "https://management.azure.com/.default");
+/// assert_eq!(arm_scope("management.azure.com").unwrap_err().invalid_field(), Some("endpoint"));
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidInput`] on `endpoint` when it is not an http(s) URL.
+pub fn arm_scope(endpoint: &str) -> Result<String> {
+    let url = Url::parse(endpoint).map_err(|e| Error::invalid("endpoint", format!("{endpoint:?} is not a URL: {e}"), "an https URL"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(Error::invalid("endpoint", format!("{endpoint:?} is not an http(s) URL"), "an https URL"));
+    }
+    Ok(format!("{}/.default", url.origin().ascii_serialization()))
+}
+
 /// Builds an [`ArmClient`].
 #[derive(Debug)]
 pub struct ArmClientBuilder {
     subscription_id: String,
     credential: Arc<dyn TokenCredential>,
     endpoint: String,
+    token_scope: Option<String>,
     retry: Option<RetryOptions>,
     waiter: Waiter,
     timeouts: Timeouts,
@@ -40,6 +65,15 @@ impl ArmClientBuilder {
     #[must_use]
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = endpoint.into();
+        self
+    }
+
+    /// The scope the bearer token is asked for ([`arm_scope`] of the
+    /// endpoint unless set): for an Azure Stack Hub, whose ARM audience its
+    /// metadata endpoint names.
+    #[must_use]
+    pub fn token_scope(mut self, scope: impl Into<String>) -> Self {
+        self.token_scope = Some(scope.into());
         self
     }
 
@@ -96,7 +130,17 @@ impl ArmClientBuilder {
         if !ok {
             return Err(Error::invalid("endpoint", format!("{:?} is not allowed", self.endpoint), rule));
         }
-        let scope = format!("{PUBLIC_ENDPOINT}/.default");
+        let scope = match self.token_scope {
+            Some(scope) if scope.is_empty() || scope.chars().any(char::is_whitespace) => {
+                return Err(Error::invalid(
+                    "token_scope",
+                    format!("{scope:?}"),
+                    "one scope, such as https://management.azure.com/.default",
+                ));
+            }
+            Some(scope) => scope,
+            None => format!("{}/.default", base.origin().ascii_serialization()),
+        };
         let options = ClientOptions {
             retry: self.retry.unwrap_or_default(),
             transport: Some(crate::timeouts::transport(&self.timeouts, None)),
@@ -167,6 +211,7 @@ impl ArmClient {
             subscription_id: subscription_id.into(),
             credential,
             endpoint: PUBLIC_ENDPOINT.to_owned(),
+            token_scope: None,
             retry: None,
             waiter: Waiter::provisioning(),
             timeouts: Timeouts::default(),

@@ -53,7 +53,7 @@ mod resource;
 pub mod role;
 pub mod storage;
 
-pub use client::{ArmClient, ArmClientBuilder, PROVIDER, PUBLIC_ENDPOINT, Target};
+pub use client::{ArmClient, ArmClientBuilder, PROVIDER, PUBLIC_ENDPOINT, Target, arm_scope};
 pub use resource::{ArmResource, ArmSpec, Difference, Resource, Write};
 
 pub(crate) use names::{
