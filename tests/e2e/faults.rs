@@ -12,6 +12,7 @@ use deploy::{BucketName, BucketSpec, ObjectKey, ObjectStore, ObjectStoreExt};
 use deploy_aws::s3::{S3Options, S3Store};
 use futures::StreamExt;
 
+use crate::sentinel::CapturedLog;
 use crate::support::fault_proxy::{FaultConfig, FaultProxy};
 use crate::support::{MotoConfig, moto_peer, unique_suffix};
 
@@ -188,4 +189,52 @@ async fn snapshot_and_restore_survive_answers_lost_after_the_server_acted() {
         stray += direct.client().list_multipart_uploads().bucket(b.as_str()).send().await.unwrap().uploads().len();
     }
     eprintln!("incomplete multipart uploads left by lost CreateMultipartUpload answers: {stray}");
+}
+
+/// Retries show in a trace (issue 17.6): with half of the requests answered
+/// 503 SlowDown / 429 / 500 by the proxy, a snapshot of 100 objects completes,
+/// and its trace holds an event (target `deploy::retry`) for each attempt the
+/// SDK's retry policy retried, naming the service, the operation, the attempt
+/// and the status, and one for each request the recipe itself retried once
+/// the SDK's attempts were spent, inside the snapshot's span.
+#[tokio::test]
+async fn retries_and_throttling_are_tracing_events() {
+    use tracing::instrument::WithSubscriber as _;
+    let Some(moto) = moto_peer() else { return };
+    let direct = store_via(&moto.endpoint).await;
+    let proxy = FaultProxy::start(&moto.endpoint, FaultConfig { seed: 20_261_202, error_rate: 0.5, ..FaultConfig::transparent() })
+        .await
+        .expect("proxy");
+    let faulty = store_via(&proxy.endpoint()).await;
+    let suffix = unique_suffix();
+    let [src, backup] = ["src", "bak"].map(|p| BucketName::new(format!("rte-{p}-{suffix}")).unwrap());
+    for b in [&src, &backup] {
+        direct.ensure_bucket(&BucketSpec { require_tls: false, ..BucketSpec::new(b.clone()) }).await.unwrap();
+    }
+    for i in 0..100 {
+        direct.put_bytes(&src, &ObjectKey::new(format!("o/{i:03}")).unwrap(), small_body(i)).await.unwrap();
+    }
+    let (dispatch, log) = CapturedLog::subscriber();
+    let mut options = SnapshotOptions::new(SnapshotLayout::new("traced").unwrap());
+    options.attempts = 20;
+    let snap = snapshot_bucket(Location::new(&faulty, &src), Location::new(&faulty, &backup), &options)
+        .with_subscriber(dispatch)
+        .await
+        .expect("snapshot under faults");
+    assert_eq!(snap.objects, 100);
+    let trace = log.text();
+    let sdk: Vec<&str> = trace.lines().filter(|l| l.contains("deploy::retry") && l.contains("the SDK retries")).collect();
+    assert!(sdk.len() > 20, "an event per retried attempt ({} injected errors): {} events", proxy.count("error"), sdk.len());
+    assert!(
+        sdk.iter().any(|l| l.contains("WARN")
+            && l.contains("throttled=true")
+            && l.to_lowercase().contains("service=\"s3\"")
+            && l.contains("attempt=")),
+        "a throttled attempt names service, operation and attempt: {:#?}",
+        &sdk[..sdk.len().min(5)]
+    );
+    assert!(sdk.iter().any(|l| l.contains("status=500") && l.contains("throttled=false")), "a 500 is a retried failure, not throttling");
+    let recipe: Vec<&str> = trace.lines().filter(|l| l.contains("deploy::retry") && l.contains("retrying")).collect();
+    assert!(!recipe.is_empty(), "the recipe's own retries (after the SDK's 3 attempts) are events too");
+    assert!(recipe.iter().all(|l| l.contains("snapshot")), "inside the snapshot's span: {recipe:#?}");
 }

@@ -89,7 +89,21 @@ async fn secrets_show_only_where_they_must() -> Result<()> {
 
 /// A `tracing` writer into memory.
 #[derive(Clone, Default)]
-struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLog {
+    /// A TRACE-level subscriber writing into a new log (no colours).
+    pub(crate) fn subscriber() -> (tracing::Dispatch, CapturedLog) {
+        let log = CapturedLog::default();
+        let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(log.clone()).finish();
+        (tracing::Dispatch::new(subscriber), log)
+    }
+
+    /// What was written so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
 
 impl std::io::Write for CapturedLog {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -196,8 +196,8 @@ pub trait ServiceClient: sealed::Sealed + Sized {
 }
 
 /// `ServiceClient` for one service crate behind `$feature`: the config from
-/// the context's `SdkConfig`, timeouts bounded, the context's interceptors,
-/// then `$adjust` (a service's own setting) when given.
+/// the context's `SdkConfig`, timeouts bounded, the retry events
+/// (`retry_events`), the context's interceptors, then `$adjust` (a service's own setting) when given.
 macro_rules! service_client {
     ($feature:literal, $krate:ident $(, $adjust:expr)?) => {
         #[cfg(feature = $feature)]
@@ -208,6 +208,7 @@ macro_rules! service_client {
             fn from_context(ctx: &AwsContext) -> Self {
                 let mut builder = $krate::config::Builder::from(&ctx.sdk_config);
                 builder.set_timeout_config(Some(bounded_timeouts(ctx.sdk_config.timeout_config())));
+                builder.push_interceptor(SharedInterceptor::new(crate::retry_events::RetryEvents));
                 for i in &ctx.interceptors {
                     builder.push_interceptor(i.clone());
                 }

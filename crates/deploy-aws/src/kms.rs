@@ -473,6 +473,8 @@ fn plan_of(spec: &KeySpec, fields: Vec<FieldChange>) -> Plan {
 impl Reconcile<KeySpec> for Kms {
     type Info = KeyInfo;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "kms key", name = %spec.alias, mode = ?mode))]
+
     async fn reconcile(&self, spec: &KeySpec, mode: Mode) -> Result<Reconciled<KeyInfo>> {
         spec.validate()?;
         let current = match self.describe_key(&spec.alias).await {

@@ -45,7 +45,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use deploy_core as core;
+/// The cloud-neutral crate this one implements, under its own name (never as `core`, which would shadow the built-in crate in a glob import).
+pub use deploy_core;
 
 pub use aws_types::SdkConfig;
 
@@ -85,6 +86,7 @@ mod cdata;
 mod convert;
 #[cfg(any(feature = "ec2", feature = "kms"))]
 mod once;
+mod retry_events;
 
 pub use backends::AwsBackends;
 pub use context::{AwsContext, bounded_timeouts, timeout_config};

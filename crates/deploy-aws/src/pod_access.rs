@@ -323,6 +323,8 @@ pub struct PodIdentityAssociationSpec {
 impl Reconcile<OidcProviderSpec> for PodAccess {
     type Info = OidcProvider;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-iam", kind = "oidc provider", name = %spec.cluster, mode = ?mode))]
+
     async fn reconcile(&self, spec: &OidcProviderSpec, mode: Mode) -> Result<Reconciled<OidcProvider>> {
         let issuer = self.cluster_issuer(&spec.cluster).await?;
         let name = host_path(&issuer).to_owned();
@@ -379,6 +381,8 @@ impl Reconcile<OidcProviderSpec> for PodAccess {
 impl Reconcile<ServiceAccountRoleSpec> for PodAccess {
     type Info = RoleInfo;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-iam", kind = "service account role", name = %spec.name, mode = ?mode))]
+
     async fn reconcile(&self, spec: &ServiceAccountRoleSpec, mode: Mode) -> Result<Reconciled<RoleInfo>> {
         let arn_parts: Vec<&str> = spec.provider_arn.splitn(6, ':').collect();
         if arn_parts.len() != 6 || arn_parts[0] != "arn" || arn_parts[2] != "iam" || !arn_parts[5].starts_with("oidc-provider/") {
@@ -404,6 +408,8 @@ impl Reconcile<ServiceAccountRoleSpec> for PodAccess {
 #[async_trait::async_trait]
 impl Reconcile<PodIdentityAssociationSpec> for PodAccess {
     type Info = PodIdentityAssociation;
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-eks", kind = "pod identity association", name = %spec.cluster, mode = ?mode))]
 
     async fn reconcile(&self, spec: &PodIdentityAssociationSpec, mode: Mode) -> Result<Reconciled<PodIdentityAssociation>> {
         let (cluster, service_account, role_arn) = (&spec.cluster, &spec.service_account, spec.role_arn.as_str());

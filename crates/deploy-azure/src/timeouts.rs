@@ -10,9 +10,9 @@
 //!   connections time out after `connect`, every attempt ends after `attempt`
 //!   until the answer's headers, and a body that pauses `attempt` between two
 //!   reads fails.
-
-// With `blob` alone, only the streaming transport is used.
-#![cfg_attr(not(any(feature = "arm", feature = "keyvault")), allow(dead_code))]
+//!
+//! Both report each attempt that failed in a way the pipeline's retry policy
+//! retries ([`attempt_event`]): a trace shows why a call was slow.
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,6 +51,30 @@ pub(crate) fn attempt_timeout(e: &(dyn std::error::Error + 'static)) -> Option<D
     None
 }
 
+/// One tracing event for an attempt that failed in a way the pipeline
+/// retries (target `deploy::retry`): WARN when throttled (429, 503), INFO for
+/// another 5xx answer or an I/O error (a timed-out attempt included). The
+/// request's method and host are named, never its path or query (a SAS
+/// signature is in the query).
+pub(crate) fn attempt_event(request: &Request, result: &azure_core::Result<AsyncRawResponse>) {
+    let (method, host) = (request.method(), request.url().host_str().unwrap_or_default());
+    match result {
+        Ok(response) => {
+            let status = u16::from(response.status());
+            if status == 429 || status == 503 {
+                tracing::warn!(target: "deploy::retry", %method, host, status, throttled = true, "throttled; the pipeline retries within its policy");
+            } else if status >= 500 {
+                tracing::info!(target: "deploy::retry", %method, host, status, throttled = false, "attempt failed; the pipeline retries within its policy");
+            }
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::Io) => {
+            let timeout = attempt_timeout(e).is_some();
+            tracing::info!(target: "deploy::retry", %method, host, timeout, throttled = false, error = %e, "attempt failed; the pipeline retries within its policy");
+        }
+        Err(_) => {}
+    }
+}
+
 /// The transport that ends each attempt after `attempt`.
 struct AttemptLimit {
     inner: Transport,
@@ -72,14 +96,16 @@ impl Policy for AttemptLimit {
             let bytes = body.collect().await?;
             Ok(AsyncRawResponse::from_bytes(status, headers, bytes))
         };
-        match tokio::time::timeout(self.attempt, whole).await {
+        let result = match tokio::time::timeout(self.attempt, whole).await {
             Ok(result) => result,
             Err(_) => Err(azure_core::Error::with_error(
                 ErrorKind::Io,
                 AttemptTimedOut(self.attempt),
                 format!("no whole answer within {:?}", self.attempt),
             )),
-        }
+        };
+        attempt_event(request, &result);
+        result
     }
 }
 
@@ -113,10 +139,12 @@ struct HeadersWithin {
 #[async_trait]
 impl HttpClient for HeadersWithin {
     async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
-        match tokio::time::timeout(self.attempt, self.inner.execute_request(request)).await {
+        let result = match tokio::time::timeout(self.attempt, self.inner.execute_request(request)).await {
             Ok(answer) => answer,
             Err(_) => Err(azure_core::Error::with_message(ErrorKind::Io, format!("no answer within {:?} (attempt timeout)", self.attempt))),
-        }
+        };
+        attempt_event(request, &result);
+        result
     }
 }
 

@@ -427,6 +427,8 @@ impl Alarms {
 impl Reconcile<TopicSpec> for Alarms {
     type Info = TopicInfo;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SNS, kind = "sns topic", name = %spec.name, mode = ?mode))]
+
     async fn reconcile(&self, spec: &TopicSpec, mode: Mode) -> Result<Reconciled<TopicInfo>> {
         spec.validate()?;
         let name = spec.name.as_str();
@@ -490,6 +492,8 @@ impl Reconcile<TopicSpec> for Alarms {
 #[async_trait::async_trait]
 impl Reconcile<HealthAlarmsSpec> for Alarms {
     type Info = HealthAlarmsInfo;
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = CLOUDWATCH, kind = "health alarms", name = %spec.topic.name, mode = ?mode))]
 
     async fn reconcile(&self, spec: &HealthAlarmsSpec, mode: Mode) -> Result<Reconciled<HealthAlarmsInfo>> {
         spec.validate()?;

@@ -296,6 +296,8 @@ impl Dns {
 impl Reconcile<ZoneSpec> for Dns {
     type Info = ZoneState;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "hosted zone", name = %spec.name, mode = ?mode))]
+
     async fn reconcile(&self, spec: &ZoneSpec, mode: Mode) -> Result<Reconciled<ZoneState>> {
         spec.validate()?;
         let mut plan = Plan::new();

@@ -129,6 +129,8 @@ impl EksRolesSpec {
 impl deploy_core::Reconcile<EksRolesSpec> for crate::iam::Iam {
     type Info = EksRoles;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-iam", kind = "eks roles", name = %spec.prefix, mode = ?mode))]
+
     async fn reconcile(&self, spec: &EksRolesSpec, mode: deploy_core::Mode) -> Result<deploy_core::reconcile::Reconciled<EksRoles>> {
         use deploy_core::Reconcile;
         let (cluster, node) = spec.role_specs()?;

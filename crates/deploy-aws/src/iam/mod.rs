@@ -408,6 +408,8 @@ impl Iam {
 impl Reconcile<UserSpec> for Iam {
     type Info = UserInfo;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-iam", kind = "iam user", name = %spec.name, mode = ?mode))]
+
     async fn reconcile(&self, spec: &UserSpec, mode: Mode) -> Result<Reconciled<UserInfo>> {
         validate_tags(&spec.tags)?;
         let name = &spec.name;
@@ -454,6 +456,8 @@ impl Reconcile<UserSpec> for Iam {
 #[async_trait::async_trait]
 impl Reconcile<ManagedPolicySpec> for Iam {
     type Info = PolicyInfo;
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-iam", kind = "iam policy", name = %spec.name, mode = ?mode))]
 
     async fn reconcile(&self, spec: &ManagedPolicySpec, mode: Mode) -> Result<Reconciled<PolicyInfo>> {
         validate_document("document", &spec.document, 6144, true)?;
@@ -530,6 +534,8 @@ impl Reconcile<ManagedPolicySpec> for Iam {
 impl Reconcile<UserPolicySpec> for Iam {
     type Info = ();
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-iam", kind = "iam user policy", name = %spec.user, mode = ?mode))]
+
     async fn reconcile(&self, spec: &UserPolicySpec, mode: Mode) -> Result<Reconciled<()>> {
         let (user, policy_arn) = (&spec.user, spec.policy_arn.as_str());
         let list = op("ListAttachedUserPolicies");
@@ -563,6 +569,8 @@ impl Reconcile<UserPolicySpec> for Iam {
 #[async_trait::async_trait]
 impl Reconcile<RoleSpec> for Iam {
     type Info = RoleInfo;
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-iam", kind = "iam role", name = %spec.name, mode = ?mode))]
 
     async fn reconcile(&self, spec: &RoleSpec, mode: Mode) -> Result<Reconciled<RoleInfo>> {
         spec.validate()?;

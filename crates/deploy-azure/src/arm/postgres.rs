@@ -281,6 +281,8 @@ impl Reconcile<ServerDatabasesSpec> for FlexibleServers {
     /// The spec's databases that exist once the reconcile ends.
     type Info = Vec<PgIdentifier>;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = super::client::PROVIDER, kind = "postgres databases", name = %spec.server, mode = ?mode))]
+
     async fn reconcile(&self, spec: &ServerDatabasesSpec, mode: Mode) -> Result<Reconciled<Vec<PgIdentifier>>> {
         spec.validate()?;
         let (mut plan, mut present) = (Plan::new(), Vec::new());

@@ -232,6 +232,8 @@ impl Resource<'_> {
 impl<S: ArmSpec> Reconcile<S> for ArmClient {
     type Info = ArmResource;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = super::client::PROVIDER, kind = S::KIND, name = %spec.name(), mode = ?mode))]
+
     async fn reconcile(&self, spec: &S, mode: Mode) -> Result<Reconciled<ArmResource>> {
         spec.validate()?;
         let resource = self.resource_of(spec);

@@ -154,6 +154,8 @@ impl ArmSpec for Assignment<'_> {
 impl Reconcile<RoleAssignmentSpec> for ArmClient {
     type Info = ArmResource;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = super::client::PROVIDER, kind = "role assignment", name = %spec.principal_id, mode = ?mode))]
+
     async fn reconcile(&self, spec: &RoleAssignmentSpec, mode: Mode) -> Result<Reconciled<ArmResource>> {
         spec.validate()?;
         let assignment = Assignment(spec);

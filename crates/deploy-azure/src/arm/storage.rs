@@ -226,6 +226,8 @@ impl ArmSpec for BlobService<'_> {
 impl Reconcile<StorageAccountSpec> for ArmClient {
     type Info = ArmResource;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = super::client::PROVIDER, kind = "storage account", name = %spec.name, mode = ?mode))]
+
     async fn reconcile(&self, spec: &StorageAccountSpec, mode: Mode) -> Result<Reconciled<ArmResource>> {
         spec.validate()?;
         let (account_spec, service_spec) = (Account(spec), BlobService(spec));

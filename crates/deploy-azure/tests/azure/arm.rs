@@ -197,10 +197,19 @@ async fn arm_error_bodies_map_to_core_errors() {
 async fn throttling_is_retried_then_reported() {
     let fake = FakeArm::start().await;
     let arm = fake.client();
-    // Two 429s, then success: the pipeline's retries absorb them (Retry-After: 0).
+    // Two 429s, then success: the pipeline's retries absorb them (Retry-After: 0), each a WARN event of target
+    // deploy::retry naming the method, host and status (never the path or query), inside the ensure's span.
     fake.throttle(2);
-    arm.ensure(&group()).await.map(|e| e.plan).unwrap();
+    let (dispatch, log) = captured_log();
+    tracing::instrument::WithSubscriber::with_subscriber(arm.ensure(&group()), dispatch).await.map(|e| e.plan).unwrap();
     assert_eq!(fake.count("PUT"), 3, "{:?}", fake.requests());
+    let events: Vec<String> = log.text().lines().filter(|l| l.contains("deploy::retry")).map(str::to_owned).collect();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    for event in &events {
+        assert!(event.contains("WARN") && event.contains("status=429") && event.contains("throttled=true"), "{event}");
+        assert!(event.contains("method=PUT") && event.contains("host=\"127.0.0.1\""), "{event}");
+        assert!(event.contains("reconcile{") && !event.contains("/subscriptions/"), "in the span, no path: {event}");
+    }
     // More 429s than retries: Throttled, retryable.
     let mut other = group();
     other.name = "other-rg".into();
@@ -248,6 +257,50 @@ async fn bad_input_is_rejected_before_any_request() {
     // The dead endpoint really is dead: a valid call fails retryably, naming no token.
     let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
+}
+
+/// A credential that records the scopes asked for and refuses to sign in.
+#[derive(Debug, Default)]
+struct ScopeRecorder(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl azure_core::credentials::TokenCredential for ScopeRecorder {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        self.0.lock().unwrap().extend(scopes.iter().map(|s| (*s).to_owned()));
+        Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "no sign-in here"))
+    }
+}
+
+#[tokio::test]
+async fn the_token_scope_is_the_endpoints_own_sovereign_clouds_included() {
+    // The token is asked for before any request is sent: no network is needed to see the scope.
+    for (endpoint, scope) in [
+        ("https://management.azure.com", "https://management.azure.com/.default"),
+        ("https://management.usgovcloudapi.net/", "https://management.usgovcloudapi.net/.default"),
+        ("https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default"),
+    ] {
+        let recorder = std::sync::Arc::new(ScopeRecorder::default());
+        let arm = ArmClient::builder(SUBSCRIPTION, recorder.clone()).endpoint(endpoint).quick_retries().build().unwrap();
+        let err = arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
+        assert!(matches!(err, Error::Unauthorized { .. }), "a credential error, before any request: {err:?}");
+        assert_eq!(recorder.0.lock().unwrap().first().map(String::as_str), Some(scope), "{endpoint}");
+    }
+    // An Azure Stack Hub names its own audience.
+    let recorder = std::sync::Arc::new(ScopeRecorder::default());
+    let audience = "https://management.contoso.onmicrosoft.com/00000000-0000-0000-0000-000000000001/.default";
+    let arm = ArmClient::builder(SUBSCRIPTION, recorder.clone())
+        .endpoint("https://management.local.azurestack.external")
+        .token_scope(audience)
+        .build()
+        .unwrap();
+    arm.ensure(&group()).await.map(|e| e.plan).unwrap_err();
+    assert_eq!(recorder.0.lock().unwrap().first().map(String::as_str), Some(audience));
+    let err = ArmClient::builder(SUBSCRIPTION, recorder.clone()).token_scope("two scopes").build().unwrap_err();
+    assert_eq!(err.invalid_field(), Some("token_scope"));
 }
 
 #[test]
@@ -508,4 +561,38 @@ async fn a_body_that_breaks_the_spec_fails_with_the_property_path() {
         .unwrap_err();
     assert!(err.to_string().contains("api-version"), "{err}");
     assert_eq!(fake.take_violations().len(), 2);
+}
+
+/// A `tracing` writer into memory.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLog {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
+    type Writer = CapturedLog;
+    fn make_writer(&'a self) -> CapturedLog {
+        self.clone()
+    }
+}
+
+/// A TRACE subscriber writing into a new log.
+fn captured_log() -> (tracing::Dispatch, CapturedLog) {
+    let log = CapturedLog::default();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(log.clone()).finish();
+    (tracing::Dispatch::new(subscriber), log)
 }

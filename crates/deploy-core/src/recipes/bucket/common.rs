@@ -65,7 +65,18 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    op.retry(retry_policy(attempts)).when(Error::is_retryable).await
+    op.retry(retry_policy(attempts)).when(Error::is_retryable).notify(retry_event).await
+}
+
+/// The event of one retry of a recipe's request (target `deploy::retry`,
+/// at WARN when the store throttled, INFO otherwise), in the span of the
+/// operation that retries.
+pub(super) fn retry_event(error: &Error, delay: Duration) {
+    if matches!(error, Error::Throttled { .. }) {
+        tracing::warn!(target: "deploy::retry", throttled = true, delay_ms = delay.as_millis() as u64, error = %error, "throttled; retrying");
+    } else {
+        tracing::info!(target: "deploy::retry", throttled = false, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+    }
 }
 
 pub(super) fn validate_concurrency(n: usize) -> Result<()> {

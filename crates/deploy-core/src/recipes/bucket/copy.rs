@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::stream::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
-use super::common::{Location, retry_policy};
+use super::common::{Location, retry_event, retry_policy};
 use super::progress::Progress;
 use crate::error::{Error, Result};
 use crate::object_store::{CopyOptions, GetOptions, ObjectMeta, PutMode, PutOptions};
@@ -60,7 +60,7 @@ pub(super) async fn copy_object(
         }
         outcome
     };
-    once.retry(retry_policy(how.attempts)).when(Error::is_retryable).await
+    once.retry(retry_policy(how.attempts)).when(Error::is_retryable).notify(retry_event).await
 }
 
 async fn copy_once(
