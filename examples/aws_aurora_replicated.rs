@@ -130,6 +130,12 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     }
     let replica = db.topology.cross_region_replica.as_ref().map_or("-", |r| r.region.as_str());
     println!("  cross-region replica in {replica}");
+    cli::output("cluster", db.name.as_str());
+    cli::output("endpoint", &endpoint);
+    cli::output("writer_zone", &db.topology.writer_zone);
+    cli::output("reader_zones", db.topology.readers.iter().map(|r| r.zone.as_str()).collect::<Vec<_>>());
+    cli::output("cross_region_replica", replica);
+    cli::output("admin_password_secret", secret.to_string());
     println!(
         "  TLS required {}, deletion protection {}, backups kept {} days",
         db.require_tls, db.deletion_protection, db.backup_retention_days

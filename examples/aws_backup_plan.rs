@@ -169,7 +169,12 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         vault.encryption_key.as_deref().unwrap_or("-"),
         vault.recovery_points
     );
+    cli::output("vault", vault.name.as_str());
+    cli::output("vault_key", &vault.encryption_key);
     if let Some(plan) = &spec.plan {
+        cli::output("plan", plan.name.as_str());
+        cli::output("selection", SELECTION_NAME);
+        cli::output("role", &role.info.arn);
         for rule in &plan.rules {
             println!(
                 "  plan {} rule {}: {}, kept {} days, continuous {}",

@@ -205,6 +205,11 @@ async fn apply(aws: &AwsBackends, names: &Names, policy: &ManagedPolicySpec, arg
         resources(&policy.info.document)
     );
     println!("  key id   {key_id} (secret access key in secret {}, not shown)", names.secret);
+    cli::output("bucket", bucket.name.as_str());
+    cli::output("user_arn", &user.info.arn);
+    cli::output("policy_arn", &policy.info.arn);
+    cli::output("access_key_id", key_id.to_string());
+    cli::output("access_key_secret", names.secret.to_string());
     Ok(())
 }
 

@@ -122,6 +122,8 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         println!("  {line}");
     }
     println!("  replication as specified: {}", if report.is_ok() { "yes" } else { "NO" });
+    cli::output("source", spec.source.as_str());
+    cli::output("replication_ok", report.is_ok());
     if !report.is_ok() {
         return Err(deploy::Error::conflict("replication", spec.source.as_str(), "the check read back differs from the spec"));
     }

@@ -140,5 +140,9 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     );
     println!("  deletion protection {}, backups kept {} days", db.deletion_protection, db.backup_retention_days);
     println!("  admin dbadmin, password in secret {secret} (not shown)");
+    cli::output("database", db.name.as_str());
+    cli::output("endpoint", &endpoint);
+    cli::output("require_tls", db.require_tls);
+    cli::output("admin_password_secret", secret.to_string());
     Ok(())
 }

@@ -125,6 +125,10 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
 
     section("summary");
     let zone = &ensured.info.zone;
+    cli::output("zone", zone.name.to_string());
+    cli::output("zone_id", &zone.id);
+    cli::output("name_servers", &zone.name_servers);
+    cli::output("records", ensured.info.records.iter().map(|r| format!("{} {}", r.record_type, r.name.as_str())).collect::<Vec<_>>());
     println!("  zone     {} ({}), {}", zone.name, zone.id, if zone.private { "private" } else { "public" });
     for (vpc, region) in &zone.vpcs {
         println!("  vpc      {vpc} in {region}");

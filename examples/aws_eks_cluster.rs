@@ -209,6 +209,10 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let info = eks.describe_cluster(&spec.name).await?;
     println!("  cluster {}: {} Kubernetes {}, {}", info.name, info.status, info.version, info.endpoint.as_deref().unwrap_or("-"));
     println!("  endpoint access: private {}, public {}", info.endpoint_access.private, info.endpoint_access.public);
+    cli::output("cluster", info.name.as_str());
+    cli::output("endpoint", &info.endpoint);
+    cli::output("version", info.version.to_string());
+    cli::output("node_groups", info.node_pools.iter().map(|p| p.spec.name.as_str()).collect::<Vec<_>>());
     for pool in &info.node_pools {
         let s = &pool.spec;
         println!(

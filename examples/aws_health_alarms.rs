@@ -160,6 +160,8 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
 
     section("summary");
     let t = &info.topic;
+    cli::output("topic_arn", &t.arn);
+    cli::output("alarms", info.alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>());
     println!("  topic    {} ({})", t.arn, t.kms_key_id.as_deref().map_or("not encrypted".to_owned(), |k| format!("KMS key {k}")));
     for s in &t.subscriptions {
         println!("  notifies {} {}{}", s.protocol, s.endpoint, if s.pending { " (pending confirmation)" } else { "" });

@@ -100,6 +100,9 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
 
     section("summary");
     let k = &key.info;
+    cli::output("key_alias", k.alias.to_string());
+    cli::output("key_arn", &k.arn);
+    cli::output("user_arn", &principal.info.arn);
     println!("  key      {} ({}), {}", k.alias, k.arn, k.state);
     println!("  rotation {}", if k.rotation { "on (yearly)" } else { "off" });
     println!("  policy   {} may use the key; arn:aws:iam::{}:root administers it", principal.info.arn, k.account_id);

@@ -179,6 +179,8 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
 
     section("summary");
     println!("  role {}", role.info.arn);
+    cli::output("role_arn", &role.info.arn);
+    cli::output("key_arn", &key.info.arn);
     let statement = &role.info.trust["Statement"][0];
     println!("  trusted: {} {}", statement["Principal"], statement["Condition"]);
     println!("  policies: {}", role.info.managed_policies.iter().cloned().collect::<Vec<_>>().join(", "));

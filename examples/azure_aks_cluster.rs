@@ -75,5 +75,14 @@ async fn run(cli: &Cli) -> Result<()> {
         "aks: cluster {} (Kubernetes {}, {} x {}..{}) in {}, VNet {}",
         stack.cluster, settings.version, settings.vm_size, settings.min, settings.max, stack.resource_group, stack.aks_network
     );
-    plan_then_apply(args, "aks cluster", |mode| aks_cluster(&arm, &stack, &settings, mode)).await
+    plan_then_apply(args, "aks cluster", |mode| aks_cluster(&arm, &stack, &settings, mode)).await?;
+    azure_support::outputs(
+        args,
+        &[
+            ("resource_group", stack.resource_group.clone()),
+            ("cluster", stack.cluster.clone()),
+            ("cluster_id", arm.resource_id(&stack.resource_group, "Microsoft.ContainerService/managedClusters", &stack.cluster)),
+        ],
+    );
+    Ok(())
 }

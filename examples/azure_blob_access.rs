@@ -52,5 +52,16 @@ async fn run(cli: &Cli) -> Result<()> {
         "blob access: account {} in {}, container {}, Storage Blob Data Contributor for {principal}",
         stack.storage_account, stack.resource_group, stack.container
     );
-    plan_then_apply(args, "blob access", |mode| blob_access(&arm, &stack, principal, mode)).await
+    plan_then_apply(args, "blob access", |mode| blob_access(&arm, &stack, principal, mode)).await?;
+    azure_support::outputs(
+        args,
+        &[
+            ("resource_group", stack.resource_group.clone()),
+            ("storage_account", stack.storage_account.clone()),
+            ("storage_account_id", arm.resource_id(&stack.resource_group, "Microsoft.Storage/storageAccounts", &stack.storage_account)),
+            ("container", stack.container.to_string()),
+            ("blob_endpoint", format!("https://{}.blob.core.windows.net", stack.storage_account)),
+        ],
+    );
+    Ok(())
 }

@@ -79,5 +79,16 @@ async fn run(cli: &Cli) -> Result<()> {
         "postgres: server {} (PostgreSQL {}, {}) in {}, VNet {}, zone {}, databases vectice and keycloak",
         stack.server, settings.version, settings.sku, stack.resource_group, stack.postgres_network, stack.dns_zone
     );
-    plan_then_apply(args, "postgres flexible server", |mode| postgres_flexible(&arm, &stack, &settings, mode)).await
+    plan_then_apply(args, "postgres flexible server", |mode| postgres_flexible(&arm, &stack, &settings, mode)).await?;
+    azure_support::outputs(
+        args,
+        &[
+            ("resource_group", stack.resource_group.clone()),
+            ("server", stack.server.clone()),
+            ("server_id", arm.resource_id(&stack.resource_group, "Microsoft.DBforPostgreSQL/flexibleServers", &stack.server)),
+            ("fqdn", format!("{}.postgres.database.azure.com", stack.server)),
+            ("databases", settings.databases.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")),
+        ],
+    );
+    Ok(())
 }

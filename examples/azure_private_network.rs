@@ -48,5 +48,16 @@ async fn run(cli: &Cli) -> Result<()> {
         "private network: zone {} linked to {}, peering {} <-> {}",
         stack.dns_zone, stack.aks_network, stack.aks_network, stack.postgres_network
     );
-    plan_then_apply(args, "private network", |mode| private_network(&arm, &stack, mode)).await
+    plan_then_apply(args, "private network", |mode| private_network(&arm, &stack, mode)).await?;
+    let vnet = |name: &str| arm.resource_id(&stack.resource_group, "Microsoft.Network/virtualNetworks", name);
+    azure_support::outputs(
+        args,
+        &[
+            ("resource_group", stack.resource_group.clone()),
+            ("aks_vnet_id", vnet(&stack.aks_network)),
+            ("postgres_vnet_id", vnet(&stack.postgres_network)),
+            ("dns_zone_id", arm.resource_id(&stack.resource_group, "Microsoft.Network/privateDnsZones", &stack.dns_zone)),
+        ],
+    );
+    Ok(())
 }

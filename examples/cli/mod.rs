@@ -5,7 +5,8 @@
 //! - `--json`: one JSON document on stdout, written when the example ends:
 //!   `example`, `mode` (`plan` or `apply`), `ok`, `changes_pending` (under
 //!   `--plan`), the fields the example recorded (its plan, the changes made,
-//!   its report or outputs; never a secret), `mutating_requests` where the
+//!   its report, and `outputs`: what a provisioning example made, its names,
+//!   ids, ARNs and endpoints; never a secret), `mutating_requests` where the
 //!   example counts them, and `error` (`message`, `field`) on failure. The
 //!   human text, the last line `mutating requests: N` included, then goes to
 //!   stderr: stdout carries the document alone.
@@ -102,6 +103,18 @@ pub fn json() -> bool {
 pub fn field(name: &str, value: impl Serialize) {
     let value = serde_json::to_value(value).expect("the examples' outputs serialize");
     with(|s| s.fields.insert(name.to_owned(), value));
+}
+
+/// Record `value` as output `name`: the JSON document's `outputs` object
+/// (what the example made: names, ids, ARNs, endpoints; never a secret).
+pub fn output(name: &str, value: impl Serialize) {
+    let value = serde_json::to_value(value).expect("the examples' outputs serialize");
+    with(|s| {
+        let outputs = s.fields.entry("outputs").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(map) = outputs {
+            map.insert(name.to_owned(), value);
+        }
+    });
 }
 
 /// Record a plan as field `name`; a plan with changes makes `--plan` exit 2.

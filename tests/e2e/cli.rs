@@ -277,6 +277,14 @@ async fn aws_kms_key_plan_apply_plan_as_json_with_exit_codes() -> Result<()> {
     let (doc, r) = aws_json(&moto, "aws_kms_key", &["--prefix", &p])?;
     ensure!(r.code == Some(0) && doc["mode"] == "apply" && doc["ok"] == true, "{}", r.show());
     ensure!(changes(&doc["changes_made"]) >= 2 && doc["mutating_requests"].as_u64().is_some_and(|n| n > 0), "{doc:#}");
+    // The outputs: what was made, as moto knows it.
+    let outputs = &doc["outputs"];
+    ensure!(outputs["key_alias"] == format!("alias/{p}-app"), "{doc:#}");
+    let sdk = moto.sdk_config().await;
+    let alias = deploy_aws::kms::KeyAlias::new(format!("alias/{p}-app"))?;
+    let key = deploy_aws::kms::Kms::new(&deploy_aws::AwsContext::new(&sdk)).describe_key(&alias).await?;
+    ensure!(outputs["key_arn"] == key.arn, "{doc:#}");
+    ensure!(outputs["user_arn"].as_str().is_some_and(|a| a.ends_with(&format!(":user/{p}-app"))), "{doc:#}");
 
     let (doc, r) = aws_json(&moto, "aws_kms_key", &["--prefix", &p, "--plan"])?;
     ensure!(r.code == Some(0), "--plan with nothing to change exited {:?}\n{}", r.code, r.show());
@@ -397,8 +405,12 @@ async fn azure_postgres_flexible_plan_apply_plan_as_json_on_the_fake_arm_without
     recorder.none_mutating("--plan --json")?;
     let (code, doc, err) = tokio::task::block_in_place(|| call(&[]))?;
     ensure!(code == Some(0) && changes(&doc["changes_made"]) > 0, "{doc:#}\n{err}");
+    // The outputs name the server ARM made, by its id.
+    let server_id = doc["outputs"]["server_id"].as_str().context("no server_id output")?.to_owned();
+    ensure!(fake.resource(&server_id).is_some_and(|r| r["name"] == format!("{p}-db")), "{doc:#}");
+    ensure!(doc["outputs"]["databases"] == "vectice,keycloak", "{doc:#}");
     let (code, doc, err) = tokio::task::block_in_place(|| call(&["--plan"]))?;
-    ensure!(code == Some(0) && doc["changes_pending"] == false, "{doc:#}\n{err}");
+    ensure!(code == Some(0) && doc["changes_pending"] == false && doc.get("outputs").is_none(), "{doc:#}\n{err}");
     Ok(())
 }
 
