@@ -5,6 +5,30 @@
 //! names and values, one error type, one waiter, plans, recipes (bucket
 //! snapshot and restore, disaster recovery, teardown), in-memory backends
 //! and — behind features — mocks and conformance suites.
+//!
+//! # Example
+//!
+//! A bucket snapshot on the in-memory backend: the same call runs on S3
+//! (`deploy-aws`) or Blob Storage (`deploy-azure`), any [`ObjectStore`].
+//!
+//! ```
+//! use deploy_core::memory::InMemoryCloud;
+//! use deploy_core::recipes::{Location, SnapshotLayout, SnapshotOptions, snapshot_bucket};
+//! use deploy_core::{BucketName, BucketSpec, ObjectKey, ObjectStore as _, ObjectStoreExt as _};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let cloud = InMemoryCloud::new();
+//! let (assets, backup) = (BucketName::new("acme-assets")?, BucketName::new("acme-backup")?);
+//! for bucket in [&assets, &backup] {
+//!     cloud.ensure_bucket(&BucketSpec::new(bucket.clone())).await?;
+//! }
+//! cloud.put_bytes(&assets, &ObjectKey::new("models/m1.json")?, "{}".into()).await?;
+//! let options = SnapshotOptions::new(SnapshotLayout::new("nightly")?);
+//! let report = snapshot_bucket(Location::new(&cloud, &assets), Location::new(&cloud, &backup), &options).await?;
+//! assert_eq!(report.objects, 1);
+//! # Ok::<(), deploy_core::Error>(())
+//! # }).unwrap();
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -28,11 +28,42 @@
 //! The clients [`client_from_env`] and [`client_from_credentials`] build have
 //! the connect and read timeouts of [`deploy_core::timeouts::Timeouts`]
 //! (`*_with` variants take the caller's).
+//!
+//! # Example
+//!
+//! The Secret, ConfigMap and Job a [`DatabaseBootstrapJob`] run creates, and
+//! the Role the caller needs, are plain values: no cluster is needed to see
+//! them (`job.run(client)` creates them, waits and cleans up).
+//!
+//! ```
+//! use deploy_core::{BootstrapSpec, DatabaseSetup, PgIdentifier};
+//! use deploy_k8s::{DatabaseBootstrapJob, JobSettings, PgEndpoint};
+//! use secrecy::SecretString;
+//!
+//! let (app, owner) = (PgIdentifier::new("keycloak")?, PgIdentifier::new("postgres")?);
+//! let spec = BootstrapSpec::new().database(DatabaseSetup::new(app, owner));
+//! let endpoint = PgEndpoint {
+//!     host: "db.example.internal".into(),
+//!     port: 5432,
+//!     user: "postgres".into(),
+//!     dbname: "postgres".into(),
+//!     password: SecretString::from("not-a-real-password"),
+//!     ca_bundle_pem: "-----BEGIN CERTIFICATE-----\n...".into(),
+//! };
+//! let job = DatabaseBootstrapJob::new("app-databases", endpoint, spec, JobSettings::new("app"))?;
+//! let resources = job.resources()?;
+//! let script = resources.config_map.data.as_ref().and_then(|d| d.get("bootstrap.sql")).cloned().unwrap_or_default();
+//! assert!(script.contains("keycloak"));
+//! assert!(!format!("{resources:?}").contains("not-a-real-password"));
+//! assert!(deploy_k8s::minimal_role_yaml("app", "deploy-database-jobs").contains("kind: Role"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use deploy_core as core;
+/// The cloud-neutral crate this one implements, under its own name (never as `core`, which would shadow the built-in crate in a glob import).
+pub use deploy_core;
 
 pub mod bootstrap;
 pub mod client;
