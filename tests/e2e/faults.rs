@@ -224,7 +224,15 @@ async fn retries_and_throttling_are_tracing_events() {
     assert_eq!(snap.objects, 100);
     let trace = log.text();
     let sdk: Vec<&str> = trace.lines().filter(|l| l.contains("deploy::retry") && l.contains("the SDK retries")).collect();
-    assert!(sdk.len() > 20, "an event per retried attempt ({} injected errors): {} events", proxy.count("error"), sdk.len());
+    let retry_lines = trace.lines().filter(|l| l.contains("deploy::retry")).count();
+    assert!(
+        sdk.len() > 20,
+        "an event per retried attempt ({} injected errors): {} events ({retry_lines} deploy::retry lines, {} lines; first: {:?})",
+        proxy.count("error"),
+        sdk.len(),
+        trace.lines().count(),
+        trace.lines().find(|l| l.contains("deploy::retry"))
+    );
     assert!(
         sdk.iter().any(|l| l.contains("WARN")
             && l.contains("throttled=true")
