@@ -9,8 +9,6 @@ use std::time::Duration;
 use deploy::azure::arm::ArmClient;
 #[cfg(feature = "azure-blob")]
 use deploy::azure::blob::BlobStore;
-#[cfg(feature = "azure-blob")]
-use deploy::azure::credential::ServicePrincipal;
 use deploy::{Error, Mode, Plan, Result};
 
 #[cfg(feature = "azure-blob")]
@@ -86,7 +84,9 @@ pub fn arm_client(args: &Arm) -> Result<ArmClient> {
 /// The blob store of `--account-name` on `--blob-endpoint` (default
 /// `https://ACCOUNT.blob.core.windows.net`): with `--account-key`, an account
 /// SAS signed here from the key in [`ACCOUNT_KEY_VAR`] (valid one hour);
-/// otherwise the service principal's token.
+/// otherwise the token credential of the environment
+/// ([`deploy::azure::credential::from_env`]: a token in [`STORAGE_TOKEN_VAR`],
+/// or the identity the environment configures).
 #[cfg(feature = "azure-blob")]
 pub fn blob_store(args: &Blob) -> Result<BlobStore> {
     let account = args.account_name.as_deref();
@@ -100,10 +100,15 @@ pub fn blob_store(args: &Blob) -> Result<BlobStore> {
         let account = account.ok_or_else(|| Error::invalid("account-name", "is missing", "pass --account-name with --account-key"))?;
         builder.account_key_from_env(account, ACCOUNT_KEY_VAR, Duration::from_secs(3600))?
     } else {
-        builder.token_credential(ServicePrincipal::from_env()?.token_credential()?)
+        builder.token_credential(deploy::azure::credential::from_env(STORAGE_TOKEN_VAR)?)
     };
     builder.build()
 }
+
+/// The environment variable that may hold a bearer token for Blob Storage
+/// obtained elsewhere (`az account get-access-token --resource https://storage.azure.com`).
+#[cfg(feature = "azure-blob")]
+pub const STORAGE_TOKEN_VAR: &str = "AZURE_STORAGE_ACCESS_TOKEN";
 
 /// Print a plan under a heading.
 pub fn print_plan(title: &str, plan: &Plan) {
