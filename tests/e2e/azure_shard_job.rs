@@ -104,7 +104,7 @@ async fn azure_backup_and_restore_in_3_shards_list_and_write_what_one_process_do
     );
     for i in 0..BLOBS {
         let got = store.get_bytes(&assets, &ObjectKey::new(blob_name(i))?).await?;
-        ensure!(got == Bytes::from(format!("blob {i} {}", "x".repeat(i))), "restored {} differs", blob_name(i));
+        ensure!(got == format!("blob {i} {}", "x".repeat(i)), "restored {} differs", blob_name(i));
     }
     Ok(())
 }
