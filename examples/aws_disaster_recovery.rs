@@ -97,7 +97,7 @@ use std::process::ExitCode;
 use deploy::aws::error::{Op, SdkResultExt};
 use deploy::aws::s3::S3Store;
 use deploy::aws::{AwsBackends, RequestLog};
-use deploy::k8s::{JobSettings, PodCredentials, SecretKeyEnv, ShardAssignment, ShardJobSettings, SnapshotJob};
+use deploy::k8s::{PodCredentials, SecretKeyEnv, ShardAssignment, SnapshotJob};
 use deploy::object_store::ListOptions;
 use deploy::recipes::dr::snapshot_name;
 use deploy::recipes::{
@@ -144,30 +144,43 @@ struct Cli {
     /// restore: also delete objects that are not in the snapshot
     #[arg(long)]
     exact: bool,
-    /// Split the copy in N key ranges (1 to 1024; in this process, or one pod each with --in-cluster)
-    #[arg(long, value_name = "N")]
-    shards: Option<String>,
-    /// backup: run the shards as a Kubernetes Indexed Job (needs --objects-only, --image, --shards)
-    #[arg(long)]
-    in_cluster: bool,
-    /// With --in-cluster: the image whose pods run this binary
-    #[arg(long, value_name = "IMAGE")]
-    image: Option<String>,
-    /// With --in-cluster: pods at once (default 4)
-    #[arg(long, value_name = "P")]
-    parallelism: Option<String>,
-    /// With --in-cluster: the namespace of the Job (default `default`)
-    #[arg(long, value_name = "NS")]
-    namespace: Option<String>,
+    #[command(flatten)]
+    shard: cli::Shards<PodAccess>,
+}
+
+/// The shard Job's pods' AWS credentials: a service account or a Secret's keys.
+#[derive(clap::Args, Debug, Clone, Default)]
+struct PodAccess {
     /// With --in-cluster: the pods' service account (EKS IRSA or Pod Identity) for their AWS credentials
     #[arg(long, value_name = "SA")]
     service_account: Option<String>,
     /// With --in-cluster: a Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the pods
     #[arg(long, value_name = "NAME")]
     credentials_secret: Option<String>,
-    /// With --in-cluster: the path of this binary in the image
-    #[arg(long, value_name = "PATH")]
-    shard_command: Option<String>,
+}
+
+impl cli::PodAccess for PodAccess {
+    fn given(&self) -> Vec<&'static str> {
+        [("service-account", self.service_account.is_some()), ("credentials-secret", self.credentials_secret.is_some())]
+            .into_iter()
+            .filter_map(|(flag, given)| given.then_some(flag))
+            .collect()
+    }
+
+    fn pod_access(&self) -> deploy::Result<cli::PodAccessSettings> {
+        let credentials = match self.credentials_secret.as_deref() {
+            Some(secret) => PodCredentials::SecretKeys(
+                ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].iter().map(|k| SecretKeyEnv::new(*k, secret, *k)).collect(),
+            ),
+            None => PodCredentials::ServiceAccount,
+        };
+        Ok(cli::PodAccessSettings {
+            service_account: self.service_account.clone(),
+            credentials,
+            pod_labels: Default::default(),
+            args: vec![],
+        })
+    }
 }
 
 /// What the example does.
@@ -249,7 +262,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
                     "--confirm-overwrite takes the name of the bucket the restore overwrites",
                 ));
             }
-            shard_count(args)?;
+            args.shard.count()?;
             let aws = aws_support::backends(log).await;
             restore(&aws, &names, layout, snapshot, point, args).await
         }
@@ -325,7 +338,7 @@ async fn backup(aws: &AwsBackends, names: &Names, layout: SnapshotLayout, args: 
     let database = if database_exists { DatabaseBackup::Snapshot { backend: &rds, instance: &names.db } } else { DatabaseBackup::None };
     let mut options = SnapshotOptions::new(layout);
     options.id = Some(id);
-    options.shards = shard_count(args)?;
+    options.shards = args.shard.count()?;
     options.observer = cli::progress_observer("    . ");
     let report = dr_backup(database, Location::new(&s3, &names.assets), Location::new(&s3, &names.backup), &options).await?;
 
@@ -381,7 +394,7 @@ async fn restore(
     options.keep_newer = args.keep_newer;
     options.exact = args.exact;
     options.confirm = args.confirm_overwrite.as_deref().map(Confirm::new);
-    options.shards = shard_count(args)?;
+    options.shards = args.shard.count()?;
     let target_location = Location::new(&s3, &names.assets);
     if bucket_exists(&s3, &names.assets).await? {
         // Every key of the target classified against the manifest: what is written, overwritten, kept, deleted.
@@ -431,72 +444,20 @@ async fn restore(
     Ok(())
 }
 
-/// `--shards N` (default 1): checked before any request.
-fn shard_count(args: &Cli) -> deploy::Result<usize> {
-    let Some(v) = args.shards.as_deref() else { return Ok(1) };
-    match v.parse::<usize>() {
-        Ok(n) if (1..=1024).contains(&n) => Ok(n),
-        _ => Err(Error::invalid("shards", format!("`{v}`"), "1 to 1024 shards")),
-    }
-}
-
 /// `--in-cluster` and its flags: the shard Job, checked before any request (`None` without `--in-cluster`).
 fn shard_flags(args: &Cli) -> deploy::Result<Option<SnapshotJob>> {
-    shard_count(args)?;
-    let job_only = [
-        ("image", args.image.is_some()),
-        ("parallelism", args.parallelism.is_some()),
-        ("namespace", args.namespace.is_some()),
-        ("service-account", args.service_account.is_some()),
-        ("credentials-secret", args.credentials_secret.is_some()),
-        ("shard-command", args.shard_command.is_some()),
-    ];
-    if !args.in_cluster {
-        if let Some((flag, _)) = job_only.iter().find(|(_, given)| *given) {
-            return Err(Error::invalid(*flag, "is given without --in-cluster", "the shard Job's flags go with --in-cluster"));
-        }
-        return Ok(None);
-    }
-    if !args.objects_only {
-        return Err(Error::invalid(
-            "in-cluster",
-            "is given without --objects-only",
-            "the shard Job backs up the objects only: add --objects-only",
-        ));
-    }
-    let image = args
-        .image
-        .as_deref()
-        .ok_or_else(|| Error::invalid("image", "is missing", "--in-cluster --image IMAGE (an image holding this binary)"))?;
-    let mut job = JobSettings::new(args.namespace.as_deref().unwrap_or("default"));
-    job.image = image.to_owned();
-    job.run_as_user = 65532;
-    // The whole backup's time: the Job's deadline, and a wait a little longer.
-    job.active_deadline = std::time::Duration::from_secs(12 * 3600);
-    job.wait_timeout = std::time::Duration::from_secs(12 * 3600 + 300);
-    job.service_account.clone_from(&args.service_account);
-    let credentials = match args.credentials_secret.as_deref() {
-        Some(secret) => PodCredentials::SecretKeys(
-            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].iter().map(|k| SecretKeyEnv::new(*k, secret, *k)).collect(),
-        ),
-        None => PodCredentials::ServiceAccount,
-    };
-    let binary = args.shard_command.as_deref().unwrap_or("/usr/local/bin/aws_disaster_recovery");
-    let mut command = vec![binary.to_owned(), "backup-shard".into(), "--prefix".into(), args.prefix.clone()];
+    let mut pod_args = vec!["backup-shard".to_owned(), "--prefix".to_owned(), args.prefix.clone()];
     if args.skip_bucket_setup {
-        command.push("--skip-bucket-setup".into());
+        pod_args.push("--skip-bucket-setup".into());
     }
-    let mut settings = ShardJobSettings::new(job, command, credentials);
-    // Region and endpoint (never secrets) as this process has them.
-    settings.env = ["AWS_REGION", "AWS_ENDPOINT_URL"].iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v))).collect();
-    if let Some(p) = args.parallelism.as_deref() {
-        settings.parallelism = p.parse().map_err(|_| Error::invalid("parallelism", format!("`{p}`"), "1 to 1024 pods at once"))?;
-    }
-    if args.shards.is_none() {
-        return Err(Error::invalid("shards", "is missing", "--in-cluster --shards N"));
-    }
-    let name = format!("{}-backup", args.prefix);
-    Ok(Some(SnapshotJob::new(name, settings, shard_count(args)?).map_err(deploy::Error::from)?))
+    let pods = cli::ShardPods {
+        job_name: format!("{}-backup", args.prefix),
+        default_binary: "/usr/local/bin/aws_disaster_recovery",
+        args: pod_args,
+        // Region and endpoint (never secrets) as this process has them.
+        env: ["AWS_REGION", "AWS_ENDPOINT_URL"].iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v))).collect(),
+    };
+    args.shard.job(args.objects_only, pods)
 }
 
 /// The backup as a Kubernetes Indexed Job: plan, run, finalize (see the module docs).

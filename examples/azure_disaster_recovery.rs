@@ -2,9 +2,13 @@
 //! container and the PostgreSQL flexible server, and restore them.
 //!
 //! ```text
-//! azure_disaster_recovery backup  --prefix P [--id TIMESTAMP] [--plan] [--objects-only] [blob and ARM options]
+//! azure_disaster_recovery backup  --prefix P [--id TIMESTAMP] [--plan] [--objects-only] [--shards N] [blob and ARM options]
+//! azure_disaster_recovery backup  --prefix P --objects-only --in-cluster --image IMAGE --shards N [--parallelism P]
+//!     [--namespace NS] [--service-account SA | --credentials-secret NAME]
+//!     [--shard-command /usr/local/bin/azure_disaster_recovery] [--id TIMESTAMP] [blob options]
+//! (in each pod of that Job) azure_disaster_recovery backup-shard --prefix P --objects-only [blob options]
 //! azure_disaster_recovery restore --prefix P --from TIMESTAMP|latest [--plan] [--objects-only]
-//!     [--keep-newer] [--exact] [--confirm-overwrite P-assets] [...]
+//!     [--keep-newer] [--exact] [--confirm-overwrite P-assets] [--shards N] [...]
 //! ```
 //!
 //! - backup: container `P-assets` is copied into container `P-backup`
@@ -30,6 +34,26 @@
 //!   runs against Azurite).
 //! - `--plan`: print what would change; no mutating call.
 //!
+//! Shards: `backup --shards N` (and `restore --shards N`) splits the copy in
+//! N key ranges run side by side in this process (one adaptive concurrency
+//! for all). `backup --in-cluster` runs them as a Kubernetes Indexed Job
+//! instead (the kubeconfig or the in-cluster service account of this
+//! process): this process plans the ranges (`manifests/<id>/shards.json` in
+//! `P-backup`), creates the Job (`completions: N`, `parallelism: P`, default
+//! 4; restricted pods of IMAGE running `--shard-command backup-shard --prefix
+//! P --objects-only` with this run's `--blob-endpoint` and `--account-name`),
+//! waits for it, and writes the manifest's index only when every shard
+//! completed; otherwise it fails naming the shards that did not, and `--id
+//! ID` (same flags) runs the Job again, where the shards that had completed
+//! do nothing. The pods sign in to Blob Storage either with the key of
+//! `--credentials-secret NAME` (its key `AZURE_STORAGE_KEY`, given to the
+//! pods as a variable from the Secret, never on their command line; they run
+//! with `--account-key`) or, with `--service-account SA`, through AKS workload
+//! identity (the pods are labelled `azure.workload.identity/use: "true"`, and
+//! the webhook gives them `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` and
+//! `AZURE_FEDERATED_TOKEN_FILE` of the identity SA is annotated with).
+//! `--in-cluster` backs up the container only (`--objects-only` is required).
+//!
 //! Blob endpoint: `--blob-endpoint URL` (default
 //! `https://ACCOUNT.blob.core.windows.net` of `--account-name`), signed in by
 //! `--account-key` (an account SAS signed here from the key in the
@@ -47,9 +71,11 @@ use std::process::ExitCode;
 
 use azure_support::print_plan;
 use deploy::azure::arm::postgres::FlexibleServers;
+use deploy::azure::blob::BlobStore;
 use deploy::azure::runbook::{self, ContainerBackup, DrNames};
-use deploy::recipes::{SnapshotId, SnapshotSelector};
-use deploy::{Database, Mode, Observer, ResourceName, Result};
+use deploy::k8s::{PodCredentials, SecretKeyEnv, ShardAssignment, SnapshotJob};
+use deploy::recipes::{Boundaries, Location, SnapshotId, SnapshotOptions, SnapshotSelector, snapshot_shard};
+use deploy::{BucketSpec, Database, Error, Mode, ObjectStore as _, Observer, ResourceName, Result};
 
 /// Back up the blob container P-assets (and name the PostgreSQL server's restore point), or
 /// restore them: the container from a backup, the server into P-db-restored.
@@ -95,7 +121,61 @@ struct Cli {
     #[command(flatten)]
     arm: azure_support::Arm,
     #[command(flatten)]
+    shard: cli::Shards<PodAccess>,
+    #[command(flatten)]
     common: cli::Common,
+}
+
+/// The shard Job's pods' Blob credentials: AKS workload identity or a Secret's account key.
+#[derive(clap::Args, Debug, Clone, Default)]
+struct PodAccess {
+    /// With --in-cluster: the pods' service account, federated with a managed identity (AKS workload identity)
+    /// that may write the containers
+    #[arg(long, value_name = "SA")]
+    service_account: Option<String>,
+    /// With --in-cluster: a Secret whose key AZURE_STORAGE_KEY holds the storage account key for the pods
+    /// (they run with --account-key)
+    #[arg(long, value_name = "NAME")]
+    credentials_secret: Option<String>,
+}
+
+impl cli::PodAccess for PodAccess {
+    fn given(&self) -> Vec<&'static str> {
+        [("service-account", self.service_account.is_some()), ("credentials-secret", self.credentials_secret.is_some())]
+            .into_iter()
+            .filter_map(|(flag, given)| given.then_some(flag))
+            .collect()
+    }
+
+    fn pod_access(&self) -> Result<cli::PodAccessSettings> {
+        match (self.service_account.as_deref(), self.credentials_secret.as_deref()) {
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "credentials-secret",
+                "is given with --service-account",
+                "the pods sign in either through workload identity (--service-account SA) or with an account key \
+                 (--credentials-secret NAME), not both",
+            )),
+            (None, Some(secret)) => Ok(cli::PodAccessSettings {
+                service_account: None,
+                // The key goes from the Secret to the pod's variable: never through this process or the Job's spec.
+                credentials: PodCredentials::SecretKeys(vec![SecretKeyEnv::new(
+                    azure_support::ACCOUNT_KEY_VAR,
+                    secret,
+                    azure_support::ACCOUNT_KEY_VAR,
+                )]),
+                pod_labels: Default::default(),
+                args: vec!["--account-key".into()],
+            }),
+            (account, None) => Ok(cli::PodAccessSettings {
+                service_account: account.map(str::to_owned),
+                credentials: PodCredentials::ServiceAccount,
+                // The workload identity webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and
+                // AZURE_FEDERATED_TOKEN_FILE into the pods labelled so.
+                pod_labels: [("azure.workload.identity/use".to_owned(), "true".to_owned())].into(),
+                args: vec![],
+            }),
+        }
+    }
 }
 
 /// What the example does.
@@ -105,6 +185,8 @@ enum Command {
     Backup,
     /// Restore the container from a backup, and the server to its point in time
     Restore,
+    /// One shard of a backup, in a pod of the shard Job (its index and the backup id from the environment)
+    BackupShard,
 }
 
 #[tokio::main]
@@ -123,6 +205,7 @@ async fn run(args: &Cli) -> Result<()> {
     let command = match args.command {
         Command::Backup => "backup",
         Command::Restore => "restore",
+        Command::BackupShard => "backup-shard",
     };
     let prefix = args.prefix.as_str();
     let names = DrNames::new(prefix)?;
@@ -136,9 +219,26 @@ async fn run(args: &Cli) -> Result<()> {
             "--confirm-overwrite takes the name of the container the restore overwrites",
         ));
     }
+    // The shard flags, checked before any request: the count, and the Job of `backup --in-cluster`.
+    let shards = args.shard.count()?;
+    let job = match args.command {
+        Command::Restore if args.shard.in_cluster => {
+            return Err(Error::invalid(
+                "in-cluster",
+                "is given with restore",
+                "the shard Job runs backups; restore --shards N runs the shards in this process",
+            ));
+        }
+        Command::BackupShard => None,
+        Command::Backup | Command::Restore => shard_flags(args)?,
+    };
+    if args.command == Command::BackupShard {
+        let assignment = ShardAssignment::from_env()?;
+        return backup_shard(&azure_support::blob_store_as(&args.blob, args.arm.credential)?, &names, &assignment).await;
+    }
     let plan_only = args.common.plan;
     let objects_only = args.objects_only;
-    let store = azure_support::blob_store(&args.blob)?;
+    let store = azure_support::blob_store_as(&args.blob, args.arm.credential)?;
     let servers = if objects_only {
         None
     } else {
@@ -160,6 +260,9 @@ async fn run(args: &Cli) -> Result<()> {
                 Some(id) => id.parse().map_err(|e: deploy::Error| e.in_field("id"))?,
                 None => SnapshotId::now(),
             };
+            if let Some(job) = job {
+                return backup_in_cluster(&store, &names, args, job, id).await;
+            }
             let plan = runbook::plan_container_backup(&store, &names, Some(&id)).await?;
             print_plan("container backup", &plan);
             cli::plan("plan", &plan);
@@ -175,7 +278,7 @@ async fn run(args: &Cli) -> Result<()> {
             if plan_only {
                 return Ok(());
             }
-            match runbook::container_backup(&store, &names, Some(id), observer()).await? {
+            match runbook::container_backup(&store, &names, Some(id), shards, observer()).await? {
                 ContainerBackup::Taken(report) => {
                     cli::field("report", &report);
                     println!(
@@ -203,6 +306,7 @@ async fn run(args: &Cli) -> Result<()> {
             options.keep_newer = args.keep_newer;
             options.exact = args.exact;
             options.confirm = args.confirm_overwrite.as_deref().map(deploy::Confirm::new);
+            options.shards = shards;
             let (id, plan) = runbook::plan_container_restore(&store, &names, &options).await?;
             print_plan(&format!("container restore of backup {id}"), &plan);
             cli::plan("plan", &plan);
@@ -236,7 +340,96 @@ async fn run(args: &Cli) -> Result<()> {
                 );
             }
         }
-        other => unreachable!("clap accepts backup and restore only, not {other}"),
+        other => unreachable!("backup-shard returned above, clap accepts nothing else: {other}"),
     }
+    Ok(())
+}
+
+/// `--in-cluster` and its flags: the shard Job, checked before any request (`None` without `--in-cluster`).
+fn shard_flags(args: &Cli) -> Result<Option<SnapshotJob>> {
+    // The pods reach the blobs where this process does (never a secret on their command line).
+    let mut pod_args = vec!["backup-shard".to_owned(), "--prefix".to_owned(), args.prefix.clone(), "--objects-only".to_owned()];
+    if let Some(endpoint) = &args.blob.blob_endpoint {
+        pod_args.extend(["--blob-endpoint".to_owned(), endpoint.clone()]);
+    }
+    if let Some(account) = &args.blob.account_name {
+        pod_args.extend(["--account-name".to_owned(), account.clone()]);
+    }
+    let pods = cli::ShardPods {
+        job_name: format!("{}-backup", args.prefix),
+        default_binary: "/usr/local/bin/azure_disaster_recovery",
+        args: pod_args,
+        env: Vec::new(),
+    };
+    let job = args.shard.job(args.objects_only, pods)?;
+    if job.is_some() && args.shard.access.credentials_secret.is_some() && args.blob.account_name.is_none() {
+        return Err(Error::invalid(
+            "account-name",
+            "is missing",
+            "--credentials-secret holds an account key: name its account with --account-name",
+        ));
+    }
+    Ok(job)
+}
+
+/// The backup as a Kubernetes Indexed Job: plan, run, finalize (see the module docs).
+async fn backup_in_cluster(store: &BlobStore, names: &DrNames, args: &Cli, job: SnapshotJob, id: SnapshotId) -> Result<()> {
+    let prefix = args.prefix.as_str();
+    println!("plan: backup {id} of {} in {} shards, as Job {}", names.assets, job.shards(), job.name());
+    if store.describe_bucket(&names.assets).await.is_err_and(|e| e.is_not_found()) {
+        return Err(Error::not_found("bucket", names.assets.as_str()));
+    }
+    let plan = store.plan_bucket(&BucketSpec::new(names.backup.clone())).await?;
+    print_plan("backup container", &plan);
+    println!("  copy every blob of {} into {}/{}", names.assets, names.backup, runbook::backup_layout().folder(&id));
+    println!("  plan {} key ranges (manifests/{id}/shards.json), run one pod per range, write the index when all completed", job.shards());
+    cli::plan("plan", &plan);
+    cli::pending(true);
+    if args.common.plan {
+        return Ok(());
+    }
+    store.ensure_bucket(&BucketSpec::new(names.backup.clone())).await?;
+    let client = deploy::k8s::client_from_env().await?;
+    let mut options = SnapshotOptions::new(runbook::backup_layout());
+    options.id = Some(id.clone());
+    let source = Location::new(store, &names.assets);
+    let done = match job.run(client, source, Location::new(store, &names.backup), &options, Boundaries::Listed).await {
+        Ok(done) => done,
+        Err(e) => {
+            println!("backup {id} is not complete: run again with --id {id} (the completed shards do nothing)");
+            return Err(e.into());
+        }
+    };
+    cli::field(
+        "report",
+        serde_json::json!({ "id": id.to_string(), "objects": done.index.objects, "bytes": done.index.total_bytes, "shards": done.index.shards, "job": done.job.job }),
+    );
+    println!(
+        "backup {id}: {} objects, {} bytes in {} shards (Job {}), manifest index written",
+        done.index.objects, done.index.total_bytes, done.index.shards, done.job.job
+    );
+    println!("summary: backup {id} complete; restore it with: restore --prefix {prefix} --from {id}");
+    Ok(())
+}
+
+/// One shard of a backup, in a pod of the shard Job: its index, the shard
+/// count and the backup id from the environment.
+async fn backup_shard(store: &BlobStore, names: &DrNames, assignment: &ShardAssignment) -> Result<()> {
+    let mut options = SnapshotOptions::new(runbook::backup_layout());
+    options.id = Some(assignment.snapshot_id.clone());
+    let report =
+        snapshot_shard(Location::new(store, &names.assets), Location::new(store, &names.backup), &options, assignment.index).await?;
+    println!(
+        "shard {} of {} of backup {}: {} blobs ({} copied, {} already there, {} stale removed), {} parts{}",
+        report.index,
+        report.count,
+        report.id,
+        report.objects,
+        report.copied,
+        report.skipped,
+        report.removed,
+        report.parts,
+        if report.already_complete { ", complete already" } else { "" }
+    );
     Ok(())
 }

@@ -93,8 +93,8 @@ pub fn arm_client(args: &Arm) -> Result<ArmClient> {
 /// The blob store of `--account-name` on `--blob-endpoint` (default
 /// `https://ACCOUNT.blob.core.windows.net`): with `--account-key`, an account
 /// SAS signed here from the key in [`ACCOUNT_KEY_VAR`] (valid one hour);
-/// otherwise the credential the environment configures
-/// ([`CredentialSource::Auto`]).
+/// otherwise the credential the environment configures ([`CredentialSource::Auto`]:
+/// a token in [`STORAGE_TOKEN_VAR`], or the identity the environment configures).
 #[cfg(feature = "azure-blob")]
 pub fn blob_store(args: &Blob) -> Result<BlobStore> {
     blob_store_as(args, CredentialSource::Auto)
@@ -115,7 +115,7 @@ pub fn blob_store_as(args: &Blob, credential: CredentialSource) -> Result<BlobSt
         let account = account.ok_or_else(|| Error::invalid("account-name", "is missing", "pass --account-name with --account-key"))?;
         builder.account_key_from_env(account, ACCOUNT_KEY_VAR, Duration::from_secs(3600))?
     } else {
-        builder.token_credential(deploy::azure::credential::from_env_with(credential, None)?)
+        builder.token_credential(deploy::azure::credential::from_env_with(credential, Some(STORAGE_TOKEN_VAR))?)
     };
     builder.build()
 }
@@ -132,6 +132,11 @@ pub fn outputs(args: &Provision, items: &[(&str, String)]) {
         crate::cli::output(name, value);
     }
 }
+
+/// The environment variable that may hold a bearer token for Blob Storage
+/// obtained elsewhere (`az account get-access-token --resource https://storage.azure.com`).
+#[cfg(feature = "azure-blob")]
+pub const STORAGE_TOKEN_VAR: &str = "AZURE_STORAGE_ACCESS_TOKEN";
 
 /// Print a plan under a heading.
 pub fn print_plan(title: &str, plan: &Plan) {

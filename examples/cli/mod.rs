@@ -243,3 +243,151 @@ pub fn progress_observer(indent: &'static str) -> deploy::Observer {
         }
     })
 }
+
+/// `--shards N` and the flags of the shard Job (`--in-cluster`, `--image`,
+/// `--parallelism`, `--namespace`, `--shard-command`), flattened into the
+/// disaster-recovery examples. The pods' credential flags are each cloud's
+/// own: `C`, flattened between `--namespace` and `--shard-command`. Checked by
+/// [`Shards::count`] and [`Shards::job`] before any request.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Shards<C: clap::Args + PodAccess> {
+    /// Split the copy in N key ranges (1 to 1024; in this process, or one pod each with --in-cluster)
+    #[arg(long, value_name = "N")]
+    pub shards: Option<String>,
+    /// backup: run the shards as a Kubernetes Indexed Job (needs --objects-only, --image, --shards)
+    #[arg(long)]
+    pub in_cluster: bool,
+    /// With --in-cluster: the image whose pods run this binary
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// With --in-cluster: pods at once (default 4)
+    #[arg(long, value_name = "P")]
+    pub parallelism: Option<String>,
+    /// With --in-cluster: the namespace of the Job (default `default`)
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub access: C,
+    /// With --in-cluster: the path of this binary in the image
+    #[arg(long, value_name = "PATH")]
+    pub shard_command: Option<String>,
+}
+
+/// How the shard Job's pods reach the cloud: each example's own flags
+/// (`--service-account`, `--credentials-secret`), flattened into [`Shards`].
+pub trait PodAccess {
+    /// The flags of this kind given, by name (each refused without `--in-cluster`).
+    fn given(&self) -> Vec<&'static str>;
+    /// The pods' credentials, checked before any request.
+    #[cfg(feature = "k8s")]
+    fn pod_access(&self) -> deploy::Result<PodAccessSettings>;
+}
+
+/// What the pods get from [`PodAccess::pod_access`].
+#[cfg(feature = "k8s")]
+#[derive(Debug, Clone)]
+pub struct PodAccessSettings {
+    /// The pods' service account.
+    pub service_account: Option<String>,
+    /// Their credentials (never on their command line).
+    pub credentials: deploy::k8s::PodCredentials,
+    /// Labels on each pod (AKS workload identity's `azure.workload.identity/use`).
+    pub pod_labels: std::collections::BTreeMap<String, String>,
+    /// Arguments appended to the pods' command (never a secret).
+    pub args: Vec<String>,
+}
+
+/// What the pods of the shard Job run, besides the flags of [`Shards`].
+#[cfg(feature = "k8s")]
+#[derive(Debug, Clone)]
+pub struct ShardPods {
+    /// The Job's name (each run `NAME-xxxxx`).
+    pub job_name: String,
+    /// The binary's path in the image when `--shard-command` is not given.
+    pub default_binary: &'static str,
+    /// The arguments after the binary (`backup-shard --prefix P ...`); never a secret.
+    pub args: Vec<String>,
+    /// Plain variables of each pod (region, endpoint); never a secret.
+    pub env: Vec<(String, String)>,
+}
+
+/// The most shards (as `deploy::k8s::snapshot_job::MAX_JOB_SHARDS`).
+pub const MAX_SHARDS: usize = 1024;
+
+impl<C: clap::Args + PodAccess> Shards<C> {
+    /// `--shards N` (default 1): checked before any request.
+    pub fn count(&self) -> deploy::Result<usize> {
+        let Some(v) = self.shards.as_deref() else { return Ok(1) };
+        match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_SHARDS).contains(&n) => Ok(n),
+            _ => Err(deploy::Error::invalid("shards", format!("`{v}`"), "1 to 1024 shards")),
+        }
+    }
+
+    /// `--in-cluster` and its flags: the shard Job, checked before any
+    /// request (`None` without `--in-cluster`). `objects_only` is whether
+    /// `--objects-only` was given (the Job backs up the objects only).
+    #[cfg(feature = "k8s")]
+    pub fn job(&self, objects_only: bool, pods: ShardPods) -> deploy::Result<Option<deploy::k8s::SnapshotJob>> {
+        use deploy::Error;
+        use deploy::k8s::{JobSettings, ShardJobSettings, SnapshotJob};
+        self.count()?;
+        let mut job_only = vec![
+            ("image", self.image.is_some()),
+            ("parallelism", self.parallelism.is_some()),
+            ("namespace", self.namespace.is_some()),
+            ("shard-command", self.shard_command.is_some()),
+        ];
+        job_only.splice(3..3, self.access.given().into_iter().map(|flag| (flag, true)));
+        if !self.in_cluster {
+            if let Some((flag, _)) = job_only.iter().find(|(_, given)| *given) {
+                return Err(Error::invalid(*flag, "is given without --in-cluster", "the shard Job's flags go with --in-cluster"));
+            }
+            return Ok(None);
+        }
+        if !objects_only {
+            return Err(Error::invalid(
+                "in-cluster",
+                "is given without --objects-only",
+                "the shard Job backs up the objects only: add --objects-only",
+            ));
+        }
+        let image = self
+            .image
+            .as_deref()
+            .ok_or_else(|| Error::invalid("image", "is missing", "--in-cluster --image IMAGE (an image holding this binary)"))?;
+        let access = self.access.pod_access()?;
+        let namespace = self.namespace.as_deref().unwrap_or("default");
+        // A DNS-1123 label, as the API server requires: refused here, before the shards are planned.
+        let label = namespace.len() <= 63
+            && namespace.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && namespace.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && namespace.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !label {
+            return Err(Error::invalid(
+                "namespace",
+                format!("`{namespace}`"),
+                "a Kubernetes namespace: at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
+            ));
+        }
+        let mut job = JobSettings::new(namespace);
+        job.image = image.to_owned();
+        job.run_as_user = 65532;
+        // The whole backup's time: the Job's deadline, and a wait a little longer.
+        job.active_deadline = std::time::Duration::from_secs(12 * 3600);
+        job.wait_timeout = std::time::Duration::from_secs(12 * 3600 + 300);
+        job.service_account = access.service_account;
+        let binary = self.shard_command.as_deref().unwrap_or(pods.default_binary);
+        let command = std::iter::once(binary.to_owned()).chain(pods.args).chain(access.args).collect();
+        let mut settings = ShardJobSettings::new(job, command, access.credentials);
+        settings.env = pods.env;
+        settings.pod_labels = access.pod_labels;
+        if let Some(p) = self.parallelism.as_deref() {
+            settings.parallelism = p.parse().map_err(|_| Error::invalid("parallelism", format!("`{p}`"), "1 to 1024 pods at once"))?;
+        }
+        if self.shards.is_none() {
+            return Err(Error::invalid("shards", "is missing", "--in-cluster --shards N"));
+        }
+        Ok(Some(SnapshotJob::new(pods.job_name, settings, self.count()?).map_err(Error::from)?))
+    }
+}

@@ -16,8 +16,8 @@ use deploy_azure::sas::{AZURITE_ACCOUNT, AZURITE_KEY};
 use crate::support;
 use crate::support::examples::{Recorder, example_binary};
 
-/// Run the example with `args` against the Blob endpoint `blob_endpoint`, the account key in the environment only.
-fn run(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Result<String> {
+/// The example with `args` against the Blob endpoint `blob_endpoint`, the account key in the environment only.
+pub(crate) fn command(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Command {
     let mut command = Command::new(binary);
     command
         .args(args)
@@ -26,22 +26,33 @@ fn run(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Result<String> {
         // Nothing may fall back to a real service principal.
         .env_remove("AZURE_CLIENT_SECRET")
         .env_remove("AZURE_SUBSCRIPTION_ID");
-    let Output { status, stdout, stderr } = command.output().with_context(|| format!("running {}", binary.display()))?;
-    let (stdout, stderr) = (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
+    command
+}
+
+/// The output of `command`, checked: neither the account key nor a SAS signature printed.
+pub(crate) fn output(mut command: Command) -> Result<(std::process::ExitStatus, String, String)> {
+    let Output { status, stdout, stderr } = command.output().with_context(|| format!("running {command:?}"))?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
     for text in [&stdout, &stderr] {
         ensure!(!text.contains(AZURITE_KEY), "the account key was printed");
         ensure!(!text.contains("sig="), "a SAS signature was printed");
     }
+    Ok((status, stdout, stderr))
+}
+
+/// Run the example with `args` against the Blob endpoint `blob_endpoint`, the account key in the environment only.
+pub(crate) fn run(binary: &PathBuf, blob_endpoint: &str, args: &[&str]) -> Result<String> {
+    let (status, stdout, stderr) = output(command(binary, blob_endpoint, args))?;
     ensure!(
         status.success() || (args.contains(&"--plan") && status.code() == Some(2)),
         "{args:?} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
     println!("$ azure_disaster_recovery {}\n{stdout}", args.join(" "));
-    Ok(stdout.into_owned())
+    Ok(stdout)
 }
 
 /// The line of `output` starting with `prefix`.
-fn line<'a>(output: &'a str, prefix: &str) -> Result<&'a str> {
+pub(crate) fn line<'a>(output: &'a str, prefix: &str) -> Result<&'a str> {
     output.lines().find(|l| l.starts_with(prefix)).with_context(|| format!("no line starting with {prefix:?} in:\n{output}"))
 }
 

@@ -85,6 +85,15 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "--account-name",
             "--account-key",
             "--arm-endpoint",
+            "backup-shard",
+            "--shards",
+            "--in-cluster",
+            "--image",
+            "--parallelism",
+            "--namespace",
+            "--service-account",
+            "--credentials-secret",
+            "--shard-command",
         ],
     ),
     (
@@ -96,20 +105,20 @@ const EXAMPLES: &[(&str, &[&str])] = &[
 
 /// A listener that nothing should connect to: every endpoint of the example
 /// points at it, so a request made anyway is seen.
-struct Tripwire {
+pub(crate) struct Tripwire {
     listener: TcpListener,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Tripwire {
-    fn new() -> Result<Tripwire> {
+    pub(crate) fn new() -> Result<Tripwire> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let url = format!("http://{}", listener.local_addr()?);
         Ok(Tripwire { listener, url })
     }
 
-    fn untouched(&self, what: &str) -> Result<()> {
+    pub(crate) fn untouched(&self, what: &str) -> Result<()> {
         match self.listener.accept() {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
             Err(e) => Err(e.into()),
@@ -125,7 +134,7 @@ fn isolated(name: &str, args: &[&str], tripwire: &Tripwire) -> Result<Output> {
 
 /// [`isolated`], with more environment variables. An example still running
 /// after 30 s (stuck on the tripwire, which never answers) is killed: an error.
-fn isolated_with_env(name: &str, args: &[&str], tripwire: &Tripwire, env: &[(&str, &str)]) -> Result<Output> {
+pub(crate) fn isolated_with_env(name: &str, args: &[&str], tripwire: &Tripwire, env: &[(&str, &str)]) -> Result<Output> {
     let kubeconfig = std::env::temp_dir().join(format!("deploy-cli-{}.kubeconfig", support::unique_suffix()));
     std::fs::write(
         &kubeconfig,
@@ -164,7 +173,7 @@ fn isolated_with_env(name: &str, args: &[&str], tripwire: &Tripwire, env: &[(&st
     Ok(child.wait_with_output()?)
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -208,7 +217,7 @@ fn every_example_answers_help_naming_its_flags_and_refuses_an_unknown_flag_befor
 }
 
 /// The whole stdout as one JSON document.
-fn document(stdout: &str, what: &str) -> Result<Value> {
+pub(crate) fn document(stdout: &str, what: &str) -> Result<Value> {
     serde_json::from_str(stdout).with_context(|| format!("{what}: stdout is not one JSON document\n{stdout}"))
 }
 

@@ -13,6 +13,7 @@ mod aws_examples;
 mod aws_pod_role;
 mod aws_replication;
 mod azure_examples;
+mod azure_shard_job;
 mod bad_input;
 mod cli;
 mod cross_cloud;

@@ -116,7 +116,9 @@ pub async fn plan_container_backup(store: &dyn ObjectStore, names: &DrNames, id:
 
 /// Ensure `P-backup` (private, as every container) and snapshot `P-assets`
 /// into it under a timestamped folder. With `id`, the snapshot of that id is
-/// resumed (or found complete, and then nothing is written).
+/// resumed (or found complete, and then nothing is written). `shards` (1 for
+/// one listing) splits the copy in that many key ranges run side by side
+/// ([`SnapshotOptions::shards`]).
 ///
 /// # Errors
 /// As [`snapshot_bucket`]; [`Error::NotFound`] when `P-assets` does not exist.
@@ -124,11 +126,12 @@ pub async fn container_backup(
     store: &dyn ObjectStore,
     names: &DrNames,
     id: Option<SnapshotId>,
+    shards: usize,
     observer: Observer,
 ) -> Result<ContainerBackup> {
     observer.step(format!("ensure container {}", names.backup));
     store.ensure_bucket(&BucketSpec::new(names.backup.clone())).await?;
-    let options = SnapshotOptions { id: id.clone(), observer, ..SnapshotOptions::new(backup_layout()) };
+    let options = SnapshotOptions { id: id.clone(), shards, observer, ..SnapshotOptions::new(backup_layout()) };
     match snapshot_bucket(Location::new(store, &names.assets), Location::new(store, &names.backup), &options).await {
         Ok(report) => Ok(ContainerBackup::Taken(report)),
         Err(Error::AlreadyExists { .. }) if id.is_some() => Ok(ContainerBackup::AlreadyComplete(id.expect("checked"))),

@@ -201,6 +201,12 @@ impl FakeApi {
         self.inner.lock().unwrap().kills.insert((index, attempt), after);
     }
 
+    /// Every Job as it was created (used by the e2e tests: what the API server was told).
+    #[allow(dead_code)]
+    pub fn created_job_objects(&self) -> Vec<Job> {
+        self.inner.lock().unwrap().events.iter().filter(|e| e.1 == "ADDED").map(|e| e.2.clone()).collect()
+    }
+
     /// The most pods of Job `job` that ran at once.
     pub fn max_running(&self, job: &str) -> usize {
         self.inner.lock().unwrap().max_running.get(job).copied().unwrap_or(0)
