@@ -36,7 +36,7 @@ use std::process::ExitCode;
 use deploy::aws::RequestLog;
 use deploy::aws::iam::IamName;
 use deploy::aws::s3::ReplicationSpec;
-use deploy::{BucketName, BucketSpec, ObjectStore, Plan};
+use deploy::{BucketName, BucketSpec, ObjectStore, Plan, Reconcile as _};
 
 use aws_support::{plan_only, print_plan, section};
 
@@ -90,7 +90,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let mut plan = s3.plan_bucket(&source).await?;
     let source_exists = aws_support::exists(s3.describe_bucket(&spec.source).await)?;
     if source_exists {
-        plan.extend(s3.plan_replication(&spec, &iam).await?);
+        plan.extend(s3.replication(&iam).plan(&spec).await?);
     } else {
         // Everything else follows from a new source: the replica, role, policy and rule are new or read when ensured.
         plan.extend(s3.in_region(&spec.destination_region).plan_bucket(&BucketSpec::new(spec.destination.clone())).await?);
@@ -111,7 +111,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
         spec.role,
         spec.rule_id()
     );
-    done.extend(s3.ensure_replication(&spec, &iam).await?);
+    done.extend(s3.replication(&iam).ensure(&spec).await?.plan);
 
     section("changes made");
     print_plan(&done);

@@ -172,7 +172,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    plan.extend(network.plan_vpc(&vpc).await?);
+    plan.extend(network.plan(&vpc).await?);
     plan.extend(kms.plan(&key_spec).await?);
     // The cluster is compared with the key it would get; subnets cannot change in place.
     let key_arn = match kms.describe_key(&alias).await {
@@ -191,7 +191,7 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
     let roles = iam.ensure(&roles_spec).await?;
     done.extend(roles.plan);
     println!("  vpc {} with {} private subnets", vpc.name, vpc.subnets.len());
-    let net = network.ensure_vpc(&vpc).await?;
+    let net = network.ensure(&vpc).await?;
     done.extend(net.plan);
     println!("  kms key {alias}");
     let key = kms.ensure(&key_spec).await?;

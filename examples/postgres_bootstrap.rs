@@ -21,9 +21,9 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
-use deploy::PgIdentifier;
 use deploy::bootstrap::direct::{Bootstrapper, PgConnection};
 use deploy::bootstrap::{BootstrapSpec, DatabaseSetup, RolePassword, RoleSpec};
+use deploy::{PgIdentifier, Reconcile as _};
 
 /// Bootstrap application databases directly over TLS (verify-full): a login role owning each
 /// database, its extensions; idempotent.
@@ -109,7 +109,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let bootstrapper = Bootstrapper::new(connection);
-    let changes = if plan_only { bootstrapper.plan(&spec).await? } else { bootstrapper.ensure(&spec).await? };
+    let changes = if plan_only { bootstrapper.plan(&spec).await? } else { bootstrapper.ensure(&spec).await?.plan };
     println!("{}", if plan_only { "would change:" } else { "changed:" });
     println!("{changes}");
     if plan_only {

@@ -26,7 +26,9 @@
 use anyhow::{Context as _, Result, ensure};
 use deploy::bootstrap::direct::{CaRoots, PgConnection, TlsMode};
 use deploy::database::Engine;
-use deploy::{BucketName, BucketSpec, Database as _, DatabaseSpec, ObjectStore as _, PasswordRules, PgIdentifier, ResourceName};
+use deploy::{
+    BucketName, BucketSpec, Database as _, DatabaseSpec, ObjectStore as _, PasswordRules, PgIdentifier, Reconcile as _, ResourceName,
+};
 use deploy_aws::AwsBackends;
 use deploy_aws::policy::denies_insecure_transport;
 use deploy_aws::rds::RdsDatabase;
@@ -105,7 +107,7 @@ async fn aws_resources_made_from_minimal_specs_are_safe_on_moto() -> Result<()> 
     store.ensure_bucket(&BucketSpec::new(assets.clone())).await?;
     let replica = BucketName::new(format!("{p}-assets-replica"))?;
     let replication = ReplicationSpec::new(assets.clone(), replica.clone(), "eu-west-1", RoleName::new(format!("{p}-replication"))?);
-    store.ensure_replication(&replication, &aws.iam()).await?;
+    store.replication(&aws.iam()).ensure(&replication).await?;
     for bucket in [&assets, &replica] {
         bucket_is_safe(&s3, bucket.as_str()).await?;
     }
@@ -211,7 +213,6 @@ async fn postgres_connections_are_verify_full_by_default() -> Result<()> {
 #[tokio::test]
 async fn azure_resources_made_from_minimal_specs_are_safe_on_the_fake_arm() -> Result<()> {
     use crate::azure_examples::fake_arm::FakeArm;
-    use deploy::Reconcile as _;
     use deploy::validate::ContainerName;
     use deploy_azure::arm::postgres::{DELETION_LOCK, FlexibleServers};
     use deploy_azure::arm::storage::{ContainerSpec, StorageAccountSpec};

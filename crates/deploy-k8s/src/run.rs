@@ -130,23 +130,11 @@ async fn create(client: &Client, ns: &str, object: Job, owned: Vec<Owned>, creat
     let owner = OwnerReference { api_version: "batch/v1".into(), kind: "Job".into(), name: name.clone(), uid, ..OwnerReference::default() };
     for object in owned {
         match object {
-            Owned::Secret(mut secret) => {
-                secret.metadata.owner_references = Some(vec![owner.clone()]);
-                let secret_name = secret.metadata.name.clone().expect("resources have names");
-                let made = Api::<Secret>::namespaced(client.clone(), ns)
-                    .create(&pp, &secret)
-                    .await
-                    .map_err(|e| Error::kube(format!("create secret {secret_name}"), e))?;
-                created.push(Kind::Secret, &secret_name, made.metadata.uid.as_deref())?;
+            Owned::Secret(secret) => {
+                create_owned(&Api::<Secret>::namespaced(client.clone(), ns), secret, &owner, Kind::Secret, created).await?;
             }
-            Owned::ConfigMap(mut config_map) => {
-                config_map.metadata.owner_references = Some(vec![owner.clone()]);
-                let cm_name = config_map.metadata.name.clone().expect("resources have names");
-                let made = Api::<ConfigMap>::namespaced(client.clone(), ns)
-                    .create(&pp, &config_map)
-                    .await
-                    .map_err(|e| Error::kube(format!("create configmap {cm_name}"), e))?;
-                created.push(Kind::ConfigMap, &cm_name, made.metadata.uid.as_deref())?;
+            Owned::ConfigMap(config_map) => {
+                create_owned(&Api::<ConfigMap>::namespaced(client.clone(), ns), config_map, &owner, Kind::ConfigMap, created).await?;
             }
         }
     }
@@ -284,6 +272,18 @@ async fn delete_all(client: Client, ns: &str, objects: Vec<(Kind, String, String
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// Create `object` through `api` with `owner` as its owner, and record it in `created`.
+async fn create_owned<K>(api: &Api<K>, mut object: K, owner: &OwnerReference, kind: Kind, created: &mut Created) -> Result<()>
+where
+    K: kube::Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    object.meta_mut().owner_references = Some(vec![owner.clone()]);
+    let name = object.meta().name.clone().expect("resources have names");
+    let made = api.create(&PostParams::default(), &object).await.map_err(|e| Error::kube(format!("create {} {name}", kind.as_str()), e))?;
+    created.push(kind, &name, made.meta().uid.as_deref())?;
+    Ok(())
 }
 
 async fn delete_owned<K>(api: &Api<K>, kind: Kind, name: &str, uid: &str) -> Result<()>

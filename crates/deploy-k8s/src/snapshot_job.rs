@@ -65,6 +65,14 @@ pub struct ShardedSnapshot {
     pub index: ManifestIndex,
 }
 
+/// `name`, once the Job name, the shard count and `settings` are checked.
+fn check_job(name: String, settings: &ShardJobSettings, shards: usize) -> Result<String> {
+    check_job_name(&name)?;
+    check_shards(shards)?;
+    settings.validate()?;
+    Ok(name)
+}
+
 impl SnapshotJob {
     /// A Job named `name` (each run `NAME-xxxxx`) running `shards` shards with `settings`.
     ///
@@ -72,11 +80,7 @@ impl SnapshotJob {
     /// [`Error::Invalid`] for a bad Job name, shard count (1 to
     /// [`MAX_JOB_SHARDS`]) or settings ([`ShardJobSettings::validate`]).
     pub fn new(name: impl Into<String>, settings: ShardJobSettings, shards: usize) -> Result<Self> {
-        let name = name.into();
-        check_job_name(&name)?;
-        check_shards(shards)?;
-        settings.validate()?;
-        Ok(SnapshotJob { name, settings, shards })
+        Ok(SnapshotJob { name: check_job(name.into(), &settings, shards)?, settings, shards })
     }
 
     /// The Job's name.
@@ -156,11 +160,7 @@ impl RestoreJob {
     /// # Errors
     /// As [`SnapshotJob::new`].
     pub fn new(name: impl Into<String>, settings: ShardJobSettings, shards: usize) -> Result<Self> {
-        let name = name.into();
-        check_job_name(&name)?;
-        check_shards(shards)?;
-        settings.validate()?;
-        Ok(RestoreJob { name, settings, shards })
+        Ok(RestoreJob { name: check_job(name.into(), &settings, shards)?, settings, shards })
     }
 
     /// The Job's name.

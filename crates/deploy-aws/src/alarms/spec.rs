@@ -2,7 +2,6 @@
 //! thresholds, and the checks made before any request.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use deploy_core::error::ResultExt;
@@ -25,78 +24,34 @@ deploy_core::validated_string!(
     AlarmName, "name", check_alarm_name
 );
 
-/// An SNS topic name: 1 to 256 letters, digits, `_` and `-` (standard topics).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TopicName(String);
+fn check_topic_name(name: &str) -> Check {
+    let ok = (1..=256).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok { Ok(()) } else { fault(format!("`{name}` breaks the rule"), "SNS topic names: 1-256 letters, digits, `_` and `-`") }
+}
 
-impl TopicName {
-    /// The field name used in errors.
-    pub const FIELD: &'static str = "topic.name";
+deploy_core::validated_string!(
+    /// An SNS topic name: 1 to 256 letters, digits, `_` and `-` (standard topics).
+    TopicName, "topic.name", check_topic_name
+);
 
-    /// Validate `name`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `topic.name`.
-    pub fn new(name: impl Into<String>) -> Result<Self> {
-        let name = name.into();
-        let ok = (1..=256).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !ok {
-            return Err(Error::invalid(
-                Self::FIELD,
-                format!("`{name}` breaks the rule"),
-                "SNS topic names: 1-256 letters, digits, `_` and `-`",
-            ));
-        }
-        Ok(TopicName(name))
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
+fn check_email(address: &str) -> Check {
+    let ok = address.len() <= 254
+        && address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+        })
+        && address.chars().all(|c| c.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        fault("is not an e-mail address", "e-mail addresses: local@domain.tld, at most 254 printable ASCII characters")
     }
 }
 
-impl fmt::Display for TopicName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// An e-mail address to subscribe to a topic: `local@domain.tld`, at most 254
-/// characters, no spaces.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EmailAddress(String);
-
-impl EmailAddress {
-    /// The field name used in errors.
-    pub const FIELD: &'static str = "topic.email";
-
-    /// Validate `address`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `topic.email`.
-    pub fn new(address: impl Into<String>) -> Result<Self> {
-        let address = address.into();
-        let ok = address.len() <= 254
-            && address.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
-            })
-            && address.chars().all(|c| c.is_ascii_graphic());
-        if !ok {
-            return Err(Error::invalid(
-                Self::FIELD,
-                "is not an e-mail address",
-                "e-mail addresses: local@domain.tld, at most 254 printable ASCII characters",
-            ));
-        }
-        Ok(EmailAddress(address))
-    }
-
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+deploy_core::validated_string!(
+    /// An e-mail address to subscribe to a topic: `local@domain.tld`, at most
+    /// 254 characters, no spaces.
+    EmailAddress, "topic.email", check_email
+);
 
 /// The SNS topic the alarms notify.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,85 +7,67 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use aws_sdk_route53::types::{RrType, VpcRegion};
 use deploy_core::error::ResultExt;
+use deploy_core::validate::{Check, fault};
 use deploy_core::{Error, Result};
 
 const NAME_RULE: &str = "DNS names: at most 253 characters; labels of 1-63 letters, digits, `-` and `_`, not starting or ending with `-`; \
                          `*` only as the whole leftmost label";
 
-/// A DNS name: lowercase, without the trailing dot (`app.acme.example.com`).
-///
-/// At most 253 characters, labels of 1 to 63 ASCII letters, digits, `-` and
-/// `_` (`_acme-challenge`), not starting or ending with `-`; the leftmost label
-/// may be `*` (a wildcard record). Letters are lowercased; one trailing dot is
-/// dropped.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DnsName(String);
+/// `name` lowercased, one trailing dot dropped.
+fn normalize_dns_name(name: String) -> String {
+    name.strip_suffix('.').unwrap_or(&name).to_ascii_lowercase()
+}
+
+fn check_dns_name(name: &str) -> Check {
+    if name.is_empty() {
+        return fault("is empty", NAME_RULE);
+    }
+    if name.len() > 253 {
+        return fault(format!("has {} characters", name.len()), NAME_RULE);
+    }
+    for (i, label) in name.split('.').enumerate() {
+        if label.is_empty() {
+            return fault(format!("`{name}` has an empty label"), NAME_RULE);
+        }
+        if label.len() > 63 {
+            return fault(format!("has a label of {} characters", label.len()), NAME_RULE);
+        }
+        if label == "*" {
+            if i == 0 {
+                continue;
+            }
+            return fault(format!("`{name}` has `*` below the leftmost label"), NAME_RULE);
+        }
+        if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))) {
+            return fault(format!("`{name}` contains {c:?}"), NAME_RULE);
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return fault(format!("`{name}` has a label starting or ending with `-`"), NAME_RULE);
+        }
+    }
+    Ok(())
+}
+
+deploy_core::validated_string!(
+    /// A DNS name: lowercase, without the trailing dot (`app.acme.example.com`).
+    ///
+    /// At most 253 characters, labels of 1 to 63 ASCII letters, digits, `-` and
+    /// `_` (`_acme-challenge`), not starting or ending with `-`; the leftmost label
+    /// may be `*` (a wildcard record). Letters are lowercased; one trailing dot is
+    /// dropped.
+    DnsName, "name", check_dns_name, normalize = normalize_dns_name
+);
 
 impl DnsName {
-    /// The field name used in errors.
-    pub const FIELD: &'static str = "name";
-
-    /// Validate `name`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `name` naming the rule.
-    pub fn new(name: impl Into<String>) -> Result<Self> {
-        let name = name.into();
-        let trimmed = name.strip_suffix('.').unwrap_or(&name).to_ascii_lowercase();
-        if trimmed.is_empty() {
-            return Err(Error::invalid(Self::FIELD, "is empty", NAME_RULE));
-        }
-        if trimmed.len() > 253 {
-            return Err(Error::invalid(Self::FIELD, format!("has {} characters", trimmed.len()), NAME_RULE));
-        }
-        for (i, label) in trimmed.split('.').enumerate() {
-            if label.is_empty() {
-                return Err(Error::invalid(Self::FIELD, format!("`{name}` has an empty label"), NAME_RULE));
-            }
-            if label.len() > 63 {
-                return Err(Error::invalid(Self::FIELD, format!("has a label of {} characters", label.len()), NAME_RULE));
-            }
-            if label == "*" {
-                if i == 0 {
-                    continue;
-                }
-                return Err(Error::invalid(Self::FIELD, format!("`{name}` has `*` below the leftmost label"), NAME_RULE));
-            }
-            if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))) {
-                return Err(Error::invalid(Self::FIELD, format!("`{name}` contains {c:?}"), NAME_RULE));
-            }
-            if label.starts_with('-') || label.ends_with('-') {
-                return Err(Error::invalid(Self::FIELD, format!("`{name}` has a label starting or ending with `-`"), NAME_RULE));
-            }
-        }
-        Ok(DnsName(trimmed))
-    }
-
     /// A name as Route 53 answers it: with a trailing dot, `*` escaped as `\052`.
     pub(super) fn from_route53(name: &str) -> Result<Self> {
         DnsName::new(name.replace("\\052", "*"))
     }
 
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// Whether this name is `zone` or a name below it.
     pub fn is_within(&self, zone: &DnsName) -> bool {
-        self.0 == zone.0 || self.0.strip_suffix(zone.as_str()).is_some_and(|head| head.ends_with('.'))
-    }
-}
-
-impl fmt::Display for DnsName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for DnsName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        let (name, zone) = (self.as_str(), zone.as_str());
+        name == zone || name.strip_suffix(zone).is_some_and(|head| head.ends_with('.'))
     }
 }
 

@@ -1,14 +1,15 @@
 //! The VPC's route tables and its S3 gateway endpoint: found by VPC and
-//! service, created if missing, route tables added in place.
+//! service, created if missing, route tables added in place
+//! ([`Reconcile<S3GatewayEndpointSpec>`](Reconcile)).
 
 use std::collections::BTreeSet;
 
 use aws_sdk_ec2::types::{VpcEndpoint, VpcEndpointType};
 use deploy_core::plan::{Change, FieldChange, Plan};
-use deploy_core::reconcile::Ensured;
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{Error, Result};
 
-use super::{EndpointInfo, Network, RouteTableInfo, check_id, filter, op, tags_of};
+use super::{EndpointInfo, Network, RouteTableInfo, S3GatewayEndpointSpec, check_id, filter, op, tags_of};
 use crate::error::{SdkResultExt, missing};
 
 impl Network {
@@ -74,42 +75,33 @@ impl Network {
         }
         Ok(found)
     }
+}
 
-    /// A gateway VPC endpoint for S3 (`com.amazonaws.REGION.s3`) in the VPC
-    /// `vpc_id`, attached to every route table of `route_table_ids` (see
-    /// [`Network::route_tables`]): created if missing; missing route tables are
-    /// added with `ModifyVpcEndpoint`. Route tables it is attached to beyond
-    /// these are left attached. A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on `vpc_id`, `region` or `route_table_ids[i]`
-    /// (none given, or not a route table id) before any request; provider errors.
-    pub async fn ensure_s3_gateway_endpoint(
-        &self,
-        vpc_id: &str,
-        region: &str,
-        route_table_ids: &[String],
-    ) -> Result<Ensured<EndpointInfo>> {
-        check_id("vpc_id", vpc_id, "vpc-")?;
-        let region_ok =
-            !region.is_empty() && region.contains('-') && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !region_ok {
-            return Err(Error::invalid(
-                "region",
-                format!("is `{region}`"),
-                "AWS regions: lowercase letters, digits and hyphens (`eu-central-1`)",
-            ));
-        }
-        if route_table_ids.is_empty() {
-            return Err(Error::invalid("route_table_ids", "is empty", "a gateway endpoint is attached to at least one route table"));
-        }
-        for (i, id) in route_table_ids.iter().enumerate() {
-            check_id(&format!("route_table_ids[{i}]"), id, "rtb-")?;
-        }
-        let service_name = format!("com.amazonaws.{region}.s3");
+/// A gateway VPC endpoint for S3 (`com.amazonaws.REGION.s3`) in the VPC of
+/// `spec`, attached to every route table of
+/// [`S3GatewayEndpointSpec::route_table_ids`] (see [`Network::route_tables`]):
+/// in [`Mode::Apply`] created if missing, missing route tables added with
+/// `ModifyVpcEndpoint`. Route tables it is attached to beyond these are left
+/// attached. A second call makes no mutating request. Callers use the
+/// provided [`Reconcile::plan`] / [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] on `vpc_id`, `region` or `route_table_ids[i]`
+/// (none given, or not a route table id) before any request; provider errors.
+#[async_trait::async_trait]
+impl Reconcile<S3GatewayEndpointSpec> for Network {
+    type Info = EndpointInfo;
+
+    async fn reconcile(&self, spec: &S3GatewayEndpointSpec, mode: Mode) -> Result<Reconciled<EndpointInfo>> {
+        spec.validate()?;
+        let (vpc_id, service_name) = (spec.vpc_id.as_str(), spec.service_name());
         let kind = "vpc endpoint";
-        let wanted: BTreeSet<&str> = route_table_ids.iter().map(String::as_str).collect();
+        let wanted: BTreeSet<&str> = spec.route_table_ids.iter().map(String::as_str).collect();
         let Some(endpoint) = self.find_gateway_endpoint(vpc_id, &service_name).await? else {
+            let plan = Plan::from_iter([Change::create(kind, &service_name)]);
+            if !mode.is_apply() {
+                return Ok(Reconciled { info: None, plan });
+            }
             let create = op("CreateVpcEndpoint");
             let out = self
                 .client
@@ -121,24 +113,25 @@ impl Network {
                 .send()
                 .await
                 .on(create, kind, &service_name)?;
-            let info = Self::endpoint_info(out.vpc_endpoint().ok_or_else(|| missing(create, "VPC endpoint"))?);
-            return Ok(Ensured { info, plan: Plan::from_iter([Change::create(kind, &service_name)]) });
+            let info = Network::endpoint_info(out.vpc_endpoint().ok_or_else(|| missing(create, "VPC endpoint"))?);
+            return Ok(Reconciled { info: Some(info), plan });
         };
         let attached: BTreeSet<&str> = endpoint.route_table_ids.iter().map(String::as_str).collect();
         let add: Vec<String> = wanted.difference(&attached).map(|s| (*s).to_owned()).collect();
         if add.is_empty() {
-            return Ok(Ensured { info: endpoint, plan: Plan::new() });
+            return Ok(Reconciled { info: Some(endpoint), plan: Plan::new() });
         }
-        self.client
-            .modify_vpc_endpoint()
-            .vpc_endpoint_id(&endpoint.endpoint_id)
-            .set_add_route_table_ids(Some(add.clone()))
-            .send()
-            .await
-            .on(op("ModifyVpcEndpoint"), kind, &service_name)?;
         let field = FieldChange::new("route_table_ids", endpoint.route_table_ids.join(", "), format!("+ {}", add.join(", ")));
         let plan = Plan::from_iter([Change::update(kind, &service_name, vec![field])]);
+        if !mode.is_apply() {
+            return Ok(Reconciled { info: Some(endpoint), plan });
+        }
+        self.client.modify_vpc_endpoint().vpc_endpoint_id(&endpoint.endpoint_id).set_add_route_table_ids(Some(add)).send().await.on(
+            op("ModifyVpcEndpoint"),
+            kind,
+            &service_name,
+        )?;
         let info = self.find_gateway_endpoint(vpc_id, &service_name).await?.ok_or_else(|| Error::not_found(kind, &service_name))?;
-        Ok(Ensured { info, plan })
+        Ok(Reconciled { info: Some(info), plan })
     }
 }

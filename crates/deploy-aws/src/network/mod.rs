@@ -5,23 +5,25 @@
 //!
 //! Every call is idempotent and finds resources by what names them: a VPC and
 //! its subnets by their `Name` tag, the security group by its group name in
-//! the VPC, the endpoint by its VPC and service. A second `ensure` makes no
+//! the VPC, the endpoint by its VPC and service. [`Network`] reconciles a
+//! [`VpcSpec`], a [`DatabaseSecurityGroupSpec`] and an [`S3GatewayEndpointSpec`]
+//! ([`Reconcile`]: `plan` / `ensure`). A second `ensure` makes no
 //! mutating request. What cannot change in place (the CIDR block of a VPC or
 //! a subnet, a subnet's availability zone) is reported as
 //! [`Action::Drift`](deploy_core::plan::Action::Drift), never applied.
 //!
 //! ```no_run
 //! # async fn example(ctx: &deploy_aws::AwsContext) -> deploy_core::Result<()> {
-//! use deploy_aws::network::{Network, SubnetSpec, SubnetTier, VpcSpec};
-//! use deploy_core::{CidrBlock, ResourceName};
+//! use deploy_aws::network::{Network, S3GatewayEndpointSpec, SubnetSpec, SubnetTier, VpcSpec};
+//! use deploy_core::{CidrBlock, Reconcile, ResourceName};
 //!
 //! let spec = VpcSpec::new(ResourceName::new("prod")?, CidrBlock::new("10.1.0.0/18")?)
 //!     .with_subnet(SubnetSpec::new(ResourceName::new("prod-private-a")?, CidrBlock::new("10.1.0.0/22")?, "eu-central-1a", SubnetTier::Private))
 //!     .with_subnet(SubnetSpec::new(ResourceName::new("prod-db-a")?, CidrBlock::new("10.1.8.0/24")?, "eu-central-1a", SubnetTier::Database));
 //! let network = Network::new(ctx);
-//! let vpc = network.ensure_vpc(&spec).await?;
+//! let vpc = network.ensure(&spec).await?;
 //! let tables: Vec<String> = network.route_tables(&vpc.info.vpc_id).await?.into_iter().map(|t| t.route_table_id).collect();
-//! network.ensure_s3_gateway_endpoint(&vpc.info.vpc_id, "eu-central-1", &tables).await?;
+//! network.ensure(&S3GatewayEndpointSpec::new(&vpc.info.vpc_id, "eu-central-1", tables)).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -37,14 +39,15 @@ use deploy_core::{Error, ResourceName, Result};
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
 use crate::once::{self, TOKEN_TAG};
-use deploy_core::reconcile::Ensured;
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 
 mod endpoint;
 mod spec;
 
+use spec::check_id;
 pub use spec::{
-    EndpointInfo, IngressRule, RouteTableInfo, RuleSource, SecurityGroupInfo, SubnetInfo, SubnetSpec, SubnetTier, TIER_TAG, VpcInfo,
-    VpcSpec,
+    DatabaseSecurityGroupSpec, EndpointInfo, IngressRule, RouteTableInfo, RuleSource, S3GatewayEndpointSpec, SecurityGroupInfo, SubnetInfo,
+    SubnetSpec, SubnetTier, TIER_TAG, VpcInfo, VpcSpec,
 };
 
 const SERVICE: &str = "aws-ec2";
@@ -72,6 +75,16 @@ fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// The tags a created resource of `resource_type` carries from its creation
+/// on: `tags`, its `Name` and a new creation token ([`TOKEN_TAG`], see
+/// [`once`]); answers the token and the tag specification.
+fn creation_tags(resource_type: ResourceType, mut tags: BTreeMap<String, String>, name: &str) -> (String, TagSpecification) {
+    let token = once::new_token();
+    tags.insert("Name".to_owned(), name.to_owned());
+    tags.insert(TOKEN_TAG.to_owned(), token.clone());
+    (token, TagSpecification::builder().resource_type(resource_type).set_tags(Some(ec2_tags(&tags))).build())
+}
+
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
@@ -83,15 +96,6 @@ fn missing_tags(current: &BTreeMap<String, String>, wanted: &BTreeMap<String, St
 
 fn show_tags(tags: &BTreeMap<String, String>) -> String {
     tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
-}
-
-fn check_id(field: &str, value: &str, prefix: &str) -> Result<()> {
-    let ok = value.strip_prefix(prefix).is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(field, format!("`{value}` is not an EC2 id"), format!("EC2 ids: `{prefix}` and 8 or 17 hexadecimal digits")))
-    }
 }
 
 /// What the VPC of a spec is now: found or not, with its subnets.
@@ -305,96 +309,6 @@ impl Network {
         Ok(Found { vpc: Some(vpc), subnets })
     }
 
-    /// The changes [`Network::ensure_vpc`] would make; mutates nothing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request ([`VpcSpec::validate`]);
-    /// [`Error::Conflict`] when a name tags more than one VPC or subnet;
-    /// provider errors.
-    pub async fn plan_vpc(&self, spec: &VpcSpec) -> Result<Plan> {
-        spec.validate()?;
-        let found = self.find(spec).await?;
-        let mut plan = Plan::new();
-        let Some(vpc) = &found.vpc else {
-            plan.push(Change::create("vpc", spec.name.as_str()));
-            plan.extend(spec.subnets.iter().map(|s| Change::create("subnet", s.name.as_str())).collect());
-            return Ok(plan);
-        };
-        let diff = vpc_diff(vpc, spec);
-        let drifted = !diff.drift.is_empty();
-        diff.push_to(&mut plan, "vpc", spec.name.as_str());
-        if drifted {
-            return Ok(plan);
-        }
-        for (i, subnet) in spec.subnets.iter().enumerate() {
-            match found.subnets.get(&i) {
-                Some(existing) => subnet_diff(existing, spec, subnet).push_to(&mut plan, "subnet", subnet.name.as_str()),
-                None => plan.push(Change::create("subnet", subnet.name.as_str())),
-            }
-        }
-        Ok(plan)
-    }
-
-    /// Find the VPC by its `Name` tag or create it (DNS support and host names
-    /// on, waiting until it is available), then each subnet by its `Name` tag
-    /// in the VPC or create it; add missing tags. A VPC or subnet whose block
-    /// or zone differs is reported as drift and left alone; when the VPC
-    /// drifts, no subnet is created (it would be planned against the wrong
-    /// block). A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// As [`Network::plan_vpc`]; [`Error::Timeout`] when the VPC or a subnet
-    /// does not become available in time.
-    pub async fn ensure_vpc(&self, spec: &VpcSpec) -> Result<Ensured<VpcInfo>> {
-        spec.validate()?;
-        let name = spec.name.as_str();
-        let found = self.find(spec).await?;
-        let mut plan = Plan::new();
-        let mut vpc = match found.vpc {
-            Some(vpc) => {
-                let diff = vpc_diff(&vpc, spec);
-                if !diff.drift.is_empty() {
-                    diff.push_to(&mut plan, "vpc", name);
-                    let mut vpc = vpc;
-                    vpc.subnets = found.subnets.into_values().collect();
-                    return Ok(Ensured { info: vpc, plan });
-                }
-                self.apply_vpc(&vpc.vpc_id, name, &diff).await?;
-                let changed = !diff.update.is_empty();
-                diff.push_to(&mut plan, "vpc", name);
-                if changed { self.find_vpc(&spec.name).await? } else { vpc }
-            }
-            None => {
-                let vpc = self.create_vpc(spec).await?;
-                plan.push(Change::create("vpc", name));
-                vpc
-            }
-        };
-        for (i, subnet) in spec.subnets.iter().enumerate() {
-            let info = match found.subnets.get(&i) {
-                Some(existing) => {
-                    let diff = subnet_diff(existing, spec, subnet);
-                    let tagged = !diff.tags.is_empty();
-                    if tagged {
-                        self.create_tags(&existing.subnet_id, "subnet", subnet.name.as_str(), &diff.tags).await?;
-                    }
-                    diff.push_to(&mut plan, "subnet", subnet.name.as_str());
-                    let mut info = existing.clone();
-                    if tagged {
-                        info.tags.extend(subnet_tags(spec, subnet));
-                    }
-                    info
-                }
-                None => {
-                    plan.push(Change::create("subnet", subnet.name.as_str()));
-                    self.create_subnet(&vpc.vpc_id, spec, subnet).await?
-                }
-            };
-            vpc.subnets.push(info);
-        }
-        Ok(Ensured { info: vpc, plan })
-    }
-
     async fn apply_vpc(&self, vpc_id: &str, name: &str, diff: &Diff) -> Result<()> {
         // One attribute per ModifyVpcAttribute call; DNS host names need DNS support first.
         if diff.dns_support {
@@ -428,11 +342,7 @@ impl Network {
     /// [`once`]), wait until available, DNS support and host names on.
     async fn create_vpc(&self, spec: &VpcSpec) -> Result<VpcInfo> {
         let (create, name) = (op("CreateVpc"), spec.name.as_str());
-        let token = once::new_token();
-        let mut tags = spec.tags.clone();
-        tags.insert("Name".to_owned(), name.to_owned());
-        tags.insert(TOKEN_TAG.to_owned(), token.clone());
-        let tagging = TagSpecification::builder().resource_type(ResourceType::Vpc).set_tags(Some(ec2_tags(&tags))).build();
+        let (token, tagging) = creation_tags(ResourceType::Vpc, spec.tags.clone(), name);
         let vpc = once::create_once(
             &format!("vpc {name}"),
             || async {
@@ -472,11 +382,7 @@ impl Network {
     /// `CreateSubnet` tagged with its name and a creation token, as [`Network::create_vpc`].
     async fn create_subnet(&self, vpc_id: &str, spec: &VpcSpec, subnet: &SubnetSpec) -> Result<SubnetInfo> {
         let (create, name) = (op("CreateSubnet"), subnet.name.as_str());
-        let token = once::new_token();
-        let mut tags = subnet_tags(spec, subnet);
-        tags.insert("Name".to_owned(), name.to_owned());
-        tags.insert(TOKEN_TAG.to_owned(), token.clone());
-        let tagging = TagSpecification::builder().resource_type(ResourceType::Subnet).set_tags(Some(ec2_tags(&tags))).build();
+        let (token, tagging) = creation_tags(ResourceType::Subnet, subnet_tags(spec, subnet), name);
         let created = once::create_once(
             &format!("subnet {name}"),
             || async {
@@ -570,33 +476,114 @@ impl Network {
             .map(Self::group_info)
             .ok_or_else(|| Error::not_found("security group", name.as_str()))
     }
+}
 
-    /// A security group named `name` in the VPC `vpc_id` whose only ingress
-    /// rule is TCP `port` from members of `node_security_group_id` (the EKS
-    /// node group's security group): created if missing; any other ingress
-    /// rule found on it is revoked and reported in the plan. Egress is left
-    /// as it is. A second call makes no mutating request.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on `vpc_id`, `node_security_group_id` or `port`
-    /// before any request; provider errors ([`Error::NotFound`] when the VPC
-    /// or the node group's security group does not exist).
-    pub async fn ensure_database_security_group(
-        &self,
-        vpc_id: &str,
-        name: &ResourceName,
-        node_security_group_id: &str,
-        port: u16,
-    ) -> Result<Ensured<SecurityGroupInfo>> {
-        check_id("vpc_id", vpc_id, "vpc-")?;
-        check_id("node_security_group_id", node_security_group_id, "sg-")?;
-        if port == 0 {
-            return Err(Error::invalid("port", "is 0", "ports: 1-65535"));
+/// The VPC of `spec`, found by its `Name` tag, and each of its subnets, found
+/// by `Name` in the VPC; in [`Mode::Apply`] the VPC created when missing (DNS
+/// support and host names on, waiting until it is available), the subnets
+/// created when missing, missing tags added. A VPC or subnet whose block or
+/// zone differs is reported as drift and left alone; when the VPC drifts, no
+/// subnet is planned or created (it would be planned against the wrong
+/// block). A second call makes no mutating request. Callers use the provided
+/// [`Reconcile::plan`] / [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] before any request ([`VpcSpec::validate`]);
+/// [`Error::Conflict`] when a name tags more than one VPC or subnet;
+/// [`Error::Timeout`] when the VPC or a subnet does not become available in
+/// time; provider errors.
+#[async_trait::async_trait]
+impl Reconcile<VpcSpec> for Network {
+    type Info = VpcInfo;
+
+    async fn reconcile(&self, spec: &VpcSpec, mode: Mode) -> Result<Reconciled<VpcInfo>> {
+        spec.validate()?;
+        let name = spec.name.as_str();
+        let apply = mode.is_apply();
+        let found = self.find(spec).await?;
+        let mut plan = Plan::new();
+        let mut vpc = match found.vpc {
+            Some(vpc) => {
+                let diff = vpc_diff(&vpc, spec);
+                if !diff.drift.is_empty() {
+                    diff.push_to(&mut plan, "vpc", name);
+                    let mut vpc = vpc;
+                    vpc.subnets = found.subnets.into_values().collect();
+                    return Ok(Reconciled { info: Some(vpc), plan });
+                }
+                let changed = !diff.update.is_empty();
+                if apply {
+                    self.apply_vpc(&vpc.vpc_id, name, &diff).await?;
+                }
+                diff.push_to(&mut plan, "vpc", name);
+                if changed && apply { self.find_vpc(&spec.name).await? } else { vpc }
+            }
+            None if !apply => {
+                plan.push(Change::create("vpc", name));
+                plan.extend(spec.subnets.iter().map(|s| Change::create("subnet", s.name.as_str())).collect());
+                return Ok(Reconciled { info: None, plan });
+            }
+            None => {
+                let vpc = self.create_vpc(spec).await?;
+                plan.push(Change::create("vpc", name));
+                vpc
+            }
+        };
+        for (i, subnet) in spec.subnets.iter().enumerate() {
+            let info = match found.subnets.get(&i) {
+                Some(existing) => {
+                    let diff = subnet_diff(existing, spec, subnet);
+                    let tagged = apply && !diff.tags.is_empty();
+                    if tagged {
+                        self.create_tags(&existing.subnet_id, "subnet", subnet.name.as_str(), &diff.tags).await?;
+                    }
+                    diff.push_to(&mut plan, "subnet", subnet.name.as_str());
+                    let mut info = existing.clone();
+                    if tagged {
+                        info.tags.extend(subnet_tags(spec, subnet));
+                    }
+                    info
+                }
+                None => {
+                    plan.push(Change::create("subnet", subnet.name.as_str()));
+                    if !apply {
+                        continue;
+                    }
+                    self.create_subnet(&vpc.vpc_id, spec, subnet).await?
+                }
+            };
+            vpc.subnets.push(info);
         }
+        Ok(Reconciled { info: Some(vpc), plan })
+    }
+}
+
+/// The security group of `spec` in its VPC, whose only ingress rule is TCP
+/// `port` from members of the node group's security group: in [`Mode::Apply`]
+/// created if missing, any other ingress rule found on it revoked (and
+/// reported in the plan). Egress is left as it is. A second call makes no
+/// mutating request. Callers use the provided [`Reconcile::plan`] /
+/// [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] on `vpc_id`, `node_security_group_id` or `port`
+/// before any request; provider errors ([`Error::NotFound`] when the VPC or
+/// the node group's security group does not exist).
+#[async_trait::async_trait]
+impl Reconcile<DatabaseSecurityGroupSpec> for Network {
+    type Info = SecurityGroupInfo;
+
+    async fn reconcile(&self, spec: &DatabaseSecurityGroupSpec, mode: Mode) -> Result<Reconciled<SecurityGroupInfo>> {
+        spec.validate()?;
+        let DatabaseSecurityGroupSpec { vpc_id, name, node_security_group_id, port } = spec;
+        let apply = mode.is_apply();
         let kind = "security group";
         let mut plan = Plan::new();
         let group = match self.find_security_group(vpc_id, name).await {
             Ok(group) => group,
+            Err(e) if e.is_not_found() && !apply => {
+                return Ok(Reconciled { info: None, plan: Plan::from_iter([Change::create(kind, name.as_str())]) });
+            }
             Err(e) if e.is_not_found() => {
                 let tagging = TagSpecification::builder()
                     .resource_type(ResourceType::SecurityGroup)
@@ -616,37 +603,42 @@ impl Network {
             }
             Err(e) => return Err(e),
         };
-        let wanted = IngressRule::tcp_from_group(port, node_security_group_id);
+        let wanted = IngressRule::tcp_from_group(*port, node_security_group_id);
         let stale: Vec<&IngressRule> = group.ingress.iter().filter(|r| !r.same(&wanted)).collect();
         let present = group.ingress.iter().any(|r| r.same(&wanted));
         let mut fields = Vec::new();
         if !stale.is_empty() {
-            self.client
-                .revoke_security_group_ingress()
-                .group_id(&group.group_id)
-                .set_ip_permissions(Some(stale.iter().map(|r| r.to_permission()).collect()))
-                .send()
-                .await
-                .on(op("RevokeSecurityGroupIngress"), kind, name.as_str())?;
+            if apply {
+                self.client
+                    .revoke_security_group_ingress()
+                    .group_id(&group.group_id)
+                    .set_ip_permissions(Some(stale.iter().map(|r| r.to_permission()).collect()))
+                    .send()
+                    .await
+                    .on(op("RevokeSecurityGroupIngress"), kind, name.as_str())?;
+            }
             fields.extend(stale.iter().map(|r| FieldChange::new("ingress", r, "-")));
         }
         if !present {
-            self.client
-                .authorize_security_group_ingress()
-                .group_id(&group.group_id)
-                .ip_permissions(wanted.to_permission())
-                .send()
-                .await
-                .on(op("AuthorizeSecurityGroupIngress"), kind, name.as_str())?;
+            if apply {
+                self.client
+                    .authorize_security_group_ingress()
+                    .group_id(&group.group_id)
+                    .ip_permissions(wanted.to_permission())
+                    .send()
+                    .await
+                    .on(op("AuthorizeSecurityGroupIngress"), kind, name.as_str())?;
+            }
             fields.push(FieldChange::new("ingress", "-", &wanted));
         }
         if fields.is_empty() {
-            return Ok(Ensured { info: group, plan });
+            return Ok(Reconciled { info: Some(group), plan });
         }
         if plan.is_empty() {
             plan.push(Change::update(kind, name.as_str(), fields));
         }
-        Ok(Ensured { info: self.find_security_group(vpc_id, name).await?, plan })
+        let info = if apply { self.find_security_group(vpc_id, name).await? } else { group };
+        Ok(Reconciled { info: Some(info), plan })
     }
 }
 

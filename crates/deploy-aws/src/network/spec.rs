@@ -174,6 +174,107 @@ impl VpcSpec {
     }
 }
 
+/// `value` checked as an EC2 id of `prefix` (`vpc-`, `sg-`, `rtb-`): the
+/// prefix and 8 or 17 hexadecimal digits (field `field`).
+pub(super) fn check_id(field: &str, value: &str, prefix: &str) -> Result<()> {
+    let ok = value.strip_prefix(prefix).is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, format!("`{value}` is not an EC2 id"), format!("EC2 ids: `{prefix}` and 8 or 17 hexadecimal digits")))
+    }
+}
+
+/// The database's security group: named [`DatabaseSecurityGroupSpec::name`]
+/// in the VPC, its only ingress rule TCP [`DatabaseSecurityGroupSpec::port`]
+/// from members of the EKS node group's security group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseSecurityGroupSpec {
+    /// The VPC (`vpc-...`).
+    pub vpc_id: String,
+    /// The group name, which finds it in the VPC.
+    pub name: ResourceName,
+    /// The node group's security group (`sg-...`), the only source admitted.
+    pub node_security_group_id: String,
+    /// The database port (1-65535).
+    pub port: u16,
+}
+
+impl DatabaseSecurityGroupSpec {
+    /// The group `name` in `vpc_id` admitting TCP `port` from `node_security_group_id`.
+    pub fn new(vpc_id: impl Into<String>, name: ResourceName, node_security_group_id: impl Into<String>, port: u16) -> Self {
+        DatabaseSecurityGroupSpec { vpc_id: vpc_id.into(), name, node_security_group_id: node_security_group_id.into(), port }
+    }
+
+    /// Check the ids and the port.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming `vpc_id`, `node_security_group_id` or `port`.
+    pub fn validate(&self) -> Result<()> {
+        check_id("vpc_id", &self.vpc_id, "vpc-")?;
+        check_id("node_security_group_id", &self.node_security_group_id, "sg-")?;
+        if self.port == 0 {
+            return Err(Error::invalid("port", "is 0", "ports: 1-65535"));
+        }
+        Ok(())
+    }
+}
+
+/// A gateway VPC endpoint for S3 (`com.amazonaws.REGION.s3`) in a VPC,
+/// attached to the given route tables (see `Network::route_tables`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3GatewayEndpointSpec {
+    /// The VPC (`vpc-...`).
+    pub vpc_id: String,
+    /// The VPC's region (`eu-central-1`).
+    pub region: String,
+    /// The route tables (`rtb-...`) it must be attached to: at least one.
+    /// Route tables it is attached to beyond these are left attached.
+    pub route_table_ids: Vec<String>,
+}
+
+impl S3GatewayEndpointSpec {
+    /// The S3 gateway endpoint of `vpc_id` in `region`, attached to `route_table_ids`.
+    pub fn new(vpc_id: impl Into<String>, region: impl Into<String>, route_table_ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        S3GatewayEndpointSpec {
+            vpc_id: vpc_id.into(),
+            region: region.into(),
+            route_table_ids: route_table_ids.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// `com.amazonaws.REGION.s3`.
+    pub fn service_name(&self) -> String {
+        format!("com.amazonaws.{}.s3", self.region)
+    }
+
+    /// Check the ids and the region.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming `vpc_id`, `region` or
+    /// `route_table_ids[i]` (none given, or not a route table id).
+    pub fn validate(&self) -> Result<()> {
+        let region = &self.region;
+        check_id("vpc_id", &self.vpc_id, "vpc-")?;
+        let region_ok =
+            !region.is_empty() && region.contains('-') && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !region_ok {
+            return Err(Error::invalid(
+                "region",
+                format!("is `{region}`"),
+                "AWS regions: lowercase letters, digits and hyphens (`eu-central-1`)",
+            ));
+        }
+        if self.route_table_ids.is_empty() {
+            return Err(Error::invalid("route_table_ids", "is empty", "a gateway endpoint is attached to at least one route table"));
+        }
+        for (i, id) in self.route_table_ids.iter().enumerate() {
+            check_id(&format!("route_table_ids[{i}]"), id, "rtb-")?;
+        }
+        Ok(())
+    }
+}
+
 /// A subnet as EC2 reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubnetInfo {

@@ -24,51 +24,31 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{DbCluster, DbInstance, Filter};
 use deploy_core::database::{
     CrossRegionReplica, Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, FinalSnapshot, Reader,
     RestorePoint, RestoreTarget, SnapshotInfo, Topology,
 };
-use deploy_core::plan::{Action, Change, Plan};
-use deploy_core::waiter::{Poll, Waiter};
+use deploy_core::plan::{Change, Plan};
+use deploy_core::waiter::Poll;
 use deploy_core::{Confirm, Error, ResourceName, Result};
 
 use super::aurora_spec::{Cluster, Member, MemberSpec, global_name, plan_cluster, replica_name, writer_name};
-use super::common::{SERVICE, check_admin_password, check_regions, check_restore, op, rds_error, rds_tags, status_of, sync_tags};
+use super::common::{
+    SERVICE, check_admin_password, check_restore, create_error, op, rds_backend, rds_error, rds_tags, status_of, sync_tags, updated_fields,
+};
 use super::params::{GroupKind, engine_name, engine_of, ensure_parameter_group, extensions_of, read_parameters, tls_of};
-use super::spec::validate_spec;
-use crate::context::AwsContext;
+use super::spec::check_backend_spec;
 use crate::convert::timestamp;
 use crate::error::{SdkResultExt, missing};
 
-/// The [`Database`] on Aurora PostgreSQL and Aurora MySQL clusters. See the
-/// [module docs](super).
-#[derive(Clone, Debug)]
-pub struct AuroraClusters {
-    pub(super) client: Client,
-    pub(super) ctx: AwsContext,
-    pub(super) waiter: Waiter,
-}
+rds_backend!(
+    /// The [`Database`] on Aurora PostgreSQL and Aurora MySQL clusters. See the
+    /// [module docs](super).
+    AuroraClusters, "Aurora"
+);
 
 impl AuroraClusters {
-    /// Aurora built from `ctx`, waiting with its waiter.
-    pub fn new(ctx: &AwsContext) -> Self {
-        AuroraClusters { client: ctx.client(), ctx: ctx.clone(), waiter: ctx.waiter() }
-    }
-
-    /// Wait for long operations with `waiter`.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = waiter;
-        self
-    }
-
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// The same RDS in another region (same credentials, interceptors and waiter).
     pub(super) fn in_region(&self, region: &str) -> AuroraClusters {
         AuroraClusters { waiter: self.waiter.clone(), ..AuroraClusters::new(&self.ctx.in_region(region)) }
@@ -300,17 +280,7 @@ impl AuroraClusters {
             .set_tags(rds_tags(&spec.tags))
             .send()
             .await
-            .map_err(|e| {
-                rds_error(
-                    e,
-                    op("CreateDBCluster"),
-                    ("database", name),
-                    &[
-                        ("DBSubnetGroup", "subnet group", spec.network.subnet_group.as_deref().unwrap_or("-")),
-                        ("DBClusterParameterGroup", "parameter group", &group),
-                    ],
-                )
-            })?;
+            .map_err(|e| create_error(e, op("CreateDBCluster"), spec, "DBClusterParameterGroup", &group))?;
         self.wait_cluster(&spec.name, "available", |_| true).await?;
         self.ensure_members(spec, &[]).await?;
         self.wait_cluster(&spec.name, "available with its instances", |_| true).await?;
@@ -425,16 +395,7 @@ impl AuroraClusters {
 
     /// Bring an existing cluster to `spec` along `plan`.
     pub(super) async fn update_cluster(&self, cluster: &Cluster, spec: &DatabaseSpec, plan: &Plan) -> Result<()> {
-        let fields: std::collections::BTreeSet<&str> = plan
-            .changes
-            .iter()
-            .filter_map(|c| match &c.action {
-                Action::Update { fields } => Some(fields),
-                _ => None,
-            })
-            .flatten()
-            .map(|f| f.field.as_str())
-            .collect();
+        let fields = updated_fields(plan);
         let has = |f: &str| fields.contains(f);
         let name = spec.name.as_str();
         let needs_group = ["require_tls", "allowed_extensions", "parameter_group", "engine_version"].iter().any(|f| has(f));
@@ -448,19 +409,17 @@ impl AuroraClusters {
             || has("network.security_groups")
             || switch_group.is_some()
         {
-            self.client
-                .modify_db_cluster()
-                .db_cluster_identifier(name)
-                .apply_immediately(true)
-                .set_engine_version(has("engine_version").then(|| spec.engine_version.clone()))
-                .set_allow_major_version_upgrade(major_upgrade.then_some(true))
-                .set_deletion_protection(has("deletion_protection").then_some(spec.deletion_protection))
-                .set_backup_retention_period(has("backup_retention_days").then(|| i32::try_from(spec.backup_retention_days).unwrap_or(35)))
-                .set_vpc_security_group_ids(has("network.security_groups").then(|| spec.network.security_groups.clone()))
-                .set_db_cluster_parameter_group_name(switch_group)
-                .send()
-                .await
-                .on(op("ModifyDBCluster"), "database", name)?;
+            self.modify_cluster(name, |r| {
+                r.set_engine_version(has("engine_version").then(|| spec.engine_version.clone()))
+                    .set_allow_major_version_upgrade(major_upgrade.then_some(true))
+                    .set_deletion_protection(has("deletion_protection").then_some(spec.deletion_protection))
+                    .set_backup_retention_period(
+                        has("backup_retention_days").then(|| i32::try_from(spec.backup_retention_days).unwrap_or(35)),
+                    )
+                    .set_vpc_security_group_ids(has("network.security_groups").then(|| spec.network.security_groups.clone()))
+                    .set_db_cluster_parameter_group_name(switch_group)
+            })
+            .await?;
         }
         if has("instance_class") || has("network.publicly_accessible") {
             for m in &cluster.members {
@@ -549,11 +508,7 @@ impl Database for AuroraClusters {
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %spec.name))]
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        validate_spec(spec)?;
-        check_regions(&self.ctx, spec)?;
-        if !spec.engine.is_aurora() {
-            return Err(Error::not_supported(SERVICE, "engine", format!("{} is not an Aurora engine: use RdsInstances", spec.engine)));
-        }
+        check_backend_spec(&self.ctx, spec, true)?;
         if mode.is_apply() { self.ensure_cluster(spec).await } else { self.plan_cluster_spec(spec).await }
     }
 

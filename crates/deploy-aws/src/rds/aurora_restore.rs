@@ -1,6 +1,7 @@
 //! Aurora snapshots, restores, deletion protection, the admin password and
 //! deletion: the calls on an existing cluster by its name.
 
+use aws_sdk_rds::operation::modify_db_cluster::builders::ModifyDBClusterFluentBuilder;
 use aws_sdk_rds::types::DbClusterSnapshot;
 use deploy_core::database::{DatabaseInfo, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotInfo, SnapshotStatus};
 use deploy_core::waiter::Poll;
@@ -9,7 +10,7 @@ use jiff::Timestamp;
 
 use super::aurora::AuroraClusters;
 use super::aurora_spec::{Cluster, MemberSpec, cluster_snapshot_info, global_name, replica_name, writer_name};
-use super::common::{op, placement, rds_error, rds_tags};
+use super::common::{final_snapshot_args, op, placement, rds_error, rds_tags, wait_gone};
 use super::params::{engine_of, family};
 use crate::convert::datetime;
 use crate::error::{SdkResultExt, map_sdk_error};
@@ -221,17 +222,21 @@ impl AuroraClusters {
         Ok(())
     }
 
+    /// `ModifyDBCluster` of `name`, applied at once, with what `change` sets.
+    pub(super) async fn modify_cluster(
+        &self,
+        name: &str,
+        change: impl FnOnce(ModifyDBClusterFluentBuilder) -> ModifyDBClusterFluentBuilder,
+    ) -> Result<()> {
+        let request = self.client.modify_db_cluster().db_cluster_identifier(name).apply_immediately(true);
+        change(request).send().await.on(op("ModifyDBCluster"), "database", name)?;
+        Ok(())
+    }
+
     /// Set the cluster's master password and wait until no change of it is pending.
     pub(super) async fn set_cluster_admin_password(&self, name: &ResourceName, password: &deploy_core::Password) -> Result<()> {
         self.get_cluster(name).await?;
-        self.client
-            .modify_db_cluster()
-            .db_cluster_identifier(name.as_str())
-            .master_user_password(password.expose())
-            .apply_immediately(true)
-            .send()
-            .await
-            .on(op("ModifyDBCluster"), "database", name.as_str())?;
+        self.modify_cluster(name.as_str(), |r| r.master_user_password(password.expose())).await?;
         self.waiter
             .wait(&format!("cluster {name} to use the new admin password"), || async {
                 let out = self.client.describe_db_clusters().db_cluster_identifier(name.as_str()).send().await.on(
@@ -248,14 +253,7 @@ impl AuroraClusters {
     }
 
     async fn modify_protection(&self, name: &ResourceName, on: bool) -> Result<()> {
-        self.client
-            .modify_db_cluster()
-            .db_cluster_identifier(name.as_str())
-            .deletion_protection(on)
-            .apply_immediately(true)
-            .send()
-            .await
-            .on(op("ModifyDBCluster"), "database", name.as_str())?;
+        self.modify_cluster(name.as_str(), |r| r.deletion_protection(on)).await?;
         self.wait_cluster(name, if on { "deletion-protected" } else { "unprotected" }, |c| c.info.deletion_protection == on).await?;
         Ok(())
     }
@@ -284,27 +282,14 @@ impl AuroraClusters {
                 })
             })
             .await?;
-        let request = self.client.delete_db_cluster().db_cluster_identifier(name);
-        let request = match final_snapshot {
-            FinalSnapshot::Skip => request.skip_final_snapshot(true),
-            FinalSnapshot::Take(snapshot) => request.skip_final_snapshot(false).final_db_snapshot_identifier(snapshot.as_str()),
-        };
-        let snapshot_name = match final_snapshot {
-            FinalSnapshot::Take(s) => s.as_str(),
-            FinalSnapshot::Skip => "-",
-        };
-        request
-            .send()
-            .await
-            .map_err(|e| rds_error(e, op("DeleteDBCluster"), ("database", name), &[("DBClusterSnapshot", "snapshot", snapshot_name)]))?;
-        self.waiter
-            .wait(&format!("cluster {name} to be deleted"), || async {
-                Ok(match self.find_cluster(cluster_name.as_str()).await? {
-                    None => Poll::Ready(()),
-                    Some(c) => Poll::Pending(c.info.status.to_string()),
-                })
-            })
-            .await
+        let (skip, snapshot, snapshot_name) = final_snapshot_args(final_snapshot);
+        let request = self.client.delete_db_cluster().db_cluster_identifier(name).skip_final_snapshot(skip);
+        let sent = request.set_final_db_snapshot_identifier(snapshot).send().await;
+        sent.map_err(|e| rds_error(e, op("DeleteDBCluster"), ("database", name), &[("DBClusterSnapshot", "snapshot", snapshot_name)]))?;
+        wait_gone(&self.waiter, &format!("cluster {name} to be deleted"), || async {
+            Ok(self.find_cluster(cluster_name.as_str()).await?.map(|c| c.info.status.to_string()))
+        })
+        .await
     }
 
     /// Delete the cluster: the replica region's secondary first (detached from

@@ -5,14 +5,13 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_rds::types::DbClusterSnapshot;
-use deploy_core::database::{DatabaseInfo, DatabaseSpec, DatabaseStatus, SnapshotInfo, SnapshotStatus};
+use deploy_core::Result;
+use deploy_core::database::{DatabaseInfo, DatabaseSpec, DatabaseStatus, SnapshotInfo};
 use deploy_core::plan::{Action, FieldChange, Plan};
-use deploy_core::{ResourceName, Result};
 use jiff::Timestamp;
 
-use super::common::{merge, sorted};
+use super::common::{merge, snapshot_of, sorted};
 use super::params::parameter_group_name;
-use crate::convert::timestamp;
 use crate::error::missing;
 
 /// The writer instance of cluster `name`.
@@ -134,14 +133,6 @@ pub(super) struct MemberSpec<'a> {
 }
 
 pub(super) fn cluster_snapshot_info(s: &DbClusterSnapshot, describe: crate::error::Op) -> Result<SnapshotInfo> {
-    Ok(SnapshotInfo {
-        name: ResourceName::new(s.db_cluster_snapshot_identifier().ok_or_else(|| missing(describe, "snapshot identifier"))?)?,
-        database: ResourceName::new(s.db_cluster_identifier().ok_or_else(|| missing(describe, "cluster identifier"))?)?,
-        status: match s.status() {
-            Some("available") => SnapshotStatus::Available,
-            Some("creating") => SnapshotStatus::Creating,
-            other => SnapshotStatus::Other(other.unwrap_or("unknown").to_owned()),
-        },
-        created: s.snapshot_create_time().and_then(timestamp),
-    })
+    let database = s.db_cluster_identifier().ok_or_else(|| missing(describe, "cluster identifier"))?;
+    snapshot_of(s.db_cluster_snapshot_identifier(), database, s.status(), s.snapshot_create_time(), describe)
 }

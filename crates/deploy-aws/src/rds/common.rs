@@ -1,20 +1,59 @@
 //! What RDS instances and Aurora clusters share: the service's name, its
 //! errors, network, region, restore and password checks, statuses, tags and plans.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::error::SdkError;
 use aws_sdk_rds::types::Tag;
-use deploy_core::database::{DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, RestorePoint, RestoreTarget};
+use deploy_core::database::{
+    DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, FinalSnapshot, RestorePoint, RestoreTarget, SnapshotInfo, SnapshotStatus,
+};
 use deploy_core::plan::{Action, Change, FieldChange, Plan};
-use deploy_core::{Error, PasswordRules, PgIdentifier, Result};
+use deploy_core::waiter::{Poll, Waiter};
+use deploy_core::{Error, PasswordRules, PgIdentifier, ResourceName, Result};
 use jiff::Timestamp;
 
 use crate::context::AwsContext;
-use crate::error::{Op, SdkResultExt, error_code, map_sdk_error};
+use crate::convert::timestamp;
+use crate::error::{Op, SdkResultExt, error_code, map_sdk_error, missing};
 
 pub(super) const SERVICE: &str = "aws-rds";
+
+/// Declare one of the two RDS backends: the SDK client, the context it was
+/// built from (for the same RDS in another region) and the waiter of long
+/// operations, with `new`, `with_waiter` and `client`.
+macro_rules! rds_backend {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        pub struct $name {
+            pub(super) client: aws_sdk_rds::Client,
+            pub(super) ctx: crate::context::AwsContext,
+            pub(super) waiter: deploy_core::waiter::Waiter,
+        }
+
+        impl $name {
+            #[doc = concat!($what, " built from `ctx`, waiting with its waiter.")]
+            pub fn new(ctx: &crate::context::AwsContext) -> Self {
+                $name { client: ctx.client(), ctx: ctx.clone(), waiter: ctx.waiter() }
+            }
+
+            /// Wait for long operations with `waiter`.
+            #[must_use]
+            pub fn with_waiter(mut self, waiter: deploy_core::waiter::Waiter) -> Self {
+                self.waiter = waiter;
+                self
+            }
+
+            /// The SDK client.
+            pub fn client(&self) -> &aws_sdk_rds::Client {
+                &self.client
+            }
+        }
+    };
+}
+pub(super) use rds_backend;
 
 pub(super) const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
@@ -35,6 +74,88 @@ where
     let code = error_code(&err).unwrap_or_default().to_owned();
     let (kind, name) = others.iter().find(|(prefix, _, _)| code.starts_with(prefix)).map_or(subject, |(_, kind, name)| (*kind, *name));
     map_sdk_error(err, op, kind, name)
+}
+
+/// The error of a `CreateDBInstance` / `CreateDBCluster` of `spec`: a
+/// `DBSubnetGroup*` code names the subnet group, a `group_code*` code
+/// (`DBParameterGroup`, `DBClusterParameterGroup`) the parameter group `group`.
+pub(super) fn create_error<E>(
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    op: Op,
+    spec: &DatabaseSpec,
+    group_code: &str,
+    group: &str,
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let subnet_group = spec.network.subnet_group.as_deref().unwrap_or("-");
+    rds_error(
+        err,
+        op,
+        ("database", spec.name.as_str()),
+        &[("DBSubnetGroup", "subnet group", subnet_group), (group_code, "parameter group", group)],
+    )
+}
+
+/// A DB or cluster snapshot as RDS describes it: its identifier, the
+/// database's, its status and creation time.
+pub(super) fn snapshot_of(
+    identifier: Option<&str>,
+    database: &str,
+    status: Option<&str>,
+    created: Option<&aws_smithy_types::DateTime>,
+    describe: Op,
+) -> Result<SnapshotInfo> {
+    Ok(SnapshotInfo {
+        name: ResourceName::new(identifier.ok_or_else(|| missing(describe, "snapshot identifier"))?)?,
+        database: ResourceName::new(database)?,
+        status: match status {
+            Some("available") => SnapshotStatus::Available,
+            Some("creating") => SnapshotStatus::Creating,
+            other => SnapshotStatus::Other(other.unwrap_or("unknown").to_owned()),
+        },
+        created: created.and_then(timestamp),
+    })
+}
+
+/// The fields the `Update` changes of `plan` name.
+pub(super) fn updated_fields(plan: &Plan) -> BTreeSet<&str> {
+    plan.changes
+        .iter()
+        .filter_map(|c| match &c.action {
+            Action::Update { fields } => Some(fields),
+            _ => None,
+        })
+        .flatten()
+        .map(|f| f.field.as_str())
+        .collect()
+}
+
+/// How a delete treats its final snapshot: `skip_final_snapshot`, the
+/// snapshot's identifier, and its name for errors (`-` when skipped).
+pub(super) fn final_snapshot_args(final_snapshot: &FinalSnapshot) -> (bool, Option<String>, &str) {
+    match final_snapshot {
+        FinalSnapshot::Skip => (true, None, "-"),
+        FinalSnapshot::Take(snapshot) => (false, Some(snapshot.as_str().to_owned()), snapshot.as_str()),
+    }
+}
+
+/// Wait with `waiter` until `status` finds nothing: it answers the status of
+/// what is left (`None` when gone).
+pub(super) async fn wait_gone<F, Fut>(waiter: &Waiter, what: &str, status: F) -> Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>>>,
+{
+    waiter
+        .wait(what, || async {
+            Ok(match status().await? {
+                None => Poll::Ready(()),
+                Some(status) => Poll::Pending(status),
+            })
+        })
+        .await
 }
 
 pub(super) fn validate_network(network: &DatabaseNetwork, field: &str) -> Result<()> {

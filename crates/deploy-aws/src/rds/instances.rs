@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use aws_sdk_rds::Client;
+use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder;
 use aws_sdk_rds::types::{DbInstance, DbSnapshot};
 use deploy_core::database::{
     Database, DatabaseInfo, DatabaseNetwork, DatabaseSpec, DatabaseStatus, Endpoint, Engine, FinalSnapshot, RestorePoint, RestoreTarget,
     SnapshotInfo, SnapshotStatus, Topology,
 };
-use deploy_core::plan::{Action, Change, FieldChange, Plan};
-use deploy_core::waiter::{Poll, Waiter};
+use deploy_core::plan::{Change, FieldChange, Plan};
+use deploy_core::waiter::Poll;
 use deploy_core::{Confirm, Error, ResourceName, Result};
 use jiff::{SignedDuration, Timestamp};
 
@@ -19,11 +19,11 @@ use crate::convert::{datetime, timestamp};
 use crate::error::{Op, SdkResultExt, map_sdk_error, missing};
 
 use super::common::{
-    SERVICE, check_admin_password, check_regions, check_restore, merge, op, placement, rds_error, rds_tags, sorted, status_of, sync_tags,
+    SERVICE, check_admin_password, check_restore, create_error, final_snapshot_args, merge, op, placement, rds_backend, rds_error,
+    rds_tags, snapshot_of, sorted, status_of, sync_tags, updated_fields, wait_gone,
 };
 use super::params::{GroupKind, engine_name, engine_of, extensions_of, family, parameter_group_name, tls_of};
-use super::spec::validate_spec;
-use crate::context::AwsContext;
+use super::spec::check_backend_spec;
 
 /// An instance as RDS reports it, with what [`DatabaseInfo`] does not carry.
 #[derive(Clone, Debug)]
@@ -51,33 +51,13 @@ fn has_pending(db: &DbInstance) -> bool {
     })
 }
 
-/// The [`Database`] on RDS for PostgreSQL and MySQL instances. See the
-/// [module docs](super).
-#[derive(Clone, Debug)]
-pub struct RdsInstances {
-    pub(super) client: Client,
-    pub(super) ctx: AwsContext,
-    pub(super) waiter: Waiter,
-}
+rds_backend!(
+    /// The [`Database`] on RDS for PostgreSQL and MySQL instances. See the
+    /// [module docs](super).
+    RdsInstances, "RDS"
+);
 
 impl RdsInstances {
-    /// RDS built from `ctx`, waiting with its waiter.
-    pub fn new(ctx: &AwsContext) -> Self {
-        RdsInstances { client: ctx.client(), ctx: ctx.clone(), waiter: ctx.waiter() }
-    }
-
-    /// Wait for long operations with `waiter`.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = waiter;
-        self
-    }
-
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// The user-set parameters of a DB parameter group; `None` when it does not exist.
     async fn read_parameters(&self, group: &str) -> Result<Option<BTreeMap<String, String>>> {
         super::params::read_parameters(&self.client, GroupKind::Instance, group).await
@@ -286,31 +266,12 @@ impl RdsInstances {
             .set_tags(rds_tags(&spec.tags))
             .send()
             .await
-            .map_err(|e| {
-                rds_error(
-                    e,
-                    op("CreateDBInstance"),
-                    ("database", name),
-                    &[
-                        ("DBSubnetGroup", "subnet group", spec.network.subnet_group.as_deref().unwrap_or("-")),
-                        ("DBParameterGroup", "parameter group", name),
-                    ],
-                )
-            })?;
+            .map_err(|e| create_error(e, op("CreateDBInstance"), spec, "DBParameterGroup", name))?;
         Ok(())
     }
 
     async fn update(&self, instance: &Instance, spec: &DatabaseSpec, plan: &Plan) -> Result<()> {
-        let fields: BTreeSet<&str> = plan
-            .changes
-            .iter()
-            .filter_map(|c| match &c.action {
-                Action::Update { fields } => Some(fields),
-                _ => None,
-            })
-            .flatten()
-            .map(|f| f.field.as_str())
-            .collect();
+        let fields = updated_fields(plan);
         if fields.is_empty() {
             return Ok(());
         }
@@ -388,16 +349,8 @@ impl RdsInstances {
 }
 
 fn snapshot_info(s: &aws_sdk_rds::types::DbSnapshot, describe: Op) -> Result<SnapshotInfo> {
-    Ok(SnapshotInfo {
-        name: ResourceName::new(s.db_snapshot_identifier().ok_or_else(|| missing(describe, "snapshot identifier"))?)?,
-        database: ResourceName::new(s.db_instance_identifier().ok_or_else(|| missing(describe, "instance identifier"))?)?,
-        status: match s.status() {
-            Some("available") => SnapshotStatus::Available,
-            Some("creating") => SnapshotStatus::Creating,
-            other => SnapshotStatus::Other(other.unwrap_or("unknown").to_owned()),
-        },
-        created: s.snapshot_create_time().and_then(timestamp),
-    })
+    let database = s.db_instance_identifier().ok_or_else(|| missing(describe, "instance identifier"))?;
+    snapshot_of(s.db_snapshot_identifier(), database, s.status(), s.snapshot_create_time(), describe)
 }
 
 impl RdsInstances {
@@ -575,19 +528,23 @@ impl RdsInstances {
         self.wait_ready(&target.name, "available", |_| true).await
     }
 
+    /// `ModifyDBInstance` of `database`, applied at once, with what `change` sets.
+    async fn modify(
+        &self,
+        database: &str,
+        change: impl FnOnce(ModifyDBInstanceFluentBuilder) -> ModifyDBInstanceFluentBuilder,
+    ) -> Result<()> {
+        let request = self.client.modify_db_instance().db_instance_identifier(database).apply_immediately(true);
+        change(request).send().await.on(op("ModifyDBInstance"), "database", database)?;
+        Ok(())
+    }
+
     /// Turn deletion protection of `current` (named `database`) on or off.
     pub(super) async fn protect_found(&self, current: Instance, database: &ResourceName, on: bool) -> Result<()> {
         if current.info.deletion_protection == on {
             return Ok(());
         }
-        self.client
-            .modify_db_instance()
-            .db_instance_identifier(database.as_str())
-            .deletion_protection(on)
-            .apply_immediately(true)
-            .send()
-            .await
-            .on(op("ModifyDBInstance"), "database", database.as_str())?;
+        self.modify(database.as_str(), |r| r.deletion_protection(on)).await?;
         self.wait_ready(database, if on { "deletion-protected" } else { "unprotected" }, |info| info.deletion_protection == on).await?;
         Ok(())
     }
@@ -595,14 +552,7 @@ impl RdsInstances {
     /// Change the admin password of the instance `database`; the password
     /// was checked by [`check_admin_password`].
     pub(super) async fn modify_password(&self, database: &ResourceName, password: &deploy_core::Password) -> Result<()> {
-        self.client
-            .modify_db_instance()
-            .db_instance_identifier(database.as_str())
-            .master_user_password(password.expose())
-            .apply_immediately(true)
-            .send()
-            .await
-            .on(op("ModifyDBInstance"), "database", database.as_str())?;
+        self.modify(database.as_str(), |r| r.master_user_password(password.expose())).await?;
         self.wait_ready(database, "using the new admin password", |_| true).await.map(|_| ())
     }
 
@@ -612,27 +562,14 @@ impl RdsInstances {
             return Err(Error::DeletionProtected { kind: "database", name: database.to_string() });
         }
         let name = database.as_str();
-        let request = self.client.delete_db_instance().db_instance_identifier(name);
-        let request = match final_snapshot {
-            FinalSnapshot::Skip => request.skip_final_snapshot(true),
-            FinalSnapshot::Take(snapshot) => request.skip_final_snapshot(false).final_db_snapshot_identifier(snapshot.as_str()),
-        };
-        let snapshot_name = match final_snapshot {
-            FinalSnapshot::Take(s) => s.as_str(),
-            FinalSnapshot::Skip => "-",
-        };
-        request
-            .send()
-            .await
-            .map_err(|e| rds_error(e, op("DeleteDBInstance"), ("database", name), &[("DBSnapshot", "snapshot", snapshot_name)]))?;
-        self.waiter
-            .wait(&format!("database {database} to be deleted"), || async {
-                Ok(match self.find(name).await? {
-                    None => Poll::Ready(()),
-                    Some(instance) => Poll::Pending(instance.info.status.to_string()),
-                })
-            })
-            .await
+        let (skip, snapshot, snapshot_name) = final_snapshot_args(final_snapshot);
+        let request = self.client.delete_db_instance().db_instance_identifier(name).skip_final_snapshot(skip);
+        let sent = request.set_final_db_snapshot_identifier(snapshot).send().await;
+        sent.map_err(|e| rds_error(e, op("DeleteDBInstance"), ("database", name), &[("DBSnapshot", "snapshot", snapshot_name)]))?;
+        wait_gone(&self.waiter, &format!("database {database} to be deleted"), || async {
+            Ok(self.find(name).await?.map(|instance| instance.info.status.to_string()))
+        })
+        .await
     }
 }
 
@@ -644,11 +581,7 @@ impl Database for RdsInstances {
 
     #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "database", name = %spec.name))]
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        validate_spec(spec)?;
-        check_regions(&self.ctx, spec)?;
-        if spec.engine.is_aurora() {
-            return Err(Error::not_supported(SERVICE, "engine", format!("{} is an Aurora engine: use AuroraClusters", spec.engine)));
-        }
+        check_backend_spec(&self.ctx, spec, false)?;
         self.reconcile_instance(spec, mode).await
     }
 
@@ -713,6 +646,7 @@ impl Database for RdsInstances {
 mod tests {
     use super::*;
     use crate::rds::params::tests::spec;
+    use crate::rds::spec::validate_spec;
     use deploy_core::{Password, PasswordRules, PgIdentifier};
 
     #[test]

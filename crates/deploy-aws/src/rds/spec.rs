@@ -4,7 +4,21 @@
 use deploy_core::database::DatabaseSpec;
 use deploy_core::{Error, PasswordRules, Result};
 
-use super::common::{SERVICE, validate_network};
+use super::common::{SERVICE, check_regions, validate_network};
+use crate::context::AwsContext;
+
+/// The checks of a spec one RDS backend makes before any request: the spec
+/// ([`validate_spec`]), its regions, and its engine, which must be Aurora for
+/// `AuroraClusters` (`aurora`) and must not be for `RdsInstances`.
+pub(super) fn check_backend_spec(ctx: &AwsContext, spec: &DatabaseSpec, aurora: bool) -> Result<()> {
+    validate_spec(spec)?;
+    check_regions(ctx, spec)?;
+    match (aurora, spec.engine.is_aurora()) {
+        (true, false) => Err(Error::not_supported(SERVICE, "engine", format!("{} is not an Aurora engine: use RdsInstances", spec.engine))),
+        (false, true) => Err(Error::not_supported(SERVICE, "engine", format!("{} is an Aurora engine: use AuroraClusters", spec.engine))),
+        _ => Ok(()),
+    }
+}
 
 /// The checks RDS makes that [`DatabaseSpec::validate`] does not, before any request.
 pub(super) fn validate_spec(spec: &DatabaseSpec) -> Result<()> {

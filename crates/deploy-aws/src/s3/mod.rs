@@ -35,8 +35,8 @@
 //! - `delete_many` deletes 1,000 keys a request; `delete_bucket` empties every
 //!   version and delete marker first (with confirmation when there are any).
 //!
-//! - Cross-region replication ([`ReplicationSpec`]): `ensure_replication` (with
-//!   the `iam` feature) sets up the destination bucket in its region, the
+//! - Cross-region replication ([`ReplicationSpec`]): `Replication` (with
+//!   the `iam` feature; `s3.replication(&iam).ensure(&spec)`) sets up the destination bucket in its region, the
 //!   source's versioning, a least-privilege role and the replication rule;
 //!   `check_replication` reports whether it is all as the spec says.
 //!
@@ -48,5 +48,9 @@ mod replication;
 mod store;
 
 pub use bucket::{ABORT_INCOMPLETE_UPLOADS_DAYS, ABORT_INCOMPLETE_UPLOADS_RULE};
-pub use replication::{REPLICATION_SERVICE, ReplicationCheck, ReplicationKms, ReplicationReport, ReplicationSpec, RoleName};
+#[cfg(feature = "iam")]
+pub use replication::with_iam::Replication;
+pub use replication::{
+    REPLICATION_SERVICE, ReplicationCheck, ReplicationKms, ReplicationReport, ReplicationRuleSpec, ReplicationSpec, RoleName,
+};
 pub use store::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, S3Options, S3Store};

@@ -30,6 +30,33 @@ where
     map_sdk_error(err, op, "object", &format!("{bucket}/{key}"))
 }
 
+/// `self.client.OPERATION().bucket(bucket).key(key)`: how every request
+/// about one object starts.
+macro_rules! object_request {
+    ($store:expr, $operation:ident, $bucket:expr, $key:expr) => {
+        $store.client.$operation().bucket($bucket.as_str()).key($key.as_str())
+    };
+}
+
+/// The metadata of `key` as `GetObject` and `HeadObject` answer it.
+fn answered_meta(
+    key: &ObjectKey,
+    e_tag: Option<&str>,
+    content_length: Option<i64>,
+    version: Option<&str>,
+    last_modified: Option<&aws_sdk_s3::primitives::DateTime>,
+) -> ObjectMeta {
+    let etag = e_tag.map(unquote_etag);
+    ObjectMeta {
+        key: key.clone(),
+        size: size(content_length),
+        entity_tag: etag.clone(),
+        etag,
+        version: version.map(str::to_owned),
+        last_modified: last_modified.and_then(timestamp),
+    }
+}
+
 fn size(n: Option<i64>) -> u64 {
     n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
@@ -186,11 +213,7 @@ impl S3Store {
         let put = op("PutObject");
         let len = body.len() as u64;
         let (if_match, if_none_match) = write_condition(&options.mode);
-        let out = self
-            .client
-            .put_object()
-            .bucket(bucket.as_str())
-            .key(key.as_str())
+        let out = object_request!(self, put_object, bucket, key)
             .set_content_type(options.content_type.clone())
             .set_if_match(if_match)
             .set_if_none_match(if_none_match)
@@ -222,13 +245,7 @@ impl S3Store {
         metadata: Option<std::collections::HashMap<String, String>>,
     ) -> Result<Upload> {
         let create = op("CreateMultipartUpload");
-        let request = self
-            .client
-            .create_multipart_upload()
-            .bucket(bucket.as_str())
-            .key(key.as_str())
-            .set_content_type(content_type)
-            .set_metadata(metadata);
+        let request = object_request!(self, create_multipart_upload, bucket, key).set_content_type(content_type).set_metadata(metadata);
         let (client, bucket, key) = (self.client.clone(), bucket.clone(), key.clone());
         let (answer, started) = futures::channel::oneshot::channel();
         tokio::spawn(async move {
@@ -300,11 +317,7 @@ impl S3Store {
     async fn upload_part(&self, bucket: &BucketName, key: &ObjectKey, upload_id: &str, number: i32, part: Bytes) -> Result<CompletedPart> {
         let upload = op("UploadPart");
         let len = i64::try_from(part.len()).unwrap_or(i64::MAX);
-        let out = self
-            .client
-            .upload_part()
-            .bucket(bucket.as_str())
-            .key(key.as_str())
+        let out = object_request!(self, upload_part, bucket, key)
             .upload_id(upload_id)
             .part_number(number)
             .content_length(len)
@@ -333,11 +346,7 @@ impl S3Store {
         mode: &PutMode,
     ) -> Result<(Option<String>, Option<String>)> {
         let (if_match, if_none_match) = write_condition(mode);
-        let out = self
-            .client
-            .complete_multipart_upload()
-            .bucket(bucket.as_str())
-            .key(key.as_str())
+        let out = object_request!(self, complete_multipart_upload, bucket, key)
             .upload_id(upload_id)
             .set_if_match(if_match)
             .set_if_none_match(if_none_match)
@@ -350,25 +359,13 @@ impl S3Store {
 
     pub(super) async fn get_object(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
         let get = op("GetObject");
-        let out = self
-            .client
-            .get_object()
-            .bucket(bucket.as_str())
-            .key(key.as_str())
+        let out = object_request!(self, get_object, bucket, key)
             .set_if_match(options.if_match.as_deref().map(quoted))
             .set_version_id(options.version.clone())
             .send()
             .await
             .map_err(|e| object_error(e, get, bucket, key))?;
-        let etag = out.e_tag().map(unquote_etag);
-        let meta = ObjectMeta {
-            key: key.clone(),
-            size: size(out.content_length()),
-            entity_tag: etag.clone(),
-            etag,
-            version: out.version_id().map(str::to_owned),
-            last_modified: out.last_modified().and_then(timestamp),
-        };
+        let meta = answered_meta(key, out.e_tag(), out.content_length(), out.version_id(), out.last_modified());
         let name = format!("{bucket}/{key}");
         let body = stream::unfold(Some(out.body), move |body| {
             let name = name.clone();
@@ -408,25 +405,13 @@ impl S3Store {
         version: Option<&str>,
     ) -> Result<(ObjectMeta, aws_sdk_s3::operation::head_object::HeadObjectOutput)> {
         let head = op("HeadObject");
-        let out = self
-            .client
-            .head_object()
-            .bucket(bucket.as_str())
-            .key(key.as_str())
+        let out = object_request!(self, head_object, bucket, key)
             .set_if_match(if_match.map(quoted))
             .set_version_id(version.map(str::to_owned))
             .send()
             .await
             .map_err(|e| object_error(e, head, bucket, key))?;
-        let etag = out.e_tag().map(unquote_etag);
-        let meta = ObjectMeta {
-            key: key.clone(),
-            size: size(out.content_length()),
-            entity_tag: etag.clone(),
-            etag,
-            version: out.version_id().map(str::to_owned),
-            last_modified: out.last_modified().and_then(timestamp),
-        };
+        let meta = answered_meta(key, out.e_tag(), out.content_length(), out.version_id(), out.last_modified());
         Ok((meta, out))
     }
 
@@ -599,11 +584,7 @@ impl S3Store {
     }
 
     pub(super) async fn delete_object(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
-        let deleted = self
-            .client
-            .delete_object()
-            .bucket(bucket.as_str())
-            .key(key.as_str())
+        let deleted = object_request!(self, delete_object, bucket, key)
             .set_if_match(options.if_match.as_deref().map(quoted))
             .send()
             .await

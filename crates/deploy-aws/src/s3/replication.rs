@@ -2,12 +2,13 @@
 //! to a destination bucket in another region, through an IAM role S3 assumes.
 //!
 //! [`ReplicationSpec`] says what should hold; with the `iam` feature,
-//! [`S3Store::ensure_replication`] brings the destination bucket (with the
+//! `Replication` ([`S3Store::replication`], `Reconcile<ReplicationSpec>`:
+//! `plan` / `ensure`) brings the destination bucket (with the
 //! bucket defaults, in the destination region), the source's versioning, the
 //! least-privilege role and policy, and the source's replication rule to it,
 //! writing only what differs; [`S3Store::check_replication`] reads it all back
-//! and reports each check. Without `iam`, [`S3Store::ensure_replication_rule`]
-//! writes the rule for a role the caller already has.
+//! and reports each check. Without `iam`, `S3Store` reconciles a
+//! [`ReplicationRuleSpec`]: the rule for a role the caller already has.
 
 use std::fmt;
 
@@ -17,6 +18,7 @@ use aws_sdk_s3::types::{
     SseKmsEncryptedObjects, SseKmsEncryptedObjectsStatus, VersioningConfiguration,
 };
 use deploy_core::plan::{Change, FieldChange, Plan};
+use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{BucketName, Error, Result};
 
 use super::store::{S3Store, op};
@@ -61,40 +63,22 @@ pub struct ReplicationSpec {
 #[cfg(feature = "iam")]
 pub use crate::iam::IamName as RoleName;
 
-/// The name of a replication role, checked as IAM checks role names (1 to 64
-/// letters, digits and `+ = , . @ _ -`); the `iam` feature uses `IamName`.
 #[cfg(not(feature = "iam"))]
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RoleName(String);
-
-#[cfg(not(feature = "iam"))]
-impl RoleName {
-    /// Validate `name`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on field `name`.
-    pub fn new(name: impl Into<String>) -> Result<Self> {
-        let name = name.into();
-        let ok = (1..=64).contains(&name.chars().count()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-        if ok {
-            Ok(RoleName(name))
-        } else {
-            Err(Error::invalid("name", format!("`{name}` breaks the rule"), "IAM role names: 1-64 letters, digits and + = , . @ _ -"))
-        }
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
+fn check_role_name(name: &str) -> deploy_core::validate::Check {
+    let ok = (1..=64).contains(&name.chars().count()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        deploy_core::validate::fault(format!("`{name}` breaks the rule"), "IAM role names: 1-64 letters, digits and + = , . @ _ -")
     }
 }
 
 #[cfg(not(feature = "iam"))]
-impl fmt::Display for RoleName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+deploy_core::validated_string!(
+    /// The name of a replication role, checked as IAM checks role names (1 to 64
+    /// letters, digits and `+ = , . @ _ -`); the `iam` feature uses `IamName`.
+    RoleName, "name", check_role_name
+);
 
 /// Whether `region` has the form of an AWS region (`eu-central-1`).
 fn looks_like_region(region: &str) -> bool {
@@ -376,20 +360,23 @@ impl S3Store {
         Ok(out.status() == Some(&BucketVersioningStatus::Enabled))
     }
 
-    /// Turn versioning of `bucket` on when it is not (replication needs it);
-    /// the rest of the bucket's settings are left as they are.
-    #[cfg_attr(not(feature = "iam"), allow(dead_code))] // used by ensure/check_replication
-    async fn ensure_versioning(&self, bucket: &BucketName) -> Result<Plan> {
+    /// Versioning of `bucket`: in [`Mode::Apply`] turned on when it is not
+    /// (replication needs it); the rest of the bucket's settings are left as
+    /// they are.
+    #[cfg_attr(not(feature = "iam"), allow(dead_code))] // used by the Reconcile of Replication
+    async fn reconcile_versioning(&self, bucket: &BucketName, mode: Mode) -> Result<Plan> {
         if self.versioning_enabled(bucket).await? {
             return Ok(Plan::new());
         }
         let name = bucket.as_str();
-        let config = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-        self.client.put_bucket_versioning().bucket(name).versioning_configuration(config).send().await.on(
-            op("PutBucketVersioning"),
-            "bucket",
-            name,
-        )?;
+        if mode.is_apply() {
+            let config = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+            self.client.put_bucket_versioning().bucket(name).versioning_configuration(config).send().await.on(
+                op("PutBucketVersioning"),
+                "bucket",
+                name,
+            )?;
+        }
         Ok(Plan::from_iter([Change::update("bucket", name, vec![FieldChange::new("versioning", false, true)])]))
     }
 
@@ -426,26 +413,22 @@ impl S3Store {
         Ok(Some((config, fields)))
     }
 
-    /// Write the spec's rule on the source for the existing role `role_arn`,
-    /// only when the source's configuration differs (other rules are kept).
-    /// The buckets and the role are the caller's; see
-    /// [`S3Store::ensure_replication`] (feature `iam`) for the whole setup.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; [`Error::NotFound`] for a
-    /// missing source; provider errors (S3 refuses a source without versioning).
-    pub async fn ensure_replication_rule(&self, spec: &ReplicationSpec, role_arn: &str) -> Result<Plan> {
-        spec.validate(self.region())?;
+    /// The spec's rule on the source for the role `role_arn`: in
+    /// [`Mode::Apply`] written only when the source's configuration differs
+    /// (other rules are kept).
+    async fn reconcile_rule(&self, spec: &ReplicationSpec, role_arn: &str, mode: Mode) -> Result<Plan> {
         let current = self.describe_replication(&spec.source).await?;
         let Some((config, fields)) = self.wanted_configuration(spec, role_arn, current.as_ref())? else {
             return Ok(Plan::new());
         };
         let source = spec.source.as_str();
-        self.client.put_bucket_replication().bucket(source).replication_configuration(config).send().await.on(
-            op("PutBucketReplication"),
-            "bucket",
-            source,
-        )?;
+        if mode.is_apply() {
+            self.client.put_bucket_replication().bucket(source).replication_configuration(config).send().await.on(
+                op("PutBucketReplication"),
+                "bucket",
+                source,
+            )?;
+        }
         let change = if current.is_none() {
             Change::create("replication rule", format!("{} on {source}", spec.rule_id()))
         } else {
@@ -455,12 +438,50 @@ impl S3Store {
     }
 }
 
+/// The rule of a [`ReplicationSpec`] on its source bucket, for a role the
+/// caller already has (the buckets are the caller's too); see
+/// [`Replication`](crate::s3::Replication) (feature `iam`) for the whole setup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicationRuleSpec {
+    /// What replication should look like.
+    pub replication: ReplicationSpec,
+    /// The ARN of the role S3 assumes to replicate.
+    pub role_arn: String,
+}
+
+impl ReplicationRuleSpec {
+    /// The rule of `replication` for the existing role `role_arn`.
+    pub fn new(replication: ReplicationSpec, role_arn: impl Into<String>) -> Self {
+        ReplicationRuleSpec { replication, role_arn: role_arn.into() }
+    }
+}
+
+/// The spec's rule on the source for the existing role: in [`Mode::Apply`]
+/// written only when the source's configuration differs (other rules are
+/// kept). The info is `()`. Callers use the provided [`Reconcile::plan`] /
+/// [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] before any request; [`Error::NotFound`] for a
+/// missing source; provider errors (S3 refuses a source without versioning).
+#[async_trait::async_trait]
+impl Reconcile<ReplicationRuleSpec> for S3Store {
+    type Info = ();
+
+    async fn reconcile(&self, spec: &ReplicationRuleSpec, mode: Mode) -> Result<Reconciled<()>> {
+        spec.replication.validate(self.region())?;
+        let plan = self.reconcile_rule(&spec.replication, &spec.role_arn, mode).await?;
+        let info = (mode.is_apply() || plan.is_empty()).then_some(());
+        Ok(Reconciled { plan, info })
+    }
+}
+
 #[cfg(feature = "iam")]
-mod with_iam {
+pub(super) mod with_iam {
     use deploy_core::BucketSpec;
 
     use super::*;
-    use crate::iam::{Iam, ManagedPolicySpec, RoleSpec};
+    use crate::iam::{Iam, ManagedPolicySpec, RoleInfo, RoleSpec};
     use crate::policy::{bucket_arn, equivalent, trust_service_in};
 
     impl ReplicationSpec {
@@ -492,100 +513,78 @@ mod with_iam {
         }
     }
 
-    impl S3Store {
-        /// What [`S3Store::ensure_replication`] would change, read-only.
-        ///
-        /// # Errors
-        /// As [`S3Store::ensure_replication`], without writing.
-        pub async fn plan_replication(&self, spec: &ReplicationSpec, iam: &Iam) -> Result<Plan> {
-            spec.validate(self.region())?;
-            let mut plan = self
-                .in_region(&spec.destination_region)
-                .reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Plan)
-                .await?;
-            if !self.versioning_enabled(&spec.source).await? {
-                plan.push(Change::update("bucket", spec.source.as_str(), vec![FieldChange::new("versioning", false, true)]));
-            }
-            let policy_spec = spec.policy_spec(self.partition());
-            let wanted = serde_json::to_value(&policy_spec.document).expect("a policy serializes");
-            let policy = match iam.describe_policy(&spec.role).await {
-                Ok(p) => Some(p),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(e),
-            };
-            match &policy {
-                None => plan.push(Change::create("iam policy", spec.role.as_str())),
-                Some(p) if !equivalent(&p.document, &wanted) => {
-                    plan.push(Change::update("iam policy", spec.role.as_str(), vec![FieldChange::new("document", &p.document, &wanted)]))
-                }
-                Some(_) => {}
-            }
-            let role = match iam.describe_role(&spec.role).await {
-                Ok(r) => Some(r),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(e),
-            };
-            let rule = format!("{} on {}", spec.rule_id(), spec.source);
-            match (&role, &policy) {
-                (Some(role), Some(policy)) => {
-                    let trust = serde_json::to_value(&spec.role_spec(&policy.arn).trust).expect("a policy serializes");
-                    if !equivalent(&role.trust, &trust) {
-                        plan.push(Change::update("iam role", spec.role.as_str(), vec![FieldChange::new("trust", &role.trust, &trust)]));
-                    }
-                    if !role.managed_policies.contains(&policy.arn) {
-                        plan.push(Change::create("policy attachment", format!("{} to role {}", spec.role, spec.role)));
-                    }
-                    let current = self.describe_replication(&spec.source).await?;
-                    if let Some((_, fields)) = self.wanted_configuration(spec, &role.arn, current.as_ref())? {
-                        plan.push(if current.is_none() {
-                            Change::create("replication rule", rule)
-                        } else {
-                            Change::update("replication rule", rule, fields)
-                        });
-                    }
-                }
-                (role, _) => {
-                    if role.is_none() {
-                        plan.push(Change::create("iam role", spec.role.as_str()));
-                    }
-                    plan.push(Change::create("policy attachment", format!("{} to role {}", spec.role, spec.role)));
-                    plan.push(Change::create("replication rule", rule));
-                }
-            }
-            Ok(plan)
-        }
+    /// Replication as a whole: the source's versioning, the destination
+    /// bucket, the least-privilege role and policy, and the rule — S3 and IAM
+    /// together. Made by [`S3Store::replication`].
+    #[derive(Clone, Debug)]
+    pub struct Replication {
+        s3: S3Store,
+        iam: Iam,
+    }
 
-        /// Set up replication as `spec` says, writing only what differs:
-        /// 1. versioning of the source (its other settings are left alone);
-        /// 2. the destination bucket in [`ReplicationSpec::destination_region`]
-        ///    with the bucket defaults (versioned, encrypted, public access
-        ///    blocked, TLS only), through [`S3Store::in_region`];
-        /// 3. the managed policy [`ReplicationSpec::role_policy`] and the role
-        ///    trusting `s3.amazonaws.com` with it attached, both named
-        ///    [`ReplicationSpec::role`];
-        /// 4. the source's rule [`ReplicationSpec::rule_id`], written only when
-        ///    the configuration read back differs.
-        ///
-        /// A second call makes no mutating request.
-        ///
-        /// # Errors
-        /// [`Error::InvalidInput`] before any request; [`Error::NotFound`] for a
-        /// missing source bucket; provider errors.
-        pub async fn ensure_replication(&self, spec: &ReplicationSpec, iam: &Iam) -> Result<Plan> {
-            spec.validate(self.region())?;
+    impl Replication {
+        /// Replication through `s3` (the source's region) and `iam`.
+        pub fn new(s3: &S3Store, iam: &Iam) -> Self {
+            Replication { s3: s3.clone(), iam: iam.clone() }
+        }
+    }
+
+    /// Replication as `spec` says, in [`Mode::Apply`] writing only what differs:
+    /// 1. versioning of the source (its other settings are left alone);
+    /// 2. the destination bucket in [`ReplicationSpec::destination_region`]
+    ///    with the bucket defaults (versioned, encrypted, public access
+    ///    blocked, TLS only), through [`S3Store::in_region`];
+    /// 3. the managed policy [`ReplicationSpec::role_policy`] and the role
+    ///    trusting `s3.amazonaws.com` with it attached, both named
+    ///    [`ReplicationSpec::role`];
+    /// 4. the source's rule [`ReplicationSpec::rule_id`], written only when
+    ///    the configuration read back differs.
+    ///
+    /// The info is the role. A second call makes no mutating request.
+    /// Callers use the provided [`Reconcile::plan`] / [`Reconcile::ensure`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; [`Error::NotFound`] for a
+    /// missing source bucket; provider errors.
+    #[async_trait::async_trait]
+    impl Reconcile<ReplicationSpec> for Replication {
+        type Info = RoleInfo;
+
+        async fn reconcile(&self, spec: &ReplicationSpec, mode: Mode) -> Result<Reconciled<RoleInfo>> {
+            let (s3, iam) = (&self.s3, &self.iam);
+            spec.validate(s3.region())?;
             // The source first: a missing source fails before anything is made.
-            let mut plan = self.ensure_versioning(&spec.source).await?;
-            plan.extend(
-                self.in_region(&spec.destination_region)
-                    .reconcile(&BucketSpec::new(spec.destination.clone()), deploy_core::Mode::Apply)
-                    .await?,
-            );
-            let policy = deploy_core::Reconcile::ensure(iam, &spec.policy_spec(self.partition())).await?;
+            let mut plan = s3.reconcile_versioning(&spec.source, mode).await?;
+            plan.extend(s3.in_region(&spec.destination_region).reconcile(&BucketSpec::new(spec.destination.clone()), mode).await?);
+            let policy = Reconcile::<ManagedPolicySpec>::reconcile(iam, &spec.policy_spec(s3.partition()), mode).await?;
             plan.extend(policy.plan);
-            let role = deploy_core::Reconcile::ensure(iam, &spec.role_spec(&policy.info.arn)).await?;
+            let rule = format!("{} on {}", spec.rule_id(), spec.source);
+            let Some(policy) = policy.info else {
+                // Planning without the policy: its ARN, which the role's spec names, is not known yet.
+                match iam.describe_role(&spec.role).await {
+                    Ok(_) => {}
+                    Err(e) if e.is_not_found() => plan.push(Change::create("iam role", spec.role.as_str())),
+                    Err(e) => return Err(e),
+                }
+                plan.push(Change::create("policy attachment", format!("{} to role {}", spec.role, spec.role)));
+                plan.push(Change::create("replication rule", rule));
+                return Ok(Reconciled { plan, info: None });
+            };
+            let role = Reconcile::<RoleSpec>::reconcile(iam, &spec.role_spec(&policy.arn), mode).await?;
             plan.extend(role.plan);
-            plan.extend(self.ensure_replication_rule(spec, &role.info.arn).await?);
-            Ok(plan)
+            match &role.info {
+                Some(info) => plan.extend(s3.reconcile_rule(spec, &info.arn, mode).await?),
+                None => plan.push(Change::create("replication rule", rule)),
+            }
+            Ok(Reconciled { plan, info: role.info })
+        }
+    }
+
+    impl S3Store {
+        /// Replication from this store's region, its role and policy through
+        /// `iam`: `s3.replication(&iam).ensure(&spec)`.
+        pub fn replication(&self, iam: &Iam) -> Replication {
+            Replication::new(self, iam)
         }
 
         /// Read back the source's replication configuration, both buckets'

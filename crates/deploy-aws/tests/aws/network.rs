@@ -1,9 +1,9 @@
 //! VPCs, subnets, the database security group and the S3 gateway endpoint against moto.
 
-use deploy_aws::network::{Network, RuleSource, SubnetSpec, SubnetTier, VpcSpec};
+use deploy_aws::network::{DatabaseSecurityGroupSpec, Network, RuleSource, S3GatewayEndpointSpec, SubnetSpec, SubnetTier, VpcSpec};
 use deploy_aws::{AwsBackends, RequestLog};
 use deploy_core::plan::Action;
-use deploy_core::{CidrBlock, Error, ResourceName};
+use deploy_core::{CidrBlock, Error, Reconcile as _, ResourceName};
 
 use crate::support::{REGION, moto, names, unreachable_config};
 
@@ -38,12 +38,12 @@ async fn ensure_vpc_creates_the_vpc_and_its_subnets_once() {
     let network = AwsBackends::from_conf(&conf).with_request_log(&log).network();
     let spec = simphera(names().prefix());
 
-    let planned = network.plan_vpc(&spec).await.unwrap();
+    let planned = network.plan(&spec).await.unwrap();
     assert_eq!(planned.len(), 6, "{planned}");
     assert!(planned.changes.iter().all(|c| c.action == Action::Create), "{planned}");
-    assert!(log.mutating().is_empty(), "plan_vpc mutated: {:?}", log.mutating());
+    assert!(log.mutating().is_empty(), "plan mutated: {:?}", log.mutating());
 
-    let vpc = network.ensure_vpc(&spec).await.unwrap();
+    let vpc = network.ensure(&spec).await.unwrap();
     assert_eq!(vpc.plan.len(), 6, "{}", vpc.plan);
     assert_eq!((log.count("CreateVpc"), log.count("CreateSubnet")), (1, 5));
     assert_eq!(vpc.info.cidr, "10.1.0.0/18");
@@ -76,13 +76,13 @@ async fn ensure_vpc_creates_the_vpc_and_its_subnets_once() {
     assert_eq!(vpcs.vpcs()[0].cidr_block(), Some("10.1.0.0/18"));
 
     log.clear();
-    let again = network.ensure_vpc(&spec).await.unwrap();
+    let again = network.ensure(&spec).await.unwrap();
     assert!(again.plan.is_empty(), "{}", again.plan);
     assert!(log.mutating().is_empty(), "second ensure made mutating requests: {:?}", log.mutating());
     assert_eq!(again.info.vpc_id, vpc.info.vpc_id);
     let ids = |v: &deploy_aws::network::VpcInfo| v.subnets.iter().map(|s| s.subnet_id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&again.info), ids(&vpc.info));
-    assert!(network.plan_vpc(&spec).await.unwrap().is_empty());
+    assert!(network.plan(&spec).await.unwrap().is_empty());
 
     // One subnet more: only it is created.
     log.clear();
@@ -92,7 +92,7 @@ async fn ensure_vpc_creates_the_vpc_and_its_subnets_once() {
         "eu-central-1b",
         SubnetTier::Public,
     ));
-    let grown = network.ensure_vpc(&grown).await.unwrap();
+    let grown = network.ensure(&grown).await.unwrap();
     assert_eq!(actions(&grown.plan), [("subnet".to_owned(), &Action::Create)]);
     assert_eq!(log.mutating().len(), 1, "{:?}", log.mutating());
 }
@@ -109,13 +109,13 @@ async fn a_different_block_is_drift_and_is_not_applied() {
         "eu-central-1a",
         SubnetTier::Private,
     ));
-    let created = network.ensure_vpc(&spec).await.unwrap().info;
+    let created = network.ensure(&spec).await.unwrap().info;
 
     let mut moved = VpcSpec::new(name(&prefix, "vpc"), cidr("10.30.0.0/16"));
     moved.subnets.push(SubnetSpec::new(name(&prefix, "b"), cidr("10.30.1.0/24"), "eu-central-1a", SubnetTier::Private));
     log.clear();
-    let plan = network.plan_vpc(&moved).await.unwrap();
-    let ensured = network.ensure_vpc(&moved).await.unwrap();
+    let plan = network.plan(&moved).await.unwrap();
+    let ensured = network.ensure(&moved).await.unwrap();
     for plan in [&plan, &ensured.plan] {
         match plan.changes.as_slice() {
             [c] => match &c.action {
@@ -138,13 +138,13 @@ async fn a_different_block_is_drift_and_is_not_applied() {
     // A subnet moved to another zone is drift too.
     let mut zoned = spec.clone();
     zoned.subnets[0].availability_zone = "eu-central-1b".into();
-    let plan = network.ensure_vpc(&zoned).await.unwrap().plan;
+    let plan = network.ensure(&zoned).await.unwrap().plan;
     assert!(matches!(plan.changes.as_slice(), [c] if c.kind == "subnet" && matches!(c.action, Action::Drift { .. })), "{plan}");
     assert!(log.mutating().is_empty(), "{:?}", log.mutating());
 }
 
 async fn vpc_for(network: &Network, prefix: &str, block: &str) -> String {
-    network.ensure_vpc(&VpcSpec::new(name(prefix, "vpc"), cidr(block))).await.unwrap().info.vpc_id
+    network.ensure(&VpcSpec::new(name(prefix, "vpc"), cidr(block))).await.unwrap().info.vpc_id
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn the_database_security_group_admits_only_the_node_group_on_5432() {
         .to_owned();
     let db = name(&prefix, "database");
 
-    let created = network.ensure_database_security_group(&vpc_id, &db, &nodes, 5432).await.unwrap();
+    let created = network.ensure(&DatabaseSecurityGroupSpec::new(&vpc_id, db.clone(), &nodes, 5432)).await.unwrap();
     assert!(matches!(created.plan.changes.as_slice(), [c] if c.action == Action::Create), "{}", created.plan);
     assert_eq!(created.info.ingress.len(), 1, "{:?}", created.info.ingress);
     assert_eq!(created.info.ingress[0].source, RuleSource::SecurityGroup(nodes.clone()));
@@ -189,7 +189,7 @@ async fn the_database_security_group_admits_only_the_node_group_on_5432() {
     }
 
     log.clear();
-    let again = network.ensure_database_security_group(&vpc_id, &db, &nodes, 5432).await.unwrap();
+    let again = network.ensure(&DatabaseSecurityGroupSpec::new(&vpc_id, db.clone(), &nodes, 5432)).await.unwrap();
     assert!(again.plan.is_empty(), "{}", again.plan);
     assert!(log.mutating().is_empty(), "second ensure made mutating requests: {:?}", log.mutating());
     assert_eq!(again.info.group_id, created.info.group_id);
@@ -204,7 +204,7 @@ async fn the_database_security_group_admits_only_the_node_group_on_5432() {
         .send()
         .await
         .unwrap();
-    let repaired = network.ensure_database_security_group(&vpc_id, &db, &nodes, 5432).await.unwrap();
+    let repaired = network.ensure(&DatabaseSecurityGroupSpec::new(&vpc_id, db.clone(), &nodes, 5432)).await.unwrap();
     match repaired.plan.changes.as_slice() {
         [c] => match &c.action {
             Action::Update { fields } => {
@@ -239,19 +239,19 @@ async fn the_s3_gateway_endpoint_is_attached_to_the_route_tables() {
     assert!(tables[0].main);
 
     let service = format!("com.amazonaws.{REGION}.s3");
-    let created = network.ensure_s3_gateway_endpoint(&vpc_id, REGION, std::slice::from_ref(&main)).await.unwrap();
+    let created = network.ensure(&S3GatewayEndpointSpec::new(&vpc_id, REGION, std::slice::from_ref(&main))).await.unwrap();
     assert!(matches!(created.plan.changes.as_slice(), [c] if c.action == Action::Create), "{}", created.plan);
     assert_eq!(created.info.service_name, service);
     assert_eq!(created.info.route_table_ids, std::slice::from_ref(&main));
 
     log.clear();
-    let again = network.ensure_s3_gateway_endpoint(&vpc_id, REGION, std::slice::from_ref(&main)).await.unwrap();
+    let again = network.ensure(&S3GatewayEndpointSpec::new(&vpc_id, REGION, std::slice::from_ref(&main))).await.unwrap();
     assert!(again.plan.is_empty(), "{}", again.plan);
     assert!(log.mutating().is_empty(), "second ensure made mutating requests: {:?}", log.mutating());
     assert_eq!(again.info.endpoint_id, created.info.endpoint_id);
 
     let both = [main.clone(), extra.clone()];
-    let added = network.ensure_s3_gateway_endpoint(&vpc_id, REGION, &both).await.unwrap();
+    let added = network.ensure(&S3GatewayEndpointSpec::new(&vpc_id, REGION, &both)).await.unwrap();
     assert!(matches!(added.plan.changes.as_slice(), [c] if matches!(c.action, Action::Update { .. })), "{}", added.plan);
     assert_eq!((log.count("ModifyVpcEndpoint"), log.count("CreateVpcEndpoint")), (1, 0));
 
@@ -267,7 +267,7 @@ async fn the_s3_gateway_endpoint_is_attached_to_the_route_tables() {
     assert_eq!(attached, wanted);
 
     log.clear();
-    assert!(network.ensure_s3_gateway_endpoint(&vpc_id, REGION, &both).await.unwrap().plan.is_empty());
+    assert!(network.ensure(&S3GatewayEndpointSpec::new(&vpc_id, REGION, &both)).await.unwrap().plan.is_empty());
     assert!(log.mutating().is_empty(), "{:?}", log.mutating());
 }
 
@@ -281,24 +281,24 @@ async fn bad_input_is_rejected_before_any_request() {
     let subnet = |n: &str, block: &str| SubnetSpec::new(ResourceName::new(n).unwrap(), cidr(block), "eu-central-1a", SubnetTier::Private);
 
     let outside = vpc("10.1.0.0/18").with_subnet(subnet("a", "10.2.0.0/24"));
-    assert_eq!(field(network.ensure_vpc(&outside).await.unwrap_err()), "subnets[0].cidr");
-    assert_eq!(field(network.plan_vpc(&outside).await.unwrap_err()), "subnets[0].cidr");
+    assert_eq!(field(network.ensure(&outside).await.unwrap_err()), "subnets[0].cidr");
+    assert_eq!(field(network.plan(&outside).await.unwrap_err()), "subnets[0].cidr");
     let overlapping = vpc("10.1.0.0/18").with_subnet(subnet("a", "10.1.0.0/22")).with_subnet(subnet("b", "10.1.2.0/24"));
-    assert_eq!(field(network.ensure_vpc(&overlapping).await.unwrap_err()), "subnets[1].cidr");
-    assert_eq!(field(network.ensure_vpc(&vpc("10.0.0.0/8")).await.unwrap_err()), "cidr");
+    assert_eq!(field(network.ensure(&overlapping).await.unwrap_err()), "subnets[1].cidr");
+    assert_eq!(field(network.ensure(&vpc("10.0.0.0/8")).await.unwrap_err()), "cidr");
     let db = ResourceName::new("bad-db").unwrap();
-    let e = network.ensure_database_security_group("vpc-0123abcd", &db, "nodes", 5432).await.unwrap_err();
+    let e = network.ensure(&DatabaseSecurityGroupSpec::new("vpc-0123abcd", db.clone(), "nodes", 5432)).await.unwrap_err();
     assert_eq!(field(e), "node_security_group_id");
-    let e = network.ensure_database_security_group("my-vpc", &db, "sg-0123abcd", 5432).await.unwrap_err();
+    let e = network.ensure(&DatabaseSecurityGroupSpec::new("my-vpc", db.clone(), "sg-0123abcd", 5432)).await.unwrap_err();
     assert_eq!(field(e), "vpc_id");
-    let e = network.ensure_s3_gateway_endpoint("vpc-0123abcd", "Frankfurt", &["rtb-0123abcd".to_owned()]).await.unwrap_err();
+    let e = network.ensure(&S3GatewayEndpointSpec::new("vpc-0123abcd", "Frankfurt", &["rtb-0123abcd".to_owned()])).await.unwrap_err();
     assert_eq!(field(e), "region");
-    let e = network.ensure_s3_gateway_endpoint("vpc-0123abcd", REGION, &["main".to_owned()]).await.unwrap_err();
+    let e = network.ensure(&S3GatewayEndpointSpec::new("vpc-0123abcd", REGION, &["main".to_owned()])).await.unwrap_err();
     assert_eq!(field(e), "route_table_ids[0]");
     assert!(log.requests().is_empty(), "requests were sent: {:?}", log.requests());
 
     // The same network does reach out for valid input: the check above proves something.
-    let e = network.ensure_vpc(&vpc("10.1.0.0/18")).await.unwrap_err();
+    let e = network.ensure(&vpc("10.1.0.0/18")).await.unwrap_err();
     assert!(e.invalid_field().is_none() && e.is_retryable(), "{e:?}");
 }
 
@@ -318,7 +318,7 @@ async fn a_lost_answer_to_create_vpc_or_create_subnet_makes_nothing_twice() {
         .with_interceptor(subnet_lost.interceptor())
         .network();
     let spec = simphera(names().prefix());
-    let made = network.ensure_vpc(&spec).await.unwrap();
+    let made = network.ensure(&spec).await.unwrap();
     assert_eq!((vpc_lost.hits(), subnet_lost.hits()), (1, 2));
     assert_eq!((log.count("CreateVpc"), log.count("CreateSubnet")), (1, 5), "a creation whose answer was lost was sent again");
     let raw = network.client();
@@ -333,6 +333,6 @@ async fn a_lost_answer_to_create_vpc_or_create_subnet_makes_nothing_twice() {
     assert_eq!(subnets.len(), 5, "{subnets:?}");
     // The creation token is not part of the spec: a second ensure changes nothing.
     log.clear();
-    assert!(network.ensure_vpc(&spec).await.unwrap().plan.is_empty());
+    assert!(network.ensure(&spec).await.unwrap().plan.is_empty());
     assert!(log.mutating().is_empty(), "{:?}", log.mutating());
 }

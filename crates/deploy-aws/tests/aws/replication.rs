@@ -4,9 +4,9 @@
 use aws_sdk_s3::types::{ReplicationConfiguration, ReplicationRuleStatus};
 use deploy_aws::iam::IamName;
 use deploy_aws::policy::{PolicyDocument, equivalent};
-use deploy_aws::s3::{REPLICATION_SERVICE, ReplicationSpec, S3Store};
+use deploy_aws::s3::{REPLICATION_SERVICE, ReplicationRuleSpec, ReplicationSpec, S3Store};
 use deploy_aws::{AwsBackends, RequestLog};
-use deploy_core::{BucketSpec, Error, ObjectStore};
+use deploy_core::{BucketSpec, Error, ObjectStore, Reconcile as _};
 
 use crate::support::{REGION, moto, names, unreachable_config};
 
@@ -29,23 +29,23 @@ async fn ensure_sets_up_replication_once_check_reports_it_and_drift_is_fixed() {
     let aws = AwsBackends::from_conf(&conf).with_request_log(&log);
     let (s3, iam) = (aws.s3(), aws.iam());
     let spec = spec();
-    // The source as the examples make it; the replica is ensure_replication's.
+    // The source as the examples make it; the replica is the Replication's.
     s3.ensure_bucket(&BucketSpec::new(spec.source.clone())).await.unwrap();
 
-    let planned = s3.plan_replication(&spec, &iam).await.unwrap();
+    let planned = s3.replication(&iam).plan(&spec).await.unwrap();
     assert!(!planned.is_empty());
     log.clear();
-    let made = s3.ensure_replication(&spec, &iam).await.unwrap();
+    let made = s3.replication(&iam).ensure(&spec).await.unwrap().plan;
     assert!(!made.is_empty(), "{made:?}");
     assert_eq!(log.count("PutBucketReplication"), 1, "{:?}", log.requests());
     assert_eq!(log.count("CreateBucket"), 1, "{:?}", log.requests());
 
     // Second ensure: nothing to do, no mutating request; the plan agrees.
     log.clear();
-    let again = s3.ensure_replication(&spec, &iam).await.unwrap();
+    let again = s3.replication(&iam).ensure(&spec).await.unwrap().plan;
     assert!(again.is_empty(), "{again:?}");
     assert!(log.mutating().is_empty(), "second ensure made mutating requests: {:?}", log.mutating());
-    assert!(s3.plan_replication(&spec, &iam).await.unwrap().is_empty());
+    assert!(s3.replication(&iam).plan(&spec).await.unwrap().is_empty());
 
     // The destination bucket lives in the replica region, versioned.
     let replica = S3Store::new(&deploy_aws::AwsContext::new(&conf)).in_region(REPLICA_REGION);
@@ -110,7 +110,7 @@ async fn ensure_sets_up_replication_once_check_reports_it_and_drift_is_fixed() {
     assert_eq!(failures, ["rule status"], "{report}");
     assert!(report.check("rule status").unwrap().detail.contains("Disabled"), "{report}");
     log.clear();
-    let fixed = s3.ensure_replication(&spec, &iam).await.unwrap();
+    let fixed = s3.replication(&iam).ensure(&spec).await.unwrap().plan;
     assert_eq!(fixed.len(), 1, "{fixed:?}");
     assert_eq!(log.mutating().len(), 1, "{:?}", log.mutating());
     assert_eq!(log.count("PutBucketReplication"), 1);
@@ -127,14 +127,17 @@ async fn bad_specs_fail_naming_the_field_before_any_request() {
 
     let mut same_region = spec();
     same_region.destination_region = REGION.to_owned();
-    assert_eq!(field(s3.ensure_replication(&same_region, &iam).await.unwrap_err()), "destination_region");
+    assert_eq!(field(s3.replication(&iam).ensure(&same_region).await.unwrap_err()), "destination_region");
     assert_eq!(field(s3.check_replication(&same_region, &iam).await.unwrap_err()), "destination_region");
     let mut same_bucket = spec();
     same_bucket.destination = same_bucket.source.clone();
-    assert_eq!(field(s3.ensure_replication(&same_bucket, &iam).await.unwrap_err()), "destination");
-    assert_eq!(field(s3.plan_replication(&same_bucket, &iam).await.unwrap_err()), "destination");
+    assert_eq!(field(s3.replication(&iam).ensure(&same_bucket).await.unwrap_err()), "destination");
+    assert_eq!(field(s3.replication(&iam).plan(&same_bucket).await.unwrap_err()), "destination");
     let mut bad_region = spec();
     bad_region.destination_region = "US West".to_owned();
-    assert_eq!(field(s3.ensure_replication_rule(&bad_region, "arn:aws:iam::1:role/r").await.unwrap_err()), "destination_region");
+    assert_eq!(
+        field(s3.ensure(&ReplicationRuleSpec::new(bad_region.clone(), "arn:aws:iam::1:role/r")).await.unwrap_err()),
+        "destination_region"
+    );
     assert!(log.requests().is_empty(), "bad input made requests: {:?}", log.requests());
 }

@@ -328,14 +328,7 @@ async fn a_snapshot_cancelled_during_multipart_copies_leaves_no_upload() {
 #[tokio::test]
 async fn a_server_that_never_answers_ends_in_a_timeout_within_the_bound() {
     // A port that accepts connections and never answers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            held.push(stream);
-        }
-    });
+    let port = deploy_core::conformance::peers::silent_port();
     let conf = crate::support::sdk_config(&format!("http://127.0.0.1:{port}")).await;
     let timeouts = Timeouts::default().with_attempt(Duration::from_millis(300)).with_operation(Duration::from_secs(1));
     let store = AwsBackends::from_conf(&conf).with_timeouts(timeouts).s3();

@@ -155,14 +155,8 @@ async fn a_container_holding_only_older_versions_is_not_deleted_without_confirm(
 
 #[tokio::test]
 async fn a_server_that_never_answers_ends_in_a_timeout_within_the_bound() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            held.push(stream);
-        }
-    });
+    // A port that accepts connections and never answers.
+    let port = deploy_core::conformance::peers::silent_port();
     let store = BlobStore::builder()
         .endpoint(format!("http://127.0.0.1:{port}/devstoreaccount1"))
         .sas(&support::azurite_sas())

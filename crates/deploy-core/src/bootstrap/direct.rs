@@ -8,7 +8,7 @@
 //! ```no_run
 //! use deploy_core::bootstrap::direct::{Bootstrapper, PgConnection};
 //! use deploy_core::bootstrap::{BootstrapSpec, DatabaseSetup, RoleSpec};
-//! use deploy_core::PgIdentifier;
+//! use deploy_core::{PgIdentifier, Reconcile};
 //! # async fn run() -> deploy_core::Result<()> {
 //! let connection = PgConnection::from_url("postgres://postgres@db.example.com/postgres")?
 //!     .with_password(std::env::var("PGPASSWORD").unwrap_or_default().into())
@@ -16,7 +16,7 @@
 //! let spec = BootstrapSpec::new()
 //!     .role(RoleSpec::login(PgIdentifier::new("app")?))
 //!     .database(DatabaseSetup::new(PgIdentifier::new("app")?, PgIdentifier::new("app")?));
-//! let changes = Bootstrapper::new(connection).ensure(&spec).await?;
+//! let changes = Bootstrapper::new(connection).ensure(&spec).await?.plan;
 //! println!("{changes}");
 //! # Ok(()) }
 //! ```
@@ -33,6 +33,7 @@ use tokio_postgres::{Client, NoTls};
 use super::{BootstrapSpec, Step, scram};
 use crate::error::{Error, Result};
 use crate::plan::{Action, Plan};
+use crate::reconcile::{Mode, Reconcile, Reconciled};
 
 const PROVIDER: &str = "postgres";
 
@@ -375,31 +376,28 @@ impl Bootstrapper {
     pub fn new(connection: PgConnection) -> Self {
         Bootstrapper { connection }
     }
+}
 
-    /// The changes [`Bootstrapper::ensure`] would make; changes nothing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a bad spec (before connecting); connection
-    /// and query errors (see [`PgConnection::connect_to`]).
-    pub async fn plan(&self, spec: &BootstrapSpec) -> Result<Plan> {
-        self.run(spec, false).await
-    }
+/// The instance brought to `spec`; [`Mode::Plan`] changes nothing and answers
+/// the changes [`Mode::Apply`] would make, which answers the changes made
+/// (empty when it already matched). The info is `()`. A role's password is
+/// set only when it differs: it is compared with the stored SCRAM verifier
+/// when `pg_authid` is readable (a superuser); where it is not (a managed
+/// instance's admin), a login as the role with the password tells (a failed
+/// one appears in the server log), and a password given only as a verifier is
+/// set on every run and reported. Callers use the provided
+/// [`Reconcile::plan`] / [`Reconcile::ensure`].
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a bad spec (before connecting); connection
+/// and query errors (see [`PgConnection::connect_to`]); [`Error::Provider`]
+/// naming the change whose statement failed.
+#[async_trait::async_trait]
+impl Reconcile<BootstrapSpec> for Bootstrapper {
+    type Info = ();
 
-    /// Bring the instance to `spec` and answer the changes made (empty when it
-    /// already matched). A role's password is set only when it differs: it is
-    /// compared with the stored SCRAM verifier when `pg_authid` is readable (a
-    /// superuser); where it is not (a managed instance's admin), a login as the
-    /// role with the password tells (a failed one appears in the server log),
-    /// and a password given only as a verifier is set on every run and reported.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a bad spec (before connecting); connection
-    /// errors; [`Error::Provider`] naming the change whose statement failed.
-    pub async fn ensure(&self, spec: &BootstrapSpec) -> Result<Plan> {
-        self.run(spec, true).await
-    }
-
-    async fn run(&self, spec: &BootstrapSpec, apply: bool) -> Result<Plan> {
+    async fn reconcile(&self, spec: &BootstrapSpec, mode: Mode) -> Result<Reconciled<()>> {
+        let apply = mode.is_apply();
         spec.validate()?;
         let admin = self.connection.connect().await?;
         let mut clients: Vec<(String, Client)> = Vec::new();
@@ -451,7 +449,7 @@ impl Bootstrapper {
             }
             plan.push(step.change.clone());
         }
-        Ok(plan)
+        Ok(Reconciled { plan, info: Some(()) })
     }
 }
 

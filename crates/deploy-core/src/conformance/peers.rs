@@ -13,6 +13,24 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
+/// A local port that accepts connections and never answers (every accepted
+/// connection is held open): the peer of tests proving that a request which
+/// gets no answer ends in a timeout within its bound.
+///
+/// # Panics
+/// When no local port can be bound.
+pub fn silent_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let port = listener.local_addr().expect("a bound port").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
 /// Whether `DEPLOY_REQUIRE_PEERS=1`: a missing peer then fails the test.
 pub fn required() -> bool {
     std::env::var("DEPLOY_REQUIRE_PEERS").is_ok_and(|v| v == "1")

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use deploy_core::bootstrap::direct::{Bootstrapper, CaRoots, PgConnection, TlsMode};
 use deploy_core::bootstrap::{BootstrapSpec, DatabaseSetup, PsqlScript, RolePassword, RoleSpec};
 use deploy_core::conformance::peers::{self, PgPeer};
-use deploy_core::{Error, PgIdentifier};
+use deploy_core::{Error, PgIdentifier, Reconcile as _};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::AsyncReadExt;
 
@@ -116,10 +116,10 @@ async fn bootstrap_twice_the_second_run_changes_nothing() {
     assert!(planned.changes.iter().any(|c| c.kind == "database" && c.name == keycloak), "{planned}");
     assert!(!pg.database_exists(&keycloak).await, "plan changes nothing");
 
-    let first = boot.ensure(&spec).await.unwrap();
+    let first = boot.ensure(&spec).await.unwrap().plan;
     assert!(first.changes.iter().any(|c| c.kind == "role" && c.name == rw), "{first}");
     assert!(first.changes.iter().any(|c| c.kind == "extension"), "{first}");
-    let second = boot.ensure(&spec).await.unwrap();
+    let second = boot.ensure(&spec).await.unwrap().plan;
     assert!(second.is_empty(), "second run changed:\n{second}");
     assert!(boot.plan(&spec).await.unwrap().is_empty());
 
@@ -134,7 +134,7 @@ async fn bootstrap_twice_the_second_run_changes_nothing() {
     assert!(err.to_string().contains("permission denied") || format!("{err:?}").contains("42501"), "{err:?}");
     // A changed password is a change; the old one stops working.
     let (spec2, _) = vectice_spec(&u, "app-pw-2", "rw-pw-1");
-    let changed = boot.ensure(&spec2).await.unwrap();
+    let changed = boot.ensure(&spec2).await.unwrap().plan;
     assert_eq!(changed.len(), 1, "{changed}");
     assert!(changed.changes[0].to_string().contains("password"));
     assert!(matches!(pg.as_role(&app, "app-pw-1").connect_to(&app).await, Err(Error::Unauthorized { .. })));
@@ -154,15 +154,15 @@ async fn a_managed_admin_leaves_matching_passwords_alone() {
     superuser.batch_execute(&format!("CREATE ROLE \"{admin_name}\" LOGIN CREATEROLE CREATEDB PASSWORD '{admin_pw}'")).await.unwrap();
     let boot = Bootstrapper::new(pg.as_role(&admin_name, &admin_pw));
     let (spec, [app, keycloak, rw, _]) = vectice_spec(&u, "app-pw-1", "rw-pw-1");
-    let first = boot.ensure(&spec).await.unwrap();
+    let first = boot.ensure(&spec).await.unwrap().plan;
     assert!(first.changes.iter().any(|c| c.kind == "database" && c.name == keycloak), "{first}");
     let admin = pg.as_role(&admin_name, &admin_pw).connect().await.unwrap();
     let unreadable = admin.query_opt("SELECT rolpassword FROM pg_catalog.pg_authid LIMIT 1", &[]).await;
     assert!(unreadable.is_err(), "the managed admin can read pg_authid: the test would prove nothing");
-    let second = boot.ensure(&spec).await.unwrap();
+    let second = boot.ensure(&spec).await.unwrap().plan;
     assert!(second.is_empty(), "second run as a managed admin changed:\n{second}");
     let (changed_spec, _) = vectice_spec(&u, "app-pw-2", "rw-pw-1");
-    let changed = boot.ensure(&changed_spec).await.unwrap();
+    let changed = boot.ensure(&changed_spec).await.unwrap().plan;
     assert!(changed.len() == 1 && changed.changes[0].to_string().contains("password") && changed.changes[0].name == app, "{changed}");
     pg.as_role(&app, "app-pw-2").connect().await.expect("the new password works");
     drop(admin);
@@ -202,7 +202,7 @@ async fn awkward_names_work() {
     }
     let boot = Bootstrapper::new(pg.admin());
     boot.ensure(&spec).await.unwrap();
-    let again = boot.ensure(&spec).await.unwrap();
+    let again = boot.ensure(&spec).await.unwrap().plan;
     assert!(again.is_empty(), "{again}");
     for (i, name) in names.iter().enumerate() {
         assert!(pg.database_exists(name).await, "database {name:?}");
@@ -298,7 +298,7 @@ async fn the_server_log_never_holds_a_plaintext_password() {
     Bootstrapper::new(pg.admin()).ensure(&direct).await.unwrap();
     // A second password: a change, sent again as a verifier.
     let direct2 = BootstrapSpec::new().role(RoleSpec::login(id(&direct_role)).password(plain(&format!("{sentinel_direct}-2"))));
-    assert_eq!(Bootstrapper::new(pg.admin()).ensure(&direct2).await.unwrap().len(), 1);
+    assert_eq!(Bootstrapper::new(pg.admin()).ensure(&direct2).await.unwrap().plan.len(), 1);
     let scripted = BootstrapSpec::new().role(RoleSpec::login(id(&script_role)).password(plain(&sentinel_script)));
     let (code, _, stderr) = pg.run_psql(&scripted.psql_script().unwrap(), &scripted.verifier_env().unwrap()).await;
     assert_eq!(code, 0, "{stderr}");

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use deploy_core::Reconcile as _;
 use deploy_core::bootstrap::direct::Bootstrapper;
 use deploy_k8s::{DatabaseBootstrapJob, Error};
 

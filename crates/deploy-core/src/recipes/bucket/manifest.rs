@@ -316,6 +316,19 @@ struct Format {
     format: u32,
 }
 
+/// What a manifest of either format says of its snapshot besides its entries.
+#[derive(Deserialize)]
+struct Header {
+    id: SnapshotId,
+    source_backend: String,
+    source_bucket: String,
+    source_prefix: Option<String>,
+    #[serde(default)]
+    key_order: KeyOrder,
+    completed: Timestamp,
+    total_bytes: u64,
+}
+
 /// Open the manifest of snapshot `id`, of either format.
 pub(super) async fn open_manifest<'a>(
     backup: Location<'a>,
@@ -330,40 +343,14 @@ pub(super) async fn open_manifest<'a>(
     };
     let bad = |e: serde_json::Error| Error::Verification { what: format!("manifest {key}"), detail: e.to_string() };
     let format: Format = serde_json::from_slice(&bytes).map_err(bad)?;
-    let (info, entries) = match format.format {
+    let (objects, shards, parts, entries) = match format.format {
         1 => {
             let m: Manifest = serde_json::from_slice(&bytes).map_err(bad)?;
-            let info = ManifestInfo {
-                format: 1,
-                id: m.id,
-                source_backend: m.source_backend,
-                source_bucket: m.source_bucket,
-                source_prefix: m.source_prefix,
-                key_order: m.key_order,
-                completed: m.completed,
-                objects: m.objects.len() as u64,
-                total_bytes: m.total_bytes,
-                shards: 1,
-                parts: 1,
-            };
-            (info, Entries::Whole(Arc::new(m.objects)))
+            (m.objects.len() as u64, 1, 1, Entries::Whole(Arc::new(m.objects)))
         }
         2 => {
             let index: ManifestIndex = serde_json::from_slice(&bytes).map_err(bad)?;
-            let info = ManifestInfo {
-                format: 2,
-                id: index.id,
-                source_backend: index.source_backend,
-                source_bucket: index.source_bucket,
-                source_prefix: index.source_prefix,
-                key_order: index.key_order,
-                completed: index.completed,
-                objects: index.objects,
-                total_bytes: index.total_bytes,
-                shards: index.shards,
-                parts: index.parts.len(),
-            };
-            (info, Entries::Parts(Arc::new(index.parts)))
+            (index.objects, index.shards, index.parts.len(), Entries::Parts(Arc::new(index.parts)))
         }
         other => {
             return Err(Error::Verification {
@@ -371,6 +358,21 @@ pub(super) async fn open_manifest<'a>(
                 detail: format!("format {other} is not known to this version"),
             });
         }
+    };
+    // What both formats say alike (the typed parse above has checked the document).
+    let header: Header = serde_json::from_slice(&bytes).map_err(bad)?;
+    let info = ManifestInfo {
+        format: format.format,
+        id: header.id,
+        source_backend: header.source_backend,
+        source_bucket: header.source_bucket,
+        source_prefix: header.source_prefix,
+        key_order: header.key_order,
+        completed: header.completed,
+        objects,
+        total_bytes: header.total_bytes,
+        shards,
+        parts,
     };
     if &info.id != id {
         return Err(Error::Verification { what: format!("manifest {key}"), detail: format!("names snapshot {}, not {id}", info.id) });
