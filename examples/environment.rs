@@ -145,7 +145,7 @@ struct AzureArgs {
 
 /// The backends of one cloud, and how its mutating requests are counted.
 enum Cloud {
-    Aws { aws: deploy::aws::AwsBackends, log: RequestLog },
+    Aws { aws: Box<deploy::aws::AwsBackends>, log: RequestLog },
     Azure(Box<AzureBackends>),
     Memory(InMemoryCloud),
 }
@@ -234,7 +234,7 @@ async fn connect(args: &Cli) -> Result<Cloud> {
         CloudKind::Memory => Cloud::Memory(InMemoryCloud::new()),
         CloudKind::Aws => {
             let log = RequestLog::new();
-            Cloud::Aws { aws: aws_support::backends(&log).await, log }
+            Cloud::Aws { aws: Box::new(aws_support::backends(&log).await), log }
         }
         CloudKind::Azure => {
             let a = &args.azure;
