@@ -18,6 +18,7 @@ mod bad_input;
 mod cli;
 mod cross_cloud;
 mod defaults;
+mod environment_example;
 mod faults;
 mod faults_examples;
 mod k8s_examples;

@@ -162,4 +162,23 @@ impl AwsBackends {
     pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {
         crate::secrets::SecretsManagerStore::new(&self.ctx)
     }
+
+    /// The five backends an [`Environment`](deploy_core::env::Environment) is
+    /// planned, applied, read and destroyed over: S3, RDS, EKS running as
+    /// `roles`, Secrets Manager and AWS Backup, all from this context.
+    ///
+    /// The roles are only used to create clusters and node groups (deleting
+    /// and reading need none): [`crate::eks::EksRolesSpec`] makes them.
+    #[cfg(all(feature = "s3", feature = "rds", feature = "eks", feature = "secrets", feature = "backup"))]
+    pub fn env_backends(&self, roles: crate::eks::EksRoles) -> deploy_core::env::Backends {
+        use std::sync::Arc;
+        deploy_core::env::Backends {
+            cluster: Arc::new(self.eks(roles)),
+            database: Arc::new(self.rds()),
+            objects: Arc::new(self.s3()),
+            secrets: Arc::new(self.secrets()),
+            backup: deploy_core::env::BackupBackend::Vault(Arc::new(self.backup())),
+            observer: deploy_core::Observer::default(),
+        }
+    }
 }

@@ -25,3 +25,10 @@
 //! Azure Backup (Recovery Services / Backup vaults, "operational backup" of
 //! blobs and long-term retention of flexible servers) is a possible later
 //! backend of the trait; it is not implemented.
+
+/// What Azure offers instead of a neutral backup vault: the rule of the error
+/// an environment with a `backup` section gets on Azure
+/// (`deploy_core::env::BackupBackend::Unavailable`).
+pub const INSTEAD_OF_A_VAULT: &str = "on Azure, leave `backup` out: the flexible server keeps its own backups \
+    (`backup_retention_days`, 7-35 days) with point-in-time restore into a new server, and containers are \
+    backed up by the bucket snapshot recipe (`deploy_core::recipes::bucket`, a timestamped copy verified by its manifest)";

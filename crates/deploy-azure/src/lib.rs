@@ -11,6 +11,7 @@
 //! | (always) | [`runbook`] | the container part of the disaster-recovery runbook over any `ObjectStore` |
 //! | `keyvault` | `keyvault` | [`deploy_core::SecretStore`] on Key Vault (`KeyVaultSecrets`) |
 //! | (always) | [`backup`] | how backups map on Azure (no `BackupVault` implementation) |
+//! | `arm` + `blob` + `keyvault` | `AzureBackends` | the backends of an environment (`deploy_core::env::Backends`) from one subscription, credential, resource group and location |
 //!
 //! # Example
 //!
@@ -65,3 +66,10 @@ pub mod keyvault;
 mod timeouts;
 
 pub mod runbook;
+
+#[cfg(all(feature = "arm", feature = "blob", feature = "keyvault"))]
+mod backends;
+#[cfg(all(feature = "arm", feature = "blob", feature = "keyvault"))]
+pub use backends::AzureBackends;
+#[cfg(all(feature = "arm", feature = "blob", feature = "keyvault"))]
+pub use backends::AzureStores;

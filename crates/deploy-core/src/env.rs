@@ -20,14 +20,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::backup::{BackupSpec, BackupVault};
 use crate::cluster::{Cluster, ClusterSpec};
-use crate::database::{Database, DatabaseSpec};
-use crate::error::{Error, Result, ResultExt};
+use crate::database::{Database, DatabaseSpec, Endpoint};
+use crate::error::{Confirm, Error, Result, ResultExt};
 use crate::memory::InMemoryCloud;
 use crate::object_store::{BucketSpec, ObjectStore};
 use crate::observe::Observer;
 use crate::plan::{Change, Plan};
+use crate::recipes::{Teardown, TeardownPlan, TeardownStep};
 use crate::secret_store::{PutSecretOptions, SecretStore};
-use crate::validate::{PasswordRules, PgIdentifier, ResourceName, SecretName};
+use crate::validate::{BucketName, PasswordRules, PgIdentifier, ResourceName, SecretName};
 
 /// A password secret the environment generates when it is missing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +86,33 @@ pub struct Environment {
     pub backup: Option<BackupSpec>,
 }
 
+/// Where an environment's `backup` section goes.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum BackupBackend {
+    /// A neutral backup vault (AWS Backup, the in-memory cloud).
+    Vault(Arc<dyn BackupVault>),
+    /// The cloud has no neutral backup vault: an environment with a `backup`
+    /// section is refused before any request ([`Environment::validate_for`]),
+    /// the error naming what the cloud offers instead.
+    Unavailable {
+        /// The cloud (`azure`).
+        cloud: &'static str,
+        /// What it offers instead: the rule of the error.
+        instead: String,
+    },
+}
+
+impl BackupBackend {
+    /// The vault, when the cloud has one.
+    pub fn vault(&self) -> Option<&dyn BackupVault> {
+        match self {
+            BackupBackend::Vault(v) => Some(v.as_ref()),
+            BackupBackend::Unavailable { .. } => None,
+        }
+    }
+}
+
 /// The backends an environment is planned and ensured over.
 #[derive(Clone, Debug)]
 pub struct Backends {
@@ -96,8 +124,8 @@ pub struct Backends {
     pub objects: Arc<dyn ObjectStore>,
     /// Secrets.
     pub secrets: Arc<dyn SecretStore>,
-    /// Backups.
-    pub backup: Arc<dyn BackupVault>,
+    /// Backups: a vault, or the reason the cloud has none.
+    pub backup: BackupBackend,
     /// Progress events.
     pub observer: Observer,
 }
@@ -111,7 +139,7 @@ impl Backends {
             database: shared.clone(),
             objects: shared.clone(),
             secrets: shared.clone(),
-            backup: shared,
+            backup: BackupBackend::Vault(shared),
             observer: Observer::default(),
         }
     }
@@ -174,12 +202,27 @@ impl Environment {
         Ok(())
     }
 
+    /// [`Environment::validate`], then what the backends can take: a `backup`
+    /// section on a cloud with no neutral backup vault is refused here, before
+    /// any request, with the rule naming what that cloud offers instead.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field (`production.backup`).
+    pub fn validate_for(&self, name: &str, backends: &Backends) -> Result<()> {
+        self.validate(name)?;
+        if let (Some(_), BackupBackend::Unavailable { cloud, instead }) = (&self.backup, &backends.backup) {
+            let field = if name.is_empty() { "backup".to_owned() } else { format!("{name}.backup") };
+            return Err(Error::invalid(field, format!("is set, and {cloud} has no neutral backup vault"), instead.clone()));
+        }
+        Ok(())
+    }
+
     /// What [`Environment::ensure`] would change; mutates nothing.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] before any request; read errors of the backends.
     pub async fn plan(&self, backends: &Backends) -> Result<Plan> {
-        self.validate("")?;
+        self.validate_for("", backends)?;
         let mut plan = Plan::new();
         for s in &self.secrets {
             if !backends.secrets.secret_exists(&s.name).await? {
@@ -195,8 +238,8 @@ impl Environment {
         if let Some(c) = &self.cluster {
             plan.extend(backends.cluster.plan_cluster(c).await?);
         }
-        if let Some(b) = &self.backup {
-            plan.extend(backends.backup.plan_backup(b).await?);
+        if let (Some(b), Some(vault)) = (&self.backup, backends.backup.vault()) {
+            plan.extend(vault.plan_backup(b).await?);
         }
         Ok(plan)
     }
@@ -209,7 +252,7 @@ impl Environment {
     /// [`Error::InvalidInput`] before any request; errors of the backends (what
     /// was done before stays, and a second run continues from there).
     pub async fn ensure(&self, backends: &Backends) -> Result<Plan> {
-        self.validate("")?;
+        self.validate_for("", backends)?;
         let obs = &backends.observer;
         let mut done = Plan::new();
         for s in &self.secrets {
@@ -241,9 +284,9 @@ impl Environment {
             obs.step(format!("ensure cluster {}", c.name));
             done.extend(backends.cluster.ensure_cluster(c).await?);
         }
-        if let Some(b) = &self.backup {
+        if let (Some(b), Some(vault)) = (&self.backup, backends.backup.vault()) {
             obs.step(format!("ensure backup vault {}", b.vault.name));
-            done.extend(backends.backup.ensure_backup(b).await?);
+            done.extend(vault.ensure_backup(b).await?);
         }
         Ok(done)
     }
@@ -286,5 +329,345 @@ fn span(text: &str, span: Option<std::ops::Range<usize>>) -> String {
             format!("line {line}")
         }
         None => "whole document".to_owned(),
+    }
+}
+
+/// What an environment is, as its backends report it: the names and endpoints
+/// an application is configured with, never a secret's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EnvironmentOutputs {
+    /// The environment's name (`production`).
+    pub environment: String,
+    /// The account or subscription the backends work in, when the caller knows it
+    /// ([`Environment::outputs`] leaves it `None`: the five traits do not say).
+    pub account: Option<String>,
+    /// The cluster, when the spec has one.
+    pub cluster: Option<ClusterOutput>,
+    /// Each database instance of the spec.
+    pub databases: Vec<DatabaseOutput>,
+    /// Each bucket of the spec.
+    pub buckets: Vec<BucketOutput>,
+    /// The backup vault and plan, when the spec has them.
+    pub backup: Option<BackupOutput>,
+    /// Each secret of the spec: its name and whether it exists, never its value.
+    pub secrets: Vec<SecretOutput>,
+}
+
+/// A cluster of [`EnvironmentOutputs`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClusterOutput {
+    /// Its name (the provider's id for it).
+    pub name: ResourceName,
+    /// Its state (`None`: it does not exist).
+    pub status: Option<String>,
+    /// The Kubernetes version.
+    pub version: Option<String>,
+    /// The API server's endpoint, once there is one.
+    pub endpoint: Option<String>,
+    /// Its node pools.
+    pub node_pools: Vec<NodePoolOutput>,
+}
+
+/// A node pool of [`ClusterOutput`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodePoolOutput {
+    /// Its name.
+    pub name: ResourceName,
+    /// Its state.
+    pub status: String,
+    /// Fewest nodes.
+    pub min: u32,
+    /// Most nodes.
+    pub max: u32,
+}
+
+/// A database instance of [`EnvironmentOutputs`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DatabaseOutput {
+    /// The instance's name (its identifier).
+    pub name: ResourceName,
+    /// Its state (`None`: it does not exist).
+    pub status: Option<String>,
+    /// The engine version.
+    pub engine_version: Option<String>,
+    /// Where to connect, once available.
+    pub endpoint: Option<Endpoint>,
+    /// The admin user.
+    pub admin_username: PgIdentifier,
+    /// The secret holding the admin password (its name only).
+    pub admin_password_secret: Option<SecretName>,
+    /// The databases the bootstrap creates in it.
+    pub application_databases: Vec<PgIdentifier>,
+}
+
+/// A bucket of [`EnvironmentOutputs`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BucketOutput {
+    /// Its name.
+    pub name: BucketName,
+    /// Whether it exists.
+    pub exists: bool,
+}
+
+/// The backup part of [`EnvironmentOutputs`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupOutput {
+    /// The vault's name.
+    pub vault: ResourceName,
+    /// Whether the vault exists.
+    pub vault_exists: bool,
+    /// The vault's encryption key (`None`: the provider's, or no vault).
+    pub encryption_key: Option<String>,
+    /// The plan's name, when the spec has one.
+    pub plan: Option<ResourceName>,
+    /// Whether the plan exists.
+    pub plan_exists: bool,
+}
+
+/// A secret of [`EnvironmentOutputs`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SecretOutput {
+    /// Its name.
+    pub name: SecretName,
+    /// Whether it exists.
+    pub exists: bool,
+}
+
+/// `Ok(None)` for a resource that is not there.
+async fn found<T>(read: impl std::future::Future<Output = Result<T>>) -> Result<Option<T>> {
+    match read.await {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What of an environment exists, read from its backends.
+struct Present {
+    vault: Option<ResourceName>,
+    plan: Option<ResourceName>,
+    databases: Vec<ResourceName>,
+    buckets: Vec<BucketName>,
+    cluster: Option<ResourceName>,
+    secrets: Vec<SecretName>,
+}
+
+impl Environment {
+    /// The environment's outputs, read from `backends` (reads only): cluster
+    /// name, endpoint and pools, each instance's identifier and endpoint,
+    /// bucket names, the backup vault and plan, secret names. A resource that
+    /// does not exist is reported so (`status: None`, `exists: false`), not as an error.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request ([`Environment::validate_for`]); read errors of the backends.
+    pub async fn outputs(&self, name: &str, backends: &Backends) -> Result<EnvironmentOutputs> {
+        self.validate_for(name, backends)?;
+        let mut out = EnvironmentOutputs { environment: name.to_owned(), ..EnvironmentOutputs::default() };
+        if let Some(spec) = &self.cluster {
+            let info = found(backends.cluster.describe_cluster(&spec.name)).await?;
+            out.cluster = Some(ClusterOutput {
+                name: spec.name.clone(),
+                status: info.as_ref().map(|i| i.status.to_string()),
+                version: info.as_ref().map(|i| i.version.to_string()),
+                endpoint: info.as_ref().and_then(|i| i.endpoint.clone()),
+                node_pools: info
+                    .iter()
+                    .flat_map(|i| &i.node_pools)
+                    .map(|p| NodePoolOutput { name: p.spec.name.clone(), status: p.status.to_string(), min: p.spec.min, max: p.spec.max })
+                    .collect(),
+            });
+        }
+        for spec in &self.databases {
+            let info = found(backends.database.describe_database(&spec.name)).await?;
+            out.databases.push(DatabaseOutput {
+                name: spec.name.clone(),
+                status: info.as_ref().map(|i| i.status.to_string()),
+                engine_version: info.as_ref().map(|i| i.engine_version.clone()),
+                endpoint: info.and_then(|i| i.endpoint),
+                admin_username: spec.admin_username.clone(),
+                admin_password_secret: spec.admin_password_secret.clone(),
+                application_databases: self
+                    .application_databases
+                    .iter()
+                    .filter(|a| a.instance.as_str() == spec.name.as_str())
+                    .map(|a| a.name.clone())
+                    .collect(),
+            });
+        }
+        for spec in &self.buckets {
+            let exists = found(backends.objects.describe_bucket(&spec.name)).await?.is_some();
+            out.buckets.push(BucketOutput { name: spec.name.clone(), exists });
+        }
+        if let (Some(spec), Some(vault)) = (&self.backup, backends.backup.vault()) {
+            let info = found(vault.describe_vault(&spec.vault.name)).await?;
+            let plan_exists = match &spec.plan {
+                Some(p) => vault.backup_plan_exists(&p.name).await?,
+                None => false,
+            };
+            out.backup = Some(BackupOutput {
+                vault: spec.vault.name.clone(),
+                vault_exists: info.is_some(),
+                encryption_key: info.and_then(|i| i.encryption_key),
+                plan: spec.plan.as_ref().map(|p| p.name.clone()),
+                plan_exists,
+            });
+        }
+        for spec in &self.secrets {
+            out.secrets.push(SecretOutput { name: spec.name.clone(), exists: backends.secrets.secret_exists(&spec.name).await? });
+        }
+        Ok(out)
+    }
+
+    async fn present(&self, backends: &Backends) -> Result<Present> {
+        let mut present =
+            Present { vault: None, plan: None, databases: Vec::new(), buckets: Vec::new(), cluster: None, secrets: Vec::new() };
+        if let (Some(spec), Some(vault)) = (&self.backup, backends.backup.vault()) {
+            if found(vault.describe_vault(&spec.vault.name)).await?.is_some() {
+                present.vault = Some(spec.vault.name.clone());
+            }
+            if let Some(p) = &spec.plan
+                && vault.backup_plan_exists(&p.name).await?
+            {
+                present.plan = Some(p.name.clone());
+            }
+        }
+        for spec in &self.databases {
+            if found(backends.database.describe_database(&spec.name)).await?.is_some() {
+                present.databases.push(spec.name.clone());
+            }
+        }
+        for spec in &self.buckets {
+            if found(backends.objects.describe_bucket(&spec.name)).await?.is_some() {
+                present.buckets.push(spec.name.clone());
+            }
+        }
+        if let Some(spec) = &self.cluster
+            && found(backends.cluster.describe_cluster(&spec.name)).await?.is_some()
+        {
+            present.cluster = Some(spec.name.clone());
+        }
+        for spec in &self.secrets {
+            if backends.secrets.secret_exists(&spec.name).await? {
+                present.secrets.push(spec.name.clone());
+            }
+        }
+        Ok(present)
+    }
+
+    /// The teardown of what is present, in the order of [`Teardown`] (recovery
+    /// points, backup plan and vault, deletion protection, databases, buckets,
+    /// node pools and cluster); the caller sets the confirmation.
+    fn teardown<'a>(present: &Present, backends: &'a Backends, final_snapshots: bool) -> Teardown<'a> {
+        let backup = backends.backup.vault();
+        Teardown {
+            backup: backup.filter(|_| present.vault.is_some() || present.plan.is_some()),
+            vaults: present.vault.iter().cloned().collect(),
+            backup_plans: present.plan.iter().cloned().collect(),
+            database: Some(backends.database.as_ref()),
+            databases: present.databases.clone(),
+            final_snapshots,
+            objects: Some(backends.objects.as_ref()),
+            buckets: present.buckets.clone(),
+            cluster: Some(backends.cluster.as_ref()),
+            clusters: present.cluster.iter().cloned().collect(),
+            confirm: None,
+            observer: backends.observer.clone(),
+        }
+    }
+
+    /// What [`Environment::destroy`] would do, in order (reads only): the
+    /// [`Teardown`] steps of what exists, then the secrets (last: a database
+    /// being deleted may still need its admin password). Steps that destroy
+    /// data name it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; read errors of the backends.
+    pub async fn destroy_plan(&self, name: &str, backends: &Backends, final_snapshots: bool) -> Result<TeardownPlan> {
+        self.validate_for(name, backends)?;
+        let present = self.present(backends).await?;
+        Self::plan_of(&present, backends, final_snapshots).await
+    }
+
+    async fn plan_of(present: &Present, backends: &Backends, final_snapshots: bool) -> Result<TeardownPlan> {
+        let mut plan = Self::teardown(present, backends, final_snapshots).plan().await?;
+        for s in &present.secrets {
+            plan.steps.push(TeardownStep { action: "delete secret", target: s.to_string(), destroys: Some(s.to_string()) });
+        }
+        Ok(plan)
+    }
+
+    /// Delete every resource of the environment that exists, in the order of
+    /// [`Environment::destroy_plan`]. `confirm` must name the environment
+    /// (`name`) when any step destroys data (a database, a bucket holding
+    /// objects, a recovery point, a secret); without it nothing at all is
+    /// deleted. What is already gone is skipped: a second run does nothing.
+    /// `final_snapshots`: snapshot each instance before deleting it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `confirm` names another environment, and on
+    /// the spec, before any request; [`Error::ConfirmationRequired`] naming the
+    /// environment and the first data-bearing step, before any deletion; errors
+    /// of the deletions (a second run continues from there).
+    pub async fn destroy(&self, name: &str, backends: &Backends, confirm: Option<&str>, final_snapshots: bool) -> Result<TeardownPlan> {
+        self.validate_for(name, backends)?;
+        if let Some(c) = confirm
+            && c != name
+        {
+            return Err(Error::invalid(
+                "confirm",
+                format!("`{c}` is not the environment being destroyed"),
+                format!("the confirmation names the environment: `{name}`"),
+            ));
+        }
+        let present = self.present(backends).await?;
+        let plan = Self::plan_of(&present, backends, final_snapshots).await?;
+        if confirm.is_none()
+            && let Some(step) = plan.steps.iter().find(|s| s.destroys.is_some())
+        {
+            return Err(Error::ConfirmationRequired {
+                action: format!("destroying environment `{name}` ({} {}, ...)", step.action, step.target),
+                expected: name.to_owned(),
+            });
+        }
+        // One teardown per confirmed resource, in the order of the plan: the
+        // confirmation of the environment stands for each of its resources.
+        let base = Self::teardown(&present, backends, final_snapshots);
+        let only = Teardown {
+            backup: None,
+            vaults: Vec::new(),
+            backup_plans: Vec::new(),
+            database: None,
+            databases: Vec::new(),
+            objects: None,
+            buckets: Vec::new(),
+            cluster: None,
+            clusters: Vec::new(),
+            ..base.clone()
+        };
+        if base.backup.is_some() {
+            let confirm = present.vault.as_ref().map(|v| Confirm::new(v.as_str()));
+            Teardown { backup: base.backup, vaults: base.vaults.clone(), backup_plans: base.backup_plans.clone(), confirm, ..only.clone() }
+                .run()
+                .await?;
+        }
+        for db in &base.databases {
+            let confirm = Some(Confirm::new(db.as_str()));
+            Teardown { database: base.database, databases: vec![db.clone()], confirm, ..only.clone() }.run().await?;
+        }
+        for bucket in &base.buckets {
+            let confirm = Some(Confirm::new(bucket.as_str()));
+            Teardown { objects: base.objects, buckets: vec![bucket.clone()], confirm, ..only.clone() }.run().await?;
+        }
+        if !base.clusters.is_empty() {
+            Teardown { cluster: base.cluster, clusters: base.clusters.clone(), ..only.clone() }.run().await?;
+        }
+        for s in &present.secrets {
+            backends.observer.step(format!("delete secret {s}"));
+            match backends.secrets.delete_secret(s, &Confirm::new(s.as_str())).await {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(plan)
     }
 }

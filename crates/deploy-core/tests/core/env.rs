@@ -1,9 +1,10 @@
 //! Environments from TOML: validation naming fields, plan, idempotent ensure.
 
-use deploy_core::env::{Backends, Environments};
-use deploy_core::{Error, SecretName, SecretStore};
+use bytes::Bytes;
+use deploy_core::env::{Backends, BackupBackend, Environments};
+use deploy_core::{BackupVault, Error, ObjectStore, ObjectStoreExt, ResourceName, SecretName, SecretStore};
 
-use crate::support::slow_cloud;
+use crate::support::{bucket, key, slow_cloud};
 
 const ENVIRONMENTS: &str = include_str!("../../../../examples/environments.toml");
 
@@ -68,4 +69,130 @@ fn bad_specs_name_the_field() {
     assert!(text.contains("S3 bucket names") && text.contains("line"), "{text}");
     let e = Environments::from_toml("[production]\nbukets = []\n").unwrap_err();
     assert!(e.to_string().contains("bukets"), "{e}");
+}
+
+#[tokio::test]
+async fn outputs_name_every_resource_and_never_a_secret_value() {
+    let envs = Environments::from_toml(ENVIRONMENTS).unwrap();
+    let prod = envs.get("production").unwrap();
+    let cloud = slow_cloud();
+    let backends = Backends::in_memory(&cloud);
+
+    // Before apply: everything reported absent, by reads only.
+    let before = prod.outputs("production", &backends).await.unwrap();
+    assert!(cloud.mutating_calls().is_empty(), "outputs mutated: {:?}", cloud.mutating_calls());
+    assert_eq!(before.cluster.as_ref().unwrap().status, None);
+    assert!(before.databases.iter().all(|d| d.status.is_none() && d.endpoint.is_none()));
+    assert!(before.buckets.iter().all(|b| !b.exists) && before.secrets.iter().all(|s| !s.exists));
+    assert!(!before.backup.as_ref().unwrap().vault_exists);
+
+    prod.ensure(&backends).await.unwrap();
+    let out = prod.outputs("production", &backends).await.unwrap();
+    assert_eq!(out.environment, "production");
+    let cluster = out.cluster.as_ref().unwrap();
+    assert_eq!((cluster.name.as_str(), cluster.status.as_deref()), ("acme-prod", Some("active")));
+    assert!(cluster.endpoint.is_some(), "no cluster endpoint: {cluster:?}");
+    let pools: Vec<(&str, u32, u32)> = cluster.node_pools.iter().map(|p| (p.name.as_str(), p.min, p.max)).collect();
+    assert!(pools.contains(&("services", 1, 12)) && pools.contains(&("executors", 0, 10)), "{pools:?}");
+    let db = &out.databases[0];
+    assert_eq!(db.name.as_str(), "acme-prod-db");
+    assert!(db.endpoint.is_some(), "no database endpoint: {db:?}");
+    assert_eq!(db.admin_password_secret.as_ref().map(SecretName::as_str), Some("acme-prod-db-admin"));
+    let apps: Vec<&str> = db.application_databases.iter().map(|d| d.as_str()).collect();
+    assert_eq!(apps, ["vectice", "keycloak"]);
+    assert!(out.buckets.iter().all(|b| b.exists) && out.buckets[0].name.as_str() == "acme-prod-assets");
+    let backup = out.backup.as_ref().unwrap();
+    assert!(backup.vault_exists && backup.plan_exists && backup.plan.as_ref().unwrap().as_str() == "acme-prod-daily", "{backup:?}");
+    assert!(out.secrets.iter().all(|s| s.exists));
+
+    // The document holds the secret's name, never its value.
+    let json = serde_json::to_string(&out).unwrap();
+    let value = cloud.get_secret(&SecretName::new("acme-prod-db-admin").unwrap()).await.unwrap();
+    assert!(json.contains("acme-prod-db-admin"));
+    assert!(!json.contains(secrecy::ExposeSecret::expose_secret(&value.value)), "the outputs hold the admin password: {json}");
+}
+
+#[tokio::test]
+async fn destroy_deletes_nothing_without_the_environment_named() {
+    let envs = Environments::from_toml(ENVIRONMENTS).unwrap();
+    let prod = envs.get("production").unwrap();
+    let cloud = slow_cloud();
+    let backends = Backends::in_memory(&cloud);
+    prod.ensure(&backends).await.unwrap();
+    let assets = bucket("acme-prod-assets");
+    cloud.put_bytes(&assets, &key("models/a.json"), Bytes::from_static(b"{}")).await.unwrap();
+    let vault = ResourceName::new("acme-prod-vault").unwrap();
+    cloud.start_backup(&vault, "arn:aws:s3:::acme-prod-assets", None).await.unwrap();
+
+    // The plan, in SIMPHERA's order, each data-bearing step marked; reads only.
+    cloud.reset_calls();
+    let plan = prod.destroy_plan("production", &backends, true).await.unwrap();
+    assert!(cloud.mutating_calls().is_empty(), "the destroy plan mutated: {:?}", cloud.mutating_calls());
+    let at = |action: &str| plan.steps.iter().position(|s| s.action.starts_with(action)).unwrap_or_else(|| panic!("no `{action}`: {plan}"));
+    let order = [
+        "delete recovery point",
+        "delete backup plan",
+        "delete backup vault",
+        "turn off deletion protection",
+        "delete database",
+        "delete bucket and every object",
+        "delete node pool",
+        "delete cluster",
+        "delete secret",
+    ];
+    let positions: Vec<usize> = order.iter().map(|a| at(a)).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "out of order: {plan}");
+    for destroys in ["delete recovery point", "delete database", "delete bucket and every object", "delete secret"] {
+        assert!(plan.steps[at(destroys)].destroys.is_some(), "`{destroys}` is not marked as destroying data: {plan}");
+    }
+
+    // Without a confirmation, or with another environment's: refused, nothing deleted.
+    let refused = prod.destroy("production", &backends, None, true).await.unwrap_err();
+    assert!(matches!(&refused, Error::ConfirmationRequired { expected, .. } if expected == "production"), "{refused:?}");
+    let wrong = prod.destroy("production", &backends, Some("staging"), true).await.unwrap_err();
+    assert_eq!(wrong.invalid_field(), Some("confirm"), "{wrong:?}");
+    assert!(cloud.mutating_calls().is_empty(), "a refused destroy mutated: {:?}", cloud.mutating_calls());
+    assert!(cloud.head(&assets, &key("models/a.json")).await.is_ok(), "an object was deleted");
+    let still = prod.outputs("production", &backends).await.unwrap();
+    assert!(still.databases[0].status.is_some() && still.backup.unwrap().vault_exists && still.secrets[0].exists);
+
+    // Confirmed: every resource of the environment gone; a second run does nothing.
+    let done = prod.destroy("production", &backends, Some("production"), true).await.unwrap();
+    assert_eq!(done, plan);
+    let after = prod.outputs("production", &backends).await.unwrap();
+    assert!(after.cluster.unwrap().status.is_none(), "the cluster is still there");
+    assert!(after.databases.iter().all(|d| d.status.is_none()), "a database is still there");
+    assert!(after.buckets.iter().all(|b| !b.exists) && after.secrets.iter().all(|s| !s.exists));
+    let backup = after.backup.unwrap();
+    assert!(!backup.vault_exists && !backup.plan_exists, "{backup:?}");
+    assert!(cloud.describe_bucket(&assets).await.unwrap_err().is_not_found());
+    cloud.reset_calls();
+    assert!(prod.destroy_plan("production", &backends, true).await.unwrap().steps.is_empty());
+    let again = prod.destroy("production", &backends, Some("production"), true).await.unwrap();
+    assert!(again.steps.is_empty() && cloud.mutating_calls().is_empty(), "the second destroy did something: {again}");
+}
+
+#[tokio::test]
+async fn a_backup_section_on_a_cloud_without_a_vault_is_refused_before_any_request() {
+    let envs = Environments::from_toml(ENVIRONMENTS).unwrap();
+    let cloud = slow_cloud();
+    let mut backends = Backends::in_memory(&cloud);
+    backends.backup = BackupBackend::Unavailable { cloud: "azure", instead: "the flexible server's own backups".into() };
+    let prod = envs.get("production").unwrap();
+    assert_eq!(prod.validate_for("production", &backends).unwrap_err().invalid_field(), Some("production.backup"));
+    for e in [
+        prod.plan(&backends).await.unwrap_err(),
+        prod.ensure(&backends).await.unwrap_err(),
+        prod.outputs("production", &backends).await.unwrap_err(),
+        prod.destroy("production", &backends, Some("production"), true).await.unwrap_err(),
+    ] {
+        assert!(e.invalid_field().is_some_and(|f| f.ends_with("backup")), "{e:?}");
+        assert!(e.to_string().contains("azure") && e.to_string().contains("flexible server"), "{e}");
+    }
+    assert!(cloud.calls().is_empty(), "requests before the refusal: {:?}", cloud.calls());
+    // An environment without a backup section goes through.
+    let staging = envs.get("staging").unwrap();
+    assert!(!staging.ensure(&backends).await.unwrap().is_empty());
+    assert!(staging.plan(&backends).await.unwrap().is_empty());
+    assert!(cloud.describe_vault(&ResourceName::new("acme-prod-vault").unwrap()).await.unwrap_err().is_not_found());
 }

@@ -1,0 +1,375 @@
+//! One spec, any cloud: plan, apply, show and destroy one environment of a
+//! TOML spec (`examples/environments.toml`: `production`, `staging`) on AWS,
+//! Azure or the in-memory backends, through `deploy_core::env`.
+//!
+//! ```text
+//! cargo run --features aws,azure-arm,azure-blob,azure-keyvault --example environment -- \
+//!     plan|apply|outputs|destroy --file examples/environments.toml --env production --cloud aws|azure|memory \
+//!     [--confirm production] [--skip-final-snapshots] [--json]
+//! ```
+//!
+//! - `plan`: what `apply` would change; no mutating request; exit 2 when
+//!   changes are pending, 0 when none.
+//! - `apply`: prints the plan, applies it in dependency order (secrets,
+//!   databases with their admin password from the secret, buckets, cluster
+//!   and node pools, backup vault and plan); a second `apply` changes nothing.
+//! - `outputs`: what the environment is (cluster endpoint, database
+//!   identifiers and endpoints, bucket names, backup vault and plan, secret
+//!   names; never a secret's value); `--json` prints them as one document.
+//! - `destroy`: the teardown in SIMPHERA's order (recovery points, backup plan
+//!   and vault, deletion protection off, databases with a final snapshot
+//!   unless `--skip-final-snapshots`, buckets with every object, node pools
+//!   and cluster, then the secrets). Without `--confirm NAME` (the
+//!   environment's name) it only shows what it would delete (exit 2 when
+//!   something would be, as `plan`); with it, it deletes.
+//!
+//! Clouds:
+//! - `aws`: the standard AWS environment (`AWS_REGION`, credentials,
+//!   `AWS_ENDPOINT_URL`). With a cluster in the spec, `plan` and `apply` also
+//!   cover the EKS roles `CLUSTER-eks-cluster` and `CLUSTER-eks-node`
+//!   (destroy leaves them, as `aws_teardown` does). The last line is
+//!   `mutating requests: N`.
+//! - `azure`: `AZURE_SUBSCRIPTION_ID` and the service principal
+//!   (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`) or a token in
+//!   `AZURE_ARM_ACCESS_TOKEN`; `--resource-group` (existing), `--location`,
+//!   the storage account (`--storage-account` or `--blob-endpoint`) and Key
+//!   Vault (`--key-vault` or `--key-vault-url`) the buckets and secrets live in.
+//!   Azure has no neutral backup vault: an environment with a `backup` section
+//!   is refused before any request, naming what Azure offers instead.
+//! - `memory`: a fresh in-memory cloud in this process (no credentials, no
+//!   network): checks a spec and shows its plan offline; the last line is
+//!   `mutating requests: N` of that cloud.
+//!
+//! Not covered here (the provider pieces around the five traits): the VPC and
+//! subnets, security groups, KMS keys, the resource group, VNet, private DNS
+//! and role assignments — give the cluster's `subnets` and the databases'
+//! `network` in the spec, or make them with the `aws_*`/`azure_*` examples.
+//!
+//! Bad input (an unknown `--env`, a spec naming a secret or instance it does
+//! not define, a `--confirm` naming another environment, a `backup` section
+//! on Azure) is a typed error naming the field, before any request.
+
+#[path = "aws_support/mod.rs"]
+mod aws_support;
+#[path = "azure_support/mod.rs"]
+mod azure_support;
+#[path = "cli/mod.rs"]
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use deploy::aws::RequestLog;
+use deploy::aws::eks::{EksRoles, EksRolesSpec};
+use deploy::azure::{AzureBackends, AzureStores};
+use deploy::env::{Backends, Environment, Environments};
+use deploy::memory::InMemoryCloud;
+use deploy::{Error, Plan, Reconcile as _, Result};
+
+/// Plan, apply, show or destroy one environment of a TOML spec on AWS, Azure or in memory.
+///
+/// Exit codes: 0 done (plan, or destroy without --confirm: nothing to change), 2 plan (or destroy
+/// without --confirm) with changes pending, 1 on error (bad input named by its field, before any request).
+#[derive(clap::Parser, Debug)]
+struct Cli {
+    /// What to do
+    #[arg(value_enum)]
+    command: Command,
+    /// The TOML spec (one table per environment, as examples/environments.toml)
+    #[arg(long, value_name = "F")]
+    file: PathBuf,
+    /// The environment of the spec (`production`)
+    #[arg(long, value_name = "NAME")]
+    env: String,
+    /// Where: AWS, Azure, or a fresh in-memory cloud
+    #[arg(long, value_enum)]
+    cloud: CloudKind,
+    /// destroy: confirm the deletions by naming the environment again
+    #[arg(long, value_name = "NAME")]
+    confirm: Option<String>,
+    /// destroy: delete databases without a final snapshot
+    #[arg(long)]
+    skip_final_snapshots: bool,
+    #[command(flatten)]
+    azure: AzureArgs,
+    #[command(flatten)]
+    output: cli::Output,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Command {
+    /// Show what apply would change (no mutating request)
+    Plan,
+    /// Apply the spec
+    Apply,
+    /// Show the environment's outputs
+    Outputs,
+    /// Delete the environment (needs --confirm NAME; without it, only show)
+    Destroy,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CloudKind {
+    /// The standard AWS environment
+    Aws,
+    /// Azure: a subscription, resource group, storage account and Key Vault
+    Azure,
+    /// A fresh in-memory cloud
+    Memory,
+}
+
+/// The Azure settings (with `--cloud azure`).
+#[derive(clap::Args, Debug, Clone)]
+struct AzureArgs {
+    /// azure: the resource group (existing)
+    #[arg(long, value_name = "RG")]
+    resource_group: Option<String>,
+    /// azure: the region
+    #[arg(long, value_name = "L", default_value = "westeurope")]
+    location: String,
+    /// azure: the storage account of the buckets (containers)
+    #[arg(long, value_name = "ACCOUNT")]
+    storage_account: Option<String>,
+    /// azure: the blob endpoint (default https://ACCOUNT.blob.core.windows.net)
+    #[arg(long, value_name = "URL")]
+    blob_endpoint: Option<String>,
+    /// azure: the Key Vault of the secrets
+    #[arg(long, value_name = "VAULT")]
+    key_vault: Option<String>,
+    /// azure: the Key Vault's URL (default https://VAULT.vault.azure.net)
+    #[arg(long, value_name = "URL")]
+    key_vault_url: Option<String>,
+    #[command(flatten)]
+    arm: azure_support::Arm,
+}
+
+/// The backends of one cloud, and how its mutating requests are counted.
+enum Cloud {
+    Aws { aws: Box<deploy::aws::AwsBackends>, log: RequestLog },
+    Azure(Box<AzureBackends>),
+    Memory(InMemoryCloud),
+}
+
+impl Cloud {
+    fn name(&self) -> &'static str {
+        match self {
+            Cloud::Aws { .. } => "aws",
+            Cloud::Azure(_) => "azure",
+            Cloud::Memory(_) => "memory",
+        }
+    }
+
+    fn backends(&self, roles: EksRoles) -> Backends {
+        let mut backends = match self {
+            Cloud::Aws { aws, .. } => aws.env_backends(roles),
+            Cloud::Azure(azure) => azure.env_backends(),
+            Cloud::Memory(cloud) => Backends::in_memory(cloud),
+        };
+        backends.observer = aws_support::observer();
+        backends
+    }
+
+    /// The mutating requests made so far, where they are counted.
+    fn mutating(&self) -> Option<usize> {
+        match self {
+            Cloud::Aws { log, .. } => Some(log.mutating().len()),
+            Cloud::Memory(cloud) => Some(cloud.mutating_calls().len()),
+            Cloud::Azure(_) => None,
+        }
+    }
+}
+
+fn no_roles() -> EksRoles {
+    EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = <Cli as clap::Parser>::parse();
+    let showing = args.command == Command::Plan || (args.command == Command::Destroy && args.confirm.is_none());
+    cli::start(env!("CARGO_CRATE_NAME"), showing, &args.output);
+    if let Ok(level) = std::env::var("DEPLOY_LOG") {
+        let level: tracing_subscriber::filter::LevelFilter = level.parse().unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+        tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).init();
+    }
+    let mut cloud = None;
+    let outcome = run(&args, &mut cloud).await;
+    if let Err(e) = &outcome {
+        eprintln!("error: {e}");
+    }
+    let mutating = cloud.as_ref().and_then(Cloud::mutating).or(if args.cloud == CloudKind::Azure { None } else { Some(0) });
+    if let Some(n) = mutating {
+        println!("mutating requests: {n}");
+    }
+    cli::exit(outcome.err().map(|e| (e.to_string(), e.invalid_field().map(ToString::to_string))), mutating)
+}
+
+/// The spec's environment `name`, checked before anything else.
+fn load(args: &Cli) -> Result<(Environments, String)> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| Error::invalid("file", format!("{}: {e}", args.file.display()), "a readable TOML environment spec"))?;
+    let envs = Environments::from_toml(&text)?;
+    if !envs.0.contains_key(&args.env) {
+        let known: Vec<&str> = envs.0.keys().map(String::as_str).collect();
+        return Err(Error::invalid(
+            "env",
+            format!("`{}` is not an environment of {}", args.env, args.file.display()),
+            format!("one of: {}", known.join(", ")),
+        ));
+    }
+    if let Some(c) = &args.confirm
+        && *c != args.env
+    {
+        return Err(Error::invalid(
+            "confirm",
+            format!("`{c}` is not the environment being destroyed"),
+            format!("--confirm {} names the environment again", args.env),
+        ));
+    }
+    Ok((envs, args.env.clone()))
+}
+
+async fn connect(args: &Cli) -> Result<Cloud> {
+    Ok(match args.cloud {
+        CloudKind::Memory => Cloud::Memory(InMemoryCloud::new()),
+        CloudKind::Aws => {
+            let log = RequestLog::new();
+            Cloud::Aws { aws: Box::new(aws_support::backends(&log).await), log }
+        }
+        CloudKind::Azure => {
+            let a = &args.azure;
+            let group = a
+                .resource_group
+                .as_deref()
+                .ok_or_else(|| Error::invalid("resource-group", "is missing", "--cloud azure works in one resource group"))?;
+            let blob_endpoint = match (&a.blob_endpoint, &a.storage_account) {
+                (Some(e), _) => e.clone(),
+                (None, Some(account)) => AzureStores::named(account, "-").blob_endpoint,
+                (None, None) => return Err(Error::invalid("storage-account", "is missing", "pass --storage-account or --blob-endpoint")),
+            };
+            let key_vault_url = match (&a.key_vault_url, &a.key_vault) {
+                (Some(u), _) => u.clone(),
+                (None, Some(vault)) => AzureStores::named("-", vault).key_vault_url,
+                (None, None) => return Err(Error::invalid("key-vault", "is missing", "pass --key-vault or --key-vault-url")),
+            };
+            let credential = deploy::azure::credential::from_env(azure_support::ARM_TOKEN_VAR)?;
+            let arm = azure_support::arm_client(&a.arm)?;
+            let stores = AzureStores { blob_endpoint, key_vault_url };
+            let azure = AzureBackends::with_arm(arm, credential, group, &a.location, &stores)?;
+            println!("Azure subscription {}, resource group {group}, location {}", azure.subscription_id(), azure.location());
+            Cloud::Azure(Box::new(azure))
+        }
+    })
+}
+
+async fn run(args: &Cli, slot: &mut Option<Cloud>) -> Result<()> {
+    let (envs, name) = load(args)?;
+    let env = envs.get(&name)?;
+    let cloud = slot.insert(connect(args).await?);
+    let backends = cloud.backends(no_roles());
+    // Every rule of the spec and of the cloud (a backup section on Azure), before any request.
+    env.validate_for(&name, &backends)?;
+    match args.command {
+        Command::Plan => {
+            aws_support::section(&format!("plan of environment {name} on {}", cloud.name()));
+            let plan = plan(cloud, env, &backends).await?;
+            show(&plan);
+            cli::plan("plan", &plan);
+            println!("\nplan: nothing changed");
+        }
+        Command::Apply => apply(cloud, &name, env, &backends).await?,
+        Command::Outputs => {
+            let mut outputs = env.outputs(&name, &backends).await?;
+            outputs.account = match cloud {
+                Cloud::Aws { aws, .. } => Some(aws.caller_identity().await?.account),
+                Cloud::Azure(azure) => Some(azure.subscription_id().to_owned()),
+                Cloud::Memory(_) => None,
+            };
+            aws_support::section(&format!("outputs of environment {name} on {}", cloud.name()));
+            let text = serde_json::to_string_pretty(&outputs).map_err(|e| Error::invalid("outputs", e.to_string(), "serializable"))?;
+            println!("{text}");
+            cli::field("outputs", &outputs);
+        }
+        Command::Destroy => {
+            let final_snapshots = !args.skip_final_snapshots;
+            aws_support::section(&format!("destroy plan of environment {name} on {}", cloud.name()));
+            let plan = env.destroy_plan(&name, &backends, final_snapshots).await?;
+            println!("{plan}");
+            let lines: Vec<String> = plan.to_string().lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect();
+            cli::field("plan", &lines);
+            cli::pending(!plan.steps.is_empty());
+            let Some(confirm) = args.confirm.as_deref() else {
+                if !plan.steps.is_empty() {
+                    println!("\nnothing deleted: run again with --confirm {name} to delete");
+                }
+                return Ok(());
+            };
+            if plan.steps.is_empty() {
+                println!("\nnothing to destroy");
+                return Ok(());
+            }
+            aws_support::section("destroy");
+            let done = env.destroy(&name, &backends, Some(confirm), final_snapshots).await?;
+            aws_support::section("summary");
+            println!("  {} steps done", done.steps.len());
+            cli::field("steps_done", done.steps.len());
+        }
+    }
+    Ok(())
+}
+
+fn show(plan: &Plan) {
+    if plan.is_empty() {
+        println!("  (no changes)");
+    } else {
+        for line in plan.to_string().lines() {
+            println!("  {line}");
+        }
+    }
+}
+
+/// The environment's plan; on AWS with a cluster, the EKS roles' plan first.
+async fn plan(cloud: &Cloud, env: &Environment, backends: &Backends) -> Result<Plan> {
+    let mut plan = Plan::new();
+    if let (Cloud::Aws { aws, .. }, Some(roles)) = (cloud, eks_roles(cloud, env).await?) {
+        plan.extend(aws.iam().plan(&roles).await?);
+    }
+    plan.extend(env.plan(backends).await?);
+    Ok(plan)
+}
+
+/// The EKS roles of the spec's cluster (AWS only).
+async fn eks_roles(cloud: &Cloud, env: &Environment) -> Result<Option<EksRolesSpec>> {
+    match (cloud, &env.cluster) {
+        (Cloud::Aws { aws, .. }, Some(cluster)) => {
+            let account = aws.caller_identity().await?.account;
+            Ok(Some(EksRolesSpec::new(cluster.name.as_str(), aws.partition(), account)))
+        }
+        _ => Ok(None),
+    }
+}
+
+async fn apply(cloud: &Cloud, name: &str, env: &Environment, backends: &Backends) -> Result<()> {
+    aws_support::section(&format!("plan of environment {name} on {}", cloud.name()));
+    let planned = plan(cloud, env, backends).await?;
+    show(&planned);
+    cli::plan("plan", &planned);
+    if planned.is_empty() {
+        println!("\nnothing to change");
+        return Ok(());
+    }
+    aws_support::section(&format!("apply environment {name}"));
+    let mut done = Plan::new();
+    let mut backends = backends.clone();
+    if let (Cloud::Aws { aws, .. }, Some(spec)) = (cloud, eks_roles(cloud, env).await?) {
+        let roles = aws.iam().ensure(&spec).await?;
+        done.extend(roles.plan);
+        backends = Backends { observer: backends.observer.clone(), ..cloud.backends(roles.info) };
+    }
+    done.extend(env.ensure(&backends).await?);
+    aws_support::section("changes made");
+    show(&done);
+    cli::field("changes_made", &done);
+    println!("\n{} changes made", done.len());
+    Ok(())
+}
