@@ -92,6 +92,8 @@ impl Network {
 impl Reconcile<S3GatewayEndpointSpec> for Network {
     type Info = EndpointInfo;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-ec2", kind = "s3 gateway endpoint", name = %spec.vpc_id, mode = ?mode))]
+
     async fn reconcile(&self, spec: &S3GatewayEndpointSpec, mode: Mode) -> Result<Reconciled<EndpointInfo>> {
         spec.validate()?;
         let (vpc_id, service_name) = (spec.vpc_id.as_str(), spec.service_name());

@@ -496,6 +496,8 @@ impl Network {
 impl Reconcile<VpcSpec> for Network {
     type Info = VpcInfo;
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "vpc", name = %spec.name, mode = ?mode))]
+
     async fn reconcile(&self, spec: &VpcSpec, mode: Mode) -> Result<Reconciled<VpcInfo>> {
         spec.validate()?;
         let name = spec.name.as_str();
@@ -572,6 +574,8 @@ impl Reconcile<VpcSpec> for Network {
 #[async_trait::async_trait]
 impl Reconcile<DatabaseSecurityGroupSpec> for Network {
     type Info = SecurityGroupInfo;
+
+    #[tracing::instrument(level = "info", skip_all, fields(backend = SERVICE, kind = "security group", name = %spec.name, mode = ?mode))]
 
     async fn reconcile(&self, spec: &DatabaseSecurityGroupSpec, mode: Mode) -> Result<Reconciled<SecurityGroupInfo>> {
         spec.validate()?;

@@ -468,6 +468,8 @@ impl ReplicationRuleSpec {
 impl Reconcile<ReplicationRuleSpec> for S3Store {
     type Info = ();
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-s3", kind = "replication rule", name = %spec.replication.source, mode = ?mode))]
+
     async fn reconcile(&self, spec: &ReplicationRuleSpec, mode: Mode) -> Result<Reconciled<()>> {
         spec.replication.validate(self.region())?;
         let plan = self.reconcile_rule(&spec.replication, &spec.role_arn, mode).await?;
@@ -549,6 +551,8 @@ pub(super) mod with_iam {
     #[async_trait::async_trait]
     impl Reconcile<ReplicationSpec> for Replication {
         type Info = RoleInfo;
+
+        #[tracing::instrument(level = "info", skip_all, fields(backend = "aws-s3", kind = "replication", name = %spec.source, mode = ?mode))]
 
         async fn reconcile(&self, spec: &ReplicationSpec, mode: Mode) -> Result<Reconciled<RoleInfo>> {
             let (s3, iam) = (&self.s3, &self.iam);

@@ -396,6 +396,8 @@ impl Bootstrapper {
 impl Reconcile<BootstrapSpec> for Bootstrapper {
     type Info = ();
 
+    #[tracing::instrument(level = "info", skip_all, fields(backend = "postgres", kind = "bootstrap", name = "direct", mode = ?mode))]
+
     async fn reconcile(&self, spec: &BootstrapSpec, mode: Mode) -> Result<Reconciled<()>> {
         let apply = mode.is_apply();
         spec.validate()?;
