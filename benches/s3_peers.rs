@@ -4,8 +4,11 @@
 //! ```text
 //! cargo bench --features aws --bench s3_peers -- fill --bucket B --count N --min-size BYTES --max-size BYTES [--create B2]...
 //! cargo bench --features aws --bench s3_peers -- head-ceiling --bucket B --key K [--requests N] [--concurrency C]...
+//! cargo bench --features aws --bench s3_peers -- copy-ceiling --bucket B --to B2 --objects N [--requests N] [--concurrency C]...
 //! cargo bench --features aws --bench s3_peers -- snapshot --from B --to B2 [--to-endpoint URL] [--copy-threshold BYTES]
 //!     [--copy-part-size BYTES] [--concurrency N]
+//! cargo bench --features aws --bench s3_peers -- plan-shards --from B --to B2 --shards N [--layout PREFIX]
+//! cargo bench --features aws --bench s3_peers -- finalize --to B2 --id ID [--layout PREFIX]
 //! ```
 //!
 //! The endpoint, region and (dummy) credentials come from the standard AWS
@@ -18,8 +21,23 @@
 //!   chunk (a 1 GiB object never sits in memory), after creating the `--create` buckets.
 //! - `head-ceiling` sends `requests` HeadObject requests at each concurrency and
 //!   prints requests/s: what the server answers at best to a Rust client here.
+//! - `copy-ceiling` sends `requests` CopyObject requests at each concurrency,
+//!   copying `obj/00000`.. (round robin over `objects` keys, as `fill` wrote
+//!   them) of B to new keys `c<concurrency>/<i>` of B2, and prints copies/s:
+//!   the most copies the server answers the same client, the bound of any
+//!   server-side backup on it.
 //! - `snapshot` runs `snapshot_bucket` and prints its report, objects/s and the
 //!   process's peak RSS (`VmHWM`).
+//! - `plan-shards` and `finalize` are the two steps a sharded backup runs in
+//!   the caller's process around its shards (what `aws_disaster_recovery backup
+//!   --in-cluster` does around the Kubernetes Job), without Kubernetes:
+//!   `plan-shards` plans a new snapshot of B into B2 in N key ranges
+//!   (`plan_shards`, a listing pass) and prints `PLANNED <id>`; each shard is
+//!   then `aws_disaster_recovery backup-shard` with `JOB_COMPLETION_INDEX`,
+//!   `DEPLOY_SHARD_COUNT` and `DEPLOY_SNAPSHOT_ID` set, as in a pod of the Job;
+//!   `finalize` writes the index (`finalize_snapshot`) and prints
+//!   `FINALIZED objects=N bytes=N shards=N`. `--layout` is the snapshot
+//!   layout's prefix: default none, the bucket's root, as the DR example.
 //!
 //! `--threads N` runs any of them on N tokio worker threads (0: the current-thread runtime).
 
@@ -30,7 +48,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use deploy::aws::s3::{S3Options, S3Store};
 use deploy::object_store::PutOptions;
-use deploy::recipes::{Location, SnapshotLayout, SnapshotOptions, snapshot_bucket};
+use deploy::recipes::{Boundaries, Location, SnapshotId, SnapshotLayout, SnapshotOptions, finalize_snapshot, plan_shards, snapshot_bucket};
 use deploy::{BucketName, ObjectKey, ObjectStore};
 use futures::StreamExt;
 
@@ -120,28 +138,35 @@ async fn fill(args: &Args) -> Res<()> {
 
 async fn head_ceiling(args: &Args) -> Res<()> {
     let store = Arc::new(store_at(None).await);
-    let bucket = args.required("bucket")?.to_owned();
-    let key = args.required("key")?.to_owned();
+    let bucket: Arc<str> = args.required("bucket")?.into();
+    let key: Arc<str> = args.required("key")?.into();
     let requests = args.number("requests", 20_000)?;
-    let concurrencies: Vec<usize> = match args.values("concurrency") {
-        v if v.is_empty() => vec![16, 64, 256],
-        v => v.iter().map(|c| c.parse()).collect::<Result<_, _>>()?,
-    };
     // Warm the connection pool.
-    store.client().head_object().bucket(&bucket).key(&key).send().await?;
+    store.client().head_object().bucket(&*bucket).key(&*key).send().await?;
+    let best = ceiling("head", requests, &concurrencies(args)?, |_, _| {
+        let (store, bucket, key) = (store.clone(), bucket.clone(), key.clone());
+        async move { store.client().head_object().bucket(&*bucket).key(&*key).send().await.map(drop).map_err(|e| format!("{e:?}").into()) }
+    })
+    .await?;
+    println!("HEAD_CEILING {best:.0}");
+    Ok(())
+}
+
+/// Requests/s of `send` (one request `i`) at each concurrency, spawned so that
+/// every core of the runtime sends and parses; prints one line per concurrency
+/// and answers the best rate.
+async fn ceiling<F, Fut>(what: &str, requests: u64, concurrencies: &[usize], send: F) -> Res<f64>
+where
+    F: Fn(usize, u64) -> Fut,
+    Fut: std::future::Future<Output = Res<()>> + Send + 'static,
+{
     let mut best = 0f64;
-    for concurrency in concurrencies {
+    for &concurrency in concurrencies {
         let started = Instant::now();
         let results: Vec<Res<()>> = futures::stream::iter(0..requests)
-            .map(|_| {
-                let (store, bucket, key) = (store.clone(), bucket.clone(), key.clone());
-                // Spawned, so every core of the runtime sends and parses.
-                async move {
-                    tokio::spawn(async move { store.client().head_object().bucket(bucket).key(key).send().await.map(drop) })
-                        .await
-                        .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
-                        .map_err(|e| format!("{e:?}").into())
-                }
+            .map(|i| {
+                let request = send(concurrency, i);
+                async move { tokio::spawn(request).await.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)? }
             })
             .buffer_unordered(concurrency)
             .collect()
@@ -150,9 +175,73 @@ async fn head_ceiling(args: &Args) -> Res<()> {
         let secs = started.elapsed().as_secs_f64();
         let rate = requests as f64 / secs;
         best = best.max(rate);
-        println!("head-ceiling concurrency {concurrency}: {requests} HEAD in {secs:.3}s = {rate:.0} requests/s");
+        println!("{what}-ceiling concurrency {concurrency}: {requests} requests in {secs:.3}s = {rate:.0} requests/s");
     }
-    println!("HEAD_CEILING {best:.0}");
+    Ok(best)
+}
+
+fn concurrencies(args: &Args) -> Res<Vec<usize>> {
+    match args.values("concurrency") {
+        v if v.is_empty() => Ok(vec![16, 64, 256]),
+        v => Ok(v.iter().map(|c| c.parse()).collect::<Result<_, _>>()?),
+    }
+}
+
+async fn copy_ceiling(args: &Args) -> Res<()> {
+    let store = Arc::new(store_at(None).await);
+    let bucket: Arc<str> = args.required("bucket")?.into();
+    let to: Arc<str> = args.required("to")?.into();
+    let objects = args.number("objects", 2000)?.max(1);
+    let requests = args.number("requests", 10_000)?;
+    // Warm the connection pool (and check the source is there).
+    store.client().head_object().bucket(&*bucket).key("obj/00000").send().await?;
+    let best = ceiling("copy", requests, &concurrencies(args)?, |concurrency, i| {
+        let (store, bucket, to) = (store.clone(), bucket.clone(), to.clone());
+        async move {
+            store
+                .client()
+                .copy_object()
+                .copy_source(format!("{bucket}/obj/{:05}", i % objects))
+                .bucket(&*to)
+                .key(format!("c{concurrency}/{i}"))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| format!("{e:?}").into())
+        }
+    })
+    .await?;
+    println!("COPY_CEILING {best:.0}");
+    Ok(())
+}
+
+/// The layout of `plan-shards` and `finalize`: `--layout`, default the bucket's root (as the DR example).
+fn shard_layout(args: &Args) -> Res<SnapshotLayout> {
+    Ok(SnapshotLayout::new(args.value("layout").unwrap_or(""))?)
+}
+
+async fn plan(args: &Args) -> Res<()> {
+    let store = store_at(None).await;
+    let from = BucketName::new(args.required("from")?)?;
+    let to = BucketName::new(args.required("to")?)?;
+    let shards = args.number("shards", 1)? as usize;
+    let mut options = SnapshotOptions::new(shard_layout(args)?);
+    let id = SnapshotId::now();
+    options.id = Some(id.clone());
+    let plan = plan_shards(Location::new(&store, &from), Location::new(&store, &to), &options, shards, Boundaries::Listed).await?;
+    for (i, range) in plan.ranges.iter().enumerate() {
+        println!("shard {i} of {}: {range}", plan.count);
+    }
+    println!("PLANNED {id}");
+    Ok(())
+}
+
+async fn finalize(args: &Args) -> Res<()> {
+    let store = store_at(None).await;
+    let to = BucketName::new(args.required("to")?)?;
+    let id: SnapshotId = args.required("id")?.parse()?;
+    let index = finalize_snapshot(Location::new(&store, &to), &shard_layout(args)?, &id).await?;
+    println!("FINALIZED objects={} bytes={} shards={}", index.objects, index.total_bytes, index.shards);
     Ok(())
 }
 
@@ -192,7 +281,7 @@ async fn snapshot(args: &Args) -> Res<()> {
 fn main() -> std::process::ExitCode {
     let all: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let Some((command, rest)) = all.split_first() else {
-        eprintln!("usage: s3_peers fill|head-ceiling|snapshot ... [--threads N (0: one thread)]");
+        eprintln!("usage: s3_peers fill|head-ceiling|copy-ceiling|snapshot|plan-shards|finalize ... [--threads N (0: one thread)]");
         return std::process::ExitCode::FAILURE;
     };
     let args = Args(rest.to_vec());
@@ -211,7 +300,10 @@ fn main() -> std::process::ExitCode {
         match command.as_str() {
             "fill" => fill(&args).await,
             "head-ceiling" => head_ceiling(&args).await,
+            "copy-ceiling" => copy_ceiling(&args).await,
             "snapshot" => snapshot(&args).await,
+            "plan-shards" => plan(&args).await,
+            "finalize" => finalize(&args).await,
             other => Err(format!("unknown command {other}").into()),
         }
     });
