@@ -6,6 +6,24 @@
 //! `SlowDown`), INFO otherwise; the event sits in the span of the operation
 //! that made the call.
 
+// Without a service feature no client is built, so nothing installs it.
+#![cfg_attr(
+    not(any(
+        feature = "s3",
+        feature = "secrets",
+        feature = "kms",
+        feature = "iam",
+        feature = "rds",
+        feature = "eks",
+        feature = "backup",
+        feature = "sts",
+        feature = "ec2",
+        feature = "route53",
+        feature = "cloudwatch"
+    )),
+    allow(dead_code)
+)]
+
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
