@@ -25,15 +25,24 @@
 //!
 //! Clouds:
 //! - `aws`: the standard AWS environment (`AWS_REGION`, credentials,
-//!   `AWS_ENDPOINT_URL`). With a cluster in the spec, `plan` and `apply` also
-//!   cover the EKS roles `CLUSTER-eks-cluster` and `CLUSTER-eks-node`
-//!   (destroy leaves them, as `aws_teardown` does). The last line is
-//!   `mutating requests: N`.
+//!   `AWS_ENDPOINT_URL`), through `deploy_aws::environment`: besides the five
+//!   traits, `plan` / `apply` cover the EKS roles `CLUSTER-eks-cluster` and
+//!   `CLUSTER-eks-node`, the KMS keys `alias/CLUSTER-eks-secrets` (the
+//!   cluster's secrets) and `alias/VAULT-backup`, the VPC `network.name` with
+//!   two private and two public subnets carved from `network.cidr` in zones
+//!   REGIONa / REGIONb, the S3 gateway endpoint, the DB subnet group
+//!   `NAME-db` the instances are placed in; the cluster runs in the private
+//!   subnets. A node pool or subnet no longer in the spec is reported
+//!   (`? keep ...`) and left alone. `destroy` then also deletes the subnet
+//!   group, the VPC, the keys (KMS waits 7 days) and the roles. A spec whose
+//!   `location.aws` is not the client's region is refused before any request.
+//!   The last line is `mutating requests: N`.
 //! - `azure`: `AZURE_SUBSCRIPTION_ID` and the service principal
 //!   (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`) or a token in
 //!   `AZURE_ARM_ACCESS_TOKEN`; `--resource-group` (existing), `--location`,
 //!   the storage account (`--storage-account` or `--blob-endpoint`) and Key
-//!   Vault (`--key-vault` or `--key-vault-url`) the buckets and secrets live in.
+//!   Vault (`--key-vault` or `--key-vault-url`) the buckets and secrets live in;
+//!   `--location` defaults to the spec's `location.azure` (a different one is refused).
 //!   Azure has no neutral backup vault: an environment with a `backup` section
 //!   is refused before any request, naming what Azure offers instead.
 //! - `memory`: a fresh in-memory cloud in this process (no credentials, no
@@ -60,11 +69,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use deploy::aws::RequestLog;
-use deploy::aws::eks::{EksRoles, EksRolesSpec};
+use deploy::aws::eks::EksRoles;
+use deploy::aws::environment::AwsEnvironment;
 use deploy::azure::{AzureBackends, AzureStores};
 use deploy::env::{Backends, Environment, Environments};
 use deploy::memory::InMemoryCloud;
-use deploy::{Error, Plan, Reconcile as _, Result};
+use deploy::{Error, Plan, Result};
 
 /// Plan, apply, show or destroy one environment of a TOML spec on AWS, Azure or in memory.
 ///
@@ -124,9 +134,9 @@ struct AzureArgs {
     /// azure: the resource group (existing)
     #[arg(long, value_name = "RG")]
     resource_group: Option<String>,
-    /// azure: the region
-    #[arg(long, value_name = "L", default_value = "westeurope")]
-    location: String,
+    /// azure: the region (default: the spec's `location.azure`, else westeurope)
+    #[arg(long, value_name = "L")]
+    location: Option<String>,
     /// azure: the storage account of the buckets (containers)
     #[arg(long, value_name = "ACCOUNT")]
     storage_account: Option<String>,
@@ -145,7 +155,7 @@ struct AzureArgs {
 
 /// The backends of one cloud, and how its mutating requests are counted.
 enum Cloud {
-    Aws { aws: Box<deploy::aws::AwsBackends>, log: RequestLog },
+    Aws { aws: Box<AwsEnvironment>, log: RequestLog },
     Azure(Box<AzureBackends>),
     Memory(InMemoryCloud),
 }
@@ -159,9 +169,10 @@ impl Cloud {
         }
     }
 
-    fn backends(&self, roles: EksRoles) -> Backends {
+    /// The neutral backends (on AWS without roles: for reads and checks).
+    fn backends(&self) -> Backends {
         let mut backends = match self {
-            Cloud::Aws { aws, .. } => aws.env_backends(roles),
+            Cloud::Aws { aws, .. } => aws.backends().env_backends(EksRoles::default()),
             Cloud::Azure(azure) => azure.env_backends(),
             Cloud::Memory(cloud) => Backends::in_memory(cloud),
         };
@@ -179,8 +190,14 @@ impl Cloud {
     }
 }
 
-fn no_roles() -> EksRoles {
-    EksRoles { cluster_role_arn: String::new(), node_role_arn: String::new() }
+impl Cloud {
+    /// What `apply` would change: on AWS with the derived network, roles and keys.
+    async fn plan(&self, name: &str, env: &Environment, backends: &Backends) -> Result<Plan> {
+        match self {
+            Cloud::Aws { aws, .. } => aws.plan(name, env).await,
+            _ => env.plan(backends).await,
+        }
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -229,12 +246,14 @@ fn load(args: &Cli) -> Result<(Environments, String)> {
     Ok((envs, args.env.clone()))
 }
 
-async fn connect(args: &Cli) -> Result<Cloud> {
+async fn connect(args: &Cli, env: &Environment) -> Result<Cloud> {
     Ok(match args.cloud {
         CloudKind::Memory => Cloud::Memory(InMemoryCloud::new()),
         CloudKind::Aws => {
             let log = RequestLog::new();
-            Cloud::Aws { aws: Box::new(aws_support::backends(&log).await), log }
+            let aws = AwsEnvironment::connect(aws_support::backends(&log).await).await?.with_observer(aws_support::observer());
+            println!("AWS account {}, region {}", aws.account(), aws.region());
+            Cloud::Aws { aws: Box::new(aws), log }
         }
         CloudKind::Azure => {
             let a = &args.azure;
@@ -255,7 +274,18 @@ async fn connect(args: &Cli) -> Result<Cloud> {
             let credential = deploy::azure::credential::from_env(azure_support::ARM_TOKEN_VAR)?;
             let arm = azure_support::arm_client(&a.arm)?;
             let stores = AzureStores { blob_endpoint, key_vault_url };
-            let azure = AzureBackends::with_arm(arm, credential, group, &a.location, &stores)?;
+            let location = match (&a.location, &env.location.azure) {
+                (Some(l), Some(wanted)) if l != wanted => {
+                    return Err(Error::invalid(
+                        "location",
+                        format!("is `{l}`, and the spec's location.azure is `{wanted}`"),
+                        "an environment is applied in the location its spec names",
+                    ));
+                }
+                (Some(l), _) | (None, Some(l)) => l.clone(),
+                (None, None) => "westeurope".to_owned(),
+            };
+            let azure = AzureBackends::with_arm(arm, credential, group, &location, &stores)?;
             println!("Azure subscription {}, resource group {group}, location {}", azure.subscription_id(), azure.location());
             Cloud::Azure(Box::new(azure))
         }
@@ -265,25 +295,32 @@ async fn connect(args: &Cli) -> Result<Cloud> {
 async fn run(args: &Cli, slot: &mut Option<Cloud>) -> Result<()> {
     let (envs, name) = load(args)?;
     let env = envs.get(&name)?;
-    let cloud = slot.insert(connect(args).await?);
-    let backends = cloud.backends(no_roles());
-    // Every rule of the spec and of the cloud (a backup section on Azure), before any request.
+    let cloud = slot.insert(connect(args, env).await?);
+    let backends = cloud.backends();
+    // Every rule of the spec and of the cloud (a backup section on Azure, the
+    // region on AWS), before any mutating request.
     env.validate_for(&name, &backends)?;
+    if let Cloud::Aws { aws, .. } = cloud {
+        aws.parts(&name, env)?;
+    }
     match args.command {
         Command::Plan => {
             aws_support::section(&format!("plan of environment {name} on {}", cloud.name()));
-            let plan = plan(cloud, env, &backends).await?;
+            let plan = cloud.plan(&name, env, &backends).await?;
             show(&plan);
             cli::plan("plan", &plan);
             println!("\nplan: nothing changed");
         }
         Command::Apply => apply(cloud, &name, env, &backends).await?,
         Command::Outputs => {
-            let mut outputs = env.outputs(&name, &backends).await?;
-            outputs.account = match cloud {
-                Cloud::Aws { aws, .. } => Some(aws.caller_identity().await?.account),
-                Cloud::Azure(azure) => Some(azure.subscription_id().to_owned()),
-                Cloud::Memory(_) => None,
+            let outputs = match cloud {
+                Cloud::Aws { aws, .. } => to_json(&aws.outputs(&name, env).await?)?,
+                Cloud::Azure(azure) => {
+                    let mut outputs = env.outputs(&name, &backends).await?;
+                    outputs.account = Some(azure.subscription_id().to_owned());
+                    to_json(&outputs)?
+                }
+                Cloud::Memory(_) => to_json(&env.outputs(&name, &backends).await?)?,
             };
             aws_support::section(&format!("outputs of environment {name} on {}", cloud.name()));
             let text = serde_json::to_string_pretty(&outputs).map_err(|e| Error::invalid("outputs", e.to_string(), "serializable"))?;
@@ -293,7 +330,10 @@ async fn run(args: &Cli, slot: &mut Option<Cloud>) -> Result<()> {
         Command::Destroy => {
             let final_snapshots = !args.skip_final_snapshots;
             aws_support::section(&format!("destroy plan of environment {name} on {}", cloud.name()));
-            let plan = env.destroy_plan(&name, &backends, final_snapshots).await?;
+            let plan = match cloud {
+                Cloud::Aws { aws, .. } => aws.destroy_plan(&name, env, final_snapshots).await?,
+                _ => env.destroy_plan(&name, &backends, final_snapshots).await?,
+            };
             println!("{plan}");
             let lines: Vec<String> = plan.to_string().lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect();
             cli::field("plan", &lines);
@@ -309,13 +349,20 @@ async fn run(args: &Cli, slot: &mut Option<Cloud>) -> Result<()> {
                 return Ok(());
             }
             aws_support::section("destroy");
-            let done = env.destroy(&name, &backends, Some(confirm), final_snapshots).await?;
+            let done = match cloud {
+                Cloud::Aws { aws, .. } => aws.destroy(&name, env, Some(confirm), final_snapshots).await?,
+                _ => env.destroy(&name, &backends, Some(confirm), final_snapshots).await?,
+            };
             aws_support::section("summary");
             println!("  {} steps done", done.steps.len());
             cli::field("steps_done", done.steps.len());
         }
     }
     Ok(())
+}
+
+fn to_json(outputs: &impl serde::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(outputs).map_err(|e| Error::invalid("outputs", e.to_string(), "serializable"))
 }
 
 fn show(plan: &Plan) {
@@ -328,30 +375,9 @@ fn show(plan: &Plan) {
     }
 }
 
-/// The environment's plan; on AWS with a cluster, the EKS roles' plan first.
-async fn plan(cloud: &Cloud, env: &Environment, backends: &Backends) -> Result<Plan> {
-    let mut plan = Plan::new();
-    if let (Cloud::Aws { aws, .. }, Some(roles)) = (cloud, eks_roles(cloud, env).await?) {
-        plan.extend(aws.iam().plan(&roles).await?);
-    }
-    plan.extend(env.plan(backends).await?);
-    Ok(plan)
-}
-
-/// The EKS roles of the spec's cluster (AWS only).
-async fn eks_roles(cloud: &Cloud, env: &Environment) -> Result<Option<EksRolesSpec>> {
-    match (cloud, &env.cluster) {
-        (Cloud::Aws { aws, .. }, Some(cluster)) => {
-            let account = aws.caller_identity().await?.account;
-            Ok(Some(EksRolesSpec::new(cluster.name.as_str(), aws.partition(), account)))
-        }
-        _ => Ok(None),
-    }
-}
-
 async fn apply(cloud: &Cloud, name: &str, env: &Environment, backends: &Backends) -> Result<()> {
     aws_support::section(&format!("plan of environment {name} on {}", cloud.name()));
-    let planned = plan(cloud, env, backends).await?;
+    let planned = cloud.plan(name, env, backends).await?;
     show(&planned);
     cli::plan("plan", &planned);
     if planned.is_empty() {
@@ -359,14 +385,10 @@ async fn apply(cloud: &Cloud, name: &str, env: &Environment, backends: &Backends
         return Ok(());
     }
     aws_support::section(&format!("apply environment {name}"));
-    let mut done = Plan::new();
-    let mut backends = backends.clone();
-    if let (Cloud::Aws { aws, .. }, Some(spec)) = (cloud, eks_roles(cloud, env).await?) {
-        let roles = aws.iam().ensure(&spec).await?;
-        done.extend(roles.plan);
-        backends = Backends { observer: backends.observer.clone(), ..cloud.backends(roles.info) };
-    }
-    done.extend(env.ensure(&backends).await?);
+    let done = match cloud {
+        Cloud::Aws { aws, .. } => aws.apply(name, env).await?,
+        _ => env.ensure(backends).await?,
+    };
     aws_support::section("changes made");
     show(&done);
     cli::field("changes_made", &done);

@@ -19,8 +19,8 @@ use crate::support::{self, MotoConfig};
 const SPEC: &str = include_str!("../../examples/environments.toml");
 
 /// The spec with every `acme-` name made this run's own, written to a temporary file.
-fn spec_file(p: &str, text: &str) -> Result<(std::path::PathBuf, String)> {
-    let path = std::env::temp_dir().join(format!("{p}-environments.toml"));
+fn spec_file(p: &str, tag: &str, text: &str) -> Result<(std::path::PathBuf, String)> {
+    let path = std::env::temp_dir().join(format!("{p}-{tag}-environments.toml"));
     let text = text.replace("acme-", &format!("{p}-"));
     std::fs::write(&path, &text)?;
     Ok((path, text))
@@ -47,7 +47,7 @@ async fn environment_example_applies_shows_and_destroys_production_and_staging_o
     // moto has no backup selections nor recovery-point listings: the proxy serves them (support::backup_gaps).
     let (_gaps, moto) = moto.with_gaps().await?;
     let p = prefix();
-    let (path, text) = spec_file(&p, SPEC)?;
+    let (path, text) = spec_file(&p, "spec", SPEC)?;
     let file = path.to_str().context("a UTF-8 temp path")?.to_owned();
     let recorder = Recorder::start(&moto.endpoint)?;
     let ctx = AwsContext::new(&moto.sdk_config().await);
@@ -101,6 +101,7 @@ async fn environment_example_applies_shows_and_destroys_production_and_staging_o
             backup.describe_vault(&spec.vault.name).await?;
             ensure!(outputs["backup"]["vault"] == spec.vault.name.as_str() && outputs["backup"]["plan_exists"] == true, "{outputs}");
         }
+        parts_present(&ctx, name, env, outputs).await?;
         for (i, s) in env.secrets.iter().enumerate() {
             let value = secrets.get_secret(&s.name).await?;
             let value = value.value.expose_secret();
@@ -111,23 +112,43 @@ async fn environment_example_applies_shows_and_destroys_production_and_staging_o
         }
     }
 
-    // A changed field is planned as exactly that update, then applied.
-    let (path2, _) = spec_file(&p, &SPEC.replace("tags = { env = \"production\" } }]", "tags = { env = \"prod\" } }]"))?;
+    // Changed fields (a node pool's max, a bucket tag) are planned as exactly those updates, then applied.
+    let changed_spec =
+        SPEC.replace("tags = { env = \"production\" } }]", "tags = { env = \"prod\" } }]").replacen("max = 12", "max = 15", 1);
+    let (path2, _) = spec_file(&p, "changed", &changed_spec)?;
     let file2 = path2.to_str().context("a UTF-8 temp path")?.to_owned();
     let (changed, seen) = counted(&recorder, &file2, "plan", "production", &[])?;
     ensure!(changed.code == Some(2) && seen.is_empty(), "{}", changed.show());
     let changes: Vec<&str> = changed.stdout.lines().filter(|l| l.trim_start().starts_with(['+', '~', '-', '!'])).collect();
     ensure!(
-        changes.len() == 1 && changes[0].contains(&format!("bucket {p}-prod-assets")),
-        "the plan is not exactly the tag update: {changes:?}\n{}",
+        changes.len() == 2
+            && changes.iter().any(|c| c.contains(&format!("bucket {p}-prod-assets")))
+            && changes.iter().any(|c| c.contains("node pool") && c.contains("services")),
+        "the plan is not exactly the tag and max updates: {changes:?}\n{}",
         changed.show()
     );
+    ensure!(changed.stdout.contains("max: 12 -> 15"), "the node pool's max is not planned 12 -> 15\n{}", changed.show());
     let (applied, seen) = counted(&recorder, &file2, "apply", "production", &[])?;
     ensure!(applied.ok && !seen.is_empty(), "{}", applied.show());
     let assets = BucketName::new(format!("{p}-prod-assets"))?;
     ensure!(s3.describe_bucket(&assets).await?.tags.get("env").map(String::as_str) == Some("prod"), "the tag was not changed");
+    let cluster = ResourceName::new(format!("{p}-prod"))?;
+    let services = eks.describe_cluster(&cluster).await?.node_pools.into_iter().find(|n| n.spec.name.as_str() == "services");
+    ensure!(services.is_some_and(|s| s.spec.max == 15), "the node pool's max was not changed");
     let (after, seen) = counted(&recorder, &file2, "plan", "production", &[])?;
     ensure!(after.code == Some(0) && seen.is_empty(), "{}", after.show());
+
+    // A node pool no longer in the spec: reported by plan and apply, left alone.
+    let cut = changed_spec.find("[[production.cluster.node_pools]]\nname = \"executors\"").context("the executors pool")?;
+    let rest = changed_spec.find("\n[[production.databases]]").context("the spec's databases")?;
+    let without = format!("{}{}", &changed_spec[..cut], &changed_spec[rest..]);
+    let (path3, _) = spec_file(&p, "without", &without)?;
+    let file3 = path3.to_str().context("a UTF-8 temp path")?.to_owned();
+    let (kept, seen) = counted(&recorder, &file3, "apply", "production", &[])?;
+    ensure!(kept.ok && seen.is_empty(), "a pool no longer in the spec was touched: {seen:?}\n{}", kept.show());
+    ensure!(kept.stdout.contains(&format!("node pool {p}-prod/executors (no longer in the spec")), "not reported\n{}", kept.show());
+    ensure!(eks.describe_cluster(&cluster).await?.node_pools.len() == 2, "the pool no longer in the spec was deleted");
+    std::fs::remove_file(path3).ok();
 
     // destroy without --confirm: shown, nothing deleted.
     let object = ObjectKey::new("models/m.json")?;
@@ -181,11 +202,111 @@ async fn environment_example_applies_shows_and_destroys_production_and_staging_o
             let plan = &b.plan.as_ref().context("a plan")?.name;
             ensure!(!backup.backup_plan_exists(plan).await?, "{name}: the backup plan is still there");
         }
+        parts_gone(&ctx, name, env).await?;
         let (again, seen) = counted(&recorder, &file2, "destroy", name, &["--confirm", name])?;
         ensure!(again.ok && seen.is_empty(), "{name}: the second destroy changed {seen:?}\n{}", again.show());
     }
     std::fs::remove_file(path).ok();
     std::fs::remove_file(path2).ok();
+    Ok(())
+}
+
+/// The network name of an environment (`network.name` of the spec).
+fn network_name(env: &deploy::env::Environment) -> Result<ResourceName> {
+    env.network.as_ref().and_then(|n| n.name.clone()).context("the spec names its network")
+}
+
+/// What the AWS environment derives, as moto has it after an apply, and as the outputs show it: the VPC
+/// with two private and two public subnets in two zones inside `network.cidr`, the S3 gateway endpoint,
+/// the DB subnet group over the private subnets (each instance in it), the cluster in the private
+/// subnets with its secrets key, the EKS roles, the vault's key.
+async fn parts_present(ctx: &AwsContext, name: &str, env: &deploy::env::Environment, outputs: &serde_json::Value) -> Result<()> {
+    use deploy_aws::network::SubnetTier;
+    let net = deploy_aws::network::Network::new(ctx);
+    let prefix = network_name(env)?;
+    let vpc = net.find_vpc(&prefix).await?;
+    let layout = env.network.as_ref().context("a network")?;
+    ensure!(vpc.cidr == layout.cidr.as_str() && outputs["vpc_id"] == vpc.vpc_id.as_str(), "{name}: {vpc:?} vs {outputs}");
+    let subnets = net.subnets(&vpc.vpc_id).await?;
+    let of = |tier| -> Vec<&deploy_aws::network::SubnetInfo> { subnets.iter().filter(|s| s.tier == Some(tier)).collect() };
+    let (private, public) = (of(SubnetTier::Private), of(SubnetTier::Public));
+    ensure!(private.len() == 2 && public.len() == 2 && subnets.len() == 4, "{name}: subnets {subnets:?}");
+    let zones: std::collections::BTreeSet<&str> = private.iter().map(|s| s.availability_zone.as_str()).collect();
+    ensure!(zones.len() == 2 && zones.iter().all(|z| z.starts_with(support::MOTO_REGION)), "{name}: zones {zones:?}");
+    for s in &subnets {
+        let block = deploy::CidrBlock::new(s.cidr.clone())?;
+        ensure!(layout.cidr.contains(&block), "{name}: {} is outside {}", s.cidr, layout.cidr);
+    }
+    let mut private_ids: Vec<&str> = private.iter().map(|s| s.subnet_id.as_str()).collect();
+    private_ids.sort_unstable();
+    let shown: Vec<&str> = outputs["private_subnet_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+    ensure!(shown.len() == 2 && shown.iter().all(|id| private_ids.contains(id)), "{name}: outputs {outputs}");
+    // The S3 gateway endpoint on the main route table: planning it again finds it, with nothing to change.
+    let main: Vec<String> = net.route_tables(&vpc.vpc_id).await?.into_iter().filter(|t| t.main).map(|t| t.route_table_id).collect();
+    let endpoint = deploy_aws::network::S3GatewayEndpointSpec::new(vpc.vpc_id.clone(), support::MOTO_REGION, main);
+    let found = deploy::Reconcile::reconcile(&net, &endpoint, deploy::Mode::Plan).await?;
+    let id = found.info.map(|e| e.endpoint_id).context("no S3 gateway endpoint")?;
+    ensure!(found.plan.is_empty() && outputs["s3_endpoint_id"] == id.as_str(), "{name}: endpoint {id} {} vs {outputs}", found.plan);
+    let rds = deploy_aws::rds::RdsDatabase::new(ctx);
+    let group = rds.instances().describe_subnet_group(&format!("{prefix}-db")).await?;
+    ensure!(group.subnet_ids.iter().map(String::as_str).collect::<Vec<_>>() == private_ids, "{name}: {group:?}");
+    ensure!(outputs["db_subnet_group"] == format!("{prefix}-db"), "{outputs}");
+    for db in &env.databases {
+        let info = deploy::Database::describe_database(&rds, &db.name).await?;
+        ensure!(
+            info.network.subnet_group.as_deref() == Some(group.name.as_str()),
+            "{name}: {} is not in {}: {info:?}",
+            db.name,
+            group.name
+        );
+    }
+    let kms = deploy_aws::kms::Kms::new(ctx);
+    if let Some(cluster) = &env.cluster {
+        let iam = deploy_aws::iam::Iam::new(ctx);
+        for role in ["eks-cluster", "eks-node"] {
+            let role = iam.describe_role(&deploy_aws::iam::IamName::new(format!("{}-{role}", cluster.name))?).await?;
+            ensure!([&outputs["cluster_role_arn"], &outputs["node_role_arn"]].iter().any(|a| **a == role.arn.as_str()), "{outputs}");
+        }
+        let key = kms.describe_key(&deploy_aws::kms::KeyAlias::new(format!("alias/{}-eks-secrets", cluster.name))?).await?;
+        let eks = deploy_aws::eks::EksCluster::new(ctx, deploy_aws::eks::EksRoles::default());
+        let info = deploy::Cluster::describe_cluster(&eks, &cluster.name).await?;
+        ensure!(info.secrets_encryption_key.as_deref() == Some(key.arn.as_str()), "{name}: cluster key {info:?} vs {}", key.arn);
+        ensure!(outputs["cluster_key_arn"] == key.arn.as_str(), "{outputs}");
+    }
+    if let Some(backup) = &env.backup {
+        let key = kms.describe_key(&deploy_aws::kms::KeyAlias::new(format!("alias/{}-backup", backup.vault.name))?).await?;
+        let vault = deploy_aws::backup::AwsBackupVault::new(ctx);
+        let info = deploy::BackupVault::describe_vault(&vault, &backup.vault.name).await?;
+        ensure!(info.encryption_key.as_deref() == Some(key.arn.as_str()), "{name}: vault key {info:?} vs {}", key.arn);
+    }
+    Ok(())
+}
+
+/// After a confirmed destroy: no VPC, no DB subnet group, no roles, the keys' aliases gone
+/// (the keys themselves wait KMS's 7 days, scheduled for deletion).
+async fn parts_gone(ctx: &AwsContext, name: &str, env: &deploy::env::Environment) -> Result<()> {
+    let prefix = network_name(env)?;
+    let net = deploy_aws::network::Network::new(ctx);
+    ensure!(net.find_vpc(&prefix).await.is_err_and(|e| e.is_not_found()), "{name}: the VPC is still there");
+    let rds = deploy_aws::rds::RdsDatabase::new(ctx);
+    ensure!(
+        rds.instances().describe_subnet_group(&format!("{prefix}-db")).await.is_err_and(|e| e.is_not_found()),
+        "{name}: subnet group left"
+    );
+    let kms = deploy_aws::kms::Kms::new(ctx);
+    if let Some(cluster) = &env.cluster {
+        let iam = deploy_aws::iam::Iam::new(ctx);
+        for role in ["eks-cluster", "eks-node"] {
+            let role = deploy_aws::iam::IamName::new(format!("{}-{role}", cluster.name))?;
+            ensure!(iam.describe_role(&role).await.is_err_and(|e| e.is_not_found()), "{name}: role {role} left");
+        }
+        let alias = deploy_aws::kms::KeyAlias::new(format!("alias/{}-eks-secrets", cluster.name))?;
+        ensure!(kms.describe_key(&alias).await.is_err_and(|e| e.is_not_found()), "{name}: key {alias} left");
+    }
+    if let Some(backup) = &env.backup {
+        let alias = deploy_aws::kms::KeyAlias::new(format!("alias/{}-backup", backup.vault.name))?;
+        ensure!(kms.describe_key(&alias).await.is_err_and(|e| e.is_not_found()), "{name}: key {alias} left");
+    }
     Ok(())
 }
 
@@ -215,7 +336,7 @@ async fn environment_example_refuses_bad_input_before_any_request_on_azure() -> 
     let fake = crate::azure_examples::fake_arm::FakeArm::start().await;
     let recorder = Recorder::start(&fake.server.uri())?;
     let p = prefix();
-    let (path, _) = spec_file(&p, SPEC)?;
+    let (path, _) = spec_file(&p, "spec", SPEC)?;
     let file = path.to_str().context("a UTF-8 temp path")?.to_owned();
     let cases: [(&[&str], &str); 4] = [
         (&["--env", "production", "--resource-group", "rg", "--storage-account", "acct", "--key-vault", "kv"], "production.backup"),

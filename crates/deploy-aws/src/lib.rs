@@ -63,6 +63,18 @@ pub mod backup;
 pub mod dns;
 #[cfg(feature = "eks")]
 pub mod eks;
+#[cfg(all(
+    feature = "s3",
+    feature = "rds",
+    feature = "eks",
+    feature = "secrets",
+    feature = "backup",
+    feature = "ec2",
+    feature = "iam",
+    feature = "kms",
+    feature = "sts"
+))]
+pub mod environment;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "kms")]

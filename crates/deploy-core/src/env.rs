@@ -30,6 +30,10 @@ use crate::recipes::{Teardown, TeardownPlan, TeardownStep};
 use crate::secret_store::{PutSecretOptions, SecretStore};
 use crate::validate::{BucketName, PasswordRules, PgIdentifier, ResourceName, SecretName};
 
+mod layout;
+
+pub use layout::{Location, NetworkLayout};
+
 /// A password secret the environment generates when it is missing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +70,13 @@ pub struct ApplicationDatabase {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
+    /// The region on each cloud (`location = { aws = "eu-central-1", azure = "westeurope" }`).
+    #[serde(default)]
+    pub location: Location,
+    /// The private address space the provider environments carve subnets from
+    /// (default `10.0.0.0/16`); the in-memory backends have no network.
+    #[serde(default)]
+    pub network: Option<NetworkLayout>,
     /// The Kubernetes cluster.
     #[serde(default)]
     pub cluster: Option<ClusterSpec>,
@@ -152,6 +163,10 @@ impl Environment {
     /// [`Error::InvalidInput`] naming the field (`production.databases[0].storage_gib`).
     pub fn validate(&self, name: &str) -> Result<()> {
         let at = |field: String| if name.is_empty() { field } else { format!("{name}.{field}") };
+        self.location.validate().in_field(name)?;
+        if let Some(network) = &self.network {
+            network.validate().in_field(name)?;
+        }
         if let Some(cluster) = &self.cluster {
             cluster.validate().in_field(&at("cluster".into()))?;
         }

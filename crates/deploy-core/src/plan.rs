@@ -24,6 +24,9 @@ pub enum Action {
     },
     /// The resource will be deleted.
     Delete,
+    /// The resource is in the cloud but no longer in the spec: reported, left
+    /// alone; only a destroy removes it.
+    Unmanaged,
 }
 
 /// One field that changes from one value to another.
@@ -77,9 +80,15 @@ impl Change {
         Change { kind: kind.into(), name: name.into(), action: Action::Delete }
     }
 
-    /// Whether applying this change calls a mutating operation (drift is only reported).
+    /// The resource is in the cloud but no longer in the spec (left alone).
+    pub fn unmanaged(kind: impl Into<String>, name: impl Into<String>) -> Self {
+        Change { kind: kind.into(), name: name.into(), action: Action::Unmanaged }
+    }
+
+    /// Whether applying this change calls a mutating operation (drift and
+    /// resources no longer in the spec are only reported).
     pub fn is_mutation(&self) -> bool {
-        !matches!(self.action, Action::Drift { .. })
+        !matches!(self.action, Action::Drift { .. } | Action::Unmanaged)
     }
 }
 
@@ -94,6 +103,9 @@ impl fmt::Display for Change {
         match &self.action {
             Action::Create => write!(f, "  + create {} {}", self.kind, self.name),
             Action::Delete => write!(f, "  - delete {} {}", self.kind, self.name),
+            Action::Unmanaged => {
+                write!(f, "  ? keep   {} {} (no longer in the spec: left alone; destroy removes it)", self.kind, self.name)
+            }
             Action::Update { fields: changed } => {
                 write!(f, "  ~ update {} {}", self.kind, self.name)?;
                 fields(f, changed)

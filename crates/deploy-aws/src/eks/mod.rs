@@ -52,7 +52,7 @@ const fn op(operation: &'static str) -> Op {
 /// with `AmazonEKSClusterPolicy`) and the node role (trusting
 /// `ec2.amazonaws.com`, with `AmazonEKSWorkerNodePolicy`,
 /// `AmazonEKS_CNI_Policy` and `AmazonEC2ContainerRegistryReadOnly`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EksRoles {
     /// The cluster role's ARN.
     pub cluster_role_arn: String,

@@ -41,6 +41,7 @@ use crate::error::{Op, SdkResultExt, missing};
 use crate::once::{self, TOKEN_TAG};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 
+mod delete;
 mod endpoint;
 mod spec;
 

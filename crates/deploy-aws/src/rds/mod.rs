@@ -63,10 +63,12 @@ mod common;
 mod instances;
 mod params;
 mod spec;
+mod subnet_group;
 
 pub use aurora::AuroraClusters;
 pub use instances::RdsInstances;
 pub use params::{engine_name, family, parameter_group_name};
+pub use subnet_group::{DbSubnetGroupInfo, DbSubnetGroupSpec};
 
 use common::{SERVICE, check_admin_password, check_restore};
 use spec::validate_spec;

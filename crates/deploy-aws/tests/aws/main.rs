@@ -12,6 +12,7 @@ mod aurora;
 mod backup;
 mod dns;
 mod eks;
+mod environment;
 mod faults;
 mod iam;
 mod iam_keys;

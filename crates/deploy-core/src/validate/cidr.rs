@@ -101,6 +101,28 @@ impl CidrBlock {
         self.network().is_ipv4()
     }
 
+    /// The `index`-th block of prefix length `prefix_len() + extra_bits` inside
+    /// this one (`10.0.32.0/20` is block 2 of `10.0.0.0/16` with 4 extra bits):
+    /// how an environment carves its subnets out of its address space.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidInput`] on `index` when this block holds fewer
+    /// than `index + 1` such blocks, or when the prefix would pass the family's width.
+    pub fn subnet(&self, extra_bits: u8, index: u32) -> crate::Result<CidrBlock> {
+        let (network, len) = self.parts();
+        let (bits, width) = address_bits(network);
+        let sub_len = len.saturating_add(extra_bits);
+        if sub_len > width || extra_bits >= 32 || u64::from(index) >= 1u64 << extra_bits {
+            return Err(crate::Error::invalid(
+                "index",
+                format!("block {index} of /{sub_len} in {self}"),
+                format!("{self} holds 2^{extra_bits} blocks of /{sub_len} (at most /{width})"),
+            ));
+        }
+        let offset = u128::from(index) << (width - sub_len);
+        CidrBlock::new(format!("{}/{sub_len}", bits_address(network, bits | offset)))
+    }
+
     /// Whether every address of `other` is in this block, as a subnet's block is in
     /// its VPC's. A block contains itself; blocks of different families contain
     /// nothing of each other.

@@ -196,3 +196,48 @@ async fn a_backup_section_on_a_cloud_without_a_vault_is_refused_before_any_reque
     assert!(staging.plan(&backends).await.unwrap().is_empty());
     assert!(cloud.describe_vault(&ResourceName::new("acme-prod-vault").unwrap()).await.unwrap_err().is_not_found());
 }
+
+#[test]
+fn location_and_network_are_checked_naming_the_field() {
+    let bad = [
+        ("location = { aws = \"Frankfurt\" }", "production.location.aws"),
+        ("location = { azure = \"West Europe\" }", "production.location.azure"),
+        ("network = { cidr = \"10.0.0.0/8\" }", "production.network.cidr"),
+        ("network = { cidr = \"fd00::/48\" }", "production.network.cidr"),
+        ("network = { cidr = \"10.0.0.0/25\" }", "production.network.cidr"),
+    ];
+    for (line, field) in bad {
+        // Loading checks every environment.
+        let err = Environments::from_toml(&format!("[production]\n{line}\n")).unwrap_err();
+        assert_eq!(err.invalid_field(), Some(field), "{line}: {err}");
+    }
+    let envs = Environments::from_toml(ENVIRONMENTS).unwrap();
+    let prod = envs.get("production").unwrap();
+    prod.validate("production").unwrap();
+    assert_eq!(prod.location.aws.as_deref(), Some("eu-central-1"));
+    assert_eq!(prod.location.azure.as_deref(), Some("westeurope"));
+}
+
+#[test]
+fn the_layout_carves_blocks_four_bits_longer_inside_its_cidr() {
+    let envs = Environments::from_toml(ENVIRONMENTS).unwrap();
+    let layout = envs.get("production").unwrap().network.clone().unwrap();
+    let blocks: Vec<String> = (0..4).map(|i| layout.block(i).unwrap().to_string()).collect();
+    assert_eq!(blocks, ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20", "10.20.48.0/20"]);
+    assert!(blocks.iter().all(|b| layout.cidr.contains(&deploy_core::CidrBlock::new(b.clone()).unwrap())));
+    assert_eq!(layout.block(15).unwrap().to_string(), "10.20.240.0/20");
+    assert_eq!(layout.block(16).unwrap_err().invalid_field(), Some("index"));
+    let small = deploy_core::CidrBlock::new("192.168.4.0/24").unwrap();
+    assert_eq!(small.subnet(4, 3).unwrap().to_string(), "192.168.4.48/28");
+    assert!(small.subnet(9, 0).is_err(), "a /33 is not an IPv4 block");
+}
+
+#[test]
+fn a_resource_no_longer_in_the_spec_is_shown_and_not_a_mutation() {
+    let change = deploy_core::Change::unmanaged("node pool", "acme-prod/executors");
+    assert!(!change.is_mutation());
+    let shown = change.to_string();
+    assert!(shown.contains("node pool acme-prod/executors") && shown.contains("no longer in the spec"), "{shown}");
+    let plan = deploy_core::Plan::from_iter([change]);
+    assert!(!plan.has_mutations(), "{plan}");
+}

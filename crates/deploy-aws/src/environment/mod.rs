@@ -1,0 +1,421 @@
+//! A whole [`Environment`] on AWS, planned, applied, read and destroyed in
+//! dependency order: what the neutral spec leaves implicit is derived
+//! ([`AwsParts`]) and made through this crate's own modules.
+//!
+//! Apply order: the EKS cluster and node roles ([`crate::eks::EksRolesSpec`]);
+//! the KMS keys (the cluster's secrets key, whose policy lets the cluster role
+//! use it, and the backup vault's); the VPC with two private and two public
+//! subnets in zones `REGIONa` / `REGIONb` carved from `network.cidr`
+//! ([`deploy_core::env::NetworkLayout`]); the S3 gateway endpoint on the VPC's
+//! main route table; the DB subnet group over the private subnets; then the
+//! five traits ([`Environment::ensure`]: secrets, databases in the subnet
+//! group, buckets, the cluster in the private subnets with its node pools,
+//! the backup vault with its key, plan and selection).
+//!
+//! A node pool of the cluster or a subnet of the VPC that is in the cloud but
+//! no longer in the spec is reported ([`Change::unmanaged`]) and left alone;
+//! only [`AwsEnvironment::destroy`] removes it. Destroy runs in the reverse
+//! order: the neutral teardown (recovery points, plan and vault, deletion
+//! protection, databases with final snapshots, buckets, node pools and
+//! cluster, secrets), then the DB subnet group, the VPC with its endpoint and
+//! subnets, the keys (scheduled for deletion after KMS's shortest wait, 7
+//! days) and the roles; every data-bearing step needs the confirmation naming
+//! the environment.
+//!
+//! ```no_run
+//! # async fn run(backends: deploy_aws::AwsBackends) -> deploy_core::Result<()> {
+//! use deploy_aws::environment::AwsEnvironment;
+//! use deploy_core::env::Environments;
+//! let envs = Environments::from_toml(&std::fs::read_to_string("environments.toml").unwrap())?;
+//! let aws = AwsEnvironment::connect(backends).await?;
+//! let plan = aws.plan("staging", envs.get("staging")?).await?;
+//! println!("{plan}");
+//! aws.apply("staging", envs.get("staging")?).await?;
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeSet;
+
+use deploy_core::env::{Backends, Environment, EnvironmentOutputs};
+use deploy_core::plan::{Change, Plan};
+use deploy_core::recipes::{TeardownPlan, TeardownStep};
+use deploy_core::reconcile::{Mode, Reconcile};
+use deploy_core::{Confirm, Error, Observer, Result};
+use serde::Serialize;
+
+use crate::AwsBackends;
+use crate::eks::EksRoles;
+use crate::kms::KeySpec;
+use crate::network::{S3GatewayEndpointSpec, SubnetTier};
+use crate::rds::DbSubnetGroupSpec;
+use crate::sts::CallerIdentity;
+
+mod parts;
+
+pub use parts::{AwsParts, ZONES};
+use parts::{Known, completed};
+
+/// KMS's shortest wait before a key scheduled for deletion is deleted.
+pub const KEY_DELETION_DAYS: u32 = 7;
+
+/// Environments on one AWS account and region. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct AwsEnvironment {
+    backends: AwsBackends,
+    identity: CallerIdentity,
+    region: String,
+    observer: Observer,
+}
+
+/// What an AWS environment is, as AWS reports it: the neutral outputs and the
+/// derived parts' ids. No secret value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AwsEnvironmentOutputs {
+    /// The outputs every cloud has (account, cluster, databases, buckets, backup, secrets).
+    #[serde(flatten)]
+    pub common: EnvironmentOutputs,
+    /// The region.
+    pub region: String,
+    /// The VPC's id, once it exists.
+    pub vpc_id: Option<String>,
+    /// The private subnets' ids (the cluster's and the databases').
+    pub private_subnet_ids: Vec<String>,
+    /// The public subnets' ids (for load balancers).
+    pub public_subnet_ids: Vec<String>,
+    /// The S3 gateway endpoint's id.
+    pub s3_endpoint_id: Option<String>,
+    /// The DB subnet group, once it exists.
+    pub db_subnet_group: Option<String>,
+    /// The EKS cluster role's ARN.
+    pub cluster_role_arn: Option<String>,
+    /// The EKS node role's ARN.
+    pub node_role_arn: Option<String>,
+    /// The cluster's secrets key ARN.
+    pub cluster_key_arn: Option<String>,
+    /// The backup vault's key ARN.
+    pub vault_key_arn: Option<String>,
+}
+
+impl AwsEnvironment {
+    /// Environments over `backends`, in their region and the caller's account
+    /// (`GetCallerIdentity`, which needs no permission).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `region` when the configuration names none; STS errors.
+    pub async fn connect(backends: AwsBackends) -> Result<Self> {
+        let region = backends
+            .context()
+            .region()
+            .ok_or_else(|| Error::invalid("region", "is not set", "AWS_REGION or the profile's region names where the environment lives"))?
+            .to_owned();
+        let identity = backends.caller_identity().await?;
+        Ok(AwsEnvironment { backends, identity, region, observer: Observer::default() })
+    }
+
+    /// Report each step to `observer`.
+    #[must_use]
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// The backends.
+    pub fn backends(&self) -> &AwsBackends {
+        &self.backends
+    }
+
+    /// The account's id.
+    pub fn account(&self) -> &str {
+        &self.identity.account
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// What environment `name` derives on AWS (no request).
+    ///
+    /// # Errors
+    /// As [`AwsParts::derive`].
+    pub fn parts(&self, name: &str, env: &Environment) -> Result<AwsParts> {
+        AwsParts::derive(name, env, &self.region, self.identity.partition(), &self.identity.account)
+    }
+
+    fn env_backends(&self, known: &Known) -> Backends {
+        let roles = EksRoles {
+            cluster_role_arn: known.cluster_role_arn.clone().unwrap_or_default(),
+            node_role_arn: known.node_role_arn.clone().unwrap_or_default(),
+        };
+        Backends { observer: self.observer.clone(), ..self.backends.env_backends(roles) }
+    }
+
+    /// The neutral backends this environment's five traits run on (roles as far as they exist).
+    ///
+    /// # Errors
+    /// As [`AwsEnvironment::parts`]; read errors.
+    pub async fn neutral_backends(&self, name: &str, env: &Environment) -> Result<Backends> {
+        let parts = self.parts(name, env)?;
+        let known = self.reconcile_parts(&parts, Mode::Plan, &mut Plan::new()).await?;
+        Ok(self.env_backends(&known))
+    }
+
+    /// What [`AwsEnvironment::apply`] would change; no mutating request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; read errors.
+    pub async fn plan(&self, name: &str, env: &Environment) -> Result<Plan> {
+        self.reconcile(name, env, Mode::Plan).await
+    }
+
+    /// Bring environment `name` to `env`, in dependency order (see the
+    /// [module docs](self)); answers the changes made. A second run makes no
+    /// mutating request.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; provider errors (what was
+    /// done stays, and a second run continues from there).
+    pub async fn apply(&self, name: &str, env: &Environment) -> Result<Plan> {
+        self.reconcile(name, env, Mode::Apply).await
+    }
+
+    async fn reconcile(&self, name: &str, env: &Environment, mode: Mode) -> Result<Plan> {
+        let parts = self.parts(name, env)?;
+        let mut plan = Plan::new();
+        let known = self.reconcile_parts(&parts, mode, &mut plan).await?;
+        let full = completed(env, &parts, &known);
+        let backends = self.env_backends(&known);
+        plan.extend(if mode.is_apply() { full.ensure(&backends).await? } else { full.plan(&backends).await? });
+        self.unmanaged(&parts, env, &known, &mut plan).await?;
+        Ok(plan)
+    }
+
+    async fn reconcile_key(&self, key: Option<&KeySpec>, mode: Mode, plan: &mut Plan) -> Result<Option<String>> {
+        let Some(key) = key else { return Ok(None) };
+        let r = self.backends.kms().reconcile(key, mode).await?;
+        plan.extend(r.plan);
+        Ok(r.info.map(|k| k.arn))
+    }
+
+    /// Roles, keys, network, subnet group: planned into `plan` (or made), answering the ids known.
+    async fn reconcile_parts(&self, parts: &AwsParts, mode: Mode, plan: &mut Plan) -> Result<Known> {
+        let mut known = Known::default();
+        if let Some(roles) = &parts.roles {
+            let r = self.backends.iam().reconcile(roles, mode).await?;
+            plan.extend(r.plan);
+            if let Some(roles) = r.info {
+                known.cluster_role_arn = Some(roles.cluster_role_arn);
+                known.node_role_arn = Some(roles.node_role_arn);
+            }
+        }
+        known.cluster_key_arn = self.reconcile_key(parts.cluster_key.as_ref(), mode, plan).await?;
+        known.vault_key_arn = self.reconcile_key(parts.vault_key.as_ref(), mode, plan).await?;
+        let Some(vpc) = &parts.vpc else { return Ok(known) };
+        let network = self.backends.network();
+        let r = network.reconcile(vpc, mode).await?;
+        plan.extend(r.plan);
+        let endpoint_name = format!("com.amazonaws.{}.s3", self.region);
+        let Some(info) = r.info else {
+            plan.push(Change::create("vpc endpoint", endpoint_name));
+            if let Some(group) = &parts.subnet_group {
+                plan.push(Change::create("db subnet group", group.as_str()));
+            }
+            return Ok(known);
+        };
+        let of = |tier: SubnetTier| -> Vec<String> {
+            vpc.subnets
+                .iter()
+                .filter(|s| s.tier == tier)
+                .filter_map(|s| info.subnets.iter().find(|i| i.name == s.name.as_str()).map(|i| i.subnet_id.clone()))
+                .collect()
+        };
+        known.private_subnets = of(SubnetTier::Private);
+        known.public_subnets = of(SubnetTier::Public);
+        known.vpc_id = Some(info.vpc_id.clone());
+        let tables = network.route_tables(&info.vpc_id).await?;
+        known.route_tables = tables.iter().filter(|t| t.main).map(|t| t.route_table_id.clone()).collect();
+        if known.route_tables.is_empty() {
+            plan.push(Change::create("vpc endpoint", endpoint_name));
+        } else {
+            let spec = S3GatewayEndpointSpec::new(info.vpc_id.clone(), self.region.clone(), known.route_tables.clone());
+            let r = network.reconcile(&spec, mode).await?;
+            plan.extend(r.plan);
+            known.endpoint_id = r.info.map(|e| e.endpoint_id);
+        }
+        if let Some(group) = &parts.subnet_group {
+            if known.private_subnets.len() < ZONES.len() {
+                plan.push(Change::create("db subnet group", group.as_str()));
+            } else {
+                let spec = DbSubnetGroupSpec {
+                    name: group.clone(),
+                    description: format!("deploy: the databases of {}", parts.prefix),
+                    subnet_ids: known.private_subnets.clone(),
+                };
+                let r = self.backends.rds().instances().reconcile(&spec, mode).await?;
+                plan.extend(r.plan);
+                known.subnet_group_exists = r.info.is_some();
+            }
+        }
+        Ok(known)
+    }
+
+    /// Node pools of the cluster and subnets of the VPC that are no longer in the spec.
+    async fn unmanaged(&self, parts: &AwsParts, env: &Environment, known: &Known, plan: &mut Plan) -> Result<()> {
+        if let Some(vpc_id) = &known.vpc_id
+            && let Some(vpc) = &parts.vpc
+        {
+            let wanted: BTreeSet<&str> = vpc.subnets.iter().map(|s| s.name.as_str()).collect();
+            for subnet in self.backends.network().subnets(vpc_id).await? {
+                if !wanted.contains(subnet.name.as_str()) {
+                    let label =
+                        if subnet.name.is_empty() { subnet.subnet_id.clone() } else { format!("{} ({})", subnet.name, subnet.subnet_id) };
+                    plan.push(Change::unmanaged("subnet", label));
+                }
+            }
+        }
+        if let Some(spec) = &env.cluster {
+            let cluster = match deploy_core::Cluster::describe_cluster(&self.backends.eks(EksRoles::default()), &spec.name).await {
+                Ok(c) => c,
+                Err(e) if e.is_not_found() => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let wanted: BTreeSet<&str> = spec.node_pools.iter().map(|p| p.name.as_str()).collect();
+            for pool in cluster.node_pools.iter().filter(|p| !wanted.contains(p.spec.name.as_str())) {
+                plan.push(Change::unmanaged("node pool", format!("{}/{}", spec.name, pool.spec.name)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The environment's outputs (reads only): the neutral ones and the parts' ids.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; read errors.
+    pub async fn outputs(&self, name: &str, env: &Environment) -> Result<AwsEnvironmentOutputs> {
+        let parts = self.parts(name, env)?;
+        let known = self.reconcile_parts(&parts, Mode::Plan, &mut Plan::new()).await?;
+        let mut common = completed(env, &parts, &known).outputs(name, &self.env_backends(&known)).await?;
+        common.account = Some(self.identity.account.clone());
+        Ok(AwsEnvironmentOutputs {
+            common,
+            region: self.region.clone(),
+            vpc_id: known.vpc_id,
+            private_subnet_ids: known.private_subnets,
+            public_subnet_ids: known.public_subnets,
+            s3_endpoint_id: known.endpoint_id,
+            db_subnet_group: parts.subnet_group.filter(|_| known.subnet_group_exists).map(|g| g.to_string()),
+            cluster_role_arn: known.cluster_role_arn,
+            node_role_arn: known.node_role_arn,
+            cluster_key_arn: known.cluster_key_arn,
+            vault_key_arn: known.vault_key_arn,
+        })
+    }
+
+    /// What [`AwsEnvironment::destroy`] would do, in order (reads only).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; read errors.
+    pub async fn destroy_plan(&self, name: &str, env: &Environment, final_snapshots: bool) -> Result<TeardownPlan> {
+        let parts = self.parts(name, env)?;
+        let known = self.reconcile_parts(&parts, Mode::Plan, &mut Plan::new()).await?;
+        let full = completed(env, &parts, &known);
+        let mut plan = full.destroy_plan(name, &self.env_backends(&known), final_snapshots).await?;
+        plan.steps.extend(Self::part_steps(&parts, &known));
+        Ok(plan)
+    }
+
+    /// The steps of the parts that exist, after the neutral teardown.
+    fn part_steps(parts: &AwsParts, known: &Known) -> Vec<TeardownStep> {
+        let step = |action: &'static str, target: String, destroys: bool| TeardownStep {
+            destroys: destroys.then(|| target.clone()),
+            action,
+            target,
+        };
+        let mut steps = Vec::new();
+        if let (Some(group), true) = (&parts.subnet_group, known.subnet_group_exists) {
+            steps.push(step("delete db subnet group", group.to_string(), false));
+        }
+        if let (Some(vpc), Some(id)) = (&parts.vpc, &known.vpc_id) {
+            steps.push(step("delete vpc (endpoints, security groups, subnets)", format!("{} ({id})", vpc.name), false));
+        }
+        // A key encrypts data (the vault's recovery points, the cluster's secrets): deleting it destroys them.
+        for (key, arn) in [(&parts.cluster_key, &known.cluster_key_arn), (&parts.vault_key, &known.vault_key_arn)] {
+            if let (Some(key), Some(_)) = (key, arn) {
+                steps.push(step("schedule the deletion (7 days) of kms key", key.alias.to_string(), true));
+            }
+        }
+        if let (Some(roles), Some(_)) = (&parts.roles, &known.cluster_role_arn) {
+            steps.push(step("delete iam role", format!("{}-eks-cluster", roles.prefix), false));
+        }
+        if let (Some(roles), Some(_)) = (&parts.roles, &known.node_role_arn) {
+            steps.push(step("delete iam role", format!("{}-eks-node", roles.prefix), false));
+        }
+        steps
+    }
+
+    /// Delete every resource of environment `name` that exists, in the order
+    /// of [`AwsEnvironment::destroy_plan`]. `confirm` must name the
+    /// environment when any step destroys data; without it nothing at all is
+    /// deleted. A second run does nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `confirm` names another environment, and on
+    /// the spec, before any request; [`Error::ConfirmationRequired`] before any
+    /// deletion; errors of the deletions (a second run continues from there).
+    pub async fn destroy(&self, name: &str, env: &Environment, confirm: Option<&str>, final_snapshots: bool) -> Result<TeardownPlan> {
+        let plan = self.destroy_plan(name, env, final_snapshots).await?;
+        if let Some(c) = confirm
+            && c != name
+        {
+            return Err(Error::invalid(
+                "confirm",
+                format!("`{c}` is not the environment being destroyed"),
+                format!("the confirmation names the environment: `{name}`"),
+            ));
+        }
+        if confirm.is_none()
+            && let Some(step) = plan.steps.iter().find(|s| s.destroys.is_some())
+        {
+            return Err(Error::ConfirmationRequired {
+                action: format!("destroying environment `{name}` ({} {}, ...)", step.action, step.target),
+                expected: name.to_owned(),
+            });
+        }
+        let parts = self.parts(name, env)?;
+        let known = self.reconcile_parts(&parts, Mode::Plan, &mut Plan::new()).await?;
+        let backends = self.env_backends(&known);
+        completed(env, &parts, &known).destroy(name, &backends, confirm, final_snapshots).await?;
+        let observer = &backends.observer;
+        if let (Some(group), true) = (&parts.subnet_group, known.subnet_group_exists) {
+            observer.step(format!("delete db subnet group {group}"));
+            gone(self.backends.rds().instances().delete_subnet_group(group.as_str()).await)?;
+        }
+        if let Some(vpc) = parts.vpc.as_ref().filter(|_| known.vpc_id.is_some()) {
+            observer.step(format!("delete vpc {}", vpc.name));
+            self.backends.network().delete_vpc(&vpc.name).await?;
+        }
+        for (key, arn) in [(&parts.cluster_key, &known.cluster_key_arn), (&parts.vault_key, &known.vault_key_arn)] {
+            if let (Some(key), Some(_)) = (key, arn) {
+                observer.step(format!("schedule the deletion of kms key {}", key.alias));
+                let confirm = Confirm::new(key.alias.as_str());
+                gone(self.backends.kms().schedule_key_deletion(&key.alias, KEY_DELETION_DAYS, &confirm).await)?;
+            }
+        }
+        if let Some(roles) = &parts.roles {
+            let (cluster, node) = roles.role_specs()?;
+            for role in [cluster, node] {
+                observer.step(format!("delete iam role {}", role.name));
+                gone(self.backends.iam().delete_role(&role.name).await)?;
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// `Ok` for a resource already gone.
+fn gone(r: Result<()>) -> Result<()> {
+    match r {
+        Err(e) if !e.is_not_found() => Err(e),
+        _ => Ok(()),
+    }
+}
