@@ -251,6 +251,18 @@ async fn parts_present(ctx: &AwsContext, name: &str, env: &deploy::env::Environm
     let group = rds.instances().describe_subnet_group(&format!("{prefix}-db")).await?;
     ensure!(group.subnet_ids.iter().map(String::as_str).collect::<Vec<_>>() == private_ids, "{name}: {group:?}");
     ensure!(outputs["db_subnet_group"] == format!("{prefix}-db"), "{outputs}");
+    // With a cluster, the databases' own group admits PostgreSQL from the cluster's security group only.
+    let db_group = match &env.cluster {
+        Some(cluster) => {
+            let eks = deploy_aws::eks::EksCluster::new(ctx, deploy_aws::eks::EksRoles::default());
+            let nodes = eks.cluster_security_group(&cluster.name).await?.context("the cluster reports no security group")?;
+            let group = net.find_security_group(&vpc.vpc_id, &ResourceName::new(format!("{prefix}-db"))?).await?;
+            let wanted = deploy_aws::network::IngressRule::tcp_from_group(5432, &nodes);
+            ensure!(group.ingress == [wanted], "{name}: {group:?} does not admit only {nodes}");
+            Some(group.group_id)
+        }
+        None => None,
+    };
     for db in &env.databases {
         let info = deploy::Database::describe_database(&rds, &db.name).await?;
         ensure!(
@@ -259,6 +271,9 @@ async fn parts_present(ctx: &AwsContext, name: &str, env: &deploy::env::Environm
             db.name,
             group.name
         );
+        if let Some(g) = &db_group {
+            ensure!(info.network.security_groups == [g.clone()], "{name}: {} is not (only) in {g}: {info:?}", db.name);
+        }
     }
     let kms = deploy_aws::kms::Kms::new(ctx);
     if let Some(cluster) = &env.cluster {

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use hyper::Method;
 use serde_json::{Value, json};
 
-use super::fault_proxy::{Local, LocalRoutes};
+use super::fault_proxy::{Local, LocalRoutes, ResponsePatch};
 
 #[derive(Default)]
 struct State {
@@ -99,4 +99,58 @@ fn answer(state: &Mutex<State>, method: &Method, path_and_query: &str, body: &By
         }
         _ => None,
     }
+}
+
+/// EKS makes a security group for each cluster (`eks-cluster-sg-NAME-...`, in
+/// the cluster's VPC; the control plane and every managed node's network
+/// interface are in it) and reports it as
+/// `resourcesVpcConfig.clusterSecurityGroupId`; moto 5.1 does neither. These
+/// routes patch DescribeCluster answers that lack it: the group
+/// `eks-cluster-sg-NAME` is made in the VPC of the cluster's first subnet
+/// (directly on moto's EC2, as EKS would, so no client counts it) and its id
+/// put in the answer. A cluster with no subnet is answered as moto has it.
+pub fn cluster_security_group_routes(network: deploy_aws::network::Network) -> LocalRoutes {
+    let patch: ResponsePatch = Arc::new(move |body: Bytes| {
+        let network = network.clone();
+        Box::pin(async move { with_cluster_security_group(&network, &body).await.unwrap_or(body) })
+    });
+    Arc::new(move |method: &Method, path_and_query: &str, _body: &Bytes| {
+        let path = path_and_query.split('?').next().unwrap_or_default();
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        matches!((method, parts.as_slice()), (&Method::GET, ["clusters", _])).then(|| Local::Patch(patch.clone()))
+    })
+}
+
+async fn with_cluster_security_group(network: &deploy_aws::network::Network, body: &Bytes) -> Option<Bytes> {
+    let mut answer: Value = serde_json::from_slice(body).ok()?;
+    let cluster = answer.get_mut("cluster")?;
+    let name = cluster["name"].as_str()?.to_owned();
+    let config = cluster.get_mut("resourcesVpcConfig")?;
+    if config["clusterSecurityGroupId"].as_str().is_some_and(|id| !id.is_empty()) {
+        return None;
+    }
+    let subnet = config["subnetIds"].as_array()?.first()?.as_str()?.to_owned();
+    let ec2 = network.client();
+    let subnets = ec2.describe_subnets().subnet_ids(&subnet).send().await.ok()?;
+    let vpc_id = subnets.subnets().first()?.vpc_id()?.to_owned();
+    let group_name = format!("eks-cluster-sg-{name}");
+    let groups = ec2.describe_security_groups().send().await.ok()?;
+    let found =
+        groups.security_groups().iter().find(|g| g.vpc_id() == Some(vpc_id.as_str()) && g.group_name() == Some(group_name.as_str()));
+    let id = match found.and_then(|g| g.group_id()) {
+        Some(id) => id.to_owned(),
+        None => {
+            let made = ec2
+                .create_security_group()
+                .vpc_id(&vpc_id)
+                .group_name(&group_name)
+                .description(format!("EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, as well as any managed workloads. ({name})"))
+                .send()
+                .await
+                .ok()?;
+            made.group_id()?.to_owned()
+        }
+    };
+    config["clusterSecurityGroupId"] = json!(id);
+    serde_json::to_vec(&answer).ok().map(Bytes::from)
 }

@@ -40,7 +40,13 @@ pub enum Local {
     Answer(u16, String),
     /// Forward it with this path and query instead.
     Rewrite(String),
+    /// Forward it, then hand the answer's body to this function and send what it returns
+    /// (for a field a peer leaves out of an answer, such as EKS's cluster security group).
+    Patch(ResponsePatch),
 }
+
+/// See [`Local::Patch`].
+pub type ResponsePatch = Arc<dyn Fn(Bytes) -> futures::future::BoxFuture<'static, Bytes> + Send + Sync>;
 
 /// Routes the proxy handles itself: given the method, the path and query and
 /// the body, `Some(Local)` answers or rewrites the request; `None` forwards it
@@ -256,9 +262,14 @@ async fn handle(
     };
     let mut path = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
     let local = local.and_then(|routes| routes(&parts.method, &path, &body));
+    let mut patch = None;
     let answer = match local {
         Some(Local::Rewrite(rewritten)) => {
             path = rewritten;
+            None
+        }
+        Some(Local::Patch(p)) => {
+            patch = Some(p);
             None
         }
         Some(Local::Answer(status, json)) => Some((status, json)),
@@ -356,6 +367,12 @@ async fn handle(
             .header("content-type", "application/xml")
             .body(full(xml))
             .unwrap();
+    }
+    if let Some(patch) = patch
+        && rparts.status.is_success()
+    {
+        rbytes = patch(rbytes).await;
+        rparts.headers.insert("content-length", rbytes.len().into());
     }
     if rpc_v2.is_some() {
         rbytes = match cbor::response_to_cbor(&rbytes) {

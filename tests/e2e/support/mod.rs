@@ -119,8 +119,10 @@ impl MotoConfig {
     /// config is used.
     pub async fn with_gaps(&self) -> anyhow::Result<(fault_proxy::FaultProxy, MotoConfig)> {
         let (backup, eks) = (backup_gaps::routes(), eks_gaps::routes());
+        let direct = deploy_aws::AwsContext::new(&self.sdk_config().await);
+        let cluster_sg = eks_gaps::cluster_security_group_routes(deploy_aws::network::Network::new(&direct));
         let routes: fault_proxy::LocalRoutes = std::sync::Arc::new(move |method: &hyper::Method, path: &str, body: &bytes::Bytes| {
-            backup(method, path, body).or_else(|| eks(method, path, body))
+            backup(method, path, body).or_else(|| eks(method, path, body)).or_else(|| cluster_sg(method, path, body))
         });
         let proxy = fault_proxy::FaultProxy::start_with(&self.endpoint, fault_proxy::FaultConfig::transparent(), Some(routes)).await?;
         let endpoint = proxy.endpoint();

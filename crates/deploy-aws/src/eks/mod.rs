@@ -244,6 +244,19 @@ impl EksCluster {
         &self.client
     }
 
+    /// The security group EKS made for the cluster (`clusterSecurityGroupId`):
+    /// the control plane and every managed node group's nodes are in it, so a
+    /// rule admitting it admits the cluster's nodes. `None` while EKS reports none.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for the cluster; provider errors.
+    pub async fn cluster_security_group(&self, name: &ResourceName) -> Result<Option<String>> {
+        let describe = op("DescribeCluster");
+        let out = self.client.describe_cluster().name(name.as_str()).send().await.on(describe, "cluster", name.as_str())?;
+        let c = out.cluster().ok_or_else(|| missing(describe, "cluster"))?;
+        Ok(c.resources_vpc_config().and_then(|v| v.cluster_security_group_id()).filter(|id| !id.is_empty()).map(str::to_owned))
+    }
+
     async fn find(&self, name: &str) -> Result<Option<(ClusterInfo, Option<String>)>> {
         let describe = op("DescribeCluster");
         let Some(out) = self.client.describe_cluster().name(name).send().await.found(describe, "cluster", name)? else { return Ok(None) };

@@ -7,8 +7,10 @@
 //! use it, and the backup vault's); the VPC with two private and two public
 //! subnets in zones `REGIONa` / `REGIONb` carved from `network.cidr`
 //! ([`deploy_core::env::NetworkLayout`]); the S3 gateway endpoint on the VPC's
-//! main route table; the DB subnet group over the private subnets; then the
-//! five traits ([`Environment::ensure`]: secrets, databases in the subnet
+//! main route table; the DB subnet group over the private subnets; the
+//! secrets, buckets and the cluster; the databases' security group, admitting
+//! PostgreSQL's port from EKS's cluster security group (the nodes') only; then
+//! the five traits ([`Environment::ensure`]: secrets, databases in the subnet
 //! group, buckets, the cluster in the private subnets with its node pools,
 //! the backup vault with its key, plan and selection).
 //!
@@ -46,7 +48,7 @@ use serde::Serialize;
 use crate::AwsBackends;
 use crate::eks::EksRoles;
 use crate::kms::KeySpec;
-use crate::network::{S3GatewayEndpointSpec, SubnetTier};
+use crate::network::{DatabaseSecurityGroupSpec, S3GatewayEndpointSpec, SubnetTier};
 use crate::rds::DbSubnetGroupSpec;
 use crate::sts::CallerIdentity;
 
@@ -54,6 +56,9 @@ mod parts;
 
 pub use parts::{AwsParts, ZONES};
 use parts::{Known, completed};
+
+/// The port the databases' security group opens to the nodes (RDS for PostgreSQL's).
+pub const POSTGRES_PORT: u16 = 5432;
 
 /// KMS's shortest wait before a key scheduled for deletion is deleted.
 pub const KEY_DELETION_DAYS: u32 = 7;
@@ -182,12 +187,59 @@ impl AwsEnvironment {
     async fn reconcile(&self, name: &str, env: &Environment, mode: Mode) -> Result<Plan> {
         let parts = self.parts(name, env)?;
         let mut plan = Plan::new();
-        let known = self.reconcile_parts(&parts, mode, &mut plan).await?;
-        let full = completed(env, &parts, &known);
+        let mut known = self.reconcile_parts(&parts, mode, &mut plan).await?;
         let backends = self.env_backends(&known);
+        if mode.is_apply() && parts.db_security_group.is_some() {
+            // The cluster before the databases: their security group admits the cluster's nodes.
+            let first =
+                Environment { databases: Vec::new(), application_databases: Vec::new(), backup: None, ..completed(env, &parts, &known) };
+            plan.extend(first.ensure(&backends).await?);
+        }
+        self.reconcile_db_security_group(&parts, env, mode, &mut known, &mut plan).await?;
+        let full = completed(env, &parts, &known);
         plan.extend(if mode.is_apply() { full.ensure(&backends).await? } else { full.plan(&backends).await? });
         self.unmanaged(&parts, env, &known, &mut plan).await?;
         Ok(plan)
+    }
+
+    /// The databases' security group: PostgreSQL's port from EKS's cluster
+    /// security group only. Planned as a creation while the cluster or the
+    /// VPC does not exist yet; skipped, with a warning, where EKS reports no
+    /// cluster security group (EKS always does; some test peers do not).
+    async fn reconcile_db_security_group(
+        &self,
+        parts: &AwsParts,
+        env: &Environment,
+        mode: Mode,
+        known: &mut Known,
+        plan: &mut Plan,
+    ) -> Result<()> {
+        let (Some(group), Some(cluster)) = (&parts.db_security_group, &env.cluster) else { return Ok(()) };
+        let nodes = match &known.vpc_id {
+            Some(_) => match self.backends.eks(EksRoles::default()).cluster_security_group(&cluster.name).await {
+                Ok(nodes) => nodes.ok_or(false),
+                Err(e) if e.is_not_found() => Err(true),
+                Err(e) => return Err(e),
+            },
+            None => Err(true),
+        };
+        let (vpc_id, nodes) = match (&known.vpc_id, nodes) {
+            (Some(vpc_id), Ok(nodes)) => (vpc_id.clone(), nodes),
+            (_, Err(missing)) => {
+                if missing {
+                    plan.push(Change::create("security group", group.as_str()));
+                } else {
+                    tracing::warn!(cluster = %cluster.name, "EKS reports no cluster security group: the databases stay in the VPC's default group");
+                }
+                return Ok(());
+            }
+            (None, Ok(_)) => return Ok(()),
+        };
+        let spec = DatabaseSecurityGroupSpec::new(vpc_id, group.clone(), nodes, POSTGRES_PORT);
+        let r = self.backends.network().reconcile(&spec, mode).await?;
+        plan.extend(r.plan);
+        known.db_security_group_id = r.info.map(|g| g.group_id);
+        Ok(())
     }
 
     async fn reconcile_key(&self, key: Option<&KeySpec>, mode: Mode, plan: &mut Plan) -> Result<Option<String>> {
@@ -197,7 +249,8 @@ impl AwsEnvironment {
         Ok(r.info.map(|k| k.arn))
     }
 
-    /// Roles, keys, network, subnet group: planned into `plan` (or made), answering the ids known.
+    /// Roles, keys, network, subnet group: planned into `plan` (or made), answering the ids known
+    /// (the databases' security group too, where it exists).
     async fn reconcile_parts(&self, parts: &AwsParts, mode: Mode, plan: &mut Plan) -> Result<Known> {
         let mut known = Known::default();
         if let Some(roles) = &parts.roles {
@@ -255,6 +308,13 @@ impl AwsEnvironment {
                 plan.extend(r.plan);
                 known.subnet_group_exists = r.info.is_some();
             }
+        }
+        if let (Some(group), Some(vpc_id)) = (&parts.db_security_group, &known.vpc_id) {
+            known.db_security_group_id = match network.find_security_group(vpc_id, group).await {
+                Ok(g) => Some(g.group_id),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            };
         }
         Ok(known)
     }

@@ -26,6 +26,11 @@ pub struct AwsParts {
     pub vpc: Option<VpcSpec>,
     /// The DB subnet group over the private subnets, when the spec has databases.
     pub subnet_group: Option<ResourceName>,
+    /// The databases' security group (`NAME-db`): PostgreSQL's port from the
+    /// cluster's nodes only (EKS's cluster security group), when the spec has
+    /// databases and a cluster. Without a cluster there are no nodes to admit,
+    /// and the instances stay in the VPC's default group.
+    pub db_security_group: Option<ResourceName>,
     /// The cluster and node roles, when the spec has a cluster.
     pub roles: Option<EksRolesSpec>,
     /// The key that encrypts the cluster's Kubernetes secrets (its policy lets
@@ -64,6 +69,10 @@ impl AwsParts {
         };
         let subnet_group =
             if env.databases.is_empty() { None } else { Some(ResourceName::new(format!("{prefix}-db")).in_field(&at("databases"))?) };
+        let db_security_group = match (&subnet_group, &env.cluster) {
+            (Some(_), Some(_)) => Some(ResourceName::new(format!("{prefix}-db")).in_field(&at("databases"))?),
+            _ => None,
+        };
         let roles = cluster_name.as_ref().map(|c| EksRolesSpec::new(c.clone(), partition, account_id));
         let cluster_key = match &env.cluster {
             Some(c) if c.secrets_encryption_key.is_none() => {
@@ -83,7 +92,7 @@ impl AwsParts {
             }
             _ => None,
         };
-        Ok(AwsParts { prefix, vpc, subnet_group, roles, cluster_key, vault_key })
+        Ok(AwsParts { prefix, vpc, subnet_group, db_security_group, roles, cluster_key, vault_key })
     }
 }
 
@@ -119,6 +128,11 @@ pub(super) fn completed(env: &Environment, parts: &AwsParts, known: &Known) -> E
         if db.network.subnet_group.is_none() && known.subnet_group_exists {
             db.network.subnet_group = parts.subnet_group.as_ref().map(ToString::to_string);
         }
+        if db.network.security_groups.is_empty()
+            && let Some(group) = &known.db_security_group_id
+        {
+            db.network.security_groups = vec![group.clone()];
+        }
     }
     if let Some(backup) = &mut env.backup
         && backup.vault.encryption_key.is_none()
@@ -137,6 +151,7 @@ pub(super) struct Known {
     pub route_tables: Vec<String>,
     pub endpoint_id: Option<String>,
     pub subnet_group_exists: bool,
+    pub db_security_group_id: Option<String>,
     pub cluster_key_arn: Option<String>,
     pub vault_key_arn: Option<String>,
     pub cluster_role_arn: Option<String>,

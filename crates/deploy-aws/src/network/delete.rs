@@ -1,6 +1,7 @@
 //! Deleting a VPC and what lives in it, for an environment's destroy: its
-//! VPC endpoints, its security groups (all but `default`), its subnets, then
-//! the VPC. None of these holds data, so none needs a confirmation; a
+//! VPC endpoints, its security groups (all but `default`; their ingress rules
+//! revoked first, since a group another rule names cannot go), its subnets,
+//! then the VPC. None of these holds data, so none needs a confirmation; a
 //! network interface still in a subnet (an instance, a database, a load
 //! balancer) makes EC2 answer `DependencyViolation`, reported as
 //! [`deploy_core::Error::Conflict`]: delete what uses the VPC first.
@@ -50,7 +51,20 @@ impl Network {
             "security group",
             vpc_id,
         )?;
-        for group in groups.security_groups().iter().filter(|g| g.vpc_id() == Some(vpc_id) && g.group_name() != Some("default")) {
+        let doomed: Vec<_> =
+            groups.security_groups().iter().filter(|g| g.vpc_id() == Some(vpc_id) && g.group_name() != Some("default")).collect();
+        // Rules first: a group another group's rule names cannot be deleted.
+        for group in doomed.iter().filter(|g| !g.ip_permissions().is_empty()) {
+            let id = group.group_id().unwrap_or_default();
+            self.client
+                .revoke_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(group.ip_permissions().to_vec()))
+                .send()
+                .await
+                .on(op("RevokeSecurityGroupIngress"), "security group", id)?;
+        }
+        for group in doomed {
             let id = group.group_id().unwrap_or_default();
             self.client.delete_security_group().group_id(id).send().await.on(op("DeleteSecurityGroup"), "security group", id)?;
         }
