@@ -75,13 +75,11 @@ impl AwsContext {
         self
     }
 
-    /// Wait for long operations (an instance becoming available, a job
-    /// completing, a VPC becoming available) with `waiter` instead of each
-    /// service's preset.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = Some(waiter);
-        self
+    deploy_core::setters! {
+        /// Wait for long operations (an instance becoming available, a job
+        /// completing, a VPC becoming available) with `waiter` instead of each
+        /// service's preset.
+        pub fn with_waiter(Some(waiter): Waiter);
     }
 
     /// The same context in `region`: same credentials, interceptors, timeouts

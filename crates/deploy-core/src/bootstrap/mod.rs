@@ -134,11 +134,9 @@ impl RoleSpec {
         RoleSpec { name, login: false, password: None }
     }
 
-    /// Set its password.
-    #[must_use]
-    pub fn password(mut self, password: RolePassword) -> Self {
-        self.password = Some(password);
-        self
+    setters! {
+        /// Set its password.
+        pub fn password(Some(password): RolePassword);
     }
 }
 
