@@ -111,16 +111,13 @@ pub struct CrossRegionReplica {
 /// zones, a replica in another region. The default is one instance wherever
 /// the provider puts it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Topology {
     /// The writer's availability zone (`eu-central-1a`); needed with readers.
-    #[serde(default)]
     pub writer_zone: Option<String>,
     /// Reader instances, each in another zone than the writer.
-    #[serde(default)]
     pub readers: Vec<Reader>,
     /// A replica in another region.
-    #[serde(default)]
     pub cross_region_replica: Option<CrossRegionReplica>,
 }
 
@@ -201,22 +198,17 @@ impl Topology {
 /// Where the instance lives on the network. Every field is optional; a backend
 /// answers [`Error::NotSupported`] for one it cannot honour.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseNetwork {
     /// AWS: the DB subnet group.
-    #[serde(default)]
     pub subnet_group: Option<String>,
     /// AWS: the VPC security groups.
-    #[serde(default)]
     pub security_groups: Vec<String>,
     /// Azure: the delegated subnet's resource id.
-    #[serde(default)]
     pub delegated_subnet: Option<String>,
     /// Azure: the private DNS zone's resource id.
-    #[serde(default)]
     pub private_dns_zone: Option<String>,
     /// Whether the instance gets a public address (default off).
-    #[serde(default)]
     pub publicly_accessible: bool,
 }
 
