@@ -58,11 +58,9 @@ impl AwsContext {
         self.with_interceptor(log.interceptor())
     }
 
-    /// Install an SDK interceptor on every client made from now on.
-    #[must_use]
-    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
-        self.interceptors.push(interceptor);
-        self
+    deploy_core::setters! {
+        /// Install an SDK interceptor on every client made from now on.
+        pub fn with_interceptor(interceptors.push(interceptor): SharedInterceptor);
     }
 
     /// Bound every request of the clients made from now on by `timeouts`

@@ -188,11 +188,9 @@ impl DatabaseSetup {
         DatabaseSetup { name, owner, extensions: Vec::new(), grants: Vec::new() }
     }
 
-    /// Require an extension in it.
-    #[must_use]
-    pub fn extension(mut self, extension: PgIdentifier) -> Self {
-        self.extensions.push(extension);
-        self
+    setters! {
+        /// Require an extension in it.
+        pub fn extension(extensions.push(extension): PgIdentifier);
     }
 
     /// Grant one privilege.
@@ -241,18 +239,12 @@ impl BootstrapSpec {
         BootstrapSpec::default()
     }
 
-    /// Add a role.
-    #[must_use]
-    pub fn role(mut self, role: RoleSpec) -> Self {
-        self.roles.push(role);
-        self
-    }
+    setters! {
+        /// Add a role.
+        pub fn role(roles.push(role): RoleSpec);
 
-    /// Add a database.
-    #[must_use]
-    pub fn database(mut self, database: DatabaseSetup) -> Self {
-        self.databases.push(database);
-        self
+        /// Add a database.
+        pub fn database(databases.push(database): DatabaseSetup);
     }
 
     /// Check the rules no type carries: unique role and database names, unique
