@@ -53,6 +53,13 @@ macro_rules! create_group {
     };
 }
 
+/// Set `$parameters` in one group, through `$modify`.
+macro_rules! modify_group {
+    ($client:expr, $group:expr, $parameters:expr, $modify:ident, $name:ident, $op:literal) => {
+        $client.$modify().$name($group).set_parameters(Some($parameters)).send().await.on(op($op), "parameter group", $group)?
+    };
+}
+
 /// The user-set parameters of a parameter group; `None` when it does not exist.
 pub(super) async fn read_parameters(client: &Client, kind: GroupKind, group: &str) -> Result<Option<BTreeMap<String, String>>> {
     match kind {
@@ -104,20 +111,17 @@ pub(super) async fn ensure_parameter_group(client: &Client, kind: GroupKind, spe
     if !changed.is_empty() {
         match kind {
             GroupKind::Instance => {
-                client.modify_db_parameter_group().db_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
-                    op("ModifyDBParameterGroup"),
-                    "parameter group",
-                    &group,
-                )?;
+                modify_group!(client, &group, changed, modify_db_parameter_group, db_parameter_group_name, "ModifyDBParameterGroup");
             }
             GroupKind::Cluster => {
-                client
-                    .modify_db_cluster_parameter_group()
-                    .db_cluster_parameter_group_name(&group)
-                    .set_parameters(Some(changed))
-                    .send()
-                    .await
-                    .on(op("ModifyDBClusterParameterGroup"), "parameter group", &group)?;
+                modify_group!(
+                    client,
+                    &group,
+                    changed,
+                    modify_db_cluster_parameter_group,
+                    db_cluster_parameter_group_name,
+                    "ModifyDBClusterParameterGroup"
+                );
             }
         }
     }
