@@ -155,11 +155,9 @@ impl AwsBackupVault {
         AwsBackupVault { client: ctx.client(), partition: ctx.partition(), waiter: ctx.waiter() }
     }
 
-    /// Wait for jobs with `waiter`.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = waiter;
-        self
+    deploy_core::setters! {
+        /// Wait for jobs with `waiter`.
+        pub fn with_waiter(waiter: Waiter);
     }
 
     /// The SDK client.

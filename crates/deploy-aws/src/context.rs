@@ -58,11 +58,9 @@ impl AwsContext {
         self.with_interceptor(log.interceptor())
     }
 
-    /// Install an SDK interceptor on every client made from now on.
-    #[must_use]
-    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
-        self.interceptors.push(interceptor);
-        self
+    deploy_core::setters! {
+        /// Install an SDK interceptor on every client made from now on.
+        pub fn with_interceptor(interceptors.push(interceptor): SharedInterceptor);
     }
 
     /// Bound every request of the clients made from now on by `timeouts`
@@ -75,13 +73,11 @@ impl AwsContext {
         self
     }
 
-    /// Wait for long operations (an instance becoming available, a job
-    /// completing, a VPC becoming available) with `waiter` instead of each
-    /// service's preset.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = Some(waiter);
-        self
+    deploy_core::setters! {
+        /// Wait for long operations (an instance becoming available, a job
+        /// completing, a VPC becoming available) with `waiter` instead of each
+        /// service's preset.
+        pub fn with_waiter(Some(waiter): Waiter);
     }
 
     /// The same context in `region`: same credentials, interceptors, timeouts

@@ -119,11 +119,9 @@ impl KeySpec {
         KeySpec { alias, description: String::new(), rotation: true, policy: KeyPolicy::Unmanaged, tags: BTreeMap::new() }
     }
 
-    /// With a key policy.
-    #[must_use]
-    pub fn with_policy(mut self, policy: KeyPolicy) -> Self {
-        self.policy = policy;
-        self
+    deploy_core::setters! {
+        /// With a key policy.
+        pub fn with_policy(policy: KeyPolicy);
     }
 
     /// Check what no type carries: the principal of an application policy is an IAM

@@ -205,18 +205,12 @@ impl Statement {
         }
     }
 
-    /// With a statement id.
-    #[must_use]
-    pub fn with_sid(mut self, sid: impl Into<String>) -> Self {
-        self.sid = Some(sid.into());
-        self
-    }
+    deploy_core::setters! {
+        /// With a statement id.
+        pub fn with_sid(Some(sid): impl Into<String>);
 
-    /// With a principal.
-    #[must_use]
-    pub fn with_principal(mut self, principal: Principal) -> Self {
-        self.principal = Some(principal);
-        self
+        /// With a principal.
+        pub fn with_principal(Some(principal): Principal);
     }
 
     /// With the condition `operator` on `key` in `values`.

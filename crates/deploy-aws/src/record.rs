@@ -93,6 +93,12 @@ impl fmt::Debug for RequestLog {
     }
 }
 
+/// The service and operation of the call `cfg` configures (`unknown` when
+/// the SDK has not named them).
+pub(crate) fn operation_of(cfg: &ConfigBag) -> (&str, &str) {
+    cfg.load::<Metadata>().map_or(("unknown", "unknown"), |m| (m.service(), m.name()))
+}
+
 impl Intercept for RequestLog {
     fn name(&self) -> &'static str {
         "deploy_aws::RequestLog"
@@ -105,10 +111,8 @@ impl Intercept for RequestLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         // Not `read_before_execution`: the operation's metadata is not in the bag yet there.
-        let request = match cfg.load::<Metadata>() {
-            Some(m) => Request { service: m.service().to_owned(), operation: m.name().to_owned() },
-            None => Request { service: "unknown".to_owned(), operation: "unknown".to_owned() },
-        };
+        let (service, operation) = operation_of(cfg);
+        let request = Request { service: service.to_owned(), operation: operation.to_owned() };
         self.lock().push(request);
         Ok(())
     }

@@ -27,10 +27,11 @@
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::record::operation_of;
 
 /// The interceptor (stateless).
 #[derive(Clone, Copy, Debug, Default)]
@@ -57,7 +58,7 @@ impl Intercept for RetryEvents {
             // A 4xx answer is the call's result, not a reason to retry.
             return Ok(());
         }
-        let (service, operation) = cfg.load::<Metadata>().map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
+        let (service, operation) = operation_of(cfg);
         let attempt = cfg.load::<RequestAttempts>().map_or(1, RequestAttempts::attempts);
         let status = status.unwrap_or_default();
         if throttled {

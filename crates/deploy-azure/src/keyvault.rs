@@ -57,21 +57,15 @@ impl fmt::Debug for KeyVaultSecretsBuilder {
 }
 
 impl KeyVaultSecretsBuilder {
-    /// The pipeline options of the SDK client: retries, and the transport
-    /// (tests route requests to a local fake with it).
-    #[must_use]
-    pub fn client_options(mut self, options: ClientOptions) -> Self {
-        self.client_options = options;
-        self
-    }
+    deploy_core::setters! {
+        /// The pipeline options of the SDK client: retries, and the transport
+        /// (tests route requests to a local fake with it).
+        pub fn client_options(client_options: ClientOptions);
 
-    /// The time limits of each call ([`Timeouts::default`] unless set). They
-    /// also apply over a transport given in [`KeyVaultSecretsBuilder::client_options`]
-    /// (whose connections keep their own connect limit).
-    #[must_use]
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
+        /// The time limits of each call ([`Timeouts::default`] unless set). They
+        /// also apply over a transport given in [`KeyVaultSecretsBuilder::client_options`]
+        /// (whose connections keep their own connect limit).
+        pub fn timeouts(timeouts: Timeouts);
     }
 
     /// Check the vault URL and build the store. No request is made.

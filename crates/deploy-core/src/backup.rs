@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Error, Result};
+use crate::forward::provider_trait;
 use crate::plan::Plan;
 use crate::reconcile::Mode;
 use crate::validate::{CronSchedule, ResourceName, RetentionDays};
@@ -164,83 +165,69 @@ pub struct RestoreResult {
     pub created_resource: Option<String>,
 }
 
-/// A backup vault and its plan: AWS Backup, or in memory. (Azure has no
-/// neutral counterpart; see `deploy-azure`'s documentation for the mapping.)
-#[cfg_attr(feature = "mock", mockall::automock)]
-#[async_trait]
-pub trait BackupVault: Send + Sync + Debug {
-    /// The backend's name.
-    fn backend(&self) -> &'static str;
+provider_trait! {
+    /// A backup vault and its plan: AWS Backup, or in memory. (Azure has no
+    /// neutral counterpart; see `deploy-azure`'s documentation for the mapping.)
+    #[cfg_attr(feature = "mock", mockall::automock)]
+    #[async_trait]
+    pub trait BackupVault: Send + Sync + Debug {
+        /// The backend's name.
+        fn backend(&self) -> &'static str;
 
-    /// Compare the vault, the plan and its resource selection with `spec` and, in [`Mode::Apply`],
-    /// create what is missing and bring them to `spec`; answers the changes planned or made.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] before any request; provider errors.
-    async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan>;
+        /// Compare the vault, the plan and its resource selection with `spec` and, in [`Mode::Apply`],
+        /// create what is missing and bring them to `spec`; answers the changes planned or made.
+        ///
+        /// # Errors
+        /// [`Error::InvalidInput`] before any request; provider errors.
+        reconcile_backup(BackupSpec) with plan_backup, ensure_backup for "backup";
 
-    /// The changes [`BackupVault::ensure_backup`] would make: [`BackupVault::reconcile_backup`] in [`Mode::Plan`]; mutates nothing.
-    ///
-    /// # Errors
-    /// As [`BackupVault::reconcile_backup`].
-    async fn plan_backup(&self, spec: &BackupSpec) -> Result<Plan> {
-        self.reconcile_backup(spec, Mode::Plan).await
+        /// The vault as the provider reports it.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`].
+        async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo>;
+
+        /// Start an on-demand backup of `resource` into the vault and wait until its
+        /// recovery point is complete.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`] for the vault; [`Error::Timeout`].
+        async fn start_backup(&self, vault: &ResourceName, resource: &str, role: Option<String>) -> Result<RecoveryPoint>;
+
+        /// The vault's recovery points, oldest first.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`] for the vault.
+        async fn list_recovery_points(&self, vault: &ResourceName) -> Result<Vec<RecoveryPoint>>;
+
+        /// Restore a recovery point and wait until the restore job completes.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`]; [`Error::Timeout`].
+        async fn restore(&self, vault: &ResourceName, recovery_point: &str, options: &RestoreOptions) -> Result<RestoreResult>;
+
+        /// Delete a recovery point: data, so `confirm` must name the vault. Waits until gone.
+        ///
+        /// # Errors
+        /// [`Error::ConfirmationRequired`]; [`Error::NotFound`].
+        async fn delete_recovery_point(&self, vault: &ResourceName, recovery_point: &str, confirm: &Confirm) -> Result<()>;
+
+        /// Whether a backup plan of this name exists.
+        ///
+        /// # Errors
+        /// Provider errors.
+        async fn backup_plan_exists(&self, plan: &ResourceName) -> Result<bool>;
+
+        /// Delete the backup plan and its selections.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`].
+        async fn delete_plan(&self, plan: &ResourceName) -> Result<()>;
+
+        /// Delete the vault. It must hold no recovery points (delete them first).
+        ///
+        /// # Errors
+        /// [`Error::Conflict`] while recovery points remain; [`Error::NotFound`].
+        async fn delete_vault(&self, vault: &ResourceName) -> Result<()>;
     }
-
-    /// Bring the backup to `spec`: [`BackupVault::reconcile_backup`] in [`Mode::Apply`]; answers the changes made.
-    ///
-    /// # Errors
-    /// As [`BackupVault::reconcile_backup`].
-    async fn ensure_backup(&self, spec: &BackupSpec) -> Result<Plan> {
-        self.reconcile_backup(spec, Mode::Apply).await
-    }
-
-    /// The vault as the provider reports it.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    async fn describe_vault(&self, vault: &ResourceName) -> Result<VaultInfo>;
-
-    /// Start an on-demand backup of `resource` into the vault and wait until its
-    /// recovery point is complete.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for the vault; [`Error::Timeout`].
-    async fn start_backup(&self, vault: &ResourceName, resource: &str, role: Option<String>) -> Result<RecoveryPoint>;
-
-    /// The vault's recovery points, oldest first.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for the vault.
-    async fn list_recovery_points(&self, vault: &ResourceName) -> Result<Vec<RecoveryPoint>>;
-
-    /// Restore a recovery point and wait until the restore job completes.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`]; [`Error::Timeout`].
-    async fn restore(&self, vault: &ResourceName, recovery_point: &str, options: &RestoreOptions) -> Result<RestoreResult>;
-
-    /// Delete a recovery point: data, so `confirm` must name the vault. Waits until gone.
-    ///
-    /// # Errors
-    /// [`Error::ConfirmationRequired`]; [`Error::NotFound`].
-    async fn delete_recovery_point(&self, vault: &ResourceName, recovery_point: &str, confirm: &Confirm) -> Result<()>;
-
-    /// Whether a backup plan of this name exists.
-    ///
-    /// # Errors
-    /// Provider errors.
-    async fn backup_plan_exists(&self, plan: &ResourceName) -> Result<bool>;
-
-    /// Delete the backup plan and its selections.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    async fn delete_plan(&self, plan: &ResourceName) -> Result<()>;
-
-    /// Delete the vault. It must hold no recovery points (delete them first).
-    ///
-    /// # Errors
-    /// [`Error::Conflict`] while recovery points remain; [`Error::NotFound`].
-    async fn delete_vault(&self, vault: &ResourceName) -> Result<()>;
 }

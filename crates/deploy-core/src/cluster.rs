@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::forward::provider_trait;
 use crate::plan::{Change, Diff, Plan};
 use crate::reconcile::Mode;
 use crate::validate::{CidrBlock, KubernetesVersion, ResourceName};
@@ -351,59 +352,45 @@ impl ClusterCredentials {
     }
 }
 
-/// A managed Kubernetes cluster: EKS, AKS, or in memory.
-#[cfg_attr(feature = "mock", mockall::automock)]
-#[async_trait]
-pub trait Cluster: Send + Sync + Debug {
-    /// The backend's name.
-    fn backend(&self) -> &'static str;
+provider_trait! {
+    /// A managed Kubernetes cluster: EKS, AKS, or in memory.
+    #[cfg_attr(feature = "mock", mockall::automock)]
+    #[async_trait]
+    pub trait Cluster: Send + Sync + Debug {
+        /// The backend's name.
+        fn backend(&self) -> &'static str;
 
-    /// Compare the cluster and its node pools with `spec` and, in [`Mode::Apply`], create what is
-    /// missing, bring them to `spec` and wait until all are active; answers the changes planned or made.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a bad spec (before any request); [`Error::Timeout`]; provider errors.
-    async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: Mode) -> Result<Plan>;
+        /// Compare the cluster and its node pools with `spec` and, in [`Mode::Apply`], create what is
+        /// missing, bring them to `spec` and wait until all are active; answers the changes planned or made.
+        ///
+        /// # Errors
+        /// [`Error::InvalidInput`] for a bad spec (before any request); [`Error::Timeout`]; provider errors.
+        reconcile_cluster(ClusterSpec) with plan_cluster, ensure_cluster for "cluster";
 
-    /// The changes [`Cluster::ensure_cluster`] would make: [`Cluster::reconcile_cluster`] in [`Mode::Plan`]; mutates nothing.
-    ///
-    /// # Errors
-    /// As [`Cluster::reconcile_cluster`].
-    async fn plan_cluster(&self, spec: &ClusterSpec) -> Result<Plan> {
-        self.reconcile_cluster(spec, Mode::Plan).await
+        /// The cluster as the provider reports it.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`].
+        async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo>;
+
+        /// Credentials for a Kubernetes client (`deploy-k8s`).
+        ///
+        /// # Errors
+        /// [`Error::NotFound`]; [`Error::Conflict`] when the cluster is not active.
+        async fn credentials(&self, name: &ResourceName) -> Result<ClusterCredentials>;
+
+        /// Delete a node pool and wait until it is gone.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`].
+        async fn delete_node_pool(&self, cluster: &ResourceName, pool: &ResourceName) -> Result<()>;
+
+        /// Delete the cluster (its node pools first) and wait until it is gone.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`].
+        async fn delete_cluster(&self, name: &ResourceName) -> Result<()>;
     }
-
-    /// Bring the cluster to `spec`: [`Cluster::reconcile_cluster`] in [`Mode::Apply`]; answers the changes made.
-    ///
-    /// # Errors
-    /// As [`Cluster::reconcile_cluster`].
-    async fn ensure_cluster(&self, spec: &ClusterSpec) -> Result<Plan> {
-        self.reconcile_cluster(spec, Mode::Apply).await
-    }
-
-    /// The cluster as the provider reports it.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    async fn describe_cluster(&self, name: &ResourceName) -> Result<ClusterInfo>;
-
-    /// Credentials for a Kubernetes client (`deploy-k8s`).
-    ///
-    /// # Errors
-    /// [`Error::NotFound`]; [`Error::Conflict`] when the cluster is not active.
-    async fn credentials(&self, name: &ResourceName) -> Result<ClusterCredentials>;
-
-    /// Delete a node pool and wait until it is gone.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    async fn delete_node_pool(&self, cluster: &ResourceName, pool: &ResourceName) -> Result<()>;
-
-    /// Delete the cluster (its node pools first) and wait until it is gone.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    async fn delete_cluster(&self, name: &ResourceName) -> Result<()>;
 }
 
 #[cfg(test)]

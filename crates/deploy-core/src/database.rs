@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Error, Result, ResultExt};
+use crate::forward::provider_trait;
 use crate::plan::{Change, Diff, Plan};
 use crate::reconcile::Mode;
 use crate::validate::{Password, PgIdentifier, ResourceName, SecretName};
@@ -110,16 +111,13 @@ pub struct CrossRegionReplica {
 /// zones, a replica in another region. The default is one instance wherever
 /// the provider puts it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Topology {
     /// The writer's availability zone (`eu-central-1a`); needed with readers.
-    #[serde(default)]
     pub writer_zone: Option<String>,
     /// Reader instances, each in another zone than the writer.
-    #[serde(default)]
     pub readers: Vec<Reader>,
     /// A replica in another region.
-    #[serde(default)]
     pub cross_region_replica: Option<CrossRegionReplica>,
 }
 
@@ -200,22 +198,17 @@ impl Topology {
 /// Where the instance lives on the network. Every field is optional; a backend
 /// answers [`Error::NotSupported`] for one it cannot honour.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseNetwork {
     /// AWS: the DB subnet group.
-    #[serde(default)]
     pub subnet_group: Option<String>,
     /// AWS: the VPC security groups.
-    #[serde(default)]
     pub security_groups: Vec<String>,
     /// Azure: the delegated subnet's resource id.
-    #[serde(default)]
     pub delegated_subnet: Option<String>,
     /// Azure: the private DNS zone's resource id.
-    #[serde(default)]
     pub private_dns_zone: Option<String>,
     /// Whether the instance gets a public address (default off).
-    #[serde(default)]
     pub publicly_accessible: bool,
 }
 
@@ -663,102 +656,88 @@ pub enum FinalSnapshot {
     Skip,
 }
 
-/// A managed PostgreSQL instance: RDS, Azure flexible server, or in memory.
-///
-/// TLS and extensions map to a parameter group on AWS (`rds.force_ssl`,
-/// `rds.allowed_extensions`) and to server parameters on Azure
-/// (`require_secure_transport`, `azure.extensions`).
-#[cfg_attr(feature = "mock", mockall::automock)]
-#[async_trait]
-pub trait Database: Send + Sync + Debug {
-    /// The backend's name.
-    fn backend(&self) -> &'static str;
-
-    /// Compare the instance with `spec` and, in [`Mode::Apply`], create it if missing (which needs
-    /// `spec.admin_password`), bring it to `spec` and wait until it is available; answers the
-    /// changes planned or made.
+provider_trait! {
+    /// A managed PostgreSQL instance: RDS, Azure flexible server, or in memory.
     ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a bad spec (before any request); [`Error::Timeout`]; provider errors.
-    async fn reconcile_database(&self, spec: &DatabaseSpec, mode: Mode) -> Result<Plan>;
+    /// TLS and extensions map to a parameter group on AWS (`rds.force_ssl`,
+    /// `rds.allowed_extensions`) and to server parameters on Azure
+    /// (`require_secure_transport`, `azure.extensions`).
+    #[cfg_attr(feature = "mock", mockall::automock)]
+    #[async_trait]
+    pub trait Database: Send + Sync + Debug {
+        /// The backend's name.
+        fn backend(&self) -> &'static str;
 
-    /// The changes [`Database::ensure_database`] would make: [`Database::reconcile_database`] in [`Mode::Plan`]; mutates nothing.
-    ///
-    /// # Errors
-    /// As [`Database::reconcile_database`].
-    async fn plan_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
-        self.reconcile_database(spec, Mode::Plan).await
-    }
+        /// Compare the instance with `spec` and, in [`Mode::Apply`], create it if missing (which needs
+        /// `spec.admin_password`), bring it to `spec` and wait until it is available; answers the
+        /// changes planned or made.
+        ///
+        /// # Errors
+        /// [`Error::InvalidInput`] for a bad spec (before any request); [`Error::Timeout`]; provider errors.
+        reconcile_database(DatabaseSpec) with plan_database, ensure_database for "database";
 
-    /// Bring the database to `spec`: [`Database::reconcile_database`] in [`Mode::Apply`]; answers the changes made.
-    ///
-    /// # Errors
-    /// As [`Database::reconcile_database`].
-    async fn ensure_database(&self, spec: &DatabaseSpec) -> Result<Plan> {
-        self.reconcile_database(spec, Mode::Apply).await
-    }
+        /// The instance as the provider reports it.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`].
+        async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo>;
 
-    /// The instance as the provider reports it.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo>;
+        /// Take a manual snapshot and wait until it is available.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`] for the instance; [`Error::AlreadyExists`] for the snapshot name.
+        async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo>;
 
-    /// Take a manual snapshot and wait until it is available.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for the instance; [`Error::AlreadyExists`] for the snapshot name.
-    async fn create_snapshot(&self, database: &ResourceName, snapshot: &ResourceName) -> Result<SnapshotInfo>;
+        /// The manual snapshots of an instance, oldest first.
+        ///
+        /// # Errors
+        /// Provider errors.
+        async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>>;
 
-    /// The manual snapshots of an instance, oldest first.
-    ///
-    /// # Errors
-    /// Provider errors.
-    async fn list_snapshots(&self, database: &ResourceName) -> Result<Vec<SnapshotInfo>>;
+        /// Delete a snapshot: data, so `confirm` must name it.
+        ///
+        /// # Errors
+        /// [`Error::ConfirmationRequired`]; [`Error::NotFound`].
+        async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()>;
 
-    /// Delete a snapshot: data, so `confirm` must name it.
-    ///
-    /// # Errors
-    /// [`Error::ConfirmationRequired`]; [`Error::NotFound`].
-    async fn delete_snapshot(&self, snapshot: &ResourceName, confirm: &Confirm) -> Result<()>;
+        /// Create a new instance from a snapshot and wait until it is available.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`] for the snapshot; [`Error::AlreadyExists`] for the target.
+        async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo>;
 
-    /// Create a new instance from a snapshot and wait until it is available.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for the snapshot; [`Error::AlreadyExists`] for the target.
-    async fn restore_snapshot(&self, snapshot: &ResourceName, target: &RestoreTarget) -> Result<DatabaseInfo>;
+        /// Create a new instance from `source` as it was at `point`, placed like the
+        /// source unless the target says otherwise, and wait until it is available.
+        ///
+        /// # Errors
+        /// [`Error::InvalidInput`] on `restore_time` in the future or outside the
+        /// restorable window; [`Error::AlreadyExists`] for the target.
+        async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo>;
 
-    /// Create a new instance from `source` as it was at `point`, placed like the
-    /// source unless the target says otherwise, and wait until it is available.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] on `restore_time` in the future or outside the
-    /// restorable window; [`Error::AlreadyExists`] for the target.
-    async fn restore_to_point_in_time(&self, source: &ResourceName, point: RestorePoint, target: &RestoreTarget) -> Result<DatabaseInfo>;
+        /// Turn deletion protection on or off, and wait until applied.
+        ///
+        /// # Errors
+        /// [`Error::NotFound`].
+        async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()>;
 
-    /// Turn deletion protection on or off, and wait until applied.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`].
-    async fn set_deletion_protection(&self, database: &ResourceName, on: bool) -> Result<()>;
+        /// Delete the instance: data, so `confirm` must name it, and deletion
+        /// protection must be off. Waits until it is gone.
+        ///
+        /// # Errors
+        /// [`Error::ConfirmationRequired`]; [`Error::DeletionProtected`]; [`Error::NotFound`].
+        async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()>;
 
-    /// Delete the instance: data, so `confirm` must name it, and deletion
-    /// protection must be off. Waits until it is gone.
-    ///
-    /// # Errors
-    /// [`Error::ConfirmationRequired`]; [`Error::DeletionProtected`]; [`Error::NotFound`].
-    async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()>;
-
-    /// Set the administrator's password and wait until the instance uses it
-    /// (see [`crate::recipes::rotate_admin_password`] for a rotation that
-    /// keeps a working password stored throughout).
-    ///
-    /// # Errors
-    /// [`Error::NotSupported`] on backends that cannot (the default);
-    /// [`Error::NotFound`]; [`Error::InvalidInput`] on `admin_password` when
-    /// the backend's rules refuse it (before any request); [`Error::Timeout`].
-    async fn set_admin_password(&self, database: &ResourceName, password: &crate::validate::Password) -> Result<()> {
-        let _ = (database, password);
-        Err(Error::not_supported(self.backend(), "admin_password", "this backend cannot change the administrator's password"))
+        /// Set the administrator's password and wait until the instance uses it
+        /// (see [`crate::recipes::rotate_admin_password`] for a rotation that
+        /// keeps a working password stored throughout).
+        ///
+        /// # Errors
+        /// [`Error::NotSupported`] on backends that cannot (the default);
+        /// [`Error::NotFound`]; [`Error::InvalidInput`] on `admin_password` when
+        /// the backend's rules refuse it (before any request); [`Error::Timeout`].
+        async fn set_admin_password(&self, database: &ResourceName, password: &crate::validate::Password) -> Result<()> {
+            let _ = (database, password);
+            Err(Error::not_supported(self.backend(), "admin_password", "this backend cannot change the administrator's password"))
+        }
     }
 }

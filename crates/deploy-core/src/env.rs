@@ -68,7 +68,7 @@ pub struct ApplicationDatabase {
 
 /// One instance of the application.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Environment {
     /// The region on each cloud (`location = { aws = "eu-central-1", azure = "westeurope" }`).
     #[serde(default)]
@@ -78,22 +78,16 @@ pub struct Environment {
     #[serde(default)]
     pub network: Option<NetworkLayout>,
     /// The Kubernetes cluster.
-    #[serde(default)]
     pub cluster: Option<ClusterSpec>,
     /// Managed PostgreSQL instances.
-    #[serde(default)]
     pub databases: Vec<DatabaseSpec>,
     /// Databases inside the instances, for the bootstrap.
-    #[serde(default)]
     pub application_databases: Vec<ApplicationDatabase>,
     /// Buckets.
-    #[serde(default)]
     pub buckets: Vec<BucketSpec>,
     /// Password secrets, generated when missing.
-    #[serde(default)]
     pub secrets: Vec<GeneratedSecret>,
     /// The backup vault and plan.
-    #[serde(default)]
     pub backup: Option<BackupSpec>,
 }
 

@@ -33,6 +33,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[macro_use]
+mod builder;
 pub mod env;
 pub mod error;
 pub mod plan;

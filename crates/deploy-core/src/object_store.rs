@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Confirm, Result};
+use crate::forward::provider_trait;
 use crate::plan::Plan;
 use crate::reconcile::Mode;
 use crate::validate::{BucketName, ObjectKey};
@@ -270,194 +271,180 @@ impl ListOptions {
     }
 }
 
-/// A bucket of objects: AWS S3, Azure Blob Storage, or in memory.
-///
-/// Bodies are streams ([`ByteStream`]), listings are streams that page under
-/// the hood, so a 10 GiB object or a million keys never sit in memory.
-#[cfg_attr(feature = "mock", mockall::automock)]
-#[async_trait]
-pub trait ObjectStore: Send + Sync + Debug {
-    /// The backend's name (`memory`, `aws-s3`, `azure-blob`), for reports and errors.
-    fn backend(&self) -> &'static str;
-
-    /// Compare the bucket with `spec` and, in [`Mode::Apply`], create it if missing and bring its
-    /// settings to `spec`; answers the changes planned or made. A second `Apply` with the same spec
-    /// makes no mutating request.
+provider_trait! {
+    /// A bucket of objects: AWS S3, Azure Blob Storage, or in memory.
     ///
-    /// # Errors
-    /// [`crate::Error::InvalidInput`] for a spec this backend cannot take; [`crate::Error::AlreadyExists`]
-    /// when the name is taken by another account; provider errors.
-    async fn reconcile_bucket(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan>;
+    /// Bodies are streams ([`ByteStream`]), listings are streams that page under
+    /// the hood, so a 10 GiB object or a million keys never sit in memory.
+    #[cfg_attr(feature = "mock", mockall::automock)]
+    #[async_trait]
+    pub trait ObjectStore: Send + Sync + Debug {
+        /// The backend's name (`memory`, `aws-s3`, `azure-blob`), for reports and errors.
+        fn backend(&self) -> &'static str;
 
-    /// The changes [`ObjectStore::ensure_bucket`] would make: [`ObjectStore::reconcile_bucket`] in [`Mode::Plan`]; mutates nothing.
-    ///
-    /// # Errors
-    /// As [`ObjectStore::reconcile_bucket`].
-    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        self.reconcile_bucket(spec, Mode::Plan).await
-    }
+        /// Compare the bucket with `spec` and, in [`Mode::Apply`], create it if missing and bring its
+        /// settings to `spec`; answers the changes planned or made. A second `Apply` with the same spec
+        /// makes no mutating request.
+        ///
+        /// # Errors
+        /// [`crate::Error::InvalidInput`] for a spec this backend cannot take; [`crate::Error::AlreadyExists`]
+        /// when the name is taken by another account; provider errors.
+        reconcile_bucket(BucketSpec) with plan_bucket, ensure_bucket for "bucket";
 
-    /// Bring the bucket to `spec`: [`ObjectStore::reconcile_bucket`] in [`Mode::Apply`]; answers the changes made.
-    ///
-    /// # Errors
-    /// As [`ObjectStore::reconcile_bucket`].
-    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        self.reconcile_bucket(spec, Mode::Apply).await
-    }
+        /// The bucket's settings.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when it does not exist.
+        async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo>;
 
-    /// The bucket's settings.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when it does not exist.
-    async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo>;
+        /// Delete the bucket. A bucket holding objects (or versions) is emptied and
+        /// deleted only with `confirm` naming it; an empty one needs none.
+        ///
+        /// # Errors
+        /// [`crate::Error::ConfirmationRequired`] for a non-empty bucket without confirmation;
+        /// [`crate::Error::NotFound`].
+        async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()>;
 
-    /// Delete the bucket. A bucket holding objects (or versions) is emptied and
-    /// deleted only with `confirm` naming it; an empty one needs none.
-    ///
-    /// # Errors
-    /// [`crate::Error::ConfirmationRequired`] for a non-empty bucket without confirmation;
-    /// [`crate::Error::NotFound`].
-    async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()>;
+        /// Write an object from a stream (multipart above the backend's part
+        /// size), on the condition of `options.mode`. A multipart upload that
+        /// fails or is dropped half-way is aborted where the backend allows it.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket does not exist; an error of
+        /// the body stream; [`crate::Error::PreconditionFailed`] when the mode's
+        /// condition does not hold.
+        async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta>;
 
-    /// Write an object from a stream (multipart above the backend's part
-    /// size), on the condition of `options.mode`. A multipart upload that
-    /// fails or is dropped half-way is aborted where the backend allows it.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket does not exist; an error of
-    /// the body stream; [`crate::Error::PreconditionFailed`] when the mode's
-    /// condition does not hold.
-    async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta>;
+        /// Read an object as a stream, on the conditions of `options`.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket, object or version does not
+        /// exist; [`crate::Error::PreconditionFailed`] when `if_match` does not match.
+        async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult>;
 
-    /// Read an object as a stream, on the conditions of `options`.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket, object or version does not
-    /// exist; [`crate::Error::PreconditionFailed`] when `if_match` does not match.
-    async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult>;
+        /// Read an object (its latest version) as a stream.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket or object does not exist.
+        async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
+            self.get_opts(bucket, key, &GetOptions::default()).await
+        }
 
-    /// Read an object (its latest version) as a stream.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket or object does not exist.
-    async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
-        self.get_opts(bucket, key, &GetOptions::default()).await
-    }
+        /// An object's metadata.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket or object does not exist.
+        async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta>;
 
-    /// An object's metadata.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket or object does not exist.
-    async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta>;
+        /// Every object (latest versions) whose key matches `options`, in
+        /// [`ObjectStore::key_order`], paging under the hood.
+        fn list(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>>;
 
-    /// Every object (latest versions) whose key matches `options`, in
-    /// [`ObjectStore::key_order`], paging under the hood.
-    fn list(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>>;
+        /// The order [`ObjectStore::list`] answers keys in (default [`KeyOrder::Utf8`]).
+        fn key_order(&self) -> KeyOrder {
+            KeyOrder::Utf8
+        }
 
-    /// The order [`ObjectStore::list`] answers keys in (default [`KeyOrder::Utf8`]).
-    fn key_order(&self) -> KeyOrder {
-        KeyOrder::Utf8
-    }
+        /// Server-side copy of an object within this store (across buckets too),
+        /// on the conditions of `options`; the data does not pass through the
+        /// caller. Answers the new object's metadata (its size is
+        /// `options.source_size` when the backend does not report one).
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the source (or its version) or the
+        /// destination bucket does not exist; [`crate::Error::PreconditionFailed`]
+        /// when a condition on the source or the destination does not hold.
+        async fn copy_opts(
+            &self,
+            from_bucket: &BucketName,
+            from: &ObjectKey,
+            to_bucket: &BucketName,
+            to: &ObjectKey,
+            options: &CopyOptions,
+        ) -> Result<ObjectMeta>;
 
-    /// Server-side copy of an object within this store (across buckets too),
-    /// on the conditions of `options`; the data does not pass through the
-    /// caller. Answers the new object's metadata (its size is
-    /// `options.source_size` when the backend does not report one).
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the source (or its version) or the
-    /// destination bucket does not exist; [`crate::Error::PreconditionFailed`]
-    /// when a condition on the source or the destination does not hold.
-    async fn copy_opts(
-        &self,
-        from_bucket: &BucketName,
-        from: &ObjectKey,
-        to_bucket: &BucketName,
-        to: &ObjectKey,
-        options: &CopyOptions,
-    ) -> Result<ObjectMeta>;
+        /// Server-side copy of the latest version of an object, replacing the destination.
+        ///
+        /// # Errors
+        /// As [`ObjectStore::copy_opts`].
+        async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
+            self.copy_opts(from_bucket, from, to_bucket, to, &CopyOptions::default()).await
+        }
 
-    /// Server-side copy of the latest version of an object, replacing the destination.
-    ///
-    /// # Errors
-    /// As [`ObjectStore::copy_opts`].
-    async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
-        self.copy_opts(from_bucket, from, to_bucket, to, &CopyOptions::default()).await
-    }
+        /// [`ObjectStore::copy_opts`] of `source`, an object whose metadata the
+        /// caller holds from a listing: the copy takes the listed size (no
+        /// metadata read) and is conditional on the listed entity tag (and
+        /// version), so it copies exactly what was listed or fails with
+        /// [`crate::Error::PreconditionFailed`].
+        ///
+        /// # Errors
+        /// As [`ObjectStore::copy_opts`].
+        async fn copy_listed(
+            &self,
+            from_bucket: &BucketName,
+            source: &ObjectMeta,
+            to_bucket: &BucketName,
+            to: &ObjectKey,
+        ) -> Result<ObjectMeta> {
+            let options = CopyOptions {
+                source_size: Some(source.size),
+                source_if_match: source.entity_tag.clone(),
+                source_version: source.version.clone(),
+                mode: PutMode::Overwrite,
+            };
+            self.copy_opts(from_bucket, &source.key, to_bucket, to, &options).await
+        }
 
-    /// [`ObjectStore::copy_opts`] of `source`, an object whose metadata the
-    /// caller holds from a listing: the copy takes the listed size (no
-    /// metadata read) and is conditional on the listed entity tag (and
-    /// version), so it copies exactly what was listed or fails with
-    /// [`crate::Error::PreconditionFailed`].
-    ///
-    /// # Errors
-    /// As [`ObjectStore::copy_opts`].
-    async fn copy_listed(
-        &self,
-        from_bucket: &BucketName,
-        source: &ObjectMeta,
-        to_bucket: &BucketName,
-        to: &ObjectKey,
-    ) -> Result<ObjectMeta> {
-        let options = CopyOptions {
-            source_size: Some(source.size),
-            source_if_match: source.entity_tag.clone(),
-            source_version: source.version.clone(),
-            mode: PutMode::Overwrite,
-        };
-        self.copy_opts(from_bucket, &source.key, to_bucket, to, &options).await
-    }
+        /// Delete an object (its latest version: on a versioned bucket the older
+        /// versions stay) on the conditions of `options`. Deleting a missing
+        /// object without a condition succeeds.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket does not exist;
+        /// [`crate::Error::PreconditionFailed`] when `if_match` does not match
+        /// (or the object is gone).
+        async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()>;
 
-    /// Delete an object (its latest version: on a versioned bucket the older
-    /// versions stay) on the conditions of `options`. Deleting a missing
-    /// object without a condition succeeds.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket does not exist;
-    /// [`crate::Error::PreconditionFailed`] when `if_match` does not match
-    /// (or the object is gone).
-    async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()>;
+        /// Delete an object (its latest version). Deleting a missing object succeeds.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket does not exist.
+        async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
+            self.delete_opts(bucket, key, &DeleteOptions::default()).await
+        }
 
-    /// Delete an object (its latest version). Deleting a missing object succeeds.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket does not exist.
-    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
-        self.delete_opts(bucket, key, &DeleteOptions::default()).await
-    }
+        /// Delete many objects in as few requests as the backend allows.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket does not exist.
+        async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()>;
 
-    /// Delete many objects in as few requests as the backend allows.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket does not exist.
-    async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()>;
+        /// Whether overwriting or deleting an object of this bucket keeps its old
+        /// content as an older version, as far as the store can tell: what a
+        /// restore relies on before it overwrites anything without a
+        /// confirmation. The default reads [`ObjectStore::describe_bucket`];
+        /// backends that can observe it on the objects themselves do.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket does not exist.
+        async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
+            Ok(self.describe_bucket(bucket).await?.versioning)
+        }
 
-    /// Whether overwriting or deleting an object of this bucket keeps its old
-    /// content as an older version, as far as the store can tell: what a
-    /// restore relies on before it overwrites anything without a
-    /// confirmation. The default reads [`ObjectStore::describe_bucket`];
-    /// backends that can observe it on the objects themselves do.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket does not exist.
-    async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
-        Ok(self.describe_bucket(bucket).await?.versioning)
-    }
-
-    /// Whether the bucket holds anything that deleting it would destroy:
-    /// objects, older versions, delete markers or snapshots — what
-    /// [`ObjectStore::delete_bucket`] asks a confirmation for. The default
-    /// looks at the listing of current objects only; backends with versions
-    /// or snapshots count them too.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`] when the bucket does not exist.
-    async fn holds_data(&self, bucket: &BucketName) -> Result<bool> {
-        match self.list(bucket, ListOptions::default()).next().await {
-            None => Ok(false),
-            Some(Ok(_)) => Ok(true),
-            Some(Err(e)) => Err(e),
+        /// Whether the bucket holds anything that deleting it would destroy:
+        /// objects, older versions, delete markers or snapshots — what
+        /// [`ObjectStore::delete_bucket`] asks a confirmation for. The default
+        /// looks at the listing of current objects only; backends with versions
+        /// or snapshots count them too.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`] when the bucket does not exist.
+        async fn holds_data(&self, bucket: &BucketName) -> Result<bool> {
+            match self.list(bucket, ListOptions::default()).next().await {
+                None => Ok(false),
+                Some(Ok(_)) => Ok(true),
+                Some(Err(e)) => Err(e),
+            }
         }
     }
 }

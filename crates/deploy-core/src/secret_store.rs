@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::error::{Confirm, Result};
+use crate::forward::provider_trait;
 use crate::validate::SecretName;
 
 /// Options of [`SecretStore::put_secret`].
@@ -48,42 +49,44 @@ impl Debug for SecretValue {
     }
 }
 
-/// Named secrets: AWS Secrets Manager, Azure Key Vault, or in memory. Values are
-/// [`SecretString`]s and never appear in `Debug`, `Display`, logs or errors.
-#[cfg_attr(feature = "mock", mockall::automock)]
-#[async_trait]
-pub trait SecretStore: Send + Sync + Debug {
-    /// The backend's name.
-    fn backend(&self) -> &'static str;
+provider_trait! {
+    /// Named secrets: AWS Secrets Manager, Azure Key Vault, or in memory. Values are
+    /// [`SecretString`]s and never appear in `Debug`, `Display`, logs or errors.
+    #[cfg_attr(feature = "mock", mockall::automock)]
+    #[async_trait]
+    pub trait SecretStore: Send + Sync + Debug {
+        /// The backend's name.
+        fn backend(&self) -> &'static str;
 
-    /// Create the secret, or write a new version when its value differs;
-    /// writing the current value again changes nothing.
-    ///
-    /// # Errors
-    /// Provider errors (never carrying the value).
-    async fn put_secret(&self, name: &SecretName, value: SecretString, options: &PutSecretOptions) -> Result<SecretVersion>;
+        /// Create the secret, or write a new version when its value differs;
+        /// writing the current value again changes nothing.
+        ///
+        /// # Errors
+        /// Provider errors (never carrying the value).
+        async fn put_secret(&self, name: &SecretName, value: SecretString, options: &PutSecretOptions) -> Result<SecretVersion>;
 
-    /// The current value.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`].
-    async fn get_secret(&self, name: &SecretName) -> Result<SecretValue>;
+        /// The current value.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`].
+        async fn get_secret(&self, name: &SecretName) -> Result<SecretValue>;
 
-    /// Whether the secret exists (without reading its value).
-    ///
-    /// # Errors
-    /// Provider errors.
-    async fn secret_exists(&self, name: &SecretName) -> Result<bool>;
+        /// Whether the secret exists (without reading its value).
+        ///
+        /// # Errors
+        /// Provider errors.
+        async fn secret_exists(&self, name: &SecretName) -> Result<bool>;
 
-    /// Write a new version of an existing secret, even when the value is unchanged.
-    ///
-    /// # Errors
-    /// [`crate::Error::NotFound`].
-    async fn rotate_secret(&self, name: &SecretName, value: SecretString) -> Result<SecretVersion>;
+        /// Write a new version of an existing secret, even when the value is unchanged.
+        ///
+        /// # Errors
+        /// [`crate::Error::NotFound`].
+        async fn rotate_secret(&self, name: &SecretName, value: SecretString) -> Result<SecretVersion>;
 
-    /// Delete the secret and its versions: `confirm` must name it.
-    ///
-    /// # Errors
-    /// [`crate::Error::ConfirmationRequired`]; [`crate::Error::NotFound`].
-    async fn delete_secret(&self, name: &SecretName, confirm: &Confirm) -> Result<()>;
+        /// Delete the secret and its versions: `confirm` must name it.
+        ///
+        /// # Errors
+        /// [`crate::Error::ConfirmationRequired`]; [`crate::Error::NotFound`].
+        async fn delete_secret(&self, name: &SecretName, confirm: &Confirm) -> Result<()>;
+    }
 }

@@ -88,129 +88,71 @@ impl<T: ObjectStore> Throttled<T> {
     }
 }
 
-#[deny(clippy::missing_trait_methods)]
-#[async_trait]
-impl<T: ObjectStore> ObjectStore for Throttled<T> {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
+/// `impl ObjectStore for Throttled<T>`: the methods written out in braces, and
+/// each listed one waiting for [`Throttled::delay`], then calling the inner store's.
+macro_rules! throttled {
+    (
+        $(#[$attr:meta])*
+        impl ObjectStore for Throttled { $($own:tt)* }
+        $(async fn $f:ident(&$self:ident $(, $a:ident: $t:ty)*) -> $r:ty;)*
+    ) => {
+        $(#[$attr])*
+        impl<T: ObjectStore> ObjectStore for Throttled<T> {
+            $($own)*
+
+            $(async fn $f(&$self $(, $a: $t)*) -> $r {
+                let _in_flight = $self.delay().await?;
+                $self.inner.$f($($a),*).await
+            })*
+        }
+    };
+}
+
+throttled! {
+    #[deny(clippy::missing_trait_methods)]
+    #[async_trait]
+    impl ObjectStore for Throttled {
+        fn backend(&self) -> &'static str {
+            self.inner.backend()
+        }
+
+        fn list(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>> {
+            let page = if self.config.list_page_size == 0 { 1000 } else { self.config.list_page_size };
+            let latency = self.config.per_list_page;
+            self.inner
+                .list(bucket, options)
+                .enumerate()
+                .then(move |(i, item)| async move {
+                    if i % page == 0 && !latency.is_zero() {
+                        tokio::time::sleep(latency).await;
+                    }
+                    item
+                })
+                .boxed()
+        }
+
+        fn key_order(&self) -> KeyOrder {
+            self.inner.key_order()
+        }
     }
 
-    async fn reconcile_bucket(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan> {
-        let _in_flight = self.delay().await?;
-        self.inner.reconcile_bucket(spec, mode).await
-    }
-
-    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        let _in_flight = self.delay().await?;
-        self.inner.plan_bucket(spec).await
-    }
-
-    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan> {
-        let _in_flight = self.delay().await?;
-        self.inner.ensure_bucket(spec).await
-    }
-
-    async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
-        let _in_flight = self.delay().await?;
-        self.inner.describe_bucket(bucket).await
-    }
-
-    async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()> {
-        let _in_flight = self.delay().await?;
-        self.inner.delete_bucket(bucket, confirm).await
-    }
-
-    async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta> {
-        let _in_flight = self.delay().await?;
-        self.inner.put(bucket, key, body, options).await
-    }
-
-    async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult> {
-        let _in_flight = self.delay().await?;
-        self.inner.get_opts(bucket, key, options).await
-    }
-
-    async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult> {
-        let _in_flight = self.delay().await?;
-        self.inner.get(bucket, key).await
-    }
-
-    async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta> {
-        let _in_flight = self.delay().await?;
-        self.inner.head(bucket, key).await
-    }
-
-    fn list(&self, bucket: &BucketName, options: ListOptions) -> BoxStream<'static, Result<ObjectMeta>> {
-        let page = if self.config.list_page_size == 0 { 1000 } else { self.config.list_page_size };
-        let latency = self.config.per_list_page;
-        self.inner
-            .list(bucket, options)
-            .enumerate()
-            .then(move |(i, item)| async move {
-                if i % page == 0 && !latency.is_zero() {
-                    tokio::time::sleep(latency).await;
-                }
-                item
-            })
-            .boxed()
-    }
-
-    fn key_order(&self) -> KeyOrder {
-        self.inner.key_order()
-    }
-
-    async fn copy_opts(
-        &self,
-        from_bucket: &BucketName,
-        from: &ObjectKey,
-        to_bucket: &BucketName,
-        to: &ObjectKey,
-        options: &CopyOptions,
-    ) -> Result<ObjectMeta> {
-        let _in_flight = self.delay().await?;
-        self.inner.copy_opts(from_bucket, from, to_bucket, to, options).await
-    }
-
-    async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta> {
-        let _in_flight = self.delay().await?;
-        self.inner.copy(from_bucket, from, to_bucket, to).await
-    }
-
-    async fn copy_listed(
-        &self,
-        from_bucket: &BucketName,
-        source: &ObjectMeta,
-        to_bucket: &BucketName,
-        to: &ObjectKey,
-    ) -> Result<ObjectMeta> {
-        let _in_flight = self.delay().await?;
-        self.inner.copy_listed(from_bucket, source, to_bucket, to).await
-    }
-
-    async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()> {
-        let _in_flight = self.delay().await?;
-        self.inner.delete_opts(bucket, key, options).await
-    }
-
-    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()> {
-        let _in_flight = self.delay().await?;
-        self.inner.delete(bucket, key).await
-    }
-
-    async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
-        let _in_flight = self.delay().await?;
-        self.inner.delete_many(bucket, keys).await
-    }
-
-    async fn holds_data(&self, bucket: &BucketName) -> Result<bool> {
-        let _in_flight = self.delay().await?;
-        self.inner.holds_data(bucket).await
-    }
-
-    async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool> {
-        let _in_flight = self.delay().await?;
-        self.inner.versioning_enabled(bucket).await
-    }
+    async fn reconcile_bucket(&self, spec: &BucketSpec, mode: Mode) -> Result<Plan>;
+    async fn plan_bucket(&self, spec: &BucketSpec) -> Result<Plan>;
+    async fn ensure_bucket(&self, spec: &BucketSpec) -> Result<Plan>;
+    async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo>;
+    async fn delete_bucket(&self, bucket: &BucketName, confirm: Option<Confirm>) -> Result<()>;
+    async fn put(&self, bucket: &BucketName, key: &ObjectKey, body: ByteStream, options: &PutOptions) -> Result<ObjectMeta>;
+    async fn get_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &GetOptions) -> Result<GetResult>;
+    async fn get(&self, bucket: &BucketName, key: &ObjectKey) -> Result<GetResult>;
+    async fn head(&self, bucket: &BucketName, key: &ObjectKey) -> Result<ObjectMeta>;
+    async fn copy_opts(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey, options: &CopyOptions) -> Result<ObjectMeta>;
+    async fn copy(&self, from_bucket: &BucketName, from: &ObjectKey, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta>;
+    async fn copy_listed(&self, from_bucket: &BucketName, source: &ObjectMeta, to_bucket: &BucketName, to: &ObjectKey) -> Result<ObjectMeta>;
+    async fn delete_opts(&self, bucket: &BucketName, key: &ObjectKey, options: &DeleteOptions) -> Result<()>;
+    async fn delete(&self, bucket: &BucketName, key: &ObjectKey) -> Result<()>;
+    async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()>;
+    async fn holds_data(&self, bucket: &BucketName) -> Result<bool>;
+    async fn versioning_enabled(&self, bucket: &BucketName) -> Result<bool>;
 }
 
 #[cfg(test)]

@@ -35,24 +35,14 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
-    /// Set the connect limit.
-    #[must_use]
-    pub fn with_connect(mut self, connect: Duration) -> Self {
-        self.connect = connect;
-        self
-    }
+    setters! {
+        /// Set the connect limit.
+        pub fn with_connect(connect: Duration);
 
-    /// Set the per-attempt limit.
-    #[must_use]
-    pub fn with_attempt(mut self, attempt: Duration) -> Self {
-        self.attempt = attempt;
-        self
-    }
+        /// Set the per-attempt limit.
+        pub fn with_attempt(attempt: Duration);
 
-    /// Set the per-operation limit.
-    #[must_use]
-    pub fn with_operation(mut self, operation: Duration) -> Self {
-        self.operation = operation;
-        self
+        /// Set the per-operation limit.
+        pub fn with_operation(operation: Duration);
     }
 }

@@ -128,11 +128,9 @@ impl Waiter {
         self
     }
 
-    /// Send progress events to `observer`.
-    #[must_use]
-    pub fn with_observer(mut self, observer: Observer) -> Self {
-        self.observer = observer;
-        self
+    setters! {
+        /// Send progress events to `observer`.
+        pub fn with_observer(observer: Observer);
     }
 
     /// The deadline of one wait.

@@ -75,18 +75,12 @@ impl TopicSpec {
         TopicSpec { name, email: None, kms_key_id: None }
     }
 
-    /// With an e-mail subscription.
-    #[must_use]
-    pub fn with_email(mut self, email: EmailAddress) -> Self {
-        self.email = Some(email);
-        self
-    }
+    deploy_core::setters! {
+        /// With an e-mail subscription.
+        pub fn with_email(Some(email): EmailAddress);
 
-    /// Encrypted with this KMS key.
-    #[must_use]
-    pub fn with_kms_key(mut self, key: impl Into<String>) -> Self {
-        self.kms_key_id = Some(key.into());
-        self
+        /// Encrypted with this KMS key.
+        pub fn with_kms_key(Some(kms_key_id): impl Into<String>);
     }
 
     /// Check the KMS key reference.

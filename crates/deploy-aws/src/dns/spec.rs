@@ -400,11 +400,9 @@ impl ZoneSpec {
         self
     }
 
-    /// With a comment.
-    #[must_use]
-    pub fn with_comment(mut self, comment: impl Into<String>) -> Self {
-        self.comment = comment.into();
-        self
+    deploy_core::setters! {
+        /// With a comment.
+        pub fn with_comment(comment: impl Into<String>);
     }
 
     /// Check what no type carries: the VPC of a private zone, the comment,

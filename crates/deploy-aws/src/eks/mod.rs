@@ -232,11 +232,9 @@ impl EksCluster {
         EksCluster { client: ctx.client(), ctx: ctx.clone(), roles, waiter: ctx.waiter() }
     }
 
-    /// Wait for long operations with `waiter`.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = waiter;
-        self
+    deploy_core::setters! {
+        /// Wait for long operations with `waiter`.
+        pub fn with_waiter(waiter: Waiter);
     }
 
     /// The SDK client.

@@ -175,11 +175,9 @@ impl Network {
         Network { client: ctx.client(), waiter: ctx.waiter_or(Waiter::network) }
     }
 
-    /// Wait for VPCs and subnets with `waiter`.
-    #[must_use]
-    pub fn with_waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = waiter;
-        self
+    deploy_core::setters! {
+        /// Wait for VPCs and subnets with `waiter`.
+        pub fn with_waiter(waiter: Waiter);
     }
 
     /// The SDK client.

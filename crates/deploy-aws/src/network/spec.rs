@@ -111,11 +111,9 @@ impl VpcSpec {
         VpcSpec { name, cidr, subnets: Vec::new(), tags: BTreeMap::new() }
     }
 
-    /// With one more subnet.
-    #[must_use]
-    pub fn with_subnet(mut self, subnet: SubnetSpec) -> Self {
-        self.subnets.push(subnet);
-        self
+    deploy_core::setters! {
+        /// With one more subnet.
+        pub fn with_subnet(subnets.push(subnet): SubnetSpec);
     }
 
     /// With a tag.

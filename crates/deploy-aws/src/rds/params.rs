@@ -41,6 +41,25 @@ macro_rules! read_group {
     }};
 }
 
+/// Create one group of `$family`, through `$create` (the builders of the two
+/// kinds of group are different types).
+macro_rules! create_group {
+    ($client:expr, $group:expr, $family:expr, $description:expr, $create:ident, $name:ident, $op:literal) => {
+        $client.$create().$name($group).db_parameter_group_family($family).description($description).send().await.on(
+            op($op),
+            "parameter group",
+            $group,
+        )?
+    };
+}
+
+/// Set `$parameters` in one group, through `$modify`.
+macro_rules! modify_group {
+    ($client:expr, $group:expr, $parameters:expr, $modify:ident, $name:ident, $op:literal) => {
+        $client.$modify().$name($group).set_parameters(Some($parameters)).send().await.on(op($op), "parameter group", $group)?
+    };
+}
+
 /// The user-set parameters of a parameter group; `None` when it does not exist.
 pub(super) async fn read_parameters(client: &Client, kind: GroupKind, group: &str) -> Result<Option<BTreeMap<String, String>>> {
     match kind {
@@ -61,24 +80,28 @@ pub(super) async fn ensure_parameter_group(client: &Client, kind: GroupKind, spe
         None => {
             match kind {
                 GroupKind::Instance => {
-                    client
-                        .create_db_parameter_group()
-                        .db_parameter_group_name(&group)
-                        .db_parameter_group_family(family)
-                        .description(format!("deploy: TLS and extensions of {}", spec.name))
-                        .send()
-                        .await
-                        .on(op("CreateDBParameterGroup"), "parameter group", &group)?;
+                    let description = format!("deploy: TLS and extensions of {}", spec.name);
+                    create_group!(
+                        client,
+                        &group,
+                        family,
+                        description,
+                        create_db_parameter_group,
+                        db_parameter_group_name,
+                        "CreateDBParameterGroup"
+                    );
                 }
                 GroupKind::Cluster => {
-                    client
-                        .create_db_cluster_parameter_group()
-                        .db_cluster_parameter_group_name(&group)
-                        .db_parameter_group_family(family)
-                        .description(format!("deploy: TLS and extensions of cluster {}", spec.name))
-                        .send()
-                        .await
-                        .on(op("CreateDBClusterParameterGroup"), "parameter group", &group)?;
+                    let description = format!("deploy: TLS and extensions of cluster {}", spec.name);
+                    create_group!(
+                        client,
+                        &group,
+                        family,
+                        description,
+                        create_db_cluster_parameter_group,
+                        db_cluster_parameter_group_name,
+                        "CreateDBClusterParameterGroup"
+                    );
                 }
             }
             BTreeMap::new()
@@ -88,20 +111,17 @@ pub(super) async fn ensure_parameter_group(client: &Client, kind: GroupKind, spe
     if !changed.is_empty() {
         match kind {
             GroupKind::Instance => {
-                client.modify_db_parameter_group().db_parameter_group_name(&group).set_parameters(Some(changed)).send().await.on(
-                    op("ModifyDBParameterGroup"),
-                    "parameter group",
-                    &group,
-                )?;
+                modify_group!(client, &group, changed, modify_db_parameter_group, db_parameter_group_name, "ModifyDBParameterGroup");
             }
             GroupKind::Cluster => {
-                client
-                    .modify_db_cluster_parameter_group()
-                    .db_cluster_parameter_group_name(&group)
-                    .set_parameters(Some(changed))
-                    .send()
-                    .await
-                    .on(op("ModifyDBClusterParameterGroup"), "parameter group", &group)?;
+                modify_group!(
+                    client,
+                    &group,
+                    changed,
+                    modify_db_cluster_parameter_group,
+                    db_cluster_parameter_group_name,
+                    "ModifyDBClusterParameterGroup"
+                );
             }
         }
     }

@@ -3,13 +3,25 @@
 //! refused before any request.
 
 use deploy_aws::RequestLog;
-use deploy_aws::rds::parameter_group_name;
+use deploy_aws::rds::{RdsDatabase, parameter_group_name};
+use deploy_core::conformance::Names;
 use deploy_core::database::{CrossRegionReplica, DatabaseSpec, Engine, FinalSnapshot, Reader, RestorePoint, RestoreTarget};
 use deploy_core::plan::Action;
 use deploy_core::{Confirm, Database, Error, PasswordRules, PgIdentifier};
 
 use crate::rds::{network, rds};
 use crate::support::{REGION, moto, names, unreachable_config};
+
+/// A request log, an RDS backend recording into it, unique names, and the
+/// spec of an Aurora cluster `what` with the network of the moto VPC.
+async fn placed_aurora(conf: &aws_config::SdkConfig, what: &str) -> (RequestLog, RdsDatabase, Names, DatabaseSpec) {
+    let log = RequestLog::new();
+    let db = rds(conf, &log);
+    let n = names();
+    let mut spec = aurora_spec(&n, what);
+    spec.network = network(conf, &db, n.prefix()).await;
+    (log, db, n, spec)
+}
 
 fn aurora_spec(names: &deploy_core::conformance::Names, what: &str) -> DatabaseSpec {
     let mut spec = DatabaseSpec::with_engine(
@@ -49,11 +61,7 @@ async fn drop_cluster(db: &deploy_aws::rds::RdsDatabase, name: &deploy_core::Res
 #[tokio::test]
 async fn aurora_cluster_has_a_writer_and_a_reader_in_another_zone_and_a_second_ensure_writes_nothing() {
     let conf = moto!("aurora::aurora_cluster_has_a_writer_and_a_reader_in_another_zone_and_a_second_ensure_writes_nothing");
-    let log = RequestLog::new();
-    let db = rds(&conf, &log);
-    let n = names();
-    let mut spec = aurora_spec(&n, "aurora");
-    spec.network = network(&conf, &db, n.prefix()).await;
+    let (log, db, _, mut spec) = placed_aurora(&conf, "aurora").await;
     log.clear();
 
     let plan = db.plan_database(&spec).await.unwrap();
@@ -122,11 +130,7 @@ async fn aurora_cluster_has_a_writer_and_a_reader_in_another_zone_and_a_second_e
 #[tokio::test]
 async fn cluster_snapshot_and_point_in_time_restore_make_new_clusters_placed_like_the_source() {
     let conf = moto!("aurora::cluster_snapshot_and_point_in_time_restore_make_new_clusters_placed_like_the_source");
-    let log = RequestLog::new();
-    let db = rds(&conf, &log);
-    let n = names();
-    let mut spec = aurora_spec(&n, "src");
-    spec.network = network(&conf, &db, n.prefix()).await;
+    let (log, db, n, spec) = placed_aurora(&conf, "src").await;
     db.ensure_database(&spec).await.unwrap();
 
     let snapshot = n.resource("snap");

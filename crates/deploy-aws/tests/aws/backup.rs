@@ -150,6 +150,18 @@ fn error<O, E>(status: u16, code: &str) -> MockResponse<O, E> {
     MockResponse::Http(response)
 }
 
+/// The fake's delete of `key` from `map`: refused while something `in_use`
+/// depends on it, not found when missing.
+fn delete_unused<V, O, E>(map: &mut BTreeMap<String, V>, key: &str, in_use: bool, output: O) -> MockResponse<O, E> {
+    if in_use {
+        return error(400, "InvalidRequestException");
+    }
+    match map.remove(key) {
+        Some(_) => MockResponse::Output(output),
+        None => error(404, "ResourceNotFoundException"),
+    }
+}
+
 type State = Arc<Mutex<Fake>>;
 
 /// A client of the fake: every operation `AwsBackupVault` calls, answered from `state`.
@@ -185,13 +197,8 @@ fn fake_client(state: &State) -> (deploy_aws::AwsContext, Vec<Rule>) {
     let delete_vault = mock!(Client::delete_backup_vault).then_compute_response(move |i| {
         let mut f = s.lock().unwrap();
         let name = i.backup_vault_name().unwrap();
-        if f.points.values().any(|(v, _)| v == name) {
-            return error(400, "InvalidRequestException");
-        }
-        match f.vaults.remove(name) {
-            Some(_) => MockResponse::Output(DeleteBackupVaultOutput::builder().build()),
-            None => error(404, "ResourceNotFoundException"),
-        }
+        let in_use = f.points.values().any(|(v, _)| v == name);
+        delete_unused(&mut f.vaults, name, in_use, DeleteBackupVaultOutput::builder().build())
     });
     let s = state.clone();
     let list_tags = mock!(Client::list_tags).then_compute_response(move |i| {
@@ -261,13 +268,8 @@ fn fake_client(state: &State) -> (deploy_aws::AwsContext, Vec<Rule>) {
     let delete_plan = mock!(Client::delete_backup_plan).then_compute_response(move |i| {
         let mut f = s.lock().unwrap();
         let id = i.backup_plan_id().unwrap();
-        if f.selections.values().any(|(p, _)| p == id) {
-            return error(400, "InvalidRequestException");
-        }
-        match f.plans.remove(id) {
-            Some(_) => MockResponse::Output(DeleteBackupPlanOutput::builder().build()),
-            None => error(404, "ResourceNotFoundException"),
-        }
+        let in_use = f.selections.values().any(|(p, _)| p == id);
+        delete_unused(&mut f.plans, id, in_use, DeleteBackupPlanOutput::builder().build())
     });
     let s = state.clone();
     let list_selections = mock!(Client::list_backup_selections).then_compute_output(move |i| {

@@ -134,7 +134,7 @@ async fn drift_is_planned_and_only_what_differs_is_written() {
 async fn multipart_put_streams_parts_and_round_trips() {
     let conf = moto!("s3::multipart_put_streams_parts_and_round_trips");
     let log = RequestLog::new();
-    let store = MotoS3(AwsBackends::from_conf(&conf).with_request_log(&log).s3().with_options(small_parts()).unwrap());
+    let store = MotoS3::with_options(&conf, &log, small_parts());
     let bucket = names().bucket("multipart");
     store.ensure_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
     let data = pattern(11 * MIB + 123);
@@ -170,7 +170,7 @@ async fn multipart_put_streams_parts_and_round_trips() {
 async fn a_failing_body_aborts_the_multipart_upload() {
     let conf = moto!("s3::a_failing_body_aborts_the_multipart_upload");
     let log = RequestLog::new();
-    let store = MotoS3(AwsBackends::from_conf(&conf).with_request_log(&log).s3().with_options(small_parts()).unwrap());
+    let store = MotoS3::with_options(&conf, &log, small_parts());
     let bucket = names().bucket("abort");
     store.ensure_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
     let data = pattern(6 * MIB);
@@ -190,7 +190,7 @@ async fn a_failing_body_aborts_the_multipart_upload() {
 async fn copy_above_the_threshold_uses_upload_part_copy() {
     let conf = moto!("s3::copy_above_the_threshold_uses_upload_part_copy");
     let log = RequestLog::new();
-    let store = MotoS3(AwsBackends::from_conf(&conf).with_request_log(&log).s3().with_options(small_parts()).unwrap());
+    let store = MotoS3::with_options(&conf, &log, small_parts());
     let n = names();
     let (src, dst) = (n.bucket("copy-src"), n.bucket("copy-dst"));
     store.ensure_bucket(&BucketSpec::new(src.clone())).await.unwrap();

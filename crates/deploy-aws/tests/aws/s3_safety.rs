@@ -263,7 +263,7 @@ async fn no_upload_left(store: &S3Store, bucket: &BucketName) {
 async fn a_dropped_upload_is_aborted() {
     let conf = moto!("s3_safety::a_dropped_upload_is_aborted");
     let log = RequestLog::new();
-    let store = MotoS3(AwsBackends::from_conf(&conf).with_request_log(&log).s3().with_options(small_parts()).unwrap());
+    let store = MotoS3::with_options(&conf, &log, small_parts());
     let bucket = names().bucket("dropped");
     store.ensure_bucket(&BucketSpec::new(bucket.clone())).await.unwrap();
     // Two parts' worth, then the body never ends.
@@ -295,7 +295,7 @@ async fn a_dropped_upload_is_aborted() {
 async fn a_snapshot_cancelled_during_multipart_copies_leaves_no_upload() {
     let conf = moto!("s3_safety::a_snapshot_cancelled_during_multipart_copies_leaves_no_upload");
     let log = RequestLog::new();
-    let store = MotoS3(AwsBackends::from_conf(&conf).with_request_log(&log).s3().with_options(small_parts()).unwrap());
+    let store = MotoS3::with_options(&conf, &log, small_parts());
     let n = names();
     let (src, backup) = (n.bucket("cancel-src"), n.bucket("cancel-bak"));
     for b in [&src, &backup] {

@@ -80,6 +80,13 @@ pub async fn let_moto_serve_tls_only_bucket(client: &aws_sdk_s3::Client, bucket:
 #[derive(Debug)]
 pub struct MotoS3(pub deploy_aws::s3::S3Store);
 
+impl MotoS3 {
+    /// The S3 store of `conf` with `options`, its requests recorded in `log`.
+    pub fn with_options(conf: &SdkConfig, log: &deploy_aws::RequestLog, options: deploy_aws::s3::S3Options) -> Self {
+        MotoS3(deploy_aws::AwsBackends::from_conf(conf).with_request_log(log).s3().with_options(options).unwrap())
+    }
+}
+
 #[async_trait::async_trait]
 impl deploy_core::ObjectStore for MotoS3 {
     fn backend(&self) -> &'static str {

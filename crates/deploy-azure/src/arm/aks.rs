@@ -71,11 +71,9 @@ impl AksClusters {
         Ok(AksClusters { place: Placement::new(arm, resource_group, location)?, network: AksNetwork::default() })
     }
 
-    /// Use this network profile for new clusters.
-    #[must_use]
-    pub fn network(mut self, network: AksNetwork) -> Self {
-        self.network = network;
-        self
+    deploy_core::setters! {
+        /// Use this network profile for new clusters.
+        pub fn network(network: AksNetwork);
     }
 
     /// The resource id of cluster `name`.

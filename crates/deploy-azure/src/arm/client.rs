@@ -59,31 +59,21 @@ pub struct ArmClientBuilder {
 }
 
 impl ArmClientBuilder {
-    /// The Resource Manager endpoint ([`PUBLIC_ENDPOINT`] unless set); an
-    /// `http://127.0.0.1:PORT` fake for tests. The bearer token goes to this
-    /// endpoint's scheme, host and port only.
-    #[must_use]
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = endpoint.into();
-        self
-    }
+    deploy_core::setters! {
+        /// The Resource Manager endpoint ([`PUBLIC_ENDPOINT`] unless set); an
+        /// `http://127.0.0.1:PORT` fake for tests. The bearer token goes to this
+        /// endpoint's scheme, host and port only.
+        pub fn endpoint(endpoint: impl Into<String>);
 
-    /// The scope the bearer token is asked for ([`arm_scope`] of the
-    /// endpoint unless set): for an Azure Stack Hub, whose ARM audience its
-    /// metadata endpoint names.
-    #[must_use]
-    pub fn token_scope(mut self, scope: impl Into<String>) -> Self {
-        self.token_scope = Some(scope.into());
-        self
-    }
+        /// The scope the bearer token is asked for ([`arm_scope`] of the
+        /// endpoint unless set): for an Azure Stack Hub, whose ARM audience its
+        /// metadata endpoint names.
+        pub fn token_scope(Some(token_scope): impl Into<String>);
 
-    /// The retry policy of each request (the SDK's exponential default unless set);
-    /// it retries 429 and 5xx answers, honouring `Retry-After`, and attempts
-    /// that timed out.
-    #[must_use]
-    pub fn retry(mut self, retry: RetryOptions) -> Self {
-        self.retry = Some(retry);
-        self
+        /// The retry policy of each request (the SDK's exponential default unless set);
+        /// it retries 429 and 5xx answers, honouring `Retry-After`, and attempts
+        /// that timed out.
+        pub fn retry(Some(retry): RetryOptions);
     }
 
     /// Few, quick retries: for tests and local fakes.
@@ -96,22 +86,16 @@ impl ArmClientBuilder {
         }))
     }
 
-    /// How long-running operations are awaited (60 minutes, polls from 1 s to 30 s, unless set).
-    /// The deadline also bounds each poll.
-    #[must_use]
-    pub fn waiter(mut self, waiter: Waiter) -> Self {
-        self.waiter = waiter;
-        self
-    }
+    deploy_core::setters! {
+        /// How long-running operations are awaited (60 minutes, polls from 1 s to 30 s, unless set).
+        /// The deadline also bounds each poll.
+        pub fn waiter(waiter: Waiter);
 
-    /// The time limits of each request ([`Timeouts::default`] unless set):
-    /// `connect` for a connection, `attempt` for one try (answer and body),
-    /// `operation` for one request with all its retries. A long-running
-    /// operation after its first answer is bounded by [`ArmClientBuilder::waiter`].
-    #[must_use]
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
+        /// The time limits of each request ([`Timeouts::default`] unless set):
+        /// `connect` for a connection, `attempt` for one try (answer and body),
+        /// `operation` for one request with all its retries. A long-running
+        /// operation after its first answer is bounded by [`ArmClientBuilder::waiter`].
+        pub fn timeouts(timeouts: Timeouts);
     }
 
     /// Check the settings and build the client. No request is made.

@@ -67,19 +67,13 @@ impl FlexibleServers {
         Ok(FlexibleServers { place: Placement::new(arm, resource_group, location)?, geo_redundant_backup: false, start_stopped: false })
     }
 
-    /// Keep backups geo-redundant (a paired region); fixed at creation.
-    #[must_use]
-    pub fn geo_redundant_backup(mut self, on: bool) -> Self {
-        self.geo_redundant_backup = on;
-        self
-    }
+    deploy_core::setters! {
+        /// Keep backups geo-redundant (a paired region); fixed at creation.
+        pub fn geo_redundant_backup(geo_redundant_backup: bool);
 
-    /// Start a server found `Stopped` (and wait until it is ready) instead of
-    /// reporting it at once with [`Error::Conflict`] (the default).
-    #[must_use]
-    pub fn start_stopped(mut self, on: bool) -> Self {
-        self.start_stopped = on;
-        self
+        /// Start a server found `Stopped` (and wait until it is ready) instead of
+        /// reporting it at once with [`Error::Conflict`] (the default).
+        pub fn start_stopped(start_stopped: bool);
     }
 
     /// The resource id of server `name`.

@@ -106,12 +106,10 @@ impl Default for BlobStoreBuilder {
 }
 
 impl BlobStoreBuilder {
-    /// The blob service endpoint: `https://ACCOUNT.blob.core.windows.net`, or
-    /// path-style `http://127.0.0.1:PORT/devstoreaccount1` for Azurite.
-    #[must_use]
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
+    deploy_core::setters! {
+        /// The blob service endpoint: `https://ACCOUNT.blob.core.windows.net`, or
+        /// path-style `http://127.0.0.1:PORT/devstoreaccount1` for Azurite.
+        pub fn endpoint(Some(endpoint): impl Into<String>);
     }
 
     /// Authenticate with an Entra ID token credential (HTTPS endpoints only).
@@ -170,55 +168,29 @@ impl BlobStoreBuilder {
         self
     }
 
-    /// What the storage account enforces ([`AccountSettings::SECURE`] unless set).
-    #[must_use]
-    pub fn account_settings(mut self, settings: AccountSettings) -> Self {
-        self.account = settings;
-        self
-    }
+    deploy_core::setters! {
+        /// What the storage account enforces ([`AccountSettings::SECURE`] unless set).
+        pub fn account_settings(account: AccountSettings);
 
-    /// The retry policy of every request (the SDK's exponential default unless set).
-    #[must_use]
-    pub fn retry(mut self, retry: RetryOptions) -> Self {
-        self.retry = Some(retry);
-        self
-    }
+        /// The retry policy of every request (the SDK's exponential default unless set).
+        pub fn retry(Some(retry): RetryOptions);
 
-    /// Bodies up to this many bytes go in one Put Blob (default 8 MiB; at most 5,000 MiB).
-    #[must_use]
-    pub fn single_put_limit(mut self, bytes: usize) -> Self {
-        self.single_put_limit = bytes;
-        self
-    }
+        /// Bodies up to this many bytes go in one Put Blob (default 8 MiB; at most 5,000 MiB).
+        pub fn single_put_limit(single_put_limit: usize);
 
-    /// The block size of staged uploads (default 8 MiB; 1 byte to 4,000 MiB).
-    #[must_use]
-    pub fn block_size(mut self, bytes: usize) -> Self {
-        self.block_size = bytes;
-        self
-    }
+        /// The block size of staged uploads (default 8 MiB; 1 byte to 4,000 MiB).
+        pub fn block_size(block_size: usize);
 
-    /// Blocks (and ranged reads, deletes) in flight at once (default 4).
-    #[must_use]
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n;
-        self
-    }
+        /// Blocks (and ranged reads, deletes) in flight at once (default 4).
+        pub fn concurrency(concurrency: usize);
 
-    /// The time limits of every request ([`Timeouts::default`] unless set):
-    /// connect, each attempt (until the answer's headers; also each pause of a
-    /// streamed body), each operation with its retries.
-    #[must_use]
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = timeouts;
-        self
-    }
+        /// The time limits of every request ([`Timeouts::default`] unless set):
+        /// connect, each attempt (until the answer's headers; also each pause of a
+        /// streamed body), each operation with its retries.
+        pub fn timeouts(timeouts: Timeouts);
 
-    /// How to wait for a server-side copy to finish (30 minutes, polls from 200 ms to 10 s, unless set).
-    #[must_use]
-    pub fn copy_waiter(mut self, waiter: Waiter) -> Self {
-        self.copy_waiter = waiter;
-        self
+        /// How to wait for a server-side copy to finish (30 minutes, polls from 200 ms to 10 s, unless set).
+        pub fn copy_waiter(copy_waiter: Waiter);
     }
 
     /// Check the settings, before [`BlobStoreBuilder::build`] makes the store of them.

@@ -168,18 +168,12 @@ impl PgConnection {
         Ok(conn)
     }
 
-    /// Set the port.
-    #[must_use]
-    pub fn with_port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
+    setters! {
+        /// Set the port.
+        pub fn with_port(port: u16);
 
-    /// Set the administrator's password (replaces one from the URL).
-    #[must_use]
-    pub fn with_password(mut self, password: SecretString) -> Self {
-        self.password = Some(password);
-        self
+        /// Set the administrator's password (replaces one from the URL).
+        pub fn with_password(Some(password): SecretString);
     }
 
     /// Set the administrator's password when none is set yet (from the URL).
@@ -191,18 +185,12 @@ impl PgConnection {
         self
     }
 
-    /// Set the user.
-    #[must_use]
-    pub fn with_user(mut self, user: impl Into<String>) -> Self {
-        self.user = user.into();
-        self
-    }
+    setters! {
+        /// Set the user.
+        pub fn with_user(user: impl Into<String>);
 
-    /// Set the database the administrator connects to (default `postgres`).
-    #[must_use]
-    pub fn with_dbname(mut self, dbname: impl Into<String>) -> Self {
-        self.dbname = dbname.into();
-        self
+        /// Set the database the administrator connects to (default `postgres`).
+        pub fn with_dbname(dbname: impl Into<String>);
     }
 
     /// `verify-full` against only the certificates of a PEM bundle file.
@@ -212,18 +200,12 @@ impl PgConnection {
         self
     }
 
-    /// Set the TLS mode.
-    #[must_use]
-    pub fn with_tls(mut self, tls: TlsMode) -> Self {
-        self.tls = tls;
-        self
-    }
+    setters! {
+        /// Set the TLS mode.
+        pub fn with_tls(tls: TlsMode);
 
-    /// Set the connect timeout (default 10 s).
-    #[must_use]
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
+        /// Set the connect timeout (default 10 s).
+        pub fn with_connect_timeout(connect_timeout: Duration);
     }
 
     /// The host.

@@ -134,11 +134,9 @@ impl RoleSpec {
         RoleSpec { name, login: false, password: None }
     }
 
-    /// Set its password.
-    #[must_use]
-    pub fn password(mut self, password: RolePassword) -> Self {
-        self.password = Some(password);
-        self
+    setters! {
+        /// Set its password.
+        pub fn password(Some(password): RolePassword);
     }
 }
 
@@ -190,11 +188,9 @@ impl DatabaseSetup {
         DatabaseSetup { name, owner, extensions: Vec::new(), grants: Vec::new() }
     }
 
-    /// Require an extension in it.
-    #[must_use]
-    pub fn extension(mut self, extension: PgIdentifier) -> Self {
-        self.extensions.push(extension);
-        self
+    setters! {
+        /// Require an extension in it.
+        pub fn extension(extensions.push(extension): PgIdentifier);
     }
 
     /// Grant one privilege.
@@ -243,18 +239,12 @@ impl BootstrapSpec {
         BootstrapSpec::default()
     }
 
-    /// Add a role.
-    #[must_use]
-    pub fn role(mut self, role: RoleSpec) -> Self {
-        self.roles.push(role);
-        self
-    }
+    setters! {
+        /// Add a role.
+        pub fn role(roles.push(role): RoleSpec);
 
-    /// Add a database.
-    #[must_use]
-    pub fn database(mut self, database: DatabaseSetup) -> Self {
-        self.databases.push(database);
-        self
+        /// Add a database.
+        pub fn database(databases.push(database): DatabaseSetup);
     }
 
     /// Check the rules no type carries: unique role and database names, unique

@@ -1,6 +1,8 @@
 //! Names: buckets, containers, object keys, PostgreSQL identifiers,
 //! resources and secrets, each checked against its rule.
 
+use std::ops::RangeInclusive;
+
 use super::newtype::{Check, check_chars, check_length, fault};
 
 const BUCKET_RULE: &str = "S3 bucket names: 3-63 characters of lowercase letters, digits, dots and hyphens; begin and end with a letter or digit; no two adjacent dots, and no dot next to a hyphen (`.-` and `-.` do not make valid DNS labels); not formatted as an IP address (such as 192.168.5.4); no prefix `xn--`, `sthree-` or `amzn-s3-demo-`; no suffix `-s3alias`, `--ol-s3`, `.mrap`, `--x-s3` or `--table-s3`";
@@ -58,16 +60,23 @@ fn check_container(v: &str) -> Check {
     if ["$root", "$web", "$logs"].contains(&v) {
         return Ok(());
     }
-    check_length(v.chars().count(), 3..=63, "character", CONTAINER_RULE)?;
-    check_chars(v, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-', "a lowercase letter, digit or hyphen", CONTAINER_RULE)?;
-    if v.starts_with('-') {
-        return fault("begins with a hyphen", CONTAINER_RULE);
+    check_hyphenated(v, 3..=63, |c| c != '-', "begins with a hyphen", CONTAINER_RULE)
+}
+
+/// What container and resource names share: `lengths` characters of
+/// lowercase letters, digits and hyphens, the first one `first` (else the
+/// fault `not_first`), no two adjacent hyphens and none at the end.
+fn check_hyphenated(v: &str, lengths: RangeInclusive<usize>, first: fn(char) -> bool, not_first: &str, rule: &str) -> Check {
+    check_length(v.chars().count(), lengths, "character", rule)?;
+    check_chars(v, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-', "a lowercase letter, digit or hyphen", rule)?;
+    if !v.starts_with(first) {
+        return fault(not_first, rule);
     }
     if v.contains("--") {
-        return fault("has two adjacent hyphens", CONTAINER_RULE);
+        return fault("has two adjacent hyphens", rule);
     }
     if v.ends_with('-') {
-        return fault("ends with a hyphen", CONTAINER_RULE);
+        return fault("ends with a hyphen", rule);
     }
     Ok(())
 }
@@ -108,18 +117,7 @@ crate::validated_string!(
 const RESOURCE_RULE: &str = "resource names: 1-63 characters of lowercase letters, digits and hyphens; begin with a letter; no two adjacent hyphens; do not end with a hyphen";
 
 fn check_resource(v: &str) -> Check {
-    check_length(v.chars().count(), 1..=63, "character", RESOURCE_RULE)?;
-    check_chars(v, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-', "a lowercase letter, digit or hyphen", RESOURCE_RULE)?;
-    if !v.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return fault("does not begin with a letter", RESOURCE_RULE);
-    }
-    if v.contains("--") {
-        return fault("has two adjacent hyphens", RESOURCE_RULE);
-    }
-    if v.ends_with('-') {
-        return fault("ends with a hyphen", RESOURCE_RULE);
-    }
-    Ok(())
+    check_hyphenated(v, 1..=63, |c| c.is_ascii_lowercase(), "does not begin with a letter", RESOURCE_RULE)
 }
 
 crate::validated_string!(

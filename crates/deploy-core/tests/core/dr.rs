@@ -10,13 +10,11 @@ use deploy_core::database::{DatabaseInfo, DatabaseSpec, FinalSnapshot, SnapshotI
 use deploy_core::memory::InMemoryCloud;
 use deploy_core::recipes::dr::snapshot_name;
 use deploy_core::recipes::{
-    DatabaseBackup, Location, SnapshotId, SnapshotLayout, SnapshotOptions, dr_backup, list_snapshots, snapshot_bucket,
+    DatabaseBackup, DrBackupReport, Location, SnapshotId, SnapshotLayout, SnapshotOptions, dr_backup, list_snapshots, snapshot_bucket,
 };
-use deploy_core::{
-    BucketSpec, Confirm, Database, Error, ObjectStore, PasswordRules, PgIdentifier, Plan, ResourceName, RestorePoint, RestoreTarget, Result,
-};
+use deploy_core::{Confirm, Database, Error, PasswordRules, PgIdentifier, Plan, ResourceName, RestorePoint, RestoreTarget, Result};
 
-use crate::support::{bucket, filled_bucket, slow_cloud};
+use crate::support::{empty_bucket, filled_bucket, slow_cloud};
 
 fn layout() -> SnapshotLayout {
     SnapshotLayout::new("backups").unwrap()
@@ -38,11 +36,27 @@ fn options(id: &SnapshotId) -> SnapshotOptions {
 }
 
 /// A cloud with `prod-db`, `prod-assets` (30 objects) and `prod-backup`.
+/// [`dr_backup`] of `db` and `src` into `backup`, all in `cloud`, as snapshot `id`.
+async fn backup_resuming(
+    cloud: &InMemoryCloud,
+    db: &ResourceName,
+    src: &deploy_core::BucketName,
+    backup: &deploy_core::BucketName,
+    id: &SnapshotId,
+) -> Result<DrBackupReport> {
+    dr_backup(
+        DatabaseBackup::Snapshot { backend: cloud, instance: db },
+        Location::new(cloud, src),
+        Location::new(cloud, backup),
+        &options(id),
+    )
+    .await
+}
+
 async fn setup(cloud: &InMemoryCloud) -> (ResourceName, deploy_core::BucketName, deploy_core::BucketName) {
     let db = database(cloud, "prod-db").await;
     let src = filled_bucket(cloud, "prod-assets", 30).await;
-    let backup = bucket("prod-backup");
-    cloud.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
+    let backup = empty_bucket(cloud, "prod-backup").await;
     (db, src, backup)
 }
 
@@ -61,27 +75,13 @@ async fn a_resumed_backup_keeps_its_database_snapshot_and_completes_the_bucket()
         u32::try_from(trial.count("put")).unwrap()
     };
     cloud.fail_op_after("put", puts - 1, u32::MAX);
-    let err = dr_backup(
-        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
-        Location::new(&cloud, &src),
-        Location::new(&cloud, &backup),
-        &options(&id),
-    )
-    .await
-    .unwrap_err();
+    let err = backup_resuming(&cloud, &db, &src, &backup, &id).await.unwrap_err();
     cloud.fail_op("put", 0);
     assert!(err.is_retryable(), "{err:?}");
     assert_eq!(cloud.count("create_snapshot"), 1);
     assert!(list_snapshots(Location::new(&cloud, &backup), &layout()).await.unwrap().is_empty(), "no manifest yet");
 
-    let report = dr_backup(
-        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
-        Location::new(&cloud, &src),
-        Location::new(&cloud, &backup),
-        &options(&id),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("the resume failed: {e}"));
+    let report = backup_resuming(&cloud, &db, &src, &backup, &id).await.unwrap_or_else(|e| panic!("the resume failed: {e}"));
     assert_eq!(cloud.count("create_snapshot"), 1, "the resume took a second snapshot");
     let snapshot = report.database_snapshot.clone().unwrap();
     assert_eq!((snapshot.name, snapshot.status), (snapshot_name(&db, &id).unwrap(), SnapshotStatus::Available));
@@ -106,14 +106,7 @@ async fn a_resumed_backup_waits_for_a_snapshot_still_being_taken() {
     killed.abort();
     assert_eq!(listed(cloud.clone(), db.clone()).await[0].status, SnapshotStatus::Creating);
 
-    let report = dr_backup(
-        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
-        Location::new(&cloud, &src),
-        Location::new(&cloud, &backup),
-        &options(&id),
-    )
-    .await
-    .unwrap();
+    let report = backup_resuming(&cloud, &db, &src, &backup, &id).await.unwrap();
     let taken = report.database_snapshot.unwrap();
     assert_eq!((taken.name, taken.status), (snapshot, SnapshotStatus::Available), "the backup did not wait for the snapshot");
     assert_eq!(cloud.count("create_snapshot"), 1, "the killed run's snapshot is the backup's");
@@ -128,14 +121,7 @@ async fn a_snapshot_of_that_name_of_another_instance_is_a_conflict_and_nothing_i
     let id = SnapshotId::now();
     cloud.create_snapshot(&other, &snapshot_name(&db, &id).unwrap()).await.unwrap();
     cloud.reset_calls();
-    let err = dr_backup(
-        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
-        Location::new(&cloud, &src),
-        Location::new(&cloud, &backup),
-        &options(&id),
-    )
-    .await
-    .unwrap_err();
+    let err = backup_resuming(&cloud, &db, &src, &backup, &id).await.unwrap_err();
     assert!(matches!(&err, Error::Conflict { reason, .. } if reason.contains("another instance")), "{err:?}");
     assert_eq!(cloud.count("copy") + cloud.count("put"), 0, "the bucket was touched after the database part failed");
 }
@@ -145,24 +131,10 @@ async fn resuming_a_complete_backup_succeeds_and_changes_nothing() {
     let cloud = slow_cloud();
     let (db, src, backup) = setup(&cloud).await;
     let id = SnapshotId::now();
-    let first = dr_backup(
-        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
-        Location::new(&cloud, &src),
-        Location::new(&cloud, &backup),
-        &options(&id),
-    )
-    .await
-    .unwrap();
+    let first = backup_resuming(&cloud, &db, &src, &backup, &id).await.unwrap();
     assert!(!first.already_complete);
     cloud.reset_calls();
-    let again = dr_backup(
-        DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
-        Location::new(&cloud, &src),
-        Location::new(&cloud, &backup),
-        &options(&id),
-    )
-    .await
-    .unwrap();
+    let again = backup_resuming(&cloud, &db, &src, &backup, &id).await.unwrap();
     assert!(again.already_complete, "{again}");
     assert!(cloud.mutating_calls().is_empty(), "a complete backup resumed changed something: {:?}", cloud.mutating_calls());
     assert_eq!(again.database_snapshot, first.database_snapshot);

@@ -5,11 +5,10 @@ use deploy_core::database::DatabaseSpec;
 use deploy_core::memory::InMemoryCloud;
 use deploy_core::recipes::*;
 use deploy_core::{
-    BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, PasswordRules, PgIdentifier, ResourceName, RestorePoint,
-    RestoreTarget,
+    Confirm, Database, Error, ObjectStore, ObjectStoreExt, PasswordRules, PgIdentifier, ResourceName, RestorePoint, RestoreTarget,
 };
 
-use crate::support::{bucket, filled_bucket, key, slow_cloud};
+use crate::support::{bucket, empty_bucket, filled_bucket, key, slow_cloud};
 
 fn layout() -> SnapshotLayout {
     SnapshotLayout::new("backups").unwrap()
@@ -19,8 +18,7 @@ fn layout() -> SnapshotLayout {
 async fn snapshot_then_restore_server_side_verifies_every_object() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "app-assets", 120).await;
-    let dst = bucket("app-backup");
-    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let dst = empty_bucket(&cloud, "app-backup").await;
 
     let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &SnapshotOptions::new(layout())).await.unwrap();
     assert_eq!((report.objects, report.copied, report.skipped), (120, 120, 0));
@@ -56,8 +54,7 @@ async fn streamed_copy_between_two_stores_records_sha256_and_restores() {
     let src = filled_bucket(&aws_like, "assets", 30).await;
     let big = vec![7u8; 300 * 1024];
     aws_like.put_bytes(&src, &key("big/blob.bin"), Bytes::from(big.clone())).await.unwrap();
-    let dst = bucket("dr-copy");
-    azure_like.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let dst = empty_bucket(&azure_like, "dr-copy").await;
 
     let mut options = SnapshotOptions::new(layout());
     options.concurrency = 4;
@@ -67,8 +64,7 @@ async fn streamed_copy_between_two_stores_records_sha256_and_restores() {
     assert_eq!(manifest.objects.len(), 31);
     assert!(manifest.objects.iter().all(|e| e.sha256.as_ref().is_some_and(|s| s.len() == 64)));
 
-    let fresh = bucket("fresh-assets");
-    aws_like.ensure_bucket(&BucketSpec::new(fresh.clone())).await.unwrap();
+    let fresh = empty_bucket(&aws_like, "fresh-assets").await;
     let r = restore_bucket(
         Location::new(&azure_like, &dst),
         Location::new(&aws_like, &fresh),
@@ -84,8 +80,7 @@ async fn streamed_copy_between_two_stores_records_sha256_and_restores() {
 async fn an_interrupted_snapshot_has_no_manifest_is_refused_and_resumes_copying_only_what_is_missing() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "assets", 200).await;
-    let dst = bucket("backup");
-    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let dst = empty_bucket(&cloud, "backup").await;
 
     // 40 copies fail past their retries: the snapshot must not complete.
     cloud.fail_op("copy", 40);
@@ -133,8 +128,7 @@ async fn an_interrupted_snapshot_has_no_manifest_is_refused_and_resumes_copying_
 async fn retryable_faults_are_retried_without_loss() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "assets", 50).await;
-    let dst = bucket("backup");
-    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let dst = empty_bucket(&cloud, "backup").await;
     cloud.fail_op("copy", 10);
     let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &SnapshotOptions::new(layout())).await.unwrap();
     assert_eq!(report.objects, 50);
@@ -174,8 +168,7 @@ async fn dr_backup_and_restore_report_what_was_done_and_checked() {
     let db = ResourceName::new("prod-db").unwrap();
     cloud.ensure_database(&db_spec("prod-db")).await.unwrap();
     let src = filled_bucket(&cloud, "prod-assets", 25).await;
-    let backup = bucket("prod-backup");
-    cloud.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
+    let backup = empty_bucket(&cloud, "prod-backup").await;
 
     let report = dr_backup(
         DatabaseBackup::Snapshot { backend: &cloud, instance: &db },
@@ -286,8 +279,7 @@ async fn a_throttling_server_slows_the_snapshot_down_and_nothing_is_lost() {
     use deploy_core::throttle::{ThrottleConfig, Throttled};
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "assets", 300).await;
-    let dst = bucket("backup");
-    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let dst = empty_bucket(&cloud, "backup").await;
     let config = ThrottleConfig { max_in_flight: Some(6), ..ThrottleConfig::uniform(std::time::Duration::from_millis(2)) };
     let store = Throttled::new(cloud.clone(), config);
     let mut options = SnapshotOptions::new(layout());
@@ -310,8 +302,7 @@ async fn a_snapshot_dropped_half_way_resumes_copying_only_what_is_missing() {
     use deploy_core::throttle::{ThrottleConfig, Throttled};
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "assets", 400).await;
-    let dst = bucket("backup");
-    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let dst = empty_bucket(&cloud, "backup").await;
     let slow = Throttled::new(cloud.clone(), ThrottleConfig::uniform(std::time::Duration::from_millis(2)));
     let mut options = SnapshotOptions::new(layout());
     options.concurrency = 8;
@@ -362,8 +353,7 @@ async fn a_snapshot_dropped_half_way_resumes_copying_only_what_is_missing() {
 async fn a_listing_that_fails_half_way_resumes_after_the_last_key() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "assets", 2500).await;
-    let dst = bucket("backup");
-    cloud.ensure_bucket(&BucketSpec::new(dst.clone())).await.unwrap();
+    let dst = empty_bucket(&cloud, "backup").await;
     // The listing's pages (and the snapshot's other listings) fail three times in all.
     cloud.fail_op("list", 3);
     let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &SnapshotOptions::new(layout())).await.unwrap();
@@ -374,8 +364,7 @@ async fn a_listing_that_fails_half_way_resumes_after_the_last_key() {
 #[tokio::test]
 async fn teardown_counts_older_versions_as_data() {
     let cloud = InMemoryCloud::new();
-    let b = bucket("only-versions");
-    cloud.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
+    let b = empty_bucket(&cloud, "only-versions").await;
     cloud.put_bytes(&b, &key("report.pdf"), Bytes::from_static(b"v1")).await.unwrap();
     cloud.delete(&b, &key("report.pdf")).await.unwrap();
     assert!(cloud.list_all(&b, Default::default()).await.unwrap().is_empty(), "no current object is left");

@@ -8,7 +8,7 @@ use deploy_core::object_store::ObjectStoreExt as _;
 use deploy_core::recipes::*;
 use deploy_core::{BucketName, BucketSpec, Confirm, Error, ObjectStore};
 
-use crate::support::{Hooked, Step, bucket, key};
+use crate::support::{Hooked, Step, bucket, empty_bucket, key};
 
 fn layout() -> SnapshotLayout {
     SnapshotLayout::new("backups").unwrap()
@@ -149,8 +149,7 @@ async fn exact_deletes_what_is_not_in_the_snapshot_and_asks_first_on_an_unversio
     assert_eq!(report.deleted.first, ["obj/stray"]);
     assert!(cloud.head(&src, &key("obj/stray")).await.unwrap_err().is_not_found());
     // The backup's own area is never part of an exact restore into its bucket.
-    let same = bucket("same-bucket");
-    cloud.ensure_bucket(&BucketSpec::new(same.clone())).await.unwrap();
+    let same = empty_bucket(&cloud, "same-bucket").await;
     cloud.put_bytes(&same, &key("data/a"), Bytes::from_static(b"a")).await.unwrap();
     let mut snap = SnapshotOptions::new(layout());
     snap.source_prefix = Some("data/".into());
@@ -248,8 +247,7 @@ async fn a_snapshot_of_another_source_is_refused_and_latest_picks_the_targets_ow
     let cloud = InMemoryCloud::new();
     let (a, shared, a_id) = snapshotted(&cloud, "team-a", 4, true).await;
     // Team b's snapshot lands in the same backup bucket and layout, later.
-    let b = bucket("team-b");
-    cloud.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
+    let b = empty_bucket(&cloud, "team-b").await;
     cloud.put_bytes(&b, &key("obj/0000"), Bytes::from_static(b"b's data")).await.unwrap();
     let later = SnapshotOptions {
         id: Some(SnapshotId::at(a_id.timestamp() + jiff::SignedDuration::from_secs(1))),
@@ -268,8 +266,7 @@ async fn a_snapshot_of_another_source_is_refused_and_latest_picks_the_targets_ow
     assert_eq!(wrong.invalid_field(), Some("target"), "{wrong}");
     assert_eq!(cloud.get_bytes(&a, &key("obj/0000")).await.unwrap(), body(0));
     // Named explicitly, another target is fine: a fresh bucket.
-    let fresh = bucket("fresh");
-    cloud.ensure_bucket(&BucketSpec::new(fresh.clone())).await.unwrap();
+    let fresh = empty_bucket(&cloud, "fresh").await;
     let other = RestoreBucketOptions { other_target: true, ..options(&b_snap.id) };
     let r = restore_bucket(Location::new(&cloud, &shared), Location::new(&cloud, &fresh), &other).await.unwrap();
     assert_eq!(r.restored, 1);
@@ -291,13 +288,11 @@ async fn a_restore_between_stores_of_different_key_orders_classifies_every_key_e
     ];
     let s3_like = InMemoryCloud::new();
     let azure_like = InMemoryCloud::with_config(MemoryConfig { key_order: KeyOrder::Utf16, ..MemoryConfig::default() });
-    let src = bucket("cross-src");
-    s3_like.ensure_bucket(&BucketSpec::new(src.clone())).await.unwrap();
+    let src = empty_bucket(&s3_like, "cross-src").await;
     for (i, k) in keys.iter().enumerate() {
         s3_like.put_bytes(&src, &key(k), Bytes::from(format!("{i}: {k}"))).await.unwrap();
     }
-    let backup = bucket("cross-backup");
-    azure_like.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
+    let backup = empty_bucket(&azure_like, "cross-backup").await;
     let snap =
         snapshot_bucket(Location::new(&s3_like, &src), Location::new(&azure_like, &backup), &SnapshotOptions::new(layout())).await.unwrap();
     assert_eq!(snap.objects, keys.len() as u64);
@@ -316,8 +311,7 @@ async fn a_restore_between_stores_of_different_key_orders_classifies_every_key_e
     assert_eq!(plan.not_in_snapshot.first, ["a/\u{FFFF}stray"]);
 
     // Into a UTF-16 store holding the same keys: a manifest in UTF-8 order against a UTF-16 listing.
-    let other = bucket("cross-other");
-    azure_like.ensure_bucket(&BucketSpec::new(other.clone())).await.unwrap();
+    let other = empty_bucket(&azure_like, "cross-other").await;
     for (i, k) in keys.iter().enumerate() {
         azure_like.put_bytes(&other, &key(k), Bytes::from(format!("{i}: {k}"))).await.unwrap();
     }

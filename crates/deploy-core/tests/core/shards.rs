@@ -6,18 +6,12 @@ use bytes::Bytes;
 use deploy_core::memory::{InMemoryCloud, MemoryConfig};
 use deploy_core::object_store::{KeyOrder, ListOptions, ObjectStoreExt as _};
 use deploy_core::recipes::*;
-use deploy_core::{BucketName, BucketSpec, Error, ObjectStore};
+use deploy_core::{BucketName, Error, ObjectStore};
 
-use crate::support::{bucket, filled_bucket, key};
+use crate::support::{empty_bucket, filled_bucket, key};
 
 fn layout() -> SnapshotLayout {
     SnapshotLayout::new("snaps").unwrap()
-}
-
-async fn backup(cloud: &InMemoryCloud, name: &str) -> BucketName {
-    let b = bucket(name);
-    cloud.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
-    b
 }
 
 /// The manifest's (key, source ETag) pairs, in order.
@@ -29,7 +23,7 @@ async fn listed(store: &dyn ObjectStore, backup: &BucketName, id: &SnapshotId) -
 async fn the_manifest_is_written_as_bounded_parts_and_an_index_last() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "parted", 300).await;
-    let dst = backup(&cloud, "parted-backup").await;
+    let dst = empty_bucket(&cloud, "parted-backup").await;
     let options = SnapshotOptions { manifest_part_bytes: 1024, ..SnapshotOptions::new(layout()) };
     let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options).await.unwrap();
     assert!(report.parts > 20, "{report}");
@@ -65,7 +59,7 @@ async fn the_manifest_is_written_as_bounded_parts_and_an_index_last() {
 async fn a_resume_removes_copies_of_objects_no_longer_in_the_source() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "stale", 50).await;
-    let dst = backup(&cloud, "stale-backup").await;
+    let dst = empty_bucket(&cloud, "stale-backup").await;
     let id = SnapshotId::now();
     // An earlier run copied obj/0049 and was killed; obj/0049 is then deleted from the source.
     let folder = layout().folder(&id);
@@ -83,7 +77,7 @@ async fn a_resume_removes_copies_of_objects_no_longer_in_the_source() {
 async fn shards_run_alone_and_finalize_refuses_until_they_all_agree() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "sharded", 1000).await;
-    let dst = backup(&cloud, "sharded-backup").await;
+    let dst = empty_bucket(&cloud, "sharded-backup").await;
     let single = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &SnapshotOptions::new(layout())).await.unwrap();
 
     let id = SnapshotId::at(single.id.timestamp() + jiff::SignedDuration::from_secs(1));
@@ -174,7 +168,7 @@ async fn shards_run_alone_and_finalize_refuses_until_they_all_agree() {
 async fn in_process_shards_and_restore_ranges_give_the_same_result() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "inproc", 600).await;
-    let dst = backup(&cloud, "inproc-backup").await;
+    let dst = empty_bucket(&cloud, "inproc-backup").await;
     let options = SnapshotOptions { shards: 3, manifest_part_bytes: 2048, ..SnapshotOptions::new(layout()) };
     let report = snapshot_bucket(Location::new(&cloud, &src), Location::new(&cloud, &dst), &options).await.unwrap();
     assert_eq!((report.objects, report.shards, report.copied), (600, 3, 600), "{report}");
@@ -205,14 +199,13 @@ async fn in_process_shards_and_restore_ranges_give_the_same_result() {
 async fn a_sharded_snapshot_from_a_utf16_store_lists_exactly_what_one_process_does() {
     let azure_like = InMemoryCloud::with_config(MemoryConfig { key_order: KeyOrder::Utf16, ..MemoryConfig::default() });
     let s3_like = InMemoryCloud::new();
-    let src = bucket("utf16-src");
-    azure_like.ensure_bucket(&BucketSpec::new(src.clone())).await.unwrap();
+    let src = empty_bucket(&azure_like, "utf16-src").await;
     for (i, prefix) in ["a/🦀", "a/\u{FF61}", "a/\u{E000}", "a/plain", "b+%#", "deep/1/2/3"].iter().enumerate() {
         for j in 0..40 {
             azure_like.put_bytes(&src, &key(&format!("{prefix}/{j:03}")), Bytes::from(format!("{i} {j}"))).await.unwrap();
         }
     }
-    let dst = backup(&s3_like, "utf16-backup").await;
+    let dst = empty_bucket(&s3_like, "utf16-backup").await;
     let single =
         snapshot_bucket(Location::new(&azure_like, &src), Location::new(&s3_like, &dst), &SnapshotOptions::new(layout())).await.unwrap();
     let sharded = SnapshotOptions {

@@ -13,7 +13,7 @@ use deploy_core::recipes::*;
 use deploy_core::{BucketSpec, Error, ObjectStore};
 use md5::{Digest, Md5};
 
-use crate::support::{Hooked, Step, bucket, filled_bucket, key};
+use crate::support::{Hooked, Step, bucket, empty_bucket, filled_bucket, key};
 
 fn layout() -> SnapshotLayout {
     SnapshotLayout::new("snaps").unwrap()
@@ -79,8 +79,7 @@ async fn source(cloud: &InMemoryCloud, name: &str, n: usize, versioned: bool) ->
 async fn objects_changed_during_a_server_side_snapshot_are_refused_and_a_resume_completes_it() {
     let cloud = InMemoryCloud::new();
     let src = source(&cloud, "busy", 100, false).await;
-    let backup = bucket("busy-backup");
-    cloud.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
+    let backup = empty_bucket(&cloud, "busy-backup").await;
     let touched = Arc::new(Mutex::new(BTreeSet::new()));
     let store = Hooked::new(cloud.clone(), writer(&cloud, "busy", touched.clone()));
     let mut options = SnapshotOptions::new(layout());
@@ -114,8 +113,7 @@ async fn a_versioned_source_changed_during_a_snapshot_is_copied_as_listed() {
     // Copies pinned to the listed version ids: what the writer changes meanwhile does not reach the snapshot.
     let cloud = InMemoryCloud::new();
     let src = source(&cloud, "pinned", 40, true).await;
-    let backup = bucket("pinned-backup");
-    cloud.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
+    let backup = empty_bucket(&cloud, "pinned-backup").await;
     let touched = Arc::new(Mutex::new(BTreeSet::new()));
     let store = Hooked::new(cloud.clone(), writer(&cloud, "pinned", touched.clone()));
     let report =
@@ -135,8 +133,7 @@ async fn objects_changed_during_a_streamed_snapshot_are_refused_and_a_resume_com
     let src = source(&source_cloud, "stream", 60, false).await;
     // One large object, read in many chunks.
     source_cloud.put_bytes(&src, &key("obj/0030"), Bytes::from(vec![3u8; 700 * 1024])).await.unwrap();
-    let backup = bucket("stream-backup");
-    backup_cloud.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
+    let backup = empty_bucket(&backup_cloud, "stream-backup").await;
     let touched = Arc::new(Mutex::new(BTreeSet::new()));
     let store = Hooked::new(source_cloud.clone(), writer(&source_cloud, "stream", touched.clone()));
     let mut options = SnapshotOptions::new(layout());
@@ -152,8 +149,7 @@ async fn objects_changed_during_a_streamed_snapshot_are_refused_and_a_resume_com
 async fn a_whole_operations_timeout_is_not_retried() {
     let cloud = InMemoryCloud::new();
     let src = filled_bucket(&cloud, "slow", 5).await;
-    let backup = bucket("slow-backup");
-    cloud.ensure_bucket(&BucketSpec::new(backup.clone())).await.unwrap();
+    let backup = empty_bucket(&cloud, "slow-backup").await;
     let attempts = Arc::new(Mutex::new(0));
     let seen = attempts.clone();
     let store = Hooked::new(cloud.clone(), move |step| {

@@ -18,10 +18,16 @@ pub fn slow_cloud() -> InMemoryCloud {
     InMemoryCloud::with_provisioning_delay(Duration::from_millis(20))
 }
 
-/// Create `name` and fill it with `n` objects `obj/NNNN` of distinct content.
-pub async fn filled_bucket(store: &dyn ObjectStore, name: &str, n: usize) -> BucketName {
+/// Create `name`, empty.
+pub async fn empty_bucket(store: &dyn ObjectStore, name: &str) -> BucketName {
     let b = bucket(name);
     store.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
+    b
+}
+
+/// Create `name` and fill it with `n` objects `obj/NNNN` of distinct content.
+pub async fn filled_bucket(store: &dyn ObjectStore, name: &str, n: usize) -> BucketName {
+    let b = empty_bucket(store, name).await;
     for i in 0..n {
         store.put_bytes(&b, &key(&format!("obj/{i:04}")), Bytes::from(format!("content of object {i}").repeat(i % 7 + 1))).await.unwrap();
     }

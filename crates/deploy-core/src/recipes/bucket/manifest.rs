@@ -94,13 +94,15 @@ pub struct PartInfo {
     pub last_key: String,
 }
 
-/// The index of a format-2 manifest, written last: a snapshot is complete
-/// exactly when it exists.
+/// What a manifest says of its snapshot besides its entries. `P` is its
+/// parts: every [`PartInfo`] in the index a snapshot writes
+/// ([`ManifestIndex`]), how many there are in what a restore reads of a
+/// manifest of either format ([`ManifestInfo`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestIndex {
-    /// Format version (2).
+pub struct ManifestSummary<P> {
+    /// The manifest's format (1: one document; 2: an index and parts).
     pub format: u32,
-    /// The snapshot's id.
+    /// The snapshot's id (its start time).
     pub id: SnapshotId,
     /// The source's backend.
     pub source_backend: String,
@@ -116,38 +118,19 @@ pub struct ManifestIndex {
     pub objects: u64,
     /// Bytes in the snapshot.
     pub total_bytes: u64,
-    /// How many shards wrote it.
+    /// How many shards wrote it (1 for a format-1 manifest).
     pub shards: usize,
-    /// Every part, in key order.
-    pub parts: Vec<PartInfo>,
+    /// The manifest's parts, in key order (a format-1 manifest is one part).
+    pub parts: P,
 }
 
-/// What a manifest says about its snapshot, without its entries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ManifestInfo {
-    /// The manifest's format (1: one document; 2: an index and parts).
-    pub format: u32,
-    /// The snapshot's id (its start time).
-    pub id: SnapshotId,
-    /// The source's backend.
-    pub source_backend: String,
-    /// The source bucket.
-    pub source_bucket: String,
-    /// The source prefix, when only part of the bucket was copied.
-    pub source_prefix: Option<String>,
-    /// The order the entries are in.
-    pub key_order: KeyOrder,
-    /// When the snapshot completed.
-    pub completed: Timestamp,
-    /// Objects in the snapshot.
-    pub objects: u64,
-    /// Bytes in the snapshot.
-    pub total_bytes: u64,
-    /// Shards it was taken in (1 for a format-1 manifest).
-    pub shards: usize,
-    /// Manifest parts (1 for a format-1 manifest: one document).
-    pub parts: usize,
-}
+/// The index of a format-2 manifest (format 2), written last: a snapshot is
+/// complete exactly when it exists.
+pub type ManifestIndex = ManifestSummary<Vec<PartInfo>>;
+
+/// What a manifest of either format says about its snapshot, without its
+/// entries: its parts are counted.
+pub type ManifestInfo = ManifestSummary<usize>;
 
 #[derive(Clone)]
 enum Entries {

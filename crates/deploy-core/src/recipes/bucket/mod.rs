@@ -48,8 +48,8 @@ pub use classify::{KeyClass, RestorePlan};
 pub use common::{CopyMode, Location, NAMED_KEYS, NamedKeys};
 pub use layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
 pub use manifest::{
-    KeyRange, Manifest, ManifestEntry, ManifestIndex, ManifestInfo, PartInfo, latest_snapshot_of, list_snapshots, read_manifest,
-    read_manifest_info,
+    KeyRange, Manifest, ManifestEntry, ManifestIndex, ManifestInfo, ManifestSummary, PartInfo, latest_snapshot_of, list_snapshots,
+    read_manifest, read_manifest_info,
 };
 pub use parts::MANIFEST_PART_BYTES;
 pub use restore::{RestoreBucketOptions, RestoreBucketReport, plan_restore, resolve_restore, restore_bucket, restore_ranges};

@@ -68,3 +68,42 @@ pub(crate) fn common_api<T: Named>(good: &str, wrong: &str) {
     assert!(err.contains(T::RULE), "serde error {err:?} does not cite the rule");
     assert!(err.contains(T::FIELD), "serde error {err:?} does not name the field");
 }
+
+/// Every case of a table, one a line: `ok VALUE` (accepted as it is) or
+/// `bad VALUE => PROBLEM` (refused, the problem saying `PROBLEM`); blank lines
+/// and `#` comments between them.
+pub(crate) fn cases<T: Named>(table: &str) {
+    for line in table.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        match line.split_once(' ') {
+            Some(("ok", value)) => ok::<T>(value),
+            Some(("bad", case)) => {
+                let (value, problem) = case.split_once(" => ").unwrap_or_else(|| panic!("{line:?} has no ` => PROBLEM`"));
+                bad::<T>(value, problem);
+            }
+            _ => panic!("{line:?} is not `ok VALUE` or `bad VALUE => PROBLEM`"),
+        }
+    }
+}
+
+/// The empty value refused; the longest, `max` `a`s, accepted; one more refused.
+#[track_caller]
+pub(crate) fn length_edges<T: Named>(max: usize, unit: &str) {
+    bad::<T>("", "is empty");
+    ok::<T>(&"a".repeat(max));
+    bad::<T>(&"a".repeat(max + 1), &format!("is {} {unit}s long, more than {max}", max + 1));
+}
+
+/// Each value refused for the character `shown` (as `{:?}` shows it), which is not `what`.
+#[track_caller]
+pub(crate) fn bad_characters<T: Named>(cases: &[(&str, &str)], what: &str) {
+    for (value, shown) in cases {
+        bad::<T>(value, &format!("contains {shown}, which is not {what}"));
+    }
+}
+
+/// [`length_edges`] (in characters) and [`bad_characters`] of one type.
+#[track_caller]
+pub(crate) fn lengths_and_characters<T: Named>(max: usize, bad_chars: &[(&str, &str)], what: &str) {
+    length_edges::<T>(max, "character");
+    bad_characters::<T>(bad_chars, what);
+}
