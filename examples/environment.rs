@@ -32,9 +32,14 @@
 //!   two private and two public subnets carved from `network.cidr` in zones
 //!   REGIONa / REGIONb, the S3 gateway endpoint, the DB subnet group
 //!   `NAME-db` the instances are placed in; the cluster runs in the private
-//!   subnets. A node pool or subnet no longer in the spec is reported
-//!   (`? keep ...`) and left alone. `destroy` then also deletes the subnet
-//!   group, the VPC, the keys (KMS waits 7 days) and the roles. A spec whose
+//!   subnets; the databases' and the file system's security groups admit the
+//!   cluster's security group only; `files` makes an encrypted EFS file
+//!   system with a mount target in each private subnet, `logs` turns on every
+//!   control-plane log type and sets the log group's retention. A node pool
+//!   or subnet no longer in the spec is reported
+//!   (`? keep ...`) and left alone. `destroy` then also deletes the file
+//!   system, the log group, the subnet group, the VPC, the keys (KMS waits 7
+//!   days) and the roles. A spec whose
 //!   `location.aws` is not the client's region is refused before any request.
 //!   The last line is `mutating requests: N`.
 //! - `azure`: `AZURE_SUBSCRIPTION_ID` and the service principal

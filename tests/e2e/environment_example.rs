@@ -166,6 +166,8 @@ async fn environment_example_applies_shows_and_destroys_production_and_staging_o
         format!("delete node pool {p}-prod/services"),
         format!("delete cluster {p}-prod"),
         format!("delete secret {p}-prod-db-admin"),
+        format!("delete file system and every file in {p}-prod-files"),
+        format!("delete log group and its events /aws/eks/{p}-prod/cluster"),
     ] {
         ensure!(shown.stdout.contains(&step), "the destroy plan lacks `{step}`\n{}", shown.show());
     }
@@ -275,6 +277,35 @@ async fn parts_present(ctx: &AwsContext, name: &str, env: &deploy::env::Environm
             ensure!(info.network.security_groups == [g.clone()], "{name}: {} is not (only) in {g}: {info:?}", db.name);
         }
     }
+    // The shared file system: encrypted, a mount target in each private subnet, behind its own group,
+    // whose one rule admits NFS from the cluster's group.
+    if let (Some(files), Some(cluster)) = (&env.files, &env.cluster) {
+        let efs = deploy_aws::efs::Efs::new(ctx);
+        let fs = efs.describe_file_system(files.name.as_str()).await?;
+        ensure!(
+            fs.encrypted && fs.state == "available" && outputs["file_system_id"] == fs.file_system_id.as_str(),
+            "{name}: {fs:?} vs {outputs}"
+        );
+        let mut in_subnets: Vec<&str> = fs.mount_targets.keys().map(String::as_str).collect();
+        in_subnets.sort_unstable();
+        ensure!(in_subnets == private_ids, "{name}: mount targets in {in_subnets:?}, private subnets {private_ids:?}");
+        let eks = deploy_aws::eks::EksCluster::new(ctx, deploy_aws::eks::EksRoles::default());
+        let nodes = eks.cluster_security_group(&cluster.name).await?.context("the cluster reports no security group")?;
+        let group = net.find_security_group(&vpc.vpc_id, &ResourceName::new(format!("{prefix}-files"))?).await?;
+        ensure!(group.ingress == [deploy_aws::network::IngressRule::tcp_from_group(2049, &nodes)], "{name}: {group:?}");
+    }
+    // Control-plane logs: every type on, the group keeping them the spec's days.
+    if let (Some(logs), Some(cluster)) = (&env.logs, &env.cluster) {
+        let eks = deploy_aws::eks::EksCluster::new(ctx, deploy_aws::eks::EksRoles::default());
+        let logging = eks.reconcile_control_plane_logging(&cluster.name, true, deploy::Mode::Plan).await?;
+        ensure!(logging.is_empty(), "{name}: control-plane logging is not on: {logging}");
+        let group = format!("/aws/eks/{}/cluster", cluster.name);
+        let info = deploy_aws::logs::Logs::new(ctx).describe_log_group(&group).await?;
+        ensure!(
+            info.retention_days == Some(logs.retention_days) && outputs["log_group"] == group.as_str(),
+            "{name}: {info:?} vs {outputs}"
+        );
+    }
     let kms = deploy_aws::kms::Kms::new(ctx);
     if let Some(cluster) = &env.cluster {
         let iam = deploy_aws::iam::Iam::new(ctx);
@@ -308,6 +339,15 @@ async fn parts_gone(ctx: &AwsContext, name: &str, env: &deploy::env::Environment
         rds.instances().describe_subnet_group(&format!("{prefix}-db")).await.is_err_and(|e| e.is_not_found()),
         "{name}: subnet group left"
     );
+    if let Some(files) = &env.files {
+        let efs = deploy_aws::efs::Efs::new(ctx);
+        ensure!(efs.describe_file_system(files.name.as_str()).await.is_err_and(|e| e.is_not_found()), "{name}: the file system is left");
+    }
+    if let Some(cluster) = env.cluster.as_ref().filter(|_| env.logs.is_some()) {
+        let group = format!("/aws/eks/{}/cluster", cluster.name);
+        let logs = deploy_aws::logs::Logs::new(ctx);
+        ensure!(logs.describe_log_group(&group).await.is_err_and(|e| e.is_not_found()), "{name}: the log group is left");
+    }
     let kms = deploy_aws::kms::Kms::new(ctx);
     if let Some(cluster) = &env.cluster {
         let iam = deploy_aws::iam::Iam::new(ctx);

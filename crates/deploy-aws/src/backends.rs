@@ -157,6 +157,18 @@ impl AwsBackends {
         crate::network::Network::new(&self.ctx)
     }
 
+    /// EFS file systems.
+    #[cfg(feature = "efs")]
+    pub fn efs(&self) -> crate::efs::Efs {
+        crate::efs::Efs::new(&self.ctx)
+    }
+
+    /// CloudWatch Logs groups.
+    #[cfg(feature = "logs")]
+    pub fn logs(&self) -> crate::logs::Logs {
+        crate::logs::Logs::new(&self.ctx)
+    }
+
     /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
     #[cfg(feature = "secrets")]
     pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {

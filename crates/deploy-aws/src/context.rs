@@ -230,6 +230,8 @@ service_client!("route53", aws_sdk_route53, |mut b: aws_sdk_route53::config::Bui
 });
 service_client!("cloudwatch", aws_sdk_cloudwatch);
 service_client!("cloudwatch", aws_sdk_sns);
+service_client!("efs", aws_sdk_efs);
+service_client!("logs", aws_sdk_cloudwatchlogs);
 
 #[cfg(test)]
 mod tests {

@@ -61,6 +61,8 @@ pub mod alarms;
 pub mod backup;
 #[cfg(feature = "route53")]
 pub mod dns;
+#[cfg(feature = "efs")]
+pub mod efs;
 #[cfg(feature = "eks")]
 pub mod eks;
 #[cfg(all(
@@ -72,13 +74,17 @@ pub mod eks;
     feature = "ec2",
     feature = "iam",
     feature = "kms",
-    feature = "sts"
+    feature = "sts",
+    feature = "efs",
+    feature = "logs"
 ))]
 pub mod environment;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
+#[cfg(feature = "logs")]
+pub mod logs;
 #[cfg(feature = "ec2")]
 pub mod network;
 #[cfg(all(feature = "eks", feature = "iam"))]

@@ -19,7 +19,9 @@
         feature = "sts",
         feature = "ec2",
         feature = "route53",
-        feature = "cloudwatch"
+        feature = "cloudwatch",
+        feature = "efs",
+        feature = "logs"
     )),
     allow(dead_code)
 )]

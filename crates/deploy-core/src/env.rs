@@ -30,8 +30,10 @@ use crate::recipes::{Teardown, TeardownPlan, TeardownStep};
 use crate::secret_store::{PutSecretOptions, SecretStore};
 use crate::validate::{BucketName, PasswordRules, PgIdentifier, ResourceName, SecretName};
 
+mod extras;
 mod layout;
 
+pub use extras::{ControlPlaneLogs, SharedFiles};
 pub use layout::{Location, NetworkLayout};
 
 /// A password secret the environment generates when it is missing.
@@ -71,11 +73,9 @@ pub struct ApplicationDatabase {
 #[serde(default, deny_unknown_fields)]
 pub struct Environment {
     /// The region on each cloud (`location = { aws = "eu-central-1", azure = "westeurope" }`).
-    #[serde(default)]
     pub location: Location,
     /// The private address space the provider environments carve subnets from
     /// (default `10.0.0.0/16`); the in-memory backends have no network.
-    #[serde(default)]
     pub network: Option<NetworkLayout>,
     /// The Kubernetes cluster.
     pub cluster: Option<ClusterSpec>,
@@ -89,6 +89,12 @@ pub struct Environment {
     pub secrets: Vec<GeneratedSecret>,
     /// The backup vault and plan.
     pub backup: Option<BackupSpec>,
+    /// A file system the cluster's nodes share for temporary artifacts
+    /// (provider environments only; the in-memory backends have none).
+    pub files: Option<SharedFiles>,
+    /// The cluster's control-plane logs and their retention (provider
+    /// environments only).
+    pub logs: Option<ControlPlaneLogs>,
 }
 
 /// Where an environment's `backup` section goes.
@@ -207,6 +213,18 @@ impl Environment {
         }
         if let Some(backup) = &self.backup {
             backup.validate().in_field(&at("backup".into()))?;
+        }
+        if let Some(logs) = &self.logs {
+            logs.validate().in_field(name)?;
+        }
+        for (part, present) in [("files", self.files.is_some()), ("logs", self.logs.is_some())] {
+            if present && self.cluster.is_none() {
+                return Err(Error::invalid(
+                    at(part.into()),
+                    "is set, and the environment has no cluster",
+                    format!("`{part}` belongs to the cluster: give the environment a `cluster`"),
+                ));
+            }
         }
         Ok(())
     }

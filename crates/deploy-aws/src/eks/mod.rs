@@ -255,6 +255,64 @@ impl EksCluster {
         Ok(c.resources_vpc_config().and_then(|v| v.cluster_security_group_id()).filter(|id| !id.is_empty()).map(str::to_owned))
     }
 
+    /// Every control-plane log type (`api`, `audit`, `authenticator`,
+    /// `controllerManager`, `scheduler`) sent to CloudWatch Logs, or none
+    /// (`on` false): what [`EksCluster::reconcile_control_plane_logging`] brings
+    /// the cluster to. The log group's retention is [`crate::logs`]'s.
+    pub const CONTROL_PLANE_LOG_TYPES: [&'static str; 5] = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+
+    /// Control-plane logging of cluster `name`: every type of
+    /// [`EksCluster::CONTROL_PLANE_LOG_TYPES`] enabled (`on`) or disabled, by
+    /// `UpdateClusterConfig` in [`Mode::Apply`](deploy_core::Mode::Apply) when
+    /// the cluster's differs (waiting until the cluster is active again);
+    /// answers the change planned or made.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Timeout`]; provider errors.
+    pub async fn reconcile_control_plane_logging(&self, name: &ResourceName, on: bool, mode: deploy_core::Mode) -> Result<Plan> {
+        use aws_sdk_eks::types::{LogSetup, LogType, Logging};
+        let describe = op("DescribeCluster");
+        let out = self.client.describe_cluster().name(name.as_str()).send().await.on(describe, "cluster", name.as_str())?;
+        let c = out.cluster().ok_or_else(|| missing(describe, "cluster"))?;
+        let enabled: std::collections::BTreeSet<String> = c
+            .logging()
+            .map(|l| l.cluster_logging())
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s.enabled() == Some(true))
+            .flat_map(|s| s.types().iter().map(|t| t.as_str().to_owned()))
+            .collect();
+        let all = Self::CONTROL_PLANE_LOG_TYPES.iter().all(|t| enabled.contains(*t));
+        let none = Self::CONTROL_PLANE_LOG_TYPES.iter().all(|t| !enabled.contains(*t));
+        if (on && all) || (!on && none) {
+            return Ok(Plan::new());
+        }
+        let shown = |set: &std::collections::BTreeSet<String>| {
+            if set.is_empty() { "off".to_owned() } else { set.iter().cloned().collect::<Vec<_>>().join(",") }
+        };
+        let wanted = if on { Self::CONTROL_PLANE_LOG_TYPES.join(",") } else { "off".to_owned() };
+        let plan = Plan::from_iter([Change::update(
+            "cluster",
+            name.as_str(),
+            vec![deploy_core::FieldChange::new("control_plane_logging", shown(&enabled), wanted)],
+        )]);
+        if mode.is_apply() {
+            let setup = LogSetup::builder()
+                .set_types(Some(Self::CONTROL_PLANE_LOG_TYPES.iter().map(|t| LogType::from(*t)).collect()))
+                .enabled(on)
+                .build();
+            self.client
+                .update_cluster_config()
+                .name(name.as_str())
+                .logging(Logging::builder().cluster_logging(setup).build())
+                .send()
+                .await
+                .on(op("UpdateClusterConfig"), "cluster", name.as_str())?;
+            self.wait_active(name).await?;
+        }
+        Ok(plan)
+    }
+
     async fn find(&self, name: &str) -> Result<Option<(ClusterInfo, Option<String>)>> {
         let describe = op("DescribeCluster");
         let Some(out) = self.client.describe_cluster().name(name).send().await.found(describe, "cluster", name)? else { return Ok(None) };

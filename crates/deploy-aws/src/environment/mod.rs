@@ -14,12 +14,19 @@
 //! group, buckets, the cluster in the private subnets with its node pools,
 //! the backup vault with its key, plan and selection).
 //!
+//! With the spec's optional `files`, an encrypted EFS file system with a
+//! mount target in each private subnet behind the security group `NAME-files`
+//! (NFS from the cluster's security group only); with `logs`, every EKS
+//! control-plane log type sent to CloudWatch Logs and the group
+//! `/aws/eks/CLUSTER/cluster` keeping them `retention_days`.
+//!
 //! A node pool of the cluster or a subnet of the VPC that is in the cloud but
 //! no longer in the spec is reported ([`Change::unmanaged`]) and left alone;
 //! only [`AwsEnvironment::destroy`] removes it. Destroy runs in the reverse
 //! order: the neutral teardown (recovery points, plan and vault, deletion
 //! protection, databases with final snapshots, buckets, node pools and
-//! cluster, secrets), then the DB subnet group, the VPC with its endpoint and
+//! cluster, secrets), then the file system and the log group (data: each
+//! needs the confirmation), the DB subnet group, the VPC with its endpoint and
 //! subnets, the keys (scheduled for deletion after KMS's shortest wait, 7
 //! days) and the roles; every data-bearing step needs the confirmation naming
 //! the environment.
@@ -39,14 +46,14 @@
 use std::collections::BTreeSet;
 
 use deploy_core::env::{Backends, Environment, EnvironmentOutputs};
-use deploy_core::plan::{Change, Plan};
+use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::recipes::{TeardownPlan, TeardownStep};
 use deploy_core::reconcile::{Mode, Reconcile};
-use deploy_core::{Confirm, Error, Observer, Result};
+use deploy_core::{Confirm, Error, Observer, ResourceName, Result};
 use serde::Serialize;
 
 use crate::AwsBackends;
-use crate::eks::EksRoles;
+use crate::eks::{EksCluster, EksRoles};
 use crate::kms::KeySpec;
 use crate::network::{DatabaseSecurityGroupSpec, S3GatewayEndpointSpec, SubnetTier};
 use crate::rds::DbSubnetGroupSpec;
@@ -59,6 +66,19 @@ use parts::{Known, completed};
 
 /// The port the databases' security group opens to the nodes (RDS for PostgreSQL's).
 pub const POSTGRES_PORT: u16 = 5432;
+
+/// The port the file system's security group opens to the nodes (NFS).
+pub const NFS_PORT: u16 = 2049;
+
+/// The cluster's nodes, as far as EKS tells.
+enum Nodes {
+    /// EKS's cluster security group.
+    Group(String),
+    /// The cluster (or the VPC) does not exist yet.
+    NotYet,
+    /// EKS reports no cluster security group.
+    Unreported,
+}
 
 /// KMS's shortest wait before a key scheduled for deletion is deleted.
 pub const KEY_DELETION_DAYS: u32 = 7;
@@ -99,6 +119,12 @@ pub struct AwsEnvironmentOutputs {
     pub cluster_key_arn: Option<String>,
     /// The backup vault's key ARN.
     pub vault_key_arn: Option<String>,
+    /// The databases' security group's id.
+    pub db_security_group_id: Option<String>,
+    /// The shared file system's id (`files`).
+    pub file_system_id: Option<String>,
+    /// The control-plane log group (`logs`), once it exists.
+    pub log_group: Option<String>,
 }
 
 impl AwsEnvironment {
@@ -189,24 +215,24 @@ impl AwsEnvironment {
         let mut plan = Plan::new();
         let mut known = self.reconcile_parts(&parts, mode, &mut plan).await?;
         let backends = self.env_backends(&known);
-        if mode.is_apply() && parts.db_security_group.is_some() {
-            // The cluster before the databases: their security group admits the cluster's nodes.
+        if mode.is_apply() && env.cluster.is_some() {
+            // The cluster before the databases and the file system: their security groups admit its nodes.
             let first =
                 Environment { databases: Vec::new(), application_databases: Vec::new(), backup: None, ..completed(env, &parts, &known) };
             plan.extend(first.ensure(&backends).await?);
         }
-        self.reconcile_db_security_group(&parts, env, mode, &mut known, &mut plan).await?;
+        self.reconcile_cluster_parts(&parts, env, mode, &mut known, &mut plan).await?;
         let full = completed(env, &parts, &known);
         plan.extend(if mode.is_apply() { full.ensure(&backends).await? } else { full.plan(&backends).await? });
         self.unmanaged(&parts, env, &known, &mut plan).await?;
         Ok(plan)
     }
 
-    /// The databases' security group: PostgreSQL's port from EKS's cluster
-    /// security group only. Planned as a creation while the cluster or the
-    /// VPC does not exist yet; skipped, with a warning, where EKS reports no
-    /// cluster security group (EKS always does; some test peers do not).
-    async fn reconcile_db_security_group(
+    /// What needs the cluster: the databases' and the file system's security
+    /// groups (each admitting one port from EKS's cluster security group
+    /// only), the file system with its mount targets, control-plane logging
+    /// and its log group.
+    async fn reconcile_cluster_parts(
         &self,
         parts: &AwsParts,
         env: &Environment,
@@ -214,32 +240,71 @@ impl AwsEnvironment {
         known: &mut Known,
         plan: &mut Plan,
     ) -> Result<()> {
-        let (Some(group), Some(cluster)) = (&parts.db_security_group, &env.cluster) else { return Ok(()) };
+        let Some(cluster) = &env.cluster else { return Ok(()) };
         let nodes = match &known.vpc_id {
             Some(_) => match self.backends.eks(EksRoles::default()).cluster_security_group(&cluster.name).await {
-                Ok(nodes) => nodes.ok_or(false),
-                Err(e) if e.is_not_found() => Err(true),
+                Ok(Some(nodes)) => Nodes::Group(nodes),
+                Ok(None) => {
+                    tracing::warn!(cluster = %cluster.name, "EKS reports no cluster security group: the databases and the file system stay in the VPC's default group");
+                    Nodes::Unreported
+                }
+                Err(e) if e.is_not_found() => Nodes::NotYet,
                 Err(e) => return Err(e),
             },
-            None => Err(true),
+            None => Nodes::NotYet,
         };
-        let (vpc_id, nodes) = match (&known.vpc_id, nodes) {
-            (Some(vpc_id), Ok(nodes)) => (vpc_id.clone(), nodes),
-            (_, Err(missing)) => {
-                if missing {
-                    plan.push(Change::create("security group", group.as_str()));
-                } else {
-                    tracing::warn!(cluster = %cluster.name, "EKS reports no cluster security group: the databases stay in the VPC's default group");
-                }
-                return Ok(());
+        if let Some(group) = &parts.db_security_group {
+            known.db_security_group_id = self.admit_nodes(group, POSTGRES_PORT, &nodes, known, mode, plan).await?;
+        }
+        if let Some((files, group)) = &parts.files {
+            known.files_security_group_id = self.admit_nodes(group, NFS_PORT, &nodes, known, mode, plan).await?;
+            if known.private_subnets.len() < ZONES.len() || matches!(nodes, Nodes::NotYet) {
+                plan.push(Change::create("file system", files.as_str()));
+            } else {
+                let spec = parts::file_system(env, files, known, known.files_security_group_id.as_ref());
+                let r = self.backends.efs().reconcile(&spec, mode).await?;
+                plan.extend(r.plan);
+                known.file_system_id = r.info.map(|f| f.file_system_id);
             }
-            (None, Ok(_)) => return Ok(()),
-        };
-        let spec = DatabaseSecurityGroupSpec::new(vpc_id, group.clone(), nodes, POSTGRES_PORT);
-        let r = self.backends.network().reconcile(&spec, mode).await?;
-        plan.extend(r.plan);
-        known.db_security_group_id = r.info.map(|g| g.group_id);
+        }
+        if let Some(group) = &parts.log_group {
+            if matches!(nodes, Nodes::NotYet) {
+                let types = EksCluster::CONTROL_PLANE_LOG_TYPES.join(",");
+                plan.push(Change::update("cluster", cluster.name.as_str(), vec![FieldChange::new("control_plane_logging", "off", types)]));
+            } else {
+                plan.extend(self.backends.eks(EksRoles::default()).reconcile_control_plane_logging(&cluster.name, true, mode).await?);
+            }
+            let r = self.backends.logs().reconcile(group, mode).await?;
+            plan.extend(r.plan);
+            known.log_group_exists = r.info.is_some();
+        }
         Ok(())
+    }
+
+    /// The security group `group` whose only rule admits TCP `port` from the
+    /// cluster's nodes; its id, `None` while it cannot exist yet.
+    async fn admit_nodes(
+        &self,
+        group: &ResourceName,
+        port: u16,
+        nodes: &Nodes,
+        known: &Known,
+        mode: Mode,
+        plan: &mut Plan,
+    ) -> Result<Option<String>> {
+        match (nodes, &known.vpc_id) {
+            (Nodes::Group(nodes), Some(vpc_id)) => {
+                let spec = DatabaseSecurityGroupSpec::new(vpc_id.clone(), group.clone(), nodes.clone(), port);
+                let r = self.backends.network().reconcile(&spec, mode).await?;
+                plan.extend(r.plan);
+                Ok(r.info.map(|g| g.group_id))
+            }
+            (Nodes::Unreported, _) => Ok(None),
+            _ => {
+                plan.push(Change::create("security group", group.as_str()));
+                Ok(None)
+            }
+        }
     }
 
     async fn reconcile_key(&self, key: Option<&KeySpec>, mode: Mode, plan: &mut Plan) -> Result<Option<String>> {
@@ -263,6 +328,13 @@ impl AwsEnvironment {
         }
         known.cluster_key_arn = self.reconcile_key(parts.cluster_key.as_ref(), mode, plan).await?;
         known.vault_key_arn = self.reconcile_key(parts.vault_key.as_ref(), mode, plan).await?;
+        if let Some(group) = &parts.log_group {
+            known.log_group_exists = match self.backends.logs().describe_log_group(&group.name).await {
+                Ok(_) => true,
+                Err(e) if e.is_not_found() => false,
+                Err(e) => return Err(e),
+            };
+        }
         let Some(vpc) = &parts.vpc else { return Ok(known) };
         let network = self.backends.network();
         let r = network.reconcile(vpc, mode).await?;
@@ -309,9 +381,23 @@ impl AwsEnvironment {
                 known.subnet_group_exists = r.info.is_some();
             }
         }
-        if let (Some(group), Some(vpc_id)) = (&parts.db_security_group, &known.vpc_id) {
-            known.db_security_group_id = match network.find_security_group(vpc_id, group).await {
-                Ok(g) => Some(g.group_id),
+        if let Some(vpc_id) = &known.vpc_id {
+            let files_group = parts.files.as_ref().map(|f| f.1.clone());
+            for (group, slot) in
+                [(&parts.db_security_group, &mut known.db_security_group_id), (&files_group, &mut known.files_security_group_id)]
+            {
+                if let Some(group) = group {
+                    *slot = match network.find_security_group(vpc_id, group).await {
+                        Ok(g) => Some(g.group_id),
+                        Err(e) if e.is_not_found() => None,
+                        Err(e) => return Err(e),
+                    };
+                }
+            }
+        }
+        if let Some((files, _)) = &parts.files {
+            known.file_system_id = match self.backends.efs().describe_file_system(files.as_str()).await {
+                Ok(f) => Some(f.file_system_id),
                 Err(e) if e.is_not_found() => None,
                 Err(e) => return Err(e),
             };
@@ -368,6 +454,9 @@ impl AwsEnvironment {
             node_role_arn: known.node_role_arn,
             cluster_key_arn: known.cluster_key_arn,
             vault_key_arn: known.vault_key_arn,
+            db_security_group_id: known.db_security_group_id,
+            file_system_id: known.file_system_id,
+            log_group: parts.log_group.filter(|_| known.log_group_exists).map(|g| g.name),
         })
     }
 
@@ -392,6 +481,16 @@ impl AwsEnvironment {
             target,
         };
         let mut steps = Vec::new();
+        if let (Some((files, _)), Some(id)) = (&parts.files, &known.file_system_id) {
+            steps.push(TeardownStep {
+                action: "delete file system and every file in",
+                target: format!("{files} ({id})"),
+                destroys: Some(files.to_string()),
+            });
+        }
+        if let (Some(group), true) = (&parts.log_group, known.log_group_exists) {
+            steps.push(step("delete log group and its events", group.name.clone(), true));
+        }
         if let (Some(group), true) = (&parts.subnet_group, known.subnet_group_exists) {
             steps.push(step("delete db subnet group", group.to_string(), false));
         }
@@ -446,6 +545,14 @@ impl AwsEnvironment {
         let backends = self.env_backends(&known);
         completed(env, &parts, &known).destroy(name, &backends, confirm, final_snapshots).await?;
         let observer = &backends.observer;
+        if let (Some((files, _)), Some(_)) = (&parts.files, &known.file_system_id) {
+            observer.step(format!("delete file system {files}"));
+            gone(self.backends.efs().delete_file_system(files, &Confirm::new(files.as_str())).await)?;
+        }
+        if let (Some(group), true) = (&parts.log_group, known.log_group_exists) {
+            observer.step(format!("delete log group {}", group.name));
+            gone(self.backends.logs().delete_log_group(&group.name, &Confirm::new(&group.name)).await)?;
+        }
         if let (Some(group), true) = (&parts.subnet_group, known.subnet_group_exists) {
             observer.step(format!("delete db subnet group {group}"));
             gone(self.backends.rds().instances().delete_subnet_group(group.as_str()).await)?;

@@ -5,8 +5,10 @@
 use deploy_core::env::{Environment, NetworkLayout};
 use deploy_core::{Error, ResourceName, Result, ResultExt};
 
+use crate::efs::FileSystemSpec;
 use crate::eks::EksRolesSpec;
 use crate::kms::{KeyAlias, KeyPolicy, KeySpec};
+use crate::logs::LogGroupSpec;
 use crate::network::{SubnetSpec, SubnetTier, VpcSpec};
 
 /// The two availability zones' suffixes of an environment's subnets.
@@ -31,6 +33,11 @@ pub struct AwsParts {
     /// databases and a cluster. Without a cluster there are no nodes to admit,
     /// and the instances stay in the VPC's default group.
     pub db_security_group: Option<ResourceName>,
+    /// The shared file system (`files`), and its security group `NAME-files`
+    /// admitting NFS from the cluster's nodes only.
+    pub files: Option<(ResourceName, ResourceName)>,
+    /// The control-plane logs' group and retention (`logs`).
+    pub log_group: Option<LogGroupSpec>,
     /// The cluster and node roles, when the spec has a cluster.
     pub roles: Option<EksRolesSpec>,
     /// The key that encrypts the cluster's Kubernetes secrets (its policy lets
@@ -73,6 +80,14 @@ impl AwsParts {
             (Some(_), Some(_)) => Some(ResourceName::new(format!("{prefix}-db")).in_field(&at("databases"))?),
             _ => None,
         };
+        let files = match &env.files {
+            Some(f) => Some((f.name.clone(), ResourceName::new(format!("{prefix}-files")).in_field(&at("files"))?)),
+            None => None,
+        };
+        let log_group = match (&env.logs, &cluster_name) {
+            (Some(l), Some(c)) => Some(LogGroupSpec::eks_control_plane(c, l.retention_days)),
+            _ => None,
+        };
         let roles = cluster_name.as_ref().map(|c| EksRolesSpec::new(c.clone(), partition, account_id));
         let cluster_key = match &env.cluster {
             Some(c) if c.secrets_encryption_key.is_none() => {
@@ -92,7 +107,7 @@ impl AwsParts {
             }
             _ => None,
         };
-        Ok(AwsParts { prefix, vpc, subnet_group, db_security_group, roles, cluster_key, vault_key })
+        Ok(AwsParts { prefix, vpc, subnet_group, db_security_group, files, log_group, roles, cluster_key, vault_key })
     }
 }
 
@@ -152,8 +167,21 @@ pub(super) struct Known {
     pub endpoint_id: Option<String>,
     pub subnet_group_exists: bool,
     pub db_security_group_id: Option<String>,
+    pub files_security_group_id: Option<String>,
+    pub file_system_id: Option<String>,
+    pub log_group_exists: bool,
     pub cluster_key_arn: Option<String>,
     pub vault_key_arn: Option<String>,
     pub cluster_role_arn: Option<String>,
     pub node_role_arn: Option<String>,
+}
+
+/// The file system of the spec's `files` in the private subnets behind `security_group`.
+pub(super) fn file_system(env: &Environment, name: &ResourceName, known: &Known, security_group: Option<&String>) -> FileSystemSpec {
+    FileSystemSpec {
+        name: name.clone(),
+        subnet_ids: known.private_subnets.clone(),
+        security_group_ids: security_group.into_iter().cloned().collect(),
+        tags: env.files.as_ref().map(|f| f.tags.clone()).unwrap_or_default(),
+    }
 }

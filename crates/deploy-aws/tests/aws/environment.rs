@@ -36,6 +36,11 @@ fn production_derives_its_network_roles_and_keys() {
     // The cluster role may use the key that encrypts the cluster's secrets.
     assert_eq!(key.policy, KeyPolicy::Application { application_principal: format!("arn:aws:iam::{ACCOUNT}:role/acme-prod-eks-cluster") });
     assert_eq!(parts.vault_key.as_ref().unwrap().alias.as_str(), "alias/acme-prod-vault-backup");
+    assert_eq!(parts.db_security_group.as_ref().map(|g| g.as_str()), Some("acme-prod-db"));
+    let (files, files_group) = parts.files.as_ref().unwrap();
+    assert_eq!((files.as_str(), files_group.as_str()), ("acme-prod-files", "acme-prod-files"));
+    let logs = parts.log_group.as_ref().unwrap();
+    assert_eq!((logs.name.as_str(), logs.retention_days), ("/aws/eks/acme-prod/cluster", 90));
 }
 
 #[test]
@@ -44,6 +49,8 @@ fn staging_without_cluster_or_backup_derives_only_its_network() {
     let parts = AwsParts::derive("staging", envs.get("staging").unwrap(), "eu-central-1", "aws", ACCOUNT).unwrap();
     assert_eq!(parts.vpc.as_ref().unwrap().cidr.as_str(), "10.30.0.0/16");
     assert!(parts.roles.is_none() && parts.cluster_key.is_none() && parts.vault_key.is_none(), "{parts:?}");
+    // No cluster: no nodes to admit, the instance stays in the VPC's default group; no files, no logs.
+    assert!(parts.db_security_group.is_none() && parts.files.is_none() && parts.log_group.is_none(), "{parts:?}");
     // Buckets and secrets alone need no network.
     let bare = Environments::from_toml("[bare]\nbuckets = [{ name = \"acme-bare\" }]\n").unwrap();
     let parts = AwsParts::derive("bare", bare.get("bare").unwrap(), "eu-central-1", "aws", ACCOUNT).unwrap();

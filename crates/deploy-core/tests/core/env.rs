@@ -241,3 +241,23 @@ fn a_resource_no_longer_in_the_spec_is_shown_and_not_a_mutation() {
     let plan = deploy_core::Plan::from_iter([change]);
     assert!(!plan.has_mutations(), "{plan}");
 }
+
+#[test]
+fn files_and_logs_belong_to_a_cluster_and_logs_keep_a_cloudwatch_retention() {
+    let refused = [
+        ("[staging]\nfiles = { name = \"acme-stage-files\" }\n", "staging.files"),
+        ("[staging]\nlogs = { retention_days = 90 }\n", "staging.logs"),
+    ];
+    for (text, field) in refused {
+        let err = Environments::from_toml(text).unwrap_err();
+        assert_eq!(err.invalid_field(), Some(field), "{text}: {err}");
+    }
+    let with_cluster = ENVIRONMENTS.replace("retention_days = 90", "retention_days = 91");
+    let err = Environments::from_toml(&with_cluster).unwrap_err();
+    assert_eq!(err.invalid_field(), Some("production.logs.retention_days"), "{err}");
+    assert!(err.to_string().contains("90") && err.to_string().contains("365"), "the rule lists the retentions: {err}");
+    let envs = Environments::from_toml(ENVIRONMENTS).unwrap();
+    let prod = envs.get("production").unwrap();
+    assert_eq!(prod.files.as_ref().map(|f| f.name.as_str()), Some("acme-prod-files"));
+    assert_eq!(prod.logs.as_ref().map(|l| l.retention_days), Some(90));
+}
