@@ -16,7 +16,7 @@ use aws_sdk_efs::types::{LifeCycleState, Tag};
 use deploy_core::plan::{Change, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::waiter::{Poll, Waiter};
-use deploy_core::{Confirm, Error, ResourceName, Result};
+use deploy_core::{Confirm, Error, ResourceName, Result, ResultExt as _};
 
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};
@@ -202,12 +202,7 @@ impl Reconcile<FileSystemSpec> for Efs {
         spec.validate()?;
         let name = spec.name.as_str();
         let mut plan = Plan::new();
-        let found = match self.describe_file_system(name).await {
-            Ok(info) => Some(info),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
-        };
-        let info = match found {
+        let info = match self.describe_file_system(name).await.found()? {
             Some(info) => info,
             None => {
                 plan.push(Change::create(KIND, name));

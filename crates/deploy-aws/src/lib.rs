@@ -65,19 +65,7 @@ pub mod dns;
 pub mod efs;
 #[cfg(feature = "eks")]
 pub mod eks;
-#[cfg(all(
-    feature = "s3",
-    feature = "rds",
-    feature = "eks",
-    feature = "secrets",
-    feature = "backup",
-    feature = "ec2",
-    feature = "iam",
-    feature = "kms",
-    feature = "sts",
-    feature = "efs",
-    feature = "logs"
-))]
+#[cfg(feature = "environment")]
 pub mod environment;
 #[cfg(feature = "iam")]
 pub mod iam;

@@ -9,7 +9,7 @@
 use aws_sdk_cloudwatchlogs::Client;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
-use deploy_core::{Confirm, Error, Result};
+use deploy_core::{Confirm, Error, Result, ResultExt as _};
 
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt};
@@ -126,11 +126,7 @@ impl Reconcile<LogGroupSpec> for Logs {
     async fn reconcile(&self, spec: &LogGroupSpec, mode: Mode) -> Result<Reconciled<LogGroupInfo>> {
         spec.validate()?;
         let name = spec.name.as_str();
-        let found = match self.describe_log_group(name).await {
-            Ok(info) => Some(info),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
-        };
+        let found = self.describe_log_group(name).await.found()?;
         let mut plan = Plan::new();
         if found.is_none() {
             plan.push(Change::create(KIND, name));

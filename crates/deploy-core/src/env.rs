@@ -462,11 +462,7 @@ pub struct SecretOutput {
 
 /// `Ok(None)` for a resource that is not there.
 async fn found<T>(read: impl std::future::Future<Output = Result<T>>) -> Result<Option<T>> {
-    match read.await {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
+    read.await.found()
 }
 
 /// What of an environment exists, read from its backends.

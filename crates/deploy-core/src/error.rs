@@ -226,15 +226,29 @@ impl Error {
     }
 }
 
-/// Adds [`Error::in_field`] to results.
+/// Adds [`Error::in_field`] and [`ResultExt::found`] to results.
 pub trait ResultExt<T> {
     /// Prefix the field of an [`Error::InvalidInput`] with `parent`.
     fn in_field(self, parent: &str) -> Result<T>;
+
+    /// [`Error::NotFound`] as `Ok(None)`: a read of something that may not exist.
+    ///
+    /// # Errors
+    /// Every other error.
+    fn found(self) -> Result<Option<T>>;
 }
 
 impl<T> ResultExt<T> for Result<T> {
     fn in_field(self, parent: &str) -> Result<T> {
         self.map_err(|e| e.in_field(parent))
+    }
+
+    fn found(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -49,7 +49,7 @@ use deploy_core::env::{Backends, Environment, EnvironmentOutputs};
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::recipes::{TeardownPlan, TeardownStep};
 use deploy_core::reconcile::{Mode, Reconcile};
-use deploy_core::{Confirm, Error, Observer, ResourceName, Result};
+use deploy_core::{Confirm, Error, Observer, ResourceName, Result, ResultExt as _};
 use serde::Serialize;
 
 use crate::AwsBackends;
@@ -329,11 +329,7 @@ impl AwsEnvironment {
         known.cluster_key_arn = self.reconcile_key(parts.cluster_key.as_ref(), mode, plan).await?;
         known.vault_key_arn = self.reconcile_key(parts.vault_key.as_ref(), mode, plan).await?;
         if let Some(group) = &parts.log_group {
-            known.log_group_exists = match self.backends.logs().describe_log_group(&group.name).await {
-                Ok(_) => true,
-                Err(e) if e.is_not_found() => false,
-                Err(e) => return Err(e),
-            };
+            known.log_group_exists = self.backends.logs().describe_log_group(&group.name).await.found()?.is_some();
         }
         let Some(vpc) = &parts.vpc else { return Ok(known) };
         let network = self.backends.network();
@@ -387,20 +383,12 @@ impl AwsEnvironment {
                 [(&parts.db_security_group, &mut known.db_security_group_id), (&files_group, &mut known.files_security_group_id)]
             {
                 if let Some(group) = group {
-                    *slot = match network.find_security_group(vpc_id, group).await {
-                        Ok(g) => Some(g.group_id),
-                        Err(e) if e.is_not_found() => None,
-                        Err(e) => return Err(e),
-                    };
+                    *slot = network.find_security_group(vpc_id, group).await.found()?.map(|g| g.group_id);
                 }
             }
         }
         if let Some((files, _)) = &parts.files {
-            known.file_system_id = match self.backends.efs().describe_file_system(files.as_str()).await {
-                Ok(f) => Some(f.file_system_id),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(e),
-            };
+            known.file_system_id = self.backends.efs().describe_file_system(files.as_str()).await.found()?.map(|f| f.file_system_id);
         }
         Ok(known)
     }
@@ -420,11 +408,8 @@ impl AwsEnvironment {
             }
         }
         if let Some(spec) = &env.cluster {
-            let cluster = match deploy_core::Cluster::describe_cluster(&self.backends.eks(EksRoles::default()), &spec.name).await {
-                Ok(c) => c,
-                Err(e) if e.is_not_found() => return Ok(()),
-                Err(e) => return Err(e),
-            };
+            let eks = self.backends.eks(EksRoles::default());
+            let Some(cluster) = deploy_core::Cluster::describe_cluster(&eks, &spec.name).await.found()? else { return Ok(()) };
             let wanted: BTreeSet<&str> = spec.node_pools.iter().map(|p| p.name.as_str()).collect();
             for pool in cluster.node_pools.iter().filter(|p| !wanted.contains(p.spec.name.as_str())) {
                 plan.push(Change::unmanaged("node pool", format!("{}/{}", spec.name, pool.spec.name)));

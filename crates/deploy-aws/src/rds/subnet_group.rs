@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
-use deploy_core::{Error, ResourceName, Result};
+use deploy_core::{Error, ResourceName, Result, ResultExt as _};
 
 use super::common::op;
 use super::instances::RdsInstances;
@@ -106,11 +106,7 @@ impl Reconcile<DbSubnetGroupSpec> for RdsInstances {
         spec.validate()?;
         let name = spec.name.as_str();
         let wanted: BTreeSet<&str> = spec.subnet_ids.iter().map(String::as_str).collect();
-        let current = match self.describe_subnet_group(name).await {
-            Ok(info) => Some(info),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
-        };
+        let current = self.describe_subnet_group(name).await.found()?;
         let Some(current) = current else {
             let plan = Plan::from_iter([Change::create(KIND, name)]);
             if !mode.is_apply() {
