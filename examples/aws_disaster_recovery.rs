@@ -11,6 +11,10 @@
 //! cargo run --features aws,k8s --example aws_disaster_recovery -- restore --prefix acme-prod --from <SNAPSHOT-ID|latest>
 //!     [--to <RFC 3339 time|latest>] [--objects-only] [--plan] [--skip-bucket-setup]
 //!     [--keep-newer] [--exact] [--confirm-overwrite acme-prod-assets] [--shards N]
+//! cargo run --features aws,k8s --example aws_disaster_recovery -- restore --prefix acme-prod --from ID --objects-only
+//!     --in-cluster --image IMAGE --shards N [--parallelism P] [...the Job flags of backup] [--keep-newer] [--exact]
+//!     [--confirm-overwrite acme-prod-assets]
+//! (in each pod of that Job) aws_disaster_recovery restore-shard --prefix acme-prod [--keep-newer] [--exact] [--confirm-overwrite B]
 //! ```
 //!
 //! Names:
@@ -97,12 +101,13 @@ use std::process::ExitCode;
 use deploy::aws::error::{Op, SdkResultExt};
 use deploy::aws::s3::S3Store;
 use deploy::aws::{AwsBackends, RequestLog};
-use deploy::k8s::{PodCredentials, SecretKeyEnv, ShardAssignment, SnapshotJob};
+use deploy::k8s::{PodCredentials, RestoreJob, SecretKeyEnv, ShardAssignment, SnapshotJob};
 use deploy::object_store::ListOptions;
 use deploy::recipes::dr::snapshot_name;
 use deploy::recipes::{
     Boundaries, DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotId, SnapshotLayout, SnapshotOptions,
-    SnapshotSelector, dr_backup, dr_restore, latest_snapshot_of, plan_restore, read_manifest_info, snapshot_shard,
+    SnapshotSelector, dr_backup, dr_restore, latest_snapshot_of, plan_restore, read_manifest_info, resolve_restore, restore_bucket,
+    restore_ranges, snapshot_shard,
 };
 use deploy::{BucketName, BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
 
@@ -192,6 +197,8 @@ enum Command {
     Restore,
     /// One shard of a backup, in a pod of the shard Job (its index and the snapshot id from the environment)
     BackupShard,
+    /// One shard of a restore, in a pod of the restore's shard Job (its index and the snapshot id from the environment)
+    RestoreShard,
 }
 
 impl std::ops::Deref for Cli {
@@ -262,9 +269,14 @@ async fn run(log: &RequestLog, cli: &Cli) -> deploy::Result<()> {
                     "--confirm-overwrite takes the name of the bucket the restore overwrites",
                 ));
             }
-            args.shard.count()?;
+            let job = restore_flags(args)?;
             let aws = aws_support::backends(log).await;
-            restore(&aws, &names, layout, snapshot, point, args).await
+            restore(&aws, &names, layout, snapshot, point, args, job).await
+        }
+        Command::RestoreShard => {
+            let assignment = ShardAssignment::from_env()?;
+            let aws = aws_support::backends(log).await;
+            restore_shard(&aws, &names, layout, assignment, args).await
         }
     }
 }
@@ -356,6 +368,7 @@ async fn restore(
     snapshot: SnapshotSelector,
     point: RestorePoint,
     args: &Cli,
+    job: Option<RestoreJob>,
 ) -> deploy::Result<()> {
     let (s3, rds) = (aws.s3(), aws.rds());
     let backup = Location::new(&s3, &names.backup);
@@ -422,9 +435,19 @@ async fn restore(
             names.assets
         );
     }
+    if let Some(job) = &job {
+        println!(
+            "  run one pod per key range ({} shards, Job {}), each restoring its range with the checks above",
+            job.shards(),
+            job.name()
+        );
+    }
     println!("  verify every object against the manifest");
     if stop_if_plan(args) {
         return Ok(());
+    }
+    if let Some(job) = job {
+        return restore_in_cluster(&s3, names, layout, &id, &options, job, args).await;
     }
 
     section("restore");
@@ -441,6 +464,103 @@ async fn restore(
     section("report");
     println!("{report}");
     cli::field("report", serde_json::json!({ "database": report.database, "bucket": report.bucket, "checks": report.checks }));
+    Ok(())
+}
+
+/// `restore --in-cluster` and its flags: the restore's shard Job, checked before any request (`None`
+/// without `--in-cluster`). Each pod restores its key range with the same `--keep-newer`, `--exact` and
+/// `--confirm-overwrite` as this process.
+fn restore_flags(args: &Cli) -> deploy::Result<Option<RestoreJob>> {
+    let mut pod_args = vec!["restore-shard".to_owned(), "--prefix".to_owned(), args.prefix.clone()];
+    for (flag, on) in [("--keep-newer", args.keep_newer), ("--exact", args.exact)] {
+        if on {
+            pod_args.push(flag.to_owned());
+        }
+    }
+    if let Some(bucket) = &args.confirm_overwrite {
+        pod_args.extend(["--confirm-overwrite".to_owned(), bucket.clone()]);
+    }
+    let pods = cli::ShardPods {
+        job_name: format!("{}-restore", args.prefix),
+        default_binary: "/usr/local/bin/aws_disaster_recovery",
+        args: pod_args,
+        env: ["AWS_REGION", "AWS_ENDPOINT_URL"].iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v))).collect(),
+    };
+    args.shard.restore_job(args.objects_only, pods)
+}
+
+/// The bucket's restore as a Kubernetes Indexed Job, after the plan and its
+/// checks in this process: the target bucket set up, then one pod per key
+/// range; the report counts what the pods wrote by restoring nothing more.
+async fn restore_in_cluster(
+    s3: &S3Store,
+    names: &Names,
+    layout: SnapshotLayout,
+    id: &SnapshotId,
+    options: &RestoreBucketOptions,
+    job: RestoreJob,
+    args: &Cli,
+) -> deploy::Result<()> {
+    section("restore");
+    setup_bucket(s3, &names.assets, args).await?;
+    // The whole restore's checks before any pod writes: complete snapshot, its own source, the confirmation.
+    resolve_restore(Location::new(s3, &names.backup), Location::new(s3, &names.assets), options).await?;
+    let client = deploy::k8s::client_from_env().await.map_err(deploy::Error::from)?;
+    let outcome = job.run(client, Location::new(s3, &names.backup), &layout, id).await;
+    let done = match outcome {
+        Ok(done) => done,
+        Err(e) => {
+            println!("  the restore is not complete: run it again (a restore writes only what differs)");
+            return Err(e.into());
+        }
+    };
+    section("report");
+    // Verified as the in-process restore verifies: every key classified again, nothing left to write.
+    let after = plan_restore(Location::new(s3, &names.backup), Location::new(s3, &names.assets), options).await?;
+    let left = after.missing.count + after.overwrite.count + after.delete.count;
+    println!("  restore {id} into {}: {} shards (Job {}) completed", names.assets, job.shards(), done.job);
+    println!("  verified: {} objects identical, {left} left to write", after.identical);
+    cli::field(
+        "report",
+        serde_json::json!({ "job": done.job.to_string(), "shards": job.shards(), "identical": after.identical, "left": left }),
+    );
+    if left > 0 {
+        return Err(Error::conflict("bucket", names.assets.as_str(), format!("{left} objects still differ from snapshot {id}")));
+    }
+    Ok(())
+}
+
+/// One shard of a restore, in a pod of the restore's shard Job: its key range of the snapshot.
+async fn restore_shard(
+    aws: &AwsBackends,
+    names: &Names,
+    layout: SnapshotLayout,
+    assignment: ShardAssignment,
+    args: &Cli,
+) -> deploy::Result<()> {
+    let s3 = aws.s3();
+    let backup = Location::new(&s3, &names.backup);
+    let id = assignment.snapshot_id.clone();
+    let ranges = restore_ranges(backup, &layout, &id, assignment.count).await?;
+    if assignment.index >= assignment.count {
+        return Err(Error::invalid(
+            "JOB_COMPLETION_INDEX",
+            format!("is {}", assignment.index),
+            format!("below the shard count {}", assignment.count),
+        ));
+    }
+    // The ranges fall on the manifest's part boundaries: a snapshot of fewer parts than shards leaves the last shards none.
+    let Some(range) = ranges.get(assignment.index).cloned() else {
+        println!("shard {} of {} of restore {id}: no keys (the snapshot has {} parts)", assignment.index, assignment.count, ranges.len());
+        return Ok(());
+    };
+    let mut options = RestoreBucketOptions::new(layout, SnapshotSelector::Id(id.clone()));
+    options.keep_newer = args.keep_newer;
+    options.exact = args.exact;
+    options.confirm = args.confirm_overwrite.as_deref().map(Confirm::new);
+    options.range = range;
+    let report = restore_bucket(backup, Location::new(&s3, &names.assets), &options).await?;
+    println!("shard {} of {} of restore {id}: {report}", assignment.index, assignment.count);
     Ok(())
 }
 

@@ -329,8 +329,23 @@ impl<C: clap::Args + PodAccess> Shards<C> {
     /// `--objects-only` was given (the Job backs up the objects only).
     #[cfg(feature = "k8s")]
     pub fn job(&self, objects_only: bool, pods: ShardPods) -> deploy::Result<Option<deploy::k8s::SnapshotJob>> {
+        let Some((name, settings, count)) = self.job_settings(objects_only, pods)? else { return Ok(None) };
+        Ok(Some(deploy::k8s::SnapshotJob::new(name, settings, count).map_err(deploy::Error::from)?))
+    }
+
+    /// As [`Shards::job`], for `restore --in-cluster`: the restore's shard Job.
+    #[cfg(feature = "k8s")]
+    #[allow(dead_code)] // the Azure example refuses restore --in-cluster
+    pub fn restore_job(&self, objects_only: bool, pods: ShardPods) -> deploy::Result<Option<deploy::k8s::RestoreJob>> {
+        let Some((name, settings, count)) = self.job_settings(objects_only, pods)? else { return Ok(None) };
+        Ok(Some(deploy::k8s::RestoreJob::new(name, settings, count).map_err(deploy::Error::from)?))
+    }
+
+    /// The Job's name, settings and shard count, checked before any request.
+    #[cfg(feature = "k8s")]
+    fn job_settings(&self, objects_only: bool, pods: ShardPods) -> deploy::Result<Option<(String, deploy::k8s::ShardJobSettings, usize)>> {
         use deploy::Error;
-        use deploy::k8s::{JobSettings, ShardJobSettings, SnapshotJob};
+        use deploy::k8s::{JobSettings, ShardJobSettings};
         self.count()?;
         let mut job_only = vec![
             ("image", self.image.is_some()),
@@ -349,7 +364,7 @@ impl<C: clap::Args + PodAccess> Shards<C> {
             return Err(Error::invalid(
                 "in-cluster",
                 "is given without --objects-only",
-                "the shard Job backs up the objects only: add --objects-only",
+                "the shard Job copies the objects only: add --objects-only",
             ));
         }
         let image = self
@@ -388,6 +403,6 @@ impl<C: clap::Args + PodAccess> Shards<C> {
         if self.shards.is_none() {
             return Err(Error::invalid("shards", "is missing", "--in-cluster --shards N"));
         }
-        Ok(Some(SnapshotJob::new(pods.job_name, settings, self.count()?).map_err(Error::from)?))
+        Ok(Some((pods.job_name, settings, self.count()?)))
     }
 }

@@ -9,11 +9,13 @@
 //! again with `--resume ID`, the Job completes, and the manifest lists
 //! exactly the objects and ETags a single-process backup of the same bucket
 //! lists (as does `backup --shards 3`, three shards in one process).
+//! `restore --in-cluster` writes a damaged bucket back from a snapshot with
+//! an Indexed Job of 3 shards (`restore-shard` in each pod).
 
 use anyhow::{Context as _, Result, ensure};
 use bytes::Bytes;
 use deploy::recipes::{Location, SnapshotId, SnapshotLayout, read_manifest, read_manifest_info};
-use deploy::{BucketName, ObjectKey, ObjectStoreExt as _};
+use deploy::{BucketName, ObjectKey, ObjectStore as _, ObjectStoreExt as _};
 use deploy_aws::s3::S3Store;
 
 use crate::k8s_examples::fake_api::{Behavior, FakeApi};
@@ -151,15 +153,100 @@ async fn a_backup_as_an_indexed_job_of_4_shards_lists_what_one_process_lists() -
     Ok(())
 }
 
+/// `restore --in-cluster`: the snapshot written back by an Indexed Job of 3 shards, each pod restoring its key
+/// range (`restore-shard`). On an unversioned bucket, without `--confirm-overwrite` the plan refuses before any
+/// Job exists and nothing changes; with it, every deleted or changed object of the snapshot is back (the keys it
+/// does not hold stay: no `--exact`), the caller's check finds nothing left to write, and nothing is left in
+/// the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_as_an_indexed_job_of_3_shards_writes_the_snapshot_back() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let p = prefix();
+    let (s3, assets, backup) = buckets(&moto, &p).await?;
+    // Backed up in 3 shards: the manifest has a part per shard, so the restore's 3 ranges each hold keys.
+    let args = ["backup", "--prefix", &p, "--objects-only", "--skip-bucket-setup", "--shards", "3"];
+    let single = run_with_env(&moto, "aws_disaster_recovery", &args, &[])?;
+    single.assert_ok("backup");
+    let id = snapshot_id(&single)?;
+    let snapshot = listed(&s3, &backup, &id).await?;
+    let ranges = deploy::recipes::restore_ranges(Location::new(&s3, &backup), &SnapshotLayout::new("")?, &id, 3).await?;
+    ensure!(ranges.len() == 3, "the snapshot splits in {} ranges", ranges.len());
+    // The damage, spread over the key space (so over every range): 10 objects deleted, 5 overwritten, 2 added.
+    for (i, (key, _)) in snapshot.iter().step_by(8).enumerate().take(15) {
+        let key = ObjectKey::new(key.clone())?;
+        if i < 10 {
+            s3.delete(&assets, &key).await?;
+        } else {
+            s3.put_bytes(&assets, &key, Bytes::from_static(b"damaged")).await?;
+        }
+    }
+    for extra in ["new/one.json", "new/two.json"] {
+        s3.put_bytes(&assets, &ObjectKey::new(extra)?, Bytes::from_static(b"written after the snapshot")).await?;
+    }
+
+    let fake = FakeApi::new(Behavior::Exec);
+    fake.seed_secret("aws-keys", serde_json::json!({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}));
+    let kubeconfig = serve(fake.clone()).await?;
+    let binary = example_binary("aws_disaster_recovery")?;
+    let kube = kubeconfig.0.to_str().context("kubeconfig path")?.to_owned();
+    let env = [("KUBECONFIG", kube.as_str())];
+    let args = |confirm: bool| {
+        let mut a: Vec<String> = ["restore", "--prefix", &p, "--from", id.as_str(), "--objects-only", "--skip-bucket-setup"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        a.extend(["--in-cluster", "--image", "registry.example/deploy:1", "--shards", "3", "--parallelism", "2"].map(str::to_owned));
+        a.extend(["--namespace", "ns", "--credentials-secret", "aws-keys", "--shard-command"].map(str::to_owned));
+        a.push(binary.to_str().unwrap().to_owned());
+        if confirm {
+            a.extend(["--confirm-overwrite".to_owned(), assets.to_string()]);
+        }
+        a
+    };
+    let refused = tokio::task::block_in_place(|| {
+        run_with_env(&moto, "aws_disaster_recovery", &args(false).iter().map(String::as_str).collect::<Vec<_>>(), &env)
+    })?;
+    ensure!(
+        !refused.ok && refused.stderr.contains("confirm"),
+        "an unconfirmed overwrite was not refused
+{}",
+        refused.show()
+    );
+    ensure!(fake.created_jobs().is_empty(), "a Job was created before the refusal");
+    let damaged = ObjectKey::new(snapshot[12 * 8].0.clone())?;
+    ensure!(s3.get_bytes(&assets, &damaged).await?.as_ref() == b"damaged", "the refused restore wrote");
+
+    let done = tokio::task::block_in_place(|| {
+        run_with_env(&moto, "aws_disaster_recovery", &args(true).iter().map(String::as_str).collect::<Vec<_>>(), &env)
+    })?;
+    done.assert_ok("restore --in-cluster");
+    ensure!(done.stdout.contains("0 left to write") && done.stdout.contains("3 shards"), "{}", done.show());
+    let runs = fake.pod_runs();
+    ensure!((0..3).all(|i| runs.iter().any(|r| r.1 == i && r.3)), "not every shard ran to completion: {runs:?}");
+    ensure!(fake.max_running(&fake.created_jobs()[0]) <= 2, "more pods than the parallelism at once");
+    for (key, etag) in &snapshot {
+        let meta = s3.head(&assets, &ObjectKey::new(key.clone())?).await?;
+        ensure!(meta.etag == *etag, "{key} is not the snapshot's: {:?} vs {etag:?}", meta.etag);
+    }
+    for extra in ["new/one.json", "new/two.json"] {
+        s3.head(&assets, &ObjectKey::new(extra)?).await.with_context(|| format!("{extra}, not in the snapshot, was deleted"))?;
+    }
+    let (secrets, config_maps, jobs, pods) = fake.existing();
+    ensure!(secrets == ["aws-keys"] && config_maps.is_empty() && jobs.is_empty() && pods.is_empty(), "left behind: {:?}", fake.existing());
+    Ok(())
+}
+
 #[test]
 fn the_job_flags_are_checked_before_any_request() -> Result<()> {
     // No moto, no cluster: every refusal happens first.
     let moto = MotoConfig { endpoint: "http://127.0.0.1:9".into() };
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["backup", "--prefix", "pfx", "--in-cluster", "--shards", "4", "--image", "i"], "in-cluster"),
         (&["backup", "--prefix", "pfx", "--objects-only", "--in-cluster", "--shards", "4"], "image"),
         (&["backup", "--prefix", "pfx", "--objects-only", "--image", "i"], "image"),
         (&["backup", "--prefix", "pfx", "--shards", "0"], "shards"),
+        (&["restore", "--prefix", "pfx", "--from", "latest", "--in-cluster", "--shards", "2", "--image", "i"], "in-cluster"),
+        (&["restore", "--prefix", "pfx", "--from", "latest", "--objects-only", "--in-cluster", "--shards", "2"], "image"),
     ];
     for (args, field) in cases {
         let r = run_with_env(&moto, "aws_disaster_recovery", args, &[])?;

@@ -168,6 +168,11 @@ impl RestoreJob {
         &self.name
     }
 
+    /// How many shards (pods to completion).
+    pub fn shards(&self) -> usize {
+        self.shards
+    }
+
     /// Restore snapshot `id` of `backup`: its index read first (a snapshot
     /// without one, incomplete, is refused before the Job), then every
     /// shard's pod to the Job's end, and clean-up.
