@@ -181,16 +181,6 @@ impl AwsEnvironment {
         Backends { observer: self.observer.clone(), ..self.backends.env_backends(roles) }
     }
 
-    /// The neutral backends this environment's five traits run on (roles as far as they exist).
-    ///
-    /// # Errors
-    /// As [`AwsEnvironment::parts`]; read errors.
-    pub async fn neutral_backends(&self, name: &str, env: &Environment) -> Result<Backends> {
-        let parts = self.parts(name, env)?;
-        let known = self.reconcile_parts(&parts, Mode::Plan, &mut Plan::new()).await?;
-        Ok(self.env_backends(&known))
-    }
-
     /// What [`AwsEnvironment::apply`] would change; no mutating request.
     ///
     /// # Errors
@@ -450,12 +440,17 @@ impl AwsEnvironment {
     /// # Errors
     /// [`Error::InvalidInput`] before any request; read errors.
     pub async fn destroy_plan(&self, name: &str, env: &Environment, final_snapshots: bool) -> Result<TeardownPlan> {
+        Ok(self.read_for_destroy(name, env, final_snapshots).await?.0)
+    }
+
+    /// The destroy plan, with the parts and the ids it was made from (one read of everything).
+    async fn read_for_destroy(&self, name: &str, env: &Environment, final_snapshots: bool) -> Result<(TeardownPlan, AwsParts, Known)> {
         let parts = self.parts(name, env)?;
         let known = self.reconcile_parts(&parts, Mode::Plan, &mut Plan::new()).await?;
         let full = completed(env, &parts, &known);
         let mut plan = full.destroy_plan(name, &self.env_backends(&known), final_snapshots).await?;
         plan.steps.extend(Self::part_steps(&parts, &known));
-        Ok(plan)
+        Ok((plan, parts, known))
     }
 
     /// The steps of the parts that exist, after the neutral teardown.
@@ -507,7 +502,6 @@ impl AwsEnvironment {
     /// the spec, before any request; [`Error::ConfirmationRequired`] before any
     /// deletion; errors of the deletions (a second run continues from there).
     pub async fn destroy(&self, name: &str, env: &Environment, confirm: Option<&str>, final_snapshots: bool) -> Result<TeardownPlan> {
-        let plan = self.destroy_plan(name, env, final_snapshots).await?;
         if let Some(c) = confirm
             && c != name
         {
@@ -517,6 +511,7 @@ impl AwsEnvironment {
                 format!("the confirmation names the environment: `{name}`"),
             ));
         }
+        let (plan, parts, known) = self.read_for_destroy(name, env, final_snapshots).await?;
         if confirm.is_none()
             && let Some(step) = plan.steps.iter().find(|s| s.destroys.is_some())
         {
@@ -525,8 +520,6 @@ impl AwsEnvironment {
                 expected: name.to_owned(),
             });
         }
-        let parts = self.parts(name, env)?;
-        let known = self.reconcile_parts(&parts, Mode::Plan, &mut Plan::new()).await?;
         let backends = self.env_backends(&known);
         completed(env, &parts, &known).destroy(name, &backends, confirm, final_snapshots).await?;
         let observer = &backends.observer;
