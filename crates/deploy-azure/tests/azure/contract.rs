@@ -28,7 +28,7 @@ use regex::Regex;
 use serde_json::Value;
 
 /// The fixtures, compiled in.
-const FIXTURES: [(&str, &str); 16] = [
+const FIXTURES: [(&str, &str); 19] = [
     ("resource_groups", include_str!("schemas/resource_groups.json")),
     ("storage_accounts", include_str!("schemas/storage_accounts.json")),
     ("blob_services", include_str!("schemas/blob_services.json")),
@@ -45,6 +45,9 @@ const FIXTURES: [(&str, &str); 16] = [
     ("agent_pools", include_str!("schemas/agent_pools.json")),
     ("role_assignments", include_str!("schemas/role_assignments.json")),
     ("locks", include_str!("schemas/locks.json")),
+    ("file_shares", include_str!("schemas/file_shares.json")),
+    ("log_analytics_workspaces", include_str!("schemas/log_analytics_workspaces.json")),
+    ("diagnostic_settings", include_str!("schemas/diagnostic_settings.json")),
 ];
 
 /// Whether a body creates the resource or updates one that exists.
@@ -418,4 +421,50 @@ fn every_operation_is_long_running_as_its_spec_says_and_the_fake_answers_a_liste
             assert!(ok, "{at}: the fake's answer is not among {:?}", o.responses);
         }
     }
+}
+
+#[test]
+fn file_share_workspace_and_diagnostic_setting_contracts_cover_their_paths_and_refuse_what_their_specs_refuse() {
+    let contracts = Contracts::load();
+    let group = "/subscriptions/s/resourcegroups/g/providers";
+    let share = format!("{group}/microsoft.storage/storageaccounts/a1/fileservices/default/shares/cache");
+    let workspace = format!("{group}/microsoft.operationalinsights/workspaces/logs");
+    let setting = format!("{group}/microsoft.containerservice/managedclusters/c/providers/microsoft.insights/diagnosticsettings/d");
+    let fixture = |path: &str| contracts.of(path).map(|c| c.fixture);
+    assert_eq!(fixture(&share), Some("file_shares"));
+    assert_eq!(fixture(&workspace), Some("log_analytics_workspaces"));
+    // An extension resource under a cluster is covered by its own contract, not the cluster's.
+    assert_eq!(fixture(&setting), Some("diagnostic_settings"));
+    assert_eq!(fixture(&format!("{group}/microsoft.containerservice/managedclusters/c")), Some("managed_clusters"));
+    let share_contract = contracts.of(&share).unwrap();
+    let zero = share_contract.check(
+        "PUT",
+        &share,
+        Some("2023-05-01"),
+        Some(&serde_json::json!({ "properties": { "shareQuota": 0 } })),
+        Mode::Create,
+    );
+    assert_eq!(zero, ["FileShare.properties.shareQuota: 0 is below the minimum 1"]);
+    let protocol = serde_json::json!({ "properties": { "enabledProtocols": "NFS" } });
+    let update = share_contract.check("PATCH", &share, Some("2023-05-01"), Some(&protocol), Mode::Update);
+    assert!(update.iter().any(|f| f.contains("enabledProtocols: cannot be updated")), "{update:?}");
+    let double_dash = share.replace("/cache", "/ca--che");
+    assert!(!share_contract.check("DELETE", &double_dash, Some("2023-05-01"), None, Mode::Update).is_empty());
+    let workspace_contract = contracts.of(&workspace).unwrap();
+    let no_location = serde_json::json!({ "properties": { "sku": { "name": "PerGB2018" } } });
+    assert_eq!(
+        workspace_contract.check("PUT", &workspace, Some("2023-09-01"), Some(&no_location), Mode::Create),
+        ["Workspace.location: required"]
+    );
+    let moved = serde_json::json!({ "location": "northeurope", "properties": { "retentionInDays": 60 } });
+    let patch = workspace_contract.check("PATCH", &workspace, Some("2023-09-01"), Some(&moved), Mode::Update);
+    assert_eq!(patch, ["WorkspacePatch.location: not a property of WorkspacePatch"]);
+    let short = workspace.replace("/logs", "/abc");
+    assert!(!workspace_contract.check("DELETE", &short, Some("2023-09-01"), None, Mode::Update).is_empty());
+    let setting_contract = contracts.of(&setting).unwrap();
+    let tagged = serde_json::json!({ "location": "westeurope", "properties": { "logs": [{ "category": "kube-audit" }] } });
+    let found = setting_contract.check("PUT", &setting, Some("2021-05-01-preview"), Some(&tagged), Mode::Create);
+    assert!(found.iter().any(|f| f == "DiagnosticSettingsResource.location: not a property of DiagnosticSettingsResource"), "{found:?}");
+    assert!(found.iter().any(|f| f == "DiagnosticSettingsResource.properties.logs[0].enabled: required"), "{found:?}");
+    assert!(setting_contract.operation("PATCH").is_none(), "diagnostic settings have no PATCH");
 }

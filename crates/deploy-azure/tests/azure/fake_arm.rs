@@ -14,6 +14,8 @@
 //!   moves a pool's `count` as the autoscaler does); a role assignment is not
 //!   readable for a few GETs after its 201 (replication); a container PUT does
 //!   not update an existing container; a flexible server can be `Stopped`;
+//!   a diagnostic setting is not deleted with the resource it monitors (an
+//!   extension resource under a cluster is not the cluster);
 //! - injects throttling, failures and slow answers.
 
 #![allow(dead_code)]
@@ -100,8 +102,17 @@ fn merge(into: &mut Value, from: &Value) {
     }
 }
 
+/// Whether `key` is a managed cluster itself: not one of its agent pools, nor
+/// an extension resource under it (`.../managedclusters/c/providers/microsoft.insights/...`).
 fn is_cluster(key: &str) -> bool {
-    key.contains("/providers/microsoft.containerservice/managedclusters/") && !key.contains("/agentpools/")
+    key.split_once("/providers/microsoft.containerservice/managedclusters/")
+        .is_some_and(|(_, rest)| !rest.is_empty() && !rest.contains('/'))
+}
+
+/// Whether `key` is a diagnostic setting: an extension resource that Azure
+/// keeps when the resource it monitors (or its group) is deleted.
+fn is_diagnostic_setting(key: &str) -> bool {
+    key.contains("/providers/microsoft.insights/diagnosticsettings/")
 }
 
 fn pools_of(state: &State, cluster: &str) -> Vec<(String, Value)> {
@@ -349,7 +360,9 @@ impl Respond for Responder {
                 if resource.get("properties").is_none() {
                     resource["properties"] = json!({});
                 }
-                if !["role_assignments", "locks", "blob_services", "blob_containers"].contains(&contract.fixture) {
+                if !["role_assignments", "locks", "blob_services", "blob_containers", "file_shares", "diagnostic_settings"]
+                    .contains(&contract.fixture)
+                {
                     resource["properties"]["provisioningState"] = json!("Succeeded");
                 }
                 if is_cluster(&key) && method == "PUT" {
@@ -418,7 +431,9 @@ impl Respond for Responder {
             }
             "DELETE" => {
                 let existed = state.resources.remove(&key).is_some();
-                let children: Vec<String> = state.resources.keys().filter(|k| k.starts_with(&format!("{key}/"))).cloned().collect();
+                // Children go with their parent; diagnostic settings outlive the resource they monitor, as in Azure.
+                let children: Vec<String> =
+                    state.resources.keys().filter(|k| k.starts_with(&format!("{key}/")) && !is_diagnostic_setting(k)).cloned().collect();
                 for c in children {
                     state.resources.remove(&c);
                 }
