@@ -10,13 +10,13 @@
 //!   bodies (`{"error":{"code","message"}}`) mapped to the core error in one
 //!   place ([`ArmClient`]'s `error_of`).
 //! - Resources, one module each: [`group`] (resource groups), [`storage`]
-//!   (storage account, blob versioning, container), [`network`] (virtual
-//!   network, delegated subnet, peering both ways), [`dns`] (Private DNS zone
-//!   and virtual-network link), [`postgres`] (flexible server as the core
-//!   [`deploy_core::Database`], its databases and parameters, point-in-time
-//!   restore), [`aks`] (managed cluster as the core [`deploy_core::Cluster`]),
-//!   [`role`] (role assignments) and [`lock`] (management locks, the flexible
-//!   server's deletion protection).
+//!   (storage account, blob versioning, container), [`files`] (Azure Files
+//!   shares), [`network`] (virtual network, delegated subnet, peering both
+//!   ways), [`dns`] (Private DNS zone and virtual-network link), [`postgres`]
+//!   (flexible server as the core [`deploy_core::Database`], its databases and
+//!   parameters, point-in-time restore), [`aks`] (managed cluster as the core
+//!   [`deploy_core::Cluster`]), [`role`] (role assignments) and [`lock`]
+//!   (management locks, the flexible server's deletion protection).
 //!
 //! One convention for every resource: [`deploy_core::Reconcile`]. Each spec
 //! type (`ResourceGroupSpec`, `SubnetSpec`, ...) is reconciled by the
@@ -40,6 +40,7 @@ mod aks_pools;
 mod bearer;
 mod client;
 pub mod dns;
+pub mod files;
 pub mod group;
 mod http;
 pub mod lock;
@@ -66,7 +67,7 @@ pub(crate) use resource::{bool_at, str_at, tags_of};
 pub mod api {
     /// `Microsoft.Resources/resourceGroups`.
     pub const RESOURCE_GROUPS: &str = "2021-04-01";
-    /// `Microsoft.Storage/storageAccounts` and its blob services and containers.
+    /// `Microsoft.Storage/storageAccounts`, its blob services and containers, its file shares.
     pub const STORAGE: &str = "2023-05-01";
     /// `Microsoft.Network/virtualNetworks`, subnets and peerings.
     pub const NETWORK: &str = "2024-05-01";

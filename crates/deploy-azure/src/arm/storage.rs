@@ -71,14 +71,7 @@ impl StorageAccountSpec {
     /// [`Error::InvalidInput`] on `resource_group`, `name`, `location` or `sku`.
     pub fn validate(&self) -> Result<()> {
         check_resource_group("resource_group", &self.resource_group)?;
-        let name_ok = (3..=24).contains(&self.name.len()) && self.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        if !name_ok {
-            return Err(Error::invalid(
-                "name",
-                format!("{:?} is not a storage account name", self.name),
-                "3 to 24 lowercase letters and digits",
-            ));
-        }
+        check_account_name("name", &self.name)?;
         check_location(&self.location)?;
         if STORAGE_SKUS.contains(&self.sku.as_str()) {
             Ok(())
@@ -99,6 +92,15 @@ impl StorageAccountSpec {
             allow_blob_public_access: self.allow_blob_public_access,
             https_only: self.https_only,
         }
+    }
+}
+
+/// A storage account's name in field `field`: 3-24 lowercase letters and digits.
+pub(crate) fn check_account_name(field: &str, value: &str) -> Result<()> {
+    if (3..=24).contains(&value.len()) && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, format!("{value:?} is not a storage account name"), "3 to 24 lowercase letters and digits"))
     }
 }
 

@@ -15,5 +15,6 @@ mod blob;
 mod blob_safety;
 #[cfg(feature = "keyvault")]
 mod keyvault;
+mod monitor_files;
 mod postgres;
 mod runbook;
