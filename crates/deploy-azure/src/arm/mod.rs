@@ -15,8 +15,10 @@
 //!   ways), [`dns`] (Private DNS zone and virtual-network link), [`postgres`]
 //!   (flexible server as the core [`deploy_core::Database`], its databases and
 //!   parameters, point-in-time restore), [`aks`] (managed cluster as the core
-//!   [`deploy_core::Cluster`]), [`role`] (role assignments) and [`lock`]
-//!   (management locks, the flexible server's deletion protection).
+//!   [`deploy_core::Cluster`]), [`monitor`] (Log Analytics workspaces and the
+//!   diagnostic settings that send a resource's logs to one, such as the AKS
+//!   control-plane logs), [`role`] (role assignments) and [`lock`] (management
+//!   locks, the flexible server's deletion protection).
 //!
 //! One convention for every resource: [`deploy_core::Reconcile`]. Each spec
 //! type (`ResourceGroupSpec`, `SubnetSpec`, ...) is reconciled by the
@@ -45,6 +47,7 @@ pub mod group;
 mod http;
 pub mod lock;
 mod lro;
+pub mod monitor;
 mod names;
 pub mod network;
 mod placement;
@@ -81,4 +84,9 @@ pub mod api {
     pub const ROLE_ASSIGNMENTS: &str = "2022-04-01";
     /// `Microsoft.Authorization/locks`.
     pub const LOCKS: &str = "2020-05-01";
+    /// `Microsoft.OperationalInsights/workspaces` (Log Analytics).
+    pub const LOG_ANALYTICS: &str = "2023-09-01";
+    /// `Microsoft.Insights/diagnosticSettings` (a preview api-version: the
+    /// monitor spec's `diagnosticsSettings_API.json` of the workspace-based settings).
+    pub const DIAGNOSTIC_SETTINGS: &str = "2021-05-01-preview";
 }

@@ -330,9 +330,18 @@ fn every_fixture_names_its_spec_file_and_api_version_and_every_client_api_versio
     use deploy_azure::arm::api;
     let contracts = Contracts::load();
     assert_eq!(contracts.all().len(), FIXTURES.len());
-    for version in
-        [api::RESOURCE_GROUPS, api::STORAGE, api::NETWORK, api::PRIVATE_DNS, api::POSTGRES, api::AKS, api::ROLE_ASSIGNMENTS, api::LOCKS]
-    {
+    for version in [
+        api::RESOURCE_GROUPS,
+        api::STORAGE,
+        api::NETWORK,
+        api::PRIVATE_DNS,
+        api::POSTGRES,
+        api::AKS,
+        api::ROLE_ASSIGNMENTS,
+        api::LOCKS,
+        api::LOG_ANALYTICS,
+        api::DIAGNOSTIC_SETTINGS,
+    ] {
         assert!(contracts.all().iter().any(|c| c.api_version == version), "no fixture at api-version {version}");
     }
 }
