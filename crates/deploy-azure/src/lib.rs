@@ -7,7 +7,7 @@
 //! | (always) | [`sas`] | account SAS signer (and Azurite's dev-account constants) |
 //! | `blob` | `blob` | [`deploy_core::ObjectStore`] on Blob Storage (`BlobStore`) |
 //! | `blob`, `arm` or `keyvault` | `credential` | signing in: service principal, AKS workload identity, managed identity, a static token (`from_env_with` picks one from the environment) |
-//! | `arm` | `arm` | Azure Resource Manager client and resources: resource groups, storage accounts, networks and peerings, private DNS links, PostgreSQL flexible server (`Database`), AKS (`Cluster`), role assignments, locks |
+//! | `arm` | `arm` | Azure Resource Manager client and resources: resource groups, storage accounts, Azure Files shares, networks and peerings, private DNS links, PostgreSQL flexible server (`Database`), AKS (`Cluster`), Log Analytics workspaces and diagnostic settings, role assignments, locks |
 //! | (always) | [`runbook`] | the container part of the disaster-recovery runbook over any `ObjectStore` |
 //! | `keyvault` | `keyvault` | [`deploy_core::SecretStore`] on Key Vault (`KeyVaultSecrets`) |
 //! | (always) | [`backup`] | how backups map on Azure (no `BackupVault` implementation) |
