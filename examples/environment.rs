@@ -44,20 +44,30 @@
 //!   The last line is `mutating requests: N`.
 //! - `azure`: `AZURE_SUBSCRIPTION_ID` and the service principal
 //!   (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`) or a token in
-//!   `AZURE_ARM_ACCESS_TOKEN`; `--resource-group` (existing), `--location`,
-//!   the storage account (`--storage-account` or `--blob-endpoint`) and Key
-//!   Vault (`--key-vault` or `--key-vault-url`) the buckets and secrets live in;
+//!   `AZURE_ARM_ACCESS_TOKEN`; `--resource-group`, `--location`, the storage
+//!   account (`--storage-account` or `--blob-endpoint`) and the Key Vault
+//!   (`--key-vault` or `--key-vault-url`, existing) the buckets and secrets
+//!   live in; `--principal-id` (the workload's object id) gets "Storage Blob
+//!   Data Contributor" on the account. Through `deploy_azure::environment`:
+//!   besides the five traits, `plan` / `apply` cover the resource group
+//!   (created, tagged with the environment, when missing), the VNet
+//!   `NETWORK-vnet` over `network.cidr` with the subnets `aks` and `postgres`
+//!   (delegated to flexible servers), the private DNS zone and its link, the
+//!   storage account, the servers' application databases; `files` makes an
+//!   Azure Files share, `logs` a Log Analytics workspace keeping
+//!   `retention_days` and the cluster's diagnostic setting sending every
+//!   control-plane log there. AWS sizes in the spec map to the Azure size of
+//!   the same family and vCPUs (`db.t4g.large` -> `Standard_B2ms`,
+//!   `m5.xlarge` -> `Standard_D4s_v5`). `destroy` needs
+//!   `--skip-final-snapshots` when there are databases (flexible servers have
+//!   no manual snapshot) and deletes the parts too, and the resource group
+//!   when the environment made it.
 //!   `--location` defaults to the spec's `location.azure` (a different one is refused).
 //!   Azure has no neutral backup vault: an environment with a `backup` section
 //!   is refused before any request, naming what Azure offers instead.
 //! - `memory`: a fresh in-memory cloud in this process (no credentials, no
 //!   network): checks a spec and shows its plan offline; the last line is
 //!   `mutating requests: N` of that cloud.
-//!
-//! Not covered here (the provider pieces around the five traits): the VPC and
-//! subnets, security groups, KMS keys, the resource group, VNet, private DNS
-//! and role assignments — give the cluster's `subnets` and the databases'
-//! `network` in the spec, or make them with the `aws_*`/`azure_*` examples.
 //!
 //! Bad input (an unknown `--env`, a spec naming a secret or instance it does
 //! not define, a `--confirm` naming another environment, a `backup` section
@@ -76,6 +86,7 @@ use std::process::ExitCode;
 use deploy::aws::RequestLog;
 use deploy::aws::eks::EksRoles;
 use deploy::aws::environment::AwsEnvironment;
+use deploy::azure::environment::AzureEnvironment;
 use deploy::azure::{AzureBackends, AzureStores};
 use deploy::env::{Backends, Environment, Environments};
 use deploy::memory::InMemoryCloud;
@@ -136,7 +147,7 @@ enum CloudKind {
 /// The Azure settings (with `--cloud azure`).
 #[derive(clap::Args, Debug, Clone)]
 struct AzureArgs {
-    /// azure: the resource group (existing)
+    /// azure: the resource group (created, tagged with the environment, when missing)
     #[arg(long, value_name = "RG")]
     resource_group: Option<String>,
     /// azure: the region (default: the spec's `location.azure`, else westeurope)
@@ -154,6 +165,9 @@ struct AzureArgs {
     /// azure: the Key Vault's URL (default https://VAULT.vault.azure.net)
     #[arg(long, value_name = "URL")]
     key_vault_url: Option<String>,
+    /// azure: the workload's principal (object id), given Storage Blob Data Contributor on the account
+    #[arg(long, value_name = "ID")]
+    principal_id: Option<String>,
     #[command(flatten)]
     arm: azure_support::Arm,
 }
@@ -161,7 +175,7 @@ struct AzureArgs {
 /// The backends of one cloud, and how its mutating requests are counted.
 enum Cloud {
     Aws { aws: Box<AwsEnvironment>, log: RequestLog },
-    Azure(Box<AzureBackends>),
+    Azure(Box<AzureEnvironment>),
     Memory(InMemoryCloud),
 }
 
@@ -178,7 +192,7 @@ impl Cloud {
     fn backends(&self) -> Backends {
         let mut backends = match self {
             Cloud::Aws { aws, .. } => aws.backends().env_backends(EksRoles::default()),
-            Cloud::Azure(azure) => azure.env_backends(),
+            Cloud::Azure(azure) => azure.backends().env_backends(),
             Cloud::Memory(cloud) => Backends::in_memory(cloud),
         };
         backends.observer = aws_support::observer();
@@ -196,11 +210,12 @@ impl Cloud {
 }
 
 impl Cloud {
-    /// What `apply` would change: on AWS with the derived network, roles and keys.
+    /// What `apply` would change: on AWS and Azure with the derived parts.
     async fn plan(&self, name: &str, env: &Environment, backends: &Backends) -> Result<Plan> {
         match self {
             Cloud::Aws { aws, .. } => aws.plan(name, env).await,
-            _ => env.plan(backends).await,
+            Cloud::Azure(azure) => azure.plan(name, env).await,
+            Cloud::Memory(_) => env.plan(backends).await,
         }
     }
 }
@@ -290,8 +305,12 @@ async fn connect(args: &Cli, env: &Environment) -> Result<Cloud> {
                 (Some(l), _) | (None, Some(l)) => l.clone(),
                 (None, None) => "westeurope".to_owned(),
             };
-            let azure = AzureBackends::with_arm(arm, credential, group, &location, &stores)?;
-            println!("Azure subscription {}, resource group {group}, location {}", azure.subscription_id(), azure.location());
+            let backends = AzureBackends::with_arm(arm, credential, group, &location, &stores)?;
+            println!("Azure subscription {}, resource group {group}, location {}", backends.subscription_id(), backends.location());
+            let mut azure = AzureEnvironment::new(backends)?.with_observer(aws_support::observer());
+            if let Some(principal) = &a.principal_id {
+                azure = azure.with_workload_principal(principal);
+            }
             Cloud::Azure(Box::new(azure))
         }
     })
@@ -305,8 +324,14 @@ async fn run(args: &Cli, slot: &mut Option<Cloud>) -> Result<()> {
     // Every rule of the spec and of the cloud (a backup section on Azure, the
     // region on AWS), before any mutating request.
     env.validate_for(&name, &backends)?;
-    if let Cloud::Aws { aws, .. } = cloud {
-        aws.parts(&name, env)?;
+    match cloud {
+        Cloud::Aws { aws, .. } => {
+            aws.parts(&name, env)?;
+        }
+        Cloud::Azure(azure) => {
+            azure.validate(&name, env)?;
+        }
+        Cloud::Memory(_) => {}
     }
     match args.command {
         Command::Plan => {
@@ -320,11 +345,7 @@ async fn run(args: &Cli, slot: &mut Option<Cloud>) -> Result<()> {
         Command::Outputs => {
             let outputs = match cloud {
                 Cloud::Aws { aws, .. } => to_json(&aws.outputs(&name, env).await?)?,
-                Cloud::Azure(azure) => {
-                    let mut outputs = env.outputs(&name, &backends).await?;
-                    outputs.account = Some(azure.subscription_id().to_owned());
-                    to_json(&outputs)?
-                }
+                Cloud::Azure(azure) => to_json(&azure.outputs(&name, env).await?)?,
                 Cloud::Memory(_) => to_json(&env.outputs(&name, &backends).await?)?,
             };
             aws_support::section(&format!("outputs of environment {name} on {}", cloud.name()));
@@ -337,7 +358,8 @@ async fn run(args: &Cli, slot: &mut Option<Cloud>) -> Result<()> {
             aws_support::section(&format!("destroy plan of environment {name} on {}", cloud.name()));
             let plan = match cloud {
                 Cloud::Aws { aws, .. } => aws.destroy_plan(&name, env, final_snapshots).await?,
-                _ => env.destroy_plan(&name, &backends, final_snapshots).await?,
+                Cloud::Azure(azure) => azure.destroy_plan(&name, env, final_snapshots).await?,
+                Cloud::Memory(_) => env.destroy_plan(&name, &backends, final_snapshots).await?,
             };
             println!("{plan}");
             let lines: Vec<String> = plan.to_string().lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect();
@@ -356,7 +378,8 @@ async fn run(args: &Cli, slot: &mut Option<Cloud>) -> Result<()> {
             aws_support::section("destroy");
             let done = match cloud {
                 Cloud::Aws { aws, .. } => aws.destroy(&name, env, Some(confirm), final_snapshots).await?,
-                _ => env.destroy(&name, &backends, Some(confirm), final_snapshots).await?,
+                Cloud::Azure(azure) => azure.destroy(&name, env, Some(confirm), final_snapshots).await?,
+                Cloud::Memory(_) => env.destroy(&name, &backends, Some(confirm), final_snapshots).await?,
             };
             aws_support::section("summary");
             println!("  {} steps done", done.steps.len());
@@ -392,7 +415,8 @@ async fn apply(cloud: &Cloud, name: &str, env: &Environment, backends: &Backends
     aws_support::section(&format!("apply environment {name}"));
     let done = match cloud {
         Cloud::Aws { aws, .. } => aws.apply(name, env).await?,
-        _ => env.ensure(backends).await?,
+        Cloud::Azure(azure) => azure.apply(name, env).await?,
+        Cloud::Memory(_) => env.ensure(backends).await?,
     };
     aws_support::section("changes made");
     show(&done);

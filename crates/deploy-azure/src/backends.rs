@@ -37,6 +37,26 @@ impl AzureStores {
             key_vault_url: format!("https://{vault}.vault.azure.net"),
         }
     }
+
+    /// The storage account the blob endpoint names: the first label of
+    /// `https://ACCOUNT.blob.…`, or the first path segment of an emulator's
+    /// `http://HOST:PORT/ACCOUNT` (Azurite); `None` for another shape.
+    ///
+    /// ```
+    /// use deploy_azure::AzureStores;
+    /// assert_eq!(AzureStores::named("acmeassets", "kv").account().as_deref(), Some("acmeassets"));
+    /// let azurite = AzureStores { blob_endpoint: "http://127.0.0.1:10000/devstoreaccount1".into(), key_vault_url: String::new() };
+    /// assert_eq!(azurite.account().as_deref(), Some("devstoreaccount1"));
+    /// ```
+    pub fn account(&self) -> Option<String> {
+        let rest = self.blob_endpoint.split_once("://")?.1;
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = host.split(':').next().unwrap_or(host);
+        match host.split_once(".blob.") {
+            Some((account, _)) => Some(account.to_owned()),
+            None => path.split('/').next().filter(|a| !a.is_empty()).map(str::to_owned),
+        }
+    }
 }
 
 /// The Azure backends of one resource group and location: PostgreSQL flexible
@@ -47,6 +67,7 @@ pub struct AzureBackends {
     arm: ArmClient,
     resource_group: String,
     location: String,
+    stores: AzureStores,
     servers: FlexibleServers,
     clusters: AksClusters,
     blob: BlobStore,
@@ -97,15 +118,40 @@ impl AzureBackends {
         stores: &AzureStores,
     ) -> Result<Self> {
         let timeouts = arm.timeouts();
+        let blob = BlobStore::builder().endpoint(&stores.blob_endpoint).token_credential(credential.clone()).timeouts(timeouts).build()?;
+        let secrets = KeyVaultSecrets::builder(&stores.key_vault_url, credential).timeouts(timeouts).build()?;
+        Self::from_parts(arm, resource_group, location, stores, blob, secrets)
+    }
+
+    /// As [`AzureBackends::new`], over clients built elsewhere (a blob store
+    /// signed with a SAS, a Key Vault client with its own transport);
+    /// `stores` says where they point (outputs, the storage account's name).
+    ///
+    /// # Errors
+    /// [`deploy_core::Error::InvalidInput`] on `resource_group` or `location`.
+    pub fn from_parts(
+        arm: ArmClient,
+        resource_group: &str,
+        location: &str,
+        stores: &AzureStores,
+        blob: BlobStore,
+        secrets: KeyVaultSecrets,
+    ) -> Result<Self> {
         Ok(AzureBackends {
             servers: FlexibleServers::new(arm.clone(), resource_group, location)?,
             clusters: AksClusters::new(arm.clone(), resource_group, location)?,
-            blob: BlobStore::builder().endpoint(&stores.blob_endpoint).token_credential(credential.clone()).timeouts(timeouts).build()?,
-            secrets: Arc::new(KeyVaultSecrets::builder(&stores.key_vault_url, credential).timeouts(timeouts).build()?),
+            blob,
+            secrets: Arc::new(secrets),
             arm,
             resource_group: resource_group.to_owned(),
             location: location.to_owned(),
+            stores: stores.clone(),
         })
+    }
+
+    /// Where the blobs and secrets are.
+    pub fn stores(&self) -> &AzureStores {
+        &self.stores
     }
 
     /// The ARM client.

@@ -12,6 +12,7 @@
 //! | `keyvault` | `keyvault` | [`deploy_core::SecretStore`] on Key Vault (`KeyVaultSecrets`) |
 //! | (always) | [`backup`] | how backups map on Azure (no `BackupVault` implementation) |
 //! | `arm` + `blob` + `keyvault` | `AzureBackends` | the backends of an environment (`deploy_core::env::Backends`) from one subscription, credential, resource group and location |
+//! | `arm` + `blob` + `keyvault` | `environment` | a whole environment planned, applied, read and destroyed in dependency order (`AzureEnvironment`: resource group, VNet and subnets, private DNS, storage account, AKS, flexible servers, Azure Files, control-plane logs, role assignment) |
 //!
 //! # Example
 //!
@@ -73,3 +74,6 @@ mod backends;
 pub use backends::AzureBackends;
 #[cfg(all(feature = "arm", feature = "blob", feature = "keyvault"))]
 pub use backends::AzureStores;
+
+#[cfg(all(feature = "arm", feature = "blob", feature = "keyvault"))]
+pub mod environment;

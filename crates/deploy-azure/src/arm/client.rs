@@ -270,4 +270,11 @@ impl ArmClient {
     pub(super) fn created(&self, path: &str) -> Option<Value> {
         self.inner.created.lock().ok().and_then(|c| c.get(&path.to_ascii_lowercase()).cloned())
     }
+
+    /// Forget the resource this client created at `path` (it was deleted).
+    pub(super) fn forget_created(&self, path: &str) {
+        if let Ok(mut created) = self.inner.created.lock() {
+            created.remove(&path.to_ascii_lowercase());
+        }
+    }
 }

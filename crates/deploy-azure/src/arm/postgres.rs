@@ -48,7 +48,7 @@ pub const BACKEND: &str = "azure-postgres-flexible";
 /// The name of the lock that is the server's deletion protection.
 pub const DELETION_LOCK: &str = "deploy-deletion-protection";
 
-const STORAGE_SIZES: [u32; 11] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
+pub(crate) const STORAGE_SIZES: [u32; 11] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
 
 /// The flexible servers of one resource group and location, as a [`Database`].
 #[derive(Clone, Debug)]

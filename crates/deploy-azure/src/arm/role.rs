@@ -181,12 +181,17 @@ impl Reconcile<RoleAssignmentSpec> for ArmClient {
 }
 
 impl ArmClient {
-    /// Remove the assignment (missing is fine).
+    /// Remove the assignment (missing is fine); afterwards this client no
+    /// longer counts it as made while it replicates.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] before any request; ARM errors.
     pub async fn delete_role_assignment(&self, spec: &RoleAssignmentSpec) -> Result<()> {
         spec.validate()?;
-        self.resource_of(&Assignment(spec)).delete().await
+        let assignment = Assignment(spec);
+        let resource = self.resource_of(&assignment);
+        resource.delete().await?;
+        self.forget_created(resource.id());
+        Ok(())
     }
 }

@@ -41,7 +41,7 @@ fn fake_token() -> Arc<dyn TokenCredential> {
     Arc::new(VaultToken)
 }
 
-const VAULT: &str = "https://cfkv.vault.azure.net";
+pub(crate) const VAULT: &str = "https://cfkv.vault.azure.net";
 
 /// Sends every request to `to` (scheme, host, port), keeping path and query.
 #[derive(Debug)]
@@ -63,14 +63,14 @@ impl HttpClient for Redirect {
 }
 
 #[derive(Default)]
-struct Vault {
+pub(crate) struct Vault {
     /// name -> versions (id, value, contentType, tags), oldest first.
-    secrets: HashMap<String, Vec<(String, String, Value, Value)>>,
+    pub(crate) secrets: HashMap<String, Vec<(String, String, Value, Value)>>,
     deleted: HashMap<String, Vec<(String, String, Value, Value)>>,
     next: u32,
     unauthenticated: u32,
     /// Method and path of every authenticated request.
-    requests: Vec<String>,
+    pub(crate) requests: Vec<String>,
 }
 
 struct FakeVault(Arc<Mutex<Vault>>);
@@ -166,7 +166,7 @@ impl Respond for FakeVault {
     }
 }
 
-async fn fake_vault() -> (MockServer, Arc<Mutex<Vault>>, KeyVaultSecrets) {
+pub(crate) async fn fake_vault() -> (MockServer, Arc<Mutex<Vault>>, KeyVaultSecrets) {
     let server = MockServer::start().await;
     let state = Arc::new(Mutex::new(Vault::default()));
     wiremock::Mock::given(wiremock::matchers::any()).respond_with(FakeVault(state.clone())).mount(&server).await;

@@ -14,6 +14,8 @@ mod arm;
 mod blob;
 mod blob_safety;
 #[cfg(feature = "keyvault")]
+mod environment;
+#[cfg(feature = "keyvault")]
 mod keyvault;
 mod monitor_files;
 mod postgres;
