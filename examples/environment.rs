@@ -204,7 +204,7 @@ impl Cloud {
         match self {
             Cloud::Aws { log, .. } => Some(log.mutating().len()),
             Cloud::Memory(cloud) => Some(cloud.mutating_calls().len()),
-            Cloud::Azure(_) => None,
+            Cloud::Azure(azure) => Some(azure.backends().arm().mutating_requests()),
         }
     }
 }
@@ -234,7 +234,7 @@ async fn main() -> ExitCode {
     if let Err(e) = &outcome {
         eprintln!("error: {e}");
     }
-    let mutating = cloud.as_ref().and_then(Cloud::mutating).or(if args.cloud == CloudKind::Azure { None } else { Some(0) });
+    let mutating = cloud.as_ref().and_then(Cloud::mutating).or(Some(0));
     if let Some(n) = mutating {
         println!("mutating requests: {n}");
     }

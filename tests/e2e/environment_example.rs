@@ -382,9 +382,10 @@ async fn let_moto_serve(moto: &MotoConfig, bucket: &str) -> Result<()> {
     Ok(())
 }
 
-/// On Azure: a `backup` section, an unknown `--env`, a missing resource group
-/// are typed errors naming the field, before any request (the fake ARM
-/// endpoint behind a recording proxy sees nothing).
+/// On Azure: a `backup` section, an unknown `--env`, a missing resource group,
+/// a location other than the spec's, a destroy with final snapshots (flexible
+/// servers have none) are typed errors naming the field, before any request
+/// (the fake ARM endpoint behind a recording proxy sees nothing).
 #[tokio::test]
 async fn environment_example_refuses_bad_input_before_any_request_on_azure() -> Result<()> {
     let binary = crate::support::examples::example_binary("environment")?;
@@ -393,15 +394,25 @@ async fn environment_example_refuses_bad_input_before_any_request_on_azure() -> 
     let p = prefix();
     let (path, _) = spec_file(&p, "spec", SPEC)?;
     let file = path.to_str().context("a UTF-8 temp path")?.to_owned();
-    let cases: [(&[&str], &str); 4] = [
-        (&["--env", "production", "--resource-group", "rg", "--storage-account", "acct", "--key-vault", "kv"], "production.backup"),
-        (&["--env", "nowhere", "--resource-group", "rg", "--storage-account", "acct", "--key-vault", "kv"], "env"),
-        (&["--env", "staging", "--storage-account", "acct", "--key-vault", "kv"], "resource-group"),
-        (&["--env", "staging", "--resource-group", "rg", "--storage-account", "acct"], "key-vault"),
+    let cases: [(&str, &[&str], &str); 6] = [
+        ("plan", &["--env", "production", "--resource-group", "rg", "--storage-account", "acct", "--key-vault", "kv"], "production.backup"),
+        ("plan", &["--env", "nowhere", "--resource-group", "rg", "--storage-account", "acct", "--key-vault", "kv"], "env"),
+        ("plan", &["--env", "staging", "--storage-account", "acct", "--key-vault", "kv"], "resource-group"),
+        ("plan", &["--env", "staging", "--resource-group", "rg", "--storage-account", "acct"], "key-vault"),
+        (
+            "apply",
+            &["--env", "staging", "--resource-group", "rg", "--storage-account", "acct", "--key-vault", "kv", "--location", "northeurope"],
+            "location",
+        ),
+        (
+            "destroy",
+            &["--env", "staging", "--resource-group", "rg", "--storage-account", "acct", "--key-vault", "kv", "--confirm", "staging"],
+            "final_snapshots",
+        ),
     ];
-    for (more, field) in cases {
+    for (command, more, field) in cases {
         let out = std::process::Command::new(&binary)
-            .args(["plan", "--file", &file, "--cloud", "azure", "--json", "--arm-endpoint", &recorder.endpoint])
+            .args([command, "--file", &file, "--cloud", "azure", "--json", "--arm-endpoint", &recorder.endpoint])
             .args(more)
             .env("AZURE_ARM_ACCESS_TOKEN", "fake-arm-token")
             .env("AZURE_SUBSCRIPTION_ID", crate::azure_examples::fake_arm::SUBSCRIPTION)

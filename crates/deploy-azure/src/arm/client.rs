@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use azure_core::credentials::TokenCredential;
@@ -142,6 +143,7 @@ impl ArmClientBuilder {
                 waiter: self.waiter,
                 timeouts: self.timeouts,
                 created: Mutex::new(HashMap::new()),
+                mutating: AtomicUsize::new(0),
             }),
         })
     }
@@ -162,6 +164,8 @@ pub(super) struct Inner {
     /// Resources this client created that ARM may not show yet (role
     /// assignments replicate for a while after their 201), by lower-case path.
     created: Mutex<HashMap<String, Value>>,
+    /// The mutating requests sent ([`ArmClient::mutating_requests`]).
+    pub(super) mutating: AtomicUsize,
 }
 
 impl fmt::Debug for ArmClient {
@@ -269,6 +273,13 @@ impl ArmClient {
     /// The resource this client created at `path`, if it did.
     pub(super) fn created(&self, path: &str) -> Option<Value> {
         self.inner.created.lock().ok().and_then(|c| c.get(&path.to_ascii_lowercase()).cloned())
+    }
+
+    /// The mutating requests (PUT, PATCH, DELETE, POST of a long-running
+    /// action) this client and its clones sent so far: each counted once,
+    /// whatever its retries and polls. Reads (GET, `listClusterUserCredential`) are not counted.
+    pub fn mutating_requests(&self) -> usize {
+        self.inner.mutating.load(Ordering::Relaxed)
     }
 
     /// Forget the resource this client created at `path` (it was deleted).

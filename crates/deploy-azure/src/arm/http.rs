@@ -143,6 +143,7 @@ impl ArmClient {
     async fn mutate(&self, method: Method, path: &str, api_version: &str, body: &impl Serialize, target: Target<'_>) -> Result<Value> {
         let operation = operation(&method);
         let body = serde_json::to_value(body).map_err(|e| provider_error(operation, format!("serializing the body: {e}")))?;
+        self.count_mutating();
         let response = self.call(method, path, api_version, Some(&body), target).await?;
         if !(200..300).contains(&u16::from(response.status())) {
             return Err(Self::error_of(&response, operation, target));
@@ -158,6 +159,7 @@ impl ArmClient {
     /// # Errors
     /// A core error for a failed answer or operation; [`Error::Timeout`].
     pub async fn delete(&self, path: &str, api_version: &str, target: Target<'_>) -> Result<()> {
+        self.count_mutating();
         let response = self.call(Method::Delete, path, api_version, None, target).await?;
         match u16::from(response.status()) {
             200 | 204 | 404 => Ok(()),
@@ -184,11 +186,16 @@ impl ArmClient {
     /// # Errors
     /// As [`ArmClient::put`].
     pub async fn post_action(&self, path: &str, api_version: &str, target: Target<'_>) -> Result<()> {
+        self.count_mutating();
         let response = self.call(Method::Post, path, api_version, None, target).await?;
         match u16::from(response.status()) {
             200 | 204 => Ok(()),
             201 | 202 => self.finish(&response, path, api_version, target, Finish::Action).await.map(|_| ()),
             _ => Err(Self::error_of(&response, "POST", target)),
         }
+    }
+
+    fn count_mutating(&self) {
+        self.inner.mutating.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }

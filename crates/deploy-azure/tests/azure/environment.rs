@@ -138,11 +138,15 @@ async fn production_is_applied_in_order_then_a_second_apply_changes_nothing() {
     assert!(!json.to_string().contains(&s.vault.lock().unwrap().secrets["acme-prod-db-admin"][0].1), "no secret value in the outputs");
 
     // Again: nothing to change, no mutating request anywhere.
+    let sent = mutating(&s.fake).len();
     s.fake.reset_requests();
     let vault_requests = s.vault.lock().unwrap().requests.len();
+    let counted = s.azure.backends().arm().mutating_requests();
+    assert_eq!(counted, sent, "the client counts each mutating request the server saw");
     let again = s.azure.apply("production", &env).await.unwrap();
     assert!(again.is_empty(), "{again}");
     assert!(mutating(&s.fake).is_empty(), "{:?}", mutating(&s.fake));
+    assert_eq!(s.azure.backends().arm().mutating_requests(), counted, "what the example prints as `mutating requests: N`");
     assert!(s.vault.lock().unwrap().requests[vault_requests..].iter().all(|r| r.starts_with("GET")));
 
     // A changed field is planned as exactly that update, and applied.
