@@ -319,6 +319,37 @@ impl Environment {
     }
 }
 
+/// The check every environment's destroy makes before any request: a
+/// confirmation, when given, names the environment `name`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] on `confirm`.
+pub fn check_confirm(name: &str, confirm: Option<&str>) -> Result<()> {
+    match confirm {
+        Some(c) if c != name => Err(Error::invalid(
+            "confirm",
+            format!("`{c}` is not the environment being destroyed"),
+            format!("the confirmation names the environment: `{name}`"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The check every environment's destroy makes before any deletion: without
+/// a confirmation, a plan with a step that destroys data is refused whole.
+///
+/// # Errors
+/// [`Error::ConfirmationRequired`] naming the environment and the first data-bearing step.
+pub fn require_confirmation(name: &str, confirm: Option<&str>, plan: &TeardownPlan) -> Result<()> {
+    match plan.steps.iter().find(|s| s.destroys.is_some()) {
+        Some(step) if confirm.is_none() => Err(Error::ConfirmationRequired {
+            action: format!("destroying environment `{name}` ({} {}, ...)", step.action, step.target),
+            expected: name.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Named environments, as a TOML document has them: one table per environment.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -633,25 +664,10 @@ impl Environment {
     /// of the deletions (a second run continues from there).
     pub async fn destroy(&self, name: &str, backends: &Backends, confirm: Option<&str>, final_snapshots: bool) -> Result<TeardownPlan> {
         self.validate_for(name, backends)?;
-        if let Some(c) = confirm
-            && c != name
-        {
-            return Err(Error::invalid(
-                "confirm",
-                format!("`{c}` is not the environment being destroyed"),
-                format!("the confirmation names the environment: `{name}`"),
-            ));
-        }
+        check_confirm(name, confirm)?;
         let present = self.present(backends).await?;
         let plan = Self::plan_of(&present, backends, final_snapshots).await?;
-        if confirm.is_none()
-            && let Some(step) = plan.steps.iter().find(|s| s.destroys.is_some())
-        {
-            return Err(Error::ConfirmationRequired {
-                action: format!("destroying environment `{name}` ({} {}, ...)", step.action, step.target),
-                expected: name.to_owned(),
-            });
-        }
+        require_confirmation(name, confirm, &plan)?;
         // One teardown per confirmed resource, in the order of the plan: the
         // confirmation of the environment stands for each of its resources.
         let base = Self::teardown(&present, backends, final_snapshots);

@@ -502,38 +502,23 @@ impl AwsEnvironment {
     /// the spec, before any request; [`Error::ConfirmationRequired`] before any
     /// deletion; errors of the deletions (a second run continues from there).
     pub async fn destroy(&self, name: &str, env: &Environment, confirm: Option<&str>, final_snapshots: bool) -> Result<TeardownPlan> {
-        if let Some(c) = confirm
-            && c != name
-        {
-            return Err(Error::invalid(
-                "confirm",
-                format!("`{c}` is not the environment being destroyed"),
-                format!("the confirmation names the environment: `{name}`"),
-            ));
-        }
+        deploy_core::env::check_confirm(name, confirm)?;
         let (plan, parts, known) = self.read_for_destroy(name, env, final_snapshots).await?;
-        if confirm.is_none()
-            && let Some(step) = plan.steps.iter().find(|s| s.destroys.is_some())
-        {
-            return Err(Error::ConfirmationRequired {
-                action: format!("destroying environment `{name}` ({} {}, ...)", step.action, step.target),
-                expected: name.to_owned(),
-            });
-        }
+        deploy_core::env::require_confirmation(name, confirm, &plan)?;
         let backends = self.env_backends(&known);
         completed(env, &parts, &known).destroy(name, &backends, confirm, final_snapshots).await?;
         let observer = &backends.observer;
         if let (Some((files, _)), Some(_)) = (&parts.files, &known.file_system_id) {
             observer.step(format!("delete file system {files}"));
-            gone(self.backends.efs().delete_file_system(files, &Confirm::new(files.as_str())).await)?;
+            self.backends.efs().delete_file_system(files, &Confirm::new(files.as_str())).await.found()?;
         }
         if let (Some(group), true) = (&parts.log_group, known.log_group_exists) {
             observer.step(format!("delete log group {}", group.name));
-            gone(self.backends.logs().delete_log_group(&group.name, &Confirm::new(&group.name)).await)?;
+            self.backends.logs().delete_log_group(&group.name, &Confirm::new(&group.name)).await.found()?;
         }
         if let (Some(group), true) = (&parts.subnet_group, known.subnet_group_exists) {
             observer.step(format!("delete db subnet group {group}"));
-            gone(self.backends.rds().instances().delete_subnet_group(group.as_str()).await)?;
+            self.backends.rds().instances().delete_subnet_group(group.as_str()).await.found()?;
         }
         if let Some(vpc) = parts.vpc.as_ref().filter(|_| known.vpc_id.is_some()) {
             observer.step(format!("delete vpc {}", vpc.name));
@@ -543,24 +528,16 @@ impl AwsEnvironment {
             if let (Some(key), Some(_)) = (key, arn) {
                 observer.step(format!("schedule the deletion of kms key {}", key.alias));
                 let confirm = Confirm::new(key.alias.as_str());
-                gone(self.backends.kms().schedule_key_deletion(&key.alias, KEY_DELETION_DAYS, &confirm).await)?;
+                self.backends.kms().schedule_key_deletion(&key.alias, KEY_DELETION_DAYS, &confirm).await.found()?;
             }
         }
         if let Some(roles) = &parts.roles {
             let (cluster, node) = roles.role_specs()?;
             for role in [cluster, node] {
                 observer.step(format!("delete iam role {}", role.name));
-                gone(self.backends.iam().delete_role(&role.name).await)?;
+                self.backends.iam().delete_role(&role.name).await.found()?;
             }
         }
         Ok(plan)
-    }
-}
-
-/// `Ok` for a resource already gone.
-fn gone(r: Result<()>) -> Result<()> {
-    match r {
-        Err(e) if !e.is_not_found() => Err(e),
-        _ => Ok(()),
     }
 }

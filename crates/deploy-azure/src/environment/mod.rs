@@ -450,24 +450,9 @@ impl AzureEnvironment {
     /// [`Error::ConfirmationRequired`] before any deletion; errors of the
     /// deletions (a second run continues from there).
     pub async fn destroy(&self, name: &str, env: &Environment, confirm: Option<&str>, final_snapshots: bool) -> Result<TeardownPlan> {
-        if let Some(c) = confirm
-            && c != name
-        {
-            return Err(Error::invalid(
-                "confirm",
-                format!("`{c}` is not the environment being destroyed"),
-                format!("the confirmation names the environment: `{name}`"),
-            ));
-        }
+        deploy_core::env::check_confirm(name, confirm)?;
         let (plan, parts, known) = self.read_for_destroy(name, env, final_snapshots).await?;
-        if confirm.is_none()
-            && let Some(step) = plan.steps.iter().find(|s| s.destroys.is_some())
-        {
-            return Err(Error::ConfirmationRequired {
-                action: format!("destroying environment `{name}` ({} {}, ...)", step.action, step.target),
-                expected: name.to_owned(),
-            });
-        }
+        deploy_core::env::require_confirmation(name, confirm, &plan)?;
         let arm = self.arm();
         self.delete_part(parts.diagnostic_setting.as_ref(), known.diagnostic_setting).await?;
         completed(env, &parts, arm)?.destroy(name, &self.env_backends(&parts), confirm, false).await?;
@@ -475,12 +460,12 @@ impl AzureEnvironment {
         self.delete_part(parts.log_workspace.as_ref(), known.log_workspace).await?;
         if let (Some(role), true) = (&parts.role_assignment, known.role_assignment) {
             self.observer.step(format!("delete role assignment for {}", role.principal_id));
-            gone(arm.delete_role_assignment(role).await)?;
+            arm.delete_role_assignment(role).await.found()?;
         }
         if let (Some(account), true) = (&parts.storage_account, known.storage_account) {
             self.observer.step(format!("delete storage account {}", account.name));
             let id = arm.storage_account_id(&account.resource_group, &account.name);
-            gone(arm.resource(id, crate::arm::api::STORAGE, "storage account", account.name.as_str()).delete().await)?;
+            arm.resource(id, crate::arm::api::STORAGE, "storage account", account.name.as_str()).delete().await.found()?;
         }
         self.delete_part(parts.dns_link.as_ref(), known.dns_link).await?;
         self.delete_part(parts.dns_zone.as_ref(), known.dns_zone).await?;
@@ -488,7 +473,7 @@ impl AzureEnvironment {
         if known.owns_group(name) {
             let group = &parts.resource_group.name;
             self.observer.step(format!("delete resource group {group}"));
-            gone(arm.delete_resource_group(group, &Confirm::new(group.as_str())).await)?;
+            arm.delete_resource_group(group, &Confirm::new(group.as_str())).await.found()?;
         }
         Ok(plan)
     }
@@ -497,19 +482,11 @@ impl AzureEnvironment {
     async fn delete_part<S: ArmSpec>(&self, spec: Option<&S>, exists: bool) -> Result<()> {
         let Some(spec) = spec.filter(|_| exists) else { return Ok(()) };
         self.observer.step(format!("delete {} {}", S::KIND, spec.name()));
-        gone(self.arm().resource_of(spec).delete().await)
+        self.arm().resource_of(spec).delete().await.found().map(drop)
     }
 }
 
 /// A step of the destroy plan; `destroys` when it deletes data.
 fn step(action: &'static str, target: String, destroys: bool) -> TeardownStep {
     TeardownStep { destroys: destroys.then(|| target.clone()), action, target }
-}
-
-/// `Ok` for a resource already gone.
-fn gone(r: Result<()>) -> Result<()> {
-    match r {
-        Err(e) if !e.is_not_found() => Err(e),
-        _ => Ok(()),
-    }
 }
