@@ -8,7 +8,8 @@ use secrecy::ExposeSecret;
 
 use crate::fake_arm::{FakeArm, Lro};
 
-fn spec() -> ClusterSpec {
+/// A cluster of one autoscaling system pool (1 to 5 nodes, 2 to start).
+pub(crate) fn spec() -> ClusterSpec {
     ClusterSpec {
         name: ResourceName::new("vectice-aks").unwrap(),
         version: KubernetesVersion::new("1.31").unwrap(),

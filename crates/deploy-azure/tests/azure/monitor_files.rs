@@ -7,10 +7,9 @@ use deploy_azure::arm::ArmSpec;
 use deploy_azure::arm::aks::AksClusters;
 use deploy_azure::arm::files::FileShareSpec;
 use deploy_azure::arm::monitor::{AKS_CONTROL_PLANE_CATEGORIES, DiagnosticSettingSpec, LogWorkspaceSpec};
-use deploy_core::cluster::NodePoolSpec;
 use deploy_core::plan::{Action, Plan};
 use deploy_core::reconcile::Reconcile as _;
-use deploy_core::{Cluster, ClusterSpec, EndpointAccess, KubernetesVersion, ResourceName};
+use deploy_core::{Cluster, ResourceName};
 use serde_json::json;
 
 use crate::fake_arm::{FakeArm, SUBSCRIPTION};
@@ -149,32 +148,12 @@ async fn log_workspace_plan_create_second_ensure_retention_and_tags_patch_locati
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
 
-fn cluster_spec() -> ClusterSpec {
-    ClusterSpec {
-        name: ResourceName::new("vectice-aks").unwrap(),
-        version: KubernetesVersion::new("1.31").unwrap(),
-        endpoint_access: EndpointAccess::default(),
-        node_pools: vec![NodePoolSpec {
-            name: ResourceName::new("system").unwrap(),
-            instance_types: vec!["Standard_D4s_v5".into()],
-            min: 1,
-            max: 3,
-            desired: 1,
-            disk_gib: 128,
-            labels: Default::default(),
-        }],
-        secrets_encryption_key: None,
-        subnets: Vec::new(),
-        tags: Default::default(),
-    }
-}
-
 #[tokio::test]
 async fn aks_diagnostic_setting_plan_create_second_ensure_category_change_and_delete_before_the_cluster() {
     let fake = FakeArm::start().await;
     let arm = fake.client();
     let aks = AksClusters::new(arm.clone(), GROUP, "westeurope").unwrap();
-    aks.ensure_cluster(&cluster_spec()).await.unwrap();
+    aks.ensure_cluster(&crate::aks::spec()).await.unwrap();
     let cluster_id = aks.cluster_id("vectice-aks");
     let workspace_id = arm.log_workspace_id(GROUP, "vectice-logs");
     let setting = DiagnosticSettingSpec::aks_control_plane(&cluster_id, "control-plane", &workspace_id);
@@ -199,7 +178,7 @@ async fn aks_diagnostic_setting_plan_create_second_ensure_category_change_and_de
     assert_eq!(stored["properties"]["logs"].as_array().unwrap().len(), 5);
     let cluster = fake.resource(&cluster_id).unwrap();
     assert_eq!(cluster["properties"]["agentPoolProfiles"].as_array().unwrap().len(), 1, "{cluster}");
-    assert!(aks.plan_cluster(&cluster_spec()).await.unwrap().is_empty());
+    assert!(aks.plan_cluster(&crate::aks::spec()).await.unwrap().is_empty());
     // Second ensure, and the workspace id in lower case (as Azure often shows ids): nothing sent.
     fake.reset_requests();
     assert!(arm.ensure(&setting).await.unwrap().plan.is_empty());
