@@ -19,7 +19,7 @@ use crate::support::{self, MotoConfig};
 const SPEC: &str = include_str!("../../examples/environments.toml");
 
 /// The spec with every `acme-` name made this run's own, written to a temporary file.
-fn spec_file(p: &str, tag: &str, text: &str) -> Result<(std::path::PathBuf, String)> {
+pub(crate) fn spec_file(p: &str, tag: &str, text: &str) -> Result<(std::path::PathBuf, String)> {
     let path = std::env::temp_dir().join(format!("{p}-{tag}-environments.toml"));
     let text = text.replace("acme-", &format!("{p}-"));
     std::fs::write(&path, &text)?;
@@ -214,7 +214,7 @@ async fn environment_example_applies_shows_and_destroys_production_and_staging_o
 }
 
 /// The network name of an environment (`network.name` of the spec).
-fn network_name(env: &deploy::env::Environment) -> Result<ResourceName> {
+pub(crate) fn network_name(env: &deploy::env::Environment) -> Result<ResourceName> {
     env.network.as_ref().and_then(|n| n.name.clone()).context("the spec names its network")
 }
 
@@ -222,7 +222,7 @@ fn network_name(env: &deploy::env::Environment) -> Result<ResourceName> {
 /// with two private and two public subnets in two zones inside `network.cidr`, the S3 gateway endpoint,
 /// the DB subnet group over the private subnets (each instance in it), the cluster in the private
 /// subnets with its secrets key, the EKS roles, the vault's key.
-async fn parts_present(ctx: &AwsContext, name: &str, env: &deploy::env::Environment, outputs: &serde_json::Value) -> Result<()> {
+pub(crate) async fn parts_present(ctx: &AwsContext, name: &str, env: &deploy::env::Environment, outputs: &serde_json::Value) -> Result<()> {
     use deploy_aws::network::SubnetTier;
     let net = deploy_aws::network::Network::new(ctx);
     let prefix = network_name(env)?;
@@ -330,7 +330,7 @@ async fn parts_present(ctx: &AwsContext, name: &str, env: &deploy::env::Environm
 
 /// After a confirmed destroy: no VPC, no DB subnet group, no roles, the keys' aliases gone
 /// (the keys themselves wait KMS's 7 days, scheduled for deletion).
-async fn parts_gone(ctx: &AwsContext, name: &str, env: &deploy::env::Environment) -> Result<()> {
+pub(crate) async fn parts_gone(ctx: &AwsContext, name: &str, env: &deploy::env::Environment) -> Result<()> {
     let prefix = network_name(env)?;
     let net = deploy_aws::network::Network::new(ctx);
     ensure!(net.find_vpc(&prefix).await.is_err_and(|e| e.is_not_found()), "{name}: the VPC is still there");

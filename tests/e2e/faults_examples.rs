@@ -47,8 +47,13 @@ const CREATES: &[&str] = &[
 
 /// Run `name` until it succeeds, at most 6 times; the runs it took.
 fn converge(through: &MotoConfig, name: &str, args: &[&str]) -> Result<(usize, Run)> {
+    converge_within(6, through, name, args)
+}
+
+/// Run `name` until it succeeds, at most `runs` times; the runs it took.
+fn converge_within(runs: usize, through: &MotoConfig, name: &str, args: &[&str]) -> Result<(usize, Run)> {
     let mut failures = Vec::new();
-    for attempt in 1..=6 {
+    for attempt in 1..=runs {
         let r = run(through, name, args)?;
         if r.ok {
             return Ok((attempt, r));
@@ -182,4 +187,114 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
     let indexes: Vec<&&str> = manifests.iter().filter(|k| !k["manifests/".len()..].contains('/')).collect();
     ensure!(indexes.len() == 1 && indexes[0].contains(&id), "manifests: {manifests:?}");
     Ok(())
+}
+
+/// The creations of a whole AWS environment whose first answer is lost for sure.
+const ENVIRONMENT_CREATES: &[&str] = &[
+    "CreateRole",
+    "CreateKey",
+    "CreateAlias",
+    "CreateVpc",
+    "CreateSubnet",
+    "CreateVpcEndpoint",
+    "CreateDBSubnetGroup",
+    "CreateSecurityGroup",
+    "AuthorizeSecurityGroupIngress",
+    "CreateSecret",
+    "CreateDBParameterGroup",
+    "CreateDBInstance",
+    "CreateLogGroup",
+    "PutRetentionPolicy",
+    "POST /2015-02-01/file-systems",
+    "POST /2015-02-01/mount-targets",
+    "POST /clusters",
+];
+
+/// `environment apply` of production (cluster, database, bucket, files, logs,
+/// backup) through the fault proxy: every creation's first answer lost after
+/// moto made it, and 2 % of the others. It converges; a run straight to moto
+/// then changes nothing; moto holds one of each part (VPC, subnet per block,
+/// endpoint, subnet group, security groups, file system and mount targets,
+/// log group, roles, keys); destroy then leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxy serves while the test blocks on the example
+async fn the_environment_example_converges_when_answers_are_lost_after_the_server_acted() -> Result<()> {
+    let Some(moto) = support::moto_peer() else { return Ok(()) };
+    let (_gaps, moto) = moto.with_gaps().await?;
+    let p = prefix();
+    let (path, text) = crate::environment_example::spec_file(&p, "faults", include_str!("../../examples/environments.toml"))?;
+    let file = path.to_str().context("a UTF-8 temp path")?.to_owned();
+    let config =
+        FaultConfig { seed: 20_261_203, forward_fail_rate: 0.02, forward_fail_first: ENVIRONMENT_CREATES, ..FaultConfig::transparent() };
+    let proxy = FaultProxy::start(&moto.endpoint, config).await?;
+    let through = MotoConfig { endpoint: proxy.endpoint() };
+    let apply = ["apply", "--file", file.as_str(), "--env", "production", "--cloud", "aws"];
+    // A lost answer may end a run (the next run finds what was made): at most one run per creation.
+    let (runs, _) = converge_within(ENVIRONMENT_CREATES.len() + 4, &through, "environment", &apply)?;
+    eprintln!("environment apply runs until success through the proxy: {runs}");
+    let lost: Vec<String> =
+        proxy.captured().iter().filter(|c| c.fate.starts_with("forwarded, then") && c.is_mutating()).map(|c| c.operation()).collect();
+    eprintln!("mutating requests whose answer was lost: {lost:?}");
+    for create in ENVIRONMENT_CREATES.iter().filter(|c| !c.starts_with("POST")) {
+        ensure!(lost.iter().any(|op| op.rsplit('.').next() == Some(*create)), "the answer of no {create} was lost: {lost:?}");
+    }
+
+    // Converged: straight to moto, nothing to change.
+    let again = run(&moto, "environment", &apply)?;
+    again.assert_ok("environment apply");
+    ensure!(again.mutating() == 0, "the environment still had something to do after the faulty runs\n{}", again.show());
+
+    // One of each part, as the outputs name them.
+    let outputs = run(&moto, "environment", &["outputs", "--file", &file, "--env", "production", "--cloud", "aws", "--json"])?;
+    outputs.assert_ok("environment outputs");
+    let doc: serde_json::Value = serde_json::from_str(&outputs.stdout).with_context(|| outputs.show())?;
+    let envs = deploy::env::Environments::from_toml(&text)?;
+    let env = envs.get("production")?;
+    let ctx = deploy_aws::AwsContext::new(&moto.sdk_config().await);
+    crate::environment_example::parts_present(&ctx, "production", env, &doc["outputs"]).await?;
+    let vpc_id = doc["outputs"]["vpc_id"].as_str().context("a VPC id")?;
+    let network = deploy_aws::network::Network::new(&ctx);
+    let vpcs = network.client().describe_vpcs().filters(tag_filter("Name", &format!("{p}-prod"))).send().await?;
+    ensure!(vpcs.vpcs().len() == 1, "VPCs named {p}-prod: {}", vpcs.vpcs().len());
+    let endpoints = network.client().describe_vpc_endpoints().filters(tag_filter_of("vpc-id", vpc_id)).send().await?;
+    ensure!(endpoints.vpc_endpoints().len() == 1, "endpoints: {:?}", endpoints.vpc_endpoints());
+    for group in [format!("{p}-prod-db"), format!("{p}-prod-files")] {
+        let found = network.client().describe_security_groups().filters(tag_filter_of("group-name", &group)).send().await?;
+        ensure!(found.security_groups().len() == 1, "security groups named {group}: {:?}", found.security_groups());
+        ensure!(found.security_groups()[0].ip_permissions().len() == 1, "{group}: {:?}", found.security_groups()[0].ip_permissions());
+    }
+    let efs = deploy_aws::efs::Efs::new(&ctx);
+    let systems = efs.client().describe_file_systems().send().await?;
+    let ours: Vec<_> = systems.file_systems().iter().filter(|f| f.creation_token() == format!("{p}-prod-files")).collect();
+    ensure!(ours.len() == 1, "file systems of {p}-prod-files: {ours:?}");
+    let targets = efs.client().describe_mount_targets().file_system_id(ours[0].file_system_id()).send().await?;
+    ensure!(targets.mount_targets().len() == 2, "mount targets: {:?}", targets.mount_targets());
+    let logs = deploy_aws::logs::Logs::new(&ctx);
+    let groups = logs.client().describe_log_groups().log_group_name_prefix(format!("/aws/eks/{p}-prod/")).send().await?;
+    ensure!(groups.log_groups().len() == 1, "log groups: {:?}", groups.log_groups());
+    let kms = Kms::new(&ctx);
+    for (alias, description) in [
+        (format!("alias/{p}-prod-eks-secrets"), format!("Kubernetes secrets of EKS cluster {p}-prod")),
+        (format!("alias/{p}-prod-vault-backup"), format!("recovery points of backup vault {p}-prod-vault")),
+    ] {
+        let key = kms.describe_key(&KeyAlias::new(alias.clone())?).await?;
+        let keys = keys_described(&kms, &description).await?;
+        ensure!(keys == [key.key_id.clone()], "{alias}: keys {keys:?}, the alias names {}", key.key_id);
+    }
+
+    // Destroy (straight to moto) leaves nothing.
+    let s3 = moto.s3_client().await;
+    s3.delete_bucket_policy().bucket(format!("{p}-prod-assets")).send().await?;
+    let destroy = ["destroy", "--file", file.as_str(), "--env", "production", "--cloud", "aws", "--confirm", "production"];
+    run(&moto, "environment", &destroy)?.assert_ok("environment destroy");
+    crate::environment_example::parts_gone(&ctx, "production", env).await?;
+    std::fs::remove_file(path).ok();
+    Ok(())
+}
+
+fn tag_filter(tag: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    tag_filter_of(&format!("tag:{tag}"), value)
+}
+
+fn tag_filter_of(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder().name(name).values(value).build()
 }

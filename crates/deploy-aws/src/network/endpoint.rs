@@ -104,18 +104,29 @@ impl Reconcile<S3GatewayEndpointSpec> for Network {
             if !mode.is_apply() {
                 return Ok(Reconciled { info: None, plan });
             }
+            // One attempt at a time: a retry after a lost answer would make a second endpoint
+            // (moto, like any server not honouring a client token); a failed attempt is looked up first.
             let create = op("CreateVpcEndpoint");
-            let out = self
-                .client
-                .create_vpc_endpoint()
-                .vpc_id(vpc_id)
-                .vpc_endpoint_type(VpcEndpointType::Gateway)
-                .service_name(&service_name)
-                .set_route_table_ids(Some(wanted.iter().map(|s| (*s).to_owned()).collect()))
-                .send()
-                .await
-                .on(create, kind, &service_name)?;
-            let info = Network::endpoint_info(out.vpc_endpoint().ok_or_else(|| missing(create, "VPC endpoint"))?);
+            let info = crate::once::create_once(
+                &format!("{kind} {service_name} in {vpc_id}"),
+                || async {
+                    let out = self
+                        .client
+                        .create_vpc_endpoint()
+                        .vpc_id(vpc_id)
+                        .vpc_endpoint_type(VpcEndpointType::Gateway)
+                        .service_name(&service_name)
+                        .set_route_table_ids(Some(wanted.iter().map(|s| (*s).to_owned()).collect()))
+                        .customize()
+                        .config_override(aws_sdk_ec2::config::Builder::default().retry_config(crate::once::no_retry()))
+                        .send()
+                        .await
+                        .on(create, kind, &service_name)?;
+                    Ok(Network::endpoint_info(out.vpc_endpoint().ok_or_else(|| missing(create, "VPC endpoint"))?))
+                },
+                || self.find_gateway_endpoint(vpc_id, &service_name),
+            )
+            .await?;
             return Ok(Reconciled { info: Some(info), plan });
         };
         let attached: BTreeSet<&str> = endpoint.route_table_ids.iter().map(String::as_str).collect();

@@ -34,7 +34,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, SecurityGroup, Subnet, Tag, TagSpecification, Vpc};
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::waiter::{Poll, Waiter};
-use deploy_core::{Error, ResourceName, Result};
+use deploy_core::{Error, ResourceName, Result, ResultExt as _};
 
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};
@@ -592,17 +592,28 @@ impl Reconcile<DatabaseSecurityGroupSpec> for Network {
                     .resource_type(ResourceType::SecurityGroup)
                     .tags(Tag::builder().key("Name").value(name.as_str()).build())
                     .build();
-                self.client
-                    .create_security_group()
-                    .vpc_id(vpc_id)
-                    .group_name(name.as_str())
-                    .description(format!("deploy: the database; TCP {port} from {node_security_group_id} only"))
-                    .tag_specifications(tagging)
-                    .send()
-                    .await
-                    .on(op("CreateSecurityGroup"), kind, name.as_str())?;
+                // After a lost answer the group is there under its name: looked up, not made twice.
+                let made = once::create_once(
+                    &format!("{kind} {name}"),
+                    || async {
+                        self.client
+                            .create_security_group()
+                            .vpc_id(vpc_id)
+                            .group_name(name.as_str())
+                            .description(format!("deploy: the database; TCP {port} from {node_security_group_id} only"))
+                            .tag_specifications(tagging.clone())
+                            .customize()
+                            .config_override(aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry()))
+                            .send()
+                            .await
+                            .on(op("CreateSecurityGroup"), kind, name.as_str())?;
+                        self.find_security_group(vpc_id, name).await
+                    },
+                    || async { self.find_security_group(vpc_id, name).await.found() },
+                )
+                .await?;
                 plan.push(Change::create(kind, name.as_str()));
-                self.find_security_group(vpc_id, name).await?
+                made
             }
             Err(e) => return Err(e),
         };
@@ -624,13 +635,27 @@ impl Reconcile<DatabaseSecurityGroupSpec> for Network {
         }
         if !present {
             if apply {
-                self.client
-                    .authorize_security_group_ingress()
-                    .group_id(&group.group_id)
-                    .ip_permissions(wanted.to_permission())
-                    .send()
-                    .await
-                    .on(op("AuthorizeSecurityGroupIngress"), kind, name.as_str())?;
+                // After a lost answer the rule is there: read back, not added twice (EC2 refuses a duplicate).
+                once::create_once(
+                    &format!("ingress rule of {kind} {name}"),
+                    || async {
+                        self.client
+                            .authorize_security_group_ingress()
+                            .group_id(&group.group_id)
+                            .ip_permissions(wanted.to_permission())
+                            .customize()
+                            .config_override(aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry()))
+                            .send()
+                            .await
+                            .on(op("AuthorizeSecurityGroupIngress"), kind, name.as_str())
+                            .map(drop)
+                    },
+                    || async {
+                        let now = self.find_security_group(vpc_id, name).await?;
+                        Ok(now.ingress.iter().any(|r| r.same(&wanted)).then_some(()))
+                    },
+                )
+                .await?;
             }
             fields.push(FieldChange::new("ingress", "-", &wanted));
         }
