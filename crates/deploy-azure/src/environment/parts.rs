@@ -29,7 +29,7 @@ pub const AKS_SUBNET: &str = "aks";
 pub const POSTGRES_SUBNET: &str = "postgres";
 
 /// What an environment needs around the five traits on Azure
-/// ([`AzureParts::derive`]).
+/// ([`AzureEnvironment::parts`](super::AzureEnvironment::parts)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AzureParts {
     /// The name the derived resources start with: `network.name`, else the
