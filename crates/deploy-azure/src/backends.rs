@@ -39,22 +39,27 @@ impl AzureStores {
     }
 
     /// The storage account the blob endpoint names: the first label of
-    /// `https://ACCOUNT.blob.…`, or the first path segment of an emulator's
-    /// `http://HOST:PORT/ACCOUNT` (Azurite); `None` for another shape.
+    /// `https://ACCOUNT.blob.…`, or the first path segment of a local
+    /// emulator's `http://127.0.0.1:PORT/ACCOUNT` (Azurite, on a loopback
+    /// host); `None` for another shape (a custom domain names no account).
     ///
     /// ```
     /// use deploy_azure::AzureStores;
     /// assert_eq!(AzureStores::named("acmeassets", "kv").account().as_deref(), Some("acmeassets"));
     /// let azurite = AzureStores { blob_endpoint: "http://127.0.0.1:10000/devstoreaccount1".into(), key_vault_url: String::new() };
     /// assert_eq!(azurite.account().as_deref(), Some("devstoreaccount1"));
+    /// let proxy = AzureStores { blob_endpoint: "https://files.example.com/assets".into(), key_vault_url: String::new() };
+    /// assert_eq!(proxy.account(), None);
     /// ```
     pub fn account(&self) -> Option<String> {
         let rest = self.blob_endpoint.split_once("://")?.1;
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
         let host = host.split(':').next().unwrap_or(host);
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         match host.split_once(".blob.") {
             Some((account, _)) => Some(account.to_owned()),
-            None => path.split('/').next().filter(|a| !a.is_empty()).map(str::to_owned),
+            None if loopback => path.split(['/', '?']).next().filter(|a| !a.is_empty()).map(str::to_owned),
+            None => None,
         }
     }
 }

@@ -336,13 +336,14 @@ pub fn check_confirm(name: &str, confirm: Option<&str>) -> Result<()> {
 }
 
 /// The check every environment's destroy makes before any deletion: without
-/// a confirmation, a plan with a step that destroys data is refused whole.
+/// the confirmation naming the environment, a plan with a step that destroys
+/// data is refused whole.
 ///
 /// # Errors
 /// [`Error::ConfirmationRequired`] naming the environment and the first data-bearing step.
 pub fn require_confirmation(name: &str, confirm: Option<&str>, plan: &TeardownPlan) -> Result<()> {
     match plan.steps.iter().find(|s| s.destroys.is_some()) {
-        Some(step) if confirm.is_none() => Err(Error::ConfirmationRequired {
+        Some(step) if confirm != Some(name) => Err(Error::ConfirmationRequired {
             action: format!("destroying environment `{name}` ({} {}, ...)", step.action, step.target),
             expected: name.to_owned(),
         }),

@@ -593,10 +593,11 @@ impl Reconcile<DatabaseSecurityGroupSpec> for Network {
                     .tags(Tag::builder().key("Name").value(name.as_str()).build())
                     .build();
                 // After a lost answer the group is there under its name: looked up, not made twice.
-                let made = once::create_once(
+                once::create_once(
                     &format!("{kind} {name}"),
                     || async {
-                        self.client
+                        let out = self
+                            .client
                             .create_security_group()
                             .vpc_id(vpc_id)
                             .group_name(name.as_str())
@@ -607,13 +608,13 @@ impl Reconcile<DatabaseSecurityGroupSpec> for Network {
                             .send()
                             .await
                             .on(op("CreateSecurityGroup"), kind, name.as_str())?;
-                        self.find_security_group(vpc_id, name).await
+                        Ok(out.group_id().unwrap_or_default().to_owned())
                     },
-                    || async { self.find_security_group(vpc_id, name).await.found() },
+                    || async { Ok(self.find_security_group(vpc_id, name).await.found()?.map(|g| g.group_id)) },
                 )
                 .await?;
                 plan.push(Change::create(kind, name.as_str()));
-                made
+                self.find_security_group(vpc_id, name).await?
             }
             Err(e) => return Err(e),
         };

@@ -5,12 +5,15 @@
 //!
 //! Apply order: the resource group (created with the tag
 //! [`ENVIRONMENT_TAG`] naming the environment when it is missing; an existing
-//! one is left as it is); the VNet `PREFIX-vnet` over `network.cidr` with the
+//! one is left as it is, and destroy never deletes it: the backends' group
+//! may hold other environments); the VNet `PREFIX-vnet` over `network.cidr` with the
 //! subnet `aks` (block 0) for the cluster's nodes and `postgres` (block 1)
 //! delegated to flexible servers; the private DNS zone
 //! `PREFIX.private.postgres.database.azure.com` linked to the VNet; the
-//! storage account of the blob endpoint (StorageV2, HTTPS only, no public
-//! blob access, versioning) and, for `files`, an Azure Files share in it; for
+//! storage account of the blob endpoint when it is missing (StorageV2, HTTPS
+//! only, no public blob access, versioning; an existing account is left as
+//! it is and never deleted: other environments' containers may be in it)
+//! and, for `files`, an Azure Files share in it; for
 //! `logs`, the Log Analytics workspace `PREFIX-logs` keeping
 //! `retention_days`; then the five traits ([`Environment::ensure`]: Key Vault
 //! secrets, flexible servers with private access in the delegated subnet and
@@ -18,8 +21,8 @@
 //! node pool of the spec); each server's application databases; the
 //! cluster's diagnostic setting `PREFIX-control-plane` sending every
 //! control-plane log category to the workspace; "Storage Blob Data
-//! Contributor" on the storage account for the workload's principal
-//! ([`AzureEnvironment::with_workload_principal`]).
+//! Contributor" on each of the environment's containers for the workload's
+//! principal ([`AzureEnvironment::with_workload_principal`]).
 //!
 //! Sizes: a spec written for AWS applies here unchanged: instance classes and
 //! node instance types map to the Azure size of the same family and vCPU
@@ -34,12 +37,13 @@
 //! but no longer in the spec is reported ([`Change::unmanaged`]) and left
 //! alone; only [`AzureEnvironment::destroy`] removes it (with the VNet).
 //! Destroy runs in the reverse order: the diagnostic setting (it outlives the
-//! cluster otherwise), the neutral teardown (deletion locks, servers, containers with
-//! every blob, node pools and cluster, secrets), then the file share and the
-//! workspace (data: each needs the confirmation), the role assignment, the
-//! storage account, the DNS link and zone, the VNet, and the resource group
-//! when this environment created it. Flexible servers have no manual
-//! snapshot: destroy with final snapshots is refused before any request.
+//! cluster otherwise) and the role assignments, the neutral teardown
+//! (deletion locks, servers, containers with every blob, node pools and
+//! cluster, secrets), then the file share and the workspace (data: each needs
+//! the confirmation), the DNS link and zone, the VNet. The resource group and
+//! the storage account stay: they are the backends', shared by every
+//! environment applied with them. Flexible servers have no manual snapshot:
+//! destroy with final snapshots is refused before any request.
 //!
 //! ```no_run
 //! # async fn run(backends: deploy_azure::AzureBackends) -> deploy_core::Result<()> {
@@ -59,14 +63,14 @@ use deploy_core::env::{Backends, Environment, EnvironmentOutputs};
 use deploy_core::plan::{Action, Change, Plan};
 use deploy_core::recipes::{TeardownPlan, TeardownStep};
 use deploy_core::reconcile::{Mode, Reconcile};
-use deploy_core::{Cluster as _, Confirm, Error, Observer, Result, ResultExt as _};
+use deploy_core::{Cluster as _, Error, Observer, Result, ResultExt as _};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::AzureBackends;
 use crate::arm::group::ResourceGroupSpec;
 use crate::arm::postgres::ServerDatabasesSpec;
-use crate::arm::{ArmClient, ArmSpec, Target, str_at};
+use crate::arm::{ArmClient, ArmSpec, Target};
 
 mod parts;
 pub mod sizes;
@@ -104,7 +108,7 @@ pub struct AzureEnvironmentOutputs {
     pub private_dns_zone: Option<String>,
     /// The storage account of the buckets, once it exists.
     pub storage_account: Option<String>,
-    /// Its blob endpoint.
+    /// Its blob endpoint (without any query).
     pub blob_endpoint: String,
     /// The Key Vault holding the secrets.
     pub key_vault_url: String,
@@ -130,14 +134,8 @@ struct Known {
     file_share: bool,
     log_workspace: bool,
     diagnostic_setting: bool,
-    role_assignment: bool,
-}
-
-impl Known {
-    /// Whether this environment created the resource group (its tag names it).
-    fn owns_group(&self, name: &str) -> bool {
-        self.group.as_ref().and_then(|g| str_at(g, &format!("/tags/{ENVIRONMENT_TAG}"))) == Some(name)
-    }
+    /// Which of the parts' role assignments exist.
+    role_assignments: Vec<bool>,
 }
 
 impl AzureEnvironment {
@@ -239,7 +237,7 @@ impl AzureEnvironment {
         if let Some(setting) = &parts.diagnostic_setting {
             plan.extend(self.arm().reconcile(setting, mode).await?.plan);
         }
-        if let Some(role) = &parts.role_assignment {
+        for role in &parts.role_assignments {
             plan.extend(self.arm().reconcile(role, mode).await?.plan);
         }
         self.unmanaged(&parts, env, &mut plan).await?;
@@ -275,9 +273,15 @@ impl AzureEnvironment {
         known.dns_zone = step(arm, parts.dns_zone.as_ref(), mode, plan).await?;
         known.dns_link = step(arm, parts.dns_link.as_ref(), mode, plan).await?;
         if let Some(account) = &parts.storage_account {
-            let r = arm.reconcile(account, mode).await?;
-            known.storage_account = r.info.is_some();
-            plan.extend(r.plan);
+            // Made when missing; an existing account (other environments' containers may be in it) is left as it is.
+            let id = arm.storage_account_id(&account.resource_group, &account.name);
+            let target = Target { kind: "storage account", name: &account.name };
+            known.storage_account = arm.get(&id, crate::arm::api::STORAGE, target).await?.is_some();
+            if !known.storage_account {
+                let r = arm.reconcile(account, mode).await?;
+                known.storage_account = r.info.is_some();
+                plan.extend(r.plan);
+            }
         }
         known.file_share = step(arm, parts.file_share.as_ref(), mode, plan).await?;
         known.log_workspace = step(arm, parts.log_workspace.as_ref(), mode, plan).await?;
@@ -340,8 +344,8 @@ impl AzureEnvironment {
         if let Some(setting) = &parts.diagnostic_setting {
             known.diagnostic_setting = self.arm().reconcile(setting, Mode::Plan).await?.info.is_some();
         }
-        if let Some(role) = &parts.role_assignment {
-            known.role_assignment = self.arm().reconcile(role, Mode::Plan).await?.info.is_some();
+        for role in &parts.role_assignments {
+            known.role_assignments.push(self.arm().reconcile(role, Mode::Plan).await?.info.is_some());
         }
         Ok(known)
     }
@@ -373,7 +377,7 @@ impl AzureEnvironment {
             postgres_subnet_id: subnet_id(&parts.postgres_subnet, known.postgres_subnet),
             private_dns_zone: parts.dns_zone.as_ref().filter(|_| known.dns_zone).map(|z| z.zone.clone()),
             storage_account: parts.storage_account.as_ref().filter(|_| known.storage_account).map(|a| a.name.clone()),
-            blob_endpoint: self.backends.stores().blob_endpoint.clone(),
+            blob_endpoint: self.backends.stores().blob_endpoint.split('?').next().unwrap_or_default().to_owned(),
             key_vault_url: self.backends.stores().key_vault_url.clone(),
             file_share: parts.file_share.as_ref().filter(|_| known.file_share).map(|f| f.name.clone()),
             log_workspace_id: parts.log_workspace.as_ref().filter(|_| known.log_workspace).map(|w| w.id(arm)),
@@ -404,25 +408,22 @@ impl AzureEnvironment {
         if let (Some(setting), true) = (&parts.diagnostic_setting, known.diagnostic_setting) {
             plan.steps.push(step("delete diagnostic setting", setting.name.clone(), false));
         }
+        for (role, _) in parts.role_assignments.iter().zip(&known.role_assignments).filter(|(_, exists)| **exists) {
+            plan.steps.push(step("delete role assignment Storage Blob Data Contributor on", scope_name(&role.scope), false));
+        }
         plan.steps.extend(full.destroy_plan(name, &self.env_backends(&parts), false).await?.steps);
-        plan.steps.extend(Self::part_steps(name, &parts, &known));
+        plan.steps.extend(Self::part_steps(&parts, &known));
         Ok((plan, parts, known))
     }
 
     /// The steps of the parts that exist, after the neutral teardown.
-    fn part_steps(name: &str, parts: &AzureParts, known: &Known) -> Vec<TeardownStep> {
+    fn part_steps(parts: &AzureParts, known: &Known) -> Vec<TeardownStep> {
         let mut steps = Vec::new();
         if let (Some(share), true) = (&parts.file_share, known.file_share) {
             steps.push(step("delete file share and every file in", share.name.clone(), true));
         }
         if let (Some(workspace), true) = (&parts.log_workspace, known.log_workspace) {
             steps.push(step("delete log analytics workspace and its logs", workspace.name.clone(), true));
-        }
-        if let (Some(role), true) = (&parts.role_assignment, known.role_assignment) {
-            steps.push(step("delete role assignment", format!("Storage Blob Data Contributor for {}", role.principal_id), false));
-        }
-        if let (Some(account), true) = (&parts.storage_account, known.storage_account) {
-            steps.push(step("delete storage account and every blob in", account.name.clone(), true));
         }
         if let (Some(link), true) = (&parts.dns_link, known.dns_link) {
             steps.push(step("delete private DNS zone link", link.name.clone(), false));
@@ -432,9 +433,6 @@ impl AzureEnvironment {
         }
         if let (Some(network), true) = (&parts.network, known.network) {
             steps.push(step("delete virtual network (subnets)", network.name.clone(), false));
-        }
-        if known.owns_group(name) {
-            steps.push(step("delete resource group (made by this environment)", parts.resource_group.name.clone(), false));
         }
         steps
     }
@@ -455,26 +453,16 @@ impl AzureEnvironment {
         deploy_core::env::require_confirmation(name, confirm, &plan)?;
         let arm = self.arm();
         self.delete_part(parts.diagnostic_setting.as_ref(), known.diagnostic_setting).await?;
+        for (role, _) in parts.role_assignments.iter().zip(&known.role_assignments).filter(|(_, exists)| **exists) {
+            self.observer.step(format!("delete role assignment on {}", scope_name(&role.scope)));
+            arm.delete_role_assignment(role).await.found()?;
+        }
         completed(env, &parts, arm)?.destroy(name, &self.env_backends(&parts), confirm, false).await?;
         self.delete_part(parts.file_share.as_ref(), known.file_share).await?;
         self.delete_part(parts.log_workspace.as_ref(), known.log_workspace).await?;
-        if let (Some(role), true) = (&parts.role_assignment, known.role_assignment) {
-            self.observer.step(format!("delete role assignment for {}", role.principal_id));
-            arm.delete_role_assignment(role).await.found()?;
-        }
-        if let (Some(account), true) = (&parts.storage_account, known.storage_account) {
-            self.observer.step(format!("delete storage account {}", account.name));
-            let id = arm.storage_account_id(&account.resource_group, &account.name);
-            arm.resource(id, crate::arm::api::STORAGE, "storage account", account.name.as_str()).delete().await.found()?;
-        }
         self.delete_part(parts.dns_link.as_ref(), known.dns_link).await?;
         self.delete_part(parts.dns_zone.as_ref(), known.dns_zone).await?;
         self.delete_part(parts.network.as_ref(), known.network).await?;
-        if known.owns_group(name) {
-            let group = &parts.resource_group.name;
-            self.observer.step(format!("delete resource group {group}"));
-            arm.delete_resource_group(group, &Confirm::new(group.as_str())).await.found()?;
-        }
         Ok(plan)
     }
 
@@ -484,6 +472,11 @@ impl AzureEnvironment {
         self.observer.step(format!("delete {} {}", S::KIND, spec.name()));
         self.arm().resource_of(spec).delete().await.found().map(drop)
     }
+}
+
+/// The last segment of a resource id (a container's name).
+fn scope_name(scope: &str) -> String {
+    scope.rsplit('/').next().unwrap_or(scope).to_owned()
 }
 
 /// A step of the destroy plan; `destroys` when it deletes data.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use deploy_core::env::{Environment, NetworkLayout};
-use deploy_core::{CidrBlock, Error, Result, ResultExt as _};
+use deploy_core::{CidrBlock, ContainerName, Error, Result, ResultExt as _};
 
 use super::sizes::{database_sku, node_vm_size, storage_size};
 use crate::arm::ArmClient;
@@ -18,8 +18,8 @@ use crate::arm::network::{POSTGRES_DELEGATION, SubnetSpec, VirtualNetworkSpec};
 use crate::arm::role::RoleAssignmentSpec;
 use crate::arm::storage::StorageAccountSpec;
 
-/// The tag an environment puts on the resource group it creates: destroy
-/// deletes a group only when it carries this tag naming the environment.
+/// The tag an environment puts on the resource group it creates (which
+/// environment made it; destroy leaves the group, which may hold others).
 pub const ENVIRONMENT_TAG: &str = "deploy-environment";
 
 /// The subnet of the cluster's nodes (block 0 of `network.cidr`).
@@ -56,8 +56,8 @@ pub struct AzureParts {
     pub log_workspace: Option<LogWorkspaceSpec>,
     /// The cluster's diagnostic setting `PREFIX-control-plane` sending its control-plane logs there.
     pub diagnostic_setting: Option<DiagnosticSettingSpec>,
-    /// "Storage Blob Data Contributor" on the storage account for the workload's principal.
-    pub role_assignment: Option<RoleAssignmentSpec>,
+    /// "Storage Blob Data Contributor" on each of the environment's containers for the workload's principal.
+    pub role_assignments: Vec<RoleAssignmentSpec>,
     /// The cluster's service network, outside `network.cidr`.
     pub aks_network: AksNetwork,
 }
@@ -93,6 +93,13 @@ impl AzureParts {
             ));
         }
         let layout = env.network.clone().unwrap_or_default();
+        if env.cluster.is_some() && layout.cidr.prefix_len() > 20 {
+            return Err(Error::invalid(
+                at("network.cidr"),
+                format!("`{}` leaves the cluster's subnet a /{}", layout.cidr, layout.cidr.prefix_len() + NetworkLayout::EXTRA_BITS),
+                "with a cluster on Azure a /20 or larger block: Azure CNI gives every node its pods' addresses from the cluster's subnet",
+            ));
+        }
         let prefix = layout
             .name
             .as_ref()
@@ -139,8 +146,9 @@ impl AzureParts {
         let storage_account = if env.buckets.is_empty() && env.files.is_none() {
             None
         } else {
+            let field = if env.buckets.is_empty() { "files" } else { "buckets" };
             let account = place.storage_account.ok_or_else(|| {
-                Error::invalid(at("buckets"), "need a storage account", "the backends' blob endpoint names the storage account")
+                Error::invalid(at(field), "need a storage account", "the backends' blob endpoint names the storage account")
             })?;
             Some(StorageAccountSpec::new(&group, account, place.location))
         };
@@ -171,12 +179,14 @@ impl AzureParts {
             }
             _ => (None, None),
         };
-        let role_assignment = match (place.principal_id, &storage_account) {
-            (Some(principal), Some(account)) => {
-                Some(RoleAssignmentSpec::blob_data_contributor(place.arm.storage_account_id(&group, &account.name), principal))
+        let mut role_assignments = Vec::new();
+        if let (Some(principal), Some(account)) = (place.principal_id, &storage_account) {
+            for (i, bucket) in env.buckets.iter().enumerate() {
+                let container = ContainerName::new(bucket.name.as_str()).in_field(&at(&format!("buckets[{i}].name")))?;
+                let scope = place.arm.container_id(&group, &account.name, &container);
+                role_assignments.push(RoleAssignmentSpec::blob_data_contributor(scope, principal));
             }
-            _ => None,
-        };
+        }
         let parts = AzureParts {
             prefix,
             resource_group,
@@ -189,7 +199,7 @@ impl AzureParts {
             file_share,
             log_workspace,
             diagnostic_setting,
-            role_assignment,
+            role_assignments,
             aks_network: service_network(&layout),
         };
         parts.validate(name)?;
@@ -226,7 +236,7 @@ impl AzureParts {
         if let Some(d) = &self.diagnostic_setting {
             d.validate().in_field(&field("logs"))?;
         }
-        if let Some(r) = &self.role_assignment {
+        for r in &self.role_assignments {
             r.validate().in_field("principal_id")?;
         }
         Ok(())

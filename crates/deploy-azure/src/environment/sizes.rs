@@ -5,11 +5,15 @@
 //! | AWS | Azure |
 //! | --- | --- |
 //! | `db.t3`/`db.t4g` `.micro`, `.small`, `.medium`, `.large`, `.xlarge`, `.2xlarge` | flexible server `Standard_B1ms`, `B1ms`, `B2s`, `B2ms`, `B4ms`, `B8ms` (Burstable) |
-//! | `db.m5`…`db.m7g` `.large` … `.16xlarge` | `Standard_D{vCPU}ds_v5` (General Purpose) |
-//! | `db.r5`…`db.r7g` `.large` … `.16xlarge` | `Standard_E{vCPU}ds_v5` (Memory Optimized) |
+//! | `db.m5`…`db.m7g` `.large` … `.24xlarge` | `Standard_D{vCPU}ds_v5` (General Purpose) |
+//! | `db.r5`…`db.r7g` `.large` … `.24xlarge` | `Standard_E{vCPU}ds_v5` (Memory Optimized) |
 //! | node `m5`…`m7i` | `Standard_D{vCPU}s_v5` |
 //! | node `c5`…`c7i` | `Standard_F{vCPU}s_v2` |
 //! | node `r5`…`r7i` | `Standard_E{vCPU}s_v5` |
+//!
+//! Only where the Azure series has that many vCPUs (D and E v5: 2, 4, 8, 16,
+//! 32, 48, 64, 96, E also 20 and 104; F v2: 2 to 72): `c5.9xlarge` (36) or
+//! `m5.24xlarge` on F are refused, not invented.
 //! | node `t3`/`t3a`/`t4g` `.medium` … `.2xlarge` | `Standard_B2s`, `B2ms`, `B4ms`, `B8ms` |
 //!
 //! ```
@@ -30,6 +34,16 @@ fn vcpus(size: &str) -> Option<u32> {
         "xlarge" => Some(4),
         _ => size.strip_suffix("xlarge")?.parse::<u32>().ok().filter(|n| (2..=24).contains(n)).map(|n| 4 * n),
     }
+}
+
+/// The vCPU counts each Azure series has (Dsv5/Ddsv5, Esv5/Edsv5, Fsv2).
+const D_V5: &[u32] = &[2, 4, 8, 16, 32, 48, 64, 96];
+const E_V5: &[u32] = &[2, 4, 8, 16, 20, 32, 48, 64, 96, 104];
+const F_V2: &[u32] = &[2, 4, 8, 16, 32, 48, 64, 72];
+
+/// The vCPUs of `size` when the Azure `series` has a size of that many.
+fn in_series(size: &str, series: &[u32]) -> Option<u32> {
+    vcpus(size).filter(|n| series.contains(n))
 }
 
 /// The family letter and size of `class` without its `prefix` (`m5.xlarge` -> `('m', "xlarge")`).
@@ -58,7 +72,9 @@ fn refused(field: &str, value: &str, what: &str) -> Error {
     Error::invalid(
         field,
         format!("`{value}` has no Azure counterpart here"),
-        format!("an Azure {what} (`Standard_…`), or an AWS size of the t, m, r (and for nodes c) families from large to 96 vCPUs"),
+        format!(
+            "an Azure {what} (`Standard_…`), or an AWS size of the t, m, r (and for nodes c) families whose vCPU count the Azure series has (large, xlarge, 2, 4, 8, 12, 16 or 24xlarge)"
+        ),
     )
 }
 
@@ -72,8 +88,8 @@ pub fn database_sku(class: &str, field: &str) -> Result<String> {
     }
     let mapped = class.strip_prefix("db.").and_then(family).and_then(|(letter, size)| match letter {
         't' => burstable(size).map(str::to_owned),
-        'm' => vcpus(size).map(|n| format!("Standard_D{n}ds_v5")),
-        'r' => vcpus(size).map(|n| format!("Standard_E{n}ds_v5")),
+        'm' => in_series(size, D_V5).map(|n| format!("Standard_D{n}ds_v5")),
+        'r' => in_series(size, E_V5).map(|n| format!("Standard_E{n}ds_v5")),
         _ => None,
     });
     mapped.ok_or_else(|| refused(field, class, "flexible server SKU"))
@@ -89,9 +105,9 @@ pub fn node_vm_size(instance: &str, field: &str) -> Result<String> {
     }
     let mapped = family(instance).and_then(|(letter, size)| match letter {
         't' => burstable(size).filter(|s| *s != "Standard_B1ms").map(str::to_owned),
-        'm' => vcpus(size).map(|n| format!("Standard_D{n}s_v5")),
-        'c' => vcpus(size).map(|n| format!("Standard_F{n}s_v2")),
-        'r' => vcpus(size).map(|n| format!("Standard_E{n}s_v5")),
+        'm' => in_series(size, D_V5).map(|n| format!("Standard_D{n}s_v5")),
+        'c' => in_series(size, F_V2).map(|n| format!("Standard_F{n}s_v2")),
+        'r' => in_series(size, E_V5).map(|n| format!("Standard_E{n}s_v5")),
         _ => None,
     });
     mapped.ok_or_else(|| refused(field, instance, "VM size"))
@@ -120,6 +136,14 @@ mod tests {
         assert_eq!(node_vm_size("t3.medium", "f").unwrap(), "Standard_B2s");
         assert!(node_vm_size("t3.micro", "f").is_err());
         assert!(node_vm_size("m5.99xlarge", "f").is_err());
+        // Sizes the Azure series lacks are refused, not invented.
+        for missing in ["c5.9xlarge", "c5.24xlarge", "m4.10xlarge", "m5.3xlarge", "r5.6xlarge"] {
+            assert!(node_vm_size(missing, "f").is_err(), "{missing}");
+        }
+        assert_eq!(node_vm_size("m5.24xlarge", "f").unwrap(), "Standard_D96s_v5");
+        assert_eq!(node_vm_size("c5.12xlarge", "f").unwrap(), "Standard_F48s_v2");
+        assert_eq!(database_sku("db.r5.12xlarge", "f").unwrap(), "Standard_E48ds_v5");
+        assert!(database_sku("db.m5.10xlarge", "f").is_err());
         assert_eq!(storage_size(50), Some(64));
         assert_eq!(storage_size(64), Some(64));
         assert_eq!(storage_size(40_000), None);

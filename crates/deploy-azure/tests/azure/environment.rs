@@ -121,6 +121,17 @@ async fn production_is_applied_in_order_then_a_second_apply_changes_nothing() {
     assert!(s.vault.lock().unwrap().secrets.contains_key("acme-prod-db-admin"));
     let bucket = &env.buckets[0].name;
     assert!(s.azure.backends().blob().describe_bucket(bucket).await.is_ok());
+    // The workload's principal: Storage Blob Data Contributor on the environment's container, not the account.
+    let assignments: Vec<String> = s
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PUT") && r.contains("/providers/Microsoft.Authorization/roleAssignments/"))
+        .collect();
+    assert!(
+        matches!(assignments.as_slice(), [put] if put.contains(&format!("/blobServices/default/containers/{bucket}/providers/"))),
+        "{assignments:?}"
+    );
 
     // The outputs, read back.
     let outputs = s.azure.outputs("production", &env).await.unwrap();
@@ -186,15 +197,18 @@ async fn destroy_needs_the_confirmation_then_leaves_nothing_of_the_environment()
     assert_eq!(e.invalid_field(), Some("confirm"));
     let plan = s.azure.destroy_plan("production", &env, false).await.unwrap();
     let text = plan.to_string();
-    for what in ["diagnostic setting", "file share", "storage account", "virtual network", "resource group"] {
+    for what in ["diagnostic setting", "role assignment", "file share", "log analytics workspace", "virtual network"] {
         assert!(text.contains(what), "{what} missing from {text}");
     }
+    // The resource group and the storage account are the backends', shared by every environment: never deleted.
+    assert!(!text.contains("resource group") && !text.contains("storage account"), "{text}");
     let e = s.azure.destroy("production", &env, None, false).await.unwrap_err();
     assert!(matches!(e, Error::ConfirmationRequired { .. }), "{e:?}");
     assert_eq!(s.fake.count("DELETE"), 0, "{:?}", s.fake.requests());
     assert!(s.fake.resource(&arm.group_path(GROUP)).is_some());
 
-    // With it: everything goes, the resource group last (this environment made it).
+    // With it: every part of the environment goes, each by its own DELETE; the group and the account stay.
+    s.fake.reset_requests();
     s.azure.destroy("production", &env, Some("production"), false).await.unwrap();
     for id in [
         format!(
@@ -204,19 +218,26 @@ async fn destroy_needs_the_confirmation_then_leaves_nothing_of_the_environment()
         s.azure.backends().aks().cluster_id("acme-prod"),
         s.azure.backends().postgres().server_id("acme-prod-db"),
         arm.virtual_network_id(GROUP, "acme-prod-vnet"),
-        arm.storage_account_id(GROUP, "devstoreaccount1"),
         arm.log_workspace_id(GROUP, "acme-prod-logs"),
-        arm.group_path(GROUP),
+        format!("{}/fileServices/default/shares/acme-prod-files", arm.storage_account_id(GROUP, "devstoreaccount1")),
+        arm.private_dns_zone_id(GROUP, "acme-prod.private.postgres.database.azure.com"),
     ] {
         assert!(s.fake.resource(&id).is_none(), "{id} is left");
+        let id = id.to_ascii_lowercase();
+        assert!(s.fake.requests().iter().any(|r| r.to_ascii_lowercase() == format!("delete {id}")), "no DELETE of {id}");
     }
+    assert!(
+        s.fake.resource(&arm.group_path(GROUP)).is_some() && s.fake.resource(&arm.storage_account_id(GROUP, "devstoreaccount1")).is_some()
+    );
     let deletes: Vec<String> = s.fake.requests().into_iter().filter(|r| r.starts_with("DELETE")).collect();
     let position = |needle: &str| {
         deletes.iter().position(|d| d.to_ascii_lowercase().ends_with(needle)).unwrap_or_else(|| panic!("{needle}: {deletes:?}"))
     };
     assert!(position("diagnosticsettings/acme-prod-control-plane") < position("managedclusters/acme-prod"), "{deletes:?}");
     assert!(position("managedclusters/acme-prod") < position("virtualnetworks/acme-prod-vnet"), "{deletes:?}");
-    assert_eq!(deletes.last().unwrap(), &format!("DELETE {}", arm.group_path(GROUP)));
+    let role = deletes.iter().position(|d| d.to_ascii_lowercase().contains("/roleassignments/")).expect("the role assignment deleted");
+    assert!(role < position("managedclusters/acme-prod"), "{deletes:?}");
+    assert!(!deletes.iter().any(|d| d.ends_with(GROUP) || d.ends_with("devstoreaccount1")), "{deletes:?}");
     assert!(s.azure.backends().blob().describe_bucket(&env.buckets[0].name).await.unwrap_err().is_not_found());
     assert!(!s.vault.lock().unwrap().secrets.contains_key("acme-prod-db-admin"));
     // A second destroy finds nothing to do.
@@ -228,9 +249,23 @@ async fn destroy_needs_the_confirmation_then_leaves_nothing_of_the_environment()
 async fn staging_without_a_cluster_gets_its_network_server_and_container_only() {
     let Some(s) = setup().await else { return };
     let env = spec("staging", &format!("stage-{}", support::suffix()));
-    s.azure.apply("staging", &env).await.unwrap();
-    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
+    // An existing storage account (other environments' containers may be in it) is left as it is.
     let arm = s.azure.backends().arm().clone();
+    let account = arm.storage_account_id(GROUP, "devstoreaccount1");
+    s.fake.seed(&arm.group_path(GROUP), serde_json::json!({ "location": "westeurope", "tags": {} }));
+    s.fake.seed(
+        &account,
+        serde_json::json!({ "location": "westeurope", "kind": "StorageV2", "sku": { "name": "Standard_GRS" }, "tags": { "owner": "platform" }, "properties": {} }),
+    );
+    s.azure.apply("staging", &env).await.unwrap();
+    assert_eq!(s.fake.resource(&account).unwrap()["tags"]["owner"], "platform");
+    assert!(
+        !s.fake.requests().iter().any(|r| !r.starts_with("GET") && r.to_ascii_lowercase().ends_with("devstoreaccount1")),
+        "{:?}",
+        s.fake.requests()
+    );
+    assert!(s.fake.resource(&arm.group_path(GROUP)).unwrap()["tags"].get(ENVIRONMENT_TAG).is_none(), "an existing group is not tagged");
+    assert!(s.fake.violations().is_empty(), "{:?}", s.fake.violations());
     let server = s.fake.resource(&s.azure.backends().postgres().server_id("acme-stage-db")).unwrap();
     assert_eq!(
         (server["sku"]["name"].as_str(), server["properties"]["storage"]["storageSizeGB"].as_u64()),
@@ -274,6 +309,14 @@ async fn what_azure_cannot_take_is_refused_naming_the_field_before_any_request()
                 e.databases[0].instance_class = "db.x2g.large".into();
             }),
             "production.databases[0].instance_class",
+        ),
+        (
+            "a block too small for Azure CNI's nodes",
+            Box::new(|e| {
+                e.backup = None;
+                e.network.as_mut().unwrap().cidr = deploy_core::CidrBlock::new("10.20.0.0/22").unwrap();
+            }),
+            "production.network.cidr",
         ),
         (
             "a node type with no Azure size",
