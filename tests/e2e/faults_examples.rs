@@ -80,6 +80,16 @@ async fn keys_described(kms: &Kms, description: &str) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+/// Each alias names the one key (not pending deletion) with its description: a lost CreateKey made no second key.
+async fn one_key_per_alias(kms: &Kms, aliases: [(String, String); 2]) -> Result<()> {
+    for (alias, description) in aliases {
+        let key = kms.describe_key(&KeyAlias::new(alias.clone())?).await?;
+        let keys = keys_described(kms, &description).await?;
+        ensure!(keys == [key.key_id.clone()], "{alias}: keys {keys:?}, the alias names {}", key.key_id);
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the proxy serves while the test blocks on the examples
 async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_the_server_acted() -> Result<()> {
     let Some(moto) = support::moto_peer() else { return Ok(()) };
@@ -159,14 +169,14 @@ async fn provisioning_examples_make_nothing_twice_when_answers_are_lost_after_th
     // Nothing twice.
     let sdk = moto.sdk_config().await;
     let kms = Kms::new(&deploy_aws::AwsContext::new(&sdk));
-    for (alias, description) in [
-        (format!("alias/{p}-app"), format!("application key of {p}")),
-        (format!("alias/{p}-eks"), format!("Kubernetes secrets of {p}-eks")),
-    ] {
-        let key = kms.describe_key(&KeyAlias::new(alias.clone())?).await?;
-        let keys = keys_described(&kms, &description).await?;
-        ensure!(keys == [key.key_id.clone()], "{alias}: keys {keys:?}, the alias names {}", key.key_id);
-    }
+    one_key_per_alias(
+        &kms,
+        [
+            (format!("alias/{p}-app"), format!("application key of {p}")),
+            (format!("alias/{p}-eks"), format!("Kubernetes secrets of {p}-eks")),
+        ],
+    )
+    .await?;
     let network = deploy::aws::network::Network::new(&deploy::aws::AwsContext::new(&sdk));
     let vpc = network.find_vpc(&ResourceName::new(format!("{p}-vpc"))?).await.context("one VPC named P-vpc")?;
     let subnets = network.subnets(&vpc.vpc_id).await?;
@@ -272,14 +282,14 @@ async fn the_environment_example_converges_when_answers_are_lost_after_the_serve
     let groups = logs.client().describe_log_groups().log_group_name_prefix(format!("/aws/eks/{p}-prod/")).send().await?;
     ensure!(groups.log_groups().len() == 1, "log groups: {:?}", groups.log_groups());
     let kms = Kms::new(&ctx);
-    for (alias, description) in [
-        (format!("alias/{p}-prod-eks-secrets"), format!("Kubernetes secrets of EKS cluster {p}-prod")),
-        (format!("alias/{p}-prod-vault-backup"), format!("recovery points of backup vault {p}-prod-vault")),
-    ] {
-        let key = kms.describe_key(&KeyAlias::new(alias.clone())?).await?;
-        let keys = keys_described(&kms, &description).await?;
-        ensure!(keys == [key.key_id.clone()], "{alias}: keys {keys:?}, the alias names {}", key.key_id);
-    }
+    one_key_per_alias(
+        &kms,
+        [
+            (format!("alias/{p}-prod-eks-secrets"), format!("Kubernetes secrets of EKS cluster {p}-prod")),
+            (format!("alias/{p}-prod-vault-backup"), format!("recovery points of backup vault {p}-prod-vault")),
+        ],
+    )
+    .await?;
 
     // Destroy (straight to moto) leaves nothing.
     let s3 = moto.s3_client().await;
