@@ -9,7 +9,7 @@ use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{Error, Result};
 
-use super::{EndpointInfo, Network, RouteTableInfo, S3GatewayEndpointSpec, check_id, filter, op, tags_of};
+use super::{EndpointInfo, Network, RouteTableInfo, S3GatewayEndpointSpec, check_id, filter, one_attempt, op, tags_of};
 use crate::error::{SdkResultExt, missing};
 
 impl Network {
@@ -118,7 +118,7 @@ impl Reconcile<S3GatewayEndpointSpec> for Network {
                         .service_name(&service_name)
                         .set_route_table_ids(Some(wanted.iter().map(|s| (*s).to_owned()).collect()))
                         .customize()
-                        .config_override(aws_sdk_ec2::config::Builder::default().retry_config(crate::once::no_retry()))
+                        .config_override(one_attempt())
                         .send()
                         .await
                         .on(create, kind, &service_name)?;

@@ -57,6 +57,11 @@ const fn op(operation: &'static str) -> Op {
     Op::new(SERVICE, operation)
 }
 
+/// The override of a creation that makes one attempt ([`once::create_once`] looks up what a failed one made).
+fn one_attempt() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry())
+}
+
 /// VPCs, subnets, security groups and VPC endpoints. See the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Network {
@@ -351,7 +356,7 @@ impl Network {
                     .cidr_block(spec.cidr.as_str())
                     .tag_specifications(tagging.clone())
                     .customize()
-                    .config_override(aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry()))
+                    .config_override(one_attempt())
                     .send()
                     .await
                     .on(create, "vpc", name)?;
@@ -393,7 +398,7 @@ impl Network {
                     .availability_zone(&subnet.availability_zone)
                     .tag_specifications(tagging.clone())
                     .customize()
-                    .config_override(aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry()))
+                    .config_override(one_attempt())
                     .send()
                     .await
                     .on(create, "subnet", name)?;
@@ -604,7 +609,7 @@ impl Reconcile<DatabaseSecurityGroupSpec> for Network {
                             .description(format!("deploy: the database; TCP {port} from {node_security_group_id} only"))
                             .tag_specifications(tagging.clone())
                             .customize()
-                            .config_override(aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry()))
+                            .config_override(one_attempt())
                             .send()
                             .await
                             .on(op("CreateSecurityGroup"), kind, name.as_str())?;
@@ -645,7 +650,7 @@ impl Reconcile<DatabaseSecurityGroupSpec> for Network {
                             .group_id(&group.group_id)
                             .ip_permissions(wanted.to_permission())
                             .customize()
-                            .config_override(aws_sdk_ec2::config::Builder::default().retry_config(once::no_retry()))
+                            .config_override(one_attempt())
                             .send()
                             .await
                             .on(op("AuthorizeSecurityGroupIngress"), kind, name.as_str())

@@ -123,8 +123,6 @@ pub struct AzureEnvironmentOutputs {
 /// What exists of the parts (read once per call).
 #[derive(Clone, Debug, Default)]
 struct Known {
-    /// The resource group, as read.
-    group: Option<Value>,
     network: bool,
     aks_subnet: bool,
     postgres_subnet: bool,
@@ -150,9 +148,9 @@ impl AzureEnvironment {
         Ok(AzureEnvironment { backends, storage_account, principal_id: None, observer: Observer::default() })
     }
 
-    /// Give "Storage Blob Data Contributor" on the storage account to the
-    /// workload's principal (its object id: a managed identity's or a service
-    /// principal's).
+    /// Give "Storage Blob Data Contributor" on each of the environment's
+    /// containers to the workload's principal (its object id: a managed
+    /// identity's or a service principal's).
     #[must_use]
     pub fn with_workload_principal(mut self, principal_id: impl Into<String>) -> Self {
         self.principal_id = Some(principal_id.into());
@@ -230,7 +228,6 @@ impl AzureEnvironment {
         let backends = self.env_backends(&parts);
         let mut plan = Plan::new();
         let mut known = Known::default();
-        self.reconcile_group(&parts, mode, &mut plan, &mut known).await?;
         self.reconcile_parts(&parts, mode, &mut plan, &mut known).await?;
         plan.extend(if mode.is_apply() { full.ensure(&backends).await? } else { full.plan(&backends).await? });
         self.reconcile_application_databases(&full, mode, &mut plan).await?;
@@ -244,20 +241,30 @@ impl AzureEnvironment {
         Ok(plan)
     }
 
-    /// The resource group: created with the environment's tag when missing, an existing one left as it is.
-    async fn reconcile_group(&self, parts: &AzureParts, mode: Mode, plan: &mut Plan, known: &mut Known) -> Result<()> {
-        let spec = &parts.resource_group;
-        let target = Target { kind: ResourceGroupSpec::KIND, name: &spec.name };
-        known.group = self.arm().get(&spec.id(self.arm()), ResourceGroupSpec::API_VERSION, target).await?;
-        if known.group.is_none() {
-            let r = self.arm().reconcile(spec, mode).await?;
-            plan.extend(r.plan);
-            known.group = r.info.map(|g| g.body);
+    /// A resource of the backends, shared by every environment applied with
+    /// them (the resource group, the storage account): `spec` reconciled only
+    /// while `id` is missing; one that exists is left as it is. Whether it
+    /// exists afterwards.
+    async fn made_when_missing<S>(
+        &self,
+        spec: &S,
+        (id, api_version, target): (&str, &str, Target<'_>),
+        mode: Mode,
+        plan: &mut Plan,
+    ) -> Result<bool>
+    where
+        S: Sync,
+        ArmClient: Reconcile<S, Info = crate::arm::ArmResource>,
+    {
+        if self.arm().get(id, api_version, target).await?.is_some() {
+            return Ok(true);
         }
-        Ok(())
+        let r = self.arm().reconcile(spec, mode).await?;
+        plan.extend(r.plan);
+        Ok(r.info.is_some())
     }
 
-    /// Network, DNS, storage account, file share, workspace; `known` says what exists afterwards.
+    /// Resource group, network, DNS, storage account, file share, workspace; `known` says what exists afterwards.
     async fn reconcile_parts(&self, parts: &AzureParts, mode: Mode, plan: &mut Plan, known: &mut Known) -> Result<()> {
         async fn step<S: ArmSpec>(arm: &ArmClient, spec: Option<&S>, mode: Mode, plan: &mut Plan) -> Result<bool> {
             let Some(spec) = spec else { return Ok(false) };
@@ -267,21 +274,18 @@ impl AzureEnvironment {
             Ok(made)
         }
         let arm = self.arm();
+        let group = &parts.resource_group;
+        let target = Target { kind: ResourceGroupSpec::KIND, name: &group.name };
+        self.made_when_missing(group, (&group.id(arm), ResourceGroupSpec::API_VERSION, target), mode, plan).await?;
         known.network = step(arm, parts.network.as_ref(), mode, plan).await?;
         known.aks_subnet = step(arm, parts.aks_subnet.as_ref(), mode, plan).await?;
         known.postgres_subnet = step(arm, parts.postgres_subnet.as_ref(), mode, plan).await?;
         known.dns_zone = step(arm, parts.dns_zone.as_ref(), mode, plan).await?;
         known.dns_link = step(arm, parts.dns_link.as_ref(), mode, plan).await?;
         if let Some(account) = &parts.storage_account {
-            // Made when missing; an existing account (other environments' containers may be in it) is left as it is.
             let id = arm.storage_account_id(&account.resource_group, &account.name);
             let target = Target { kind: "storage account", name: &account.name };
-            known.storage_account = arm.get(&id, crate::arm::api::STORAGE, target).await?.is_some();
-            if !known.storage_account {
-                let r = arm.reconcile(account, mode).await?;
-                known.storage_account = r.info.is_some();
-                plan.extend(r.plan);
-            }
+            known.storage_account = self.made_when_missing(account, (&id, crate::arm::api::STORAGE, target), mode, plan).await?;
         }
         known.file_share = step(arm, parts.file_share.as_ref(), mode, plan).await?;
         known.log_workspace = step(arm, parts.log_workspace.as_ref(), mode, plan).await?;
@@ -339,7 +343,6 @@ impl AzureEnvironment {
     async fn read(&self, parts: &AzureParts) -> Result<Known> {
         let mut known = Known::default();
         let mut plan = Plan::new();
-        self.reconcile_group(parts, Mode::Plan, &mut plan, &mut known).await?;
         self.reconcile_parts(parts, Mode::Plan, &mut plan, &mut known).await?;
         if let Some(setting) = &parts.diagnostic_setting {
             known.diagnostic_setting = self.arm().reconcile(setting, Mode::Plan).await?.info.is_some();
