@@ -87,59 +87,10 @@ impl AwsBackends {
         self.ctx.interceptors()
     }
 
-    /// The [`ObjectStore`](deploy_core::ObjectStore) on S3.
-    #[cfg(feature = "s3")]
-    pub fn s3(&self) -> crate::s3::S3Store {
-        crate::s3::S3Store::new(&self.ctx)
-    }
-
-    /// The [`BackupVault`](deploy_core::BackupVault) on AWS Backup.
-    #[cfg(feature = "backup")]
-    pub fn backup(&self) -> crate::backup::AwsBackupVault {
-        crate::backup::AwsBackupVault::new(&self.ctx)
-    }
-
     /// The [`Cluster`](deploy_core::Cluster) on EKS, running as `roles`.
     #[cfg(feature = "eks")]
     pub fn eks(&self, roles: crate::eks::EksRoles) -> crate::eks::EksCluster {
         crate::eks::EksCluster::new(&self.ctx, roles)
-    }
-
-    /// IAM users, policies and roles.
-    #[cfg(feature = "iam")]
-    pub fn iam(&self) -> crate::iam::Iam {
-        crate::iam::Iam::new(&self.ctx)
-    }
-
-    /// Keyless pod access: the cluster's OIDC provider, service-account roles, pod identity associations.
-    #[cfg(all(feature = "eks", feature = "iam"))]
-    pub fn pod_access(&self) -> crate::pod_access::PodAccess {
-        crate::pod_access::PodAccess::new(&self.ctx)
-    }
-
-    /// Route 53 hosted zones and records.
-    #[cfg(feature = "route53")]
-    pub fn dns(&self) -> crate::dns::Dns {
-        crate::dns::Dns::new(&self.ctx)
-    }
-
-    /// CloudWatch health alarms and the SNS topic they notify.
-    #[cfg(feature = "cloudwatch")]
-    pub fn alarms(&self) -> crate::alarms::Alarms {
-        crate::alarms::Alarms::new(&self.ctx)
-    }
-
-    /// KMS keys.
-    #[cfg(feature = "kms")]
-    pub fn kms(&self) -> crate::kms::Kms {
-        crate::kms::Kms::new(&self.ctx)
-    }
-
-    /// The [`Database`](deploy_core::Database) on RDS: RDS instances or Aurora
-    /// clusters, as the spec's engine says.
-    #[cfg(feature = "rds")]
-    pub fn rds(&self) -> crate::rds::RdsDatabase {
-        crate::rds::RdsDatabase::new(&self.ctx)
     }
 
     /// Who the configured credentials belong to.
@@ -149,30 +100,6 @@ impl AwsBackends {
     #[cfg(feature = "sts")]
     pub async fn caller_identity(&self) -> deploy_core::Result<crate::sts::CallerIdentity> {
         crate::sts::caller_identity(&self.ctx).await
-    }
-
-    /// VPCs, subnets, security groups and VPC endpoints.
-    #[cfg(feature = "ec2")]
-    pub fn network(&self) -> crate::network::Network {
-        crate::network::Network::new(&self.ctx)
-    }
-
-    /// EFS file systems.
-    #[cfg(feature = "efs")]
-    pub fn efs(&self) -> crate::efs::Efs {
-        crate::efs::Efs::new(&self.ctx)
-    }
-
-    /// CloudWatch Logs groups.
-    #[cfg(feature = "logs")]
-    pub fn logs(&self) -> crate::logs::Logs {
-        crate::logs::Logs::new(&self.ctx)
-    }
-
-    /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
-    #[cfg(feature = "secrets")]
-    pub fn secrets(&self) -> crate::secrets::SecretsManagerStore {
-        crate::secrets::SecretsManagerStore::new(&self.ctx)
     }
 
     /// The five backends an [`Environment`](deploy_core::env::Environment) is
@@ -193,4 +120,49 @@ impl AwsBackends {
             observer: deploy_core::Observer::default(),
         }
     }
+}
+
+/// Each service built from the context alone: its doc, its `cfg`, the
+/// accessor's name and the backend type (`X::new(&ctx)`). A new service is
+/// one entry here.
+macro_rules! services {
+    ($($(#[doc = $doc:literal])* $cfg:meta, $name:ident => $ty:ty;)*) => {
+        impl AwsBackends {
+            $(
+                $(#[doc = $doc])*
+                #[cfg($cfg)]
+                pub fn $name(&self) -> $ty {
+                    <$ty>::new(&self.ctx)
+                }
+            )*
+        }
+    };
+}
+
+services! {
+    /// The [`ObjectStore`](deploy_core::ObjectStore) on S3.
+    feature = "s3", s3 => crate::s3::S3Store;
+    /// The [`BackupVault`](deploy_core::BackupVault) on AWS Backup.
+    feature = "backup", backup => crate::backup::AwsBackupVault;
+    /// IAM users, policies and roles.
+    feature = "iam", iam => crate::iam::Iam;
+    /// Keyless pod access: the cluster's OIDC provider, service-account roles, pod identity associations.
+    all(feature = "eks", feature = "iam"), pod_access => crate::pod_access::PodAccess;
+    /// Route 53 hosted zones and records.
+    feature = "route53", dns => crate::dns::Dns;
+    /// CloudWatch health alarms and the SNS topic they notify.
+    feature = "cloudwatch", alarms => crate::alarms::Alarms;
+    /// KMS keys.
+    feature = "kms", kms => crate::kms::Kms;
+    /// The [`Database`](deploy_core::Database) on RDS: RDS instances or Aurora
+    /// clusters, as the spec's engine says.
+    feature = "rds", rds => crate::rds::RdsDatabase;
+    /// VPCs, subnets, security groups and VPC endpoints.
+    feature = "ec2", network => crate::network::Network;
+    /// EFS file systems.
+    feature = "efs", efs => crate::efs::Efs;
+    /// CloudWatch Logs groups.
+    feature = "logs", logs => crate::logs::Logs;
+    /// The [`SecretStore`](deploy_core::SecretStore) on Secrets Manager.
+    feature = "secrets", secrets => crate::secrets::SecretsManagerStore;
 }

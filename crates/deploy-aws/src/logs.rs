@@ -72,47 +72,6 @@ pub struct Logs {
     client: Client,
 }
 
-impl Logs {
-    /// CloudWatch Logs built from `ctx`.
-    pub fn new(ctx: &AwsContext) -> Self {
-        Logs { client: ctx.client() }
-    }
-
-    /// The SDK client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The log group `name`.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`]; provider errors.
-    pub async fn describe_log_group(&self, name: &str) -> Result<LogGroupInfo> {
-        let describe = op("DescribeLogGroups");
-        let mut pages = self.client.describe_log_groups().log_group_name_prefix(name).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            if let Some(g) = page.on(describe, KIND, name)?.log_groups().iter().find(|g| g.log_group_name() == Some(name)) {
-                return Ok(LogGroupInfo {
-                    name: name.to_owned(),
-                    arn: g.arn().map(str::to_owned),
-                    retention_days: g.retention_in_days().and_then(|d| u32::try_from(d).ok()),
-                });
-            }
-        }
-        Err(Error::not_found(KIND, name))
-    }
-
-    /// Delete the log group `name` and its events: `confirm` must name it.
-    ///
-    /// # Errors
-    /// [`Error::ConfirmationRequired`] before any request; [`Error::NotFound`]; provider errors.
-    pub async fn delete_log_group(&self, name: &str, confirm: &Confirm) -> Result<()> {
-        confirm.check("delete the log group and its events", name)?;
-        self.client.delete_log_group().log_group_name(name).send().await.on(op("DeleteLogGroup"), KIND, name)?;
-        Ok(())
-    }
-}
-
 /// The group of `spec`, created when missing, its retention set when it
 /// differs. Callers use the provided [`Reconcile::plan`] / [`Reconcile::ensure`].
 ///
@@ -160,5 +119,46 @@ impl Reconcile<LogGroupSpec> for Logs {
             return Ok(Reconciled { plan, info: found });
         }
         Ok(Reconciled { plan, info: Some(self.describe_log_group(name).await?) })
+    }
+}
+
+impl Logs {
+    /// CloudWatch Logs built from `ctx`.
+    pub fn new(ctx: &AwsContext) -> Self {
+        Logs { client: ctx.client() }
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The log group `name`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; provider errors.
+    pub async fn describe_log_group(&self, name: &str) -> Result<LogGroupInfo> {
+        let describe = op("DescribeLogGroups");
+        let mut pages = self.client.describe_log_groups().log_group_name_prefix(name).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            if let Some(g) = page.on(describe, KIND, name)?.log_groups().iter().find(|g| g.log_group_name() == Some(name)) {
+                return Ok(LogGroupInfo {
+                    name: name.to_owned(),
+                    arn: g.arn().map(str::to_owned),
+                    retention_days: g.retention_in_days().and_then(|d| u32::try_from(d).ok()),
+                });
+            }
+        }
+        Err(Error::not_found(KIND, name))
+    }
+
+    /// Delete the log group `name` and its events: `confirm` must name it.
+    ///
+    /// # Errors
+    /// [`Error::ConfirmationRequired`] before any request; [`Error::NotFound`]; provider errors.
+    pub async fn delete_log_group(&self, name: &str, confirm: &Confirm) -> Result<()> {
+        confirm.check("delete the log group and its events", name)?;
+        self.client.delete_log_group().log_group_name(name).send().await.on(op("DeleteLogGroup"), KIND, name)?;
+        Ok(())
     }
 }

@@ -100,10 +100,6 @@ pub(crate) fn operation_of(cfg: &ConfigBag) -> (&str, &str) {
 }
 
 impl Intercept for RequestLog {
-    fn name(&self) -> &'static str {
-        "deploy_aws::RequestLog"
-    }
-
     fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
@@ -115,6 +111,10 @@ impl Intercept for RequestLog {
         let request = Request { service: service.to_owned(), operation: operation.to_owned() };
         self.lock().push(request);
         Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "deploy_aws::RequestLog"
     }
 }
 

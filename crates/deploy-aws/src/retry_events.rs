@@ -40,10 +40,6 @@ use crate::record::operation_of;
 pub(crate) struct RetryEvents;
 
 impl Intercept for RetryEvents {
-    fn name(&self) -> &'static str {
-        "deploy_aws::RetryEvents"
-    }
-
     fn read_after_attempt(
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
@@ -70,5 +66,9 @@ impl Intercept for RetryEvents {
             tracing::info!(target: "deploy::retry", service, operation, attempt, status, timeout, throttled, "attempt failed; the SDK retries within its policy");
         }
         Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "deploy_aws::RetryEvents"
     }
 }

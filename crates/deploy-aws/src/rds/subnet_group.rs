@@ -107,41 +107,26 @@ impl Reconcile<DbSubnetGroupSpec> for RdsInstances {
         let name = spec.name.as_str();
         let wanted: BTreeSet<&str> = spec.subnet_ids.iter().map(String::as_str).collect();
         let current = self.describe_subnet_group(name).await.found()?;
-        let Some(current) = current else {
-            let plan = Plan::from_iter([Change::create(KIND, name)]);
-            if !mode.is_apply() {
-                return Ok(Reconciled { plan, info: None });
+        let change = match &current {
+            None => Change::create(KIND, name),
+            Some(c) if c.subnet_ids.iter().map(String::as_str).collect::<BTreeSet<_>>() == wanted => {
+                return Ok(Reconciled { plan: Plan::new(), info: current });
             }
-            self.client
-                .create_db_subnet_group()
-                .db_subnet_group_name(name)
-                .db_subnet_group_description(&spec.description)
-                .set_subnet_ids(Some(spec.subnet_ids.clone()))
-                .send()
-                .await
-                .on(op("CreateDBSubnetGroup"), KIND, name)?;
-            return Ok(Reconciled { plan, info: Some(self.describe_subnet_group(name).await?) });
+            Some(c) => Change::update(KIND, name, vec![FieldChange::new("subnet_ids", c.subnet_ids.join(","), spec.subnet_ids.join(","))]),
         };
-        let have: BTreeSet<&str> = current.subnet_ids.iter().map(String::as_str).collect();
-        if have == wanted {
-            return Ok(Reconciled { plan: Plan::new(), info: Some(current) });
-        }
-        let plan = Plan::from_iter([Change::update(
-            KIND,
-            name,
-            vec![FieldChange::new("subnet_ids", current.subnet_ids.join(","), spec.subnet_ids.join(","))],
-        )]);
+        let plan = Plan::from_iter([change]);
         if !mode.is_apply() {
-            return Ok(Reconciled { plan, info: Some(current) });
+            return Ok(Reconciled { plan, info: current });
         }
-        self.client
-            .modify_db_subnet_group()
-            .db_subnet_group_name(name)
-            .db_subnet_group_description(&spec.description)
-            .set_subnet_ids(Some(spec.subnet_ids.clone()))
-            .send()
-            .await
-            .on(op("ModifyDBSubnetGroup"), KIND, name)?;
+        // One write either way: the group with these subnets and this description.
+        let (description, subnets) = (&spec.description, Some(spec.subnet_ids.clone()));
+        if current.is_none() {
+            let create = self.client.create_db_subnet_group().db_subnet_group_name(name).db_subnet_group_description(description);
+            create.set_subnet_ids(subnets).send().await.on(op("CreateDBSubnetGroup"), KIND, name)?;
+        } else {
+            let modify = self.client.modify_db_subnet_group().db_subnet_group_name(name).db_subnet_group_description(description);
+            modify.set_subnet_ids(subnets).send().await.on(op("ModifyDBSubnetGroup"), KIND, name)?;
+        }
         Ok(Reconciled { plan, info: Some(self.describe_subnet_group(name).await?) })
     }
 }

@@ -358,14 +358,8 @@ impl S3Store {
             .bucket_key_enabled(matches!(encryption, Encryption::Key(_)))
             .build();
         let config = ServerSideEncryptionConfiguration::builder().rules(rule).build().map_err(|e| build_error(put, e))?;
-        self.client
-            .put_bucket_encryption()
-            .bucket(bucket)
-            .server_side_encryption_configuration(config)
-            .send()
-            .await
-            .on(put, "bucket", bucket)?;
-        Ok(())
+        let sent = self.client.put_bucket_encryption().bucket(bucket).server_side_encryption_configuration(config).send().await;
+        sent.on(put, "bucket", bucket).map(drop)
     }
 
     async fn put_public_access_block(&self, bucket: &str, block: bool) -> Result<()> {

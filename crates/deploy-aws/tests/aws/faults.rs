@@ -78,10 +78,6 @@ impl FailOperation {
 }
 
 impl Intercept for FailOperation {
-    fn name(&self) -> &'static str {
-        "deploy-aws-tests::FailOperation"
-    }
-
     fn read_before_transmit(
         &self,
         _: &BeforeTransmitInterceptorContextRef<'_>,
@@ -113,5 +109,9 @@ impl Intercept for FailOperation {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.take(cfg, When::After)
+    }
+
+    fn name(&self) -> &'static str {
+        "deploy-aws-tests::FailOperation"
     }
 }

@@ -66,10 +66,6 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 impl Intercept for Wire {
-    fn name(&self) -> &'static str {
-        "test wire"
-    }
-
     fn read_before_transmit(
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
@@ -84,6 +80,10 @@ impl Intercept for Wire {
         }
         self.seen.lock().unwrap().push((operation, headers, request.uri().to_owned()));
         Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "test wire"
     }
 }
 

@@ -257,10 +257,6 @@ fn info_of(name: &ResourceName, v: &Value) -> Result<ClusterInfo> {
 
 #[async_trait]
 impl Cluster for AksClusters {
-    fn backend(&self) -> &'static str {
-        BACKEND
-    }
-
     /// One path: check, read the cluster, compare; only in
     /// [`deploy_core::Mode::Apply`] create it, update it, then its pools.
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "cluster", name = %spec.name))]
@@ -371,5 +367,9 @@ impl Cluster for AksClusters {
     async fn delete_cluster(&self, name: &ResourceName) -> Result<()> {
         self.describe_cluster(name).await?;
         self.place.arm.delete(&self.cluster_id(name.as_str()), api::AKS, Self::target(name.as_str())).await
+    }
+
+    fn backend(&self) -> &'static str {
+        BACKEND
     }
 }

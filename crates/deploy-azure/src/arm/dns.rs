@@ -63,6 +63,10 @@ impl ArmSpec for PrivateDnsZoneSpec {
     const KIND: &'static str = "private DNS zone";
     const API_VERSION: &'static str = api::PRIVATE_DNS;
 
+    fn id(&self, arm: &ArmClient) -> String {
+        arm.private_dns_zone_id(&self.resource_group, &self.zone)
+    }
+
     fn validate(&self) -> Result<()> {
         check_resource_group("resource_group", &self.resource_group)?;
         check_zone(&self.zone)
@@ -70,10 +74,6 @@ impl ArmSpec for PrivateDnsZoneSpec {
 
     fn name(&self) -> Cow<'_, str> {
         Cow::Borrowed(&self.zone)
-    }
-
-    fn id(&self, arm: &ArmClient) -> String {
-        arm.private_dns_zone_id(&self.resource_group, &self.zone)
     }
 
     fn create(&self, _: &ArmClient) -> Value {
@@ -93,6 +93,10 @@ impl ArmSpec for DnsLinkSpec {
     const KIND: &'static str = "private DNS zone link";
     const API_VERSION: &'static str = api::PRIVATE_DNS;
 
+    fn id(&self, arm: &ArmClient) -> String {
+        format!("{}/virtualNetworkLinks/{}", arm.private_dns_zone_id(&self.resource_group, &self.zone), self.name)
+    }
+
     fn validate(&self) -> Result<()> {
         check_resource_group("resource_group", &self.resource_group)?;
         check_zone(&self.zone)?;
@@ -102,10 +106,6 @@ impl ArmSpec for DnsLinkSpec {
 
     fn name(&self) -> Cow<'_, str> {
         Cow::Borrowed(&self.name)
-    }
-
-    fn id(&self, arm: &ArmClient) -> String {
-        format!("{}/virtualNetworkLinks/{}", arm.private_dns_zone_id(&self.resource_group, &self.zone), self.name)
     }
 
     fn create(&self, _: &ArmClient) -> Value {

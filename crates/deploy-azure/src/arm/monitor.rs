@@ -230,6 +230,14 @@ impl ArmSpec for DiagnosticSettingSpec {
     const KIND: &'static str = "diagnostic setting";
     const API_VERSION: &'static str = api::DIAGNOSTIC_SETTINGS;
 
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    fn id(&self, _: &ArmClient) -> String {
+        format!("{}/providers/Microsoft.Insights/diagnosticSettings/{}", self.resource_id.trim_end_matches('/'), self.name)
+    }
+
     /// Check the ids, the name and the categories.
     ///
     /// # Errors
@@ -267,14 +275,6 @@ impl ArmSpec for DiagnosticSettingSpec {
             }
         }
         Ok(())
-    }
-
-    fn name(&self) -> Cow<'_, str> {
-        Cow::Borrowed(&self.name)
-    }
-
-    fn id(&self, _: &ArmClient) -> String {
-        format!("{}/providers/Microsoft.Insights/diagnosticSettings/{}", self.resource_id.trim_end_matches('/'), self.name)
     }
 
     fn create(&self, _: &ArmClient) -> Value {

@@ -414,16 +414,16 @@ impl ObjectStore for BlobStore {
         KeyOrder::Utf16
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %from_bucket))]
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %source_bucket))]
     async fn copy_opts(
         &self,
-        from_bucket: &BucketName,
-        from: &ObjectKey,
-        to_bucket: &BucketName,
-        to: &ObjectKey,
+        source_bucket: &BucketName,
+        source: &ObjectKey,
+        target_bucket: &BucketName,
+        target: &ObjectKey,
         options: &CopyOptions,
     ) -> Result<ObjectMeta> {
-        self.copy_blob(from_bucket, from, to_bucket, to, options).await
+        self.copy_blob(source_bucket, source, target_bucket, target, options).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND, kind = "bucket", name = %bucket))]

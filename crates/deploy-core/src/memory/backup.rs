@@ -77,9 +77,7 @@ impl BackupVault for InMemoryCloud {
     #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "backup vault", name = %spec.vault.name))]
     async fn reconcile_backup(&self, spec: &BackupSpec, mode: Mode) -> Result<Plan> {
         let plan = self.backup_plan(spec)?;
-        let apply = mode.is_apply();
-        self.enter(if apply { "ensure_backup" } else { "plan_backup" }, apply && plan.has_mutations())?;
-        if apply && plan.has_mutations() {
+        if self.enter_reconcile(mode, ["plan_backup", "ensure_backup"], &plan)? && plan.has_mutations() {
             let mut state = self.state();
             let vault = state
                 .vaults

@@ -129,9 +129,7 @@ impl Cluster for InMemoryCloud {
     #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "cluster", name = %spec.name))]
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: Mode) -> Result<Plan> {
         let plan = self.cluster_plan(spec)?;
-        let apply = mode.is_apply();
-        self.enter(if apply { "ensure_cluster" } else { "plan_cluster" }, apply && plan.has_mutations())?;
-        if !apply {
+        if !self.enter_reconcile(mode, ["plan_cluster", "ensure_cluster"], &plan)? {
             return Ok(plan);
         }
         if plan.has_mutations() {

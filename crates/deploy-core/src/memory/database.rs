@@ -147,12 +147,10 @@ impl Database for InMemoryCloud {
     #[tracing::instrument(level = "info", skip_all, fields(backend = "memory", kind = "database", name = %spec.name))]
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: Mode) -> Result<Plan> {
         let plan = self.database_plan(spec)?;
-        let apply = mode.is_apply();
-        if apply && plan.changes.iter().any(|c| c.action == Action::Create) && spec.admin_password.is_none() {
+        if mode.is_apply() && plan.changes.iter().any(|c| c.action == Action::Create) && spec.admin_password.is_none() {
             return Err(Error::invalid("admin_password", "is missing", "creating an instance needs an admin password"));
         }
-        self.enter(if apply { "ensure_database" } else { "plan_database" }, apply && plan.has_mutations())?;
-        if !apply {
+        if !self.enter_reconcile(mode, ["plan_database", "ensure_database"], &plan)? {
             return Ok(plan);
         }
         if plan.has_mutations() {

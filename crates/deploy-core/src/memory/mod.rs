@@ -43,6 +43,8 @@ use tokio::time::Instant;
 use crate::error::{Error, Result};
 use crate::object_store::KeyOrder;
 use crate::observe::Observer;
+use crate::plan::Plan;
+use crate::reconcile::Mode;
 use crate::waiter::Waiter;
 use state::State;
 
@@ -161,6 +163,15 @@ impl InMemoryCloud {
     /// Forget the recorded calls.
     pub fn reset_calls(&self) {
         lock(&self.inner.calls).clear();
+    }
+
+    /// Record a `reconcile_KIND` call under the name the call counts use
+    /// (`plan_KIND`, or `ensure_KIND`: mutating when `plan` has changes) and
+    /// apply the fault hook. `Ok(true)` in [`Mode::Apply`].
+    fn enter_reconcile(&self, mode: Mode, [plan_op, ensure_op]: [&'static str; 2], plan: &Plan) -> Result<bool> {
+        let apply = mode.is_apply();
+        self.enter(if apply { ensure_op } else { plan_op }, apply && plan.has_mutations())?;
+        Ok(apply)
     }
 
     /// Record a call and apply the fault hook.
