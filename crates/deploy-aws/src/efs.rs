@@ -9,6 +9,7 @@
 //! has none. Deleting it ([`Efs::delete_file_system`]) destroys its files:
 //! the confirmation names it.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use aws_sdk_efs::Client;
@@ -42,7 +43,7 @@ pub struct FileSystemSpec {
 }
 
 /// A file system as EFS reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSystemInfo {
     /// Its id (`fs-...`).
     pub file_system_id: String,

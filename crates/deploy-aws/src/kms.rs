@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_kms::Client;
@@ -178,7 +179,7 @@ impl KeySpec {
 }
 
 /// A key as KMS reports it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyInfo {
     /// The alias it was found by.
     pub alias: KeyAlias,

@@ -10,6 +10,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{Confirm, Error, Result, ResultExt as _};
+use serde::{Deserialize, Serialize};
 
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt};
@@ -56,7 +57,7 @@ impl LogGroupSpec {
 }
 
 /// A log group as CloudWatch Logs reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogGroupInfo {
     /// Its name.
     pub name: String,

@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm};
@@ -50,7 +51,7 @@ const CLOUDWATCH: &str = "aws-cloudwatch";
 const SNS: &str = "aws-sns";
 
 /// One subscription of a topic.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionInfo {
     /// `email`, `https`, `sqs`, ...
     pub protocol: String,
@@ -61,7 +62,7 @@ pub struct SubscriptionInfo {
 }
 
 /// A topic as SNS reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicInfo {
     /// The name.
     pub name: TopicName,
@@ -74,7 +75,7 @@ pub struct TopicInfo {
 }
 
 /// An alarm as CloudWatch reports it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlarmInfo {
     /// The name.
     pub name: String,
@@ -111,7 +112,7 @@ pub struct AlarmInfo {
 }
 
 /// The topic and the alarms, after an ensure.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HealthAlarmsInfo {
     /// The topic.
     pub topic: TopicInfo,

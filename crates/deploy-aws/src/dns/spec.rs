@@ -1,6 +1,7 @@
 //! The specs of DNS: names, TTLs, record types and data, zones and their
 //! visibility, and the checks made before any request.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -149,7 +150,7 @@ impl fmt::Display for RecordType {
 
 /// An alias record's target: a load balancer (or another AWS resource Route 53
 /// can alias) by its DNS name and the hosted zone id AWS publishes for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AliasTarget {
     /// The target's hosted zone id (for a load balancer, its `CanonicalHostedZoneId`).
     pub hosted_zone_id: String,
@@ -484,7 +485,7 @@ impl ZoneSpec {
 }
 
 /// A hosted zone as Route 53 reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZoneInfo {
     /// The zone id, without `/hostedzone/` (`Z0123456789ABCDEFGHIJ`).
     pub id: String,
@@ -503,7 +504,7 @@ pub struct ZoneInfo {
 }
 
 /// One record set of a zone, as Route 53 reports it (any type, `NS` and `SOA` too).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordInfo {
     /// The name.
     pub name: DnsName,

@@ -46,7 +46,7 @@ impl fmt::Debug for AccessKey {
 }
 
 /// One of a user's access keys, as IAM lists it (no secret).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessKeyInfo {
     /// The access key id.
     pub id: String,

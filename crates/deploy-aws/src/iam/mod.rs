@@ -32,6 +32,7 @@ mod access_keys;
 mod names;
 mod service;
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::types::Tag;
@@ -101,7 +102,7 @@ fn validate_document(field: &str, doc: &PolicyDocument, max_len: usize, needs_re
 }
 
 /// An IAM user.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
     /// The name.
     pub name: IamName,
@@ -130,7 +131,7 @@ impl ManagedPolicySpec {
 }
 
 /// A customer-managed policy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyInfo {
     /// The name.
     pub name: IamName,
@@ -199,7 +200,7 @@ impl RoleSpec {
 }
 
 /// A role.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoleInfo {
     /// The name.
     pub name: IamName,

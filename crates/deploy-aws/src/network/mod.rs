@@ -739,4 +739,29 @@ mod tests {
             assert_eq!(check_id("vpc_id", bad, "vpc-").unwrap_err().invalid_field(), Some("vpc_id"), "{bad}");
         }
     }
+
+    #[test]
+    fn what_ec2_reports_serializes_to_json_and_back() {
+        let subnet = SubnetInfo {
+            subnet_id: "subnet-1".into(),
+            name: "private-a".into(),
+            cidr: "10.1.0.0/22".into(),
+            availability_zone: "eu-central-1a".into(),
+            tier: Some(SubnetTier::Private),
+            state: "available".into(),
+            tags: BTreeMap::new(),
+        };
+        let json = serde_json::to_value(&subnet).unwrap();
+        assert_eq!(json["tier"], "private", "a tier is written as its tag value");
+        assert_eq!(serde_json::from_value::<SubnetInfo>(json).unwrap(), subnet);
+        let group = SecurityGroupInfo {
+            group_id: "sg-1".into(),
+            name: "db".into(),
+            vpc_id: "vpc-1".into(),
+            ingress: vec![IngressRule::tcp_from_group(5432, "sg-2")],
+        };
+        let json = serde_json::to_value(&group).unwrap();
+        assert_eq!(json["ingress"][0]["source"], serde_json::json!({ "security_group": "sg-2" }));
+        assert_eq!(serde_json::from_value::<SecurityGroupInfo>(json).unwrap(), group);
+    }
 }

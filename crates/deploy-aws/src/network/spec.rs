@@ -1,6 +1,7 @@
 //! The specs and results of the network: the VPC, its subnets and their
 //! tiers, security group rules, and the checks made before any request.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -13,7 +14,8 @@ pub const TIER_TAG: &str = "deploy:tier";
 /// What a subnet is for; recorded in its [`TIER_TAG`] tag, and in the tags
 /// the AWS load balancer controller reads (`kubernetes.io/role/elb` on public,
 /// `kubernetes.io/role/internal-elb` on private subnets).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SubnetTier {
     /// Internet-facing load balancers.
     Public,
@@ -274,7 +276,7 @@ impl S3GatewayEndpointSpec {
 }
 
 /// A subnet as EC2 reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubnetInfo {
     /// The subnet id (`subnet-...`).
     pub subnet_id: String,
@@ -293,7 +295,7 @@ pub struct SubnetInfo {
 }
 
 /// A VPC as EC2 reports it, with the subnets of its spec that exist.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VpcInfo {
     /// The VPC id (`vpc-...`).
     pub vpc_id: String,
@@ -314,7 +316,8 @@ pub struct VpcInfo {
 }
 
 /// Where an ingress rule admits traffic from.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RuleSource {
     /// An IPv4 block.
     Cidr(String),
@@ -337,7 +340,7 @@ impl fmt::Display for RuleSource {
 }
 
 /// One ingress rule: a protocol, a port range and one source.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct IngressRule {
     /// `tcp`, `udp`, `icmp`, `-1` (all) or a protocol number, as EC2 reports it.
     pub protocol: String,
@@ -399,7 +402,7 @@ impl fmt::Display for IngressRule {
 }
 
 /// A security group as EC2 reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityGroupInfo {
     /// The group id (`sg-...`).
     pub group_id: String,
@@ -412,7 +415,7 @@ pub struct SecurityGroupInfo {
 }
 
 /// A VPC endpoint as EC2 reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointInfo {
     /// The endpoint id (`vpce-...`).
     pub endpoint_id: String,
@@ -429,7 +432,7 @@ pub struct EndpointInfo {
 }
 
 /// A route table of a VPC.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteTableInfo {
     /// The route table id (`rtb-...`).
     pub route_table_id: String,

@@ -1,6 +1,7 @@
 //! DB subnet groups: the subnets an instance or cluster may be placed in
 //! (`DatabaseNetwork::subnet_group`), reconciled by name.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use deploy_core::plan::{Change, FieldChange, Plan};
@@ -26,7 +27,7 @@ pub struct DbSubnetGroupSpec {
 }
 
 /// A DB subnet group as RDS reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbSubnetGroupInfo {
     /// Its name.
     pub name: String,

@@ -183,6 +183,12 @@ fn fake_client(state: &State) -> (deploy_aws::AwsContext, Vec<Rule>) {
         }
     });
     let s = state.clone();
+    let delete_vault = mock!(Client::delete_backup_vault).then_compute_response(move |i| {
+        let f = &mut *s.lock().unwrap();
+        let name = i.backup_vault_name().unwrap();
+        delete_unused(&mut f.vaults, name, f.points.values().any(|(v, _)| v == name), DeleteBackupVaultOutput::builder().build())
+    });
+    let s = state.clone();
     let create_vault = mock!(Client::create_backup_vault).then_compute_response(move |i| {
         let mut f = s.lock().unwrap();
         let name = i.backup_vault_name().unwrap().to_owned();
@@ -192,13 +198,6 @@ fn fake_client(state: &State) -> (deploy_aws::AwsContext, Vec<Rule>) {
         let tags = i.backup_vault_tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
         f.vaults.insert(name.clone(), (tags, i.encryption_key_arn().map(str::to_owned)));
         MockResponse::Output(CreateBackupVaultOutput::builder().backup_vault_name(&name).backup_vault_arn(vault_arn(&name)).build())
-    });
-    let s = state.clone();
-    let delete_vault = mock!(Client::delete_backup_vault).then_compute_response(move |i| {
-        let mut f = s.lock().unwrap();
-        let name = i.backup_vault_name().unwrap();
-        let in_use = f.points.values().any(|(v, _)| v == name);
-        delete_unused(&mut f.vaults, name, in_use, DeleteBackupVaultOutput::builder().build())
     });
     let s = state.clone();
     let list_tags = mock!(Client::list_tags).then_compute_response(move |i| {
@@ -266,10 +265,9 @@ fn fake_client(state: &State) -> (deploy_aws::AwsContext, Vec<Rule>) {
     });
     let s = state.clone();
     let delete_plan = mock!(Client::delete_backup_plan).then_compute_response(move |i| {
-        let mut f = s.lock().unwrap();
+        let f = &mut *s.lock().unwrap();
         let id = i.backup_plan_id().unwrap();
-        let in_use = f.selections.values().any(|(p, _)| p == id);
-        delete_unused(&mut f.plans, id, in_use, DeleteBackupPlanOutput::builder().build())
+        delete_unused(&mut f.plans, id, f.selections.values().any(|(p, _)| p == id), DeleteBackupPlanOutput::builder().build())
     });
     let s = state.clone();
     let list_selections = mock!(Client::list_backup_selections).then_compute_output(move |i| {

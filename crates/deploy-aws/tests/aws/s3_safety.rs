@@ -297,7 +297,7 @@ async fn a_snapshot_cancelled_during_multipart_copies_leaves_no_upload() {
     let log = RequestLog::new();
     let store = MotoS3::with_options(&conf, &log, small_parts());
     let n = names();
-    let (src, backup) = (n.bucket("cancel-src"), n.bucket("cancel-bak"));
+    let [src, backup] = ["cancel-src", "cancel-bak"].map(|b| n.bucket(b));
     for b in [&src, &backup] {
         store.ensure_bucket(&BucketSpec::new(b.clone())).await.unwrap();
     }

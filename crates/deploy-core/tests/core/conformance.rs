@@ -46,14 +46,8 @@ struct DropsLastListed(deploy_core::memory::InMemoryCloud);
 
 #[async_trait]
 impl ObjectStore for DropsLastListed {
-    fn backend(&self) -> &'static str {
-        "drops-last-listed"
-    }
     async fn reconcile_bucket(&self, spec: &BucketSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => self.0.plan_bucket(spec).await,
-            deploy_core::Mode::Apply => self.0.ensure_bucket(spec).await,
-        }
+        self.0.reconcile_bucket(spec, mode).await
     }
     async fn describe_bucket(&self, bucket: &BucketName) -> Result<BucketInfo> {
         self.0.describe_bucket(bucket).await
@@ -88,6 +82,9 @@ impl ObjectStore for DropsLastListed {
     }
     async fn delete_many(&self, bucket: &BucketName, keys: &[ObjectKey]) -> Result<()> {
         self.0.delete_many(bucket, keys).await
+    }
+    fn backend(&self) -> &'static str {
+        "drops-last-listed"
     }
 }
 

@@ -150,14 +150,8 @@ struct LostAnswer(InMemoryCloud);
 
 #[async_trait]
 impl Database for LostAnswer {
-    fn backend(&self) -> &'static str {
-        "lost-answer"
-    }
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
-        match mode {
-            deploy_core::Mode::Plan => self.0.plan_database(spec).await,
-            deploy_core::Mode::Apply => self.0.ensure_database(spec).await,
-        }
+        self.0.reconcile_database(spec, mode).await
     }
     async fn describe_database(&self, name: &ResourceName) -> Result<DatabaseInfo> {
         self.0.describe_database(name).await
@@ -184,6 +178,9 @@ impl Database for LostAnswer {
     }
     async fn delete_database(&self, database: &ResourceName, final_snapshot: &FinalSnapshot, confirm: &Confirm) -> Result<()> {
         self.0.delete_database(database, final_snapshot, confirm).await
+    }
+    fn backend(&self) -> &'static str {
+        "lost-answer"
     }
 }
 
