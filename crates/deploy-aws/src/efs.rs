@@ -9,7 +9,6 @@
 //! has none. Deleting it ([`Efs::delete_file_system`]) destroys its files:
 //! the confirmation names it.
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use aws_sdk_efs::Client;
@@ -18,6 +17,7 @@ use deploy_core::plan::{Change, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::waiter::{Poll, Waiter};
 use deploy_core::{Confirm, Error, ResourceName, Result, ResultExt as _};
+use serde::{Deserialize, Serialize};
 
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, build_error, missing};

@@ -20,13 +20,13 @@
 //! # }
 //! ```
 
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec as AwsKeySpec, KeyState, KeyUsageType, Tag};
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::context::AwsContext;

@@ -31,12 +31,12 @@
 //! # }
 //! ```
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm};
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Confirm, Error, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::context::AwsContext;
 use crate::error::{Op, SdkResultExt, missing};

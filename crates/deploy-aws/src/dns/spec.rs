@@ -1,7 +1,6 @@
 //! The specs of DNS: names, TTLs, record types and data, zones and their
 //! visibility, and the checks made before any request.
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -10,6 +9,7 @@ use aws_sdk_route53::types::{RrType, VpcRegion};
 use deploy_core::error::ResultExt;
 use deploy_core::validate::{Check, fault};
 use deploy_core::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 const NAME_RULE: &str = "DNS names: at most 253 characters; labels of 1-63 letters, digits, `-` and `_`, not starting or ending with `-`; \
                          `*` only as the whole leftmost label";

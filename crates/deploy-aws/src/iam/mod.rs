@@ -32,12 +32,12 @@ mod access_keys;
 mod names;
 mod service;
 
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::types::Tag;
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::{Error, Result};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use access_keys::{AccessKey, AccessKeyInfo, RotateOptions, Rotation};

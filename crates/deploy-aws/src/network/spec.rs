@@ -1,12 +1,12 @@
 //! The specs and results of the network: the VPC, its subnets and their
 //! tiers, security group rules, and the checks made before any request.
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
 use deploy_core::{CidrBlock, Error, ResourceName, Result};
+use serde::{Deserialize, Serialize};
 
 /// The tag that records a subnet's [`SubnetTier`].
 pub const TIER_TAG: &str = "deploy:tier";

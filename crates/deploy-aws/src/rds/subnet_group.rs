@@ -1,12 +1,12 @@
 //! DB subnet groups: the subnets an instance or cluster may be placed in
 //! (`DatabaseNetwork::subnet_group`), reconciled by name.
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use deploy_core::plan::{Change, FieldChange, Plan};
 use deploy_core::reconcile::{Mode, Reconcile, Reconciled};
 use deploy_core::{Error, ResourceName, Result, ResultExt as _};
+use serde::{Deserialize, Serialize};
 
 use super::common::op;
 use super::instances::RdsInstances;
