@@ -246,14 +246,21 @@ impl ArmClient {
     /// refused unless it is on the endpoint's own scheme, host and port (the
     /// bearer token goes nowhere else).
     pub(super) fn polling_url(&self, header: &str, value: &str) -> Result<Url> {
+        self.endpoint_url("poll", &format!("`{header}` polling"), value)
+    }
+
+    /// A URL ARM answered (a polling header, a listing's `nextLink`) for
+    /// `operation`: refused unless it is on the endpoint's own scheme, host
+    /// and port.
+    pub(super) fn endpoint_url(&self, operation: &str, what: &str, value: &str) -> Result<Url> {
         let url = Url::parse(value)
             .or_else(|_| self.inner.base.join(value))
-            .map_err(|e| provider_error("poll", format!("bad `{header}` polling URL: {e}")))?;
+            .map_err(|e| provider_error(operation, format!("bad {what} URL: {e}")))?;
         if url.origin() != self.inner.base.origin() {
             return Err(provider_error(
-                "poll",
+                operation,
                 format!(
-                    "refused the `{header}` polling URL on {}: the bearer token is sent to the Resource Manager endpoint {} only",
+                    "refused the {what} URL on {}: the bearer token is sent to the Resource Manager endpoint {} only",
                     url.origin().ascii_serialization(),
                     self.inner.base.origin().ascii_serialization()
                 ),

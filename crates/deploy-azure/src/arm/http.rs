@@ -109,6 +109,34 @@ impl ArmClient {
         }
     }
 
+    /// GET every item (`value`) of the collection at `path`, with ARM's
+    /// `$filter` when given, following each `nextLink` (on the endpoint's own
+    /// origin only).
+    ///
+    /// # Errors
+    /// As [`ArmClient::get`]; a 404 of the collection is `NotFound`.
+    pub async fn list(&self, path: &str, api_version: &str, filter: Option<&str>, target: Target<'_>) -> Result<Vec<Value>> {
+        let mut url = self.url(path, Some(api_version));
+        if let Some(filter) = filter {
+            url.query_pairs_mut().append_pair("$filter", filter);
+        }
+        let mut items = Vec::new();
+        loop {
+            let response = self.send(Method::Get, url, None, "GET", target).await?;
+            if u16::from(response.status()) != 200 {
+                return Err(Self::error_of(&response, "GET", target));
+            }
+            let mut page = body_json(&response);
+            if let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) {
+                items.extend(values);
+            }
+            match page.get("nextLink").and_then(Value::as_str).filter(|next| !next.is_empty()) {
+                Some(next) => url = self.endpoint_url("GET", "`nextLink`", next)?,
+                None => return Ok(items),
+            }
+        }
+    }
+
     /// GET a resource and deserialize it; `None` when it does not exist.
     ///
     /// # Errors

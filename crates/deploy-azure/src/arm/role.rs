@@ -9,8 +9,13 @@
 //! yet. The assignment is done at ARM's synchronous 201 (no read follows it: a
 //! read may answer 404 for a while as the assignment replicates, and later
 //! reads by this client take such a 404 as the assignment it made). An equal
-//! assignment made under another name (ARM's `RoleAssignmentExists`) counts as
-//! done: an empty plan, and an [`ArmResource`] whose body is `null`.
+//! assignment (same role, same principal, exactly this scope) made under
+//! another name, as the portal and the CLI name theirs, counts as done: found
+//! by listing the principal's assignments at the scope, it is an empty plan and
+//! that assignment; one still replicating (not listed yet) is answered by ARM's
+//! `RoleAssignmentExists` to the PUT: an empty plan, and an [`ArmResource`]
+//! whose body is `null`. Deleting an assignment deletes the one under the
+//! derived name only, never another tool's.
 
 use std::borrow::Cow;
 
@@ -21,6 +26,7 @@ use deploy_core::{Error, Result};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::client::Target;
 use super::{ArmClient, ArmResource, ArmSpec, Difference, api, check_guid, check_resource_id, str_at};
 
 /// The built-in role "Storage Blob Data Contributor".
@@ -165,6 +171,13 @@ impl Reconcile<RoleAssignmentSpec> for ArmClient {
             None => self.created(resource.id()),
             found => found,
         };
+        if current.is_none()
+            && let Some(equal) = self.equal_assignment(spec, resource.target()).await?
+        {
+            // The same role for the same principal at this scope, made under another name (the portal,
+            // the CLI, another tool): nothing to do, and nothing of ours to delete later.
+            return Ok(Reconciled { plan: Plan::new(), info: Some(equal) });
+        }
         match resource.converge(&assignment, current, mode).await {
             Ok(reconciled) => {
                 if let (true, Some(made)) = (mode.is_apply() && reconciled.plan.has_mutations(), &reconciled.info) {
@@ -181,6 +194,26 @@ impl Reconcile<RoleAssignmentSpec> for ArmClient {
 }
 
 impl ArmClient {
+    /// The assignment of `spec`'s role to its principal at exactly its scope,
+    /// under whatever name (ARM lists the principal's assignments above and
+    /// below the scope too; those are other assignments).
+    async fn equal_assignment(&self, spec: &RoleAssignmentSpec, target: Target<'_>) -> Result<Option<ArmResource>> {
+        const SEGMENT: &str = "/providers/microsoft.authorization/roleassignments/";
+        let collection = format!("{}/providers/Microsoft.Authorization/roleAssignments", spec.scope);
+        // `principal_id` is a checked GUID: nothing in it can change the filter.
+        let filter = format!("principalId eq '{}'", spec.principal_id);
+        let listed = self.list(&collection, api::ROLE_ASSIGNMENTS, Some(&filter), target).await?;
+        let scope = spec.scope.trim_end_matches('/').to_ascii_lowercase();
+        let role = format!("/roledefinitions/{}", spec.role_definition.to_ascii_lowercase());
+        Ok(listed.into_iter().find_map(|body| {
+            let id = str_at(&body, "/id")?.to_owned();
+            let at_scope = id.to_ascii_lowercase().rsplit_once(SEGMENT).is_some_and(|(s, _)| s == scope);
+            let principal = str_at(&body, "/properties/principalId").is_some_and(|p| p.eq_ignore_ascii_case(&spec.principal_id));
+            let same_role = str_at(&body, "/properties/roleDefinitionId").is_some_and(|r| r.to_ascii_lowercase().ends_with(&role));
+            (at_scope && principal && same_role).then_some(ArmResource { id, body })
+        }))
+    }
+
     /// Remove the assignment (missing is fine); afterwards this client no
     /// longer counts it as made while it replicates.
     ///

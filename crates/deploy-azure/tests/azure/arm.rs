@@ -393,13 +393,65 @@ async fn role_assignment_is_done_at_201_and_replication_lag_is_tolerated() {
     assert!(arm.ensure(&role).await.map(|e| e.plan).unwrap().is_empty());
     assert_eq!(fake.count("PUT"), 0, "{:?}", fake.requests());
     assert_eq!(fake.count("GET"), 2);
-    const { assert!(ROLE_ASSIGNMENT_LAG > 2, "the reads above were inside the lag") };
-    // Another client (a new process) in the lag sees no assignment, PUTs it, and ARM's RoleAssignmentExists
-    // counts as done.
+    // Another client (a new process) in the lag sees no assignment (neither its GET nor its listing of the
+    // principal's assignments shows it), PUTs it, and ARM's RoleAssignmentExists counts as done.
+    const { assert!(ROLE_ASSIGNMENT_LAG > 4, "the reads here are inside the lag") };
     let other = fake.client();
     let plan = other.ensure(&role).await.map(|e| e.plan).unwrap();
     assert!(plan.is_empty(), "{plan}");
     assert_eq!(fake.count("PUT"), 1);
+}
+
+/// An equal assignment (same role, same principal, this scope) made under another name, as the portal
+/// and the CLI name theirs, is found by listing the principal's assignments: plan and apply are empty and
+/// nothing is assigned again. One above or below the scope, or of another role, is another assignment.
+#[tokio::test]
+async fn a_role_assignment_made_under_another_name_is_found_and_not_made_again() {
+    const PRINCIPAL: &str = "11111111-2222-4333-8444-555555555555";
+    const READER: &str = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+    let fake = FakeArm::start().await;
+    fake.role_assignment_lag(0);
+    let arm = fake.client();
+    let account = arm.storage_account_id("vectice-rg", "vecticeassets");
+    let container = arm.container_id("vectice-rg", "vecticeassets", &ContainerName::new("assets").unwrap());
+    let theirs = format!("{container}/providers/Microsoft.Authorization/roleAssignments/0b3e1d4c-5f6a-4b7c-8d9e-0f1a2b3c4d5e");
+    fake.seed(
+        &theirs,
+        json!({
+            "id": theirs,
+            "name": "0b3e1d4c-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+            "properties": {
+                "roleDefinitionId": format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{STORAGE_BLOB_DATA_CONTRIBUTOR}"),
+                "principalId": PRINCIPAL.to_uppercase(),
+                "principalType": "ServicePrincipal",
+                "scope": container,
+            }
+        }),
+    );
+    let role = RoleAssignmentSpec::blob_data_contributor(&container, PRINCIPAL);
+    assert!(arm.plan(&role).await.unwrap().is_empty(), "an equal assignment under another name was planned again");
+    let ensured = arm.ensure(&role).await.unwrap();
+    assert!(ensured.plan.is_empty(), "{}", ensured.plan);
+    assert_eq!(ensured.info.id, theirs, "the assignment found is theirs");
+    assert_eq!(fake.count("PUT"), 0, "{:?}", fake.requests());
+    let listed = fake.requests().iter().filter(|r| r.starts_with("GET") && r.ends_with("/roleAssignments")).count();
+    assert_eq!(listed, 2, "one listing per reconcile: {:?}", fake.requests());
+
+    // The same principal and role at the account (above the container: ARM lists the container's too) and
+    // another role at the container are other assignments: planned as creates.
+    for other in [
+        RoleAssignmentSpec::blob_data_contributor(&account, PRINCIPAL),
+        RoleAssignmentSpec { role_definition: READER.to_owned(), ..role.clone() },
+    ] {
+        let plan = arm.plan(&other).await.unwrap();
+        assert!(
+            matches!(plan.changes.as_slice(), [c] if c.action == Action::Create),
+            "{} at {}: {plan}",
+            other.role_definition,
+            other.scope
+        );
+    }
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
 
 /// 12.3: a server that accepts connections and never answers ends in a typed Timeout within the bound.

@@ -34,8 +34,8 @@ use super::contract::{Contracts, Mode};
 /// The subscription of the fake.
 pub const SUBSCRIPTION: &str = "00000000-0000-4000-8000-000000000001";
 
-/// GETs of a new role assignment that answer 404 (replication lag).
-pub const ROLE_ASSIGNMENT_LAG: u32 = 3;
+/// Reads of a new role assignment that do not show it yet (replication lag): its GETs answer 404, listings leave it out.
+pub const ROLE_ASSIGNMENT_LAG: u32 = 5;
 
 /// How the fake answers a PUT, PATCH, DELETE or POST action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +216,40 @@ impl Responder {
         }
     }
 
+    /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '{id}'`
+    /// (RoleAssignments_ListForScope): the principal's assignments at `scope` and below it, in one page;
+    /// one still replicating is not listed yet (and the read counts against its lag, as a GET does).
+    fn list_role_assignments(state: &mut State, request: &Request, scope: &str, api_version: Option<&str>) -> ResponseTemplate {
+        let contract = contracts().all().iter().find(|c| c.fixture == "role_assignments").expect("the role assignment contract");
+        if api_version != Some(contract.api_version.as_str()) {
+            let found = format!("GET {scope} role assignments: api-version {api_version:?}, the contract is {}", contract.api_version);
+            return Self::violation(state, vec![found]);
+        }
+        let filter = request.url.query_pairs().find(|(k, _)| k == "$filter").map(|(_, v)| v.into_owned()).unwrap_or_default();
+        let Some(principal) = filter.strip_prefix("principalId eq '").and_then(|f| f.strip_suffix('\'')) else {
+            return arm_error(400, "InvalidFilter", &format!("unsupported $filter {filter:?}"));
+        };
+        let prefix = format!("{scope}/");
+        let keys: Vec<String> = state
+            .resources
+            .keys()
+            .filter(|k| k.starts_with(&prefix) && k.contains("/providers/microsoft.authorization/roleassignments/"))
+            .cloned()
+            .collect();
+        let mut value = Vec::new();
+        for key in keys {
+            if let Some(left) = state.lag.get_mut(&key).filter(|n| **n > 0) {
+                *left -= 1;
+                continue;
+            }
+            let assignment = &state.resources[&key];
+            if assignment["properties"]["principalId"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(principal)) {
+                value.push(assignment.clone());
+            }
+        }
+        ResponseTemplate::new(200).set_body_json(json!({ "value": value }))
+    }
+
     fn violation(state: &mut State, found: Vec<String>) -> ResponseTemplate {
         let message = found.join("; ");
         state.violations.extend(found);
@@ -276,6 +310,11 @@ impl Respond for Responder {
             );
         }
         let key = path.to_ascii_lowercase();
+        if method == "GET"
+            && let Some(scope) = key.strip_suffix("/providers/microsoft.authorization/roleassignments")
+        {
+            return Self::list_role_assignments(&mut state, request, scope, api_version.as_deref());
+        }
         if method != "GET" && state.throttle > 0 {
             state.throttle -= 1;
             return arm_error(429, "TooManyRequests", "The request is being throttled.").insert_header("retry-after", "0");
