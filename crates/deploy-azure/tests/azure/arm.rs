@@ -454,6 +454,52 @@ async fn a_role_assignment_made_under_another_name_is_found_and_not_made_again()
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
 
+/// A listing is followed page by page through `nextLink`, and only on the endpoint's own origin: a
+/// `nextLink` naming another host is refused, and that host sees no request (no bearer token).
+#[tokio::test]
+async fn listings_follow_next_link_on_the_endpoint_only() {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const PRINCIPAL: &str = "11111111-2222-4333-8444-555555555555";
+    for foreign in [false, true] {
+        let server = MockServer::start().await;
+        let elsewhere = MockServer::start().await;
+        let arm = ArmClient::builder(SUBSCRIPTION, fake_token()).endpoint(server.uri()).quick_retries().build().unwrap();
+        let scope = arm.container_id("vectice-rg", "vecticeassets", &ContainerName::new("assets").unwrap());
+        let role = RoleAssignmentSpec::blob_data_contributor(&scope, PRINCIPAL);
+        let theirs = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/0b3e1d4c-5f6a-4b7c-8d9e-0f1a2b3c4d5e");
+        let not_found = json!({ "error": { "code": "RoleAssignmentNotFound", "message": "not found" } });
+        Mock::given(method("GET"))
+            .and(path_regex(format!("/roleAssignments/{}$", role.assignment_name())))
+            .respond_with(ResponseTemplate::new(404).set_body_json(not_found))
+            .mount(&server)
+            .await;
+        let next = if foreign { elsewhere.uri() } else { server.uri() };
+        Mock::given(method("GET"))
+            .and(path_regex("/roleAssignments$"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({ "value": [], "nextLink": format!("{next}/page-2?api-version=x") })),
+            )
+            .mount(&server)
+            .await;
+        let page_2 = json!({ "value": [{ "id": theirs, "properties": {
+            "roleDefinitionId": format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{STORAGE_BLOB_DATA_CONTRIBUTOR}"),
+            "principalId": PRINCIPAL,
+        } }] });
+        for s in [&server, &elsewhere] {
+            Mock::given(method("GET")).and(path("/page-2")).respond_with(ResponseTemplate::new(200).set_body_json(&page_2)).mount(s).await;
+        }
+        let planned = arm.plan(&role).await;
+        if foreign {
+            let err = planned.unwrap_err();
+            assert!(err.to_string().contains("refused the `nextLink` URL"), "{err}");
+            assert!(elsewhere.received_requests().await.unwrap().is_empty(), "a request went to the other host");
+        } else {
+            assert!(planned.unwrap().is_empty(), "the second page's assignment was not found");
+        }
+    }
+}
+
 /// 12.3: a server that accepts connections and never answers ends in a typed Timeout within the bound.
 #[tokio::test]
 async fn a_server_that_never_answers_ends_in_a_timeout_within_the_bound() {
