@@ -176,6 +176,18 @@ async fn production_is_applied_in_order_then_a_second_apply_changes_nothing() {
     env.cluster.as_mut().unwrap().node_pools.pop();
     let plan = s.azure.plan("production", &env).await.unwrap();
     assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Unmanaged && c.name == "acme-prod/executors"), "{plan}");
+
+    // A subnet of the VNet that the spec does not name (made by hand, or left by an older spec): reported, left alone.
+    let legacy = arm.subnet_id(GROUP, "acme-prod-vnet", "legacy");
+    s.fake.seed(&legacy, serde_json::json!({ "id": legacy, "name": "legacy", "properties": { "addressPrefix": "10.20.200.0/24" } }));
+    let plan = s.azure.plan("production", &env).await.unwrap();
+    let unmanaged: Vec<&str> = plan.changes.iter().filter(|c| c.action == Action::Unmanaged).map(|c| c.name.as_str()).collect();
+    assert_eq!(unmanaged, ["acme-prod-vnet/legacy", "acme-prod/executors"], "{plan}");
+    assert_eq!(plan.changes.len(), 2, "{plan}");
+    s.fake.reset_requests();
+    s.azure.apply("production", &env).await.unwrap();
+    assert!(s.fake.resource(&legacy).is_some(), "the subnet the spec does not name was removed");
+    assert!(mutating(&s.fake).iter().all(|r| !r.contains("/subnets/legacy")), "{:?}", mutating(&s.fake));
 }
 
 #[tokio::test]

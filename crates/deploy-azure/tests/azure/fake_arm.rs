@@ -127,9 +127,25 @@ fn pools_of(state: &State, cluster: &str) -> Vec<(String, Value)> {
     pools
 }
 
-/// The stored resource as ARM shows it (a managed cluster with its pools as `agentPoolProfiles`).
+/// Whether `key` is a virtual network itself (not one of its subnets or peerings).
+fn is_virtual_network(key: &str) -> bool {
+    key.split_once("/providers/microsoft.network/virtualnetworks/").is_some_and(|(_, rest)| !rest.is_empty() && !rest.contains('/'))
+}
+
+/// The stored resource as ARM shows it (a managed cluster with its pools as `agentPoolProfiles`, a
+/// virtual network with its subnets as `subnets`).
 fn view(state: &State, key: &str) -> Option<Value> {
     let mut resource = state.resources.get(key)?.clone();
+    if is_virtual_network(key) {
+        let prefix = format!("{key}/subnets/");
+        let subnets: Vec<Value> = state
+            .resources
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
+            .map(|(_, v)| v.clone())
+            .collect();
+        resource["properties"]["subnets"] = json!(subnets);
+    }
     if is_cluster(key) {
         let profiles: Vec<Value> = pools_of(state, key)
             .into_iter()
