@@ -33,7 +33,7 @@ pub struct Provision {
     pub common: crate::cli::Common,
 }
 
-/// `--arm-endpoint`.
+/// `--arm-endpoint`, `--credential`, `--ignore-tag`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Arm {
     /// The Azure Resource Manager endpoint (default https://management.azure.com; a sovereign
@@ -46,6 +46,10 @@ pub struct Arm {
     /// user-assigned one by AZURE_CLIENT_ID)
     #[arg(long, value_name = "HOW", default_value = "auto")]
     pub credential: CredentialSource,
+    /// A tag that another system puts on resources (an Azure Policy adding `CreatedOnDate`):
+    /// never a change to plan or write (repeatable)
+    #[arg(long = "ignore-tag", value_name = "KEY")]
+    pub ignore_tags: Vec<String>,
 }
 
 /// `--account-name`, `--blob-endpoint`, `--account-key`: where the blobs are.
@@ -86,6 +90,9 @@ pub fn arm_client(args: &Arm) -> Result<ArmClient> {
     let mut builder = ArmClient::builder(subscription_id()?, credential);
     if let Some(endpoint) = &args.arm_endpoint {
         builder = builder.endpoint(endpoint);
+    }
+    for key in &args.ignore_tags {
+        builder = builder.ignore_tag(key);
     }
     builder.build()
 }

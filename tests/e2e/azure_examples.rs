@@ -252,6 +252,25 @@ async fn provisioning_examples_plan_apply_and_change_nothing_the_second_time_on_
     Ok(())
 }
 
+/// An Azure Policy that tags every resource (`CreatedOnDate`) makes each run plan and write tag updates;
+/// with `--ignore-tag CreatedOnDate` the example plans nothing and writes nothing.
+#[tokio::test]
+async fn provisioning_example_ignores_a_tag_a_policy_adds_when_told() -> Result<()> {
+    let binary = example_binary("azure_postgres_flexible")?;
+    let arm = Arm::start().await?;
+    run_arm(&binary, &arm, &["--prefix", "policy"])?;
+    arm.fake.policy_tag("CreatedOnDate", "2026-12-01T10:00:00Z");
+    let planned = run_arm(&binary, &arm, &["--prefix", "policy", "--plan"])?;
+    ensure!(planned.contains("  ~ update ") && planned.contains("tags"), "the policy's tag is not a change without the flag:\n{planned}");
+    arm.recorder.proxy.clear();
+    let ignoring = run_arm(&binary, &arm, &["--prefix", "policy", "--plan", "--ignore-tag", "CreatedOnDate"])?;
+    ensure!(!ignoring.contains("  ~ update "), "{ignoring}");
+    let applied = run_arm(&binary, &arm, &["--prefix", "policy", "--ignore-tag", "createdondate"])?;
+    ensure!(applied.contains("everything already matches, nothing changed"), "{applied}");
+    arm.recorder.none_mutating("the runs ignoring the tag")?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn disaster_recovery_example_with_its_server_part_on_azurite_and_fake_arm() -> Result<()> {
     let Some(azurite) = support::azurite_peer() else {

@@ -57,6 +57,7 @@ pub struct ArmClientBuilder {
     retry: Option<RetryOptions>,
     waiter: Waiter,
     timeouts: Timeouts,
+    ignored_tags: Vec<String>,
 }
 
 impl ArmClientBuilder {
@@ -99,13 +100,36 @@ impl ArmClientBuilder {
         pub fn timeouts(timeouts: Timeouts);
     }
 
+    /// Leave tag `key` out of every resource this client reads (matched
+    /// case-insensitively, as Azure matches tag names): a tag that another
+    /// system puts on resources (Azure Policy's `modify` effect adding
+    /// `CreatedOnDate` or a tag inherited from the resource group, a cost
+    /// tool) is then never a change to plan or write. A write this client makes
+    /// for another change does not carry it: a Policy that adds it adds it to
+    /// that write as well; a tag another tool set once is gone after it.
+    #[must_use]
+    pub fn ignore_tag(mut self, key: impl Into<String>) -> Self {
+        self.ignored_tags.push(key.into());
+        self
+    }
+
     /// Check the settings and build the client. No request is made.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] on `subscription_id` (not a GUID) or `endpoint`
-    /// (not an http(s) URL; plain HTTP only to a loopback address).
+    /// [`Error::InvalidInput`] on `subscription_id` (not a GUID), `endpoint`
+    /// (not an http(s) URL; plain HTTP only to a loopback address) or
+    /// `ignore_tag` (not a tag name Azure takes).
     pub fn build(self) -> Result<ArmClient> {
         check_guid("subscription_id", &self.subscription_id)?;
+        for key in &self.ignored_tags {
+            if key.is_empty() || key.chars().count() > 512 || key.contains(['<', '>', '%', '&', '\\', '?', '/']) {
+                return Err(Error::invalid(
+                    "ignore_tag",
+                    format!("{key:?} is not a tag name"),
+                    "1 to 512 characters, none of < > % & \\ ? /",
+                ));
+            }
+        }
         let rule = "an https URL such as https://management.azure.com (plain http only to a loopback address)";
         let base = Url::parse(self.endpoint.trim_end_matches('/'))
             .map_err(|e| Error::invalid("endpoint", format!("{:?} is not a URL: {e}", self.endpoint), rule))?;
@@ -144,6 +168,7 @@ impl ArmClientBuilder {
                 timeouts: self.timeouts,
                 created: Mutex::new(HashMap::new()),
                 mutating: AtomicUsize::new(0),
+                ignored_tags: self.ignored_tags.iter().map(|k| k.to_lowercase()).collect(),
             }),
         })
     }
@@ -166,6 +191,8 @@ pub(super) struct Inner {
     created: Mutex<HashMap<String, Value>>,
     /// The mutating requests sent ([`ArmClient::mutating_requests`]).
     pub(super) mutating: AtomicUsize,
+    /// Tag names left out of what is read ([`ArmClientBuilder::ignore_tag`]), lower-case.
+    ignored_tags: Vec<String>,
 }
 
 impl fmt::Debug for ArmClient {
@@ -203,6 +230,7 @@ impl ArmClient {
             retry: None,
             waiter: Waiter::provisioning(),
             timeouts: Timeouts::default(),
+            ignored_tags: Vec::new(),
         }
     }
 
@@ -267,6 +295,14 @@ impl ArmClient {
             ));
         }
         Ok(url)
+    }
+
+    /// `resource` as read, without the tags this client ignores.
+    pub(super) fn without_ignored_tags(&self, mut resource: Value) -> Value {
+        if let Some(tags) = resource.get_mut("tags").and_then(Value::as_object_mut) {
+            tags.retain(|key, _| !self.inner.ignored_tags.contains(&key.to_lowercase()));
+        }
+        resource
     }
 
     /// Remember `resource`, just created at `path`, for the reads that may not

@@ -103,7 +103,7 @@ impl ArmClient {
     pub async fn get(&self, path: &str, api_version: &str, target: Target<'_>) -> Result<Option<Value>> {
         let response = self.call(Method::Get, path, api_version, None, target).await?;
         match u16::from(response.status()) {
-            200 => Ok(Some(body_json(&response))),
+            200 => Ok(Some(self.without_ignored_tags(body_json(&response)))),
             404 => Ok(None),
             _ => Err(Self::error_of(&response, "GET", target)),
         }
@@ -128,7 +128,7 @@ impl ArmClient {
             }
             let mut page = body_json(&response);
             if let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) {
-                items.extend(values);
+                items.extend(values.into_iter().map(|item| self.without_ignored_tags(item)));
             }
             match page.get("nextLink").and_then(Value::as_str).filter(|next| !next.is_empty()) {
                 Some(next) => url = self.endpoint_url("GET", "`nextLink`", next)?,

@@ -500,6 +500,43 @@ async fn listings_follow_next_link_on_the_endpoint_only() {
     }
 }
 
+/// A tag another system puts on resources (Azure Policy's `modify` effect adding `CreatedOnDate`) is a
+/// change on every run, unless the client is told to ignore it: then no plan and no write. A key Azure
+/// would not take is refused when the client is built.
+#[tokio::test]
+async fn tags_another_system_manages_are_ignored_when_asked() {
+    let fake = FakeArm::start().await;
+    let arm = fake.client();
+    let spec = group();
+    arm.ensure(&spec).await.unwrap();
+    let path = arm.group_path("vectice-rg");
+    let mut stored = fake.resource(&path).unwrap();
+    stored["tags"]["CreatedOnDate"] = json!("2026-12-01T10:00:00Z");
+    fake.seed(&path, stored);
+    let plan = arm.plan(&spec).await.unwrap();
+    assert!(
+        matches!(plan.changes.as_slice(), [c] if matches!(&c.action, Action::Update { fields } if fields[0].field == "tags")),
+        "{plan}"
+    );
+
+    let builder = || ArmClient::builder(SUBSCRIPTION, fake_token()).endpoint(fake.server.uri()).quick_retries();
+    let ignoring = builder().ignore_tag("createdondate").build().unwrap();
+    assert!(ignoring.plan(&spec).await.unwrap().is_empty(), "an ignored tag was planned");
+    fake.reset_requests();
+    assert!(ignoring.ensure(&spec).await.unwrap().plan.is_empty());
+    assert_eq!(fake.count("GET"), fake.requests().len(), "{:?}", fake.requests());
+    assert_eq!(fake.resource(&path).unwrap()["tags"]["CreatedOnDate"], "2026-12-01T10:00:00Z", "the ignored tag was touched");
+    // The spec's own tags are still compared.
+    let mut changed = spec.clone();
+    changed.tags.insert("app".into(), "other".into());
+    assert!(!ignoring.plan(&changed).await.unwrap().is_empty());
+
+    for bad in ["", "a/b", "cost?", &"x".repeat(513)] {
+        let err = builder().ignore_tag(bad).build().unwrap_err();
+        assert_eq!(err.invalid_field(), Some("ignore_tag"), "{bad:?}: {err}");
+    }
+}
+
 /// 12.3: a server that accepts connections and never answers ends in a typed Timeout within the bound.
 #[tokio::test]
 async fn a_server_that_never_answers_ends_in_a_timeout_within_the_bound() {

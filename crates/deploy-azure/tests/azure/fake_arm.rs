@@ -642,6 +642,16 @@ impl FakeArm {
         resource["properties"][field] = value;
     }
 
+    /// An Azure Policy with the `modify` effect: tag `key` = `value` on every stored resource that has tags.
+    pub fn policy_tag(&self, key: &str, value: &str) {
+        let mut state = self.state.lock().unwrap();
+        for resource in state.resources.values_mut() {
+            if let Some(tags) = resource.get_mut("tags").and_then(Value::as_object_mut) {
+                tags.insert(key.to_owned(), json!(value));
+            }
+        }
+    }
+
     /// The cluster autoscaler: set agent pool `pool` of the cluster at `cluster_id` to `count` nodes.
     pub fn autoscale(&self, cluster_id: &str, pool: &str, count: u32) {
         self.set_property(&format!("{cluster_id}/agentPools/{pool}"), "count", json!(count));
