@@ -106,8 +106,8 @@ use deploy::object_store::ListOptions;
 use deploy::recipes::dr::snapshot_name;
 use deploy::recipes::{
     Boundaries, DatabaseBackup, DatabaseRestore, Location, RestoreBucketOptions, SnapshotId, SnapshotLayout, SnapshotOptions,
-    SnapshotSelector, dr_backup, dr_restore, latest_snapshot_of, plan_restore, read_manifest_info, resolve_restore, restore_bucket,
-    restore_ranges, snapshot_shard,
+    SnapshotSelector, dr_backup, dr_restore, latest_snapshot_of, plan_restore, read_manifest_info, restore_shard as restore_shard_range,
+    snapshot_shard,
 };
 use deploy::{BucketName, BucketSpec, Confirm, Database, Error, ObjectStore, ObjectStoreExt, ResourceName, RestorePoint, RestoreTarget};
 
@@ -447,7 +447,7 @@ async fn restore(
         return Ok(());
     }
     if let Some(job) = job {
-        return restore_in_cluster(&s3, names, layout, &id, &options, job, args).await;
+        return restore_in_cluster(&s3, names, &id, &options, job, args).await;
     }
 
     section("restore");
@@ -489,13 +489,11 @@ fn restore_flags(args: &Cli) -> deploy::Result<Option<RestoreJob>> {
     args.shard.restore_job(args.objects_only, pods)
 }
 
-/// The bucket's restore as a Kubernetes Indexed Job, after the plan and its
-/// checks in this process: the target bucket set up, then one pod per key
-/// range; the report counts what the pods wrote by restoring nothing more.
+/// The bucket's restore as a Kubernetes Indexed Job, after the plan: the
+/// target bucket set up, then [`cli::restore_in_cluster`].
 async fn restore_in_cluster(
     s3: &S3Store,
     names: &Names,
-    layout: SnapshotLayout,
     id: &SnapshotId,
     options: &RestoreBucketOptions,
     job: RestoreJob,
@@ -503,31 +501,7 @@ async fn restore_in_cluster(
 ) -> deploy::Result<()> {
     section("restore");
     setup_bucket(s3, &names.assets, args).await?;
-    // The whole restore's checks before any pod writes: complete snapshot, its own source, the confirmation.
-    resolve_restore(Location::new(s3, &names.backup), Location::new(s3, &names.assets), options).await?;
-    let client = deploy::k8s::client_from_env().await.map_err(deploy::Error::from)?;
-    let outcome = job.run(client, Location::new(s3, &names.backup), &layout, id).await;
-    let done = match outcome {
-        Ok(done) => done,
-        Err(e) => {
-            println!("  the restore is not complete: run it again (a restore writes only what differs)");
-            return Err(e.into());
-        }
-    };
-    section("report");
-    // Verified as the in-process restore verifies: every key classified again, nothing left to write.
-    let after = plan_restore(Location::new(s3, &names.backup), Location::new(s3, &names.assets), options).await?;
-    let left = after.missing.count + after.overwrite.count + after.delete.count;
-    println!("  restore {id} into {}: {} shards (Job {}) completed", names.assets, job.shards(), done.job);
-    println!("  verified: {} objects identical, {left} left to write", after.identical);
-    cli::field(
-        "report",
-        serde_json::json!({ "job": done.job.to_string(), "shards": job.shards(), "identical": after.identical, "left": left }),
-    );
-    if left > 0 {
-        return Err(Error::conflict("bucket", names.assets.as_str(), format!("{left} objects still differ from snapshot {id}")));
-    }
-    Ok(())
+    cli::restore_in_cluster(s3, (&names.backup, &names.assets), options, job, id, "objects").await
 }
 
 /// One shard of a restore, in a pod of the restore's shard Job: its key range of the snapshot.
@@ -539,28 +513,20 @@ async fn restore_shard(
     args: &Cli,
 ) -> deploy::Result<()> {
     let s3 = aws.s3();
-    let backup = Location::new(&s3, &names.backup);
-    let id = assignment.snapshot_id.clone();
-    let ranges = restore_ranges(backup, &layout, &id, assignment.count).await?;
-    if assignment.index >= assignment.count {
-        return Err(Error::invalid(
-            "JOB_COMPLETION_INDEX",
-            format!("is {}", assignment.index),
-            format!("below the shard count {}", assignment.count),
-        ));
+    let (index, count, id) = (assignment.index, assignment.count, assignment.snapshot_id.clone());
+    if index >= count {
+        return Err(Error::invalid("JOB_COMPLETION_INDEX", format!("is {index}"), format!("below the shard count {count}")));
     }
-    // The ranges fall on the manifest's part boundaries: a snapshot of fewer parts than shards leaves the last shards none.
-    let Some(range) = ranges.get(assignment.index).cloned() else {
-        println!("shard {} of {} of restore {id}: no keys (the snapshot has {} parts)", assignment.index, assignment.count, ranges.len());
-        return Ok(());
-    };
     let mut options = RestoreBucketOptions::new(layout, SnapshotSelector::Id(id.clone()));
     options.keep_newer = args.keep_newer;
     options.exact = args.exact;
     options.confirm = args.confirm_overwrite.as_deref().map(Confirm::new);
-    options.range = range;
-    let report = restore_bucket(backup, Location::new(&s3, &names.assets), &options).await?;
-    println!("shard {} of {} of restore {id}: {report}", assignment.index, assignment.count);
+    let (backup, target) = (Location::new(&s3, &names.backup), Location::new(&s3, &names.assets));
+    // The ranges fall on the manifest's part boundaries: a snapshot of fewer parts than shards leaves the last shards none.
+    match restore_shard_range(backup, target, &options, index, count).await? {
+        Some(report) => println!("shard {index} of {count} of restore {id}: {report}"),
+        None => println!("shard {index} of {count} of restore {id}: no keys (the snapshot has fewer parts than shards)"),
+    }
     Ok(())
 }
 

@@ -9,6 +9,10 @@
 //! (in each pod of that Job) azure_disaster_recovery backup-shard --prefix P --objects-only [blob options]
 //! azure_disaster_recovery restore --prefix P --from TIMESTAMP|latest [--plan] [--objects-only]
 //!     [--keep-newer] [--exact] [--confirm-overwrite P-assets] [--shards N] [...]
+//! azure_disaster_recovery restore --prefix P --from TIMESTAMP|latest --objects-only --in-cluster --image IMAGE
+//!     --shards N [--parallelism P] [the Job flags of backup] [--keep-newer] [--exact] [--confirm-overwrite P-assets]
+//! (in each pod of that Job) azure_disaster_recovery restore-shard --prefix P --objects-only [--keep-newer]
+//!     [--exact] [--confirm-overwrite P-assets] [blob options]
 //! ```
 //!
 //! - backup: container `P-assets` is copied into container `P-backup`
@@ -53,6 +57,15 @@
 //! the webhook gives them `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` and
 //! `AZURE_FEDERATED_TOKEN_FILE` of the identity SA is annotated with).
 //! `--in-cluster` backs up the container only (`--objects-only` is required).
+//! `restore --objects-only --in-cluster` runs the restore's shards as an
+//! Indexed Job the same way: this process plans and checks the whole restore
+//! first (every blob classified; an unversioned container refused without
+//! `--confirm-overwrite P-assets`), ensures `P-assets`, creates the Job (each
+//! pod `restore-shard` on the key range of its index, with the same
+//! `--keep-newer`, `--exact` and `--confirm-overwrite`), waits for it, then
+//! classifies every blob again: the run fails unless nothing is left to
+//! write. The pods write `P-assets`: with `--service-account`, its identity
+//! needs Storage Blob Data Contributor there (`azure_blob_access` grants it).
 //!
 //! Blob endpoint: `--blob-endpoint URL` (default
 //! `https://ACCOUNT.blob.core.windows.net` of `--account-name`), signed in by
@@ -73,8 +86,10 @@ use azure_support::print_plan;
 use deploy::azure::arm::postgres::FlexibleServers;
 use deploy::azure::blob::BlobStore;
 use deploy::azure::runbook::{self, ContainerBackup, DrNames};
-use deploy::k8s::{PodCredentials, SecretKeyEnv, ShardAssignment, SnapshotJob};
-use deploy::recipes::{Boundaries, Location, SnapshotId, SnapshotOptions, SnapshotSelector, snapshot_shard};
+use deploy::k8s::{PodCredentials, RestoreJob, SecretKeyEnv, ShardAssignment, SnapshotJob};
+use deploy::recipes::{
+    Boundaries, Location, SnapshotId, SnapshotOptions, SnapshotSelector, restore_shard as restore_shard_range, snapshot_shard,
+};
 use deploy::{BucketSpec, Database, Error, Mode, ObjectStore as _, Observer, ResourceName, Result};
 
 /// Back up the blob container P-assets (and name the PostgreSQL server's restore point), or
@@ -187,6 +202,9 @@ enum Command {
     Restore,
     /// One shard of a backup, in a pod of the shard Job (its index and the backup id from the environment)
     BackupShard,
+    /// One shard of a restore, in a pod of the restore's shard Job (its index and the backup id from the
+    /// environment)
+    RestoreShard,
 }
 
 #[tokio::main]
@@ -206,6 +224,7 @@ async fn run(args: &Cli) -> Result<()> {
         Command::Backup => "backup",
         Command::Restore => "restore",
         Command::BackupShard => "backup-shard",
+        Command::RestoreShard => "restore-shard",
     };
     let prefix = args.prefix.as_str();
     let names = DrNames::new(prefix)?;
@@ -219,22 +238,21 @@ async fn run(args: &Cli) -> Result<()> {
             "--confirm-overwrite takes the name of the container the restore overwrites",
         ));
     }
-    // The shard flags, checked before any request: the count, and the Job of `backup --in-cluster`.
+    // The shard flags, checked before any request: the count, and the Job of `backup` or `restore --in-cluster`.
     let shards = args.shard.count()?;
-    let job = match args.command {
-        Command::Restore if args.shard.in_cluster => {
-            return Err(Error::invalid(
-                "in-cluster",
-                "is given with restore",
-                "the shard Job runs backups; restore --shards N runs the shards in this process",
-            ));
-        }
-        Command::BackupShard => None,
-        Command::Backup | Command::Restore => shard_flags(args)?,
+    let (job, restore_job) = match args.command {
+        Command::Backup => (shard_flags(args)?, None),
+        Command::Restore => (None, restore_flags(args)?),
+        Command::BackupShard | Command::RestoreShard => (None, None),
     };
-    if args.command == Command::BackupShard {
+    if matches!(args.command, Command::BackupShard | Command::RestoreShard) {
+        let store = azure_support::blob_store_as(&args.blob, args.arm.credential)?;
         let assignment = ShardAssignment::from_env()?;
-        return backup_shard(&azure_support::blob_store_as(&args.blob, args.arm.credential)?, &names, &assignment).await;
+        return if args.command == Command::BackupShard {
+            backup_shard(&store, &names, &assignment).await
+        } else {
+            restore_shard(&store, &names, &assignment, args).await
+        };
     }
     let plan_only = args.common.plan;
     let objects_only = args.objects_only;
@@ -315,10 +333,24 @@ async fn run(args: &Cli) -> Result<()> {
                 print_plan("server restore", &server);
                 cli::plan("server_plan", &server);
             }
+            if let Some(job) = &restore_job {
+                println!(
+                    "  run one pod per key range ({} shards, Job {}), each restoring its range with the checks above",
+                    job.shards(),
+                    job.name()
+                );
+                println!("  verify every blob against the manifest");
+            }
             if plan_only {
                 return Ok(());
             }
             options.snapshot = SnapshotSelector::Id(id.clone());
+            if let Some(job) = restore_job {
+                store.ensure_bucket(&BucketSpec::new(names.assets.clone())).await?;
+                cli::restore_in_cluster(&store, (&names.backup, &names.assets), &options, job, &id, "blobs").await?;
+                println!("summary: restore of backup {id} complete, as Job shards");
+                return Ok(());
+            }
             let report = runbook::container_restore(&store, &names, options, observer()).await?;
             println!("{report}");
             cli::field("report", &report);
@@ -340,35 +372,64 @@ async fn run(args: &Cli) -> Result<()> {
                 );
             }
         }
-        other => unreachable!("backup-shard returned above, clap accepts nothing else: {other}"),
+        other => unreachable!("the shard commands returned above, clap accepts nothing else: {other}"),
     }
     Ok(())
 }
 
-/// `--in-cluster` and its flags: the shard Job, checked before any request (`None` without `--in-cluster`).
-fn shard_flags(args: &Cli) -> Result<Option<SnapshotJob>> {
-    // The pods reach the blobs where this process does (never a secret on their command line).
-    let mut pod_args = vec!["backup-shard".to_owned(), "--prefix".to_owned(), args.prefix.clone(), "--objects-only".to_owned()];
+/// What the pods of a shard Job run: `command` (`backup-shard`, `restore-shard`) with `more`, reaching
+/// the blobs where this process does (never a secret on their command line).
+fn shard_pods(args: &Cli, command: &str, job: &str, more: &[String]) -> cli::ShardPods {
+    let mut pod_args = vec![command.to_owned(), "--prefix".to_owned(), args.prefix.clone(), "--objects-only".to_owned()];
+    pod_args.extend_from_slice(more);
     if let Some(endpoint) = &args.blob.blob_endpoint {
         pod_args.extend(["--blob-endpoint".to_owned(), endpoint.clone()]);
     }
     if let Some(account) = &args.blob.account_name {
         pod_args.extend(["--account-name".to_owned(), account.clone()]);
     }
-    let pods = cli::ShardPods {
-        job_name: format!("{}-backup", args.prefix),
+    cli::ShardPods {
+        job_name: format!("{}-{job}", args.prefix),
         default_binary: "/usr/local/bin/azure_disaster_recovery",
         args: pod_args,
         env: Vec::new(),
-    };
-    let job = args.shard.job(args.objects_only, pods)?;
-    if job.is_some() && args.shard.access.credentials_secret.is_some() && args.blob.account_name.is_none() {
+    }
+}
+
+/// The Secret of an account key (`--credentials-secret`) names its account too: the pods sign with it.
+fn check_pod_account(args: &Cli, in_cluster: bool) -> Result<()> {
+    if in_cluster && args.shard.access.credentials_secret.is_some() && args.blob.account_name.is_none() {
         return Err(Error::invalid(
             "account-name",
             "is missing",
             "--credentials-secret holds an account key: name its account with --account-name",
         ));
     }
+    Ok(())
+}
+
+/// `backup --in-cluster` and its flags: the shard Job, checked before any request (`None` without `--in-cluster`).
+fn shard_flags(args: &Cli) -> Result<Option<SnapshotJob>> {
+    let job = args.shard.job(args.objects_only, shard_pods(args, "backup-shard", "backup", &[]))?;
+    check_pod_account(args, job.is_some())?;
+    Ok(job)
+}
+
+/// `restore --in-cluster` and its flags: the restore's shard Job, checked before any request (`None`
+/// without `--in-cluster`). Each pod restores its key range with the same `--keep-newer`, `--exact` and
+/// `--confirm-overwrite` as this process.
+fn restore_flags(args: &Cli) -> Result<Option<RestoreJob>> {
+    let mut more = Vec::new();
+    for (flag, on) in [("--keep-newer", args.keep_newer), ("--exact", args.exact)] {
+        if on {
+            more.push(flag.to_owned());
+        }
+    }
+    if let Some(container) = &args.confirm_overwrite {
+        more.extend(["--confirm-overwrite".to_owned(), container.clone()]);
+    }
+    let job = args.shard.restore_job(args.objects_only, shard_pods(args, "restore-shard", "restore", &more))?;
+    check_pod_account(args, job.is_some())?;
     Ok(job)
 }
 
@@ -431,5 +492,23 @@ async fn backup_shard(store: &BlobStore, names: &DrNames, assignment: &ShardAssi
         report.parts,
         if report.already_complete { ", complete already" } else { "" }
     );
+    Ok(())
+}
+
+/// One shard of a restore, in a pod of the restore's shard Job: its key range of the backup.
+async fn restore_shard(store: &BlobStore, names: &DrNames, assignment: &ShardAssignment, args: &Cli) -> Result<()> {
+    let (index, count, id) = (assignment.index, assignment.count, assignment.snapshot_id.clone());
+    if index >= count {
+        return Err(Error::invalid("JOB_COMPLETION_INDEX", format!("is {index}"), format!("below the shard count {count}")));
+    }
+    let mut options = runbook::restore_options(SnapshotSelector::Id(id.clone()));
+    options.keep_newer = args.keep_newer;
+    options.exact = args.exact;
+    options.confirm = args.confirm_overwrite.as_deref().map(deploy::Confirm::new);
+    let (backup, target) = (Location::new(store, &names.backup), Location::new(store, &names.assets));
+    match restore_shard_range(backup, target, &options, index, count).await? {
+        Some(report) => println!("shard {index} of {count} of restore {id}: {report}"),
+        None => println!("shard {index} of {count} of restore {id}: no blobs (the backup has fewer manifest parts than shards)"),
+    }
     Ok(())
 }

@@ -335,7 +335,6 @@ impl<C: clap::Args + PodAccess> Shards<C> {
 
     /// As [`Shards::job`], for `restore --in-cluster`: the restore's shard Job.
     #[cfg(feature = "k8s")]
-    #[allow(dead_code)] // the Azure example refuses restore --in-cluster
     pub fn restore_job(&self, objects_only: bool, pods: ShardPods) -> deploy::Result<Option<deploy::k8s::RestoreJob>> {
         let Some((name, settings, count)) = self.job_settings(objects_only, pods)? else { return Ok(None) };
         Ok(Some(deploy::k8s::RestoreJob::new(name, settings, count).map_err(deploy::Error::from)?))
@@ -405,4 +404,42 @@ impl<C: clap::Args + PodAccess> Shards<C> {
         }
         Ok(Some((pods.job_name, settings, self.count()?)))
     }
+}
+
+/// `restore --in-cluster`, after the plan and once the target exists: the
+/// whole restore's checks in this process first (a complete snapshot of the
+/// target's own source, the confirmation an unversioned target needs), then
+/// the restore's shard Job (each pod `restore-shard` on its key range), then
+/// every key classified again as an in-process restore verifies: the run
+/// fails unless nothing is left to write. `what` names the objects (`objects`,
+/// `blobs`).
+#[cfg(feature = "k8s")]
+pub async fn restore_in_cluster(
+    store: &dyn deploy::ObjectStore,
+    (backup, target): (&deploy::BucketName, &deploy::BucketName),
+    options: &deploy::recipes::RestoreBucketOptions,
+    job: deploy::k8s::RestoreJob,
+    id: &deploy::recipes::SnapshotId,
+    what: &str,
+) -> deploy::Result<()> {
+    use deploy::recipes::{Location, plan_restore, resolve_restore};
+    let (from, into) = (Location::new(store, backup), Location::new(store, target));
+    resolve_restore(from, into, options).await?;
+    let client = deploy::k8s::client_from_env().await.map_err(deploy::Error::from)?;
+    let done = match job.run(client, from, &options.layout, id).await {
+        Ok(done) => done,
+        Err(e) => {
+            println!("  the restore is not complete: run it again (a restore writes only what differs)");
+            return Err(e.into());
+        }
+    };
+    let after = plan_restore(from, into, options).await?;
+    let left = after.missing.count + after.overwrite.count + after.delete.count;
+    println!("  restore {id} into {target}: {} shards (Job {}) completed", job.shards(), done.job);
+    println!("  verified: {} {what} identical, {left} left to write", after.identical);
+    field("report", serde_json::json!({ "job": done.job.to_string(), "shards": job.shards(), "identical": after.identical, "left": left }));
+    if left > 0 {
+        return Err(deploy::Error::conflict("bucket", target.as_str(), format!("{left} {what} still differ from snapshot {id}")));
+    }
+    Ok(())
 }

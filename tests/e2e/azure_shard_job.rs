@@ -11,6 +11,9 @@
 //!   killed 300 ms after it starts and retried, shard 2's pods unable to
 //!   start: finalize refuses naming shard 2 and no index is written; `--id
 //!   ID` runs the Job again and completes, listing what one process lists;
+//! - `restore --in-cluster` as an Indexed Job of 3 shards (`restore-shard` in
+//!   each pod): refused without `--confirm-overwrite` before any Job, then
+//!   every damaged blob written back and verified;
 //! - every shard and Job flag is checked before any request.
 
 use anyhow::{Context as _, Result, ensure};
@@ -183,6 +186,88 @@ async fn azure_backup_as_an_indexed_job_of_4_shards_lists_what_one_process_lists
     Ok(())
 }
 
+/// `restore --in-cluster` on Azurite (unversioned, as its accounts are): the backup written back by an
+/// Indexed Job of 3 shards, each pod running `restore-shard` on its key range with the account key of a
+/// Secret. Without `--confirm-overwrite` the plan refuses before any Job exists and nothing changes; with it,
+/// every deleted or overwritten blob of the backup is back, the blobs it does not hold stay (no `--exact`),
+/// the caller's check finds nothing left to write, and nothing is left in the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_restore_as_an_indexed_job_of_3_shards_writes_the_backup_back() -> Result<()> {
+    let Some(azurite) = support::azurite_peer() else { return Ok(()) };
+    let binary = example_binary("azure_disaster_recovery")?;
+    let (store, p, assets, backup) = containers(&azurite).await?;
+    let sharded = tokio::task::block_in_place(|| run(&binary, &azurite.blob_endpoint, &["backup", "--prefix", &p, "--shards", "3"]))?;
+    let id = backup_id(&sharded)?;
+    let expected = listed(&store, &backup, &id).await?;
+    let ranges = deploy::recipes::restore_ranges(Location::new(&store, &backup), &SnapshotLayout::new("")?, &id, 3).await?;
+    ensure!(ranges.len() == 3, "the backup splits in {} ranges", ranges.len());
+    // The damage, spread over the key space (so over every range): 10 blobs deleted, 5 overwritten, 2 added.
+    for (i, (name, _)) in expected.iter().step_by(8).enumerate().take(15) {
+        let key = ObjectKey::new(name.clone())?;
+        if i < 10 {
+            store.delete(&assets, &key).await?;
+        } else {
+            store.put_bytes(&assets, &key, Bytes::from_static(b"damaged")).await?;
+        }
+    }
+    for extra in ["new/one.json", "new/two.json"] {
+        store.put_bytes(&assets, &ObjectKey::new(extra)?, Bytes::from_static(b"written after the backup")).await?;
+    }
+
+    let fake = FakeApi::new(Behavior::Exec);
+    fake.seed_secret("blob-key", serde_json::json!({ "AZURE_STORAGE_KEY": AZURITE_KEY }));
+    let kubeconfig = serve(fake.clone()).await?;
+    let binary_path = binary.to_str().context("binary path")?.to_owned();
+    let restore = |confirm: bool| -> Result<(bool, String, String)> {
+        // `command` adds --objects-only and the blob flags (--account-name, --account-key) of this process.
+        let mut args = vec!["restore", "--prefix", &p, "--from", id.as_str(), "--in-cluster"];
+        args.extend(["--image", "registry.example/deploy:1", "--shards", "3", "--parallelism", "2", "--namespace", "ns"]);
+        args.extend(["--credentials-secret", "blob-key", "--shard-command", &binary_path]);
+        let target = assets.to_string();
+        if confirm {
+            args.extend(["--confirm-overwrite", &target]);
+        }
+        let mut c = command(&binary, &azurite.blob_endpoint, &args);
+        c.env("KUBECONFIG", &kubeconfig.0);
+        let (status, stdout, stderr) = output(c)?;
+        println!("$ azure_disaster_recovery {}\n{stdout}{stderr}", args.join(" "));
+        Ok((status.success(), stdout, stderr))
+    };
+    let (ok, stdout, stderr) = tokio::task::block_in_place(|| restore(false))?;
+    ensure!(!ok && stderr.contains("confirm"), "an unconfirmed overwrite was not refused\n{stdout}{stderr}");
+    ensure!(fake.created_jobs().is_empty(), "a Job was created before the refusal");
+    let damaged = ObjectKey::new(expected[12 * 8].0.clone())?;
+    ensure!(store.get_bytes(&assets, &damaged).await?.as_ref() == b"damaged", "the refused restore wrote");
+
+    let (ok, stdout, stderr) = tokio::task::block_in_place(|| restore(true))?;
+    ensure!(ok, "restore --in-cluster failed\n{stdout}{stderr}");
+    ensure!(stdout.contains("0 left to write") && stdout.contains("3 shards"), "{stdout}");
+    let runs = fake.pod_runs();
+    ensure!((0..3).all(|i| runs.iter().any(|r| r.1 == i && r.3)), "not every shard ran to completion: {runs:?}");
+    ensure!(fake.max_running(&fake.created_jobs()[0]) <= 2, "more pods than the parallelism at once");
+    for (name, etag) in &expected {
+        let meta = store.head(&assets, &ObjectKey::new(name.clone())?).await?;
+        let i: usize = name.rsplit(' ').next().and_then(|n| n.strip_suffix(".json")).context("blob number")?.parse()?;
+        ensure!(
+            meta.etag.is_some() && store.get_bytes(&assets, &ObjectKey::new(name.clone())?).await? == format!("blob {i} {}", "x".repeat(i)),
+            "{name} is not the backup's ({etag:?})"
+        );
+    }
+    for extra in ["new/one.json", "new/two.json"] {
+        store.head(&assets, &ObjectKey::new(extra)?).await.with_context(|| format!("{extra}, not in the backup, was deleted"))?;
+    }
+    let (secrets, config_maps, jobs, pods) = fake.existing();
+    ensure!(secrets == ["blob-key"] && config_maps.is_empty() && jobs.is_empty() && pods.is_empty(), "left behind: {:?}", fake.existing());
+    let specs: Vec<String> = fake.created_job_objects().iter().map(serde_json::to_string).collect::<Result<_, _>>()?;
+    ensure!(specs.len() == 1 && !specs[0].contains(AZURITE_KEY), "the account key is in the Job's spec");
+    ensure!(
+        specs[0].contains("restore-shard") && specs[0].contains("--confirm-overwrite") && specs[0].contains("--account-key"),
+        "{}",
+        specs[0]
+    );
+    Ok(())
+}
+
 #[test]
 fn azure_shard_and_job_flags_are_checked_before_any_request() -> Result<()> {
     // No Azurite, no cluster: every endpoint at a tripwire, every refusal first, naming its flag.
@@ -198,7 +283,9 @@ fn azure_shard_and_job_flags_are_checked_before_any_request() -> Result<()> {
         (vec!["backup", "--objects-only", "--image", "i"], "image"),
         (vec!["backup", "--objects-only", "--service-account", "sa"], "service-account"),
         (vec!["restore", "--from", "latest", "--objects-only", "--credentials-secret", "k"], "credentials-secret"),
-        (vec!["restore", "--from", "latest", "--objects-only", "--in-cluster", "--image", "i"], "in-cluster"),
+        (vec!["restore", "--from", "latest", "--in-cluster", "--shards", "2", "--image", "i", "--service-account", "sa"], "in-cluster"),
+        (vec!["restore", "--from", "latest", "--objects-only", "--in-cluster", "--shards", "2", "--service-account", "sa"], "image"),
+        (vec!["restore", "--from", "latest", "--objects-only", "--in-cluster", "--image", "i", "--service-account", "sa"], "shards"),
         ([&job[..], &["i", "--service-account", "sa", "--credentials-secret", "k"]].concat(), "credentials-secret"),
         ([&job[..], &["i", "--service-account", "sa", "--parallelism", "none"]].concat(), "parallelism"),
         ([&job[..], &["i", "--service-account", "sa", "--namespace", "Not_A_Namespace"]].concat(), "namespace"),

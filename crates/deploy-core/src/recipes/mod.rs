@@ -12,8 +12,8 @@ pub use bucket::{
     Boundaries, CopyMode, KeyClass, KeyRange, Location, MANIFEST_PART_BYTES, Manifest, ManifestEntry, ManifestIndex, ManifestInfo,
     ManifestSummary, NamedKeys, PartInfo, RestoreBucketOptions, RestoreBucketReport, RestorePlan, ShardPlan, ShardReport, SnapshotId,
     SnapshotLayout, SnapshotOptions, SnapshotReport, SnapshotSelector, finalize_snapshot, latest_snapshot_of, list_snapshots, plan_restore,
-    plan_shards, read_manifest, read_manifest_info, read_shard_plan, resolve_restore, restore_bucket, restore_ranges, shard_range,
-    snapshot_bucket, snapshot_shard,
+    plan_shards, read_manifest, read_manifest_info, read_shard_plan, resolve_restore, restore_bucket, restore_ranges, restore_shard,
+    shard_range, snapshot_bucket, snapshot_shard,
 };
 pub use dr::{DatabaseBackup, DatabaseRestore, DrBackupReport, DrRestoreReport, dr_backup, dr_restore};
 pub use password::{AdminPasswordRotation, rotate_admin_password};

@@ -176,16 +176,27 @@ async fn in_process_shards_and_restore_ranges_give_the_same_result() {
     for i in (0..600).step_by(7) {
         cloud.delete(&src, &key(&format!("obj/{i:04}"))).await.unwrap();
     }
-    // Three processes, each its range.
+    // Three processes, each its range (restore_shard: the range of its index).
     let ranges = restore_ranges(Location::new(&cloud, &dst), &layout(), &report.id, 3).await.unwrap();
     assert_eq!(ranges.len(), 3);
-    let mut restored = 0;
-    for range in ranges {
-        let options = RestoreBucketOptions { range, ..RestoreBucketOptions::new(layout(), SnapshotSelector::Id(report.id.clone())) };
-        restored += restore_bucket(Location::new(&cloud, &dst), Location::new(&cloud, &src), &options).await.unwrap().restored;
+    let by_id = RestoreBucketOptions::new(layout(), SnapshotSelector::Id(report.id.clone()));
+    let (backup, target) = (Location::new(&cloud, &dst), Location::new(&cloud, &src));
+    let (mut restored, mut verified) = (0, 0);
+    for index in 0..3 {
+        let shard = restore_shard(backup, target, &by_id, index, 3).await.unwrap().expect("a range for each of 3 shards");
+        assert!(shard.verified < 600, "shard {index} verified more than its range: {shard}");
+        (restored, verified) = (restored + shard.restored, verified + shard.verified);
     }
-    assert_eq!(restored, 86);
+    assert_eq!((restored, verified), (86, 600), "the three ranges cover the snapshot once");
     assert_eq!(cloud.list_all(&src, ListOptions::default()).await.unwrap().len(), 600);
+    // More shards than the manifest has parts: the extra shards have nothing to do.
+    let parts = read_manifest_info(backup, &layout(), &report.id).await.unwrap().parts;
+    assert_eq!(restore_shard(backup, target, &by_id, parts, parts + 1).await.unwrap(), None);
+    // An index past the count, and `latest` (the shards could restore different snapshots), are refused.
+    let e = restore_shard(backup, target, &by_id, 3, 3).await.unwrap_err();
+    assert_eq!(e.invalid_field(), Some("index"), "{e}");
+    let latest = RestoreBucketOptions::new(layout(), SnapshotSelector::Latest);
+    assert_eq!(restore_shard(backup, target, &latest, 0, 3).await.unwrap_err().invalid_field(), Some("snapshot"));
     // In one process, in shards.
     for i in (0..600).step_by(5) {
         cloud.delete(&src, &key(&format!("obj/{i:04}"))).await.unwrap();

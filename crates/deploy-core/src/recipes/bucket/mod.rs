@@ -52,7 +52,9 @@ pub use manifest::{
     read_manifest, read_manifest_info,
 };
 pub use parts::MANIFEST_PART_BYTES;
-pub use restore::{RestoreBucketOptions, RestoreBucketReport, plan_restore, resolve_restore, restore_bucket, restore_ranges};
+pub use restore::{
+    RestoreBucketOptions, RestoreBucketReport, plan_restore, resolve_restore, restore_bucket, restore_ranges, restore_shard,
+};
 pub use shards::{Boundaries, ShardPlan, ShardReport, finalize_snapshot, plan_shards, read_shard_plan};
 pub use snapshot::{SnapshotReport, shard_range, snapshot_bucket, snapshot_shard};
 pub use snapshot_options::SnapshotOptions;

@@ -271,6 +271,34 @@ pub async fn restore_ranges(backup: Location<'_>, layout: &SnapshotLayout, id: &
     Ok(open_manifest(backup, layout, id, DEFAULT_ATTEMPTS).await?.split(n))
 }
 
+/// Shard `index` of `count` of a restore run by several processes (the pods
+/// of an Indexed Job, each told its index): the snapshot `options` names,
+/// split by [`restore_ranges`], and this shard's range restored with
+/// `options` (its own `range` replaced). `None` when the snapshot has fewer
+/// manifest parts than shards and no range is left for this one.
+///
+/// # Errors
+/// [`Error::InvalidInput`] on `index` (not below `count`) or `snapshot`
+/// (`latest`: every shard must restore the same snapshot, by id); as
+/// [`restore_ranges`] and [`restore_bucket`].
+pub async fn restore_shard(
+    backup: Location<'_>,
+    target: Location<'_>,
+    options: &RestoreBucketOptions,
+    index: usize,
+    count: usize,
+) -> Result<Option<RestoreBucketReport>> {
+    let SnapshotSelector::Id(id) = &options.snapshot else {
+        return Err(Error::invalid("snapshot", "is `latest`", "the id of the snapshot every shard restores"));
+    };
+    if index >= count {
+        return Err(Error::invalid("index", format!("is {index}"), format!("below the shard count {count}")));
+    }
+    let ranges = restore_ranges(backup, &options.layout, id, count).await?;
+    let Some(range) = ranges.get(index).cloned() else { return Ok(None) };
+    restore_bucket(backup, target, &RestoreBucketOptions { range, ..options.clone() }).await.map(Some)
+}
+
 /// The snapshot a restore with `options` would copy back, checked as the
 /// restore checks it before its first write: complete, of the target's source
 /// (unless `other_target`), the confirmation naming the target, and on an
