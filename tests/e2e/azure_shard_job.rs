@@ -302,12 +302,14 @@ fn azure_shard_and_job_flags_are_checked_before_any_request() -> Result<()> {
         );
         tripwire.untouched(&format!("{args:?}"))?;
     }
-    // The Secret of an account key names the account too (the pods sign with it).
-    let no_account =
-        [&job[..], &["i", "--credentials-secret", "k", "--prefix", "pfx", "--json", "--blob-endpoint", &tripwire.url]].concat();
-    let out = isolated_with_env("azure_disaster_recovery", &no_account, &tripwire, &[])?;
-    let doc = document(&text(&out.stdout), "--credentials-secret without --account-name")?;
-    ensure!(doc["error"]["field"] == "account-name", "{doc:#}");
-    tripwire.untouched("--credentials-secret without --account-name")?;
+    // The Secret of an account key names the account too (the pods sign with it), for a backup or a restore Job.
+    let restore_job: [&str; 8] = ["restore", "--from", "latest", "--objects-only", "--in-cluster", "--shards", "4", "--image"];
+    for job in [&job[..], &restore_job[..]] {
+        let no_account = [job, &["i", "--credentials-secret", "k", "--prefix", "pfx", "--json", "--blob-endpoint", &tripwire.url]].concat();
+        let out = isolated_with_env("azure_disaster_recovery", &no_account, &tripwire, &[])?;
+        let doc = document(&text(&out.stdout), "--credentials-secret without --account-name")?;
+        ensure!(doc["error"]["field"] == "account-name", "{}: {doc:#}", job[0]);
+        tripwire.untouched("--credentials-secret without --account-name")?;
+    }
     Ok(())
 }

@@ -262,6 +262,7 @@ impl Cluster for AksClusters {
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "cluster", name = %spec.name))]
     async fn reconcile_cluster(&self, spec: &ClusterSpec, mode: deploy_core::Mode) -> Result<Plan> {
         Self::check(spec)?;
+        self.place.arm.check_tags_not_ignored(spec.tags.keys())?;
         let name = spec.name.as_str();
         let id = self.cluster_id(name);
         let current = self.place.arm.get(&id, api::AKS, Self::target(name)).await?;

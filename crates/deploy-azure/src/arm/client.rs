@@ -106,7 +106,8 @@ impl ArmClientBuilder {
     /// `CreatedOnDate` or a tag inherited from the resource group, a cost
     /// tool) is then never a change to plan or write. A write this client makes
     /// for another change does not carry it: a Policy that adds it adds it to
-    /// that write as well; a tag another tool set once is gone after it.
+    /// that write as well; a tag another tool set once is gone after it. A
+    /// spec that sets an ignored tag itself is refused (field `tags`).
     #[must_use]
     pub fn ignore_tag(mut self, key: impl Into<String>) -> Self {
         self.ignored_tags.push(key.into());
@@ -295,6 +296,22 @@ impl ArmClient {
             ));
         }
         Ok(url)
+    }
+
+    /// Refuse a spec that sets a tag this client ignores: it would never match
+    /// what is read, and every run would write it again.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] on `tags`.
+    pub(super) fn check_tags_not_ignored<'a>(&self, tags: impl IntoIterator<Item = &'a String>) -> Result<()> {
+        match tags.into_iter().find(|key| self.inner.ignored_tags.contains(&key.to_lowercase())) {
+            Some(key) => Err(Error::invalid(
+                "tags",
+                format!("sets `{key}`, a tag this client ignores (ArmClientBuilder::ignore_tag)"),
+                "set a tag in the spec, or ignore it as another system's, not both",
+            )),
+            None => Ok(()),
+        }
     }
 
     /// `resource` as read, without the tags this client ignores.

@@ -111,7 +111,7 @@ impl ArmClient {
 
     /// GET every item (`value`) of the collection at `path`, with ARM's
     /// `$filter` when given, following each `nextLink` (on the endpoint's own
-    /// origin only).
+    /// origin only; a link back to a page already read is an error, not a loop).
     ///
     /// # Errors
     /// As [`ArmClient::get`]; a 404 of the collection is `NotFound`.
@@ -121,7 +121,11 @@ impl ArmClient {
             url.query_pairs_mut().append_pair("$filter", filter);
         }
         let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         loop {
+            if !seen.insert(url.to_string()) {
+                return Err(provider_error("GET", format!("{} {}: the listing's `nextLink` repeats a page", target.kind, target.name)));
+            }
             let response = self.send(Method::Get, url, None, "GET", target).await?;
             if u16::from(response.status()) != 200 {
                 return Err(Self::error_of(&response, "GET", target));

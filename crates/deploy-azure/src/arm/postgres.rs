@@ -379,6 +379,7 @@ impl Database for FlexibleServers {
     #[tracing::instrument(level = "info", skip_all, fields(backend = BACKEND, kind = "database", name = %spec.name))]
     async fn reconcile_database(&self, spec: &DatabaseSpec, mode: deploy_core::Mode) -> Result<Plan> {
         Self::check(spec)?;
+        self.place.arm.check_tags_not_ignored(spec.tags.keys())?;
         let name = spec.name.as_str();
         let server = self.get_server(name).await?;
         let plan = match &server {

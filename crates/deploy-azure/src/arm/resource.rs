@@ -236,6 +236,10 @@ impl<S: ArmSpec> Reconcile<S> for ArmClient {
 
     async fn reconcile(&self, spec: &S, mode: Mode) -> Result<Reconciled<ArmResource>> {
         spec.validate()?;
+        let body = spec.create(self);
+        if let Some(tags) = body.get("tags").and_then(Value::as_object) {
+            self.check_tags_not_ignored(tags.keys())?;
+        }
         let resource = self.resource_of(spec);
         let current = resource.get().await?;
         resource.converge(spec, current, mode).await

@@ -88,6 +88,12 @@ impl RoleAssignmentSpec {
         check_guid("principal_id", &self.principal_id)
     }
 
+    /// The resource id of the assignment under its derived name
+    /// ([`RoleAssignmentSpec::assignment_name`]): the one this client makes and deletes.
+    pub fn assignment_id(&self) -> String {
+        format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", self.scope, self.assignment_name())
+    }
+
     /// The assignment's name: a GUID from scope, role and principal (lowercased),
     /// the same on every run.
     pub fn assignment_name(&self) -> String {
@@ -122,7 +128,7 @@ impl ArmSpec for Assignment<'_> {
     }
 
     fn id(&self, _: &ArmClient) -> String {
-        format!("{}/providers/Microsoft.Authorization/roleAssignments/{}", self.0.scope, self.0.assignment_name())
+        self.0.assignment_id()
     }
 
     fn create(&self, arm: &ArmClient) -> Value {
@@ -202,7 +208,11 @@ impl ArmClient {
         let collection = format!("{}/providers/Microsoft.Authorization/roleAssignments", spec.scope);
         // `principal_id` is a checked GUID: nothing in it can change the filter.
         let filter = format!("principalId eq '{}'", spec.principal_id);
-        let listed = self.list(&collection, api::ROLE_ASSIGNMENTS, Some(&filter), target).await?;
+        // The scope itself may not exist yet (a plan before its container is made): then nothing is assigned there.
+        let listed = match self.list(&collection, api::ROLE_ASSIGNMENTS, Some(&filter), target).await {
+            Err(e) if e.is_not_found() => return Ok(None),
+            listed => listed?,
+        };
         let scope = spec.scope.trim_end_matches('/').to_ascii_lowercase();
         let role = format!("/roledefinitions/{}", spec.role_definition.to_ascii_lowercase());
         Ok(listed.into_iter().find_map(|body| {

@@ -348,7 +348,9 @@ impl AzureEnvironment {
             known.diagnostic_setting = self.arm().reconcile(setting, Mode::Plan).await?.info.is_some();
         }
         for role in &parts.role_assignments {
-            known.role_assignments.push(self.arm().reconcile(role, Mode::Plan).await?.info.is_some());
+            // Ours only (its derived name): an equal assignment another tool made is not this environment's to delete.
+            let found = self.arm().reconcile(role, Mode::Plan).await?.info;
+            known.role_assignments.push(found.is_some_and(|a| a.id.eq_ignore_ascii_case(&role.assignment_id())));
         }
         Ok(known)
     }

@@ -428,6 +428,7 @@ async fn a_role_assignment_made_under_another_name_is_found_and_not_made_again()
             }
         }),
     );
+    fake.seed(&arm.group_path("vectice-rg"), json!({ "location": "westeurope", "tags": {} }));
     let role = RoleAssignmentSpec::blob_data_contributor(&container, PRINCIPAL);
     assert!(arm.plan(&role).await.unwrap().is_empty(), "an equal assignment under another name was planned again");
     let ensured = arm.ensure(&role).await.unwrap();
@@ -436,6 +437,12 @@ async fn a_role_assignment_made_under_another_name_is_found_and_not_made_again()
     assert_eq!(fake.count("PUT"), 0, "{:?}", fake.requests());
     let listed = fake.requests().iter().filter(|r| r.starts_with("GET") && r.ends_with("/roleAssignments")).count();
     assert_eq!(listed, 2, "one listing per reconcile: {:?}", fake.requests());
+
+    // A scope that does not exist yet (a plan before its resource group is made): ARM answers the listing
+    // 404, which is "nothing assigned there", not an error.
+    let missing = arm.container_id("not-made-yet-rg", "vecticeassets", &ContainerName::new("assets").unwrap());
+    let plan = arm.plan(&RoleAssignmentSpec::blob_data_contributor(&missing, PRINCIPAL)).await.unwrap();
+    assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Create), "{plan}");
 
     // The same principal and role at the account (above the container: ARM lists the container's too) and
     // another role at the container are other assignments: planned as creates.
@@ -451,6 +458,15 @@ async fn a_role_assignment_made_under_another_name_is_found_and_not_made_again()
             other.scope
         );
     }
+    // And the other way round: the role at the account (inherited by the container, listed with it) is not
+    // the container's own assignment.
+    let at_account = format!("{account}/providers/Microsoft.Authorization/roleAssignments/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f");
+    let mut inherited = fake.resource(&theirs).unwrap();
+    inherited["id"] = json!(at_account);
+    fake.seed(&at_account, inherited);
+    let other_container = arm.container_id("vectice-rg", "vecticeassets", &ContainerName::new("other").unwrap());
+    let plan = arm.plan(&RoleAssignmentSpec::blob_data_contributor(&other_container, PRINCIPAL)).await.unwrap();
+    assert!(matches!(plan.changes.as_slice(), [c] if c.action == Action::Create), "an inherited assignment taken as the scope's: {plan}");
     assert!(fake.violations().is_empty(), "{:?}", fake.violations());
 }
 
@@ -530,6 +546,13 @@ async fn tags_another_system_manages_are_ignored_when_asked() {
     let mut changed = spec.clone();
     changed.tags.insert("app".into(), "other".into());
     assert!(!ignoring.plan(&changed).await.unwrap().is_empty());
+
+    // A spec that sets an ignored tag would never match what is read: refused before any request.
+    let mut both = spec.clone();
+    both.tags.insert("CreatedOnDate".into(), "mine".into());
+    fake.reset_requests();
+    assert_eq!(ignoring.plan(&both).await.unwrap_err().invalid_field(), Some("tags"));
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 
     for bad in ["", "a/b", "cost?", &"x".repeat(513)] {
         let err = builder().ignore_tag(bad).build().unwrap_err();

@@ -289,6 +289,24 @@ async fn staging_without_a_cluster_gets_its_network_server_and_container_only() 
     s.fake.reset_requests();
     assert!(s.azure.apply("staging", &env).await.unwrap().is_empty());
     assert!(mutating(&s.fake).is_empty());
+
+    // The container's role assignment made again by another tool under its own name (ours removed): the
+    // environment sees the role assigned (nothing to create) and its destroy does not claim to delete it.
+    let container = arm.container_id(GROUP, "devstoreaccount1", &deploy_core::ContainerName::new(env.buckets[0].name.as_str()).unwrap());
+    let ours = deploy_azure::arm::role::RoleAssignmentSpec::blob_data_contributor(&container, "00000000-0000-4000-8000-0000000000aa");
+    assert!(s.fake.resource(&ours.assignment_id()).is_some());
+    arm.delete_role_assignment(&ours).await.unwrap();
+    let theirs = format!("{container}/providers/Microsoft.Authorization/roleAssignments/0b3e1d4c-5f6a-4b7c-8d9e-0f1a2b3c4d5e");
+    let mut body = serde_json::json!({ "id": theirs, "name": "0b3e1d4c-5f6a-4b7c-8d9e-0f1a2b3c4d5e" });
+    body["properties"] = serde_json::json!({
+        "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", crate::fake_arm::SUBSCRIPTION, deploy_azure::arm::role::STORAGE_BLOB_DATA_CONTRIBUTOR),
+        "principalId": "00000000-0000-4000-8000-0000000000aa",
+        "scope": container,
+    });
+    s.fake.seed(&theirs, body);
+    assert!(s.azure.plan("staging", &env).await.unwrap().is_empty());
+    let teardown = s.azure.destroy_plan("staging", &env, false).await.unwrap().to_string();
+    assert!(!teardown.contains("role assignment"), "another tool's assignment planned for deletion:\n{teardown}");
 }
 
 #[tokio::test]

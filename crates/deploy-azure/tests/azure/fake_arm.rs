@@ -233,7 +233,8 @@ impl Responder {
     }
 
     /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '{id}'`
-    /// (RoleAssignments_ListForScope): the principal's assignments at `scope` and below it, in one page;
+    /// (RoleAssignments_ListForScope): the principal's assignments at `scope`, above it and below it, in one page
+    /// (404 when the scope's resource group does not exist);
     /// one still replicating is not listed yet (and the read counts against its lag, as a GET does).
     fn list_role_assignments(state: &mut State, request: &Request, scope: &str, api_version: Option<&str>) -> ResponseTemplate {
         let contract = contracts().all().iter().find(|c| c.fixture == "role_assignments").expect("the role assignment contract");
@@ -241,15 +242,23 @@ impl Responder {
             let found = format!("GET {scope} role assignments: api-version {api_version:?}, the contract is {}", contract.api_version);
             return Self::violation(state, vec![found]);
         }
+        // A scope in a resource group that does not exist: ARM answers ResourceGroupNotFound.
+        let group = scope.split('/').take(5).collect::<Vec<_>>().join("/");
+        if group.contains("/resourcegroups/") && !state.resources.contains_key(&group) {
+            return arm_error(404, "ResourceGroupNotFound", &format!("Resource group '{group}' could not be found."));
+        }
         let filter = request.url.query_pairs().find(|(k, _)| k == "$filter").map(|(_, v)| v.into_owned()).unwrap_or_default();
         let Some(principal) = filter.strip_prefix("principalId eq '").and_then(|f| f.strip_suffix('\'')) else {
             return arm_error(400, "InvalidFilter", &format!("unsupported $filter {filter:?}"));
         };
-        let prefix = format!("{scope}/");
+        // At the scope, above it (inherited) and below it, as ARM lists them.
         let keys: Vec<String> = state
             .resources
             .keys()
-            .filter(|k| k.starts_with(&prefix) && k.contains("/providers/microsoft.authorization/roleassignments/"))
+            .filter(|k| {
+                k.split_once("/providers/microsoft.authorization/roleassignments/")
+                    .is_some_and(|(at, _)| at == scope || scope.starts_with(&format!("{at}/")) || at.starts_with(&format!("{scope}/")))
+            })
             .cloned()
             .collect();
         let mut value = Vec::new();
