@@ -48,7 +48,7 @@
 //!   account (`--storage-account` or `--blob-endpoint`) and the Key Vault
 //!   (`--key-vault` or `--key-vault-url`, existing) the buckets and secrets
 //!   live in; `--principal-id` (the workload's object id) gets "Storage Blob
-//!   Data Contributor" on the account. Through `deploy_azure::environment`:
+//!   Data Contributor" on each of the environment's containers. Through `deploy_azure::environment`:
 //!   besides the five traits, `plan` / `apply` cover the resource group
 //!   (created, tagged with the environment, when missing), the VNet
 //!   `NETWORK-vnet` over `network.cidr` with the subnets `aks` and `postgres`
@@ -60,8 +60,8 @@
 //!   the same family and vCPUs (`db.t4g.large` -> `Standard_B2ms`,
 //!   `m5.xlarge` -> `Standard_D4s_v5`). `destroy` needs
 //!   `--skip-final-snapshots` when there are databases (flexible servers have
-//!   no manual snapshot) and deletes the parts too, and the resource group
-//!   when the environment made it.
+//!   no manual snapshot) and deletes the parts too; the resource group and
+//!   the storage account stay (other environments may be in them).
 //!   `--location` defaults to the spec's `location.azure` (a different one is refused).
 //!   Azure has no neutral backup vault: an environment with a `backup` section
 //!   is refused before any request, naming what Azure offers instead.
@@ -165,7 +165,7 @@ struct AzureArgs {
     /// azure: the Key Vault's URL (default https://VAULT.vault.azure.net)
     #[arg(long, value_name = "URL")]
     key_vault_url: Option<String>,
-    /// azure: the workload's principal (object id), given Storage Blob Data Contributor on the account
+    /// azure: the workload's principal (object id), given Storage Blob Data Contributor on each of the environment's containers
     #[arg(long, value_name = "ID")]
     principal_id: Option<String>,
     #[command(flatten)]

@@ -48,7 +48,10 @@ pub const BACKEND: &str = "azure-postgres-flexible";
 /// The name of the lock that is the server's deletion protection.
 pub const DELETION_LOCK: &str = "deploy-deletion-protection";
 
-pub(crate) const STORAGE_SIZES: [u32; 11] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
+/// A flexible server's largest storage size (GiB): the one `max_storage_gib` may name (auto-grow on).
+pub(crate) const MAX_STORAGE_GIB: u32 = 32767;
+
+pub(crate) const STORAGE_SIZES: [u32; 11] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, MAX_STORAGE_GIB];
 
 /// The flexible servers of one resource group and location, as a [`Database`].
 #[derive(Clone, Debug)]
@@ -123,7 +126,7 @@ impl FlexibleServers {
             ));
         }
         if let Some(max) = spec.max_storage_gib
-            && max != 32767
+            && max != MAX_STORAGE_GIB
         {
             return Err(Error::not_supported(
                 BACKEND,

@@ -172,11 +172,7 @@ impl Reconcile<RoleAssignmentSpec> for ArmClient {
         spec.validate()?;
         let assignment = Assignment(spec);
         let resource = self.resource_of(&assignment);
-        // Role assignments replicate for a while after their 201: one this client made is there.
-        let current = match resource.get().await? {
-            None => self.created(resource.id()),
-            found => found,
-        };
+        let current = self.own_assignment(&resource).await?;
         if current.is_none()
             && let Some(equal) = self.equal_assignment(spec, resource.target()).await?
         {
@@ -200,6 +196,28 @@ impl Reconcile<RoleAssignmentSpec> for ArmClient {
 }
 
 impl ArmClient {
+    /// The assignment under its derived name (the one this client makes and
+    /// deletes), as read; one this client made that ARM does not show yet
+    /// (role assignments replicate for a while after their 201) counts as there.
+    async fn own_assignment(&self, resource: &super::Resource<'_>) -> Result<Option<Value>> {
+        Ok(match resource.get().await? {
+            None => self.created(resource.id()),
+            found => found,
+        })
+    }
+
+    /// Whether `spec`'s assignment exists under its derived name: the one
+    /// [`ArmClient::delete_role_assignment`] deletes (an equal assignment
+    /// another tool made under its own name does not count). Reads only.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before any request; ARM errors.
+    pub async fn has_role_assignment(&self, spec: &RoleAssignmentSpec) -> Result<bool> {
+        spec.validate()?;
+        let assignment = Assignment(spec);
+        Ok(self.own_assignment(&self.resource_of(&assignment)).await?.is_some())
+    }
+
     /// The assignment of `spec`'s role to its principal at exactly its scope,
     /// under whatever name (ARM lists the principal's assignments above and
     /// below the scope too; those are other assignments).

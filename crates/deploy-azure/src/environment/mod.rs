@@ -198,6 +198,14 @@ impl AzureEnvironment {
         self.parts(name, env)
     }
 
+    /// [`AzureEnvironment::validate`], and the spec handed to the five traits
+    /// with Azure's ids and sizes ([`completed`]).
+    fn prepare(&self, name: &str, env: &Environment) -> Result<(AzureParts, Environment)> {
+        let parts = self.validate(name, env)?;
+        let full = completed(env, &parts, self.arm())?;
+        Ok((parts, full))
+    }
+
     fn env_backends(&self, parts: &AzureParts) -> Backends {
         let clusters = self.backends.aks().clone().network(parts.aks_network.clone());
         Backends { cluster: Arc::new(clusters), observer: self.observer.clone(), ..self.backends.env_backends() }
@@ -223,8 +231,7 @@ impl AzureEnvironment {
     }
 
     async fn reconcile(&self, name: &str, env: &Environment, mode: Mode) -> Result<Plan> {
-        let parts = self.validate(name, env)?;
-        let full = completed(env, &parts, self.arm())?;
+        let (parts, full) = self.prepare(name, env)?;
         let backends = self.env_backends(&parts);
         let mut plan = Plan::new();
         let mut known = Known::default();
@@ -349,8 +356,7 @@ impl AzureEnvironment {
         }
         for role in &parts.role_assignments {
             // Ours only (its derived name): an equal assignment another tool made is not this environment's to delete.
-            let found = self.arm().reconcile(role, Mode::Plan).await?.info;
-            known.role_assignments.push(found.is_some_and(|a| a.id.eq_ignore_ascii_case(&role.assignment_id())));
+            known.role_assignments.push(self.arm().has_role_assignment(role).await?);
         }
         Ok(known)
     }
@@ -360,9 +366,8 @@ impl AzureEnvironment {
     /// # Errors
     /// [`Error::InvalidInput`] before any request; read errors.
     pub async fn outputs(&self, name: &str, env: &Environment) -> Result<AzureEnvironmentOutputs> {
-        let parts = self.validate(name, env)?;
+        let (parts, full) = self.prepare(name, env)?;
         let known = self.read(&parts).await?;
-        let full = completed(env, &parts, self.arm())?;
         let mut common = full.outputs(name, &self.env_backends(&parts)).await?;
         common.account = Some(self.backends.subscription_id().to_owned());
         let arm = self.arm();
@@ -398,8 +403,14 @@ impl AzureEnvironment {
         Ok(self.read_for_destroy(name, env, final_snapshots).await?.0)
     }
 
-    async fn read_for_destroy(&self, name: &str, env: &Environment, final_snapshots: bool) -> Result<(TeardownPlan, AzureParts, Known)> {
-        let parts = self.validate(name, env)?;
+    /// The destroy plan, with what it was made of: the parts, what exists of them, the completed spec.
+    async fn read_for_destroy(
+        &self,
+        name: &str,
+        env: &Environment,
+        final_snapshots: bool,
+    ) -> Result<(TeardownPlan, AzureParts, Known, Environment)> {
+        let (parts, full) = self.prepare(name, env)?;
         if final_snapshots && !env.databases.is_empty() {
             return Err(Error::invalid(
                 "final_snapshots",
@@ -408,7 +419,6 @@ impl AzureEnvironment {
             ));
         }
         let known = self.read(&parts).await?;
-        let full = completed(env, &parts, self.arm())?;
         let mut plan = TeardownPlan { steps: Vec::new() };
         if let (Some(setting), true) = (&parts.diagnostic_setting, known.diagnostic_setting) {
             plan.steps.push(step("delete diagnostic setting", setting.name.clone(), false));
@@ -418,7 +428,7 @@ impl AzureEnvironment {
         }
         plan.steps.extend(full.destroy_plan(name, &self.env_backends(&parts), false).await?.steps);
         plan.steps.extend(Self::part_steps(&parts, &known));
-        Ok((plan, parts, known))
+        Ok((plan, parts, known, full))
     }
 
     /// The steps of the parts that exist, after the neutral teardown.
@@ -454,7 +464,7 @@ impl AzureEnvironment {
     /// deletions (a second run continues from there).
     pub async fn destroy(&self, name: &str, env: &Environment, confirm: Option<&str>, final_snapshots: bool) -> Result<TeardownPlan> {
         deploy_core::env::check_confirm(name, confirm)?;
-        let (plan, parts, known) = self.read_for_destroy(name, env, final_snapshots).await?;
+        let (plan, parts, known, full) = self.read_for_destroy(name, env, final_snapshots).await?;
         deploy_core::env::require_confirmation(name, confirm, &plan)?;
         let arm = self.arm();
         self.delete_part(parts.diagnostic_setting.as_ref(), known.diagnostic_setting).await?;
@@ -462,7 +472,7 @@ impl AzureEnvironment {
             self.observer.step(format!("delete role assignment on {}", scope_name(&role.scope)));
             arm.delete_role_assignment(role).await.found()?;
         }
-        completed(env, &parts, arm)?.destroy(name, &self.env_backends(&parts), confirm, false).await?;
+        full.destroy(name, &self.env_backends(&parts), confirm, false).await?;
         self.delete_part(parts.file_share.as_ref(), known.file_share).await?;
         self.delete_part(parts.log_workspace.as_ref(), known.log_workspace).await?;
         self.delete_part(parts.dns_link.as_ref(), known.dns_link).await?;

@@ -283,7 +283,7 @@ pub(super) fn completed(env: &Environment, parts: &AzureParts, arm: &ArmClient) 
             Error::invalid(field("storage_gib"), format!("is {} GiB", db.storage_gib), "a flexible server holds at most 32767 GiB")
         })?;
         if db.max_storage_gib.is_some() {
-            db.max_storage_gib = Some(32767);
+            db.max_storage_gib = Some(crate::arm::postgres::MAX_STORAGE_GIB);
         }
         if db.network.delegated_subnet.is_none()
             && let Some(s) = &parts.postgres_subnet

@@ -10,11 +10,11 @@
 //! | node `m5`…`m7i` | `Standard_D{vCPU}s_v5` |
 //! | node `c5`…`c7i` | `Standard_F{vCPU}s_v2` |
 //! | node `r5`…`r7i` | `Standard_E{vCPU}s_v5` |
+//! | node `t3`/`t3a`/`t4g` `.medium` … `.2xlarge` | `Standard_B2s`, `B2ms`, `B4ms`, `B8ms` |
 //!
 //! Only where the Azure series has that many vCPUs (D and E v5: 2, 4, 8, 16,
 //! 32, 48, 64, 96, E also 20 and 104; F v2: 2 to 72): `c5.9xlarge` (36) or
-//! `m5.24xlarge` on F are refused, not invented.
-//! | node `t3`/`t3a`/`t4g` `.medium` … `.2xlarge` | `Standard_B2s`, `B2ms`, `B4ms`, `B8ms` |
+//! `c5.24xlarge` (96) on F are refused, not invented.
 //!
 //! ```
 //! use deploy_azure::environment::sizes::{database_sku, node_vm_size};
@@ -46,7 +46,7 @@ fn in_series(size: &str, series: &[u32]) -> Option<u32> {
     vcpus(size).filter(|n| series.contains(n))
 }
 
-/// The family letter and size of `class` without its `prefix` (`m5.xlarge` -> `('m', "xlarge")`).
+/// The family letter and size of an instance type (`m5.xlarge` -> `('m', "xlarge")`).
 fn family(class: &str) -> Option<(char, &str)> {
     let (kind, size) = class.split_once('.')?;
     let mut chars = kind.chars();

@@ -16,6 +16,7 @@ use super::layout::{SnapshotId, SnapshotLayout, SnapshotSelector};
 use super::manifest::{KeyRange, ManifestEntry, ManifestInfo, OpenManifest, list_snapshots, open_manifest};
 use super::progress::Progress;
 use super::snapshot::Failures;
+use super::snapshot_options::MAX_SHARDS;
 use crate::error::{Confirm, Error, Result};
 use crate::object_store::{DeleteOptions, ObjectMeta, PutMode};
 use crate::observe::Observer;
@@ -196,7 +197,7 @@ fn source_matches(manifest: &OpenManifest<'_>, target: Location<'_>, options: &R
 pub(super) async fn prepare<'a>(backup: Location<'a>, target: Location<'a>, options: &'a RestoreBucketOptions) -> Result<Prepared<'a>> {
     validate_concurrency(options.concurrency)?;
     validate_attempts(options.attempts)?;
-    if !(1..=1024).contains(&options.shards) {
+    if !(1..=MAX_SHARDS).contains(&options.shards) {
         return Err(Error::invalid("shards", format!("is {}", options.shards), "1 to 1024 ranges restored at once"));
     }
     if let Some(confirm) = &options.confirm {
@@ -265,7 +266,7 @@ pub(super) async fn prepare<'a>(backup: Location<'a>, target: Location<'a>, opti
 /// [`Error::InvalidInput`] on `shards` (0 or above 1024); [`Error::NotFound`]
 /// when the snapshot is not complete.
 pub async fn restore_ranges(backup: Location<'_>, layout: &SnapshotLayout, id: &SnapshotId, n: usize) -> Result<Vec<KeyRange>> {
-    if !(1..=1024).contains(&n) {
+    if !(1..=MAX_SHARDS).contains(&n) {
         return Err(Error::invalid("shards", format!("is {n}"), "1 to 1024 ranges"));
     }
     Ok(open_manifest(backup, layout, id, DEFAULT_ATTEMPTS).await?.split(n))
