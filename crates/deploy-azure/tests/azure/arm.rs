@@ -516,6 +516,35 @@ async fn listings_follow_next_link_on_the_endpoint_only() {
     }
 }
 
+/// A `nextLink` back to a page already read ends the listing with an error instead of a loop: the page is
+/// read once.
+#[tokio::test]
+async fn a_listing_whose_next_link_repeats_a_page_ends_in_an_error() {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let arm = ArmClient::builder(SUBSCRIPTION, fake_token()).endpoint(server.uri()).quick_retries().build().unwrap();
+    let scope = arm.container_id("vectice-rg", "vecticeassets", &ContainerName::new("assets").unwrap());
+    let role = RoleAssignmentSpec::blob_data_contributor(&scope, "11111111-2222-4333-8444-555555555555");
+    let not_found = json!({ "error": { "code": "RoleAssignmentNotFound", "message": "not found" } });
+    Mock::given(method("GET"))
+        .and(path_regex(format!("/roleAssignments/{}$", role.assignment_name())))
+        .respond_with(ResponseTemplate::new(404).set_body_json(not_found))
+        .mount(&server)
+        .await;
+    let again = json!({ "value": [], "nextLink": format!("{}/page-2?api-version=x", server.uri()) });
+    Mock::given(method("GET"))
+        .and(path_regex("/roleAssignments$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&again))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path("/page-2")).respond_with(ResponseTemplate::new(200).set_body_json(&again)).mount(&server).await;
+    let err = tokio::time::timeout(Duration::from_secs(10), arm.plan(&role)).await.expect("the listing loops").unwrap_err();
+    assert!(err.to_string().contains("repeats a page"), "{err}");
+    let pages = server.received_requests().await.unwrap().iter().filter(|r| r.url.path() == "/page-2").count();
+    assert_eq!(pages, 1, "the repeated page was read again");
+}
+
 /// A tag another system puts on resources (Azure Policy's `modify` effect adding `CreatedOnDate`) is a
 /// change on every run, unless the client is told to ignore it: then no plan and no write. A key Azure
 /// would not take is refused when the client is built.
